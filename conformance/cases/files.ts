@@ -1,0 +1,356 @@
+/**
+ * Files: writing, reading, appending, truncating, copying, streams, chunking and dedup.
+ *
+ * @module
+ */
+import { describe, expect } from 'vitest';
+import { hashBytes } from '../../core/blobs.ts';
+import type { Workspace } from '../../core/workspace.ts';
+import { defineCase } from '../harness.ts';
+import type { ConformanceTarget } from '../target.ts';
+
+const encoder = new TextEncoder();
+
+/** Deterministic pseudo-random bytes (xorshift), so cases need no platform randomness. */
+export function patternBytes(length: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+async function collect(stream: ReadableStream<Uint8Array>): Promise<{ bytes: Uint8Array; pieces: number }> {
+  const parts: Uint8Array[] = [];
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+  }
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.byteLength;
+  }
+  return { bytes, pieces: parts.length };
+}
+
+function storedChunks(ws: Workspace, inode: number): number {
+  return Number(ws.db.all<{ n: number }>('SELECT count(*) AS n FROM vfs_chunks WHERE inode = ?', [inode])[0].n);
+}
+
+/** Cases for file content. */
+export function fileCases(target: ConformanceTarget): void {
+  describe('writeFile and readFile', () => {
+    defineCase(target, 'writes and reads a string as UTF-8', ({ ws }) => {
+      ws.writeFile('/hello.txt', 'héllo wörld ✓');
+      expect(ws.readFile('/hello.txt', 'utf8')).toBe('héllo wörld ✓');
+      expect(ws.readFile('/hello.txt')).toEqual(encoder.encode('héllo wörld ✓'));
+      expect(ws.stat('/hello.txt').size).toBe(encoder.encode('héllo wörld ✓').length);
+    });
+    defineCase(target, 'writes bytes, ArrayBuffers and views', ({ ws }) => {
+      const bytes = patternBytes(100);
+      ws.writeFile('/a', bytes);
+      ws.writeFile('/b', bytes.slice().buffer as ArrayBuffer);
+      ws.writeFile('/c', new DataView(bytes.buffer, 10, 20));
+      expect(ws.readFile('/a')).toEqual(bytes);
+      expect(ws.readFile('/b')).toEqual(bytes);
+      expect(ws.readFile('/c')).toEqual(bytes.slice(10, 30));
+    });
+    defineCase(target, 'an empty file has size 0 and no chunks', ({ ws }) => {
+      ws.writeFile('/empty', '');
+      expect(ws.stat('/empty').size).toBe(0);
+      expect(ws.readFile('/empty').byteLength).toBe(0);
+      expect(storedChunks(ws, ws.stat('/empty').ino)).toBe(0);
+    });
+    defineCase(target, 'overwriting keeps the inode and the mode', ({ ws }) => {
+      ws.writeFile('/f', 'one', { mode: 0o600 });
+      const before = ws.stat('/f');
+      ws.writeFile('/f', 'two two');
+      const after = ws.stat('/f');
+      expect(after.ino).toBe(before.ino);
+      expect(after.mode & 0o7777).toBe(0o600);
+      expect(ws.readFile('/f', 'utf8')).toBe('two two');
+    });
+    defineCase(target, 'overwriting with a mode sets it', ({ ws }) => {
+      ws.writeFile('/f', 'one');
+      ws.writeFile('/f', 'two', { mode: 0o640 });
+      expect(ws.stat('/f').mode & 0o7777).toBe(0o640);
+    });
+    defineCase(target, 'a new file gets mode 0o644 by default', ({ ws }) => {
+      ws.writeFile('/f', 'x');
+      expect(ws.stat('/f').mode).toBe(0o100644);
+    });
+    defineCase(target, 'exclusive creates a new file', ({ ws }) => {
+      ws.writeFile('/f', 'x', { exclusive: true });
+      expect(ws.readFile('/f', 'utf8')).toBe('x');
+    });
+    defineCase(target, 'writing through a symlink writes its target', ({ ws }) => {
+      ws.writeFile('/target', 'old');
+      ws.symlink('/target', '/link');
+      ws.writeFile('/link', 'new');
+      expect(ws.readFile('/target', 'utf8')).toBe('new');
+      expect(ws.lstat('/link').isSymbolicLink).toBe(true);
+    });
+    defineCase(target, 'writing through a dangling symlink creates its target', ({ ws }) => {
+      ws.mkdir('/d');
+      ws.symlink('created', '/d/link');
+      ws.writeFile('/d/link', 'made');
+      expect(ws.readFile('/d/created', 'utf8')).toBe('made');
+    });
+    defineCase(target, 'reads a byte range', ({ ws }) => {
+      ws.writeFile('/f', '0123456789');
+      expect(ws.readFile('/f', { byteOffset: 3, byteLength: 4 })).toEqual(encoder.encode('3456'));
+      expect(ws.readFile('/f', { byteOffset: 8 })).toEqual(encoder.encode('89'));
+      expect(ws.readFile('/f', { byteOffset: 20, byteLength: 5 }).byteLength).toBe(0);
+      expect(ws.readFile('/f', { byteOffset: 9, byteLength: 100 })).toEqual(encoder.encode('9'));
+    });
+    defineCase(
+      target,
+      'reads ranges across chunk boundaries',
+      ({ ws }) => {
+        const bytes = patternBytes(1000, 7);
+        ws.writeFile('/f', bytes);
+        for (const [offset, length] of [
+          [0, 64],
+          [63, 2],
+          [64, 64],
+          [100, 500],
+          [999, 1],
+          [0, 1000],
+        ]) {
+          expect(ws.readFile('/f', { byteOffset: offset, byteLength: length })).toEqual(bytes.slice(offset, offset + length));
+        }
+      },
+      { chunkSize: 64 },
+    );
+  });
+
+  describe('chunks and dedup', () => {
+    defineCase(
+      target,
+      'a file is split into fixed-size chunks, the last one short',
+      ({ ws }) => {
+        ws.writeFile('/f', patternBytes(64 * 3 + 10));
+        const rows = ws.db.all<{ idx: number; size: number }>('SELECT idx, size FROM vfs_chunks WHERE inode = ? ORDER BY idx', [
+          ws.stat('/f').ino,
+        ]);
+        expect(rows.map((r) => Number(r.size))).toEqual([64, 64, 64, 10]);
+      },
+      { chunkSize: 64 },
+    );
+    defineCase(
+      target,
+      'identical chunks are stored once',
+      ({ ws }) => {
+        const block = patternBytes(64, 3);
+        const data = new Uint8Array(64 * 8);
+        for (let i = 0; i < 8; i++) data.set(block, i * 64);
+        ws.writeFile('/a', data);
+        ws.writeFile('/b', data);
+        const usage = ws.usage();
+        expect(usage.logicalBytes).toBe(64 * 16);
+        expect(usage.storedBytes).toBe(64);
+        expect(usage.dedupRatio).toBe(16);
+      },
+      { chunkSize: 64 },
+    );
+    defineCase(
+      target,
+      'a partial write re-hashes only the chunks it touches',
+      ({ ws }) => {
+        ws.writeFile('/f', patternBytes(64 * 10, 5));
+        const before = ws.db.all<{ idx: number; hash: string }>('SELECT idx, hash FROM vfs_chunks WHERE inode = ? ORDER BY idx', [
+          ws.stat('/f').ino,
+        ]);
+        ws.appendFile('/f', 'tail');
+        const after = ws.db.all<{ idx: number; hash: string }>('SELECT idx, hash FROM vfs_chunks WHERE inode = ? ORDER BY idx', [
+          ws.stat('/f').ino,
+        ]);
+        expect(after.slice(0, 10)).toEqual(before);
+        expect(after).toHaveLength(11);
+      },
+      { chunkSize: 64 },
+    );
+    defineCase(
+      target,
+      'blob names are the SHA-256 of the chunk bytes',
+      ({ ws }) => {
+        const data = patternBytes(100, 9);
+        ws.writeFile('/f', data);
+        const hashes = ws.db
+          .all<{ hash: string }>('SELECT hash FROM vfs_chunks WHERE inode = ? ORDER BY idx', [ws.stat('/f').ino])
+          .map((r) => r.hash);
+        expect(hashes).toEqual([hashBytes(data.slice(0, 64)), hashBytes(data.slice(64))]);
+      },
+      { chunkSize: 64 },
+    );
+  });
+
+  describe('appendFile and truncate', () => {
+    defineCase(target, 'appendFile creates a missing file', ({ ws }) => {
+      ws.appendFile('/log', 'a');
+      ws.appendFile('/log', 'b');
+      expect(ws.readFile('/log', 'utf8')).toBe('ab');
+    });
+    defineCase(target, "appendFile's mode applies only when it creates the file", ({ ws }) => {
+      ws.appendFile('/log', 'a', { mode: 0o600 });
+      ws.appendFile('/log', 'b', { mode: 0o666 });
+      expect(ws.stat('/log').mode & 0o7777).toBe(0o600);
+    });
+    defineCase(
+      target,
+      'appending across many chunk boundaries',
+      ({ ws }) => {
+        let expected = '';
+        for (let i = 0; i < 50; i++) {
+          const piece = `line ${i} ${'x'.repeat(i)}\n`;
+          ws.appendFile('/log', piece);
+          expected += piece;
+        }
+        expect(ws.readFile('/log', 'utf8')).toBe(expected);
+      },
+      { chunkSize: 32 },
+    );
+    defineCase(
+      target,
+      'truncate shortens inside a chunk and on a boundary',
+      ({ ws }) => {
+        const data = patternBytes(200, 11);
+        ws.writeFile('/f', data);
+        ws.truncate('/f', 100);
+        expect(ws.readFile('/f')).toEqual(data.slice(0, 100));
+        ws.truncate('/f', 64);
+        expect(ws.readFile('/f')).toEqual(data.slice(0, 64));
+        ws.truncate('/f');
+        expect(ws.stat('/f').size).toBe(0);
+      },
+      { chunkSize: 64 },
+    );
+    defineCase(
+      target,
+      'truncate extends with zeros',
+      ({ ws }) => {
+        ws.writeFile('/f', 'abc');
+        ws.truncate('/f', 300);
+        const bytes = ws.readFile('/f');
+        expect(bytes.byteLength).toBe(300);
+        expect(bytes.slice(0, 3)).toEqual(encoder.encode('abc'));
+        expect(bytes.slice(3).every((b) => b === 0)).toBe(true);
+      },
+      { chunkSize: 64 },
+    );
+    defineCase(target, 'truncate follows symlinks', ({ ws }) => {
+      ws.writeFile('/f', 'abcdef');
+      ws.symlink('f', '/l');
+      ws.truncate('/l', 2);
+      expect(ws.readFile('/f', 'utf8')).toBe('ab');
+    });
+  });
+
+  describe('copyFile', () => {
+    defineCase(
+      target,
+      'shares chunks and copies no bytes',
+      ({ ws }) => {
+        ws.writeFile('/src', patternBytes(64 * 5, 2));
+        const blobsBefore = ws.usage().blobs;
+        ws.copyFile('/src', '/dst');
+        expect(ws.readFile('/dst')).toEqual(ws.readFile('/src'));
+        expect(ws.usage().blobs).toBe(blobsBefore);
+        expect(ws.stat('/dst').ino).not.toBe(ws.stat('/src').ino);
+      },
+      { chunkSize: 64 },
+    );
+    defineCase(target, 'the copy is independent of the source', ({ ws }) => {
+      ws.writeFile('/src', 'original');
+      ws.copyFile('/src', '/dst');
+      ws.appendFile('/src', '+more');
+      ws.writeFile('/dst', 'changed');
+      expect(ws.readFile('/src', 'utf8')).toBe('original+more');
+      expect(ws.readFile('/dst', 'utf8')).toBe('changed');
+    });
+    defineCase(target, 'copying over an existing file keeps its inode and takes the source mode', ({ ws }) => {
+      ws.writeFile('/src', 'source', { mode: 0o600 });
+      ws.writeFile('/dst', 'destination');
+      const ino = ws.stat('/dst').ino;
+      ws.copyFile('/src', '/dst');
+      expect(ws.stat('/dst').ino).toBe(ino);
+      expect(ws.stat('/dst').mode & 0o7777).toBe(0o600);
+      expect(ws.readFile('/dst', 'utf8')).toBe('source');
+    });
+    defineCase(target, 'copying a file onto itself changes nothing', ({ ws }) => {
+      ws.writeFile('/f', 'same');
+      ws.copyFile('/f', '/f');
+      expect(ws.readFile('/f', 'utf8')).toBe('same');
+    });
+  });
+
+  describe('streams', () => {
+    defineCase(
+      target,
+      'writeFile takes a ReadableStream of uneven pieces',
+      async ({ ws }) => {
+        const data = patternBytes(1000, 4);
+        const stream = new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (let at = 0; at < data.length; at += 37) controller.enqueue(data.slice(at, at + 37));
+            controller.close();
+          },
+        });
+        await ws.writeFile('/f', stream);
+        expect(ws.readFile('/f')).toEqual(data);
+      },
+      { chunkSize: 64 },
+    );
+    defineCase(target, 'writeFile takes an async iterable of strings and bytes', async ({ ws }) => {
+      async function* pieces() {
+        yield 'hello ';
+        yield encoder.encode('streamed ');
+        yield 'world';
+      }
+      await ws.writeFile('/f', pieces());
+      expect(ws.readFile('/f', 'utf8')).toBe('hello streamed world');
+    });
+    defineCase(target, 'a stream that fails leaves no file behind', async ({ ws }) => {
+      async function* failing() {
+        yield 'partial';
+        throw new Error('source broke');
+      }
+      await expect(ws.writeFile('/f', failing())).rejects.toThrow('source broke');
+      expect(ws.exists('/f')).toBe(false);
+    });
+    defineCase(
+      target,
+      'readFileStream yields one chunk at a time',
+      async ({ ws }) => {
+        const data = patternBytes(64 * 4 + 5, 8);
+        ws.writeFile('/f', data);
+        const { bytes, pieces } = await collect(ws.readFileStream('/f'));
+        expect(bytes).toEqual(data);
+        expect(pieces).toBe(5);
+      },
+      { chunkSize: 64 },
+    );
+    defineCase(
+      target,
+      'readFileStream reads a range',
+      async ({ ws }) => {
+        const data = patternBytes(300, 8);
+        ws.writeFile('/f', data);
+        const { bytes } = await collect(ws.readFileStream('/f', { byteOffset: 50, byteLength: 150 }));
+        expect(bytes).toEqual(data.slice(50, 200));
+      },
+      { chunkSize: 64 },
+    );
+    defineCase(target, 'readFileStream of a directory is EISDIR', ({ ws }) => {
+      expect(() => ws.readFileStream('/')).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+    });
+  });
+}

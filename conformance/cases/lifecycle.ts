@@ -1,0 +1,269 @@
+/**
+ * watch, gc, usage, fsck, revisions, atomicity, schema and persistence across restarts.
+ *
+ * @module
+ */
+import { describe, expect, it } from 'vitest';
+import { Database } from '../../core/database.ts';
+import { FsError } from '../../core/errors.ts';
+import type { WatchEvent } from '../../core/fs/watch.ts';
+import { mutate } from '../../core/mutate.ts';
+import { initializeSchema, SCHEMA_VERSION } from '../../core/schema.ts';
+import { openWorkspace } from '../../core/workspace.ts';
+import { defineCase, expectCode, expectFsckClean, testClock } from '../harness.ts';
+import { snapshot } from '../snapshot.ts';
+import type { ConformanceTarget } from '../target.ts';
+
+const currentRev = (ws: { db: Database }): number =>
+  Number(ws.db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0].v);
+
+/** Cases for watching, maintenance and persistence. */
+export function lifecycleCases(target: ConformanceTarget): void {
+  describe('watch', () => {
+    defineCase(target, 'a callback hears changes to direct entries only', ({ ws }) => {
+      ws.mkdir('/d/sub', { recursive: true });
+      const events: WatchEvent[] = [];
+      const watcher = ws.watch('/d', {}, (event) => events.push(event));
+      ws.writeFile('/d/f', 'x');
+      ws.appendFile('/d/f', 'y');
+      ws.writeFile('/d/sub/deep', 'z');
+      ws.writeFile('/elsewhere', 'w');
+      watcher.close();
+      ws.unlink('/d/f');
+      expect(events.map((e) => `${e.eventType}:${e.filename}`)).toEqual(['rename:f', 'change:f']);
+    });
+    defineCase(target, 'recursive hears everything below', ({ ws }) => {
+      ws.mkdir('/d/sub', { recursive: true });
+      const events: string[] = [];
+      const watcher = ws.watch('/d', { recursive: true }, (event) => events.push(event.filename));
+      ws.writeFile('/d/sub/deep', 'z');
+      ws.rename('/d/sub/deep', '/d/moved');
+      watcher.close();
+      expect(events).toEqual(['sub/deep', 'sub/deep', 'moved']);
+    });
+    defineCase(target, 'an async iterator yields events and ends on abort', async ({ ws }) => {
+      ws.mkdir('/d');
+      const controller = new AbortController();
+      const watcher = ws.watch('/d', { signal: controller.signal });
+      ws.writeFile('/d/a', '1');
+      ws.writeFile('/d/b', '2');
+      const seen: string[] = [];
+      for await (const event of watcher) {
+        seen.push(event.filename);
+        if (seen.length === 2) controller.abort();
+      }
+      expect(seen).toEqual(['a', 'b']);
+    });
+    defineCase(target, 'a failed mutation emits nothing', async ({ ws }) => {
+      ws.mkdir('/d');
+      const events: WatchEvent[] = [];
+      ws.watch('/d', {}, (event) => events.push(event));
+      await expectCode(() => ws.mkdir('/d'), 'EEXIST');
+      expect(events).toEqual([]);
+    });
+    defineCase(target, 'watching a missing path is ENOENT', async ({ ws }) => {
+      await expectCode(() => ws.watch('/missing'), 'ENOENT');
+    });
+    defineCase(target, 'a file watcher hears its own changes', ({ ws }) => {
+      ws.writeFile('/f', 'a');
+      const events: string[] = [];
+      const watcher = ws.watch('/f', {}, (event) => events.push(`${event.eventType}:${event.filename}`));
+      ws.appendFile('/f', 'b');
+      ws.chmod('/f', 0o600);
+      watcher.close();
+      expect(events).toEqual(['change:f', 'change:f']);
+    });
+  });
+
+  describe('revisions and atomicity', () => {
+    defineCase(target, 'each mutation takes exactly one revision', ({ ws }) => {
+      const start = currentRev(ws);
+      ws.mkdir('/a/b/c', { recursive: true });
+      ws.writeFile('/a/f', 'x');
+      ws.rm('/a', { recursive: true });
+      expect(currentRev(ws)).toBe(start + 3);
+    });
+    defineCase(target, 'a mutation that changes nothing takes no revision', ({ ws }) => {
+      ws.mkdir('/a');
+      const start = currentRev(ws);
+      ws.mkdir('/a', { recursive: true });
+      ws.rm('/missing', { force: true });
+      expect(currentRev(ws)).toBe(start);
+    });
+    defineCase(target, 'a failure halfway through a mutation leaves no trace', async ({ ws, db }) => {
+      ws.writeFile('/keep', 'kept');
+      const before = snapshot(ws);
+      await expectCode(
+        () =>
+          mutate(db, 'test', '/x', (m) => {
+            ws.writeFile('/half', 'written inside');
+            ws.mkdir('/dir');
+            m.note('rename', '/half');
+            throw new FsError('EIO', 'test', '/x');
+          }),
+        'EIO',
+      );
+      expect(snapshot(ws)).toEqual(before);
+    });
+    defineCase(target, 'a storage error becomes EIO with the cause attached', async ({ ws, db }) => {
+      const error = (await expectCode(
+        () =>
+          mutate(db, 'test', '/x', () => {
+            db.run('INSERT INTO no_such_table VALUES (1)');
+          }),
+        'EIO',
+      )) as FsError;
+      expect(error.cause).toBeDefined();
+      expect(ws.readdir('/')).toEqual([]);
+    });
+    defineCase(target, 'a read-only workspace refuses every mutation with EROFS', async ({ backend, ws }) => {
+      ws.writeFile('/f', 'x');
+      const readOnly = openWorkspace(backend, { readOnly: true });
+      await expectCode(() => readOnly.writeFile('/f', 'y'), 'EROFS');
+      await expectCode(() => readOnly.mkdir('/d'), 'EROFS');
+      await expectCode(() => readOnly.rm('/f'), 'EROFS');
+      expect(readOnly.readFile('/f', 'utf8')).toBe('x');
+    });
+  });
+
+  describe('gc and usage', () => {
+    defineCase(target, 'gc frees unreferenced blobs only after the safety window', ({ ws, clock }) => {
+      ws.writeFile('/keep', 'kept bytes');
+      ws.writeFile('/drop', 'dropped bytes');
+      ws.unlink('/drop');
+      expect(ws.gc()).toEqual({ blobs: 0, bytes: 0 });
+      clock.advance(3_600_001);
+      expect(ws.gc()).toEqual({ blobs: 1, bytes: 13 });
+      expect(ws.readFile('/keep', 'utf8')).toBe('kept bytes');
+      expect(ws.usage().garbageBytes).toBe(0);
+    });
+    defineCase(target, 'gc keeps a blob still shared by another file', ({ ws, clock }) => {
+      ws.writeFile('/a', 'same');
+      ws.writeFile('/b', 'same');
+      ws.unlink('/a');
+      clock.advance(4_000_000);
+      expect(ws.gc().blobs).toBe(0);
+      expect(ws.readFile('/b', 'utf8')).toBe('same');
+    });
+    defineCase(target, 'gc with a zero window frees at once', ({ ws }) => {
+      ws.writeFile('/a', 'gone');
+      ws.rm('/a');
+      expect(ws.gc({ safetyWindowMs: 0 }).blobs).toBe(1);
+    });
+    defineCase(target, 'usage counts logical and stored bytes, dedup and inodes', ({ ws }) => {
+      ws.mkdir('/d');
+      ws.writeFile('/d/a', 'x'.repeat(1000));
+      ws.writeFile('/d/b', 'x'.repeat(1000));
+      ws.link('/d/a', '/d/c');
+      ws.symlink('a', '/d/l');
+      const usage = ws.usage();
+      expect(usage).toMatchObject({
+        logicalBytes: 2000,
+        storedBytes: 1000,
+        dedupRatio: 2,
+        inodes: 5,
+        files: 2,
+        directories: 2,
+        symlinks: 1,
+      });
+    });
+  });
+
+  describe('fsck finds broken invariants', () => {
+    const corruptions: ReadonlyArray<[string, string, (db: Database, ino: number) => void]> = [
+      ['a size that disagrees with the chunks', 'size', (db, ino) => db.run('UPDATE vfs_nodes SET size = size + 1 WHERE inode = ?', [ino])],
+      ['a missing blob', 'blobs', (db) => db.run('DELETE FROM vfs_blob_bytes')],
+      ['bytes that do not match their hash', 'blobs', (db) => db.run("UPDATE vfs_blob_bytes SET bytes = x'00'")],
+      ['a wrong nlink', 'nlink', (db, ino) => db.run('UPDATE vfs_nodes SET nlink = 5 WHERE inode = ?', [ino])],
+      ['an orphan inode', 'tree', (db) => db.run('DELETE FROM vfs_dirents WHERE name = ?', ['d'])],
+      [
+        'a cycle',
+        'tree',
+        (db) => db.run("UPDATE vfs_dirents SET parent = (SELECT child FROM vfs_dirents WHERE name = 'e') WHERE name = 'd'"),
+      ],
+      ['a revision counter behind the stamps', 'rev', (db) => db.run("UPDATE vfs_meta SET v = 1 WHERE k = 'rev'")],
+      ['a gap in a chunk map', 'size', (db, ino) => db.run('UPDATE vfs_chunks SET idx = idx + 5 WHERE inode = ? AND idx = 1', [ino])],
+    ];
+    for (const [label, check, corrupt] of corruptions) {
+      it(`fsck reports ${label}`, () =>
+        target.withBackend((backend) => {
+          const ws = openWorkspace(backend, { chunkSize: 16, now: testClock().now });
+          ws.mkdir('/d/e', { recursive: true });
+          ws.writeFile('/d/f', 'enough bytes for three chunks, at least');
+          expectFsckClean(ws);
+          corrupt(ws.db, ws.stat('/d/f').ino);
+          const report = ws.fsck();
+          expect(report.ok).toBe(false);
+          expect(report.problems.map((p) => p.check)).toContain(check);
+        }),
+      );
+    }
+  });
+
+  describe('schema and persistence', () => {
+    it('opening twice is harmless and keeps data', () =>
+      target.withBackend((backend) => {
+        const first = openWorkspace(backend);
+        first.writeFile('/f', 'persist');
+        const second = openWorkspace(backend, { chunkSize: 4096 });
+        expect(second.readFile('/f', 'utf8')).toBe('persist');
+        expect(second.usage().chunkSize).toBe(first.usage().chunkSize);
+        expectFsckClean(second);
+      }));
+    it('a workspace from a newer dofs is refused with a clear error', () =>
+      target.withBackend(async (backend) => {
+        const db = new Database(backend);
+        initializeSchema(db);
+        db.run("UPDATE vfs_meta SET v = ? WHERE k = 'schema_version'", [SCHEMA_VERSION + 1]);
+        const error = (await expectCode(() => initializeSchema(db), 'EIO')) as FsError;
+        expect(error.message).toContain('upgrade dofs');
+      }));
+    it('a chunk size outside 16 B to 1 MiB is refused', () =>
+      target.withBackend(async (backend) => {
+        await expectCode(() => openWorkspace(backend, { chunkSize: 2 * 1024 * 1024 }), 'EINVAL');
+        await expectCode(() => openWorkspace(backend, { chunkSize: 8 }), 'EINVAL');
+        expect(backend.all("SELECT name FROM sqlite_master WHERE name = 'vfs_meta'")).toEqual([]);
+      }));
+    it('using a database before initializeSchema is a clear EIO', () =>
+      target.withBackend(async (backend) => {
+        const error = (await expectCode(() => new Database(backend).chunkSize, 'EIO')) as FsError;
+        expect(error.message).toContain('initializeSchema');
+      }));
+    it('data survives a restart of the storage', async () => {
+      const result = await target.withRestarts([
+        (backend) => {
+          const ws = openWorkspace(backend, { chunkSize: 64 });
+          ws.mkdir('/d');
+          ws.writeFile('/d/f', 'x'.repeat(500));
+          ws.symlink('f', '/d/l');
+          return null;
+        },
+        (backend) => {
+          const ws = openWorkspace(backend);
+          expectFsckClean(ws);
+          return { content: ws.readFile('/d/l', 'utf8').length, chunkSize: ws.usage().chunkSize };
+        },
+      ]);
+      expect(result).toEqual({ content: 500, chunkSize: 64 });
+    });
+    it('a mutation that failed before a restart left nothing behind', async () => {
+      const result = await target.withRestarts([
+        (backend) => {
+          const ws = openWorkspace(backend);
+          ws.writeFile('/before', 'ok');
+          try {
+            mutate(ws.db, 'test', '/x', () => {
+              ws.writeFile('/never', 'x');
+              throw new Error('crash');
+            });
+          } catch {
+            // expected
+          }
+          return null;
+        },
+        (backend) => openWorkspace(backend).ls('/'),
+      ]);
+      expect(result).toEqual(['/before']);
+    });
+  });
+}

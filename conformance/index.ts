@@ -1,0 +1,43 @@
+/**
+ * The dofs conformance suite: every filesystem behaviour, written once, run against any backend.
+ *
+ * ```ts
+ * import { describe } from 'vitest';
+ * import { runConformanceSuite } from 'dofs/conformance';
+ * runConformanceSuite({ name: 'my-backend', withBackend: ..., withRestarts: ... });
+ * ```
+ *
+ * It imports no node-only module, so the same files run inside workerd.
+ *
+ * @module
+ */
+import { describe } from 'vitest';
+import { backendCases } from './cases/backend.ts';
+import { badInputCases } from './cases/bad-input.ts';
+import { fileCases } from './cases/files.ts';
+import { lifecycleCases } from './cases/lifecycle.ts';
+// import { modelCases } from './cases/model.ts';
+import { scaleCases } from './cases/scale.ts';
+import { searchCases } from './cases/search.ts';
+import { treeCases } from './cases/tree.ts';
+import type { ConformanceTarget } from './target.ts';
+
+export type { CaseContext, CaseOptions, TestClock } from './harness.ts';
+export { defineCase, expectCode, expectFsckClean, expectRefused, openTestWorkspace, testClock } from './harness.ts';
+export { type GuardStats, guardLimits } from './limit-guard.ts';
+export { type Snapshot, type SnapshotEntry, snapshot } from './snapshot.ts';
+export type { ConformanceTarget } from './target.ts';
+
+/** Defines the whole suite (vitest `describe`/`it`) for one backend target. */
+export function runConformanceSuite(target: ConformanceTarget): void {
+  describe(`dofs conformance on ${target.name}`, () => {
+    backendCases(target);
+    treeCases(target);
+    fileCases(target);
+    searchCases(target);
+    lifecycleCases(target);
+    scaleCases(target);
+    badInputCases(target);
+    // modelCases(target);
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * A backend wrapper that fails any statement breaking the strictest platform limits, so every
+ * conformance case proves the engine stays under them on every backend, not only on the one
+ * that enforces them.
+ *
+ * @module
+ */
+import { STRICTEST_LIMITS, type SqlValue, type StorageBackend } from '../core/backend.ts';
+
+const encoder = new TextEncoder();
+
+/** Counts of what the guard has seen, for cases that assert on batching. */
+export interface GuardStats {
+  statements: number;
+  maxParameters: number;
+  maxValueBytes: number;
+  maxStatementBytes: number;
+}
+
+function check(sql: string, params: readonly SqlValue[] | undefined, stats: GuardStats): void {
+  stats.statements++;
+  const count = params?.length ?? 0;
+  const sqlBytes = encoder.encode(sql).length;
+  stats.maxParameters = Math.max(stats.maxParameters, count);
+  stats.maxStatementBytes = Math.max(stats.maxStatementBytes, sqlBytes);
+  if (count > STRICTEST_LIMITS.maxBoundParameters) {
+    throw new Error(`limit guard: ${count} bound parameters (max ${STRICTEST_LIMITS.maxBoundParameters}) in: ${sql.slice(0, 80)}`);
+  }
+  if (sqlBytes > STRICTEST_LIMITS.maxStatementBytes) throw new Error(`limit guard: statement of ${sqlBytes} bytes`);
+  for (const value of params ?? []) {
+    const size = value instanceof Uint8Array ? value.byteLength : typeof value === 'string' ? encoder.encode(value).length : 0;
+    stats.maxValueBytes = Math.max(stats.maxValueBytes, size);
+    if (size > STRICTEST_LIMITS.maxValueBytes) throw new Error(`limit guard: a value of ${size} bytes`);
+  }
+}
+
+/** Wraps `backend` so that every statement is checked against {@link STRICTEST_LIMITS}. */
+export function guardLimits(backend: StorageBackend): StorageBackend & { readonly stats: GuardStats } {
+  const stats: GuardStats = { statements: 0, maxParameters: 0, maxValueBytes: 0, maxStatementBytes: 0 };
+  return {
+    name: backend.name,
+    limits: backend.limits,
+    stats,
+    all: (sql, params) => {
+      check(sql, params, stats);
+      return backend.all(sql, params);
+    },
+    run: (sql, params) => {
+      check(sql, params, stats);
+      backend.run(sql, params);
+    },
+    transaction: (fn) => backend.transaction(fn),
+    close: () => backend.close(),
+  };
+}

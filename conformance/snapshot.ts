@@ -1,0 +1,51 @@
+/**
+ * A complete, comparable picture of a workspace: every path with its type, mode, size, content
+ * hash, link target, nlink and times, plus the revision counter and the blob catalogue.
+ *
+ * @module
+ */
+import { hashBytes } from '../core/blobs.ts';
+import type { Workspace } from '../core/workspace.ts';
+
+/** One path in a {@link Snapshot}. */
+export interface SnapshotEntry {
+  type: string;
+  mode: number;
+  size: number;
+  nlink: number;
+  ino: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  content?: string;
+  target?: string;
+}
+
+/** What {@link snapshot} returns. */
+export interface Snapshot {
+  rev: number;
+  blobs: number;
+  tree: Record<string, SnapshotEntry>;
+}
+
+/** The whole visible and stored state of `ws`, for before/after comparisons. */
+export function snapshot(ws: Workspace): Snapshot {
+  const tree: Record<string, SnapshotEntry> = {};
+  for (const path of ['/', ...ws.find('/', '**')]) {
+    const info = ws.lstat(path);
+    const entry: SnapshotEntry = {
+      type: info.type,
+      mode: info.mode,
+      size: info.size,
+      nlink: info.nlink,
+      ino: info.ino,
+      mtimeMs: info.mtimeMs,
+      ctimeMs: info.ctimeMs,
+    };
+    if (info.type === 'file') entry.content = hashBytes(ws.readFile(path));
+    if (info.type === 'symlink') entry.target = ws.readlink(path);
+    tree[path] = entry;
+  }
+  const rev = Number(ws.db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0].v);
+  const blobs = Number(ws.db.all<{ n: number }>('SELECT count(*) AS n FROM vfs_blobs')[0].n);
+  return { rev, blobs, tree };
+}

@@ -1,0 +1,66 @@
+/**
+ * The StorageBackend contract: a tiny synchronous SQLite driver.
+ *
+ * The engine owns every SQL statement (one dialect: SQLite). A backend only runs
+ * statements, nests transactions, declares its limits and closes. Statement caching,
+ * pragmas and type conversion live in the backend. See docs/writing-a-backend.md.
+ *
+ * @module
+ */
+
+/** A value bound to, or read from, a statement. BLOBs are always `Uint8Array`. */
+export type SqlValue = null | number | bigint | string | Uint8Array;
+
+/** One result row, keyed by column name. */
+export type SqlRow = Record<string, SqlValue>;
+
+/** The hard limits of a backend. The engine honours the strictest of these and {@link STRICTEST_LIMITS}. */
+export interface BackendLimits {
+  /** Most bound parameters in one statement. */
+  readonly maxBoundParameters: number;
+  /** Largest string or BLOB value, and largest row, in bytes. */
+  readonly maxValueBytes: number;
+  /** Longest SQL statement text, in bytes. */
+  readonly maxStatementBytes: number;
+}
+
+/**
+ * The strictest known limits (those of Durable Object SQL). The engine never exceeds them on any
+ * backend, so a workspace behaves identically everywhere and can move between backends.
+ */
+export const STRICTEST_LIMITS: BackendLimits = Object.freeze({
+  maxBoundParameters: 100,
+  maxValueBytes: 2_000_000,
+  maxStatementBytes: 100_000,
+});
+
+/**
+ * A synchronous SQLite driver. Every method is synchronous: both real platforms
+ * (Durable Object SQL and node:sqlite) are, and the engine relies on it for atomicity.
+ *
+ * Implementations must:
+ * - return BLOB columns as `Uint8Array` (not ArrayBuffer, not Buffer subclasses that alias a pool);
+ * - make {@link StorageBackend.transaction} nestable, an inner failure rolling back only the inner work;
+ * - throw the platform's error unchanged (the engine wraps it with `cause`).
+ */
+export interface StorageBackend {
+  /** A short name for messages and test output, such as `node-sqlite:memory` or `do-sql`. */
+  readonly name: string;
+  /** The platform's limits. */
+  readonly limits: BackendLimits;
+  /**
+   * Runs one statement with positional `?` parameters and returns every row.
+   * Statements whose effect must be counted use `RETURNING`.
+   */
+  all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): T[];
+  /** Runs one statement for its effect only. */
+  run(sql: string, params?: readonly SqlValue[]): void;
+  /**
+   * Runs `fn` inside a transaction and returns its result. If `fn` throws, everything it did is
+   * rolled back and the error is rethrown. Calls nest: a failing inner transaction rolls back only
+   * its own work, and the outer one may catch the error and carry on.
+   */
+  transaction<T>(fn: () => T): T;
+  /** Releases the connection. Further calls throw. Closing twice is harmless. */
+  close(): void;
+}

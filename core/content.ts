@@ -1,0 +1,172 @@
+/**
+ * File content as fixed-size chunks. Every chunk but the last is full; each names a blob.
+ * Writes re-hash only the chunks they touch.
+ *
+ * @module
+ */
+import { hashBytes, loadBlob, putBlob } from './blobs.ts';
+import type { Database } from './database.ts';
+import type { Mutation } from './mutate.ts';
+import type { NodeRow } from './nodes.ts';
+
+/** One entry of a file's chunk map. */
+export interface ChunkRef {
+  /** The chunk's position in the file (its offset divided by the chunk size). */
+  idx: number;
+  /** SHA-256 of the chunk's bytes. */
+  hash: string;
+  /** Bytes in the chunk: the chunk size, except possibly for the last chunk. */
+  size: number;
+}
+
+/** The chunk rows of `inode` with indexes from `first` to `last` inclusive, in order. */
+export function chunkRange(db: Database, inode: number, first = 0, last = Number.MAX_SAFE_INTEGER): ChunkRef[] {
+  return db.all<ChunkRef>(
+    'SELECT idx, hash, size FROM vfs_chunks WHERE inode = ? AND idx BETWEEN ? AND ? ORDER BY idx',
+    [inode, first, last],
+  );
+}
+
+/** Inserts or replaces chunk rows, as many per statement as the parameter limit allows. */
+export function upsertChunks(db: Database, inode: number, chunks: readonly ChunkRef[]): void {
+  const perStatement = Math.floor(db.limits.maxBoundParameters / 4);
+  for (let start = 0; start < chunks.length; start += perStatement) {
+    const batch = chunks.slice(start, start + perStatement);
+    const params: (number | string)[] = [];
+    for (const chunk of batch) params.push(inode, chunk.idx, chunk.hash, chunk.size);
+    db.run(
+      `INSERT OR REPLACE INTO vfs_chunks (inode, idx, hash, size) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`,
+      params,
+    );
+  }
+}
+
+/** Reads `length` bytes from `offset` of a file (fewer at end of file). */
+export function readRange(db: Database, node: NodeRow, offset: number, length: number, path?: string): Uint8Array {
+  const end = Math.min(node.size, offset + length);
+  if (end <= offset) return new Uint8Array(0);
+  const chunkSize = db.chunkSize;
+  const first = Math.floor(offset / chunkSize);
+  const last = Math.floor((end - 1) / chunkSize);
+  const chunks = chunkRange(db, node.inode, first, last);
+  if (first === last && chunks.length === 1) {
+    const start = offset - first * chunkSize;
+    return loadBlob(db, chunks[0].hash, 'read', path).slice(start, start + (end - offset));
+  }
+  const out = new Uint8Array(end - offset);
+  for (const chunk of chunks) {
+    const chunkStart = chunk.idx * chunkSize;
+    const bytes = loadBlob(db, chunk.hash, 'read', path);
+    const from = Math.max(offset, chunkStart);
+    const to = Math.min(end, chunkStart + bytes.byteLength);
+    out.set(bytes.subarray(from - chunkStart, to - chunkStart), from - offset);
+  }
+  return out;
+}
+
+/**
+ * Rewrites the chunks of a file so that it is `newSize` long with `data` at `offset`, keeping old
+ * bytes elsewhere and zero-filling any gap. Only chunks overlapping the write (or the gap, or a
+ * shortened last chunk) are re-hashed. Updates size, mtime, ctime and rev.
+ */
+export function writeContent(
+  db: Database,
+  m: Mutation,
+  node: NodeRow,
+  offset: number,
+  data: Uint8Array,
+  newSize = Math.max(node.size, data.byteLength > 0 ? offset + data.byteLength : node.size),
+): void {
+  const chunkSize = db.chunkSize;
+  const oldSize = node.size;
+  const writeEnd = offset + data.byteLength;
+  if (newSize < oldSize) {
+    db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [node.inode, Math.ceil(newSize / chunkSize)]);
+  }
+  // The chunks to rebuild: those the data covers, plus the old partial last chunk when the file
+  // grows past it (it gains bytes) or is cut inside it.
+  const touched = new Set<number>();
+  if (data.byteLength > 0) {
+    for (let idx = Math.floor(offset / chunkSize); idx <= Math.floor((writeEnd - 1) / chunkSize); idx++) touched.add(idx);
+  }
+  if (newSize !== oldSize) {
+    const boundary = Math.min(oldSize, newSize);
+    if (boundary % chunkSize !== 0) touched.add(Math.floor(boundary / chunkSize));
+    for (let idx = Math.ceil(oldSize / chunkSize); idx * chunkSize < newSize; idx++) touched.add(idx);
+  }
+  const indexes = [...touched].sort((a, b) => a - b);
+  const old = new Map<number, string>();
+  if (indexes.length > 0 && indexes[0] * chunkSize < oldSize) {
+    for (const chunk of chunkRange(db, node.inode, indexes[0], indexes[indexes.length - 1])) old.set(chunk.idx, chunk.hash);
+  }
+  let zeroChunkHash = '';
+  const rows: ChunkRef[] = [];
+  for (const idx of indexes) {
+    const chunkStart = idx * chunkSize;
+    const length = Math.min(chunkSize, newSize - chunkStart);
+    if (length <= 0) continue;
+    const previous = old.get(idx);
+    const overlapsData = offset < chunkStart + length && writeEnd > chunkStart;
+    let bytes: Uint8Array;
+    if (overlapsData && chunkStart >= offset && chunkStart + length <= writeEnd) {
+      bytes = data.subarray(chunkStart - offset, chunkStart + length - offset);
+    } else if (!overlapsData && previous === undefined) {
+      // Wholly inside a hole: zeros. A full zero chunk is hashed and stored once per call.
+      if (length === chunkSize && zeroChunkHash !== '') {
+        rows.push({ idx, hash: zeroChunkHash, size: length });
+        continue;
+      }
+      bytes = new Uint8Array(length);
+    } else {
+      bytes = new Uint8Array(length);
+      if (previous !== undefined) {
+        const oldBytes = loadBlob(db, previous, 'write');
+        bytes.set(oldBytes.subarray(0, Math.min(oldBytes.byteLength, length)));
+      }
+      if (overlapsData) {
+        const from = Math.max(offset, chunkStart);
+        const to = Math.min(writeEnd, chunkStart + length);
+        bytes.set(data.subarray(from - offset, to - offset), from - chunkStart);
+      }
+    }
+    const hash = hashBytes(bytes);
+    if (!overlapsData && previous === undefined && length === chunkSize) zeroChunkHash = hash;
+    putBlob(db, hash, bytes, m.now);
+    rows.push({ idx, hash, size: length });
+  }
+  upsertChunks(db, node.inode, rows);
+  db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
+    newSize,
+    m.now,
+    m.now,
+    m.rev,
+    node.inode,
+  ]);
+  node.size = newSize;
+  node.mtime = node.ctime = m.now;
+  node.rev = m.rev;
+}
+
+/** Replaces a file's whole content with `data` (writeFile). */
+export function replaceContent(db: Database, m: Mutation, node: NodeRow, data: Uint8Array): void {
+  db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
+  const emptied = { ...node, size: 0 };
+  writeContent(db, m, emptied, 0, data, data.byteLength);
+  Object.assign(node, emptied);
+}
+
+/** Makes `target` share `source`'s chunks (copyFile): rows are copied, bytes are not. */
+export function shareChunks(db: Database, m: Mutation, source: NodeRow, target: NodeRow): void {
+  db.run('DELETE FROM vfs_chunks WHERE inode = ?', [target.inode]);
+  db.run('INSERT INTO vfs_chunks (inode, idx, hash, size) SELECT ?, idx, hash, size FROM vfs_chunks WHERE inode = ?', [
+    target.inode,
+    source.inode,
+  ]);
+  db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
+    source.size,
+    m.now,
+    m.now,
+    m.rev,
+    target.inode,
+  ]);
+}

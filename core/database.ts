@@ -1,0 +1,134 @@
+/**
+ * The `Database` handle: one open workspace over one StorageBackend, with its clock, its
+ * blob cache and its change listeners. Every primitive takes it as its first argument.
+ *
+ * @module
+ */
+import { LRUCache } from 'lru-cache';
+import { type BackendLimits, STRICTEST_LIMITS, type SqlRow, type SqlValue, type StorageBackend } from './backend.ts';
+import { FsError, wrapStorageError } from './errors.ts';
+import { readMeta } from './schema.ts';
+
+/** Options for a {@link Database}. */
+export interface DatabaseOptions {
+  /** The clock, in milliseconds since the epoch. Injectable for tests. Default `Date.now`. */
+  now?: () => number;
+  /** Bytes of chunk data the blob cache may hold. Default 64 MiB. */
+  cacheBytes?: number;
+  /** Refuse every mutation with EROFS. */
+  readOnly?: boolean;
+}
+
+/** One committed change, as watchers and the change log see it. */
+export interface ChangeEvent {
+  /** `rename` when a name appeared or disappeared, `change` when content or attributes changed (as node:fs.watch). */
+  readonly eventType: 'rename' | 'change';
+  /** The absolute path that changed. */
+  readonly path: string;
+  /** The revision the mutation was stamped with. */
+  readonly rev: number;
+}
+
+/** A function told about every committed change. */
+export type ChangeListener = (events: readonly ChangeEvent[]) => void;
+
+const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * An open workspace over a {@link StorageBackend}. Cheap to construct; call
+ * `initializeSchema(db)` once before use (or use `openWorkspace`, which does both).
+ */
+export class Database {
+  /** The backend this workspace lives on. */
+  readonly backend: StorageBackend;
+  /** The limits the engine honours: the strictest of the backend's and {@link STRICTEST_LIMITS}. */
+  readonly limits: BackendLimits;
+  /** The clock, in milliseconds. */
+  readonly now: () => number;
+  /** Chunk bytes by hash, bounded in bytes; shared by every read path and by read-modify-write. */
+  readonly blobCache: LRUCache<string, Uint8Array>;
+  /** When true every mutation fails with EROFS. */
+  readonly readOnly: boolean;
+  private readonly listeners = new Set<ChangeListener>();
+  private cachedChunkSize = 0;
+
+  constructor(backend: StorageBackend, options: DatabaseOptions = {}) {
+    this.backend = backend;
+    this.now = options.now ?? Date.now;
+    this.readOnly = options.readOnly ?? false;
+    this.limits = {
+      maxBoundParameters: Math.min(backend.limits.maxBoundParameters, STRICTEST_LIMITS.maxBoundParameters),
+      maxValueBytes: Math.min(backend.limits.maxValueBytes, STRICTEST_LIMITS.maxValueBytes),
+      maxStatementBytes: Math.min(backend.limits.maxStatementBytes, STRICTEST_LIMITS.maxStatementBytes),
+    };
+    this.blobCache = new LRUCache<string, Uint8Array>({
+      maxSize: Math.max(1, options.cacheBytes ?? DEFAULT_CACHE_BYTES),
+      sizeCalculation: (bytes) => Math.max(1, bytes.byteLength),
+    });
+  }
+
+  /** The workspace's chunk size in bytes, fixed when it was created. */
+  get chunkSize(): number {
+    if (this.cachedChunkSize === 0) {
+      let value = 0;
+      try {
+        value = Number(readMeta(this, 'chunk_size'));
+      } catch {
+        // No vfs_meta table: reported below.
+      }
+      if (!(value > 0)) {
+        throw new FsError('EIO', 'open', undefined, undefined, {
+          detail: 'the workspace has no schema; call initializeSchema(db) first',
+        });
+      }
+      this.cachedChunkSize = value;
+    }
+    return this.cachedChunkSize;
+  }
+
+  /** Runs a query and returns its rows. */
+  all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): T[] {
+    return this.backend.all<T>(sql, params);
+  }
+
+  /** Runs a statement for its effect. */
+  run(sql: string, params?: readonly SqlValue[]): void {
+    this.backend.run(sql, params);
+  }
+
+  /** Runs `fn` in a (nestable) transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.backend.transaction(fn);
+  }
+
+  /** Registers a listener for committed changes; returns a function that removes it. */
+  onChange(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Tells every listener about changes that have just committed. Listener errors are isolated. */
+  emit(events: readonly ChangeEvent[]): void {
+    if (events.length === 0) return;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(events);
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  /** Closes the backend. */
+  close(): void {
+    this.listeners.clear();
+    this.blobCache.clear();
+    try {
+      this.backend.close();
+    } catch (error) {
+      throw wrapStorageError(error, 'close');
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * mkdir, rmdir, readdir.
+ *
+ * @module
+ */
+import { checkOffset } from '../data.ts';
+import type { Database } from '../database.ts';
+import { fsError } from '../errors.ts';
+import { mutate } from '../mutate.ts';
+import { checkMode, createNode, DEFAULT_MODE, hasEntries, listDir, type NodeType, unlinkEntry } from '../nodes.ts';
+import { childPath, joinPath, splitPath } from '../paths.ts';
+import { locate, resolve } from '../resolve.ts';
+
+/** Options for {@link mkdir}. */
+export interface MkdirOptions {
+  /** Create missing parents too, and succeed if the directory exists. */
+  recursive?: boolean;
+  /** Permission bits of created directories. Default 0o755. */
+  mode?: number;
+}
+
+/**
+ * Creates a directory. Returns the first directory created when `recursive` (undefined when
+ * nothing was created), as node:fs does. `mkdir('/')` is EEXIST even when recursive.
+ */
+export function mkdir(db: Database, path: string, options: MkdirOptions = {}): string | undefined {
+  const names = splitPath(path, 'mkdir');
+  const mode = options.mode === undefined ? DEFAULT_MODE.dir : checkMode(options.mode, 'mkdir', path);
+  if (names.length === 0) throw fsError('EEXIST', 'mkdir', path);
+  return mutate(db, 'mkdir', path, (m) => {
+    if (!options.recursive) {
+      const { parent, node, name, realPath } = locate(db, names, { follow: false, syscall: 'mkdir', display: path });
+      if (node) throw fsError('EEXIST', 'mkdir', path);
+      createNode(db, m, parent.inode, name, 'dir', mode);
+      m.note('rename', realPath);
+      return undefined;
+    }
+    let first: string | undefined;
+    for (let depth = 1; depth <= names.length; depth++) {
+      const prefix = names.slice(0, depth);
+      const { parent, node, name, realPath } = locate(db, prefix, { follow: true, syscall: 'mkdir', display: path });
+      if (node) {
+        if (node.type !== 'dir') throw fsError(depth === names.length ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
+        continue;
+      }
+      createNode(db, m, parent.inode, name, 'dir', mode);
+      m.note('rename', realPath);
+      first ??= joinPath(prefix);
+    }
+    return first;
+  });
+}
+
+/** Removes an empty directory. A symlink in the final position is ENOTDIR; the root is EBUSY. */
+export function rmdir(db: Database, path: string): void {
+  const names = splitPath(path, 'rmdir');
+  if (names.length === 0) throw fsError('EBUSY', 'rmdir', path);
+  mutate(db, 'rmdir', path, (m) => {
+    const { parent, node, name, realPath } = resolve(db, path, { follow: false, syscall: 'rmdir' });
+    if (node.type !== 'dir') throw fsError('ENOTDIR', 'rmdir', path);
+    if (hasEntries(db, node.inode)) throw fsError('ENOTEMPTY', 'rmdir', path);
+    unlinkEntry(db, m, parent.inode, name, node);
+    m.tombstone(realPath);
+    m.note('rename', realPath);
+  });
+}
+
+/** One directory entry. */
+export interface DirEntry {
+  /** The entry's name. */
+  name: string;
+  /** `file`, `dir` or `symlink` (a symlink is reported as such, not followed). */
+  type: NodeType;
+  /** The inode the entry links to. */
+  ino: number;
+  /** The entry's absolute path. */
+  path: string;
+}
+
+/** Options for {@link readdir}. */
+export interface ReaddirOptions {
+  /** At most this many entries. */
+  limit?: number;
+  /** Skip this many entries first. Pages are stable: entries come in byte order of names. */
+  offset?: number;
+}
+
+/** Lists a directory (following symlinks to it), in byte order of names, paged. */
+export function readdir(db: Database, path: string, options: ReaddirOptions = {}): DirEntry[] {
+  const limit = options.limit === undefined ? -1 : checkOffset(options.limit, 'limit', 'scandir', path);
+  const offset = options.offset === undefined ? 0 : checkOffset(options.offset, 'offset', 'scandir', path);
+  const { node, realPath } = resolve(db, path, { follow: true, syscall: 'scandir' });
+  if (node.type !== 'dir') throw fsError('ENOTDIR', 'scandir', path);
+  return listDir(db, node.inode, limit, offset).map((entry) => ({
+    name: entry.name,
+    type: entry.type,
+    ino: Number(entry.inode),
+    path: childPath(realPath, entry.name),
+  }));
+}

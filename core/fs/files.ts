@@ -1,0 +1,264 @@
+/**
+ * writeFile, readFile, readFileStream, appendFile, truncate, copyFile.
+ *
+ * @module
+ */
+import { hashBytes, loadBlob, putBlob } from '../blobs.ts';
+import { type ChunkRef, chunkRange, readRange, replaceContent, shareChunks, upsertChunks, writeContent } from '../content.ts';
+import { type ByteSource, checkOffset, type FileData, isByteSource, toBytes, toText } from '../data.ts';
+import type { Database } from '../database.ts';
+import { fsError, withPaths } from '../errors.ts';
+import { type Mutation, mutate } from '../mutate.ts';
+import { checkMode, createNode, DEFAULT_MODE, type NodeRow } from '../nodes.ts';
+import { splitPath } from '../paths.ts';
+import { locate, resolve } from '../resolve.ts';
+
+/** Options for {@link writeFile}. */
+export interface WriteFileOptions {
+  /** Permission bits. A new file gets 0o644 by default; an existing file keeps its mode unless one is given. */
+  mode?: number;
+  /** Fail with EEXIST if the path exists (O_EXCL; a symlink there counts, dangling or not). */
+  exclusive?: boolean;
+}
+
+interface OpenTargetOptions extends WriteFileOptions {
+  /** Apply `mode` only when the file is created (appendFile, open with O_CREAT). */
+  modeOnCreate?: boolean;
+}
+
+/**
+ * Finds or creates the file a write goes to, following a trailing symlink (creating its target
+ * when it dangles, as open(O_CREAT) does).
+ */
+function openTarget(
+  db: Database,
+  m: Mutation,
+  path: string,
+  syscall: string,
+  options: OpenTargetOptions,
+): { node: NodeRow; realPath: string; created: boolean } {
+  const mode = options.mode === undefined ? undefined : checkMode(options.mode, syscall, path);
+  const location = locate(db, path, { follow: !options.exclusive, syscall });
+  if (location.node) {
+    if (options.exclusive) throw fsError('EEXIST', syscall, path);
+    if (location.node.type === 'dir') throw fsError('EISDIR', syscall, path);
+    if (mode !== undefined && !options.modeOnCreate && mode !== location.node.mode) {
+      db.run('UPDATE vfs_nodes SET mode = ? WHERE inode = ?', [mode, location.node.inode]);
+      location.node.mode = mode;
+    }
+    return { node: location.node, realPath: location.realPath, created: false };
+  }
+  if (location.trailingSlash) throw fsError('EISDIR', syscall, path, undefined, 'a path ending in / names a directory');
+  const node = createNode(db, m, location.parent.inode, location.name, 'file', mode ?? DEFAULT_MODE.file);
+  return { node, realPath: location.realPath, created: true };
+}
+
+/**
+ * Writes a whole file from a string (UTF-8) or bytes, creating it or replacing its content in
+ * place (the inode, its links and, unless `mode` is given, its mode are kept). Given a stream or
+ * async iterable instead, it stages chunks as they arrive and returns a promise; the file changes
+ * in one transaction at the end.
+ */
+export function writeFile(db: Database, path: string, data: FileData, options?: WriteFileOptions): void;
+export function writeFile(db: Database, path: string, data: ByteSource, options?: WriteFileOptions): Promise<void>;
+export function writeFile(
+  db: Database,
+  path: string,
+  data: FileData | ByteSource,
+  options: WriteFileOptions = {},
+): void | Promise<void> {
+  splitPath(path, 'open');
+  if (isByteSource(data)) return writeFileFromSource(db, path, data, options);
+  const bytes = toBytes(data, 'write', path);
+  mutate(db, 'open', path, (m) => {
+    const { node, realPath, created } = openTarget(db, m, path, 'open', options);
+    replaceContent(db, m, node, bytes);
+    m.note(created ? 'rename' : 'change', realPath);
+  });
+}
+
+async function* iterate(source: ByteSource): AsyncIterable<Uint8Array | string> {
+  if ('getReader' in source && typeof source.getReader === 'function') {
+    const reader = source.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      reader.releaseLock();
+    }
+  } else {
+    yield* source as AsyncIterable<Uint8Array | string>;
+  }
+}
+
+async function writeFileFromSource(db: Database, path: string, source: ByteSource, options: WriteFileOptions): Promise<void> {
+  const chunkSize = db.chunkSize;
+  const staged: ChunkRef[] = [];
+  let buffer = new Uint8Array(chunkSize);
+  let fill = 0;
+  // Each chunk is stored as it fills, outside the final transaction, with a fresh last_seen so
+  // gc's safety window protects it until the file links it.
+  const stage = (bytes: Uint8Array): void => {
+    const hash = hashBytes(bytes);
+    db.transaction(() => putBlob(db, hash, bytes, db.now(), true));
+    staged.push({ idx: staged.length, hash, size: bytes.byteLength });
+  };
+  for await (const piece of iterate(source)) {
+    let bytes = toBytes(piece, 'write', path);
+    while (bytes.byteLength > 0) {
+      const take = Math.min(bytes.byteLength, chunkSize - fill);
+      buffer.set(bytes.subarray(0, take), fill);
+      fill += take;
+      bytes = bytes.subarray(take);
+      if (fill === chunkSize) {
+        stage(buffer);
+        buffer = new Uint8Array(chunkSize);
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0) stage(buffer.subarray(0, fill));
+  const size = staged.reduce((sum, chunk) => sum + chunk.size, 0);
+  mutate(db, 'open', path, (m) => {
+    const missing = missingBlobs(db, staged.map((chunk) => chunk.hash));
+    if (missing > 0) throw fsError('EIO', 'write', path, undefined, `${missing} staged chunks were collected by gc before the write finished; retry`);
+    const { node, realPath, created } = openTarget(db, m, path, 'open', options);
+    db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
+    upsertChunks(db, node.inode, staged);
+    db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [size, m.now, m.now, m.rev, node.inode]);
+    m.note(created ? 'rename' : 'change', realPath);
+  });
+}
+
+/** How many of `hashes` have no blob, checked in batches under the parameter limit. */
+export function missingBlobs(db: Database, hashes: readonly string[]): number {
+  const unique = [...new Set(hashes)];
+  let found = 0;
+  const per = db.limits.maxBoundParameters;
+  for (let start = 0; start < unique.length; start += per) {
+    const batch = unique.slice(start, start + per);
+    found += Number(
+      db.all<{ n: number }>(`SELECT count(*) AS n FROM vfs_blobs WHERE hash IN (${batch.map(() => '?').join(', ')})`, batch)[0].n,
+    );
+  }
+  return unique.length - found;
+}
+
+/** A byte range of a file. */
+export interface ByteRange {
+  /** First byte to read. Default 0. */
+  byteOffset?: number;
+  /** Most bytes to read. Default: to the end of the file. */
+  byteLength?: number;
+}
+
+function resolveFile(db: Database, path: string, syscall: string): NodeRow {
+  const { node } = resolve(db, path, { follow: true, syscall });
+  if (node.type === 'dir') throw fsError('EISDIR', syscall, path);
+  return node;
+}
+
+function rangeOf(node: NodeRow, range: ByteRange, path: string): { offset: number; length: number } {
+  const offset = range.byteOffset === undefined ? 0 : checkOffset(range.byteOffset, 'byteOffset', 'read', path);
+  const length =
+    range.byteLength === undefined ? Math.max(0, node.size - offset) : checkOffset(range.byteLength, 'byteLength', 'read', path);
+  return { offset, length };
+}
+
+/**
+ * Reads a file (following symlinks): all of it, or a byte range, as bytes; as a string when an
+ * encoding (`utf8`) is given.
+ */
+export function readFile(db: Database, path: string): Uint8Array;
+export function readFile(db: Database, path: string, encoding: 'utf8' | 'utf-8'): string;
+export function readFile(db: Database, path: string, range: ByteRange): Uint8Array;
+export function readFile(db: Database, path: string, options?: 'utf8' | 'utf-8' | ByteRange): Uint8Array | string {
+  if (typeof options === 'string' && options !== 'utf8' && options !== 'utf-8') {
+    throw fsError('EINVAL', 'read', path, undefined, `unsupported encoding '${options}'; use 'utf8' or read bytes`);
+  }
+  const node = resolveFile(db, path, 'open');
+  const { offset, length } = rangeOf(node, typeof options === 'object' ? options : {}, path);
+  const bytes = readRange(db, node, offset, length, path);
+  return typeof options === 'string' ? toText(bytes) : bytes;
+}
+
+/**
+ * A stream of a file's bytes (or a range of them), one chunk at a time: the file is never held
+ * in memory whole. The chunk list is taken when the stream is created, so it reads that version.
+ */
+export function readFileStream(db: Database, path: string, range: ByteRange = {}): ReadableStream<Uint8Array> {
+  const node = resolveFile(db, path, 'open');
+  const { offset, length } = rangeOf(node, range, path);
+  const end = Math.min(node.size, offset + length);
+  const chunkSize = db.chunkSize;
+  const chunks = end > offset ? chunkRange(db, node.inode, Math.floor(offset / chunkSize), Math.floor((end - 1) / chunkSize)) : [];
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = chunks[next++];
+      if (!chunk) {
+        controller.close();
+        return;
+      }
+      const start = chunk.idx * chunkSize;
+      const bytes = loadBlob(db, chunk.hash, 'read', path);
+      controller.enqueue(bytes.slice(Math.max(0, offset - start), Math.min(bytes.byteLength, end - start)));
+    },
+  });
+}
+
+/** Appends to a file, creating it if missing (`mode` applies only then, as in node:fs). */
+export function appendFile(db: Database, path: string, data: FileData, options: { mode?: number } = {}): void {
+  splitPath(path, 'open');
+  const bytes = toBytes(data, 'write', path);
+  mutate(db, 'open', path, (m) => {
+    const { node, realPath, created } = openTarget(db, m, path, 'open', { mode: options.mode, modeOnCreate: true });
+    writeContent(db, m, node, node.size, bytes);
+    m.note(created ? 'rename' : 'change', realPath);
+  });
+}
+
+/** Sets a file's length (following symlinks): cut, or extended with zeros. */
+export function truncate(db: Database, path: string, length = 0): void {
+  checkOffset(length, 'length', 'truncate', path);
+  mutate(db, 'truncate', path, (m) => {
+    const { node, realPath } = resolve(db, path, { follow: true, syscall: 'open' });
+    if (node.type === 'dir') throw fsError('EISDIR', 'open', path);
+    writeContent(db, m, node, 0, new Uint8Array(0), length);
+    m.note('change', realPath);
+  });
+}
+
+/** Options for {@link copyFile}. */
+export interface CopyFileOptions {
+  /** Fail with EEXIST if the destination exists (COPYFILE_EXCL). */
+  exclusive?: boolean;
+}
+
+/**
+ * Copies a file by sharing its chunks: no bytes are read or written. The destination gets the
+ * source's mode (as node:fs's copyFile), keeps its inode if it existed.
+ */
+export function copyFile(db: Database, source: string, destination: string, options: CopyFileOptions = {}): void {
+  withPaths('copyfile', source, destination, () => copyFileUnchecked(db, source, destination, options));
+}
+
+function copyFileUnchecked(db: Database, source: string, destination: string, options: CopyFileOptions): void {
+  splitPath(source, 'copyfile');
+  splitPath(destination, 'copyfile');
+  mutate(db, 'copyfile', destination, (m) => {
+    const { node: from } = resolve(db, source, { follow: true, syscall: 'copyfile', display: source });
+    if (from.type === 'dir') throw fsError('EISDIR', 'copyfile', source, destination);
+    const target = locate(db, destination, { follow: !options.exclusive, syscall: 'copyfile', display: destination });
+    if (target.node && options.exclusive) throw fsError('EEXIST', 'copyfile', source, destination);
+    if (target.node?.type === 'dir') throw fsError('EISDIR', 'copyfile', source, destination);
+    if (target.node?.inode === from.inode) return;
+    const node = target.node ?? createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
+    if (target.node) db.run('UPDATE vfs_nodes SET mode = ? WHERE inode = ?', [from.mode, node.inode]);
+    shareChunks(db, m, from, node);
+    m.note(target.node ? 'change' : 'rename', target.realPath);
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * unlink and rm.
+ *
+ * @module
+ */
+import type { Database } from '../database.ts';
+import { fsError } from '../errors.ts';
+import { mutate } from '../mutate.ts';
+import { touchDir, unlinkEntry } from '../nodes.ts';
+import { splitPath } from '../paths.ts';
+import { locate, resolve } from '../resolve.ts';
+import { deleteSubtree, tombstoneSubtree } from '../subtree.ts';
+
+/** Removes a name (a file or symlink; a trailing symlink is removed, not followed). Directories are EISDIR. */
+export function unlink(db: Database, path: string): void {
+  splitPath(path, 'unlink');
+  mutate(db, 'unlink', path, (m) => {
+    const { parent, name, node, realPath } = resolve(db, path, { follow: false, syscall: 'unlink' });
+    if (node.type === 'dir') throw fsError('EISDIR', 'unlink', path);
+    unlinkEntry(db, m, parent.inode, name, node);
+    m.tombstone(realPath);
+    m.note('rename', realPath);
+  });
+}
+
+/** Options for {@link rm}. */
+export interface RmOptions {
+  /** Remove directories and everything below them. */
+  recursive?: boolean;
+  /** A missing path is not an error. */
+  force?: boolean;
+}
+
+/**
+ * Removes a file, symlink or (with `recursive`) a whole directory tree in one transaction and a
+ * fixed number of statements, leaving one tombstone per removed path. `rm('/')` is EPERM.
+ */
+export function rm(db: Database, path: string, options: RmOptions = {}): void {
+  const names = splitPath(path, 'rm');
+  if (names.length === 0) throw fsError('EPERM', 'rm', path, undefined, 'refusing to remove the root');
+  mutate(db, 'rm', path, (m) => {
+    const { parent, name, node, realPath } = locate(db, names, { follow: false, syscall: 'rm', display: path });
+    if (!node) {
+      if (options.force) return;
+      throw fsError('ENOENT', 'rm', path);
+    }
+    if (node.type !== 'dir') {
+      unlinkEntry(db, m, parent.inode, name, node);
+      m.tombstone(realPath);
+    } else {
+      if (!options.recursive) throw fsError('EISDIR', 'rm', path, undefined, 'pass recursive to remove a directory');
+      tombstoneSubtree(db, m, node.inode, realPath);
+      db.run('DELETE FROM vfs_dirents WHERE parent = ? AND name = ?', [parent.inode, name]);
+      touchDir(db, m, parent.inode, -1);
+      deleteSubtree(db, m, node.inode);
+    }
+    m.note('rename', realPath);
+  });
+}

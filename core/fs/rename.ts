@@ -1,0 +1,56 @@
+/**
+ * rename, with POSIX overwrite rules, atomic, whole subtree in a fixed number of statements.
+ *
+ * @module
+ */
+import type { Database } from '../database.ts';
+import { fsError, withPaths } from '../errors.ts';
+import { mutate } from '../mutate.ts';
+import { hasEntries, touchDir, unlinkEntry } from '../nodes.ts';
+import { isSameOrBelow, splitPath } from '../paths.ts';
+import { locate, resolve } from '../resolve.ts';
+import { restampSubtree, tombstoneSubtree } from '../subtree.ts';
+
+/**
+ * Moves `from` to `to`. A file may replace a file or symlink; a directory may replace an empty
+ * directory. The moved node keeps its inode. Moving a directory below itself is EINVAL; renaming
+ * the root is EBUSY; trailing symlinks are renamed, not followed.
+ */
+export function rename(db: Database, from: string, to: string): void {
+  withPaths('rename', from, to, () => renameUnchecked(db, from, to));
+}
+
+function renameUnchecked(db: Database, from: string, to: string): void {
+  const fromNames = splitPath(from, 'rename');
+  const toNames = splitPath(to, 'rename');
+  if (fromNames.length === 0 || toNames.length === 0) throw fsError('EBUSY', 'rename', from, to);
+  mutate(db, 'rename', from, (m) => {
+    const source = resolve(db, from, { follow: false, syscall: 'rename' });
+    const target = locate(db, toNames, { follow: false, syscall: 'rename', display: to });
+    const moving = source.node;
+    if (target.node?.inode === moving.inode) return;
+    const isDir = moving.type === 'dir';
+    if (isDir && isSameOrBelow(target.realPath, source.realPath)) {
+      throw fsError('EINVAL', 'rename', from, to, 'cannot move a directory into itself');
+    }
+    if (target.node) {
+      if (isDir && target.node.type !== 'dir') throw fsError('ENOTDIR', 'rename', from, to);
+      if (!isDir && target.node.type === 'dir') throw fsError('EISDIR', 'rename', from, to);
+      if (target.node.type === 'dir' && hasEntries(db, target.node.inode)) throw fsError('ENOTEMPTY', 'rename', from, to);
+      unlinkEntry(db, m, target.parent.inode, target.name, target.node);
+    }
+    tombstoneSubtree(db, m, moving.inode, source.realPath);
+    db.run('UPDATE vfs_dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?', [
+      target.parent.inode,
+      target.name,
+      source.parent.inode,
+      source.name,
+    ]);
+    touchDir(db, m, source.parent.inode, isDir ? -1 : 0);
+    touchDir(db, m, target.parent.inode, isDir ? 1 : 0);
+    db.run('UPDATE vfs_nodes SET ctime = ? WHERE inode = ?', [m.now, moving.inode]);
+    restampSubtree(db, m, moving.inode);
+    m.note('rename', source.realPath);
+    m.note('rename', target.realPath);
+  });
+}

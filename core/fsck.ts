@@ -1,0 +1,206 @@
+/**
+ * fsck: checks every invariant of a workspace and reports what it found. It changes nothing.
+ *
+ * @module
+ */
+import { hashBytes } from './blobs.ts';
+import type { Database } from './database.ts';
+import { pathsOf } from './resolve.ts';
+import { readMeta, ROOT_INODE, SCHEMA_VERSION } from './schema.ts';
+
+/** The invariant a problem breaks. */
+export type FsckCheck = 'meta' | 'size' | 'chunks' | 'blobs' | 'tree' | 'nlink' | 'rev';
+
+/** One broken invariant. */
+export interface FsckProblem {
+  /** Which invariant. */
+  check: FsckCheck;
+  /** What is wrong, in words. */
+  message: string;
+  /** The inode concerned, if one. */
+  inode?: number;
+  /** A path of that inode, when it still has one. */
+  path?: string;
+  /** The blob concerned, if one. */
+  hash?: string;
+}
+
+/** What {@link fsck} found. */
+export interface FsckReport {
+  /** True when no invariant is broken. */
+  ok: boolean;
+  /** Every problem found (at most `maxProblems`). */
+  problems: FsckProblem[];
+  /** How much was examined. */
+  checked: { nodes: number; chunks: number; blobs: number; bytesHashed: number };
+}
+
+/** Options for {@link fsck}. */
+export interface FsckOptions {
+  /** Re-hash every blob's bytes to check it against its name. Default true. */
+  verifyContent?: boolean;
+  /** Stop collecting after this many problems. Default 1000. */
+  maxProblems?: number;
+}
+
+type Rows = Array<Record<string, number | string | null>>;
+
+/**
+ * Checks: file sizes equal the sum of their chunks, chunk maps are dense and all but the last chunk
+ * full; every chunk's blob exists, has its size and (unless `verifyContent` is false) hashes to its
+ * name; the tree is a tree (one entry per directory, every node reachable from the root, no entry
+ * to a missing node or from a non-directory); nlink matches the entries; the revision counter
+ * exceeds every stamped revision.
+ */
+export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
+  const maxProblems = options.maxProblems ?? 1000;
+  const problems: FsckProblem[] = [];
+  const report = (problem: FsckProblem): void => {
+    if (problems.length >= maxProblems) return;
+    if (problem.inode !== undefined && problem.path === undefined && problem.check !== 'tree') {
+      const paths = pathsOf(db, problem.inode);
+      if (paths.length > 0) problem.path = paths[0];
+    }
+    problems.push(problem);
+  };
+  const each = (sql: string, params: (number | string)[], make: (row: Rows[number]) => FsckProblem): void => {
+    for (const row of db.all(sql, params) as Rows) report(make(row));
+  };
+  const num = (value: unknown): number => Number(value);
+
+  // meta
+  const version = num(readMeta(db, 'schema_version'));
+  const chunkSize = num(readMeta(db, 'chunk_size'));
+  const counter = num(readMeta(db, 'rev'));
+  if (version !== SCHEMA_VERSION) report({ check: 'meta', message: `schema_version is ${version}, expected ${SCHEMA_VERSION}` });
+  if (!(chunkSize > 0)) report({ check: 'meta', message: `chunk_size is missing or invalid (${chunkSize})` });
+  if (!(counter > 0)) report({ check: 'meta', message: `the revision counter is missing or invalid (${counter})` });
+
+  // size and chunk maps
+  each(
+    `SELECT n.inode AS inode, n.size AS size, COALESCE(SUM(c.size), 0) AS total, COUNT(c.idx) AS k, MAX(c.idx) AS top
+     FROM vfs_nodes n LEFT JOIN vfs_chunks c ON c.inode = n.inode WHERE n.type = 'file'
+     GROUP BY n.inode HAVING total != n.size OR (k > 0 AND top != k - 1)`,
+    [],
+    (row) => ({
+      check: 'size',
+      inode: num(row.inode),
+      message: `size ${row.size} but chunks hold ${row.total} bytes in ${row.k} chunks (last index ${row.top})`,
+    }),
+  );
+  each(
+    `SELECT c.inode AS inode, c.idx AS idx, c.size AS size FROM vfs_chunks c
+     WHERE c.size <= 0 OR c.size > ? OR (c.size != ? AND c.idx != (SELECT MAX(idx) FROM vfs_chunks WHERE inode = c.inode))`,
+    [chunkSize, chunkSize],
+    (row) => ({ check: 'chunks', inode: num(row.inode), message: `chunk ${row.idx} has size ${row.size}; only the last chunk may be short` }),
+  );
+  each(
+    `SELECT DISTINCT c.inode AS inode FROM vfs_chunks c LEFT JOIN vfs_nodes n ON n.inode = c.inode
+     WHERE n.inode IS NULL OR n.type != 'file'`,
+    [],
+    (row) => ({ check: 'chunks', inode: num(row.inode), message: 'chunks belong to a missing inode or a non-file' }),
+  );
+
+  // blobs
+  each(
+    `SELECT c.inode AS inode, c.idx AS idx, c.hash AS hash FROM vfs_chunks c
+     WHERE NOT EXISTS (SELECT 1 FROM vfs_blobs b WHERE b.hash = c.hash)
+        OR NOT EXISTS (SELECT 1 FROM vfs_blob_bytes y WHERE y.hash = c.hash)`,
+    [],
+    (row) => ({ check: 'blobs', inode: num(row.inode), hash: String(row.hash), message: `chunk ${row.idx} names a missing blob` }),
+  );
+  each(
+    `SELECT c.inode AS inode, c.idx AS idx, c.hash AS hash, c.size AS size, b.size AS blob FROM vfs_chunks c
+     JOIN vfs_blobs b ON b.hash = c.hash WHERE b.size != c.size`,
+    [],
+    (row) => ({
+      check: 'blobs',
+      inode: num(row.inode),
+      hash: String(row.hash),
+      message: `chunk ${row.idx} says ${row.size} bytes, its blob ${row.blob}`,
+    }),
+  );
+  each(
+    `SELECT b.hash AS hash FROM vfs_blobs b WHERE NOT EXISTS (SELECT 1 FROM vfs_blob_bytes y WHERE y.hash = b.hash)
+     UNION ALL SELECT y.hash FROM vfs_blob_bytes y WHERE NOT EXISTS (SELECT 1 FROM vfs_blobs b WHERE b.hash = y.hash)`,
+    [],
+    (row) => ({ check: 'blobs', hash: String(row.hash), message: 'catalogue and bytes disagree: one has the blob, the other not' }),
+  );
+  let bytesHashed = 0;
+  let blobCount = 0;
+  let after = '';
+  for (;;) {
+    const page = db.all<{ hash: string; size: number; bytes: Uint8Array | null }>(
+      `SELECT b.hash AS hash, b.size AS size, ${options.verifyContent === false ? 'NULL' : 'y.bytes'} AS bytes
+       FROM vfs_blobs b LEFT JOIN vfs_blob_bytes y ON y.hash = b.hash WHERE b.hash > ? ORDER BY b.hash LIMIT 16`,
+      [after],
+    );
+    if (page.length === 0) break;
+    for (const row of page) {
+      blobCount++;
+      if (!row.bytes) continue;
+      bytesHashed += row.bytes.byteLength;
+      if (row.bytes.byteLength !== num(row.size)) {
+        report({ check: 'blobs', hash: row.hash, message: `catalogue says ${row.size} bytes, ${row.bytes.byteLength} stored` });
+      }
+      if (hashBytes(row.bytes) !== row.hash) report({ check: 'blobs', hash: row.hash, message: 'bytes do not hash to the blob name' });
+    }
+    after = page[page.length - 1].hash;
+  }
+
+  // tree
+  each(
+    `SELECT d.parent AS parent, d.name AS name, d.child AS child FROM vfs_dirents d LEFT JOIN vfs_nodes n ON n.inode = d.child
+     WHERE n.inode IS NULL`,
+    [],
+    (row) => ({ check: 'tree', inode: num(row.child), message: `entry '${row.name}' in inode ${row.parent} names a missing inode` }),
+  );
+  each(
+    `SELECT DISTINCT d.parent AS parent FROM vfs_dirents d LEFT JOIN vfs_nodes n ON n.inode = d.parent
+     WHERE n.inode IS NULL OR n.type != 'dir'`,
+    [],
+    (row) => ({ check: 'tree', inode: num(row.parent), message: 'entries hang off a missing inode or a non-directory' }),
+  );
+  each(
+    `SELECT n.inode AS inode, (SELECT count(*) FROM vfs_dirents d WHERE d.child = n.inode) AS refs
+     FROM vfs_nodes n WHERE n.type = 'dir' AND refs != (CASE WHEN n.inode = ? THEN 0 ELSE 1 END)`,
+    [ROOT_INODE],
+    (row) => ({ check: 'tree', inode: num(row.inode), message: `directory has ${row.refs} entries naming it` }),
+  );
+  const root = db.all("SELECT 1 FROM vfs_nodes WHERE inode = ? AND type = 'dir'", [ROOT_INODE]);
+  if (root.length === 0) report({ check: 'tree', inode: ROOT_INODE, message: 'the root directory is missing' });
+  each(
+    `WITH RECURSIVE reach(inode) AS (SELECT ? UNION SELECT d.child FROM vfs_dirents d JOIN reach ON d.parent = reach.inode)
+     SELECT n.inode AS inode FROM vfs_nodes n WHERE n.inode NOT IN (SELECT inode FROM reach)`,
+    [ROOT_INODE],
+    (row) => ({ check: 'tree', inode: num(row.inode), message: 'inode is not reachable from the root (orphan or cycle)' }),
+  );
+
+  // nlink
+  each(
+    `SELECT n.inode AS inode, n.nlink AS nlink,
+       CASE WHEN n.type = 'dir'
+         THEN 2 + (SELECT count(*) FROM vfs_dirents d JOIN vfs_nodes c ON c.inode = d.child WHERE d.parent = n.inode AND c.type = 'dir')
+         ELSE (SELECT count(*) FROM vfs_dirents d WHERE d.child = n.inode) END AS expected
+     FROM vfs_nodes n WHERE n.nlink != expected`,
+    [],
+    (row) => ({ check: 'nlink', inode: num(row.inode), message: `nlink is ${row.nlink}, entries say ${row.expected}` }),
+  );
+
+  // revisions
+  const stamped = db.all<{ top: number | null }>(
+    'SELECT MAX(r) AS top FROM (SELECT MAX(rev) AS r FROM vfs_nodes UNION ALL SELECT MAX(rev) FROM vfs_changes)',
+  )[0].top;
+  if (stamped !== null && num(stamped) >= counter) {
+    report({ check: 'rev', message: `the revision counter ${counter} does not exceed the stamped revision ${stamped}` });
+  }
+
+  const counts = db.all<{ nodes: number; chunks: number }>(
+    'SELECT (SELECT count(*) FROM vfs_nodes) AS nodes, (SELECT count(*) FROM vfs_chunks) AS chunks',
+  )[0];
+  return {
+    ok: problems.length === 0,
+    problems,
+    checked: { nodes: num(counts.nodes), chunks: num(counts.chunks), blobs: blobCount, bytesHashed },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * dofs: a virtual filesystem whose authoritative copy lives in SQLite.
+ *
+ * The engine is backend-neutral: build a {@link Database} over any {@link StorageBackend}
+ * (`dofs/backends/node-sqlite`, `dofs/backends/do-sql`), call {@link initializeSchema}, then use
+ * the primitives as functions of that handle, or {@link openWorkspace} for the method facade.
+ *
+ * @module dofs
+ */
+export { type BackendLimits, STRICTEST_LIMITS, type SqlRow, type SqlValue, type StorageBackend } from './backend.ts';
+export { hashBytes, isHash } from './blobs.ts';
+export type { ChunkRef } from './content.ts';
+export type { ByteSource, FileData } from './data.ts';
+export { type ChangeEvent, type ChangeListener, Database, type DatabaseOptions } from './database.ts';
+export { type ErrorCode, FsError, fsError, isFsError } from './errors.ts';
+export {
+  BLOCK_SIZE,
+  chmod,
+  exists,
+  lstat,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  type StatInfo,
+  stat,
+  type TimeLike,
+  utimes,
+} from './fs/attributes.ts';
+export { type DirEntry, type MkdirOptions, mkdir, type ReaddirOptions, readdir, rmdir } from './fs/directories.ts';
+export {
+  appendFile,
+  type ByteRange,
+  type CopyFileOptions,
+  copyFile,
+  readFile,
+  readFileStream,
+  truncate,
+  type WriteFileOptions,
+  writeFile,
+} from './fs/files.ts';
+export { link, readlink, realpath, symlink } from './fs/links.ts';
+export { type GcOptions, type GcResult, gc, type Usage, usage } from './fs/maintenance.ts';
+export { type RmOptions, rm, unlink } from './fs/remove.ts';
+export { rename } from './fs/rename.ts';
+export { type FindOptions, find, type GrepMatch, type GrepOptions, grep, ls, type Page } from './fs/search.ts';
+export { type Watcher, type WatchEvent, type WatchOptions, watch } from './fs/watch.ts';
+export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';
+export type { NodeType } from './nodes.ts';
+export { joinPath, MAX_NAME_BYTES, MAX_PATH_BYTES, normalizePath } from './paths.ts';
+export { MAX_SYMLINK_FOLLOWS } from './resolve.ts';
+export {
+  DEFAULT_CHUNK_SIZE,
+  initializeSchema,
+  MAX_CHUNK_SIZE,
+  MIN_CHUNK_SIZE,
+  ROOT_INODE,
+  SCHEMA_VERSION,
+  type SchemaOptions,
+} from './schema.ts';
+export { openWorkspace, Workspace, type WorkspaceOptions } from './workspace.ts';

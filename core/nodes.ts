@@ -1,0 +1,134 @@
+/**
+ * Inodes and directory entries: the rows behind every path.
+ *
+ * @module
+ */
+import type { Database } from './database.ts';
+import { fsError } from './errors.ts';
+import type { Mutation } from './mutate.ts';
+
+/** The kind of an inode. */
+export type NodeType = 'file' | 'dir' | 'symlink';
+
+/** One row of `vfs_nodes`. Times are milliseconds since the epoch. */
+export interface NodeRow {
+  inode: number;
+  type: NodeType;
+  mode: number;
+  size: number;
+  nlink: number;
+  atime: number;
+  mtime: number;
+  ctime: number;
+  birthtime: number;
+  rev: number;
+  link_target: string | null;
+}
+
+const NODE_COLUMNS = 'n.inode, n.type, n.mode, n.size, n.nlink, n.atime, n.mtime, n.ctime, n.birthtime, n.rev, n.link_target';
+
+/** Default permission bits of new nodes (0o666/0o777 under a 0o022 umask, as Node creates them). */
+export const DEFAULT_MODE: Record<NodeType, number> = { file: 0o644, dir: 0o755, symlink: 0o777 };
+
+/** The inode row, or undefined. */
+export function getNode(db: Database, inode: number): NodeRow | undefined {
+  return db.all<NodeRow>(`SELECT ${NODE_COLUMNS} FROM vfs_nodes n WHERE n.inode = ?`, [inode])[0];
+}
+
+/** The node named `name` inside directory `parent`, or undefined. */
+export function lookup(db: Database, parent: number, name: string): NodeRow | undefined {
+  return db.all<NodeRow>(
+    `SELECT ${NODE_COLUMNS} FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child WHERE d.parent = ? AND d.name = ?`,
+    [parent, name],
+  )[0];
+}
+
+/** Creates an inode and links it as `name` in `parent`; bumps the parent's times (and nlink for a dir). */
+export function createNode(
+  db: Database,
+  m: Mutation,
+  parent: number,
+  name: string,
+  type: NodeType,
+  mode: number,
+  linkTarget: string | null = null,
+): NodeRow {
+  const t = m.now;
+  const nlink = type === 'dir' ? 2 : 1;
+  const size = type === 'symlink' ? new TextEncoder().encode(linkTarget ?? '').length : 0;
+  const row = db.all<{ inode: number }>(
+    `INSERT INTO vfs_nodes (type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING inode`,
+    [type, mode, size, nlink, t, t, t, t, m.rev, linkTarget],
+  )[0];
+  db.run('INSERT INTO vfs_dirents (parent, name, child) VALUES (?, ?, ?)', [parent, name, row.inode]);
+  touchDir(db, m, parent, type === 'dir' ? 1 : 0);
+  return {
+    inode: Number(row.inode),
+    type,
+    mode,
+    size,
+    nlink,
+    atime: t,
+    mtime: t,
+    ctime: t,
+    birthtime: t,
+    rev: m.rev,
+    link_target: linkTarget,
+  };
+}
+
+/**
+ * Marks a directory's listing as changed: new mtime and ctime, and `subdirs` added to its nlink.
+ * Its revision stays: a listing change travels as the entries that changed, not as the directory.
+ */
+export function touchDir(db: Database, m: Mutation, dir: number, subdirs = 0): void {
+  db.run('UPDATE vfs_nodes SET mtime = ?, ctime = ?, nlink = nlink + ? WHERE inode = ?', [m.now, m.now, subdirs, dir]);
+}
+
+/**
+ * Removes the entry `name` from `parent` and drops one link from its node; a node left with no
+ * links loses its chunks too. Directories must already be empty.
+ */
+export function unlinkEntry(db: Database, m: Mutation, parent: number, name: string, node: NodeRow): void {
+  db.run('DELETE FROM vfs_dirents WHERE parent = ? AND name = ?', [parent, name]);
+  touchDir(db, m, parent, node.type === 'dir' ? -1 : 0);
+  dropLink(db, m, node);
+}
+
+/** Drops one link from a node whose entry is already gone, deleting it when none remain. */
+export function dropLink(db: Database, m: Mutation, node: NodeRow): void {
+  if (node.type !== 'dir' && node.nlink > 1) {
+    db.run('UPDATE vfs_nodes SET nlink = nlink - 1, ctime = ?, rev = ? WHERE inode = ?', [m.now, m.rev, node.inode]);
+    return;
+  }
+  db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
+  db.run('DELETE FROM vfs_nodes WHERE inode = ?', [node.inode]);
+}
+
+/** Every entry of a directory in byte order of names, paged. */
+export function listDir(
+  db: Database,
+  dir: number,
+  limit = -1,
+  offset = 0,
+): Array<{ name: string; inode: number; type: NodeType }> {
+  return db.all(
+    `SELECT d.name AS name, n.inode AS inode, n.type AS type FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child
+     WHERE d.parent = ? ORDER BY d.name LIMIT ? OFFSET ?`,
+    [dir, limit, offset],
+  ) as Array<{ name: string; inode: number; type: NodeType }>;
+}
+
+/** True when a directory has at least one entry. */
+export function hasEntries(db: Database, dir: number): boolean {
+  return db.all('SELECT 1 FROM vfs_dirents WHERE parent = ? LIMIT 1', [dir]).length > 0;
+}
+
+/** Validates permission bits: an integer from 0 to 0o7777. */
+export function checkMode(mode: unknown, syscall: string, path: string): number {
+  if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
+    throw fsError('EINVAL', syscall, path, undefined, `mode must be an integer from 0 to 0o7777, got ${String(mode)}`);
+  }
+  return mode;
+}

@@ -1,0 +1,75 @@
+/**
+ * Path validation and normalisation. Every public entry point passes its paths through
+ * {@link normalizePath} before touching storage.
+ *
+ * @module
+ */
+import { fsError } from './errors.ts';
+
+/** Longest accepted path, in UTF-8 bytes (Linux PATH_MAX). */
+export const MAX_PATH_BYTES = 4096;
+/** Longest accepted name, in UTF-8 bytes (Linux NAME_MAX). */
+export const MAX_NAME_BYTES = 255;
+
+const encoder = new TextEncoder();
+/** True when `text` is longer than `max` UTF-8 bytes; encodes only when the length alone cannot tell. */
+const exceedsBytes = (text: string, max: number): boolean =>
+  text.length > max || (text.length * 3 > max && encoder.encode(text).length > max);
+
+/**
+ * Splits an absolute path into its names, dropping `.` and empty segments and applying `..`
+ * lexically. Relative, empty or NUL-containing paths and `..` above the root are EINVAL;
+ * over-long paths and names are ENAMETOOLONG.
+ */
+export function splitPath(path: unknown, syscall: string): string[] {
+  if (typeof path !== 'string') {
+    throw fsError('EINVAL', syscall, String(path), undefined, 'the path must be a string');
+  }
+  if (path.length === 0 || path[0] !== '/') {
+    throw fsError('EINVAL', syscall, path, undefined, 'paths must be absolute, starting with /');
+  }
+  if (path.includes('\0')) throw fsError('EINVAL', syscall, path.replaceAll('\0', '\\0'), undefined, 'NUL byte in path');
+  if (exceedsBytes(path, MAX_PATH_BYTES)) {
+    throw fsError('ENAMETOOLONG', syscall, `${path.slice(0, 64)}…`, undefined, `paths are limited to ${MAX_PATH_BYTES} bytes`);
+  }
+  const names: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      if (names.length === 0) throw fsError('EINVAL', syscall, path, undefined, "'..' above the root");
+      names.pop();
+      continue;
+    }
+    if (exceedsBytes(segment, MAX_NAME_BYTES)) {
+      throw fsError('ENAMETOOLONG', syscall, path, undefined, `names are limited to ${MAX_NAME_BYTES} bytes`);
+    }
+    names.push(segment);
+  }
+  return names;
+}
+
+/** Returns the normalised absolute form of `path` (see {@link splitPath}). */
+export function normalizePath(path: unknown, syscall: string): string {
+  return joinPath(splitPath(path, syscall));
+}
+
+/** Joins names into an absolute path; no names is the root. */
+export function joinPath(names: readonly string[]): string {
+  return names.length === 0 ? '/' : `/${names.join('/')}`;
+}
+
+/** The path of `name` inside the directory `dir`. */
+export function childPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+/** The parent directory of a normalised path (the root is its own parent). */
+export function parentPath(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash <= 0 ? '/' : path.slice(0, slash);
+}
+
+/** True when `path` is `ancestor` or lies below it (both normalised). */
+export function isSameOrBelow(path: string, ancestor: string): boolean {
+  return ancestor === '/' || path === ancestor || path.startsWith(`${ancestor}/`);
+}

@@ -1,0 +1,133 @@
+/**
+ * Path resolution: from an absolute path to the inode it names, following symlinks.
+ *
+ * @module
+ */
+import type { Database } from './database.ts';
+import { fsError } from './errors.ts';
+import { getNode, lookup, type NodeRow } from './nodes.ts';
+import { joinPath, splitPath } from './paths.ts';
+import { ROOT_INODE } from './schema.ts';
+
+/** Symlinks followed in one resolution before ELOOP (Linux's limit). */
+export const MAX_SYMLINK_FOLLOWS = 40;
+
+/** Where a path lands: its parent directory, its final name, and the node there if any. */
+export interface Location {
+  /** The directory holding the final name; the root for the root itself. */
+  parent: NodeRow;
+  /** The final name (empty for the root). */
+  name: string;
+  /** The node found, or undefined when the final name does not exist (its parent does). */
+  node: NodeRow | undefined;
+  /** The resolved path, with every followed symlink replaced by its target. */
+  realPath: string;
+  /** The path ended in a slash: it can only name a directory. */
+  trailingSlash: boolean;
+}
+
+/** Options for {@link locate}. */
+export interface LocateOptions {
+  /** Follow a symlink in the final position (stat, open) or not (lstat, unlink, rename). */
+  follow: boolean;
+  /** The syscall named in errors. */
+  syscall: string;
+  /** The path named in errors, when it differs from the one being resolved. */
+  display?: string;
+}
+
+function rootNode(db: Database): NodeRow {
+  const root = getNode(db, ROOT_INODE);
+  if (!root) throw fsError('EIO', 'open', '/', undefined, 'the workspace has no root; run fsck');
+  return root;
+}
+
+/**
+ * Resolves `path` to its parent directory and final node. Intermediate symlinks are always
+ * followed; a missing or non-directory intermediate is ENOENT or ENOTDIR; a missing final name
+ * is not an error (its `node` is undefined), so callers can create it.
+ */
+export function locate(db: Database, path: string | readonly string[], options: LocateOptions): Location {
+  const display = options.display ?? (typeof path === 'string' ? path : joinPath(path));
+  const queue = typeof path === 'string' ? splitPath(path, options.syscall) : [...path];
+  // A trailing slash ('/a/') means the name must be a directory, and symlinks to one are followed.
+  const trailingSlash = typeof path === 'string' && path.length > 1 && path.endsWith('/');
+  const follow = options.follow || trailingSlash;
+  const root = rootNode(db);
+  // The directories walked so far: stack[0] is the root, the last is the current directory.
+  const stack: NodeRow[] = [root];
+  const names: string[] = [];
+  let follows = 0;
+  let position = 0;
+  if (queue.length === 0) return { parent: root, name: '', node: root, realPath: '/', trailingSlash };
+
+  while (position < queue.length) {
+    const name = queue[position++];
+    const dir = stack[stack.length - 1];
+    if (name === '.' || name === '') continue;
+    if (name === '..') {
+      // Only symlink targets bring '..' here (user paths are normalised); at the root it stays.
+      if (stack.length > 1) {
+        stack.pop();
+        names.pop();
+      }
+      continue;
+    }
+    const last = position === queue.length;
+    const node = lookup(db, dir.inode, name);
+    if (!node) {
+      if (last) return { parent: dir, name, node: undefined, realPath: joinPath([...names, name]), trailingSlash };
+      throw fsError('ENOENT', options.syscall, display);
+    }
+    if (node.type === 'symlink' && (!last || follow)) {
+      if (++follows > MAX_SYMLINK_FOLLOWS) throw fsError('ELOOP', options.syscall, display);
+      const target = node.link_target ?? '';
+      if (target === '') throw fsError('ENOENT', options.syscall, display);
+      if (target.startsWith('/')) {
+        stack.length = 1;
+        names.length = 0;
+      }
+      queue.splice(0, position, ...target.split('/'));
+      position = 0;
+      continue;
+    }
+    if (last) {
+      if (trailingSlash && node.type !== 'dir') throw fsError('ENOTDIR', options.syscall, display);
+      return { parent: dir, name, node, realPath: joinPath([...names, name]), trailingSlash };
+    }
+    if (node.type !== 'dir') throw fsError('ENOTDIR', options.syscall, display);
+    stack.push(node);
+    names.push(name);
+  }
+  // The path ended on '.' or '..' segments from a symlink target: it names a directory we hold.
+  const node = stack[stack.length - 1];
+  const parent = stack.length > 1 ? stack[stack.length - 2] : node;
+  return { parent, name: names[names.length - 1] ?? '', node, realPath: joinPath(names), trailingSlash };
+}
+
+/** Resolves `path` to an existing node, or throws ENOENT. */
+export function resolve(db: Database, path: string, options: LocateOptions): Location & { node: NodeRow } {
+  const location = locate(db, path, options);
+  if (!location.node) throw fsError('ENOENT', options.syscall, options.display ?? path);
+  return location as Location & { node: NodeRow };
+}
+
+/**
+ * The absolute paths at which an inode is linked (several for hard links), each walking up to the
+ * root. An inode cut off from the root (which fsck reports) has none.
+ */
+export function pathsOf(db: Database, inode: number, visiting: ReadonlySet<number> = new Set()): string[] {
+  if (inode === ROOT_INODE) return ['/'];
+  if (visiting.has(inode)) return [];
+  const entries = db.all<{ parent: number; name: string }>('SELECT parent, name FROM vfs_dirents WHERE child = ?', [
+    inode,
+  ]);
+  const paths: string[] = [];
+  const next = new Set(visiting).add(inode);
+  for (const entry of entries) {
+    for (const parentPath of pathsOf(db, Number(entry.parent), next)) {
+      paths.push(parentPath === '/' ? `/${entry.name}` : `${parentPath}/${entry.name}`);
+    }
+  }
+  return paths;
+}

@@ -1,0 +1,123 @@
+/**
+ * The on-disk schema: versioned `vfs_*` tables, created and migrated in one transaction.
+ *
+ * @module
+ */
+import type { Database } from './database.ts';
+import { FsError } from './errors.ts';
+
+/** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
+export const SCHEMA_VERSION = 1;
+/** The inode of the root directory. */
+export const ROOT_INODE = 1;
+/** The chunk size of new workspaces when none is given, in bytes. */
+export const DEFAULT_CHUNK_SIZE = 512 * 1024;
+/** The largest chunk size: Durable Object values are capped at 2 MB, and a chunk must fit one. */
+export const MAX_CHUNK_SIZE = 1024 * 1024;
+/** The smallest chunk size (tiny chunks are for tests that want many chunk boundaries). */
+export const MIN_CHUNK_SIZE = 16;
+
+/**
+ * The statements that bring a workspace from version `index` to `index + 1`.
+ * Version 1 is the whole current schema; later versions append ALTERs here.
+ */
+const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    'CREATE TABLE vfs_meta (k TEXT PRIMARY KEY, v) WITHOUT ROWID',
+    `CREATE TABLE vfs_nodes (
+      inode INTEGER PRIMARY KEY AUTOINCREMENT,
+      type TEXT NOT NULL CHECK (type IN ('file', 'dir', 'symlink')),
+      mode INTEGER NOT NULL,
+      size INTEGER NOT NULL DEFAULT 0,
+      nlink INTEGER NOT NULL,
+      atime REAL NOT NULL,
+      mtime REAL NOT NULL,
+      ctime REAL NOT NULL,
+      birthtime REAL NOT NULL,
+      rev INTEGER NOT NULL,
+      link_target TEXT
+    )`,
+    'CREATE INDEX vfs_nodes_rev ON vfs_nodes (rev)',
+    `CREATE TABLE vfs_dirents (
+      parent INTEGER NOT NULL,
+      name TEXT NOT NULL,
+      child INTEGER NOT NULL,
+      PRIMARY KEY (parent, name)
+    ) WITHOUT ROWID`,
+    'CREATE INDEX vfs_dirents_child ON vfs_dirents (child)',
+    `CREATE TABLE vfs_chunks (
+      inode INTEGER NOT NULL,
+      idx INTEGER NOT NULL,
+      hash TEXT NOT NULL,
+      size INTEGER NOT NULL,
+      PRIMARY KEY (inode, idx)
+    ) WITHOUT ROWID`,
+    'CREATE INDEX vfs_chunks_hash ON vfs_chunks (hash)',
+    // The catalogue and the bytes live apart so refreshing last_seen never rewrites a payload.
+    'CREATE TABLE vfs_blobs (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, last_seen REAL NOT NULL) WITHOUT ROWID',
+    'CREATE TABLE vfs_blob_bytes (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL)',
+    `CREATE TABLE vfs_changes (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      rev INTEGER NOT NULL,
+      path TEXT NOT NULL,
+      op TEXT NOT NULL DEFAULT 'delete'
+    )`,
+    'CREATE INDEX vfs_changes_rev ON vfs_changes (rev, path)',
+    'CREATE INDEX vfs_changes_path ON vfs_changes (path)',
+  ],
+];
+
+/** Options for {@link initializeSchema}. */
+export interface SchemaOptions {
+  /** Chunk size of a new workspace, in bytes (16 B to 1 MiB). Ignored for an existing one. */
+  chunkSize?: number;
+}
+
+/**
+ * Creates the schema on an empty database, migrates an older one, or does nothing on a current
+ * one, all in one transaction. A workspace written by a newer dofs is refused with EIO.
+ * Returns the workspace's chunk size.
+ */
+export function initializeSchema(db: Database, now: () => number = db.now, options: SchemaOptions = {}): number {
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
+    throw new FsError('EINVAL', 'init', undefined, undefined, {
+      detail: `chunkSize must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes, got ${chunkSize}`,
+    });
+  }
+  return db.transaction(() => {
+    const hasMeta = db.all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vfs_meta'").length > 0;
+    const version = hasMeta ? Number(readMeta(db, 'schema_version') ?? 0) : 0;
+    if (version > SCHEMA_VERSION) {
+      throw new FsError('EIO', 'init', undefined, undefined, {
+        detail: `this workspace has schema version ${version}, newer than ${SCHEMA_VERSION} which this dofs understands; upgrade dofs to open it`,
+      });
+    }
+    for (let step = version; step < SCHEMA_VERSION; step++) {
+      for (const statement of MIGRATIONS[step]) db.run(statement);
+    }
+    if (version === 0) {
+      const t = now();
+      writeMeta(db, 'rev', 2);
+      writeMeta(db, 'chunk_size', chunkSize);
+      writeMeta(db, 'created', t);
+      db.run(
+        `INSERT INTO vfs_nodes (inode, type, mode, size, nlink, atime, mtime, ctime, birthtime, rev)
+         VALUES (?, 'dir', ${0o755}, 0, 2, ?, ?, ?, ?, 1)`,
+        [ROOT_INODE, t, t, t, t],
+      );
+    }
+    if (version !== SCHEMA_VERSION) writeMeta(db, 'schema_version', SCHEMA_VERSION);
+    return Number(readMeta(db, 'chunk_size'));
+  });
+}
+
+/** Reads one value from `vfs_meta`. */
+export function readMeta(db: Database, key: string): unknown {
+  return db.all<{ v: unknown }>('SELECT v FROM vfs_meta WHERE k = ?', [key])[0]?.v;
+}
+
+/** Writes one value to `vfs_meta`. */
+export function writeMeta(db: Database, key: string, value: number | string): void {
+  db.run('INSERT INTO vfs_meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v', [key, value]);
+}

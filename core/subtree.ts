@@ -1,0 +1,51 @@
+/**
+ * Whole-subtree statements (rm -r, rename). Each is one SQL statement over a recursive CTE,
+ * so removing or moving a tree costs a fixed number of statements whatever its size.
+ *
+ * @module
+ */
+import type { Database } from './database.ts';
+import type { Mutation } from './mutate.ts';
+
+// Every inode reachable from the top (the top included), once per entry that reaches it, with its
+// path. Only directories have entries, so walking dirents alone stays inside the tree.
+const SUBTREE = `WITH RECURSIVE sub(inode, path) AS (
+  SELECT ?, ?
+  UNION ALL
+  SELECT d.child, sub.path || '/' || d.name FROM vfs_dirents d JOIN sub ON d.parent = sub.inode
+)`;
+
+/** Records a tombstone for the top path and every path below it. */
+export function tombstoneSubtree(db: Database, m: Mutation, top: number, topPath: string): void {
+  db.run(`${SUBTREE} INSERT INTO vfs_changes (rev, path, op) SELECT ?, path, 'delete' FROM sub`, [top, topPath, m.rev]);
+}
+
+/** Stamps every node of the subtree with this mutation's revision (its paths changed). */
+export function restampSubtree(db: Database, m: Mutation, top: number): void {
+  db.run(`${SUBTREE} UPDATE vfs_nodes SET rev = ? WHERE inode IN (SELECT inode FROM sub)`, [top, '', m.rev]);
+}
+
+/**
+ * Deletes a subtree whose top entry has already been unlinked from its parent: every entry below
+ * it, every directory, and every file left without links. Files hard-linked from outside the tree
+ * survive with fewer links.
+ */
+export function deleteSubtree(db: Database, m: Mutation, top: number): void {
+  const args = [top, ''];
+  db.run(
+    `${SUBTREE} UPDATE vfs_nodes SET nlink = nlink - (SELECT count(*) FROM sub WHERE sub.inode = vfs_nodes.inode),
+       ctime = ?, rev = ?
+     WHERE type != 'dir' AND inode IN (SELECT inode FROM sub)`,
+    [...args, m.now, m.rev],
+  );
+  db.run(
+    `${SUBTREE} DELETE FROM vfs_chunks WHERE inode IN
+       (SELECT inode FROM vfs_nodes WHERE inode IN (SELECT inode FROM sub) AND type = 'file' AND nlink <= 0)`,
+    args,
+  );
+  db.run(
+    `${SUBTREE} DELETE FROM vfs_nodes WHERE inode IN (SELECT inode FROM sub) AND (type = 'dir' OR nlink <= 0)`,
+    args,
+  );
+  db.run(`${SUBTREE} DELETE FROM vfs_dirents WHERE parent IN (SELECT inode FROM sub)`, args);
+}

@@ -1,0 +1,172 @@
+/**
+ * `Workspace`: a thin object facade over the primitives, for callers who prefer methods to
+ * functions of a `Database`. Every method is the primitive of the same name.
+ *
+ * @module
+ */
+import type { StorageBackend } from './backend.ts';
+import type { ByteSource, FileData } from './data.ts';
+import { Database, type DatabaseOptions } from './database.ts';
+import { chmod, exists, lstat, type StatInfo, stat, type TimeLike, utimes } from './fs/attributes.ts';
+import { type DirEntry, type MkdirOptions, mkdir, type ReaddirOptions, readdir, rmdir } from './fs/directories.ts';
+import {
+  appendFile,
+  type ByteRange,
+  type CopyFileOptions,
+  copyFile,
+  readFile,
+  readFileStream,
+  truncate,
+  type WriteFileOptions,
+  writeFile,
+} from './fs/files.ts';
+import { link, readlink, realpath, symlink } from './fs/links.ts';
+import { type GcOptions, type GcResult, gc, type Usage, usage } from './fs/maintenance.ts';
+import { type RmOptions, rm, unlink } from './fs/remove.ts';
+import { rename } from './fs/rename.ts';
+import { type FindOptions, find, type GrepMatch, type GrepOptions, grep, ls } from './fs/search.ts';
+import { type Watcher, type WatchEvent, type WatchOptions, watch } from './fs/watch.ts';
+import { type FsckOptions, type FsckReport, fsck } from './fsck.ts';
+import { initializeSchema, type SchemaOptions } from './schema.ts';
+
+/** Options for {@link openWorkspace}. */
+export interface WorkspaceOptions extends DatabaseOptions, SchemaOptions {}
+
+/** Opens (creating or migrating as needed) the workspace stored in `backend`. */
+export function openWorkspace(backend: StorageBackend, options: WorkspaceOptions = {}): Workspace {
+  const db = new Database(backend, options);
+  initializeSchema(db, db.now, options);
+  return new Workspace(db);
+}
+
+/** An open workspace with the filesystem primitives as methods. */
+export class Workspace {
+  /** The handle every primitive takes; use it with the functions exported beside this class. */
+  readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  /** See {@link mkdir}. */
+  mkdir(path: string, options?: MkdirOptions): string | undefined {
+    return mkdir(this.db, path, options);
+  }
+  /** See {@link rmdir}. */
+  rmdir(path: string): void {
+    rmdir(this.db, path);
+  }
+  /** See {@link readdir}. */
+  readdir(path: string, options?: ReaddirOptions): DirEntry[] {
+    return readdir(this.db, path, options);
+  }
+  /** See {@link writeFile}. */
+  writeFile(path: string, data: FileData, options?: WriteFileOptions): void;
+  writeFile(path: string, data: ByteSource, options?: WriteFileOptions): Promise<void>;
+  writeFile(path: string, data: FileData | ByteSource, options?: WriteFileOptions): void | Promise<void> {
+    return writeFile(this.db, path, data as FileData, options);
+  }
+  /** See {@link readFile}. */
+  readFile(path: string): Uint8Array;
+  readFile(path: string, encoding: 'utf8' | 'utf-8'): string;
+  readFile(path: string, range: ByteRange): Uint8Array;
+  readFile(path: string, options?: 'utf8' | 'utf-8' | ByteRange): Uint8Array | string {
+    return readFile(this.db, path, options as ByteRange);
+  }
+  /** See {@link readFileStream}. */
+  readFileStream(path: string, range?: ByteRange): ReadableStream<Uint8Array> {
+    return readFileStream(this.db, path, range);
+  }
+  /** See {@link appendFile}. */
+  appendFile(path: string, data: FileData, options?: { mode?: number }): void {
+    appendFile(this.db, path, data, options);
+  }
+  /** See {@link truncate}. */
+  truncate(path: string, length?: number): void {
+    truncate(this.db, path, length);
+  }
+  /** See {@link copyFile}. */
+  copyFile(source: string, destination: string, options?: CopyFileOptions): void {
+    copyFile(this.db, source, destination, options);
+  }
+  /** See {@link rm}. */
+  rm(path: string, options?: RmOptions): void {
+    rm(this.db, path, options);
+  }
+  /** See {@link unlink}. */
+  unlink(path: string): void {
+    unlink(this.db, path);
+  }
+  /** See {@link rename}. */
+  rename(from: string, to: string): void {
+    rename(this.db, from, to);
+  }
+  /** See {@link stat}. */
+  stat(path: string): StatInfo {
+    return stat(this.db, path);
+  }
+  /** See {@link lstat}. */
+  lstat(path: string): StatInfo {
+    return lstat(this.db, path);
+  }
+  /** See {@link exists}. */
+  exists(path: string): boolean {
+    return exists(this.db, path);
+  }
+  /** See {@link chmod}. */
+  chmod(path: string, mode: number): void {
+    chmod(this.db, path, mode);
+  }
+  /** See {@link utimes}. */
+  utimes(path: string, atime: TimeLike, mtime: TimeLike): void {
+    utimes(this.db, path, atime, mtime);
+  }
+  /** See {@link symlink}. */
+  symlink(target: string, path: string): void {
+    symlink(this.db, target, path);
+  }
+  /** See {@link readlink}. */
+  readlink(path: string): string {
+    return readlink(this.db, path);
+  }
+  /** See {@link link}. */
+  link(existing: string, path: string): void {
+    link(this.db, existing, path);
+  }
+  /** See {@link realpath}. */
+  realpath(path: string): string {
+    return realpath(this.db, path);
+  }
+  /** See {@link find}. */
+  find(dir: string, pattern: string, options?: FindOptions): string[] {
+    return find(this.db, dir, pattern, options);
+  }
+  /** See {@link ls}. */
+  ls(prefix?: string): string[] {
+    return ls(this.db, prefix);
+  }
+  /** See {@link grep}. */
+  grep(pattern: string, path: string, options?: GrepOptions): GrepMatch[] {
+    return grep(this.db, pattern, path, options);
+  }
+  /** See {@link watch}. */
+  watch(path: string, options?: WatchOptions, listener?: (event: WatchEvent) => void): Watcher {
+    return watch(this.db, path, options, listener);
+  }
+  /** See {@link gc}. */
+  gc(options?: GcOptions): GcResult {
+    return gc(this.db, options);
+  }
+  /** See {@link usage}. */
+  usage(): Usage {
+    return usage(this.db);
+  }
+  /** See {@link fsck}. */
+  fsck(options?: FsckOptions): FsckReport {
+    return fsck(this.db, options);
+  }
+  /** Closes the workspace and its backend. */
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * Conformance targets for the node:sqlite backend: in memory, and in a file in a fresh temporary
+ * directory (restarts close and reopen the file).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
+import type { StorageBackend } from '../core/backend.ts';
+import type { ConformanceTarget } from '../conformance/target.ts';
+
+async function using<T>(backend: StorageBackend, fn: (backend: StorageBackend) => T | Promise<T>): Promise<T> {
+  try {
+    return await fn(backend);
+  } finally {
+    backend.close();
+  }
+}
+
+/** node:sqlite in memory. A restart keeps the connection (memory dies with it) and hands each phase a fresh engine. */
+export const memoryTarget: ConformanceTarget = {
+  name: 'node-sqlite:memory',
+  withBackend: (fn) => using(createNodeSqliteBackend(), fn),
+  withRestarts: (phases) =>
+    using(createNodeSqliteBackend(), async (backend) => {
+      let result: unknown;
+      for (const phase of phases) result = await phase(backend);
+      return result;
+    }),
+};
+
+async function inTempDir<T>(fn: (file: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'dofs-conformance-'));
+  try {
+    return await fn(join(dir, 'workspace.db'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** node:sqlite in a WAL file. A restart closes the database and opens the file again. */
+export const fileTarget: ConformanceTarget = {
+  name: 'node-sqlite:file',
+  withBackend: (fn) => inTempDir((path) => using(createNodeSqliteBackend({ path }), fn)),
+  withRestarts: (phases) =>
+    inTempDir(async (path) => {
+      let result: unknown;
+      for (const phase of phases) result = await using(createNodeSqliteBackend({ path }), phase);
+      return result;
+    }),
+};
