@@ -7,7 +7,7 @@ import type { Database } from './database.ts';
 import { FsError } from './errors.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
 /** The chunk size of new workspaces when none is given, in bytes. */
@@ -64,6 +64,24 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     )`,
     'CREATE INDEX vfs_changes_rev ON vfs_changes (rev, path)',
     'CREATE INDEX vfs_changes_path ON vfs_changes (path)',
+  ],
+  // 2: sync state per peer.
+  [
+    // Where this side stands with each peer: 'fetch' is a cursor into the peer's stream, 'push' into ours.
+    `CREATE TABLE vfs_sync_cursors (
+      peer TEXT NOT NULL,
+      kind TEXT NOT NULL CHECK (kind IN ('fetch', 'push')),
+      rev INTEGER NOT NULL,
+      path TEXT,
+      PRIMARY KEY (peer, kind)
+    ) WITHOUT ROWID`,
+    // Paths this side last changed by applying them from a peer, so they are not sent back to it.
+    `CREATE TABLE vfs_sync_echo (
+      peer TEXT NOT NULL,
+      path TEXT NOT NULL,
+      rev INTEGER NOT NULL,
+      PRIMARY KEY (peer, path)
+    ) WITHOUT ROWID`,
   ],
 ];
 

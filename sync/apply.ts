@@ -1,0 +1,231 @@
+/**
+ * Applying a batch of change entries: validated whole first, then one transaction, idempotent,
+ * with concurrent edits detected and the losing version kept under a conflict name.
+ *
+ * @module
+ */
+import { upsertChunks } from '../core/content.ts';
+import type { Database } from '../core/database.ts';
+import { fsError } from '../core/errors.ts';
+import { type Mutation, mutate } from '../core/mutate.ts';
+import { rm } from '../core/fs/remove.ts';
+import { rename } from '../core/fs/rename.ts';
+import { createNode, type NodeRow } from '../core/nodes.ts';
+import { normalizePath, parentPath } from '../core/paths.ts';
+import { locate } from '../core/resolve.ts';
+import { type ChangeEntry, materialiseChange } from './changes.ts';
+import { missingObjects } from './objects.ts';
+
+/** How concurrent edits are recognised and settled while applying. */
+export interface ConflictPolicy {
+  /**
+   * The last revision of this side that the peer had seen before making these changes. A local
+   * change to the same path after it (that did not come from this peer) is concurrent.
+   */
+  base: number;
+  /** Whose version keeps the path: `incoming` (a replica pulling from its authority) or `local` (the authority). */
+  winner: 'incoming' | 'local';
+}
+
+/** Options for {@link applyChanges}. */
+export interface ApplyOptions {
+  /** The peer the entries come from; its changes are marked so they are not sent back to it. */
+  peer?: string;
+  /** Detect and settle concurrent edits. Without it the incoming state simply wins. */
+  conflicts?: ConflictPolicy;
+}
+
+/** A concurrent edit and where the losing version went. */
+export interface SyncConflict {
+  /** The contested path. */
+  path: string;
+  /** Which version holds the path now. */
+  kept: 'incoming' | 'local';
+  /** Where the other version was kept, or null when it was a deletion (nothing to keep). */
+  copy: string | null;
+}
+
+/** What {@link applyChanges} did. */
+export interface ApplyResult {
+  /** Entries that changed something. */
+  applied: number;
+  /** Entries that already matched the local state. */
+  skipped: number;
+  /** Concurrent edits found, each settled. */
+  conflicts: SyncConflict[];
+}
+
+const bad = (detail: string) => fsError('EINVAL', 'sync', undefined, undefined, detail);
+
+/** Refuses a malformed entry (EINVAL) before anything is written. */
+export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
+  if (!entry || typeof entry !== 'object') throw bad('an entry must be an object');
+  if (typeof entry.path !== 'string' || normalizePath(entry.path, 'sync') !== entry.path || entry.path === '/') {
+    throw bad(`entry path ${JSON.stringify(entry.path)} is not a normalised absolute path below the root`);
+  }
+  if (!Number.isSafeInteger(entry.rev) || entry.rev < 0) throw bad(`entry ${entry.path} has a bad revision`);
+  if (entry.type === 'delete') return;
+  if (entry.type !== 'file' && entry.type !== 'dir' && entry.type !== 'symlink') {
+    throw bad(`entry ${(entry as ChangeEntry).path} has an unknown type`);
+  }
+  if (!Number.isInteger(entry.mode) || entry.mode < 0 || entry.mode > 0o7777) throw bad(`entry ${entry.path} has a bad mode`);
+  if (!Number.isFinite(entry.mtime)) throw bad(`entry ${entry.path} has a bad mtime`);
+  if (entry.type === 'symlink' && (typeof entry.target !== 'string' || entry.target === '' || entry.target.includes('\0'))) {
+    throw bad(`entry ${entry.path} has a bad symlink target`);
+  }
+  if (entry.type !== 'file') return;
+  if (!Array.isArray(entry.chunks) || !Number.isSafeInteger(entry.size) || entry.size < 0) throw bad(`entry ${entry.path} has a bad chunk list`);
+  let total = 0;
+  entry.chunks.forEach((chunk, i) => {
+    const last = i === entry.chunks.length - 1;
+    const sizeOk = Number.isInteger(chunk?.size) && chunk.size > 0 && (last ? chunk.size <= chunkSize : chunk.size === chunkSize);
+    if (!sizeOk || typeof chunk.hash !== 'string' || !/^[0-9a-f]{64}$/.test(chunk.hash)) {
+      throw bad(`entry ${entry.path} chunk ${i} is malformed (every chunk but the last must be ${chunkSize} bytes)`);
+    }
+    total += chunk.size;
+  });
+  if (total !== entry.size) throw bad(`entry ${entry.path} says ${entry.size} bytes but its chunks hold ${total}`);
+}
+
+function sameState(local: ChangeEntry, incoming: ChangeEntry): boolean {
+  if (local.type !== incoming.type) return false;
+  if (local.type === 'delete') return true;
+  const a = local as Exclude<ChangeEntry, { type: 'delete' }>;
+  const b = incoming as Exclude<ChangeEntry, { type: 'delete' }>;
+  if (a.mode !== b.mode || a.mtime !== b.mtime) return false;
+  if (a.type === 'symlink') return a.target === (b as typeof a).target;
+  if (a.type === 'file') {
+    const other = b as typeof a;
+    return a.size === other.size && a.chunks.length === other.chunks.length && a.chunks.every((c, i) => c.hash === other.chunks[i].hash);
+  }
+  return true;
+}
+
+/** Removes whatever is at `path` (a subtree included), leaving tombstones; joins the running mutation. */
+function removePath(db: Database, path: string): void {
+  rm(db, path, { recursive: true, force: true });
+}
+
+/** Makes `path` a directory, replacing a non-directory and creating missing parents. */
+function ensureDir(db: Database, m: Mutation, path: string): NodeRow {
+  const { parent, name, node } = locate(db, path, { follow: false, syscall: 'sync' });
+  if (node?.type === 'dir') return node;
+  if (node) removePath(db, path);
+  const parentNode = ensureDir(db, m, parentPath(path));
+  return createNode(db, m, parentNode.inode, name, 'dir', 0o755);
+}
+
+/** Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies). */
+function writeEntry(db: Database, m: Mutation, entry: Exclude<ChangeEntry, { type: 'delete' }>, path: string): void {
+  const parent = ensureDir(db, m, parentPath(path));
+  let { node } = locate(db, path, { follow: false, syscall: 'sync' });
+  const replace =
+    node !== undefined &&
+    (node.type !== entry.type ||
+      (entry.type === 'symlink' && node.link_target !== entry.target) ||
+      // A hard-linked file is flattened: the change applies to this name only.
+      (entry.type === 'file' && node.nlink > 1));
+  if (node && replace) {
+    removePath(db, path);
+    node = undefined;
+  }
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  node ??= createNode(db, m, parent.inode, name, entry.type, entry.mode, entry.type === 'symlink' ? entry.target : null);
+  if (entry.type === 'file') {
+    db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
+    upsertChunks(db, node.inode, entry.chunks.map((chunk, idx) => ({ idx, hash: chunk.hash, size: chunk.size })));
+  }
+  db.run('UPDATE vfs_nodes SET mode = ?, mtime = ?, ctime = ?, size = ?, rev = ? WHERE inode = ?', [
+    entry.mode,
+    entry.mtime,
+    m.now,
+    entry.type === 'file' ? entry.size : node.size,
+    m.rev,
+    node.inode,
+  ]);
+}
+
+function conflictName(path: string, peer: string, rev: number): string {
+  return `${path}.conflict-${peer.slice(0, 8)}-${rev}`;
+}
+
+/**
+ * Applies `entries` in one transaction. Every entry is validated and every chunk's object must
+ * already be stored (EUNKNOWN_HASH otherwise) before anything changes. Entries that match the
+ * local state are skipped, so applying a batch twice changes nothing the second time. Missing
+ * parents are created; a type change replaces the local subtree.
+ */
+export function applyChanges(db: Database, entries: readonly ChangeEntry[], options: ApplyOptions = {}): ApplyResult {
+  if (!Array.isArray(entries)) throw bad('entries must be an array');
+  const chunkSize = db.chunkSize;
+  for (const entry of entries) validateEntry(entry, chunkSize);
+  const hashes: string[] = [];
+  for (const entry of entries) if (entry.type === 'file') for (const chunk of entry.chunks) hashes.push(chunk.hash);
+  const missing = missingObjects(db, hashes);
+  if (missing.length > 0) {
+    throw fsError('EUNKNOWN_HASH', 'sync', undefined, undefined, `${missing.length} objects are missing, first ${missing[0]}; push objects before entries`);
+  }
+  const result: ApplyResult = { applied: 0, skipped: 0, conflicts: [] };
+  mutate(db, 'sync', undefined, (m) => {
+    const echoed = new Set<string>();
+    for (const entry of entries) {
+      const local = materialiseChange(db, entry.path);
+      if (sameState(local, entry)) {
+        result.skipped++;
+        continue;
+      }
+      const policy = options.conflicts;
+      if (policy && isConcurrent(db, entry.path, local, policy.base, options.peer)) {
+        const peer = options.peer ?? 'peer';
+        if (entry.type === 'delete' || (policy.winner === 'local' && local.type === 'delete')) {
+          // A deletion against an edit: the edit survives where it is; nothing is lost.
+          const kept = entry.type === 'delete' ? 'local' : 'incoming';
+          result.conflicts.push({ path: entry.path, kept, copy: null });
+          if (kept === 'local') continue;
+        } else if (policy.winner === 'local') {
+          const copy = conflictName(entry.path, peer, entry.rev);
+          writeEntry(db, m, entry, copy);
+          result.conflicts.push({ path: entry.path, kept: 'local', copy });
+          result.applied++;
+          continue;
+        } else if (local.type !== 'delete') {
+          const copy = conflictName(entry.path, replicaTag(db), local.rev);
+          moveAside(db, entry.path, copy);
+          result.conflicts.push({ path: entry.path, kept: 'incoming', copy });
+        }
+      }
+      if (entry.type === 'delete') removePath(db, entry.path);
+      else writeEntry(db, m, entry, entry.path);
+      result.applied++;
+      if (options.peer !== undefined) echoed.add(entry.path);
+    }
+    for (const path of echoed) {
+      db.run(
+        'INSERT INTO vfs_sync_echo (peer, path, rev) VALUES (?, ?, ?) ON CONFLICT (peer, path) DO UPDATE SET rev = excluded.rev',
+        [options.peer as string, path, m.rev],
+      );
+    }
+  });
+  return result;
+}
+
+/** A path changed on this side after `base`, and not by applying it from `peer`. */
+function isConcurrent(db: Database, path: string, local: ChangeEntry, base: number, peer: string | undefined): boolean {
+  const tombstone = db.all<{ rev: number | null }>('SELECT MAX(rev) AS rev FROM vfs_changes WHERE path = ?', [path])[0].rev;
+  const lastLocal = Math.max(local.type === 'delete' ? 0 : local.rev, Number(tombstone ?? 0));
+  if (lastLocal <= base) return false;
+  if (peer === undefined) return true;
+  const echo = db.all<{ rev: number }>('SELECT rev FROM vfs_sync_echo WHERE peer = ? AND path = ?', [peer, path])[0];
+  return !echo || Number(echo.rev) !== lastLocal;
+}
+
+/** Moves the local version at `path` to `copy` (a directory keeps its whole subtree); joins the running mutation. */
+function moveAside(db: Database, path: string, copy: string): void {
+  removePath(db, copy);
+  rename(db, path, copy);
+}
+
+function replicaTag(db: Database): string {
+  const id = db.all<{ v: string }>("SELECT v FROM vfs_meta WHERE k = 'replica_id'")[0]?.v;
+  return typeof id === 'string' ? id : 'local';
+}

@@ -1,0 +1,124 @@
+/**
+ * The authority's side of sync: what a replica may ask of it. Transports (in-process, capnweb over
+ * WebSocket) carry these calls; this file holds the logic once.
+ *
+ * @module
+ */
+import type { Database } from '../core/database.ts';
+import { fsError } from '../core/errors.ts';
+import { type ApplyResult, applyChanges } from './apply.ts';
+import { type ChangeBatch, type ChangeCursor, type ChangeEntry, coalesceChanges, currentRev } from './changes.ts';
+import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
+import { replicaId, writePushCursor } from './peers.ts';
+
+/** Most entries in one batch either way. */
+export const MAX_BATCH_ENTRIES = 256;
+/** Most object bytes in one call either way: well under a 32 MiB WebSocket message and a Durable Object request. */
+export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** What a replica says when it connects. */
+export interface Hello {
+  /** The replica's id (stable across runs). */
+  replica: string;
+  /** The replica's chunk size; both sides must agree, or chunk lists cannot be shared. */
+  chunkSize: number;
+}
+
+/** What the authority answers. */
+export interface Welcome {
+  /** The authority's replica id. */
+  peer: string;
+  /** Its chunk size. */
+  chunkSize: number;
+  /** Its current revision. */
+  rev: number;
+}
+
+/** A replica's push of one batch. */
+export interface PushRequest {
+  replica: string;
+  entries: ChangeEntry[];
+  /** The authority's revision the replica had applied before making these changes (conflict base). */
+  base: number;
+  /** The replica's cursor after this batch, echoed back on success. */
+  cursor: ChangeCursor;
+}
+
+/** The authority's answer to a push. */
+export interface PushResponse {
+  result: ApplyResult;
+  /** The replica cursor the authority applied through. */
+  acknowledged: ChangeCursor;
+}
+
+/** The calls a replica makes on its authority. Every method may be remote, so each returns a promise. */
+export interface SyncEndpoint {
+  hello(hello: Hello): Promise<Welcome>;
+  fetchChanges(replica: string, after: ChangeCursor, limit: number): Promise<ChangeBatch>;
+  hasObjects(hashes: string[]): Promise<boolean[]>;
+  fetchObjects(hashes: string[]): Promise<SyncObject[]>;
+  pushObjects(objects: SyncObject[]): Promise<number>;
+  pushChanges(request: PushRequest): Promise<PushResponse>;
+}
+
+function checkReplica(replica: unknown): string {
+  if (typeof replica !== 'string' || !/^[0-9a-zA-Z-]{1,64}$/.test(replica)) {
+    throw fsError('EINVAL', 'sync', undefined, undefined, 'the replica id must be 1 to 64 letters, digits or dashes');
+  }
+  return replica;
+}
+
+function checkCount(value: unknown, max: number, what: string): void {
+  if (!Array.isArray(value) || value.length > max) throw fsError('EINVAL', 'sync', undefined, undefined, `${what}: at most ${max} per call`);
+}
+
+/**
+ * Serves sync from `db`, the authority. Pushed objects are verified before they are stored;
+ * pushed entries are applied atomically with concurrent edits kept under conflict names (the
+ * authority's version keeps the path).
+ */
+export function createSyncEndpoint(db: Database): SyncEndpoint {
+  const self = replicaId(db);
+  return {
+    async hello(hello) {
+      checkReplica(hello?.replica);
+      if (hello.chunkSize !== db.chunkSize) {
+        throw fsError('EINVAL', 'sync', undefined, undefined, `chunk sizes differ (replica ${hello.chunkSize}, authority ${db.chunkSize}); create the replica with chunk size ${db.chunkSize}`);
+      }
+      return { peer: self, chunkSize: db.chunkSize, rev: currentRev(db) };
+    },
+    async fetchChanges(replica, after, limit) {
+      checkReplica(replica);
+      const batch = coalesceChanges(db, after, { limit: Math.min(Math.max(1, Math.trunc(limit) || 1), MAX_BATCH_ENTRIES), peer: replica });
+      // Asking for the page after `after` acknowledges everything before it.
+      db.transaction(() => writePushCursor(db, replica, after));
+      return batch;
+    },
+    async hasObjects(hashes) {
+      checkCount(hashes, 10_000, 'hashes');
+      return hasObjects(db, hashes);
+    },
+    async fetchObjects(hashes) {
+      checkCount(hashes, 1024, 'hashes');
+      const objects = [...fetchObjects(db, hashes)];
+      const bytes = objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
+      if (bytes > MAX_BATCH_BYTES + 1024 * 1024) throw fsError('EINVAL', 'sync', undefined, undefined, `asked for ${bytes} bytes in one call; at most ${MAX_BATCH_BYTES}`);
+      return objects;
+    },
+    async pushObjects(objects) {
+      checkCount(objects, 1024, 'objects');
+      const bytes = objects.reduce((sum, object) => sum + (object?.bytes?.byteLength ?? 0), 0);
+      if (bytes > MAX_BATCH_BYTES + 1024 * 1024) throw fsError('EINVAL', 'sync', undefined, undefined, `pushed ${bytes} bytes in one call; at most ${MAX_BATCH_BYTES}`);
+      return pushObjects(db, objects);
+    },
+    async pushChanges(request) {
+      const replica = checkReplica(request?.replica);
+      checkCount(request.entries, MAX_BATCH_ENTRIES, 'entries');
+      if (!Number.isSafeInteger(request.base) || request.base < 0 || request.base > currentRev(db)) {
+        throw fsError('EINVAL', 'sync', undefined, undefined, `conflict base ${request.base} is not a revision of this side`);
+      }
+      const result = applyChanges(db, request.entries, { peer: replica, conflicts: { base: request.base, winner: 'local' } });
+      return { result, acknowledged: request.cursor };
+    },
+  };
+}

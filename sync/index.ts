@@ -1,0 +1,47 @@
+/**
+ * Sync between an authority (a Durable Object) and replicas (a container's node:sqlite file):
+ * change stream, cursors, content-addressed objects, apply, endpoint, driver and transports.
+ *
+ * @module dofs/sync
+ */
+export { type ApplyOptions, type ApplyResult, applyChanges, type ConflictPolicy, type SyncConflict, validateEntry } from './apply.ts';
+export {
+  type ChangeBatch,
+  type ChangeCursor,
+  type ChangeEntry,
+  type CoalesceOptions,
+  coalesceChanges,
+  compareChangeCursors,
+  currentRev,
+  type DeleteEntry,
+  type DirEntry,
+  type EntryChunk,
+  type FileEntry,
+  fetchChanges,
+  materialiseChange,
+  START_CURSOR,
+  type SymlinkEntry,
+} from './changes.ts';
+export { createSyncDriver, type SyncDriver, type SyncDriverOptions, type SyncProgress, type SyncReport } from './driver.ts';
+export {
+  createSyncEndpoint,
+  type Hello,
+  MAX_BATCH_BYTES,
+  MAX_BATCH_ENTRIES,
+  type PushRequest,
+  type PushResponse,
+  type SyncEndpoint,
+  type Welcome,
+} from './endpoint.ts';
+export { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
+export { connectInProcess, type InProcessOptions, type WireCounters } from './in-process.ts';
+export { buildManifest, fetchObjects, hasObjects, missingObjects, pushObjects, stageBlob, type SyncObject, verifyObject } from './objects.ts';
+export {
+  assertAppliedPushCursor,
+  readPushCursor,
+  readWatermark,
+  replicaId,
+  resetPeer,
+  writePushCursor,
+  writeWatermark,
+} from './peers.ts';

@@ -1,0 +1,71 @@
+/**
+ * Per-peer sync state: where this side stands in the peer's stream (the watermark), how much of
+ * its own stream the peer has acknowledged (the push cursor), and this side's replica id.
+ *
+ * @module
+ */
+import type { Database } from '../core/database.ts';
+import { fsError } from '../core/errors.ts';
+import { readMeta, writeMeta } from '../core/schema.ts';
+import { type ChangeCursor, compareChangeCursors, START_CURSOR } from './changes.ts';
+
+type CursorKind = 'fetch' | 'push';
+
+function readCursor(db: Database, peer: string, kind: CursorKind): ChangeCursor {
+  const row = db.all<{ rev: number; path: string | null }>('SELECT rev, path FROM vfs_sync_cursors WHERE peer = ? AND kind = ?', [peer, kind])[0];
+  return row ? { rev: Number(row.rev), path: row.path } : START_CURSOR;
+}
+
+function writeCursor(db: Database, peer: string, kind: CursorKind, cursor: ChangeCursor): void {
+  db.run(
+    `INSERT INTO vfs_sync_cursors (peer, kind, rev, path) VALUES (?, ?, ?, ?)
+     ON CONFLICT (peer, kind) DO UPDATE SET rev = excluded.rev, path = excluded.path`,
+    [peer, kind, cursor.rev, cursor.path],
+  );
+}
+
+/** How far into `peer`'s change stream this side has applied. */
+export function readWatermark(db: Database, peer: string): ChangeCursor {
+  return readCursor(db, peer, 'fetch');
+}
+
+/** Records how far into `peer`'s change stream this side has applied. */
+export function writeWatermark(db: Database, peer: string, cursor: ChangeCursor): void {
+  writeCursor(db, peer, 'fetch', cursor);
+}
+
+/** How far into this side's change stream `peer` has acknowledged. */
+export function readPushCursor(db: Database, peer: string): ChangeCursor {
+  return readCursor(db, peer, 'push');
+}
+
+/** Records how far into this side's change stream `peer` has acknowledged, and forgets echo marks it covers. */
+export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor): void {
+  writeCursor(db, peer, 'push', cursor);
+  db.run('DELETE FROM vfs_sync_echo WHERE peer = ? AND rev <= ?', [peer, cursor.path === null ? cursor.rev : cursor.rev - 1]);
+}
+
+/** Forgets everything about `peer` (after divergence, before a full resync). */
+export function resetPeer(db: Database, peer: string): void {
+  db.run('DELETE FROM vfs_sync_cursors WHERE peer = ?', [peer]);
+  db.run('DELETE FROM vfs_sync_echo WHERE peer = ?', [peer]);
+}
+
+/**
+ * Checks that the cursor a receiver echoes after applying a push covers what was pushed
+ * (`sent`); a receiver that applied less has diverged (EIO).
+ */
+export function assertAppliedPushCursor(sent: ChangeCursor, acknowledged: ChangeCursor): void {
+  if (compareChangeCursors(acknowledged, sent) < 0) {
+    throw fsError('EIO', 'sync', undefined, undefined, `the peer acknowledged ${JSON.stringify(acknowledged)} but was sent up to ${JSON.stringify(sent)}; resync`);
+  }
+}
+
+/** This side's stable replica id, made on first use. */
+export function replicaId(db: Database): string {
+  const existing = readMeta(db, 'replica_id');
+  if (typeof existing === 'string') return existing;
+  const id = crypto.randomUUID();
+  writeMeta(db, 'replica_id', id);
+  return id;
+}
