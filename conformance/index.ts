@@ -27,6 +27,8 @@ export { defineCase, expectCode, expectFsckClean, expectRefused, openTestWorkspa
 export { type GuardStats, guardLimits } from './limit-guard.ts';
 export { type Snapshot, type SnapshotEntry, snapshot } from './snapshot.ts';
 export type { ConformanceTarget } from './target.ts';
+// Sync cases need two workspaces at once; they run per backend pair from their own entry (see test/sync.test.ts).
+export { syncCases, syncView } from './cases/sync.ts';
 
 /** Defines the whole suite (vitest `describe`/`it`) for one backend target. */
 export function runConformanceSuite(target: ConformanceTarget): void {

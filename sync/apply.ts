@@ -176,19 +176,21 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
       }
       const policy = options.conflicts;
       if (policy && isConcurrent(db, entry.path, local, policy.base, options.peer)) {
-        const peer = options.peer ?? 'peer';
-        if (entry.type === 'delete' || (policy.winner === 'local' && local.type === 'delete')) {
-          // A deletion against an edit: the edit survives where it is; nothing is lost.
-          const kept = entry.type === 'delete' ? 'local' : 'incoming';
-          result.conflicts.push({ path: entry.path, kept, copy: null });
-          if (kept === 'local') continue;
+        if (entry.type === 'delete') {
+          // An incoming deletion against a local edit: the edit survives; nothing is lost.
+          result.conflicts.push({ path: entry.path, kept: 'local', copy: null });
+          continue;
+        }
+        if (local.type === 'delete') {
+          // A local deletion against an incoming edit: the edit survives.
+          result.conflicts.push({ path: entry.path, kept: 'incoming', copy: null });
         } else if (policy.winner === 'local') {
-          const copy = conflictName(entry.path, peer, entry.rev);
+          const copy = conflictName(entry.path, options.peer ?? 'peer', entry.rev);
           writeEntry(db, m, entry, copy);
           result.conflicts.push({ path: entry.path, kept: 'local', copy });
           result.applied++;
           continue;
-        } else if (local.type !== 'delete') {
+        } else {
           const copy = conflictName(entry.path, replicaTag(db), local.rev);
           moveAside(db, entry.path, copy);
           result.conflicts.push({ path: entry.path, kept: 'incoming', copy });
