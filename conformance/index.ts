@@ -19,6 +19,7 @@ import { lifecycleCases } from './cases/lifecycle.ts';
 // import { modelCases } from './cases/model.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
+import { syncCases } from './cases/sync.ts';
 import { treeCases } from './cases/tree.ts';
 import type { ConformanceTarget } from './target.ts';
 
@@ -26,9 +27,8 @@ export type { CaseContext, CaseOptions, TestClock } from './harness.ts';
 export { defineCase, expectCode, expectFsckClean, expectRefused, openTestWorkspace, testClock } from './harness.ts';
 export { type GuardStats, guardLimits } from './limit-guard.ts';
 export { type Snapshot, type SnapshotEntry, snapshot } from './snapshot.ts';
-export type { ConformanceTarget } from './target.ts';
-// Sync cases need two workspaces at once; they run per backend pair from their own entry (see test/sync.test.ts).
-export { syncCases, syncView } from './cases/sync.ts';
+export type { ConformanceTarget, StorageHandle } from './target.ts';
+export { type Side, syncView } from './cases/sync.ts';
 
 /** Defines the whole suite (vitest `describe`/`it`) for one backend target. */
 export function runConformanceSuite(target: ConformanceTarget): void {
@@ -39,6 +39,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     searchCases(target);
     lifecycleCases(target);
     scaleCases(target);
+    syncCases(target);
     badInputCases(target);
     // modelCases(target);
   });

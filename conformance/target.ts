@@ -6,6 +6,15 @@
  */
 import type { StorageBackend } from '../core/backend.ts';
 
+/** One storage of several held at once; reached only through {@link StorageHandle.use}. */
+export interface StorageHandle {
+  /**
+   * Runs `fn` with a backend on this storage, inside the storage's context when the platform has
+   * one (a Durable Object's). The storage keeps its data between calls.
+   */
+  use<T>(fn: (backend: StorageBackend) => T | Promise<T>): Promise<T>;
+}
+
 /** One backend under test. Every case asks it for fresh, empty, isolated storage. */
 export interface ConformanceTarget {
   /** Shown in test names, such as `node-sqlite:file` or `do-sql`. */
@@ -22,4 +31,10 @@ export interface ConformanceTarget {
    * in-memory storage, a new handle on the same connection). Resolves to the last phase's result.
    */
   withRestarts(phases: ReadonlyArray<(backend: StorageBackend) => unknown>): Promise<unknown>;
+  /**
+   * Gives `fn` `count` fresh, independent storages at once (two workspaces that sync, for
+   * instance), disposing of them when it settles. `use` calls may nest: code running in one
+   * storage's context may reach another's.
+   */
+  withStorages<T>(count: number, fn: (storages: StorageHandle[]) => Promise<T>): Promise<T>;
 }

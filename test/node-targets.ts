@@ -7,13 +7,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import type { StorageBackend } from '../core/backend.ts';
-import type { ConformanceTarget } from '../conformance/target.ts';
+import type { ConformanceTarget, StorageHandle } from '../conformance/target.ts';
 
 async function using<T>(backend: StorageBackend, fn: (backend: StorageBackend) => T | Promise<T>): Promise<T> {
   try {
     return await fn(backend);
   } finally {
     backend.close();
+  }
+}
+
+/** Opens `count` backends with `open(i)`, hands them out as storages, closes them all at the end. */
+async function withOpened<T>(
+  count: number,
+  open: (index: number) => StorageBackend,
+  fn: (storages: StorageHandle[]) => Promise<T>,
+): Promise<T> {
+  const backends = Array.from({ length: count }, (_, i) => open(i));
+  try {
+    return await fn(backends.map((backend) => ({ use: async (use) => use(backend) })));
+  } finally {
+    for (const backend of backends) backend.close();
   }
 }
 
@@ -27,6 +41,7 @@ export const memoryTarget: ConformanceTarget = {
       for (const phase of phases) result = await phase(backend);
       return result;
     }),
+  withStorages: (count, fn) => withOpened(count, () => createNodeSqliteBackend(), fn),
 };
 
 async function inTempDir<T>(fn: (file: string) => Promise<T>): Promise<T> {
@@ -48,4 +63,6 @@ export const fileTarget: ConformanceTarget = {
       for (const phase of phases) result = await using(createNodeSqliteBackend({ path }), phase);
       return result;
     }),
+  withStorages: (count, fn) =>
+    inTempDir((path) => withOpened(count, (i) => createNodeSqliteBackend({ path: `${path}.${i}` }), fn)),
 };

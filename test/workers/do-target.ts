@@ -9,7 +9,7 @@ import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { createDoSqlBackend } from '../../backends/do-sql/index.ts';
 import type { StorageBackend } from '../../core/backend.ts';
-import type { ConformanceTarget } from '../../conformance/target.ts';
+import type { ConformanceTarget, StorageHandle } from '../../conformance/target.ts';
 
 /** Runs `fn` inside the object behind `stub` on a new backend over its storage, closing it afterwards. */
 async function runWithBackend<T>(stub: DurableObjectStub, fn: (backend: StorageBackend) => T | Promise<T>): Promise<T> {
@@ -39,5 +39,10 @@ export const doSqlTarget: ConformanceTarget = {
       result = await runWithBackend(stub, phase);
     }
     return result;
+  },
+  withStorages<T>(count: number, fn: (storages: StorageHandle[]) => Promise<T>): Promise<T> {
+    const ids = Array.from({ length: count }, () => env.TEST_DO.newUniqueId());
+    // A stub per call: a stub made in one object's context cannot be used from another's.
+    return fn(ids.map((id) => ({ use: (use) => runWithBackend(env.TEST_DO.get(id), use) })));
   },
 };
