@@ -16,7 +16,8 @@ import { backendCases } from './cases/backend.ts';
 import { badInputCases } from './cases/bad-input.ts';
 import { fileCases } from './cases/files.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
-// import { modelCases } from './cases/model.ts';
+import { modelCases } from './cases/model.ts';
+import { providerCases } from './cases/provider.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
 import { syncCases } from './cases/sync.ts';
@@ -41,6 +42,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     scaleCases(target);
     syncCases(target);
     badInputCases(target);
-    // modelCases(target);
+    providerCases(target);
+    modelCases(target);
   });
 }

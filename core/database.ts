@@ -50,6 +50,8 @@ export class Database {
   /** When true every mutation fails with EROFS. */
   readonly readOnly: boolean;
   private readonly listeners = new Set<ChangeListener>();
+  // Events of each open transaction level: kept on commit, dropped on rollback, told at the outermost commit.
+  private readonly pendingEvents: ChangeEvent[][] = [];
   private cachedChunkSize = 0;
 
   constructor(backend: StorageBackend, options: DatabaseOptions = {}) {
@@ -96,9 +98,30 @@ export class Database {
     this.backend.run(sql, params);
   }
 
-  /** Runs `fn` in a (nestable) transaction. */
+  /**
+   * Runs `fn` in a (nestable) transaction. Change events queued inside it reach listeners only
+   * when the outermost transaction commits; a rolled-back level's events are dropped.
+   */
   transaction<T>(fn: () => T): T {
-    return this.backend.transaction(fn);
+    this.pendingEvents.push([]);
+    let committed = false;
+    try {
+      const result = this.backend.transaction(fn);
+      committed = true;
+      return result;
+    } finally {
+      const events = this.pendingEvents.pop() ?? [];
+      const outer = this.pendingEvents[this.pendingEvents.length - 1];
+      if (committed && outer) outer.push(...events);
+      else if (committed) this.emit(events);
+    }
+  }
+
+  /** Queues change events in the current transaction (or tells listeners at once outside one). */
+  queueEvents(events: readonly ChangeEvent[]): void {
+    const level = this.pendingEvents[this.pendingEvents.length - 1];
+    if (level) level.push(...events);
+    else this.emit(events);
   }
 
   /** Registers a listener for committed changes; returns a function that removes it. */

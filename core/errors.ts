@@ -4,8 +4,31 @@
  * @module
  */
 
+/** An error code the engine can raise. */
+export type ErrorCode =
+  | 'EPERM'
+  | 'ENOENT'
+  | 'EIO'
+  | 'EBADF'
+  | 'EACCES'
+  | 'EBUSY'
+  | 'EEXIST'
+  | 'EXDEV'
+  | 'ENOTDIR'
+  | 'EISDIR'
+  | 'EINVAL'
+  | 'EMFILE'
+  | 'EFBIG'
+  | 'ENOSPC'
+  | 'EROFS'
+  | 'ENAMETOOLONG'
+  | 'ENOSYS'
+  | 'ENOTEMPTY'
+  | 'ELOOP'
+  | 'EUNKNOWN_HASH';
+
 /** Linux errno numbers, negated as Node reports them in `err.errno`. */
-const ERRNO = {
+const ERRNO: Record<ErrorCode, number> = {
   EPERM: -1,
   ENOENT: -2,
   EIO: -5,
@@ -26,10 +49,7 @@ const ERRNO = {
   ENOTEMPTY: -39,
   ELOOP: -40,
   EUNKNOWN_HASH: -4094,
-} as const;
-
-/** An error code the engine can raise. */
-export type ErrorCode = keyof typeof ERRNO;
+};
 
 const DESCRIPTIONS: Record<ErrorCode, string> = {
   EPERM: 'operation not permitted',

@@ -18,6 +18,7 @@ export {
   chmod,
   exists,
   lstat,
+  lutimes,
   S_IFDIR,
   S_IFLNK,
   S_IFMT,
@@ -46,6 +47,26 @@ export { rename } from './fs/rename.ts';
 export { type FindOptions, find, type GrepMatch, type GrepOptions, grep, ls, type Page } from './fs/search.ts';
 export { type Watcher, type WatchEvent, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';
+export {
+  type BufferedContent,
+  commitBuffered,
+  keepOpenFiles,
+  type OpenedFile,
+  type OpenFileOptions,
+  openFile,
+  pinInode,
+  pinnedInodes,
+  readAt,
+  readBlob,
+  readChunk,
+  reclaimOrphans,
+  stageChunk,
+  statInode,
+  truncateAt,
+  unpinInode,
+  writeAt,
+  writeWhole,
+} from './handles.ts';
 export type { NodeType } from './nodes.ts';
 export { joinPath, MAX_NAME_BYTES, MAX_PATH_BYTES, normalizePath } from './paths.ts';
 export { MAX_SYMLINK_FOLLOWS } from './resolve.ts';

@@ -1,6 +1,6 @@
 /**
  * The one way the engine changes a workspace: a transaction that takes at most one new
- * revision, records tombstones, and tells watchers only after it has committed.
+ * revision, records tombstones, and tells watchers only after the outermost transaction commits.
  *
  * @module
  */
@@ -55,14 +55,15 @@ export function mutate<T>(db: Database, syscall: string, path: string | undefine
   if (db.readOnly) throw fsError('EROFS', syscall, path, undefined, 'the workspace was opened read-only');
   const m = new Mutation(db);
   active.set(db, m);
-  let result: T;
   try {
-    result = db.transaction(() => fn(m));
+    return db.transaction(() => {
+      const result = fn(m);
+      db.queueEvents(m.events);
+      return result;
+    });
   } catch (error) {
     throw wrapStorageError(error, syscall, path);
   } finally {
     active.delete(db);
   }
-  db.emit(m.events);
-  return result;
 }

@@ -48,7 +48,7 @@ export function splitPath(path: unknown, syscall: string): string[] {
   return names;
 }
 
-/** Returns the normalised absolute form of `path` (see {@link splitPath}). */
+/** Returns the normalised absolute form of `path`: `.` and empty segments dropped, `..` applied; bad paths are refused as by every primitive. */
 export function normalizePath(path: unknown, syscall: string): string {
   return joinPath(splitPath(path, syscall));
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Database } from './database.ts';
-import { FsError } from './errors.ts';
+import { FsError, wrapStorageError } from './errors.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
 export const SCHEMA_VERSION = 2;
@@ -103,12 +103,25 @@ export function initializeSchema(db: Database, now: () => number = db.now, optio
       detail: `chunkSize must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} bytes, got ${chunkSize}`,
     });
   }
-  return db.transaction(() => {
+  try {
+    return db.transaction(() => migrate(db, now, chunkSize));
+  } catch (error) {
+    throw wrapStorageError(error, 'open', undefined);
+  }
+}
+
+function migrate(db: Database, now: () => number, chunkSize: number): number {
+  {
     const hasMeta = db.all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vfs_meta'").length > 0;
     const version = hasMeta ? Number(readMeta(db, 'schema_version') ?? 0) : 0;
     if (version > SCHEMA_VERSION) {
       throw new FsError('EIO', 'init', undefined, undefined, {
         detail: `this workspace has schema version ${version}, newer than ${SCHEMA_VERSION} which this dofs understands; upgrade dofs to open it`,
+      });
+    }
+    if (version !== SCHEMA_VERSION && db.readOnly) {
+      throw new FsError('EROFS', 'init', undefined, undefined, {
+        detail: version === 0 ? 'the workspace does not exist yet; open it writable once to create it' : `the workspace needs migrating from schema ${version}; open it writable once`,
       });
     }
     for (let step = version; step < SCHEMA_VERSION; step++) {
@@ -127,7 +140,7 @@ export function initializeSchema(db: Database, now: () => number = db.now, optio
     }
     if (version !== SCHEMA_VERSION) writeMeta(db, 'schema_version', SCHEMA_VERSION);
     return Number(readMeta(db, 'chunk_size'));
-  });
+  }
 }
 
 /** Reads one value from `vfs_meta`. */

@@ -7,7 +7,7 @@
 import type { StorageBackend } from './backend.ts';
 import type { ByteSource, FileData } from './data.ts';
 import { Database, type DatabaseOptions } from './database.ts';
-import { chmod, exists, lstat, type StatInfo, stat, type TimeLike, utimes } from './fs/attributes.ts';
+import { chmod, exists, lstat, lutimes, type StatInfo, stat, type TimeLike, utimes } from './fs/attributes.ts';
 import { type DirEntry, type MkdirOptions, mkdir, type ReaddirOptions, readdir, rmdir } from './fs/directories.ts';
 import {
   appendFile,
@@ -120,6 +120,10 @@ export class Workspace {
   /** See {@link utimes}. */
   utimes(path: string, atime: TimeLike, mtime: TimeLike): void {
     utimes(this.db, path, atime, mtime);
+  }
+  /** See {@link lutimes}. */
+  lutimes(path: string, atime: TimeLike, mtime: TimeLike): void {
+    lutimes(this.db, path, atime, mtime);
   }
   /** See {@link symlink}. */
   symlink(target: string, path: string): void {

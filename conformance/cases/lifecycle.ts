@@ -61,6 +61,35 @@ export function lifecycleCases(target: ConformanceTarget): void {
       await expectCode(() => ws.mkdir('/d'), 'EEXIST');
       expect(events).toEqual([]);
     });
+    defineCase(target, 'changes inside a transaction that rolls back are never told', ({ ws }) => {
+      const events: string[] = [];
+      ws.watch('/', { recursive: true }, (event) => events.push(event.path));
+      expect(() =>
+        ws.db.transaction(() => {
+          ws.writeFile('/a', 'x');
+          ws.db.transaction(() => ws.writeFile('/b', 'y'));
+          throw new Error('abandon');
+        }),
+      ).toThrow('abandon');
+      ws.db.transaction(() => {
+        ws.writeFile('/c', 'kept');
+        try {
+          ws.db.transaction(() => {
+            ws.writeFile('/d', 'inner, rolled back');
+            throw new Error('inner');
+          });
+        } catch {
+          // the outer transaction goes on
+        }
+      });
+      expect(events).toEqual(['/c']);
+      expect(ws.ls('/')).toEqual(['/c']);
+    });
+    defineCase(target, 'lutimes sets a symlink\'s own times, even when it dangles', ({ ws }) => {
+      ws.symlink('/nowhere', '/l');
+      ws.lutimes('/l', 10, 20);
+      expect(ws.lstat('/l').mtimeMs).toBe(20_000);
+    });
     defineCase(target, 'watching a missing path is ENOENT', async ({ ws }) => {
       await expectCode(() => ws.watch('/missing'), 'ENOENT');
     });
@@ -223,6 +252,25 @@ export function lifecycleCases(target: ConformanceTarget): void {
         await expectCode(() => openWorkspace(backend, { chunkSize: 2 * 1024 * 1024 }), 'EINVAL');
         await expectCode(() => openWorkspace(backend, { chunkSize: 8 }), 'EINVAL');
         expect(backend.all("SELECT name FROM sqlite_master WHERE name = 'vfs_meta'")).toEqual([]);
+      }));
+    it('a read-only open never creates or migrates a workspace', () =>
+      target.withBackend(async (backend) => {
+        const error = (await expectCode(() => openWorkspace(backend, { readOnly: true }), 'EROFS')) as FsError;
+        expect(error.message).toContain('writable once');
+        expect(backend.all("SELECT name FROM sqlite_master WHERE name = 'vfs_meta'")).toEqual([]);
+      }));
+    it('an older schema is migrated in one step and keeps its data', () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend);
+        ws.writeFile('/f', 'from version 1');
+        backend.run('DROP TABLE vfs_sync_cursors');
+        backend.run('DROP TABLE vfs_sync_echo');
+        backend.run("UPDATE vfs_meta SET v = 1 WHERE k = 'schema_version'");
+        const reopened = openWorkspace(backend);
+        expect(reopened.readFile('/f', 'utf8')).toBe('from version 1');
+        expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
+        expect(backend.all("SELECT name FROM sqlite_master WHERE name = 'vfs_sync_echo'")).toHaveLength(1);
+        expectFsckClean(reopened);
       }));
     it('using a database before initializeSchema is a clear EIO', () =>
       target.withBackend(async (backend) => {

@@ -123,10 +123,19 @@ function toMs(time: TimeLike, path: string): number {
 
 /** Sets access and modification times of the node at `path` (following symlinks). Bumps ctime. */
 export function utimes(db: Database, path: string, atime: TimeLike, mtime: TimeLike): void {
+  setTimes(db, path, atime, mtime, true);
+}
+
+/** Sets access and modification times of the node at `path`; a symlink's own times, not its target's. */
+export function lutimes(db: Database, path: string, atime: TimeLike, mtime: TimeLike): void {
+  setTimes(db, path, atime, mtime, false);
+}
+
+function setTimes(db: Database, path: string, atime: TimeLike, mtime: TimeLike, follow: boolean): void {
   const a = toMs(atime, path);
   const mt = toMs(mtime, path);
   mutate(db, 'utime', path, (m) => {
-    const { node, realPath } = resolve(db, path, { follow: true, syscall: 'utime' });
+    const { node, realPath } = resolve(db, path, { follow, syscall: 'utime' });
     db.run('UPDATE vfs_nodes SET atime = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [a, mt, m.now, m.rev, node.inode]);
     m.note('change', realPath);
   });

@@ -38,9 +38,13 @@ export function mkdir(db: Database, path: string, options: MkdirOptions = {}): s
     let first: string | undefined;
     for (let depth = 1; depth <= names.length; depth++) {
       const prefix = names.slice(0, depth);
-      const { parent, node, name, realPath } = locate(db, prefix, { follow: true, syscall: 'mkdir', display: path });
+      const last = depth === names.length;
+      const { parent, node, name, realPath } = locate(db, prefix, { follow: false, syscall: 'mkdir', display: path });
       if (node) {
-        if (node.type !== 'dir') throw fsError(depth === names.length ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
+        // A symlink counts as what it points to; a dangling one is ENOENT (mkdir -p never creates a link's target).
+        const target = node.type === 'symlink' ? locate(db, prefix, { follow: true, syscall: 'mkdir', display: path }).node : node;
+        if (!target) throw fsError('ENOENT', 'mkdir', path);
+        if (target.type !== 'dir') throw fsError(last ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
         continue;
       }
       createNode(db, m, parent.inode, name, 'dir', mode);

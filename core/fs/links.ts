@@ -44,10 +44,11 @@ function linkUnchecked(db: Database, existing: string, path: string): void {
   splitPath(existing, 'link');
   splitPath(path, 'link');
   mutate(db, 'link', path, (m) => {
+    // Linux's order: the source must exist, the new name must be free, and only then is a directory refused.
     const { node } = resolve(db, existing, { follow: false, syscall: 'link', display: existing });
-    if (node.type === 'dir') throw fsError('EPERM', 'link', existing, path, 'directories cannot be hard-linked');
     const location = locate(db, path, { follow: false, syscall: 'link', display: path });
     if (location.node) throw fsError('EEXIST', 'link', existing, path);
+    if (node.type === 'dir') throw fsError('EPERM', 'link', existing, path, 'directories cannot be hard-linked');
     db.run('INSERT INTO vfs_dirents (parent, name, child) VALUES (?, ?, ?)', [location.parent.inode, location.name, node.inode]);
     db.run('UPDATE vfs_nodes SET nlink = nlink + 1, ctime = ?, rev = ? WHERE inode = ?', [m.now, m.rev, node.inode]);
     touchDir(db, m, location.parent.inode);

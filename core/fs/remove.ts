@@ -4,7 +4,7 @@
  * @module
  */
 import type { Database } from '../database.ts';
-import { fsError } from '../errors.ts';
+import { fsError, isFsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { touchDir, unlinkEntry } from '../nodes.ts';
 import { splitPath } from '../paths.ts';
@@ -39,7 +39,15 @@ export function rm(db: Database, path: string, options: RmOptions = {}): void {
   const names = splitPath(path, 'rm');
   if (names.length === 0) throw fsError('EPERM', 'rm', path, undefined, 'refusing to remove the root');
   mutate(db, 'rm', path, (m) => {
-    const { parent, name, node, realPath } = locate(db, names, { follow: false, syscall: 'rm', display: path });
+    let location: ReturnType<typeof locate>;
+    try {
+      location = locate(db, names, { follow: false, syscall: 'rm', display: path });
+    } catch (error) {
+      // With force, a path that cannot exist (missing or non-directory parent) is simply absent.
+      if (options.force && (isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR'))) return;
+      throw error;
+    }
+    const { parent, name, node, realPath } = location;
     if (!node) {
       if (options.force) return;
       throw fsError('ENOENT', 'rm', path);

@@ -8,7 +8,7 @@ import { fsError, withPaths } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { hasEntries, touchDir, unlinkEntry } from '../nodes.ts';
 import { isSameOrBelow, splitPath } from '../paths.ts';
-import { locate, resolve } from '../resolve.ts';
+import { locate } from '../resolve.ts';
 import { restampSubtree, tombstoneSubtree } from '../subtree.ts';
 
 /**
@@ -23,15 +23,21 @@ export function rename(db: Database, from: string, to: string): void {
 function renameUnchecked(db: Database, from: string, to: string): void {
   const fromNames = splitPath(from, 'rename');
   const toNames = splitPath(to, 'rename');
-  if (fromNames.length === 0 || toNames.length === 0) throw fsError('EBUSY', 'rename', from, to);
   mutate(db, 'rename', from, (m) => {
-    const source = resolve(db, from, { follow: false, syscall: 'rename' });
+    // Linux's order: both parents are looked up, then the root is refused, then the source must exist.
+    const source = locate(db, fromNames, { follow: false, syscall: 'rename', display: from });
     const target = locate(db, toNames, { follow: false, syscall: 'rename', display: to });
+    if (fromNames.length === 0 || toNames.length === 0) throw fsError('EBUSY', 'rename', from, to);
+    if (!source.node) throw fsError('ENOENT', 'rename', from, to);
     const moving = source.node;
     if (target.node?.inode === moving.inode) return;
     const isDir = moving.type === 'dir';
     if (isDir && isSameOrBelow(target.realPath, source.realPath)) {
       throw fsError('EINVAL', 'rename', from, to, 'cannot move a directory into itself');
+    }
+    if (target.node?.type === 'dir' && isSameOrBelow(source.realPath, target.realPath)) {
+      // The target is an ancestor of the source, so it holds at least the source.
+      throw fsError('ENOTEMPTY', 'rename', from, to);
     }
     if (target.node) {
       if (isDir && target.node.type !== 'dir') throw fsError('ENOTDIR', 'rename', from, to);

@@ -1,0 +1,169 @@
+/**
+ * `dofs ls`, `cat`, `put`, `mkdir`, `rm`, `mv`, `stat`: one path at a time.
+ *
+ * @module
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { isFsError, type StatInfo, type Workspace } from '../../../core/index.ts';
+import { globals, withWorkspace, workspacePath, writeOut } from '../context.ts';
+import { CliError } from '../errors.ts';
+import { longListing, parseMode } from '../format.ts';
+
+const PAGE = 1000;
+
+function statOrUndefined(workspace: Workspace, path: string): StatInfo | undefined {
+  try {
+    return workspace.stat(path);
+  } catch (error) {
+    if (isFsError(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+}
+
+const basename = (path: string): string =>
+  path.slice(path.replace(/\/+$/, '').lastIndexOf('/') + 1).replace(/\/+$/, '');
+const join = (dir: string, name: string): string => (dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`);
+
+async function list(workspace: Workspace, path: string, long: boolean): Promise<void> {
+  const line = (entryPath: string, name: string): string => {
+    if (!long) return name;
+    const info = workspace.lstat(entryPath);
+    return longListing(info, name, info.isSymbolicLink ? workspace.readlink(entryPath) : undefined);
+  };
+  const info = workspace.stat(path);
+  if (!info.isDirectory) {
+    await writeOut(`${line(path, path)}\n`);
+    return;
+  }
+  for (let offset = 0; ; offset += PAGE) {
+    const entries = workspace.readdir(path, { limit: PAGE, offset });
+    if (entries.length > 0) await writeOut(`${entries.map((entry) => line(entry.path, entry.name)).join('\n')}\n`);
+    if (entries.length < PAGE) return;
+  }
+}
+
+/** Registers the single-path commands. */
+export function registerFiles(program: Command): void {
+  program
+    .command('ls')
+    .description("list a directory's entries (or name a file)")
+    .argument('[path]', 'workspace path', '/')
+    .option('-l, --long', 'mode, links, size, mtime and symlink targets')
+    .action(async (path: string, options: { long?: boolean }, command: Command) => {
+      await withWorkspace(globals(command).db, { readOnly: true }, (workspace) =>
+        list(workspace, workspacePath(path), options.long ?? false),
+      );
+    });
+
+  program
+    .command('cat')
+    .description('write files to stdout, streamed chunk by chunk')
+    .argument('<paths...>', 'workspace files')
+    .action(async (paths: string[], _options: unknown, command: Command) => {
+      await withWorkspace(globals(command).db, { readOnly: true }, async (workspace) => {
+        for (const path of paths) {
+          const reader = workspace.readFileStream(workspacePath(path)).getReader();
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            await writeOut(value);
+          }
+        }
+      });
+    });
+
+  program
+    .command('put')
+    .description("write a local file (or stdin, '-') to a workspace path; into it if the path is a directory")
+    .argument('<local>', "local file, or '-' for stdin")
+    .argument('<path>', 'workspace path')
+    .option(
+      '--mode <octal>',
+      "permission bits (default: the local file's for a new file; an existing file keeps its own)",
+    )
+    .action(async (local: string, path: string, options: { mode?: string }, command: Command) => {
+      const explicitMode = options.mode === undefined ? undefined : parseMode(options.mode, '--mode');
+      const fromStdin = local === '-';
+      const localMode = fromStdin ? undefined : statSync(local).mode & 0o7777;
+      await withWorkspace(globals(command).db, { create: true }, async (workspace) => {
+        let target = workspacePath(path);
+        const existing = statOrUndefined(workspace, target);
+        if (existing?.isDirectory) {
+          if (fromStdin) throw new CliError('EISDIR', `'${target}' is a directory; name the file to write from stdin`);
+          target = join(target, basename(local));
+        }
+        const isNew = statOrUndefined(workspace, target) === undefined;
+        const mode = explicitMode ?? (isNew ? localMode : undefined);
+        const source: AsyncIterable<Uint8Array> = fromStdin
+          ? process.stdin
+          : createReadStream(local, { highWaterMark: 1024 * 1024 });
+        await workspace.writeFile(target, source, mode === undefined ? {} : { mode });
+      });
+    });
+
+  program
+    .command('mkdir')
+    .description('create directories')
+    .argument('<paths...>', 'workspace directories')
+    .option('-p, --parents', 'create parents as needed; no error if it exists')
+    .option('--mode <octal>', 'permission bits (default 755)')
+    .action(async (paths: string[], options: { parents?: boolean; mode?: string }, command: Command) => {
+      const mode = options.mode === undefined ? undefined : parseMode(options.mode, '--mode');
+      await withWorkspace(globals(command).db, { create: true }, (workspace) => {
+        for (const path of paths) workspace.mkdir(workspacePath(path), { recursive: options.parents, mode });
+      });
+    });
+
+  program
+    .command('rm')
+    .description('remove files, symlinks, or (with -r) directory trees')
+    .argument('<paths...>', 'workspace paths')
+    .option('-r, --recursive', 'remove directories and their contents')
+    .option('-f, --force', 'ignore missing paths')
+    .action(async (paths: string[], options: { recursive?: boolean; force?: boolean }, command: Command) => {
+      const { db } = globals(command);
+      if (options.force && !existsSync(db)) return;
+      await withWorkspace(db, {}, (workspace) => {
+        for (const path of paths) {
+          try {
+            workspace.rm(workspacePath(path), { recursive: options.recursive, force: options.force });
+          } catch (error) {
+            // The engine's force covers a missing final name only; rm -f ignores a missing parent too.
+            if (!(options.force && isFsError(error, 'ENOENT'))) throw error;
+          }
+        }
+      });
+    });
+
+  program
+    .command('mv')
+    .description('rename or move; into <to> when it is an existing directory (POSIX rename rules otherwise)')
+    .argument('<from>', 'workspace path')
+    .argument('<to>', 'workspace path or directory')
+    .action(async (from: string, to: string, _options: unknown, command: Command) => {
+      await withWorkspace(globals(command).db, {}, (workspace) => {
+        const source = workspacePath(from);
+        let target = workspacePath(to);
+        const existing = statOrUndefined(workspace, target);
+        if (existing?.isDirectory && existing.ino !== workspace.lstat(source).ino)
+          target = join(target, basename(source));
+        workspace.rename(source, target);
+      });
+    });
+
+  program
+    .command('stat')
+    .description('print what is known about a path, as JSON (a symlink itself unless -L)')
+    .argument('<path>', 'workspace path')
+    .option('-L, --dereference', 'follow a final symlink')
+    .action(async (path: string, options: { dereference?: boolean }, command: Command) => {
+      await withWorkspace(globals(command).db, { readOnly: true }, async (workspace) => {
+        const target = workspacePath(path);
+        const info = options.dereference ? workspace.stat(target) : workspace.lstat(target);
+        const extra = info.isSymbolicLink ? { target: workspace.readlink(target) } : {};
+        const permissions = (info.mode & 0o7777).toString(8).padStart(4, '0');
+        await writeOut(`${JSON.stringify({ path: target, ...info, permissions, ...extra }, null, 2)}\n`);
+      });
+    });
+}

@@ -1,0 +1,107 @@
+/**
+ * What every command shares: the global options, opening the workspace database, and turning
+ * the user's paths into workspace paths.
+ *
+ * @module
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
+import { isFsError, openWorkspace, type Workspace } from '../../core/index.ts';
+import { CliError } from './errors.ts';
+
+/** The workspace database used when `--db` is not given. */
+export const DEFAULT_DB = './workspace.db';
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  /** The workspace database file. */
+  db: string;
+}
+
+/** The global options as seen from inside a command's action. */
+export function globals(command: Command): GlobalOptions {
+  return command.optsWithGlobals<GlobalOptions>();
+}
+
+/** How a command wants its workspace opened. */
+export interface OpenOptions {
+  /** Create the database when it does not exist (init, import, put, mkdir, start). */
+  create?: boolean;
+  /** Refuse mutations (commands that only read). */
+  readOnly?: boolean;
+  /** Chunk size for a new workspace. */
+  chunkSize?: number;
+}
+
+/** Opens the workspace in database file `db`. A missing file is ENOENT unless `create`. */
+export function openCliWorkspace(db: string, options: OpenOptions = {}): Workspace {
+  if (!options.create && !existsSync(db)) {
+    throw new CliError(
+      'ENOENT',
+      `no workspace database at '${db}' (create one with 'dofs init' or 'dofs import', or pass --db FILE)`,
+    );
+  }
+  let backend: ReturnType<typeof createNodeSqliteBackend> | undefined;
+  try {
+    backend = createNodeSqliteBackend({ path: db });
+    return openWorkspace(backend, { readOnly: options.readOnly, chunkSize: options.chunkSize });
+  } catch (error) {
+    backend?.close();
+    if (isFsError(error)) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new CliError('EIO', `cannot open workspace database '${db}': ${message}`);
+  }
+}
+
+/** Runs `fn` on the workspace in `db` and closes it afterwards, whatever happens. */
+export async function withWorkspace<T>(
+  db: string,
+  options: OpenOptions,
+  fn: (workspace: Workspace) => T | Promise<T>,
+): Promise<T> {
+  const workspace = openCliWorkspace(db, options);
+  try {
+    return await fn(workspace);
+  } finally {
+    workspace.close();
+  }
+}
+
+/** A workspace path from the user's: absolute as given, or relative to the workspace root. */
+export function workspacePath(path: string | undefined): string {
+  if (path === undefined || path === '') return '/';
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
+/** The directory holding dofs's own package.json (the repository root, or the installed package). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      try {
+        if (JSON.parse(readFileSync(candidate, 'utf8')).name === 'dofs') return dir;
+      } catch {
+        // not ours; keep walking up
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the dofs package root');
+    dir = parent;
+  }
+}
+
+/** dofs's version, from its package.json. */
+export function packageVersion(): string {
+  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
+}
+
+/** Writes to stdout, waiting for the pipe to drain when it is full. */
+export async function writeOut(chunk: string | Uint8Array): Promise<void> {
+  if (!process.stdout.write(chunk)) {
+    await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Argument checks that fail the way node:fs fails before any syscall: TypeError or RangeError with
+ * node's `ERR_*` codes. Filesystem failures are core's `FsError`s instead.
+ *
+ * @module
+ */
+
+/** A node-style argument error: `code` is `ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE` or `ERR_OUT_OF_RANGE`. */
+export type ArgError = (TypeError | RangeError) & { code: string };
+
+function argError(Kind: typeof TypeError | typeof RangeError, code: string, message: string): ArgError {
+  const error = new Kind(message) as ArgError;
+  error.code = code;
+  return error;
+}
+
+const show = (value: unknown): string =>
+  typeof value === 'string' ? `'${value}'` : typeof value === 'bigint' ? `${value}n` : String(value);
+
+/** `ERR_INVALID_ARG_TYPE`. */
+export const invalidType = (name: string, expected: string, value: unknown): ArgError =>
+  argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" argument must be ${expected}. Received ${show(value)}`);
+
+/** `ERR_INVALID_ARG_VALUE`. */
+export const invalidValue = (name: string, value: unknown, reason = 'is invalid'): ArgError =>
+  argError(TypeError, 'ERR_INVALID_ARG_VALUE', `The argument '${name}' ${reason}. Received ${show(value)}`);
+
+/** `ERR_OUT_OF_RANGE`. */
+export const outOfRange = (name: string, range: string, value: unknown): ArgError =>
+  argError(
+    RangeError,
+    'ERR_OUT_OF_RANGE',
+    `The value of "${name}" is out of range. It must be ${range}. Received ${show(value)}`,
+  );
+
+/** An integer in [min, max], as node's validateInteger. */
+export function checkInteger(value: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number') throw invalidType(name, 'of type number', value);
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
+  return value;
+}
+
+/** A file descriptor number (its existence is checked by the fd table: EBADF). */
+export const checkFd = (fd: unknown): number => checkInteger(fd, 'fd', 0, 2 ** 31 - 1);
+
+const decoder = new TextDecoder();
+
+/** A path argument as node takes it: a string, bytes, or a `file:` URL. */
+export type PathLike = string | Uint8Array | URL;
+
+/** The string form of a path argument. */
+export function toPath(value: unknown, name = 'path'): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Uint8Array) return decoder.decode(value);
+  if (value instanceof URL) {
+    if (value.protocol !== 'file:') throw invalidType(name, 'of type string or an instance of Buffer or URL', value);
+    return decodeURIComponent(value.pathname);
+  }
+  throw invalidType(name, 'of type string or an instance of Buffer or URL', value);
+}
+
+/** Permission bits from a number or an octal string, as node's parseFileMode. */
+export function toMode(value: unknown, name: string, fallback: number): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value === 'string') {
+    if (!/^[0-7]+$/.test(value))
+      throw invalidValue(name, value, 'must be a 32-bit unsigned integer or an octal string');
+    value = Number.parseInt(value, 8);
+  }
+  return checkInteger(value, name, 0, 2 ** 32 - 1) & 0o7777;
+}
+
+/** A byte length for truncate/ftruncate: an integer; negative lengths count as 0, as node clamps them. */
+export function toLength(value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  return Math.max(0, checkInteger(value, 'len', Number.MIN_SAFE_INTEGER));
+}
+
+/** Bytes of a buffer argument (any ArrayBufferView), without copying. */
+export function viewBytes(buffer: unknown, name = 'buffer'): Uint8Array {
+  if (buffer instanceof Uint8Array) return buffer;
+  if (ArrayBuffer.isView(buffer)) return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  throw invalidType(name, 'an instance of Buffer, TypedArray, or DataView', buffer);
+}

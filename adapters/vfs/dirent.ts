@@ -1,0 +1,54 @@
+/**
+ * node-shaped Dirents. Unlike the reference provider's, they report symlinks as symlinks.
+ *
+ * @module
+ */
+import type { NodeType } from '../../core/index.ts';
+
+/** One directory entry, shaped like node's `fs.Dirent`. */
+export class WorkspaceDirent {
+  /** The entry's name. */
+  readonly name: string;
+  /** The directory holding it. */
+  readonly parentPath: string;
+  readonly #type: NodeType;
+
+  constructor(name: string, type: NodeType, parentPath: string) {
+    this.name = name;
+    this.parentPath = parentPath;
+    this.#type = type;
+  }
+
+  /** The directory holding the entry (node's deprecated alias of {@link parentPath}). */
+  get path(): string {
+    return this.parentPath;
+  }
+  /** True for a regular file. */
+  isFile(): boolean {
+    return this.#type === 'file';
+  }
+  /** True for a directory. */
+  isDirectory(): boolean {
+    return this.#type === 'dir';
+  }
+  /** True for a symbolic link (never followed). */
+  isSymbolicLink(): boolean {
+    return this.#type === 'symlink';
+  }
+  /** Always false. */
+  isBlockDevice(): boolean {
+    return false;
+  }
+  /** Always false. */
+  isCharacterDevice(): boolean {
+    return false;
+  }
+  /** Always false. */
+  isFIFO(): boolean {
+    return false;
+  }
+  /** Always false. */
+  isSocket(): boolean {
+    return false;
+  }
+}

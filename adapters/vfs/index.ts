@@ -1,0 +1,30 @@
+/**
+ * dofs/adapters/vfs: a workspace as a `@platformatic/vfs` provider.
+ *
+ * ```ts
+ * import { create } from '@platformatic/vfs';
+ * import { SQLiteWorkspaceProvider } from 'dofs/adapters/vfs';
+ * const vfs = create(new SQLiteWorkspaceProvider(workspace)).mount('/ws');
+ * require('/ws/mod.js');
+ * ```
+ *
+ * @module
+ */
+export type { ArgError, PathLike } from './args.ts';
+export { WorkspaceDirent } from './dirent.ts';
+export type { HandleInit, WorkspaceFileHandle } from './file-handle.ts';
+export { O, type OpenFlags, parseFlags } from './flags.ts';
+export {
+  type CreateFileOptions,
+  SQLiteWorkspaceProvider,
+  type SQLiteWorkspaceProviderOptions,
+} from './provider.ts';
+export { type StatOptions, WORKSPACE_DEV, WorkspaceBigIntStats, WorkspaceStats } from './stats.ts';
+export {
+  type WatchAsyncEvent,
+  type WatchOptions,
+  WorkspaceStatWatcher,
+  WorkspaceWatcher,
+  WorkspaceWatchIterable,
+} from './watch.ts';
+export { WriteBuffer } from './write-buffer.ts';

@@ -1,0 +1,639 @@
+/**
+ * `SQLiteWorkspaceProvider`: a workspace as a @platformatic/vfs provider, behaving like node:fs on
+ * a local disk. Sync methods do the work; every async form is derived from them in one place
+ * (see async.ts). Everything goes through the engine's primitives, so each mutation is one
+ * transaction and one revision, and errors are the engine's node-shaped FsErrors.
+ *
+ * @module
+ */
+import { Buffer } from 'node:buffer';
+import { type VFSStatWatcher, VirtualProvider } from '@platformatic/vfs';
+import {
+  chmod,
+  copyFile,
+  Database,
+  exists,
+  FsError,
+  fsError,
+  isFsError,
+  keepOpenFiles,
+  link,
+  lstat,
+  mkdir,
+  normalizePath,
+  openFile,
+  pinInode,
+  readAt,
+  readdir,
+  readFile,
+  readlink,
+  realpath,
+  reclaimOrphans,
+  rename,
+  rm,
+  rmdir,
+  type StatInfo,
+  stat,
+  statInode,
+  symlink,
+  truncate,
+  truncateAt,
+  unlink,
+  unpinInode,
+  utimes,
+  type Workspace,
+  writeAt,
+  writeWhole,
+} from '../../core/index.ts';
+import { checkFd, checkInteger, type PathLike, toLength, toMode, toPath, viewBytes } from './args.ts';
+import { type AsyncForms, deriveAsync, settle } from './async.ts';
+import { WorkspaceDirent } from './dirent.ts';
+import { FdTable } from './fd-table.ts';
+import { WorkspaceFileHandle } from './file-handle.ts';
+import { parseFlags } from './flags.ts';
+import { readRequest, writeRequest } from './io-args.ts';
+import { type StatOptions, toStats, type WorkspaceStats } from './stats.ts';
+import {
+  StatWatchers,
+  type WatchOptions,
+  type WorkspaceStatWatcher,
+  WorkspaceWatcher,
+  WorkspaceWatchIterable,
+} from './watch.ts';
+import type { WriteBuffer } from './write-buffer.ts';
+import { WriteBuffers } from './write-buffers.ts';
+
+/** Options for {@link SQLiteWorkspaceProvider}. */
+export interface SQLiteWorkspaceProviderOptions {
+  /** Refuse every change with EROFS (the workspace itself may still be writable by others). */
+  readOnly?: boolean;
+  /** Bits cleared from the mode of every file and directory created, as the process umask. Default 0o022. */
+  umask?: number;
+  /** Chunks a write buffer holds in memory before staging older full ones as blobs. Default 16. */
+  writeBufferChunks?: number;
+}
+
+/** Options of the buffered-write calls that create a file. */
+export interface CreateFileOptions {
+  /** Permission bits, used as given (a FUSE kernel has applied the umask already). Default 0o644. */
+  mode?: number;
+  /** Fail with EEXIST when the name exists. */
+  exclusive?: boolean;
+}
+
+type Encoding = BufferEncoding | null | undefined;
+type ReadFileOptions = Encoding | { encoding?: Encoding; flag?: string | number };
+type WriteFileOptions = Encoding | { encoding?: Encoding; mode?: number | string; flag?: string | number };
+type ReaddirOptions = Encoding | { encoding?: Encoding; withFileTypes?: boolean; recursive?: boolean };
+type MkdirOptions = number | string | { recursive?: boolean; mode?: number | string };
+type TimeArg = Date | number | string | bigint;
+
+const encodingOf = (options: unknown): Encoding =>
+  typeof options === 'string'
+    ? (options as BufferEncoding)
+    : (options as { encoding?: Encoding } | undefined)?.encoding;
+
+/** Access modes of `access`. */
+const F_OK = 0;
+const W_OK = 2;
+
+/** Reruns `fn`, reporting its FsErrors under node's syscall name where the engine's differs. */
+function as<T>(syscall: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (!(error instanceof FsError) || error.syscall === syscall) throw error;
+    throw new FsError(error.code, syscall, error.path, error.dest, { cause: error.cause, detail: error.detail });
+  }
+}
+
+function toBytes(data: unknown, encoding: Encoding): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, encoding ?? 'utf8');
+  return viewBytes(data, 'data');
+}
+
+function toTime(value: TimeArg, name: string): Date | number {
+  if (value instanceof Date) return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  if (typeof value === 'number') return value;
+  return checkInteger(value, name);
+}
+
+/**
+ * The base class at run time (so `instanceof VirtualProvider` holds), typed by its getters only:
+ * every method is defined here, and the async ones are derived, so the base's own signatures
+ * (plain `string` paths, `Promise<unknown>`) must not constrain them.
+ */
+const ProviderBase = VirtualProvider as unknown as abstract new () => {
+  get readonly(): boolean;
+  get supportsSymlinks(): boolean;
+  get supportsWatch(): boolean;
+};
+
+/** The sync surface; {@link SQLiteWorkspaceProvider} adds the derived async forms. */
+class ProviderSync extends ProviderBase {
+  /** The workspace handle every call goes to. */
+  readonly db: Database;
+  readonly #readOnly: boolean;
+  readonly #umask: number;
+  readonly #fds = new FdTable<WorkspaceFileHandle>();
+  readonly #buffers: WriteBuffers;
+  readonly #statWatchers: StatWatchers;
+
+  constructor(workspace: Workspace | Database, options: SQLiteWorkspaceProviderOptions = {}) {
+    super();
+    this.db = workspace instanceof Database ? workspace : workspace.db;
+    this.#readOnly = options.readOnly ?? false;
+    this.#umask = (options.umask ?? 0o022) & 0o777;
+    this.#buffers = new WriteBuffers(this.db, options.writeBufferChunks ?? 16);
+    this.#statWatchers = new StatWatchers(this.db);
+    // Files removed while open by a process that then died are nobody's: free them.
+    if (!this.readonly) reclaimOrphans(this.db);
+  }
+
+  /** True when changes are refused with EROFS (by this provider or by the workspace). */
+  override get readonly(): boolean {
+    return this.#readOnly || this.db.readOnly;
+  }
+  /** Symlinks are stored and followed. */
+  override get supportsSymlinks(): boolean {
+    return true;
+  }
+  /** watch, watchAsync and watchFile are driven by the engine's change events. */
+  override get supportsWatch(): boolean {
+    return true;
+  }
+
+  #guard(syscall: string, path?: string): void {
+    if (this.#readOnly) throw fsError('EROFS', syscall, path, undefined, 'the provider is read-only');
+  }
+
+  #stats(info: StatInfo, options?: StatOptions): WorkspaceStats {
+    const buffer = this.#buffers.ofInode(info.ino);
+    if (buffer) {
+      // Buffered writes show in stat at once (a FUSE getattr must see the new size).
+      const size = buffer.size;
+      info = { ...info, size, blocks: Math.ceil(size / 4096) * 8, mtimeMs: buffer.mtimeMs ?? info.mtimeMs };
+    }
+    return toStats(info, options);
+  }
+
+  // ---- Paths ----
+
+  /** Stats of `path`, following symlinks. `throwIfNoEntry: false` returns undefined for a missing path. */
+  statSync(path: PathLike, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats {
+    return this.#statWith(stat, path, options);
+  }
+
+  /** Stats of `path` itself (a symlink is described, not followed). */
+  lstatSync(path: PathLike, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats {
+    return this.#statWith(lstat, path, options);
+  }
+
+  #statWith(fn: typeof stat, path: PathLike, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats {
+    try {
+      return this.#stats(fn(this.db, toPath(path)), options);
+    } catch (error) {
+      if (options?.throwIfNoEntry === false && isFsError(error, 'ENOENT'))
+        return undefined as unknown as WorkspaceStats;
+      throw error;
+    }
+  }
+
+  /** What node's module loader asks: 0 for a file, 1 for a directory, -2 when missing. */
+  internalModuleStat(path: string): number {
+    try {
+      return stat(this.db, path).type === 'dir' ? 1 : 0;
+    } catch {
+      return -2;
+    }
+  }
+
+  /** True when `path` exists (following symlinks); never throws for a bad path. */
+  existsSync(path: PathLike): boolean {
+    try {
+      return exists(this.db, toPath(path));
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Checks `mode` (F_OK, or R_OK | W_OK | X_OK) against the owner's permission bits: the caller is
+   * treated as the owner of everything. W_OK on a read-only provider is EROFS.
+   */
+  accessSync(path: PathLike, mode: number = F_OK): void {
+    const p = toPath(path);
+    checkInteger(mode, 'mode', 0, 7);
+    const info = as('access', () => stat(this.db, p));
+    if (mode & W_OK && this.readonly) throw fsError('EROFS', 'access', p);
+    const owner = (info.mode >> 6) & 7;
+    if ((mode & owner) !== mode) throw fsError('EACCES', 'access', p);
+  }
+
+  /** Names in a directory (byte order), or Dirents with `withFileTypes`; `recursive` descends without following symlinks. */
+  readdirSync(path: PathLike, options?: ReaddirOptions): string[] | WorkspaceDirent[] {
+    const p = toPath(path);
+    const opts = typeof options === 'object' && options !== null ? options : {};
+    const names: string[] = [];
+    const dirents: WorkspaceDirent[] = [];
+    const queue: Array<{ dir: string; prefix: string }> = [{ dir: p, prefix: '' }];
+    while (queue.length > 0) {
+      const { dir, prefix } = queue.shift() as { dir: string; prefix: string };
+      for (const entry of readdir(this.db, dir)) {
+        names.push(prefix + entry.name);
+        if (opts.withFileTypes) dirents.push(new WorkspaceDirent(entry.name, entry.type, dir));
+        if (opts.recursive && entry.type === 'dir')
+          queue.push({ dir: `${dir === '/' ? '' : dir}/${entry.name}`, prefix: `${prefix}${entry.name}/` });
+      }
+    }
+    return opts.withFileTypes ? dirents : names;
+  }
+
+  /** Creates a directory (mode default 0o777 less the umask); `recursive` returns the first directory created. */
+  mkdirSync(path: PathLike, options?: MkdirOptions): string | undefined {
+    const p = toPath(path);
+    const opts = typeof options === 'object' && options !== null ? options : { mode: options };
+    const mode = toMode(opts.mode, 'mode', 0o777) & ~this.#umask;
+    this.#guard('mkdir', p);
+    return mkdir(this.db, p, { recursive: opts.recursive === true, mode });
+  }
+
+  /** Removes an empty directory. */
+  rmdirSync(path: PathLike): void {
+    const p = toPath(path);
+    this.#guard('rmdir', p);
+    rmdir(this.db, p);
+  }
+
+  /** Removes a file, symlink or (with `recursive`) a tree. Files still open stay readable through their fds. */
+  rmSync(path: PathLike, options: { recursive?: boolean; force?: boolean } = {}): void {
+    const p = toPath(path);
+    this.#guard('rm', p);
+    keepOpenFiles(this.db, 'rm', p, () => rm(this.db, p, { recursive: options.recursive, force: options.force }));
+  }
+
+  /** Removes a name (not following a trailing symlink). An open file stays readable and writable until closed. */
+  unlinkSync(path: PathLike): void {
+    const p = toPath(path);
+    this.#guard('unlink', p);
+    keepOpenFiles(this.db, 'unlink', p, () => unlink(this.db, p));
+  }
+
+  /** Moves `from` to `to` (POSIX rules, atomic). A replaced file that is open stays readable through its fds. */
+  renameSync(from: PathLike, to: PathLike): void {
+    const source = toPath(from, 'oldPath');
+    const target = toPath(to, 'newPath');
+    this.#guard('rename', source);
+    keepOpenFiles(this.db, 'rename', source, () => rename(this.db, source, target));
+    this.#buffers.moved(source, target);
+  }
+
+  /** Adds a hard link. */
+  linkSync(existing: PathLike, path: PathLike): void {
+    const p = toPath(path, 'newPath');
+    this.#guard('link', p);
+    link(this.db, toPath(existing, 'existingPath'), p);
+  }
+
+  /** Creates a symlink whose target is stored verbatim (`type` is accepted and ignored, as on POSIX). */
+  symlinkSync(target: PathLike, path: PathLike, _type?: string): void {
+    const p = toPath(path);
+    this.#guard('symlink', p);
+    symlink(this.db, toPath(target, 'target'), p);
+  }
+
+  /** The target of a symlink. */
+  readlinkSync(path: PathLike, _options?: unknown): string {
+    return readlink(this.db, toPath(path));
+  }
+
+  /** The canonical path, every symlink resolved. */
+  realpathSync(path: PathLike, _options?: unknown): string {
+    return realpath(this.db, toPath(path));
+  }
+
+  /** Sets permission bits, following symlinks; bumps ctime. */
+  chmodSync(path: PathLike, mode: number | string): void {
+    const p = toPath(path);
+    const bits = toMode(mode, 'mode', Number.NaN);
+    this.#guard('chmod', p);
+    chmod(this.db, p, bits);
+  }
+
+  /** Sets access and modification times (Dates, or seconds), following symlinks; bumps ctime. */
+  utimesSync(path: PathLike, atime: TimeArg, mtime: TimeArg): void {
+    const p = toPath(path);
+    const a = toTime(atime, 'atime');
+    const m = toTime(mtime, 'mtime');
+    this.#guard('utime', p);
+    utimes(this.db, p, a, m);
+  }
+
+  /** Sets a file's length (negative lengths count as 0, as node). Buffered sessions on it see the change. */
+  truncateSync(path: PathLike, len?: number): void {
+    const p = toPath(path);
+    const length = toLength(len);
+    this.#guard('open', p);
+    const buffer = this.#buffers.ofPath(p);
+    if (buffer) buffer.truncate(length);
+    else truncate(this.db, p, length);
+  }
+
+  /** Copies by sharing chunks (no bytes copied). `mode & 1` is COPYFILE_EXCL; FICLONE is what it always does. */
+  copyFileSync(src: PathLike, dest: PathLike, mode = 0): void {
+    const from = toPath(src, 'src');
+    const to = toPath(dest, 'dest');
+    checkInteger(mode, 'mode', 0, 7);
+    this.#guard('copyfile', to);
+    copyFile(this.db, from, to, { exclusive: (mode & 1) !== 0 });
+  }
+
+  /** Reads a whole file; only `flag: 'r'` (the default) avoids a handle. Buffered bytes are seen. */
+  readFileSync(path: PathLike, options?: ReadFileOptions): Buffer | string {
+    const p = toPath(path);
+    const flag = typeof options === 'object' && options !== null ? options.flag : undefined;
+    let bytes: Uint8Array;
+    const buffer = this.#buffers.ofPath(p);
+    if ((flag === undefined || flag === 'r') && !buffer) {
+      bytes = as('open', () => readFile(this.db, p));
+    } else {
+      const handle = this.openSync(p, flag ?? 'r');
+      try {
+        bytes = handle.readFileSync() as Buffer;
+      } finally {
+        handle.closeSync();
+      }
+    }
+    const out = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const encoding = encodingOf(options);
+    return encoding ? out.toString(encoding) : out;
+  }
+
+  /** Writes a whole file in one transaction; an existing file keeps its inode and its mode. */
+  writeFileSync(path: PathLike, data: string | ArrayBufferView, options?: WriteFileOptions): void {
+    this.#writeWhole(path, data, options, 'w');
+  }
+
+  /** Appends in one transaction, creating the file if missing. */
+  appendFileSync(path: PathLike, data: string | ArrayBufferView, options?: WriteFileOptions): void {
+    this.#writeWhole(path, data, options, 'a');
+  }
+
+  #writeWhole(path: PathLike, data: unknown, options: WriteFileOptions, defaultFlag: string): void {
+    const p = toPath(path);
+    const opts = typeof options === 'object' && options !== null ? options : {};
+    const flags = parseFlags(opts.flag ?? defaultFlag);
+    const bytes = toBytes(data, encodingOf(options));
+    const mode = toMode(opts.mode, 'mode', 0o666) & ~this.#umask;
+    if (!flags.write) throw fsError('EBADF', 'write');
+    this.#guard('open', p);
+    writeWhole(this.db, p, bytes, { ...flags, mode });
+  }
+
+  // ---- File descriptors ----
+
+  /** Opens a file with node's flags (string or number) and returns its handle (what @platformatic/vfs expects). */
+  openSync(path: PathLike, flags: string | number = 'r', mode?: number | string): WorkspaceFileHandle {
+    const p = toPath(path);
+    const parsed = parseFlags(flags);
+    const bits = toMode(mode, 'mode', 0o666) & ~this.#umask;
+    if (this.#readOnly && (parsed.write || parsed.truncate || (parsed.create && !exists(this.db, p))))
+      this.#guard('open', p);
+    const opened = openFile(this.db, p, { ...parsed, mode: bits });
+    return this.#fds.add((fd) => {
+      if (opened.type === 'file') pinInode(this.db, opened.inode);
+      return new WorkspaceFileHandle(this.#host, {
+        fd,
+        path: p,
+        inode: opened.inode,
+        type: opened.type,
+        flags: parsed,
+        given: flags,
+        mode: bits,
+      });
+    });
+  }
+
+  /** Opens a file and returns its fd number (from 3 up), for the fd-level calls below. */
+  openFdSync(path: PathLike, flags: string | number = 'r', mode?: number | string): number {
+    return this.openSync(path, flags, mode).fd;
+  }
+
+  /** Closes an fd. */
+  closeSync(fd: number): void {
+    this.#fds.get(fd, 'close').closeSync();
+  }
+
+  /** Reads from an fd: at `position`, or at (and advancing) its current position when null or -1. */
+  readSync(
+    fd: number,
+    buffer: ArrayBufferView,
+    offsetOrOptions?: unknown,
+    length?: number,
+    position?: number | bigint | null,
+  ): number {
+    checkFd(fd); // node checks the fd argument first, the fd itself (EBADF) last
+    const request = readRequest(buffer, offsetOrOptions, length, position);
+    // node returns 0 for an empty read without asking the system, so even a bad fd reads nothing.
+    if (request.bytes.byteLength === 0) return 0;
+    return this.#fds.get(fd, 'read').readRequest(request);
+  }
+
+  /** Writes to an fd (node's buffer or string forms); returns the bytes written. */
+  writeSync(
+    fd: number,
+    data: ArrayBufferView | string,
+    offsetOrPosition?: unknown,
+    lengthOrEncoding?: unknown,
+    position?: unknown,
+  ): number {
+    checkFd(fd);
+    const request = writeRequest(data, offsetOrPosition, lengthOrEncoding, position);
+    return this.#fds.get(fd, 'write').writeRequest(request);
+  }
+
+  /** Stats of an open file (nlink 0 once every name is gone). */
+  fstatSync(fd: number, options?: StatOptions): WorkspaceStats {
+    return this.#fds.get(fd, 'fstat').statSync(options);
+  }
+
+  /** Sets the length of an fd's file: EINVAL unless open for writing. */
+  ftruncateSync(fd: number, len?: number): void {
+    const handle = this.#fds.get(fd, 'ftruncate');
+    handle.truncateSync(len);
+  }
+
+  /** Checks the fd: every write is committed when it returns, so there is nothing to flush. */
+  fsyncSync(fd: number): void {
+    this.#fds.get(fd, 'fsync').syncSync();
+  }
+
+  /** As {@link fsyncSync}. */
+  fdatasyncSync(fd: number): void {
+    this.#fds.get(fd, 'fdatasync').datasyncSync();
+  }
+
+  /** Async fd read, resolving like node's FileHandle.read: `{ bytesRead, buffer }`. */
+  read<T extends ArrayBufferView>(
+    fd: number,
+    buffer: T,
+    offsetOrOptions?: unknown,
+    length?: number,
+    position?: number | bigint | null,
+  ) {
+    return settle(() => ({ bytesRead: this.readSync(fd, buffer, offsetOrOptions, length, position), buffer }));
+  }
+
+  /** Async fd write, resolving like node's FileHandle.write: `{ bytesWritten, buffer }`. */
+  write<T extends ArrayBufferView | string>(
+    fd: number,
+    buffer: T,
+    offsetOrPosition?: unknown,
+    lengthOrEncoding?: unknown,
+    position?: unknown,
+  ) {
+    return settle(() => ({
+      bytesWritten: this.writeSync(fd, buffer, offsetOrPosition, lengthOrEncoding, position),
+      buffer,
+    }));
+  }
+
+  /** Open fds, for leak checks. */
+  get openFds(): number {
+    return this.#fds.size;
+  }
+
+  // What handles call back into: I/O by inode that sees write buffers, and closing.
+  readonly #host = {
+    readAt: (inode: number, offset: number, length: number): Uint8Array => {
+      const buffer = this.#buffers.ofInode(inode);
+      return buffer ? buffer.read(offset, length) : readAt(this.db, inode, offset, length);
+    },
+    writeAt: (inode: number, offset: number, bytes: Uint8Array, append: boolean): number => {
+      const buffer = this.#buffers.ofInode(inode);
+      if (buffer) return buffer.write(append && bytes.byteLength > 0 ? buffer.size : offset, bytes);
+      return writeAt(this.db, inode, offset, bytes, append);
+    },
+    truncateAt: (inode: number, length: number): void => {
+      const buffer = this.#buffers.ofInode(inode);
+      if (buffer) buffer.truncate(length);
+      else truncateAt(this.db, inode, length);
+    },
+    statInode: (inode: number, options?: StatOptions): WorkspaceStats =>
+      this.#stats(statInode(this.db, inode), options),
+    guardWrite: (syscall: string): void => this.#guard(syscall),
+    closed: (handle: WorkspaceFileHandle): void => {
+      this.#fds.delete(handle.fd);
+      if (handle.type === 'file') unpinInode(this.db, handle.inode);
+    },
+  };
+
+  // ---- Buffered writes (the FUSE surface) ----
+
+  /** Creates an empty regular file if the name is free (EEXIST with `exclusive`); no buffer is opened. */
+  createFileSync(path: PathLike, options: CreateFileOptions = {}): void {
+    const p = toPath(path);
+    this.#guard('open', p);
+    openFile(this.db, p, { create: true, exclusive: options.exclusive, write: true, mode: options.mode ?? 0o644 });
+  }
+
+  /** FUSE create: {@link createFileSync}, then {@link openWriteBufferSync}. */
+  openWriteBufferForCreateSync(path: PathLike, options: CreateFileOptions = {}): void {
+    this.createFileSync(path, options);
+    this.openWriteBufferSync(path);
+  }
+
+  /**
+   * FUSE open for writing: starts (or joins, counting references) the write buffer of the file at
+   * `path`. Until the last {@link releaseWriteBufferSync}, writes and truncates through
+   * {@link writeRangeSync}, {@link truncateFileSync}, this provider's fds and its truncate stay in
+   * memory, and reads and stats through this provider see them.
+   */
+  openWriteBufferSync(path: PathLike): void {
+    const p = toPath(path);
+    this.#guard('open', p);
+    this.#buffers.open(p);
+  }
+
+  /** Writes `bytes` at `offset`: into the file's write buffer when one is open, else straight to the workspace. Returns the bytes written. */
+  writeRangeSync(path: PathLike, bytes: ArrayBufferView, offset: number): number {
+    const p = toPath(path);
+    const data = viewBytes(bytes);
+    checkInteger(offset, 'offset');
+    this.#guard('write', p);
+    const buffer = this.#buffers.ofPath(p);
+    if (buffer) buffer.write(offset, data);
+    else writeAt(this.db, openFile(this.db, p, { write: true }).inode, offset, data);
+    return data.byteLength;
+  }
+
+  /** Sets the length: in the write buffer when one is open, else in the workspace. */
+  truncateFileSync(path: PathLike, len: number): void {
+    this.truncateSync(path, len);
+  }
+
+  /** Reads up to `length` bytes at `offset`, seeing buffered bytes; only the chunks covered are loaded. */
+  readRangeSync(path: PathLike, offset: number, length: number): Buffer {
+    const p = toPath(path);
+    checkInteger(offset, 'offset');
+    checkInteger(length, 'length');
+    const buffer = this.#buffers.ofPath(p);
+    const bytes = buffer
+      ? buffer.read(offset, length)
+      : readAt(this.db, openFile(this.db, p, {}).inode, offset, length);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /**
+   * FUSE release: drops one reference; the last commits the session in one transaction (one
+   * revision; only changed chunks hashed). Releasing a path with no buffer does nothing.
+   */
+  releaseWriteBufferSync(path: PathLike): void {
+    this.#buffers.release(toPath(path));
+  }
+
+  /** The open write buffer of `path`, for inspection (size, held bytes). */
+  writeBufferOf(path: PathLike): WriteBuffer | undefined {
+    return this.#buffers.ofPath(toPath(path));
+  }
+
+  // ---- Watching ----
+
+  /** fs.watch: `change` events (eventType, filename) from the engine's commits. */
+  watch(path: PathLike, options?: WatchOptions): WorkspaceWatcher {
+    return new WorkspaceWatcher(this.db, toPath(path), options);
+  }
+
+  /** fs.promises.watch: an async iterable of `{ eventType, filename }`. */
+  watchAsync(path: PathLike, options?: WatchOptions): WorkspaceWatchIterable {
+    return new WorkspaceWatchIterable(this.db, toPath(path), options);
+  }
+
+  /** fs.watchFile: `change` (curr, prev) whenever the stats of `path` change, driven by commits rather than polling. */
+  watchFile(
+    path: PathLike,
+    options?: object | ((curr: WorkspaceStats, prev: WorkspaceStats) => void),
+    listener?: (curr: WorkspaceStats, prev: WorkspaceStats) => void,
+  ): VFSStatWatcher & WorkspaceStatWatcher {
+    const fn = typeof options === 'function' ? (options as typeof listener) : listener;
+    // Typed as the library's StatWatcher too, whose d.ts narrows EventEmitter's addListener.
+    return this.#statWatchers.watch(normalizePath(toPath(path), 'watch'), fn) as VFSStatWatcher & WorkspaceStatWatcher;
+  }
+
+  /** fs.unwatchFile. */
+  unwatchFile(path: PathLike, listener?: (curr: WorkspaceStats, prev: WorkspaceStats) => void): void {
+    this.#statWatchers.unwatch(normalizePath(toPath(path), 'watch'), listener);
+  }
+}
+
+/**
+ * A dofs workspace as a `@platformatic/vfs` provider: `create(new SQLiteWorkspaceProvider(ws))`
+ * gives a node:fs-shaped filesystem, mountable so that `require`, `import()` and `fs.readFileSync`
+ * reach it. Every `fooSync` method has a promise form `foo`. Works on any backend.
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only types the async forms deriveAsync defines below.
+export class SQLiteWorkspaceProvider extends ProviderSync {}
+export interface SQLiteWorkspaceProvider extends AsyncForms<ProviderSync, 'read' | 'write'> {}
+deriveAsync(SQLiteWorkspaceProvider.prototype, VirtualProvider.prototype, ['read', 'write']);

@@ -1,0 +1,181 @@
+/**
+ * node-shaped Stats built from the engine's StatInfo. Only the package root of @platformatic/vfs
+ * is importable, so this class mirrors node's `fs.Stats` (and `BigIntStats` on request) itself.
+ *
+ * @module
+ */
+import { BLOCK_SIZE, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type StatInfo } from '../../core/index.ts';
+
+/** The device number every workspace reports (a workspace is one filesystem). */
+export const WORKSPACE_DEV = 0x646f6673; // "dofs"
+
+const proc = (globalThis as { process?: { getuid?: () => number; getgid?: () => number } }).process;
+// The caller owns everything: there is no other user inside a workspace.
+const uid = (): number => proc?.getuid?.() ?? 0;
+const gid = (): number => proc?.getgid?.() ?? 0;
+
+/** The fields of a Stats object, numbers or bigints. */
+interface StatFields<T> {
+  dev: T;
+  ino: T;
+  mode: T;
+  nlink: T;
+  uid: T;
+  gid: T;
+  rdev: T;
+  size: T;
+  blksize: T;
+  blocks: T;
+  atimeMs: T;
+  mtimeMs: T;
+  ctimeMs: T;
+  birthtimeMs: T;
+}
+
+function fields(info: StatInfo): StatFields<number> {
+  const dir = info.type === 'dir';
+  return {
+    dev: WORKSPACE_DEV,
+    ino: info.ino,
+    mode: info.mode,
+    nlink: info.nlink,
+    uid: uid(),
+    gid: gid(),
+    rdev: 0,
+    // A directory reports one block, as ext4 and most local filesystems do.
+    size: dir ? BLOCK_SIZE : info.size,
+    blksize: BLOCK_SIZE,
+    blocks: dir ? BLOCK_SIZE / 512 : info.blocks,
+    atimeMs: info.atimeMs,
+    mtimeMs: info.mtimeMs,
+    ctimeMs: info.ctimeMs,
+    birthtimeMs: info.birthtimeMs,
+  };
+}
+
+abstract class StatsBase<T extends number | bigint> implements StatFields<T> {
+  dev!: T;
+  ino!: T;
+  mode!: T;
+  nlink!: T;
+  uid!: T;
+  gid!: T;
+  rdev!: T;
+  size!: T;
+  blksize!: T;
+  blocks!: T;
+  atimeMs!: T;
+  mtimeMs!: T;
+  ctimeMs!: T;
+  birthtimeMs!: T;
+  atime: Date;
+  mtime: Date;
+  ctime: Date;
+  birthtime: Date;
+
+  protected constructor(values: StatFields<T>, times: StatFields<number>) {
+    Object.assign(this, values);
+    this.atime = new Date(times.atimeMs);
+    this.mtime = new Date(times.mtimeMs);
+    this.ctime = new Date(times.ctimeMs);
+    this.birthtime = new Date(times.birthtimeMs);
+  }
+
+  private type(): number {
+    return Number(this.mode) & S_IFMT;
+  }
+  /** True for a regular file. */
+  isFile(): boolean {
+    return this.type() === S_IFREG;
+  }
+  /** True for a directory. */
+  isDirectory(): boolean {
+    return this.type() === S_IFDIR;
+  }
+  /** True for a symbolic link (lstat only). */
+  isSymbolicLink(): boolean {
+    return this.type() === S_IFLNK;
+  }
+  /** Always false: workspaces hold no devices, FIFOs or sockets. */
+  isBlockDevice(): boolean {
+    return false;
+  }
+  /** Always false. */
+  isCharacterDevice(): boolean {
+    return false;
+  }
+  /** Always false. */
+  isFIFO(): boolean {
+    return false;
+  }
+  /** Always false. */
+  isSocket(): boolean {
+    return false;
+  }
+}
+
+/** Stats of a workspace node, shaped like node's `fs.Stats`. */
+export class WorkspaceStats extends StatsBase<number> {
+  constructor(info: StatInfo) {
+    const values = fields(info);
+    super(values, values);
+  }
+}
+
+/** Stats with bigint fields and nanosecond times, shaped like node's `fs.BigIntStats`. */
+export class WorkspaceBigIntStats extends StatsBase<bigint> {
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  birthtimeNs: bigint;
+
+  constructor(info: StatInfo) {
+    const values = fields(info);
+    const big = Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [k, BigInt(Math.trunc(v))]),
+    ) as unknown as StatFields<bigint>;
+    super(big, values);
+    // Whole milliseconds and the fraction apart: ms * 1e6 loses precision as a double.
+    const ns = (ms: number): bigint => BigInt(Math.trunc(ms)) * 1_000_000n + BigInt(Math.round((ms % 1) * 1e6));
+    this.atimeNs = ns(values.atimeMs);
+    this.mtimeNs = ns(values.mtimeMs);
+    this.ctimeNs = ns(values.ctimeMs);
+    this.birthtimeNs = ns(values.birthtimeMs);
+  }
+}
+
+/** Options of stat-like calls. */
+export interface StatOptions {
+  /** Return {@link WorkspaceBigIntStats}. */
+  bigint?: boolean;
+}
+
+/** Stats for `info` in the form `options` asks for. */
+export function toStats(info: StatInfo, options?: StatOptions): WorkspaceStats {
+  // Typed as the number form: callers that ask for bigint know what they get.
+  return (options?.bigint ? new WorkspaceBigIntStats(info) : new WorkspaceStats(info)) as WorkspaceStats;
+}
+
+/** The all-zero Stats node's watchFile reports for a missing file. */
+export function missingStats(): WorkspaceStats {
+  const stats = new WorkspaceStats({
+    name: '',
+    ino: 0,
+    type: 'file',
+    mode: 0,
+    nlink: 0,
+    size: 0,
+    blocks: 0,
+    atimeMs: 0,
+    mtimeMs: 0,
+    ctimeMs: 0,
+    birthtimeMs: 0,
+    rev: 0,
+    isFile: false,
+    isDirectory: false,
+    isSymbolicLink: false,
+  });
+  stats.dev = 0;
+  stats.blksize = 0;
+  return stats;
+}

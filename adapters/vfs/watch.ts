@@ -1,0 +1,182 @@
+/**
+ * watch, watchAsync and watchFile driven by the engine's own change events (no polling).
+ * Events are delivered on a microtask after the mutation commits, as node delivers them
+ * asynchronously. They cover changes made through this `Database` handle: another process
+ * writing the same SQLite file is not seen.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { type Database, isFsError, stat, type Watcher, watch as watchPath } from '../../core/index.ts';
+import { missingStats, toStats, type WorkspaceStats } from './stats.ts';
+
+/** Options of {@link WorkspaceWatcher}: node's fs.watch options that matter here. */
+export interface WatchOptions {
+  /** Report changes at any depth below a watched directory. */
+  recursive?: boolean;
+  /** Aborting it closes the watcher. */
+  signal?: AbortSignal;
+  /** Accepted for compatibility: engine watchers hold no timer, so they never keep a process alive. */
+  persistent?: boolean;
+}
+
+/** fs.watch's FSWatcher: emits `change` (eventType, filename), `close`, and `error`. */
+export class WorkspaceWatcher extends EventEmitter {
+  readonly #watcher: Watcher;
+  #closed = false;
+
+  constructor(db: Database, path: string, options: WatchOptions = {}) {
+    super();
+    this.#watcher = watchPath(db, path, { recursive: options.recursive }, (event) => {
+      queueMicrotask(() => {
+        if (!this.#closed) this.emit('change', event.eventType, event.filename);
+      });
+    });
+    if (options.signal?.aborted) this.close();
+    else options.signal?.addEventListener('abort', () => this.close(), { once: true });
+  }
+
+  /** Stops the watcher and emits `close`. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watcher.close();
+    queueMicrotask(() => this.emit('close'));
+  }
+  /** No-op (nothing keeps the event loop alive). */
+  ref(): this {
+    return this;
+  }
+  /** No-op (nothing keeps the event loop alive). */
+  unref(): this {
+    return this;
+  }
+}
+
+/** One event of {@link WorkspaceWatchIterable}, as fs.promises.watch yields it. */
+export interface WatchAsyncEvent {
+  eventType: 'rename' | 'change';
+  filename: string;
+}
+
+/** fs.promises.watch: an async iterator of events, ended by `return()` or the signal. */
+export class WorkspaceWatchIterable implements AsyncIterableIterator<WatchAsyncEvent> {
+  readonly #iterator: AsyncIterator<{ eventType: 'rename' | 'change'; filename: string }>;
+  readonly #watcher: Watcher;
+
+  constructor(db: Database, path: string, options: WatchOptions = {}) {
+    this.#watcher = watchPath(db, path, { recursive: options.recursive, signal: options.signal });
+    this.#iterator = this.#watcher[Symbol.asyncIterator]();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+  /** The next event. */
+  async next(): Promise<IteratorResult<WatchAsyncEvent>> {
+    const result = await this.#iterator.next();
+    return result.done
+      ? { value: undefined, done: true }
+      : { value: { eventType: result.value.eventType, filename: result.value.filename }, done: false };
+  }
+  /** Ends iteration. */
+  async return(): Promise<IteratorResult<WatchAsyncEvent>> {
+    this.#watcher.close();
+    return { value: undefined, done: true };
+  }
+  /** Ends iteration. */
+  async throw(): Promise<IteratorResult<WatchAsyncEvent>> {
+    return this.return();
+  }
+}
+
+type StatListener = (curr: WorkspaceStats, prev: WorkspaceStats) => void;
+
+/** fs.watchFile's StatWatcher: `change` (curr, prev) whenever the path's stats change; zeroed stats while it is missing. */
+export class WorkspaceStatWatcher extends EventEmitter {
+  readonly #db: Database;
+  readonly #path: string;
+  readonly #unsubscribe: () => void;
+  #previous: WorkspaceStats;
+  #stopped = false;
+
+  constructor(db: Database, path: string) {
+    super();
+    this.#db = db;
+    this.#path = path;
+    this.#previous = this.#stat();
+    this.#unsubscribe = db.onChange(() => queueMicrotask(() => this.#check()));
+  }
+
+  #stat(): WorkspaceStats {
+    try {
+      return toStats(stat(this.#db, this.#path));
+    } catch (error) {
+      if (isFsError(error) && error.code !== 'EIO') return missingStats();
+      throw error;
+    }
+  }
+
+  #check(): void {
+    if (this.#stopped) return;
+    const current = this.#stat();
+    const prev = this.#previous;
+    const same = (['ino', 'mode', 'nlink', 'size', 'mtimeMs', 'ctimeMs'] as const).every((k) => current[k] === prev[k]);
+    if (same) return;
+    this.#previous = current;
+    this.emit('change', current, prev);
+  }
+
+  /** True when nobody listens any more. */
+  hasNoListeners(): boolean {
+    return this.listenerCount('change') === 0;
+  }
+  /** Stops watching and emits `stop`. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#unsubscribe();
+    this.emit('stop');
+  }
+  /** No-op. */
+  ref(): this {
+    return this;
+  }
+  /** No-op. */
+  unref(): this {
+    return this;
+  }
+}
+
+/** The watchFile registry of one provider: one StatWatcher per path, shared by its listeners. */
+export class StatWatchers {
+  readonly #db: Database;
+  readonly #byPath = new Map<string, WorkspaceStatWatcher>();
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  /** fs.watchFile. */
+  watch(path: string, listener?: StatListener): WorkspaceStatWatcher {
+    let watcher = this.#byPath.get(path);
+    if (!watcher) {
+      watcher = new WorkspaceStatWatcher(this.#db, path);
+      this.#byPath.set(path, watcher);
+    }
+    if (listener) watcher.on('change', listener);
+    return watcher;
+  }
+
+  /** fs.unwatchFile: removes `listener`, or every listener; stops the watcher when none remain. */
+  unwatch(path: string, listener?: StatListener): void {
+    const watcher = this.#byPath.get(path);
+    if (!watcher) return;
+    if (listener) watcher.off('change', listener);
+    else watcher.removeAllListeners('change');
+    if (watcher.hasNoListeners()) {
+      watcher.stop();
+      this.#byPath.delete(path);
+    }
+  }
+}

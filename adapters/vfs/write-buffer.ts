@@ -1,0 +1,203 @@
+/**
+ * A buffered write session on one file, for a FUSE driver: writes and truncates change memory
+ * only, reads see them at once, and {@link WriteBuffer.commit} applies them in one transaction that
+ * hashes only the chunks that changed. A file written sequentially never holds more than
+ * `maxDirtyChunks` chunks in memory: older full chunks are stored as blobs early (staged) and
+ * only linked at commit.
+ *
+ * @module
+ */
+import {
+  type ChunkRef,
+  commitBuffered,
+  type Database,
+  readBlob,
+  readChunk,
+  stageChunk,
+  statInode,
+} from '../../core/index.ts';
+
+/** A file's content as committed, plus what this session changed on top. */
+export class WriteBuffer {
+  /** The inode being written. */
+  readonly inode: number;
+  /** Opens not yet released; the last release commits. */
+  refs = 1;
+  /** The most bytes of chunk data held at once, for callers checking the memory bound. */
+  peakHeldBytes = 0;
+  readonly #db: Database;
+  readonly #chunkSize: number;
+  readonly #maxDirty: number;
+  #size: number;
+  // Committed bytes at or after this offset are stale: the session cut the file below it.
+  #validBase: number;
+  // Chunk index → bytes, in least-recently-touched order. Bytes past the file's end are zero.
+  readonly #dirty = new Map<number, Uint8Array>();
+  readonly #staged = new Map<number, ChunkRef>();
+  #mtimeMs: number | undefined;
+
+  constructor(db: Database, inode: number, maxDirtyChunks: number) {
+    this.#db = db;
+    this.inode = inode;
+    this.#chunkSize = db.chunkSize;
+    this.#maxDirty = Math.max(1, maxDirtyChunks);
+    this.#size = this.#validBase = statInode(db, inode).size;
+  }
+
+  /** The file's length as this session sees it. */
+  get size(): number {
+    return this.#size;
+  }
+  /** When the session last changed the file (undefined before any change). */
+  get mtimeMs(): number | undefined {
+    return this.#mtimeMs;
+  }
+  /** Bytes of chunk data held in memory now. */
+  get heldBytes(): number {
+    let total = 0;
+    for (const bytes of this.#dirty.values()) total += bytes.byteLength;
+    return total;
+  }
+  /** The most bytes the buffer may hold: `maxDirtyChunks` whole chunks. */
+  get maxHeldBytes(): number {
+    return this.#maxDirty * this.#chunkSize;
+  }
+
+  #length(idx: number): number {
+    return Math.max(0, Math.min(this.#chunkSize, this.#size - idx * this.#chunkSize));
+  }
+
+  /** The current bytes of chunk `idx` (exactly its length). Only the session's own chunks are copies. */
+  #content(idx: number): Uint8Array {
+    const length = this.#length(idx);
+    const dirty = this.#dirty.get(idx);
+    if (dirty) return dirty.byteLength >= length ? dirty.subarray(0, length) : padded(dirty, length);
+    const staged = this.#staged.get(idx);
+    if (staged) return readBlob(this.#db, staged.hash).subarray(0, length);
+    const out = new Uint8Array(length);
+    const valid = Math.min(length, this.#validBase - idx * this.#chunkSize);
+    if (valid > 0) out.set((readChunk(this.#db, this.inode, idx) ?? new Uint8Array(0)).subarray(0, valid));
+    return out;
+  }
+
+  /** Chunk `idx` as a held, writable array of at least `need` bytes (loading its content unless `fresh`). */
+  #hold(idx: number, need: number, fresh = false): Uint8Array {
+    let bytes = this.#dirty.get(idx);
+    if (bytes) {
+      this.#dirty.delete(idx); // re-inserted below: most recently touched last
+    } else {
+      this.#makeRoom();
+      bytes = fresh ? new Uint8Array(0) : this.#content(idx);
+      if (!fresh) bytes = bytes.slice();
+      this.#staged.delete(idx);
+    }
+    if (bytes.byteLength < need) {
+      // Small files stay small: grow by doubling, up to one chunk.
+      bytes = padded(bytes, Math.min(this.#chunkSize, Math.max(need, bytes.byteLength * 2, 4096)));
+    }
+    this.#dirty.set(idx, bytes);
+    this.peakHeldBytes = Math.max(this.peakHeldBytes, this.heldBytes);
+    return bytes;
+  }
+
+  /** Stages the least recently touched full chunks until another one fits under the bound. */
+  #makeRoom(): void {
+    while (this.#dirty.size >= this.#maxDirty) {
+      let victim: number | undefined;
+      for (const idx of this.#dirty.keys()) {
+        if (this.#length(idx) === this.#chunkSize) {
+          victim = idx;
+          break;
+        }
+      }
+      if (victim === undefined) return; // only the partial last chunk is held
+      const bytes = this.#content(victim);
+      this.#staged.set(victim, stageChunk(this.#db, victim, bytes));
+      this.#dirty.delete(victim);
+    }
+  }
+
+  #touch(): void {
+    this.#mtimeMs = this.#db.now();
+  }
+
+  /** Grows the file to `size`: the old partial last chunk gains zeros, so it is held first. */
+  #grow(size: number): void {
+    const tail = this.#size % this.#chunkSize;
+    if (tail !== 0) this.#hold(Math.floor(this.#size / this.#chunkSize), tail);
+    this.#size = size;
+  }
+
+  /** Writes `data` at `offset` in memory; returns the offset just past it. */
+  write(offset: number, data: Uint8Array): number {
+    const end = offset + data.byteLength;
+    if (data.byteLength === 0) return end;
+    if (end > this.#size) this.#grow(end);
+    const size = this.#chunkSize;
+    for (let idx = Math.floor(offset / size); idx * size < end; idx++) {
+      const start = idx * size;
+      const from = Math.max(offset, start);
+      const to = Math.min(end, start + size);
+      // A chunk the write covers whole needs none of its old bytes.
+      const whole = from === start && to - start === this.#length(idx);
+      this.#hold(idx, to - start, whole).set(data.subarray(from - offset, to - offset), from - start);
+    }
+    this.#touch();
+    return end;
+  }
+
+  /** Sets the length in memory: cut (the boundary chunk is held and its tail zeroed), or extended with zeros. */
+  truncate(length: number): void {
+    if (length > this.#size) {
+      this.#grow(length);
+    } else if (length < this.#size) {
+      const size = this.#chunkSize;
+      const tail = length % size;
+      if (tail !== 0) this.#hold(Math.floor(length / size), tail).fill(0, tail);
+      const count = Math.ceil(length / size);
+      for (const idx of [...this.#dirty.keys()]) if (idx >= count) this.#dirty.delete(idx);
+      for (const idx of [...this.#staged.keys()]) if (idx >= count) this.#staged.delete(idx);
+      this.#size = length;
+      this.#validBase = Math.min(this.#validBase, length);
+    }
+    this.#touch();
+  }
+
+  /** Reads up to `length` bytes at `offset`, buffered bytes over committed ones. */
+  read(offset: number, length: number): Uint8Array {
+    const end = Math.min(this.#size, offset + length);
+    if (end <= offset) return new Uint8Array(0);
+    const out = new Uint8Array(end - offset);
+    const size = this.#chunkSize;
+    for (let idx = Math.floor(offset / size); idx * size < end; idx++) {
+      const start = idx * size;
+      const from = Math.max(offset, start);
+      const to = Math.min(end, start + size);
+      out.set(this.#content(idx).subarray(from - start, to - start), from - offset);
+    }
+    return out;
+  }
+
+  /** Applies the session in one transaction (nothing at all if nothing changed), then starts afresh from it. */
+  commit(): void {
+    if (this.#mtimeMs === undefined) return;
+    const dirty = new Map<number, Uint8Array>();
+    for (const idx of this.#dirty.keys()) dirty.set(idx, this.#content(idx));
+    commitBuffered(this.#db, this.inode, {
+      size: this.#size,
+      keep: Math.ceil(this.#validBase / this.#chunkSize),
+      staged: [...this.#staged.values()],
+      dirty,
+    });
+    this.#dirty.clear();
+    this.#staged.clear();
+    this.#validBase = this.#size;
+    this.#mtimeMs = undefined;
+  }
+}
+
+function padded(bytes: Uint8Array, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  out.set(bytes.subarray(0, Math.min(bytes.byteLength, length)));
+  return out;
+}

@@ -1,0 +1,241 @@
+/**
+ * The @platformatic/vfs provider, continued: watching, read-only mode, and the buffered-write
+ * surface a FUSE driver uses (memory-only writes, one commit per session, only dirty chunks
+ * hashed, bounded memory).
+ *
+ * @module
+ */
+import { describe, expect } from 'vitest';
+import { SQLiteWorkspaceProvider } from '../../adapters/vfs/index.ts';
+import { Database } from '../../core/database.ts';
+import { defineCase, expectRefused } from '../harness.ts';
+import type { ConformanceTarget } from '../target.ts';
+import { patternBytes } from './files.ts';
+import { countingBlobs, pread, providerOf, revision } from './provider.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const text = (bytes: Uint8Array): string => decoder.decode(bytes);
+const MiB = 1024 * 1024;
+
+/** Cases for the provider's watching, read-only mode and buffered writes. */
+export function providerBufferCases(target: ConformanceTarget): void {
+  describe('vfs provider: watching and read-only mode', () => {
+    defineCase(target, 'watch, watchAsync and watchFile are driven by commits', async (ctx) => {
+      const p = providerOf(ctx);
+      p.mkdirSync('/d');
+      const seen: Array<[string, string]> = [];
+      const watcher = p.watch('/d');
+      watcher.on('change', (eventType: string, filename: string) => seen.push([eventType, filename]));
+      const iterable = p.watchAsync('/d');
+      const iterator = iterable[Symbol.asyncIterator]();
+      const stats: Array<[number, number]> = [];
+      const listener = (curr: { size: number }, prev: { size: number }) => stats.push([curr.size, prev.size]);
+      p.watchFile('/d/f', listener);
+      const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+      p.writeFileSync('/d/f', 'abc');
+      await tick();
+      const fd = p.openFdSync('/d/f', 'r+');
+      p.writeSync(fd, 'de', 3);
+      p.closeSync(fd);
+      await tick();
+      expect(seen.slice(0, 2)).toEqual([
+        ['rename', 'f'],
+        ['change', 'f'],
+      ]);
+      expect(seen.at(-1)).toEqual(['change', 'f']);
+      expect(await iterator.next()).toEqual({ value: { eventType: 'rename', filename: 'f' }, done: false });
+      expect(stats).toEqual([
+        [3, 0],
+        [5, 3],
+      ]);
+      watcher.close();
+      await iterator.return?.();
+      p.unwatchFile('/d/f', listener);
+      const count = seen.length;
+      p.writeFileSync('/d/f', 'more');
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(seen.length).toBe(count);
+    });
+
+    defineCase(target, 'a read-only provider refuses every change with EROFS and still reads', async (ctx) => {
+      ctx.ws.writeFile('/f', 'x');
+      ctx.ws.mkdir('/d');
+      const p = providerOf(ctx, { readOnly: true });
+      expect(p.readonly).toBe(true);
+      for (const call of [
+        () => p.writeFileSync('/f', 'y'),
+        () => p.appendFileSync('/f', 'y'),
+        () => p.openFdSync('/f', 'r+'),
+        () => p.openFdSync('/new', 'w'),
+        () => p.mkdirSync('/e'),
+        () => p.rmdirSync('/d'),
+        () => p.unlinkSync('/f'),
+        () => p.rmSync('/d', { recursive: true }),
+        () => p.renameSync('/f', '/g'),
+        () => p.linkSync('/f', '/g'),
+        () => p.symlinkSync('f', '/g'),
+        () => p.chmodSync('/f', 0o600),
+        () => p.utimesSync('/f', 1, 1),
+        () => p.truncateSync('/f'),
+        () => p.copyFileSync('/f', '/g'),
+        () => p.openWriteBufferSync('/f'),
+        () => p.accessSync('/f', 2),
+      ]) {
+        await expectRefused(ctx.ws, call, 'EROFS');
+      }
+      const fd = p.openFdSync('/f', 'r');
+      expect(pread(p, fd, 0)).toBe('x');
+      p.closeSync(fd);
+      expect(p.readdirSync('/')).toEqual(['d', 'f']);
+    });
+  });
+
+  describe('vfs provider: buffered writes (the FUSE surface)', () => {
+    defineCase(
+      target,
+      'writes stay in memory, reads and stat see them, the release commits once',
+      (ctx) => {
+        const p = providerOf(ctx);
+        p.openWriteBufferForCreateSync('/f', { mode: 0o600 });
+        expect(ctx.ws.stat('/f').mode & 0o777).toBe(0o600);
+        const rev = revision(ctx.ws);
+        p.writeRangeSync('/f', encoder.encode('hello world'), 0);
+        p.writeRangeSync('/f', encoder.encode('W'), 6);
+        p.truncateFileSync('/f', 9);
+        p.writeRangeSync('/f', encoder.encode('!'), 12);
+        expect(ctx.ws.stat('/f').size).toBe(0); // nothing committed yet
+        expect(revision(ctx.ws)).toBe(rev);
+        expect(text(p.readRangeSync('/f', 0, 100))).toBe('hello Wor\0\0\0!');
+        expect(text(p.readRangeSync('/f', 6, 3))).toBe('Wor');
+        expect(p.statSync('/f').size).toBe(13);
+        expect(p.readFileSync('/f', 'utf8')).toBe('hello Wor\0\0\0!');
+        p.releaseWriteBufferSync('/f');
+        expect(revision(ctx.ws)).toBe(rev + 1);
+        expect(ctx.ws.readFile('/f', 'utf8')).toBe('hello Wor\0\0\0!');
+        expect(ctx.ws.stat('/f').mode & 0o777).toBe(0o600);
+      },
+      { chunkSize: 16 },
+    );
+
+    defineCase(target, 'several opens share one buffer; the last release commits', (ctx) => {
+      const p = providerOf(ctx);
+      ctx.ws.writeFile('/f', 'base');
+      const rev = revision(ctx.ws);
+      p.openWriteBufferSync('/f');
+      p.openWriteBufferSync('/f');
+      p.writeRangeSync('/f', encoder.encode('B'), 0);
+      p.releaseWriteBufferSync('/f');
+      expect(ctx.ws.readFile('/f', 'utf8')).toBe('base');
+      p.writeRangeSync('/f', encoder.encode('!'), 4);
+      p.releaseWriteBufferSync('/f');
+      expect(ctx.ws.readFile('/f', 'utf8')).toBe('Base!');
+      expect(revision(ctx.ws)).toBe(rev + 1);
+      p.releaseWriteBufferSync('/f'); // nothing open: harmless
+      // An open with no change commits nothing.
+      p.openWriteBufferSync('/f');
+      p.releaseWriteBufferSync('/f');
+      expect(revision(ctx.ws)).toBe(rev + 1);
+      // Without a buffer, writeRange and truncateFile go straight to the workspace.
+      p.writeRangeSync('/f', encoder.encode('?'), 5);
+      p.truncateFileSync('/f', 6);
+      expect(ctx.ws.readFile('/f', 'utf8')).toBe('Base!?');
+    });
+
+    defineCase(
+      target,
+      'the release re-hashes only the chunks that changed',
+      (ctx) => {
+        const counted = countingBlobs(ctx.backend);
+        const p = new SQLiteWorkspaceProvider(new Database(counted, { now: ctx.clock.now }));
+        const chunk = 64;
+        p.writeFileSync('/f', patternBytes(chunk * 10 + 7));
+        const before = ctx.db.all<{ idx: number; hash: string }>('SELECT idx, hash FROM vfs_chunks ORDER BY idx');
+        const rev = revision(ctx.ws);
+        p.openWriteBufferSync('/f');
+        p.writeRangeSync('/f', encoder.encode('xy'), chunk * 3 + 10); // chunk 3
+        p.writeRangeSync('/f', encoder.encode('z'), chunk * 3 + 60); // chunk 3 again
+        p.writeRangeSync('/f', encoder.encode('w'), chunk * 7); // chunk 7
+        counted.blobPuts = 0;
+        p.releaseWriteBufferSync('/f');
+        expect(counted.blobPuts).toBe(2);
+        expect(revision(ctx.ws)).toBe(rev + 1);
+        const after = ctx.db.all<{ idx: number; hash: string }>('SELECT idx, hash FROM vfs_chunks ORDER BY idx');
+        expect(after.filter((row, i) => row.hash !== before[i].hash).map((row) => row.idx)).toEqual([3, 7]);
+        const expected = patternBytes(chunk * 10 + 7);
+        expected.set(encoder.encode('xy'), chunk * 3 + 10);
+        expected.set(encoder.encode('z'), chunk * 3 + 60);
+        expected.set(encoder.encode('w'), chunk * 7);
+        expect(ctx.ws.readFile('/f')).toEqual(expected);
+      },
+      { chunkSize: 64 },
+    );
+
+    defineCase(
+      target,
+      'truncates in a session: cut into a chunk, grow past committed bytes, reads see zeros',
+      (ctx) => {
+        const p = providerOf(ctx);
+        ctx.ws.writeFile('/f', patternBytes(100));
+        p.openWriteBufferSync('/f');
+        p.truncateFileSync('/f', 20);
+        p.truncateFileSync('/f', 70);
+        p.writeRangeSync('/f', encoder.encode('end'), 67);
+        const expected = new Uint8Array(70);
+        expected.set(patternBytes(100).subarray(0, 20));
+        expected.set(encoder.encode('end'), 67);
+        expect(new Uint8Array(p.readRangeSync('/f', 0, 1000))).toEqual(expected);
+        p.releaseWriteBufferSync('/f');
+        expect(ctx.ws.readFile('/f')).toEqual(expected);
+      },
+      { chunkSize: 16 },
+    );
+
+    defineCase(
+      target,
+      'fds and truncate on a file with an open buffer go through the buffer; a rename keeps it',
+      (ctx) => {
+        const p = providerOf(ctx);
+        ctx.ws.writeFile('/f', 'abc');
+        p.openWriteBufferSync('/f');
+        const fd = p.openFdSync('/f', 'r+');
+        p.writeSync(fd, 'XYZW', 1);
+        expect(pread(p, fd, 0)).toBe('aXYZW');
+        expect(p.fstatSync(fd).size).toBe(5);
+        expect(ctx.ws.readFile('/f', 'utf8')).toBe('abc');
+        p.renameSync('/f', '/g');
+        p.writeRangeSync('/g', encoder.encode('!'), 5);
+        p.closeSync(fd);
+        p.releaseWriteBufferSync('/g');
+        expect(ctx.ws.readFile('/g', 'utf8')).toBe('aXYZW!');
+      },
+    );
+
+    defineCase(
+      target,
+      'a 64 MiB sequential write holds at most the bound in memory',
+      (ctx) => {
+        const p = providerOf(ctx);
+        p.openWriteBufferForCreateSync('/big');
+        const buffer = p.writeBufferOf('/big');
+        if (!buffer) throw new Error('no buffer');
+        const piece = patternBytes(512 * 1024, 7);
+        for (let offset = 0; offset < 64 * MiB; offset += piece.byteLength) {
+          piece[0] = offset / piece.byteLength; // every piece differs
+          p.writeRangeSync('/big', piece, offset);
+          expect(buffer.heldBytes).toBeLessThanOrEqual(buffer.maxHeldBytes);
+        }
+        expect(buffer.peakHeldBytes).toBeLessThanOrEqual(buffer.maxHeldBytes);
+        expect(buffer.maxHeldBytes).toBe(16 * 512 * 1024);
+        expect(p.statSync('/big').size).toBe(64 * MiB);
+        expect(p.readRangeSync('/big', 3 * 512 * 1024, 1)[0]).toBe(3);
+        const rev = revision(ctx.ws);
+        p.releaseWriteBufferSync('/big');
+        expect(revision(ctx.ws)).toBe(rev + 1);
+        expect(ctx.ws.stat('/big').size).toBe(64 * MiB);
+        expect(ctx.ws.readFile('/big', { byteOffset: 100 * 512 * 1024, byteLength: 2 })[0]).toBe(100);
+      },
+      { timeout: 300_000 },
+    );
+  });
+}

@@ -1,0 +1,355 @@
+/**
+ * Open files: positional I/O by inode for adapters that hold files open (the @platformatic/vfs
+ * provider, a FUSE driver). A file is opened once by path; reads, writes, truncates and stats then
+ * go to its inode, so a rename of the path does not redirect an open file. Also: pins that keep an
+ * open file alive after its last name is removed (POSIX unlink-while-open), and the commit of a
+ * buffered write session in one transaction.
+ *
+ * @module
+ */
+import { hashBytes, loadBlob, putBlob } from './blobs.ts';
+import { type ChunkRef, chunkRange, readRange, upsertChunks, writeContent } from './content.ts';
+import { checkOffset } from './data.ts';
+import type { Database } from './database.ts';
+import { fsError } from './errors.ts';
+import { type StatInfo, toStat } from './fs/attributes.ts';
+import { missingBlobs } from './fs/files.ts';
+import { type Mutation, mutate } from './mutate.ts';
+import { checkMode, createNode, DEFAULT_MODE, getNode, type NodeRow, type NodeType } from './nodes.ts';
+import { splitPath } from './paths.ts';
+import { locate, pathsOf } from './resolve.ts';
+
+/** How to open a path: open(2)'s flags, already decoded. */
+export interface OpenFileOptions {
+  /** The file will be written through this handle (directories refuse it with EISDIR; read-only workspaces with EROFS). */
+  write?: boolean;
+  /** Create a regular file when the name is missing (O_CREAT); a dangling trailing symlink creates its target. */
+  create?: boolean;
+  /** With `create`, fail with EEXIST when the name exists, a symlink included (O_EXCL). */
+  exclusive?: boolean;
+  /** Cut an existing file to zero bytes (O_TRUNC). */
+  truncate?: boolean;
+  /** A trailing symlink is ELOOP instead of being followed (O_NOFOLLOW). */
+  noFollow?: boolean;
+  /** The path must name a directory (O_DIRECTORY). */
+  directory?: boolean;
+  /** Permission bits of a created file, used as given (apply the umask before). Default 0o644. */
+  mode?: number;
+}
+
+/** What {@link openFile} found or made. */
+export interface OpenedFile {
+  /** The inode every later call names. */
+  inode: number;
+  /** `file` or `dir` (directories open read-only). */
+  type: NodeType;
+  /** The path with every symlink resolved. */
+  realPath: string;
+  /** True when this call created the file. */
+  created: boolean;
+}
+
+/**
+ * Resolves `path` for open(2): creates or truncates as the options say, in one mutation (one
+ * revision) when anything changes and none at all when nothing does.
+ */
+export function openFile(db: Database, path: string, options: OpenFileOptions = {}): OpenedFile {
+  splitPath(path, 'open');
+  const mode = options.mode === undefined ? DEFAULT_MODE.file : checkMode(options.mode, 'open', path);
+  const follow = !(options.create && options.exclusive) && !options.noFollow;
+  const found = locate(db, path, { follow, syscall: 'open' });
+  // Opening an existing file without O_TRUNC changes nothing, so it needs no transaction (and works read-only).
+  if (found.node && !options.truncate) return checkExisting(db, path, found.node, options, found.realPath);
+  return mutate(db, 'open', path, (m) => {
+    const location = locate(db, path, { follow, syscall: 'open' });
+    if (location.node) {
+      const opened = checkExisting(db, path, location.node, options, location.realPath);
+      if (options.truncate && location.node.type === 'file') {
+        writeContent(db, m, location.node, 0, new Uint8Array(0), 0);
+        m.note('change', location.realPath);
+      }
+      return opened;
+    }
+    if (!options.create) throw fsError('ENOENT', 'open', path);
+    if (location.trailingSlash)
+      throw fsError('EISDIR', 'open', path, undefined, 'a path ending in / names a directory');
+    const node = createNode(db, m, location.parent.inode, location.name, 'file', mode);
+    m.note('rename', location.realPath);
+    return { inode: node.inode, type: 'file', realPath: location.realPath, created: true };
+  });
+}
+
+function checkExisting(
+  db: Database,
+  path: string,
+  node: NodeRow,
+  options: OpenFileOptions,
+  realPath: string,
+): OpenedFile {
+  if (options.create && options.exclusive) throw fsError('EEXIST', 'open', path);
+  if (node.type === 'symlink') throw fsError('ELOOP', 'open', path, undefined, 'O_NOFOLLOW and the path is a symlink');
+  if (node.type === 'dir' && (options.write || options.truncate)) throw fsError('EISDIR', 'open', path);
+  if (options.directory && node.type !== 'dir') throw fsError('ENOTDIR', 'open', path);
+  if (options.write && db.readOnly)
+    throw fsError('EROFS', 'open', path, undefined, 'the workspace was opened read-only');
+  return { inode: Number(node.inode), type: node.type, realPath, created: false };
+}
+
+/** The inode row of an open file. Gone means it was removed by a path that does not honour pins. */
+function liveNode(db: Database, inode: number, syscall: string): NodeRow {
+  const node = getNode(db, inode);
+  if (!node) throw fsError('EIO', syscall, undefined, undefined, `inode ${inode} was removed while open`);
+  return node;
+}
+
+function noteEverywhere(db: Database, m: Mutation, inode: number): void {
+  // Watchers know paths, not inodes: a hard-linked file changes under each of its names.
+  for (const path of pathsOf(db, inode)) m.note('change', path);
+}
+
+/** Reads up to `length` bytes at `offset` of an open file (fewer at end of file). Only the chunks covered are loaded. */
+export function readAt(db: Database, inode: number, offset: number, length: number): Uint8Array {
+  checkOffset(offset, 'position', 'read', '');
+  checkOffset(length, 'length', 'read', '');
+  const node = liveNode(db, inode, 'read');
+  if (node.type === 'dir') throw fsError('EISDIR', 'read');
+  return readRange(db, node, offset, length);
+}
+
+/**
+ * Writes `data` at `offset` of an open file (at its end, read inside the transaction, when
+ * `append`), zero-filling any gap, re-hashing only the chunks touched. One mutation; an empty
+ * write changes nothing. Returns the offset just past the written bytes.
+ */
+export function writeAt(db: Database, inode: number, offset: number, data: Uint8Array, append = false): number {
+  checkOffset(offset, 'position', 'write', '');
+  if (data.byteLength === 0) {
+    // As Linux: an empty write checks nothing but the fd and moves nothing, even with O_APPEND.
+    liveNode(db, inode, 'write');
+    return offset;
+  }
+  return mutate(db, 'write', undefined, (m) => {
+    const node = liveNode(db, inode, 'write');
+    if (node.type !== 'file') throw fsError('EISDIR', 'write');
+    const at = append ? Number(node.size) : offset;
+    writeContent(db, m, node, at, data);
+    noteEverywhere(db, m, inode);
+    return at + data.byteLength;
+  });
+}
+
+/**
+ * Opens, writes and closes in one mutation: writeFile and appendFile with open(2)'s flags. The
+ * bytes go at offset 0, or at the end when `append`; an existing file keeps its mode.
+ */
+export function writeWhole(
+  db: Database,
+  path: string,
+  data: Uint8Array,
+  options: OpenFileOptions & { append?: boolean } = {},
+): void {
+  splitPath(path, 'open');
+  mutate(db, 'open', path, () => {
+    const { inode } = openFile(db, path, { ...options, write: true });
+    writeAt(db, inode, 0, data, options.append);
+  });
+}
+
+/** Sets the length of an open file: cut, or extended with zeros. One mutation. */
+export function truncateAt(db: Database, inode: number, length: number): void {
+  checkOffset(length, 'length', 'ftruncate', '');
+  mutate(db, 'ftruncate', undefined, (m) => {
+    const node = liveNode(db, inode, 'ftruncate');
+    if (node.type !== 'file') throw fsError('EINVAL', 'ftruncate');
+    writeContent(db, m, node, 0, new Uint8Array(0), length);
+    noteEverywhere(db, m, inode);
+  });
+}
+
+/** Information about an open inode (fstat). A removed-but-open file reports nlink 0. */
+export function statInode(db: Database, inode: number): StatInfo {
+  return toStat(liveNode(db, inode, 'fstat'), '');
+}
+
+// ---- Pins: an open file outlives its last name until it is closed. ----
+
+const pinsByDb = new WeakMap<Database, Map<number, number>>();
+
+function pins(db: Database): Map<number, number> {
+  let map = pinsByDb.get(db);
+  if (!map) {
+    map = new Map();
+    pinsByDb.set(db, map);
+  }
+  return map;
+}
+
+/** Marks `inode` as open once more. Pins live in memory, per {@link Database}. */
+export function pinInode(db: Database, inode: number): void {
+  const map = pins(db);
+  map.set(inode, (map.get(inode) ?? 0) + 1);
+}
+
+/**
+ * Drops one pin. At the last one, a file whose every name was removed while it was open is
+ * deleted now (chunks and inode), in one transaction that takes no revision: nothing visible changes.
+ */
+export function unpinInode(db: Database, inode: number): void {
+  const map = pins(db);
+  const count = map.get(inode) ?? 0;
+  if (count > 1) {
+    map.set(inode, count - 1);
+    return;
+  }
+  map.delete(inode);
+  if (db.readOnly) return;
+  db.transaction(() => {
+    const node = getNode(db, inode);
+    if (node?.type !== 'file' || Number(node.nlink) > 0) return;
+    db.run('DELETE FROM vfs_chunks WHERE inode = ?', [inode]);
+    db.run('DELETE FROM vfs_nodes WHERE inode = ?', [inode]);
+  });
+}
+
+/** The inodes currently pinned on `db`. */
+export function pinnedInodes(db: Database): number[] {
+  return [...pins(db).keys()];
+}
+
+/**
+ * Runs `fn` (an unlink, rmdir, rm or rename made of the core primitives) as one mutation in which
+ * every pinned file survives losing its last name: it stays, with nlink 0, readable and writable
+ * through its inode, until {@link unpinInode} releases it. The trick is to lend each pinned file
+ * one extra link for the duration, so the primitives' own "last link gone" deletion never fires.
+ */
+export function keepOpenFiles<T>(db: Database, syscall: string, path: string, fn: () => T): T {
+  const pinned = pinnedInodes(db);
+  if (pinned.length === 0) return fn();
+  return mutate(db, syscall, path, () => {
+    lendLinks(db, pinned, 1);
+    const result = fn();
+    lendLinks(db, pinned, -1);
+    return result;
+  });
+}
+
+function lendLinks(db: Database, inodes: readonly number[], delta: number): void {
+  const per = db.limits.maxBoundParameters - 1;
+  for (let start = 0; start < inodes.length; start += per) {
+    const batch = inodes.slice(start, start + per);
+    db.run(
+      `UPDATE vfs_nodes SET nlink = nlink + ? WHERE type = 'file' AND inode IN (${batch.map(() => '?').join(', ')})`,
+      [delta, ...batch],
+    );
+  }
+}
+
+/**
+ * Deletes files left with no name and no pin: what a crash leaves of files removed while open.
+ * Returns how many were deleted. Takes no revision.
+ */
+export function reclaimOrphans(db: Database): number {
+  if (db.readOnly) return 0;
+  const pinned = new Set(pinnedInodes(db));
+  return db.transaction(() => {
+    const orphans = db
+      .all<{ inode: number }>("SELECT inode FROM vfs_nodes WHERE type = 'file' AND nlink <= 0")
+      .map((row) => Number(row.inode))
+      .filter((inode) => !pinned.has(inode));
+    for (const inode of orphans) {
+      db.run('DELETE FROM vfs_chunks WHERE inode = ?', [inode]);
+      db.run('DELETE FROM vfs_nodes WHERE inode = ?', [inode]);
+    }
+    return orphans.length;
+  });
+}
+
+// ---- Buffered write sessions ----
+
+/** The committed bytes of chunk `idx` of an open file, or undefined when it has no such chunk. */
+export function readChunk(db: Database, inode: number, idx: number): Uint8Array | undefined {
+  const [chunk] = chunkRange(db, inode, idx, idx);
+  return chunk ? loadBlob(db, chunk.hash, 'read') : undefined;
+}
+
+/** The bytes of a stored blob (a chunk staged earlier by {@link stageChunk}). */
+export function readBlob(db: Database, hash: string): Uint8Array {
+  return loadBlob(db, hash, 'read');
+}
+
+/**
+ * Stores one chunk's bytes as a blob now, outside any mutation, so a long write session need not
+ * hold them in memory; {@link commitBuffered} links it later. The blob's `last_seen` is refreshed so
+ * gc's safety window protects it until then.
+ */
+export function stageChunk(db: Database, idx: number, bytes: Uint8Array): ChunkRef {
+  const hash = hashBytes(bytes);
+  db.transaction(() => putBlob(db, hash, bytes, db.now(), true));
+  return { idx, hash, size: bytes.byteLength };
+}
+
+/** A write session's outcome, as {@link commitBuffered} applies it. */
+export interface BufferedContent {
+  /** The file's new length. */
+  size: number;
+  /** Committed chunks with a lower index are unchanged and kept as they are. */
+  keep: number;
+  /** Chunks stored already by {@link stageChunk}. */
+  staged: readonly ChunkRef[];
+  /** Chunks to hash and store now, each exactly as long as it will be. */
+  dirty: ReadonlyMap<number, Uint8Array>;
+}
+
+/**
+ * Applies a buffered write session to an open file in one mutation (one revision): stores the
+ * dirty chunks (the only ones hashed), links the staged ones, fills chunks nobody wrote at or
+ * after `keep` with zeros, drops chunks past the new size, and sets size and times. A staged blob
+ * that gc has collected meanwhile fails the commit with EIO and changes nothing.
+ */
+export function commitBuffered(db: Database, inode: number, content: BufferedContent): void {
+  checkOffset(content.size, 'size', 'write', '');
+  const chunkSize = db.chunkSize;
+  mutate(db, 'write', undefined, (m) => {
+    const node = liveNode(db, inode, 'write');
+    if (node.type !== 'file') throw fsError('EISDIR', 'write');
+    const missing = missingBlobs(
+      db,
+      content.staged.map((chunk) => chunk.hash),
+    );
+    if (missing > 0)
+      throw fsError('EIO', 'write', undefined, undefined, `${missing} staged chunks were collected by gc; retry`);
+    const count = Math.ceil(content.size / chunkSize);
+    const rows = new Map<number, ChunkRef>();
+    for (const chunk of content.staged) if (chunk.idx < count) rows.set(chunk.idx, chunk);
+    for (const [idx, bytes] of content.dirty) {
+      if (idx >= count) continue;
+      const hash = hashBytes(bytes);
+      putBlob(db, hash, bytes, m.now);
+      rows.set(idx, { idx, hash, size: bytes.byteLength });
+    }
+    let zeroHash = '';
+    for (let idx = content.keep; idx < count; idx++) {
+      if (rows.has(idx)) continue;
+      const length = Math.min(chunkSize, content.size - idx * chunkSize);
+      if (length === chunkSize && zeroHash !== '') {
+        rows.set(idx, { idx, hash: zeroHash, size: length });
+        continue;
+      }
+      const zeros = new Uint8Array(length);
+      const hash = hashBytes(zeros);
+      putBlob(db, hash, zeros, m.now);
+      if (length === chunkSize) zeroHash = hash;
+      rows.set(idx, { idx, hash, size: length });
+    }
+    db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [inode, count]);
+    upsertChunks(db, inode, [...rows.values()]);
+    db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
+      content.size,
+      m.now,
+      m.now,
+      m.rev,
+      inode,
+    ]);
+    noteEverywhere(db, m, inode);
+  });
+}

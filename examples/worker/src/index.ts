@@ -1,0 +1,374 @@
+/**
+ * Example: a dofs workspace inside a SQLite-backed Durable Object.
+ *
+ * - `WorkspaceDO` holds one workspace. Its public methods are the Workers RPC surface
+ *   (`env.WORKSPACES.get(id).readFile(...)` from any Worker bound to the class).
+ * - The Worker's `fetch` handler is a small HTTP API over that RPC, one Durable Object per
+ *   workspace name:
+ *
+ *   GET    /ws/<name>/fs/<path>          file bytes, or a JSON listing for a directory (?limit=&offset=)
+ *   PUT    /ws/<name>/fs/<path>          write the request body to the file, creating parents; JSON stat
+ *   DELETE /ws/<name>/fs/<path>          remove a file or symlink (?recursive=1 for a directory)
+ *   POST   /ws/<name>/mkdir/<path>       create a directory and its parents
+ *   GET    /ws/<name>/stat/<path>        JSON stat
+ *   GET    /ws/<name>/usage              JSON usage (logical and stored bytes, dedup ratio, inodes)
+ *   GET    /ws/<name>/fsck               JSON fsck report
+ *
+ * Errors are JSON `{ code, message }` with the engine's code (ENOENT, EISDIR, ...) mapped to an
+ * HTTP status. Run it with `npm run dev:worker`.
+ *
+ * @module
+ */
+import { DurableObject } from 'cloudflare:workers';
+import { createDoSqlBackend } from '../../../backends/do-sql/index.ts';
+import {
+  type DirEntry,
+  type FsckOptions,
+  type FsckReport,
+  type MkdirOptions,
+  normalizePath,
+  openWorkspace,
+  type ReaddirOptions,
+  type RmOptions,
+  type StatInfo,
+  type Usage,
+  type Workspace,
+} from '../../../core/index.ts';
+
+/** The Worker's bindings (wrangler.jsonc). */
+export interface Env {
+  WORKSPACES: DurableObjectNamespace<WorkspaceDO>;
+}
+
+/** Options of {@link WorkspaceDO.writeFile}. */
+export interface PutOptions {
+  /** Create missing parent directories first (in the same transaction as the write). */
+  parents?: boolean;
+  /** Permission bits (a new file gets 0o644). */
+  mode?: number;
+  /** Fail with EEXIST if the path exists. */
+  exclusive?: boolean;
+}
+
+/** What `GET /fs/<path>` needs, in one call: a directory's listing or the first slice of a file. */
+export type Entry =
+  | { type: 'dir'; path: string; rev: number; entries: DirEntry[] }
+  | ({ type: 'file'; path: string } & FileSlice);
+
+/** One slice of a file, read atomically with the identity of the version it came from. */
+export interface FileSlice {
+  bytes: Uint8Array;
+  /** The file's size, inode and revision when the slice was read: a change between slices shows here. */
+  size: number;
+  ino: number;
+  rev: number;
+}
+
+/**
+ * Engine errors (`FsError`) cross the RPC boundary as plain `Error`s: the class is lost, and a
+ * `cause` (a storage error) may not be serialisable. So each is re-thrown as an `Error` with the
+ * same message (`ENOENT: no such file or directory, open '/x'`) and the Node-shaped fields as own
+ * properties, which workerd carries to the caller. {@link errorCode} reads the code back.
+ */
+function rethrow(error: unknown): never {
+  const { code, errno, syscall, path, dest } = (error ?? {}) as Record<string, unknown>;
+  if (error instanceof Error && typeof code === 'string') {
+    const fields = Object.fromEntries(
+      Object.entries({ code, errno, syscall, path, dest }).filter(([, v]) => v !== undefined),
+    );
+    throw Object.assign(new Error(error.message), fields);
+  }
+  throw error;
+}
+
+/** Runs `fn`, turning engine errors into errors whose message carries the code. */
+function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    rethrow(error);
+  }
+}
+
+/** A SQLite-backed Durable Object holding one dofs workspace, exposed over Workers RPC. */
+export class WorkspaceDO extends DurableObject<Env> {
+  private readonly ws: Workspace;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // Synchronous and cheap: creates the schema on first use, migrates an older one, and is
+    // harmless on every later construction (after an eviction or a deploy).
+    this.ws = openWorkspace(createDoSqlBackend(ctx.storage));
+  }
+
+  // RPC stubs see one signature per method (no overloads), so bytes and text are two methods.
+
+  /** Reads a whole file as bytes. */
+  readFile(path: string): Uint8Array {
+    return call(() => this.ws.readFile(path));
+  }
+
+  /** Reads a whole file as UTF-8 text. */
+  readTextFile(path: string): string {
+    return call(() => this.ws.readFile(path, 'utf8'));
+  }
+
+  /**
+   * A directory's listing (paged) or a file's first `sliceBytes` bytes, whichever `path` is. One
+   * call instead of stat-then-read: every RPC call on a stub is a billed Durable Object request.
+   */
+  get(path: string, options: ReaddirOptions & { sliceBytes?: number } = {}): Entry {
+    return call(() => {
+      const info = this.ws.stat(path);
+      const realPath = normalizePath(path, 'stat');
+      if (info.isDirectory) {
+        const entries = this.ws.readdir(path, { limit: options.limit, offset: options.offset });
+        return { type: 'dir', path: realPath, rev: info.rev, entries };
+      }
+      const bytes = this.ws.readFile(path, { byteOffset: 0, byteLength: options.sliceBytes ?? info.size });
+      return { type: 'file', path: realPath, bytes, size: info.size, ino: info.ino, rev: info.rev };
+    });
+  }
+
+  /** Reads `byteLength` bytes at `byteOffset`, with the size and revision of the version read (one transaction). */
+  readSlice(path: string, byteOffset: number, byteLength: number): FileSlice {
+    return call(() => {
+      const info = this.ws.stat(path);
+      const bytes = this.ws.readFile(path, { byteOffset, byteLength });
+      return { bytes, size: info.size, ino: info.ino, rev: info.rev };
+    });
+  }
+
+  /**
+   * Writes a whole file from a string, bytes or a byte stream, and returns its stat. With
+   * `parents`, missing directories are created first: in the same transaction as an in-memory
+   * write (a failed write leaves nothing), before a stream is read (the engine stages a stream's
+   * chunks as they arrive and changes the file in one transaction at the end).
+   */
+  async writeFile(
+    path: string,
+    data: string | Uint8Array | ReadableStream<Uint8Array>,
+    options: PutOptions = {},
+  ): Promise<StatInfo> {
+    const { parents, ...writeOptions } = options;
+    try {
+      if (data instanceof ReadableStream) {
+        if (parents) this.ensureParent(path);
+        await this.ws.writeFile(path, data, writeOptions);
+        return this.ws.stat(path);
+      }
+      // transactionSync nests: the engine's own transactions inside become savepoints of this one.
+      return this.ctx.storage.transactionSync(() => {
+        if (parents) this.ensureParent(path);
+        this.ws.writeFile(path, data, writeOptions);
+        return this.ws.stat(path);
+      });
+    } catch (error) {
+      rethrow(error);
+    }
+  }
+
+  /** Creates a directory (`recursive`: and its parents; no error if it exists). */
+  mkdir(path: string, options?: MkdirOptions): string | undefined {
+    return call(() => this.ws.mkdir(path, options));
+  }
+
+  /** Lists a directory, paged. */
+  readdir(path: string, options?: ReaddirOptions): DirEntry[] {
+    return call(() => this.ws.readdir(path, options));
+  }
+
+  /** Stats a path (following symlinks). */
+  stat(path: string): StatInfo {
+    return call(() => this.ws.stat(path));
+  }
+
+  /** Removes a file, a symlink or (`recursive`) a directory tree. */
+  rm(path: string, options?: RmOptions): void {
+    call(() => this.ws.rm(path, options));
+  }
+
+  /** Renames atomically (a directory moves with its whole subtree in one statement). */
+  rename(from: string, to: string): void {
+    call(() => this.ws.rename(from, to));
+  }
+
+  /** Logical and stored bytes, dedup ratio and inode counts. */
+  usage(): Usage {
+    return call(() => this.ws.usage());
+  }
+
+  /** Checks every invariant of the workspace; changes nothing. */
+  fsck(options?: FsckOptions): FsckReport {
+    return call(() => this.ws.fsck(options));
+  }
+
+  private ensureParent(path: string): void {
+    const slash = path.replace(/\/+$/, '').lastIndexOf('/');
+    if (slash > 0) this.ws.mkdir(path.slice(0, slash), { recursive: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP API
+
+/** Files larger than this are streamed (PUT) and read in slices of this size (GET), below the RPC message limit. */
+const SLICE_BYTES = 2 * 1024 * 1024;
+
+const STATUS: Record<string, number> = {
+  ENOENT: 404,
+  EEXIST: 409,
+  ENOTEMPTY: 409,
+  EISDIR: 400,
+  ENOTDIR: 400,
+  EINVAL: 400,
+  ENAMETOOLONG: 400,
+  ELOOP: 400,
+  EPERM: 403,
+  EACCES: 403,
+  EROFS: 403,
+  EFBIG: 413,
+  ENOSPC: 507,
+};
+
+/** The engine's error code of an error that crossed RPC (the message starts with it), if any. */
+export function errorCode(error: unknown): string | undefined {
+  const own = (error as { code?: unknown })?.code;
+  if (typeof own === 'string') return own;
+  const match = /^(E[A-Z_]+): /.exec(String((error as { message?: unknown })?.message ?? ''));
+  return match?.[1];
+}
+
+function json(body: unknown, status = 200, headers: HeadersInit = {}): Response {
+  return new Response(JSON.stringify(body, null, 2), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
+function errorResponse(error: unknown): Response {
+  const code = errorCode(error) ?? 'EIO';
+  const message = String((error as { message?: unknown })?.message ?? error);
+  return json({ code, message }, STATUS[code] ?? 500);
+}
+
+class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** The workspace path of a URL's remainder: percent-decoded, absolute. */
+function toPath(rest: string): string {
+  try {
+    return `/${decodeURIComponent(rest)}`;
+  } catch {
+    throw new HttpError(400, 'EINVAL', `EINVAL: invalid argument, malformed percent-encoding in '${rest}'`);
+  }
+}
+
+function intParam(url: URL, name: string): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new HttpError(400, 'EINVAL', `EINVAL: invalid argument, ${name} must be a non-negative integer`);
+  }
+  return value;
+}
+
+const truthy = (value: string | null): boolean => value !== null && value !== '0' && value !== 'false';
+
+/**
+ * GET of a file, given its first slice (read with the size and revision of its version): a small
+ * file is answered from it, a larger one is streamed slice by slice (each RPC stays well below the
+ * RPC message limit) and fails if the file changes midway.
+ */
+function getFile(ws: DurableObjectStub<WorkspaceDO>, path: string, first: FileSlice, ctx: ExecutionContext): Response {
+  const headers = {
+    'content-type': 'application/octet-stream',
+    'content-length': String(first.size),
+    'x-dofs-rev': String(first.rev),
+  };
+  if (first.bytes.byteLength >= first.size) return new Response(first.bytes, { headers });
+  // FixedLengthStream keeps the Content-Length of a streamed body; a short body (the file changed
+  // midway, a read failed) then ends the response with an error instead of silently truncating it.
+  const { readable, writable } = new FixedLengthStream(first.size);
+  const pump = async () => {
+    const writer = writable.getWriter();
+    try {
+      await writer.write(first.bytes);
+      for (let offset = first.bytes.byteLength; offset < first.size; ) {
+        const slice = await ws.readSlice(path, offset, SLICE_BYTES);
+        if (slice.ino !== first.ino || slice.rev !== first.rev || slice.bytes.byteLength === 0) {
+          throw new Error(`${path} changed while it was being read`);
+        }
+        await writer.write(slice.bytes);
+        offset += slice.bytes.byteLength;
+      }
+      await writer.close();
+    } catch (error) {
+      await writer.abort(error).catch(() => {});
+    }
+  };
+  ctx.waitUntil(pump());
+  return new Response(readable, { headers });
+}
+
+async function handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const url = new URL(request.url);
+  const match = /^\/ws\/([^/]+)\/(fs|stat|mkdir|usage|fsck)(?:\/(.*))?$/.exec(url.pathname);
+  if (!match) {
+    return json(
+      { code: 'ENOROUTE', message: `no route for ${request.method} ${url.pathname}; see /ws/<name>/fs/<path>` },
+      404,
+    );
+  }
+  const [, rawName, action, rest = ''] = match;
+  const name = toPath(rawName).slice(1);
+  const ws = env.WORKSPACES.get(env.WORKSPACES.idFromName(name));
+  const path = toPath(rest);
+  const method = request.method;
+
+  if (action === 'fs' && method === 'GET') {
+    const limit = intParam(url, 'limit');
+    const offset = intParam(url, 'offset');
+    const entry = await ws.get(path, { limit, offset, sliceBytes: SLICE_BYTES });
+    if (entry.type === 'file') return getFile(ws, path, entry, ctx);
+    return json({ path: entry.path, entries: entry.entries }, 200, { 'x-dofs-rev': String(entry.rev) });
+  }
+  if (action === 'fs' && method === 'PUT') {
+    const length = Number(request.headers.get('content-length') ?? Number.NaN);
+    const small = Number.isFinite(length) && length <= SLICE_BYTES;
+    const body = small || !request.body ? new Uint8Array(await request.arrayBuffer()) : request.body;
+    const info = await ws.writeFile(path, body, { parents: true });
+    return json(info);
+  }
+  if (action === 'fs' && method === 'DELETE') {
+    await ws.rm(path, { recursive: truthy(url.searchParams.get('recursive')) });
+    return new Response(null, { status: 204 });
+  }
+  if (action === 'mkdir' && method === 'POST') {
+    await ws.mkdir(path, { recursive: true });
+    return json(await ws.stat(path), 201);
+  }
+  if (action === 'stat' && method === 'GET') return json(await ws.stat(path));
+  if (action === 'usage' && method === 'GET' && rest === '') return json(await ws.usage());
+  if (action === 'fsck' && method === 'GET' && rest === '') return json(await ws.fsck());
+  return json({ code: 'EMETHOD', message: `${method} is not supported on /ws/<name>/${action}` }, 405);
+}
+
+export default {
+  async fetch(request, env, ctx): Promise<Response> {
+    try {
+      return await handle(request, env, ctx);
+    } catch (error) {
+      if (error instanceof HttpError) return json({ code: error.code, message: error.message }, error.status);
+      return errorResponse(error);
+    }
+  },
+} satisfies ExportedHandler<Env>;

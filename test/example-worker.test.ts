@@ -1,0 +1,267 @@
+/**
+ * The example Worker (examples/worker), driven over HTTP as a user would drive `npm run dev:worker`:
+ * this starts the same `wrangler dev --config examples/worker/wrangler.jsonc` on a free port with a
+ * temporary persistence directory, waits for it to answer, and talks to it with fetch. It restarts
+ * the server on the same directory to check durability, and kills the process group afterwards
+ * (also if the test fails or the runner exits).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const CONFIG = 'examples/worker/wrangler.jsonc';
+const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+const STARTUP_MS = 30_000;
+
+/** A port the OS considers free right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface DevServer {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+/** Last resort: whatever happens to the runner, no wrangler or workerd is left behind. */
+process.once('exit', () => {
+  for (const child of running) killGroup(child, 'SIGKILL');
+});
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal); // the whole group: wrangler and the workerd it spawned
+  } catch {
+    // already gone
+  }
+}
+
+/** Starts `wrangler dev` for the example on a free port, persisting to `persistTo`; resolves once it answers HTTP. */
+async function startDev(persistTo: string): Promise<DevServer> {
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      WRANGLER,
+      'dev',
+      '--config',
+      CONFIG,
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspectorPort),
+      '--persist-to',
+      persistTo,
+      '--show-interactive-dev-session=false',
+    ],
+    {
+      cwd: ROOT,
+      detached: true, // its own process group, so stop() reaches workerd too
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' },
+    },
+  );
+  running.add(child);
+  let output = '';
+  child.stdout?.on('data', (data) => (output += data));
+  child.stderr?.on('data', (data) => (output += data));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+    running.delete(child);
+  };
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + STARTUP_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) break;
+    try {
+      const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      return { url, stop };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  await stop();
+  throw new Error(`wrangler dev did not answer on ${url} within ${STARTUP_MS} ms:\n${output}`);
+}
+
+const bytesOf = async (response: Response) => new Uint8Array(await response.arrayBuffer());
+
+describe('examples/worker over HTTP (wrangler dev on workerd)', () => {
+  let state: string;
+  let server: DevServer | undefined;
+  let base: string;
+  const big = new Uint8Array(randomBytes(3 * 1024 * 1024 + 12_345));
+  const ws = (rest: string) => `${base}/ws/demo/${rest}`;
+
+  beforeAll(async () => {
+    state = mkdtempSync(join(tmpdir(), 'dofs-example-worker-'));
+    server = await startDev(state);
+    base = server.url;
+  }, STARTUP_MS + 10_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(state, { recursive: true, force: true });
+  }, 15_000);
+
+  it('is what `npm run dev:worker` runs', () => {
+    const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    expect(scripts['dev:worker']).toMatch(/wrangler dev --config examples\/worker\/wrangler\.jsonc/);
+  });
+
+  it('PUTs a file (creating parents) and GETs it back byte-identical', async () => {
+    const text = 'héllo, durable world\n';
+    const put = await fetch(ws('fs/docs/hello.txt'), { method: 'PUT', body: text });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toMatchObject({ name: 'hello.txt', type: 'file', size: Buffer.byteLength(text) });
+
+    const get = await fetch(ws('fs/docs/hello.txt'));
+    expect(get.status).toBe(200);
+    expect(get.headers.get('content-type')).toBe('application/octet-stream');
+    expect(Buffer.from(await bytesOf(get)).equals(Buffer.from(text))).toBe(true);
+  });
+
+  it('PUTs a 3 MiB binary file and GETs it back identical (streamed both ways)', async () => {
+    const put = await fetch(ws('fs/data/big.bin'), { method: 'PUT', body: big });
+    expect(put.status).toBe(200);
+    expect((await put.json()).size).toBe(big.byteLength);
+    const get = await fetch(ws('fs/data/big.bin'));
+    expect(get.status).toBe(200);
+    expect(get.headers.get('content-length')).toBe(String(big.byteLength));
+    expect(Buffer.from(await bytesOf(get)).equals(big)).toBe(true);
+  });
+
+  it('accepts a body without content-length (chunked upload)', async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('part one, '));
+        controller.enqueue(new TextEncoder().encode('part two'));
+        controller.close();
+      },
+    });
+    const put = await fetch(ws('fs/docs/chunked.txt'), { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    expect(put.status).toBe(200);
+    expect(await (await fetch(ws('fs/docs/chunked.txt'))).text()).toBe('part one, part two');
+  });
+
+  it('lists a directory as JSON, paged', async () => {
+    const root = await fetch(ws('fs/'));
+    expect(root.status).toBe(200);
+    expect((await root.json()).entries.map((e: { name: string; type: string }) => [e.name, e.type])).toEqual([
+      ['data', 'dir'],
+      ['docs', 'dir'],
+    ]);
+    const docs = await (await fetch(ws('fs/docs'))).json();
+    expect(docs.path).toBe('/docs');
+    expect(docs.entries.map((e: { name: string }) => e.name)).toEqual(['chunked.txt', 'hello.txt']);
+    const page = await (await fetch(ws('fs/docs?limit=1&offset=1'))).json();
+    expect(page.entries.map((e: { path: string }) => e.path)).toEqual(['/docs/hello.txt']);
+  });
+
+  it('creates directories with POST /mkdir', async () => {
+    const made = await fetch(ws('mkdir/empty/nested'), { method: 'POST' });
+    expect(made.status).toBe(201);
+    expect(await made.json()).toMatchObject({ name: 'nested', type: 'dir' });
+    expect((await (await fetch(ws('fs/empty/nested'))).json()).entries).toEqual([]);
+    expect((await fetch(ws('fs/empty?recursive=1'), { method: 'DELETE' })).status).toBe(204);
+  });
+
+  it('stats files and directories', async () => {
+    const file = await (await fetch(ws('stat/data/big.bin'))).json();
+    expect(file).toMatchObject({ type: 'file', isFile: true, size: big.byteLength, nlink: 1 });
+    const dir = await (await fetch(ws('stat/data'))).json();
+    expect(dir).toMatchObject({ type: 'dir', isDirectory: true });
+  });
+
+  it('shows deduplication in usage after the same content is PUT twice', async () => {
+    const before = await (await fetch(ws('usage'))).json();
+    expect((await fetch(ws('fs/data/copy.bin'), { method: 'PUT', body: big })).status).toBe(200);
+    const after = await (await fetch(ws('usage'))).json();
+    expect(after.logicalBytes - before.logicalBytes).toBe(big.byteLength);
+    expect(after.storedBytes).toBe(before.storedBytes);
+    expect(after.files).toBe(before.files + 1);
+    expect(after.dedupRatio).toBeGreaterThan(1.5);
+  });
+
+  it('DELETEs, then answers 404 with code ENOENT', async () => {
+    expect((await fetch(ws('fs/data/copy.bin'), { method: 'DELETE' })).status).toBe(204);
+    const gone = await fetch(ws('fs/data/copy.bin'));
+    expect(gone.status).toBe(404);
+    expect(gone.headers.get('content-type')).toMatch(/application\/json/);
+    const body = await gone.json();
+    expect(body.code).toBe('ENOENT');
+    expect(body.message).toMatch(/^ENOENT: no such file or directory/);
+    expect((await fetch(ws('stat/data/copy.bin'))).status).toBe(404);
+    expect((await fetch(ws('fs/data/copy.bin'), { method: 'DELETE' })).status).toBe(404);
+  });
+
+  it('maps engine errors to HTTP statuses', async () => {
+    const cases: Array<[string, RequestInit, number, string]> = [
+      ['fs/a%00b', {}, 400, 'EINVAL'], // NUL in a path
+      ['fs/%E0%A4%A', {}, 400, 'EINVAL'], // malformed percent-encoding
+      [`fs/${'n'.repeat(256)}`, { method: 'PUT', body: 'x' }, 400, 'ENAMETOOLONG'],
+      ['fs/docs', { method: 'PUT', body: 'x' }, 400, 'EISDIR'], // writing over a directory
+      ['fs/docs/hello.txt/x', {}, 400, 'ENOTDIR'],
+      ['fs/docs', { method: 'DELETE' }, 400, 'EISDIR'], // a directory needs ?recursive=1
+      ['fs/', { method: 'DELETE' }, 403, 'EPERM'], // never the root
+    ];
+    for (const [rest, init, status, code] of cases) {
+      const response = await fetch(ws(rest), init);
+      expect([rest, response.status]).toEqual([rest, status]);
+      expect((await response.json()).code).toBe(code);
+    }
+    const nowhere = await fetch(`${base}/elsewhere`);
+    expect(nowhere.status).toBe(404);
+    expect((await nowhere.json()).code).toBe('ENOROUTE');
+    // A failed PUT leaves no trace, not even the parents it created (one transaction):
+    // '/fresh/sub/' ends in a slash, so the write is EISDIR after '/fresh' was made.
+    const failed = await fetch(ws('fs/fresh/sub/'), { method: 'PUT', body: 'x' });
+    expect(failed.status).toBe(400);
+    expect((await failed.json()).code).toBe('EISDIR');
+    expect((await fetch(ws('stat/fresh'))).status).toBe(404);
+  });
+
+  it(
+    'keeps everything across a restart on the same state directory, and fsck passes',
+    async () => {
+      await server?.stop();
+      server = await startDev(state);
+      base = server.url;
+      expect(Buffer.from(await bytesOf(await fetch(ws('fs/data/big.bin')))).equals(big)).toBe(true);
+      expect(await (await fetch(ws('fs/docs/hello.txt'))).text()).toBe('héllo, durable world\n');
+      expect((await fetch(ws('fs/docs'), { method: 'DELETE' })).status).toBe(400);
+      expect((await fetch(ws('fs/docs?recursive=1'), { method: 'DELETE' })).status).toBe(204);
+      expect((await fetch(ws('fs/docs'))).status).toBe(404);
+      const report = await (await fetch(ws('fsck'))).json();
+      expect(report).toMatchObject({ ok: true, problems: [] });
+      // Another workspace name is another Durable Object: it starts empty.
+      expect((await (await fetch(`${base}/ws/other/fs/`)).json()).entries).toEqual([]);
+    },
+    STARTUP_MS + 20_000,
+  );
+});
