@@ -9,8 +9,9 @@ import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
 import { type Mutation, mutate } from '../core/mutate.ts';
 import { rm } from '../core/fs/remove.ts';
+import { find } from '../core/fs/search.ts';
 import { rename } from '../core/fs/rename.ts';
-import { createNode, type NodeRow } from '../core/nodes.ts';
+import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
 import { normalizePath, parentPath } from '../core/paths.ts';
 import { locate } from '../core/resolve.ts';
 import { type ChangeEntry, materialiseChange } from './changes.ts';
@@ -108,11 +109,14 @@ function removePath(db: Database, path: string): void {
 
 /** Makes `path` a directory, replacing a non-directory and creating missing parents. */
 function ensureDir(db: Database, m: Mutation, path: string): NodeRow {
-  const { parent, name, node } = locate(db, path, { follow: false, syscall: 'sync' });
+  if (path === '/') return locate(db, '/', { follow: false, syscall: 'sync' }).parent;
+  const parent = ensureDir(db, m, parentPath(path));
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  // Entries name real paths: whatever sits where a directory belongs (a file, a symlink) is replaced.
+  const node = lookup(db, parent.inode, name);
   if (node?.type === 'dir') return node;
   if (node) removePath(db, path);
-  const parentNode = ensureDir(db, m, parentPath(path));
-  return createNode(db, m, parentNode.inode, name, 'dir', 0o755);
+  return createNode(db, m, parent.inode, name, 'dir', 0o755);
 }
 
 /** Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies). */
@@ -196,7 +200,14 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
           result.conflicts.push({ path: entry.path, kept: 'incoming', copy });
         }
       }
-      if (entry.type === 'delete') removePath(db, entry.path);
+      if (entry.type === 'delete' && local.type === 'dir' && policy) {
+        const kept = removeKeepingConcurrent(db, entry.path, policy.base, options.peer);
+        if (kept.length > 0) {
+          result.conflicts.push(...kept.map((path) => ({ path, kept: 'local' as const, copy: null })));
+          result.applied++;
+          continue;
+        }
+      } else if (entry.type === 'delete') removePath(db, entry.path);
       else writeEntry(db, m, entry, entry.path);
       result.applied++;
       if (options.peer !== undefined) echoed.add(entry.path);
@@ -209,6 +220,20 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
     }
   });
   return result;
+}
+
+/**
+ * Deletes the directory at `path` and everything below it except paths changed here concurrently
+ * (and the directories holding them), deepest first. Returns the paths kept.
+ */
+function removeKeepingConcurrent(db: Database, path: string, base: number, peer: string | undefined): string[] {
+  const below = find(db, path, '**');
+  const kept = below.filter((p) => isConcurrent(db, p, materialiseChange(db, p), base, peer));
+  const keep = new Set(kept);
+  for (const p of kept) for (let dir = parentPath(p); dir !== path && dir !== '/'; dir = parentPath(dir)) keep.add(dir);
+  for (const p of below.reverse()) if (!keep.has(p)) removePath(db, p);
+  if (kept.length === 0) removePath(db, path);
+  return kept;
 }
 
 /** A path changed on this side after `base`, and not by applying it from `peer`. */

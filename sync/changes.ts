@@ -131,6 +131,11 @@ export interface ChangeBatch {
   cursor: ChangeCursor;
   /** True when more entries remain after `cursor`. */
   more: boolean;
+  /**
+   * True when the requested cursor is older than this side's compacted change log: the peer must
+   * resynchronise from the full manifest (`fetchManifest`) instead.
+   */
+  reset?: boolean;
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import type { Database } from '../core/database.ts';
 import { applyChanges, type SyncConflict } from './apply.ts';
+import { find } from '../core/fs/search.ts';
 import { type ChangeEntry, coalesceChanges } from './changes.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type SyncEndpoint } from './endpoint.ts';
 import { fetchObjects, missingObjects, pushObjects, type SyncObject } from './objects.ts';
@@ -96,26 +97,64 @@ export function createSyncDriver(db: Database, endpoint: SyncEndpoint, options: 
     return peer;
   };
 
+  /** Fetches the objects `entries` name that this side lacks, in calls under the byte bound. */
+  const fetchMissing = async (entries: readonly ChangeEntry[], report: SyncReport): Promise<void> => {
+    const sizes = chunksOf(entries);
+    const wanted = missingObjects(db, [...sizes.keys()]);
+    for (const group of groupBySize(wanted.map((hash) => ({ hash, size: sizes.get(hash) ?? 0 })), batchBytes)) {
+      const objects = await endpoint.fetchObjects(group);
+      pushObjects(db, objects);
+      report.bytesIn += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
+    }
+  };
+
+  /** Applies pulled entries, concurrent local edits settled in the authority's favour with nothing lost. */
+  const applyPulled = (authority: string, entries: readonly ChangeEntry[], report: SyncReport, then: () => void): void => {
+    const base = readPushCursor(db, authority).rev;
+    db.transaction(() => {
+      const result = applyChanges(db, entries, { peer: authority, conflicts: { base, winner: 'incoming' } });
+      then();
+      report.pulled += result.applied;
+      report.conflicts.push(...result.conflicts);
+    });
+    options.onProgress?.({ phase: 'pull', entries: report.pulled, bytes: report.bytesIn });
+  };
+
+  /**
+   * Resynchronises from the authority's full manifest (this side's cursor is older than its
+   * compacted log): every live path is applied, then local paths the authority no longer has are
+   * deleted, unless edited here since the last push (edits beat deletions). The watermark moves
+   * only at the end, so an interrupted resync starts again.
+   */
+  const resync = async (authority: string, report: SyncReport): Promise<void> => {
+    const seen = new Set<string>();
+    let afterPath: string | null = null;
+    let startRev: number | undefined;
+    do {
+      const page = await endpoint.fetchManifest(self, afterPath, batchEntries);
+      startRev ??= page.rev;
+      await fetchMissing(page.entries, report);
+      for (const entry of page.entries) seen.add(entry.path);
+      applyPulled(authority, page.entries, report, () => undefined);
+      afterPath = page.next;
+    } while (afterPath !== null);
+    const gone = find(db, '/', '**')
+      .filter((path) => !seen.has(path))
+      .map((path): ChangeEntry => ({ type: 'delete', rev: 0, path }));
+    const resumeAt = startRev;
+    applyPulled(authority, gone, report, () => writeWatermark(db, authority, { rev: resumeAt, path: null }));
+  };
+
   const pull = async (report: SyncReport): Promise<void> => {
     const authority = await connect();
     for (;;) {
-      const after = readWatermark(db, authority);
-      const batch = await endpoint.fetchChanges(self, after, batchEntries);
-      const sizes = chunksOf(batch.entries);
-      const wanted = missingObjects(db, [...sizes.keys()]);
-      for (const group of groupBySize(wanted.map((hash) => ({ hash, size: sizes.get(hash) ?? 0 })), batchBytes)) {
-        const objects = await endpoint.fetchObjects(group);
-        pushObjects(db, objects);
-        report.bytesIn += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
+      const batch = await endpoint.fetchChanges(self, readWatermark(db, authority), batchEntries);
+      if (batch.reset) {
+        await resync(authority, report);
+        continue;
       }
-      const base = readPushCursor(db, authority).rev;
-      db.transaction(() => {
-        const result = applyChanges(db, batch.entries, { peer: authority, conflicts: { base, winner: 'incoming' } });
-        writeWatermark(db, authority, batch.cursor);
-        report.pulled += result.applied;
-        report.conflicts.push(...result.conflicts);
-      });
-      options.onProgress?.({ phase: 'pull', entries: report.pulled, bytes: report.bytesIn });
+      await fetchMissing(batch.entries, report);
+      applyPulled(authority, batch.entries, report, () => writeWatermark(db, authority, batch.cursor));
       if (!batch.more) return;
     }
   };

@@ -7,7 +7,8 @@
 import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
 import { type ApplyResult, applyChanges } from './apply.ts';
-import { type ChangeBatch, type ChangeCursor, type ChangeEntry, coalesceChanges, currentRev } from './changes.ts';
+import { type ChangeBatch, type ChangeCursor, type ChangeEntry, checkCursor, coalesceChanges, currentRev } from './changes.ts';
+import { compactedRev, type ManifestPage, readManifest } from './compact.ts';
 import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
 import { replicaId, writePushCursor } from './peers.ts';
 
@@ -55,10 +56,22 @@ export interface PushResponse {
 export interface SyncEndpoint {
   hello(hello: Hello): Promise<Welcome>;
   fetchChanges(replica: string, after: ChangeCursor, limit: number): Promise<ChangeBatch>;
+  fetchManifest(replica: string, afterPath: string | null, limit: number): Promise<ManifestPage>;
   hasObjects(hashes: string[]): Promise<boolean[]>;
   fetchObjects(hashes: string[]): Promise<SyncObject[]>;
   pushObjects(objects: SyncObject[]): Promise<number>;
   pushChanges(request: PushRequest): Promise<PushResponse>;
+}
+
+/** Every call of {@link SyncEndpoint}, for transports that forward them by name. */
+export const SYNC_METHODS = ['hello', 'fetchChanges', 'fetchManifest', 'hasObjects', 'fetchObjects', 'pushObjects', 'pushChanges'] as const satisfies ReadonlyArray<keyof SyncEndpoint>;
+
+/**
+ * Builds an endpoint whose every call is `forward(method, args)`: how a transport (a wire, another
+ * object's context) presents a remote endpoint.
+ */
+export function forwardEndpoint(forward: (method: keyof SyncEndpoint, args: unknown[]) => Promise<unknown>): SyncEndpoint {
+  return Object.fromEntries(SYNC_METHODS.map((method) => [method, (...args: unknown[]) => forward(method, args)])) as unknown as SyncEndpoint;
 }
 
 function checkReplica(replica: unknown): string {
@@ -67,6 +80,8 @@ function checkReplica(replica: unknown): string {
   }
   return replica;
 }
+
+const clampLimit = (limit: unknown): number => Math.min(Math.max(1, Math.trunc(Number(limit)) || 1), MAX_BATCH_ENTRIES);
 
 function checkCount(value: unknown, max: number, what: string): void {
   if (!Array.isArray(value) || value.length > max) throw fsError('EINVAL', 'sync', undefined, undefined, `${what}: at most ${max} per call`);
@@ -89,10 +104,19 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
     },
     async fetchChanges(replica, after, limit) {
       checkReplica(replica);
-      const batch = coalesceChanges(db, after, { limit: Math.min(Math.max(1, Math.trunc(limit) || 1), MAX_BATCH_ENTRIES), peer: replica });
+      checkCursor(db, after);
+      if (after.rev < compactedRev(db)) return { entries: [], cursor: after, more: false, reset: true };
+      const batch = coalesceChanges(db, after, { limit: clampLimit(limit), peer: replica });
       // Asking for the page after `after` acknowledges everything before it.
       db.transaction(() => writePushCursor(db, replica, after));
       return batch;
+    },
+    async fetchManifest(replica, afterPath, limit) {
+      checkReplica(replica);
+      if (afterPath !== null && (typeof afterPath !== 'string' || !afterPath.startsWith('/'))) {
+        throw fsError('EINVAL', 'sync', undefined, undefined, 'a manifest page starts after an absolute path, or null');
+      }
+      return readManifest(db, afterPath, clampLimit(limit));
     },
     async hasObjects(hashes) {
       checkCount(hashes, 10_000, 'hashes');

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SyncEndpoint } from './endpoint.ts';
+import { forwardEndpoint, type SyncEndpoint } from './endpoint.ts';
 import type { SyncObject } from './objects.ts';
 
 /** Bytes of object payload that crossed the transport. */
@@ -31,25 +31,15 @@ const objectBytes = (objects: unknown): number =>
 /** Wraps `endpoint` as a replica would see it across a wire. */
 export function connectInProcess(endpoint: SyncEndpoint, options: InProcessOptions = {}): SyncEndpoint & { counters: WireCounters } {
   const counters: WireCounters = { up: 0, down: 0, calls: 0 };
-  const call =
-    <K extends keyof SyncEndpoint>(method: K) =>
-    async (...args: Parameters<SyncEndpoint[K]>) => {
-      options.beforeCall?.(method);
-      counters.calls++;
-      if (method === 'pushObjects') counters.up += objectBytes(args[0]);
-      const fn = endpoint[method] as (...a: unknown[]) => Promise<unknown>;
-      const result = structuredClone(await fn(...structuredClone(args)));
-      if (method === 'fetchObjects') counters.down += objectBytes(result);
-      options.afterCall?.(method);
-      return result;
-    };
-  return {
-    counters,
-    hello: call('hello'),
-    fetchChanges: call('fetchChanges'),
-    hasObjects: call('hasObjects'),
-    fetchObjects: call('fetchObjects'),
-    pushObjects: call('pushObjects'),
-    pushChanges: call('pushChanges'),
-  } as SyncEndpoint & { counters: WireCounters };
+  const wire = forwardEndpoint(async (method, args) => {
+    options.beforeCall?.(method);
+    counters.calls++;
+    if (method === 'pushObjects') counters.up += objectBytes(args[0]);
+    const fn = endpoint[method] as (...a: unknown[]) => Promise<unknown>;
+    const result = structuredClone(await fn(...structuredClone(args)));
+    if (method === 'fetchObjects') counters.down += objectBytes(result);
+    options.afterCall?.(method);
+    return result;
+  });
+  return Object.assign(wire, { counters });
 }

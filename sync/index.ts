@@ -22,14 +22,17 @@ export {
   START_CURSOR,
   type SymlinkEntry,
 } from './changes.ts';
+export { compactChanges, compactedRev, type ManifestPage, readManifest } from './compact.ts';
 export { createSyncDriver, type SyncDriver, type SyncDriverOptions, type SyncProgress, type SyncReport } from './driver.ts';
 export {
   createSyncEndpoint,
+  forwardEndpoint,
   type Hello,
   MAX_BATCH_BYTES,
   MAX_BATCH_ENTRIES,
   type PushRequest,
   type PushResponse,
+  SYNC_METHODS,
   type SyncEndpoint,
   type Welcome,
 } from './endpoint.ts';

@@ -10,9 +10,10 @@ import { hashBytes } from '../../core/blobs.ts';
 import type { ErrorCode } from '../../core/errors.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import { applyChanges } from '../../sync/apply.ts';
-import { coalesceChanges, START_CURSOR } from '../../sync/changes.ts';
+import { coalesceChanges, currentRev, START_CURSOR } from '../../sync/changes.ts';
+import { compactChanges } from '../../sync/compact.ts';
 import { createSyncDriver, type SyncDriverOptions, type SyncReport } from '../../sync/driver.ts';
-import { createSyncEndpoint, type SyncEndpoint } from '../../sync/endpoint.ts';
+import { createSyncEndpoint, forwardEndpoint, type SyncEndpoint } from '../../sync/endpoint.ts';
 import { connectInProcess, type InProcessOptions, type WireCounters } from '../../sync/in-process.ts';
 import { fetchObjects, pushObjects } from '../../sync/objects.ts';
 import { expectCode, expectFsckClean, expectRefused, openTestWorkspace } from '../harness.ts';
@@ -54,18 +55,9 @@ interface PairOptions {
 
 /** The authority's endpoint as the replica reaches it: every call runs in the authority's context. */
 function endpointOf(side: Side): SyncEndpoint {
-  const call =
-    <K extends keyof SyncEndpoint>(method: K) =>
-    (...args: Parameters<SyncEndpoint[K]>) =>
-      side.do((ws) => (createSyncEndpoint(ws.db)[method] as (...a: unknown[]) => Promise<unknown>)(...args));
-  return {
-    hello: call('hello'),
-    fetchChanges: call('fetchChanges'),
-    hasObjects: call('hasObjects'),
-    fetchObjects: call('fetchObjects'),
-    pushObjects: call('pushObjects'),
-    pushChanges: call('pushChanges'),
-  } as SyncEndpoint;
+  return forwardEndpoint((method, args) =>
+    side.do((ws) => (createSyncEndpoint(ws.db)[method] as (...a: unknown[]) => Promise<unknown>)(...args)),
+  );
 }
 
 /** Runs `body` with an authority and a replica on two fresh storages of the target, then fscks both. */
@@ -188,6 +180,50 @@ export function syncCases(target: ConformanceTarget): void {
       await expectConverged(pair);
       expect(await pair.authority.do((ws) => ws.readFile('/f', 'utf8'))).toBe('kept edit');
       expect(await pair.replica.do((ws) => ws.readFile('/g', 'utf8'))).toBe('kept edit too');
+    });
+    definePairCase(target, 'a directory deleted on one side keeps what the other side wrote inside it meanwhile', async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/d/sub', { recursive: true });
+        ws.writeFile('/d/old', 'old');
+        ws.writeFile('/d/sub/old', 'old');
+      });
+      await pair.sync();
+      await pair.authority.do((ws) => ws.rm('/d', { recursive: true }));
+      await pair.replica.do((ws) => ws.writeFile('/d/sub/new', 'written meanwhile'));
+      const report = await pair.sync();
+      expect(report.conflicts.map((c) => c.path)).toContain('/d/sub/new');
+      await expectConverged(pair);
+      expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual(['/d', '/d/sub', '/d/sub/new']);
+    });
+    definePairCase(target, 'compaction drops acknowledged tombstones; a replica behind the horizon resyncs from the manifest', async (pair) => {
+      await pair.authority.do((ws) => {
+        for (const name of ['keep', 'gone', 'edited']) ws.writeFile(`/${name}`, name);
+        ws.mkdir('/dir/deep', { recursive: true });
+      });
+      await pair.sync();
+      await pair.authority.do((ws) => {
+        ws.rm('/gone');
+        ws.rm('/dir', { recursive: true });
+        ws.writeFile('/edited', 'edited on the authority');
+        ws.writeFile('/new', 'new');
+        // Forget every tombstone, as if the replica had been away longer than the log keeps.
+        const { removed } = compactChanges(ws.db, { horizon: currentRev(ws.db) });
+        expect(removed).toBe(3);
+      });
+      await pair.replica.do((ws) => ws.writeFile('/local', 'unpushed local work'));
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/edited', '/keep', '/local', '/new']);
+      expect(await pair.authority.do((ws) => ws.readFile('/local', 'utf8'))).toBe('unpushed local work');
+      const afterDefault = await pair.authority.do((ws) => {
+        ws.rm('/keep');
+        return compactChanges(ws.db);
+      });
+      expect(afterDefault.removed).toBe(0);
+      // A replica acknowledges what it applied when it next asks for changes.
+      await pair.sync();
+      await pair.sync();
+      expect(await pair.authority.do((ws) => compactChanges(ws.db).removed)).toBe(1);
+      expect(await pair.replica.do((ws) => ws.exists('/keep'))).toBe(false);
     });
     definePairCase(target, 'a concurrent type change keeps the replica subtree under a conflict name', async (pair) => {
       await pair.authority.do((ws) => ws.writeFile('/x', 'file'));
