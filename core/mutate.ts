@@ -31,6 +31,11 @@ export class Mutation {
     return this.revision;
   }
 
+  /** True when `rev` is this mutation's revision (without taking one if none was taken yet). */
+  isOwn(rev: number): boolean {
+    return this.revision !== 0 && rev === this.revision;
+  }
+
   /** Records that `path` changed, for watchers. */
   note(eventType: ChangeEvent['eventType'], path: string): void {
     this.events.push({ eventType, path, rev: this.rev });

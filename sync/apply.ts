@@ -108,20 +108,27 @@ function removePath(db: Database, path: string): void {
 }
 
 /** Makes `path` a directory, replacing a non-directory and creating missing parents. */
-function ensureDir(db: Database, m: Mutation, path: string): NodeRow {
+function ensureDir(db: Database, m: Mutation, path: string, made: Set<string>): NodeRow {
   if (path === '/') return locate(db, '/', { follow: false, syscall: 'sync' }).parent;
-  const parent = ensureDir(db, m, parentPath(path));
+  const parent = ensureDir(db, m, parentPath(path), made);
   const name = path.slice(path.lastIndexOf('/') + 1);
   // Entries name real paths: whatever sits where a directory belongs (a file, a symlink) is replaced.
   const node = lookup(db, parent.inode, name);
   if (node?.type === 'dir') return node;
   if (node) removePath(db, path);
+  made.add(path);
   return createNode(db, m, parent.inode, name, 'dir', 0o755);
 }
 
 /** Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies). */
-function writeEntry(db: Database, m: Mutation, entry: Exclude<ChangeEntry, { type: 'delete' }>, path: string): void {
-  const parent = ensureDir(db, m, parentPath(path));
+function writeEntry(
+  db: Database,
+  m: Mutation,
+  entry: Exclude<ChangeEntry, { type: 'delete' }>,
+  path: string,
+  made: Set<string>,
+): void {
+  const parent = ensureDir(db, m, parentPath(path), made);
   let { node } = locate(db, path, { follow: false, syscall: 'sync' });
   const replace =
     node !== undefined &&
@@ -179,7 +186,7 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
         continue;
       }
       const policy = options.conflicts;
-      if (policy && isConcurrent(db, entry.path, local, policy.base, options.peer)) {
+      if (policy && isConcurrent(db, entry.path, local, policy.base, options.peer, m)) {
         if (entry.type === 'delete') {
           // An incoming deletion against a local edit: the edit survives; nothing is lost.
           result.conflicts.push({ path: entry.path, kept: 'local', copy: null });
@@ -188,9 +195,13 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
         if (local.type === 'delete') {
           // A local deletion against an incoming edit: the edit survives.
           result.conflicts.push({ path: entry.path, kept: 'incoming', copy: null });
+        } else if (local.type === 'dir' && entry.type === 'dir') {
+          // Two directories merge entry by entry; only their own mode and mtime compete.
+          result.conflicts.push({ path: entry.path, kept: policy.winner, copy: null });
+          if (policy.winner === 'local') continue;
         } else if (policy.winner === 'local') {
           const copy = conflictName(entry.path, options.peer ?? 'peer', entry.rev);
-          writeEntry(db, m, entry, copy);
+          writeEntry(db, m, entry, copy, echoed);
           result.conflicts.push({ path: entry.path, kept: 'local', copy });
           result.applied++;
           continue;
@@ -201,18 +212,19 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
         }
       }
       if (entry.type === 'delete' && local.type === 'dir' && policy) {
-        const kept = removeKeepingConcurrent(db, entry.path, policy.base, options.peer);
+        const kept = removeKeepingConcurrent(db, m, entry.path, policy.base, options.peer);
         if (kept.length > 0) {
           result.conflicts.push(...kept.map((path) => ({ path, kept: 'local' as const, copy: null })));
           result.applied++;
           continue;
         }
       } else if (entry.type === 'delete') removePath(db, entry.path);
-      else writeEntry(db, m, entry, entry.path);
+      else writeEntry(db, m, entry, entry.path, echoed);
       result.applied++;
-      if (options.peer !== undefined) echoed.add(entry.path);
+      echoed.add(entry.path);
     }
-    for (const path of echoed) {
+    // Paths this batch wrote (parents it had to make included) are the peer's state: never sent back.
+    if (options.peer !== undefined) for (const path of echoed) {
       db.run(
         'INSERT INTO vfs_sync_echo (peer, path, rev) VALUES (?, ?, ?) ON CONFLICT (peer, path) DO UPDATE SET rev = excluded.rev',
         [options.peer as string, path, m.rev],
@@ -226,21 +238,30 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
  * Deletes the directory at `path` and everything below it except paths changed here concurrently
  * (and the directories holding them), deepest first. Returns the paths kept.
  */
-function removeKeepingConcurrent(db: Database, path: string, base: number, peer: string | undefined): string[] {
+function removeKeepingConcurrent(db: Database, m: Mutation, path: string, base: number, peer: string | undefined): string[] {
   const below = find(db, path, '**');
-  const kept = below.filter((p) => isConcurrent(db, p, materialiseChange(db, p), base, peer));
+  const kept = below.filter((p) => isConcurrent(db, p, materialiseChange(db, p), base, peer, m));
   const keep = new Set(kept);
   for (const p of kept) for (let dir = parentPath(p); dir !== path && dir !== '/'; dir = parentPath(dir)) keep.add(dir);
   for (const p of below.reverse()) if (!keep.has(p)) removePath(db, p);
-  if (kept.length === 0) removePath(db, path);
+  if (kept.length === 0) {
+    removePath(db, path);
+    return kept;
+  }
+  // The directories kept to hold that work are gone on the peer: stamp them so they travel back.
+  for (const dir of [path, ...[...keep].filter((p) => !kept.includes(p))]) {
+    const node = locate(db, dir, { follow: false, syscall: 'sync' }).node;
+    if (node) db.run('UPDATE vfs_nodes SET rev = ? WHERE inode = ?', [m.rev, node.inode]);
+  }
   return kept;
 }
 
 /** A path changed on this side after `base`, and not by applying it from `peer`. */
-function isConcurrent(db: Database, path: string, local: ChangeEntry, base: number, peer: string | undefined): boolean {
+function isConcurrent(db: Database, path: string, local: ChangeEntry, base: number, peer: string | undefined, m: Mutation): boolean {
   const tombstone = db.all<{ rev: number | null }>('SELECT MAX(rev) AS rev FROM vfs_changes WHERE path = ?', [path])[0].rev;
   const lastLocal = Math.max(local.type === 'delete' ? 0 : local.rev, Number(tombstone ?? 0));
-  if (lastLocal <= base) return false;
+  // Changed by this very batch (a parent made for an earlier entry): the peer's state, not ours.
+  if (lastLocal <= base || m.isOwn(lastLocal)) return false;
   if (peer === undefined) return true;
   const echo = db.all<{ rev: number }>('SELECT rev FROM vfs_sync_echo WHERE peer = ? AND path = ?', [peer, path])[0];
   return !echo || Number(echo.rev) !== lastLocal;

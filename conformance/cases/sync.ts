@@ -437,7 +437,7 @@ export function syncCases(target: ConformanceTarget): void {
               expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
             }),
           ),
-          { numRuns: 30 },
+          { numRuns: Number(globalThis.process?.env?.DOFS_SYNC_RUNS ?? 30) },
         ),
       180_000,
     );

@@ -157,8 +157,9 @@ export class WorkspaceDO extends DurableObject<Env> {
         await this.ws.writeFile(path, data, writeOptions);
         return this.ws.stat(path);
       }
-      // transactionSync nests: the engine's own transactions inside become savepoints of this one.
-      return this.ctx.storage.transactionSync(() => {
+      // One transaction around both (db.transaction nests ctx.storage.transactionSync, and holds
+      // watch events until the outermost commit): the engine's own transactions nest inside it.
+      return this.ws.db.transaction(() => {
         if (parents) this.ensureParent(path);
         this.ws.writeFile(path, data, writeOptions);
         return this.ws.stat(path);
