@@ -24,7 +24,12 @@ export interface TestClock {
 /** Makes a {@link TestClock} starting at a fixed instant. */
 export function testClock(start = Date.UTC(2026, 0, 1)): TestClock {
   let t = start;
-  return { now: () => t, advance: (ms) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 /** What a case receives. */

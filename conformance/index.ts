@@ -24,12 +24,12 @@ import { syncCases } from './cases/sync.ts';
 import { treeCases } from './cases/tree.ts';
 import type { ConformanceTarget } from './target.ts';
 
+export { type Side, syncView } from './cases/sync.ts';
 export type { CaseContext, CaseOptions, TestClock } from './harness.ts';
 export { defineCase, expectCode, expectFsckClean, expectRefused, openTestWorkspace, testClock } from './harness.ts';
 export { type GuardStats, guardLimits } from './limit-guard.ts';
 export { type Snapshot, type SnapshotEntry, snapshot } from './snapshot.ts';
 export type { ConformanceTarget, StorageHandle } from './target.ts';
-export { type Side, syncView } from './cases/sync.ts';
 
 /** Defines the whole suite (vitest `describe`/`it`) for one backend target. */
 export function runConformanceSuite(target: ConformanceTarget): void {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { STRICTEST_LIMITS, type SqlValue, type StorageBackend } from '../core/backend.ts';
+import { type SqlValue, STRICTEST_LIMITS, type StorageBackend } from '../core/backend.ts';
 
 const encoder = new TextEncoder();
 
@@ -24,11 +24,14 @@ function check(sql: string, params: readonly SqlValue[] | undefined, stats: Guar
   stats.maxParameters = Math.max(stats.maxParameters, count);
   stats.maxStatementBytes = Math.max(stats.maxStatementBytes, sqlBytes);
   if (count > STRICTEST_LIMITS.maxBoundParameters) {
-    throw new Error(`limit guard: ${count} bound parameters (max ${STRICTEST_LIMITS.maxBoundParameters}) in: ${sql.slice(0, 80)}`);
+    throw new Error(
+      `limit guard: ${count} bound parameters (max ${STRICTEST_LIMITS.maxBoundParameters}) in: ${sql.slice(0, 80)}`,
+    );
   }
   if (sqlBytes > STRICTEST_LIMITS.maxStatementBytes) throw new Error(`limit guard: statement of ${sqlBytes} bytes`);
   for (const value of params ?? []) {
-    const size = value instanceof Uint8Array ? value.byteLength : typeof value === 'string' ? encoder.encode(value).length : 0;
+    const size =
+      value instanceof Uint8Array ? value.byteLength : typeof value === 'string' ? encoder.encode(value).length : 0;
     stats.maxValueBytes = Math.max(stats.maxValueBytes, size);
     if (size > STRICTEST_LIMITS.maxValueBytes) throw new Error(`limit guard: a value of ${size} bytes`);
   }

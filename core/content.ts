@@ -87,7 +87,8 @@ export function writeContent(
   // grows past it (it gains bytes) or is cut inside it.
   const touched = new Set<number>();
   if (data.byteLength > 0) {
-    for (let idx = Math.floor(offset / chunkSize); idx <= Math.floor((writeEnd - 1) / chunkSize); idx++) touched.add(idx);
+    for (let idx = Math.floor(offset / chunkSize); idx <= Math.floor((writeEnd - 1) / chunkSize); idx++)
+      touched.add(idx);
   }
   if (newSize !== oldSize) {
     const boundary = Math.min(oldSize, newSize);
@@ -97,7 +98,8 @@ export function writeContent(
   const indexes = [...touched].sort((a, b) => a - b);
   const old = new Map<number, string>();
   if (indexes.length > 0 && indexes[0] * chunkSize < oldSize) {
-    for (const chunk of chunkRange(db, node.inode, indexes[0], indexes[indexes.length - 1])) old.set(chunk.idx, chunk.hash);
+    for (const chunk of chunkRange(db, node.inode, indexes[0], indexes[indexes.length - 1]))
+      old.set(chunk.idx, chunk.hash);
   }
   let zeroChunkHash = '';
   const rows: ChunkRef[] = [];

@@ -5,7 +5,7 @@
  * @module
  */
 import { LRUCache } from 'lru-cache';
-import { type BackendLimits, STRICTEST_LIMITS, type SqlRow, type SqlValue, type StorageBackend } from './backend.ts';
+import { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type StorageBackend } from './backend.ts';
 import { FsError, wrapStorageError } from './errors.ts';
 import { readMeta } from './schema.ts';
 

@@ -114,13 +114,7 @@ export class FsError extends Error {
 }
 
 /** Makes an {@link FsError}. `detail` adds a hint for the user between the description and the syscall. */
-export function fsError(
-  code: ErrorCode,
-  syscall: string,
-  path?: string,
-  dest?: string,
-  detail?: string,
-): FsError {
+export function fsError(code: ErrorCode, syscall: string, path?: string, dest?: string, detail?: string): FsError {
   return new FsError(code, syscall, path, dest, { detail });
 }
 
@@ -149,6 +143,8 @@ export function isFsError(error: unknown, code?: ErrorCode): error is FsError {
 export function wrapStorageError(error: unknown, syscall: string, path?: string): FsError {
   if (error instanceof FsError) return error;
   const text = String((error as { message?: unknown })?.message ?? error);
-  const code: ErrorCode = /SQLITE_FULL|database or disk is full|exceeded.*(size|storage)/i.test(text) ? 'ENOSPC' : 'EIO';
+  const code: ErrorCode = /SQLITE_FULL|database or disk is full|exceeded.*(size|storage)/i.test(text)
+    ? 'ENOSPC'
+    : 'EIO';
   return new FsError(code, syscall, path, undefined, { cause: error, detail: `storage failed: ${text}` });
 }

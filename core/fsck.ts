@@ -6,7 +6,7 @@
 import { hashBytes } from './blobs.ts';
 import type { Database } from './database.ts';
 import { pathsOf } from './resolve.ts';
-import { readMeta, ROOT_INODE, SCHEMA_VERSION } from './schema.ts';
+import { ROOT_INODE, readMeta, SCHEMA_VERSION } from './schema.ts';
 
 /** The invariant a problem breaks. */
 export type FsckCheck = 'meta' | 'size' | 'chunks' | 'blobs' | 'tree' | 'nlink' | 'rev';
@@ -72,7 +72,8 @@ export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
   const version = num(readMeta(db, 'schema_version'));
   const chunkSize = num(readMeta(db, 'chunk_size'));
   const counter = num(readMeta(db, 'rev'));
-  if (version !== SCHEMA_VERSION) report({ check: 'meta', message: `schema_version is ${version}, expected ${SCHEMA_VERSION}` });
+  if (version !== SCHEMA_VERSION)
+    report({ check: 'meta', message: `schema_version is ${version}, expected ${SCHEMA_VERSION}` });
   if (!(chunkSize > 0)) report({ check: 'meta', message: `chunk_size is missing or invalid (${chunkSize})` });
   if (!(counter > 0)) report({ check: 'meta', message: `the revision counter is missing or invalid (${counter})` });
 
@@ -92,7 +93,11 @@ export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
     `SELECT c.inode AS inode, c.idx AS idx, c.size AS size FROM vfs_chunks c
      WHERE c.size <= 0 OR c.size > ? OR (c.size != ? AND c.idx != (SELECT MAX(idx) FROM vfs_chunks WHERE inode = c.inode))`,
     [chunkSize, chunkSize],
-    (row) => ({ check: 'chunks', inode: num(row.inode), message: `chunk ${row.idx} has size ${row.size}; only the last chunk may be short` }),
+    (row) => ({
+      check: 'chunks',
+      inode: num(row.inode),
+      message: `chunk ${row.idx} has size ${row.size}; only the last chunk may be short`,
+    }),
   );
   each(
     `SELECT DISTINCT c.inode AS inode FROM vfs_chunks c LEFT JOIN vfs_nodes n ON n.inode = c.inode
@@ -107,7 +112,12 @@ export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
      WHERE NOT EXISTS (SELECT 1 FROM vfs_blobs b WHERE b.hash = c.hash)
         OR NOT EXISTS (SELECT 1 FROM vfs_blob_bytes y WHERE y.hash = c.hash)`,
     [],
-    (row) => ({ check: 'blobs', inode: num(row.inode), hash: String(row.hash), message: `chunk ${row.idx} names a missing blob` }),
+    (row) => ({
+      check: 'blobs',
+      inode: num(row.inode),
+      hash: String(row.hash),
+      message: `chunk ${row.idx} names a missing blob`,
+    }),
   );
   each(
     `SELECT c.inode AS inode, c.idx AS idx, c.hash AS hash, c.size AS size, b.size AS blob FROM vfs_chunks c
@@ -124,7 +134,11 @@ export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
     `SELECT b.hash AS hash FROM vfs_blobs b WHERE NOT EXISTS (SELECT 1 FROM vfs_blob_bytes y WHERE y.hash = b.hash)
      UNION ALL SELECT y.hash FROM vfs_blob_bytes y WHERE NOT EXISTS (SELECT 1 FROM vfs_blobs b WHERE b.hash = y.hash)`,
     [],
-    (row) => ({ check: 'blobs', hash: String(row.hash), message: 'catalogue and bytes disagree: one has the blob, the other not' }),
+    (row) => ({
+      check: 'blobs',
+      hash: String(row.hash),
+      message: 'catalogue and bytes disagree: one has the blob, the other not',
+    }),
   );
   let bytesHashed = 0;
   let blobCount = 0;
@@ -141,9 +155,14 @@ export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
       if (!row.bytes) continue;
       bytesHashed += row.bytes.byteLength;
       if (row.bytes.byteLength !== num(row.size)) {
-        report({ check: 'blobs', hash: row.hash, message: `catalogue says ${row.size} bytes, ${row.bytes.byteLength} stored` });
+        report({
+          check: 'blobs',
+          hash: row.hash,
+          message: `catalogue says ${row.size} bytes, ${row.bytes.byteLength} stored`,
+        });
       }
-      if (hashBytes(row.bytes) !== row.hash) report({ check: 'blobs', hash: row.hash, message: 'bytes do not hash to the blob name' });
+      if (hashBytes(row.bytes) !== row.hash)
+        report({ check: 'blobs', hash: row.hash, message: 'bytes do not hash to the blob name' });
     }
     after = page[page.length - 1].hash;
   }
@@ -153,13 +172,21 @@ export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
     `SELECT d.parent AS parent, d.name AS name, d.child AS child FROM vfs_dirents d LEFT JOIN vfs_nodes n ON n.inode = d.child
      WHERE n.inode IS NULL`,
     [],
-    (row) => ({ check: 'tree', inode: num(row.child), message: `entry '${row.name}' in inode ${row.parent} names a missing inode` }),
+    (row) => ({
+      check: 'tree',
+      inode: num(row.child),
+      message: `entry '${row.name}' in inode ${row.parent} names a missing inode`,
+    }),
   );
   each(
     `SELECT DISTINCT d.parent AS parent FROM vfs_dirents d LEFT JOIN vfs_nodes n ON n.inode = d.parent
      WHERE n.inode IS NULL OR n.type != 'dir'`,
     [],
-    (row) => ({ check: 'tree', inode: num(row.parent), message: 'entries hang off a missing inode or a non-directory' }),
+    (row) => ({
+      check: 'tree',
+      inode: num(row.parent),
+      message: 'entries hang off a missing inode or a non-directory',
+    }),
   );
   each(
     `SELECT n.inode AS inode, (SELECT count(*) FROM vfs_dirents d WHERE d.child = n.inode) AS refs
@@ -173,7 +200,11 @@ export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
     `WITH RECURSIVE reach(inode) AS (SELECT ? UNION SELECT d.child FROM vfs_dirents d JOIN reach ON d.parent = reach.inode)
      SELECT n.inode AS inode FROM vfs_nodes n WHERE n.inode NOT IN (SELECT inode FROM reach)`,
     [ROOT_INODE],
-    (row) => ({ check: 'tree', inode: num(row.inode), message: 'inode is not reachable from the root (orphan or cycle)' }),
+    (row) => ({
+      check: 'tree',
+      inode: num(row.inode),
+      message: 'inode is not reachable from the root (orphan or cycle)',
+    }),
   );
 
   // nlink
@@ -192,7 +223,10 @@ export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
     'SELECT MAX(r) AS top FROM (SELECT MAX(rev) AS r FROM vfs_nodes UNION ALL SELECT MAX(rev) FROM vfs_changes)',
   )[0].top;
   if (stamped !== null && num(stamped) >= counter) {
-    report({ check: 'rev', message: `the revision counter ${counter} does not exceed the stamped revision ${stamped}` });
+    report({
+      check: 'rev',
+      message: `the revision counter ${counter} does not exceed the stamped revision ${stamped}`,
+    });
   }
 
   const counts = db.all<{ nodes: number; chunks: number }>(

@@ -7,7 +7,7 @@
  *
  * @module dofs
  */
-export { type BackendLimits, STRICTEST_LIMITS, type SqlRow, type SqlValue, type StorageBackend } from './backend.ts';
+export { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type StorageBackend } from './backend.ts';
 export { hashBytes, isHash } from './blobs.ts';
 export type { ChunkRef } from './content.ts';
 export type { ByteSource, FileData } from './data.ts';
@@ -45,7 +45,7 @@ export { type GcOptions, type GcResult, gc, type Usage, usage } from './fs/maint
 export { type RmOptions, rm, unlink } from './fs/remove.ts';
 export { rename } from './fs/rename.ts';
 export { type FindOptions, find, type GrepMatch, type GrepOptions, grep, ls, type Page } from './fs/search.ts';
-export { type Watcher, type WatchEvent, type WatchOptions, watch } from './fs/watch.ts';
+export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';
 export {
   type BufferedContent,

@@ -23,9 +23,7 @@ export class Mutation {
   /** This mutation's revision, taken from the counter the first time it is asked for. */
   get rev(): number {
     if (this.revision === 0) {
-      const row = this.db.all<{ v: number }>(
-        "UPDATE vfs_meta SET v = v + 1 WHERE k = 'rev' RETURNING v - 1 AS v",
-      )[0];
+      const row = this.db.all<{ v: number }>("UPDATE vfs_meta SET v = v + 1 WHERE k = 'rev' RETURNING v - 1 AS v")[0];
       this.revision = Number(row.v);
     }
     return this.revision;

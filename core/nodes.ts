@@ -25,7 +25,8 @@ export interface NodeRow {
   link_target: string | null;
 }
 
-const NODE_COLUMNS = 'n.inode, n.type, n.mode, n.size, n.nlink, n.atime, n.mtime, n.ctime, n.birthtime, n.rev, n.link_target';
+const NODE_COLUMNS =
+  'n.inode, n.type, n.mode, n.size, n.nlink, n.atime, n.mtime, n.ctime, n.birthtime, n.rev, n.link_target';
 
 /** Default permission bits of new nodes (0o666/0o777 under a 0o022 umask, as Node creates them). */
 export const DEFAULT_MODE: Record<NodeType, number> = { file: 0o644, dir: 0o755, symlink: 0o777 };

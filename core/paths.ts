@@ -28,9 +28,16 @@ export function splitPath(path: unknown, syscall: string): string[] {
   if (path.length === 0 || path[0] !== '/') {
     throw fsError('EINVAL', syscall, path, undefined, 'paths must be absolute, starting with /');
   }
-  if (path.includes('\0')) throw fsError('EINVAL', syscall, path.replaceAll('\0', '\\0'), undefined, 'NUL byte in path');
+  if (path.includes('\0'))
+    throw fsError('EINVAL', syscall, path.replaceAll('\0', '\\0'), undefined, 'NUL byte in path');
   if (exceedsBytes(path, MAX_PATH_BYTES)) {
-    throw fsError('ENAMETOOLONG', syscall, `${path.slice(0, 64)}…`, undefined, `paths are limited to ${MAX_PATH_BYTES} bytes`);
+    throw fsError(
+      'ENAMETOOLONG',
+      syscall,
+      `${path.slice(0, 64)}…`,
+      undefined,
+      `paths are limited to ${MAX_PATH_BYTES} bytes`,
+    );
   }
   const names: string[] = [];
   for (const segment of path.split('/')) {

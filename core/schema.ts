@@ -121,7 +121,10 @@ function migrate(db: Database, now: () => number, chunkSize: number): number {
     }
     if (version !== SCHEMA_VERSION && db.readOnly) {
       throw new FsError('EROFS', 'init', undefined, undefined, {
-        detail: version === 0 ? 'the workspace does not exist yet; open it writable once to create it' : `the workspace needs migrating from schema ${version}; open it writable once`,
+        detail:
+          version === 0
+            ? 'the workspace does not exist yet; open it writable once to create it'
+            : `the workspace needs migrating from schema ${version}; open it writable once`,
       });
     }
     for (let step = version; step < SCHEMA_VERSION; step++) {

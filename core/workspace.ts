@@ -25,7 +25,7 @@ import { type GcOptions, type GcResult, gc, type Usage, usage } from './fs/maint
 import { type RmOptions, rm, unlink } from './fs/remove.ts';
 import { rename } from './fs/rename.ts';
 import { type FindOptions, find, type GrepMatch, type GrepOptions, grep, ls } from './fs/search.ts';
-import { type Watcher, type WatchEvent, type WatchOptions, watch } from './fs/watch.ts';
+import { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 import { type FsckOptions, type FsckReport, fsck } from './fsck.ts';
 import { initializeSchema, type SchemaOptions } from './schema.ts';
 

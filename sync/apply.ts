@@ -7,10 +7,10 @@
 import { upsertChunks } from '../core/content.ts';
 import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
-import { type Mutation, mutate } from '../core/mutate.ts';
 import { rm } from '../core/fs/remove.ts';
-import { find } from '../core/fs/search.ts';
 import { rename } from '../core/fs/rename.ts';
+import { find } from '../core/fs/search.ts';
+import { type Mutation, mutate } from '../core/mutate.ts';
 import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
 import { normalizePath, parentPath } from '../core/paths.ts';
 import { locate } from '../core/resolve.ts';
@@ -69,17 +69,23 @@ export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
   if (entry.type !== 'file' && entry.type !== 'dir' && entry.type !== 'symlink') {
     throw bad(`entry ${(entry as ChangeEntry).path} has an unknown type`);
   }
-  if (!Number.isInteger(entry.mode) || entry.mode < 0 || entry.mode > 0o7777) throw bad(`entry ${entry.path} has a bad mode`);
+  if (!Number.isInteger(entry.mode) || entry.mode < 0 || entry.mode > 0o7777)
+    throw bad(`entry ${entry.path} has a bad mode`);
   if (!Number.isFinite(entry.mtime)) throw bad(`entry ${entry.path} has a bad mtime`);
-  if (entry.type === 'symlink' && (typeof entry.target !== 'string' || entry.target === '' || entry.target.includes('\0'))) {
+  if (
+    entry.type === 'symlink' &&
+    (typeof entry.target !== 'string' || entry.target === '' || entry.target.includes('\0'))
+  ) {
     throw bad(`entry ${entry.path} has a bad symlink target`);
   }
   if (entry.type !== 'file') return;
-  if (!Array.isArray(entry.chunks) || !Number.isSafeInteger(entry.size) || entry.size < 0) throw bad(`entry ${entry.path} has a bad chunk list`);
+  if (!Array.isArray(entry.chunks) || !Number.isSafeInteger(entry.size) || entry.size < 0)
+    throw bad(`entry ${entry.path} has a bad chunk list`);
   let total = 0;
   entry.chunks.forEach((chunk, i) => {
     const last = i === entry.chunks.length - 1;
-    const sizeOk = Number.isInteger(chunk?.size) && chunk.size > 0 && (last ? chunk.size <= chunkSize : chunk.size === chunkSize);
+    const sizeOk =
+      Number.isInteger(chunk?.size) && chunk.size > 0 && (last ? chunk.size <= chunkSize : chunk.size === chunkSize);
     if (!sizeOk || typeof chunk.hash !== 'string' || !/^[0-9a-f]{64}$/.test(chunk.hash)) {
       throw bad(`entry ${entry.path} chunk ${i} is malformed (every chunk but the last must be ${chunkSize} bytes)`);
     }
@@ -97,7 +103,11 @@ function sameState(local: ChangeEntry, incoming: ChangeEntry): boolean {
   if (a.type === 'symlink') return a.target === (b as typeof a).target;
   if (a.type === 'file') {
     const other = b as typeof a;
-    return a.size === other.size && a.chunks.length === other.chunks.length && a.chunks.every((c, i) => c.hash === other.chunks[i].hash);
+    return (
+      a.size === other.size &&
+      a.chunks.length === other.chunks.length &&
+      a.chunks.every((c, i) => c.hash === other.chunks[i].hash)
+    );
   }
   return true;
 }
@@ -141,10 +151,22 @@ function writeEntry(
     node = undefined;
   }
   const name = path.slice(path.lastIndexOf('/') + 1);
-  node ??= createNode(db, m, parent.inode, name, entry.type, entry.mode, entry.type === 'symlink' ? entry.target : null);
+  node ??= createNode(
+    db,
+    m,
+    parent.inode,
+    name,
+    entry.type,
+    entry.mode,
+    entry.type === 'symlink' ? entry.target : null,
+  );
   if (entry.type === 'file') {
     db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
-    upsertChunks(db, node.inode, entry.chunks.map((chunk, idx) => ({ idx, hash: chunk.hash, size: chunk.size })));
+    upsertChunks(
+      db,
+      node.inode,
+      entry.chunks.map((chunk, idx) => ({ idx, hash: chunk.hash, size: chunk.size })),
+    );
   }
   db.run('UPDATE vfs_nodes SET mode = ?, mtime = ?, ctime = ?, size = ?, rev = ? WHERE inode = ?', [
     entry.mode,
@@ -174,7 +196,13 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
   for (const entry of entries) if (entry.type === 'file') for (const chunk of entry.chunks) hashes.push(chunk.hash);
   const missing = missingObjects(db, hashes);
   if (missing.length > 0) {
-    throw fsError('EUNKNOWN_HASH', 'sync', undefined, undefined, `${missing.length} objects are missing, first ${missing[0]}; push objects before entries`);
+    throw fsError(
+      'EUNKNOWN_HASH',
+      'sync',
+      undefined,
+      undefined,
+      `${missing.length} objects are missing, first ${missing[0]}; push objects before entries`,
+    );
   }
   const result: ApplyResult = { applied: 0, skipped: 0, conflicts: [] };
   mutate(db, 'sync', undefined, (m) => {
@@ -224,12 +252,13 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
       echoed.add(entry.path);
     }
     // Paths this batch wrote (parents it had to make included) are the peer's state: never sent back.
-    if (options.peer !== undefined) for (const path of echoed) {
-      db.run(
-        'INSERT INTO vfs_sync_echo (peer, path, rev) VALUES (?, ?, ?) ON CONFLICT (peer, path) DO UPDATE SET rev = excluded.rev',
-        [options.peer as string, path, m.rev],
-      );
-    }
+    if (options.peer !== undefined)
+      for (const path of echoed) {
+        db.run(
+          'INSERT INTO vfs_sync_echo (peer, path, rev) VALUES (?, ?, ?) ON CONFLICT (peer, path) DO UPDATE SET rev = excluded.rev',
+          [options.peer as string, path, m.rev],
+        );
+      }
   });
   return result;
 }
@@ -238,7 +267,13 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
  * Deletes the directory at `path` and everything below it except paths changed here concurrently
  * (and the directories holding them), deepest first. Returns the paths kept.
  */
-function removeKeepingConcurrent(db: Database, m: Mutation, path: string, base: number, peer: string | undefined): string[] {
+function removeKeepingConcurrent(
+  db: Database,
+  m: Mutation,
+  path: string,
+  base: number,
+  peer: string | undefined,
+): string[] {
   const below = find(db, path, '**');
   const kept = below.filter((p) => isConcurrent(db, p, materialiseChange(db, p), base, peer, m));
   const keep = new Set(kept);
@@ -257,8 +292,16 @@ function removeKeepingConcurrent(db: Database, m: Mutation, path: string, base: 
 }
 
 /** A path changed on this side after `base`, and not by applying it from `peer`. */
-function isConcurrent(db: Database, path: string, local: ChangeEntry, base: number, peer: string | undefined, m: Mutation): boolean {
-  const tombstone = db.all<{ rev: number | null }>('SELECT MAX(rev) AS rev FROM vfs_changes WHERE path = ?', [path])[0].rev;
+function isConcurrent(
+  db: Database,
+  path: string,
+  local: ChangeEntry,
+  base: number,
+  peer: string | undefined,
+  m: Mutation,
+): boolean {
+  const tombstone = db.all<{ rev: number | null }>('SELECT MAX(rev) AS rev FROM vfs_changes WHERE path = ?', [path])[0]
+    .rev;
   const lastLocal = Math.max(local.type === 'delete' ? 0 : local.rev, Number(tombstone ?? 0));
   // Changed by this very batch (a parent made for an earlier entry): the peer's state, not ours.
   if (lastLocal <= base || m.isOwn(lastLocal)) return false;

@@ -7,8 +7,9 @@
 import { chunkRange } from '../core/content.ts';
 import type { Database } from '../core/database.ts';
 import { fsError, isFsError } from '../core/errors.ts';
-import { readMeta } from '../core/schema.ts';
+import type { NodeRow } from '../core/nodes.ts';
 import { locate } from '../core/resolve.ts';
+import { readMeta } from '../core/schema.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 
 /** A position in a change stream: everything up to `rev` was sent, or, with `path`, everything in `rev` up to that path. */
@@ -93,11 +94,12 @@ function isAfter(entry: { rev: number; path: string }, cursor: ChangeCursor): bo
  * delete. `rev` is the node's revision, or the given one for a delete.
  */
 export function materialiseChange(db: Database, path: string, rev = 0): ChangeEntry {
-  let node;
+  let node: NodeRow | undefined;
   try {
     node = locate(db, path, { follow: false, syscall: 'sync' }).node;
   } catch (error) {
-    if (!isFsError(error) || error.code === 'EIO' || error.code === 'EINVAL' || error.code === 'ENAMETOOLONG') throw error;
+    if (!isFsError(error) || error.code === 'EIO' || error.code === 'EINVAL' || error.code === 'ENAMETOOLONG')
+      throw error;
   }
   if (!node) return { type: 'delete', rev, path };
   const base = { rev: Math.max(rev, Number(node.rev)), path, mode: Number(node.mode), mtime: Number(node.mtime) };
@@ -201,12 +203,21 @@ export function checkCursor(db: Database, cursor: ChangeCursor): void {
   if (!valid) throw fsError('EINVAL', 'sync', undefined, undefined, `malformed cursor ${JSON.stringify(cursor)}`);
   const now = currentRev(db);
   if (cursor.rev > now) {
-    throw fsError('EINVAL', 'sync', undefined, undefined, `cursor revision ${cursor.rev} is from the future (this side is at ${now}); reset the peer's cursors`);
+    throw fsError(
+      'EINVAL',
+      'sync',
+      undefined,
+      undefined,
+      `cursor revision ${cursor.rev} is from the future (this side is at ${now}); reset the peer's cursors`,
+    );
   }
 }
 
 /** The echo marks for `peer`: path → the local revision at which this side applied that path from the peer. */
 function readEchoes(db: Database, peer: string, after: number): Map<string, number> {
-  const rows = db.all<{ path: string; rev: number }>('SELECT path, rev FROM vfs_sync_echo WHERE peer = ? AND rev > ?', [peer, after]);
+  const rows = db.all<{ path: string; rev: number }>('SELECT path, rev FROM vfs_sync_echo WHERE peer = ? AND rev > ?', [
+    peer,
+    after,
+  ]);
   return new Map(rows.map((row) => [row.path, Number(row.rev)]));
 }

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { Database } from '../core/database.ts';
+
 import { checkOffset } from '../core/data.ts';
+import type { Database } from '../core/database.ts';
 import { readMeta, writeMeta } from '../core/schema.ts';
 import { type ChangeEntry, currentRev, materialiseChange } from './changes.ts';
 
@@ -21,9 +22,14 @@ export function compactedRev(db: Database): number {
  */
 export function compactChanges(db: Database, options: { horizon?: number } = {}): { removed: number; horizon: number } {
   return db.transaction(() => {
-    const acknowledged = db.all<{ rev: number | null }>("SELECT MIN(rev) AS rev FROM vfs_sync_cursors WHERE kind = 'push'")[0].rev;
+    const acknowledged = db.all<{ rev: number | null }>(
+      "SELECT MIN(rev) AS rev FROM vfs_sync_cursors WHERE kind = 'push'",
+    )[0].rev;
     const limit = currentRev(db);
-    const wanted = options.horizon === undefined ? Number(acknowledged ?? limit) : checkOffset(options.horizon, 'horizon', 'compact', '/');
+    const wanted =
+      options.horizon === undefined
+        ? Number(acknowledged ?? limit)
+        : checkOffset(options.horizon, 'horizon', 'compact', '/');
     const horizon = Math.min(wanted, limit);
     const removed = db.all('DELETE FROM vfs_changes WHERE rev <= ? RETURNING 1', [horizon]).length;
     if (horizon > compactedRev(db)) writeMeta(db, 'compacted_rev', horizon);

@@ -6,12 +6,19 @@
  * @module
  */
 import type { Database } from '../core/database.ts';
-import { applyChanges, type SyncConflict } from './apply.ts';
 import { find } from '../core/fs/search.ts';
+import { applyChanges, type SyncConflict } from './apply.ts';
 import { type ChangeEntry, coalesceChanges } from './changes.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type SyncEndpoint } from './endpoint.ts';
 import { fetchObjects, missingObjects, pushObjects, type SyncObject } from './objects.ts';
-import { assertAppliedPushCursor, readPushCursor, readWatermark, replicaId, writePushCursor, writeWatermark } from './peers.ts';
+import {
+  assertAppliedPushCursor,
+  readPushCursor,
+  readWatermark,
+  replicaId,
+  writePushCursor,
+  writeWatermark,
+} from './peers.ts';
 
 /** Progress of a running sync, for a CLI to show. */
 export interface SyncProgress {
@@ -78,7 +85,8 @@ function groupBySize(chunks: ReadonlyArray<{ hash: string; size: number }>, maxB
 
 function chunksOf(entries: readonly ChangeEntry[]): Map<string, number> {
   const sizes = new Map<string, number>();
-  for (const entry of entries) if (entry.type === 'file') for (const chunk of entry.chunks) sizes.set(chunk.hash, chunk.size);
+  for (const entry of entries)
+    if (entry.type === 'file') for (const chunk of entry.chunks) sizes.set(chunk.hash, chunk.size);
   return sizes;
 }
 
@@ -101,7 +109,10 @@ export function createSyncDriver(db: Database, endpoint: SyncEndpoint, options: 
   const fetchMissing = async (entries: readonly ChangeEntry[], report: SyncReport): Promise<void> => {
     const sizes = chunksOf(entries);
     const wanted = missingObjects(db, [...sizes.keys()]);
-    for (const group of groupBySize(wanted.map((hash) => ({ hash, size: sizes.get(hash) ?? 0 })), batchBytes)) {
+    for (const group of groupBySize(
+      wanted.map((hash) => ({ hash, size: sizes.get(hash) ?? 0 })),
+      batchBytes,
+    )) {
       const objects = await endpoint.fetchObjects(group);
       pushObjects(db, objects);
       report.bytesIn += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
@@ -109,7 +120,12 @@ export function createSyncDriver(db: Database, endpoint: SyncEndpoint, options: 
   };
 
   /** Applies pulled entries, concurrent local edits settled in the authority's favour with nothing lost. */
-  const applyPulled = (authority: string, entries: readonly ChangeEntry[], report: SyncReport, then: () => void): void => {
+  const applyPulled = (
+    authority: string,
+    entries: readonly ChangeEntry[],
+    report: SyncReport,
+    then: () => void,
+  ): void => {
     const base = readPushCursor(db, authority).rev;
     db.transaction(() => {
       const result = applyChanges(db, entries, { peer: authority, conflicts: { base, winner: 'incoming' } });
@@ -175,7 +191,12 @@ export function createSyncDriver(db: Database, endpoint: SyncEndpoint, options: 
           report.bytesOut += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
         }
         const base = readWatermark(db, authority).rev;
-        const response = await endpoint.pushChanges({ replica: self, entries: batch.entries, base, cursor: batch.cursor });
+        const response = await endpoint.pushChanges({
+          replica: self,
+          entries: batch.entries,
+          base,
+          cursor: batch.cursor,
+        });
         assertAppliedPushCursor(batch.cursor, response.acknowledged);
         report.pushed += response.result.applied;
         report.conflicts.push(...response.result.conflicts);

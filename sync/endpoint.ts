@@ -7,7 +7,14 @@
 import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
 import { type ApplyResult, applyChanges } from './apply.ts';
-import { type ChangeBatch, type ChangeCursor, type ChangeEntry, checkCursor, coalesceChanges, currentRev } from './changes.ts';
+import {
+  type ChangeBatch,
+  type ChangeCursor,
+  type ChangeEntry,
+  checkCursor,
+  coalesceChanges,
+  currentRev,
+} from './changes.ts';
 import { compactedRev, type ManifestPage, readManifest } from './compact.ts';
 import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
 import { replicaId, writePushCursor } from './peers.ts';
@@ -64,14 +71,26 @@ export interface SyncEndpoint {
 }
 
 /** Every call of {@link SyncEndpoint}, for transports that forward them by name. */
-export const SYNC_METHODS = ['hello', 'fetchChanges', 'fetchManifest', 'hasObjects', 'fetchObjects', 'pushObjects', 'pushChanges'] as const satisfies ReadonlyArray<keyof SyncEndpoint>;
+export const SYNC_METHODS = [
+  'hello',
+  'fetchChanges',
+  'fetchManifest',
+  'hasObjects',
+  'fetchObjects',
+  'pushObjects',
+  'pushChanges',
+] as const satisfies ReadonlyArray<keyof SyncEndpoint>;
 
 /**
  * Builds an endpoint whose every call is `forward(method, args)`: how a transport (a wire, another
  * object's context) presents a remote endpoint.
  */
-export function forwardEndpoint(forward: (method: keyof SyncEndpoint, args: unknown[]) => Promise<unknown>): SyncEndpoint {
-  return Object.fromEntries(SYNC_METHODS.map((method) => [method, (...args: unknown[]) => forward(method, args)])) as unknown as SyncEndpoint;
+export function forwardEndpoint(
+  forward: (method: keyof SyncEndpoint, args: unknown[]) => Promise<unknown>,
+): SyncEndpoint {
+  return Object.fromEntries(
+    SYNC_METHODS.map((method) => [method, (...args: unknown[]) => forward(method, args)]),
+  ) as unknown as SyncEndpoint;
 }
 
 function checkReplica(replica: unknown): string {
@@ -84,7 +103,8 @@ function checkReplica(replica: unknown): string {
 const clampLimit = (limit: unknown): number => Math.min(Math.max(1, Math.trunc(Number(limit)) || 1), MAX_BATCH_ENTRIES);
 
 function checkCount(value: unknown, max: number, what: string): void {
-  if (!Array.isArray(value) || value.length > max) throw fsError('EINVAL', 'sync', undefined, undefined, `${what}: at most ${max} per call`);
+  if (!Array.isArray(value) || value.length > max)
+    throw fsError('EINVAL', 'sync', undefined, undefined, `${what}: at most ${max} per call`);
 }
 
 /**
@@ -98,7 +118,13 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
     async hello(hello) {
       checkReplica(hello?.replica);
       if (hello.chunkSize !== db.chunkSize) {
-        throw fsError('EINVAL', 'sync', undefined, undefined, `chunk sizes differ (replica ${hello.chunkSize}, authority ${db.chunkSize}); create the replica with chunk size ${db.chunkSize}`);
+        throw fsError(
+          'EINVAL',
+          'sync',
+          undefined,
+          undefined,
+          `chunk sizes differ (replica ${hello.chunkSize}, authority ${db.chunkSize}); create the replica with chunk size ${db.chunkSize}`,
+        );
       }
       return { peer: self, chunkSize: db.chunkSize, rev: currentRev(db) };
     },
@@ -126,22 +152,45 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
       checkCount(hashes, 1024, 'hashes');
       const objects = [...fetchObjects(db, hashes)];
       const bytes = objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
-      if (bytes > MAX_BATCH_BYTES + 1024 * 1024) throw fsError('EINVAL', 'sync', undefined, undefined, `asked for ${bytes} bytes in one call; at most ${MAX_BATCH_BYTES}`);
+      if (bytes > MAX_BATCH_BYTES + 1024 * 1024)
+        throw fsError(
+          'EINVAL',
+          'sync',
+          undefined,
+          undefined,
+          `asked for ${bytes} bytes in one call; at most ${MAX_BATCH_BYTES}`,
+        );
       return objects;
     },
     async pushObjects(objects) {
       checkCount(objects, 1024, 'objects');
       const bytes = objects.reduce((sum, object) => sum + (object?.bytes?.byteLength ?? 0), 0);
-      if (bytes > MAX_BATCH_BYTES + 1024 * 1024) throw fsError('EINVAL', 'sync', undefined, undefined, `pushed ${bytes} bytes in one call; at most ${MAX_BATCH_BYTES}`);
+      if (bytes > MAX_BATCH_BYTES + 1024 * 1024)
+        throw fsError(
+          'EINVAL',
+          'sync',
+          undefined,
+          undefined,
+          `pushed ${bytes} bytes in one call; at most ${MAX_BATCH_BYTES}`,
+        );
       return pushObjects(db, objects);
     },
     async pushChanges(request) {
       const replica = checkReplica(request?.replica);
       checkCount(request.entries, MAX_BATCH_ENTRIES, 'entries');
       if (!Number.isSafeInteger(request.base) || request.base < 0 || request.base > currentRev(db)) {
-        throw fsError('EINVAL', 'sync', undefined, undefined, `conflict base ${request.base} is not a revision of this side`);
+        throw fsError(
+          'EINVAL',
+          'sync',
+          undefined,
+          undefined,
+          `conflict base ${request.base} is not a revision of this side`,
+        );
       }
-      const result = applyChanges(db, request.entries, { peer: replica, conflicts: { base: request.base, winner: 'local' } });
+      const result = applyChanges(db, request.entries, {
+        peer: replica,
+        conflicts: { base: request.base, winner: 'local' },
+      });
       return { result, acknowledged: request.cursor };
     },
   };

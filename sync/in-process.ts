@@ -26,10 +26,15 @@ export interface InProcessOptions {
 }
 
 const objectBytes = (objects: unknown): number =>
-  Array.isArray(objects) ? (objects as SyncObject[]).reduce((sum, object) => sum + (object?.bytes?.byteLength ?? 0), 0) : 0;
+  Array.isArray(objects)
+    ? (objects as SyncObject[]).reduce((sum, object) => sum + (object?.bytes?.byteLength ?? 0), 0)
+    : 0;
 
 /** Wraps `endpoint` as a replica would see it across a wire. */
-export function connectInProcess(endpoint: SyncEndpoint, options: InProcessOptions = {}): SyncEndpoint & { counters: WireCounters } {
+export function connectInProcess(
+  endpoint: SyncEndpoint,
+  options: InProcessOptions = {},
+): SyncEndpoint & { counters: WireCounters } {
   const counters: WireCounters = { up: 0, down: 0, calls: 0 };
   const wire = forwardEndpoint(async (method, args) => {
     options.beforeCall?.(method);

@@ -4,7 +4,14 @@
  *
  * @module dofs/sync
  */
-export { type ApplyOptions, type ApplyResult, applyChanges, type ConflictPolicy, type SyncConflict, validateEntry } from './apply.ts';
+export {
+  type ApplyOptions,
+  type ApplyResult,
+  applyChanges,
+  type ConflictPolicy,
+  type SyncConflict,
+  validateEntry,
+} from './apply.ts';
 export {
   type ChangeBatch,
   type ChangeCursor,
@@ -23,7 +30,13 @@ export {
   type SymlinkEntry,
 } from './changes.ts';
 export { compactChanges, compactedRev, type ManifestPage, readManifest } from './compact.ts';
-export { createSyncDriver, type SyncDriver, type SyncDriverOptions, type SyncProgress, type SyncReport } from './driver.ts';
+export {
+  createSyncDriver,
+  type SyncDriver,
+  type SyncDriverOptions,
+  type SyncProgress,
+  type SyncReport,
+} from './driver.ts';
 export {
   createSyncEndpoint,
   forwardEndpoint,
@@ -38,7 +51,16 @@ export {
 } from './endpoint.ts';
 export { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 export { connectInProcess, type InProcessOptions, type WireCounters } from './in-process.ts';
-export { buildManifest, fetchObjects, hasObjects, missingObjects, pushObjects, stageBlob, type SyncObject, verifyObject } from './objects.ts';
+export {
+  buildManifest,
+  fetchObjects,
+  hasObjects,
+  missingObjects,
+  pushObjects,
+  type SyncObject,
+  stageBlob,
+  verifyObject,
+} from './objects.ts';
 export {
   assertAppliedPushCursor,
   readPushCursor,

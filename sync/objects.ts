@@ -6,7 +6,7 @@
  */
 import { hashBytes, isHash, loadBlob, putBlob } from '../core/blobs.ts';
 import type { Database } from '../core/database.ts';
-import { fsError, wrapStorageError } from '../core/errors.ts';
+import { FsError, fsError, wrapStorageError } from '../core/errors.ts';
 import { MAX_CHUNK_SIZE } from '../core/schema.ts';
 import type { EntryChunk } from './changes.ts';
 
@@ -20,7 +20,8 @@ export interface SyncObject {
 
 function checkHashes(hashes: readonly string[]): void {
   for (const hash of hashes) {
-    if (!isHash(hash)) throw fsError('EINVAL', 'sync', undefined, undefined, `'${String(hash).slice(0, 80)}' is not a SHA-256 hex name`);
+    if (!isHash(hash))
+      throw fsError('EINVAL', 'sync', undefined, undefined, `'${String(hash).slice(0, 80)}' is not a SHA-256 hex name`);
   }
 }
 
@@ -31,7 +32,10 @@ export function hasObjects(db: Database, hashes: readonly string[]): boolean[] {
   const per = db.limits.maxBoundParameters;
   for (let start = 0; start < hashes.length; start += per) {
     const batch = hashes.slice(start, start + per);
-    const rows = db.all<{ hash: string }>(`SELECT hash FROM vfs_blobs WHERE hash IN (${batch.map(() => '?').join(', ')})`, batch);
+    const rows = db.all<{ hash: string }>(
+      `SELECT hash FROM vfs_blobs WHERE hash IN (${batch.map(() => '?').join(', ')})`,
+      batch,
+    );
     for (const row of rows) present.add(row.hash);
   }
   return hashes.map((hash) => present.has(hash));
@@ -48,25 +52,44 @@ export function missingObjects(db: Database, hashes: readonly string[]): string[
 export function* fetchObjects(db: Database, hashes: readonly string[]): Generator<SyncObject> {
   checkHashes(hashes);
   for (const hash of hashes) {
+    let bytes: Uint8Array;
     try {
-      yield { hash, bytes: loadBlob(db, hash, 'sync') };
+      bytes = loadBlob(db, hash, 'sync');
     } catch (error) {
-      throw fsError('EUNKNOWN_HASH', 'sync', undefined, undefined, `object ${hash} is not stored here`);
+      throw new FsError('EUNKNOWN_HASH', 'sync', undefined, undefined, {
+        cause: error,
+        detail: `object ${hash} is not stored here`,
+      });
     }
+    yield { hash, bytes };
   }
 }
 
 /** Checks one incoming object: a valid name, a chunk-sized payload, and bytes that hash to the name. */
 export function verifyObject(object: SyncObject): void {
-  if (!object || typeof object !== 'object') throw fsError('EINVAL', 'sync', undefined, undefined, 'an object must be {hash, bytes}');
+  if (!object || typeof object !== 'object')
+    throw fsError('EINVAL', 'sync', undefined, undefined, 'an object must be {hash, bytes}');
   checkHashes([object.hash]);
-  if (!(object.bytes instanceof Uint8Array)) throw fsError('EINVAL', 'sync', undefined, undefined, `object ${object.hash} has no bytes`);
+  if (!(object.bytes instanceof Uint8Array))
+    throw fsError('EINVAL', 'sync', undefined, undefined, `object ${object.hash} has no bytes`);
   if (object.bytes.byteLength > MAX_CHUNK_SIZE) {
-    throw fsError('EINVAL', 'sync', undefined, undefined, `object ${object.hash} is ${object.bytes.byteLength} bytes, over the ${MAX_CHUNK_SIZE}-byte chunk limit`);
+    throw fsError(
+      'EINVAL',
+      'sync',
+      undefined,
+      undefined,
+      `object ${object.hash} is ${object.bytes.byteLength} bytes, over the ${MAX_CHUNK_SIZE}-byte chunk limit`,
+    );
   }
   const actual = hashBytes(object.bytes);
   if (actual !== object.hash) {
-    throw fsError('EINVAL', 'sync', undefined, undefined, `object ${object.hash} does not match its bytes (they hash to ${actual}); refused`);
+    throw fsError(
+      'EINVAL',
+      'sync',
+      undefined,
+      undefined,
+      `object ${object.hash} does not match its bytes (they hash to ${actual}); refused`,
+    );
   }
 }
 
@@ -95,5 +118,9 @@ export function pushObjects(db: Database, objects: readonly SyncObject[]): numbe
 /** A file's chunk list encoded canonically, and the SHA-256 of that encoding (the file's content identity). */
 export function buildManifest(chunks: readonly EntryChunk[]): { hash: string; encoded: string; size: number } {
   const encoded = JSON.stringify({ version: 1, chunks: chunks.map(({ hash, size }) => ({ hash, size })) });
-  return { hash: hashBytes(new TextEncoder().encode(encoded)), encoded, size: chunks.reduce((sum, chunk) => sum + chunk.size, 0) };
+  return {
+    hash: hashBytes(new TextEncoder().encode(encoded)),
+    encoded,
+    size: chunks.reduce((sum, chunk) => sum + chunk.size, 0),
+  };
 }

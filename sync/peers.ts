@@ -12,7 +12,10 @@ import { type ChangeCursor, compareChangeCursors, START_CURSOR } from './changes
 type CursorKind = 'fetch' | 'push';
 
 function readCursor(db: Database, peer: string, kind: CursorKind): ChangeCursor {
-  const row = db.all<{ rev: number; path: string | null }>('SELECT rev, path FROM vfs_sync_cursors WHERE peer = ? AND kind = ?', [peer, kind])[0];
+  const row = db.all<{ rev: number; path: string | null }>(
+    'SELECT rev, path FROM vfs_sync_cursors WHERE peer = ? AND kind = ?',
+    [peer, kind],
+  )[0];
   return row ? { rev: Number(row.rev), path: row.path } : START_CURSOR;
 }
 
@@ -42,7 +45,10 @@ export function readPushCursor(db: Database, peer: string): ChangeCursor {
 /** Records how far into this side's change stream `peer` has acknowledged, and forgets echo marks it covers. */
 export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor): void {
   writeCursor(db, peer, 'push', cursor);
-  db.run('DELETE FROM vfs_sync_echo WHERE peer = ? AND rev <= ?', [peer, cursor.path === null ? cursor.rev : cursor.rev - 1]);
+  db.run('DELETE FROM vfs_sync_echo WHERE peer = ? AND rev <= ?', [
+    peer,
+    cursor.path === null ? cursor.rev : cursor.rev - 1,
+  ]);
 }
 
 /** Forgets everything about `peer` (after divergence, before a full resync). */
@@ -57,7 +63,13 @@ export function resetPeer(db: Database, peer: string): void {
  */
 export function assertAppliedPushCursor(sent: ChangeCursor, acknowledged: ChangeCursor): void {
   if (compareChangeCursors(acknowledged, sent) < 0) {
-    throw fsError('EIO', 'sync', undefined, undefined, `the peer acknowledged ${JSON.stringify(acknowledged)} but was sent up to ${JSON.stringify(sent)}; resync`);
+    throw fsError(
+      'EIO',
+      'sync',
+      undefined,
+      undefined,
+      `the peer acknowledged ${JSON.stringify(acknowledged)} but was sent up to ${JSON.stringify(sent)}; resync`,
+    );
   }
 }
 

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
-import type { StorageBackend } from '../core/backend.ts';
 import type { ConformanceTarget, StorageHandle } from '../conformance/target.ts';
+import type { StorageBackend } from '../core/backend.ts';
 
 async function using<T>(backend: StorageBackend, fn: (backend: StorageBackend) => T | Promise<T>): Promise<T> {
   try {

@@ -57,7 +57,10 @@ function toRow(row: Record<string, unknown>): SqlRow {
 }
 
 /** Creates a backend on a SQLite-backed Durable Object's storage (`ctx.storage`). Use it only inside the object. */
-export function createDoSqlBackend(storage: DurableObjectStorageLike, options: DoSqlBackendOptions = {}): StorageBackend {
+export function createDoSqlBackend(
+  storage: DurableObjectStorageLike,
+  options: DoSqlBackendOptions = {},
+): StorageBackend {
   let closed = false;
   const sql = storage.sql;
   const exec = (query: string, params: readonly SqlValue[]): SqlCursorLike => {

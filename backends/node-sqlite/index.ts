@@ -4,7 +4,7 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { BackendLimits, SqlRow, SqlValue, StorageBackend } from '../../core/backend.ts';
+import type { BackendLimits, SqlValue, StorageBackend } from '../../core/backend.ts';
 
 /** Options for {@link createNodeSqliteBackend}. */
 export interface NodeSqliteBackendOptions {

@@ -10,7 +10,8 @@ import type { ConformanceTarget } from '../target.ts';
 function table(backend: StorageBackend): void {
   backend.run('CREATE TABLE t (k INTEGER PRIMARY KEY, v)');
 }
-const values = (backend: StorageBackend): unknown[] => backend.all<{ v: unknown }>('SELECT v FROM t ORDER BY k').map((r) => r.v);
+const values = (backend: StorageBackend): unknown[] =>
+  backend.all<{ v: unknown }>('SELECT v FROM t ORDER BY k').map((r) => r.v);
 
 /** Cases for the backend contract. */
 export function backendCases(target: ConformanceTarget): void {
@@ -29,7 +30,13 @@ export function backendCases(target: ConformanceTarget): void {
     it('round-trips integers, floats, strings and NULL', () =>
       target.withBackend((backend) => {
         table(backend);
-        for (const [k, v] of [[1, 42], [2, 1.5], [3, 'text ✓'], [4, null], [5, Number.MAX_SAFE_INTEGER]] as const) {
+        for (const [k, v] of [
+          [1, 42],
+          [2, 1.5],
+          [3, 'text ✓'],
+          [4, null],
+          [5, Number.MAX_SAFE_INTEGER],
+        ] as const) {
           backend.run('INSERT INTO t VALUES (?, ?)', [k, v]);
         }
         expect(values(backend)).toEqual([42, 1.5, 'text ✓', null, Number.MAX_SAFE_INTEGER]);
@@ -39,13 +46,19 @@ export function backendCases(target: ConformanceTarget): void {
         table(backend);
         expect(backend.all('INSERT INTO t VALUES (1, 10) ON CONFLICT (k) DO NOTHING RETURNING k')).toEqual([{ k: 1 }]);
         expect(backend.all('INSERT INTO t VALUES (1, 11) ON CONFLICT (k) DO NOTHING RETURNING k')).toEqual([]);
-        const rows = backend.all<{ n: number }>('WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5) SELECT n FROM c');
+        const rows = backend.all<{ n: number }>(
+          'WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 5) SELECT n FROM c',
+        );
         expect(rows.map((r) => r.n)).toEqual([1, 2, 3, 4, 5]);
       }));
     it('commits a transaction and returns its result', () =>
       target.withBackend((backend) => {
         table(backend);
-        expect(backend.transaction(() => (backend.run('INSERT INTO t VALUES (1, 1)'), 'done'))).toBe('done');
+        const result = backend.transaction(() => {
+          backend.run('INSERT INTO t VALUES (1, 1)');
+          return 'done';
+        });
+        expect(result).toBe('done');
         expect(values(backend)).toEqual([1]);
       }));
     it('rolls back a transaction that throws and rethrows the error', () =>

@@ -125,7 +125,9 @@ export function fileCases(target: ConformanceTarget): void {
           [999, 1],
           [0, 1000],
         ]) {
-          expect(ws.readFile('/f', { byteOffset: offset, byteLength: length })).toEqual(bytes.slice(offset, offset + length));
+          expect(ws.readFile('/f', { byteOffset: offset, byteLength: length })).toEqual(
+            bytes.slice(offset, offset + length),
+          );
         }
       },
       { chunkSize: 64 },
@@ -138,9 +140,10 @@ export function fileCases(target: ConformanceTarget): void {
       'a file is split into fixed-size chunks, the last one short',
       ({ ws }) => {
         ws.writeFile('/f', patternBytes(64 * 3 + 10));
-        const rows = ws.db.all<{ idx: number; size: number }>('SELECT idx, size FROM vfs_chunks WHERE inode = ? ORDER BY idx', [
-          ws.stat('/f').ino,
-        ]);
+        const rows = ws.db.all<{ idx: number; size: number }>(
+          'SELECT idx, size FROM vfs_chunks WHERE inode = ? ORDER BY idx',
+          [ws.stat('/f').ino],
+        );
         expect(rows.map((r) => Number(r.size))).toEqual([64, 64, 64, 10]);
       },
       { chunkSize: 64 },
@@ -166,13 +169,15 @@ export function fileCases(target: ConformanceTarget): void {
       'a partial write re-hashes only the chunks it touches',
       ({ ws }) => {
         ws.writeFile('/f', patternBytes(64 * 10, 5));
-        const before = ws.db.all<{ idx: number; hash: string }>('SELECT idx, hash FROM vfs_chunks WHERE inode = ? ORDER BY idx', [
-          ws.stat('/f').ino,
-        ]);
+        const before = ws.db.all<{ idx: number; hash: string }>(
+          'SELECT idx, hash FROM vfs_chunks WHERE inode = ? ORDER BY idx',
+          [ws.stat('/f').ino],
+        );
         ws.appendFile('/f', 'tail');
-        const after = ws.db.all<{ idx: number; hash: string }>('SELECT idx, hash FROM vfs_chunks WHERE inode = ? ORDER BY idx', [
-          ws.stat('/f').ino,
-        ]);
+        const after = ws.db.all<{ idx: number; hash: string }>(
+          'SELECT idx, hash FROM vfs_chunks WHERE inode = ? ORDER BY idx',
+          [ws.stat('/f').ino],
+        );
         expect(after.slice(0, 10)).toEqual(before);
         expect(after).toHaveLength(11);
       },

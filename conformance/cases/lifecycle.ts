@@ -85,7 +85,7 @@ export function lifecycleCases(target: ConformanceTarget): void {
       expect(events).toEqual(['/c']);
       expect(ws.ls('/')).toEqual(['/c']);
     });
-    defineCase(target, 'lutimes sets a symlink\'s own times, even when it dangles', ({ ws }) => {
+    defineCase(target, "lutimes sets a symlink's own times, even when it dangles", ({ ws }) => {
       ws.symlink('/nowhere', '/l');
       ws.lutimes('/l', 10, 20);
       expect(ws.lstat('/l').mtimeMs).toBe(20_000);
@@ -200,7 +200,11 @@ export function lifecycleCases(target: ConformanceTarget): void {
 
   describe('fsck finds broken invariants', () => {
     const corruptions: ReadonlyArray<[string, string, (db: Database, ino: number) => void]> = [
-      ['a size that disagrees with the chunks', 'size', (db, ino) => db.run('UPDATE vfs_nodes SET size = size + 1 WHERE inode = ?', [ino])],
+      [
+        'a size that disagrees with the chunks',
+        'size',
+        (db, ino) => db.run('UPDATE vfs_nodes SET size = size + 1 WHERE inode = ?', [ino]),
+      ],
       ['a missing blob', 'blobs', (db) => db.run('DELETE FROM vfs_blob_bytes')],
       ['bytes that do not match their hash', 'blobs', (db) => db.run("UPDATE vfs_blob_bytes SET bytes = x'00'")],
       ['a wrong nlink', 'nlink', (db, ino) => db.run('UPDATE vfs_nodes SET nlink = 5 WHERE inode = ?', [ino])],
@@ -208,10 +212,15 @@ export function lifecycleCases(target: ConformanceTarget): void {
       [
         'a cycle',
         'tree',
-        (db) => db.run("UPDATE vfs_dirents SET parent = (SELECT child FROM vfs_dirents WHERE name = 'e') WHERE name = 'd'"),
+        (db) =>
+          db.run("UPDATE vfs_dirents SET parent = (SELECT child FROM vfs_dirents WHERE name = 'e') WHERE name = 'd'"),
       ],
       ['a revision counter behind the stamps', 'rev', (db) => db.run("UPDATE vfs_meta SET v = 1 WHERE k = 'rev'")],
-      ['a gap in a chunk map', 'size', (db, ino) => db.run('UPDATE vfs_chunks SET idx = idx + 5 WHERE inode = ? AND idx = 1', [ino])],
+      [
+        'a gap in a chunk map',
+        'size',
+        (db, ino) => db.run('UPDATE vfs_chunks SET idx = idx + 5 WHERE inode = ? AND idx = 1', [ino]),
+      ],
     ];
     for (const [label, check, corrupt] of corruptions) {
       it(`fsck reports ${label}`, () =>
@@ -224,8 +233,7 @@ export function lifecycleCases(target: ConformanceTarget): void {
           const report = ws.fsck();
           expect(report.ok).toBe(false);
           expect(report.problems.map((p) => p.check)).toContain(check);
-        }),
-      );
+        }));
     }
   });
 

@@ -36,8 +36,14 @@ export function searchCases(target: ConformanceTarget): void {
     });
     defineCase(target, 'excludes whole subtrees', ({ ws }) => {
       seedProject(ws);
-      expect(ws.find('/p', '**/*.{js,ts}', { exclude: ['node_modules'] })).not.toContain('/p/node_modules/dep/index.js');
-      expect(ws.find('/p', '**', { exclude: ['node_modules', 'src'] })).toEqual(['/p/README.md', '/p/binary.bin', '/p/link-to-src']);
+      expect(ws.find('/p', '**/*.{js,ts}', { exclude: ['node_modules'] })).not.toContain(
+        '/p/node_modules/dep/index.js',
+      );
+      expect(ws.find('/p', '**', { exclude: ['node_modules', 'src'] })).toEqual([
+        '/p/README.md',
+        '/p/binary.bin',
+        '/p/link-to-src',
+      ]);
     });
     defineCase(target, 'pages with limit and offset', ({ ws }) => {
       seedProject(ws);
@@ -92,7 +98,10 @@ export function searchCases(target: ConformanceTarget): void {
     });
     defineCase(target, 'filters files with include globs', ({ ws }) => {
       seedProject(ws);
-      expect(ws.grep('TODO', '/p', { include: ['*.ts'] }).map((m) => m.path)).toEqual(['/p/src/.hidden.ts', '/p/src/main.ts']);
+      expect(ws.grep('TODO', '/p', { include: ['*.ts'] }).map((m) => m.path)).toEqual([
+        '/p/src/.hidden.ts',
+        '/p/src/main.ts',
+      ]);
     });
     defineCase(target, 'pages matches with limit and offset', ({ ws }) => {
       ws.writeFile('/f', Array.from({ length: 10 }, (_, i) => `match ${i}`).join('\n'));

@@ -61,7 +61,11 @@ function endpointOf(side: Side): SyncEndpoint {
 }
 
 /** Runs `body` with an authority and a replica on two fresh storages of the target, then fscks both. */
-async function withPair<T>(target: ConformanceTarget, options: PairOptions, body: (pair: Pair) => Promise<T>): Promise<T> {
+async function withPair<T>(
+  target: ConformanceTarget,
+  options: PairOptions,
+  body: (pair: Pair) => Promise<T>,
+): Promise<T> {
   return target.withStorages(2, async ([a, b]) => {
     const side = (storage: StorageHandle): Side => ({
       do: (fn) => storage.use((backend) => fn(openTestWorkspace(backend, { chunkSize: options.chunkSize ?? 64 }).ws)),
@@ -78,7 +82,12 @@ async function withPair<T>(target: ConformanceTarget, options: PairOptions, body
   });
 }
 
-function definePairCase(target: ConformanceTarget, name: string, body: (pair: Pair) => Promise<unknown>, options: PairOptions = {}): void {
+function definePairCase(
+  target: ConformanceTarget,
+  name: string,
+  body: (pair: Pair) => Promise<unknown>,
+  options: PairOptions = {},
+): void {
   it(name, () => withPair(target, options, body), options.timeout ?? 60_000);
 }
 
@@ -108,12 +117,16 @@ function seedTree(ws: Workspace): void {
 /** Cases for sync: an authority and a replica on two storages of the target. */
 export function syncCases(target: ConformanceTarget): void {
   describe('sync', () => {
-    definePairCase(target, 'a first sync copies the whole tree: files, empty dirs, symlinks, modes, mtimes', async (pair) => {
-      await pair.authority.do(seedTree);
-      const report = await pair.sync();
-      expect(report.pulled).toBe(8);
-      expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
-    });
+    definePairCase(
+      target,
+      'a first sync copies the whole tree: files, empty dirs, symlinks, modes, mtimes',
+      async (pair) => {
+        await pair.authority.do(seedTree);
+        const report = await pair.sync();
+        expect(report.pulled).toBe(8);
+        expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+      },
+    );
     definePairCase(target, 'edits on both sides converge', async (pair) => {
       await pair.authority.do(seedTree);
       await pair.sync();
@@ -148,19 +161,23 @@ export function syncCases(target: ConformanceTarget): void {
       await expectConverged(pair);
       expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual([]);
     });
-    definePairCase(target, 'concurrent edits of one file: the authority keeps the path, the replica version is kept beside it', async (pair) => {
-      await pair.authority.do((ws) => ws.writeFile('/f', 'base'));
-      await pair.sync();
-      await pair.authority.do((ws) => ws.writeFile('/f', 'authority edit'));
-      await pair.replica.do((ws) => ws.writeFile('/f', 'replica edit'));
-      const report = await pair.sync();
-      expect(report.conflicts).toHaveLength(1);
-      const copy = report.conflicts[0].copy as string;
-      expect(copy).toMatch(/^\/f\.conflict-/);
-      await expectConverged(pair);
-      expect(await pair.authority.do((ws) => ws.readFile('/f', 'utf8'))).toBe('authority edit');
-      expect(await pair.authority.do((ws) => ws.readFile(copy, 'utf8'))).toBe('replica edit');
-    });
+    definePairCase(
+      target,
+      'concurrent edits of one file: the authority keeps the path, the replica version is kept beside it',
+      async (pair) => {
+        await pair.authority.do((ws) => ws.writeFile('/f', 'base'));
+        await pair.sync();
+        await pair.authority.do((ws) => ws.writeFile('/f', 'authority edit'));
+        await pair.replica.do((ws) => ws.writeFile('/f', 'replica edit'));
+        const report = await pair.sync();
+        expect(report.conflicts).toHaveLength(1);
+        const copy = report.conflicts[0].copy as string;
+        expect(copy).toMatch(/^\/f\.conflict-/);
+        await expectConverged(pair);
+        expect(await pair.authority.do((ws) => ws.readFile('/f', 'utf8'))).toBe('authority edit');
+        expect(await pair.authority.do((ws) => ws.readFile(copy, 'utf8'))).toBe('replica edit');
+      },
+    );
     definePairCase(target, 'an edit beats a concurrent deletion: nothing is lost', async (pair) => {
       await pair.authority.do((ws) => {
         ws.writeFile('/f', 'base');
@@ -181,50 +198,58 @@ export function syncCases(target: ConformanceTarget): void {
       expect(await pair.authority.do((ws) => ws.readFile('/f', 'utf8'))).toBe('kept edit');
       expect(await pair.replica.do((ws) => ws.readFile('/g', 'utf8'))).toBe('kept edit too');
     });
-    definePairCase(target, 'a directory deleted on one side keeps what the other side wrote inside it meanwhile', async (pair) => {
-      await pair.authority.do((ws) => {
-        ws.mkdir('/d/sub', { recursive: true });
-        ws.writeFile('/d/old', 'old');
-        ws.writeFile('/d/sub/old', 'old');
-      });
-      await pair.sync();
-      await pair.authority.do((ws) => ws.rm('/d', { recursive: true }));
-      await pair.replica.do((ws) => ws.writeFile('/d/sub/new', 'written meanwhile'));
-      const report = await pair.sync();
-      expect(report.conflicts.map((c) => c.path)).toContain('/d/sub/new');
-      await expectConverged(pair);
-      expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual(['/d', '/d/sub', '/d/sub/new']);
-    });
-    definePairCase(target, 'compaction drops acknowledged tombstones; a replica behind the horizon resyncs from the manifest', async (pair) => {
-      await pair.authority.do((ws) => {
-        for (const name of ['keep', 'gone', 'edited']) ws.writeFile(`/${name}`, name);
-        ws.mkdir('/dir/deep', { recursive: true });
-      });
-      await pair.sync();
-      await pair.authority.do((ws) => {
-        ws.rm('/gone');
-        ws.rm('/dir', { recursive: true });
-        ws.writeFile('/edited', 'edited on the authority');
-        ws.writeFile('/new', 'new');
-        // Forget every tombstone, as if the replica had been away longer than the log keeps.
-        const { removed } = compactChanges(ws.db, { horizon: currentRev(ws.db) });
-        expect(removed).toBe(3);
-      });
-      await pair.replica.do((ws) => ws.writeFile('/local', 'unpushed local work'));
-      await expectConverged(pair);
-      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/edited', '/keep', '/local', '/new']);
-      expect(await pair.authority.do((ws) => ws.readFile('/local', 'utf8'))).toBe('unpushed local work');
-      const afterDefault = await pair.authority.do((ws) => {
-        ws.rm('/keep');
-        return compactChanges(ws.db);
-      });
-      expect(afterDefault.removed).toBe(0);
-      // A replica acknowledges what it applied when it next asks for changes.
-      await pair.sync();
-      await pair.sync();
-      expect(await pair.authority.do((ws) => compactChanges(ws.db).removed)).toBe(1);
-      expect(await pair.replica.do((ws) => ws.exists('/keep'))).toBe(false);
-    });
+    definePairCase(
+      target,
+      'a directory deleted on one side keeps what the other side wrote inside it meanwhile',
+      async (pair) => {
+        await pair.authority.do((ws) => {
+          ws.mkdir('/d/sub', { recursive: true });
+          ws.writeFile('/d/old', 'old');
+          ws.writeFile('/d/sub/old', 'old');
+        });
+        await pair.sync();
+        await pair.authority.do((ws) => ws.rm('/d', { recursive: true }));
+        await pair.replica.do((ws) => ws.writeFile('/d/sub/new', 'written meanwhile'));
+        const report = await pair.sync();
+        expect(report.conflicts.map((c) => c.path)).toContain('/d/sub/new');
+        await expectConverged(pair);
+        expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual(['/d', '/d/sub', '/d/sub/new']);
+      },
+    );
+    definePairCase(
+      target,
+      'compaction drops acknowledged tombstones; a replica behind the horizon resyncs from the manifest',
+      async (pair) => {
+        await pair.authority.do((ws) => {
+          for (const name of ['keep', 'gone', 'edited']) ws.writeFile(`/${name}`, name);
+          ws.mkdir('/dir/deep', { recursive: true });
+        });
+        await pair.sync();
+        await pair.authority.do((ws) => {
+          ws.rm('/gone');
+          ws.rm('/dir', { recursive: true });
+          ws.writeFile('/edited', 'edited on the authority');
+          ws.writeFile('/new', 'new');
+          // Forget every tombstone, as if the replica had been away longer than the log keeps.
+          const { removed } = compactChanges(ws.db, { horizon: currentRev(ws.db) });
+          expect(removed).toBe(3);
+        });
+        await pair.replica.do((ws) => ws.writeFile('/local', 'unpushed local work'));
+        await expectConverged(pair);
+        expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/edited', '/keep', '/local', '/new']);
+        expect(await pair.authority.do((ws) => ws.readFile('/local', 'utf8'))).toBe('unpushed local work');
+        const afterDefault = await pair.authority.do((ws) => {
+          ws.rm('/keep');
+          return compactChanges(ws.db);
+        });
+        expect(afterDefault.removed).toBe(0);
+        // A replica acknowledges what it applied when it next asks for changes.
+        await pair.sync();
+        await pair.sync();
+        expect(await pair.authority.do((ws) => compactChanges(ws.db).removed)).toBe(1);
+        expect(await pair.replica.do((ws) => ws.exists('/keep'))).toBe(false);
+      },
+    );
     definePairCase(target, 'a concurrent type change keeps the replica subtree under a conflict name', async (pair) => {
       await pair.authority.do((ws) => ws.writeFile('/x', 'file'));
       await pair.sync();
@@ -342,29 +367,61 @@ export function syncCases(target: ConformanceTarget): void {
   });
 
   describe('sync input is verified', () => {
-    definePairCase(target, 'an object whose bytes do not match its hash is refused and nothing is stored', async (pair) => {
-      const bytes = new TextEncoder().encode('honest');
-      await expectRefusedOn(pair.authority, () => pair.wire.pushObjects([{ hash: hashBytes(bytes), bytes: new TextEncoder().encode('forged') }]), 'EINVAL');
-      await expectRefusedOn(pair.authority, () => pair.wire.pushObjects([{ hash: 'zz', bytes }]), 'EINVAL');
-    });
+    definePairCase(
+      target,
+      'an object whose bytes do not match its hash is refused and nothing is stored',
+      async (pair) => {
+        const bytes = new TextEncoder().encode('honest');
+        await expectRefusedOn(
+          pair.authority,
+          () => pair.wire.pushObjects([{ hash: hashBytes(bytes), bytes: new TextEncoder().encode('forged') }]),
+          'EINVAL',
+        );
+        await expectRefusedOn(pair.authority, () => pair.wire.pushObjects([{ hash: 'zz', bytes }]), 'EINVAL');
+      },
+    );
     definePairCase(target, 'an entry whose chunk sizes disagree with its size is refused', async (pair) => {
       await pair.authority.do(async (ws) => {
         const bytes = patternBytes(64, 1);
         pushObjects(ws.db, [{ hash: hashBytes(bytes), bytes }]);
-        const entry = { type: 'file' as const, rev: 1, path: '/f', mode: 0o644, mtime: 0, size: 100, chunks: [{ hash: hashBytes(bytes), size: 64 }] };
+        const entry = {
+          type: 'file' as const,
+          rev: 1,
+          path: '/f',
+          mode: 0o644,
+          mtime: 0,
+          size: 100,
+          chunks: [{ hash: hashBytes(bytes), size: 64 }],
+        };
         await expectRefused(ws, () => applyChanges(ws.db, [entry]), 'EINVAL');
         await expectRefused(ws, () => applyChanges(ws.db, [{ ...entry, size: 64, path: '/a/../f' }]), 'EINVAL');
       });
     });
     definePairCase(target, 'an entry naming an object that was never sent is EUNKNOWN_HASH', async (pair) => {
       await pair.authority.do(async (ws) => {
-        const entry = { type: 'file' as const, rev: 1, path: '/f', mode: 0o644, mtime: 0, size: 3, chunks: [{ hash: hashBytes(new Uint8Array(3)), size: 3 }] };
+        const entry = {
+          type: 'file' as const,
+          rev: 1,
+          path: '/f',
+          mode: 0o644,
+          mtime: 0,
+          size: 3,
+          chunks: [{ hash: hashBytes(new Uint8Array(3)), size: 3 }],
+        };
         await expectRefused(ws, () => applyChanges(ws.db, [entry]), 'EUNKNOWN_HASH');
       });
     });
     definePairCase(target, 'a cursor from the future is refused', async (pair) => {
-      await expectRefusedOn(pair.authority, () => pair.wire.fetchChanges('replica-1', { rev: 10_000, path: null }, 10), 'EINVAL');
-      await expectRefusedOn(pair.authority, () => pair.wire.fetchChanges('replica-1', { rev: -1, path: null }, 10), 'EINVAL');
+      await expectRefusedOn(
+        pair.authority,
+        () => pair.wire.fetchChanges('replica-1', { rev: 10_000, path: null }, 10),
+        'EINVAL',
+      );
+      await expectRefusedOn(
+        pair.authority,
+        () => pair.wire.fetchChanges('replica-1', { rev: -1, path: null }, 10),
+        'EINVAL',
+      );
     });
     definePairCase(target, 'a replayed batch changes nothing the second time', async (pair) => {
       const { batch, objects } = await pair.replica.do((ws) => {
@@ -383,15 +440,28 @@ export function syncCases(target: ConformanceTarget): void {
       expect(await pair.authority.do(snapshot)).toEqual(before);
     });
     definePairCase(target, 'a malformed push is refused before anything is read', async (pair) => {
-      await expectRefusedOn(pair.authority, () => pair.wire.pushChanges({ replica: '../../etc', entries: [], base: 0, cursor: START_CURSOR }), 'EINVAL');
-      await expectRefusedOn(pair.authority, () => pair.wire.pushChanges({ replica: 'ok', entries: [], base: 99_999, cursor: START_CURSOR }), 'EINVAL');
+      await expectRefusedOn(
+        pair.authority,
+        () => pair.wire.pushChanges({ replica: '../../etc', entries: [], base: 0, cursor: START_CURSOR }),
+        'EINVAL',
+      );
+      await expectRefusedOn(
+        pair.authority,
+        () => pair.wire.pushChanges({ replica: 'ok', entries: [], base: 99_999, cursor: START_CURSOR }),
+        'EINVAL',
+      );
     });
   });
 
   describe('sync convergence', () => {
     const name = fc.constantFrom('a', 'b', 'c', 'd', 'd/e', 'd/f');
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('write' as const), name, size: fc.integer({ min: 0, max: 200 }), seed: fc.integer({ min: 1, max: 1000 }) }),
+      fc.record({
+        kind: fc.constant('write' as const),
+        name,
+        size: fc.integer({ min: 0, max: 200 }),
+        seed: fc.integer({ min: 1, max: 1000 }),
+      }),
       fc.record({ kind: fc.constant('rm' as const), name }),
       fc.record({ kind: fc.constant('chmod' as const), name, mode: fc.constantFrom(0o600, 0o644, 0o755) }),
       fc.record({ kind: fc.constant('mv' as const), name, to: fc.constantFrom('c', 'g', 'd2') }),
@@ -409,7 +479,9 @@ export function syncCases(target: ConformanceTarget): void {
                 for (const conflict of (await pair.sync()).conflicts) {
                   if (!conflict.copy) continue;
                   const copy = conflict.copy;
-                  const found = (await pair.authority.do((ws) => ws.exists(copy))) || (await pair.replica.do((ws) => ws.exists(copy)));
+                  const found =
+                    (await pair.authority.do((ws) => ws.exists(copy))) ||
+                    (await pair.replica.do((ws) => ws.exists(copy)));
                   expect(found, `conflict copy ${copy}`).toBe(true);
                 }
               };

@@ -283,7 +283,9 @@ export function treeCases(target: ConformanceTarget): void {
       ws.writeFile('/t/a/f', 'x');
       ws.writeFile('/t/g', 'y');
       ws.rm('/t', { recursive: true });
-      const paths = ws.db.all<{ path: string }>("SELECT path FROM vfs_changes WHERE op = 'delete' ORDER BY path").map((r) => r.path);
+      const paths = ws.db
+        .all<{ path: string }>("SELECT path FROM vfs_changes WHERE op = 'delete' ORDER BY path")
+        .map((r) => r.path);
       expect(paths).toEqual(['/t', '/t/a', '/t/a/f', '/t/g']);
     });
     defineCase(target, 'unlink removes a file and its content once unreferenced', ({ ws }) => {

@@ -136,7 +136,13 @@ function setTimes(db: Database, path: string, atime: TimeLike, mtime: TimeLike, 
   const mt = toMs(mtime, path);
   mutate(db, 'utime', path, (m) => {
     const { node, realPath } = resolve(db, path, { follow, syscall: 'utime' });
-    db.run('UPDATE vfs_nodes SET atime = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [a, mt, m.now, m.rev, node.inode]);
+    db.run('UPDATE vfs_nodes SET atime = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
+      a,
+      mt,
+      m.now,
+      m.rev,
+      node.inode,
+    ]);
     m.note('change', realPath);
   });
 }

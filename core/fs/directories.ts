@@ -42,7 +42,8 @@ export function mkdir(db: Database, path: string, options: MkdirOptions = {}): s
       const { parent, node, name, realPath } = locate(db, prefix, { follow: false, syscall: 'mkdir', display: path });
       if (node) {
         // A symlink counts as what it points to; a dangling one is ENOENT (mkdir -p never creates a link's target).
-        const target = node.type === 'symlink' ? locate(db, prefix, { follow: true, syscall: 'mkdir', display: path }).node : node;
+        const target =
+          node.type === 'symlink' ? locate(db, prefix, { follow: true, syscall: 'mkdir', display: path }).node : node;
         if (!target) throw fsError('ENOENT', 'mkdir', path);
         if (target.type !== 'dir') throw fsError(last ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
         continue;

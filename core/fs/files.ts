@@ -4,7 +4,15 @@
  * @module
  */
 import { hashBytes, loadBlob, putBlob } from '../blobs.ts';
-import { type ChunkRef, chunkRange, readRange, replaceContent, shareChunks, upsertChunks, writeContent } from '../content.ts';
+import {
+  type ChunkRef,
+  chunkRange,
+  readRange,
+  replaceContent,
+  shareChunks,
+  upsertChunks,
+  writeContent,
+} from '../content.ts';
 import { type ByteSource, checkOffset, type FileData, isByteSource, toBytes, toText } from '../data.ts';
 import type { Database } from '../database.ts';
 import { fsError, withPaths } from '../errors.ts';
@@ -94,7 +102,12 @@ async function* iterate(source: ByteSource): AsyncIterable<Uint8Array | string> 
   }
 }
 
-async function writeFileFromSource(db: Database, path: string, source: ByteSource, options: WriteFileOptions): Promise<void> {
+async function writeFileFromSource(
+  db: Database,
+  path: string,
+  source: ByteSource,
+  options: WriteFileOptions,
+): Promise<void> {
   const chunkSize = db.chunkSize;
   const staged: ChunkRef[] = [];
   let buffer = new Uint8Array(chunkSize);
@@ -123,12 +136,28 @@ async function writeFileFromSource(db: Database, path: string, source: ByteSourc
   if (fill > 0) stage(buffer.subarray(0, fill));
   const size = staged.reduce((sum, chunk) => sum + chunk.size, 0);
   mutate(db, 'open', path, (m) => {
-    const missing = missingBlobs(db, staged.map((chunk) => chunk.hash));
-    if (missing > 0) throw fsError('EIO', 'write', path, undefined, `${missing} staged chunks were collected by gc before the write finished; retry`);
+    const missing = missingBlobs(
+      db,
+      staged.map((chunk) => chunk.hash),
+    );
+    if (missing > 0)
+      throw fsError(
+        'EIO',
+        'write',
+        path,
+        undefined,
+        `${missing} staged chunks were collected by gc before the write finished; retry`,
+      );
     const { node, realPath, created } = openTarget(db, m, path, 'open', options);
     db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
     upsertChunks(db, node.inode, staged);
-    db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [size, m.now, m.now, m.rev, node.inode]);
+    db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
+      size,
+      m.now,
+      m.now,
+      m.rev,
+      node.inode,
+    ]);
     m.note(created ? 'rename' : 'change', realPath);
   });
 }
@@ -141,7 +170,10 @@ export function missingBlobs(db: Database, hashes: readonly string[]): number {
   for (let start = 0; start < unique.length; start += per) {
     const batch = unique.slice(start, start + per);
     found += Number(
-      db.all<{ n: number }>(`SELECT count(*) AS n FROM vfs_blobs WHERE hash IN (${batch.map(() => '?').join(', ')})`, batch)[0].n,
+      db.all<{ n: number }>(
+        `SELECT count(*) AS n FROM vfs_blobs WHERE hash IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      )[0].n,
     );
   }
   return unique.length - found;
@@ -164,7 +196,9 @@ function resolveFile(db: Database, path: string, syscall: string): NodeRow {
 function rangeOf(node: NodeRow, range: ByteRange, path: string): { offset: number; length: number } {
   const offset = range.byteOffset === undefined ? 0 : checkOffset(range.byteOffset, 'byteOffset', 'read', path);
   const length =
-    range.byteLength === undefined ? Math.max(0, node.size - offset) : checkOffset(range.byteLength, 'byteLength', 'read', path);
+    range.byteLength === undefined
+      ? Math.max(0, node.size - offset)
+      : checkOffset(range.byteLength, 'byteLength', 'read', path);
   return { offset, length };
 }
 
@@ -194,7 +228,8 @@ export function readFileStream(db: Database, path: string, range: ByteRange = {}
   const { offset, length } = rangeOf(node, range, path);
   const end = Math.min(node.size, offset + length);
   const chunkSize = db.chunkSize;
-  const chunks = end > offset ? chunkRange(db, node.inode, Math.floor(offset / chunkSize), Math.floor((end - 1) / chunkSize)) : [];
+  const chunks =
+    end > offset ? chunkRange(db, node.inode, Math.floor(offset / chunkSize), Math.floor((end - 1) / chunkSize)) : [];
   let next = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {

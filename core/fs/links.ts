@@ -17,9 +17,12 @@ export function symlink(db: Database, target: string, path: string): void {
 
 function symlinkUnchecked(db: Database, target: string, path: string): void {
   splitPath(path, 'symlink');
-  if (typeof target !== 'string' || target.length === 0) throw fsError('ENOENT', 'symlink', String(target), path, 'empty target');
-  if (target.includes('\0')) throw fsError('EINVAL', 'symlink', target.replaceAll('\0', '\\0'), path, 'NUL byte in target');
-  if (new TextEncoder().encode(target).length >= MAX_PATH_BYTES) throw fsError('ENAMETOOLONG', 'symlink', target.slice(0, 64), path);
+  if (typeof target !== 'string' || target.length === 0)
+    throw fsError('ENOENT', 'symlink', String(target), path, 'empty target');
+  if (target.includes('\0'))
+    throw fsError('EINVAL', 'symlink', target.replaceAll('\0', '\\0'), path, 'NUL byte in target');
+  if (new TextEncoder().encode(target).length >= MAX_PATH_BYTES)
+    throw fsError('ENAMETOOLONG', 'symlink', target.slice(0, 64), path);
   mutate(db, 'symlink', path, (m) => {
     const location = locate(db, path, { follow: false, syscall: 'symlink' });
     if (location.node) throw fsError('EEXIST', 'symlink', target, path);
@@ -49,7 +52,11 @@ function linkUnchecked(db: Database, existing: string, path: string): void {
     const location = locate(db, path, { follow: false, syscall: 'link', display: path });
     if (location.node) throw fsError('EEXIST', 'link', existing, path);
     if (node.type === 'dir') throw fsError('EPERM', 'link', existing, path, 'directories cannot be hard-linked');
-    db.run('INSERT INTO vfs_dirents (parent, name, child) VALUES (?, ?, ?)', [location.parent.inode, location.name, node.inode]);
+    db.run('INSERT INTO vfs_dirents (parent, name, child) VALUES (?, ?, ?)', [
+      location.parent.inode,
+      location.name,
+      node.inode,
+    ]);
     db.run('UPDATE vfs_nodes SET nlink = nlink + 1, ctime = ?, rev = ? WHERE inode = ?', [m.now, m.rev, node.inode]);
     touchDir(db, m, location.parent.inode);
     m.note('rename', location.realPath);

@@ -3,8 +3,9 @@
  *
  * @module
  */
-import type { Database } from '../database.ts';
+
 import { checkOffset } from '../data.ts';
+import type { Database } from '../database.ts';
 import { wrapStorageError } from '../errors.ts';
 
 /** Options for {@link gc}. */
@@ -23,7 +24,8 @@ export interface GcResult {
 
 /** Frees blobs that no chunk references and that were last stored or staged before the safety window. */
 export function gc(db: Database, options: GcOptions = {}): GcResult {
-  const window = options.safetyWindowMs === undefined ? 3_600_000 : checkOffset(options.safetyWindowMs, 'safetyWindowMs', 'gc', '/');
+  const window =
+    options.safetyWindowMs === undefined ? 3_600_000 : checkOffset(options.safetyWindowMs, 'safetyWindowMs', 'gc', '/');
   const cutoff = db.now() - window;
   try {
     return db.transaction(() => {

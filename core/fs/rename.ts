@@ -42,7 +42,8 @@ function renameUnchecked(db: Database, from: string, to: string): void {
     if (target.node) {
       if (isDir && target.node.type !== 'dir') throw fsError('ENOTDIR', 'rename', from, to);
       if (!isDir && target.node.type === 'dir') throw fsError('EISDIR', 'rename', from, to);
-      if (target.node.type === 'dir' && hasEntries(db, target.node.inode)) throw fsError('ENOTEMPTY', 'rename', from, to);
+      if (target.node.type === 'dir' && hasEntries(db, target.node.inode))
+        throw fsError('ENOTEMPTY', 'rename', from, to);
       unlinkEntry(db, m, target.parent.inode, target.name, target.node);
     }
     tombstoneSubtree(db, m, moving.inode, source.realPath);

@@ -144,16 +144,18 @@ export function grep(db: Database, pattern: string, path: string, options: GrepO
       ? listTree(db, node.inode).filter(
           (entry) =>
             entry.type === 'file' &&
-            (includes.length === 0 || includes.some((test) => test(entry.rel) || test(entry.rel.slice(entry.rel.lastIndexOf('/') + 1)))),
+            (includes.length === 0 ||
+              includes.some((test) => test(entry.rel) || test(entry.rel.slice(entry.rel.lastIndexOf('/') + 1)))),
         )
       : [{ inode: node.inode, rel: '', type: node.type }];
   const offset = options.offset === undefined ? 0 : checkOffset(options.offset, 'offset', 'grep', path);
-  const limit = options.limit === undefined ? Number.POSITIVE_INFINITY : checkOffset(options.limit, 'limit', 'grep', path);
+  const limit =
+    options.limit === undefined ? Number.POSITIVE_INFINITY : checkOffset(options.limit, 'limit', 'grep', path);
   const results: GrepMatch[] = [];
   let seen = 0;
   for (const file of files) {
     const fileNode = getNode(db, file.inode);
-    if (!fileNode || fileNode.type !== 'file') continue;
+    if (fileNode?.type !== 'file') continue;
     const head = readRange(db, fileNode, 0, 8192);
     if (head.includes(0)) continue;
     const filePath = file.rel === '' ? realPath : childPath(realPath, file.rel);

@@ -64,7 +64,8 @@ export function watch(
   const unsubscribe = db.onChange((events: readonly ChangeEvent[]) => {
     for (const change of events) {
       const filename = relevant(change.path);
-      if (filename !== undefined) deliver({ eventType: change.eventType, filename, path: change.path, rev: change.rev });
+      if (filename !== undefined)
+        deliver({ eventType: change.eventType, filename, path: change.path, rev: change.rev });
     }
   });
   const close = (): void => {

@@ -5,8 +5,8 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { SqlRow, SqlValue } from '../../core/backend.ts';
 import { createDoSqlBackend } from '../../backends/do-sql/index.ts';
+import type { SqlRow, SqlValue } from '../../core/backend.ts';
 import { doSqlTarget as target } from './do-target.ts';
 import { constructedInstances, type TestWorkspaceDO } from './worker.ts';
 
@@ -24,7 +24,14 @@ describe('do-sql backend contract', () => {
       const whole = Uint8Array.from({ length: 1000 }, (_, i) => i % 251);
       const backing = new Uint8Array(64).fill(0xee);
       backing.set([1, 2, 3], 10);
-      b.run('INSERT INTO t VALUES (?, ?), (?, ?), (?, ?)', [1, whole, 2, backing.subarray(10, 13), 3, new Uint8Array(0)]);
+      b.run('INSERT INTO t VALUES (?, ?), (?, ?), (?, ?)', [
+        1,
+        whole,
+        2,
+        backing.subarray(10, 13),
+        3,
+        new Uint8Array(0),
+      ]);
       const rows = b.all<{ k: number; v: Uint8Array }>('SELECT k, v FROM t ORDER BY k');
       for (const row of rows) expect(row.v).toBeInstanceOf(Uint8Array);
       expect(rows.map((r) => [...r.v].length)).toEqual([1000, 3, 0]);

@@ -8,8 +8,8 @@
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { createDoSqlBackend } from '../../backends/do-sql/index.ts';
-import type { StorageBackend } from '../../core/backend.ts';
 import type { ConformanceTarget, StorageHandle } from '../../conformance/target.ts';
+import type { StorageBackend } from '../../core/backend.ts';
 
 /** Runs `fn` inside the object behind `stub` on a new backend over its storage, closing it afterwards. */
 async function runWithBackend<T>(stub: DurableObjectStub, fn: (backend: StorageBackend) => T | Promise<T>): Promise<T> {
