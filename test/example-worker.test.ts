@@ -5,109 +5,12 @@
  * the server on the same directory to check durability, and kills the process group afterwards
  * (also if the test fails or the runner exits).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const CONFIG = 'examples/worker/wrangler.jsonc';
-const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-const STARTUP_MS = 30_000;
-
-/** A port the OS considers free right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-interface DevServer {
-  url: string;
-  stop(): Promise<void>;
-}
-
-const running = new Set<ChildProcess>();
-/** Last resort: whatever happens to the runner, no wrangler or workerd is left behind. */
-process.once('exit', () => {
-  for (const child of running) killGroup(child, 'SIGKILL');
-});
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal); // the whole group: wrangler and the workerd it spawned
-  } catch {
-    // already gone
-  }
-}
-
-/** Starts `wrangler dev` for the example on a free port, persisting to `persistTo`; resolves once it answers HTTP. */
-async function startDev(persistTo: string): Promise<DevServer> {
-  const port = await freePort();
-  const inspectorPort = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      WRANGLER,
-      'dev',
-      '--config',
-      CONFIG,
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(inspectorPort),
-      '--persist-to',
-      persistTo,
-      '--show-interactive-dev-session=false',
-    ],
-    {
-      cwd: ROOT,
-      detached: true, // its own process group, so stop() reaches workerd too
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' },
-    },
-  );
-  running.add(child);
-  let output = '';
-  child.stdout?.on('data', (data) => (output += data));
-  child.stderr?.on('data', (data) => (output += data));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    killGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-    running.delete(child);
-  };
-
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + STARTUP_MS;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) break;
-    try {
-      const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      return { url, stop };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  await stop();
-  throw new Error(`wrangler dev did not answer on ${url} within ${STARTUP_MS} ms:\n${output}`);
-}
+import { type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
 const bytesOf = async (response: Response) => new Uint8Array(await response.arrayBuffer());
 

@@ -8,6 +8,7 @@ import { registerFiles } from './commands/files.ts';
 import { registerInit } from './commands/init.ts';
 import { registerMaintenance } from './commands/maintenance.ts';
 import { registerSearch } from './commands/search.ts';
+import { registerSync } from './commands/sync.ts';
 import { registerTransfer } from './commands/transfer.ts';
 import { DEFAULT_DB, packageVersion } from './context.ts';
 
@@ -41,6 +42,7 @@ export function buildProgram(output: ProgramOutput = standardOutput): Command {
   registerFiles(program);
   registerSearch(program);
   registerMaintenance(program);
+  registerSync(program);
   program.addHelpText(
     'after',
     '\nWorkspace paths are absolute; a path without a leading / is taken from the root.\n' +

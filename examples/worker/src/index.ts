@@ -13,6 +13,8 @@
  *   GET    /ws/<name>/stat/<path>        JSON stat
  *   GET    /ws/<name>/usage              JSON usage (logical and stored bytes, dedup ratio, inodes)
  *   GET    /ws/<name>/fsck               JSON fsck report
+ *   GET    /ws/<name>/sync               WebSocket upgrade: a replica's sync session (Cap'n Web RPC),
+ *                                        with `Authorization: Bearer <SYNC_TOKEN>`
  *
  * Errors are JSON `{ code, message }` with the engine's code (ENOENT, EISDIR, ...) mapped to an
  * HTTP status. Run it with `npm run dev:worker`.
@@ -34,10 +36,14 @@ import {
   type Usage,
   type Workspace,
 } from '../../../core/index.ts';
+import { createSyncEndpoint } from '../../../sync/endpoint.ts';
+import { checkBearerToken, serveSyncWebSocket } from '../../../sync/websocket.ts';
 
 /** The Worker's bindings (wrangler.jsonc). */
 export interface Env {
   WORKSPACES: DurableObjectNamespace<WorkspaceDO>;
+  /** The bearer token replicas must present to sync; sync is refused while it is unset or empty. */
+  SYNC_TOKEN?: string;
 }
 
 /** Options of {@link WorkspaceDO.writeFile}. */
@@ -99,6 +105,14 @@ export class WorkspaceDO extends DurableObject<Env> {
     // Synchronous and cheap: creates the schema on first use, migrates an older one, and is
     // harmless on every later construction (after an eviction or a deploy).
     this.ws = openWorkspace(createDoSqlBackend(ctx.storage));
+  }
+
+  /** Sync sessions: the Worker has already checked the replica's token before forwarding. */
+  override fetch(request: Request): Response {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('expected a WebSocket upgrade', { status: 426 });
+    }
+    return serveSyncWebSocket(request, createSyncEndpoint(this.ws.db));
   }
 
   // RPC stubs see one signature per method (no overloads), so bytes and text are two methods.
@@ -322,6 +336,16 @@ function getFile(ws: DurableObjectStub<WorkspaceDO>, path: string, first: FileSl
 
 async function handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   const url = new URL(request.url);
+  const sync = /^\/ws\/([^/]+)\/sync$/.exec(url.pathname);
+  if (sync) {
+    // Refused here, before any Durable Object (and so any state) is touched.
+    if (!env.SYNC_TOKEN) return json({ code: 'EACCES', message: 'sync is disabled: set the SYNC_TOKEN secret' }, 503);
+    if (!(await checkBearerToken(request.headers.get('authorization'), env.SYNC_TOKEN))) {
+      return json({ code: 'EACCES', message: 'a valid Authorization: Bearer <token> is required to sync' }, 401);
+    }
+    const name = toPath(sync[1]).slice(1);
+    return env.WORKSPACES.get(env.WORKSPACES.idFromName(name)).fetch(request);
+  }
   const match = /^\/ws\/([^/]+)\/(fs|stat|mkdir|usage|fsck)(?:\/(.*))?$/.exec(url.pathname);
   if (!match) {
     return json(

@@ -1,0 +1,65 @@
+/**
+ * `dofs sync <url>`: one sync round with a Durable Object (or any authority serving the sync
+ * endpoint), with a progress display.
+ *
+ * @module
+ */
+import type { Command } from 'commander';
+import { createSyncDriver } from '../../../sync/driver.ts';
+import { connectSyncWebSocket } from '../../../sync/websocket.ts';
+import { globals, withWorkspace, writeOut } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import { formatBytes, formatCount } from '../format.ts';
+import { createProgress } from '../progress.ts';
+
+interface SyncOptions {
+  token?: string;
+  pull?: boolean;
+  push?: boolean;
+  json?: boolean;
+}
+
+/** Registers `sync`. */
+export function registerSync(program: Command): void {
+  program
+    .command('sync')
+    .description('pull then push changes with an authority (a Durable Object) over a WebSocket')
+    .argument('<url>', 'the sync endpoint, e.g. https://worker.example/ws/NAME/sync')
+    .option('--token <token>', 'bearer token (default: $DOFS_SYNC_TOKEN)')
+    .option('--no-pull', 'only push local changes')
+    .option('--no-push', 'only pull remote changes')
+    .option('--json', 'print the report as JSON')
+    .action(async (url: string, options: SyncOptions, command: Command) => {
+      const token = options.token ?? process.env.DOFS_SYNC_TOKEN;
+      if (!token) throw new UsageError('a token is required: pass --token or set DOFS_SYNC_TOKEN');
+      await withWorkspace(globals(command).db, { create: true }, async (workspace) => {
+        const connection = await connectSyncWebSocket(url, token);
+        const progress = createProgress();
+        try {
+          const driver = createSyncDriver(workspace.db, connection, {
+            onProgress: (p) =>
+              progress.update(`${p.phase}: ${formatCount(p.entries)} entries, ${formatBytes(p.bytes)}`),
+          });
+          const run = options.pull === false ? driver.push : options.push === false ? driver.pull : driver.sync;
+          const report = await run();
+          progress.done();
+          if (options.json) {
+            await writeOut(`${JSON.stringify({ ...report, wire: connection.counters }, null, 2)}\n`);
+            return;
+          }
+          const lines = [
+            `synced with ${url}: pulled ${formatCount(report.pulled)}, pushed ${formatCount(report.pushed)} entries; ` +
+              `${formatBytes(report.bytesIn)} in, ${formatBytes(report.bytesOut)} out`,
+            ...report.conflicts.map(
+              (c) =>
+                `conflict: ${c.path} kept the ${c.kept === 'incoming' ? 'remote' : 'local'} version${c.copy ? `; the other is at ${c.copy}` : ''}`,
+            ),
+          ];
+          await writeOut(`${lines.join('\n')}\n`);
+        } finally {
+          progress.done();
+          connection.close();
+        }
+      });
+    });
+}

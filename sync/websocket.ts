@@ -1,0 +1,164 @@
+/**
+ * The sync wire: Cap'n Web RPC over a WebSocket, what Cloudflare uses between a Durable Object
+ * and a container. The authority serves a {@link SyncEndpoint}; a replica dials it with a bearer
+ * token. Works in workerd (serving) and in Node 22+ (dialling, with its built-in WebSocket).
+ *
+ * @module
+ */
+import { newWebSocketRpcSession, newWorkersWebSocketRpcResponse, RpcTarget } from 'capnweb';
+import { fsError } from '../core/errors.ts';
+import { forwardEndpoint, type SyncEndpoint } from './endpoint.ts';
+import type { SyncObject } from './objects.ts';
+
+/** Largest message either side accepts: a 4 MiB object batch is about 5.4 MiB once encoded. */
+export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+/** Exposes an endpoint's calls as an RPC target (Cap'n Web calls only methods of RpcTarget subclasses). */
+class SyncTarget extends RpcTarget implements SyncEndpoint {
+  readonly #endpoint: SyncEndpoint;
+
+  constructor(endpoint: SyncEndpoint) {
+    super();
+    this.#endpoint = endpoint;
+  }
+  hello(...args: Parameters<SyncEndpoint['hello']>) {
+    return this.#endpoint.hello(...args);
+  }
+  fetchChanges(...args: Parameters<SyncEndpoint['fetchChanges']>) {
+    return this.#endpoint.fetchChanges(...args);
+  }
+  fetchManifest(...args: Parameters<SyncEndpoint['fetchManifest']>) {
+    return this.#endpoint.fetchManifest(...args);
+  }
+  hasObjects(...args: Parameters<SyncEndpoint['hasObjects']>) {
+    return this.#endpoint.hasObjects(...args);
+  }
+  fetchObjects(...args: Parameters<SyncEndpoint['fetchObjects']>) {
+    return this.#endpoint.fetchObjects(...args);
+  }
+  pushObjects(...args: Parameters<SyncEndpoint['pushObjects']>) {
+    return this.#endpoint.pushObjects(...args);
+  }
+  pushChanges(...args: Parameters<SyncEndpoint['pushChanges']>) {
+    return this.#endpoint.pushChanges(...args);
+  }
+}
+
+/** Errors cross the wire as plain Errors whose message starts with the code; put the code back. */
+function reviveCode(error: unknown): unknown {
+  const code = /^(E[A-Z_]+): /.exec(String((error as Error)?.message))?.[1];
+  if (error instanceof Error && code && !('code' in error)) Object.assign(error, { code });
+  return error;
+}
+
+/**
+ * Answers a WebSocket upgrade request (inside a Worker or Durable Object) with a sync session over
+ * `endpoint`. Authenticate the request before calling this: it reads no credentials itself.
+ */
+export function serveSyncWebSocket(request: Request, endpoint: SyncEndpoint): Response {
+  return newWorkersWebSocketRpcResponse(request, new SyncTarget(endpoint), {
+    limits: { maxMessageSize: MAX_MESSAGE_BYTES },
+  });
+}
+
+/** True when `presented` (an `Authorization` header) carries exactly `Bearer <token>`; constant time in the token. */
+export async function checkBearerToken(presented: string | null, token: string): Promise<boolean> {
+  if (!token || !presented?.startsWith('Bearer ')) return false;
+  const digest = async (text: string) =>
+    new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  const [a, b] = await Promise.all([digest(presented.slice(7)), digest(token)]);
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  return difference === 0;
+}
+
+/** Bytes that crossed a dialled connection. */
+export interface SocketCounters {
+  /** Bytes of WebSocket messages sent and received, as encoded on the wire. */
+  sent: number;
+  received: number;
+  /** Bytes of object payload pushed up and fetched down (before encoding). */
+  objectsUp: number;
+  objectsDown: number;
+}
+
+/** A dialled sync connection: the authority's endpoint, its byte counters, and a way to hang up. */
+export interface SyncConnection extends SyncEndpoint {
+  readonly counters: SocketCounters;
+  close(): void;
+}
+
+const size = (data: unknown): number =>
+  typeof data === 'string'
+    ? new TextEncoder().encode(data).length
+    : data instanceof ArrayBuffer
+      ? data.byteLength
+      : ArrayBuffer.isView(data)
+        ? data.byteLength
+        : 0;
+const objectBytes = (objects: unknown): number =>
+  Array.isArray(objects)
+    ? (objects as SyncObject[]).reduce((sum, object) => sum + (object?.bytes?.byteLength ?? 0), 0)
+    : 0;
+
+/** Why a WebSocket would not open: the browser-shaped API hides the HTTP status, so ask once over HTTP. */
+async function diagnose(url: string, token: string): Promise<Error> {
+  const httpUrl = url.replace(/^ws(s?):/, 'http$1:');
+  try {
+    const response = await fetch(httpUrl, { headers: { authorization: `Bearer ${token}` } });
+    const body = await response.text();
+    const reason = /"message":\s*"([^"]*)"/.exec(body)?.[1] ?? `HTTP ${response.status}`;
+    const code = response.status === 401 || response.status === 403 || response.status === 503 ? 'EACCES' : 'EIO';
+    return fsError(code, 'sync', url, undefined, `the sync endpoint refused the connection: ${reason}`);
+  } catch (error) {
+    return fsError('EIO', 'sync', url, undefined, `cannot reach the sync endpoint: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Dials the authority's sync endpoint at `url` (`ws://` or `wss://`, or `http(s)://`, rewritten)
+ * with `Authorization: Bearer <token>`. A refused token or an unreachable server is EACCES or EIO
+ * with a message saying which.
+ */
+export async function connectSyncWebSocket(url: string, token: string): Promise<SyncConnection> {
+  const wsUrl = url.replace(/^http(s?):/, 'ws$1:');
+  // Node's WebSocket (undici) takes headers as a second-argument option; browsers cannot send them.
+  const WebSocketWithHeaders = WebSocket as unknown as new (
+    url: string,
+    init: { headers: Record<string, string> },
+  ) => WebSocket;
+  const socket = new WebSocketWithHeaders(wsUrl, { headers: { authorization: `Bearer ${token}` } });
+  socket.binaryType = 'arraybuffer';
+  const opened = await new Promise<boolean>((resolve) => {
+    socket.addEventListener('open', () => resolve(true), { once: true });
+    socket.addEventListener('error', () => resolve(false), { once: true });
+  });
+  if (!opened) throw await diagnose(url, token);
+  const counters: SocketCounters = { sent: 0, received: 0, objectsUp: 0, objectsDown: 0 };
+  const send = socket.send.bind(socket);
+  socket.send = (data) => {
+    counters.sent += size(data);
+    send(data);
+  };
+  socket.addEventListener('message', (event) => {
+    counters.received += size(event.data);
+  });
+  const stub = newWebSocketRpcSession<Record<string, (...args: unknown[]) => Promise<unknown>>>(socket, undefined, {
+    limits: { maxMessageSize: MAX_MESSAGE_BYTES },
+  }) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>> & Disposable;
+  const endpoint = forwardEndpoint(async (method, args) => {
+    if (method === 'pushObjects') counters.objectsUp += objectBytes(args[0]);
+    const result = await stub[method](...args).catch((error: unknown) => {
+      throw reviveCode(error);
+    });
+    if (method === 'fetchObjects') counters.objectsDown += objectBytes(result);
+    return result;
+  });
+  return Object.assign(endpoint, {
+    counters,
+    close: () => {
+      stub[Symbol.dispose]?.();
+      socket.close();
+    },
+  });
+}

@@ -1,0 +1,172 @@
+/**
+ * End to end: the example Worker on workerd (wrangler dev) holds the authoritative workspace in a
+ * Durable Object; a Node replica on node:sqlite syncs with it over a real WebSocket (Cap'n Web RPC).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
+import { patternBytes } from '../conformance/cases/files.ts';
+import { hashBytes } from '../core/blobs.ts';
+import { openWorkspace, type Workspace } from '../core/workspace.ts';
+import { createSyncDriver } from '../sync/driver.ts';
+import { connectSyncWebSocket, type SyncConnection } from '../sync/websocket.ts';
+import { type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
+
+const TOKEN = 'e2e-sync-token';
+const MiB = 1024 * 1024;
+const run = promisify(execFile);
+
+describe('sync between a Durable Object and a Node replica over a WebSocket', () => {
+  let state: string;
+  let server: DevServer | undefined;
+  const replicas: Workspace[] = [];
+  const connections: SyncConnection[] = [];
+
+  const endpoint = (name: string) => `${server?.url}/ws/${name}/sync`;
+  const fs = (name: string, path: string) => `${server?.url}/ws/${name}/fs${path}`;
+  const replica = () => {
+    const ws = openWorkspace(createNodeSqliteBackend({ path: join(state, `replica-${replicas.length}.db`) }));
+    replicas.push(ws);
+    return ws;
+  };
+  const connect = async (name: string) => {
+    const connection = await connectSyncWebSocket(endpoint(name), TOKEN);
+    connections.push(connection);
+    return connection;
+  };
+  const put = async (name: string, path: string, body: Uint8Array | string) => {
+    const response = await fetch(fs(name, path), { method: 'PUT', body: body as BodyInit });
+    expect(response.status).toBe(200);
+    await response.arrayBuffer();
+  };
+  const get = async (name: string, path: string) => fetch(fs(name, path));
+
+  beforeAll(async () => {
+    state = mkdtempSync(join(tmpdir(), 'dofs-sync-e2e-'));
+    server = await startDev(join(state, 'wrangler'), { SYNC_TOKEN: TOKEN });
+  }, STARTUP_MS + 10_000);
+
+  afterAll(async () => {
+    for (const connection of connections) connection.close();
+    for (const ws of replicas) ws.close();
+    await server?.stop();
+    rmSync(state, { recursive: true, force: true });
+  }, 20_000);
+
+  it('refuses a missing or wrong token before any state is read', async () => {
+    const anonymous = await fetch(endpoint('guarded'));
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ code: 'EACCES' });
+    await expect(connectSyncWebSocket(endpoint('guarded'), 'wrong-token')).rejects.toMatchObject({ code: 'EACCES' });
+  });
+
+  it('edits on both sides converge: creates, edits, deletes, renames, modes', async () => {
+    await put('converge', '/docs/readme.md', '# from the Durable Object\n');
+    await put('converge', '/docs/gone.txt', 'to be deleted');
+    const local = replica();
+    local.mkdir('/src');
+    local.writeFile('/src/main.ts', 'console.log("from the replica")\n', { mode: 0o600 });
+    const driver = createSyncDriver(local.db, await connect('converge'));
+
+    await driver.sync();
+    expect(local.readFile('/docs/readme.md', 'utf8')).toBe('# from the Durable Object\n');
+    expect(await (await get('converge', '/src/main.ts')).text()).toBe('console.log("from the replica")\n');
+
+    expect((await fetch(fs('converge', '/docs/gone.txt'), { method: 'DELETE' })).status).toBe(204);
+    local.rename('/src', '/lib');
+    await driver.sync();
+    expect(local.exists('/docs/gone.txt')).toBe(false);
+    expect((await get('converge', '/src/main.ts')).status).toBe(404);
+    const stat = await (await fetch(`${server?.url}/ws/converge/stat/lib/main.ts`)).json();
+    expect(stat.mode & 0o7777).toBe(0o600);
+    expect(local.fsck().ok).toBe(true);
+    const fsck = await (await fetch(`${server?.url}/ws/converge/fsck`)).json();
+    expect(fsck.ok).toBe(true);
+  });
+
+  it('a concurrent edit keeps the Durable Object version and the replica version beside it', async () => {
+    await put('conflict', '/f.txt', 'base');
+    const local = replica();
+    const driver = createSyncDriver(local.db, await connect('conflict'));
+    await driver.sync();
+    await put('conflict', '/f.txt', 'edited on the Durable Object');
+    local.writeFile('/f.txt', 'edited on the replica');
+    const report = await driver.sync();
+    expect(report.conflicts).toHaveLength(1);
+    const copy = report.conflicts[0].copy as string;
+    expect(local.readFile('/f.txt', 'utf8')).toBe('edited on the Durable Object');
+    expect(await (await get('conflict', copy)).text()).toBe('edited on the replica');
+  });
+
+  it('a one-chunk edit of a 64 MiB file sends one chunk each way', async () => {
+    const local = replica();
+    const connection = await connect('big');
+    const driver = createSyncDriver(local.db, connection);
+    const data = patternBytes(64 * MiB, 11);
+    local.writeFile('/big.bin', data);
+    await driver.sync();
+    expect(connection.counters.objectsUp).toBe(64 * MiB);
+
+    // The replica edits one byte: one 512 KiB chunk goes up.
+    data[5 * MiB + 3] ^= 0xff;
+    local.writeFile('/big.bin', data);
+    const up = { objects: connection.counters.objectsUp, wire: connection.counters.sent };
+    await driver.sync();
+    expect(connection.counters.objectsUp - up.objects).toBe(512 * 1024);
+    expect(connection.counters.sent - up.wire).toBeLessThan(MiB);
+
+    // The Durable Object side gets a new version over HTTP: one changed chunk comes down.
+    data[40 * MiB] ^= 0xff;
+    await put('big', '/big.bin', data);
+    const down = { objects: connection.counters.objectsDown, wire: connection.counters.received };
+    await driver.sync();
+    expect(connection.counters.objectsDown - down.objects).toBe(512 * 1024);
+    expect(connection.counters.received - down.wire).toBeLessThan(MiB);
+    expect(hashBytes(local.readFile('/big.bin'))).toBe(hashBytes(data));
+  }, 120_000);
+
+  it('a connection dropped mid-sync loses nothing: the next sync converges', async () => {
+    const local = replica();
+    local.mkdir('/batch');
+    for (let i = 0; i < 40; i++) local.writeFile(`/batch/file-${i}.txt`, `replica file ${i}`);
+    for (let i = 0; i < 10; i++) await put('dropped', `/remote/file-${i}.txt`, `remote file ${i}`);
+    const flaky = await connect('dropped');
+    let calls = 0;
+    const cut = new Proxy(flaky, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver);
+        if (typeof value !== 'function' || key === 'close') return value;
+        return (...args: unknown[]) => {
+          if (++calls === 6) target.close();
+          return value.apply(target, args);
+        };
+      },
+    });
+    await expect(createSyncDriver(local.db, cut, { batchEntries: 8 }).sync()).rejects.toBeDefined();
+    await createSyncDriver(local.db, await connect('dropped')).sync();
+    expect(local.find('/remote', '*')).toHaveLength(10);
+    for (let i = 0; i < 40; i += 13)
+      expect(await (await get('dropped', `/batch/file-${i}.txt`)).text()).toBe(`replica file ${i}`);
+    const listing = await (await get('dropped', '/batch')).json();
+    expect(listing.entries).toHaveLength(40);
+  });
+
+  it('`dofs sync` does one round from the command line and reports it', async () => {
+    await put('cli', '/hello.txt', 'hello from the Durable Object');
+    const db = join(state, 'cli.db');
+    const bin = join(ROOT, 'adapters', 'cli', 'bin.ts');
+    const { stdout } = await run(process.execPath, [bin, '--db', db, 'sync', endpoint('cli'), '--token', TOKEN]);
+    expect(stdout).toMatch(/^synced with .*: pulled 1, pushed 0 entries/);
+    const { stdout: cat } = await run(process.execPath, [bin, '--db', db, 'cat', '/hello.txt']);
+    expect(cat).toBe('hello from the Durable Object');
+    const refused = await run(process.execPath, [bin, '--db', db, 'sync', endpoint('cli'), '--token', 'nope']).catch(
+      (error) => error,
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('EACCES');
+  });
+});
