@@ -121,6 +121,11 @@ export interface CoalesceOptions {
   through?: number;
   /** At most this many entries. Default 256. */
   limit?: number;
+  /**
+   * At most about this many chunk references per page (a page ends after the entry that reaches
+   * it), so a page of huge files stays far below a 32 MiB message. Default 50,000 (about 4 MB).
+   */
+  maxChunks?: number;
   /** Leave out changes this side applied from `peer` (they would only echo back). */
   peer?: string;
 }
@@ -171,10 +176,12 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     .filter((item) => isAfter(item, after))
     .sort((a, b) => a.rev - b.rev || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
+  const maxChunks = options.maxChunks ?? 50_000;
   const entries: ChangeEntry[] = [];
+  let chunks = 0;
   let cursor: ChangeCursor = after;
   let index = 0;
-  for (; index < ordered.length && entries.length < limit; index++) {
+  for (; index < ordered.length && entries.length < limit && chunks < maxChunks; index++) {
     const { path, rev } = ordered[index];
     cursor = { rev, path };
     if (isIgnored(path, options.ignore ?? DEFAULT_IGNORE)) continue;
@@ -183,6 +190,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     // Deleted and touched paths report at their latest touch, so a page boundary never reorders them.
     entry.rev = rev;
     entries.push(entry);
+    if (entry.type === 'file') chunks += entry.chunks.length;
   }
   const more = index < ordered.length;
   if (!more) cursor = { rev: Math.max(after.rev, through), path: null };

@@ -320,6 +320,14 @@ export function syncCases(target: ConformanceTarget): void {
       },
       { driver: { ignore: ['node_modules'] } },
     );
+    definePairCase(target, 'a page of changes ends once it holds enough chunk references', async (pair) => {
+      const pages = await pair.authority.do((ws) => {
+        for (let i = 0; i < 6; i++) ws.writeFile(`/f${i}`, patternBytes(64 * 10, i + 1));
+        const first = coalesceChanges(ws.db, START_CURSOR, { maxChunks: 25 });
+        return { first: first.entries.length, more: first.more };
+      });
+      expect(pages).toEqual({ first: 3, more: true });
+    });
     definePairCase(target, 'batches are bounded and progress is reported', async (pair) => {
       await pair.authority.do((ws) => {
         for (let i = 0; i < 30; i++) ws.writeFile(`/f${i}`, `${i}`);
