@@ -17,23 +17,27 @@ import { locate } from '../core/resolve.ts';
 import { type ChangeEntry, materialiseChange } from './changes.ts';
 import { missingObjects } from './objects.ts';
 
-/** How concurrent edits are recognised and settled while applying. */
-export interface ConflictPolicy {
-  /**
-   * The last revision of this side that the peer had seen before making these changes. A local
-   * change to the same path after it (that did not come from this peer) is concurrent.
-   */
-  base: number;
-  /** Whose version keeps the path: `incoming` (a replica pulling from its authority) or `local` (the authority). */
-  winner: 'incoming' | 'local';
-}
-
 /** Options for {@link applyChanges}. */
 export interface ApplyOptions {
   /** The peer the entries come from; its changes are marked so they are not sent back to it. */
   peer?: string;
-  /** Detect and settle concurrent edits. Without it the incoming state simply wins. */
-  conflicts?: ConflictPolicy;
+  /**
+   * Where the entries come from: `upstream` (a replica applying its authority's changes: they keep
+   * the path in a conflict) or `local` (the authority applying a replica's: its own version keeps
+   * the path). Default `upstream`.
+   */
+  source?: 'upstream' | 'local';
+  /**
+   * The last revision of this side that the peer had seen before making these changes. A local
+   * change to the same path after it (that did not come from this peer) is concurrent, and settled
+   * as `source` says with nothing lost. Without it the incoming state simply wins.
+   */
+  base?: number;
+}
+
+interface ConflictPolicy {
+  base: number;
+  winner: 'incoming' | 'local';
 }
 
 /** A concurrent edit and where the losing version went. */
@@ -213,7 +217,10 @@ export function applyChanges(db: Database, entries: readonly ChangeEntry[], opti
         result.skipped++;
         continue;
       }
-      const policy = options.conflicts;
+      const policy: ConflictPolicy | undefined =
+        options.base === undefined
+          ? undefined
+          : { base: options.base, winner: options.source === 'local' ? 'local' : 'incoming' };
       if (policy && isConcurrent(db, entry.path, local, policy.base, options.peer, m)) {
         if (entry.type === 'delete') {
           // An incoming deletion against a local edit: the edit survives; nothing is lost.

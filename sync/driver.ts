@@ -128,7 +128,7 @@ export function createSyncDriver(db: Database, endpoint: SyncEndpoint, options: 
   ): void => {
     const base = readPushCursor(db, authority).rev;
     db.transaction(() => {
-      const result = applyChanges(db, entries, { peer: authority, conflicts: { base, winner: 'incoming' } });
+      const result = applyChanges(db, entries, { peer: authority, source: 'upstream', base });
       then();
       report.pulled += result.applied;
       report.conflicts.push(...result.conflicts);

@@ -189,7 +189,8 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
       }
       const result = applyChanges(db, request.entries, {
         peer: replica,
-        conflicts: { base: request.base, winner: 'local' },
+        source: 'local',
+        base: request.base,
       });
       return { result, acknowledged: request.cursor };
     },

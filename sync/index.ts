@@ -8,7 +8,6 @@ export {
   type ApplyOptions,
   type ApplyResult,
   applyChanges,
-  type ConflictPolicy,
   type SyncConflict,
   validateEntry,
 } from './apply.ts';
