@@ -14,6 +14,7 @@
 import { describe } from 'vitest';
 import { backendCases } from './cases/backend.ts';
 import { badInputCases } from './cases/bad-input.ts';
+import { faultCases } from './cases/faults.ts';
 import { fileCases } from './cases/files.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
 import { modelCases } from './cases/model.ts';
@@ -41,6 +42,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     lifecycleCases(target);
     scaleCases(target);
     syncCases(target);
+    faultCases(target);
     badInputCases(target);
     providerCases(target);
     modelCases(target);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { hashBytes, loadBlob, putBlob } from './blobs.ts';
 import type { Database } from './database.ts';
 import type { Mutation } from './mutate.ts';
@@ -110,6 +111,7 @@ export function writeContent(
     const previous = old.get(idx);
     const overlapsData = offset < chunkStart + length && writeEnd > chunkStart;
     let bytes: Uint8Array;
+    let owned = false;
     if (overlapsData && chunkStart >= offset && chunkStart + length <= writeEnd) {
       bytes = data.subarray(chunkStart - offset, chunkStart + length - offset);
     } else if (!overlapsData && previous === undefined) {
@@ -120,20 +122,30 @@ export function writeContent(
       }
       bytes = new Uint8Array(length);
     } else {
-      bytes = new Uint8Array(length);
+      // Read-modify-write into a buffer of our own (a plain Uint8Array: Buffer's slice would share
+      // it). Not zero-filled by the allocator, whose fresh zeroed pages are each faulted in (costly on
+      // VMs); only the bytes nothing covers are zeroed here.
+      bytes = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+      let kept = 0;
       if (previous !== undefined) {
         const oldBytes = loadBlob(db, previous, 'write');
-        bytes.set(oldBytes.subarray(0, Math.min(oldBytes.byteLength, length)));
+        kept = Math.min(oldBytes.byteLength, length);
+        bytes.set(oldBytes.subarray(0, kept));
       }
+      if (kept < length) bytes.fill(0, kept);
       if (overlapsData) {
         const from = Math.max(offset, chunkStart);
         const to = Math.min(writeEnd, chunkStart + length);
         bytes.set(data.subarray(from - offset, to - offset), from - chunkStart);
       }
+      owned = true;
     }
     const hash = hashBytes(bytes);
     if (!overlapsData && previous === undefined && length === chunkSize) zeroChunkHash = hash;
     putBlob(db, hash, bytes, m.now);
+    // A chunk built here is ours and never changes again: cache it, so the next write to it (an
+    // append, an overwrite) and reads after it need no SELECT. Views of the caller's data are not.
+    if (owned) db.blobCache.set(hash, bytes);
     rows.push({ idx, hash, size: length });
   }
   upsertChunks(db, node.inode, rows);

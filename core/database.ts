@@ -33,6 +33,8 @@ export interface ChangeEvent {
 export type ChangeListener = (events: readonly ChangeEvent[]) => void;
 
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+/** The syscall named by a storage failure until an operation names itself (see `wrapStorageError`). */
+export const STORAGE_SYSCALL = 'sqlite';
 
 /**
  * An open workspace over a {@link StorageBackend}. Cheap to construct; call
@@ -88,14 +90,22 @@ export class Database {
     return this.cachedChunkSize;
   }
 
-  /** Runs a query and returns its rows. */
+  /** Runs a query and returns its rows. A storage failure is EIO or ENOSPC with the cause attached. */
   all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): T[] {
-    return this.backend.all<T>(sql, params);
+    try {
+      return this.backend.all<T>(sql, params);
+    } catch (error) {
+      throw wrapStorageError(error, STORAGE_SYSCALL);
+    }
   }
 
-  /** Runs a statement for its effect. */
+  /** Runs a statement for its effect. A storage failure is EIO or ENOSPC with the cause attached. */
   run(sql: string, params?: readonly SqlValue[]): void {
-    this.backend.run(sql, params);
+    try {
+      this.backend.run(sql, params);
+    } catch (error) {
+      throw wrapStorageError(error, STORAGE_SYSCALL);
+    }
   }
 
   /**

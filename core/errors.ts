@@ -141,6 +141,10 @@ export function isFsError(error: unknown, code?: ErrorCode): error is FsError {
  * the original as `cause`. FsErrors pass through unchanged.
  */
 export function wrapStorageError(error: unknown, syscall: string, path?: string): FsError {
+  // A storage failure already wrapped at the statement takes the name of the operation it broke.
+  if (error instanceof FsError && error.syscall === 'sqlite' && syscall !== 'sqlite') {
+    return new FsError(error.code, syscall, path, undefined, { cause: error.cause, detail: error.detail });
+  }
   if (error instanceof FsError) return error;
   const text = String((error as { message?: unknown })?.message ?? error);
   const code: ErrorCode = /SQLITE_FULL|database or disk is full|exceeded.*(size|storage)/i.test(text)

@@ -174,6 +174,17 @@ export function statInode(db: Database, inode: number): StatInfo {
 // ---- Pins: an open file outlives its last name until it is closed. ----
 
 const pinsByDb = new WeakMap<Database, Map<number, number>>();
+/** Pinned files that lost their last name while open: deleted at their last unpin. */
+const unnamedByDb = new WeakMap<Database, Set<number>>();
+
+function unnamed(db: Database): Set<number> {
+  let set = unnamedByDb.get(db);
+  if (!set) {
+    set = new Set();
+    unnamedByDb.set(db, set);
+  }
+  return set;
+}
 
 function pins(db: Database): Map<number, number> {
   let map = pinsByDb.get(db);
@@ -202,7 +213,8 @@ export function unpinInode(db: Database, inode: number): void {
     return;
   }
   map.delete(inode);
-  if (db.readOnly) return;
+  // Only a file that lost every name while open needs storage work; closing any other is free.
+  if (db.readOnly || !unnamed(db).delete(inode)) return;
   db.transaction(() => {
     const node = getNode(db, inode);
     if (node?.type !== 'file' || Number(node.nlink) > 0) return;
@@ -229,6 +241,15 @@ export function keepOpenFiles<T>(db: Database, syscall: string, path: string, fn
     lendLinks(db, pinned, 1);
     const result = fn();
     lendLinks(db, pinned, -1);
+    const per = db.limits.maxBoundParameters;
+    for (let start = 0; start < pinned.length; start += per) {
+      const batch = pinned.slice(start, start + per);
+      const rows = db.all<{ inode: number }>(
+        `SELECT inode FROM vfs_nodes WHERE type = 'file' AND nlink <= 0 AND inode IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      );
+      for (const row of rows) unnamed(db).add(Number(row.inode));
+    }
     return result;
   });
 }

@@ -98,8 +98,8 @@ export function materialiseChange(db: Database, path: string, rev = 0): ChangeEn
   try {
     node = locate(db, path, { follow: false, syscall: 'sync' }).node;
   } catch (error) {
-    if (!isFsError(error) || error.code === 'EIO' || error.code === 'EINVAL' || error.code === 'ENAMETOOLONG')
-      throw error;
+    // A path that no longer resolves is a deletion; anything else (a storage failure) is not.
+    if (!(isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR') || isFsError(error, 'ELOOP'))) throw error;
   }
   if (!node) return { type: 'delete', rev, path };
   const base = { rev: Math.max(rev, Number(node.rev)), path, mode: Number(node.mode), mtime: Number(node.mtime) };

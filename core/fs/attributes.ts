@@ -97,7 +97,8 @@ export function exists(db: Database, path: string): boolean {
     stat(db, path);
     return true;
   } catch (error) {
-    if (isFsError(error) && error.code !== 'EIO') return false;
+    // Bad or unresolvable paths are simply absent; a storage failure is not an answer.
+    if (isFsError(error) && error.code !== 'EIO' && error.code !== 'ENOSPC') return false;
     throw error;
   }
 }
