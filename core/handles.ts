@@ -60,23 +60,32 @@ export function openFile(db: Database, path: string, options: OpenFileOptions = 
   const found = locate(db, path, { follow, syscall: 'open' });
   // Opening an existing file without O_TRUNC changes nothing, so it needs no transaction (and works read-only).
   if (found.node && !options.truncate) return checkExisting(db, path, found.node, options, found.realPath);
-  return mutate(db, 'open', path, (m) => {
-    const location = locate(db, path, { follow, syscall: 'open' });
-    if (location.node) {
-      const opened = checkExisting(db, path, location.node, options, location.realPath);
-      if (options.truncate && location.node.type === 'file') {
-        writeContent(db, m, location.node, 0, new Uint8Array(0), 0);
-        m.note('change', location.realPath);
-      }
-      return opened;
+  return mutate(db, 'open', path, (m) => openIn(db, m, path, options, mode, follow).opened);
+}
+
+/** The open(2) work inside a mutation: one lookup, then create or truncate as asked. Returns the node row too. */
+function openIn(
+  db: Database,
+  m: Mutation,
+  path: string,
+  options: OpenFileOptions,
+  mode: number,
+  follow: boolean,
+): { opened: OpenedFile; node: NodeRow } {
+  const location = locate(db, path, { follow, syscall: 'open' });
+  if (location.node) {
+    const opened = checkExisting(db, path, location.node, options, location.realPath);
+    if (options.truncate && location.node.type === 'file') {
+      writeContent(db, m, location.node, 0, new Uint8Array(0), 0);
+      m.note('change', location.realPath);
     }
-    if (!options.create) throw fsError('ENOENT', 'open', path);
-    if (location.trailingSlash)
-      throw fsError('EISDIR', 'open', path, undefined, 'a path ending in / names a directory');
-    const node = createNode(db, m, location.parent.inode, location.name, 'file', mode);
-    m.note('rename', location.realPath);
-    return { inode: node.inode, type: 'file', realPath: location.realPath, created: true };
-  });
+    return { opened, node: location.node };
+  }
+  if (!options.create) throw fsError('ENOENT', 'open', path);
+  if (location.trailingSlash) throw fsError('EISDIR', 'open', path, undefined, 'a path ending in / names a directory');
+  const node = createNode(db, m, location.parent.inode, location.name, 'file', mode);
+  m.note('rename', location.realPath);
+  return { opened: { inode: node.inode, type: 'file', realPath: location.realPath, created: true }, node };
 }
 
 function checkExisting(
@@ -149,9 +158,17 @@ export function writeWhole(
   options: OpenFileOptions & { append?: boolean } = {},
 ): void {
   splitPath(path, 'open');
-  mutate(db, 'open', path, () => {
-    const { inode } = openFile(db, path, { ...options, write: true });
-    writeAt(db, inode, 0, data, options.append);
+  mutate(db, 'open', path, (m) => {
+    const mode = options.mode === undefined ? DEFAULT_MODE.file : checkMode(options.mode, 'open', path);
+    const follow = !(options.create && options.exclusive) && !options.noFollow;
+    // openFile then writeAt, on the row the one lookup found: no second path walk, no re-read of
+    // the inode, and a file with a single name is noted by the path just resolved.
+    const { opened, node } = openIn(db, m, path, { ...options, write: true }, mode, follow);
+    if (data.byteLength === 0) return;
+    if (node.type !== 'file') throw fsError('EISDIR', 'write');
+    writeContent(db, m, node, options.append ? Number(node.size) : 0, data);
+    if (Number(node.nlink) === 1) m.note('change', opened.realPath);
+    else noteEverywhere(db, m, opened.inode);
   });
 }
 

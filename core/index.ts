@@ -44,7 +44,16 @@ export { link, readlink, realpath, symlink } from './fs/links.ts';
 export { type GcOptions, type GcResult, gc, type Usage, usage } from './fs/maintenance.ts';
 export { type RmOptions, rm, unlink } from './fs/remove.ts';
 export { rename } from './fs/rename.ts';
-export { type FindOptions, find, type GrepMatch, type GrepOptions, grep, ls, type Page } from './fs/search.ts';
+export {
+  DEFAULT_GREP_LIMIT,
+  type FindOptions,
+  find,
+  type GrepMatch,
+  type GrepOptions,
+  grep,
+  ls,
+  type Page,
+} from './fs/search.ts';
 export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';
 export {

@@ -4,6 +4,7 @@
  * @module
  */
 import { describe, expect } from 'vitest';
+import { DEFAULT_GREP_LIMIT } from '../../core/fs/search.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import { defineCase, expectRefused } from '../harness.ts';
 import type { ConformanceTarget } from '../target.ts';
@@ -50,6 +51,10 @@ export function searchCases(target: ConformanceTarget): void {
       const all = ws.find('/p', '**');
       expect(ws.find('/p', '**', { limit: 3 })).toEqual(all.slice(0, 3));
       expect(ws.find('/p', '**', { offset: 3, limit: 3 })).toEqual(all.slice(3, 6));
+    });
+    defineCase(target, 'refuses a glob longer than 1024 characters', async ({ ws }) => {
+      seedProject(ws);
+      await expectRefused(ws, () => ws.find('/p', `${'*/'.repeat(600)}x`), 'EINVAL');
     });
     defineCase(target, 'refuses an empty pattern', async ({ ws }) => {
       seedProject(ws);
@@ -113,6 +118,24 @@ export function searchCases(target: ConformanceTarget): void {
     });
     defineCase(target, 'of a missing path is ENOENT', async ({ ws }) => {
       await expectRefused(ws, () => ws.grep('x', '/missing'), 'ENOENT');
+    });
+    defineCase(target, 'a pattern that backtracks catastrophically elsewhere runs in linear time', ({ ws }) => {
+      ws.writeFile('/f', `${'a'.repeat(30_000)}!\n`);
+      const started = Date.now();
+      expect(ws.grep('(a+)+$', '/f', { regex: true })).toEqual([]);
+      expect(ws.grep('^(a|aa)+!$', '/f', { regex: true })).toHaveLength(1);
+      // A backtracking engine takes hours here; the bound is generous for a loaded machine.
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+    defineCase(target, 'lookaround and backreferences are refused, not run', async ({ ws }) => {
+      ws.writeFile('/f', 'x');
+      await expectRefused(ws, () => ws.grep('(?=x)', '/f', { regex: true }), 'EINVAL');
+      await expectRefused(ws, () => ws.grep('(x)\\1', '/f', { regex: true }), 'EINVAL');
+    });
+    defineCase(target, 'without a limit, at most DEFAULT_GREP_LIMIT matches come back', ({ ws }) => {
+      ws.writeFile('/f', 'm\n'.repeat(DEFAULT_GREP_LIMIT + 5));
+      expect(ws.grep('m', '/f')).toHaveLength(DEFAULT_GREP_LIMIT);
+      expect(ws.grep('m', '/f', { limit: DEFAULT_GREP_LIMIT + 100 })).toHaveLength(DEFAULT_GREP_LIMIT + 5);
     });
   });
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import picomatch from 'picomatch';
+import { RE2JS } from 're2js';
 import { readRange } from '../content.ts';
 import { checkOffset, toText } from '../data.ts';
 import type { Database } from '../database.ts';
@@ -39,12 +40,15 @@ function listTree(db: Database, dir: number): Listed[] {
   );
 }
 
+/** Longest glob accepted: picomatch compiles globs to regular expressions, so their size is bounded. */
+const MAX_GLOB_LENGTH = 1024;
+
 function compileGlob(pattern: unknown, syscall: string, path: string): (rel: string) => boolean {
   if (typeof pattern !== 'string' || pattern.length === 0 || pattern.includes('\0')) {
     throw fsError('EINVAL', syscall, path, undefined, 'glob patterns must be non-empty strings');
   }
   try {
-    return picomatch(pattern, { dot: true, windows: false });
+    return picomatch(pattern, { dot: true, windows: false, maxLength: MAX_GLOB_LENGTH });
   } catch (error) {
     throw fsError('EINVAL', syscall, path, undefined, `bad glob '${pattern}': ${(error as Error).message}`);
   }
@@ -96,7 +100,7 @@ export function ls(db: Database, prefix = '/'): string[] {
 
 /** Options for {@link grep}. */
 export interface GrepOptions extends Page {
-  /** Treat `pattern` as a JavaScript regular expression rather than a literal string. */
+  /** Treat `pattern` as a regular expression (RE2 syntax: linear time, no backreferences or lookaround) rather than a literal string. */
   regex?: boolean;
   /** Match case-insensitively. */
   ignoreCase?: boolean;
@@ -120,7 +124,32 @@ export interface GrepMatch {
   after: string[];
 }
 
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Most matches grep returns when no limit is given, so a careless pattern cannot flood the caller. */
+export const DEFAULT_GREP_LIMIT = 10_000;
+
+/**
+ * A line matcher that runs in time linear in the line: a literal is a substring test, a regular
+ * expression runs on RE2 (no backtracking, so no pattern can hang the engine).
+ */
+function lineMatcher(pattern: string, options: GrepOptions, path: string): (line: string) => boolean {
+  if (!options.regex) {
+    if (!options.ignoreCase) return (line) => line.includes(pattern);
+    const lower = pattern.toLowerCase();
+    return (line) => line.toLowerCase().includes(lower);
+  }
+  try {
+    const re = RE2JS.compile(pattern, options.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0);
+    return (line) => re.matcher(line).find();
+  } catch (error) {
+    throw fsError(
+      'EINVAL',
+      'grep',
+      path,
+      undefined,
+      `bad regular expression (RE2 syntax): ${(error as Error).message}`,
+    );
+  }
+}
 
 /**
  * Searches the text files at or below `path` for lines matching `pattern` (a literal, or a regex
@@ -131,12 +160,7 @@ export function grep(db: Database, pattern: string, path: string, options: GrepO
     throw fsError('EINVAL', 'grep', path, undefined, 'the pattern must be a non-empty string');
   }
   const context = options.context === undefined ? 0 : checkOffset(options.context, 'context', 'grep', path);
-  let matcher: RegExp;
-  try {
-    matcher = new RegExp(options.regex ? pattern : escapeRegExp(pattern), options.ignoreCase ? 'i' : '');
-  } catch (error) {
-    throw fsError('EINVAL', 'grep', path, undefined, `bad regular expression: ${(error as Error).message}`);
-  }
+  const matches = lineMatcher(pattern, options, path);
   const includes = (options.include ?? []).map((glob) => compileGlob(glob, 'grep', path));
   const { node, realPath } = resolve(db, path, { follow: true, syscall: 'grep' });
   const files =
@@ -149,8 +173,7 @@ export function grep(db: Database, pattern: string, path: string, options: GrepO
         )
       : [{ inode: node.inode, rel: '', type: node.type }];
   const offset = options.offset === undefined ? 0 : checkOffset(options.offset, 'offset', 'grep', path);
-  const limit =
-    options.limit === undefined ? Number.POSITIVE_INFINITY : checkOffset(options.limit, 'limit', 'grep', path);
+  const limit = options.limit === undefined ? DEFAULT_GREP_LIMIT : checkOffset(options.limit, 'limit', 'grep', path);
   const results: GrepMatch[] = [];
   let seen = 0;
   for (const file of files) {
@@ -162,7 +185,7 @@ export function grep(db: Database, pattern: string, path: string, options: GrepO
     const lines = toText(readRange(db, fileNode, 0, fileNode.size)).split('\n');
     if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
     for (let i = 0; i < lines.length; i++) {
-      if (!matcher.test(lines[i])) continue;
+      if (!matches(lines[i])) continue;
       if (seen++ < offset) continue;
       results.push({
         path: filePath,
