@@ -22,6 +22,8 @@ export interface BackendLimits {
   readonly maxValueBytes: number;
   /** Longest SQL statement text, in bytes. */
   readonly maxStatementBytes: number;
+  /** The most bytes the whole database may hold, when the platform caps it (a Durable Object: 10 GB). */
+  readonly maxDatabaseBytes?: number;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
+import { checkStoredBytes } from './quotas.ts';
 
 /** The lowercase hex SHA-256 of `bytes`. */
 export function hashBytes(bytes: Uint8Array): string {
@@ -30,6 +31,7 @@ export function putBlob(db: Database, hash: string, bytes: Uint8Array, now: numb
       now,
     ]).length > 0;
   if (inserted) {
+    checkStoredBytes(db);
     db.run('INSERT INTO vfs_blob_bytes (hash, bytes) VALUES (?, ?)', [hash, bytes]);
   } else if (refresh) {
     db.run('UPDATE vfs_blobs SET last_seen = ? WHERE hash = ?', [now, hash]);

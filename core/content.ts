@@ -9,6 +9,7 @@ import { hashBytes, loadBlob, putBlob } from './blobs.ts';
 import type { Database } from './database.ts';
 import type { Mutation } from './mutate.ts';
 import type { NodeRow } from './nodes.ts';
+import { checkFileSize } from './quotas.ts';
 
 /** One entry of a file's chunk map. */
 export interface ChunkRef {
@@ -78,6 +79,7 @@ export function writeContent(
   data: Uint8Array,
   newSize = Math.max(node.size, data.byteLength > 0 ? offset + data.byteLength : node.size),
 ): void {
+  if (newSize > node.size) checkFileSize(db, newSize);
   const chunkSize = db.chunkSize;
   const oldSize = node.size;
   const writeEnd = offset + data.byteLength;

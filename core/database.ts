@@ -7,6 +7,7 @@
 import { LRUCache } from 'lru-cache';
 import { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type StorageBackend } from './backend.ts';
 import { FsError, wrapStorageError } from './errors.ts';
+import { effectiveQuotas, type Quotas } from './quotas.ts';
 import { readMeta } from './schema.ts';
 
 /** Options for a {@link Database}. */
@@ -17,6 +18,8 @@ export interface DatabaseOptions {
   cacheBytes?: number;
   /** Refuse every mutation with EROFS. */
   readOnly?: boolean;
+  /** Limits of this workspace; see {@link Quotas}. */
+  quotas?: Quotas;
 }
 
 /** One committed change, as watchers and the change log see it. */
@@ -51,6 +54,8 @@ export class Database {
   readonly blobCache: LRUCache<string, Uint8Array>;
   /** When true every mutation fails with EROFS. */
   readonly readOnly: boolean;
+  /** The quotas in force (the backend's ceiling included). */
+  readonly quotas: Readonly<Quotas>;
   private readonly listeners = new Set<ChangeListener>();
   // Events of each open transaction level: kept on commit, dropped on rollback, told at the outermost commit.
   private readonly pendingEvents: ChangeEvent[][] = [];
@@ -60,6 +65,7 @@ export class Database {
     this.backend = backend;
     this.now = options.now ?? Date.now;
     this.readOnly = options.readOnly ?? false;
+    this.quotas = effectiveQuotas(options.quotas ?? {}, backend.limits.maxDatabaseBytes);
     this.limits = {
       maxBoundParameters: Math.min(backend.limits.maxBoundParameters, STRICTEST_LIMITS.maxBoundParameters),
       maxValueBytes: Math.min(backend.limits.maxValueBytes, STRICTEST_LIMITS.maxValueBytes),

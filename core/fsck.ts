@@ -229,6 +229,21 @@ export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
     });
   }
 
+  // counters kept by triggers
+  const kept = db.all<{ stored: number; actualStored: number; inodes: number; actualInodes: number }>(
+    `SELECT (SELECT v FROM vfs_meta WHERE k = 'stored_bytes') AS stored, (SELECT COALESCE(SUM(size), 0) FROM vfs_blobs) AS actualStored,
+            (SELECT v FROM vfs_meta WHERE k = 'inodes') AS inodes, (SELECT count(*) FROM vfs_nodes) AS actualInodes`,
+  )[0];
+  if (num(kept.stored) !== num(kept.actualStored)) {
+    report({
+      check: 'meta',
+      message: `the stored-bytes counter says ${kept.stored}, the blobs hold ${kept.actualStored}`,
+    });
+  }
+  if (num(kept.inodes) !== num(kept.actualInodes)) {
+    report({ check: 'meta', message: `the inode counter says ${kept.inodes}, there are ${kept.actualInodes}` });
+  }
+
   const counts = db.all<{ nodes: number; chunks: number }>(
     'SELECT (SELECT count(*) FROM vfs_nodes) AS nodes, (SELECT count(*) FROM vfs_chunks) AS chunks',
   )[0];

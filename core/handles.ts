@@ -17,6 +17,7 @@ import { missingBlobs } from './fs/files.ts';
 import { type Mutation, mutate } from './mutate.ts';
 import { checkMode, createNode, DEFAULT_MODE, getNode, type NodeRow, type NodeType } from './nodes.ts';
 import { splitPath } from './paths.ts';
+import { checkFileSize } from './quotas.ts';
 import { locate, pathsOf } from './resolve.ts';
 
 /** How to open a path: open(2)'s flags, already decoded. */
@@ -188,6 +189,33 @@ export function statInode(db: Database, inode: number): StatInfo {
   return toStat(liveNode(db, inode, 'fstat'), '');
 }
 
+/** Sets the permission bits of an open inode (fchmod), even one whose every name is gone. One mutation; bumps ctime. */
+export function chmodAt(db: Database, inode: number, mode: number): void {
+  checkMode(mode, 'fchmod', '');
+  mutate(db, 'fchmod', undefined, (m) => {
+    liveNode(db, inode, 'fchmod');
+    db.run('UPDATE vfs_nodes SET mode = ?, ctime = ?, rev = ? WHERE inode = ?', [mode, m.now, m.rev, inode]);
+    noteEverywhere(db, m, inode);
+  });
+}
+
+/** Sets the access and modification times (milliseconds) of an open inode (futimes). One mutation; bumps ctime. */
+export function utimesAt(db: Database, inode: number, atimeMs: number, mtimeMs: number): void {
+  if (!Number.isFinite(atimeMs) || !Number.isFinite(mtimeMs))
+    throw fsError('EINVAL', 'futime', undefined, undefined, 'times must be finite');
+  mutate(db, 'futime', undefined, (m) => {
+    liveNode(db, inode, 'futime');
+    db.run('UPDATE vfs_nodes SET atime = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
+      atimeMs,
+      mtimeMs,
+      m.now,
+      m.rev,
+      inode,
+    ]);
+    noteEverywhere(db, m, inode);
+  });
+}
+
 // ---- Pins: an open file outlives its last name until it is closed. ----
 
 const pinsByDb = new WeakMap<Database, Map<number, number>>();
@@ -346,6 +374,7 @@ export interface BufferedContent {
  */
 export function commitBuffered(db: Database, inode: number, content: BufferedContent): void {
   checkOffset(content.size, 'size', 'write', '');
+  checkFileSize(db, content.size);
   const chunkSize = db.chunkSize;
   mutate(db, 'write', undefined, (m) => {
     const node = liveNode(db, inode, 'write');

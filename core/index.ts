@@ -58,6 +58,7 @@ export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/wa
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';
 export {
   type BufferedContent,
+  chmodAt,
   commitBuffered,
   keepOpenFiles,
   type OpenedFile,
@@ -73,11 +74,13 @@ export {
   statInode,
   truncateAt,
   unpinInode,
+  utimesAt,
   writeAt,
   writeWhole,
 } from './handles.ts';
 export type { NodeType } from './nodes.ts';
 export { joinPath, MAX_NAME_BYTES, MAX_PATH_BYTES, normalizePath } from './paths.ts';
+export { type Quotas, STORAGE_HEADROOM } from './quotas.ts';
 export { MAX_SYMLINK_FOLLOWS } from './resolve.ts';
 export {
   DEFAULT_CHUNK_SIZE,

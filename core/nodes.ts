@@ -6,6 +6,7 @@
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
 import type { Mutation } from './mutate.ts';
+import { checkDepth, checkInodes } from './quotas.ts';
 
 /** The kind of an inode. */
 export type NodeType = 'file' | 'dir' | 'symlink';
@@ -54,6 +55,7 @@ export function createNode(
   mode: number,
   linkTarget: string | null = null,
 ): NodeRow {
+  checkDepth(db, parent, 1, name);
   const t = m.now;
   const nlink = type === 'dir' ? 2 : 1;
   const size = type === 'symlink' ? new TextEncoder().encode(linkTarget ?? '').length : 0;
@@ -62,6 +64,7 @@ export function createNode(
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING inode`,
     [type, mode, size, nlink, t, t, t, t, m.rev, linkTarget],
   )[0];
+  checkInodes(db, name);
   db.run('INSERT INTO vfs_dirents (parent, name, child) VALUES (?, ?, ?)', [parent, name, row.inode]);
   touchDir(db, m, parent, type === 'dir' ? 1 : 0);
   return {

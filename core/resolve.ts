@@ -53,13 +53,18 @@ export function locate(db: Database, path: string | readonly string[], options: 
   // A trailing slash ('/a/') means the name must be a directory, and symlinks to one are followed.
   const trailingSlash = typeof path === 'string' && path.length > 1 && path.endsWith('/');
   const follow = options.follow || trailingSlash;
-  const root = rootNode(db);
-  // The directories walked so far: stack[0] is the root, the last is the current directory.
-  const stack: NodeRow[] = [root];
+  if (queue.length === 0) {
+    const root = rootNode(db);
+    return { parent: root, name: '', node: root, realPath: '/', trailingSlash };
+  }
+  // The directories walked so far: stack[0] is the root, the last is the current directory. The
+  // root's row is read only if it is returned (a lookup needs its inode only): one statement less per path.
+  const rootStub = { inode: ROOT_INODE, type: 'dir' } as NodeRow;
+  const row = (node: NodeRow): NodeRow => (node === rootStub ? rootNode(db) : node);
+  const stack: NodeRow[] = [rootStub];
   const names: string[] = [];
   let follows = 0;
   let position = 0;
-  if (queue.length === 0) return { parent: root, name: '', node: root, realPath: '/', trailingSlash };
 
   while (position < queue.length) {
     const name = queue[position++];
@@ -76,7 +81,7 @@ export function locate(db: Database, path: string | readonly string[], options: 
     const last = position === queue.length;
     const node = lookup(db, dir.inode, name);
     if (!node) {
-      if (last) return { parent: dir, name, node: undefined, realPath: joinPath([...names, name]), trailingSlash };
+      if (last) return { parent: row(dir), name, node: undefined, realPath: joinPath([...names, name]), trailingSlash };
       throw fsError('ENOENT', options.syscall, display);
     }
     if (node.type === 'symlink' && (!last || follow)) {
@@ -93,15 +98,15 @@ export function locate(db: Database, path: string | readonly string[], options: 
     }
     if (last) {
       if (trailingSlash && node.type !== 'dir') throw fsError('ENOTDIR', options.syscall, display);
-      return { parent: dir, name, node, realPath: joinPath([...names, name]), trailingSlash };
+      return { parent: row(dir), name, node, realPath: joinPath([...names, name]), trailingSlash };
     }
     if (node.type !== 'dir') throw fsError('ENOTDIR', options.syscall, display);
     stack.push(node);
     names.push(name);
   }
   // The path ended on '.' or '..' segments from a symlink target: it names a directory we hold.
-  const node = stack[stack.length - 1];
-  const parent = stack.length > 1 ? stack[stack.length - 2] : node;
+  const node = row(stack[stack.length - 1]);
+  const parent = stack.length > 1 ? row(stack[stack.length - 2]) : node;
   return { parent, name: names[names.length - 1] ?? '', node, realPath: joinPath(names), trailingSlash };
 }
 

@@ -7,7 +7,7 @@ import type { Database } from './database.ts';
 import { FsError, wrapStorageError } from './errors.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
 /** The chunk size of new workspaces when none is given, in bytes. */
@@ -82,6 +82,15 @@ const MIGRATIONS: readonly (readonly string[])[] = [
       rev INTEGER NOT NULL,
       PRIMARY KEY (peer, path)
     ) WITHOUT ROWID`,
+  ],
+  // 3: counters kept by SQLite itself, so quotas and usage cost one row read.
+  [
+    "INSERT INTO vfs_meta (k, v) VALUES ('stored_bytes', (SELECT COALESCE(SUM(size), 0) FROM vfs_blobs))",
+    "INSERT INTO vfs_meta (k, v) VALUES ('inodes', (SELECT count(*) FROM vfs_nodes))",
+    "CREATE TRIGGER vfs_blobs_added AFTER INSERT ON vfs_blobs BEGIN UPDATE vfs_meta SET v = v + NEW.size WHERE k = 'stored_bytes'; END",
+    "CREATE TRIGGER vfs_blobs_removed AFTER DELETE ON vfs_blobs BEGIN UPDATE vfs_meta SET v = v - OLD.size WHERE k = 'stored_bytes'; END",
+    "CREATE TRIGGER vfs_nodes_added AFTER INSERT ON vfs_nodes BEGIN UPDATE vfs_meta SET v = v + 1 WHERE k = 'inodes'; END",
+    "CREATE TRIGGER vfs_nodes_removed AFTER DELETE ON vfs_nodes BEGIN UPDATE vfs_meta SET v = v - 1 WHERE k = 'inodes'; END",
   ],
 ];
 

@@ -13,6 +13,7 @@ import { find } from '../core/fs/search.ts';
 import { type Mutation, mutate } from '../core/mutate.ts';
 import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
 import { normalizePath, parentPath } from '../core/paths.ts';
+import { checkFileSize } from '../core/quotas.ts';
 import { locate } from '../core/resolve.ts';
 import { type ChangeEntry, materialiseChange } from './changes.ts';
 import { missingObjects } from './objects.ts';
@@ -165,6 +166,7 @@ function writeEntry(
     entry.type === 'symlink' ? entry.target : null,
   );
   if (entry.type === 'file') {
+    checkFileSize(db, entry.size, path);
     db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
     upsertChunks(
       db,

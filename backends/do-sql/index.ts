@@ -36,6 +36,7 @@ const DO_SQL_LIMITS: BackendLimits = Object.freeze({
   maxBoundParameters: 100,
   maxValueBytes: 2_000_000,
   maxStatementBytes: 100_000,
+  maxDatabaseBytes: 10_000_000_000,
 });
 
 /** Binds a value as the platform accepts it: it takes Uint8Array views as they are, but refuses bigints. */

@@ -8,11 +8,14 @@ import { Database } from '../../core/database.ts';
 import { FsError } from '../../core/errors.ts';
 import type { WatchEvent } from '../../core/fs/watch.ts';
 import { mutate } from '../../core/mutate.ts';
+import type { Quotas } from '../../core/quotas.ts';
 import { initializeSchema, SCHEMA_VERSION } from '../../core/schema.ts';
-import { openWorkspace } from '../../core/workspace.ts';
-import { defineCase, expectCode, expectFsckClean, testClock } from '../harness.ts';
+import { openWorkspace, type Workspace } from '../../core/workspace.ts';
+import { defineCase, expectCode, expectFsckClean, expectRefused, testClock } from '../harness.ts';
+import { guardLimits } from '../limit-guard.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget } from '../target.ts';
+import { patternBytes } from './files.ts';
 
 const currentRev = (ws: { db: Database }): number =>
   Number(ws.db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0].v);
@@ -198,6 +201,78 @@ export function lifecycleCases(target: ConformanceTarget): void {
     });
   });
 
+  describe('quotas', () => {
+    const withQuotas = (quotas: Quotas, body: (ws: Workspace) => unknown) => () =>
+      target.withBackend(async (backend) => {
+        const ws = openWorkspace(guardLimits(backend), { chunkSize: 64, now: testClock().now, quotas });
+        await body(ws);
+        expectFsckClean(ws);
+      });
+    it(
+      'stored bytes: a write that would pass the quota is ENOSPC and writes nothing',
+      withQuotas({ maxStoredBytes: 1000 }, async (ws) => {
+        ws.writeFile('/a', patternBytes(600, 1));
+        await expectRefused(ws, () => ws.writeFile('/b', patternBytes(600, 2)), 'ENOSPC');
+        ws.writeFile('/c', patternBytes(600, 1)); // the same bytes again: deduplicated, nothing new stored
+        expect(ws.usage().storedBytes).toBe(600);
+      }),
+    );
+    it(
+      'stored bytes: a stream stops at the quota with nothing linked',
+      withQuotas({ maxStoredBytes: 500 }, async (ws) => {
+        async function* big() {
+          for (let i = 0; i < 20; i++) yield patternBytes(100, i + 1);
+        }
+        await expect(ws.writeFile('/s', big())).rejects.toMatchObject({ code: 'ENOSPC' });
+        expect(ws.exists('/s')).toBe(false);
+      }),
+    );
+    it(
+      'inodes: creating past the quota is ENOSPC',
+      withQuotas({ maxInodes: 4 }, async (ws) => {
+        ws.mkdir('/d');
+        ws.writeFile('/d/a', 'a');
+        ws.symlink('a', '/d/l');
+        await expectRefused(ws, () => ws.writeFile('/d/b', 'b'), 'ENOSPC');
+        await expectRefused(ws, () => ws.mkdir('/e'), 'ENOSPC');
+        ws.rm('/d/l');
+        ws.writeFile('/d/b', 'b');
+      }),
+    );
+    it(
+      'file size: growing a file past the quota is EFBIG, by any route',
+      withQuotas({ maxFileSize: 100 }, async (ws) => {
+        ws.writeFile('/f', patternBytes(100, 1));
+        await expectRefused(ws, () => ws.appendFile('/f', 'x'), 'EFBIG');
+        await expectRefused(ws, () => ws.truncate('/f', 101), 'EFBIG');
+        await expectRefused(ws, () => ws.writeFile('/g', patternBytes(101, 2)), 'EFBIG');
+        ws.truncate('/f', 50);
+      }),
+    );
+    it(
+      'path depth: creating or moving below the quota is ENOSPC',
+      withQuotas({ maxPathDepth: 3 }, async (ws) => {
+        ws.mkdir('/a/b/c', { recursive: true });
+        await expectRefused(ws, () => ws.writeFile('/a/b/c/d', 'x'), 'ENOSPC');
+        ws.mkdir('/x/y', { recursive: true });
+        await expectRefused(ws, () => ws.rename('/x', '/a/b/x'), 'ENOSPC');
+        ws.rename('/x', '/a/x');
+      }),
+    );
+    it('bad quotas are refused when the workspace is opened', () =>
+      target.withBackend(async (backend) => {
+        await expectCode(() => openWorkspace(backend, { quotas: { maxInodes: -1 } }), 'EINVAL');
+      }));
+    it("a backend's declared ceiling caps stored bytes, with headroom", () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend);
+        const ceiling = backend.limits.maxDatabaseBytes;
+        expect(ws.db.quotas.maxStoredBytes).toBe(ceiling === undefined ? undefined : Math.floor(ceiling * 0.9));
+        const capped = openWorkspace(backend, { quotas: { maxStoredBytes: 5 } });
+        expect(capped.db.quotas.maxStoredBytes).toBe(5);
+      }));
+  });
+
   describe('fsck finds broken invariants', () => {
     const corruptions: ReadonlyArray<[string, string, (db: Database, ino: number) => void]> = [
       [
@@ -267,12 +342,17 @@ export function lifecycleCases(target: ConformanceTarget): void {
         expect(error.message).toContain('writable once');
         expect(backend.all("SELECT name FROM sqlite_master WHERE name = 'vfs_meta'")).toEqual([]);
       }));
-    it('an older schema is migrated in one step and keeps its data', () =>
+    it('an older schema is migrated through every version in one transaction and keeps its data', () =>
       target.withBackend((backend) => {
         const ws = openWorkspace(backend);
         ws.writeFile('/f', 'from version 1');
+        // Back to what version 1 wrote: no sync tables (v2), no counters or triggers (v3).
         backend.run('DROP TABLE vfs_sync_cursors');
         backend.run('DROP TABLE vfs_sync_echo');
+        for (const trigger of ['vfs_blobs_added', 'vfs_blobs_removed', 'vfs_nodes_added', 'vfs_nodes_removed']) {
+          backend.run(`DROP TRIGGER ${trigger}`);
+        }
+        backend.run("DELETE FROM vfs_meta WHERE k IN ('stored_bytes', 'inodes')");
         backend.run("UPDATE vfs_meta SET v = 1 WHERE k = 'schema_version'");
         const reopened = openWorkspace(backend);
         expect(reopened.readFile('/f', 'utf8')).toBe('from version 1');

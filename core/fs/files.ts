@@ -19,6 +19,7 @@ import { fsError, withPaths } from '../errors.ts';
 import { type Mutation, mutate } from '../mutate.ts';
 import { checkMode, createNode, DEFAULT_MODE, type NodeRow } from '../nodes.ts';
 import { splitPath } from '../paths.ts';
+import { checkFileSize } from '../quotas.ts';
 import { locate, resolve } from '../resolve.ts';
 
 /** Options for {@link writeFile}. */
@@ -121,6 +122,8 @@ async function writeFileFromSource(
   };
   for await (const piece of iterate(source)) {
     let bytes = toBytes(piece, 'write', path);
+    // Refuse an oversized stream before staging any more of it.
+    checkFileSize(db, staged.length * chunkSize + fill + bytes.byteLength, path);
     while (bytes.byteLength > 0) {
       const take = Math.min(bytes.byteLength, chunkSize - fill);
       buffer.set(bytes.subarray(0, take), fill);
@@ -293,6 +296,7 @@ function copyFileUnchecked(db: Database, source: string, destination: string, op
     if (target.node?.inode === from.inode) return;
     const node = target.node ?? createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
     if (target.node) db.run('UPDATE vfs_nodes SET mode = ? WHERE inode = ?', [from.mode, node.inode]);
+    checkFileSize(db, from.size, destination);
     shareChunks(db, m, from, node);
     m.note(target.node ? 'change' : 'rename', target.realPath);
   });

@@ -8,6 +8,7 @@ import { fsError, withPaths } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { hasEntries, touchDir, unlinkEntry } from '../nodes.ts';
 import { isSameOrBelow, splitPath } from '../paths.ts';
+import { checkMoveDepth } from '../quotas.ts';
 import { locate } from '../resolve.ts';
 import { restampSubtree, tombstoneSubtree } from '../subtree.ts';
 
@@ -46,6 +47,7 @@ function renameUnchecked(db: Database, from: string, to: string): void {
         throw fsError('ENOTEMPTY', 'rename', from, to);
       unlinkEntry(db, m, target.parent.inode, target.name, target.node);
     }
+    if (target.parent.inode !== source.parent.inode) checkMoveDepth(db, target.parent.inode, moving.inode, to);
     tombstoneSubtree(db, m, moving.inode, source.realPath);
     db.run('UPDATE vfs_dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?', [
       target.parent.inode,

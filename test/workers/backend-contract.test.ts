@@ -15,7 +15,12 @@ const count = (rows: SqlRow[]): number => Number(rows[0]?.n);
 describe('do-sql backend contract', () => {
   it('declares the Durable Object limits', async () => {
     const limits = await target.withBackend((b) => b.limits);
-    expect(limits).toEqual({ maxBoundParameters: 100, maxValueBytes: 2_000_000, maxStatementBytes: 100_000 });
+    expect(limits).toEqual({
+      maxBoundParameters: 100,
+      maxValueBytes: 2_000_000,
+      maxStatementBytes: 100_000,
+      maxDatabaseBytes: 10_000_000_000,
+    });
   });
 
   it('round-trips BLOBs as Uint8Array, including views into larger buffers', async () => {

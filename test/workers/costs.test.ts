@@ -153,7 +153,8 @@ describe('rows read and written per operation on a Durable Object', () => {
     expect(cost('stat of a path 5 levels deep').rowsRead).toBeLessThan(20);
     expect(cost('exists (missing path)').rowsRead).toBeLessThan(20);
     expect(cost('openWorkspace, existing (every object start)').rowsWritten).toBe(0);
-    expect(cost('openWorkspace, existing (every object start)').rowsRead).toBeLessThan(20);
+    // Opening looks for vfs_meta in sqlite_master, which has no index: one row per table, index and trigger.
+    expect(cost('openWorkspace, existing (every object start)').rowsRead).toBeLessThan(40);
     for (const op of ['writeFile 1 KiB, new file', 'writeFile 1 KiB, overwrite (new content)']) {
       expect(cost(op).rowsRead, op).toBeLessThan(40);
       expect(cost(op).rowsWritten, op).toBeLessThan(40);
