@@ -1,0 +1,67 @@
+/**
+ * The deterministic operation mix of the crash test: operation `i` of a seed is always the same,
+ * so a child process and the parent's model replay the same sequence.
+ */
+
+import { patternBytes } from '../../conformance/cases/files.ts';
+import type { Workspace } from '../../core/workspace.ts';
+
+/** A fixed clock, so the model and the crashed workspace stamp the same times. */
+export const CRASH_CLOCK = () => 1_700_000_000_000;
+/** Small chunks, so writes of a few hundred KiB cross many chunk boundaries. */
+export const CRASH_CHUNK_SIZE = 16 * 1024;
+
+function random(seed: number, i: number): () => number {
+  let x = (seed * 2_654_435_761 + i * 40_503 + 1) >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4_294_967_296;
+  };
+}
+
+const NAMES = ['a', 'b', 'c', 'd/e', 'd/f', 'd/g/h', 'x/y'];
+
+/** Applies operation `i` of `seed` to `ws`. Refusals (ENOENT, EISDIR...) are part of the mix and are swallowed. */
+export function applyCrashOp(ws: Workspace, seed: number, i: number): void {
+  const next = random(seed, i);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  const path = `/${pick(NAMES)}`;
+  const other = `/${pick(NAMES)}`;
+  const sizes = [0, 1, 100, CRASH_CHUNK_SIZE - 1, CRASH_CHUNK_SIZE, 3 * CRASH_CHUNK_SIZE + 7, 300 * 1024];
+  try {
+    switch (pick(['write', 'write', 'append', 'truncate', 'rename', 'rm', 'link', 'chmod', 'mkdir'])) {
+      case 'write':
+        // Two primitives, one transaction: the operation is acknowledged whole or not at all.
+        ws.db.transaction(() => {
+          ws.mkdir(path.slice(0, path.lastIndexOf('/')) || '/', { recursive: true });
+          ws.writeFile(path, patternBytes(pick(sizes), i + 1));
+        });
+        break;
+      case 'append':
+        ws.appendFile(path, patternBytes(pick(sizes.slice(0, 5)), i + 7));
+        break;
+      case 'truncate':
+        ws.truncate(path, pick(sizes));
+        break;
+      case 'rename':
+        ws.rename(pick(['/d', '/x', path]), pick(['/d2', '/x/z', other]));
+        break;
+      case 'rm':
+        ws.rm(pick(['/d', '/x', path]), { recursive: true, force: true });
+        break;
+      case 'link':
+        ws.link(path, other);
+        break;
+      case 'chmod':
+        ws.chmod(path, pick([0o600, 0o644, 0o755]));
+        break;
+      default:
+        ws.mkdir(`${path}-dir/sub`, { recursive: true });
+    }
+  } catch (error) {
+    if (typeof (error as { code?: unknown }).code !== 'string' || (error as { code: string }).code === 'EIO')
+      throw error;
+  }
+}
