@@ -45,25 +45,48 @@ export function upsertChunks(db: Database, inode: number, chunks: readonly Chunk
 
 /** Reads `length` bytes from `offset` of a file (fewer at end of file). */
 export function readRange(db: Database, node: NodeRow, offset: number, length: number, path?: string): Uint8Array {
-  const end = Math.min(node.size, offset + length);
-  if (end <= offset) return new Uint8Array(0);
   const chunkSize = db.chunkSize;
-  const first = Math.floor(offset / chunkSize);
-  const last = Math.floor((end - 1) / chunkSize);
-  const chunks = chunkRange(db, node.inode, first, last);
-  if (first === last && chunks.length === 1) {
-    const start = offset - first * chunkSize;
-    return loadBlob(db, chunks[0].hash, 'read', path).slice(start, start + (end - offset));
-  }
+  if (length <= 0) return new Uint8Array(0);
+  // The size and the chunk list come from one statement, one snapshot: another process replacing
+  // the file in between could otherwise pair the old size with the new chunks.
+  const { size, chunks } = sizedChunks(
+    db,
+    node.inode,
+    Math.floor(offset / chunkSize),
+    Math.floor((offset + length - 1) / chunkSize),
+  );
+  const end = Math.min(size, offset + length);
+  if (end <= offset) return new Uint8Array(0);
   const out = new Uint8Array(end - offset);
   for (const chunk of chunks) {
     const chunkStart = chunk.idx * chunkSize;
+    if (chunkStart >= end) break;
     const bytes = loadBlob(db, chunk.hash, 'read', path);
     const from = Math.max(offset, chunkStart);
     const to = Math.min(end, chunkStart + bytes.byteLength);
+    if (chunks.length === 1 && from === offset && to === end) return bytes.slice(from - chunkStart, to - chunkStart);
     out.set(bytes.subarray(from - chunkStart, to - chunkStart), from - offset);
   }
   return out;
+}
+
+/** A file's current size and its chunks from `first` to `last`, read in one statement (one snapshot). */
+export function sizedChunks(
+  db: Database,
+  inode: number,
+  first: number,
+  last: number,
+): { size: number; chunks: ChunkRef[] } {
+  const rows = db.all<{ fileSize: number; idx: number | null; hash: string | null; size: number | null }>(
+    `SELECT n.size AS fileSize, c.idx AS idx, c.hash AS hash, c.size AS size
+     FROM vfs_nodes n LEFT JOIN vfs_chunks c ON c.inode = n.inode AND c.idx BETWEEN ? AND ?
+     WHERE n.inode = ? ORDER BY c.idx`,
+    [first, last, inode],
+  );
+  const chunks: ChunkRef[] = [];
+  for (const row of rows)
+    if (row.idx !== null) chunks.push({ idx: Number(row.idx), hash: String(row.hash), size: Number(row.size) });
+  return { size: Number(rows[0]?.fileSize ?? 0), chunks };
 }
 
 /**

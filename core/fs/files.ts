@@ -6,10 +6,10 @@
 import { hashBytes, loadBlob, putBlob } from '../blobs.ts';
 import {
   type ChunkRef,
-  chunkRange,
   readRange,
   replaceContent,
   shareChunks,
+  sizedChunks,
   upsertChunks,
   writeContent,
 } from '../content.ts';
@@ -196,11 +196,12 @@ function resolveFile(db: Database, path: string, syscall: string): NodeRow {
   return node;
 }
 
-function rangeOf(node: NodeRow, range: ByteRange, path: string): { offset: number; length: number } {
+function rangeOf(range: ByteRange, path: string): { offset: number; length: number } {
   const offset = range.byteOffset === undefined ? 0 : checkOffset(range.byteOffset, 'byteOffset', 'read', path);
+  // Without a length, read to the end: the size is taken with the chunk list, in one snapshot.
   const length =
     range.byteLength === undefined
-      ? Math.max(0, node.size - offset)
+      ? Number.MAX_SAFE_INTEGER - offset
       : checkOffset(range.byteLength, 'byteLength', 'read', path);
   return { offset, length };
 }
@@ -217,7 +218,7 @@ export function readFile(db: Database, path: string, options?: 'utf8' | 'utf-8' 
     throw fsError('EINVAL', 'read', path, undefined, `unsupported encoding '${options}'; use 'utf8' or read bytes`);
   }
   const node = resolveFile(db, path, 'open');
-  const { offset, length } = rangeOf(node, typeof options === 'object' ? options : {}, path);
+  const { offset, length } = rangeOf(typeof options === 'object' ? options : {}, path);
   const bytes = readRange(db, node, offset, length, path);
   return typeof options === 'string' ? toText(bytes) : bytes;
 }
@@ -228,16 +229,18 @@ export function readFile(db: Database, path: string, options?: 'utf8' | 'utf-8' 
  */
 export function readFileStream(db: Database, path: string, range: ByteRange = {}): ReadableStream<Uint8Array> {
   const node = resolveFile(db, path, 'open');
-  const { offset, length } = rangeOf(node, range, path);
-  const end = Math.min(node.size, offset + length);
+  const { offset, length } = rangeOf(range, path);
   const chunkSize = db.chunkSize;
-  const chunks =
-    end > offset ? chunkRange(db, node.inode, Math.floor(offset / chunkSize), Math.floor((end - 1) / chunkSize)) : [];
+  const { size, chunks } =
+    length > 0
+      ? sizedChunks(db, node.inode, Math.floor(offset / chunkSize), Math.floor((offset + length - 1) / chunkSize))
+      : { size: 0, chunks: [] };
+  const end = Math.min(size, offset + length);
   let next = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
       const chunk = chunks[next++];
-      if (!chunk) {
+      if (!chunk || chunk.idx * chunkSize >= end) {
         controller.close();
         return;
       }
