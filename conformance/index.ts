@@ -16,8 +16,10 @@ import { backendCases } from './cases/backend.ts';
 import { badInputCases } from './cases/bad-input.ts';
 import { faultCases } from './cases/faults.ts';
 import { fileCases } from './cases/files.ts';
+import { fuzzCases } from './cases/fuzz.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
 import { modelCases } from './cases/model.ts';
+import { nodeFsCases } from './cases/node-fs.ts';
 import { providerCases } from './cases/provider.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
@@ -43,8 +45,10 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     scaleCases(target);
     syncCases(target);
     faultCases(target);
+    fuzzCases(target);
     badInputCases(target);
     providerCases(target);
+    nodeFsCases(target);
     modelCases(target);
   });
 }

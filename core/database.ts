@@ -61,7 +61,8 @@ export class Database {
   private readonly pendingEvents: ChangeEvent[][] = [];
   private cachedChunkSize = 0;
 
-  constructor(backend: StorageBackend, options: DatabaseOptions = {}) {
+  constructor(backend: StorageBackend, options: DatabaseOptions | null = {}) {
+    options ??= {};
     this.backend = backend;
     this.now = options.now ?? Date.now;
     this.readOnly = options.readOnly ?? false;

@@ -52,7 +52,8 @@ type Rows = Array<Record<string, number | string | null>>;
  * to a missing node or from a non-directory); nlink matches the entries; the revision counter
  * exceeds every stamped revision.
  */
-export function fsck(db: Database, options: FsckOptions = {}): FsckReport {
+export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport {
+  options ??= {};
   const maxProblems = options.maxProblems ?? 1000;
   const problems: FsckProblem[] = [];
   const report = (problem: FsckProblem): void => {

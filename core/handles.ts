@@ -54,7 +54,8 @@ export interface OpenedFile {
  * Resolves `path` for open(2): creates or truncates as the options say, in one mutation (one
  * revision) when anything changes and none at all when nothing does.
  */
-export function openFile(db: Database, path: string, options: OpenFileOptions = {}): OpenedFile {
+export function openFile(db: Database, path: string, options: OpenFileOptions | null = {}): OpenedFile {
+  options ??= {};
   splitPath(path, 'open');
   const mode = options.mode === undefined ? DEFAULT_MODE.file : checkMode(options.mode, 'open', path);
   const follow = !(options.create && options.exclusive) && !options.noFollow;

@@ -48,8 +48,10 @@ function rootNode(db: Database): NodeRow {
  * is not an error (its `node` is undefined), so callers can create it.
  */
 export function locate(db: Database, path: string | readonly string[], options: LocateOptions): Location {
-  const display = options.display ?? (typeof path === 'string' ? path : joinPath(path));
-  const queue = typeof path === 'string' ? splitPath(path, options.syscall) : [...path];
+  const isList = Array.isArray(path);
+  const display = options.display ?? (isList ? joinPath(path as readonly string[]) : (path as string));
+  // Anything but a list of names goes through splitPath, which refuses what is not a valid path.
+  const queue = isList ? [...(path as readonly string[])] : splitPath(path, options.syscall);
   // A trailing slash ('/a/') means the name must be a directory, and symlinks to one are followed.
   const trailingSlash = typeof path === 'string' && path.length > 1 && path.endsWith('/');
   const follow = options.follow || trailingSlash;

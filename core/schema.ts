@@ -105,7 +105,8 @@ export interface SchemaOptions {
  * one, all in one transaction. A workspace written by a newer dofs is refused with EIO.
  * Returns the workspace's chunk size.
  */
-export function initializeSchema(db: Database, now: () => number = db.now, options: SchemaOptions = {}): number {
+export function initializeSchema(db: Database, now: () => number = db.now, options: SchemaOptions | null = {}): number {
+  options ??= {};
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
     throw new FsError('EINVAL', 'init', undefined, undefined, {

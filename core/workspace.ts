@@ -33,7 +33,8 @@ import { initializeSchema, type SchemaOptions } from './schema.ts';
 export interface WorkspaceOptions extends DatabaseOptions, SchemaOptions {}
 
 /** Opens (creating or migrating as needed) the workspace stored in `backend`. */
-export function openWorkspace(backend: StorageBackend, options: WorkspaceOptions = {}): Workspace {
+export function openWorkspace(backend: StorageBackend, options: WorkspaceOptions | null = {}): Workspace {
+  options ??= {};
   const db = new Database(backend, options);
   initializeSchema(db, db.now, options);
   return new Workspace(db);

@@ -194,7 +194,12 @@ function conflictName(path: string, peer: string, rev: number): string {
  * local state are skipped, so applying a batch twice changes nothing the second time. Missing
  * parents are created; a type change replaces the local subtree.
  */
-export function applyChanges(db: Database, entries: readonly ChangeEntry[], options: ApplyOptions = {}): ApplyResult {
+export function applyChanges(
+  db: Database,
+  entries: readonly ChangeEntry[],
+  options: ApplyOptions | null = {},
+): ApplyResult {
+  options ??= {};
   if (!Array.isArray(entries)) throw bad('entries must be an array');
   const chunkSize = db.chunkSize;
   for (const entry of entries) validateEntry(entry, chunkSize);

@@ -149,7 +149,8 @@ export interface ChangeBatch {
  * One entry per path touched after `after`, carrying the path's current state, in (rev, path)
  * order, paged. A path touched several times appears once, at its latest revision.
  */
-export function coalesceChanges(db: Database, after: ChangeCursor, options: CoalesceOptions = {}): ChangeBatch {
+export function coalesceChanges(db: Database, after: ChangeCursor, options: CoalesceOptions | null = {}): ChangeBatch {
+  options ??= {};
   checkCursor(db, after);
   const through = options.through ?? currentRev(db);
   const limit = options.limit ?? 256;

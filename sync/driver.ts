@@ -91,7 +91,12 @@ function chunksOf(entries: readonly ChangeEntry[]): Map<string, number> {
 }
 
 /** Drives sync between the replica `db` and its authority behind `endpoint`. */
-export function createSyncDriver(db: Database, endpoint: SyncEndpoint, options: SyncDriverOptions = {}): SyncDriver {
+export function createSyncDriver(
+  db: Database,
+  endpoint: SyncEndpoint,
+  options: SyncDriverOptions | null = {},
+): SyncDriver {
+  options ??= {};
   const batchEntries = Math.min(options.batchEntries ?? MAX_BATCH_ENTRIES, MAX_BATCH_ENTRIES);
   const batchBytes = Math.min(options.batchBytes ?? MAX_BATCH_BYTES, MAX_BATCH_BYTES);
   const self = replicaId(db);

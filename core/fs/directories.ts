@@ -23,7 +23,8 @@ export interface MkdirOptions {
  * Creates a directory. Returns the first directory created when `recursive` (undefined when
  * nothing was created), as node:fs does. `mkdir('/')` is EEXIST even when recursive.
  */
-export function mkdir(db: Database, path: string, options: MkdirOptions = {}): string | undefined {
+export function mkdir(db: Database, path: string, options: MkdirOptions | null = {}): string | undefined {
+  options ??= {};
   const names = splitPath(path, 'mkdir');
   const mode = options.mode === undefined ? DEFAULT_MODE.dir : checkMode(options.mode, 'mkdir', path);
   if (names.length === 0) throw fsError('EEXIST', 'mkdir', path);
@@ -91,7 +92,8 @@ export interface ReaddirOptions {
 }
 
 /** Lists a directory (following symlinks to it), in byte order of names, paged. */
-export function readdir(db: Database, path: string, options: ReaddirOptions = {}): DirEntry[] {
+export function readdir(db: Database, path: string, options: ReaddirOptions | null = {}): DirEntry[] {
+  options ??= {};
   const limit = options.limit === undefined ? -1 : checkOffset(options.limit, 'limit', 'scandir', path);
   const offset = options.offset === undefined ? 0 : checkOffset(options.offset, 'offset', 'scandir', path);
   const { node, realPath } = resolve(db, path, { follow: true, syscall: 'scandir' });

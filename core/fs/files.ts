@@ -74,8 +74,9 @@ export function writeFile(
   db: Database,
   path: string,
   data: FileData | ByteSource,
-  options: WriteFileOptions = {},
+  options: WriteFileOptions | null = {},
 ): void | Promise<void> {
+  options ??= {};
   splitPath(path, 'open');
   if (isByteSource(data)) return writeFileFromSource(db, path, data, options);
   const bytes = toBytes(data, 'write', path);
@@ -218,7 +219,7 @@ export function readFile(db: Database, path: string, options?: 'utf8' | 'utf-8' 
     throw fsError('EINVAL', 'read', path, undefined, `unsupported encoding '${options}'; use 'utf8' or read bytes`);
   }
   const node = resolveFile(db, path, 'open');
-  const { offset, length } = rangeOf(typeof options === 'object' ? options : {}, path);
+  const { offset, length } = rangeOf(typeof options === 'object' && options !== null ? options : {}, path);
   const bytes = readRange(db, node, offset, length, path);
   return typeof options === 'string' ? toText(bytes) : bytes;
 }
@@ -227,7 +228,8 @@ export function readFile(db: Database, path: string, options?: 'utf8' | 'utf-8' 
  * A stream of a file's bytes (or a range of them), one chunk at a time: the file is never held
  * in memory whole. The chunk list is taken when the stream is created, so it reads that version.
  */
-export function readFileStream(db: Database, path: string, range: ByteRange = {}): ReadableStream<Uint8Array> {
+export function readFileStream(db: Database, path: string, range: ByteRange | null = {}): ReadableStream<Uint8Array> {
+  range ??= {};
   const node = resolveFile(db, path, 'open');
   const { offset, length } = rangeOf(range, path);
   const chunkSize = db.chunkSize;
@@ -252,7 +254,8 @@ export function readFileStream(db: Database, path: string, range: ByteRange = {}
 }
 
 /** Appends to a file, creating it if missing (`mode` applies only then, as in node:fs). */
-export function appendFile(db: Database, path: string, data: FileData, options: { mode?: number } = {}): void {
+export function appendFile(db: Database, path: string, data: FileData, options: { mode?: number } | null = {}): void {
+  options ??= {};
   splitPath(path, 'open');
   const bytes = toBytes(data, 'write', path);
   mutate(db, 'open', path, (m) => {
@@ -283,7 +286,13 @@ export interface CopyFileOptions {
  * Copies a file by sharing its chunks: no bytes are read or written. The destination gets the
  * source's mode (as node:fs's copyFile), keeps its inode if it existed.
  */
-export function copyFile(db: Database, source: string, destination: string, options: CopyFileOptions = {}): void {
+export function copyFile(
+  db: Database,
+  source: string,
+  destination: string,
+  options: CopyFileOptions | null = {},
+): void {
+  options ??= {};
   withPaths('copyfile', source, destination, () => copyFileUnchecked(db, source, destination, options));
 }
 

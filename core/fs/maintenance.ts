@@ -23,7 +23,8 @@ export interface GcResult {
 }
 
 /** Frees blobs that no chunk references and that were last stored or staged before the safety window. */
-export function gc(db: Database, options: GcOptions = {}): GcResult {
+export function gc(db: Database, options: GcOptions | null = {}): GcResult {
+  options ??= {};
   const window =
     options.safetyWindowMs === undefined ? 3_600_000 : checkOffset(options.safetyWindowMs, 'safetyWindowMs', 'gc', '/');
   const cutoff = db.now() - window;

@@ -35,7 +35,8 @@ export interface RmOptions {
  * Removes a file, symlink or (with `recursive`) a whole directory tree in one transaction and a
  * fixed number of statements, leaving one tombstone per removed path. `rm('/')` is EPERM.
  */
-export function rm(db: Database, path: string, options: RmOptions = {}): void {
+export function rm(db: Database, path: string, options: RmOptions | null = {}): void {
+  options ??= {};
   const names = splitPath(path, 'rm');
   if (names.length === 0) throw fsError('EPERM', 'rm', path, undefined, 'refusing to remove the root');
   mutate(db, 'rm', path, (m) => {

@@ -70,7 +70,8 @@ export interface FindOptions extends Page {
  * Absolute paths below `dir` whose path relative to `dir` matches `pattern` (`*`, `**`, `?`,
  * braces and classes, as picomatch; dotfiles included). Symlinks are listed, not descended.
  */
-export function find(db: Database, dir: string, pattern: string, options: FindOptions = {}): string[] {
+export function find(db: Database, dir: string, pattern: string, options: FindOptions | null = {}): string[] {
+  options ??= {};
   const matches = compileGlob(pattern, 'find', dir);
   const excludes = (options.exclude ?? []).map((glob) => compileGlob(glob, 'find', dir));
   const { node, realPath } = resolve(db, dir, { follow: true, syscall: 'find' });
@@ -155,7 +156,8 @@ function lineMatcher(pattern: string, options: GrepOptions, path: string): (line
  * Searches the text files at or below `path` for lines matching `pattern` (a literal, or a regex
  * with `regex`). Files with a NUL byte in their first 8 KiB are treated as binary and skipped.
  */
-export function grep(db: Database, pattern: string, path: string, options: GrepOptions = {}): GrepMatch[] {
+export function grep(db: Database, pattern: string, path: string, options: GrepOptions | null = {}): GrepMatch[] {
+  options ??= {};
   if (typeof pattern !== 'string' || pattern.length === 0) {
     throw fsError('EINVAL', 'grep', path, undefined, 'the pattern must be a non-empty string');
   }

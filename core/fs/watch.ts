@@ -41,9 +41,10 @@ export interface Watcher extends AsyncIterable<WatchEvent> {
 export function watch(
   db: Database,
   path: string,
-  options: WatchOptions = {},
+  options: WatchOptions | null = {},
   listener?: (event: WatchEvent) => void,
 ): Watcher {
+  options ??= {};
   const watched = resolve(db, path, { follow: true, syscall: 'watch' }).realPath;
   const queue: WatchEvent[] = [];
   const waiting: Array<(result: IteratorResult<WatchEvent>) => void> = [];
