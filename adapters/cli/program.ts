@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { registerFiles } from './commands/files.ts';
 import { registerInit } from './commands/init.ts';
 import { registerMaintenance } from './commands/maintenance.ts';
+import { registerMount } from './commands/mount.ts';
 import { registerSearch } from './commands/search.ts';
 import { registerSync } from './commands/sync.ts';
 import { registerTransfer } from './commands/transfer.ts';
@@ -42,6 +43,7 @@ export function buildProgram(output: ProgramOutput = standardOutput): Command {
   registerFiles(program);
   registerSearch(program);
   registerMaintenance(program);
+  registerMount(program);
   registerSync(program);
   program.addHelpText(
     'after',

@@ -7,7 +7,7 @@
  * @module
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SQLiteWorkspaceProvider } from '../../adapters/vfs/index.ts';
 import { isFsError } from '../../core/errors.ts';
 import type { Workspace } from '../../core/workspace.ts';
@@ -15,6 +15,7 @@ import { applyChanges } from '../../sync/apply.ts';
 import { createSyncEndpoint } from '../../sync/endpoint.ts';
 import { pushObjects } from '../../sync/objects.ts';
 import { expectFsckClean, openTestWorkspace } from '../harness.ts';
+import { reportFigure } from '../report.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget } from '../target.ts';
 
@@ -300,13 +301,17 @@ function seed(ws: Workspace): void {
 const documented = (error: unknown): boolean =>
   isFsError(error) || (error instanceof Error && /^ERR_[A-Z_]+$/.test(String((error as { code?: unknown }).code)));
 
+const tally = { calls: 0, refused: 0 };
+
 /** Runs `calls` one by one; each may succeed, or fail with a documented error and leave no trace. */
 async function survives(ws: Workspace, calls: Call[]): Promise<void> {
   for (const call of calls) {
+    tally.calls++;
     const before = snapshot(ws);
     try {
       await call(ws);
     } catch (error) {
+      tally.refused++;
       expect(documented(error), `not a documented error: ${String(error)} ${(error as Error)?.stack ?? ''}`).toBe(true);
       expect(snapshot(ws)).toEqual(before);
     }
@@ -317,6 +322,12 @@ async function survives(ws: Workspace, calls: Call[]): Promise<void> {
 /** Cases for hostile input. */
 export function fuzzCases(target: ConformanceTarget): void {
   describe('hostile input (fast-check)', () => {
+    afterAll(() => {
+      reportFigure(
+        `fuzz-${target.name}`,
+        `${tally.calls} hostile calls on ${target.name}, ${tally.refused} refused with a documented error and no change, none crashed`,
+      );
+    });
     const property = (name: string, call: fc.Arbitrary<Call>, runs: number) =>
       it(
         name,

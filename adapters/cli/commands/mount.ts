@@ -1,0 +1,109 @@
+/**
+ * `dofs mount [MOUNTPOINT]`: mount the workspace as a real directory with FUSE and serve it until
+ * interrupted (what `npm start` runs).
+ *
+ * @module
+ */
+import type { Command } from 'commander';
+import { DEFAULT_STATUS_PORT, FuseUnavailableError, MountpointError, startMount } from '../../fuse/index.ts';
+import { globals } from '../context.ts';
+import { CliError, UsageError } from '../errors.ts';
+
+/** The directory `dofs mount` uses when none is given. */
+export const DEFAULT_MOUNTPOINT = './workspace';
+
+interface MountCommandOptions {
+  port: string;
+  host: string;
+  readOnly?: boolean;
+  allowOther?: boolean;
+  debug?: boolean;
+  shared?: boolean;
+  cacheTimeout?: string;
+  sync?: string;
+  token?: string;
+}
+
+function parsePort(value: string): number | false {
+  if (value === 'off' || value === 'none') return false;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--port: expected a port number (0 for any free one) or 'off', got '${value}'`);
+  }
+  return port;
+}
+
+/** Registers `mount`. */
+export function registerMount(program: Command): void {
+  program
+    .command('mount')
+    .description('mount the workspace at a directory with FUSE and serve it until interrupted (Ctrl-C unmounts)')
+    .argument('[mountpoint]', 'an empty directory, created when missing', DEFAULT_MOUNTPOINT)
+    .option(
+      '--port <port>',
+      "HTTP status port (/health, /stats); 0 for any free one, 'off' for none",
+      `${DEFAULT_STATUS_PORT}`,
+    )
+    .option('--host <address>', 'address the status server listens on', '127.0.0.1')
+    .option('--read-only', 'mount read-only')
+    .option('--allow-other', 'let other users use the mount (non-root needs user_allow_other in /etc/fuse.conf)')
+    .option('--shared', 'let other processes open the database while mounted (slower: every statement locks)')
+    .option('--cache-timeout <seconds>', 'how long the kernel caches names and attributes (0: never)', '1')
+    .option('--debug', 'log every FUSE request (libfuse debug output)')
+    .option('--sync <url>', 'keep the workspace in sync with a Durable Object at this URL')
+    .option('--token <token>', 'bearer token for --sync (default: $DOFS_SYNC_TOKEN)')
+    .addHelpText(
+      'after',
+      '\nThe workspace database (--db, default ./workspace.db) is created when missing. Other programs use the\n' +
+        'mount as a normal directory; SIGINT or SIGTERM commits open files, unmounts and checkpoints the database.\n' +
+        'Needs Linux with /dev/fuse, fusermount and libfuse 2 (Debian: apt-get install -y libfuse2 fuse).',
+    )
+    .action(async (mountpoint: string, options: MountCommandOptions, command: Command) => {
+      const { db } = globals(command);
+      const port = parsePort(options.port);
+      const cacheTimeout = Number(options.cacheTimeout ?? '1');
+      if (!Number.isFinite(cacheTimeout) || cacheTimeout < 0 || cacheTimeout > 3600) {
+        throw new UsageError(`--cache-timeout: expected seconds from 0 to 3600, got '${options.cacheTimeout}'`);
+      }
+      if (options.token && !options.sync) throw new UsageError('--token needs --sync');
+      let mount: Awaited<ReturnType<typeof startMount>>;
+      try {
+        mount = await startMount({
+          db,
+          mountpoint,
+          port,
+          host: options.host,
+          readOnly: options.readOnly,
+          allowOther: options.allowOther,
+          debug: options.debug,
+          shareDatabase: options.shared,
+          cacheTimeout,
+          sync: options.sync ? { url: options.sync, token: options.token ?? process.env.DOFS_SYNC_TOKEN } : undefined,
+        });
+      } catch (error) {
+        if (error instanceof FuseUnavailableError) throw new CliError('ENODEV', error.message);
+        if (error instanceof MountpointError) throw new CliError('EBUSY', error.message);
+        throw error;
+      }
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        signals++;
+        if (signals === 1) {
+          void mount.stop(`${signal}`);
+        } else {
+          process.stderr.write('dofs: stopping already; interrupt once more to exit without a clean unmount\n');
+          if (signals >= 3) process.exit(130);
+        }
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      process.on('SIGHUP', onSignal);
+      await mount.stopped;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
+      process.stderr.write(`dofs: unmounted ${mount.mountpoint}; the workspace is in ${mount.db}\n`);
+      // fuse-native's thread may still hold the event loop for a moment after the unmount.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+    });
+}

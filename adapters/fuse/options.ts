@@ -1,0 +1,62 @@
+/**
+ * The FUSE mount options the daemon passes to libfuse, each with the reason it is there.
+ *
+ * @module
+ */
+
+/** The largest request FUSE 2.9 exchanges: libfuse 2 cannot negotiate max_pages, so 32 pages. */
+export const FUSE_MAX_IO = 128 * 1024;
+
+/** What decides the option list. */
+export interface MountOptionsInput {
+  /** Mount read-only (`ro`): the kernel refuses writes before they reach the daemon. */
+  readOnly?: boolean;
+  /** Let other users reach the mount (`allow_other`; for non-root, needs user_allow_other in /etc/fuse.conf). */
+  allowOther?: boolean;
+  /** libfuse prints every request (`debug`). */
+  debug?: boolean;
+  /** What `mount` and `df` show as the source (the database file). */
+  fsname?: string;
+  /** Seconds the kernel caches names and attributes. Default 1. */
+  cacheTimeout?: number;
+}
+
+/**
+ * The options, in order:
+ *
+ * - `fsname=<db>`, `subtype=dofs`: `mount` and `df` show `<db>` of type `fuse.dofs`; a stale mount
+ *   is recognised as ours by that type.
+ * - `big_writes`, `max_write=131072`: writes arrive in 128 KiB requests instead of 4 KiB pages
+ *   (the largest FUSE 2.9 allows; asking for more is clamped by the kernel).
+ * - `max_read=131072`, `max_readahead=1048576`: reads arrive in 128 KiB requests and the kernel
+ *   reads ahead up to 1 MiB (several requests in flight), so sequential reads stream.
+ * - `use_ino`: stat and readdir report the workspace's own inode numbers, so hard links share one
+ *   and `find`, `du`, `tar` and git recognise them.
+ * - `default_permissions`: the kernel checks mode bits against the owner (the mounting user) the
+ *   way a local filesystem does; root passes, as on a local disk.
+ * - `auto_cache`: the page cache survives close and reopen unless the file's mtime or size
+ *   changed, so re-reading an unchanged file costs no requests.
+ * - `entry_timeout=1`, `attr_timeout=1`, `negative_timeout=1`: names, attributes and absent names
+ *   are cached for one second (the reference daemon's timeouts; the negative one spares tools'
+ *   repeated probes of missing files). Changes made through the mount invalidate them at once;
+ *   changes made to the database by others (sync) show within the second.
+ * - `noatime`: reads never update access times (the engine keeps atime only as set by utimens).
+ * - `ro` when read-only, `allow_other` and `debug` on request.
+ *
+ * Not used: `hard_remove` (fuse-native cannot serve requests without a path, so libfuse keeps a
+ * file unlinked while open under a `.fuse_hidden…` name until its last close), `kernel_cache`
+ * (would never notice changes made by sync), `direct_io` (would defeat the page cache and mmap).
+ */
+export function mountOptions(input: MountOptionsInput = {}): string[] {
+  const options: string[] = [];
+  const fsname = input.fsname?.replace(/[\\,]/g, (c) => `\\${c}`);
+  options.push(fsname && fsname.length <= 512 ? `fsname=${fsname}` : 'fsname=dofs', 'subtype=dofs');
+  options.push('big_writes', `max_write=${FUSE_MAX_IO}`, `max_read=${FUSE_MAX_IO}`, 'max_readahead=1048576');
+  const timeout = input.cacheTimeout ?? 1;
+  options.push('use_ino', 'default_permissions', 'auto_cache');
+  options.push(`entry_timeout=${timeout}`, `attr_timeout=${timeout}`, `negative_timeout=${timeout}`, 'noatime');
+  if (input.readOnly) options.push('ro');
+  if (input.allowOther) options.push('allow_other');
+  if (input.debug) options.push('debug');
+  return options;
+}

@@ -1,0 +1,243 @@
+/**
+ * Before mounting: is FUSE usable here (and if not, what to install), is the mountpoint free, and
+ * is a mount left by a crashed run in the way (then clean it). Nothing here touches a mounted
+ * directory: mounts are read from /proc/self/mountinfo, owners from a small record file.
+ *
+ * @module
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import { APT_INSTALL, FuseUnavailableError, type LoadedFuse, loadFuseNative } from './fuse-native.ts';
+
+const run = promisify(execFile);
+
+/** One line of /proc/self/mountinfo. */
+export interface MountEntry {
+  /** Where it is mounted (octal escapes decoded). */
+  mountpoint: string;
+  /** Filesystem type, such as `fuse.dofs` or `ext4`. */
+  fstype: string;
+  /** Mount source (for dofs, the database file). */
+  source: string;
+  /** Device numbers; a FUSE connection is /sys/fs/fuse/connections/<minor> when major is 0. */
+  major: number;
+  minor: number;
+}
+
+/** Parses /proc/self/mountinfo. */
+export function parseMountinfo(text: string): MountEntry[] {
+  const decode = (field: string) =>
+    field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+  const entries: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-');
+    if (dash < 6) continue;
+    const [major, minor] = fields[2].split(':').map(Number);
+    entries.push({
+      mountpoint: decode(fields[4]),
+      fstype: fields[dash + 1],
+      source: decode(fields[dash + 2] ?? ''),
+      major,
+      minor,
+    });
+  }
+  return entries;
+}
+
+/** The mounts of this process's namespace. */
+export async function readMounts(): Promise<MountEntry[]> {
+  return parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
+}
+
+/** The mount at exactly `mountpoint`, if any (the last one wins, as the kernel stacks them). */
+export async function mountAt(mountpoint: string): Promise<MountEntry | undefined> {
+  return (await readMounts()).filter((entry) => entry.mountpoint === mountpoint).pop();
+}
+
+function onPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  for (const dir of ['/usr/bin', '/bin', '/usr/local/bin']) {
+    if (existsSync(join(dir, command))) return join(dir, command);
+  }
+  return undefined;
+}
+
+/**
+ * Checks that a FUSE mount can be made here and loads fuse-native. Throws
+ * {@link FuseUnavailableError} naming exactly what to install or fix.
+ */
+export function checkFuse(): LoadedFuse {
+  if (process.platform !== 'linux') {
+    throw new FuseUnavailableError(`mounting needs Linux with FUSE; this is ${process.platform}`);
+  }
+  // DOFS_FUSE_DEVICE names another device node to check (tests use it to see the message for a missing one).
+  const device = process.env.DOFS_FUSE_DEVICE || '/dev/fuse';
+  if (!existsSync(device)) {
+    throw new FuseUnavailableError(
+      `no ${device}: load the kernel module (modprobe fuse) and install the tools (${APT_INSTALL}); in a container, run it with --device /dev/fuse --cap-add SYS_ADMIN`,
+    );
+  }
+  try {
+    accessSync(device, constants.R_OK | constants.W_OK);
+  } catch {
+    throw new FuseUnavailableError(
+      `${device} is not readable and writable by this user: run as root, or make it mode 0666 (Debian's fuse package does: ${APT_INSTALL})`,
+    );
+  }
+  if (!onPath('fusermount')) {
+    throw new FuseUnavailableError(`fusermount is not installed (it mounts and unmounts); install it: ${APT_INSTALL}`);
+  }
+  return loadFuseNative();
+}
+
+// ---- Who owns a mount: a record per mountpoint, outside the mount and outside the workspace ----
+
+/** What a running daemon records about its mount. */
+export interface MountRecord {
+  pid: number;
+  db: string;
+  mountpoint: string;
+  port?: number;
+  startedAt: string;
+}
+
+function recordDir(): string {
+  return join(process.env.XDG_RUNTIME_DIR || tmpdir(), 'dofs-mounts');
+}
+
+/** The record file for `mountpoint`. */
+export function recordPath(mountpoint: string): string {
+  const key = createHash('sha256').update(mountpoint).digest('hex').slice(0, 16);
+  return join(recordDir(), `${key}.json`);
+}
+
+/** Writes the record of a mount this process serves. */
+export async function writeRecord(record: MountRecord): Promise<void> {
+  mkdirSync(recordDir(), { recursive: true });
+  await writeFile(recordPath(record.mountpoint), `${JSON.stringify(record)}\n`);
+}
+
+/** The record of `mountpoint`, if any. */
+export function readRecord(mountpoint: string): MountRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(recordPath(mountpoint), 'utf8')) as MountRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the record of `mountpoint` (only when it is this process's). */
+export function removeRecord(mountpoint: string, pid = process.pid): void {
+  const record = readRecord(mountpoint);
+  if (record && record.pid !== pid) return;
+  rmSync(recordPath(mountpoint), { force: true });
+}
+
+/** True when process `pid` exists (EPERM means it does, owned by someone else). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The mountpoint cannot be used; the message says why and what to do. */
+export class MountpointError extends Error {
+  readonly code = 'EBUSY';
+  constructor(message: string) {
+    super(message);
+    this.name = 'MountpointError';
+  }
+}
+
+/** Detaches the mount at `mountpoint` lazily; true when it is gone. */
+export async function forceUnmount(mountpoint: string, entry?: MountEntry): Promise<boolean> {
+  try {
+    await run('fusermount', ['-uz', mountpoint]);
+  } catch {
+    // maybe the connection must be aborted first, or fusermount refuses: try below
+  }
+  if (!(await mountAt(mountpoint))) return true;
+  if (entry && entry.major === 0) {
+    if (!existsSync(`/sys/fs/fuse/connections/${entry.minor}`) && process.getuid?.() === 0) {
+      try {
+        await run('mount', ['-t', 'fusectl', 'fusectl', '/sys/fs/fuse/connections']);
+      } catch {
+        // already mounted, or not possible here
+      }
+    }
+    try {
+      // A dead daemon's connection can hold requests forever; aborting it fails them with ENOTCONN.
+      writeFileSync(`/sys/fs/fuse/connections/${entry.minor}/abort`, '1');
+    } catch {
+      // not mounted fusectl, or not allowed
+    }
+  }
+  for (const [command, args] of [
+    ['fusermount', ['-uz', mountpoint]],
+    ['umount', ['-l', mountpoint]],
+  ] as const) {
+    try {
+      await run(command, [...args]);
+    } catch {
+      // try the next
+    }
+    if (!(await mountAt(mountpoint))) return true;
+  }
+  return false;
+}
+
+/**
+ * Makes sure nothing is mounted at `mountpoint`: a dofs mount whose daemon is gone (a crash, a
+ * SIGKILL) is detached and reported through `log`; a live one, or any other filesystem, is a
+ * {@link MountpointError}. Returns true when a stale mount was cleaned.
+ */
+export async function clearStaleMount(mountpoint: string, log: (line: string) => void): Promise<boolean> {
+  const entry = await mountAt(mountpoint);
+  if (!entry) {
+    const left = readRecord(mountpoint);
+    if (left && !isAlive(left.pid)) removeRecord(mountpoint, left.pid);
+    return false;
+  }
+  const record = readRecord(mountpoint);
+  if (record && record.pid !== process.pid && isAlive(record.pid)) {
+    throw new MountpointError(
+      `${mountpoint} is mounted by a running dofs (pid ${record.pid}, database ${record.db}); stop it first (kill ${record.pid})`,
+    );
+  }
+  if (!entry.fstype.startsWith('fuse')) {
+    throw new MountpointError(`${mountpoint} is already a mount point (${entry.fstype}); choose another directory`);
+  }
+  if (entry.fstype !== 'fuse.dofs' && !record) {
+    throw new MountpointError(
+      `${mountpoint} holds another FUSE filesystem (${entry.fstype} from ${entry.source}); unmount it first (fusermount -u ${mountpoint})`,
+    );
+  }
+  if (!(await forceUnmount(mountpoint, entry))) {
+    throw new MountpointError(
+      `${mountpoint} holds a stale dofs mount that could not be detached; run: fusermount -uz ${mountpoint}`,
+    );
+  }
+  removeRecord(mountpoint, record?.pid);
+  log(
+    `dofs: cleaned a stale mount at ${mountpoint} left by a run that did not unmount${record ? ` (pid ${record.pid})` : ''}`,
+  );
+  return true;
+}

@@ -1,0 +1,238 @@
+// The daemon's life: what the mount writes is what the library reads (and back), across unmount
+// and remount; `dofs mount` with its defaults; SIGTERM with a file still open; a stale mount from
+// a killed daemon; clear refusals when FUSE is missing or the mountpoint is taken; the status port.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
+import { openWorkspace, type Workspace } from '../../core/index.ts';
+import { BIN, ensureUnmounted, expectFsckClean, isMounted, makeTemp, removeTemp, sh, startDaemon } from './helpers.ts';
+
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
+
+function withLibrary<T>(db: string, fn: (ws: Workspace) => T): T {
+  const ws = openWorkspace(createNodeSqliteBackend({ path: db }));
+  try {
+    return fn(ws);
+  } finally {
+    ws.close();
+  }
+}
+
+/** Runs `dofs args…` to completion. */
+function dofs(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  return sh(`'${process.execPath}' '${BIN}' ${args.map((a) => `'${a}'`).join(' ')}`, {
+    cwd: options.cwd,
+    env: options.env,
+    allowFail: true,
+  });
+}
+
+describe('the mount daemon', () => {
+  let dir: string;
+  const mountpoints: string[] = [];
+
+  beforeAll(async () => {
+    dir = await makeTemp('lifecycle');
+  });
+
+  afterAll(async () => {
+    for (const mnt of mountpoints) await ensureUnmounted(mnt);
+    await removeTemp(dir);
+  });
+
+  it('what the mount writes the library reads, and the reverse, across unmount and remount', async () => {
+    const db = join(dir, 'round.db');
+    const mnt = join(dir, 'round');
+    mountpoints.push(mnt);
+    const blob = randomBytes(1_500_000);
+    const local = join(dir, 'local');
+    await mkdir(local, { recursive: true });
+    await writeFile(join(local, 'blob.bin'), blob);
+    // Written by the library before any mount.
+    withLibrary(db, (ws) => {
+      ws.mkdir('/lib/deep', { recursive: true });
+      ws.writeFile('/lib/deep/from-library.txt', 'written by the library\n', { mode: 0o640 });
+      ws.writeFile('/lib/blob.bin', blob);
+      ws.symlink('deep/from-library.txt', '/lib/link');
+    });
+
+    let daemon = await startDaemon(db, mnt);
+    try {
+      const seen = await sh(
+        `cat lib/link && stat -c '%a %s' lib/deep/from-library.txt && cmp lib/blob.bin '${local}/blob.bin' && echo same`,
+        { cwd: mnt },
+      );
+      expect(seen.stdout).toBe('written by the library\n640 23\nsame\n');
+      await sh(
+        `mkdir -p out/sub && cp '${local}/blob.bin' out/copy.bin && printf 'via the mount' > out/sub/note.txt
+         dd if='${local}/blob.bin' of=out/patched.bin bs=64k status=none && printf XYZ | dd of=out/patched.bin bs=1 seek=1000000 conv=notrunc status=none
+         chmod 700 out/sub && echo appended >> lib/deep/from-library.txt && ln out/copy.bin out/hard.bin`,
+        { cwd: mnt },
+      );
+      await expectFsckClean(daemon);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+    expect(await isMounted(mnt)).toBe(false);
+
+    // Read back through the library after the unmount: identical bytes, modes, links.
+    const patched = Buffer.from(blob);
+    patched.write('XYZ', 1_000_000, 'latin1');
+    withLibrary(db, (ws) => {
+      expect(Buffer.from(ws.readFile('/out/copy.bin')).equals(blob)).toBe(true);
+      expect(Buffer.from(ws.readFile('/out/patched.bin')).equals(patched)).toBe(true);
+      expect(ws.readFile('/out/sub/note.txt', 'utf8')).toBe('via the mount');
+      expect(ws.readFile('/lib/deep/from-library.txt', 'utf8')).toBe('written by the library\nappended\n');
+      expect(ws.stat('/out/sub').mode & 0o777).toBe(0o700);
+      expect(ws.stat('/out/hard.bin').ino).toBe(ws.stat('/out/copy.bin').ino);
+      expect(ws.stat('/out/copy.bin').nlink).toBe(2);
+      expect(ws.fsck().ok).toBe(true);
+      // And the library changes things while unmounted.
+      ws.writeFile('/out/sub/note.txt', 'changed by the library');
+      ws.rm('/out/patched.bin');
+    });
+
+    daemon = await startDaemon(db, mnt);
+    try {
+      const again = await sh(
+        `cat out/sub/note.txt && echo && test ! -e out/patched.bin && cmp out/copy.bin '${local}/blob.bin' && cat lib/link`,
+        { cwd: mnt },
+      );
+      expect(again.stdout).toBe('changed by the library\nwritten by the library\nappended\n');
+      await expectFsckClean(daemon);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  });
+
+  it('`dofs mount` with no arguments mounts ./workspace.db at ./workspace, and git works inside', async () => {
+    const cwd = join(dir, 'project');
+    await mkdir(cwd, { recursive: true });
+    const mnt = join(cwd, 'workspace');
+    mountpoints.push(mnt);
+    const daemon = await startDaemon(join(cwd, 'workspace.db'), mnt, { defaults: true, cwd });
+    try {
+      expect(daemon.log()).toContain(`mounted ${join(cwd, 'workspace.db')} (new) at ${mnt}`);
+      const git = await sh(
+        'git init -q && echo hello > a.txt && git add a.txt && git -c user.email=t@e -c user.name=t commit -q -m one && git log --oneline | wc -l',
+        { cwd: mnt },
+      );
+      expect(git.stdout.trim()).toBe('1');
+      const health = await daemon.get<{ ok: boolean; mountpoint: string; db: string }>('/health');
+      expect(health.body).toMatchObject({ ok: true, mountpoint: mnt, db: join(cwd, 'workspace.db') });
+      const stats = await daemon.get<{
+        usage: { files: number };
+        rows: Record<string, number>;
+        fuse: { options: string[]; utimensFixed: boolean };
+      }>('/stats');
+      expect(stats.body.usage.files).toBeGreaterThan(5);
+      expect(stats.body.rows.vfs_nodes).toBeGreaterThan(stats.body.usage.files);
+      expect(stats.body.rows.vfs_blobs).toBeGreaterThan(0);
+      expect(stats.body.fuse.options).toEqual(expect.arrayContaining(['big_writes', 'use_ino', 'max_write=131072']));
+      expect(stats.body.fuse.utimensFixed).toBe(true);
+      expect((await daemon.get('/nope')).status).toBe(404);
+      const df = await sh(`df -B1 --output=size,used,avail '${mnt}' | tail -1`);
+      const [size, used, avail] = df.stdout.trim().split(/\s+/).map(Number);
+      expect(size).toBeGreaterThan(0);
+      expect(used).toBeGreaterThan(0);
+      expect(avail).toBeGreaterThan(0);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  });
+
+  it('SIGTERM with a file still open commits what was written, unmounts and checkpoints', async () => {
+    const db = join(dir, 'busy.db');
+    const mnt = join(dir, 'busy');
+    mountpoints.push(mnt);
+    const daemon = await startDaemon(db, mnt);
+    // A writer that keeps its file open (and its cwd inside the mount) until killed.
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs'); const fd = fs.openSync('open.bin', 'w');
+         fs.writeSync(fd, Buffer.alloc(700000, 7)); fs.writeSync(fd, 'tail');
+         console.log('written'); setInterval(() => {}, 1000);`,
+      ],
+      { cwd: mnt, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve) => writer.stdout?.once('data', () => resolve()));
+      expect(await daemon.stop()).toBe(0);
+      expect(daemon.log()).toMatch(/busy.*detaching it lazily/);
+    } finally {
+      writer.kill('SIGKILL');
+    }
+    expect(await isMounted(mnt)).toBe(false);
+    withLibrary(db, (ws) => {
+      const bytes = ws.readFile('/open.bin');
+      expect(bytes.byteLength).toBe(700004);
+      expect(Buffer.from(bytes.subarray(700000)).toString()).toBe('tail');
+      expect(ws.fsck().ok).toBe(true);
+    });
+    // The WAL was checkpointed into the database file.
+    const wal = await readFile(`${db}-wal`).catch(() => Buffer.alloc(0));
+    expect(wal.byteLength).toBe(0);
+  });
+
+  it('a mount left by a killed daemon is detected and cleaned on the next start', async () => {
+    const db = join(dir, 'stale.db');
+    const mnt = join(dir, 'stale');
+    mountpoints.push(mnt);
+    const first = await startDaemon(db, mnt);
+    await sh('echo survived > kept.txt', { cwd: mnt });
+    first.child.kill('SIGKILL');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+    expect(await isMounted(mnt)).toBe(true); // the kernel still has it; using it fails
+    const broken = await sh(`ls '${mnt}'`, { allowFail: true });
+    expect(broken.code).not.toBe(0);
+
+    const second = await startDaemon(db, mnt);
+    try {
+      expect(second.log()).toMatch(/cleaned a stale mount at .*stale/);
+      expect((await sh('cat kept.txt', { cwd: mnt })).stdout).toBe('survived\n');
+      await expectFsckClean(second);
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+  });
+
+  it('refuses clearly: FUSE missing, a mountpoint in use, a non-empty one, a database inside the mount, --sync', async () => {
+    const mnt = join(dir, 'refuse');
+    mountpoints.push(mnt);
+    const noFuse = await dofs(['--db', join(dir, 'r.db'), 'mount', '--port', '0', mnt], {
+      env: { DOFS_FUSE_DEVICE: '/nonexistent/fuse' },
+    });
+    expect(noFuse.code).not.toBe(0);
+    expect(noFuse.stderr).toContain('apt-get install -y libfuse2 fuse');
+
+    const daemon = await startDaemon(join(dir, 'r.db'), mnt);
+    try {
+      const twice = await dofs(['--db', join(dir, 'r2.db'), 'mount', '--port', '0', mnt]);
+      expect(twice.code).not.toBe(0);
+      expect(twice.stderr).toContain(`mounted by a running dofs (pid ${daemon.pid}`);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+
+    const full = join(dir, 'full');
+    await mkdir(full, { recursive: true });
+    await writeFile(join(full, 'x'), 'x');
+    const nonEmpty = await dofs(['--db', join(dir, 'r.db'), 'mount', '--port', '0', full]);
+    expect(nonEmpty.code).not.toBe(0);
+    expect(nonEmpty.stderr).toContain('is not empty');
+
+    const inside = await dofs(['--db', join(mnt, 'in.db'), 'mount', '--port', '0', mnt]);
+    expect(inside.code).not.toBe(0);
+    expect(inside.stderr).toContain('may not live inside the mountpoint');
+
+    const sync = await dofs(['--db', join(dir, 'r.db'), 'mount', '--port', '0', '--sync', 'ws://127.0.0.1:1/x', mnt]);
+    expect(sync.code).not.toBe(0);
+    expect(sync.stderr).toContain('--sync');
+    expect(await isMounted(mnt)).toBe(false);
+  });
+});

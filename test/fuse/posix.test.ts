@@ -1,0 +1,289 @@
+// POSIX semantics through the mount, each case run by another node process with plain node:fs:
+// open flags, rename over files and directories, unlink while open, link counts, modes, times.
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  type Daemon,
+  ensureUnmounted,
+  expectFsckClean,
+  makeTemp,
+  nodeScript,
+  removeTemp,
+  sh,
+  startDaemon,
+} from './helpers.ts';
+
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
+
+/** Runs `body` (which may use fs, and `code(fn)` to catch an error code) in a child in the mount. */
+function probe<T>(mnt: string, body: string): Promise<T> {
+  return nodeScript<T>(
+    mnt,
+    `import fs from 'node:fs';
+     const code = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code; } };
+     const result = (() => { ${body} })();
+     console.log(JSON.stringify(result));`,
+  );
+}
+
+describe('POSIX semantics through the mount', () => {
+  let dir: string;
+  let mnt: string;
+  let daemon: Daemon;
+
+  beforeAll(async () => {
+    dir = await makeTemp('posix');
+    mnt = join(dir, 'mnt');
+    daemon = await startDaemon(join(dir, 'ws.db'), mnt);
+  });
+
+  afterEach(async () => {
+    await expectFsckClean(daemon);
+  });
+
+  afterAll(async () => {
+    try {
+      expect(await daemon?.stop()).toBe(0);
+    } finally {
+      await ensureUnmounted(mnt);
+      await removeTemp(dir);
+    }
+  });
+
+  it('O_CREAT|O_EXCL fails on an existing name (a dangling symlink included); O_TRUNC empties; O_APPEND appends', async () => {
+    const result = await probe<Record<string, unknown>>(
+      mnt,
+      `fs.writeFileSync('excl', 'x');
+       fs.symlinkSync('nowhere', 'dangling');
+       const first = code(() => fs.closeSync(fs.openSync('fresh', 'wx')));
+       const again = code(() => fs.openSync('excl', 'wx'));
+       const viaLink = code(() => fs.openSync('dangling', 'wx'));
+       fs.writeFileSync('trunc', 'a long line of text');
+       const fd = fs.openSync('trunc', fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+       const sizeAfterOpen = fs.fstatSync(fd).size;
+       fs.writeSync(fd, 'new');
+       fs.closeSync(fd);
+       fs.writeFileSync('app', 'one\\n');
+       const a = fs.openSync('app', 'a');
+       fs.writeSync(a, 'two\\n', 0);           // O_APPEND ignores the position
+       const b = fs.openSync('app', 'a');
+       fs.writeSync(b, 'three\\n');
+       fs.writeSync(a, 'four\\n');
+       fs.closeSync(a); fs.closeSync(b);
+       const rw = fs.openSync('app', 'a+');
+       const buf = Buffer.alloc(3);
+       fs.readSync(rw, buf, 0, 3, 0);          // reads anywhere, writes at the end
+       fs.writeSync(rw, 'five\\n', 0);
+       fs.closeSync(rw);
+       return { first, again, viaLink, sizeAfterOpen, trunc: fs.readFileSync('trunc', 'utf8'),
+                app: fs.readFileSync('app', 'utf8'), read: buf.toString() };`,
+    );
+    expect(result).toEqual({
+      first: 'ok',
+      again: 'EEXIST',
+      viaLink: 'EEXIST',
+      sizeAfterOpen: 0,
+      trunc: 'new',
+      app: 'one\ntwo\nthree\nfour\nfive\n',
+      read: 'one',
+    });
+  });
+
+  it('rename replaces files and empty directories atomically and refuses the rest', async () => {
+    const result = await probe<Record<string, unknown>>(
+      mnt,
+      `fs.mkdirSync('r/full/sub', { recursive: true }); fs.mkdirSync('r/empty'); fs.mkdirSync('r/src');
+       fs.writeFileSync('r/src/inside', 'in');
+       fs.writeFileSync('r/a', 'A'); fs.writeFileSync('r/b', 'B');
+       const inoA = fs.statSync('r/a').ino;
+       fs.renameSync('r/a', 'r/b');
+       const fileOverFile = { b: fs.readFileSync('r/b', 'utf8'), ino: fs.statSync('r/b').ino === inoA, a: fs.existsSync('r/a') };
+       const dirOverEmpty = code(() => fs.renameSync('r/src', 'r/empty'));
+       const moved = fs.readFileSync('r/empty/inside', 'utf8');
+       const dirOverFull = code(() => fs.renameSync('r/empty', 'r/full'));
+       const dirOverFile = code(() => fs.renameSync('r/empty', 'r/b'));
+       const fileOverDir = code(() => fs.renameSync('r/b', 'r/full'));
+       const intoItself = code(() => fs.renameSync('r/full', 'r/full/sub/deeper'));
+       fs.writeFileSync('r/c', 'C');
+       const open = fs.openSync('r/c', 'r');
+       fs.writeFileSync('r/d', 'D');
+       fs.renameSync('r/d', 'r/c');               // replaces a file that is open
+       const buf = Buffer.alloc(1); fs.readSync(open, buf, 0, 1, 0); fs.closeSync(open);
+       return { fileOverFile, dirOverEmpty, moved, dirOverFull, dirOverFile, fileOverDir, intoItself,
+                replacedStillReads: buf.toString(), c: fs.readFileSync('r/c', 'utf8'), names: fs.readdirSync('r').sort() };`,
+    );
+    expect(result).toEqual({
+      fileOverFile: { b: 'A', ino: true, a: false },
+      dirOverEmpty: 'ok',
+      moved: 'in',
+      dirOverFull: 'ENOTEMPTY',
+      dirOverFile: 'ENOTDIR',
+      fileOverDir: 'EISDIR',
+      intoItself: 'EINVAL',
+      replacedStillReads: 'C',
+      c: 'D',
+      names: ['b', 'c', 'empty', 'full'],
+    });
+  });
+
+  it('an unlinked open file stays readable and writable until closed, then is gone', async () => {
+    const result = await probe<Record<string, unknown>>(
+      mnt,
+      `fs.mkdirSync('u');
+       fs.writeFileSync('u/f', 'still here');
+       const fd = fs.openSync('u/f', 'r+');
+       fs.unlinkSync('u/f');
+       const gone = !fs.existsSync('u/f');
+       const buf = Buffer.alloc(10); fs.readSync(fd, buf, 0, 10, 0);
+       fs.writeSync(fd, ' and more', 10);
+       const size = fs.fstatSync(fd).size;
+       fs.writeFileSync('u/f', 'a new file'); // the name is free for a new file meanwhile
+       const all = Buffer.alloc(19); fs.readSync(fd, all, 0, 19, 0);
+       fs.closeSync(fd);
+       return { gone, read: buf.toString(), size, all: all.toString(), fresh: fs.readFileSync('u/f', 'utf8'),
+                names: fs.readdirSync('u') };`,
+    );
+    expect(result).toEqual({
+      gone: true,
+      read: 'still here',
+      size: 19,
+      all: 'still here and more',
+      fresh: 'a new file',
+      names: ['f'],
+    });
+    // After the close, nothing of the old file remains in the workspace.
+    const { body } = await daemon.get<{ fuse: { openHandles: number } }>('/stats');
+    expect(body.fuse.openHandles).toBe(0);
+  });
+
+  it('link counts follow links, unlinks and subdirectories', async () => {
+    const result = await probe<Record<string, unknown>>(
+      mnt,
+      // Each name of a hard-linked file is its own kernel inode under libfuse's high-level API, so a
+      // change made through one name shows through the others when their 1 s attribute cache ends.
+      `const settle = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1100);
+       fs.mkdirSync('l/d1/x', { recursive: true }); fs.mkdirSync('l/d1/y');
+       fs.writeFileSync('l/f', 'f');
+       fs.linkSync('l/f', 'l/g'); fs.linkSync('l/f', 'l/d1/h');
+       const direct = fs.statSync('l/f').nlink;
+       settle();
+       const three = [fs.statSync('l/f').nlink, fs.statSync('l/g').nlink, fs.statSync('l/d1/h').nlink];
+       fs.unlinkSync('l/g');
+       settle();
+       const two = fs.statSync('l/f').nlink;
+       const dir = fs.statSync('l/d1').nlink;
+       fs.rmdirSync('l/d1/y');
+       const dirAfter = fs.statSync('l/d1').nlink;
+       const linkDir = code(() => fs.linkSync('l/d1', 'l/d2'));
+       const linkExisting = code(() => fs.linkSync('l/f', 'l/d1/h'));
+       const sameIno = fs.statSync('l/f').ino === fs.statSync('l/d1/h').ino;
+       return { direct, three, two, dir, dirAfter, linkDir, linkExisting, sameIno };`,
+    );
+    expect(result).toEqual({
+      direct: 3,
+      three: [3, 3, 3],
+      two: 2,
+      dir: 4,
+      dirAfter: 3,
+      linkDir: 'EPERM',
+      linkExisting: 'EEXIST',
+      sameIno: true,
+    });
+  });
+
+  it('mode bits: creation modes under a umask, chmod with special bits, exec checks', async () => {
+    const result = await probe<Record<string, unknown>>(
+      mnt,
+      `process.umask(0o027);
+       fs.mkdirSync('m'); fs.writeFileSync('m/f', 'x', { mode: 0o666 });
+       fs.mkdirSync('m/d', { mode: 0o777 });
+       const created = [fs.statSync('m/f').mode & 0o7777, fs.statSync('m/d').mode & 0o7777];
+       fs.chmodSync('m/f', 0o4755); const suid = fs.statSync('m/f').mode & 0o7777;
+       fs.chmodSync('m/d', 0o1777); const sticky = fs.statSync('m/d').mode & 0o7777;
+       fs.chmodSync('m/f', 0o644);
+       const execNo = code(() => fs.accessSync('m/f', fs.constants.X_OK));
+       fs.chmodSync('m/f', 0o744);
+       const execYes = code(() => fs.accessSync('m/f', fs.constants.X_OK));
+       fs.symlinkSync('f', 'm/link');
+       const linkMode = fs.lstatSync('m/link').mode & 0o777;
+       const types = [fs.statSync('m/f').isFile(), fs.statSync('m/d').isDirectory(), fs.lstatSync('m/link').isSymbolicLink()];
+       return { created, suid, sticky, execNo, execYes, linkMode, types };`,
+    );
+    expect(result).toEqual({
+      created: [0o640, 0o750],
+      suid: 0o4755,
+      sticky: 0o1777,
+      execNo: 'EACCES',
+      execYes: 'ok',
+      linkMode: 0o777,
+      types: [true, true, true],
+    });
+  });
+
+  it('timestamps: writes move mtime and ctime, utimes sets atime and mtime, renames touch directories', async () => {
+    const result = await probe<Record<string, unknown>>(
+      mnt,
+      `const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+       fs.mkdirSync('t');
+       fs.writeFileSync('t/f', 'a');
+       const born = fs.statSync('t/f');
+       sleep(30);
+       fs.appendFileSync('t/f', 'b');
+       const written = fs.statSync('t/f');
+       fs.utimesSync('t/f', new Date('2010-01-02T03:04:05.678Z'), new Date('2011-01-02T03:04:05.250Z'));
+       const set = fs.statSync('t/f');
+       sleep(30);
+       fs.chmodSync('t/f', 0o600);
+       const chmodded = fs.statSync('t/f');
+       const dirBefore = fs.statSync('t').mtimeMs;
+       sleep(30);
+       fs.renameSync('t/f', 't/g');
+       const dirAfter = fs.statSync('t').mtimeMs;
+       return {
+         mtimeMoved: written.mtimeMs > born.mtimeMs, ctimeMoved: written.ctimeMs > born.ctimeMs,
+         atime: set.atime.toISOString(), mtime: set.mtime.toISOString(),
+         chmodCtime: chmodded.ctimeMs > set.ctimeMs, chmodKeepsMtime: chmodded.mtimeMs === set.mtimeMs,
+         dirTouched: dirAfter > dirBefore,
+       };`,
+    );
+    expect(result).toEqual({
+      mtimeMoved: true,
+      ctimeMoved: true,
+      atime: '2010-01-02T03:04:05.678Z',
+      mtime: '2011-01-02T03:04:05.250Z',
+      chmodCtime: true,
+      chmodKeepsMtime: true,
+      dirTouched: true,
+    });
+  });
+
+  it('errors are the POSIX ones: ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EEXIST, ENAMETOOLONG, ENOSYS for FIFOs', async () => {
+    const result = await probe<Record<string, unknown>>(
+      mnt,
+      `fs.mkdirSync('e/d', { recursive: true }); fs.writeFileSync('e/f', '');
+       return {
+         missing: code(() => fs.readFileSync('e/nope')),
+         notDir: code(() => fs.readdirSync('e/f')),
+         isDir: code(() => fs.writeFileSync('e/d', 'x')),
+         notEmpty: code(() => fs.rmdirSync('e')),
+         exists: code(() => fs.mkdirSync('e/d')),
+         longName: code(() => fs.writeFileSync('e/' + 'n'.repeat(256), '')),
+         unlinkDir: code(() => fs.unlinkSync('e/d')),
+         rmdirFile: code(() => fs.rmdirSync('e/f')),
+       };`,
+    );
+    expect(result).toEqual({
+      missing: 'ENOENT',
+      notDir: 'ENOTDIR',
+      isDir: 'EISDIR',
+      notEmpty: 'ENOTEMPTY',
+      exists: 'EEXIST',
+      longName: 'ENAMETOOLONG',
+      unlinkDir: 'EISDIR',
+      rmdirFile: 'ENOTDIR',
+    });
+    const fifo = await sh('mkfifo e/fifo', { cwd: mnt, allowFail: true });
+    expect(fifo.code).not.toBe(0);
+    expect(fifo.stderr).toMatch(/Function not implemented/);
+  });
+});

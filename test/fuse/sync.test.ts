@@ -1,0 +1,68 @@
+/**
+ * The whole production shape: the example Worker on workerd holds a workspace in a Durable Object;
+ * `dofs mount --sync` serves a replica through FUSE and keeps it in sync. Files written with plain
+ * shell tools on the mount reach the Durable Object, and files PUT to the Durable Object appear on
+ * the mount.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DevServer, STARTUP_MS, startDev } from '../support/wrangler-dev.ts';
+import { type Daemon, ensureUnmounted, expectFsckClean, makeTemp, removeTemp, sh, startDaemon } from './helpers.ts';
+
+const TOKEN = 'fuse-sync-token';
+
+async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+describe('a FUSE mount kept in sync with a Durable Object', () => {
+  let dir: string;
+  let server: DevServer | undefined;
+  let daemon: Daemon | undefined;
+  const mountpoint = () => join(dir, 'mnt');
+
+  beforeAll(async () => {
+    dir = await makeTemp('dofs-fuse-sync-');
+    server = await startDev(join(dir, 'wrangler'), { SYNC_TOKEN: TOKEN });
+  }, STARTUP_MS + 10_000);
+
+  afterAll(async () => {
+    await daemon?.stop();
+    await ensureUnmounted(mountpoint());
+    await server?.stop();
+    await removeTemp(dir);
+  }, 60_000);
+
+  it('edits made with shell tools on the mount and over HTTP on the Durable Object meet', async () => {
+    const url = `${server?.url}/ws/mounted/sync`;
+    await fetch(`${server?.url}/ws/mounted/fs/from-do/readme.txt`, {
+      method: 'PUT',
+      body: 'written on the Durable Object\n',
+    });
+    daemon = await startDaemon(join(dir, 'replica.db'), mountpoint(), { args: ['--sync', url, '--token', TOKEN] });
+
+    const pulled = await eventually(
+      () => sh(`cat '${mountpoint()}/from-do/readme.txt'`, { allowFail: true }),
+      (out) => out.stdout === 'written on the Durable Object\n',
+    );
+    expect(pulled.stdout).toBe('written on the Durable Object\n');
+
+    await sh(
+      `mkdir -p '${mountpoint()}/from-mount' && printf 'made with printf\\n' > '${mountpoint()}/from-mount/note.txt'`,
+    );
+    const pushed = await eventually(
+      async () => (await fetch(`${server?.url}/ws/mounted/fs/from-mount/note.txt`)).text(),
+      (text) => text === 'made with printf\n',
+    );
+    expect(pushed).toBe('made with printf\n');
+
+    const stats = await daemon.get<{ sync?: { rounds: number; failures: number } }>('/stats');
+    expect(stats.body.sync?.rounds).toBeGreaterThan(0);
+    await expectFsckClean(daemon);
+  }, 90_000);
+});

@@ -1,0 +1,42 @@
+/**
+ * Writes figures from the reliability tests into docs/reliability.md, each between
+ * `<!-- figure:KEY -->` and `<!-- /figure:KEY -->`, so the document always shows the last run.
+ */
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FigureReporter } from '../../conformance/report.ts';
+import { ROOT } from './wrangler-dev.ts';
+
+const DOC = join(ROOT, 'docs', 'reliability.md');
+const LOCK = `${DOC}.lock`;
+
+/** Replaces the figure `key` in docs/reliability.md (test files run in parallel: a lock file serialises them). */
+export const recordFigure: FigureReporter = (key, text) => {
+  let lock: number | undefined;
+  for (let attempt = 0; attempt < 200 && lock === undefined; attempt++) {
+    try {
+      lock = openSync(LOCK, 'wx');
+    } catch {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+  try {
+    const doc = readFileSync(DOC, 'utf8');
+    const start = `<!-- figure:${key} -->`;
+    const end = `<!-- /figure:${key} -->`;
+    const from = doc.indexOf(start);
+    const to = doc.indexOf(end);
+    if (from === -1 || to === -1) return;
+    writeFileSync(DOC, `${doc.slice(0, from + start.length)}${text}${doc.slice(to)}`);
+  } finally {
+    if (lock !== undefined) {
+      closeSync(lock);
+      rmSync(LOCK, { force: true });
+    }
+  }
+};
+
+/** Installs {@link recordFigure} as the conformance suite's figure reporter. */
+export function installReliabilityReport(): void {
+  (globalThis as { dofsReportFigure?: FigureReporter }).dofsReportFigure = recordFigure;
+}
