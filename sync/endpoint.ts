@@ -100,6 +100,20 @@ function checkReplica(replica: unknown): string {
   return replica;
 }
 
+/** Refuses a call moving more object bytes than a batch may (a chunk of slack for the last object). */
+function checkBytes(objects: readonly SyncObject[], verb: string): void {
+  const bytes = objects.reduce((sum, object) => sum + (object?.bytes?.byteLength ?? 0), 0);
+  if (bytes > MAX_BATCH_BYTES + 1024 * 1024) {
+    throw fsError(
+      'EINVAL',
+      'sync',
+      undefined,
+      undefined,
+      `${verb} ${bytes} bytes in one call; at most ${MAX_BATCH_BYTES}`,
+    );
+  }
+}
+
 const clampLimit = (limit: unknown): number => Math.min(Math.max(1, Math.trunc(Number(limit)) || 1), MAX_BATCH_ENTRIES);
 
 function checkCount(value: unknown, max: number, what: string): void {
@@ -151,28 +165,12 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
     async fetchObjects(hashes) {
       checkCount(hashes, 1024, 'hashes');
       const objects = [...fetchObjects(db, hashes)];
-      const bytes = objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
-      if (bytes > MAX_BATCH_BYTES + 1024 * 1024)
-        throw fsError(
-          'EINVAL',
-          'sync',
-          undefined,
-          undefined,
-          `asked for ${bytes} bytes in one call; at most ${MAX_BATCH_BYTES}`,
-        );
+      checkBytes(objects, 'asked for');
       return objects;
     },
     async pushObjects(objects) {
       checkCount(objects, 1024, 'objects');
-      const bytes = objects.reduce((sum, object) => sum + (object?.bytes?.byteLength ?? 0), 0);
-      if (bytes > MAX_BATCH_BYTES + 1024 * 1024)
-        throw fsError(
-          'EINVAL',
-          'sync',
-          undefined,
-          undefined,
-          `pushed ${bytes} bytes in one call; at most ${MAX_BATCH_BYTES}`,
-        );
+      checkBytes(objects, 'pushed');
       return pushObjects(db, objects);
     },
     async pushChanges(request) {

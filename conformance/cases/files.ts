@@ -24,7 +24,8 @@ export function patternBytes(length: number, seed = 1): Uint8Array {
   return out;
 }
 
-async function collect(stream: ReadableStream<Uint8Array>): Promise<{ bytes: Uint8Array; pieces: number }> {
+/** Reads a stream to the end: its bytes, and how many pieces it came in. */
+export async function collect(stream: ReadableStream<Uint8Array>): Promise<{ bytes: Uint8Array; pieces: number }> {
   const parts: Uint8Array[] = [];
   const reader = stream.getReader();
   for (;;) {

@@ -20,6 +20,7 @@ import type { Workspace } from '../../core/workspace.ts';
 import { defineCase } from '../harness.ts';
 import { type MNode, ModelError, TreeModel } from '../model/tree.ts';
 import type { ConformanceTarget } from '../target.ts';
+import { collect } from './files.ts';
 
 // ---- shared ---------------------------------------------------------------------------------------
 
@@ -538,23 +539,6 @@ function pwrite(ws: Workspace, path: string, offset: number, bytes: Uint8Array):
   });
 }
 
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    parts.push(value);
-  }
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
-
 async function runFileProperty(ws: Workspace, chunk: number, numRuns: number, maxOps: number): Promise<void> {
   const property = fc.asyncProperty(
     fc.array(fileOpArb(chunk), { minLength: 1, maxLength: maxOps, size: 'max' }),
@@ -594,7 +578,8 @@ async function runFileProperty(ws: Workspace, chunk: number, numRuns: number, ma
           case 'stream': {
             const range =
               op.length === undefined ? { byteOffset: op.offset } : { byteOffset: op.offset, byteLength: op.length };
-            actual = op.op === 'read' ? ws.readFile(op.via, range) : await collect(ws.readFileStream(op.via, range));
+            actual =
+              op.op === 'read' ? ws.readFile(op.via, range) : (await collect(ws.readFileStream(op.via, range))).bytes;
             const all = model.readFile('/f');
             expected = all.slice(
               Math.min(op.offset, all.byteLength),

@@ -1,18 +1,8 @@
 // Everyday file tools on the mount (cp -a, mv, ln, chmod, touch -d, truncate, du, find, rm -rf),
 // and random pwrite/pread from another process checked against an in-memory model.
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  type Daemon,
-  ensureUnmounted,
-  expectFsckClean,
-  makeTemp,
-  nodeScript,
-  ROOT,
-  removeTemp,
-  sh,
-  startDaemon,
-} from './helpers.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { type Daemon, mountForSuite, nodeScript, ROOT, sh } from './helpers.ts';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
@@ -21,23 +11,8 @@ describe('coreutils on the mount', () => {
   let mnt: string;
   let daemon: Daemon;
 
-  beforeAll(async () => {
-    dir = await makeTemp('coreutils');
-    mnt = join(dir, 'mnt');
-    daemon = await startDaemon(join(dir, 'ws.db'), mnt);
-  });
-
-  afterEach(async () => {
-    await expectFsckClean(daemon);
-  });
-
-  afterAll(async () => {
-    try {
-      expect(await daemon?.stop()).toBe(0);
-    } finally {
-      await ensureUnmounted(mnt);
-      await removeTemp(dir);
-    }
+  mountForSuite('coreutils', (mount) => {
+    ({ dir, mnt, daemon } = mount);
   });
 
   it('cp -a copies a tree in and out with bytes, modes, times and symlinks intact', async () => {

@@ -3,12 +3,14 @@
 //
 // The test process never serves the mount, so it could touch it; it still runs the programs
 // under test as subprocesses (asynchronously), as a user would.
+
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'adapters/cli/bin.ts');
@@ -178,4 +180,40 @@ export async function ensureUnmounted(mountpoint: string): Promise<void> {
 export async function expectFsckClean(daemon: Daemon): Promise<void> {
   const { status, body } = await daemon.get<{ ok: boolean; problems: unknown[] }>('/fsck');
   if (status !== 200 || !body.ok) throw new Error(`fsck found problems: ${JSON.stringify(body, null, 2)}`);
+}
+
+/** A suite's mount: a temp directory, a daemon serving `dir/ws.db` at `dir/mnt`. */
+export interface SuiteMount {
+  dir: string;
+  mnt: string;
+  daemon: Daemon;
+}
+
+/**
+ * Registers the hooks every mount suite needs: a fresh workspace mounted before the suite, fsck
+ * clean after each test, and a clean stop (exit 0), unmount and removal after the suite.
+ * `receive` gets the mount once it is up.
+ */
+export function mountForSuite(prefix: string, receive: (mount: SuiteMount) => void): void {
+  let mount: SuiteMount | undefined;
+  let dir: string | undefined;
+  beforeAll(async () => {
+    dir = await makeTemp(prefix);
+    const mnt = join(dir, 'mnt');
+    mount = { dir, mnt, daemon: await startDaemon(join(dir, 'ws.db'), mnt) };
+    receive(mount);
+  });
+  afterEach(async () => {
+    if (mount) await expectFsckClean(mount.daemon);
+  });
+  afterAll(async () => {
+    try {
+      if (mount) expect(await mount.daemon.stop()).toBe(0);
+    } finally {
+      if (dir) {
+        await ensureUnmounted(join(dir, 'mnt'));
+        await removeTemp(dir);
+      }
+    }
+  });
 }

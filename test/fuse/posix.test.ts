@@ -1,17 +1,7 @@
 // POSIX semantics through the mount, each case run by another node process with plain node:fs:
 // open flags, rename over files and directories, unlink while open, link counts, modes, times.
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  type Daemon,
-  ensureUnmounted,
-  expectFsckClean,
-  makeTemp,
-  nodeScript,
-  removeTemp,
-  sh,
-  startDaemon,
-} from './helpers.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { type Daemon, mountForSuite, nodeScript, sh } from './helpers.ts';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
@@ -27,27 +17,11 @@ function probe<T>(mnt: string, body: string): Promise<T> {
 }
 
 describe('POSIX semantics through the mount', () => {
-  let dir: string;
   let mnt: string;
   let daemon: Daemon;
 
-  beforeAll(async () => {
-    dir = await makeTemp('posix');
-    mnt = join(dir, 'mnt');
-    daemon = await startDaemon(join(dir, 'ws.db'), mnt);
-  });
-
-  afterEach(async () => {
-    await expectFsckClean(daemon);
-  });
-
-  afterAll(async () => {
-    try {
-      expect(await daemon?.stop()).toBe(0);
-    } finally {
-      await ensureUnmounted(mnt);
-      await removeTemp(dir);
-    }
+  mountForSuite('posix', (mount) => {
+    ({ mnt, daemon } = mount);
   });
 
   it('O_CREAT|O_EXCL fails on an existing name (a dangling symlink included); O_TRUNC empties; O_APPEND appends', async () => {

@@ -1,17 +1,8 @@
 // Real programs on a real FUSE mount of a workspace: git, tar (an npm package tarball), sqlite3.
 // The daemon runs in a child process; every tool runs in another.
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  type Daemon,
-  ensureUnmounted,
-  expectFsckClean,
-  makeTemp,
-  ROOT,
-  removeTemp,
-  sh,
-  startDaemon,
-} from './helpers.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { mountForSuite, ROOT, sh } from './helpers.ts';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
@@ -21,26 +12,9 @@ const GIT =
 describe('real tools on the mount', () => {
   let dir: string;
   let mnt: string;
-  let daemon: Daemon;
 
-  beforeAll(async () => {
-    dir = await makeTemp('tools');
-    mnt = join(dir, 'mnt');
-    daemon = await startDaemon(join(dir, 'ws.db'), mnt);
-  });
-
-  afterEach(async () => {
-    await expectFsckClean(daemon);
-  });
-
-  afterAll(async () => {
-    try {
-      const code = await daemon?.stop();
-      expect(code).toBe(0);
-    } finally {
-      await ensureUnmounted(mnt);
-      await removeTemp(dir);
-    }
+  mountForSuite('tools', (mount) => {
+    ({ dir, mnt } = mount);
   });
 
   it('git: init, add, commit, log, status, fsck, clone from the mount to the mount', async () => {
