@@ -25,6 +25,8 @@ export {
 } from './daemon.ts';
 export {
   APT_INSTALL,
+  type FuseCallback,
+  type FuseInstance,
   type FuseOperations,
   type FuseStat,
   type FuseStatfs,

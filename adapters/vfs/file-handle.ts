@@ -38,7 +38,8 @@ export interface HandleInit {
   mode: number;
 }
 
-type FileOptions = BufferEncoding | { encoding?: BufferEncoding | null } | null | undefined;
+/** readFile's options on a handle: an encoding, or an object. */
+export type FileOptions = BufferEncoding | { encoding?: BufferEncoding | null } | null | undefined;
 const encodingOf = (options: FileOptions): BufferEncoding | undefined =>
   (typeof options === 'string' ? options : options?.encoding) ?? undefined;
 

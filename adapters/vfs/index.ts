@@ -12,12 +12,19 @@
  */
 export type { ArgError, PathLike } from './args.ts';
 export { WorkspaceDirent } from './dirent.ts';
-export type { HandleInit, WorkspaceFileHandle } from './file-handle.ts';
+export type { FileOptions, HandleInit, WorkspaceFileHandle } from './file-handle.ts';
 export { O, type OpenFlags, parseFlags } from './flags.ts';
+export type { IoRequest } from './io-args.ts';
 export {
   type CreateFileOptions,
+  type Encoding,
+  type MkdirOptions,
+  type ReaddirOptions,
+  type ReadFileOptions,
   SQLiteWorkspaceProvider,
   type SQLiteWorkspaceProviderOptions,
+  type TimeArg,
+  type WriteFileOptions,
 } from './provider.ts';
 export { type StatOptions, WORKSPACE_DEV, WorkspaceBigIntStats, WorkspaceStats } from './stats.ts';
 export {

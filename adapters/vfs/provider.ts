@@ -81,12 +81,18 @@ export interface CreateFileOptions {
   exclusive?: boolean;
 }
 
-type Encoding = BufferEncoding | null | undefined;
-type ReadFileOptions = Encoding | { encoding?: Encoding; flag?: string | number };
-type WriteFileOptions = Encoding | { encoding?: Encoding; mode?: number | string; flag?: string | number };
-type ReaddirOptions = Encoding | { encoding?: Encoding; withFileTypes?: boolean; recursive?: boolean };
-type MkdirOptions = number | string | { recursive?: boolean; mode?: number | string };
-type TimeArg = Date | number | string | bigint;
+/** A text encoding, or null/undefined for bytes. */
+export type Encoding = BufferEncoding | null | undefined;
+/** readFile's options, as node:fs takes them: an encoding, or an object. */
+export type ReadFileOptions = Encoding | { encoding?: Encoding; flag?: string | number };
+/** writeFile's and appendFile's options, as node:fs takes them. */
+export type WriteFileOptions = Encoding | { encoding?: Encoding; mode?: number | string; flag?: string | number };
+/** readdir's options, as node:fs takes them. */
+export type ReaddirOptions = Encoding | { encoding?: Encoding; withFileTypes?: boolean; recursive?: boolean };
+/** mkdir's options, as node:fs takes them: a mode, or an object. */
+export type MkdirOptions = number | string | { recursive?: boolean; mode?: number | string };
+/** A time for utimes: a Date, seconds (number, numeric string) or bigint. */
+export type TimeArg = Date | number | string | bigint;
 
 const encodingOf = (options: unknown): Encoding =>
   typeof options === 'string'
