@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { patternBytes } from '../conformance/cases/files.ts';
 import { hashBytes } from '../core/blobs.ts';
@@ -19,6 +19,9 @@ import { type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-d
 const TOKEN = 'e2e-sync-token';
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
+
+// Each case crosses processes (wrangler, workerd, the CLI); a loaded machine needs more than 5 s.
+vi.setConfig({ testTimeout: 60_000 });
 
 describe('sync between a Durable Object and a Node replica over a WebSocket', () => {
   let state: string;
