@@ -117,7 +117,7 @@ afterAll(() => {
   if (base) rmSync(base, { recursive: true, force: true });
 });
 
-describe('dofs CLI', { timeout: 30_000 }, () => {
+describe('dofs CLI', { timeout: 90_000 }, () => {
   it('prints help and its version, and exits 2 on usage errors', async () => {
     const [help, version, unknown, missingArgument, badValue, bare] = await Promise.all([
       dofs(base, ['--help']),

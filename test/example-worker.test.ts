@@ -14,7 +14,8 @@ import { type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-d
 
 const bytesOf = async (response: Response) => new Uint8Array(await response.arrayBuffer());
 
-describe('examples/worker over HTTP (wrangler dev on workerd)', () => {
+// Every case crosses into workerd (and one restarts it): give a loaded machine room.
+describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_000 }, () => {
   let state: string;
   let server: DevServer | undefined;
   let base: string;
