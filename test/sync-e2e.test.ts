@@ -67,6 +67,22 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
     await expect(connectSyncWebSocket(endpoint('guarded'), 'wrong-token')).rejects.toMatchObject({ code: 'EACCES' });
   });
 
+  it('refuses an oversized message or batch, and stores nothing from it', async () => {
+    const usage = async () => (await (await fetch(`${server?.url}/ws/oversized/usage`)).json()).blobs;
+    const before = await usage();
+    const object = (seed: number) => {
+      const bytes = patternBytes(MiB, seed);
+      return { hash: hashBytes(bytes), bytes };
+    };
+    // 40 MiB in one message: over the 32 MiB Cap'n Web limit, the session is refused.
+    const big = await connect('oversized');
+    await expect(big.pushObjects(Array.from({ length: 40 }, (_, i) => object(i + 1)))).rejects.toBeDefined();
+    // 6 MiB in one call: under the message limit, over the 4 MiB batch bound, refused by the endpoint.
+    const batch = await connect('oversized');
+    await expect(batch.pushObjects(Array.from({ length: 6 }, (_, i) => object(i + 100)))).rejects.toMatchObject({ code: 'EINVAL' });
+    expect(await usage()).toBe(before);
+  });
+
   it('edits on both sides converge: creates, edits, deletes, renames, modes', async () => {
     await put('converge', '/docs/readme.md', '# from the Durable Object\n');
     await put('converge', '/docs/gone.txt', 'to be deleted');
