@@ -19,6 +19,7 @@ import { fileCases } from './cases/files.ts';
 import { fuzzCases } from './cases/fuzz.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
 import { modelCases } from './cases/model.ts';
+import { nodeFsCases } from './cases/node-fs.ts';
 import { providerCases } from './cases/provider.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
@@ -47,6 +48,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     fuzzCases(target);
     badInputCases(target);
     providerCases(target);
+    nodeFsCases(target);
     modelCases(target);
   });
 }

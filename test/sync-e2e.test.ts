@@ -79,7 +79,9 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
     await expect(big.pushObjects(Array.from({ length: 40 }, (_, i) => object(i + 1)))).rejects.toBeDefined();
     // 6 MiB in one call: under the message limit, over the 4 MiB batch bound, refused by the endpoint.
     const batch = await connect('oversized');
-    await expect(batch.pushObjects(Array.from({ length: 6 }, (_, i) => object(i + 100)))).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(batch.pushObjects(Array.from({ length: 6 }, (_, i) => object(i + 100)))).rejects.toMatchObject({
+      code: 'EINVAL',
+    });
     expect(await usage()).toBe(before);
   });
 

@@ -63,7 +63,10 @@ describe('the mount daemon killed mid-write', () => {
           lines++;
         }
       });
-      await new Promise((resolve) => setTimeout(resolve, 300 + ((kill * 977) % 700)));
+      // Kill at a random moment once the writer is going (its start may be slow on a loaded machine).
+      const started = Date.now();
+      while (lines === 0 && Date.now() - started < 30_000) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 100 + ((kill * 977) % 600)));
       daemon.child.kill('SIGKILL');
       await new Promise((resolve) => daemon.child.once('exit', resolve));
       writer.kill('SIGKILL');

@@ -1,0 +1,290 @@
+/**
+ * fs.ReadStream and fs.WriteStream on node:stream (present in workerd with nodejs_compat), reading
+ * and writing through the module's own fd functions. Options and properties as node's:
+ * `flags`, `mode`, `fd` (a number or a FileHandle), `start`, `end` (inclusive), `highWaterMark`,
+ * `encoding`, `autoClose`, `emitClose`, `signal`, `flush`; `path`, `fd`, `pending`, `bytesRead`,
+ * `bytesWritten`; events `open`, `ready`, `close`.
+ *
+ * @module
+ */
+import { Buffer } from 'node:buffer';
+import { finished, Readable, Writable } from 'node:stream';
+import { checkInteger, outOfRange, toPath } from '../vfs/args.ts';
+import { later } from './later.ts';
+
+/** The fd functions a stream uses (the module's public, node-shaped ones). */
+export interface StreamFs {
+  openSync(path: unknown, flags?: string | number, mode?: number | string): number;
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  closeSync(fd: number): void;
+  fsyncSync(fd: number): void;
+}
+
+/** Options shared by both streams. */
+export interface StreamOptions {
+  flags?: string | number;
+  encoding?: BufferEncoding | null;
+  fd?: number | { fd: number } | null;
+  mode?: number | string;
+  autoClose?: boolean;
+  emitClose?: boolean;
+  start?: number;
+  highWaterMark?: number;
+  signal?: AbortSignal;
+  /** Accepted for compatibility and ignored: the workspace is the filesystem. */
+  fs?: unknown;
+}
+
+/** Options of {@link ReadStream}. */
+export interface ReadStreamOptions extends StreamOptions {
+  /** Last byte to read, inclusive. */
+  end?: number;
+}
+
+/** Options of {@link WriteStream}. */
+export interface WriteStreamOptions extends StreamOptions {
+  /** fsync before closing. */
+  flush?: boolean;
+}
+
+const optionsOf = <T>(options: unknown): T =>
+  (typeof options === 'string' ? { encoding: options } : (options ?? {})) as T;
+
+const fdOf = (fd: StreamOptions['fd']): number | null =>
+  fd === undefined || fd === null ? null : typeof fd === 'object' ? fd.fd : checkInteger(fd, 'fd');
+
+/** fs.ReadStream. */
+export class ReadStream extends Readable {
+  /** Bytes read so far. */
+  bytesRead = 0;
+  /** The path given (undefined when opened from an fd). */
+  path: string | undefined;
+  /** The fd, once open. */
+  fd: number | null;
+  flags: string | number;
+  mode: number | string;
+  start: number | undefined;
+  end: number;
+  /** The next position read, when `start` was given. */
+  pos: number | undefined;
+  autoClose: boolean;
+  readonly #fs: StreamFs;
+
+  constructor(fs: StreamFs, path: unknown, options?: unknown) {
+    const opts = optionsOf<ReadStreamOptions>(options);
+    // Validated before the stream exists: once constructed it opens its file.
+    const fd = fdOf(opts.fd);
+    const named = fd === null ? toPath(path) : undefined;
+    const start = opts.start === undefined ? undefined : checkInteger(opts.start, 'start');
+    const end =
+      opts.end === undefined || opts.end === Number.POSITIVE_INFINITY
+        ? Number.POSITIVE_INFINITY
+        : checkInteger(opts.end, 'end');
+    if (start !== undefined && start > end) throw outOfRange('start', `<= "end" (here: ${end})`, start);
+    super({
+      highWaterMark: opts.highWaterMark ?? 64 * 1024,
+      encoding: opts.encoding ?? undefined,
+      emitClose: opts.emitClose ?? true,
+      autoDestroy: opts.autoClose ?? true,
+      signal: opts.signal,
+    });
+    this.#fs = fs;
+    this.fd = fd;
+    this.path = named;
+    this.flags = opts.flags ?? 'r';
+    this.mode = opts.mode ?? 0o666;
+    this.start = start;
+    this.end = end;
+    this.pos = start;
+    this.autoClose = opts.autoClose ?? true;
+  }
+
+  /** True until the file is open. */
+  get pending(): boolean {
+    return this.fd === null;
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    if (this.fd !== null) {
+      callback();
+      return;
+    }
+    try {
+      this.fd = this.#fs.openSync(this.path, this.flags, this.mode);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    this.emit('open', this.fd);
+    this.emit('ready');
+    callback();
+  }
+
+  override _read(size: number): void {
+    const left = this.pos !== undefined ? this.end - this.pos + 1 : this.end - this.bytesRead + 1;
+    const n = Math.min(size, left);
+    if (n <= 0) {
+      this.push(null);
+      return;
+    }
+    const buffer = Buffer.allocUnsafe(n);
+    let read: number;
+    try {
+      read = this.#fs.readSync(this.fd as number, buffer, 0, n, this.pos ?? null);
+    } catch (error) {
+      this.destroy(error as Error);
+      return;
+    }
+    if (this.pos !== undefined) this.pos += read;
+    this.bytesRead += read;
+    this.push(read === 0 ? null : read === n ? buffer : buffer.subarray(0, read));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.fd !== null && this.autoClose) {
+      try {
+        this.#fs.closeSync(this.fd);
+      } catch (closeError) {
+        error ??= closeError as Error;
+      }
+      this.fd = null;
+    }
+    callback(error);
+  }
+
+  /** Destroys the stream; `callback` runs once it is closed. */
+  close(callback?: (error?: Error | null) => void): void {
+    if (typeof callback === 'function') finished(this, callback);
+    this.destroy();
+  }
+}
+
+/** fs.WriteStream. */
+export class WriteStream extends Writable {
+  /** Bytes written so far. */
+  bytesWritten = 0;
+  /** The path given (undefined when opened from an fd). */
+  path: string | undefined;
+  /** The fd, once open. */
+  fd: number | null;
+  flags: string | number;
+  mode: number | string;
+  start: number | undefined;
+  /** The next position written, when `start` was given. */
+  pos: number | undefined;
+  autoClose: boolean;
+  readonly #fs: StreamFs;
+  readonly #flush: boolean;
+
+  constructor(fs: StreamFs, path: unknown, options?: unknown) {
+    const opts = optionsOf<WriteStreamOptions>(options);
+    const fd = fdOf(opts.fd);
+    const named = fd === null ? toPath(path) : undefined;
+    const start = opts.start === undefined ? undefined : checkInteger(opts.start, 'start');
+    super({
+      highWaterMark: opts.highWaterMark,
+      defaultEncoding: opts.encoding ?? 'utf8',
+      decodeStrings: true,
+      emitClose: opts.emitClose ?? true,
+      autoDestroy: opts.autoClose ?? true,
+      signal: opts.signal,
+    });
+    this.#fs = fs;
+    this.fd = fd;
+    this.path = named;
+    this.flags = opts.flags ?? 'w';
+    this.mode = opts.mode ?? 0o666;
+    this.start = start;
+    this.pos = start;
+    this.autoClose = opts.autoClose ?? true;
+    this.#flush = opts.flush === true;
+  }
+
+  /** True until the file is open. */
+  get pending(): boolean {
+    return this.fd === null;
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    if (this.fd !== null) {
+      callback();
+      return;
+    }
+    try {
+      this.fd = this.#fs.openSync(this.path, this.flags, this.mode);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    this.emit('open', this.fd);
+    this.emit('ready');
+    callback();
+  }
+
+  #put(bytes: Uint8Array): void {
+    const written = this.#fs.writeSync(this.fd as number, bytes, 0, bytes.byteLength, this.pos ?? null);
+    this.bytesWritten += written;
+    if (this.pos !== undefined) this.pos += written;
+  }
+
+  override _write(chunk: Buffer, _encoding: string, callback: (error?: Error | null) => void): void {
+    try {
+      this.#put(chunk);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    callback();
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    try {
+      this.#put(Buffer.concat(chunks.map((c) => c.chunk)));
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    callback();
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    try {
+      if (this.#flush && this.fd !== null) this.#fs.fsyncSync(this.fd);
+    } catch (error) {
+      callback(error as Error);
+      return;
+    }
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.fd !== null && this.autoClose) {
+      try {
+        this.#fs.closeSync(this.fd);
+      } catch (closeError) {
+        error ??= closeError as Error;
+      }
+      this.fd = null;
+    }
+    callback(error);
+  }
+
+  /** Ends the stream; `callback` runs once it is closed. */
+  close(callback?: (error?: Error | null) => void): void {
+    if (typeof callback === 'function') {
+      if (this.closed) {
+        later(() => callback());
+        return;
+      }
+      this.on('close', callback);
+    }
+    if (!this.autoClose) this.on('finish', () => this.destroy());
+    this.end();
+  }
+
+  /** Ends the stream (node's alias). */
+  destroySoon(): this {
+    return this.end();
+  }
+}

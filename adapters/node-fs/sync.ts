@@ -1,0 +1,622 @@
+/**
+ * The synchronous node:fs surface over a workspace. Everything else (callbacks, promises,
+ * FileHandle, streams) is derived from these methods in derive.ts.
+ *
+ * Most calls go to the @platformatic/vfs provider (`SQLiteWorkspaceProvider`), which already
+ * behaves like node:fs on a local disk: its fd table, open flags, positional I/O, pins for files
+ * removed while open, umask and read-only mode are reused as they are. This layer adds what node:fs
+ * has beyond the provider's surface: relative paths (against `cwd`), node's own Stats and Dirent
+ * classes, encodings, readdir's recursion, opendir, rm's and cp's node-specific errors, mkdtemp,
+ * readv/writev, the f*-variants by fd, chown, statfs and glob. Methods throw the engine's
+ * `FsError`s; the public wrappers turn them into node's errors (errors.ts).
+ *
+ * @module
+ */
+import { Buffer } from 'node:buffer';
+import {
+  chmodAt,
+  Database,
+  FsError,
+  fsError,
+  isFsError,
+  lstat,
+  lutimes,
+  type NodeType,
+  readdir,
+  stat,
+  usage,
+  utimesAt,
+  type Workspace,
+} from '../../core/index.ts';
+import { checkFd, checkInteger, invalidType, invalidValue, toMode, toPath } from '../vfs/args.ts';
+import type { WorkspaceFileHandle } from '../vfs/file-handle.ts';
+import { parseFlags } from '../vfs/flags.ts';
+import { SQLiteWorkspaceProvider } from '../vfs/provider.ts';
+import type { StatOptions, WorkspaceStats } from '../vfs/stats.ts';
+import { encodeName, makeDirent, toNodeStats } from './classes.ts';
+import { type CpOptions, cpSteps, runSync } from './cp.ts';
+import { Dir } from './dir.ts';
+import { asSyscall, describeError, ErrorScope, nodeError, systemError } from './errors.ts';
+import { globSync } from './glob.ts';
+import { join, resolveFrom, resolveFully } from './paths.ts';
+
+/** Options for {@link createNodeFs}. */
+export interface NodeFsOptions {
+  /** The workspace directory relative paths resolve against (absolute). Default `/`. */
+  cwd?: string;
+  /** Bits cleared from the mode of every file and directory created, as the process umask. Default 0o022. */
+  umask?: number;
+  /** Refuse every change with EROFS. */
+  readOnly?: boolean;
+}
+
+type Options = Record<string, unknown>;
+const optionsOf = (options: unknown): Options =>
+  typeof options === 'string' ? { encoding: options } : ((options ?? {}) as Options);
+
+/** node's toUnixTimestamp: seconds from a Date, a number (negative: now) or a numeric string. */
+export function toUnixTimestamp(time: unknown, name = 'time'): number {
+  if (typeof time === 'string' && time.trim() !== '' && !Number.isNaN(Number(time))) return Number(time);
+  if (typeof time === 'number' && Number.isFinite(time)) return time < 0 ? Date.now() / 1000 : time;
+  if (time instanceof Date) return time.getTime() / 1000;
+  if (typeof time === 'bigint') return Number(time);
+  throw invalidType(name, 'an instance of Date or Time in seconds', time);
+}
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+function randomSuffix(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (b) => ALPHABET[b % ALPHABET.length]).join('');
+}
+
+/** Bytes of node's `data` argument (string in `encoding`, or any view). */
+function dataBytes(data: unknown, encoding: unknown): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, (encoding as BufferEncoding) ?? 'utf8');
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw invalidType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
+}
+
+function checkBuffers(buffers: unknown): Uint8Array[] {
+  if (!Array.isArray(buffers) || !buffers.every((b) => ArrayBuffer.isView(b)))
+    throw invalidType('buffers', 'an ArrayBufferView[]', buffers);
+  return buffers.map((b: ArrayBufferView) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** The synchronous node:fs functions of one workspace. */
+export class NodeFsSync {
+  /** The provider doing the work; shared by the derived forms. */
+  readonly provider: SQLiteWorkspaceProvider;
+  /** The workspace handle. */
+  readonly db: Database;
+  /** Where public calls record the paths they resolved. */
+  readonly scope = new ErrorScope();
+  readonly #cwd: string;
+  readonly #handles = new Map<number, WorkspaceFileHandle>();
+
+  constructor(target: Workspace | Database, options: NodeFsOptions = {}) {
+    this.provider = new SQLiteWorkspaceProvider(target, { umask: options.umask, readOnly: options.readOnly });
+    this.db = target instanceof Database ? target : target.db;
+    const cwd = options.cwd ?? '/';
+    if (!cwd.startsWith('/')) throw invalidValue('cwd', cwd, 'must be an absolute workspace path');
+    this.#cwd = resolveFully('/', cwd);
+  }
+
+  /** The working directory relative paths resolve against. */
+  get cwd(): string {
+    return this.#cwd;
+  }
+
+  /**
+   * The absolute workspace path of a path argument, remembered so that errors name it as given.
+   * An empty path is ENOENT, as the kernel answers.
+   */
+  abs(value: unknown, syscall: string, name = 'path'): string {
+    const given = toPath(value, name);
+    if (given.includes('\0'))
+      throw invalidValue(name, given, 'must be a string, Uint8Array, or URL without null bytes');
+    if (given === '') throw fsError('ENOENT', syscall, '');
+    const abs = resolveFrom(this.#cwd, given);
+    this.scope.remember(abs, given);
+    return abs;
+  }
+
+  /** The open handle of `fd` (node's argument errors, then EBADF). */
+  handle(fd: unknown, syscall: string): WorkspaceFileHandle {
+    const handle = this.#handles.get(checkFd(fd));
+    if (!handle || handle.closed) throw fsError('EBADF', syscall);
+    return handle;
+  }
+
+  #guard(syscall: string, path?: string): void {
+    if (this.provider.readonly) throw fsError('EROFS', syscall, path, undefined, 'the workspace is read-only here');
+  }
+
+  // ---- Stats and existence ----
+
+  accessSync(path: unknown, mode?: number): void {
+    this.provider.accessSync(this.abs(path, 'access'), mode);
+  }
+
+  existsSync(path: unknown): boolean {
+    try {
+      return this.provider.existsSync(this.abs(path, 'access'));
+    } catch {
+      return false;
+    }
+  }
+
+  statSync(path: unknown, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats | undefined {
+    const stats = this.provider.statSync(this.abs(path, 'stat'), options);
+    return stats && toNodeStats(stats);
+  }
+
+  lstatSync(path: unknown, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats | undefined {
+    const stats = this.provider.lstatSync(this.abs(path, 'lstat'), options);
+    return stats && toNodeStats(stats);
+  }
+
+  fstatSync(fd: unknown, options?: StatOptions): WorkspaceStats {
+    return toNodeStats(this.provider.fstatSync(fd as number, options));
+  }
+
+  /** A workspace is one filesystem: its type is "dofs", its blocks are what the workspace stores. */
+  statfsSync(path: unknown, options?: { bigint?: boolean }): Record<string, number | bigint> {
+    const p = this.abs(path, 'statfs');
+    asSyscall('statfs', () => stat(this.db, p));
+    const used = usage(this.db);
+    const bsize = 4096;
+    const blocks = Math.max(1, Math.ceil((used.storedBytes + used.garbageBytes) / bsize));
+    const capacity = 2 ** 31;
+    const fields = {
+      type: 0x646f6673,
+      bsize,
+      frsize: bsize,
+      blocks: capacity,
+      bfree: capacity - blocks,
+      bavail: capacity - blocks,
+      files: 2 ** 31,
+      ffree: 2 ** 31 - used.inodes,
+    };
+    if (!options?.bigint) return fields;
+    return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, BigInt(v)]));
+  }
+
+  // ---- Directories ----
+
+  /** Names, or Dirents, in byte order; `recursive` descends breadth first, into symlinked directories too, as node does. */
+  readdirSync(path: unknown, options?: unknown): Array<string | Buffer | object> {
+    const root = this.abs(path, 'scandir');
+    const given = toPath(path);
+    const opts = optionsOf(options);
+    const out: Array<string | Buffer | object> = [];
+    const queue = [{ dir: root, parentPath: given, prefix: '' }];
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      for (const entry of readdir(this.db, next.dir)) {
+        if (opts.withFileTypes)
+          out.push(makeDirent(encodeName(entry.name, opts.encoding), entry.type, next.parentPath));
+        else out.push(encodeName(next.prefix + entry.name, opts.encoding));
+        if (opts.recursive && this.#descends(entry.type, entry.path))
+          queue.push({
+            dir: entry.path,
+            parentPath: join(next.parentPath, entry.name),
+            prefix: `${next.prefix}${entry.name}/`,
+          });
+      }
+    }
+    return out;
+  }
+
+  #descends(type: NodeType, path: string): boolean {
+    return type === 'dir' || (type === 'symlink' && this.provider.internalModuleStat(path) === 1);
+  }
+
+  /** A Dir over a snapshot of the directory's entries; `recursive` adds each subdirectory's as it is reached. */
+  opendirSync(path: unknown, options?: unknown): Dir {
+    const opts = optionsOf(options);
+    const given = toPath(path);
+    let root: string;
+    try {
+      root = this.abs(path, 'opendir');
+      const list = (dir: string, parentPath: string) =>
+        readdir(this.db, dir).map((entry) => ({
+          dirent: makeDirent(encodeName(entry.name, opts.encoding), entry.type, parentPath),
+          path: entry.path,
+          type: entry.type,
+        }));
+      const first = list(root, given);
+      return new Dir(given, first, (item) =>
+        opts.recursive && item.type === 'dir'
+          ? list(item.path, join((item.dirent as { parentPath: string }).parentPath, String(nameOf(item.dirent))))
+          : [],
+      );
+    } catch (error) {
+      // node's opendir errors name no path.
+      if (error instanceof FsError) throw fsError(error.code, 'opendir');
+      throw error;
+    }
+  }
+
+  /** With `recursive`, returns the first directory created, spelled as the path was given (relative stays relative). */
+  mkdirSync(path: unknown, options?: unknown): string | undefined {
+    const p = this.abs(path, 'mkdir');
+    const first = this.provider.mkdirSync(p, options as number);
+    if (first === undefined) return undefined;
+    const extra = p.split('/').filter(Boolean).length - first.split('/').filter(Boolean).length;
+    const given = toPath(path).replace(/\/+$/, '');
+    return extra === 0 ? given : given.split('/').slice(0, -extra).join('/') || '/';
+  }
+
+  /**
+   * node's asynchronous mkdir: as {@link mkdirSync}, except that a dangling symlink in the middle of
+   * a recursive mkdir's path is ENOTDIR at the link (libuv's mkdirp finds it exists, not a directory).
+   */
+  mkdirAsyncSemantics(path: unknown, options?: unknown): string | undefined {
+    try {
+      return this.mkdirSync(path, options);
+    } catch (error) {
+      const recursive = typeof options === 'object' && (options as { recursive?: boolean })?.recursive;
+      if (!recursive || !isFsError(error, 'ENOENT')) throw error;
+      const given = toPath(path);
+      const names = given.split('/');
+      // The last name may be the link itself: that stays ENOENT, as in the sync form.
+      for (let i = names.length - 1; i > 0; i--) {
+        const prefix = names.slice(0, i).join('/');
+        if (prefix === '') continue;
+        const at = resolveFrom(this.#cwd, prefix);
+        if (!this.provider.existsSync(at) && this.provider.lstatSync(at, { throwIfNoEntry: false }))
+          throw fsError('ENOTDIR', 'mkdir', prefix);
+      }
+      throw error;
+    }
+  }
+
+  /** Creates `prefix` + six random characters (mode 0o700) and returns its path as given. */
+  mkdtempSync(prefix: unknown, options?: unknown): string | Buffer {
+    const given = toPath(prefix, 'prefix');
+    if (given.includes('\0')) throw invalidValue('prefix', given, 'must be a string without null bytes');
+    const encoding = optionsOf(options).encoding;
+    for (let attempt = 0; ; attempt++) {
+      const name = `${given}${randomSuffix()}`;
+      try {
+        this.provider.mkdirSync(resolveFrom(this.#cwd, name), 0o700);
+        return encodeName(name, encoding);
+      } catch (error) {
+        if (isFsError(error, 'EEXIST') && attempt < 100) continue;
+        if (error instanceof FsError) throw fsError(error.code, 'mkdtemp', `${given}XXXXXX`);
+        throw error;
+      }
+    }
+  }
+
+  /** mkdtemp with a `remove()` and `Symbol.dispose` that delete the directory. */
+  mkdtempDisposableSync(prefix: unknown, options?: unknown): { path: string; remove(): void } {
+    const path = String(this.mkdtempSync(prefix, options));
+    const remove = (): void => this.scope.run(() => this.rmSync(path, { recursive: true, force: true }));
+    return { path, remove, [Symbol.dispose]: remove } as { path: string; remove(): void };
+  }
+
+  /** Removes an empty directory; the deprecated `recursive` removes a tree (ENOENT and ENOTDIR still reported). */
+  rmdirSync(path: unknown, options?: { recursive?: boolean }): void {
+    const p = this.abs(path, 'rmdir');
+    if (!options?.recursive) {
+      this.provider.rmdirSync(p);
+      return;
+    }
+    const info = asSyscall('rmdir', () => lstat(this.db, p));
+    if (!info.isDirectory) throw fsError('ENOTDIR', 'rmdir', p);
+    this.provider.rmSync(p, { recursive: true });
+  }
+
+  /**
+   * rm: a missing path is `lstat` ENOENT (none with `force`), a directory without `recursive` is
+   * ERR_FS_EISDIR. As node 24's native rmSync, `recursive` with `force` also forgives a file in the
+   * middle of the path (ENOTDIR); its callback and promise forms do not ({@link rmJs}).
+   */
+  rmSync(path: unknown, options?: { recursive?: boolean; force?: boolean }): void {
+    this.rmJs(path, options, options?.recursive === true && options?.force === true);
+  }
+
+  /** node's JavaScript rm, behind fs.rm and fs.promises.rm; `forgiveNotDir` is rmSync's difference. */
+  rmJs(path: unknown, options?: { recursive?: boolean; force?: boolean }, forgiveNotDir = false): void {
+    const p = this.abs(path, 'rm');
+    const given = toPath(path);
+    for (const key of ['recursive', 'force'] as const)
+      if (options?.[key] !== undefined && typeof options[key] !== 'boolean')
+        throw invalidType(`options.${key}`, 'of type boolean', options[key]);
+    try {
+      // node's force forgives a missing path only: a file in the middle is still ENOTDIR.
+      this.provider.rmSync(p, { recursive: options?.recursive });
+    } catch (error) {
+      if (!(error instanceof FsError) || error.syscall !== 'rm') throw error;
+      if (options?.force && (error.code === 'ENOENT' || (forgiveNotDir && error.code === 'ENOTDIR'))) return;
+      if (error.code === 'EISDIR')
+        throw systemError('ERR_FS_EISDIR', 'Path is a directory', {
+          code: 'EISDIR',
+          message: 'is a directory',
+          path: given,
+          syscall: 'rm',
+        });
+      // node lstats the path first: whatever its lookup finds wrong is reported as lstat's.
+      if (['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EINVAL'].includes(error.code))
+        throw fsError(error.code, 'lstat', error.path);
+      throw error;
+    }
+  }
+
+  // ---- Names ----
+
+  unlinkSync(path: unknown): void {
+    this.provider.unlinkSync(this.abs(path, 'unlink'));
+  }
+
+  renameSync(oldPath: unknown, newPath: unknown): void {
+    this.provider.renameSync(this.abs(oldPath, 'rename', 'oldPath'), this.abs(newPath, 'rename', 'newPath'));
+  }
+
+  linkSync(existingPath: unknown, newPath: unknown): void {
+    this.provider.linkSync(this.abs(existingPath, 'link', 'existingPath'), this.abs(newPath, 'link', 'newPath'));
+  }
+
+  /** The target is stored verbatim (relative targets resolve from the link's directory); `type` is ignored, as on POSIX. */
+  symlinkSync(target: unknown, path: unknown, _type?: unknown): void {
+    const t = toPath(target, 'target');
+    if (t.includes('\0')) throw invalidValue('target', t, 'must be a string without null bytes');
+    this.provider.symlinkSync(t, this.abs(path, 'symlink'));
+  }
+
+  readlinkSync(path: unknown, options?: unknown): string | Buffer {
+    return encodeName(this.provider.readlinkSync(this.abs(path, 'readlink')), optionsOf(options).encoding);
+  }
+
+  /**
+   * node's JS realpath: errors are `lstat` of the first component that fails (`stat` when it is a
+   * link that cannot be followed), as an absolute path with the links before it resolved.
+   */
+  realpathSync(path: unknown, options?: unknown): string | Buffer {
+    const p = this.abs(path, 'lstat');
+    try {
+      return encodeName(this.provider.realpathSync(p), optionsOf(options).encoding);
+    } catch (error) {
+      if (!(error instanceof FsError)) throw error;
+      throw this.#realpathError(p) ?? error;
+    }
+  }
+
+  #realpathError(path: string): Error | undefined {
+    let resolved = '/';
+    const names = path.split('/').filter((name) => name !== '');
+    for (const name of names) {
+      const candidate = resolved === '/' ? `/${name}` : `${resolved}/${name}`;
+      let syscall = 'lstat';
+      try {
+        const info = lstat(this.db, candidate);
+        // A link is stat'ed whole before it is read (so a dangling or looping one fails as `stat`).
+        syscall = 'stat';
+        resolved = info.isSymbolicLink ? stat(this.db, candidate) && this.provider.realpathSync(candidate) : candidate;
+      } catch (error) {
+        if (!(error instanceof FsError)) throw error;
+        return nodeError(error.code, describeError(error), syscall, candidate);
+      }
+    }
+    return undefined;
+  }
+
+  /** realpath(3): errors are `realpath` of the path as given. */
+  realpathNativeSync(path: unknown, options?: unknown): string | Buffer {
+    return encodeName(
+      asSyscall('realpath', () => this.provider.realpathSync(this.abs(path, 'realpath'))),
+      optionsOf(options).encoding,
+    );
+  }
+
+  // ---- Attributes ----
+
+  chmodSync(path: unknown, mode: unknown): void {
+    this.provider.chmodSync(this.abs(path, 'chmod'), mode as number);
+  }
+
+  fchmodSync(fd: unknown, mode: unknown): void {
+    const bits = toMode(mode, 'mode', Number.NaN);
+    const handle = this.handle(fd, 'fchmod');
+    this.#guard('fchmod');
+    chmodAt(this.db, handle.inode, bits);
+  }
+
+  /** A workspace has one owner: ids are validated and the path must exist, nothing else changes. */
+  chownSync(path: unknown, uid: unknown, gid: unknown): void {
+    this.#ids(uid, gid);
+    const p = this.abs(path, 'chown');
+    asSyscall('chown', () => stat(this.db, p));
+    this.#guard('chown', p);
+  }
+
+  lchownSync(path: unknown, uid: unknown, gid: unknown): void {
+    this.#ids(uid, gid);
+    const p = this.abs(path, 'lchown');
+    asSyscall('lchown', () => lstat(this.db, p));
+    this.#guard('lchown', p);
+  }
+
+  fchownSync(fd: unknown, uid: unknown, gid: unknown): void {
+    this.#ids(uid, gid);
+    this.handle(fd, 'fchown');
+    this.#guard('fchown');
+  }
+
+  #ids(uid: unknown, gid: unknown): void {
+    checkInteger(uid, 'uid', -1, 2 ** 32 - 1);
+    checkInteger(gid, 'gid', -1, 2 ** 32 - 1);
+  }
+
+  utimesSync(path: unknown, atime: unknown, mtime: unknown): void {
+    const a = toUnixTimestamp(atime, 'atime');
+    const m = toUnixTimestamp(mtime, 'mtime');
+    this.provider.utimesSync(this.abs(path, 'utime'), a, m);
+  }
+
+  lutimesSync(path: unknown, atime: unknown, mtime: unknown): void {
+    const a = toUnixTimestamp(atime, 'atime');
+    const m = toUnixTimestamp(mtime, 'mtime');
+    const p = this.abs(path, 'lutime');
+    this.#guard('lutime', p);
+    asSyscall('lutime', () => lutimes(this.db, p, a, m));
+  }
+
+  futimesSync(fd: unknown, atime: unknown, mtime: unknown): void {
+    const a = toUnixTimestamp(atime, 'atime');
+    const m = toUnixTimestamp(mtime, 'mtime');
+    const handle = this.handle(fd, 'futime');
+    this.#guard('futime');
+    utimesAt(this.db, handle.inode, a * 1000, m * 1000);
+  }
+
+  // ---- Whole files ----
+
+  /** Sets a file's length; given an fd, as ftruncate (node's deprecated form). */
+  truncateSync(path: unknown, len?: number): void {
+    if (typeof path === 'number') this.ftruncateSync(path, len);
+    else this.provider.truncateSync(this.abs(path, 'open'), len);
+  }
+
+  copyFileSync(src: unknown, dest: unknown, mode?: number): void {
+    this.provider.copyFileSync(this.abs(src, 'copyfile', 'src'), this.abs(dest, 'copyfile', 'dest'), mode);
+  }
+
+  /** fs.cpSync: node's JavaScript cp (cp.ts), run synchronously; a filter returning a promise is ERR_INVALID_RETURN_VALUE. */
+  cpSync(src: unknown, dest: unknown, options?: CpOptions): void {
+    runSync(cpSteps(this, src, dest, options), options?.filter);
+  }
+
+  /** A path, or an fd (read from its current position). */
+  readFileSync(path: unknown, options?: unknown): Buffer | string {
+    if (typeof path === 'number') {
+      const out = this.handle(path, 'fstat').readFileSync() as Buffer;
+      const encoding = optionsOf(options).encoding as BufferEncoding | undefined;
+      return encoding ? out.toString(encoding) : out;
+    }
+    const p = this.abs(path, 'open');
+    try {
+      return this.provider.readFileSync(p, options as BufferEncoding);
+    } catch (error) {
+      // A directory opens for reading; it is the read that fails, and read errors name no path.
+      const flag = (optionsOf(options).flag as string | number | undefined) ?? 'r';
+      if (isFsError(error, 'EISDIR') && error.syscall === 'open' && !parseFlags(flag).write)
+        throw fsError('EISDIR', 'read');
+      throw error;
+    }
+  }
+
+  /** A path (one transaction), or an fd (written at its current position). */
+  writeFileSync(file: unknown, data: unknown, options?: unknown): void {
+    if (typeof file === 'number') {
+      this.handle(file, 'write').writeSync(dataBytes(data, optionsOf(options).encoding));
+      return;
+    }
+    this.provider.writeFileSync(this.abs(file, 'open'), data as string, options as BufferEncoding);
+  }
+
+  appendFileSync(file: unknown, data: unknown, options?: unknown): void {
+    if (typeof file === 'number') {
+      this.handle(file, 'write').writeSync(dataBytes(data, optionsOf(options).encoding));
+      return;
+    }
+    this.provider.appendFileSync(this.abs(file, 'open'), data as string, options as BufferEncoding);
+  }
+
+  // ---- File descriptors ----
+
+  openSync(path: unknown, flags?: string | number, mode?: number | string): number {
+    const handle = this.provider.openSync(this.abs(path, 'open'), flags ?? 'r', mode);
+    this.#handles.set(handle.fd, handle);
+    return handle.fd;
+  }
+
+  closeSync(fd: unknown): void {
+    this.provider.closeSync(fd as number);
+    this.#handles.delete(fd as number);
+  }
+
+  readSync(fd: unknown, buffer: unknown, offsetOrOptions?: unknown, length?: unknown, position?: unknown): number {
+    return this.provider.readSync(
+      fd as number,
+      buffer as ArrayBufferView,
+      offsetOrOptions,
+      length as number,
+      position as number | null,
+    );
+  }
+
+  writeSync(
+    fd: unknown,
+    buffer: unknown,
+    offsetOrPosition?: unknown,
+    lengthOrEncoding?: unknown,
+    position?: unknown,
+  ): number {
+    return this.provider.writeSync(
+      fd as number,
+      buffer as ArrayBufferView,
+      offsetOrPosition,
+      lengthOrEncoding,
+      position,
+    );
+  }
+
+  /** Scatter read: one read of the total, spread over `buffers`. */
+  readvSync(fd: unknown, buffers: unknown, position?: unknown): number {
+    checkFd(fd);
+    const views = checkBuffers(buffers);
+    // node answers an empty list itself, without asking the system.
+    if (views.length === 0) return 0;
+    const total = views.reduce((sum, view) => sum + view.byteLength, 0);
+    const bytes = new Uint8Array(total);
+    // An empty read still checks the fd as readv(2) does (EBADF, EISDIR).
+    if (total === 0) return this.handle(fd, 'read').readRequest({ bytes, position: null });
+    const read = this.readSync(fd, bytes, 0, total, typeof position === 'number' ? position : null);
+    let at = 0;
+    for (const view of views) {
+      if (at >= read) break;
+      const take = Math.min(view.byteLength, read - at);
+      view.set(bytes.subarray(at, at + take));
+      at += take;
+    }
+    return read;
+  }
+
+  /** Gather write: the buffers joined and written in one transaction. */
+  writevSync(fd: unknown, buffers: unknown, position?: unknown): number {
+    checkFd(fd);
+    const views = checkBuffers(buffers);
+    if (views.length === 0) return 0;
+    const joined = Buffer.concat(views);
+    return this.writeSync(fd, joined, 0, joined.byteLength, typeof position === 'number' ? position : null);
+  }
+
+  ftruncateSync(fd: unknown, len?: number): void {
+    this.provider.ftruncateSync(fd as number, len);
+  }
+
+  fsyncSync(fd: unknown): void {
+    this.provider.fsyncSync(fd as number);
+  }
+
+  fdatasyncSync(fd: unknown): void {
+    this.provider.fdatasyncSync(fd as number);
+  }
+
+  // ---- Searching ----
+
+  /** fs.globSync (glob.ts). */
+  globSync(pattern: unknown, options?: unknown): Array<string | object> {
+    return globSync(this, pattern, optionsOf(options));
+  }
+
+  /** Open fds, for leak checks. */
+  get openFds(): number {
+    return this.#handles.size;
+  }
+}
+
+function nameOf(dirent: object): unknown {
+  return (dirent as { name: unknown }).name;
+}

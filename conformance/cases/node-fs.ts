@@ -1,0 +1,802 @@
+/**
+ * The node:fs module (`dofs/adapters/node-fs`): paths as node takes them, node's errors, Stats and
+ * Dirents, every callback and promise form, FileHandle, streams, opendir, rm, cp, mkdtemp, glob,
+ * readv/writev, access, realpath, watch, read-only mode. Runs on every backend, inside workerd too
+ * (it touches no host filesystem: node:buffer and node:stream only).
+ *
+ * @module
+ */
+import { Buffer } from 'node:buffer';
+import type { EventEmitter } from 'node:events';
+import { describe, expect } from 'vitest';
+import { createNodeFs, type NodeFs, type NodeFsOptions } from '../../adapters/node-fs/index.ts';
+import { type CaseContext, defineCase } from '../harness.ts';
+import { snapshot } from '../snapshot.ts';
+import type { ConformanceTarget } from '../target.ts';
+
+/** The module over the case's workspace. */
+export function nodeFsOf(ctx: CaseContext, options?: NodeFsOptions): NodeFs {
+  return createNodeFs(ctx.ws, options);
+}
+
+interface ErrorShape {
+  code: string;
+  syscall?: string;
+  path?: string;
+  dest?: string;
+}
+
+/** What a call threw (or rejected with), or fails the test. */
+async function caught(fn: () => unknown): Promise<Error & Record<string, unknown>> {
+  try {
+    await fn();
+  } catch (error) {
+    return error as Error & Record<string, unknown>;
+  }
+  throw new Error('expected an error');
+}
+
+/**
+ * Asserts node's error exactly: code, errno, syscall, path and dest as own properties and nothing
+ * else, the message node would print, and no change at all to the workspace.
+ */
+async function expectNodeError(ctx: CaseContext, fn: () => unknown, shape: ErrorShape): Promise<void> {
+  const before = snapshot(ctx.ws);
+  const error = await caught(fn);
+  expect(error).toBeInstanceOf(Error);
+  const { code, syscall, path, dest } = shape;
+  const keys = [
+    'errno',
+    'code',
+    'syscall',
+    ...(path === undefined ? [] : ['path']),
+    ...(dest === undefined ? [] : ['dest']),
+  ];
+  expect({ ...error }).toMatchObject({ code, ...(syscall ? { syscall } : {}) });
+  expect(Object.keys(error)).toEqual(keys);
+  expect(typeof error.errno).toBe('number');
+  expect(error.path).toBe(path);
+  expect(error.dest).toBe(dest);
+  const where = path === undefined ? '' : dest === undefined ? ` '${path}'` : ` '${path}' -> '${dest}'`;
+  expect(error.message).toMatch(new RegExp(`^${code}: [a-z /-]+, ${error.syscall}${escapeRegExp(where)}$`));
+  expect(snapshot(ctx.ws)).toEqual(before);
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Calls a callback-form function and resolves its callback's arguments. */
+function callback(fn: (...args: unknown[]) => unknown, ...args: unknown[]): Promise<unknown[]> {
+  return new Promise((resolve) => {
+    let sync = true;
+    fn(...args, (...results: unknown[]) => {
+      expect(sync, 'callbacks are never called synchronously').toBe(false);
+      resolve(results);
+    });
+    sync = false;
+  });
+}
+
+async function collect(stream: AsyncIterable<unknown>): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream)
+    parts.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(parts).toString();
+}
+
+function closed(stream: { on(event: string, fn: (...args: unknown[]) => void): unknown }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    stream.on('close', () => resolve());
+    stream.on('error', reject);
+  });
+}
+
+/** Cases for the node:fs module. */
+export function nodeFsCases(target: ConformanceTarget): void {
+  describe('node:fs module: paths and errors', () => {
+    defineCase(target, 'paths: relative to cwd, Buffers and file: URLs; `..` stays at the root', (ctx) => {
+      const fs = nodeFsOf(ctx, { cwd: '/work' });
+      ctx.ws.mkdir('/work');
+      fs.writeFileSync('a.txt', 'rel');
+      expect(ctx.ws.readFile('/work/a.txt', 'utf8')).toBe('rel');
+      expect(fs.readFileSync(Buffer.from('/work/a.txt'), 'utf8')).toBe('rel');
+      expect(fs.readFileSync(new URL('file:///work/a.txt') as never, 'utf8')).toBe('rel');
+      fs.writeFileSync('a b.txt', 'spaced');
+      expect(fs.readFileSync(new URL('file:///work/a%20b.txt') as never, 'utf8')).toBe('spaced');
+      expect(fs.readFileSync('../../../work/./a.txt', 'utf8')).toBe('rel');
+      expect(fs.existsSync('/../work')).toBe(true);
+      // The first directory made, spelled as given.
+      expect(fs.mkdirSync('x/y', { recursive: true })).toBe('x');
+      expect(fs.mkdirSync('/work/x/y/z', { recursive: true })).toBe('/work/x/y/z');
+      expect(fs.realpathSync('x/../a.txt')).toBe('/work/a.txt');
+      expect(fs.cwd).toBe('/work');
+      expect(() => fs.readFileSync({} as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      // A number is an fd, as in node.
+      expect(() => fs.readFileSync(42)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+      expect(() => fs.statSync('a\0b')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      expect(fs.existsSync('a\0b')).toBe(false);
+      expect(fs.existsSync('')).toBe(false);
+    });
+
+    defineCase(target, 'errors are node’s: message, errno, code, syscall, and path and dest as given', async (ctx) => {
+      const fs = nodeFsOf(ctx, { cwd: '/w' });
+      ctx.ws.mkdir('/w');
+      ctx.ws.mkdir('/w/d');
+      ctx.ws.writeFile('/w/f', 'x');
+      await expectNodeError(ctx, () => fs.readFileSync('nope'), { code: 'ENOENT', syscall: 'open', path: 'nope' });
+      await expectNodeError(ctx, () => fs.statSync(''), { code: 'ENOENT', syscall: 'stat', path: '' });
+      await expectNodeError(ctx, () => fs.readFileSync(Buffer.from('nope')), {
+        code: 'ENOENT',
+        syscall: 'open',
+        path: 'nope',
+      });
+      await expectNodeError(ctx, () => fs.renameSync('nope', 'z'), {
+        code: 'ENOENT',
+        syscall: 'rename',
+        path: 'nope',
+        dest: 'z',
+      });
+      await expectNodeError(ctx, () => fs.linkSync('nope', 'z'), {
+        code: 'ENOENT',
+        syscall: 'link',
+        path: 'nope',
+        dest: 'z',
+      });
+      await expectNodeError(ctx, () => fs.symlinkSync('f', 'f'), {
+        code: 'EEXIST',
+        syscall: 'symlink',
+        path: 'f',
+        dest: 'f',
+      });
+      await expectNodeError(ctx, () => fs.copyFileSync('nope', 'z'), {
+        code: 'ENOENT',
+        syscall: 'copyfile',
+        path: 'nope',
+        dest: 'z',
+      });
+      await expectNodeError(ctx, () => fs.mkdirSync('d'), { code: 'EEXIST', syscall: 'mkdir', path: 'd' });
+      await expectNodeError(ctx, () => fs.readdirSync('f'), { code: 'ENOTDIR', syscall: 'scandir', path: 'f' });
+      await expectNodeError(ctx, () => fs.openSync('d', 'w'), { code: 'EISDIR', syscall: 'open', path: 'd' });
+      await expectNodeError(ctx, () => fs.closeSync(99), { code: 'EBADF', syscall: 'close' });
+      await expectNodeError(ctx, () => fs.accessSync('nope'), { code: 'ENOENT', syscall: 'access', path: 'nope' });
+      await expectNodeError(ctx, () => fs.readlinkSync('f'), { code: 'EINVAL', syscall: 'readlink', path: 'f' });
+      await expectNodeError(ctx, () => fs.utimesSync('nope', 1, 1), { code: 'ENOENT', syscall: 'utime', path: 'nope' });
+      await expectNodeError(ctx, () => fs.lutimesSync('nope', 1, 1), {
+        code: 'ENOENT',
+        syscall: 'lutime',
+        path: 'nope',
+      });
+      await expectNodeError(ctx, () => fs.chownSync('nope', 0, 0), { code: 'ENOENT', syscall: 'chown', path: 'nope' });
+      await expectNodeError(ctx, () => fs.truncateSync('d'), { code: 'EISDIR', syscall: 'open', path: 'd' });
+      await expectNodeError(ctx, () => fs.rmSync('nope'), { code: 'ENOENT', syscall: 'lstat', path: 'nope' });
+      await expectNodeError(ctx, () => fs.rmSync('f/x'), { code: 'ENOTDIR', syscall: 'lstat', path: 'f/x' });
+      await expectNodeError(ctx, () => fs.rmdirSync('nope'), { code: 'ENOENT', syscall: 'rmdir', path: 'nope' });
+      await expectNodeError(ctx, () => fs.opendirSync('nope'), { code: 'ENOENT', syscall: 'opendir' });
+      await expectNodeError(ctx, () => fs.mkdtempSync('nope/x'), {
+        code: 'ENOENT',
+        syscall: 'mkdtemp',
+        path: 'nope/xXXXXXX',
+      });
+      await expectNodeError(ctx, () => fs.statfsSync('nope'), { code: 'ENOENT', syscall: 'statfs', path: 'nope' });
+      await expectNodeError(ctx, () => fs.fchmodSync(99, 0o644), { code: 'EBADF', syscall: 'fchmod' });
+      await expectNodeError(ctx, () => fs.futimesSync(99, 1, 1), { code: 'EBADF', syscall: 'futime' });
+      // node's JS realpath names the absolute path of the component that failed; realpath(3) the path given.
+      await expectNodeError(ctx, () => fs.realpathSync('d/nope/x'), {
+        code: 'ENOENT',
+        syscall: 'lstat',
+        path: '/w/d/nope',
+      });
+      await expectNodeError(ctx, () => fs.realpathSync.native('d/nope/x'), {
+        code: 'ENOENT',
+        syscall: 'realpath',
+        path: 'd/nope/x',
+      });
+      // Promise and callback forms fail the same way.
+      await expectNodeError(ctx, () => fs.promises.readFile('nope'), { code: 'ENOENT', syscall: 'open', path: 'nope' });
+      const [error] = await callback(fs.stat as never, 'nope');
+      expect({ ...(error as object) }).toEqual({ errno: -2, code: 'ENOENT', syscall: 'stat', path: 'nope' });
+    });
+
+    defineCase(target, 'rm and cp refuse with node’s ERR_FS_* errors', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.mkdirSync('/d/sub', { recursive: true });
+      fs.writeFileSync('/f', 'x');
+      fs.writeFileSync('/g', 'y');
+      const rm = await caught(() => fs.rmSync('/d'));
+      expect(rm).toMatchObject({ name: 'SystemError', code: 'ERR_FS_EISDIR', syscall: 'rm', path: '/d', errno: 21 });
+      expect(rm.message).toBe('Path is a directory: rm returned EISDIR (is a directory) /d');
+      expect(await caught(() => fs.cpSync('/d', '/e'))).toMatchObject({ code: 'ERR_FS_EISDIR', path: '/d' });
+      expect(await caught(() => fs.cpSync('/d', '/d/sub/x', { recursive: true }))).toMatchObject({
+        code: 'ERR_FS_CP_EINVAL',
+      });
+      expect(await caught(() => fs.cpSync('/f', '/f'))).toMatchObject({ code: 'ERR_FS_CP_EINVAL' });
+      expect(await caught(() => fs.cpSync('/f', '/d'))).toMatchObject({ code: 'ERR_FS_CP_NON_DIR_TO_DIR' });
+      expect(await caught(() => fs.cpSync('/d', '/f', { recursive: true }))).toMatchObject({
+        code: 'ERR_FS_CP_DIR_TO_NON_DIR',
+      });
+      expect(await caught(() => fs.cpSync('/f', '/g', { force: false, errorOnExist: true }))).toMatchObject({
+        code: 'ERR_FS_CP_EEXIST',
+        info: { code: 'EEXIST', syscall: 'cp', path: '/g' },
+      });
+      expect(
+        await caught(() => fs.cpSync('/d', '/e', { recursive: true, filter: (async () => true) as never })),
+      ).toMatchObject({
+        code: 'ERR_INVALID_RETURN_VALUE',
+      });
+      expect(await caught(() => fs.promises.rm('/d'))).toMatchObject({ code: 'ERR_FS_EISDIR' });
+      expect(await caught(() => fs.promises.cp('/nope', '/z'))).toMatchObject({ code: 'ENOENT', syscall: 'lstat' });
+      expect(fs.readFileSync('/g', 'utf8')).toBe('y');
+    });
+  });
+
+  describe('node:fs module: Stats, Dirents, directories', () => {
+    defineCase(target, 'stat, lstat and fstat are fs.Stats; bigint; throwIfNoEntry: false', (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.writeFileSync('/f', 'hello');
+      fs.symlinkSync('f', '/l');
+      const st = fs.statSync('/l');
+      expect(st).toBeInstanceOf(fs.Stats);
+      expect(st.isFile()).toBe(true);
+      expect(st.size).toBe(5);
+      expect(st.mtime).toBeInstanceOf(Date);
+      expect(st.mtime.getTime()).toBe(st.mtimeMs);
+      expect(Object.keys(st).slice(0, 14)).toEqual([
+        'dev',
+        'mode',
+        'nlink',
+        'uid',
+        'gid',
+        'rdev',
+        'blksize',
+        'ino',
+        'size',
+        'blocks',
+        'atimeMs',
+        'mtimeMs',
+        'ctimeMs',
+        'birthtimeMs',
+      ]);
+      const ls = fs.lstatSync('/l');
+      expect(ls.isSymbolicLink()).toBe(true);
+      expect(ls.size).toBe(1);
+      const fd = fs.openSync('/f', 'r');
+      expect(fs.fstatSync(fd).ino).toBe(st.ino);
+      fs.closeSync(fd);
+      const big = fs.statSync('/f', { bigint: true });
+      expect(big.size).toBe(5n);
+      expect(typeof big.mtimeNs).toBe('bigint');
+      expect(fs.statSync('/nope', { throwIfNoEntry: false })).toBeUndefined();
+      expect(fs.lstatSync('/nope', { throwIfNoEntry: false })).toBeUndefined();
+      expect(() => fs.statSync('/f/x', { throwIfNoEntry: false })).toThrow(
+        expect.objectContaining({ code: 'ENOTDIR' }),
+      );
+    });
+
+    defineCase(target, 'readdir: names in byte order, Dirents with parentPath, recursive, Buffer names', (ctx) => {
+      const fs = nodeFsOf(ctx, { cwd: '/' });
+      fs.mkdirSync('/d/e', { recursive: true });
+      fs.writeFileSync('/d/b', '');
+      fs.writeFileSync('/d/e/a.js', '');
+      fs.symlinkSync('e', '/d/le');
+      expect(fs.readdirSync('d')).toEqual(['b', 'e', 'le']);
+      const dirents = fs.readdirSync('d/', { withFileTypes: true });
+      expect(dirents[0]).toBeInstanceOf(fs.Dirent);
+      expect(dirents.map((d) => [d.name, d.parentPath, d.isFile(), d.isDirectory(), d.isSymbolicLink()])).toEqual([
+        ['b', 'd/', true, false, false],
+        ['e', 'd/', false, true, false],
+        ['le', 'd/', false, false, true],
+      ]);
+      // Recursion descends symlinked directories too, breadth first, as node's readdir does.
+      expect(fs.readdirSync('d', { recursive: true })).toEqual(['b', 'e', 'le', 'e/a.js', 'le/a.js']);
+      expect(
+        fs.readdirSync('d', { recursive: true, withFileTypes: true }).map((d) => `${d.parentPath}|${d.name}`),
+      ).toEqual(['d|b', 'd|e', 'd|le', 'd/e|a.js', 'd/le|a.js']);
+      const names = fs.readdirSync('/d', { encoding: 'buffer' });
+      expect(Buffer.isBuffer(names[0])).toBe(true);
+      expect(names.map(String)).toEqual(['b', 'e', 'le']);
+    });
+
+    defineCase(target, 'opendir: read, readSync, iteration that closes, recursive, ERR_DIR_CLOSED', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.mkdirSync('/d/s', { recursive: true });
+      fs.writeFileSync('/d/a', '');
+      fs.writeFileSync('/d/s/b', '');
+      const dir = fs.opendirSync('/d');
+      expect(dir).toBeInstanceOf(fs.Dir);
+      expect(dir.path).toBe('/d');
+      expect(dir.readSync()?.name).toBe('a');
+      expect((await dir.read())?.name).toBe('s');
+      expect(await new Promise((resolve) => dir.read((_e, d) => resolve(d)))).toBeNull();
+      dir.closeSync();
+      expect(() => dir.readSync()).toThrow(expect.objectContaining({ code: 'ERR_DIR_CLOSED' }));
+      expect(() => dir.closeSync()).toThrow(expect.objectContaining({ code: 'ERR_DIR_CLOSED' }));
+      const seen: string[] = [];
+      const recursive = await fs.promises.opendir('/d', { recursive: true });
+      for await (const entry of recursive) seen.push(`${entry.parentPath}/${entry.name}`);
+      expect(seen).toEqual(['/d/a', '/d/s', '/d/s/b']);
+      await expect(recursive.close()).rejects.toMatchObject({ code: 'ERR_DIR_CLOSED' });
+      const [error, viaCallback] = await callback(fs.opendir as never, '/d');
+      expect(error).toBeNull();
+      await (viaCallback as { close(): Promise<void> }).close();
+    });
+
+    defineCase(target, 'mkdir modes follow the umask; mkdtemp makes unique 0o700 directories', async (ctx) => {
+      const fs = nodeFsOf(ctx, { umask: 0o027 });
+      fs.mkdirSync('/d');
+      expect(ctx.ws.stat('/d').mode & 0o777).toBe(0o750);
+      fs.writeFileSync('/f', '');
+      expect(ctx.ws.stat('/f').mode & 0o777).toBe(0o640);
+      const made = new Set<string>();
+      for (let i = 0; i < 20; i++) made.add(fs.mkdtempSync('/d/tmp-'));
+      expect(made.size).toBe(20);
+      for (const path of made) {
+        expect(path).toMatch(/^\/d\/tmp-[A-Za-z0-9]{6}$/);
+        expect(ctx.ws.stat(path).mode & 0o777).toBe(0o700);
+      }
+      expect(await fs.promises.mkdtemp('/x')).toMatch(/^\/x[A-Za-z0-9]{6}$/);
+      const disposable = fs.mkdtempDisposableSync('/gone-');
+      fs.writeFileSync(`${disposable.path}/inside`, 'x');
+      disposable[Symbol.dispose]();
+      expect(fs.existsSync(disposable.path)).toBe(false);
+      const asyncDisposable = await fs.promises.mkdtempDisposable('/gone-');
+      await asyncDisposable.remove();
+      expect(fs.existsSync(asyncDisposable.path)).toBe(false);
+    });
+
+    defineCase(target, 'rm: files, symlinks, trees with recursive, missing paths with force', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.mkdirSync('/t/a/b', { recursive: true });
+      fs.writeFileSync('/t/a/b/f', 'x');
+      fs.symlinkSync('/t/a', '/link');
+      fs.rmSync('/link');
+      expect(fs.existsSync('/t/a/b/f')).toBe(true);
+      fs.rmSync('/nope', { force: true });
+      fs.rmSync('/nope/deeper', { force: true });
+      fs.rmSync('/t', { recursive: true });
+      expect(fs.readdirSync('/')).toEqual([]);
+      fs.writeFileSync('/f', '');
+      await fs.promises.rm('/f');
+      const [error] = await callback(fs.rm as never, '/f', { force: true });
+      expect(error).toBeNull();
+    });
+
+    defineCase(
+      target,
+      'cp: trees, filters (sync and async), force, errorOnExist, symlinks, modes, times',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/src/sub', { recursive: true });
+        fs.writeFileSync('/src/a.txt', 'A', { mode: 0o600 });
+        fs.writeFileSync('/src/sub/b.log', 'B');
+        fs.symlinkSync('a.txt', '/src/rel');
+        fs.chmodSync('/src/sub', 0o700);
+        fs.utimesSync('/src/a.txt', 1000, 2000);
+        fs.cpSync('/src', '/dst', { recursive: true, preserveTimestamps: true });
+        expect(fs.readdirSync('/dst', { recursive: true })).toEqual(['a.txt', 'rel', 'sub', 'sub/b.log']);
+        expect(fs.statSync('/dst/a.txt').mode & 0o777).toBe(0o600);
+        expect(fs.statSync('/dst/sub').mode & 0o777).toBe(0o700);
+        expect(fs.statSync('/dst/a.txt').mtimeMs).toBe(2_000_000);
+        // A relative link is made absolute, unless verbatimSymlinks.
+        expect(fs.readlinkSync('/dst/rel')).toBe('/src/a.txt');
+        fs.cpSync('/src', '/verbatim', { recursive: true, verbatimSymlinks: true });
+        expect(fs.readlinkSync('/verbatim/rel')).toBe('a.txt');
+        // Filters see every path; false skips a subtree; async filters work in the async forms.
+        const seen: string[] = [];
+        fs.cpSync('/src', '/filtered', {
+          recursive: true,
+          filter: (src) => {
+            seen.push(src);
+            return !src.endsWith('sub');
+          },
+        });
+        expect(seen).toEqual(['/src', '/src/a.txt', '/src/rel', '/src/sub']);
+        expect(fs.readdirSync('/filtered')).toEqual(['a.txt', 'rel']);
+        await fs.promises.cp('/src', '/async', { recursive: true, filter: async (src) => !src.endsWith('.log') });
+        expect(fs.readdirSync('/async', { recursive: true })).toEqual(['a.txt', 'rel', 'sub']);
+        const [error] = await callback(fs.cp as never, '/src/a.txt', '/deep/er/copy.txt');
+        expect(error).toBeNull();
+        expect(fs.readFileSync('/deep/er/copy.txt', 'utf8')).toBe('A');
+        // An existing file is replaced (force), kept (force: false), or refused (errorOnExist).
+        fs.writeFileSync('/dst/a.txt', 'changed');
+        fs.cpSync('/src/a.txt', '/dst/a.txt', { force: false });
+        expect(fs.readFileSync('/dst/a.txt', 'utf8')).toBe('changed');
+        fs.cpSync('/src/a.txt', '/dst/a.txt');
+        expect(fs.readFileSync('/dst/a.txt', 'utf8')).toBe('A');
+      },
+    );
+  });
+
+  describe('node:fs module: callback and promise forms', () => {
+    defineCase(target, 'callbacks run later with node’s arguments; argument errors throw at once', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.writeFileSync('/f', 'hello world');
+      expect(await callback(fs.readFile as never, '/f', 'utf8')).toEqual([null, 'hello world']);
+      expect(await callback(fs.writeFile as never, '/g', 'x')).toEqual([null]);
+      expect(await callback(fs.exists as never, '/g')).toEqual([true]);
+      expect(await callback(fs.exists as never, '/nope')).toEqual([false]);
+      const [, fd] = (await callback(fs.open as never, '/f', 'r+')) as [null, number];
+      const buffer = Buffer.alloc(5);
+      expect(await callback(fs.read as never, fd, buffer, 0, 5, 0)).toEqual([null, 5, buffer]);
+      expect(buffer.toString()).toBe('hello');
+      const [, n, own] = (await callback(fs.read as never, fd, { position: 6 })) as [null, number, Buffer];
+      expect([n, own.byteLength, own.subarray(0, n).toString()]).toEqual([5, 16384, 'world']);
+      expect(await callback(fs.write as never, fd, 'J', 0)).toEqual([null, 1, 'J']);
+      const parts = [Buffer.alloc(2), Buffer.alloc(3)];
+      expect(await callback(fs.readv as never, fd, parts, 0)).toEqual([null, 5, parts]);
+      expect(parts.map(String)).toEqual(['Je', 'llo']);
+      const out = [Buffer.from('ab'), Buffer.from('cd')];
+      expect(await callback(fs.writev as never, fd, out, 11)).toEqual([null, 4, out]);
+      expect(await callback(fs.fstat as never, fd)).toEqual([null, expect.objectContaining({ size: 15 })]);
+      expect(await callback(fs.close as never, fd)).toEqual([null]);
+      expect(fs.readFileSync('/f', 'utf8')).toBe('Jello worldabcd');
+      expect(await callback(fs.realpath.native as never, '/f')).toEqual([null, '/f']);
+      expect(() => (fs.stat as (p: unknown, cb: unknown) => void)(42, () => {})).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+      );
+      expect(() => (fs.stat as unknown as (p: unknown) => void)('/f')).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+      );
+    });
+
+    defineCase(target, 'promises: each resolves like its sync form and rejects with the same error', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      const p = fs.promises;
+      await p.mkdir('/d/e', { recursive: true });
+      await p.writeFile('/d/f', 'one');
+      await p.appendFile('/d/f', '+two');
+      expect(await p.readFile('/d/f', 'utf8')).toBe('one+two');
+      await p.copyFile('/d/f', '/d/g');
+      await p.rename('/d/g', '/d/h');
+      await p.link('/d/h', '/d/i');
+      await p.symlink('f', '/d/l');
+      expect(await p.readlink('/d/l')).toBe('f');
+      expect(await p.realpath('/d/l')).toBe('/d/f');
+      expect((await p.lstat('/d/l')).isSymbolicLink()).toBe(true);
+      expect((await p.stat('/d/i')).nlink).toBe(2);
+      await p.chmod('/d/f', 0o600);
+      await p.utimes('/d/f', 1, 2);
+      await p.lutimes('/d/l', 3, 4);
+      expect((await p.lstat('/d/l')).mtimeMs).toBe(4000);
+      await p.truncate('/d/f', 3);
+      await p.access('/d/f', fs.constants.R_OK | fs.constants.W_OK);
+      await p.chown('/d/f', 0, 0);
+      await p.lchown('/d/l', 0, 0);
+      expect((await p.statfs('/')).bsize).toBe(4096);
+      expect(await p.readdir('/d')).toEqual(['e', 'f', 'h', 'i', 'l']);
+      await p.unlink('/d/i');
+      await p.rmdir('/d/e');
+      expect(fs.readdirSync('/d')).toEqual(['f', 'h', 'l']);
+      expect(await p.readFile('/d/f', 'utf8')).toBe('one');
+      await p.writeFile(
+        '/stream',
+        (async function* () {
+          yield 'a';
+          yield Buffer.from('b');
+          yield 'c';
+        })(),
+      );
+      expect(fs.readFileSync('/stream', 'utf8')).toBe('abc');
+      await expect(p.unlink('/nope')).rejects.toMatchObject({ code: 'ENOENT', syscall: 'unlink', path: '/nope' });
+      await expect(p.stat(42 as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+      expect(p.constants).toBe(fs.constants);
+      const aliases = fs as unknown as Record<string, number>;
+      expect([aliases.F_OK, aliases.R_OK, aliases.W_OK, aliases.X_OK]).toEqual([0, 4, 2, 1]);
+      // An aborted signal stops readFile and writeFile before they start, in both async forms.
+      const aborted = new AbortController();
+      aborted.abort();
+      await expect(p.readFile('/d/f', { signal: aborted.signal })).rejects.toMatchObject({
+        name: 'AbortError',
+        code: 'ABORT_ERR',
+      });
+      await expect(p.writeFile('/d/f', 'lost', { signal: aborted.signal })).rejects.toMatchObject({
+        name: 'AbortError',
+      });
+      const [abortError] = await callback(fs.readFile as never, '/d/f', { signal: aborted.signal });
+      expect(abortError).toMatchObject({ name: 'AbortError' });
+      const blob = await fs.openAsBlob('/d/f', { type: 'text/plain' });
+      expect([blob.type, await blob.text()]).toEqual(['text/plain', 'one']);
+    });
+
+    defineCase(target, 'FileHandle: every method, fd, close event, EBADF once closed, asyncDispose', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      const fh = await fs.promises.open('/f', 'w+', 0o640);
+      expect(fh.fd).toBeGreaterThanOrEqual(3);
+      expect(await fh.write('hello world')).toEqual({ bytesWritten: 11, buffer: 'hello world' });
+      const target = Buffer.alloc(5);
+      expect(await fh.read(target, 0, 5, 6)).toEqual({ bytesRead: 5, buffer: target });
+      expect(target.toString()).toBe('world');
+      expect((await fh.read({ buffer: Buffer.alloc(3), position: 0 })).buffer.toString()).toBe('hel');
+      const [a, b] = [Buffer.alloc(3), Buffer.alloc(3)];
+      expect((await fh.readv([a, b], 0)).bytesRead).toBe(6);
+      expect(`${a}${b}`).toBe('hello ');
+      expect((await fh.writev([Buffer.from('1'), Buffer.from('2')], 11)).bytesWritten).toBe(2);
+      expect((await fh.stat()).size).toBe(13);
+      await fh.truncate(5);
+      await fh.sync();
+      await fh.datasync();
+      await fh.chmod(0o600);
+      await fh.chown(0, 0);
+      await fh.utimes(10, 20);
+      expect(fs.statSync('/f')).toMatchObject({ size: 5, mtimeMs: 20_000 });
+      expect(fs.statSync('/f').mode & 0o777).toBe(0o600);
+      // writeFile and appendFile write at the handle's position (11, past the cut): a hole, as in node.
+      await fh.writeFile(' there');
+      await fh.appendFile('!');
+      const expected = `hello${'\0'.repeat(6)} there!`;
+      expect(fs.readFileSync('/f', 'utf8')).toBe(expected);
+      const reader = await fs.promises.open('/f');
+      expect(await reader.readFile('utf8')).toBe(expected);
+      expect(await fs.promises.readFile(reader, 'utf8')).toBe('');
+      const events: string[] = [];
+      (reader as unknown as EventEmitter).on('close', () => events.push('close'));
+      await reader.close();
+      await reader.close();
+      expect(events).toEqual(['close']);
+      expect(reader.fd).toBe(-1);
+      await expect(reader.stat()).rejects.toMatchObject({ code: 'EBADF', syscall: 'fstat' });
+      await fh[Symbol.asyncDispose]();
+      expect(fs.openFds).toBe(0);
+    });
+
+    defineCase(target, 'FileHandle.readableWebStream and readLines read from the current position', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      const lines = Array.from({ length: 500 }, (_, i) => `line ${i}`);
+      fs.writeFileSync('/f', `${lines.join('\n')}\n`);
+      const fh = await fs.promises.open('/f');
+      let text = '';
+      const decoder = new TextDecoder();
+      for await (const chunk of fh.readableWebStream() as unknown as AsyncIterable<Uint8Array>)
+        text += decoder.decode(chunk, { stream: true });
+      expect(text).toBe(`${lines.join('\n')}\n`);
+      await fh.close();
+      const again = await fs.promises.open('/f');
+      const seen: string[] = [];
+      for await (const line of again.readLines()) seen.push(line);
+      expect(seen).toEqual(lines);
+      expect(fs.openFds).toBe(0);
+    });
+  });
+
+  describe('node:fs module: streams', () => {
+    defineCase(
+      target,
+      'createReadStream: start and end (inclusive), highWaterMark, encoding, open and ready, closes its fd',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        const body = 'abcdefghijklmnopqrstuvwxyz'.repeat(100);
+        fs.writeFileSync('/f', body);
+        const stream = fs.createReadStream('/f', { start: 10, end: 1009, highWaterMark: 64 });
+        expect(stream).toBeInstanceOf(fs.ReadStream);
+        expect(stream.pending).toBe(true);
+        const events: string[] = [];
+        stream.on('open', () => events.push('open'));
+        stream.on('ready', () => events.push('ready'));
+        expect(stream.readableHighWaterMark).toBe(64);
+        const text = await collect(stream);
+        expect(text).toBe(body.slice(10, 1010));
+        expect(stream.bytesRead).toBe(1000);
+        expect(events).toEqual(['open', 'ready']);
+        expect(await collect(fs.createReadStream('/f', { encoding: 'utf8', end: 2 }))).toBe('abc');
+        expect(() => fs.createReadStream('/f', { start: 5, end: 2 })).toThrow(
+          expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+        );
+        const missing = fs.createReadStream('/nope');
+        const error = await new Promise((resolve) => missing.on('error', resolve));
+        expect(error).toMatchObject({ code: 'ENOENT', syscall: 'open', path: '/nope' });
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        expect(fs.openFds).toBe(0);
+      },
+      { chunkSize: 256 },
+    );
+
+    defineCase(target, 'createWriteStream: flags, start, writev, bytesWritten, close; pipes through', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      const out = fs.createWriteStream('/w');
+      expect(out).toBeInstanceOf(fs.WriteStream);
+      out.cork();
+      out.write('ab');
+      out.write(Buffer.from('cd'));
+      out.uncork();
+      out.end('ef');
+      await closed(out);
+      expect([fs.readFileSync('/w', 'utf8'), out.bytesWritten]).toEqual(['abcdef', 6]);
+      const patch = fs.createWriteStream('/w', { flags: 'r+', start: 2 });
+      patch.end('XY');
+      await closed(patch);
+      expect(fs.readFileSync('/w', 'utf8')).toBe('abXYef');
+      const append = fs.createWriteStream('/w', { flags: 'a' });
+      append.end('!');
+      await closed(append);
+      expect(fs.readFileSync('/w', 'utf8')).toBe('abXYef!');
+      // A read stream piped into a write stream copies a file larger than a chunk.
+      const big = Buffer.alloc(10_000, 7);
+      big.write('head');
+      fs.writeFileSync('/big', big);
+      const copy = fs.createWriteStream('/copy');
+      fs.createReadStream('/big', { highWaterMark: 1000 }).pipe(copy);
+      await closed(copy);
+      expect(Buffer.compare(fs.readFileSync('/copy'), big)).toBe(0);
+      // Streams over a FileHandle close the handle.
+      const fh = await fs.promises.open('/fh', 'w');
+      const viaHandle = fh.createWriteStream();
+      viaHandle.end('handle');
+      await closed(viaHandle);
+      expect(fh.fd).toBe(-1);
+      expect(fs.readFileSync('/fh', 'utf8')).toBe('handle');
+      const bad = fs.createWriteStream('/missing/dir/x');
+      expect(await new Promise((resolve) => bad.on('error', resolve))).toMatchObject({ code: 'ENOENT' });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(fs.openFds).toBe(0);
+    });
+  });
+
+  describe('node:fs module: descriptors, access, links, watching', () => {
+    defineCase(target, 'readv and writev scatter and gather; an fd of a removed file still works', (ctx) => {
+      const fs = nodeFsOf(ctx);
+      const fd = fs.openSync('/f', 'w+');
+      expect(fs.writevSync(fd, [Buffer.from('abc'), new Uint8Array([100, 101])])).toBe(5);
+      expect(fs.writevSync(fd, [Buffer.from('Z')], 0)).toBe(1);
+      const parts = [Buffer.alloc(2), Buffer.alloc(10)];
+      expect(fs.readvSync(fd, parts, 0)).toBe(5);
+      expect([parts[0].toString(), parts[1].subarray(0, 3).toString()]).toEqual(['Zb', 'cde']);
+      fs.unlinkSync('/f');
+      fs.writeSync(fd, 'more', 5);
+      fs.fchmodSync(fd, 0o600);
+      fs.futimesSync(fd, 1, 2);
+      expect(fs.fstatSync(fd)).toMatchObject({ size: 9, nlink: 0, mtimeMs: 2000 });
+      // From the fd's position (5: positional writes leave it), as node reads an fd.
+      expect(fs.readFileSync(fd, 'utf8')).toBe('more');
+      fs.closeSync(fd);
+      expect(fs.readdirSync('/')).toEqual([]);
+    });
+
+    defineCase(
+      target,
+      'access checks the owner’s permission bits; W_OK on a read-only module is EROFS',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        const { R_OK, W_OK, X_OK, F_OK } = fs.constants;
+        fs.writeFileSync('/f', '', { mode: 0o640 });
+        fs.accessSync('/f');
+        fs.accessSync('/f', R_OK | W_OK);
+        await expectNodeError(ctx, () => fs.accessSync('/f', X_OK), { code: 'EACCES', syscall: 'access', path: '/f' });
+        fs.chmodSync('/f', 0o500);
+        fs.accessSync('/f', R_OK | X_OK);
+        await expectNodeError(ctx, () => fs.accessSync('/f', W_OK), { code: 'EACCES', syscall: 'access', path: '/f' });
+        const ro = nodeFsOf(ctx, { readOnly: true });
+        fs.chmodSync('/f', 0o600);
+        ro.accessSync('/f', F_OK | R_OK);
+        await expectNodeError(ctx, () => ro.accessSync('/f', W_OK), { code: 'EROFS', syscall: 'access', path: '/f' });
+      },
+    );
+
+    defineCase(target, 'a read-only module refuses every change with EROFS and changes nothing', async (ctx) => {
+      const fs = nodeFsOf(ctx, { readOnly: true });
+      ctx.ws.writeFile('/f', 'x');
+      ctx.ws.mkdir('/d');
+      const before = snapshot(ctx.ws);
+      for (const call of [
+        () => fs.writeFileSync('/f', 'y'),
+        () => fs.appendFileSync('/f', 'y'),
+        () => fs.mkdirSync('/e'),
+        () => fs.rmSync('/f'),
+        () => fs.unlinkSync('/f'),
+        () => fs.renameSync('/f', '/g'),
+        () => fs.chmodSync('/f', 0o600),
+        () => fs.utimesSync('/f', 1, 1),
+        () => fs.lutimesSync('/f', 1, 1),
+        () => fs.truncateSync('/f'),
+        () => fs.symlinkSync('f', '/l'),
+        () => fs.linkSync('/f', '/h'),
+        () => fs.copyFileSync('/f', '/c'),
+        () => fs.cpSync('/f', '/c'),
+        () => fs.openSync('/f', 'w'),
+        () => fs.rmdirSync('/d'),
+        () => fs.mkdtempSync('/t'),
+        () => fs.chownSync('/f', 0, 0),
+      ]) {
+        expect((await caught(call)).code).toBe('EROFS');
+      }
+      const fd = fs.openSync('/f', 'r');
+      expect((await caught(() => fs.fchmodSync(fd, 0o600))).code).toBe('EROFS');
+      expect((await caught(() => fs.futimesSync(fd, 1, 1))).code).toBe('EROFS');
+      fs.closeSync(fd);
+      expect(fs.readFileSync('/f', 'utf8')).toBe('x');
+      expect(snapshot(ctx.ws)).toEqual(before);
+    });
+
+    defineCase(target, 'realpath and realpath.native resolve every link; encodings; Buffer results', (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.mkdirSync('/real/dir', { recursive: true });
+      fs.symlinkSync('/real', '/a');
+      fs.symlinkSync('a/dir', '/b');
+      expect(fs.realpathSync('/b')).toBe('/real/dir');
+      expect(fs.realpathSync.native('/b')).toBe('/real/dir');
+      expect(String(fs.realpathSync('/b', { encoding: 'buffer' }))).toBe('/real/dir');
+      expect(Buffer.isBuffer(fs.readlinkSync('/b', 'buffer'))).toBe(true);
+    });
+
+    defineCase(target, 'watch, promises.watch and watchFile report committed changes', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.mkdirSync('/d');
+      const events: string[] = [];
+      const watcher = fs.watch('/d', (eventType, filename) => events.push(`${eventType}:${filename}`));
+      const iterator = fs.promises.watch('/d')[Symbol.asyncIterator]();
+      const stats: Array<[number, number]> = [];
+      const listener = (curr: { size: number }, prev: { size: number }) => stats.push([curr.size, prev.size]);
+      fs.watchFile('/d/f', listener);
+      fs.writeFileSync('/d/f', 'abc');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(events[0]).toBe('rename:f');
+      const seen = events.length;
+      expect(await iterator.next()).toEqual({ value: { eventType: 'rename', filename: 'f' }, done: false });
+      expect(stats).toEqual([[3, 0]]);
+      fs.unwatchFile('/d/f', listener);
+      watcher.close();
+      await iterator.return?.();
+      fs.appendFileSync('/d/f', 'more');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(events.length).toBe(seen);
+      expect(stats).toEqual([[3, 0]]);
+    });
+
+    defineCase(
+      target,
+      'glob: wildcards skip dotfiles, ** does not follow links, cwd, exclude, withFileTypes',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx, { cwd: '/p' });
+        fs.mkdirSync('/p/d/e', { recursive: true });
+        fs.mkdirSync('/p/d/.hd');
+        for (const f of ['/p/d/f', '/p/d/.h', '/p/d/e/a.js', '/p/d/.hd/z.js']) fs.writeFileSync(f, '');
+        fs.symlinkSync('e', '/p/d/le');
+        const sorted = (list: unknown[]) => list.map(String).sort();
+        expect(sorted(fs.globSync('d/**'))).toEqual(['d', 'd/e', 'd/e/a.js', 'd/f', 'd/le']);
+        expect(sorted(fs.globSync('**/*.js', { cwd: 'd' }))).toEqual(['e/a.js']);
+        expect(sorted(fs.globSync('d/.*'))).toEqual(['d/.h', 'd/.hd']);
+        expect(sorted(fs.globSync('d/le/*'))).toEqual(['d/le/a.js']);
+        expect(sorted(fs.globSync('/p/d/*'))).toEqual(['/p/d/e', '/p/d/f', '/p/d/le']);
+        expect(sorted(fs.globSync(['d/*', 'd/e/*'], { exclude: (p) => String(p).endsWith('f') }))).toEqual([
+          'd/e',
+          'd/e/a.js',
+          'd/le',
+        ]);
+        expect(fs.globSync('d/*', { withFileTypes: true }).map((d) => [d.name, d.parentPath, d.isDirectory()])).toEqual(
+          [
+            ['e', 'd', true],
+            ['f', 'd', false],
+            ['le', 'd', false],
+          ],
+        );
+        const viaPromise: string[] = [];
+        for await (const path of fs.promises.glob('d/*.js', {})) viaPromise.push(String(path));
+        expect(viaPromise).toEqual([]);
+        expect(await callback(fs.glob as never, 'd/f')).toEqual([null, ['d/f']]);
+      },
+    );
+
+    defineCase(target, 'constants: the flags open accepts; fs.constants and promises.constants agree', (ctx) => {
+      const fs = nodeFsOf(ctx);
+      const { O_CREAT, O_EXCL, O_WRONLY, O_RDWR, O_APPEND, O_TRUNC, COPYFILE_EXCL } = fs.constants;
+      const fd = fs.openSync('/n', O_CREAT | O_EXCL | O_WRONLY, 0o600);
+      fs.writeSync(fd, 'abc');
+      fs.closeSync(fd);
+      expect(
+        (() => {
+          try {
+            fs.openSync('/n', O_CREAT | O_EXCL | O_WRONLY);
+          } catch (error) {
+            return (error as { code: string }).code;
+          }
+        })(),
+      ).toBe('EEXIST');
+      const rw = fs.openSync('/n', O_RDWR | O_APPEND);
+      fs.writeSync(rw, 'd', 0);
+      fs.closeSync(rw);
+      expect(fs.readFileSync('/n', 'utf8')).toBe('abcd');
+      fs.closeSync(fs.openSync('/n', O_WRONLY | O_TRUNC));
+      expect(fs.readFileSync('/n', 'utf8')).toBe('');
+      expect(() => fs.copyFileSync('/n', '/n', COPYFILE_EXCL)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+      expect(fs.promises.constants).toBe(fs.constants);
+      expect(fs.constants.S_IFMT & fs.statSync('/n').mode).toBe(fs.constants.S_IFREG);
+    });
+  });
+}
