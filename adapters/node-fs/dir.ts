@@ -15,7 +15,8 @@ export interface DirItem {
   type: string;
 }
 
-type Callback<T> = (error: Error | null, value?: T) => void;
+/** A node-style callback. */
+export type Callback<T> = (error: Error | null, value?: T) => void;
 
 /** A directory stream over a snapshot of its entries (each subdirectory's read when reached, with `recursive`). */
 export class Dir {

@@ -25,12 +25,22 @@ import { type NodeFsOptions, NodeFsSync } from './sync.ts';
 export { constants } from './classes.ts';
 export type { CpOptions } from './cp.ts';
 export type { NodeFsExtras } from './derive.ts';
-export { Dir } from './dir.ts';
-export { FileHandle } from './file-handle.ts';
-export { createJustBashFs, type JustBashFileSystem } from './just-bash.ts';
+export { type Callback, Dir, type DirItem } from './dir.ts';
+export { FileHandle, type HandleFs } from './file-handle.ts';
+export {
+  createJustBashFs,
+  type EncodingOption,
+  type JustBashDirent,
+  type JustBashEncoding,
+  type JustBashFileSystem,
+  type JustBashFsOptions,
+  type JustBashStat,
+  type NodeFsLike,
+} from './just-bash.ts';
 export {
   ReadStream,
   type ReadStreamOptions,
+  type StreamFs,
   type StreamOptions,
   WriteStream,
   type WriteStreamOptions,

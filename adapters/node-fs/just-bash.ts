@@ -42,8 +42,10 @@ export interface JustBashDirent {
   isSymbolicLink: boolean;
 }
 
-type Encoding = 'utf8' | 'utf-8' | 'ascii' | 'binary' | 'base64' | 'hex' | 'latin1';
-type EncodingOption = Encoding | { encoding?: Encoding | null } | null | undefined;
+/** The encodings just-bash asks for. */
+export type JustBashEncoding = 'utf8' | 'utf-8' | 'ascii' | 'binary' | 'base64' | 'hex' | 'latin1';
+/** An encoding, or an object holding one, as just-bash passes it. */
+export type EncodingOption = JustBashEncoding | { encoding?: JustBashEncoding | null } | null | undefined;
 
 /**
  * just-bash's `IFileSystem` (just-bash/dist/fs/interface.d.ts), by the shape it has. Its optional
