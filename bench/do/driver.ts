@@ -1,0 +1,293 @@
+/**
+ * The Durable Object suite: starts `wrangler dev` on bench/worker (workerd, a real SQLite-backed
+ * Durable Object, state in a temporary directory), runs each engine workload on a new object per
+ * repetition, and reports the timings taken inside the object with rows read and written per op.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MiB } from '../lib/data.ts';
+import type { RunSamples } from '../lib/measure.ts';
+import { aggregate, BENCH_DIR, type SuiteResult } from '../report.ts';
+
+const ROOT = join(BENCH_DIR, '..');
+const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+const STARTUP_MS = 60_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal); // wrangler and the workerd it started
+  } catch {
+    // gone already
+  }
+}
+
+const wranglerEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  NO_COLOR: '1',
+};
+
+/**
+ * Bundles bench/worker once (`wrangler deploy --dry-run --outdir`: the exact upload bundle) and
+ * writes a config that serves that bundle as is, so edits to the sources during a run do not
+ * restart the object mid-request (wrangler dev watches what it bundles).
+ */
+function bundle(dir: string): Promise<string> {
+  const out = join(dir, 'bundle');
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [WRANGLER, 'deploy', '--dry-run', '--outdir', out, '--config', join('bench', 'worker', 'wrangler.jsonc')],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: wranglerEnv },
+    );
+    let output = '';
+    child.stdout?.on('data', (data) => (output += data));
+    child.stderr?.on('data', (data) => (output += data));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`bundling bench/worker failed:\n${output}`));
+      const config = join(dir, 'wrangler.json');
+      writeFileSync(
+        config,
+        JSON.stringify({
+          name: 'dofs-bench',
+          main: 'bundle/index.js',
+          no_bundle: true,
+          compatibility_date: '2026-11-01',
+          compatibility_flags: ['nodejs_compat'],
+          send_metrics: false,
+          durable_objects: { bindings: [{ name: 'BENCH', class_name: 'BenchDO' }] },
+          migrations: [{ tag: 'v1', new_sqlite_classes: ['BenchDO'] }],
+        }),
+      );
+      resolve(config);
+    });
+  });
+}
+
+async function startWrangler(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const config = await bundle(dir);
+  const port = await freePort();
+  const inspector = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      WRANGLER,
+      'dev',
+      '--config',
+      config,
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspector),
+      '--persist-to',
+      join(dir, 'state'),
+      '--show-interactive-dev-session=false',
+      '--log-level',
+      'warn',
+    ],
+    { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: wranglerEnv },
+  );
+  const onExit = () => killGroup(child, 'SIGKILL');
+  process.once('exit', onExit);
+  let output = '';
+  child.stdout?.on('data', (data) => (output += data));
+  child.stderr?.on('data', (data) => (output += data));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+    process.off('exit', onExit);
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + STARTUP_MS;
+  while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      return { url, stop };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  await stop();
+  throw new Error(`wrangler dev did not answer on ${url}:\n${output}`);
+}
+
+interface DoWorkload {
+  id: string;
+  title: string;
+  phases: string[];
+  kind: 'small' | 'large' | 'dedup';
+  params: Record<string, unknown>;
+}
+
+export async function runDurableObjectSuite(options: {
+  quick: boolean;
+  reps: number;
+  log: (message: string) => void;
+  only?: string[];
+}): Promise<SuiteResult[]> {
+  const { quick, log } = options;
+  const reps = Math.max(1, options.reps);
+  const large = quick ? 16 * MiB : 64 * MiB;
+  const tree = quick ? 2000 : 10_000;
+  const workloads: DoWorkload[] = [
+    {
+      id: 'small-1k',
+      title: '1,000 small files (1 KiB, 100 per directory)',
+      phases: ['create', 'stat', 'readdir', 'read', 'rm -r'],
+      kind: 'small',
+      params: { count: 1000, search: false },
+    },
+    {
+      id: `small-${tree / 1000}k`,
+      title: `${tree.toLocaleString('en-US')} small files: find, grep, rename of the tree`,
+      phases: [
+        'create',
+        'stat',
+        'readdir',
+        'read',
+        'find *.ts (walk)',
+        'grep (walk)',
+        'find *.ts (own)',
+        'grep (own)',
+        'rename dir',
+        'rm -r',
+      ],
+      kind: 'small',
+      params: { count: tree, search: true },
+    },
+    {
+      id: 'large',
+      title: `one ${large / MiB} MiB file: 64 KiB writes (writeAt) and reads (readAt), 1,000 random 4 KiB overwrites, copy`,
+      phases: ['write (fd)', 'read (fd)', '1000 random 4 KiB overwrites', 'copy'],
+      kind: 'large',
+      params: { size: large },
+    },
+    {
+      id: 'dedup',
+      title: 'dedup: one 16 MiB file written 10 times',
+      phases: ['write 10×'],
+      kind: 'dedup',
+      params: { size: 16 * MiB, copies: 10 },
+    },
+  ].filter((w) => !options.only || options.only.includes(w.id)) as DoWorkload[];
+
+  const state = mkdtempSync(join(tmpdir(), 'dofs-bench-do-'));
+  log('  do: bundling bench/worker and starting wrangler dev (workerd)...');
+  const server = await startWrangler(state);
+  const budgetMs = quick ? 1500 : 15_000;
+  /** Runs `workload` `reps` times, each on a new object; returns the runs and any error. */
+  const runOne = async (workload: DoWorkload, label: string, times = reps) => {
+    const runs: RunSamples[] = [];
+    let error: string | undefined;
+    for (let rep = 0; rep < times; rep++) {
+      const started = performance.now();
+      const response = await fetch(server.url, {
+        method: 'POST',
+        body: JSON.stringify({ kind: workload.kind, params: workload.params, budgetMs }),
+      });
+      const text = await response.text();
+      let body: RunSamples | { error: string };
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = { error: text.slice(0, 500) };
+      }
+      if ('error' in body && typeof body.error === 'string') {
+        error = body.error.split('\n')[0];
+        log(`  do/${label}: ${body.error}`);
+        break;
+      }
+      runs.push(body as RunSamples);
+      log(`  do/${label} run ${rep + 1}/${times}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+    return { runs, error };
+  };
+  const main: SuiteResult = {
+    id: 'do',
+    title:
+      'Durable Objects (this engine inside workerd via wrangler dev, a local SQLite-backed object; timed inside the object)',
+    reference: 'do-sql',
+    systems: [
+      { id: 'do-sql', label: 'this engine on ctx.storage.sql in a local SQLite-backed Durable Object', role: 'engine' },
+    ],
+    workloads: [],
+    notes: [
+      "Local workerd, not Cloudflare's network: the timings are the engine's CPU and SQLite work inside workerd (whose clock has 1 ms resolution); in production, rows read and written are what is billed.",
+      'Rows read and rows written are summed from every SQL cursor (`cursor.rowsRead` / `rowsWritten`).',
+    ],
+  };
+  const suites = [main];
+  try {
+    for (const workload of workloads) {
+      const { runs, error } = await runOne(workload, workload.id);
+      main.workloads.push(
+        aggregate(
+          workload.id,
+          workload.title,
+          workload.params,
+          workload.phases,
+          new Map([['do-sql', runs]]),
+          'do-sql',
+          error ? { 'do-sql': error } : {},
+        ),
+      );
+    }
+    if (!quick) {
+      // The chunk-size study again, where rows are billed: whole-file writes and 64 KiB writes.
+      const sizes = [64, 256, 512, 1024];
+      const study: SuiteResult = {
+        id: 'do-chunks',
+        title: 'Durable Objects: chunk sizes (ratio = ÷ 512 KiB)',
+        reference: 'do@512K',
+        systems: sizes.map((k) => ({ id: `do@${k}K`, label: `do-sql with ${k} KiB chunks`, role: 'engine' as const })),
+        workloads: [],
+      };
+      for (const workload of workloads.filter((w) => w.kind === 'large' || w.kind === 'dedup')) {
+        const runs = new Map<string, RunSamples[]>();
+        const errors: Record<string, string> = {};
+        for (let rep = 0; rep < reps; rep++) {
+          // Alternate: each repetition starts with the next size.
+          for (const k of sizes.map((_, i) => sizes[(i + rep) % sizes.length])) {
+            const id = `do@${k}K`;
+            if (errors[id]) continue;
+            const variant = { ...workload, params: { ...workload.params, chunkSize: k * 1024 } };
+            const { runs: list, error } = await runOne(variant, `${workload.id}@${k}K rep ${rep + 1}/${reps}`, 1);
+            runs.set(id, [...(runs.get(id) ?? []), ...list]);
+            if (error) errors[id] = error;
+          }
+        }
+        study.workloads.push(
+          aggregate(workload.id, workload.title, workload.params, workload.phases, runs, 'do@512K', errors),
+        );
+      }
+      suites.push(study);
+    }
+  } finally {
+    await server.stop();
+    rmSync(state, { recursive: true, force: true });
+  }
+  return suites;
+}
