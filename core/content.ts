@@ -57,17 +57,19 @@ export function readRange(db: Database, node: NodeRow, offset: number, length: n
   );
   const end = Math.min(size, offset + length);
   if (end <= offset) return new Uint8Array(0);
-  const out = new Uint8Array(end - offset);
+  // Allocated only when several chunks are joined: a range within one chunk is a single copy.
+  let out: Uint8Array | undefined;
   for (const chunk of chunks) {
     const chunkStart = chunk.idx * chunkSize;
     if (chunkStart >= end) break;
     const bytes = loadBlob(db, chunk.hash, 'read', path);
     const from = Math.max(offset, chunkStart);
     const to = Math.min(end, chunkStart + bytes.byteLength);
-    if (chunks.length === 1 && from === offset && to === end) return bytes.slice(from - chunkStart, to - chunkStart);
+    if (!out && from === offset && to === end) return bytes.slice(from - chunkStart, to - chunkStart);
+    out ??= new Uint8Array(end - offset);
     out.set(bytes.subarray(from - chunkStart, to - chunkStart), from - offset);
   }
-  return out;
+  return out ?? new Uint8Array(end - offset);
 }
 
 /** A file's current size and its chunks from `first` to `last`, read in one statement (one snapshot). */
