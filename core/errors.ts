@@ -28,7 +28,7 @@ export type ErrorCode =
   | 'EUNKNOWN_HASH';
 
 /** Linux errno numbers, negated as Node reports them in `err.errno`. */
-const ERRNO: Record<ErrorCode, number> = {
+export const ERRNO: Readonly<Record<ErrorCode, number>> = {
   EPERM: -1,
   ENOENT: -2,
   EIO: -5,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FsError } from '../../core/index.ts';
+import { ERRNO, FsError } from '../../core/errors.ts';
 
 /** The node-shaped error of an {@link FsError}, naming paths through `given` (resolved → as given). */
 export function toNodeError(error: FsError, given: ReadonlyMap<string, string>): Error {
@@ -26,36 +26,13 @@ export function describeError(error: FsError): string {
 export function nodeError(code: string, description: string, syscall: string, path?: string, dest?: string): Error {
   const where = path === undefined ? '' : dest === undefined ? ` '${path}'` : ` '${path}' -> '${dest}'`;
   const error = new Error(`${code}: ${description}, ${syscall}${where}`) as Error & Record<string, unknown>;
-  error.errno = ERRNO[code] ?? -1;
+  error.errno = ERRNO[code as keyof typeof ERRNO] ?? -1;
   error.code = code;
   error.syscall = syscall;
   if (path !== undefined) error.path = path;
   if (dest !== undefined) error.dest = dest;
   return error;
 }
-
-/** Node's negated errnos for the codes the engine raises. */
-const ERRNO: Record<string, number> = {
-  EPERM: -1,
-  ENOENT: -2,
-  EIO: -5,
-  EBADF: -9,
-  EACCES: -13,
-  EBUSY: -16,
-  EEXIST: -17,
-  EXDEV: -18,
-  ENOTDIR: -20,
-  EISDIR: -21,
-  EINVAL: -22,
-  EMFILE: -24,
-  EFBIG: -27,
-  ENOSPC: -28,
-  EROFS: -30,
-  ENAMETOOLONG: -36,
-  ENOSYS: -38,
-  ENOTEMPTY: -39,
-  ELOOP: -40,
-};
 
 /** The positive errno a SystemError's `info` carries. */
 const POSITIVE: Record<string, number> = { EEXIST: 17, ENOTDIR: 20, EISDIR: 21, EINVAL: 22 };
