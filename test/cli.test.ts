@@ -312,6 +312,19 @@ describe('dofs CLI', { timeout: 90_000 }, () => {
       expect((await run(['rm', '-f', '/scratch/never', '/never'])).status).toBe(0);
     });
 
+    it('applies mkdir and rm with several paths all or nothing', async () => {
+      const mkdir = await run(['mkdir', '/all-or-nothing', '/no/parent']);
+      expect(mkdir.status).toBe(1);
+      expect(mkdir.stderr).toMatch(/^dofs: ENOENT/);
+      expect((await run(['stat', '/all-or-nothing'])).status).toBe(1);
+
+      expect((await run(['mkdir', '/kept'])).status).toBe(0);
+      const rm = await run(['rm', '-r', '/kept', '/missing']);
+      expect(rm.status).toBe(1);
+      expect((await run(['stat', '/kept'])).status).toBe(0);
+      expect((await run(['rm', '-r', '/kept'])).status).toBe(0);
+    });
+
     it('reports errors with their code, exit 1 and no stack trace', async () => {
       const cases = [
         ['cat', '/nope'],

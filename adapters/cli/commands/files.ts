@@ -1,5 +1,6 @@
 /**
- * `dofs ls`, `cat`, `put`, `mkdir`, `rm`, `mv`, `stat`: one path at a time.
+ * `dofs ls`, `cat`, `put`, `mkdir`, `rm`, `mv`, `stat`. `mkdir` and `rm` with several paths are one
+ * transaction: when any path fails, none of them changes.
  *
  * @module
  */
@@ -111,7 +112,9 @@ export function registerFiles(program: Command): void {
     .action(async (paths: string[], options: { parents?: boolean; mode?: string }, command: Command) => {
       const mode = options.mode === undefined ? undefined : parseMode(options.mode, '--mode');
       await withWorkspace(globals(command).db, { create: true }, (workspace) => {
-        for (const path of paths) workspace.mkdir(workspacePath(path), { recursive: options.parents, mode });
+        workspace.db.transaction(() => {
+          for (const path of paths) workspace.mkdir(workspacePath(path), { recursive: options.parents, mode });
+        });
       });
     });
 
@@ -125,14 +128,16 @@ export function registerFiles(program: Command): void {
       const { db } = globals(command);
       if (options.force && !existsSync(db)) return;
       await withWorkspace(db, {}, (workspace) => {
-        for (const path of paths) {
-          try {
-            workspace.rm(workspacePath(path), { recursive: options.recursive, force: options.force });
-          } catch (error) {
-            // The engine's force covers a missing final name only; rm -f ignores a missing parent too.
-            if (!(options.force && isFsError(error, 'ENOENT'))) throw error;
+        workspace.db.transaction(() => {
+          for (const path of paths) {
+            try {
+              workspace.rm(workspacePath(path), { recursive: options.recursive, force: options.force });
+            } catch (error) {
+              // The engine's force covers a missing final name only; rm -f ignores a missing parent too.
+              if (!(options.force && isFsError(error, 'ENOENT'))) throw error;
+            }
           }
-        }
+        });
       });
     });
 
