@@ -14,6 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_CHUNK_SIZE } from '../core/index.ts';
 import { runDurableObjectSuite } from './do/driver.ts';
 import { MiB } from './lib/data.ts';
 import { createRecorder, type RunSamples } from './lib/measure.ts';
@@ -207,10 +208,10 @@ if (!args['no-chunks'] && wanted('chunks')) {
   suites.push(
     await runSuite(
       'chunks',
-      `Chunk sizes (${CHUNK_SIZES.map((s) => `${s / 1024} KiB`).join(', ')}; ratio = ÷ the 512 KiB ${storages.at(-1)} run)`,
+      `Chunk sizes (${CHUNK_SIZES.map((s) => `${s / 1024} KiB`).join(', ')}; ratio = ÷ the ${DEFAULT_CHUNK_SIZE / 1024} KiB (default) ${storages.at(-1)} run)`,
       chunkSystems(storages),
       chunkWorkloads,
-      `dofs:${storages.at(-1)}@512K`,
+      `dofs:${storages.at(-1)}@${DEFAULT_CHUNK_SIZE / 1024}K`,
     ),
   );
 }

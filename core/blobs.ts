@@ -48,3 +48,40 @@ export function loadBlob(db: Database, hash: string, syscall = 'read', path?: st
   db.blobCache.set(hash, row.bytes);
   return row.bytes;
 }
+
+/** Most bytes one batched blob SELECT may return (the batch also stays under the parameter limit). */
+const BATCH_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The bytes of several blobs, from the cache or storage, with the misses read in as few
+ * statements as the limits allow. A missing blob is EIO, as in {@link loadBlob}.
+ */
+export function loadBlobs(
+  db: Database,
+  hashes: readonly string[],
+  syscall = 'read',
+  path?: string,
+): Map<string, Uint8Array> {
+  const found = new Map<string, Uint8Array>();
+  const missing: string[] = [];
+  for (const hash of hashes) {
+    const cached = db.blobCache.get(hash);
+    if (cached) found.set(hash, cached);
+    else if (!missing.includes(hash)) missing.push(hash);
+  }
+  const perStatement = Math.max(1, Math.min(db.limits.maxBoundParameters, Math.floor(BATCH_BYTES / db.chunkSize)));
+  for (let start = 0; start < missing.length; start += perStatement) {
+    const batch = missing.slice(start, start + perStatement);
+    const rows = db.all<{ hash: string; bytes: Uint8Array }>(
+      `SELECT hash, bytes FROM vfs_blob_bytes WHERE hash IN (${batch.map(() => '?').join(', ')})`,
+      batch,
+    );
+    for (const row of rows) {
+      found.set(row.hash, row.bytes);
+      db.blobCache.set(row.hash, row.bytes);
+    }
+  }
+  for (const hash of missing)
+    if (!found.has(hash)) throw fsError('EIO', syscall, path, undefined, `blob ${hash} is missing; run fsck`);
+  return found;
+}

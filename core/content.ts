@@ -5,10 +5,11 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
-import { hashBytes, loadBlob, putBlob } from './blobs.ts';
+import { hashBytes, loadBlob, loadBlobs, putBlob } from './blobs.ts';
 import type { Database } from './database.ts';
+import { fsError } from './errors.ts';
 import type { Mutation } from './mutate.ts';
-import type { NodeRow } from './nodes.ts';
+import type { NodeRow, NodeType } from './nodes.ts';
 import { checkFileSize } from './quotas.ts';
 
 /** One entry of a file's chunk map. */
@@ -45,42 +46,99 @@ export function upsertChunks(db: Database, inode: number, chunks: readonly Chunk
 
 /** Reads `length` bytes from `offset` of a file (fewer at end of file). */
 export function readRange(db: Database, node: NodeRow, offset: number, length: number, path?: string): Uint8Array {
-  const chunkSize = db.chunkSize;
   if (length <= 0) return new Uint8Array(0);
-  // The size and the chunk list come from one statement, one snapshot: another process replacing
-  // the file in between could otherwise pair the old size with the new chunks.
-  const { size, chunks } = sizedChunks(
-    db,
-    node.inode,
-    Math.floor(offset / chunkSize),
-    Math.floor((offset + length - 1) / chunkSize),
-  );
+  const { size, chunks } = sizedChunks(db, node.inode, ...chunkSpan(db, offset, length));
   const end = Math.min(size, offset + length);
   if (end <= offset) return new Uint8Array(0);
-  // Allocated only when several chunks are joined: a range within one chunk is a single copy.
-  let out: Uint8Array | undefined;
-  for (const chunk of chunks) {
-    const chunkStart = chunk.idx * chunkSize;
-    if (chunkStart >= end) break;
-    const bytes = loadBlob(db, chunk.hash, 'read', path);
-    const from = Math.max(offset, chunkStart);
-    const to = Math.min(end, chunkStart + bytes.byteLength);
-    if (!out && from === offset && to === end) return bytes.slice(from - chunkStart, to - chunkStart);
-    out ??= new Uint8Array(end - offset);
-    out.set(bytes.subarray(from - chunkStart, to - chunkStart), from - offset);
+  // A range within one chunk is a single copy out of it.
+  const chunkSize = db.chunkSize;
+  const first = chunks[0];
+  if (first && first.idx * chunkSize <= offset && (first.idx + 1) * chunkSize >= end) {
+    const bytes = loadBlob(db, first.hash, 'read', path);
+    const from = offset - first.idx * chunkSize;
+    if (from + (end - offset) <= bytes.byteLength) return bytes.slice(from, from + (end - offset));
   }
-  return out ?? new Uint8Array(end - offset);
+  const out = new Uint8Array(end - offset);
+  copyChunks(db, chunks, offset, out, path);
+  return out;
 }
 
-/** A file's current size and its chunks from `first` to `last`, read in one statement (one snapshot). */
+/**
+ * Reads from `offset` of an open file straight into `target` (as much as fits, fewer at end of
+ * file) and returns how many bytes were read. One statement finds the node's type and size and
+ * the chunks covered; cached chunks are copied without another. This is the fd read path.
+ */
+export function readInodeInto(db: Database, inode: number, offset: number, target: Uint8Array): number {
+  if (target.byteLength === 0) return 0;
+  const { type, size, chunks } = sizedChunks(db, inode, ...chunkSpan(db, offset, target.byteLength));
+  if (type === undefined) throw fsError('EIO', 'read', undefined, undefined, `inode ${inode} was removed while open`);
+  if (type === 'dir') throw fsError('EISDIR', 'read');
+  const end = Math.min(size, offset + target.byteLength);
+  if (end <= offset) return 0;
+  copyChunks(db, chunks, offset, target.subarray(0, end - offset));
+  return end - offset;
+}
+
+/** The first and last chunk indexes a non-empty byte range covers. */
+function chunkSpan(db: Database, offset: number, length: number): [first: number, last: number] {
+  return [Math.floor(offset / db.chunkSize), Math.floor((offset + length - 1) / db.chunkSize)];
+}
+
+/** Chunks whose blobs are read together: bounds what a large read holds beyond its output. */
+const COPY_WINDOW = 64;
+
+/** Fills `target` with the file bytes from `offset`, from `chunks`; bytes no chunk covers are zero. */
+function copyChunks(
+  db: Database,
+  chunks: readonly ChunkRef[],
+  offset: number,
+  target: Uint8Array,
+  path?: string,
+): void {
+  const chunkSize = db.chunkSize;
+  const end = offset + target.byteLength;
+  let filled = offset;
+  for (let start = 0; start < chunks.length; start += COPY_WINDOW) {
+    const window = chunks.slice(start, start + COPY_WINDOW);
+    const blobs = loadBlobs(
+      db,
+      window.map((chunk) => chunk.hash),
+      'read',
+      path,
+    );
+    for (const chunk of window) {
+      const chunkStart = chunk.idx * chunkSize;
+      if (chunkStart >= end) break;
+      const bytes = blobs.get(chunk.hash) as Uint8Array;
+      const from = Math.max(offset, chunkStart);
+      const to = Math.min(end, chunkStart + bytes.byteLength);
+      if (from > filled) target.fill(0, filled - offset, from - offset);
+      if (to > from) target.set(bytes.subarray(from - chunkStart, to - chunkStart), from - offset);
+      filled = Math.max(filled, to);
+    }
+  }
+  if (filled < end) target.fill(0, filled - offset);
+}
+
+/**
+ * A file's type and current size (type undefined when the inode is gone) and its chunks from
+ * `first` to `last`, read in one statement: one snapshot, so another process replacing the file
+ * in between cannot pair the old size with the new chunks.
+ */
 export function sizedChunks(
   db: Database,
   inode: number,
   first: number,
   last: number,
-): { size: number; chunks: ChunkRef[] } {
-  const rows = db.all<{ fileSize: number; idx: number | null; hash: string | null; size: number | null }>(
-    `SELECT n.size AS fileSize, c.idx AS idx, c.hash AS hash, c.size AS size
+): { type: NodeType | undefined; size: number; chunks: ChunkRef[] } {
+  const rows = db.all<{
+    type: NodeType;
+    fileSize: number;
+    idx: number | null;
+    hash: string | null;
+    size: number | null;
+  }>(
+    `SELECT n.type AS type, n.size AS fileSize, c.idx AS idx, c.hash AS hash, c.size AS size
      FROM vfs_nodes n LEFT JOIN vfs_chunks c ON c.inode = n.inode AND c.idx BETWEEN ? AND ?
      WHERE n.inode = ? ORDER BY c.idx`,
     [first, last, inode],
@@ -88,7 +146,7 @@ export function sizedChunks(
   const chunks: ChunkRef[] = [];
   for (const row of rows)
     if (row.idx !== null) chunks.push({ idx: Number(row.idx), hash: String(row.hash), size: Number(row.size) });
-  return { size: Number(rows[0]?.fileSize ?? 0), chunks };
+  return { type: rows[0]?.type, size: Number(rows[0]?.fileSize ?? 0), chunks };
 }
 
 /**

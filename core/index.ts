@@ -69,6 +69,7 @@ export {
   readAt,
   readBlob,
   readChunk,
+  readInto,
   reclaimOrphans,
   stageChunk,
   statInode,

@@ -10,8 +10,8 @@ import { FsError, wrapStorageError } from './errors.ts';
 export const SCHEMA_VERSION = 3;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
-/** The chunk size of new workspaces when none is given, in bytes. */
-export const DEFAULT_CHUNK_SIZE = 512 * 1024;
+/** The chunk size of new workspaces when none is given, in bytes (why 64 KiB: docs/performance.md, "Chunk size"). */
+export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 /** The largest chunk size: Durable Object values are capped at 2 MB, and a chunk must fit one. */
 export const MAX_CHUNK_SIZE = 1024 * 1024;
 /** The smallest chunk size (tiny chunks are for tests that want many chunk boundaries). */

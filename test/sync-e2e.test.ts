@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { patternBytes } from '../conformance/cases/files.ts';
 import { hashBytes } from '../core/blobs.ts';
+import { DEFAULT_CHUNK_SIZE } from '../core/schema.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { createSyncDriver } from '../sync/driver.ts';
 import { connectSyncWebSocket, type SyncConnection } from '../sync/websocket.ts';
@@ -132,12 +133,12 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
     await driver.sync();
     expect(connection.counters.objectsUp).toBe(64 * MiB);
 
-    // The replica edits one byte: one 512 KiB chunk goes up.
+    // The replica edits one byte: one chunk goes up.
     data[5 * MiB + 3] ^= 0xff;
     local.writeFile('/big.bin', data);
     const up = { objects: connection.counters.objectsUp, wire: connection.counters.sent };
     await driver.sync();
-    expect(connection.counters.objectsUp - up.objects).toBe(512 * 1024);
+    expect(connection.counters.objectsUp - up.objects).toBe(DEFAULT_CHUNK_SIZE);
     expect(connection.counters.sent - up.wire).toBeLessThan(MiB);
 
     // The Durable Object side gets a new version over HTTP: one changed chunk comes down.
@@ -145,12 +146,12 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
     await put('big', '/big.bin', data);
     const down = { objects: connection.counters.objectsDown, wire: connection.counters.received };
     await driver.sync();
-    expect(connection.counters.objectsDown - down.objects).toBe(512 * 1024);
+    expect(connection.counters.objectsDown - down.objects).toBe(DEFAULT_CHUNK_SIZE);
     expect(connection.counters.received - down.wire).toBeLessThan(MiB);
     expect(hashBytes(local.readFile('/big.bin'))).toBe(hashBytes(data));
     console.log(
-      `64 MiB file, one-chunk edit: up ${connection.counters.sent - up.wire} wire bytes for 524288 object bytes; ` +
-        `down ${connection.counters.received - down.wire} wire bytes for 524288 object bytes`,
+      `64 MiB file, one-chunk edit: up ${connection.counters.sent - up.wire} wire bytes for ${DEFAULT_CHUNK_SIZE} object bytes; ` +
+        `down ${connection.counters.received - down.wire} wire bytes for ${DEFAULT_CHUNK_SIZE} object bytes`,
     );
   }, 120_000);
 

@@ -15,7 +15,8 @@ import type { StatOptions, WorkspaceStats } from './stats.ts';
 
 /** What a handle needs from its provider: I/O by inode (which sees write buffers) and closing. */
 export interface HandleHost {
-  readAt(inode: number, offset: number, length: number): Uint8Array;
+  /** Reads at `offset` into `target`; returns the bytes read (0 at end of file). */
+  readInto(inode: number, offset: number, target: Uint8Array): number;
   /** Writes and returns the offset just past the bytes written. */
   writeAt(inode: number, offset: number, bytes: Uint8Array, append: boolean): number;
   truncateAt(inode: number, length: number): void;
@@ -106,10 +107,9 @@ class FileHandleSync {
     if (this.type === 'dir') throw fsError('EISDIR', 'read');
     if (bytes.byteLength === 0) return 0;
     const at = position ?? this.position;
-    const data = this.#host.readAt(this.inode, at, bytes.byteLength);
-    bytes.set(data);
-    if (position === null) this.position = at + data.byteLength;
-    return data.byteLength;
+    const read = this.#host.readInto(this.inode, at, bytes);
+    if (position === null) this.position = at + read;
+    return read;
   }
 
   /** Writes bytes or a string (node's argument forms); returns the bytes written. */

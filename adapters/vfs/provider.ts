@@ -26,6 +26,7 @@ import {
   readAt,
   readdir,
   readFile,
+  readInto,
   readlink,
   realpath,
   reclaimOrphans,
@@ -513,9 +514,9 @@ class ProviderSync extends ProviderBase {
 
   // What handles call back into: I/O by inode that sees write buffers, and closing.
   readonly #host = {
-    readAt: (inode: number, offset: number, length: number): Uint8Array => {
+    readInto: (inode: number, offset: number, target: Uint8Array): number => {
       const buffer = this.#buffers.ofInode(inode);
-      return buffer ? buffer.read(offset, length) : readAt(this.db, inode, offset, length);
+      return buffer ? buffer.readInto(offset, target) : readInto(this.db, inode, offset, target);
     },
     writeAt: (inode: number, offset: number, bytes: Uint8Array, append: boolean): number => {
       const buffer = this.#buffers.ofInode(inode);

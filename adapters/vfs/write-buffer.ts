@@ -165,17 +165,23 @@ export class WriteBuffer {
 
   /** Reads up to `length` bytes at `offset`, buffered bytes over committed ones. */
   read(offset: number, length: number): Uint8Array {
-    const end = Math.min(this.#size, offset + length);
-    if (end <= offset) return new Uint8Array(0);
-    const out = new Uint8Array(end - offset);
+    const out = new Uint8Array(Math.max(0, Math.min(this.#size, offset + length) - offset));
+    this.readInto(offset, out);
+    return out;
+  }
+
+  /** Reads from `offset` into `target` (as much as fits, fewer at the end); returns the bytes read. */
+  readInto(offset: number, target: Uint8Array): number {
+    const end = Math.min(this.#size, offset + target.byteLength);
+    if (end <= offset) return 0;
     const size = this.#chunkSize;
     for (let idx = Math.floor(offset / size); idx * size < end; idx++) {
       const start = idx * size;
       const from = Math.max(offset, start);
       const to = Math.min(end, start + size);
-      out.set(this.#content(idx).subarray(from - start, to - start), from - offset);
+      target.set(this.#content(idx).subarray(from - start, to - start), from - offset);
     }
-    return out;
+    return end - offset;
   }
 
   /** Applies the session in one transaction (nothing at all if nothing changed), then starts afresh from it. */

@@ -8,9 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_CHUNK_SIZE } from '../../core/index.ts';
 import { MiB } from '../lib/data.ts';
 import type { RunSamples } from '../lib/measure.ts';
 import { aggregate, BENCH_DIR, type SuiteResult } from '../report.ts';
+import { CHUNK_SIZES } from '../systems/index.ts';
 
 const ROOT = join(BENCH_DIR, '..');
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
@@ -257,11 +259,12 @@ export async function runDurableObjectSuite(options: {
     }
     if (!quick) {
       // The chunk-size study again, where rows are billed: whole-file writes and 64 KiB writes.
-      const sizes = [64, 256, 512, 1024];
+      const sizes = CHUNK_SIZES.map((size) => size / 1024);
+      const reference = `do@${DEFAULT_CHUNK_SIZE / 1024}K`;
       const study: SuiteResult = {
         id: 'do-chunks',
-        title: 'Durable Objects: chunk sizes (ratio = ÷ 512 KiB)',
-        reference: 'do@512K',
+        title: `Durable Objects: chunk sizes (ratio = ÷ ${DEFAULT_CHUNK_SIZE / 1024} KiB, the default)`,
+        reference,
         systems: sizes.map((k) => ({ id: `do@${k}K`, label: `do-sql with ${k} KiB chunks`, role: 'engine' as const })),
         workloads: [],
       };
@@ -280,7 +283,7 @@ export async function runDurableObjectSuite(options: {
           }
         }
         study.workloads.push(
-          aggregate(workload.id, workload.title, workload.params, workload.phases, runs, 'do@512K', errors),
+          aggregate(workload.id, workload.title, workload.params, workload.phases, runs, reference, errors),
         );
       }
       suites.push(study);

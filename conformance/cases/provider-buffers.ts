@@ -219,21 +219,22 @@ export function providerBufferCases(target: ConformanceTarget): void {
         p.openWriteBufferForCreateSync('/big');
         const buffer = p.writeBufferOf('/big');
         if (!buffer) throw new Error('no buffer');
-        const piece = patternBytes(512 * 1024, 7);
+        const chunk = ctx.ws.db.chunkSize;
+        const piece = patternBytes(chunk, 7);
         for (let offset = 0; offset < 64 * MiB; offset += piece.byteLength) {
           piece[0] = offset / piece.byteLength; // every piece differs
           p.writeRangeSync('/big', piece, offset);
           expect(buffer.heldBytes).toBeLessThanOrEqual(buffer.maxHeldBytes);
         }
         expect(buffer.peakHeldBytes).toBeLessThanOrEqual(buffer.maxHeldBytes);
-        expect(buffer.maxHeldBytes).toBe(16 * 512 * 1024);
+        expect(buffer.maxHeldBytes).toBe(16 * chunk);
         expect(p.statSync('/big').size).toBe(64 * MiB);
-        expect(p.readRangeSync('/big', 3 * 512 * 1024, 1)[0]).toBe(3);
+        expect(p.readRangeSync('/big', 3 * chunk, 1)[0]).toBe(3);
         const rev = revision(ctx.ws);
         p.releaseWriteBufferSync('/big');
         expect(revision(ctx.ws)).toBe(rev + 1);
         expect(ctx.ws.stat('/big').size).toBe(64 * MiB);
-        expect(ctx.ws.readFile('/big', { byteOffset: 100 * 512 * 1024, byteLength: 2 })[0]).toBe(100);
+        expect(ctx.ws.readFile('/big', { byteOffset: 100 * chunk, byteLength: 2 })[0]).toBe(100);
       },
       { timeout: 300_000 },
     );
