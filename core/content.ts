@@ -47,7 +47,12 @@ export function upsertChunks(db: Database, inode: number, chunks: readonly Chunk
 /** Reads `length` bytes from `offset` of a file (fewer at end of file). */
 export function readRange(db: Database, node: NodeRow, offset: number, length: number, path?: string): Uint8Array {
   if (length <= 0) return new Uint8Array(0);
-  const { size, chunks } = sizedChunks(db, node.inode, ...chunkSpan(db, offset, length));
+  // Ask for the chunks up to the size the caller saw (a whole small file is then one chunk, one
+  // statement); when the file has grown since, ask again for the whole range.
+  const seen = chunkSpan(db, offset, Math.min(length, Math.max(1, node.size - offset)));
+  let { size, chunks } = sizedChunks(db, node.inode, ...seen);
+  if (Math.min(size, offset + length) > (seen[1] + 1) * db.chunkSize)
+    ({ size, chunks } = sizedChunks(db, node.inode, ...chunkSpan(db, offset, length)));
   const end = Math.min(size, offset + length);
   if (end <= offset) return new Uint8Array(0);
   // A range within one chunk is a single copy out of it.
@@ -123,7 +128,9 @@ function copyChunks(
 /**
  * A file's type and current size (type undefined when the inode is gone) and its chunks from
  * `first` to `last`, read in one statement: one snapshot, so another process replacing the file
- * in between cannot pair the old size with the new chunks.
+ * in between cannot pair the old size with the new chunks. A range of one chunk (every read of a
+ * small file, most fd reads) brings that chunk's bytes along into the blob cache: one statement
+ * for the whole read.
  */
 export function sizedChunks(
   db: Database,
@@ -131,21 +138,29 @@ export function sizedChunks(
   first: number,
   last: number,
 ): { type: NodeType | undefined; size: number; chunks: ChunkRef[] } {
+  const one = first === last;
   const rows = db.all<{
     type: NodeType;
     fileSize: number;
     idx: number | null;
     hash: string | null;
     size: number | null;
+    bytes?: Uint8Array | null;
   }>(
-    `SELECT n.type AS type, n.size AS fileSize, c.idx AS idx, c.hash AS hash, c.size AS size
+    `SELECT n.type AS type, n.size AS fileSize, c.idx AS idx, c.hash AS hash, c.size AS size${one ? ', b.bytes AS bytes' : ''}
      FROM vfs_nodes n LEFT JOIN vfs_chunks c ON c.inode = n.inode AND c.idx BETWEEN ? AND ?
+     ${one ? 'LEFT JOIN vfs_blob_bytes b ON b.hash = c.hash' : ''}
      WHERE n.inode = ? ORDER BY c.idx`,
     [first, last, inode],
   );
   const chunks: ChunkRef[] = [];
-  for (const row of rows)
-    if (row.idx !== null) chunks.push({ idx: Number(row.idx), hash: String(row.hash), size: Number(row.size) });
+  for (const row of rows) {
+    if (row.idx === null) continue;
+    const chunk = { idx: Number(row.idx), hash: String(row.hash), size: Number(row.size) };
+    // A missing blob stays uncached: loading it then reports EIO.
+    if (row.bytes) db.blobCache.set(chunk.hash, row.bytes);
+    chunks.push(chunk);
+  }
   return { type: rows[0]?.type, size: Number(rows[0]?.fileSize ?? 0), chunks };
 }
 

@@ -349,20 +349,25 @@ export function readChunk(db: Database, inode: number, idx: number): Uint8Array 
   return chunk ? loadBlob(db, chunk.hash, 'read') : undefined;
 }
 
-/** The bytes of a stored blob (a chunk staged earlier by {@link stageChunk}). */
+/** The bytes of a stored blob (a chunk staged earlier by {@link stageChunks}). */
 export function readBlob(db: Database, hash: string): Uint8Array {
   return loadBlob(db, hash, 'read');
 }
 
 /**
- * Stores one chunk's bytes as a blob now, outside any mutation, so a long write session need not
- * hold them in memory; {@link commitBuffered} links it later. The blob's `last_seen` is refreshed so
- * gc's safety window protects it until then.
+ * Stores chunks' bytes as blobs now, in one transaction outside any mutation, so a long write
+ * session need not hold them in memory; {@link commitBuffered} links them later. The blobs'
+ * `last_seen` is refreshed so gc's safety window protects them until then.
  */
-export function stageChunk(db: Database, idx: number, bytes: Uint8Array): ChunkRef {
-  const hash = hashBytes(bytes);
-  db.transaction(() => putBlob(db, hash, bytes, db.now(), true));
-  return { idx, hash, size: bytes.byteLength };
+export function stageChunks(db: Database, chunks: readonly { idx: number; bytes: Uint8Array }[]): ChunkRef[] {
+  const refs = chunks.map(({ idx, bytes }) => ({ idx, hash: hashBytes(bytes), size: bytes.byteLength }));
+  db.transaction(() => {
+    const now = db.now();
+    chunks.forEach(({ bytes }, i) => {
+      putBlob(db, refs[i].hash, bytes, now, true);
+    });
+  });
+  return refs;
 }
 
 /** A write session's outcome, as {@link commitBuffered} applies it. */
@@ -371,7 +376,7 @@ export interface BufferedContent {
   size: number;
   /** Committed chunks with a lower index are unchanged and kept as they are. */
   keep: number;
-  /** Chunks stored already by {@link stageChunk}. */
+  /** Chunks stored already by {@link stageChunks}. */
   staged: readonly ChunkRef[];
   /** Chunks to hash and store now, each exactly as long as it will be. */
   dirty: ReadonlyMap<number, Uint8Array>;

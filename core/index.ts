@@ -71,7 +71,7 @@ export {
   readChunk,
   readInto,
   reclaimOrphans,
-  stageChunk,
+  stageChunks,
   statInode,
   truncateAt,
   unpinInode,

@@ -45,6 +45,36 @@ export function lookup(db: Database, parent: number, name: string): NodeRow | un
   )[0];
 }
 
+/** Most names {@link lookupPath} walks in one statement (a bound parameter each). */
+export const MAX_WALK_NAMES = 32;
+
+/**
+ * Walks `names` down from directory `parent` in one statement: the node of `names[0]` in
+ * `parent`, then of `names[1]` in that, and so on, stopping at the first name that is missing
+ * (or whose parent is not a directory, which has no entries). Returns the nodes found, in order:
+ * fewer than `names` when the walk stopped. What path resolution uses instead of a
+ * {@link lookup} per component.
+ */
+export function lookupPath(db: Database, parent: number, names: readonly string[]): NodeRow[] {
+  if (names.length === 1) {
+    const node = lookup(db, parent, names[0]);
+    return node ? [node] : [];
+  }
+  // The name of each step is picked by a CASE on the depth: no table of names to scan.
+  const nameAt = names.map((_, i) => `WHEN ${i} THEN ?`).join(' ');
+  return db.all<NodeRow>(
+    `WITH RECURSIVE walk(depth, inode) AS (
+       SELECT 0, ?
+       UNION ALL
+       SELECT walk.depth + 1, d.child FROM walk
+       JOIN vfs_dirents d ON d.parent = walk.inode AND d.name = CASE walk.depth ${nameAt} END
+       WHERE walk.depth < ${names.length}
+     )
+     SELECT ${NODE_COLUMNS} FROM walk JOIN vfs_nodes n ON n.inode = walk.inode WHERE walk.depth > 0 ORDER BY walk.depth`,
+    [parent, ...names],
+  );
+}
+
 /** Creates an inode and links it as `name` in `parent`; bumps the parent's times (and nlink for a dir). */
 export function createNode(
   db: Database,

@@ -5,7 +5,7 @@
  */
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
-import { getNode, lookup, type NodeRow } from './nodes.ts';
+import { getNode, lookupPath, MAX_WALK_NAMES, type NodeRow } from './nodes.ts';
 import { joinPath, splitPath } from './paths.ts';
 import { ROOT_INODE } from './schema.ts';
 
@@ -67,6 +67,11 @@ export function locate(db: Database, path: string | readonly string[], options: 
   const names: string[] = [];
   let follows = 0;
   let position = 0;
+  // The nodes of queue[walkedFrom ..] found by one lookupPath over walkedLength names (a missing
+  // name ends it); dropped when a symlink rewrites the queue.
+  let walked: NodeRow[] | undefined;
+  let walkedFrom = 0;
+  let walkedLength = 0;
 
   while (position < queue.length) {
     const name = queue[position++];
@@ -81,7 +86,13 @@ export function locate(db: Database, path: string | readonly string[], options: 
       continue;
     }
     const last = position === queue.length;
-    const node = lookup(db, dir.inode, name);
+    // One statement walks the run of plain names ahead; the steps after it use what it found.
+    if (walked === undefined || position - 1 >= walkedFrom + walkedLength) {
+      walkedFrom = position - 1;
+      walkedLength = plainRun(queue, walkedFrom);
+      walked = lookupPath(db, dir.inode, queue.slice(walkedFrom, walkedFrom + walkedLength));
+    }
+    const node: NodeRow | undefined = walked[position - 1 - walkedFrom];
     if (!node) {
       if (last) return { parent: row(dir), name, node: undefined, realPath: joinPath([...names, name]), trailingSlash };
       throw fsError('ENOENT', options.syscall, display);
@@ -96,6 +107,7 @@ export function locate(db: Database, path: string | readonly string[], options: 
       }
       queue.splice(0, position, ...target.split('/'));
       position = 0;
+      walked = undefined;
       continue;
     }
     if (last) {
@@ -110,6 +122,13 @@ export function locate(db: Database, path: string | readonly string[], options: 
   const node = row(stack[stack.length - 1]);
   const parent = stack.length > 1 ? row(stack[stack.length - 2]) : node;
   return { parent, name: names[names.length - 1] ?? '', node, realPath: joinPath(names), trailingSlash };
+}
+
+/** How many names from `start` can be walked in one statement: plain names, no '.', '..' or ''. */
+function plainRun(queue: readonly string[], start: number): number {
+  let end = start;
+  while (end < queue.length && end - start < MAX_WALK_NAMES && !['.', '..', ''].includes(queue[end])) end++;
+  return end - start;
 }
 
 /** Resolves `path` to an existing node, or throws ENOENT. */

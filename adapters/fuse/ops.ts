@@ -4,8 +4,9 @@
  * libfuse's high-level API names every file by its current path (it follows renames itself), so
  * paths are enough: a file opened for writing gets a write buffer (openWriteBufferSync /
  * openWriteBufferForCreateSync), writes and truncates stay in memory (writeRangeSync,
- * truncateFileSync), reads see them (readRangeSync), and the buffer is committed in one
- * transaction at close (flush), at fsync, and at the last release (releaseWriteBufferSync). A file
+ * truncateFileSync), reads see them (readInodeSync: by the handle's inode, straight into the
+ * kernel's buffer), and the buffer is committed in one transaction at close (flush), at fsync,
+ * and at the last release (releaseWriteBufferSync). A file
  * unlinked while open is renamed by libfuse to `.fuse_hidden…` and removed at its last release.
  *
  * Every operation is synchronous and answers before returning, so the JavaScript thread serves one
@@ -45,6 +46,8 @@ interface Handle {
   path: string;
   /** Opened for writing: it holds one reference on the file's write buffer. */
   write: boolean;
+  /** The inode opened: reads go to it directly (no path walk), as an fd's do. */
+  inode: number;
 }
 
 /** Options for {@link createFuseOperations}. */
@@ -182,12 +185,34 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
     run(op, path, cb, fn);
   };
 
-  const addHandle = (path: string, write: boolean): number => {
+  const addHandle = (path: string, write: boolean, inode: number): number => {
     while (handles.has(nextFh) || nextFh === 0) nextFh = nextFh >= 0x7fff_ffff ? 1 : nextFh + 1;
     const fh = nextFh;
     nextFh = nextFh >= 0x7fff_ffff ? 1 : nextFh + 1;
-    handles.set(fh, { path, write });
+    handles.set(fh, { path, write, inode });
     return fh;
+  };
+
+  /**
+   * The attributes of `path` (not following a last symlink), open write buffers' sizes and mtimes
+   * included. getattr is the most frequent request and a missing name the expected answer to many
+   * lookups, so its error is built without a stack trace.
+   */
+  const attrs = (path: string): FuseStat => {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return fuseStat(provider.lstatSync(path));
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  };
+
+  /** The inode of the write buffer just opened at `path`. */
+  const bufferInode = (path: string): number => {
+    const buffer = provider.writeBufferOf(path);
+    if (!buffer) throw fsError('EIO', 'open', path, undefined, 'the write buffer just opened is missing');
+    return buffer.inode;
   };
 
   /** Commits the write buffer of `path`, if one is open (close-to-open: other readers of the database see it). */
@@ -236,11 +261,11 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
     },
 
     getattr(path, cb) {
-      give('getattr', path, cb, () => fuseStat(provider.lstatSync(path)));
+      give('getattr', path, cb, () => attrs(path));
     },
 
     fgetattr(path, _fd, cb) {
-      give('fgetattr', path, cb, () => fuseStat(provider.lstatSync(path)));
+      give('fgetattr', path, cb, () => attrs(path));
     },
 
     access(path, mode, cb) {
@@ -286,11 +311,13 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
     open(path, flags, cb) {
       give('open', path, cb, () => {
         const write = (flags & O_ACCMODE) !== O_RDONLY;
+        let inode: number;
         if (write) {
           writable('open', path);
           provider.openWriteBufferSync(path);
           try {
             if (flags & O_TRUNC) provider.truncateFileSync(path, 0);
+            inode = bufferInode(path);
           } catch (error) {
             provider.releaseWriteBufferSync(path);
             throw error;
@@ -298,8 +325,9 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
         } else {
           const stats = provider.lstatSync(path); // the kernel looked it up; a missing file is still ENOENT
           if ((stats.mode & S_IFMT) === S_IFDIR) throw fsError('EISDIR', 'open', path);
+          inode = stats.ino;
         }
-        return addHandle(path, write);
+        return addHandle(path, write, inode);
       });
     },
 
@@ -307,7 +335,14 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
       give('create', path, cb, () => {
         writable('open', path);
         provider.openWriteBufferForCreateSync(path, { mode: mode & 0o7777 });
-        return addHandle(path, true);
+        let inode: number;
+        try {
+          inode = bufferInode(path);
+        } catch (error) {
+          provider.releaseWriteBufferSync(path);
+          throw error;
+        }
+        return addHandle(path, true, inode);
       });
     },
 
@@ -315,9 +350,15 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
       calls.read = (calls.read ?? 0) + 1;
       try {
         const handle = handles.get(fd);
-        if (handle) handle.path = path;
+        const target = buffer.subarray(0, length);
+        if (handle) {
+          handle.path = path;
+          // Straight from the inode (or its write buffer, open under any name) into the kernel's buffer.
+          cb(provider.readInodeSync(handle.inode, position, target));
+          return;
+        }
         const bytes = provider.readRangeSync(path, position, length);
-        buffer.set(bytes);
+        target.set(bytes);
         cb(bytes.byteLength);
       } catch (error) {
         cb(fail('read', path, error));

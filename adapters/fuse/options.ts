@@ -28,8 +28,10 @@ export interface MountOptionsInput {
  *   is recognised as ours by that type.
  * - `big_writes`, `max_write=131072`: writes arrive in 128 KiB requests instead of 4 KiB pages
  *   (the largest FUSE 2.9 allows; asking for more is clamped by the kernel).
- * - `max_read=131072`, `max_readahead=1048576`: reads arrive in 128 KiB requests and the kernel
- *   reads ahead up to 1 MiB (several requests in flight), so sequential reads stream.
+ * - `max_read=131072`, `max_readahead=1048576`: reads arrive in 128 KiB requests. The read-ahead
+ *   figure is only a ceiling: libfuse answers INIT with the smaller of it and the kernel's offer,
+ *   which is the mount's `read_ahead_kb` (128 KiB), so the kernel reads ahead 128 KiB at a time.
+ *   (Raising `read_ahead_kb` in /sys/class/bdi after mounting was tried: no faster.)
  * - `use_ino`: stat and readdir report the workspace's own inode numbers, so hard links share one
  *   and `find`, `du`, `tar` and git recognise them.
  * - `default_permissions`: the kernel checks mode bits against the owner (the mounting user) the

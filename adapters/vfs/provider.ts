@@ -65,12 +65,18 @@ import type { WriteBuffer } from './write-buffer.ts';
 import { WriteBuffers } from './write-buffers.ts';
 
 /** Options for {@link SQLiteWorkspaceProvider}. */
+/** What a write buffer holds in memory by default before staging chunks. */
+const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
+
 export interface SQLiteWorkspaceProviderOptions {
   /** Refuse every change with EROFS (the workspace itself may still be writable by others). */
   readOnly?: boolean;
   /** Bits cleared from the mode of every file and directory created, as the process umask. Default 0o022. */
   umask?: number;
-  /** Chunks a write buffer holds in memory before staging older full ones as blobs. Default 16. */
+  /**
+   * Chunks a write buffer holds in memory before staging older full ones as blobs. Default: 8 MiB
+   * of chunks (128 at the default 64 KiB), at least 16.
+   */
   writeBufferChunks?: number;
 }
 
@@ -153,7 +159,10 @@ class ProviderSync extends ProviderBase {
     this.db = workspace instanceof Database ? workspace : workspace.db;
     this.#readOnly = options.readOnly ?? false;
     this.#umask = (options.umask ?? 0o022) & 0o777;
-    this.#buffers = new WriteBuffers(this.db, options.writeBufferChunks ?? 16);
+    this.#buffers = new WriteBuffers(
+      this.db,
+      options.writeBufferChunks ?? Math.max(16, Math.floor(WRITE_BUFFER_BYTES / this.db.chunkSize)),
+    );
     this.#statWatchers = new StatWatchers(this.db);
     // Files removed while open by a process that then died are nobody's: free them.
     if (!this.readonly) reclaimOrphans(this.db);
@@ -579,6 +588,16 @@ class ProviderSync extends ProviderBase {
   /** Sets the length: in the write buffer when one is open, else in the workspace. */
   truncateFileSync(path: PathLike, len: number): void {
     this.truncateSync(path, len);
+  }
+
+  /**
+   * Reads from `offset` of an open inode straight into `target` (as much as fits), seeing its
+   * write buffer if one is open under any name; returns the bytes read. The FUSE read path: no
+   * path walk, one copy.
+   */
+  readInodeSync(inode: number, offset: number, target: Uint8Array): number {
+    checkInteger(offset, 'offset');
+    return this.#host.readInto(inode, offset, target);
   }
 
   /** Reads up to `length` bytes at `offset`, seeing buffered bytes; only the chunks covered are loaded. */

@@ -13,7 +13,7 @@ import {
   type Database,
   readBlob,
   readChunk,
-  stageChunk,
+  stageChunks,
   statInode,
 } from '../../core/index.ts';
 
@@ -100,20 +100,23 @@ export class WriteBuffer {
     return bytes;
   }
 
-  /** Stages the least recently touched full chunks until another one fits under the bound. */
+  /**
+   * Makes room for one more chunk: when the bound is reached, stages the least recently touched
+   * full chunks, a quarter of the bound at a time, in one transaction (one per chunk would make a
+   * long sequential write a transaction per chunk).
+   */
   #makeRoom(): void {
-    while (this.#dirty.size >= this.#maxDirty) {
-      let victim: number | undefined;
-      for (const idx of this.#dirty.keys()) {
-        if (this.#length(idx) === this.#chunkSize) {
-          victim = idx;
-          break;
-        }
-      }
-      if (victim === undefined) return; // only the partial last chunk is held
-      const bytes = this.#content(victim);
-      this.#staged.set(victim, stageChunk(this.#db, victim, bytes));
-      this.#dirty.delete(victim);
+    if (this.#dirty.size < this.#maxDirty) return;
+    const batch = Math.max(1, Math.floor(this.#maxDirty / 4));
+    const victims: { idx: number; bytes: Uint8Array }[] = [];
+    for (const idx of this.#dirty.keys()) {
+      if (victims.length === batch) break;
+      if (this.#length(idx) === this.#chunkSize) victims.push({ idx, bytes: this.#content(idx) });
+    }
+    if (victims.length === 0) return; // only the partial last chunk is held
+    for (const chunk of stageChunks(this.#db, victims)) {
+      this.#staged.set(chunk.idx, chunk);
+      this.#dirty.delete(chunk.idx);
     }
   }
 
