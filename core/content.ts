@@ -30,6 +30,9 @@ export function chunkRange(db: Database, inode: number, first = 0, last = Number
   );
 }
 
+// Statements by row count, built once (a backend's statement cache is keyed by the text).
+const UPSERT_CHUNKS: string[] = [];
+
 /** Inserts or replaces chunk rows, as many per statement as the parameter limit allows. */
 export function upsertChunks(db: Database, inode: number, chunks: readonly ChunkRef[]): void {
   const perStatement = Math.floor(db.limits.maxBoundParameters / 4);
@@ -37,10 +40,9 @@ export function upsertChunks(db: Database, inode: number, chunks: readonly Chunk
     const batch = chunks.slice(start, start + perStatement);
     const params: (number | string)[] = [];
     for (const chunk of batch) params.push(inode, chunk.idx, chunk.hash, chunk.size);
-    db.run(
-      `INSERT OR REPLACE INTO vfs_chunks (inode, idx, hash, size) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`,
-      params,
-    );
+    UPSERT_CHUNKS[batch.length] ??=
+      `INSERT OR REPLACE INTO vfs_chunks (inode, idx, hash, size) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`;
+    db.run(UPSERT_CHUNKS[batch.length], params);
   }
 }
 
@@ -50,21 +52,24 @@ export function readRange(db: Database, node: NodeRow, offset: number, length: n
   // Ask for the chunks up to the size the caller saw (a whole small file is then one chunk, one
   // statement); when the file has grown since, ask again for the whole range.
   const seen = chunkSpan(db, offset, Math.min(length, Math.max(1, node.size - offset)));
-  let { size, chunks } = sizedChunks(db, node.inode, ...seen);
+  let { size, chunks, brought } = sizedChunks(db, node.inode, ...seen, bytesWorthBringing(length));
   if (Math.min(size, offset + length) > (seen[1] + 1) * db.chunkSize)
-    ({ size, chunks } = sizedChunks(db, node.inode, ...chunkSpan(db, offset, length)));
+    ({ size, chunks, brought } = sizedChunks(db, node.inode, ...chunkSpan(db, offset, length)));
   const end = Math.min(size, offset + length);
   if (end <= offset) return new Uint8Array(0);
-  // A range within one chunk is a single copy out of it.
+  // A range within one chunk is a view of the bytes brought along (ours alone), or one copy out
+  // of the cached chunk.
   const chunkSize = db.chunkSize;
   const first = chunks[0];
   if (first && first.idx * chunkSize <= offset && (first.idx + 1) * chunkSize >= end) {
-    const bytes = loadBlob(db, first.hash, 'read', path);
     const from = offset - first.idx * chunkSize;
-    if (from + (end - offset) <= bytes.byteLength) return bytes.slice(from, from + (end - offset));
+    const bytes = brought ?? loadBlob(db, first.hash, 'read', path);
+    if (from + (end - offset) <= bytes.byteLength) {
+      return brought ? brought.subarray(from, from + (end - offset)) : bytes.slice(from, from + (end - offset));
+    }
   }
   const out = new Uint8Array(end - offset);
-  copyChunks(db, chunks, offset, out, path);
+  copyChunks(db, chunks, offset, out, path, brought);
   return out;
 }
 
@@ -75,13 +80,23 @@ export function readRange(db: Database, node: NodeRow, offset: number, length: n
  */
 export function readInodeInto(db: Database, inode: number, offset: number, target: Uint8Array): number {
   if (target.byteLength === 0) return 0;
-  const { type, size, chunks } = sizedChunks(db, inode, ...chunkSpan(db, offset, target.byteLength));
+  const { type, size, chunks, brought } = sizedChunks(
+    db,
+    inode,
+    ...chunkSpan(db, offset, target.byteLength),
+    bytesWorthBringing(target.byteLength),
+  );
   if (type === undefined) throw fsError('EIO', 'read', undefined, undefined, `inode ${inode} was removed while open`);
   if (type === 'dir') throw fsError('EISDIR', 'read');
   const end = Math.min(size, offset + target.byteLength);
   if (end <= offset) return 0;
-  copyChunks(db, chunks, offset, target.subarray(0, end - offset));
+  copyChunks(db, chunks, offset, target.subarray(0, end - offset), undefined, brought);
   return end - offset;
+}
+
+/** The largest chunk worth copying along with a read of `length` bytes: twice the read, at least 16 KiB. */
+function bytesWorthBringing(length: number): number {
+  return Math.max(2 * length, 16 * 1024);
 }
 
 /** The first and last chunk indexes a non-empty byte range covers. */
@@ -92,25 +107,32 @@ function chunkSpan(db: Database, offset: number, length: number): [first: number
 /** Chunks whose blobs are read together: bounds what a large read holds beyond its output. */
 const COPY_WINDOW = 64;
 
-/** Fills `target` with the file bytes from `offset`, from `chunks`; bytes no chunk covers are zero. */
+/**
+ * Fills `target` with the file bytes from `offset`, from `chunks` (the first one's bytes
+ * `brought` along, when they were); bytes no chunk covers are zero.
+ */
 function copyChunks(
   db: Database,
   chunks: readonly ChunkRef[],
   offset: number,
   target: Uint8Array,
   path?: string,
+  brought?: Uint8Array,
 ): void {
   const chunkSize = db.chunkSize;
   const end = offset + target.byteLength;
   let filled = offset;
   for (let start = 0; start < chunks.length; start += COPY_WINDOW) {
     const window = chunks.slice(start, start + COPY_WINDOW);
-    const blobs = loadBlobs(
-      db,
-      window.map((chunk) => chunk.hash),
-      'read',
-      path,
-    );
+    const blobs =
+      brought && window.length === 1
+        ? new Map([[window[0].hash, brought]])
+        : loadBlobs(
+            db,
+            window.map((chunk) => chunk.hash),
+            'read',
+            path,
+          );
     for (const chunk of window) {
       const chunkStart = chunk.idx * chunkSize;
       if (chunkStart >= end) break;
@@ -125,20 +147,31 @@ function copyChunks(
   if (filled < end) target.fill(0, filled - offset);
 }
 
+const SIZED_CHUNKS = `SELECT n.type AS type, n.size AS fileSize, c.idx AS idx, c.hash AS hash, c.size AS size
+  FROM vfs_nodes n LEFT JOIN vfs_chunks c ON c.inode = n.inode AND c.idx BETWEEN ? AND ?
+  WHERE n.inode = ? ORDER BY c.idx`;
+const SIZED_CHUNK_WITH_BYTES = `SELECT n.type AS type, n.size AS fileSize, c.idx AS idx, c.hash AS hash, c.size AS size,
+    CASE WHEN c.size <= ? THEN b.bytes END AS bytes
+  FROM vfs_nodes n LEFT JOIN vfs_chunks c ON c.inode = n.inode AND c.idx BETWEEN ? AND ?
+  LEFT JOIN vfs_blob_bytes b ON b.hash = c.hash
+  WHERE n.inode = ? ORDER BY c.idx`;
+
 /**
  * A file's type and current size (type undefined when the inode is gone) and its chunks from
  * `first` to `last`, read in one statement: one snapshot, so another process replacing the file
- * in between cannot pair the old size with the new chunks. A range of one chunk (every read of a
- * small file, most fd reads) brings that chunk's bytes along into the blob cache: one statement
- * for the whole read.
+ * in between cannot pair the old size with the new chunks. For a range of one chunk, a chunk of
+ * at most `withBytesUpTo` bytes brings its bytes along as `brought` (a small file's read, or an fd
+ * read of about a chunk, is then one statement; the bytes are a fresh copy, the caller's to keep);
+ * a larger chunk is not copied for a small read, and comes from the cache or its own statement.
  */
 export function sizedChunks(
   db: Database,
   inode: number,
   first: number,
   last: number,
-): { type: NodeType | undefined; size: number; chunks: ChunkRef[] } {
-  const one = first === last;
+  withBytesUpTo = 0,
+): { type: NodeType | undefined; size: number; chunks: ChunkRef[]; brought?: Uint8Array } {
+  const one = first === last && withBytesUpTo > 0;
   const rows = db.all<{
     type: NodeType;
     fileSize: number;
@@ -146,22 +179,13 @@ export function sizedChunks(
     hash: string | null;
     size: number | null;
     bytes?: Uint8Array | null;
-  }>(
-    `SELECT n.type AS type, n.size AS fileSize, c.idx AS idx, c.hash AS hash, c.size AS size${one ? ', b.bytes AS bytes' : ''}
-     FROM vfs_nodes n LEFT JOIN vfs_chunks c ON c.inode = n.inode AND c.idx BETWEEN ? AND ?
-     ${one ? 'LEFT JOIN vfs_blob_bytes b ON b.hash = c.hash' : ''}
-     WHERE n.inode = ? ORDER BY c.idx`,
-    [first, last, inode],
-  );
+  }>(one ? SIZED_CHUNK_WITH_BYTES : SIZED_CHUNKS, one ? [withBytesUpTo, first, last, inode] : [first, last, inode]);
   const chunks: ChunkRef[] = [];
-  for (const row of rows) {
-    if (row.idx === null) continue;
-    const chunk = { idx: Number(row.idx), hash: String(row.hash), size: Number(row.size) };
-    // A missing blob stays uncached: loading it then reports EIO.
-    if (row.bytes) db.blobCache.set(chunk.hash, row.bytes);
-    chunks.push(chunk);
-  }
-  return { type: rows[0]?.type, size: Number(rows[0]?.fileSize ?? 0), chunks };
+  for (const row of rows)
+    if (row.idx !== null) chunks.push({ idx: Number(row.idx), hash: String(row.hash), size: Number(row.size) });
+  // Not brought (too large, or the blob is missing, which loading it then reports as EIO): undefined.
+  const brought = rows[0]?.bytes ?? undefined;
+  return { type: rows[0]?.type, size: Number(rows[0]?.fileSize ?? 0), chunks, brought };
 }
 
 /**

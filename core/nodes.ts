@@ -32,17 +32,19 @@ const NODE_COLUMNS =
 /** Default permission bits of new nodes (0o666/0o777 under a 0o022 umask, as Node creates them). */
 export const DEFAULT_MODE: Record<NodeType, number> = { file: 0o644, dir: 0o755, symlink: 0o777 };
 
+// The hottest statements are built once: a backend's statement cache is keyed by the SQL text,
+// and a string built per call must be hashed again on every lookup.
+const GET_NODE = `SELECT ${NODE_COLUMNS} FROM vfs_nodes n WHERE n.inode = ?`;
+const LOOKUP = `SELECT ${NODE_COLUMNS} FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child WHERE d.parent = ? AND d.name = ?`;
+
 /** The inode row, or undefined. */
 export function getNode(db: Database, inode: number): NodeRow | undefined {
-  return db.all<NodeRow>(`SELECT ${NODE_COLUMNS} FROM vfs_nodes n WHERE n.inode = ?`, [inode])[0];
+  return db.all<NodeRow>(GET_NODE, [inode])[0];
 }
 
 /** The node named `name` inside directory `parent`, or undefined. */
 export function lookup(db: Database, parent: number, name: string): NodeRow | undefined {
-  return db.all<NodeRow>(
-    `SELECT ${NODE_COLUMNS} FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child WHERE d.parent = ? AND d.name = ?`,
-    [parent, name],
-  )[0];
+  return db.all<NodeRow>(LOOKUP, [parent, name])[0];
 }
 
 /** Most names {@link lookupPath} walks in one statement (a bound parameter each). */
@@ -60,19 +62,24 @@ export function lookupPath(db: Database, parent: number, names: readonly string[
     const node = lookup(db, parent, names[0]);
     return node ? [node] : [];
   }
+  return db.all<NodeRow>(walkSql(names.length), [parent, ...names]);
+}
+
+const WALK_SQL: string[] = [];
+
+/** The statement of {@link lookupPath} for `count` names, built once per count. */
+function walkSql(count: number): string {
   // The name of each step is picked by a CASE on the depth: no table of names to scan.
-  const nameAt = names.map((_, i) => `WHEN ${i} THEN ?`).join(' ');
-  return db.all<NodeRow>(
-    `WITH RECURSIVE walk(depth, inode) AS (
+  WALK_SQL[count] ??= `WITH RECURSIVE walk(depth, inode) AS (
        SELECT 0, ?
        UNION ALL
        SELECT walk.depth + 1, d.child FROM walk
-       JOIN vfs_dirents d ON d.parent = walk.inode AND d.name = CASE walk.depth ${nameAt} END
-       WHERE walk.depth < ${names.length}
+       JOIN vfs_dirents d ON d.parent = walk.inode
+         AND d.name = CASE walk.depth ${Array.from({ length: count }, (_, i) => `WHEN ${i} THEN ?`).join(' ')} END
+       WHERE walk.depth < ${count}
      )
-     SELECT ${NODE_COLUMNS} FROM walk JOIN vfs_nodes n ON n.inode = walk.inode WHERE walk.depth > 0 ORDER BY walk.depth`,
-    [parent, ...names],
-  );
+     SELECT ${NODE_COLUMNS} FROM walk JOIN vfs_nodes n ON n.inode = walk.inode WHERE walk.depth > 0 ORDER BY walk.depth`;
+  return WALK_SQL[count];
 }
 
 /** Creates an inode and links it as `name` in `parent`; bumps the parent's times (and nlink for a dir). */
