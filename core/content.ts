@@ -191,7 +191,8 @@ export function sizedChunks(
 /**
  * Rewrites the chunks of a file so that it is `newSize` long with `data` at `offset`, keeping old
  * bytes elsewhere and zero-filling any gap. Only chunks overlapping the write (or the gap, or a
- * shortened last chunk) are re-hashed. Updates size, mtime, ctime and rev.
+ * shortened last chunk) are re-hashed. Updates size, mtime, ctime and rev. `oldSize` is the size
+ * the stored content has (the node's, unless its row was created with its final size already).
  */
 export function writeContent(
   db: Database,
@@ -200,10 +201,10 @@ export function writeContent(
   offset: number,
   data: Uint8Array,
   newSize = Math.max(node.size, data.byteLength > 0 ? offset + data.byteLength : node.size),
+  oldSize = node.size,
 ): void {
-  if (newSize > node.size) checkFileSize(db, newSize);
+  if (newSize > oldSize) checkFileSize(db, newSize);
   const chunkSize = db.chunkSize;
-  const oldSize = node.size;
   const writeEnd = offset + data.byteLength;
   if (newSize < oldSize) {
     db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [node.inode, Math.ceil(newSize / chunkSize)]);
@@ -273,16 +274,28 @@ export function writeContent(
     rows.push({ idx, hash, size: length });
   }
   upsertChunks(db, node.inode, rows);
-  db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
-    newSize,
-    m.now,
-    m.now,
-    m.rev,
-    node.inode,
-  ]);
+  // A row that holds these values already (a file created in this mutation with its final size)
+  // needs no update.
+  if (node.size !== newSize || node.mtime !== m.now || node.ctime !== m.now || node.rev !== m.rev) {
+    db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
+      newSize,
+      m.now,
+      m.now,
+      m.rev,
+      node.inode,
+    ]);
+  }
   node.size = newSize;
   node.mtime = node.ctime = m.now;
   node.rev = m.rev;
+}
+
+/**
+ * Writes the content of a file created in this mutation with `createNode(..., data.byteLength)`:
+ * no old chunks to look for or delete, and no size update.
+ */
+export function writeNewContent(db: Database, m: Mutation, node: NodeRow, data: Uint8Array): void {
+  writeContent(db, m, node, 0, data, data.byteLength, 0);
 }
 
 /** Replaces a file's whole content with `data` (writeFile). */

@@ -8,7 +8,15 @@
  * @module
  */
 import { hashBytes, loadBlob, putBlob } from './blobs.ts';
-import { type ChunkRef, chunkRange, readInodeInto, readRange, upsertChunks, writeContent } from './content.ts';
+import {
+  type ChunkRef,
+  chunkRange,
+  readInodeInto,
+  readRange,
+  upsertChunks,
+  writeContent,
+  writeNewContent,
+} from './content.ts';
 import { checkOffset } from './data.ts';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
@@ -73,6 +81,7 @@ function openIn(
   options: OpenFileOptions,
   mode: number,
   follow: boolean,
+  createSize = 0,
 ): { opened: OpenedFile; node: NodeRow } {
   const location = locate(db, path, { follow, syscall: 'open' });
   if (location.node) {
@@ -85,7 +94,7 @@ function openIn(
   }
   if (!options.create) throw fsError('ENOENT', 'open', path);
   if (location.trailingSlash) throw fsError('EISDIR', 'open', path, undefined, 'a path ending in / names a directory');
-  const node = createNode(db, m, location.parent.inode, location.name, 'file', mode);
+  const node = createNode(db, m, location.parent.inode, location.name, 'file', mode, null, createSize);
   m.note('rename', location.realPath);
   return { opened: { inode: node.inode, type: 'file', realPath: location.realPath, created: true }, node };
 }
@@ -175,10 +184,11 @@ export function writeWhole(
     const follow = !(options.create && options.exclusive) && !options.noFollow;
     // openFile then writeAt, on the row the one lookup found: no second path walk, no re-read of
     // the inode, and a file with a single name is noted by the path just resolved.
-    const { opened, node } = openIn(db, m, path, { ...options, write: true }, mode, follow);
+    const { opened, node } = openIn(db, m, path, { ...options, write: true }, mode, follow, data.byteLength);
     if (data.byteLength === 0) return;
     if (node.type !== 'file') throw fsError('EISDIR', 'write');
-    writeContent(db, m, node, options.append ? Number(node.size) : 0, data);
+    if (opened.created) writeNewContent(db, m, node, data);
+    else writeContent(db, m, node, options.append ? Number(node.size) : 0, data);
     if (Number(node.nlink) === 1) m.note('change', opened.realPath);
     else noteEverywhere(db, m, opened.inode);
   });

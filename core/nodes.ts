@@ -82,7 +82,10 @@ function walkSql(count: number): string {
   return WALK_SQL[count];
 }
 
-/** Creates an inode and links it as `name` in `parent`; bumps the parent's times (and nlink for a dir). */
+/**
+ * Creates an inode and links it as `name` in `parent`; bumps the parent's times (and nlink for a
+ * dir). A file may be created with the size its content is about to have ({@link writeNewContent}).
+ */
 export function createNode(
   db: Database,
   m: Mutation,
@@ -91,11 +94,12 @@ export function createNode(
   type: NodeType,
   mode: number,
   linkTarget: string | null = null,
+  fileSize = 0,
 ): NodeRow {
   checkDepth(db, parent, 1, name);
   const t = m.now;
   const nlink = type === 'dir' ? 2 : 1;
-  const size = type === 'symlink' ? new TextEncoder().encode(linkTarget ?? '').length : 0;
+  const size = type === 'symlink' ? new TextEncoder().encode(linkTarget ?? '').length : type === 'file' ? fileSize : 0;
   const row = db.all<{ inode: number }>(
     `INSERT INTO vfs_nodes (type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING inode`,

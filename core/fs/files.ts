@@ -12,6 +12,7 @@ import {
   sizedChunks,
   upsertChunks,
   writeContent,
+  writeNewContent,
 } from '../content.ts';
 import { type ByteSource, checkOffset, type FileData, isByteSource, toBytes, toText } from '../data.ts';
 import type { Database } from '../database.ts';
@@ -45,6 +46,7 @@ function openTarget(
   path: string,
   syscall: string,
   options: OpenTargetOptions,
+  createSize = 0,
 ): { node: NodeRow; realPath: string; created: boolean } {
   const mode = options.mode === undefined ? undefined : checkMode(options.mode, syscall, path);
   const location = locate(db, path, { follow: !options.exclusive, syscall });
@@ -58,7 +60,16 @@ function openTarget(
     return { node: location.node, realPath: location.realPath, created: false };
   }
   if (location.trailingSlash) throw fsError('EISDIR', syscall, path, undefined, 'a path ending in / names a directory');
-  const node = createNode(db, m, location.parent.inode, location.name, 'file', mode ?? DEFAULT_MODE.file);
+  const node = createNode(
+    db,
+    m,
+    location.parent.inode,
+    location.name,
+    'file',
+    mode ?? DEFAULT_MODE.file,
+    null,
+    createSize,
+  );
   return { node, realPath: location.realPath, created: true };
 }
 
@@ -81,8 +92,9 @@ export function writeFile(
   if (isByteSource(data)) return writeFileFromSource(db, path, data, options);
   const bytes = toBytes(data, 'write', path);
   mutate(db, 'open', path, (m) => {
-    const { node, realPath, created } = openTarget(db, m, path, 'open', options);
-    replaceContent(db, m, node, bytes);
+    const { node, realPath, created } = openTarget(db, m, path, 'open', options, bytes.byteLength);
+    if (created) writeNewContent(db, m, node, bytes);
+    else replaceContent(db, m, node, bytes);
     m.note(created ? 'rename' : 'change', realPath);
   });
 }
