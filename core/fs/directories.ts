@@ -5,7 +5,7 @@
  */
 import { checkOffset } from '../data.ts';
 import type { Database } from '../database.ts';
-import { fsError } from '../errors.ts';
+import { fsError, isFsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { checkMode, createNode, DEFAULT_MODE, hasEntries, listDir, type NodeType, unlinkEntry } from '../nodes.ts';
 import { childPath, joinPath, splitPath } from '../paths.ts';
@@ -28,6 +28,10 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
   const names = splitPath(path, 'mkdir');
   const mode = options.mode === undefined ? DEFAULT_MODE.dir : checkMode(options.mode, 'mkdir', path);
   if (names.length === 0) throw fsError('EEXIST', 'mkdir', path);
+  // mkdir -p of a directory that exists (the common case: once per file of an import) changes
+  // nothing: one path walk, no transaction. Anything else (missing, not a directory, an error on
+  // the way) takes the full walk below, which decides.
+  if (options.recursive && isDirectory(db, names, path)) return undefined;
   return mutate(db, 'mkdir', path, (m) => {
     if (!options.recursive) {
       const { parent, node, name, realPath } = locate(db, names, { follow: false, syscall: 'mkdir', display: path });
@@ -55,6 +59,17 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
     }
     return first;
   });
+}
+
+/** True when `names` resolves to a directory; false when a name on the way is missing or not one. */
+function isDirectory(db: Database, names: readonly string[], path: string): boolean {
+  try {
+    return locate(db, names, { follow: true, syscall: 'mkdir', display: path }).node?.type === 'dir';
+  } catch (error) {
+    // Storage failures propagate; the path's own answers are for the full walk to give.
+    if (isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR') || isFsError(error, 'ELOOP')) return false;
+    throw error;
+  }
 }
 
 /** Removes an empty directory. A symlink in the final position is ENOTDIR; the root is EBUSY. */
