@@ -28,8 +28,12 @@ export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 export interface Hello {
   /** The replica's id (stable across runs). */
   replica: string;
-  /** The replica's chunk size; both sides must agree, or chunk lists cannot be shared. */
-  chunkSize: number;
+  /**
+   * The replica's chunk size; both sides must agree, or chunk lists cannot be shared. Omitted, the
+   * hello is only a probe: nothing is checked, and the welcome tells the authority's size, which a
+   * replica about to be created can then take.
+   */
+  chunkSize?: number;
 }
 
 /** What the authority answers. */
@@ -131,7 +135,8 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
   return {
     async hello(hello) {
       checkReplica(hello?.replica);
-      if (hello.chunkSize !== db.chunkSize) {
+      // Skipping the check cannot smuggle in foreign chunks: pushes are validated against this size.
+      if (hello.chunkSize !== undefined && hello.chunkSize !== db.chunkSize) {
         throw fsError(
           'EINVAL',
           'sync',

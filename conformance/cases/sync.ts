@@ -372,6 +372,20 @@ export function syncCases(target: ConformanceTarget): void {
       const error = await expectCode(() => pair.wire.hello({ replica: 'abc', chunkSize: 128 }), 'EINVAL');
       expect(error.message).toContain('chunk size 64');
     });
+    definePairCase(
+      target,
+      "a hello without a chunk size is a probe: it tells the authority's size and changes nothing",
+      async (pair) => {
+        await pair.authority.do((ws) => ws.writeFile('/a.txt', 'a'));
+        const before = await pair.authority.do((ws) => ({ rev: currentRev(ws.db), view: syncView(ws) }));
+        const welcome = await pair.wire.hello({ replica: 'probe-1' });
+        expect(welcome.chunkSize).toBe(await pair.authority.do((ws) => ws.db.chunkSize));
+        expect(welcome.rev).toBe(before.rev);
+        expect(await pair.authority.do((ws) => ({ rev: currentRev(ws.db), view: syncView(ws) }))).toEqual(before);
+        // A chunk size that is given is still checked.
+        await expectCode(() => pair.wire.hello({ replica: 'probe-1', chunkSize: 0 }), 'EINVAL');
+      },
+    );
   });
 
   describe('sync input is verified', () => {

@@ -1,9 +1,11 @@
 /**
  * `dofs sync <url>`: one sync round with a Durable Object (or any authority serving the sync
- * endpoint), with a progress display.
+ * endpoint), with a progress display. A database that does not exist yet is created with the
+ * authority's chunk size.
  *
  * @module
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createSyncDriver } from '../../../sync/driver.ts';
 import { connectSyncWebSocket } from '../../../sync/websocket.ts';
@@ -32,34 +34,42 @@ export function registerSync(program: Command): void {
     .action(async (url: string, options: SyncOptions, command: Command) => {
       const token = options.token ?? process.env.DOFS_SYNC_TOKEN;
       if (!token) throw new UsageError('a token is required: pass --token or set DOFS_SYNC_TOKEN');
-      await withWorkspace(globals(command).db, { create: true }, async (workspace) => {
-        const connection = await connectSyncWebSocket(url, token);
-        const progress = createProgress();
-        try {
-          const driver = createSyncDriver(workspace.db, connection, {
-            onProgress: (p) =>
-              progress.update(`${p.phase}: ${formatCount(p.entries)} entries, ${formatBytes(p.bytes)}`),
-          });
-          const run = options.pull === false ? driver.push : options.push === false ? driver.pull : driver.sync;
-          const report = await run();
-          progress.done();
-          if (options.json) {
-            await writeOut(`${JSON.stringify({ ...report, wire: connection.counters }, null, 2)}\n`);
-            return;
+      const { db } = globals(command);
+      const connection = await connectSyncWebSocket(url, token);
+      try {
+        // Sync needs both sides at one chunk size: a replica this sync creates takes the authority's.
+        const chunkSize = existsSync(db)
+          ? undefined
+          : (await connection.hello({ replica: crypto.randomUUID() })).chunkSize;
+        await withWorkspace(db, { create: true, chunkSize }, async (workspace) => {
+          const progress = createProgress();
+          try {
+            const driver = createSyncDriver(workspace.db, connection, {
+              onProgress: (p) =>
+                progress.update(`${p.phase}: ${formatCount(p.entries)} entries, ${formatBytes(p.bytes)}`),
+            });
+            const run = options.pull === false ? driver.push : options.push === false ? driver.pull : driver.sync;
+            const report = await run();
+            progress.done();
+            if (options.json) {
+              await writeOut(`${JSON.stringify({ ...report, wire: connection.counters }, null, 2)}\n`);
+              return;
+            }
+            const lines = [
+              `synced with ${url}: pulled ${formatCount(report.pulled)}, pushed ${formatCount(report.pushed)} entries; ` +
+                `${formatBytes(report.bytesIn)} in, ${formatBytes(report.bytesOut)} out`,
+              ...report.conflicts.map(
+                (c) =>
+                  `conflict: ${c.path} kept the ${c.kept === 'incoming' ? 'remote' : 'local'} version${c.copy ? `; the other is at ${c.copy}` : ''}`,
+              ),
+            ];
+            await writeOut(`${lines.join('\n')}\n`);
+          } finally {
+            progress.done();
           }
-          const lines = [
-            `synced with ${url}: pulled ${formatCount(report.pulled)}, pushed ${formatCount(report.pushed)} entries; ` +
-              `${formatBytes(report.bytesIn)} in, ${formatBytes(report.bytesOut)} out`,
-            ...report.conflicts.map(
-              (c) =>
-                `conflict: ${c.path} kept the ${c.kept === 'incoming' ? 'remote' : 'local'} version${c.copy ? `; the other is at ${c.copy}` : ''}`,
-            ),
-          ];
-          await writeOut(`${lines.join('\n')}\n`);
-        } finally {
-          progress.done();
-          connection.close();
-        }
-      });
+        });
+      } finally {
+        connection.close();
+      }
     });
 }
