@@ -64,6 +64,11 @@ function cpError(code: string, title: string, errno: string, message: string, pa
   return systemError(code, title, { code: errno, message, path, syscall: 'cp' });
 }
 
+/** node's ERR_FS_CP_EINVAL: copying a path onto itself or into its own subtree. */
+function invalidSrcOrDest(message: string, path: string): Error {
+  return cpError('ERR_FS_CP_EINVAL', 'Invalid src or dest', 'EINVAL', message, path);
+}
+
 /**
  * The steps of `cp(src, dest, options)`, as node's JavaScript cp (fs.cp, fs.promises.cp) takes them.
  * cpSync runs the same steps: node 24's native cpSync differs in corners (it follows a symlinked
@@ -101,8 +106,7 @@ export function* cpSteps(fs: CpFs, srcArg: unknown, destArg: unknown, options: C
       if (!isNoEntry(error)) throw error;
     }
     if (destStat) {
-      if (identical(srcStat, destStat))
-        throw cpError('ERR_FS_CP_EINVAL', 'Invalid src or dest', 'EINVAL', 'src and dest cannot be the same', to);
+      if (identical(srcStat, destStat)) throw invalidSrcOrDest('src and dest cannot be the same', to);
       if (srcStat.isDirectory() && !destStat.isDirectory())
         throw cpError(
           'ERR_FS_CP_DIR_TO_NON_DIR',
@@ -121,13 +125,7 @@ export function* cpSteps(fs: CpFs, srcArg: unknown, destArg: unknown, options: C
         );
     }
     if (srcStat.isDirectory() && isSrcSubdir(from, to))
-      throw cpError(
-        'ERR_FS_CP_EINVAL',
-        'Invalid src or dest',
-        'EINVAL',
-        `cannot copy ${from} to a subdirectory of self ${to}`,
-        to,
-      );
+      throw invalidSrcOrDest(`cannot copy ${from} to a subdirectory of self ${to}`, to);
     return { srcStat, destStat, skipped: false };
   }
 
@@ -143,13 +141,7 @@ export function* cpSteps(fs: CpFs, srcArg: unknown, destArg: unknown, options: C
       throw error;
     }
     if (destStat && identical(srcStat, destStat))
-      throw cpError(
-        'ERR_FS_CP_EINVAL',
-        'Invalid src or dest',
-        'EINVAL',
-        `cannot copy ${from} to a subdirectory of self ${to}`,
-        to,
-      );
+      throw invalidSrcOrDest(`cannot copy ${from} to a subdirectory of self ${to}`, to);
     checkParentPaths(from, srcStat, destParent);
   };
 
@@ -196,13 +188,7 @@ export function* cpSteps(fs: CpFs, srcArg: unknown, destArg: unknown, options: C
       srcIsDir = (fs.statSync(from) as WorkspaceStats).isDirectory();
     } catch {}
     if (srcIsDir && isSrcSubdir(resolvedSrc, resolvedDest))
-      throw cpError(
-        'ERR_FS_CP_EINVAL',
-        'Invalid src or dest',
-        'EINVAL',
-        `cannot copy ${resolvedSrc} to a subdirectory of self ${resolvedDest}`,
-        to,
-      );
+      throw invalidSrcOrDest(`cannot copy ${resolvedSrc} to a subdirectory of self ${resolvedDest}`, to);
     if ((fs.statSync(from) as WorkspaceStats).isDirectory() && isSrcSubdir(resolvedDest, resolvedSrc))
       throw cpError(
         'ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY',

@@ -54,6 +54,60 @@ const optionsOf = <T>(options: unknown): T =>
 const fdOf = (fd: StreamOptions['fd']): number | null =>
   fd === undefined || fd === null ? null : typeof fd === 'object' ? fd.fd : checkInteger(fd, 'fd');
 
+/** A stream's completion callback. */
+type Callback = (error?: Error | null) => void;
+
+/** What both streams keep about their file. */
+interface StreamFile {
+  fd: number | null;
+  path: string | undefined;
+  flags: string | number;
+  mode: number | string;
+  autoClose: boolean;
+  emit(event: string, ...args: unknown[]): boolean;
+}
+
+/** `_construct` of both streams: opens the path unless an fd was given, then emits `open` and `ready`. */
+function openStream(stream: StreamFile, fs: StreamFs, callback: Callback): void {
+  if (stream.fd !== null) {
+    callback();
+    return;
+  }
+  try {
+    stream.fd = fs.openSync(stream.path, stream.flags, stream.mode);
+  } catch (error) {
+    callback(error as Error);
+    return;
+  }
+  stream.emit('open', stream.fd);
+  stream.emit('ready');
+  callback();
+}
+
+/** `_destroy` of both streams: closes the fd when it is theirs to close; the first error wins. */
+function closeStream(stream: StreamFile, fs: StreamFs, error: Error | null, callback: Callback): void {
+  if (stream.fd !== null && stream.autoClose) {
+    try {
+      fs.closeSync(stream.fd);
+    } catch (closeError) {
+      error ??= closeError as Error;
+    }
+    stream.fd = null;
+  }
+  callback(error);
+}
+
+/** Runs `fn` and reports its outcome to a stream callback. */
+function reportTo(callback: Callback, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    callback(error as Error);
+    return;
+  }
+  callback();
+}
+
 /** fs.ReadStream. */
 export class ReadStream extends Readable {
   /** Bytes read so far. */
@@ -105,20 +159,8 @@ export class ReadStream extends Readable {
     return this.fd === null;
   }
 
-  override _construct(callback: (error?: Error | null) => void): void {
-    if (this.fd !== null) {
-      callback();
-      return;
-    }
-    try {
-      this.fd = this.#fs.openSync(this.path, this.flags, this.mode);
-    } catch (error) {
-      callback(error as Error);
-      return;
-    }
-    this.emit('open', this.fd);
-    this.emit('ready');
-    callback();
+  override _construct(callback: Callback): void {
+    openStream(this, this.#fs, callback);
   }
 
   override _read(size: number): void {
@@ -141,16 +183,8 @@ export class ReadStream extends Readable {
     this.push(read === 0 ? null : read === n ? buffer : buffer.subarray(0, read));
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.fd !== null && this.autoClose) {
-      try {
-        this.#fs.closeSync(this.fd);
-      } catch (closeError) {
-        error ??= closeError as Error;
-      }
-      this.fd = null;
-    }
-    callback(error);
+  override _destroy(error: Error | null, callback: Callback): void {
+    closeStream(this, this.#fs, error, callback);
   }
 
   /** Destroys the stream; `callback` runs once it is closed. */
@@ -206,20 +240,8 @@ export class WriteStream extends Writable {
     return this.fd === null;
   }
 
-  override _construct(callback: (error?: Error | null) => void): void {
-    if (this.fd !== null) {
-      callback();
-      return;
-    }
-    try {
-      this.fd = this.#fs.openSync(this.path, this.flags, this.mode);
-    } catch (error) {
-      callback(error as Error);
-      return;
-    }
-    this.emit('open', this.fd);
-    this.emit('ready');
-    callback();
+  override _construct(callback: Callback): void {
+    openStream(this, this.#fs, callback);
   }
 
   #put(bytes: Uint8Array): void {
@@ -228,46 +250,22 @@ export class WriteStream extends Writable {
     if (this.pos !== undefined) this.pos += written;
   }
 
-  override _write(chunk: Buffer, _encoding: string, callback: (error?: Error | null) => void): void {
-    try {
-      this.#put(chunk);
-    } catch (error) {
-      callback(error as Error);
-      return;
-    }
-    callback();
+  override _write(chunk: Buffer, _encoding: string, callback: Callback): void {
+    reportTo(callback, () => this.#put(chunk));
   }
 
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    try {
-      this.#put(Buffer.concat(chunks.map((c) => c.chunk)));
-    } catch (error) {
-      callback(error as Error);
-      return;
-    }
-    callback();
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: Callback): void {
+    reportTo(callback, () => this.#put(Buffer.concat(chunks.map((c) => c.chunk))));
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
-    try {
+  override _final(callback: Callback): void {
+    reportTo(callback, () => {
       if (this.#flush && this.fd !== null) this.#fs.fsyncSync(this.fd);
-    } catch (error) {
-      callback(error as Error);
-      return;
-    }
-    callback();
+    });
   }
 
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.fd !== null && this.autoClose) {
-      try {
-        this.#fs.closeSync(this.fd);
-      } catch (closeError) {
-        error ??= closeError as Error;
-      }
-      this.fd = null;
-    }
-    callback(error);
+  override _destroy(error: Error | null, callback: Callback): void {
+    closeStream(this, this.#fs, error, callback);
   }
 
   /** Ends the stream; `callback` runs once it is closed. */

@@ -90,3 +90,5 @@ export function createDoSqlBackend(
     },
   };
 }
+
+export { type MeterableStorage, type MeteredCursorLike, meteredStorage, type SqlCosts } from './metered.ts';

@@ -3,48 +3,16 @@
  * Durable Object, state in a temporary directory), runs each engine workload on a new object per
  * repetition, and reports the timings taken inside the object with rows read and written per op.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CHUNK_SIZE } from '../../core/index.ts';
+import { type DevServer, ROOT, startDev, WRANGLER, WRANGLER_ENV } from '../../test/support/wrangler-dev.ts';
 import { MiB } from '../lib/data.ts';
 import type { RunSamples } from '../lib/measure.ts';
-import { aggregate, BENCH_DIR, type SuiteResult } from '../report.ts';
+import { aggregate, type SuiteResult } from '../report.ts';
 import { CHUNK_SIZES } from '../systems/index.ts';
-
-const ROOT = join(BENCH_DIR, '..');
-const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-const STARTUP_MS = 60_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal); // wrangler and the workerd it started
-  } catch {
-    // gone already
-  }
-}
-
-const wranglerEnv = {
-  ...process.env,
-  WRANGLER_SEND_METRICS: 'false',
-  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-  NO_COLOR: '1',
-};
 
 /**
  * Bundles bench/worker once (`wrangler deploy --dry-run --outdir`: the exact upload bundle) and
@@ -57,7 +25,7 @@ function bundle(dir: string): Promise<string> {
     const child = spawn(
       process.execPath,
       [WRANGLER, 'deploy', '--dry-run', '--outdir', out, '--config', join('bench', 'worker', 'wrangler.jsonc')],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: wranglerEnv },
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: WRANGLER_ENV },
     );
     let output = '';
     child.stdout?.on('data', (data) => (output += data));
@@ -83,57 +51,9 @@ function bundle(dir: string): Promise<string> {
   });
 }
 
-async function startWrangler(dir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startWrangler(dir: string): Promise<DevServer> {
   const config = await bundle(dir);
-  const port = await freePort();
-  const inspector = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      WRANGLER,
-      'dev',
-      '--config',
-      config,
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--inspector-port',
-      String(inspector),
-      '--persist-to',
-      join(dir, 'state'),
-      '--show-interactive-dev-session=false',
-      '--log-level',
-      'warn',
-    ],
-    { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: wranglerEnv },
-  );
-  const onExit = () => killGroup(child, 'SIGKILL');
-  process.once('exit', onExit);
-  let output = '';
-  child.stdout?.on('data', (data) => (output += data));
-  child.stderr?.on('data', (data) => (output += data));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    killGroup(child, 'SIGTERM');
-    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-    process.off('exit', onExit);
-  };
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + STARTUP_MS;
-  while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      return { url, stop };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-  await stop();
-  throw new Error(`wrangler dev did not answer on ${url}:\n${output}`);
+  return startDev(join(dir, 'state'), {}, { config, cwd: dir, args: ['--log-level', 'warn'], startupMs: 60_000 });
 }
 
 interface DoWorkload {

@@ -5,7 +5,7 @@
  * taken inside the object, and the rows read and written, summed from every SQL cursor.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { createDoSqlBackend, type DurableObjectStorageLike } from '../../backends/do-sql/index.ts';
+import { createDoSqlBackend, meteredStorage, type SqlCosts } from '../../backends/do-sql/index.ts';
 import { openFile, openWorkspace, readAt, type Workspace, writeAt } from '../../core/index.ts';
 import { createRecorder } from '../lib/measure.ts';
 import type { BenchFs, Workload } from '../lib/types.ts';
@@ -17,35 +17,8 @@ interface Env {
   BENCH: DurableObjectNamespace<BenchDO>;
 }
 
-interface Counters {
-  statements: number;
-  rowsRead: number;
-  rowsWritten: number;
-}
-
-/** `ctx.storage` with every statement counted and its rows read and written summed. */
-function metered(storage: DurableObjectStorage, totals: Counters): DurableObjectStorageLike {
-  return {
-    sql: {
-      exec(query: string, ...bindings: unknown[]) {
-        const cursor = storage.sql.exec(query, ...bindings);
-        totals.statements++;
-        return {
-          toArray() {
-            const rows = cursor.toArray();
-            totals.rowsRead += cursor.rowsRead;
-            totals.rowsWritten += cursor.rowsWritten;
-            return rows;
-          },
-        };
-      },
-    },
-    transactionSync: <T>(fn: () => T): T => storage.transactionSync(fn),
-  };
-}
-
 /** The workloads a user of the engine runs, with core's own calls where @platformatic/vfs would be used in Node. */
-function coreFs(ws: Workspace, totals: Counters): BenchFs {
+function coreFs(ws: Workspace, totals: SqlCosts): BenchFs {
   const db = ws.db;
   return {
     mkdirp: (path) => {
@@ -101,8 +74,8 @@ export interface RunRequest {
 export class BenchDO extends DurableObject<Env> {
   /** Runs one workload on this (fresh) object; returns its phases. */
   run(request: RunRequest) {
-    const totals: Counters = { statements: 0, rowsRead: 0, rowsWritten: 0 };
-    const ws = openWorkspace(createDoSqlBackend(metered(this.ctx.storage, totals)), {
+    const totals: SqlCosts = { statements: 0, rowsRead: 0, rowsWritten: 0 };
+    const ws = openWorkspace(createDoSqlBackend(meteredStorage(this.ctx.storage, totals)), {
       chunkSize: request.params.chunkSize as number | undefined,
     });
     const fs = coreFs(ws, totals);

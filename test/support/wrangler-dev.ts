@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository root. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONFIG = 'examples/worker/wrangler.jsonc';
-const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+/** wrangler's entry point, run with this Node. */
+export const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 /** How long wrangler dev may take to answer. */
 export const STARTUP_MS = 30_000;
 /** A port the OS considers free right now. */
@@ -47,8 +48,36 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** Starts `wrangler dev` for the example on a free port, persisting to `persistTo`; resolves once it answers HTTP. */
-export async function startDev(persistTo: string, vars: Record<string, string> = {}): Promise<DevServer> {
+/** What {@link startDev} runs besides the example. */
+export interface DevOptions {
+  /** The wrangler config. Default: the example Worker's. */
+  config?: string;
+  /** The working directory. Default: the repository root. */
+  cwd?: string;
+  /** More `wrangler dev` arguments. */
+  args?: string[];
+  /** How long it may take to answer. Default {@link STARTUP_MS}. */
+  startupMs?: number;
+}
+
+/** The environment wrangler runs in: no metrics, no network lookups, no colours. */
+export const WRANGLER_ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+  NO_COLOR: '1',
+};
+
+/**
+ * Starts `wrangler dev` (for the example, unless `options` name another config) on a free port,
+ * persisting to `persistTo`; resolves once it answers HTTP.
+ */
+export async function startDev(
+  persistTo: string,
+  vars: Record<string, string> = {},
+  options: DevOptions = {},
+): Promise<DevServer> {
+  const startupMs = options.startupMs ?? STARTUP_MS;
   const port = await freePort();
   const inspectorPort = await freePort();
   const child = spawn(
@@ -57,7 +86,7 @@ export async function startDev(persistTo: string, vars: Record<string, string> =
       WRANGLER,
       'dev',
       '--config',
-      CONFIG,
+      options.config ?? CONFIG,
       '--ip',
       '127.0.0.1',
       '--port',
@@ -68,12 +97,13 @@ export async function startDev(persistTo: string, vars: Record<string, string> =
       persistTo,
       '--show-interactive-dev-session=false',
       ...Object.entries(vars).flatMap(([key, value]) => ['--var', `${key}:${value}`]),
+      ...(options.args ?? []),
     ],
     {
-      cwd: ROOT,
+      cwd: options.cwd ?? ROOT,
       detached: true, // its own process group, so stop() reaches workerd too
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' },
+      env: WRANGLER_ENV,
     },
   );
   running.add(child);
@@ -90,7 +120,7 @@ export async function startDev(persistTo: string, vars: Record<string, string> =
   };
 
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + STARTUP_MS;
+  const deadline = Date.now() + startupMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) break;
     try {
@@ -102,5 +132,5 @@ export async function startDev(persistTo: string, vars: Record<string, string> =
     }
   }
   await stop();
-  throw new Error(`wrangler dev did not answer on ${url} within ${STARTUP_MS} ms:\n${output}`);
+  throw new Error(`wrangler dev did not answer on ${url} within ${startupMs} ms:\n${output}`);
 }

@@ -12,62 +12,29 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { createDoSqlBackend, type DurableObjectStorageLike } from '../../backends/do-sql/index.ts';
+import {
+  createDoSqlBackend,
+  type DurableObjectStorageLike,
+  meteredStorage,
+  type SqlCosts,
+} from '../../backends/do-sql/index.ts';
+import { patternBytes as bytes } from '../../conformance/cases/files.ts';
 import { DEFAULT_CHUNK_SIZE, openWorkspace, type Workspace } from '../../core/index.ts';
 
 /** Chunks in a 1 MiB file at the default chunk size. */
 const CHUNKS_PER_MIB = (1024 * 1024) / DEFAULT_CHUNK_SIZE;
 const ONE_MIB_NEW = `writeFile 1 MiB, new file (${CHUNKS_PER_MIB} chunks)`;
 
-interface Cost {
-  statements: number;
-  rowsRead: number;
-  rowsWritten: number;
-}
-
-/** Wraps `ctx.storage` so every statement's rows read and written are added to `totals`. */
-function metered(storage: DurableObjectStorage): { storage: DurableObjectStorageLike; totals: Cost } {
-  const totals: Cost = { statements: 0, rowsRead: 0, rowsWritten: 0 };
-  return {
-    totals,
-    storage: {
-      sql: {
-        exec(query: string, ...bindings: unknown[]) {
-          const cursor = storage.sql.exec(query, ...bindings);
-          totals.statements++;
-          return {
-            toArray() {
-              const rows = cursor.toArray();
-              // Final counts: the cursor is exhausted.
-              totals.rowsRead += cursor.rowsRead;
-              totals.rowsWritten += cursor.rowsWritten;
-              return rows;
-            },
-          };
-        },
-      },
-      transactionSync: <T>(fn: () => T): T => storage.transactionSync(fn),
-    },
-  };
+/** `ctx.storage` metered from zero. */
+function metered(storage: DurableObjectStorage): { storage: DurableObjectStorageLike; totals: SqlCosts } {
+  const totals: SqlCosts = { statements: 0, rowsRead: 0, rowsWritten: 0 };
+  return { totals, storage: meteredStorage(storage, totals) };
 }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** `size` bytes that differ for every `seed` (so nothing deduplicates by accident). */
-function bytes(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-interface Row extends Cost {
+interface Row extends SqlCosts {
   operation: string;
 }
 
@@ -199,14 +166,14 @@ describe('rows read and written per operation on a Durable Object', () => {
   }, 120_000);
 
   /** Rows read and written by rename and rm -r of a directory of `entries` files. */
-  async function subtreeCosts(entries: number): Promise<{ rename: Cost; rm: Cost }> {
+  async function subtreeCosts(entries: number): Promise<{ rename: SqlCosts; rm: SqlCosts }> {
     const stub = env.TEST_DO.get(env.TEST_DO.newUniqueId());
     return runInDurableObject(stub, (_instance, state) => {
       const { storage, totals } = metered(state.storage);
       const ws = openWorkspace(createDoSqlBackend(storage));
       ws.mkdir('/tree');
       for (let i = 0; i < entries; i++) ws.writeFile(`/tree/f${i}`, `file ${i}`);
-      const delta = (fn: () => void): Cost => {
+      const delta = (fn: () => void): SqlCosts => {
         const before = { ...totals };
         fn();
         return {
