@@ -159,7 +159,7 @@ export class ReadStream extends Readable {
     return this.fd === null;
   }
 
-  override _construct(callback: Callback): void {
+  override _construct(callback: (error?: Error | null) => void): void {
     openStream(this, this.#fs, callback);
   }
 
@@ -183,7 +183,7 @@ export class ReadStream extends Readable {
     this.push(read === 0 ? null : read === n ? buffer : buffer.subarray(0, read));
   }
 
-  override _destroy(error: Error | null, callback: Callback): void {
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     closeStream(this, this.#fs, error, callback);
   }
 
@@ -240,7 +240,7 @@ export class WriteStream extends Writable {
     return this.fd === null;
   }
 
-  override _construct(callback: Callback): void {
+  override _construct(callback: (error?: Error | null) => void): void {
     openStream(this, this.#fs, callback);
   }
 
@@ -250,21 +250,21 @@ export class WriteStream extends Writable {
     if (this.pos !== undefined) this.pos += written;
   }
 
-  override _write(chunk: Buffer, _encoding: string, callback: Callback): void {
+  override _write(chunk: Buffer, _encoding: string, callback: (error?: Error | null) => void): void {
     reportTo(callback, () => this.#put(chunk));
   }
 
-  override _writev(chunks: Array<{ chunk: Buffer }>, callback: Callback): void {
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
     reportTo(callback, () => this.#put(Buffer.concat(chunks.map((c) => c.chunk))));
   }
 
-  override _final(callback: Callback): void {
+  override _final(callback: (error?: Error | null) => void): void {
     reportTo(callback, () => {
       if (this.#flush && this.fd !== null) this.#fs.fsyncSync(this.fd);
     });
   }
 
-  override _destroy(error: Error | null, callback: Callback): void {
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     closeStream(this, this.#fs, error, callback);
   }
 
