@@ -122,16 +122,19 @@ function removePath(db: Database, path: string): void {
   rm(db, path, { recursive: true, force: true });
 }
 
-/** Makes `path` a directory, replacing a non-directory and creating missing parents. */
-function ensureDir(db: Database, m: Mutation, path: string, made: Set<string>): NodeRow {
+/**
+ * Makes `path` a directory, replacing a non-directory and creating missing parents. A directory
+ * made here is this side's creation, not the peer's state (its mode is a default): unless the
+ * batch also carries its entry, it travels back, so both sides end with the same directory.
+ */
+function ensureDir(db: Database, m: Mutation, path: string): NodeRow {
   if (path === '/') return locate(db, '/', { follow: false, syscall: 'sync' }).parent;
-  const parent = ensureDir(db, m, parentPath(path), made);
+  const parent = ensureDir(db, m, parentPath(path));
   const name = path.slice(path.lastIndexOf('/') + 1);
   // Entries name real paths: whatever sits where a directory belongs (a file, a symlink) is replaced.
   const node = lookup(db, parent.inode, name);
   if (node?.type === 'dir') return node;
   if (node) removePath(db, path);
-  made.add(path);
   return createNode(db, m, parent.inode, name, 'dir', 0o755);
 }
 
@@ -141,9 +144,8 @@ function writeEntry(
   m: Mutation,
   entry: Exclude<ChangeEntry, { type: 'delete' }>,
   path: string,
-  made: Set<string>,
 ): void {
-  const parent = ensureDir(db, m, parentPath(path), made);
+  const parent = ensureDir(db, m, parentPath(path));
   let { node } = locate(db, path, { follow: false, syscall: 'sync' });
   const replace =
     node !== undefined &&
@@ -243,7 +245,7 @@ export function applyChanges(
           if (policy.winner === 'local') continue;
         } else if (policy.winner === 'local') {
           const copy = conflictName(entry.path, options.peer ?? 'peer', entry.rev);
-          writeEntry(db, m, entry, copy, echoed);
+          writeEntry(db, m, entry, copy);
           result.conflicts.push({ path: entry.path, kept: 'local', copy });
           result.applied++;
           continue;
@@ -261,11 +263,11 @@ export function applyChanges(
           continue;
         }
       } else if (entry.type === 'delete') removePath(db, entry.path);
-      else writeEntry(db, m, entry, entry.path, echoed);
+      else writeEntry(db, m, entry, entry.path);
       result.applied++;
       echoed.add(entry.path);
     }
-    // Paths this batch wrote (parents it had to make included) are the peer's state: never sent back.
+    // Paths this batch wrote are the peer's state: never sent back.
     if (options.peer !== undefined)
       for (const path of echoed) {
         db.run(

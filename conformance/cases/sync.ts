@@ -368,6 +368,23 @@ export function syncCases(target: ConformanceTarget): void {
       expect(await pair.authority.do((ws) => ws.find('/', 'r*').length)).toBe(12);
       expect(await pair.authority.do((ws) => ws.find('/', '**/*.conflict-*'))).toEqual([]);
     });
+    definePairCase(
+      target,
+      'a directory deleted on one side while the other writes into it comes back alike on both',
+      async (pair) => {
+        await pair.replica.do((ws) => {
+          ws.mkdir('/d');
+          ws.chmod('/d', 0o600);
+        });
+        await pair.sync();
+        await pair.replica.do((ws) => ws.rm('/d', { recursive: true }));
+        await pair.authority.do((ws) => ws.writeFile('/d/f', 'kept'));
+        await pair.sync();
+        await pair.sync();
+        expect(await pair.replica.do((ws) => ws.readFile('/d/f', 'utf8'))).toBe('kept');
+        expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+      },
+    );
     definePairCase(target, 'a replica with another chunk size is refused with a clear error', async (pair) => {
       const error = await expectCode(() => pair.wire.hello({ replica: 'abc', chunkSize: 128 }), 'EINVAL');
       expect(error.message).toContain('chunk size 64');
