@@ -139,12 +139,7 @@ function ensureDir(db: Database, m: Mutation, path: string): NodeRow {
 }
 
 /** Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies). */
-function writeEntry(
-  db: Database,
-  m: Mutation,
-  entry: Exclude<ChangeEntry, { type: 'delete' }>,
-  path: string,
-): void {
+function writeEntry(db: Database, m: Mutation, entry: Exclude<ChangeEntry, { type: 'delete' }>, path: string): void {
   const parent = ensureDir(db, m, parentPath(path));
   let { node } = locate(db, path, { follow: false, syscall: 'sync' });
   const replace =
