@@ -41,6 +41,8 @@ export class Mutation {
 
   /** Records tombstones for removed paths: the change stream reports them as deletions. */
   tombstone(path: string): void {
+    // Only the latest deletion of a path matters (it carries the path's current state): one row each.
+    this.db.run('DELETE FROM vfs_changes WHERE path = ?', [path]);
     this.db.run("INSERT INTO vfs_changes (rev, path, op) VALUES (?, ?, 'delete')", [this.rev, path]);
   }
 }

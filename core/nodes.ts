@@ -125,10 +125,16 @@ export function createNode(
 
 /**
  * Marks a directory's listing as changed: new mtime and ctime, and `subdirs` added to its nlink.
- * Its revision stays: a listing change travels as the entries that changed, not as the directory.
+ * It takes the mutation's revision, so its new mtime travels to sync peers too.
  */
 export function touchDir(db: Database, m: Mutation, dir: number, subdirs = 0): void {
-  db.run('UPDATE vfs_nodes SET mtime = ?, ctime = ?, nlink = nlink + ? WHERE inode = ?', [m.now, m.now, subdirs, dir]);
+  db.run('UPDATE vfs_nodes SET mtime = ?, ctime = ?, nlink = nlink + ?, rev = ? WHERE inode = ?', [
+    m.now,
+    m.now,
+    subdirs,
+    m.rev,
+    dir,
+  ]);
 }
 
 /**

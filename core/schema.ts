@@ -7,7 +7,7 @@ import type { Database } from './database.ts';
 import { FsError, wrapStorageError } from './errors.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
 /** The chunk size of new workspaces when none is given, in bytes (why 64 KiB: docs/performance.md, "Chunk size"). */
@@ -91,6 +91,26 @@ const MIGRATIONS: readonly (readonly string[])[] = [
     "CREATE TRIGGER vfs_blobs_removed AFTER DELETE ON vfs_blobs BEGIN UPDATE vfs_meta SET v = v - OLD.size WHERE k = 'stored_bytes'; END",
     "CREATE TRIGGER vfs_nodes_added AFTER INSERT ON vfs_nodes BEGIN UPDATE vfs_meta SET v = v + 1 WHERE k = 'inodes'; END",
     "CREATE TRIGGER vfs_nodes_removed AFTER DELETE ON vfs_nodes BEGIN UPDATE vfs_meta SET v = v - 1 WHERE k = 'inodes'; END",
+  ],
+  // 4: the change stream in one total order, (rev, inode) for nodes then (rev, id) for deletions;
+  // cursors hold a position within a revision instead of a path; one deletion row per path.
+  [
+    'DROP INDEX IF EXISTS vfs_changes_rev',
+    'CREATE INDEX vfs_changes_order ON vfs_changes (rev, id)',
+    'DELETE FROM vfs_changes WHERE id NOT IN (SELECT MAX(id) FROM vfs_changes GROUP BY path)',
+    'ALTER TABLE vfs_sync_cursors ADD COLUMN at INTEGER',
+    // A cursor that stopped inside a revision resumes at its start: applying twice changes nothing.
+    'UPDATE vfs_sync_cursors SET rev = MAX(rev - 1, 0) WHERE path IS NOT NULL',
+    'ALTER TABLE vfs_sync_cursors DROP COLUMN path',
+    // Entries another side refused: reported until they sync or are resolved.
+    `CREATE TABLE vfs_sync_refused (
+      peer TEXT NOT NULL,
+      path TEXT NOT NULL,
+      direction TEXT NOT NULL CHECK (direction IN ('pull', 'push')),
+      code TEXT NOT NULL,
+      reason TEXT NOT NULL,
+      PRIMARY KEY (peer, path, direction)
+    ) WITHOUT ROWID`,
   ],
 ];
 

@@ -6,7 +6,7 @@
  */
 import { upsertChunks } from '../core/content.ts';
 import type { Database } from '../core/database.ts';
-import { fsError } from '../core/errors.ts';
+import { FsError, fsError, isFsError } from '../core/errors.ts';
 import { rm } from '../core/fs/remove.ts';
 import { rename } from '../core/fs/rename.ts';
 import { find } from '../core/fs/search.ts';
@@ -15,7 +15,7 @@ import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
 import { normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
 import { locate } from '../core/resolve.ts';
-import { type ChangeEntry, materialiseChange } from './changes.ts';
+import { type ChangeEntry, materialiseChange, nodeAt } from './changes.ts';
 import { missingObjects } from './objects.ts';
 
 /** Options for {@link applyChanges}. */
@@ -51,6 +51,16 @@ export interface SyncConflict {
   copy: string | null;
 }
 
+/** An entry this side could not store (a path too long here, a quota): nothing of it was applied. */
+export interface RefusedEntry {
+  /** The entry's path. */
+  path: string;
+  /** The error code, as in `FsError.code`. */
+  code: string;
+  /** The error message. */
+  reason: string;
+}
+
 /** What {@link applyChanges} did. */
 export interface ApplyResult {
   /** Entries that changed something. */
@@ -59,14 +69,19 @@ export interface ApplyResult {
   skipped: number;
   /** Concurrent edits found, each settled. */
   conflicts: SyncConflict[];
+  /** Entries refused; the rest of the batch was applied without them. */
+  refused: RefusedEntry[];
 }
+
+// Failures of the storage itself (not of one entry) fail the whole batch, which is then retried.
+const TRANSIENT = new Set(['EIO', 'ENOSPC', 'EBUSY', 'EAGAIN', 'EUNKNOWN_HASH']);
 
 const bad = (detail: string) => fsError('EINVAL', 'sync', undefined, undefined, detail);
 
 /** Refuses a malformed entry (EINVAL) before anything is written. */
 export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
   if (!entry || typeof entry !== 'object') throw bad('an entry must be an object');
-  if (typeof entry.path !== 'string' || normalizePath(entry.path, 'sync') !== entry.path || entry.path === '/') {
+  if (typeof entry.path !== 'string' || normalizedOrSelf(entry.path) !== entry.path || entry.path === '/') {
     throw bad(`entry path ${JSON.stringify(entry.path)} is not a normalised absolute path below the root`);
   }
   if (!Number.isSafeInteger(entry.rev) || entry.rev < 0) throw bad(`entry ${entry.path} has a bad revision`);
@@ -97,6 +112,27 @@ export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
     total += chunk.size;
   });
   if (total !== entry.size) throw bad(`entry ${entry.path} says ${entry.size} bytes but its chunks hold ${total}`);
+}
+
+/** The normalised path, or the path itself when only its length is refused (the entry is refused when applied). */
+function normalizedOrSelf(path: string): string {
+  try {
+    return normalizePath(path, 'sync');
+  } catch (error) {
+    if (isFsError(error, 'ENAMETOOLONG')) return path;
+    throw error;
+  }
+}
+
+/** Same content and mode: the same file written on both sides, whatever its mtime. */
+function sameContent(local: ChangeEntry, incoming: ChangeEntry): boolean {
+  if (local.type !== 'file' || incoming.type !== 'file') return false;
+  return (
+    local.mode === incoming.mode &&
+    local.size === incoming.size &&
+    local.chunks.length === incoming.chunks.length &&
+    local.chunks.every((c, i) => c.hash === incoming.chunks[i].hash)
+  );
 }
 
 function sameState(local: ChangeEntry, incoming: ChangeEntry): boolean {
@@ -212,56 +248,29 @@ export function applyChanges(
       `${missing.length} objects are missing, first ${missing[0]}; push objects before entries`,
     );
   }
-  const result: ApplyResult = { applied: 0, skipped: 0, conflicts: [] };
+  const result: ApplyResult = { applied: 0, skipped: 0, conflicts: [], refused: [] };
+  const policy: ConflictPolicy | undefined =
+    options.base === undefined
+      ? undefined
+      : { base: options.base, winner: options.source === 'local' ? 'local' : 'incoming' };
   mutate(db, 'sync', undefined, (m) => {
     const echoed = new Set<string>();
+    const parents = new ParentTimes(db);
     for (const entry of entries) {
-      const local = materialiseChange(db, entry.path);
-      if (sameState(local, entry)) {
-        result.skipped++;
-        continue;
+      const events = m.events.length;
+      try {
+        // Each entry in its own savepoint: one this side cannot store leaves no trace, the rest go on.
+        const outcome = db.transaction(() => applyEntry(db, m, entry, policy, options.peer, result, parents));
+        if (outcome === 'skipped') result.skipped++;
+        else result.applied++;
+        if (outcome === 'applied') echoed.add(entry.path);
+      } catch (error) {
+        if (!(error instanceof FsError) || TRANSIENT.has(error.code)) throw error;
+        m.events.length = events;
+        result.refused.push({ path: String(entry.path), code: error.code, reason: error.message });
       }
-      const policy: ConflictPolicy | undefined =
-        options.base === undefined
-          ? undefined
-          : { base: options.base, winner: options.source === 'local' ? 'local' : 'incoming' };
-      if (policy && isConcurrent(db, entry.path, local, policy.base, options.peer, m)) {
-        if (entry.type === 'delete') {
-          // An incoming deletion against a local edit: the edit survives; nothing is lost.
-          result.conflicts.push({ path: entry.path, kept: 'local', copy: null });
-          continue;
-        }
-        if (local.type === 'delete') {
-          // A local deletion against an incoming edit: the edit survives.
-          result.conflicts.push({ path: entry.path, kept: 'incoming', copy: null });
-        } else if (local.type === 'dir' && entry.type === 'dir') {
-          // Two directories merge entry by entry; only their own mode and mtime compete.
-          result.conflicts.push({ path: entry.path, kept: policy.winner, copy: null });
-          if (policy.winner === 'local') continue;
-        } else if (policy.winner === 'local') {
-          const copy = conflictName(entry.path, options.peer ?? 'peer', entry.rev);
-          writeEntry(db, m, entry, copy);
-          result.conflicts.push({ path: entry.path, kept: 'local', copy });
-          result.applied++;
-          continue;
-        } else {
-          const copy = conflictName(entry.path, replicaTag(db), local.rev);
-          moveAside(db, entry.path, copy);
-          result.conflicts.push({ path: entry.path, kept: 'incoming', copy });
-        }
-      }
-      if (entry.type === 'delete' && local.type === 'dir' && policy) {
-        const kept = removeKeepingConcurrent(db, m, entry.path, policy.base, options.peer);
-        if (kept.length > 0) {
-          result.conflicts.push(...kept.map((path) => ({ path, kept: 'local' as const, copy: null })));
-          result.applied++;
-          continue;
-        }
-      } else if (entry.type === 'delete') removePath(db, entry.path);
-      else writeEntry(db, m, entry, entry.path);
-      result.applied++;
-      echoed.add(entry.path);
     }
+    parents.restore();
     // Paths this batch wrote are the peer's state: never sent back.
     if (options.peer !== undefined)
       for (const path of echoed) {
@@ -272,6 +281,94 @@ export function applyChanges(
       }
   });
   return result;
+}
+
+/**
+ * The mtimes of directories as sync last left them. Applying an entry changes its parent's mtime
+ * (and revision) to this side's clock; the parent's own state comes from the peer as an entry of
+ * its own, so after the batch each parent gets back what it had before the batch or what its own
+ * entry set, and nothing travels back.
+ */
+class ParentTimes {
+  private readonly saved = new Map<number, { mtime: number; rev: number }>();
+  private readonly db: Database;
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  /** Remembers the parent of `path` as it is now, unless already remembered. */
+  before(path: string): void {
+    const parent = parentPath(path);
+    if (parent === '/') return;
+    const node = nodeAt(this.db, parent);
+    if (node && !this.saved.has(node.inode)) this.saved.set(node.inode, { mtime: node.mtime, rev: node.rev });
+  }
+
+  /** Records a directory's own entry: what it was set to is what it keeps. */
+  wrote(path: string): void {
+    const node = nodeAt(this.db, path);
+    if (node?.type === 'dir') this.saved.set(node.inode, { mtime: node.mtime, rev: node.rev });
+  }
+
+  restore(): void {
+    for (const [inode, { mtime, rev }] of this.saved) {
+      this.db.run("UPDATE vfs_nodes SET mtime = ?, rev = ? WHERE inode = ? AND type = 'dir'", [mtime, rev, inode]);
+    }
+  }
+}
+
+/** Applies one entry; returns whether it was applied, skipped, or settled as a conflict. */
+function applyEntry(
+  db: Database,
+  m: Mutation,
+  entry: ChangeEntry,
+  policy: ConflictPolicy | undefined,
+  peer: string | undefined,
+  result: ApplyResult,
+  parents: ParentTimes,
+): 'applied' | 'skipped' | 'settled' {
+  // Paths longer than this side allows are refused here, with the entry (validation let them through).
+  normalizePath(entry.path, 'sync');
+  const local = materialiseChange(db, entry.path);
+  if (sameState(local, entry)) return 'skipped';
+  parents.before(entry.path);
+  if (policy && isConcurrent(db, entry.path, local, policy.base, peer, m)) {
+    if (entry.type === 'delete') {
+      // An incoming deletion against a local edit: the edit survives; nothing is lost.
+      result.conflicts.push({ path: entry.path, kept: 'local', copy: null });
+      return 'settled';
+    }
+    if (local.type === 'delete') {
+      // A local deletion against an incoming edit: the edit survives.
+      result.conflicts.push({ path: entry.path, kept: 'incoming', copy: null });
+    } else if ((local.type === 'dir' && entry.type === 'dir') || sameContent(local, entry)) {
+      // The same directory, or the same bytes, made on both sides: not a conflict. Only mode and
+      // mtime compete, settled by the policy; the local winner already travels to the peer.
+      if (policy.winner === 'local') return 'settled';
+    } else if (policy.winner === 'local') {
+      const copy = conflictName(entry.path, peer ?? 'peer', entry.rev);
+      parents.before(copy);
+      writeEntry(db, m, entry, copy);
+      result.conflicts.push({ path: entry.path, kept: 'local', copy });
+      return 'settled';
+    } else {
+      const copy = conflictName(entry.path, replicaTag(db), local.rev);
+      moveAside(db, entry.path, copy);
+      result.conflicts.push({ path: entry.path, kept: 'incoming', copy });
+    }
+  }
+  if (entry.type === 'delete' && local.type === 'dir' && policy) {
+    const kept = removeKeepingConcurrent(db, m, entry.path, policy.base, peer);
+    if (kept.length > 0) {
+      result.conflicts.push(...kept.map((path) => ({ path, kept: 'local' as const, copy: null })));
+      return 'settled';
+    }
+  } else if (entry.type === 'delete') removePath(db, entry.path);
+  else {
+    writeEntry(db, m, entry, entry.path);
+    parents.wrote(entry.path);
+  }
+  return 'applied';
 }
 
 /**

@@ -1,24 +1,38 @@
 /**
- * The change stream: the current state of every path touched after a cursor, ordered by
- * (revision, path). Bytes never travel here, only chunk lists; objects move separately.
+ * The change stream: the current state of every node and every deleted path touched after a
+ * cursor, in one total order, paged. Bytes never travel here, only chunk lists; objects move
+ * separately.
+ *
+ * The order is by revision, then by position within the revision: live nodes by inode, then
+ * deletions by their row id. Both come straight off an index, so a page costs what it holds and
+ * can end anywhere, and a first sync is linear in the workspace.
  *
  * @module
  */
-import { chunkRange } from '../core/content.ts';
 import type { Database } from '../core/database.ts';
 import { fsError, isFsError } from '../core/errors.ts';
 import type { NodeRow } from '../core/nodes.ts';
+import { parentPath } from '../core/paths.ts';
 import { locate } from '../core/resolve.ts';
 import { readMeta } from '../core/schema.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 
-/** A position in a change stream: everything up to `rev` was sent, or, with `path`, everything in `rev` up to that path. */
+/**
+ * A position in a change stream: every change of revisions below `rev` was sent, and of `rev`
+ * itself those up to `at`.
+ */
 export interface ChangeCursor {
   /** The revision reached. */
   rev: number;
-  /** Null when all of `rev` was sent; otherwise the last path sent within `rev`. */
-  path: string | null;
+  /**
+   * Null when all of `rev` was sent; otherwise the position within `rev` of the last change sent:
+   * a node's inode, or {@link DELETION_POSITION} plus a deletion's row id.
+   */
+  at: number | null;
 }
+
+/** Where deletions start within a revision: after every inode (inodes stay far below 2^52). */
+export const DELETION_POSITION = 2 ** 52;
 
 /** A chunk of a file entry. */
 export interface EntryChunk {
@@ -68,49 +82,54 @@ export interface DeleteEntry extends EntryBase {
 export type ChangeEntry = FileEntry | DirEntry | SymlinkEntry | DeleteEntry;
 
 /** The cursor before any change. */
-export const START_CURSOR: ChangeCursor = Object.freeze({ rev: 0, path: null });
+export const START_CURSOR: ChangeCursor = Object.freeze({ rev: 0, at: null });
 
 /** The highest revision stamped so far on this side. */
 export function currentRev(db: Database): number {
   return Number(readMeta(db, 'rev')) - 1;
 }
 
-/** Orders cursors: by revision, then by path within a revision, a null path (all of it) last. */
+/** Orders cursors: by revision, then by position within a revision, a null position (all of it) last. */
 export function compareChangeCursors(a: ChangeCursor, b: ChangeCursor): number {
   if (a.rev !== b.rev) return a.rev < b.rev ? -1 : 1;
-  if (a.path === b.path) return 0;
-  if (a.path === null) return 1;
-  if (b.path === null) return -1;
-  return a.path < b.path ? -1 : 1;
+  const x = a.at ?? Number.POSITIVE_INFINITY;
+  const y = b.at ?? Number.POSITIVE_INFINITY;
+  return x === y ? 0 : x < y ? -1 : 1;
 }
 
-/** True when `entry` comes after `cursor` in stream order. */
-function isAfter(entry: { rev: number; path: string }, cursor: ChangeCursor): boolean {
-  return compareChangeCursors({ rev: entry.rev, path: entry.path }, cursor) > 0;
-}
-
-/**
- * The current state of one path: a live node (file with its chunks, directory, symlink) or a
- * delete. `rev` is the node's revision, or the given one for a delete.
- */
-export function materialiseChange(db: Database, path: string, rev = 0): ChangeEntry {
-  let node: NodeRow | undefined;
-  try {
-    node = locate(db, path, { follow: false, syscall: 'sync' }).node;
-  } catch (error) {
-    // A path that no longer resolves is a deletion; anything else (a storage failure) is not.
-    if (!(isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR') || isFsError(error, 'ELOOP'))) throw error;
-  }
-  if (!node) return { type: 'delete', rev, path };
-  const base = { rev: Math.max(rev, Number(node.rev)), path, mode: Number(node.mode), mtime: Number(node.mtime) };
+/** The entry for a live node at `path` (one of its names, for a hard-linked file). */
+function nodeEntry(db: Database, node: NodeRow, path: string, rev: number): ChangeEntry {
+  const base = { rev, path, mode: Number(node.mode), mtime: Number(node.mtime) };
   if (node.type === 'dir') return { type: 'dir', ...base };
   if (node.type === 'symlink') return { type: 'symlink', ...base, target: node.link_target ?? '' };
+  const chunks = db.all<EntryChunk>('SELECT hash, size FROM vfs_chunks WHERE inode = ? ORDER BY idx', [node.inode]);
   return {
     type: 'file',
     ...base,
     size: Number(node.size),
-    chunks: chunkRange(db, node.inode).map((chunk) => ({ hash: chunk.hash, size: Number(chunk.size) })),
+    chunks: chunks.map((chunk) => ({ hash: chunk.hash, size: Number(chunk.size) })),
   };
+}
+
+/** The node at `path` without following a final symlink, or undefined when the path does not resolve. */
+export function nodeAt(db: Database, path: string): NodeRow | undefined {
+  try {
+    return locate(db, path, { follow: false, syscall: 'sync' }).node;
+  } catch (error) {
+    // A path that no longer resolves is a deletion; anything else (a storage failure) is not.
+    if (isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR') || isFsError(error, 'ELOOP')) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The current state of one path: a live node (file with its chunks, directory, symlink) or a
+ * delete. `rev` is the node's revision (at least the given one), or the given one for a delete.
+ */
+export function materialiseChange(db: Database, path: string, rev = 0): ChangeEntry {
+  const node = nodeAt(db, path);
+  if (!node) return { type: 'delete', rev, path };
+  return nodeEntry(db, node, path, Math.max(rev, Number(node.rev)));
 }
 
 /** Options for {@link coalesceChanges}. */
@@ -128,11 +147,13 @@ export interface CoalesceOptions {
   maxChunks?: number;
   /** Leave out changes this side applied from `peer` (they would only echo back). */
   peer?: string;
+  /** Live nodes only, no deletions: the full manifest a peer resynchronises from. */
+  liveOnly?: boolean;
 }
 
 /** A page of the change stream. */
 export interface ChangeBatch {
-  /** Entries in (rev, path) order. */
+  /** Entries in stream order; a directory always comes before anything below it. */
   entries: ChangeEntry[];
   /** Where the next page starts. */
   cursor: ChangeCursor;
@@ -145,56 +166,141 @@ export interface ChangeBatch {
   reset?: boolean;
 }
 
+/** A live node's position, with each name it has (none for an orphan or the root). */
+interface NodePosition extends NodeRow {
+  path: string | null;
+}
+
+const NODE_PAGE = `WITH page AS (
+    SELECT * FROM vfs_nodes WHERE (rev, inode) > (?, ?) AND rev <= ? ORDER BY rev, inode LIMIT ?
+  ), up(start, node, path) AS (
+    SELECT d.child, d.parent, d.name FROM vfs_dirents d JOIN page ON d.child = page.inode
+    UNION ALL
+    SELECT up.start, d.parent, d.name || '/' || up.path FROM up JOIN vfs_dirents d ON d.child = up.node
+  )
+  SELECT page.*, '/' || up.path AS path FROM page LEFT JOIN up ON up.start = page.inode AND up.node = 1
+  ORDER BY page.rev, page.inode`;
+
+const DELETION_PAGE =
+  'SELECT id, rev, path FROM vfs_changes WHERE (rev, id) > (?, ?) AND rev <= ? ORDER BY rev, id LIMIT ?';
+
+interface Position {
+  rev: number;
+  at: number;
+  /** A live node's rows (one per name), or null for a deletion. */
+  rows: NodePosition[] | null;
+  /** A deletion's path. */
+  path: string;
+}
+
+const before = (a: Position, b: Position): number => a.rev - b.rev || a.at - b.at;
+
 /**
- * One entry per path touched after `after`, carrying the path's current state, in (rev, path)
- * order, paged. A path touched several times appears once, at its latest revision.
+ * The next positions after `after`, live nodes and deletions merged in stream order. Each kind is
+ * read `count` positions deep; where one read was cut short, the merge is only certain up to its
+ * last position, so the rest waits for the next read. `exhausted` means nothing remains.
+ */
+function readPositions(
+  db: Database,
+  after: ChangeCursor,
+  through: number,
+  count: number,
+  liveOnly: boolean,
+): { positions: Position[]; exhausted: boolean } {
+  const at = after.at ?? Number.MAX_SAFE_INTEGER;
+  const nodes: Position[] = [];
+  for (const row of db.all<NodePosition>(NODE_PAGE, [after.rev, at, through, count])) {
+    const last = nodes[nodes.length - 1];
+    if (last && last.at === Number(row.inode)) last.rows?.push(row);
+    else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '' });
+  }
+  const deletions: Position[] = liveOnly
+    ? []
+    : db
+        .all<{ id: number; rev: number; path: string }>(DELETION_PAGE, [
+          after.rev,
+          at - DELETION_POSITION,
+          through,
+          count,
+        ])
+        .map((row) => ({ rev: Number(row.rev), at: DELETION_POSITION + Number(row.id), rows: null, path: row.path }));
+  const cut = [nodes, deletions].filter((list) => list.length >= count).map((list) => list[list.length - 1]);
+  const bound = cut.sort(before)[0];
+  const positions = [...nodes, ...deletions].sort(before).filter((p) => !bound || before(p, bound) <= 0);
+  return { positions, exhausted: cut.length === 0 };
+}
+
+/**
+ * One entry per node and deleted path touched after `after`, carrying its current state, in stream
+ * order, paged. A node touched several times appears once, at its latest revision. A directory
+ * that has not been sent yet is sent before the first entry below it, so the receiver never has
+ * to invent one.
  */
 export function coalesceChanges(db: Database, after: ChangeCursor, options: CoalesceOptions | null = {}): ChangeBatch {
   options ??= {};
   checkCursor(db, after);
   const through = options.through ?? currentRev(db);
-  const limit = options.limit ?? 256;
-  const touched = new Map<string, number>();
-  const live = db.all<{ path: string; rev: number }>(
-    `WITH RECURSIVE up(node, rev, path) AS (
-       SELECT d.parent, n.rev, d.name FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child WHERE n.rev > ? AND n.rev <= ?
-       UNION ALL
-       SELECT d.parent, up.rev, d.name || '/' || up.path FROM up JOIN vfs_dirents d ON d.child = up.node
-     )
-     SELECT '/' || path AS path, rev FROM up WHERE node = 1`,
-    [after.rev, through],
-  );
-  for (const row of live) touched.set(row.path, Math.max(Number(row.rev), touched.get(row.path) ?? 0));
-  const deleted = db.all<{ path: string; rev: number }>(
-    'SELECT path, MAX(rev) AS rev FROM vfs_changes WHERE rev > ? AND rev <= ? GROUP BY path',
-    [after.rev, through],
-  );
-  for (const row of deleted) touched.set(row.path, Math.max(Number(row.rev), touched.get(row.path) ?? 0));
-
-  const echoes = options.peer === undefined ? new Map<string, number>() : readEchoes(db, options.peer, after.rev);
-  const ordered = [...touched]
-    .map(([path, rev]) => ({ path, rev }))
-    .filter((item) => isAfter(item, after))
-    .sort((a, b) => a.rev - b.rev || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-
+  const limit = Math.max(1, options.limit ?? 256);
   const maxChunks = options.maxChunks ?? 50_000;
+  const ignore = options.ignore ?? DEFAULT_IGNORE;
   const entries: ChangeEntry[] = [];
+  const sent = new Set<string>();
   let chunks = 0;
   let cursor: ChangeCursor = after;
-  let index = 0;
-  for (; index < ordered.length && entries.length < limit && chunks < maxChunks; index++) {
-    const { path, rev } = ordered[index];
-    cursor = { rev, path };
-    if (isIgnored(path, options.ignore ?? DEFAULT_IGNORE)) continue;
-    if (echoes.get(path) === rev) continue;
-    const entry = materialiseChange(db, path, rev);
-    // Deleted and touched paths report at their latest touch, so a page boundary never reorders them.
-    entry.rev = rev;
+  // Positions skipped as echoes or ignored do not fill a page; bound the scan so a page stays cheap.
+  let scanned = 0;
+  const maxScan = limit * 16;
+  const emit = (entry: ChangeEntry): void => {
     entries.push(entry);
+    sent.add(entry.path);
     if (entry.type === 'file') chunks += entry.chunks.length;
+  };
+  const echoOf = (path: string): number | undefined =>
+    options.peer === undefined
+      ? undefined
+      : db.all<{ rev: number }>('SELECT rev FROM vfs_sync_echo WHERE peer = ? AND path = ?', [options.peer, path])[0]
+          ?.rev;
+  const wanted = (path: string, rev: number): boolean => !isIgnored(path, ignore) && Number(echoOf(path)) !== rev;
+  // Directories above `path` that the peer has not been sent yet (positioned after the cursor) go first.
+  const sendAncestors = (path: string, position: ChangeCursor): void => {
+    const dir = parentPath(path);
+    if (dir === '/' || sent.has(dir)) return;
+    const node = nodeAt(db, dir);
+    if (!node) return;
+    if (compareChangeCursors({ rev: Number(node.rev), at: Number(node.inode) }, position) <= 0) return;
+    sendAncestors(dir, position);
+    if (wanted(dir, Number(node.rev))) emit(nodeEntry(db, node, dir, Number(node.rev)));
+    else sent.add(dir);
+  };
+  let exhausted = false;
+  while (!exhausted && entries.length < limit && chunks < maxChunks && scanned < maxScan) {
+    const read = readPositions(db, cursor, through, limit + 1, options.liveOnly === true);
+    exhausted = read.exhausted;
+    if (read.positions.length === 0) break;
+    let index = 0;
+    for (; index < read.positions.length && entries.length < limit && chunks < maxChunks; index++) {
+      const position = read.positions[index];
+      scanned++;
+      const here = { rev: position.rev, at: position.at };
+      if (position.rows) {
+        for (const row of position.rows) {
+          // Within a page every entry carries the current state: a path already sent is not sent again.
+          if (row.path === null || sent.has(row.path) || !wanted(row.path, position.rev)) continue;
+          sendAncestors(row.path, after);
+          emit(nodeEntry(db, row, row.path, position.rev));
+        }
+      } else if (!sent.has(position.path) && wanted(position.path, position.rev)) {
+        // A deleted path that is live again carries its current state (its node may sit earlier in the stream).
+        const entry = materialiseChange(db, position.path, position.rev);
+        if (entry.type !== 'delete') sendAncestors(entry.path, after);
+        emit(entry);
+      }
+      cursor = here;
+    }
+    if (index < read.positions.length) exhausted = false;
   }
-  const more = index < ordered.length;
-  if (!more) cursor = { rev: Math.max(after.rev, through), path: null };
+  const more = !exhausted;
+  if (!more) cursor = { rev: Math.max(after.rev, through), at: null };
   return { entries, cursor, more };
 }
 
@@ -208,7 +314,7 @@ export function checkCursor(db: Database, cursor: ChangeCursor): void {
     cursor !== null &&
     Number.isSafeInteger(cursor.rev) &&
     cursor.rev >= 0 &&
-    (cursor.path === null || (typeof cursor.path === 'string' && cursor.path.startsWith('/')));
+    (cursor.at === null || (Number.isSafeInteger(cursor.at) && cursor.at >= 0));
   if (!valid) throw fsError('EINVAL', 'sync', undefined, undefined, `malformed cursor ${JSON.stringify(cursor)}`);
   const now = currentRev(db);
   if (cursor.rev > now) {
@@ -220,13 +326,4 @@ export function checkCursor(db: Database, cursor: ChangeCursor): void {
       `cursor revision ${cursor.rev} is from the future (this side is at ${now}); reset the peer's cursors`,
     );
   }
-}
-
-/** The echo marks for `peer`: path → the local revision at which this side applied that path from the peer. */
-function readEchoes(db: Database, peer: string, after: number): Map<string, number> {
-  const rows = db.all<{ path: string; rev: number }>('SELECT path, rev FROM vfs_sync_echo WHERE peer = ? AND rev > ?', [
-    peer,
-    after,
-  ]);
-  return new Map(rows.map((row) => [row.path, Number(row.rev)]));
 }

@@ -8,7 +8,8 @@
 import type { Database } from '../core/database.ts';
 import { find } from '../core/fs/search.ts';
 import { applyChanges, type SyncConflict } from './apply.ts';
-import { type ChangeEntry, coalesceChanges } from './changes.ts';
+import { type ChangeCursor, type ChangeEntry, coalesceChanges } from './changes.ts';
+import type { ManifestPage } from './compact.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type SyncEndpoint } from './endpoint.ts';
 import { fetchObjects, missingObjects, pushObjects, type SyncObject } from './objects.ts';
 import {
@@ -149,21 +150,21 @@ export function createSyncDriver(
    */
   const resync = async (authority: string, report: SyncReport): Promise<void> => {
     const seen = new Set<string>();
-    let afterPath: string | null = null;
+    let after: ChangeCursor | null = null;
     let startRev: number | undefined;
     do {
-      const page = await endpoint.fetchManifest(self, afterPath, batchEntries);
+      const page: ManifestPage = await endpoint.fetchManifest(self, after, batchEntries);
       startRev ??= page.rev;
       await fetchMissing(page.entries, report);
       for (const entry of page.entries) seen.add(entry.path);
       applyPulled(authority, page.entries, report, () => undefined);
-      afterPath = page.next;
-    } while (afterPath !== null);
+      after = page.next;
+    } while (after !== null);
     const gone = find(db, '/', '**')
       .filter((path) => !seen.has(path))
       .map((path): ChangeEntry => ({ type: 'delete', rev: 0, path }));
     const resumeAt = startRev;
-    applyPulled(authority, gone, report, () => writeWatermark(db, authority, { rev: resumeAt, path: null }));
+    applyPulled(authority, gone, report, () => writeWatermark(db, authority, { rev: resumeAt, at: null }));
   };
 
   const pull = async (report: SyncReport): Promise<void> => {

@@ -15,7 +15,7 @@ import {
   coalesceChanges,
   currentRev,
 } from './changes.ts';
-import { compactedRev, type ManifestPage, readManifest } from './compact.ts';
+import { type ManifestPage, needsResync, readManifest } from './compact.ts';
 import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
 import { replicaId, writePushCursor } from './peers.ts';
 
@@ -67,7 +67,7 @@ export interface PushResponse {
 export interface SyncEndpoint {
   hello(hello: Hello): Promise<Welcome>;
   fetchChanges(replica: string, after: ChangeCursor, limit: number): Promise<ChangeBatch>;
-  fetchManifest(replica: string, afterPath: string | null, limit: number): Promise<ManifestPage>;
+  fetchManifest(replica: string, after: ChangeCursor | null, limit: number): Promise<ManifestPage>;
   hasObjects(hashes: string[]): Promise<boolean[]>;
   fetchObjects(hashes: string[]): Promise<SyncObject[]>;
   pushObjects(objects: SyncObject[]): Promise<number>;
@@ -150,18 +150,16 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
     async fetchChanges(replica, after, limit) {
       checkReplica(replica);
       checkCursor(db, after);
-      if (after.rev < compactedRev(db)) return { entries: [], cursor: after, more: false, reset: true };
+      if (needsResync(db, after)) return { entries: [], cursor: after, more: false, reset: true };
       const batch = coalesceChanges(db, after, { limit: clampLimit(limit), peer: replica });
       // Asking for the page after `after` acknowledges everything before it.
       db.transaction(() => writePushCursor(db, replica, after));
       return batch;
     },
-    async fetchManifest(replica, afterPath, limit) {
+    async fetchManifest(replica, after, limit) {
       checkReplica(replica);
-      if (afterPath !== null && (typeof afterPath !== 'string' || !afterPath.startsWith('/'))) {
-        throw fsError('EINVAL', 'sync', undefined, undefined, 'a manifest page starts after an absolute path, or null');
-      }
-      return readManifest(db, afterPath, clampLimit(limit));
+      if (after !== null) checkCursor(db, after);
+      return readManifest(db, after, clampLimit(limit));
     },
     async hasObjects(hashes) {
       checkCount(hashes, 10_000, 'hashes');

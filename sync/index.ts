@@ -19,6 +19,7 @@ export {
   coalesceChanges,
   compareChangeCursors,
   currentRev,
+  DELETION_POSITION,
   type DeleteEntry,
   type DirEntry,
   type EntryChunk,
@@ -28,7 +29,15 @@ export {
   START_CURSOR,
   type SymlinkEntry,
 } from './changes.ts';
-export { compactChanges, compactedRev, type ManifestPage, readManifest } from './compact.ts';
+export {
+  type CompactOptions,
+  type CompactResult,
+  compactChanges,
+  compactedRev,
+  type ManifestPage,
+  needsResync,
+  readManifest,
+} from './compact.ts';
 export {
   createSyncDriver,
   type SyncDriver,

@@ -12,18 +12,18 @@ import { type ChangeCursor, compareChangeCursors, START_CURSOR } from './changes
 type CursorKind = 'fetch' | 'push';
 
 function readCursor(db: Database, peer: string, kind: CursorKind): ChangeCursor {
-  const row = db.all<{ rev: number; path: string | null }>(
-    'SELECT rev, path FROM vfs_sync_cursors WHERE peer = ? AND kind = ?',
+  const row = db.all<{ rev: number; at: number | null }>(
+    'SELECT rev, at FROM vfs_sync_cursors WHERE peer = ? AND kind = ?',
     [peer, kind],
   )[0];
-  return row ? { rev: Number(row.rev), path: row.path } : START_CURSOR;
+  return row ? { rev: Number(row.rev), at: row.at === null ? null : Number(row.at) } : START_CURSOR;
 }
 
 function writeCursor(db: Database, peer: string, kind: CursorKind, cursor: ChangeCursor): void {
   db.run(
-    `INSERT INTO vfs_sync_cursors (peer, kind, rev, path) VALUES (?, ?, ?, ?)
-     ON CONFLICT (peer, kind) DO UPDATE SET rev = excluded.rev, path = excluded.path`,
-    [peer, kind, cursor.rev, cursor.path],
+    `INSERT INTO vfs_sync_cursors (peer, kind, rev, at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (peer, kind) DO UPDATE SET rev = excluded.rev, at = excluded.at`,
+    [peer, kind, cursor.rev, cursor.at],
   );
 }
 
@@ -47,7 +47,7 @@ export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor
   writeCursor(db, peer, 'push', cursor);
   db.run('DELETE FROM vfs_sync_echo WHERE peer = ? AND rev <= ?', [
     peer,
-    cursor.path === null ? cursor.rev : cursor.rev - 1,
+    cursor.at === null ? cursor.rev : cursor.rev - 1,
   ]);
 }
 

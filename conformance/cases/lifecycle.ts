@@ -346,9 +346,13 @@ export function lifecycleCases(target: ConformanceTarget): void {
       target.withBackend((backend) => {
         const ws = openWorkspace(backend);
         ws.writeFile('/f', 'from version 1');
-        // Back to what version 1 wrote: no sync tables (v2), no counters or triggers (v3).
+        // Back to what version 1 wrote: no sync tables (v2), no counters or triggers (v3), the
+        // change log ordered by path within a revision (v4).
         backend.run('DROP TABLE vfs_sync_cursors');
         backend.run('DROP TABLE vfs_sync_echo');
+        backend.run('DROP TABLE vfs_sync_refused');
+        backend.run('DROP INDEX vfs_changes_order');
+        backend.run('CREATE INDEX vfs_changes_rev ON vfs_changes (rev, path)');
         for (const trigger of ['vfs_blobs_added', 'vfs_blobs_removed', 'vfs_nodes_added', 'vfs_nodes_removed']) {
           backend.run(`DROP TRIGGER ${trigger}`);
         }
@@ -359,6 +363,26 @@ export function lifecycleCases(target: ConformanceTarget): void {
         expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
         expect(backend.all("SELECT name FROM sqlite_master WHERE name = 'vfs_sync_echo'")).toHaveLength(1);
         expectFsckClean(reopened);
+      }));
+    it('a version 3 sync cursor that stopped inside a revision resumes at its start', () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend);
+        ws.writeFile('/f', 'x');
+        ws.rm('/f');
+        ws.rm('/f', { force: true });
+        backend.run('DROP TABLE vfs_sync_cursors');
+        backend.run('DROP TABLE vfs_sync_refused');
+        backend.run(`CREATE TABLE vfs_sync_cursors (peer TEXT NOT NULL, kind TEXT NOT NULL, rev INTEGER NOT NULL,
+          path TEXT, PRIMARY KEY (peer, kind)) WITHOUT ROWID`);
+        backend.run("INSERT INTO vfs_sync_cursors VALUES ('p1', 'push', 5, '/half'), ('p2', 'fetch', 7, NULL)");
+        backend.run('DROP INDEX vfs_changes_order');
+        backend.run('CREATE INDEX vfs_changes_rev ON vfs_changes (rev, path)');
+        backend.run("UPDATE vfs_meta SET v = 3 WHERE k = 'schema_version'");
+        openWorkspace(backend);
+        expect(backend.all('SELECT peer, kind, rev, at FROM vfs_sync_cursors ORDER BY peer')).toEqual([
+          { peer: 'p1', kind: 'push', rev: 4, at: null },
+          { peer: 'p2', kind: 'fetch', rev: 7, at: null },
+        ]);
       }));
     it('using a database before initializeSchema is a clear EIO', () =>
       target.withBackend(async (backend) => {

@@ -453,12 +453,12 @@ export function syncCases(target: ConformanceTarget): void {
     definePairCase(target, 'a cursor from the future is refused', async (pair) => {
       await expectRefusedOn(
         pair.authority,
-        () => pair.wire.fetchChanges('replica-1', { rev: 10_000, path: null }, 10),
+        () => pair.wire.fetchChanges('replica-1', { rev: 10_000, at: null }, 10),
         'EINVAL',
       );
       await expectRefusedOn(
         pair.authority,
-        () => pair.wire.fetchChanges('replica-1', { rev: -1, path: null }, 10),
+        () => pair.wire.fetchChanges('replica-1', { rev: -1, at: null }, 10),
         'EINVAL',
       );
     });
@@ -475,7 +475,7 @@ export function syncCases(target: ConformanceTarget): void {
       expect(first.result.applied).toBe(8);
       const before = await pair.authority.do(snapshot);
       const second = await pair.wire.pushChanges(request);
-      expect(second.result).toEqual({ applied: 0, skipped: 8, conflicts: [] });
+      expect(second.result).toEqual({ applied: 0, skipped: 8, conflicts: [], refused: [] });
       expect(await pair.authority.do(snapshot)).toEqual(before);
     });
     definePairCase(target, 'a malformed push is refused before anything is read', async (pair) => {
