@@ -47,17 +47,41 @@ export interface CaseContext {
 }
 
 /** Options for one case. */
-export interface CaseOptions extends Pick<WorkspaceOptions, 'chunkSize' | 'cacheBytes'> {
+export interface CaseOptions extends Pick<WorkspaceOptions, 'chunkSize' | 'cacheBytes' | 'quotas'> {
+  /** The clock to use (default: a fresh {@link testClock}). */
+  clock?: TestClock;
   /** Per-case timeout in milliseconds (big files and directories need more). */
   timeout?: number;
 }
 
 /** Opens a workspace on `backend` with a test clock, every statement checked against the strictest limits. */
 export function openTestWorkspace(backend: StorageBackend, options: CaseOptions = {}): CaseContext {
-  const clock = testClock();
+  const clock = options.clock ?? testClock();
   const guarded = guardLimits(backend);
-  const ws = openWorkspace(guarded, { chunkSize: options.chunkSize, cacheBytes: options.cacheBytes, now: clock.now });
+  const ws = openWorkspace(guarded, {
+    chunkSize: options.chunkSize,
+    cacheBytes: options.cacheBytes,
+    quotas: options.quotas,
+    now: clock.now,
+  });
   return { ws, db: ws.db, backend: guarded, clock, guard: guarded.stats };
+}
+
+/**
+ * A clock that moves by itself, a millisecond per reading, from `start`: a side of a sync pair
+ * with its own idea of the time, as two machines have.
+ */
+export function tickingClock(start: number): TestClock {
+  let t = start;
+  return {
+    now: () => {
+      t += 1;
+      return t;
+    },
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 /** Fails the test unless fsck finds nothing wrong. */

@@ -73,8 +73,11 @@ export interface ApplyResult {
   refused: RefusedEntry[];
 }
 
-// Failures of the storage itself (not of one entry) fail the whole batch, which is then retried.
-const TRANSIENT = new Set(['EIO', 'ENOSPC', 'EBUSY', 'EAGAIN', 'EUNKNOWN_HASH']);
+// Failures of the storage itself (not of one entry) fail the whole batch, which is then retried. A
+// quota's ENOSPC (no storage cause) belongs to the entry; a full disk's (a cause attached) does not.
+const TRANSIENT = new Set(['EIO', 'EBUSY', 'EAGAIN', 'EUNKNOWN_HASH']);
+const isTransient = (error: FsError): boolean =>
+  TRANSIENT.has(error.code) || (error.code === 'ENOSPC' && error.cause !== undefined);
 
 const bad = (detail: string) => fsError('EINVAL', 'sync', undefined, undefined, detail);
 
@@ -265,7 +268,7 @@ export function applyChanges(
         else result.applied++;
         if (outcome === 'applied') echoed.add(entry.path);
       } catch (error) {
-        if (!(error instanceof FsError) || TRANSIENT.has(error.code)) throw error;
+        if (!(error instanceof FsError) || isTransient(error)) throw error;
         m.events.length = events;
         result.refused.push({ path: String(entry.path), code: error.code, reason: error.message });
       }

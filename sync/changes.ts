@@ -117,7 +117,10 @@ export function nodeAt(db: Database, path: string): NodeRow | undefined {
     return locate(db, path, { follow: false, syscall: 'sync' }).node;
   } catch (error) {
     // A path that no longer resolves is a deletion; anything else (a storage failure) is not.
-    if (isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR') || isFsError(error, 'ELOOP')) return undefined;
+    // ENAMETOOLONG: a path a rename made longer than a single argument may be (the entry at it is
+    // refused by a receiver with the same limit; it is not a storage failure).
+    if (['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG'].some((code) => isFsError(error, code as 'ENOENT')))
+      return undefined;
     throw error;
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { Database } from '../core/database.ts';
 import { find } from '../core/fs/search.ts';
-import { applyChanges, type SyncConflict } from './apply.ts';
+import { applyChanges, type RefusedEntry, type SyncConflict } from './apply.ts';
 import { type ChangeCursor, type ChangeEntry, coalesceChanges } from './changes.ts';
 import type { ManifestPage } from './compact.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type SyncEndpoint } from './endpoint.ts';
@@ -16,7 +16,10 @@ import {
   assertAppliedPushCursor,
   readPushCursor,
   readWatermark,
+  recordRefusals,
   replicaId,
+  type UnsyncedEntry,
+  unsyncedEntries,
   writePushCursor,
   writeWatermark,
 } from './peers.ts';
@@ -55,6 +58,10 @@ export interface SyncReport {
   bytesOut: number;
   /** Concurrent edits found on either side, each settled with nothing lost. */
   conflicts: SyncConflict[];
+  /** Entries refused in this round (by this side on pull, by the authority on push); the rest went on. */
+  refused: RefusedEntry[];
+  /** Every entry refused and not synced since, this round's included: what still differs. */
+  unsynced: UnsyncedEntry[];
 }
 
 /** A replica's sync driver. Calls are serialised: a second call waits for the first. */
@@ -64,7 +71,15 @@ export interface SyncDriver {
   sync(): Promise<SyncReport>;
 }
 
-const emptyReport = (): SyncReport => ({ pulled: 0, pushed: 0, bytesIn: 0, bytesOut: 0, conflicts: [] });
+const emptyReport = (): SyncReport => ({
+  pulled: 0,
+  pushed: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  conflicts: [],
+  refused: [],
+  unsynced: [],
+});
 
 /** Groups hashes so each group's objects stay under `maxBytes` (sizes known from the chunk lists). */
 function groupBySize(chunks: ReadonlyArray<{ hash: string; size: number }>, maxBytes: number): string[][] {
@@ -135,9 +150,17 @@ export function createSyncDriver(
     const base = readPushCursor(db, authority).rev;
     db.transaction(() => {
       const result = applyChanges(db, entries, { peer: authority, source: 'upstream', base });
+      recordRefusals(
+        db,
+        authority,
+        'pull',
+        entries.map((entry) => entry.path),
+        result.refused,
+      );
       then();
       report.pulled += result.applied;
       report.conflicts.push(...result.conflicts);
+      report.refused.push(...result.refused);
     });
     options.onProgress?.({ phase: 'pull', entries: report.pulled, bytes: report.bytesIn });
   };
@@ -206,8 +229,18 @@ export function createSyncDriver(
         assertAppliedPushCursor(batch.cursor, response.acknowledged);
         report.pushed += response.result.applied;
         report.conflicts.push(...response.result.conflicts);
+        report.refused.push(...(response.result.refused ?? []));
       }
-      db.transaction(() => writePushCursor(db, authority, batch.cursor));
+      db.transaction(() => {
+        recordRefusals(
+          db,
+          authority,
+          'push',
+          batch.entries.map((entry) => entry.path),
+          report.refused.filter((entry) => batch.entries.some((e) => e.path === entry.path)),
+        );
+        writePushCursor(db, authority, batch.cursor);
+      });
       options.onProgress?.({ phase: 'push', entries: report.pushed, bytes: report.bytesOut });
       if (!batch.more) return;
     }
@@ -217,6 +250,7 @@ export function createSyncDriver(
     const run = queue.then(async () => {
       const report = emptyReport();
       for (const step of steps) await step(report);
+      report.unsynced = unsyncedEntries(db, peer);
       return report;
     });
     queue = run.catch(() => undefined);

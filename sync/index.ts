@@ -8,6 +8,7 @@ export {
   type ApplyOptions,
   type ApplyResult,
   applyChanges,
+  type RefusedEntry,
   type SyncConflict,
   validateEntry,
 } from './apply.ts';
@@ -73,8 +74,11 @@ export {
   assertAppliedPushCursor,
   readPushCursor,
   readWatermark,
+  recordRefusals,
   replicaId,
   resetPeer,
+  type UnsyncedEntry,
+  unsyncedEntries,
   writePushCursor,
   writeWatermark,
 } from './peers.ts';

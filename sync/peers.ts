@@ -55,6 +55,7 @@ export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor
 export function resetPeer(db: Database, peer: string): void {
   db.run('DELETE FROM vfs_sync_cursors WHERE peer = ?', [peer]);
   db.run('DELETE FROM vfs_sync_echo WHERE peer = ?', [peer]);
+  db.run('DELETE FROM vfs_sync_refused WHERE peer = ?', [peer]);
 }
 
 /**
@@ -80,4 +81,50 @@ export function replicaId(db: Database): string {
   const id = crypto.randomUUID();
   writeMeta(db, 'replica_id', id);
   return id;
+}
+
+/** An entry one side refused, still unsynced: until it syncs or its path is resolved. */
+export interface UnsyncedEntry {
+  /** The path. */
+  path: string;
+  /** `pull`: this side refused the peer's entry; `push`: the peer refused this side's. */
+  direction: 'pull' | 'push';
+  /** The error code of the refusal. */
+  code: string;
+  /** The refusal's message. */
+  reason: string;
+}
+
+/**
+ * Records what one batch did for the unsynced list: the refused entries are added, every other
+ * entry of the batch (now synced) is removed from it.
+ */
+export function recordRefusals(
+  db: Database,
+  peer: string,
+  direction: 'pull' | 'push',
+  paths: readonly string[],
+  refused: ReadonlyArray<{ path: string; code: string; reason: string }>,
+): void {
+  const failed = new Set(refused.map((entry) => entry.path));
+  for (const path of paths) {
+    if (failed.has(path)) continue;
+    db.run('DELETE FROM vfs_sync_refused WHERE peer = ? AND path = ? AND direction = ?', [peer, path, direction]);
+  }
+  for (const entry of refused) {
+    db.run(
+      `INSERT INTO vfs_sync_refused (peer, path, direction, code, reason) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (peer, path, direction) DO UPDATE SET code = excluded.code, reason = excluded.reason`,
+      [peer, entry.path, direction, entry.code, entry.reason],
+    );
+  }
+}
+
+/** Entries refused by either side and not synced since, for every peer or one. */
+export function unsyncedEntries(db: Database, peer?: string): UnsyncedEntry[] {
+  const rows = db.all<UnsyncedEntry>(
+    `SELECT path, direction, code, reason FROM vfs_sync_refused ${peer === undefined ? '' : 'WHERE peer = ?'} ORDER BY path`,
+    peer === undefined ? [] : [peer],
+  );
+  return rows.map((row) => ({ path: row.path, direction: row.direction, code: row.code, reason: row.reason }));
 }

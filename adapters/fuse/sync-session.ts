@@ -8,6 +8,7 @@
  */
 import type { Workspace } from '../../core/index.ts';
 import { createSyncDriver, type SyncReport } from '../../sync/driver.ts';
+import type { UnsyncedEntry } from '../../sync/peers.ts';
 import { connectSyncWebSocket, type SyncConnection } from '../../sync/websocket.ts';
 
 /** What the daemon hands the sync session. */
@@ -39,6 +40,8 @@ export interface SyncSession {
     pulled: number;
     pushed: number;
     conflicts: number;
+    /** Entries refused by either side and not synced since. */
+    unsynced: UnsyncedEntry[];
     lastError?: string;
     lastSyncAt?: string;
   };
@@ -49,7 +52,9 @@ export function startSyncSession(context: SyncSessionContext): SyncSession {
   const { workspace, url, token, signal, log } = context;
   const intervalMs = context.intervalMs ?? 5000;
   const debounceMs = context.debounceMs ?? 300;
-  const figures = { rounds: 0, failures: 0, pulled: 0, pushed: 0, conflicts: 0 } as ReturnType<SyncSession['stats']>;
+  const figures = { rounds: 0, failures: 0, pulled: 0, pushed: 0, conflicts: 0, unsynced: [] } as ReturnType<
+    SyncSession['stats']
+  >;
   let connection: SyncConnection | undefined;
   let running: Promise<void> = Promise.resolve();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -64,6 +69,9 @@ export function startSyncSession(context: SyncSessionContext): SyncSession {
       figures.pulled += report.pulled;
       figures.pushed += report.pushed;
       figures.conflicts += report.conflicts.length;
+      figures.unsynced = report.unsynced;
+      for (const refused of report.refused)
+        log(`sync: ${refused.path} was refused (${refused.reason}); the rest goes on`);
       figures.lastSyncAt = new Date().toISOString();
       for (const conflict of report.conflicts) {
         log(

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../../core/blobs.ts';
 import type { ErrorCode } from '../../core/errors.ts';
+import type { Quotas } from '../../core/quotas.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import { applyChanges } from '../../sync/apply.ts';
 import { coalesceChanges, currentRev, START_CURSOR } from '../../sync/changes.ts';
@@ -16,7 +17,7 @@ import { createSyncDriver, type SyncDriverOptions, type SyncReport } from '../..
 import { createSyncEndpoint, forwardEndpoint, type SyncEndpoint } from '../../sync/endpoint.ts';
 import { connectInProcess, type InProcessOptions, type WireCounters } from '../../sync/in-process.ts';
 import { fetchObjects, pushObjects } from '../../sync/objects.ts';
-import { expectCode, expectFsckClean, expectRefused, openTestWorkspace } from '../harness.ts';
+import { expectCode, expectFsckClean, expectRefused, openTestWorkspace, tickingClock } from '../harness.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
 import { patternBytes } from './files.ts';
@@ -48,10 +49,32 @@ interface Pair {
 
 interface PairOptions {
   chunkSize?: number;
+  /** Quotas of the replica's workspace (the authority has none). */
+  replicaQuotas?: Quotas;
+  paging?: Paging;
   timeout?: number;
   wire?: InProcessOptions;
   driver?: SyncDriverOptions;
 }
+
+/**
+ * How a group of cases pages and keeps time. Every case runs with the default page and with pages
+ * of 1, 3 and 7 entries, so page boundaries fall inside revisions; each side has its own clock,
+ * eight thousand seconds apart, as two machines would.
+ */
+interface Paging {
+  name: string;
+  /** Entries per page, or undefined for the default. */
+  entries?: number;
+}
+const PAGINGS: readonly Paging[] = [
+  { name: 'default pages' },
+  { name: 'pages of 1', entries: 1 },
+  { name: 'pages of 3', entries: 3 },
+  { name: 'pages of 7', entries: 7 },
+];
+// The paging of the describe block being collected: cases capture it when they are defined.
+let collecting: Paging = PAGINGS[0];
 
 /** The authority's endpoint as the replica reaches it: every call runs in the authority's context. */
 function endpointOf(side: Side): SyncEndpoint {
@@ -66,15 +89,33 @@ async function withPair<T>(
   options: PairOptions,
   body: (pair: Pair) => Promise<T>,
 ): Promise<T> {
+  const paging = options.paging ?? PAGINGS[0];
   return target.withStorages(2, async ([a, b]) => {
-    const side = (storage: StorageHandle): Side => ({
-      do: (fn) => storage.use((backend) => fn(openTestWorkspace(backend, { chunkSize: options.chunkSize ?? 64 }).ws)),
-    });
-    const authority = side(a);
-    const replica = side(b);
+    const side = (storage: StorageHandle, start: number, quotas?: Quotas): Side => {
+      const clock = tickingClock(start);
+      return {
+        do: (fn) =>
+          storage.use((backend) =>
+            fn(openTestWorkspace(backend, { chunkSize: options.chunkSize ?? 64, clock, quotas }).ws),
+          ),
+      };
+    };
+    const authority = side(a, Date.UTC(2026, 0, 1));
+    const replica = side(b, Date.UTC(2026, 0, 1) + 8_000_000, options.replicaQuotas);
     const wire = connectInProcess(endpointOf(authority), options.wire);
-    const sync = (driverOptions?: SyncDriverOptions, via: SyncEndpoint = wire) =>
-      replica.do((ws) => createSyncDriver(ws.db, via, { ...options.driver, ...driverOptions }).sync());
+    const sync = (driverOptions?: SyncDriverOptions, via: SyncEndpoint = wire) => {
+      const merged = { ...options.driver, ...driverOptions };
+      const batchEntries = Math.min(
+        merged.batchEntries ?? Number.POSITIVE_INFINITY,
+        paging.entries ?? Number.POSITIVE_INFINITY,
+      );
+      return replica.do((ws) =>
+        createSyncDriver(ws.db, via, {
+          ...merged,
+          batchEntries: Number.isFinite(batchEntries) ? batchEntries : undefined,
+        }).sync(),
+      );
+    };
     const result = await body({ authority, replica, wire, sync });
     await authority.do(expectFsckClean);
     await replica.do(expectFsckClean);
@@ -88,7 +129,8 @@ function definePairCase(
   body: (pair: Pair) => Promise<unknown>,
   options: PairOptions = {},
 ): void {
-  it(name, () => withPair(target, options, body), options.timeout ?? 60_000);
+  const paging = collecting;
+  it(name, () => withPair(target, { ...options, paging }, body), options.timeout ?? 60_000);
 }
 
 async function expectConverged(pair: Pair): Promise<void> {
@@ -116,295 +158,393 @@ function seedTree(ws: Workspace): void {
 
 /** Cases for sync: an authority and a replica on two storages of the target. */
 export function syncCases(target: ConformanceTarget): void {
-  describe('sync', () => {
-    definePairCase(
-      target,
-      'a first sync copies the whole tree: files, empty dirs, symlinks, modes, mtimes',
-      async (pair) => {
-        await pair.authority.do(seedTree);
-        const report = await pair.sync();
-        expect(report.pulled).toBe(8);
-        expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
-      },
-    );
-    definePairCase(target, 'edits on both sides converge', async (pair) => {
-      await pair.authority.do(seedTree);
-      await pair.sync();
-      await pair.authority.do((ws) => ws.writeFile('/proj/server.txt', 'server'));
-      await pair.replica.do((ws) => {
-        ws.writeFile('/proj/replica.txt', 'replica');
-        ws.appendFile('/proj/src/main.ts', '// more\n');
-      });
-      await expectConverged(pair);
-      expect(await pair.authority.do((ws) => ws.readFile('/proj/src/main.ts', 'utf8'))).toContain('// more');
+  for (const paging of PAGINGS) {
+    describe(`sync, ${paging.name}`, () => {
+      collecting = paging;
+      behaviourCases(target);
+      convergenceCases(target, paging);
     });
-    definePairCase(target, 'mode-only and mtime-only changes propagate both ways', async (pair) => {
-      await pair.authority.do(seedTree);
-      await pair.sync();
-      await pair.replica.do((ws) => ws.chmod('/proj/src/main.ts', 0o600));
-      await pair.authority.do((ws) => ws.utimes('/proj/big.bin', 100, 200));
-      await expectConverged(pair);
-      expect(await pair.authority.do((ws) => ws.stat('/proj/src/main.ts').mode & 0o7777)).toBe(0o600);
-      expect(await pair.replica.do((ws) => ws.stat('/proj/big.bin').mtimeMs)).toBe(200_000);
-    });
-    definePairCase(target, 'deletions and renames of whole trees propagate', async (pair) => {
-      await pair.authority.do(seedTree);
-      await pair.sync();
-      await pair.replica.do((ws) => {
-        ws.rename('/proj/src', '/proj/lib');
-        ws.rm('/proj/big.bin');
+  }
+  collecting = PAGINGS[0];
+  verificationCases(target);
+}
+
+function behaviourCases(target: ConformanceTarget): void {
+  definePairCase(
+    target,
+    'a rename of a directory larger than any page arrives whole, both ways',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/d');
+        for (let i = 0; i < 300; i++) ws.writeFile(`/d/f${i}`, `file ${i}`);
       });
+      await pair.sync();
+      expect(await pair.replica.do((ws) => ws.find('/', '**').length)).toBe(301);
+      await pair.authority.do((ws) => ws.rename('/d', '/e'));
       await expectConverged(pair);
-      expect(await pair.authority.do((ws) => ws.exists('/proj/src'))).toBe(false);
-      expect(await pair.authority.do((ws) => ws.readFile('/proj/lib/main.ts', 'utf8'))).toContain('hi');
-      await pair.authority.do((ws) => ws.rm('/proj', { recursive: true }));
+      expect(await pair.replica.do((ws) => ws.find('/e', '**').length)).toBe(300);
+      await pair.replica.do((ws) => ws.rename('/e', '/g'));
+      await expectConverged(pair);
+      expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual(
+        await pair.replica.do((ws) => ws.find('/', '**')),
+      );
+      expect(await pair.authority.do((ws) => ws.readFile('/g/f299', 'utf8'))).toBe('file 299');
+      // One transaction that removes a whole tree, also larger than any page.
+      await pair.authority.do((ws) => ws.rm('/g', { recursive: true }));
       await expectConverged(pair);
       expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual([]);
+    },
+    { timeout: 180_000 },
+  );
+  definePairCase(target, 'directory mtimes converge although each side has its own clock', async (pair) => {
+    await pair.authority.do((ws) => {
+      ws.mkdir('/d/sub', { recursive: true });
+      ws.writeFile('/d/sub/f', 'x');
     });
-    definePairCase(
-      target,
-      'concurrent edits of one file: the authority keeps the path, the replica version is kept beside it',
-      async (pair) => {
-        await pair.authority.do((ws) => ws.writeFile('/f', 'base'));
-        await pair.sync();
-        await pair.authority.do((ws) => ws.writeFile('/f', 'authority edit'));
-        await pair.replica.do((ws) => ws.writeFile('/f', 'replica edit'));
-        const report = await pair.sync();
-        expect(report.conflicts).toHaveLength(1);
-        const copy = report.conflicts[0].copy as string;
-        expect(copy).toMatch(/^\/f\.conflict-/);
-        await expectConverged(pair);
-        expect(await pair.authority.do((ws) => ws.readFile('/f', 'utf8'))).toBe('authority edit');
-        expect(await pair.authority.do((ws) => ws.readFile(copy, 'utf8'))).toBe('replica edit');
-      },
-    );
-    definePairCase(target, 'an edit beats a concurrent deletion: nothing is lost', async (pair) => {
-      await pair.authority.do((ws) => {
-        ws.writeFile('/f', 'base');
-        ws.writeFile('/g', 'base');
-      });
-      await pair.sync();
-      await pair.authority.do((ws) => {
-        ws.rm('/f');
-        ws.writeFile('/g', 'kept edit too');
-      });
-      await pair.replica.do((ws) => {
-        ws.writeFile('/f', 'kept edit');
-        ws.rm('/g');
-      });
-      const report = await pair.sync();
-      expect(report.conflicts.map((c) => c.path).sort()).toEqual(['/f', '/g']);
-      await expectConverged(pair);
-      expect(await pair.authority.do((ws) => ws.readFile('/f', 'utf8'))).toBe('kept edit');
-      expect(await pair.replica.do((ws) => ws.readFile('/g', 'utf8'))).toBe('kept edit too');
+    await pair.sync();
+    await pair.replica.do((ws) => {
+      ws.writeFile('/d/new', 'y');
+      ws.rm('/d/sub/f');
     });
-    definePairCase(
-      target,
-      'a directory deleted on one side keeps what the other side wrote inside it meanwhile',
-      async (pair) => {
-        await pair.authority.do((ws) => {
-          ws.mkdir('/d/sub', { recursive: true });
-          ws.writeFile('/d/old', 'old');
-          ws.writeFile('/d/sub/old', 'old');
-        });
-        await pair.sync();
-        await pair.authority.do((ws) => ws.rm('/d', { recursive: true }));
-        await pair.replica.do((ws) => ws.writeFile('/d/sub/new', 'written meanwhile'));
-        const report = await pair.sync();
-        expect(report.conflicts.map((c) => c.path)).toContain('/d/sub/new');
-        await expectConverged(pair);
-        expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual(['/d', '/d/sub', '/d/sub/new']);
-      },
-    );
-    definePairCase(
-      target,
-      'compaction drops acknowledged tombstones; a replica behind the horizon resyncs from the manifest',
-      async (pair) => {
-        await pair.authority.do((ws) => {
-          for (const name of ['keep', 'gone', 'edited']) ws.writeFile(`/${name}`, name);
-          ws.mkdir('/dir/deep', { recursive: true });
-        });
-        await pair.sync();
-        await pair.authority.do((ws) => {
-          ws.rm('/gone');
-          ws.rm('/dir', { recursive: true });
-          ws.writeFile('/edited', 'edited on the authority');
-          ws.writeFile('/new', 'new');
-          // Forget every tombstone, as if the replica had been away longer than the log keeps.
-          const { removed } = compactChanges(ws.db, { horizon: currentRev(ws.db) });
-          expect(removed).toBe(3);
-        });
-        await pair.replica.do((ws) => ws.writeFile('/local', 'unpushed local work'));
-        await expectConverged(pair);
-        expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/edited', '/keep', '/local', '/new']);
-        expect(await pair.authority.do((ws) => ws.readFile('/local', 'utf8'))).toBe('unpushed local work');
-        const afterDefault = await pair.authority.do((ws) => {
-          ws.rm('/keep');
-          return compactChanges(ws.db);
-        });
-        expect(afterDefault.removed).toBe(0);
-        // A replica acknowledges what it applied when it next asks for changes.
-        await pair.sync();
-        await pair.sync();
-        expect(await pair.authority.do((ws) => compactChanges(ws.db).removed)).toBe(1);
-        expect(await pair.replica.do((ws) => ws.exists('/keep'))).toBe(false);
-      },
-    );
-    definePairCase(target, 'a concurrent type change keeps the replica subtree under a conflict name', async (pair) => {
-      await pair.authority.do((ws) => ws.writeFile('/x', 'file'));
-      await pair.sync();
-      await pair.authority.do((ws) => ws.writeFile('/x', 'authority file'));
-      await pair.replica.do((ws) => {
-        ws.rm('/x');
-        ws.mkdir('/x');
-        ws.writeFile('/x/inside', 'replica dir content');
-      });
-      const report = await pair.sync();
-      expect(report.conflicts.length).toBeGreaterThan(0);
-      await expectConverged(pair);
-      await pair.authority.do((ws) => {
-        expect(ws.readFile('/x', 'utf8')).toBe('authority file');
-        const copies = ws.find('/', 'x.conflict-*/inside');
-        expect(copies).toHaveLength(1);
-        expect(ws.readFile(copies[0], 'utf8')).toBe('replica dir content');
-      });
-    });
-    definePairCase(target, 'hard links arrive as separate files with the same bytes (flattened)', async (pair) => {
-      await pair.authority.do((ws) => {
-        ws.writeFile('/a', 'linked');
-        ws.link('/a', '/b');
-      });
-      await pair.sync();
-      expect(await pair.replica.do((ws) => [ws.readFile('/b', 'utf8'), ws.stat('/a').nlink])).toEqual(['linked', 1]);
-    });
-    definePairCase(target, 'after a pull nothing echoes back, and an idle sync moves nothing', async (pair) => {
-      await pair.authority.do(seedTree);
-      await pair.sync();
-      const calls = pair.wire.counters.calls;
-      const report = await pair.sync();
-      expect(report).toMatchObject({ pulled: 0, pushed: 0, bytesIn: 0, bytesOut: 0 });
-      expect(pair.wire.counters.calls - calls).toBeLessThanOrEqual(2);
-    });
-    definePairCase(
-      target,
-      'a one-chunk edit of a large file sends only that chunk',
-      async (pair) => {
-        const chunk = 64 * 1024;
-        await pair.authority.do((ws) => ws.writeFile('/big', patternBytes(64 * chunk, 9)));
-        await pair.sync();
-        expect(pair.wire.counters.down).toBe(64 * chunk);
-        const edited = await pair.authority.do((ws) => {
-          const bytes = ws.readFile('/big');
-          bytes[10 * chunk + 5] ^= 0xff;
-          ws.writeFile('/big', bytes);
-          return hashBytes(bytes);
-        });
-        const before = pair.wire.counters.down;
-        await pair.sync();
-        expect(pair.wire.counters.down - before).toBe(chunk);
-        expect(await pair.replica.do((ws) => hashBytes(ws.readFile('/big')))).toBe(edited);
-      },
-      { chunkSize: 64 * 1024 },
-    );
-    definePairCase(
-      target,
-      'ignored paths are not pushed but still advance the cursor',
-      async (pair) => {
-        await pair.replica.do((ws) => {
-          ws.mkdir('/p/node_modules/x', { recursive: true });
-          ws.writeFile('/p/node_modules/x/i.js', 'x');
-          ws.writeFile('/p/keep.js', 'k');
-        });
-        await pair.sync();
-        expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual(['/p', '/p/keep.js']);
-      },
-      { driver: { ignore: ['node_modules'] } },
-    );
-    definePairCase(target, 'a page of changes ends once it holds enough chunk references', async (pair) => {
-      const pages = await pair.authority.do((ws) => {
-        for (let i = 0; i < 6; i++) ws.writeFile(`/f${i}`, patternBytes(64 * 10, i + 1));
-        const first = coalesceChanges(ws.db, START_CURSOR, { maxChunks: 25 });
-        return { first: first.entries.length, more: first.more };
-      });
-      expect(pages).toEqual({ first: 3, more: true });
-    });
-    definePairCase(target, 'batches are bounded and progress is reported', async (pair) => {
-      await pair.authority.do((ws) => {
-        for (let i = 0; i < 30; i++) ws.writeFile(`/f${i}`, `${i}`);
-      });
-      const seen: number[] = [];
-      await pair.sync({ batchEntries: 7, onProgress: (p) => seen.push(p.entries) });
-      expect(seen.filter((n) => n > 0).length).toBeGreaterThanOrEqual(5);
-      expect(await pair.replica.do((ws) => ws.find('/', '*').length)).toBe(30);
-    });
-    definePairCase(target, 'a connection cut at any call loses nothing and duplicates nothing', async (pair) => {
-      await pair.authority.do(seedTree);
-      await pair.replica.do((ws) => {
-        for (let i = 0; i < 12; i++) ws.writeFile(`/r${i}`, patternBytes(150, i + 1));
-      });
-      let calls = 0;
-      let cutAt = 3;
-      const flaky = connectInProcess(endpointOf(pair.authority), {
-        beforeCall: () => {
-          if (++calls === cutAt) throw new Error('connection reset');
-        },
-        afterCall: () => {
-          if (calls === cutAt + 1) throw new Error('reply lost');
-        },
-      });
-      let failures = 0;
-      for (let attempt = 0; attempt < 40; attempt++) {
-        try {
-          await pair.sync({ batchEntries: 4 }, flaky);
-          break;
-        } catch {
-          failures++;
-          cutAt = calls + 3;
-        }
-      }
-      expect(failures).toBeGreaterThan(2);
-      await pair.sync();
-      expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
-      expect(await pair.authority.do((ws) => ws.find('/', 'r*').length)).toBe(12);
-      expect(await pair.authority.do((ws) => ws.find('/', '**/*.conflict-*'))).toEqual([]);
-    });
-    definePairCase(
-      target,
-      'a directory deleted on one side while the other writes into it comes back alike on both',
-      async (pair) => {
-        await pair.replica.do((ws) => {
-          ws.mkdir('/d');
-          ws.chmod('/d', 0o600);
-        });
-        await pair.sync();
-        await pair.replica.do((ws) => ws.rm('/d', { recursive: true }));
-        await pair.authority.do((ws) => ws.writeFile('/d/f', 'kept'));
-        await pair.sync();
-        await pair.sync();
-        expect(await pair.replica.do((ws) => ws.readFile('/d/f', 'utf8'))).toBe('kept');
-        expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
-      },
-    );
-    definePairCase(target, 'a replica with another chunk size is refused with a clear error', async (pair) => {
-      const error = await expectCode(() => pair.wire.hello({ replica: 'abc', chunkSize: 128 }), 'EINVAL');
-      expect(error.message).toContain('chunk size 64');
-    });
-    definePairCase(
-      target,
-      "a hello without a chunk size is a probe: it tells the authority's size and changes nothing",
-      async (pair) => {
-        await pair.authority.do((ws) => ws.writeFile('/a.txt', 'a'));
-        const before = await pair.authority.do((ws) => ({ rev: currentRev(ws.db), view: syncView(ws) }));
-        const welcome = await pair.wire.hello({ replica: 'probe-1' });
-        expect(welcome.chunkSize).toBe(await pair.authority.do((ws) => ws.db.chunkSize));
-        expect(welcome.rev).toBe(before.rev);
-        expect(await pair.authority.do((ws) => ({ rev: currentRev(ws.db), view: syncView(ws) }))).toEqual(before);
-        // A chunk size that is given is still checked.
-        await expectCode(() => pair.wire.hello({ replica: 'probe-1', chunkSize: 0 }), 'EINVAL');
-      },
-    );
+    await expectConverged(pair);
+    const mtimes = (ws: Workspace) => ['/d', '/d/sub'].map((p) => ws.stat(p).mtimeMs);
+    expect(await pair.replica.do(mtimes)).toEqual(await pair.authority.do(mtimes));
   });
+  definePairCase(target, 'the same directory or the same bytes made on both sides are not conflicts', async (pair) => {
+    await pair.authority.do((ws) => {
+      ws.mkdir('/both/inner', { recursive: true });
+      ws.writeFile('/both/same.txt', 'same bytes');
+    });
+    await pair.replica.do((ws) => {
+      ws.mkdir('/both/inner', { recursive: true });
+      ws.writeFile('/both/same.txt', 'same bytes');
+      ws.writeFile('/both/mine.txt', 'only here');
+    });
+    const report = await pair.sync();
+    expect(report.conflicts).toEqual([]);
+    await expectConverged(pair);
+    expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual([
+      '/both',
+      '/both/inner',
+      '/both/mine.txt',
+      '/both/same.txt',
+    ]);
+  });
+  definePairCase(
+    target,
+    'an entry the replica refuses is reported and stays unsynced; the rest goes on',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.writeFile('/a', 'small');
+        ws.writeFile('/big', 'x'.repeat(500));
+        ws.writeFile('/z', 'small too');
+      });
+      const first = await pair.sync();
+      expect(first.refused.map((r) => [r.path, r.code])).toEqual([['/big', 'EFBIG']]);
+      expect(first.unsynced.map((u) => [u.path, u.direction])).toEqual([['/big', 'pull']]);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/a', '/z']);
+      // Later changes still flow, and the refusal stays visible.
+      await pair.authority.do((ws) => ws.writeFile('/later', 'later'));
+      const second = await pair.sync();
+      expect(await pair.replica.do((ws) => ws.readFile('/later', 'utf8'))).toBe('later');
+      expect(second.unsynced.map((u) => u.path)).toEqual(['/big']);
+      // Resolved on the authority: the entry syncs and leaves the list.
+      await pair.authority.do((ws) => ws.truncate('/big', 10));
+      const third = await pair.sync();
+      expect(third.unsynced).toEqual([]);
+      expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+    },
+    { replicaQuotas: { maxFileSize: 100 } },
+  );
+  definePairCase(
+    target,
+    'a first sync copies the whole tree: files, empty dirs, symlinks, modes, mtimes',
+    async (pair) => {
+      await pair.authority.do(seedTree);
+      const report = await pair.sync();
+      expect(report.pulled).toBe(8);
+      expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+    },
+  );
+  definePairCase(target, 'edits on both sides converge', async (pair) => {
+    await pair.authority.do(seedTree);
+    await pair.sync();
+    await pair.authority.do((ws) => ws.writeFile('/proj/server.txt', 'server'));
+    await pair.replica.do((ws) => {
+      ws.writeFile('/proj/replica.txt', 'replica');
+      ws.appendFile('/proj/src/main.ts', '// more\n');
+    });
+    await expectConverged(pair);
+    expect(await pair.authority.do((ws) => ws.readFile('/proj/src/main.ts', 'utf8'))).toContain('// more');
+  });
+  definePairCase(target, 'mode-only and mtime-only changes propagate both ways', async (pair) => {
+    await pair.authority.do(seedTree);
+    await pair.sync();
+    await pair.replica.do((ws) => ws.chmod('/proj/src/main.ts', 0o600));
+    await pair.authority.do((ws) => ws.utimes('/proj/big.bin', 100, 200));
+    await expectConverged(pair);
+    expect(await pair.authority.do((ws) => ws.stat('/proj/src/main.ts').mode & 0o7777)).toBe(0o600);
+    expect(await pair.replica.do((ws) => ws.stat('/proj/big.bin').mtimeMs)).toBe(200_000);
+  });
+  definePairCase(target, 'deletions and renames of whole trees propagate', async (pair) => {
+    await pair.authority.do(seedTree);
+    await pair.sync();
+    await pair.replica.do((ws) => {
+      ws.rename('/proj/src', '/proj/lib');
+      ws.rm('/proj/big.bin');
+    });
+    await expectConverged(pair);
+    expect(await pair.authority.do((ws) => ws.exists('/proj/src'))).toBe(false);
+    expect(await pair.authority.do((ws) => ws.readFile('/proj/lib/main.ts', 'utf8'))).toContain('hi');
+    await pair.authority.do((ws) => ws.rm('/proj', { recursive: true }));
+    await expectConverged(pair);
+    expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual([]);
+  });
+  definePairCase(
+    target,
+    'concurrent edits of one file: the authority keeps the path, the replica version is kept beside it',
+    async (pair) => {
+      await pair.authority.do((ws) => ws.writeFile('/f', 'base'));
+      await pair.sync();
+      await pair.authority.do((ws) => ws.writeFile('/f', 'authority edit'));
+      await pair.replica.do((ws) => ws.writeFile('/f', 'replica edit'));
+      const report = await pair.sync();
+      expect(report.conflicts).toHaveLength(1);
+      const copy = report.conflicts[0].copy as string;
+      expect(copy).toMatch(/^\/f\.conflict-/);
+      await expectConverged(pair);
+      expect(await pair.authority.do((ws) => ws.readFile('/f', 'utf8'))).toBe('authority edit');
+      expect(await pair.authority.do((ws) => ws.readFile(copy, 'utf8'))).toBe('replica edit');
+    },
+  );
+  definePairCase(target, 'an edit beats a concurrent deletion: nothing is lost', async (pair) => {
+    await pair.authority.do((ws) => {
+      ws.writeFile('/f', 'base');
+      ws.writeFile('/g', 'base');
+    });
+    await pair.sync();
+    await pair.authority.do((ws) => {
+      ws.rm('/f');
+      ws.writeFile('/g', 'kept edit too');
+    });
+    await pair.replica.do((ws) => {
+      ws.writeFile('/f', 'kept edit');
+      ws.rm('/g');
+    });
+    const report = await pair.sync();
+    expect(report.conflicts.map((c) => c.path).sort()).toEqual(['/f', '/g']);
+    await expectConverged(pair);
+    expect(await pair.authority.do((ws) => ws.readFile('/f', 'utf8'))).toBe('kept edit');
+    expect(await pair.replica.do((ws) => ws.readFile('/g', 'utf8'))).toBe('kept edit too');
+  });
+  definePairCase(
+    target,
+    'a directory deleted on one side keeps what the other side wrote inside it meanwhile',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/d/sub', { recursive: true });
+        ws.writeFile('/d/old', 'old');
+        ws.writeFile('/d/sub/old', 'old');
+      });
+      await pair.sync();
+      await pair.authority.do((ws) => ws.rm('/d', { recursive: true }));
+      await pair.replica.do((ws) => ws.writeFile('/d/sub/new', 'written meanwhile'));
+      const report = await pair.sync();
+      expect(report.conflicts.map((c) => c.path)).toContain('/d/sub/new');
+      await expectConverged(pair);
+      expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual(['/d', '/d/sub', '/d/sub/new']);
+    },
+  );
+  definePairCase(
+    target,
+    'compaction drops acknowledged tombstones; a replica behind the horizon resyncs from the manifest',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        for (const name of ['keep', 'gone', 'edited']) ws.writeFile(`/${name}`, name);
+        ws.mkdir('/dir/deep', { recursive: true });
+      });
+      await pair.sync();
+      await pair.authority.do((ws) => {
+        ws.rm('/gone');
+        ws.rm('/dir', { recursive: true });
+        ws.writeFile('/edited', 'edited on the authority');
+        ws.writeFile('/new', 'new');
+        // Forget every tombstone, as if the replica had been away longer than the log keeps.
+        const { removed } = compactChanges(ws.db, { horizon: currentRev(ws.db) });
+        expect(removed).toBe(3);
+      });
+      await pair.replica.do((ws) => ws.writeFile('/local', 'unpushed local work'));
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/edited', '/keep', '/local', '/new']);
+      expect(await pair.authority.do((ws) => ws.readFile('/local', 'utf8'))).toBe('unpushed local work');
+      const afterDefault = await pair.authority.do((ws) => {
+        ws.rm('/keep');
+        return compactChanges(ws.db);
+      });
+      expect(afterDefault.removed).toBe(0);
+      // A replica acknowledges what it applied when it next asks for changes.
+      await pair.sync();
+      await pair.sync();
+      expect(await pair.authority.do((ws) => compactChanges(ws.db).removed)).toBe(1);
+      expect(await pair.replica.do((ws) => ws.exists('/keep'))).toBe(false);
+    },
+  );
+  definePairCase(target, 'a concurrent type change keeps the replica subtree under a conflict name', async (pair) => {
+    await pair.authority.do((ws) => ws.writeFile('/x', 'file'));
+    await pair.sync();
+    await pair.authority.do((ws) => ws.writeFile('/x', 'authority file'));
+    await pair.replica.do((ws) => {
+      ws.rm('/x');
+      ws.mkdir('/x');
+      ws.writeFile('/x/inside', 'replica dir content');
+    });
+    const report = await pair.sync();
+    expect(report.conflicts.length).toBeGreaterThan(0);
+    await expectConverged(pair);
+    await pair.authority.do((ws) => {
+      expect(ws.readFile('/x', 'utf8')).toBe('authority file');
+      const copies = ws.find('/', 'x.conflict-*/inside');
+      expect(copies).toHaveLength(1);
+      expect(ws.readFile(copies[0], 'utf8')).toBe('replica dir content');
+    });
+  });
+  definePairCase(target, 'hard links arrive as separate files with the same bytes (flattened)', async (pair) => {
+    await pair.authority.do((ws) => {
+      ws.writeFile('/a', 'linked');
+      ws.link('/a', '/b');
+    });
+    await pair.sync();
+    expect(await pair.replica.do((ws) => [ws.readFile('/b', 'utf8'), ws.stat('/a').nlink])).toEqual(['linked', 1]);
+  });
+  definePairCase(target, 'after a pull nothing echoes back, and an idle sync moves nothing', async (pair) => {
+    await pair.authority.do(seedTree);
+    await pair.sync();
+    const calls = pair.wire.counters.calls;
+    const report = await pair.sync();
+    expect(report).toMatchObject({ pulled: 0, pushed: 0, bytesIn: 0, bytesOut: 0 });
+    expect(pair.wire.counters.calls - calls).toBeLessThanOrEqual(2);
+  });
+  definePairCase(
+    target,
+    'a one-chunk edit of a large file sends only that chunk',
+    async (pair) => {
+      const chunk = 64 * 1024;
+      await pair.authority.do((ws) => ws.writeFile('/big', patternBytes(64 * chunk, 9)));
+      await pair.sync();
+      expect(pair.wire.counters.down).toBe(64 * chunk);
+      const edited = await pair.authority.do((ws) => {
+        const bytes = ws.readFile('/big');
+        bytes[10 * chunk + 5] ^= 0xff;
+        ws.writeFile('/big', bytes);
+        return hashBytes(bytes);
+      });
+      const before = pair.wire.counters.down;
+      await pair.sync();
+      expect(pair.wire.counters.down - before).toBe(chunk);
+      expect(await pair.replica.do((ws) => hashBytes(ws.readFile('/big')))).toBe(edited);
+    },
+    { chunkSize: 64 * 1024 },
+  );
+  definePairCase(
+    target,
+    'ignored paths are not pushed but still advance the cursor',
+    async (pair) => {
+      await pair.replica.do((ws) => {
+        ws.mkdir('/p/node_modules/x', { recursive: true });
+        ws.writeFile('/p/node_modules/x/i.js', 'x');
+        ws.writeFile('/p/keep.js', 'k');
+      });
+      await pair.sync();
+      expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual(['/p', '/p/keep.js']);
+    },
+    { driver: { ignore: ['node_modules'] } },
+  );
+  definePairCase(target, 'a page of changes ends once it holds enough chunk references', async (pair) => {
+    const pages = await pair.authority.do((ws) => {
+      for (let i = 0; i < 6; i++) ws.writeFile(`/f${i}`, patternBytes(64 * 10, i + 1));
+      const first = coalesceChanges(ws.db, START_CURSOR, { maxChunks: 25 });
+      return { first: first.entries.length, more: first.more };
+    });
+    expect(pages).toEqual({ first: 3, more: true });
+  });
+  definePairCase(target, 'batches are bounded and progress is reported', async (pair) => {
+    await pair.authority.do((ws) => {
+      for (let i = 0; i < 30; i++) ws.writeFile(`/f${i}`, `${i}`);
+    });
+    const seen: number[] = [];
+    await pair.sync({ batchEntries: 7, onProgress: (p) => seen.push(p.entries) });
+    expect(seen.filter((n) => n > 0).length).toBeGreaterThanOrEqual(5);
+    expect(await pair.replica.do((ws) => ws.find('/', '*').length)).toBe(30);
+  });
+  definePairCase(target, 'a connection cut at any call loses nothing and duplicates nothing', async (pair) => {
+    await pair.authority.do(seedTree);
+    await pair.replica.do((ws) => {
+      for (let i = 0; i < 12; i++) ws.writeFile(`/r${i}`, patternBytes(150, i + 1));
+    });
+    let calls = 0;
+    let cutAt = 3;
+    const flaky = connectInProcess(endpointOf(pair.authority), {
+      beforeCall: () => {
+        if (++calls === cutAt) throw new Error('connection reset');
+      },
+      afterCall: () => {
+        if (calls === cutAt + 1) throw new Error('reply lost');
+      },
+    });
+    let failures = 0;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      try {
+        await pair.sync({ batchEntries: 4 }, flaky);
+        break;
+      } catch {
+        failures++;
+        cutAt = calls + 3;
+      }
+    }
+    expect(failures).toBeGreaterThan(2);
+    await pair.sync();
+    expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+    expect(await pair.authority.do((ws) => ws.find('/', 'r*').length)).toBe(12);
+    expect(await pair.authority.do((ws) => ws.find('/', '**/*.conflict-*'))).toEqual([]);
+  });
+  definePairCase(
+    target,
+    'a directory deleted on one side while the other writes into it comes back alike on both',
+    async (pair) => {
+      await pair.replica.do((ws) => {
+        ws.mkdir('/d');
+        ws.chmod('/d', 0o600);
+      });
+      await pair.sync();
+      await pair.replica.do((ws) => ws.rm('/d', { recursive: true }));
+      await pair.authority.do((ws) => ws.writeFile('/d/f', 'kept'));
+      await pair.sync();
+      await pair.sync();
+      expect(await pair.replica.do((ws) => ws.readFile('/d/f', 'utf8'))).toBe('kept');
+      expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+    },
+  );
+  definePairCase(target, 'a replica with another chunk size is refused with a clear error', async (pair) => {
+    const error = await expectCode(() => pair.wire.hello({ replica: 'abc', chunkSize: 128 }), 'EINVAL');
+    expect(error.message).toContain('chunk size 64');
+  });
+  definePairCase(
+    target,
+    "a hello without a chunk size is a probe: it tells the authority's size and changes nothing",
+    async (pair) => {
+      await pair.authority.do((ws) => ws.writeFile('/a.txt', 'a'));
+      const before = await pair.authority.do((ws) => ({ rev: currentRev(ws.db), view: syncView(ws) }));
+      const welcome = await pair.wire.hello({ replica: 'probe-1' });
+      expect(welcome.chunkSize).toBe(await pair.authority.do((ws) => ws.db.chunkSize));
+      expect(welcome.rev).toBe(before.rev);
+      expect(await pair.authority.do((ws) => ({ rev: currentRev(ws.db), view: syncView(ws) }))).toEqual(before);
+      // A chunk size that is given is still checked.
+      await expectCode(() => pair.wire.hello({ replica: 'probe-1', chunkSize: 0 }), 'EINVAL');
+    },
+  );
+}
 
+function verificationCases(target: ConformanceTarget): void {
   describe('sync input is verified', () => {
     definePairCase(
       target,
@@ -491,8 +631,10 @@ export function syncCases(target: ConformanceTarget): void {
       );
     });
   });
+}
 
-  describe('sync convergence', () => {
+function convergenceCases(target: ConformanceTarget, paging: Paging): void {
+  {
     const name = fc.constantFrom('a', 'b', 'c', 'd', 'd/e', 'd/f');
     const op = fc.oneof(
       fc.record({
@@ -512,7 +654,7 @@ export function syncCases(target: ConformanceTarget): void {
       () =>
         fc.assert(
           fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), (steps) =>
-            withPair(target, {}, async (pair) => {
+            withPair(target, { paging }, async (pair) => {
               const sync = async (): Promise<void> => {
                 // Every reported conflict's losing version exists right after the sync that reported it.
                 for (const conflict of (await pair.sync()).conflicts) {
@@ -548,9 +690,9 @@ export function syncCases(target: ConformanceTarget): void {
               expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
             }),
           ),
-          { numRuns: Number(globalThis.process?.env?.DOFS_SYNC_RUNS ?? 30) },
+          { numRuns: Math.ceil(Number(globalThis.process?.env?.DOFS_SYNC_RUNS ?? 30) / (paging.entries ? 3 : 1)) },
         ),
       180_000,
     );
-  });
+  }
 }

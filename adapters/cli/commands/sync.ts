@@ -62,6 +62,10 @@ export function registerSync(program: Command): void {
                 (c) =>
                   `conflict: ${c.path} kept the ${c.kept === 'incoming' ? 'remote' : 'local'} version${c.copy ? `; the other is at ${c.copy}` : ''}`,
               ),
+              ...report.unsynced.map(
+                (u) =>
+                  `unsynced: ${u.path}: ${u.direction === 'pull' ? 'refused here' : 'refused by the authority'} (${u.reason}); rename or remove it to resolve`,
+              ),
             ];
             await writeOut(`${lines.join('\n')}\n`);
           } finally {
