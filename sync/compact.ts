@@ -78,6 +78,22 @@ export function compactChanges(db: Database, options: CompactOptions = {}): Comp
   });
 }
 
+/** How often a long-running holder of a workspace (the mount, a Durable Object) compacts its log. */
+export const COMPACTION_INTERVAL_MS = 60_000;
+
+/**
+ * Compacts until nothing at or below the horizon remains, each step a bounded transaction; what
+ * `dofs gc` runs. Returns the rows dropped in all.
+ */
+export function compactFully(db: Database, options: Omit<CompactOptions, 'horizon'> = {}): number {
+  let removed = 0;
+  for (;;) {
+    const step = compactChanges(db, options);
+    removed += step.removed;
+    if (!step.more) return removed;
+  }
+}
+
 /** One page of the full manifest: every live path, in stream order. */
 export interface ManifestPage {
   /** Live entries (files, directories, symlinks) after the requested position; directories before their contents. */

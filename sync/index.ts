@@ -31,10 +31,12 @@ export {
   type SymlinkEntry,
 } from './changes.ts';
 export {
+  COMPACTION_INTERVAL_MS,
   type CompactOptions,
   type CompactResult,
   compactChanges,
   compactedRev,
+  compactFully,
   type ManifestPage,
   needsResync,
   readManifest,

@@ -17,6 +17,7 @@ import { resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { type Database, openWorkspace, type Workspace } from '../../core/index.ts';
+import { COMPACTION_INTERVAL_MS, compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
 import type { FuseInstance } from './fuse-native.ts';
 import { createFuseOperations } from './ops.ts';
@@ -286,6 +287,19 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       port: status?.port,
       startedAt: startedAt.toISOString(),
     });
+
+    // The change log is compacted as the mount runs, a bounded step at a time (docs/sync-protocol.md).
+    const compaction = options.readOnly
+      ? undefined
+      : setInterval(() => {
+          try {
+            compactChanges(workspace.db);
+          } catch (error) {
+            log(`dofs: compacting the change log: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }, COMPACTION_INTERVAL_MS);
+    compaction?.unref();
+    abort.signal.addEventListener('abort', () => clearInterval(compaction), { once: true });
 
     if (options.sync) {
       sync = startSyncSession({

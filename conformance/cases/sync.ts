@@ -196,6 +196,29 @@ function behaviourCases(target: ConformanceTarget): void {
     },
     { timeout: 180_000 },
   );
+  definePairCase(
+    target,
+    'compaction runs in bounded steps, keeps nothing without a peer, and a new peer still gets everything',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/t');
+        for (let i = 0; i < 600; i++) ws.writeFile(`/t/f${i}`, 'x');
+        ws.rm('/t', { recursive: true });
+        ws.writeFile('/kept', 'kept');
+        const steps: number[] = [];
+        for (let more = true; more; ) {
+          const step = compactChanges(ws.db, { maxRows: 257 });
+          steps.push(step.removed);
+          more = step.more;
+        }
+        // 600 files and their directory: one deletion row per path, in steps of at most 257.
+        expect(steps).toEqual([257, 257, 87]);
+        expect(ws.db.all('SELECT count(*) AS n FROM vfs_changes')).toEqual([{ n: 0 }]);
+      });
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/kept']);
+    },
+  );
   definePairCase(target, 'directory mtimes converge although each side has its own clock', async (pair) => {
     await pair.authority.do((ws) => {
       ws.mkdir('/d/sub', { recursive: true });

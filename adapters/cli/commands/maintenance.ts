@@ -3,7 +3,9 @@
  *
  * @module
  */
+
 import type { Command } from 'commander';
+import { compactFully } from '../../../sync/compact.ts';
 import { globals, withWorkspace, writeOut } from '../context.ts';
 import { ExitStatus } from '../errors.ts';
 import { formatBytes, formatCount, parseCount } from '../format.ts';
@@ -46,8 +48,15 @@ export function registerMaintenance(program: Command): void {
     .action(async (options: { safetyWindowMs?: string; json?: boolean }, command: Command) => {
       const safetyWindowMs =
         options.safetyWindowMs === undefined ? undefined : parseCount(options.safetyWindowMs, '--safety-window-ms');
-      const result = await withWorkspace(globals(command).db, {}, (workspace) => workspace.gc({ safetyWindowMs }));
+      const result = await withWorkspace(globals(command).db, {}, (workspace) => ({
+        ...workspace.gc({ safetyWindowMs }),
+        // The change log's deletions no sync peer still needs go too.
+        changeRows: compactFully(workspace.db),
+      }));
       if (options.json) await writeOut(`${JSON.stringify(result)}\n`);
-      else await writeOut(`gc: freed ${formatCount(result.blobs)} blobs (${formatBytes(result.bytes)})\n`);
+      else
+        await writeOut(
+          `gc: freed ${formatCount(result.blobs)} blobs (${formatBytes(result.bytes)}); compacted ${formatCount(result.changeRows)} change-log rows\n`,
+        );
     });
 }

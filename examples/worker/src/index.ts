@@ -36,6 +36,7 @@ import {
   type Usage,
   type Workspace,
 } from '../../../core/index.ts';
+import { COMPACTION_INTERVAL_MS, compactChanges } from '../../../sync/compact.ts';
 import { createSyncEndpoint } from '../../../sync/endpoint.ts';
 import { checkBearerToken, serveSyncWebSocket } from '../../../sync/websocket.ts';
 
@@ -105,6 +106,19 @@ export class WorkspaceDO extends DurableObject<Env> {
     // Synchronous and cheap: creates the schema on first use, migrates an older one, and is
     // harmless on every later construction (after an eviction or a deploy).
     this.ws = openWorkspace(createDoSqlBackend(ctx.storage));
+    // Every committed change makes sure a maintenance alarm is pending: the change log is compacted
+    // in the background, a bounded step per alarm, without a peer having to ask.
+    this.ws.db.onChange(() => void this.scheduleMaintenance(COMPACTION_INTERVAL_MS));
+  }
+
+  private async scheduleMaintenance(delayMs: number): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + delayMs);
+  }
+
+  /** Compacts the change log a bounded step at a time; comes back soon while work remains. */
+  override async alarm(): Promise<void> {
+    const step = compactChanges(this.ws.db);
+    if (step.more) await this.scheduleMaintenance(1000);
   }
 
   /** Sync sessions: the Worker has already checked the replica's token before forwarding. */
