@@ -6,7 +6,7 @@
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isFsError, type StatInfo, type Workspace } from '../../../core/index.ts';
+import { isFsError, type StatInfo, type Workspace, withSpaceReserve } from '../../../core/index.ts';
 import { globals, withWorkspace, workspacePath, writeOut } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { longListing, parseMode } from '../format.ts';
@@ -128,16 +128,19 @@ export function registerFiles(program: Command): void {
       const { db } = globals(command);
       if (options.force && !existsSync(db)) return;
       await withWorkspace(db, {}, (workspace) => {
-        workspace.db.transaction(() => {
-          for (const path of paths) {
-            try {
-              workspace.rm(workspacePath(path), { recursive: options.recursive, force: options.force });
-            } catch (error) {
-              // The engine's force covers a missing final name only; rm -f ignores a missing parent too.
-              if (!(options.force && isFsError(error, 'ENOENT'))) throw error;
+        // All paths or none; on a full disk the whole transaction runs again in the released reserve.
+        withSpaceReserve(workspace.db, 'rm', () =>
+          workspace.db.transaction(() => {
+            for (const path of paths) {
+              try {
+                workspace.rm(workspacePath(path), { recursive: options.recursive, force: options.force });
+              } catch (error) {
+                // The engine's force covers a missing final name only; rm -f ignores a missing parent too.
+                if (!(options.force && isFsError(error, 'ENOENT'))) throw error;
+              }
             }
-          }
-        });
+          }),
+        );
       });
     });
 
