@@ -65,4 +65,11 @@ export interface StorageBackend {
   transaction<T>(fn: () => T): T;
   /** Releases the connection. Further calls throw. Closing twice is harmless. */
   close(): void;
+  /**
+   * Frees emergency space kept for deletions (node-sqlite: the `<db>-reserve` file). The engine
+   * calls it when a mutation that frees space (unlink, rm, rmdir, gc, …) fails because the
+   * storage is full, and runs that mutation once more when it returns true. Optional: backends
+   * with no reserve leave it out.
+   */
+  releaseReserve?(): boolean;
 }

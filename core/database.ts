@@ -115,17 +115,34 @@ export class Database {
     }
   }
 
+  /** True while a {@link Database.transaction} is running (at any depth). */
+  get inTransaction(): boolean {
+    return this.pendingEvents.length > 0;
+  }
+
   /**
    * Runs `fn` in a (nestable) transaction. Change events queued inside it reach listeners only
-   * when the outermost transaction commits; a rolled-back level's events are dropped.
+   * when the outermost transaction commits; a rolled-back level's events are dropped. A failure
+   * of the transaction itself (BEGIN, COMMIT) is EIO or ENOSPC with the cause attached.
    */
   transaction<T>(fn: () => T): T {
     this.pendingEvents.push([]);
     let committed = false;
+    let fnFailed = false;
     try {
-      const result = this.backend.transaction(fn);
+      const result = this.backend.transaction(() => {
+        try {
+          return fn();
+        } catch (error) {
+          fnFailed = true;
+          throw error;
+        }
+      });
       committed = true;
       return result;
+    } catch (error) {
+      // fn's own errors pass through as they are; what failed after it (COMMIT, RELEASE) is storage.
+      throw fnFailed ? error : wrapStorageError(error, STORAGE_SYSCALL);
     } finally {
       const events = this.pendingEvents.pop() ?? [];
       const outer = this.pendingEvents[this.pendingEvents.length - 1];

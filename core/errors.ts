@@ -136,6 +136,9 @@ export function isFsError(error: unknown, code?: ErrorCode): error is FsError {
   return error instanceof FsError && (code === undefined || error.code === code);
 }
 
+/** SQLite's words for a full disk (SQLITE_FULL), as node:sqlite and Durable Objects report them. */
+const DISK_FULL = /SQLITE_FULL|database or disk is full/i;
+
 /**
  * Turns a failure of the storage layer into EIO (or ENOSPC when the database is full), keeping
  * the original as `cause`. FsErrors pass through unchanged.
@@ -147,8 +150,9 @@ export function wrapStorageError(error: unknown, syscall: string, path?: string)
   }
   if (error instanceof FsError) return error;
   const text = String((error as { message?: unknown })?.message ?? error);
-  const code: ErrorCode = /SQLITE_FULL|database or disk is full|exceeded.*(size|storage)/i.test(text)
-    ? 'ENOSPC'
-    : 'EIO';
+  // A full disk reads exactly as Node's (`ENOSPC: no space left on device, write '/a'`): the
+  // SQLite text adds nothing for the user and stays in `cause`. A platform cap says which one.
+  if (DISK_FULL.test(text)) return new FsError('ENOSPC', syscall, path, undefined, { cause: error });
+  const code: ErrorCode = /exceeded.*(size|storage)/i.test(text) ? 'ENOSPC' : 'EIO';
   return new FsError(code, syscall, path, undefined, { cause: error, detail: `storage failed: ${text}` });
 }

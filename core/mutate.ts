@@ -6,6 +6,7 @@
  */
 import type { ChangeEvent, Database } from './database.ts';
 import { fsError, wrapStorageError } from './errors.ts';
+import { withSpaceReserve } from './reserve.ts';
 
 /** The state of one running mutation, handed to the function that performs it. */
 export class Mutation {
@@ -52,23 +53,26 @@ const active = new WeakMap<Database, Mutation>();
 /**
  * Runs `fn` as one atomic mutation. Storage failures become EIO/ENOSPC with the cause attached;
  * on any failure nothing `fn` did remains. A mutation started inside another joins it (one
- * transaction, one revision).
+ * transaction, one revision). A mutation that frees space may run twice on a full disk (see
+ * `reserve.ts`), each time with a fresh {@link Mutation}.
  */
 export function mutate<T>(db: Database, syscall: string, path: string | undefined, fn: (m: Mutation) => T): T {
   const outer = active.get(db);
   if (outer) return fn(outer);
   if (db.readOnly) throw fsError('EROFS', syscall, path, undefined, 'the workspace was opened read-only');
-  const m = new Mutation(db);
-  active.set(db, m);
-  try {
-    return db.transaction(() => {
-      const result = fn(m);
-      db.queueEvents(m.events);
-      return result;
-    });
-  } catch (error) {
-    throw wrapStorageError(error, syscall, path);
-  } finally {
-    active.delete(db);
-  }
+  return withSpaceReserve(db, syscall, () => {
+    const m = new Mutation(db);
+    active.set(db, m);
+    try {
+      return db.transaction(() => {
+        const result = fn(m);
+        db.queueEvents(m.events);
+        return result;
+      });
+    } catch (error) {
+      throw wrapStorageError(error, syscall, path);
+    } finally {
+      active.delete(db);
+    }
+  });
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { isFsError, openWorkspace, type Workspace } from '../../core/index.ts';
-import { CliError } from './errors.ts';
+import { CliError, UsageError } from './errors.ts';
 
 /** The workspace database used when `--db` is not given. */
 export const DEFAULT_DB = './workspace.db';
@@ -19,6 +19,20 @@ export const DEFAULT_DB = './workspace.db';
 export interface GlobalOptions {
   /** The workspace database file. */
   db: string;
+  /** `PRAGMA synchronous` for the database (`--synchronous`); the backend's default when absent. */
+  synchronous?: Synchronous;
+}
+
+/** The durability levels `--synchronous` accepts, as `PRAGMA synchronous` names them. */
+export type Synchronous = 'NORMAL' | 'FULL';
+
+/** Parses `--synchronous`: `normal` or `full`, any case. Anything else is a usage error that opens nothing. */
+export function parseSynchronous(value: string): Synchronous {
+  const level = value.toUpperCase();
+  if (level !== 'NORMAL' && level !== 'FULL') {
+    throw new UsageError(`--synchronous: expected 'normal' or 'full', got '${value}'`);
+  }
+  return level;
 }
 
 /** The global options as seen from inside a command's action. */
@@ -34,6 +48,8 @@ export interface OpenOptions {
   readOnly?: boolean;
   /** Chunk size for a new workspace. */
   chunkSize?: number;
+  /** `PRAGMA synchronous` (from `--synchronous`). */
+  synchronous?: Synchronous;
 }
 
 /** Opens the workspace in database file `db`. A missing file is ENOENT unless `create`. */
@@ -46,7 +62,7 @@ export function openCliWorkspace(db: string, options: OpenOptions = {}): Workspa
   }
   let backend: ReturnType<typeof createNodeSqliteBackend> | undefined;
   try {
-    backend = createNodeSqliteBackend({ path: db });
+    backend = createNodeSqliteBackend({ path: db, synchronous: options.synchronous });
     return openWorkspace(backend, { readOnly: options.readOnly, chunkSize: options.chunkSize });
   } catch (error) {
     backend?.close();
@@ -56,13 +72,13 @@ export function openCliWorkspace(db: string, options: OpenOptions = {}): Workspa
   }
 }
 
-/** Runs `fn` on the workspace in `db` and closes it afterwards, whatever happens. */
+/** Runs `fn` on the workspace the global options name and closes it afterwards, whatever happens. */
 export async function withWorkspace<T>(
-  db: string,
+  global: GlobalOptions,
   options: OpenOptions,
   fn: (workspace: Workspace) => T | Promise<T>,
 ): Promise<T> {
-  const workspace = openCliWorkspace(db, options);
+  const workspace = openCliWorkspace(global.db, { synchronous: global.synchronous, ...options });
   try {
     return await fn(workspace);
   } finally {

@@ -1,5 +1,5 @@
 /**
- * The `dofs` command line: every command and the global `--db` option.
+ * The `dofs` command line: every command and the global `--db` and `--synchronous` options.
  *
  * @module
  */
@@ -11,7 +11,7 @@ import { registerMount } from './commands/mount.ts';
 import { registerSearch } from './commands/search.ts';
 import { registerSync } from './commands/sync.ts';
 import { registerTransfer } from './commands/transfer.ts';
-import { DEFAULT_DB, packageVersion } from './context.ts';
+import { DEFAULT_DB, packageVersion, parseSynchronous } from './context.ts';
 
 /** Output hooks, so tests can capture what commander itself prints. */
 export interface ProgramOutput {
@@ -30,6 +30,11 @@ export function buildProgram(output: ProgramOutput = standardOutput): Command {
     .description('a virtual filesystem whose authoritative copy lives in SQLite (here: a node:sqlite file)')
     .version(packageVersion(), '-V, --version')
     .option('--db <file>', 'workspace database file', DEFAULT_DB)
+    .option(
+      '--synchronous <level>',
+      'SQLite durability: normal (default; the last commits may be lost on power loss) or full (none lost)',
+      parseSynchronous,
+    )
     .showHelpAfterError('(run dofs --help for usage)')
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({

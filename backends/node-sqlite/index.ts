@@ -5,6 +5,8 @@
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { BackendLimits, SqlValue, StorageBackend } from '../../core/backend.ts';
+import { createSpaceReserve, DEFAULT_RESERVE_BYTES } from './reserve.ts';
+import { createTransactions } from './transactions.ts';
 
 /** Options for {@link createNodeSqliteBackend}. */
 export interface NodeSqliteBackendOptions {
@@ -16,6 +18,11 @@ export interface NodeSqliteBackendOptions {
   busyTimeoutMs?: number;
   /** SQLite page cache size in KiB. Default 65536 (64 MiB). */
   cacheSizeKiB?: number;
+  /**
+   * Bytes kept free in a `<path>-reserve` file so deletions still work on a full disk (see
+   * `reserve.ts`). Default 2 MiB; 0 keeps no reserve. File databases only.
+   */
+  reserveBytes?: number;
 }
 
 /** node:sqlite has no meaningful parameter cap below SQLite's own (32766); the engine still honours 100. */
@@ -25,15 +32,29 @@ const NODE_SQLITE_LIMITS: BackendLimits = Object.freeze({
   maxStatementBytes: 1_000_000_000,
 });
 
+/** The reserve size asked for, checked: a whole number of bytes, 0 or more. */
+function reserveSize(bytes: number | undefined): number {
+  if (bytes === undefined) return DEFAULT_RESERVE_BYTES;
+  if (!Number.isSafeInteger(bytes) || bytes < 0) {
+    throw new RangeError(`reserveBytes must be a whole number of bytes, 0 or more (got ${bytes})`);
+  }
+  return bytes;
+}
+
 /** Creates a backend on a node:sqlite database: WAL and a busy timeout for files, statements cached. */
 export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}): StorageBackend {
   const path = options.path ?? ':memory:';
+  const reserveBytes = reserveSize(options.reserveBytes);
   const db = new DatabaseSync(path);
   const inMemory = path === ':memory:' || path === '';
   if (!inMemory) {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     db.exec('PRAGMA journal_mode = WAL');
     db.exec(`PRAGMA synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    // Checkpoint every 256 pages (1 MiB at 4 KiB pages) rather than SQLite's 1000: when the disk
+    // fills, committed WAL frames not yet in the database need that much room to be checkpointed
+    // before the WAL can start over, and the deletion reserve (2 MiB) has to cover it.
+    db.exec('PRAGMA wal_autocheckpoint = 256');
   }
   db.exec(`PRAGMA cache_size = ${-Math.trunc(options.cacheSizeKiB ?? 65_536)}`);
   db.exec('PRAGMA foreign_keys = ON');
@@ -47,35 +68,33 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
     }
     return statement;
   };
-  let depth = 0;
+  const reserve = inMemory ? undefined : createSpaceReserve(`${path}-reserve`, reserveBytes);
+  const transactions = createTransactions(db, () => reserve?.replenish());
   let closed = false;
 
   return {
     name: inMemory ? 'node-sqlite:memory' : 'node-sqlite:file',
     limits: NODE_SQLITE_LIMITS,
     all<T extends object>(sql: string, params: readonly SqlValue[] = []): T[] {
+      transactions.checkOpen();
       return prepare(sql).all(...(params as SqlValue[])) as T[];
     },
     run(sql: string, params: readonly SqlValue[] = []): void {
+      transactions.checkOpen();
       prepare(sql).run(...(params as SqlValue[]));
     },
-    transaction<T>(fn: () => T): T {
-      // Depth 0 uses BEGIN IMMEDIATE so a second process waits on busy_timeout at the start
-      // instead of failing when it first writes; deeper levels are savepoints.
-      const savepoint = `dofs_sp_${depth}`;
-      db.exec(depth === 0 ? 'BEGIN IMMEDIATE' : `SAVEPOINT ${savepoint}`);
-      depth++;
+    transaction: transactions.transaction,
+    releaseReserve(): boolean {
+      if (!reserve?.release()) return false;
+      // Then move the WAL into the database and truncate it: a checkpoint stopped by the full
+      // disk leaves committed frames whose pages the database file has no room for yet, and until
+      // they are in, SQLite cannot start the WAL over and reuse its space.
       try {
-        const result = fn();
-        depth--;
-        db.exec(depth === 0 ? 'COMMIT' : `RELEASE ${savepoint}`);
-        return result;
-      } catch (error) {
-        depth--;
-        if (depth === 0) db.exec('ROLLBACK');
-        else db.exec(`ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
-        throw error;
+        db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      } catch {
+        // Still no room, or inside a transaction: the retried deletion may fit anyway.
       }
+      return true;
     },
     close(): void {
       if (closed) return;

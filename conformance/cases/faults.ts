@@ -1,7 +1,8 @@
 /**
- * Injected faults: for every mutating operation, fail its 1st, 2nd, … Nth statement in turn (as a
- * full disk, a busy database or an I/O error would) and check that the workspace is exactly as
- * before, fsck-clean, and that the caller got a clear EIO or ENOSPC with the cause attached.
+ * Injected faults: for every mutating operation, fail its 1st, 2nd, … Nth statement in turn, then
+ * its COMMIT (as a full disk, a busy database or an I/O error would) and check that the workspace
+ * is exactly as before, fsck-clean, and that the caller got a clear EIO or ENOSPC with the cause
+ * attached.
  *
  * @module
  */
@@ -12,7 +13,7 @@ import { isFsError } from '../../core/errors.ts';
 import { openWorkspace, type Workspace } from '../../core/workspace.ts';
 import { applyChanges } from '../../sync/apply.ts';
 import { coalesceChanges, START_CURSOR } from '../../sync/changes.ts';
-import { expectFsckClean, testClock } from '../harness.ts';
+import { expectCode, expectFsckClean, testClock } from '../harness.ts';
 import { reportFigure } from '../report.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget } from '../target.ts';
@@ -25,13 +26,38 @@ const FAULTS = [
   'SQLITE_IOERR: disk I/O error',
 ];
 
-/** A backend that counts statements and fails the one numbered `failAt` (0: never). */
-function faultyBackend(inner: StorageBackend): StorageBackend & { failAt: number; count: number } {
+/** The fault-injecting wrapper's controls. */
+interface FaultControls {
+  /** The statement to fail (1-based), 0 for none. */
+  failAt: number;
+  /** Statements run so far. */
+  count: number;
+  /** The outermost transaction whose COMMIT to fail (1-based), 0 for none. */
+  failCommitAt: number;
+  /** The platform error the failed COMMIT imitates. */
+  commitFault: string;
+  /** Outermost transactions that reached their COMMIT so far. */
+  commits: number;
+  /** The depth counted as outermost: 1 while counting inside the transaction that undoes the run. */
+  outerDepth: number;
+}
+
+/**
+ * A backend that counts statements and fails the one numbered `failAt`, or fails the COMMIT of
+ * the outermost transaction numbered `failCommitAt` after every statement in it ran: where
+ * COMMIT fails, with all the transaction's work still to undo.
+ */
+function faultyBackend(inner: StorageBackend): StorageBackend & FaultControls {
+  let depth = 0;
   const wrapper = {
     name: inner.name,
     limits: inner.limits,
     failAt: 0,
     count: 0,
+    failCommitAt: 0,
+    commitFault: FAULTS[0],
+    commits: 0,
+    outerDepth: 0,
     tick(): void {
       wrapper.count++;
       if (wrapper.count === wrapper.failAt) throw new Error(`${FAULTS[wrapper.failAt % FAULTS.length]} (injected)`);
@@ -44,7 +70,21 @@ function faultyBackend(inner: StorageBackend): StorageBackend & { failAt: number
       wrapper.tick();
       inner.run(sql, params);
     },
-    transaction: <T>(fn: () => T): T => inner.transaction(fn),
+    transaction<T>(fn: () => T): T {
+      const outermost = depth === wrapper.outerDepth;
+      depth++;
+      try {
+        return inner.transaction(() => {
+          const result = fn();
+          if (outermost && ++wrapper.commits === wrapper.failCommitAt) {
+            throw new Error(`${wrapper.commitFault} (injected at COMMIT)`);
+          }
+          return result;
+        });
+      } finally {
+        depth--;
+      }
+    },
     close: () => inner.close(),
   };
   return wrapper;
@@ -127,7 +167,7 @@ export function faultCases(target: ConformanceTarget): void {
     });
     for (const operation of OPERATIONS) {
       it(
-        `${operation.name}: a failure at any statement changes nothing and says why`,
+        `${operation.name}: a failure at any statement or at COMMIT changes nothing and says why`,
         () =>
           target.withBackend(async (backend) => {
             const faulty = faultyBackend(backend);
@@ -136,8 +176,9 @@ export function faultCases(target: ConformanceTarget): void {
             const before = snapshot(ws);
             faulty.count = 0;
             faulty.failAt = Number.MAX_SAFE_INTEGER;
-            const statements = countStatements(faulty, ws, operation);
+            const { statements, commits } = countStatements(faulty, ws, operation);
             expect(statements).toBeGreaterThan(0);
+            expect(commits).toBeGreaterThan(0);
             for (let n = 1; n <= statements; n++) {
               faulty.count = 0;
               faulty.failAt = n;
@@ -155,13 +196,27 @@ export function faultCases(target: ConformanceTarget): void {
               const error = caught as { code: string; cause?: unknown; message: string };
               expect(error.code).toBe(n % FAULTS.length === 0 ? 'ENOSPC' : 'EIO');
               expect(error.cause).toBeInstanceOf(Error);
-              expect(error.message).toContain('injected');
+              expect(String((error.cause as Error).message)).toContain('injected');
               expect(snapshot(ws), `statement ${n} of ${statements} left a trace`).toEqual(before);
+            }
+            for (let k = 1; k <= commits; k++) {
+              for (const [index, fault] of FAULTS.entries()) {
+                faulty.count = 0;
+                faulty.commits = 0;
+                faulty.failCommitAt = k;
+                faulty.commitFault = fault;
+                ws.db.blobCache.clear();
+                const error = await expectCode(() => operation.run(ws), index === 0 ? 'ENOSPC' : 'EIO');
+                faulty.failCommitAt = 0;
+                expect(error.cause).toBeInstanceOf(Error);
+                expect(String((error.cause as Error).message)).toContain('injected at COMMIT');
+                expect(snapshot(ws), `failed COMMIT ${k} (${fault}) left a trace`).toEqual(before);
+              }
             }
             expectFsckClean(ws);
             operation.run(ws);
             expectFsckClean(ws);
-            injected += statements;
+            injected += statements + commits * FAULTS.length;
             operations++;
           }),
         60_000,
@@ -171,12 +226,18 @@ export function faultCases(target: ConformanceTarget): void {
 }
 
 /**
- * How many statements the operation runs from this state: it runs inside a transaction that is
- * then rolled back, so the state is untouched.
+ * How many statements and outermost transactions the operation runs from this state: it runs
+ * inside a transaction that is then rolled back, so the state is untouched.
  */
-function countStatements(faulty: ReturnType<typeof faultyBackend>, ws: Workspace, operation: Operation): number {
+function countStatements(
+  faulty: ReturnType<typeof faultyBackend>,
+  ws: Workspace,
+  operation: Operation,
+): { statements: number; commits: number } {
   const undo = new Error('undo');
   ws.db.blobCache.clear();
+  faulty.commits = 0;
+  faulty.outerDepth = 1;
   try {
     ws.db.transaction(() => {
       operation.run(ws);
@@ -184,6 +245,8 @@ function countStatements(faulty: ReturnType<typeof faultyBackend>, ws: Workspace
     });
   } catch (error) {
     if (error !== undo) throw error;
+  } finally {
+    faulty.outerDepth = 0;
   }
-  return faulty.count;
+  return { statements: faulty.count, commits: faulty.commits };
 }

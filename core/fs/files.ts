@@ -16,7 +16,7 @@ import {
 } from '../content.ts';
 import { type ByteSource, checkOffset, type FileData, isByteSource, toBytes, toText } from '../data.ts';
 import type { Database } from '../database.ts';
-import { fsError, withPaths } from '../errors.ts';
+import { fsError, withPaths, wrapStorageError } from '../errors.ts';
 import { type Mutation, mutate } from '../mutate.ts';
 import { checkMode, createNode, DEFAULT_MODE, type NodeRow } from '../nodes.ts';
 import { splitPath } from '../paths.ts';
@@ -130,7 +130,12 @@ async function writeFileFromSource(
   // gc's safety window protects it until the file links it.
   const stage = (bytes: Uint8Array): void => {
     const hash = hashBytes(bytes);
-    db.transaction(() => putBlob(db, hash, bytes, db.now(), true));
+    try {
+      db.transaction(() => putBlob(db, hash, bytes, db.now(), true));
+    } catch (error) {
+      // Storing content is the stream's write: name it so (`ENOSPC: …, write '/a'`), not `sqlite`.
+      throw wrapStorageError(error, 'write', path);
+    }
     staged.push({ idx: staged.length, hash, size: bytes.byteLength });
   };
   for await (const piece of iterate(source)) {

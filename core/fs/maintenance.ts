@@ -7,6 +7,7 @@
 import { checkOffset } from '../data.ts';
 import type { Database } from '../database.ts';
 import { wrapStorageError } from '../errors.ts';
+import { withSpaceReserve } from '../reserve.ts';
 
 /** Options for {@link gc}. */
 export interface GcOptions {
@@ -28,6 +29,11 @@ export function gc(db: Database, options: GcOptions | null = {}): GcResult {
   const window =
     options.safetyWindowMs === undefined ? 3_600_000 : checkOffset(options.safetyWindowMs, 'safetyWindowMs', 'gc', '/');
   const cutoff = db.now() - window;
+  return withSpaceReserve(db, 'gc', () => collect(db, cutoff));
+}
+
+/** One gc pass in one transaction: deletes the garbage older than `cutoff`. */
+function collect(db: Database, cutoff: number): GcResult {
   try {
     return db.transaction(() => {
       const garbage = db.all<{ hash: string; size: number }>(

@@ -6,7 +6,7 @@
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { isFsError, type StatInfo, type Workspace } from '../../../core/index.ts';
+import { isFsError, type StatInfo, type Workspace, withSpaceReserve } from '../../../core/index.ts';
 import { globals, withWorkspace, workspacePath, writeOut } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { longListing, parseMode } from '../format.ts';
@@ -52,7 +52,7 @@ export function registerFiles(program: Command): void {
     .argument('[path]', 'workspace path', '/')
     .option('-l, --long', 'mode, links, size, mtime and symlink targets')
     .action(async (path: string, options: { long?: boolean }, command: Command) => {
-      await withWorkspace(globals(command).db, { readOnly: true }, (workspace) =>
+      await withWorkspace(globals(command), { readOnly: true }, (workspace) =>
         list(workspace, workspacePath(path), options.long ?? false),
       );
     });
@@ -62,7 +62,7 @@ export function registerFiles(program: Command): void {
     .description('write files to stdout, streamed chunk by chunk')
     .argument('<paths...>', 'workspace files')
     .action(async (paths: string[], _options: unknown, command: Command) => {
-      await withWorkspace(globals(command).db, { readOnly: true }, async (workspace) => {
+      await withWorkspace(globals(command), { readOnly: true }, async (workspace) => {
         for (const path of paths) {
           const reader = workspace.readFileStream(workspacePath(path)).getReader();
           for (;;) {
@@ -87,7 +87,7 @@ export function registerFiles(program: Command): void {
       const explicitMode = options.mode === undefined ? undefined : parseMode(options.mode, '--mode');
       const fromStdin = local === '-';
       const localMode = fromStdin ? undefined : statSync(local).mode & 0o7777;
-      await withWorkspace(globals(command).db, { create: true }, async (workspace) => {
+      await withWorkspace(globals(command), { create: true }, async (workspace) => {
         let target = workspacePath(path);
         const existing = statOrUndefined(workspace, target);
         if (existing?.isDirectory) {
@@ -111,7 +111,7 @@ export function registerFiles(program: Command): void {
     .option('--mode <octal>', 'permission bits (default 755)')
     .action(async (paths: string[], options: { parents?: boolean; mode?: string }, command: Command) => {
       const mode = options.mode === undefined ? undefined : parseMode(options.mode, '--mode');
-      await withWorkspace(globals(command).db, { create: true }, (workspace) => {
+      await withWorkspace(globals(command), { create: true }, (workspace) => {
         workspace.db.transaction(() => {
           for (const path of paths) workspace.mkdir(workspacePath(path), { recursive: options.parents, mode });
         });
@@ -125,19 +125,23 @@ export function registerFiles(program: Command): void {
     .option('-r, --recursive', 'remove directories and their contents')
     .option('-f, --force', 'ignore missing paths')
     .action(async (paths: string[], options: { recursive?: boolean; force?: boolean }, command: Command) => {
-      const { db } = globals(command);
+      const global = globals(command);
+      const { db } = global;
       if (options.force && !existsSync(db)) return;
-      await withWorkspace(db, {}, (workspace) => {
-        workspace.db.transaction(() => {
-          for (const path of paths) {
-            try {
-              workspace.rm(workspacePath(path), { recursive: options.recursive, force: options.force });
-            } catch (error) {
-              // The engine's force covers a missing final name only; rm -f ignores a missing parent too.
-              if (!(options.force && isFsError(error, 'ENOENT'))) throw error;
+      await withWorkspace(global, {}, (workspace) => {
+        // All paths or none; on a full disk the whole transaction runs again in the released reserve.
+        withSpaceReserve(workspace.db, 'rm', () =>
+          workspace.db.transaction(() => {
+            for (const path of paths) {
+              try {
+                workspace.rm(workspacePath(path), { recursive: options.recursive, force: options.force });
+              } catch (error) {
+                // The engine's force covers a missing final name only; rm -f ignores a missing parent too.
+                if (!(options.force && isFsError(error, 'ENOENT'))) throw error;
+              }
             }
-          }
-        });
+          }),
+        );
       });
     });
 
@@ -147,7 +151,7 @@ export function registerFiles(program: Command): void {
     .argument('<from>', 'workspace path')
     .argument('<to>', 'workspace path or directory')
     .action(async (from: string, to: string, _options: unknown, command: Command) => {
-      await withWorkspace(globals(command).db, {}, (workspace) => {
+      await withWorkspace(globals(command), {}, (workspace) => {
         const source = workspacePath(from);
         let target = workspacePath(to);
         const existing = statOrUndefined(workspace, target);
@@ -163,7 +167,7 @@ export function registerFiles(program: Command): void {
     .argument('<path>', 'workspace path')
     .option('-L, --dereference', 'follow a final symlink')
     .action(async (path: string, options: { dereference?: boolean }, command: Command) => {
-      await withWorkspace(globals(command).db, { readOnly: true }, async (workspace) => {
+      await withWorkspace(globals(command), { readOnly: true }, async (workspace) => {
         const target = workspacePath(path);
         const info = options.dereference ? workspace.stat(target) : workspace.lstat(target);
         const extra = info.isSymbolicLink ? { target: workspace.readlink(target) } : {};

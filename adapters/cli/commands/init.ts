@@ -20,10 +20,11 @@ export function registerInit(program: Command): void {
       `chunk size of a new workspace, 16 B to 1 MiB (default ${formatBytes(DEFAULT_CHUNK_SIZE)})`,
     )
     .action(async (options: { chunkSize?: string }, command: Command) => {
-      const { db } = globals(command);
+      const global = globals(command);
+      const { db } = global;
       const chunkSize = options.chunkSize === undefined ? undefined : parseSize(options.chunkSize, '--chunk-size');
       const existed = existsSync(db);
-      await withWorkspace(db, { create: true, chunkSize }, (workspace) => {
+      await withWorkspace(global, { create: true, chunkSize }, (workspace) => {
         const actual = workspace.db.chunkSize;
         if (existed && chunkSize !== undefined && chunkSize !== actual) {
           throw new CliError(

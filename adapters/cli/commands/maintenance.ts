@@ -18,8 +18,9 @@ export function registerMaintenance(program: Command): void {
     .description('space used: logical bytes, stored bytes, dedup ratio, inode counts')
     .option('--json', 'print the figures as JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { db } = globals(command);
-      await withWorkspace(db, { readOnly: true }, async (workspace) => {
+      const global = globals(command);
+      const { db } = global;
+      await withWorkspace(global, { readOnly: true }, async (workspace) => {
         const usage = workspace.usage();
         if (options.json) await writeOut(`${JSON.stringify(usage, null, 2)}\n`);
         else await writeOut(`${db}:\n${usageLines(usage).join('\n')}\n`);
@@ -32,7 +33,7 @@ export function registerMaintenance(program: Command): void {
     .option('--no-verify-content', 'do not re-hash blob bytes (faster)')
     .option('--json', 'print the report as JSON')
     .action(async (options: { verifyContent: boolean; json?: boolean }, command: Command) => {
-      const report = await withWorkspace(globals(command).db, { readOnly: true }, (workspace) =>
+      const report = await withWorkspace(globals(command), { readOnly: true }, (workspace) =>
         workspace.fsck({ verifyContent: options.verifyContent }),
       );
       if (options.json) await writeOut(`${JSON.stringify(report, null, 2)}\n`);
@@ -48,7 +49,7 @@ export function registerMaintenance(program: Command): void {
     .action(async (options: { safetyWindowMs?: string; json?: boolean }, command: Command) => {
       const safetyWindowMs =
         options.safetyWindowMs === undefined ? undefined : parseCount(options.safetyWindowMs, '--safety-window-ms');
-      const result = await withWorkspace(globals(command).db, {}, (workspace) => ({
+      const result = await withWorkspace(globals(command), {}, (workspace) => ({
         ...workspace.gc({ safetyWindowMs }),
         // The change log's deletions no sync peer still needs go too.
         changeRows: compactFully(workspace.db),

@@ -59,7 +59,7 @@ export function registerMount(program: Command): void {
         'Needs Linux with /dev/fuse, fusermount and libfuse 2 (Debian: apt-get install -y libfuse2 fuse).',
     )
     .action(async (mountpoint: string, options: MountCommandOptions, command: Command) => {
-      const { db } = globals(command);
+      const { db, synchronous } = globals(command);
       const port = parsePort(options.port);
       const cacheTimeout = Number(options.cacheTimeout ?? '1');
       if (!Number.isFinite(cacheTimeout) || cacheTimeout < 0 || cacheTimeout > 3600) {
@@ -77,6 +77,7 @@ export function registerMount(program: Command): void {
           allowOther: options.allowOther,
           debug: options.debug,
           shareDatabase: options.shared,
+          synchronous,
           cacheTimeout,
           sync: options.sync ? { url: options.sync, token: options.token ?? process.env.DOFS_SYNC_TOKEN } : undefined,
         });

@@ -52,7 +52,7 @@ export function registerSearch(program: Command): void {
     .option('--limit <n>', 'at most this many results')
     .action(async (dir: string, glob: string, options: { exclude?: string[]; limit?: string }, command: Command) => {
       const limit = options.limit === undefined ? undefined : parseCount(options.limit, '--limit');
-      await withWorkspace(globals(command).db, { readOnly: true }, async (workspace) => {
+      await withWorkspace(globals(command), { readOnly: true }, async (workspace) => {
         const found = workspace.find(workspacePath(dir), glob, { exclude: options.exclude, limit });
         if (found.length > 0) await writeOut(`${found.join('\n')}\n`);
       });
@@ -85,7 +85,7 @@ export function registerSearch(program: Command): void {
       ) => {
         const context = parseCount(options.context, '--context');
         const limit = options.limit === undefined ? undefined : parseCount(options.limit, '--limit');
-        const matches = await withWorkspace(globals(command).db, { readOnly: true }, (workspace) =>
+        const matches = await withWorkspace(globals(command), { readOnly: true }, (workspace) =>
           workspace.grep(pattern, workspacePath(path), {
             regex: options.regex,
             ignoreCase: options.ignoreCase,

@@ -34,14 +34,15 @@ export function registerSync(program: Command): void {
     .action(async (url: string, options: SyncOptions, command: Command) => {
       const token = options.token ?? process.env.DOFS_SYNC_TOKEN;
       if (!token) throw new UsageError('a token is required: pass --token or set DOFS_SYNC_TOKEN');
-      const { db } = globals(command);
+      const global = globals(command);
+      const { db } = global;
       const connection = await connectSyncWebSocket(url, token);
       try {
         // Sync needs both sides at one chunk size: a replica this sync creates takes the authority's.
         const chunkSize = existsSync(db)
           ? undefined
           : (await connection.hello({ replica: crypto.randomUUID() })).chunkSize;
-        await withWorkspace(db, { create: true, chunkSize }, async (workspace) => {
+        await withWorkspace(global, { create: true, chunkSize }, async (workspace) => {
           const progress = createProgress();
           try {
             const driver = createSyncDriver(workspace.db, connection, {

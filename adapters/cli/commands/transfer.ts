@@ -32,10 +32,10 @@ export function registerTransfer(program: Command): void {
     .argument('<dir>', 'local directory to import')
     .option('--to <path>', 'workspace directory to import into', '/')
     .action(async (dir: string, options: { to: string }, command: Command) => {
-      const { db } = globals(command);
+      const global = globals(command);
       const to = workspacePath(options.to);
       checkSourceDir(dir);
-      await withWorkspace(db, { create: true }, async (workspace) => {
+      await withWorkspace(global, { create: true }, async (workspace) => {
         const progress = createProgress();
         try {
           const summary = await importTree(workspace, dir, {
@@ -58,8 +58,8 @@ export function registerTransfer(program: Command): void {
     .option('--from <path>', 'workspace directory to export', '/')
     .option('-f, --force', 'write into a non-empty directory, replacing what is in the way')
     .action(async (dir: string, options: { from: string; force?: boolean }, command: Command) => {
-      const { db } = globals(command);
-      await withWorkspace(db, { readOnly: true }, async (workspace) => {
+      const global = globals(command);
+      await withWorkspace(global, { readOnly: true }, async (workspace) => {
         const progress = createProgress();
         try {
           const summary = await exportTree(workspace, dir, {
@@ -86,12 +86,13 @@ export function registerTransfer(program: Command): void {
     .argument('[dir]', 'local directory to import')
     .option('--to <path>', 'workspace directory to import into', '/')
     .action(async (dir: string | undefined, options: { to: string }, command: Command) => {
-      const { db } = globals(command);
+      const global = globals(command);
+      const { db } = global;
       const source = dir ?? join(packageRoot(), 'docs');
       const to = workspacePath(options.to);
       checkSourceDir(source);
       const existed = existsSync(db);
-      await withWorkspace(db, { create: true }, async (workspace) => {
+      await withWorkspace(global, { create: true }, async (workspace) => {
         const progress = createProgress();
         const started = performance.now();
         let summary: Awaited<ReturnType<typeof importTree>>;

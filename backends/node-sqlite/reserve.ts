@@ -1,0 +1,73 @@
+/**
+ * A reserve of disk space kept next to a workspace file, so that deleting files still works on a
+ * full disk.
+ *
+ * Why a file: in WAL mode every change, a deletion too, is first appended to the `-wal` file, so
+ * on a full disk SQLite cannot even record that pages became free (`rm` fails with SQLITE_FULL).
+ * SQLite has no way to preallocate WAL space from node:sqlite (no `SQLITE_FCNTL_SIZE_HINT`), and
+ * the journal modes that need no log (`OFF`, `MEMORY`) give up atomicity on a crash. So the backend
+ * keeps a plain file of real (non-sparse) bytes, `<db>-reserve`, and deletes it when a mutation
+ * that frees space (unlink, rm, gc, …) hits SQLITE_FULL, checkpoints the WAL into the database and
+ * truncates it; the engine then runs that mutation once more in the room this made. Writes never
+ * spend the reserve: they fail with ENOSPC and leave it for the deletions that make room. The reserve is written again after a later commit, once the disk
+ * has comfortably more free space than the reserve itself.
+ *
+ * @module
+ */
+import { existsSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * The default reserve: room to finish a checkpoint stopped by the full disk (up to about two
+ * auto-checkpoint intervals of 1 MiB, measured on a 20 MiB tmpfs) and then log the deletions.
+ */
+export const DEFAULT_RESERVE_BYTES = 2 * 1024 * 1024;
+
+/** The reserve file of one workspace database. */
+export interface SpaceReserve {
+  /** The reserve file's path. */
+  readonly file: string;
+  /** Deletes the reserve file. True when that freed space now (false: there was none to free). */
+  release(): boolean;
+  /** Writes the reserve file again when it is missing and the disk has room for it twice over. Never throws. */
+  replenish(): void;
+  /** True while the reserve file is missing. */
+  readonly missing: boolean;
+}
+
+/** Manages the reserve `file` of `bytes` bytes (0: no reserve at all). Writes it now if there is room. */
+export function createSpaceReserve(file: string, bytes: number): SpaceReserve {
+  let missing = bytes > 0 && !existsSync(file);
+  const reserve: SpaceReserve = {
+    file,
+    get missing() {
+      return missing;
+    },
+    release(): boolean {
+      if (bytes <= 0 || !existsSync(file)) {
+        missing = bytes > 0;
+        return false;
+      }
+      rmSync(file, { force: true });
+      missing = true;
+      return true;
+    },
+    replenish(): void {
+      if (!missing) return;
+      try {
+        const fs = statfsSync(dirname(file));
+        // Twice over: taking the last free bytes for the reserve would only move the ENOSPC to the next write.
+        if (fs.bavail * fs.bsize < 2 * bytes) return;
+        // Real bytes, not a sparse file (truncate/ftruncate would reserve nothing).
+        writeFileSync(file, new Uint8Array(bytes), { flag: 'wx' });
+        missing = false;
+      } catch (error) {
+        // Another process wrote it first (EEXIST): it is there. Anything else: no reserve for now.
+        if ((error as { code?: string }).code === 'EEXIST') missing = false;
+        else rmSync(file, { force: true });
+      }
+    },
+  };
+  reserve.replenish();
+  return reserve;
+}

@@ -1,0 +1,157 @@
+// A full disk, for real: a workspace on a 20 MiB tmpfs filled until SQLite reports SQLITE_FULL.
+// The caller gets a Node-shaped ENOSPC, nothing acknowledged is lost, deleting still works (the
+// backend's reserve), and writing works again on the same connection once there is room.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
+import { patternBytes } from '../conformance/cases/files.ts';
+import { type FsError, isFsError, openWorkspace, type Workspace } from '../core/index.ts';
+import { mountTmpfs, TMPFS_SKIP_REASON, type Tmpfs } from './support/tmpfs.ts';
+
+const FILE = 256 * 1024;
+
+/** Writes `/f0`, `/f1`, … until the disk is full; returns how many were acknowledged and the error. */
+function fill(ws: Workspace, size = FILE): { written: number; error: FsError } {
+  for (let i = 0; i < 1000; i++) {
+    try {
+      ws.writeFile(`/f${i}`, patternBytes(size, i));
+    } catch (error) {
+      if (!isFsError(error)) throw error;
+      return { written: i, error };
+    }
+  }
+  throw new Error('the disk never filled up');
+}
+
+/** Fails unless every acknowledged file is there with its bytes, and fsck (re-hashing) is clean. */
+function expectIntact(ws: Workspace, files: Iterable<number>): void {
+  for (const i of files) expect(Buffer.from(ws.readFile(`/f${i}`))).toEqual(Buffer.from(patternBytes(FILE, i)));
+  const report = ws.fsck();
+  expect(report.problems).toEqual([]);
+  expect(report.ok).toBe(true);
+}
+
+describe.skipIf(TMPFS_SKIP_REASON !== undefined)(`a full disk (library) ${TMPFS_SKIP_REASON ?? ''}`, () => {
+  let disk: Tmpfs;
+  let ws: Workspace;
+  beforeEach(() => {
+    disk = mountTmpfs(20);
+    ws = openWorkspace(createNodeSqliteBackend({ path: join(disk.dir, 'ws.db') }));
+  });
+  afterEach(() => {
+    ws.close();
+    disk.unmount();
+  });
+
+  it('answers ENOSPC shaped like node, keeps what was acknowledged, deletes, then writes again', () => {
+    expect(existsSync(join(disk.dir, 'ws.db-reserve'))).toBe(true);
+    const { written, error } = fill(ws);
+    expect(written).toBeGreaterThan(20);
+    expect(error.code).toBe('ENOSPC');
+    expect(error.errno).toBe(-28);
+    expect(error.syscall).toBe('open');
+    expect(error.path).toBe(`/f${written}`);
+    expect(error.message).toBe(`ENOSPC: no space left on device, open '/f${written}'`);
+    expect((error.cause as Error).message).toMatch(/database or disk is full/);
+
+    // Still full, still ENOSPC (not EIO from a confused connection), and the reserve untouched by writes.
+    for (const size of [FILE, 10]) {
+      expect(() => ws.writeFile('/more', patternBytes(size))).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
+    }
+    expect(existsSync(join(disk.dir, 'ws.db-reserve'))).toBe(true);
+    expect(ws.exists(`/f${written}`)).toBe(false);
+    const all = Array.from({ length: written }, (_, i) => i);
+    expectIntact(ws, all);
+
+    // Deleting works on the full disk: the first deletion spends the reserve.
+    const removed = all.filter((i) => i % 2 === 0);
+    for (const i of removed) ws.unlink(`/f${i}`);
+    expect(existsSync(join(disk.dir, 'ws.db-reserve'))).toBe(false);
+    const garbage = ws.usage().garbageBytes;
+    expect(garbage).toBeGreaterThan(removed.length * FILE * 0.9);
+    expect(ws.gc({ safetyWindowMs: 0 }).bytes).toBe(garbage);
+
+    // Writing works again, on the same connection, in the room the deletions made.
+    const kept = all.filter((i) => i % 2 === 1);
+    for (let i = written; i < written + removed.length / 2; i++) {
+      ws.writeFile(`/f${i}`, patternBytes(FILE, i));
+      kept.push(i);
+    }
+    expectIntact(ws, kept);
+  });
+
+  it('writes again without reopening once space is freed outside the workspace', () => {
+    const filler = join(disk.dir, 'filler');
+    writeFileSync(filler, new Uint8Array(4 * 1024 * 1024));
+    const { written } = fill(ws);
+    rmSync(filler);
+    for (let i = written; i < written + 8; i++) ws.writeFile(`/f${i}`, patternBytes(FILE, i));
+    expectIntact(
+      ws,
+      Array.from({ length: written + 8 }, (_, i) => i),
+    );
+    // Writes never spend the reserve: it is all there for deletions.
+    expect(statSync(join(disk.dir, 'ws.db-reserve')).size).toBe(2 * 1024 * 1024);
+  });
+});
+
+const BIN = fileURLToPath(new URL('../adapters/cli/bin.ts', import.meta.url));
+
+/** Runs `dofs --db DB args…` and returns its status and stderr. */
+function dofs(db: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, '--db', db, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DOFS_NO_PROGRESS: '1', DOFS_DEBUG: '' },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe.skipIf(TMPFS_SKIP_REASON !== undefined)(`a full disk (CLI) ${TMPFS_SKIP_REASON ?? ''}`, () => {
+  it('dofs put says ENOSPC, dofs rm and gc work on the full disk, then dofs put works again', () => {
+    const disk = mountTmpfs(20);
+    const local = mkdtempSync(join(tmpdir(), 'dofs-full-src-'));
+    try {
+      const db = join(disk.dir, 'ws.db');
+      const source = join(local, 'one-mib');
+      writeFileSync(source, patternBytes(1024 * 1024, 3));
+      let written = 0;
+      let failure: { status: number | null; stderr: string } | undefined;
+      for (; written < 40; written++) {
+        // Distinct content per file, so deduplication does not keep the disk from filling.
+        writeFileSync(source, patternBytes(1024 * 1024, written));
+        const result = dofs(db, 'put', source, `/f${written}`);
+        if (result.status !== 0) {
+          failure = result;
+          break;
+        }
+      }
+      expect(failure, 'the disk never filled up').toBeDefined();
+      expect(failure?.status).toBe(1);
+      // Staging a chunk of the stream is a write; the last transaction opens the file.
+      expect(failure?.stderr).toMatch(
+        new RegExp(`^dofs: ENOSPC: no space left on device, (write|open) '/f${written}'\n$`),
+      );
+      expect(dofs(db, 'fsck').status).toBe(0);
+
+      const victims = Array.from({ length: Math.ceil(written / 2) }, (_, i) => `/f${i}`);
+      expect(dofs(db, 'rm', ...victims)).toMatchObject({ status: 0, stderr: '' });
+      expect(dofs(db, 'gc', '--safety-window-ms', '0', '--json')).toMatchObject({ status: 0, stderr: '' });
+      expect(dofs(db, 'put', source, '/again')).toMatchObject({ status: 0, stderr: '' });
+      expect(dofs(db, 'fsck').status).toBe(0);
+      const listed = dofs(db, 'ls', '/').stdout.split('\n').filter(Boolean);
+      expect(listed.sort()).toEqual(
+        [
+          'again',
+          ...Array.from({ length: written }, (_, i) => `f${i}`).filter((name) => !victims.includes(`/${name}`)),
+        ].sort(),
+      );
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+      disk.unmount();
+    }
+  }, 120_000);
+});
