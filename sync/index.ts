@@ -2,6 +2,11 @@
  * Sync between an authority (a Durable Object) and replicas (a container's node:sqlite file):
  * change stream, cursors, content-addressed objects, apply, endpoint, driver and transports.
  *
+ * The wire ({@link serveSyncWebSocket} in a Durable Object, {@link connectSyncWebSocket} in a
+ * replica, {@link checkBearerToken} for the Worker in front) is Cap'n Web over a WebSocket. Nothing
+ * here imports a Node-only module: the whole module runs in workerd (with `nodejs_compat`, for
+ * `node:crypto`) and in Node 22.13+.
+ *
  * @module dofs/sync
  */
 export {
@@ -84,3 +89,11 @@ export {
   writePushCursor,
   writeWatermark,
 } from './peers.ts';
+export {
+  checkBearerToken,
+  connectSyncWebSocket,
+  MAX_MESSAGE_BYTES,
+  type SocketCounters,
+  type SyncConnection,
+  serveSyncWebSocket,
+} from './websocket.ts';

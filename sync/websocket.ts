@@ -54,6 +54,17 @@ function reviveCode(error: unknown): unknown {
 /**
  * Answers a WebSocket upgrade request (inside a Worker or Durable Object) with a sync session over
  * `endpoint`. Authenticate the request before calling this: it reads no credentials itself.
+ *
+ * ```ts
+ * // In a Durable Object holding a workspace (`this.ws`), after the Worker checked the token:
+ * override fetch(request: Request): Response {
+ *   return serveSyncWebSocket(request, createSyncEndpoint(this.ws.db));
+ * }
+ * ```
+ *
+ * @param request a request with `Upgrade: websocket`
+ * @param endpoint the authority's calls, usually `createSyncEndpoint(db)`
+ * @returns the 101 response that accepts the socket
  */
 export function serveSyncWebSocket(request: Request, endpoint: SyncEndpoint): Response {
   return newWorkersWebSocketRpcResponse(request, new SyncTarget(endpoint), {
@@ -61,7 +72,17 @@ export function serveSyncWebSocket(request: Request, endpoint: SyncEndpoint): Re
   });
 }
 
-/** True when `presented` (an `Authorization` header) carries exactly `Bearer <token>`; constant time in the token. */
+/**
+ * True when `presented` (an `Authorization` header) carries exactly `Bearer <token>`; constant time
+ * in the token (both sides are hashed, then compared without an early exit). An empty `token`
+ * never matches, so an unset secret refuses everyone.
+ *
+ * ```ts
+ * if (!(await checkBearerToken(request.headers.get('authorization'), env.SYNC_TOKEN))) {
+ *   return new Response('unauthorised', { status: 401 });
+ * }
+ * ```
+ */
 export async function checkBearerToken(presented: string | null, token: string): Promise<boolean> {
   if (!token || !presented?.startsWith('Bearer ')) return false;
   const digest = async (text: string) =>
@@ -74,17 +95,21 @@ export async function checkBearerToken(presented: string | null, token: string):
 
 /** Bytes that crossed a dialled connection. */
 export interface SocketCounters {
-  /** Bytes of WebSocket messages sent and received, as encoded on the wire. */
+  /** Bytes of WebSocket messages sent, as encoded on the wire. */
   sent: number;
+  /** Bytes of WebSocket messages received, as encoded on the wire. */
   received: number;
-  /** Bytes of object payload pushed up and fetched down (before encoding). */
+  /** Bytes of object payload pushed up (before encoding). */
   objectsUp: number;
+  /** Bytes of object payload fetched down (before encoding). */
   objectsDown: number;
 }
 
 /** A dialled sync connection: the authority's endpoint, its byte counters, and a way to hang up. */
 export interface SyncConnection extends SyncEndpoint {
+  /** What crossed this connection so far. */
   readonly counters: SocketCounters;
+  /** Closes the session and the socket. */
   close(): void;
 }
 
@@ -118,7 +143,21 @@ async function diagnose(url: string, token: string): Promise<Error> {
 /**
  * Dials the authority's sync endpoint at `url` (`ws://` or `wss://`, or `http(s)://`, rewritten)
  * with `Authorization: Bearer <token>`. A refused token or an unreachable server is EACCES or EIO
- * with a message saying which.
+ * with a message saying which. Needs a `WebSocket` that accepts headers (Node 22+'s built-in one).
+ *
+ * ```ts
+ * import { openWorkspace } from 'dofs';
+ * import { createNodeSqliteBackend } from 'dofs/backends/node-sqlite';
+ * import { connectSyncWebSocket, createSyncDriver } from 'dofs/sync';
+ *
+ * const ws = openWorkspace(createNodeSqliteBackend({ path: 'replica.db' }));
+ * const remote = await connectSyncWebSocket('https://example.com/ws/demo/sync', token);
+ * try {
+ *   await createSyncDriver(ws.db, remote).sync();
+ * } finally {
+ *   remote.close();
+ * }
+ * ```
  */
 export async function connectSyncWebSocket(url: string, token: string): Promise<SyncConnection> {
   const wsUrl = url.replace(/^http(s?):/, 'ws$1:');

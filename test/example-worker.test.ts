@@ -10,8 +10,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
+import { authorizedFetch, DEV_API_TOKEN, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
+/** Every route of the example requires its bearer token; wrangler.jsonc's development value here. */
+const authed = authorizedFetch(DEV_API_TOKEN);
 const bytesOf = async (response: Response) => new Uint8Array(await response.arrayBuffer());
 
 // Every case crosses into workerd (and one restarts it): give a loaded machine room.
@@ -38,23 +40,57 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     expect(scripts['dev:worker']).toMatch(/wrangler dev --config examples\/worker\/wrangler\.jsonc/);
   });
 
+  it('refuses every route without the bearer token, before touching any Durable Object', async () => {
+    const routes: Array<[string, RequestInit]> = [
+      ['fs/secret.txt', { method: 'PUT', body: 'leaked' }],
+      ['fs/secret.txt', {}],
+      ['fs/', {}],
+      ['fs/secret.txt', { method: 'DELETE' }],
+      ['mkdir/made', { method: 'POST' }],
+      ['stat/secret.txt', {}],
+      ['usage', {}],
+      ['fsck', {}],
+      ['sync', {}],
+    ];
+    const wrong: Array<Record<string, string>> = [
+      {},
+      { authorization: `Bearer ${DEV_API_TOKEN}x` },
+      { authorization: `Bearer ${DEV_API_TOKEN.slice(0, -1)}` },
+      { authorization: DEV_API_TOKEN },
+      { authorization: `Basic ${btoa(`user:${DEV_API_TOKEN}`)}` },
+    ];
+    for (const [rest, init] of routes) {
+      for (const headers of wrong) {
+        const response = await fetch(ws(rest), { ...init, headers });
+        expect([rest, headers, response.status]).toEqual([rest, headers, 401]);
+        expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect(await response.json()).toMatchObject({ code: 'EACCES' });
+      }
+    }
+    expect((await fetch(`${base}/elsewhere`)).status).toBe(401);
+    // Nothing was written or created: the object was never reached (a fresh object is empty).
+    expect((await authed(ws('stat/secret.txt'))).status).toBe(404);
+    expect((await authed(ws('stat/made'))).status).toBe(404);
+    expect((await (await authed(ws('usage'))).json()).files).toBe(0);
+  });
+
   it('PUTs a file (creating parents) and GETs it back byte-identical', async () => {
     const text = 'héllo, durable world\n';
-    const put = await fetch(ws('fs/docs/hello.txt'), { method: 'PUT', body: text });
+    const put = await authed(ws('fs/docs/hello.txt'), { method: 'PUT', body: text });
     expect(put.status).toBe(200);
     expect(await put.json()).toMatchObject({ name: 'hello.txt', type: 'file', size: Buffer.byteLength(text) });
 
-    const get = await fetch(ws('fs/docs/hello.txt'));
+    const get = await authed(ws('fs/docs/hello.txt'));
     expect(get.status).toBe(200);
     expect(get.headers.get('content-type')).toBe('application/octet-stream');
     expect(Buffer.from(await bytesOf(get)).equals(Buffer.from(text))).toBe(true);
   });
 
   it('PUTs a 3 MiB binary file and GETs it back identical (streamed both ways)', async () => {
-    const put = await fetch(ws('fs/data/big.bin'), { method: 'PUT', body: big });
+    const put = await authed(ws('fs/data/big.bin'), { method: 'PUT', body: big });
     expect(put.status).toBe(200);
     expect((await put.json()).size).toBe(big.byteLength);
-    const get = await fetch(ws('fs/data/big.bin'));
+    const get = await authed(ws('fs/data/big.bin'));
     expect(get.status).toBe(200);
     expect(get.headers.get('content-length')).toBe(String(big.byteLength));
     expect(Buffer.from(await bytesOf(get)).equals(big)).toBe(true);
@@ -68,44 +104,44 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
         controller.close();
       },
     });
-    const put = await fetch(ws('fs/docs/chunked.txt'), { method: 'PUT', body, duplex: 'half' } as RequestInit);
+    const put = await authed(ws('fs/docs/chunked.txt'), { method: 'PUT', body, duplex: 'half' } as RequestInit);
     expect(put.status).toBe(200);
-    expect(await (await fetch(ws('fs/docs/chunked.txt'))).text()).toBe('part one, part two');
+    expect(await (await authed(ws('fs/docs/chunked.txt'))).text()).toBe('part one, part two');
   });
 
   it('lists a directory as JSON, paged', async () => {
-    const root = await fetch(ws('fs/'));
+    const root = await authed(ws('fs/'));
     expect(root.status).toBe(200);
     expect((await root.json()).entries.map((e: { name: string; type: string }) => [e.name, e.type])).toEqual([
       ['data', 'dir'],
       ['docs', 'dir'],
     ]);
-    const docs = await (await fetch(ws('fs/docs'))).json();
+    const docs = await (await authed(ws('fs/docs'))).json();
     expect(docs.path).toBe('/docs');
     expect(docs.entries.map((e: { name: string }) => e.name)).toEqual(['chunked.txt', 'hello.txt']);
-    const page = await (await fetch(ws('fs/docs?limit=1&offset=1'))).json();
+    const page = await (await authed(ws('fs/docs?limit=1&offset=1'))).json();
     expect(page.entries.map((e: { path: string }) => e.path)).toEqual(['/docs/hello.txt']);
   });
 
   it('creates directories with POST /mkdir', async () => {
-    const made = await fetch(ws('mkdir/empty/nested'), { method: 'POST' });
+    const made = await authed(ws('mkdir/empty/nested'), { method: 'POST' });
     expect(made.status).toBe(201);
     expect(await made.json()).toMatchObject({ name: 'nested', type: 'dir' });
-    expect((await (await fetch(ws('fs/empty/nested'))).json()).entries).toEqual([]);
-    expect((await fetch(ws('fs/empty?recursive=1'), { method: 'DELETE' })).status).toBe(204);
+    expect((await (await authed(ws('fs/empty/nested'))).json()).entries).toEqual([]);
+    expect((await authed(ws('fs/empty?recursive=1'), { method: 'DELETE' })).status).toBe(204);
   });
 
   it('stats files and directories', async () => {
-    const file = await (await fetch(ws('stat/data/big.bin'))).json();
+    const file = await (await authed(ws('stat/data/big.bin'))).json();
     expect(file).toMatchObject({ type: 'file', isFile: true, size: big.byteLength, nlink: 1 });
-    const dir = await (await fetch(ws('stat/data'))).json();
+    const dir = await (await authed(ws('stat/data'))).json();
     expect(dir).toMatchObject({ type: 'dir', isDirectory: true });
   });
 
   it('shows deduplication in usage after the same content is PUT twice', async () => {
-    const before = await (await fetch(ws('usage'))).json();
-    expect((await fetch(ws('fs/data/copy.bin'), { method: 'PUT', body: big })).status).toBe(200);
-    const after = await (await fetch(ws('usage'))).json();
+    const before = await (await authed(ws('usage'))).json();
+    expect((await authed(ws('fs/data/copy.bin'), { method: 'PUT', body: big })).status).toBe(200);
+    const after = await (await authed(ws('usage'))).json();
     expect(after.logicalBytes - before.logicalBytes).toBe(big.byteLength);
     expect(after.storedBytes).toBe(before.storedBytes);
     expect(after.files).toBe(before.files + 1);
@@ -113,15 +149,15 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
   });
 
   it('DELETEs, then answers 404 with code ENOENT', async () => {
-    expect((await fetch(ws('fs/data/copy.bin'), { method: 'DELETE' })).status).toBe(204);
-    const gone = await fetch(ws('fs/data/copy.bin'));
+    expect((await authed(ws('fs/data/copy.bin'), { method: 'DELETE' })).status).toBe(204);
+    const gone = await authed(ws('fs/data/copy.bin'));
     expect(gone.status).toBe(404);
     expect(gone.headers.get('content-type')).toMatch(/application\/json/);
     const body = await gone.json();
     expect(body.code).toBe('ENOENT');
     expect(body.message).toMatch(/^ENOENT: no such file or directory/);
-    expect((await fetch(ws('stat/data/copy.bin'))).status).toBe(404);
-    expect((await fetch(ws('fs/data/copy.bin'), { method: 'DELETE' })).status).toBe(404);
+    expect((await authed(ws('stat/data/copy.bin'))).status).toBe(404);
+    expect((await authed(ws('fs/data/copy.bin'), { method: 'DELETE' })).status).toBe(404);
   });
 
   it('maps engine errors to HTTP statuses', async () => {
@@ -135,19 +171,19 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
       ['fs/', { method: 'DELETE' }, 403, 'EPERM'], // never the root
     ];
     for (const [rest, init, status, code] of cases) {
-      const response = await fetch(ws(rest), init);
+      const response = await authed(ws(rest), init);
       expect([rest, response.status]).toEqual([rest, status]);
       expect((await response.json()).code).toBe(code);
     }
-    const nowhere = await fetch(`${base}/elsewhere`);
+    const nowhere = await authed(`${base}/elsewhere`);
     expect(nowhere.status).toBe(404);
     expect((await nowhere.json()).code).toBe('ENOROUTE');
     // A failed PUT leaves no trace, not even the parents it created (one transaction):
     // '/fresh/sub/' ends in a slash, so the write is EISDIR after '/fresh' was made.
-    const failed = await fetch(ws('fs/fresh/sub/'), { method: 'PUT', body: 'x' });
+    const failed = await authed(ws('fs/fresh/sub/'), { method: 'PUT', body: 'x' });
     expect(failed.status).toBe(400);
     expect((await failed.json()).code).toBe('EISDIR');
-    expect((await fetch(ws('stat/fresh'))).status).toBe(404);
+    expect((await authed(ws('stat/fresh'))).status).toBe(404);
   });
 
   it(
@@ -156,16 +192,44 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
       await server?.stop();
       server = await startDev(state);
       base = server.url;
-      expect(Buffer.from(await bytesOf(await fetch(ws('fs/data/big.bin')))).equals(big)).toBe(true);
-      expect(await (await fetch(ws('fs/docs/hello.txt'))).text()).toBe('héllo, durable world\n');
-      expect((await fetch(ws('fs/docs'), { method: 'DELETE' })).status).toBe(400);
-      expect((await fetch(ws('fs/docs?recursive=1'), { method: 'DELETE' })).status).toBe(204);
-      expect((await fetch(ws('fs/docs'))).status).toBe(404);
-      const report = await (await fetch(ws('fsck'))).json();
+      expect(Buffer.from(await bytesOf(await authed(ws('fs/data/big.bin')))).equals(big)).toBe(true);
+      expect(await (await authed(ws('fs/docs/hello.txt'))).text()).toBe('héllo, durable world\n');
+      expect((await authed(ws('fs/docs'), { method: 'DELETE' })).status).toBe(400);
+      expect((await authed(ws('fs/docs?recursive=1'), { method: 'DELETE' })).status).toBe(204);
+      expect((await authed(ws('fs/docs'))).status).toBe(404);
+      const report = await (await authed(ws('fsck'))).json();
       expect(report).toMatchObject({ ok: true, problems: [] });
       // Another workspace name is another Durable Object: it starts empty.
-      expect((await (await fetch(`${base}/ws/other/fs/`)).json()).entries).toEqual([]);
+      expect((await (await authed(`${base}/ws/other/fs/`)).json()).entries).toEqual([]);
     },
     STARTUP_MS + 20_000,
   );
+});
+
+describe('examples/worker with no API_TOKEN set', { timeout: 60_000 }, () => {
+  let state: string;
+  let server: DevServer | undefined;
+
+  beforeAll(async () => {
+    state = mkdtempSync(join(tmpdir(), 'dofs-example-worker-'));
+    server = await startDev(state, { API_TOKEN: '' });
+  }, STARTUP_MS + 10_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(state, { recursive: true, force: true });
+  }, 15_000);
+
+  it('refuses everything (503), whatever the request presents', async () => {
+    const presented: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer ' },
+      { authorization: `Bearer ${DEV_API_TOKEN}` },
+    ];
+    for (const headers of presented) {
+      const response = await fetch(`${server?.url}/ws/demo/fs/`, { headers });
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ code: 'EACCES', message: expect.stringMatching(/API_TOKEN/) });
+    }
+  });
 });

@@ -15,11 +15,12 @@ import { DEFAULT_CHUNK_SIZE } from '../core/schema.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { createSyncDriver } from '../sync/driver.ts';
 import { connectSyncWebSocket, type SyncConnection } from '../sync/websocket.ts';
-import { type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
+import { authorizedFetch, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
 const TOKEN = 'e2e-sync-token';
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
+const authed = authorizedFetch(TOKEN);
 
 // Each case crosses processes (wrangler, workerd, the CLI); a loaded machine needs more than 5 s.
 vi.setConfig({ testTimeout: 60_000 });
@@ -43,15 +44,15 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
     return connection;
   };
   const put = async (name: string, path: string, body: Uint8Array | string) => {
-    const response = await fetch(fs(name, path), { method: 'PUT', body: body as BodyInit });
+    const response = await authed(fs(name, path), { method: 'PUT', body: body as BodyInit });
     expect(response.status).toBe(200);
     await response.arrayBuffer();
   };
-  const get = async (name: string, path: string) => fetch(fs(name, path));
+  const get = async (name: string, path: string) => authed(fs(name, path));
 
   beforeAll(async () => {
     state = mkdtempSync(join(tmpdir(), 'dofs-sync-e2e-'));
-    server = await startDev(join(state, 'wrangler'), { SYNC_TOKEN: TOKEN });
+    server = await startDev(join(state, 'wrangler'), { API_TOKEN: TOKEN });
   }, STARTUP_MS + 10_000);
 
   afterAll(async () => {
@@ -69,7 +70,7 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
   });
 
   it('refuses an oversized message or batch, and stores nothing from it', async () => {
-    const usage = async () => (await (await fetch(`${server?.url}/ws/oversized/usage`)).json()).blobs;
+    const usage = async () => (await (await authed(`${server?.url}/ws/oversized/usage`)).json()).blobs;
     const before = await usage();
     const object = (seed: number) => {
       const bytes = patternBytes(MiB, seed);
@@ -98,15 +99,15 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
     expect(local.readFile('/docs/readme.md', 'utf8')).toBe('# from the Durable Object\n');
     expect(await (await get('converge', '/src/main.ts')).text()).toBe('console.log("from the replica")\n');
 
-    expect((await fetch(fs('converge', '/docs/gone.txt'), { method: 'DELETE' })).status).toBe(204);
+    expect((await authed(fs('converge', '/docs/gone.txt'), { method: 'DELETE' })).status).toBe(204);
     local.rename('/src', '/lib');
     await driver.sync();
     expect(local.exists('/docs/gone.txt')).toBe(false);
     expect((await get('converge', '/src/main.ts')).status).toBe(404);
-    const stat = await (await fetch(`${server?.url}/ws/converge/stat/lib/main.ts`)).json();
+    const stat = await (await authed(`${server?.url}/ws/converge/stat/lib/main.ts`)).json();
     expect(stat.mode & 0o7777).toBe(0o600);
     expect(local.fsck().ok).toBe(true);
-    const fsck = await (await fetch(`${server?.url}/ws/converge/fsck`)).json();
+    const fsck = await (await authed(`${server?.url}/ws/converge/fsck`)).json();
     expect(fsck.ok).toBe(true);
   });
 

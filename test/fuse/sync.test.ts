@@ -6,10 +6,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevServer, STARTUP_MS, startDev } from '../support/wrangler-dev.ts';
+import { authorizedFetch, type DevServer, STARTUP_MS, startDev } from '../support/wrangler-dev.ts';
 import { type Daemon, ensureUnmounted, expectFsckClean, makeTemp, removeTemp, sh, startDaemon } from './helpers.ts';
 
 const TOKEN = 'fuse-sync-token';
+const authed = authorizedFetch(TOKEN);
 
 async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -28,7 +29,7 @@ describe('a FUSE mount kept in sync with a Durable Object', () => {
 
   beforeAll(async () => {
     dir = await makeTemp('dofs-fuse-sync-');
-    server = await startDev(join(dir, 'wrangler'), { SYNC_TOKEN: TOKEN });
+    server = await startDev(join(dir, 'wrangler'), { API_TOKEN: TOKEN });
   }, STARTUP_MS + 10_000);
 
   afterAll(async () => {
@@ -40,7 +41,7 @@ describe('a FUSE mount kept in sync with a Durable Object', () => {
 
   it('edits made with shell tools on the mount and over HTTP on the Durable Object meet', async () => {
     const url = `${server?.url}/ws/mounted/sync`;
-    await fetch(`${server?.url}/ws/mounted/fs/from-do/readme.txt`, {
+    await authed(`${server?.url}/ws/mounted/fs/from-do/readme.txt`, {
       method: 'PUT',
       body: 'written on the Durable Object\n',
     });
@@ -56,7 +57,7 @@ describe('a FUSE mount kept in sync with a Durable Object', () => {
       `mkdir -p '${mountpoint()}/from-mount' && printf 'made with printf\\n' > '${mountpoint()}/from-mount/note.txt'`,
     );
     const pushed = await eventually(
-      async () => (await fetch(`${server?.url}/ws/mounted/fs/from-mount/note.txt`)).text(),
+      async () => (await authed(`${server?.url}/ws/mounted/fs/from-mount/note.txt`)).text(),
       (text) => text === 'made with printf\n',
     );
     expect(pushed).toBe('made with printf\n');

@@ -14,6 +14,15 @@ const CONFIG = 'examples/worker/wrangler.jsonc';
 export const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 /** How long wrangler dev may take to answer. */
 export const STARTUP_MS = 30_000;
+/** The example Worker's development token (examples/worker/wrangler.jsonc): every route requires it. */
+export const DEV_API_TOKEN = 'dev-api-token';
+
+/** `fetch` that presents `Authorization: Bearer <token>`, as every request to the example Worker must. */
+export function authorizedFetch(token = DEV_API_TOKEN): (url: string, init?: RequestInit) => Promise<Response> {
+  return (url, init = {}) =>
+    fetch(url, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } });
+}
+
 /** A port the OS considers free right now. */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

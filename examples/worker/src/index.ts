@@ -13,8 +13,11 @@
  *   GET    /ws/<name>/stat/<path>        JSON stat
  *   GET    /ws/<name>/usage              JSON usage (logical and stored bytes, dedup ratio, inodes)
  *   GET    /ws/<name>/fsck               JSON fsck report
- *   GET    /ws/<name>/sync               WebSocket upgrade: a replica's sync session (Cap'n Web RPC),
- *                                        with `Authorization: Bearer <SYNC_TOKEN>`
+ *   GET    /ws/<name>/sync               WebSocket upgrade: a replica's sync session (Cap'n Web RPC)
+ *
+ * Every route requires `Authorization: Bearer <API_TOKEN>` (401 without it, 503 while the token is
+ * unset), checked in constant time before any Durable Object is reached. wrangler.jsonc sets a
+ * development value, `dev-api-token`; in production set a secret (`wrangler secret put API_TOKEN`).
  *
  * Errors are JSON `{ code, message }` with the engine's code (ENOENT, EISDIR, ...) mapped to an
  * HTTP status. Run it with `npm run dev:worker`.
@@ -22,7 +25,6 @@
  * @module
  */
 import { DurableObject } from 'cloudflare:workers';
-import { createDoSqlBackend } from '../../../backends/do-sql/index.ts';
 import {
   type DirEntry,
   type FsckOptions,
@@ -35,16 +37,24 @@ import {
   type StatInfo,
   type Usage,
   type Workspace,
-} from '../../../core/index.ts';
-import { COMPACTION_INTERVAL_MS, compactChanges } from '../../../sync/compact.ts';
-import { createSyncEndpoint } from '../../../sync/endpoint.ts';
-import { checkBearerToken, serveSyncWebSocket } from '../../../sync/websocket.ts';
+} from 'dofs';
+import { createDoSqlBackend } from 'dofs/backends/do-sql';
+import {
+  COMPACTION_INTERVAL_MS,
+  checkBearerToken,
+  compactChanges,
+  createSyncEndpoint,
+  serveSyncWebSocket,
+} from 'dofs/sync';
 
 /** The Worker's bindings (wrangler.jsonc). */
 export interface Env {
   WORKSPACES: DurableObjectNamespace<WorkspaceDO>;
-  /** The bearer token replicas must present to sync; sync is refused while it is unset or empty. */
-  SYNC_TOKEN?: string;
+  /**
+   * The bearer token every request must present (`Authorization: Bearer <API_TOKEN>`): the file
+   * API and replicas' sync alike. Everything is refused (503) while it is unset or empty.
+   */
+  API_TOKEN?: string;
 }
 
 /** Options of {@link WorkspaceDO.writeFile}. */
@@ -121,7 +131,7 @@ export class WorkspaceDO extends DurableObject<Env> {
     if (step.more) await this.scheduleMaintenance(1000);
   }
 
-  /** Sync sessions: the Worker has already checked the replica's token before forwarding. */
+  /** Sync sessions: the Worker has already checked the token before forwarding. */
   override fetch(request: Request): Response {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a WebSocket upgrade', { status: 426 });
@@ -348,15 +358,27 @@ function getFile(ws: DurableObjectStub<WorkspaceDO>, path: string, first: FileSl
   return new Response(readable, { headers });
 }
 
+/**
+ * Refuses a request that does not carry `Authorization: Bearer <API_TOKEN>` (compared in constant
+ * time), before any Durable Object, and so any state, is touched. Every route needs it: the file
+ * API reads and writes whole workspaces, and `/sync` replicates them.
+ */
+async function refuseUnauthorised(request: Request, env: Env): Promise<Response | undefined> {
+  if (!env.API_TOKEN) {
+    return json({ code: 'EACCES', message: 'the API is disabled: set the API_TOKEN secret' }, 503);
+  }
+  if (await checkBearerToken(request.headers.get('authorization'), env.API_TOKEN)) return undefined;
+  return json({ code: 'EACCES', message: 'a valid Authorization: Bearer <token> header is required' }, 401, {
+    'www-authenticate': 'Bearer realm="dofs"',
+  });
+}
+
 async function handle(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const refused = await refuseUnauthorised(request, env);
+  if (refused) return refused;
   const url = new URL(request.url);
   const sync = /^\/ws\/([^/]+)\/sync$/.exec(url.pathname);
   if (sync) {
-    // Refused here, before any Durable Object (and so any state) is touched.
-    if (!env.SYNC_TOKEN) return json({ code: 'EACCES', message: 'sync is disabled: set the SYNC_TOKEN secret' }, 503);
-    if (!(await checkBearerToken(request.headers.get('authorization'), env.SYNC_TOKEN))) {
-      return json({ code: 'EACCES', message: 'a valid Authorization: Bearer <token> is required to sync' }, 401);
-    }
     const name = toPath(sync[1]).slice(1);
     return env.WORKSPACES.get(env.WORKSPACES.idFromName(name)).fetch(request);
   }
