@@ -18,17 +18,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizedFetch, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
+import { fencedBlock } from './support/docs.ts';
+import { authorizedFetch, type DevServer, ROOT, startDev } from './support/wrangler-dev.ts';
 
 const run = promisify(execFile);
-
-/** The fenced block of `language` in `doc` whose text contains `marker`. */
-export function fencedBlock(doc: string, language: string, marker: string): string {
-  const blocks = [...doc.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].filter(([, lang]) => lang === language);
-  const block = blocks.find(([, , body]) => body.includes(marker));
-  if (!block) throw new Error(`no \`\`\`${language} block containing ${JSON.stringify(marker)}`);
-  return block[2];
-}
 
 const readDoc = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
