@@ -1,6 +1,8 @@
 /**
  * Writes figures from the reliability tests into docs/reliability.md, each between
- * `<!-- figure:KEY -->` and `<!-- /figure:KEY -->`, so the document always shows the last run.
+ * `<!-- figure:KEY -->` and `<!-- /figure:KEY -->`, when asked: only with `DOFS_RECORD_FIGURES=1`
+ * (`npm run report:reliability`), so `npm test` leaves the tracked document, and a clean clone,
+ * untouched.
  */
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +12,15 @@ import { ROOT } from './wrangler-dev.ts';
 const DOC = join(ROOT, 'docs', 'reliability.md');
 const LOCK = `${DOC}.lock`;
 
-/** Replaces the figure `key` in docs/reliability.md (test files run in parallel: a lock file serialises them). */
+/** Whether this run records its figures into docs/reliability.md. */
+export const RECORDING = process.env.DOFS_RECORD_FIGURES === '1';
+
+/**
+ * Replaces the figure `key` in docs/reliability.md when {@link RECORDING} (test files run in
+ * parallel: a lock file serialises them); otherwise does nothing.
+ */
 export const recordFigure: FigureReporter = (key, text) => {
+  if (!RECORDING) return;
   let lock: number | undefined;
   for (let attempt = 0; attempt < 200 && lock === undefined; attempt++) {
     try {

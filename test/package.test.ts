@@ -1,0 +1,168 @@
+/**
+ * The package as its users get it: `npm pack` the repository, install the tarball into a fresh
+ * project in a temporary directory with only what the README and docs say to install, and run the
+ * documentation's own code there, copied out of the Markdown:
+ *
+ * - README.md's library example, whose `// …` comments are its expected output;
+ * - docs/writing-a-backend.md's conformance target, every case of which must pass;
+ * - docs/durable-objects.md's Durable Object and wrangler.jsonc, bundled by wrangler from the
+ *   installed package and run on workerd;
+ * - a replica syncing with the example Worker through `dofs/sync`.
+ *
+ * Nothing here imports the sources: a missing export, a devDependency needed at run time or a doc
+ * example that went stale fails this file.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fencedBlock } from './support/docs.ts';
+import { authorizedFetch, type DevServer, ROOT, startDev } from './support/wrangler-dev.ts';
+
+const run = promisify(execFile);
+
+const readDoc = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+
+/** The environment of a user's shell: this Node first on PATH, nothing of the running vitest. */
+const USER_ENV: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries({
+    ...process.env,
+    PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+  }).filter(([key]) => !/^(VITEST|TEST$|NODE_OPTIONS$|NODE_ENV$)/.test(key)),
+);
+
+/** Runs a command as a user would, in `cwd`; returns its stdout. */
+async function sh(cwd: string, command: string, args: string[], timeout = 180_000): Promise<string> {
+  try {
+    const { stdout } = await run(command, args, { cwd, env: USER_ENV, timeout, maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${stderr}\n${stdout?.slice(-4000)}`);
+  }
+}
+
+describe('the packed tarball, installed in a fresh project', { timeout: 240_000 }, () => {
+  let temp: string;
+  let project: string;
+
+  beforeAll(async () => {
+    temp = mkdtempSync(join(tmpdir(), 'dofs-package-'));
+    // `npm pack` runs `prepare` (the build), as publishing does.
+    const packed = JSON.parse(await sh(ROOT, 'npm', ['pack', '--json', '--pack-destination', temp])) as Array<{
+      filename: string;
+    }>;
+    const tarball = join(temp, packed[0].filename);
+    project = join(temp, 'project');
+    mkdirSync(project);
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    // What the docs tell a user to install: the package, and vitest for the conformance suite.
+    await sh(project, 'npm', ['install', '--prefer-offline', tarball]);
+    await sh(project, 'npm', ['install', '--prefer-offline', '-D', 'vitest']);
+  }, 240_000);
+
+  afterAll(() => {
+    if (temp) rmSync(temp, { recursive: true, force: true });
+  });
+
+  it('imports every subpath of the exports map', async () => {
+    const manifest = JSON.parse(readDoc('package.json')) as { name: string; exports: Record<string, unknown> };
+    const subpaths = Object.keys(manifest.exports)
+      .filter((key) => key !== './package.json')
+      .map((key) => manifest.name + key.slice(1));
+    const script = `for (const path of ${JSON.stringify(subpaths)}) {
+      const module = await import(path);
+      console.log(path, Object.keys(module).length);
+    }`;
+    const out = await sh(project, process.execPath, ['--input-type=module', '-e', script]);
+    for (const path of subpaths) expect(out).toMatch(new RegExp(`^${path} [1-9]\\d*$`, 'm'));
+  });
+
+  it("runs README.md's library example and prints what its comments say", async () => {
+    const example = fencedBlock(readDoc('README.md'), 'ts', "from 'dofs/backends/node-sqlite'");
+    writeFileSync(join(project, 'readme-example.ts'), example);
+    const out = await sh(project, process.execPath, ['readme-example.ts']);
+    const expected = [...example.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((match) => match[1]);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(out.split('\n').filter((line) => line !== '')).toEqual(expected);
+  });
+
+  it("runs docs/writing-a-backend.md's conformance target verbatim, and every case passes", async () => {
+    const example = fencedBlock(readDoc('docs/writing-a-backend.md'), 'ts', 'runConformanceSuite(');
+    const file = /^\/\/ (\S+\.test\.ts)/.exec(example)?.[1];
+    expect(file).toBeDefined();
+    mkdirSync(dirname(join(project, file as string)), { recursive: true });
+    writeFileSync(join(project, file as string), example);
+    const report = join(temp, 'conformance.json');
+    await sh(project, 'npx', ['vitest', 'run', '--reporter=json', `--outputFile=${report}`, file as string]);
+    const result = JSON.parse(readFileSync(report, 'utf8')) as {
+      numTotalTests: number;
+      numPassedTests: number;
+      numPendingTests: number;
+    };
+    expect(result.numTotalTests).toBeGreaterThan(400);
+    expect(result.numPassedTests).toBe(result.numTotalTests);
+  });
+
+  describe('on workerd', () => {
+    let state: string;
+    const servers: DevServer[] = [];
+    beforeAll(() => {
+      state = join(temp, 'wrangler-state');
+    });
+    afterAll(async () => {
+      for (const server of servers) await server.stop();
+    }, 20_000);
+
+    it("bundles docs/durable-objects.md's Durable Object from the installed package and runs it", async () => {
+      const doc = readDoc('docs/durable-objects.md');
+      const worker = join(project, 'worker');
+      mkdirSync(join(worker, 'src'), { recursive: true });
+      writeFileSync(join(worker, 'src', 'index.ts'), fencedBlock(doc, 'ts', 'export class WorkspaceDO'));
+      writeFileSync(join(worker, 'wrangler.jsonc'), fencedBlock(doc, 'jsonc', 'new_sqlite_classes'));
+      const server = await startDev(join(state, 'doc'), {}, { config: 'wrangler.jsonc', cwd: worker });
+      servers.push(server);
+      const response = await fetch(`${server.url}/`);
+      expect([response.status, await response.text()]).toEqual([200, 'hi']);
+    });
+
+    it('syncs a replica with the example Worker through dofs/sync', async () => {
+      const token = 'package-test-token';
+      const server = await startDev(join(state, 'example'), { API_TOKEN: token });
+      servers.push(server);
+      const authed = authorizedFetch(token);
+      const put = await authed(`${server.url}/ws/pkg/fs/from-do.txt`, { method: 'PUT', body: 'made in the object' });
+      expect(put.status).toBe(200);
+      writeFileSync(
+        join(project, 'replica.ts'),
+        `import { openWorkspace } from 'dofs';
+import { createNodeSqliteBackend } from 'dofs/backends/node-sqlite';
+import { connectSyncWebSocket, createSyncDriver } from 'dofs/sync';
+
+const ws = openWorkspace(createNodeSqliteBackend({ path: 'replica.db' }));
+ws.writeFile('/from-replica.txt', 'made in the replica');
+const connection = await connectSyncWebSocket(process.argv[2], process.argv[3]);
+try {
+  const report = await createSyncDriver(ws.db, connection).sync();
+  console.log(JSON.stringify({ pulled: report.pulled, pushed: report.pushed, text: ws.readFile('/from-do.txt', 'utf8') }));
+} finally {
+  connection.close();
+  ws.close();
+}
+`,
+      );
+      const out = await sh(project, process.execPath, ['replica.ts', `${server.url}/ws/pkg/sync`, token]);
+      expect(JSON.parse(out)).toMatchObject({ pulled: 1, pushed: 1, text: 'made in the object' });
+      expect(await (await authed(`${server.url}/ws/pkg/fs/from-replica.txt`)).text()).toBe('made in the replica');
+      // A wrong token is refused with a clear error, from the public export too.
+      await expect(sh(project, process.execPath, ['replica.ts', `${server.url}/ws/pkg/sync`, 'wrong'])).rejects.toThrow(
+        /EACCES/,
+      );
+    });
+  });
+});
