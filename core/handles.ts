@@ -21,7 +21,7 @@ import { checkOffset } from './data.ts';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
 import { type StatInfo, toStat } from './fs/attributes.ts';
-import { missingBlobs } from './fs/files.ts';
+import { missingBlobs, refuseCreateWithSlash } from './fs/files.ts';
 import { type Mutation, mutate } from './mutate.ts';
 import { checkMode, createNode, DEFAULT_MODE, getNode, type NodeRow, type NodeType } from './nodes.ts';
 import { splitPath } from './paths.ts';
@@ -67,6 +67,7 @@ export function openFile(db: Database, path: string, options: OpenFileOptions | 
   splitPath(path, 'open');
   const mode = options.mode === undefined ? DEFAULT_MODE.file : checkMode(options.mode, 'open', path);
   const follow = !(options.create && options.exclusive) && !options.noFollow;
+  refuseCreateWithSlash(db, path, options.create);
   const found = locate(db, path, { follow, syscall: 'open' });
   // Opening an existing file without O_TRUNC changes nothing, so it needs no transaction (and works read-only).
   if (found.node && !options.truncate) return checkExisting(db, path, found.node, options, found.realPath);
@@ -93,7 +94,6 @@ function openIn(
     return { opened, node: location.node };
   }
   if (!options.create) throw fsError('ENOENT', 'open', path);
-  if (location.trailingSlash) throw fsError('EISDIR', 'open', path, undefined, 'a path ending in / names a directory');
   const node = createNode(db, m, location.parent.inode, location.name, 'file', mode, null, createSize);
   m.note('rename', location.realPath);
   return { opened: { inode: node.inode, type: 'file', realPath: location.realPath, created: true }, node };
@@ -115,9 +115,12 @@ function checkExisting(
   return { inode: Number(node.inode), type: node.type, realPath, created: false };
 }
 
-/** The inode row of an open file. Gone means it was removed by a path that does not honour pins. */
+/**
+ * The inode row of an open file, or of an open directory removed since (as it was then, with no
+ * links and no size, as Linux reports it). Gone means it was removed by a path that does not honour pins.
+ */
 function liveNode(db: Database, inode: number, syscall: string): NodeRow {
-  const node = getNode(db, inode);
+  const node = getNode(db, inode) ?? removedDirs(db).get(inode);
   if (!node) throw fsError('EIO', syscall, undefined, undefined, `inode ${inode} was removed while open`);
   return node;
 }
@@ -182,6 +185,7 @@ export function writeWhole(
   mutate(db, 'open', path, (m) => {
     const mode = options.mode === undefined ? DEFAULT_MODE.file : checkMode(options.mode, 'open', path);
     const follow = !(options.create && options.exclusive) && !options.noFollow;
+    refuseCreateWithSlash(db, path, options.create);
     // openFile then writeAt, on the row the one lookup found: no second path walk, no re-read of
     // the inode, and a file with a single name is noted by the path just resolved.
     const { opened, node } = openIn(db, m, path, { ...options, write: true }, mode, follow, data.byteLength);
@@ -213,6 +217,12 @@ export function statInode(db: Database, inode: number): StatInfo {
 /** Sets the permission bits of an open inode (fchmod), even one whose every name is gone. One mutation; bumps ctime. */
 export function chmodAt(db: Database, inode: number, mode: number): void {
   checkMode(mode, 'fchmod', '');
+  const removed = removedDirs(db).get(inode);
+  if (removed) {
+    // A removed directory still open: only its open handles see it, so it changes in memory.
+    Object.assign(removed, { mode, ctime: db.now() });
+    return;
+  }
   mutate(db, 'fchmod', undefined, (m) => {
     liveNode(db, inode, 'fchmod');
     db.run('UPDATE vfs_nodes SET mode = ?, ctime = ?, rev = ? WHERE inode = ?', [mode, m.now, m.rev, inode]);
@@ -224,6 +234,11 @@ export function chmodAt(db: Database, inode: number, mode: number): void {
 export function utimesAt(db: Database, inode: number, atimeMs: number, mtimeMs: number): void {
   if (!Number.isFinite(atimeMs) || !Number.isFinite(mtimeMs))
     throw fsError('EINVAL', 'futime', undefined, undefined, 'times must be finite');
+  const removed = removedDirs(db).get(inode);
+  if (removed) {
+    Object.assign(removed, { atime: atimeMs, mtime: mtimeMs, ctime: db.now() });
+    return;
+  }
   mutate(db, 'futime', undefined, (m) => {
     liveNode(db, inode, 'futime');
     db.run('UPDATE vfs_nodes SET atime = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
@@ -240,6 +255,17 @@ export function utimesAt(db: Database, inode: number, atimeMs: number, mtimeMs: 
 // ---- Pins: an open file outlives its last name until it is closed. ----
 
 const pinsByDb = new WeakMap<Database, Map<number, number>>();
+/** Pinned directories removed while open: their last rows, for fstat, until their last unpin. */
+const removedDirsByDb = new WeakMap<Database, Map<number, NodeRow>>();
+
+function removedDirs(db: Database): Map<number, NodeRow> {
+  let map = removedDirsByDb.get(db);
+  if (!map) {
+    map = new Map();
+    removedDirsByDb.set(db, map);
+  }
+  return map;
+}
 /** Pinned files that lost their last name while open: deleted at their last unpin. */
 const unnamedByDb = new WeakMap<Database, Set<number>>();
 
@@ -279,6 +305,7 @@ export function unpinInode(db: Database, inode: number): void {
     return;
   }
   map.delete(inode);
+  removedDirs(db).delete(inode);
   // Only a file that lost every name while open needs storage work; closing any other is free.
   if (db.readOnly || !unnamed(db).delete(inode)) return;
   db.transaction(() => {
@@ -295,18 +322,32 @@ export function pinnedInodes(db: Database): number[] {
 }
 
 /**
- * Runs `fn` (an unlink, rmdir, rm or rename made of the core primitives) as one mutation in which
- * every pinned file survives losing its last name: it stays, with nlink 0, readable and writable
- * through its inode, until {@link unpinInode} releases it. The trick is to lend each pinned file
- * one extra link for the duration, so the primitives' own "last link gone" deletion never fires.
+ * Runs `fn` (an unlink, rmdir, rm, rename or copyFile made of the core primitives) as one mutation
+ * in which every pinned file survives losing its last name: it stays, with nlink 0, readable and
+ * writable through its inode, until {@link unpinInode} releases it. The trick is to lend each
+ * pinned file one extra link for the duration, so the primitives' own "last link gone" deletion
+ * never fires. A pinned directory removed is remembered as it was (nlink 0, size 0), so its open
+ * handles still stat it, until its last unpin.
  */
 export function keepOpenFiles<T>(db: Database, syscall: string, path: string, fn: () => T): T {
   const pinned = pinnedInodes(db);
   if (pinned.length === 0) return fn();
-  return mutate(db, syscall, path, () => {
+  let gone: NodeRow[] = [];
+  const result = mutate(db, syscall, path, (m) => {
+    const dirs = nodesOf(db, pinned, "type = 'dir'");
     lendLinks(db, pinned, 1);
     const result = fn();
     lendLinks(db, pinned, -1);
+    const left = new Set(
+      nodesOf(
+        db,
+        dirs.map((dir) => Number(dir.inode)),
+        '1',
+      ).map((dir) => Number(dir.inode)),
+    );
+    gone = dirs
+      .filter((dir) => !left.has(Number(dir.inode)))
+      .map((dir) => ({ ...dir, nlink: 0, size: 0, ctime: m.now }));
     const per = db.limits.maxBoundParameters;
     for (let start = 0; start < pinned.length; start += per) {
       const batch = pinned.slice(start, start + per);
@@ -318,6 +359,25 @@ export function keepOpenFiles<T>(db: Database, syscall: string, path: string, fn
     }
     return result;
   });
+  // Only once committed: a failed removal removed nothing.
+  for (const dir of gone) removedDirs(db).set(Number(dir.inode), dir);
+  return result;
+}
+
+/** The rows of those of `inodes` that exist and match `where`, in batches under the parameter limit. */
+function nodesOf(db: Database, inodes: readonly number[], where: string): NodeRow[] {
+  const rows: NodeRow[] = [];
+  const per = db.limits.maxBoundParameters;
+  for (let start = 0; start < inodes.length; start += per) {
+    const batch = inodes.slice(start, start + per);
+    rows.push(
+      ...db.all<NodeRow>(
+        `SELECT inode, type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target FROM vfs_nodes WHERE ${where} AND inode IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      ),
+    );
+  }
+  return rows;
 }
 
 function lendLinks(db: Database, inodes: readonly number[], delta: number): void {

@@ -60,6 +60,17 @@ export function normalizePath(path: unknown, syscall: string): string {
   return joinPath(splitPath(path, syscall));
 }
 
+/**
+ * True when `path` ends in a slash (and is not the root): it can only name a directory. Linux's
+ * rule, which every primitive applies: a lookup (stat, open, readlink, link's source) follows a
+ * final symlink and requires a directory (ENOTDIR otherwise); unlink, rmdir and rename look at the
+ * final entry itself and refuse a non-directory; a creator refuses to make anything but a directory
+ * there (symlink and link: ENOENT; open with O_CREAT, writeFile, copyFile's destination: EISDIR).
+ */
+export function endsWithSlash(path: unknown): boolean {
+  return typeof path === 'string' && path.length > 1 && path.endsWith('/');
+}
+
 /** Joins names into an absolute path; no names is the root. */
 export function joinPath(names: readonly string[]): string {
   return names.length === 0 ? '/' : `/${names.join('/')}`;

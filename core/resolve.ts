@@ -6,7 +6,7 @@
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
 import { getNode, lookupPath, MAX_WALK_NAMES, type NodeRow } from './nodes.ts';
-import { joinPath, splitPath } from './paths.ts';
+import { endsWithSlash, joinPath, splitPath } from './paths.ts';
 import { ROOT_INODE } from './schema.ts';
 
 /** Symlinks followed in one resolution before ELOOP (Linux's limit). */
@@ -34,6 +34,15 @@ export interface LocateOptions {
   syscall: string;
   /** The path named in errors, when it differs from the one being resolved. */
   display?: string;
+  /** The path ended in a slash; needed when `path` is given as a list of names (a string says it itself). */
+  trailingSlash?: boolean;
+  /**
+   * What a trailing slash does. `'follow'` (the default; lookups such as stat, open, readlink): a
+   * final symlink is followed and the result must be a directory, else ENOTDIR. `'entry'` (unlink,
+   * rmdir, rename, creators): the final entry itself is found, not followed, and the caller applies
+   * its own rule, reading {@link Location.trailingSlash}.
+   */
+  slash?: 'follow' | 'entry';
 }
 
 function rootNode(db: Database): NodeRow {
@@ -53,8 +62,9 @@ export function locate(db: Database, path: string | readonly string[], options: 
   // Anything but a list of names goes through splitPath, which refuses what is not a valid path.
   const queue = isList ? [...(path as readonly string[])] : splitPath(path, options.syscall);
   // A trailing slash ('/a/') means the name must be a directory, and symlinks to one are followed.
-  const trailingSlash = typeof path === 'string' && path.length > 1 && path.endsWith('/');
-  const follow = options.follow || trailingSlash;
+  const trailingSlash = options.trailingSlash ?? endsWithSlash(path);
+  const checkSlash = trailingSlash && options.slash !== 'entry';
+  const follow = options.follow || checkSlash;
   if (queue.length === 0) {
     const root = rootNode(db);
     return { parent: root, name: '', node: root, realPath: '/', trailingSlash };
@@ -111,7 +121,7 @@ export function locate(db: Database, path: string | readonly string[], options: 
       continue;
     }
     if (last) {
-      if (trailingSlash && node.type !== 'dir') throw fsError('ENOTDIR', options.syscall, display);
+      if (checkSlash && node.type !== 'dir') throw fsError('ENOTDIR', options.syscall, display);
       return { parent: row(dir), name, node, realPath: joinPath([...names, name]), trailingSlash };
     }
     if (node.type !== 'dir') throw fsError('ENOTDIR', options.syscall, display);

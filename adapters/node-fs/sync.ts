@@ -242,8 +242,10 @@ export class NodeFsSync {
     const first = this.provider.mkdirSync(p, options as number);
     if (first === undefined) return undefined;
     const extra = p.split('/').filter(Boolean).length - first.split('/').filter(Boolean).length;
+    // The path itself, trailing slashes and all, when it was the first made.
+    if (extra === 0) return toPath(path);
     const given = toPath(path).replace(/\/+$/, '');
-    return extra === 0 ? given : given.split('/').slice(0, -extra).join('/') || '/';
+    return given.split('/').slice(0, -extra).join('/') || '/';
   }
 
   /**
@@ -313,11 +315,16 @@ export class NodeFsSync {
    * middle of the path (ENOTDIR); its callback and promise forms do not ({@link rmJs}).
    */
   rmSync(path: unknown, options?: { recursive?: boolean; force?: boolean }): void {
-    this.rmJs(path, options, options?.recursive === true && options?.force === true);
+    this.rmJs(path, options, options?.recursive === true && options?.force === true, true);
   }
 
-  /** node's JavaScript rm, behind fs.rm and fs.promises.rm; `forgiveNotDir` is rmSync's difference. */
-  rmJs(path: unknown, options?: { recursive?: boolean; force?: boolean }, forgiveNotDir = false): void {
+  /** node's JavaScript rm, behind fs.rm and fs.promises.rm; `forgiveNotDir` and `nativeSync` are rmSync's differences. */
+  rmJs(
+    path: unknown,
+    options?: { recursive?: boolean; force?: boolean },
+    forgiveNotDir = false,
+    nativeSync = false,
+  ): void {
     const p = this.abs(path, 'rm');
     const given = toPath(path);
     for (const key of ['recursive', 'force'] as const)
@@ -328,6 +335,13 @@ export class NodeFsSync {
       this.provider.rmSync(p, { recursive: options?.recursive });
     } catch (error) {
       if (!(error instanceof FsError) || error.syscall !== 'rm') throw error;
+      if (error.code === 'ENOTDIR' && options?.recursive && this.#slashOnLinkToDir(p)) {
+        // 'link/' to a directory, recursive: node's JavaScript rm finds a directory (lstat follows
+        // the slash), whose rmdir fails ENOTDIR, which it takes as done; the native rmSync reports
+        // ENOTDIR (after emptying the directory, which this module does not do). Nothing is removed.
+        if (!nativeSync) return;
+        throw fsError('ENOTDIR', 'rm', p);
+      }
       if (options?.force && (error.code === 'ENOENT' || (forgiveNotDir && error.code === 'ENOTDIR'))) return;
       if (error.code === 'EISDIR')
         throw systemError('ERR_FS_EISDIR', 'Path is a directory', {
@@ -340,6 +354,16 @@ export class NodeFsSync {
       if (['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG', 'EINVAL'].includes(error.code))
         throw fsError(error.code, 'lstat', error.path);
       throw error;
+    }
+  }
+
+  /** True when `path` ends in a slash and names a symlink to a directory. */
+  #slashOnLinkToDir(path: string): boolean {
+    if (!path.endsWith('/')) return false;
+    try {
+      return lstat(this.db, path.replace(/\/+$/, '')).isSymbolicLink && stat(this.db, path).isDirectory;
+    } catch {
+      return false;
     }
   }
 
@@ -373,7 +397,8 @@ export class NodeFsSync {
    * link that cannot be followed), as an absolute path with the links before it resolved.
    */
   realpathSync(path: unknown, options?: unknown): string | Buffer {
-    const p = this.abs(path, 'lstat');
+    // node resolves the path first, which drops a trailing slash: 'file/' is 'file' here.
+    const p = resolveFully('/', this.abs(path, 'lstat'));
     try {
       return encodeName(this.provider.realpathSync(p), optionsOf(options).encoding);
     } catch (error) {

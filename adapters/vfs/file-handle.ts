@@ -136,6 +136,9 @@ class FileHandleSync {
   /** The rest of the file from the current position (node's FileHandle.readFile). */
   readFileSync(options?: FileOptions): Buffer | string {
     this.#open('read');
+    if (!this.#flags.read) throw fsError('EBADF', 'read');
+    // A directory's read fails before its size matters (it may have been removed since it was opened).
+    if (this.type === 'dir') throw fsError('EISDIR', 'read');
     const size = this.#host.statInode(this.inode).size;
     const bytes = new Uint8Array(Math.max(0, size - this.position));
     const read = this.readRequest({ bytes, position: null });

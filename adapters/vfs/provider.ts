@@ -280,7 +280,7 @@ class ProviderSync extends ProviderBase {
   rmdirSync(path: PathLike): void {
     const p = toPath(path);
     this.#guard('rmdir', p);
-    rmdir(this.db, p);
+    keepOpenFiles(this.db, 'rmdir', p, () => rmdir(this.db, p));
   }
 
   /** Removes a file, symlink or (with `recursive`) a tree. Files still open stay readable through their fds. */
@@ -363,7 +363,8 @@ class ProviderSync extends ProviderBase {
     const to = toPath(dest, 'dest');
     checkInteger(mode, 'mode', 0, 7);
     this.#guard('copyfile', to);
-    copyFile(this.db, from, to, { exclusive: (mode & 1) !== 0 });
+    // A directory as the source removes the destination's name (as libuv does): an open file there stays open.
+    keepOpenFiles(this.db, 'copyfile', to, () => copyFile(this.db, from, to, { exclusive: (mode & 1) !== 0 }));
   }
 
   /** Reads a whole file; only `flag: 'r'` (the default) avoids a handle. Buffered bytes are seen. */
@@ -419,7 +420,8 @@ class ProviderSync extends ProviderBase {
       this.#guard('open', p);
     const opened = openFile(this.db, p, { ...parsed, mode: bits });
     return this.#fds.add((fd) => {
-      if (opened.type === 'file') pinInode(this.db, opened.inode);
+      // Directories too: one removed while open still answers fstat through its handles.
+      pinInode(this.db, opened.inode);
       return new WorkspaceFileHandle(this.#host, {
         fd,
         path: p,
@@ -542,7 +544,7 @@ class ProviderSync extends ProviderBase {
     guardWrite: (syscall: string): void => this.#guard(syscall),
     closed: (handle: WorkspaceFileHandle): void => {
       this.#fds.delete(handle.fd);
-      if (handle.type === 'file') unpinInode(this.db, handle.inode);
+      unpinInode(this.db, handle.inode);
     },
   };
 

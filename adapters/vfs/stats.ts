@@ -43,10 +43,10 @@ function fields(info: StatInfo): StatFields<number> {
     uid: UID,
     gid: GID,
     rdev: 0,
-    // A directory reports one block, as ext4 and most local filesystems do.
-    size: dir ? BLOCK_SIZE : info.size,
+    // A directory reports one block, as ext4 and most local filesystems do; none once removed (nlink 0).
+    size: dir ? (info.nlink === 0 ? 0 : BLOCK_SIZE) : info.size,
     blksize: BLOCK_SIZE,
-    blocks: dir ? BLOCK_SIZE / 512 : info.blocks,
+    blocks: dir ? (info.nlink === 0 ? 0 : BLOCK_SIZE / 512) : info.blocks,
     atimeMs: info.atimeMs,
     mtimeMs: info.mtimeMs,
     ctimeMs: info.ctimeMs,

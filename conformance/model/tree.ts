@@ -2,13 +2,12 @@
  * An in-memory model of a POSIX tree (Linux semantics, as node:fs reports them), for the model
  * tests: directories, files with bytes and mode, symlinks, hard links sharing one inode object.
  * Every operation either succeeds or throws a {@link ModelError} with the exact code, and a failed
- * operation changes nothing. Pure JavaScript: it runs in Node and inside workerd.
+ * operation changes nothing (except copyFile from a directory, which fails after what libuv did). Pure JavaScript: it runs in Node and inside workerd.
  *
  * Where Linux and node:fs leave room, the model follows the engine's documented choices: absolute
  * symlink targets resolve from the workspace root, `..` at the root stays there, `mkdir('/')` is
  * EEXIST even when recursive (node:fs succeeds), `rm('/')` is EPERM, `writeFile` with `mode` sets
- * the mode of an existing file (node:fs ignores it), copyFile checks its source first, modes are
- * stored as given (no umask). `rm` with `force` ignores a path that cannot exist (a missing or
+ * the mode of an existing file (node:fs ignores it), modes are stored as given (no umask). `rm` with `force` ignores a path that cannot exist (a missing or
  * non-directory parent), as coreutils `rm -f` and node's recursive rm do.
  *
  * The model was checked against real Linux (node:fs in a chroot, thousands of random sequences).
@@ -245,18 +244,33 @@ export class TreeModel {
   }
 
   /**
-   * copyFile: the source (followed) must be a file; the destination is followed unless
-   * `exclusive`, keeps its inode if it exists and takes the source's mode (as libuv's copyfile);
-   * copying a file onto itself (any of its names) does nothing. The source is checked before the
-   * destination (libuv opens the destination first and, for a directory source, deletes it).
+   * copyFile: the source (followed) must exist; the destination is followed unless `exclusive`,
+   * keeps its inode if it exists and takes the source's mode (as libuv's copyfile); copying a file
+   * onto itself (any of its names) does nothing. As libuv, the destination is opened before the
+   * source is read: its errors come first, and a directory source is EISDIR only after libuv has
+   * emptied an existing destination file, given it the directory's mode and unlinked its name (a
+   * dangling symlink there: its target created empty, the link unlinked).
    */
   copyFile(from: string, to: string, options: { exclusive?: boolean } = {}): void {
     const { node } = this.resolve(namesOf(from), true);
-    if (node.kind === 'dir') fail('EISDIR');
-    const source = node as MFile;
     const location = this.locate(namesOf(to), !options.exclusive);
     if (location.node && options.exclusive) fail('EEXIST');
     if (location.node?.kind === 'dir') fail('EISDIR');
+    if (node.kind === 'dir') {
+      const entry = this.locate(namesOf(to), false);
+      if (!entry.node) fail('EISDIR');
+      if (location.node) Object.assign(location.node as MFile, { data: new Uint8Array(0), mode: node.mode });
+      else
+        location.parent.entries.set(location.name, {
+          kind: 'file',
+          id: this.id(),
+          mode: node.mode,
+          data: new Uint8Array(0),
+        });
+      entry.parent.entries.delete(entry.name);
+      fail('EISDIR');
+    }
+    const source = node as MFile;
     if (location.node === source) return;
     if (location.node) {
       const target = location.node as MFile;

@@ -8,7 +8,7 @@ import type { Database } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { checkMode, createNode, DEFAULT_MODE, hasEntries, listDir, type NodeType, unlinkEntry } from '../nodes.ts';
-import { childPath, joinPath, splitPath } from '../paths.ts';
+import { childPath, endsWithSlash, joinPath, splitPath } from '../paths.ts';
 import { locate, resolve } from '../resolve.ts';
 
 /** Options for {@link mkdir}. */
@@ -50,7 +50,8 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
         const target =
           node.type === 'symlink' ? locate(db, prefix, { follow: true, syscall: 'mkdir', display: path }).node : node;
         if (!target) throw fsError('ENOENT', 'mkdir', path);
-        if (target.type !== 'dir') throw fsError(last ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
+        // 'file' exists; 'file/' asks for a directory where there is none.
+        if (target.type !== 'dir') throw fsError(last && !endsWithSlash(path) ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
         continue;
       }
       createNode(db, m, parent.inode, name, 'dir', mode);
@@ -77,7 +78,8 @@ export function rmdir(db: Database, path: string): void {
   const names = splitPath(path, 'rmdir');
   if (names.length === 0) throw fsError('EBUSY', 'rmdir', path);
   mutate(db, 'rmdir', path, (m) => {
-    const { parent, node, name, realPath } = resolve(db, path, { follow: false, syscall: 'rmdir' });
+    // A trailing slash changes nothing: the entry itself must be a directory (a symlink is ENOTDIR).
+    const { parent, node, name, realPath } = resolve(db, path, { follow: false, syscall: 'rmdir', slash: 'entry' });
     if (node.type !== 'dir') throw fsError('ENOTDIR', 'rmdir', path);
     if (hasEntries(db, node.inode)) throw fsError('ENOTEMPTY', 'rmdir', path);
     unlinkEntry(db, m, parent.inode, name, node);

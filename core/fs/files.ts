@@ -16,12 +16,12 @@ import {
 } from '../content.ts';
 import { type ByteSource, checkOffset, type FileData, isByteSource, toBytes, toText } from '../data.ts';
 import type { Database } from '../database.ts';
-import { fsError, withPaths, wrapStorageError } from '../errors.ts';
+import { type FsError, fsError, withPaths, wrapStorageError } from '../errors.ts';
 import { type Mutation, mutate } from '../mutate.ts';
-import { checkMode, createNode, DEFAULT_MODE, type NodeRow } from '../nodes.ts';
-import { splitPath } from '../paths.ts';
+import { checkMode, createNode, DEFAULT_MODE, type NodeRow, unlinkEntry } from '../nodes.ts';
+import { endsWithSlash, splitPath } from '../paths.ts';
 import { checkFileSize } from '../quotas.ts';
-import { locate, resolve } from '../resolve.ts';
+import { type Location, locate, resolve } from '../resolve.ts';
 
 /** Options for {@link writeFile}. */
 export interface WriteFileOptions {
@@ -37,6 +37,17 @@ interface OpenTargetOptions extends WriteFileOptions {
 }
 
 /**
+ * open(2) with O_CREAT on a path ending in a slash is EISDIR, whatever is there (a file, a
+ * directory, nothing), once the directories leading to it are found: only a directory may be
+ * named so, and open never makes one.
+ */
+export function refuseCreateWithSlash(db: Database, path: string, create: boolean | undefined, syscall = 'open'): void {
+  if (!create || !endsWithSlash(path)) return;
+  locate(db, path, { follow: false, syscall, slash: 'entry' });
+  throw fsError('EISDIR', syscall, path, undefined, 'a path ending in / names a directory');
+}
+
+/**
  * Finds or creates the file a write goes to, following a trailing symlink (creating its target
  * when it dangles, as open(O_CREAT) does).
  */
@@ -49,6 +60,7 @@ function openTarget(
   createSize = 0,
 ): { node: NodeRow; realPath: string; created: boolean } {
   const mode = options.mode === undefined ? undefined : checkMode(options.mode, syscall, path);
+  refuseCreateWithSlash(db, path, true, syscall);
   const location = locate(db, path, { follow: !options.exclusive, syscall });
   if (location.node) {
     if (options.exclusive) throw fsError('EEXIST', syscall, path);
@@ -59,7 +71,6 @@ function openTarget(
     }
     return { node: location.node, realPath: location.realPath, created: false };
   }
-  if (location.trailingSlash) throw fsError('EISDIR', syscall, path, undefined, 'a path ending in / names a directory');
   const node = createNode(
     db,
     m,
@@ -302,6 +313,13 @@ export interface CopyFileOptions {
 /**
  * Copies a file by sharing its chunks: no bytes are read or written. The destination gets the
  * source's mode (as node:fs's copyFile), keeps its inode if it existed.
+ *
+ * The destination is opened as libuv's copyfile opens it (O_CREAT, O_EXCL when `exclusive`), so
+ * its errors come first: a destination ending in a slash is EISDIR, a missing parent ENOENT, a
+ * looping link ELOOP. A directory as the source is EISDIR then, after what libuv has done by that
+ * point, which Linux's node:fs leaves behind: an existing destination file is emptied, given the
+ * directory's permission bits and its name removed (a hard link elsewhere keeps the emptied file);
+ * a dangling symlink there is replaced by nothing, its target made as an empty file.
  */
 export function copyFile(
   db: Database,
@@ -316,17 +334,46 @@ export function copyFile(
 function copyFileUnchecked(db: Database, source: string, destination: string, options: CopyFileOptions): void {
   splitPath(source, 'copyfile');
   splitPath(destination, 'copyfile');
-  mutate(db, 'copyfile', destination, (m) => {
+  const failure = mutate(db, 'copyfile', destination, (m): FsError | undefined => {
     const { node: from } = resolve(db, source, { follow: true, syscall: 'copyfile', display: source });
-    if (from.type === 'dir') throw fsError('EISDIR', 'copyfile', source, destination);
+    refuseCreateWithSlash(db, destination, true, 'copyfile');
     const target = locate(db, destination, { follow: !options.exclusive, syscall: 'copyfile', display: destination });
     if (target.node && options.exclusive) throw fsError('EEXIST', 'copyfile', source, destination);
     if (target.node?.type === 'dir') throw fsError('EISDIR', 'copyfile', source, destination);
-    if (target.node?.inode === from.inode) return;
+    if (from.type === 'dir') return openedThenFailed(db, m, from, target, destination);
+    if (target.node?.inode === from.inode) return undefined;
     const node = target.node ?? createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
     if (target.node) db.run('UPDATE vfs_nodes SET mode = ? WHERE inode = ?', [from.mode, node.inode]);
     checkFileSize(db, from.size, destination);
     shareChunks(db, m, from, node);
     m.note(target.node ? 'change' : 'rename', target.realPath);
+    return undefined;
   });
+  if (failure) throw failure;
+}
+
+/**
+ * libuv's copyfile from a directory, on Linux: the destination was opened (created, through a
+ * dangling symlink too), truncated and given the source's mode; reading the directory fails; the
+ * destination's name is unlinked. Those changes are committed, and EISDIR returned to be thrown.
+ */
+function openedThenFailed(db: Database, m: Mutation, from: NodeRow, target: Location, destination: string): FsError {
+  const failure = fsError('EISDIR', 'copyfile', undefined, undefined, 'the source is a directory');
+  const entry = locate(db, destination, { follow: false, syscall: 'copyfile' });
+  // A free name would be created and unlinked again: nothing to do.
+  if (!entry.node) return failure;
+  if (target.node) {
+    // Through a symlink or not, the file reached is emptied and takes the directory's permission bits.
+    writeContent(db, m, target.node, 0, new Uint8Array(0), 0);
+    db.run('UPDATE vfs_nodes SET mode = ?, ctime = ? WHERE inode = ?', [from.mode, m.now, target.node.inode]);
+    m.note('change', target.realPath);
+  } else {
+    // A dangling symlink: its target is created, empty.
+    createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
+    m.note('rename', target.realPath);
+  }
+  unlinkEntry(db, m, entry.parent.inode, entry.name, entry.node);
+  m.tombstone(entry.realPath);
+  m.note('rename', entry.realPath);
+  return failure;
 }

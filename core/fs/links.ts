@@ -10,7 +10,10 @@ import { createNode, DEFAULT_MODE, touchDir } from '../nodes.ts';
 import { MAX_PATH_BYTES, splitPath } from '../paths.ts';
 import { locate, resolve } from '../resolve.ts';
 
-/** Creates a symlink at `path` whose target is stored verbatim (relative targets resolve from the link's directory; it may dangle). */
+/**
+ * Creates a symlink at `path` whose target is stored verbatim (relative targets resolve from the
+ * link's directory; it may dangle). A taken name is EEXIST; a free one ending in a slash, ENOENT.
+ */
 export function symlink(db: Database, target: string, path: string): void {
   withPaths('symlink', target, path, () => symlinkUnchecked(db, target, path));
 }
@@ -24,8 +27,10 @@ function symlinkUnchecked(db: Database, target: string, path: string): void {
   if (new TextEncoder().encode(target).length >= MAX_PATH_BYTES)
     throw fsError('ENAMETOOLONG', 'symlink', target.slice(0, 64), path);
   mutate(db, 'symlink', path, (m) => {
-    const location = locate(db, path, { follow: false, syscall: 'symlink' });
+    const location = locate(db, path, { follow: false, syscall: 'symlink', slash: 'entry' });
     if (location.node) throw fsError('EEXIST', 'symlink', target, path);
+    // A free name ending in a slash asks for a directory, which symlink does not make.
+    if (location.trailingSlash) throw fsError('ENOENT', 'symlink', target, path);
     createNode(db, m, location.parent.inode, location.name, 'symlink', DEFAULT_MODE.symlink, target);
     m.note('rename', location.realPath);
   });
@@ -38,7 +43,10 @@ export function readlink(db: Database, path: string): string {
   return node.link_target ?? '';
 }
 
-/** Creates a hard link `path` to the node at `existing` (not following a trailing symlink). Directories are EPERM. */
+/**
+ * Creates a hard link `path` to the node at `existing` (not following a trailing symlink, unless
+ * `existing` ends in a slash). Directories are EPERM; a free `path` ending in a slash is ENOENT.
+ */
 export function link(db: Database, existing: string, path: string): void {
   withPaths('link', existing, path, () => linkUnchecked(db, existing, path));
 }
@@ -49,8 +57,9 @@ function linkUnchecked(db: Database, existing: string, path: string): void {
   mutate(db, 'link', path, (m) => {
     // Linux's order: the source must exist, the new name must be free, and only then is a directory refused.
     const { node } = resolve(db, existing, { follow: false, syscall: 'link', display: existing });
-    const location = locate(db, path, { follow: false, syscall: 'link', display: path });
+    const location = locate(db, path, { follow: false, syscall: 'link', display: path, slash: 'entry' });
     if (location.node) throw fsError('EEXIST', 'link', existing, path);
+    if (location.trailingSlash) throw fsError('ENOENT', 'link', existing, path);
     if (node.type === 'dir') throw fsError('EPERM', 'link', existing, path, 'directories cannot be hard-linked');
     db.run('INSERT INTO vfs_dirents (parent, name, child) VALUES (?, ?, ?)', [
       location.parent.inode,

@@ -7,16 +7,21 @@ import type { Database } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { touchDir, unlinkEntry } from '../nodes.ts';
-import { splitPath } from '../paths.ts';
+import { endsWithSlash, splitPath } from '../paths.ts';
 import { locate, resolve } from '../resolve.ts';
 import { deleteSubtree, tombstoneSubtree } from '../subtree.ts';
 
-/** Removes a name (a file or symlink; a trailing symlink is removed, not followed). Directories are EISDIR. */
+/**
+ * Removes a name (a file or symlink; a trailing symlink is removed, not followed). Directories are
+ * EISDIR; a path ending in a slash is ENOTDIR for anything else (a symlink to a directory included).
+ */
 export function unlink(db: Database, path: string): void {
   splitPath(path, 'unlink');
   mutate(db, 'unlink', path, (m) => {
-    const { parent, name, node, realPath } = resolve(db, path, { follow: false, syscall: 'unlink' });
+    const location = resolve(db, path, { follow: false, syscall: 'unlink', slash: 'entry' });
+    const { parent, name, node, realPath } = location;
     if (node.type === 'dir') throw fsError('EISDIR', 'unlink', path);
+    if (location.trailingSlash) throw fsError('ENOTDIR', 'unlink', path);
     unlinkEntry(db, m, parent.inode, name, node);
     m.tombstone(realPath);
     m.note('rename', realPath);
@@ -33,16 +38,19 @@ export interface RmOptions {
 
 /**
  * Removes a file, symlink or (with `recursive`) a whole directory tree in one transaction and a
- * fixed number of statements, leaving one tombstone per removed path. `rm('/')` is EPERM.
+ * fixed number of statements, leaving one tombstone per removed path. `rm('/')` is EPERM. A path
+ * ending in a slash must name a directory: anything else is ENOTDIR (even with `force`), and a
+ * symlink to a directory is refused and removes nothing (EISDIR; ENOTDIR with `recursive`).
  */
 export function rm(db: Database, path: string, options: RmOptions | null = {}): void {
   options ??= {};
   const names = splitPath(path, 'rm');
   if (names.length === 0) throw fsError('EPERM', 'rm', path, undefined, 'refusing to remove the root');
   mutate(db, 'rm', path, (m) => {
+    const trailingSlash = endsWithSlash(path);
     let location: ReturnType<typeof locate>;
     try {
-      location = locate(db, names, { follow: false, syscall: 'rm', display: path });
+      location = locate(db, names, { follow: false, syscall: 'rm', display: path, trailingSlash, slash: 'entry' });
     } catch (error) {
       // With force, a path that cannot exist (missing or non-directory parent) is simply absent.
       if (options.force && (isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR'))) return;
@@ -52,6 +60,22 @@ export function rm(db: Database, path: string, options: RmOptions | null = {}): 
     if (!node) {
       if (options.force) return;
       throw fsError('ENOENT', 'rm', path);
+    }
+    if (trailingSlash && node.type !== 'dir') {
+      // What the slash names: a symlink's target (a dangling one is missing), which must be a directory.
+      let target: ReturnType<typeof locate>['node'];
+      try {
+        target = locate(db, path, { follow: true, syscall: 'rm' }).node;
+      } catch (error) {
+        if (options.force && isFsError(error, 'ENOENT')) return;
+        throw error;
+      }
+      if (!target) {
+        if (options.force) return;
+        throw fsError('ENOENT', 'rm', path);
+      }
+      // A symlink to a directory: the link cannot be removed as a directory, and its target is not what was named.
+      throw fsError(options.recursive ? 'ENOTDIR' : 'EISDIR', 'rm', path);
     }
     if (node.type !== 'dir') {
       unlinkEntry(db, m, parent.inode, name, node);

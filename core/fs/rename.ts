@@ -7,7 +7,7 @@ import type { Database } from '../database.ts';
 import { fsError, withPaths } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { hasEntries, touchDir, unlinkEntry } from '../nodes.ts';
-import { isSameOrBelow, splitPath } from '../paths.ts';
+import { endsWithSlash, isSameOrBelow, splitPath } from '../paths.ts';
 import { checkMoveDepth } from '../quotas.ts';
 import { locate } from '../resolve.ts';
 import { restampSubtree, tombstoneSubtree } from '../subtree.ts';
@@ -15,7 +15,8 @@ import { restampSubtree, tombstoneSubtree } from '../subtree.ts';
 /**
  * Moves `from` to `to`. A file may replace a file or symlink; a directory may replace an empty
  * directory. The moved node keeps its inode. Moving a directory below itself is EINVAL; renaming
- * the root is EBUSY; trailing symlinks are renamed, not followed.
+ * the root is EBUSY; trailing symlinks are renamed, not followed. A path ending in a slash names a
+ * directory: unless the source is one, either path ending so is ENOTDIR.
  */
 export function rename(db: Database, from: string, to: string): void {
   withPaths('rename', from, to, () => renameUnchecked(db, from, to));
@@ -26,11 +27,26 @@ function renameUnchecked(db: Database, from: string, to: string): void {
   const toNames = splitPath(to, 'rename');
   mutate(db, 'rename', from, (m) => {
     // Linux's order: both parents are looked up, then the root is refused, then the source must exist.
-    const source = locate(db, fromNames, { follow: false, syscall: 'rename', display: from });
-    const target = locate(db, toNames, { follow: false, syscall: 'rename', display: to });
+    const source = locate(db, fromNames, {
+      follow: false,
+      syscall: 'rename',
+      display: from,
+      trailingSlash: endsWithSlash(from),
+      slash: 'entry',
+    });
+    const target = locate(db, toNames, {
+      follow: false,
+      syscall: 'rename',
+      display: to,
+      trailingSlash: endsWithSlash(to),
+      slash: 'entry',
+    });
     if (fromNames.length === 0 || toNames.length === 0) throw fsError('EBUSY', 'rename', from, to);
     if (!source.node) throw fsError('ENOENT', 'rename', from, to);
     const moving = source.node;
+    // Unless the source is a directory, a trailing slash on either path is ENOTDIR (symlinks are not followed).
+    if (moving.type !== 'dir' && (source.trailingSlash || target.trailingSlash))
+      throw fsError('ENOTDIR', 'rename', from, to);
     if (target.node?.inode === moving.inode) return;
     const isDir = moving.type === 'dir';
     if (isDir && isSameOrBelow(target.realPath, source.realPath)) {
