@@ -62,6 +62,9 @@ async function expectNodeError(ctx: CaseContext, fn: () => unknown, shape: Error
   expect(snapshot(ctx.ws)).toEqual(before);
 }
 
+/** A copyfile error's shape. */
+const shape4 = (code: string, path: string, dest: string): ErrorShape => ({ code, syscall: 'copyfile', path, dest });
+
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Calls a callback-form function and resolves its callback's arguments. */
@@ -195,6 +198,103 @@ export function nodeFsCases(target: ConformanceTarget): void {
       const [error] = await callback(fs.stat as never, 'nope');
       expect({ ...(error as object) }).toEqual({ errno: -2, code: 'ENOENT', syscall: 'stat', path: 'nope' });
     });
+
+    defineCase(target, 'a trailing slash names a directory: node’s errors, and nothing removed', async (ctx) => {
+      const fs = nodeFsOf(ctx, { cwd: '/w' });
+      fs.mkdirSync('/w/d', { recursive: true });
+      fs.writeFileSync('/w/d/x', 'kept');
+      fs.writeFileSync('/w/f', 'data');
+      fs.symlinkSync('d', '/w/l');
+      fs.symlinkSync('f', '/w/lf');
+      const shape = (code: string, syscall: string, path: string, dest?: string) => ({ code, syscall, path, dest });
+      // rm lstats first (a slash follows the link): ENOTDIR, with or without force, in every form.
+      await expectNodeError(ctx, () => fs.rmSync('f/'), shape('ENOTDIR', 'lstat', 'f/'));
+      await expectNodeError(ctx, () => fs.rmSync('f/', { force: true }), shape('ENOTDIR', 'lstat', 'f/'));
+      await expectNodeError(ctx, () => fs.rmSync('lf/', { recursive: true }), shape('ENOTDIR', 'lstat', 'lf/'));
+      await expectNodeError(ctx, () => fs.promises.rm('f/', { force: true }), shape('ENOTDIR', 'lstat', 'f/'));
+      await expectNodeError(
+        ctx,
+        () => fs.promises.rm('f/', { force: true, recursive: true }),
+        shape('ENOTDIR', 'lstat', 'f/'),
+      );
+      const [cbError] = await callback(fs.rm as never, 'f/');
+      expect({ ...(cbError as object) }).toEqual({ errno: -20, code: 'ENOTDIR', syscall: 'lstat', path: 'f/' });
+      expect((cbError as Error).message).toBe("ENOTDIR: not a directory, lstat 'f/'");
+      // node 24's native rmSync forgives it with recursive and force; nothing is removed either way.
+      fs.rmSync('f/', { recursive: true, force: true });
+      expect(await caught(() => fs.rmSync('l/'))).toMatchObject({ code: 'ERR_FS_EISDIR', path: 'l/' });
+      await expectNodeError(ctx, () => fs.rmSync('l/', { recursive: true }), shape('ENOTDIR', 'rm', 'l/'));
+      await expectNodeError(ctx, () => fs.rmdirSync('l/'), shape('ENOTDIR', 'rmdir', 'l/'));
+      await expectNodeError(ctx, () => fs.unlinkSync('l/'), shape('ENOTDIR', 'unlink', 'l/'));
+      // node's JavaScript rm takes the failed rmdir of 'l/' as done.
+      await fs.promises.rm('l/', { recursive: true });
+      expect(fs.readFileSync('l/x', 'utf8')).toBe('kept');
+      expect(fs.readFileSync('f', 'utf8')).toBe('data');
+      await expectNodeError(ctx, () => fs.renameSync('f/', 'x'), shape('ENOTDIR', 'rename', 'f/', 'x'));
+      await expectNodeError(ctx, () => fs.renameSync('f', 'f/'), shape('ENOTDIR', 'rename', 'f', 'f/'));
+      await expectNodeError(ctx, () => fs.symlinkSync('x', 'new/'), shape('ENOENT', 'symlink', 'x', 'new/'));
+      await expectNodeError(ctx, () => fs.linkSync('f', 'new/'), shape('ENOENT', 'link', 'f', 'new/'));
+      await expectNodeError(ctx, () => fs.copyFileSync('f', 'new/'), shape('EISDIR', 'copyfile', 'f', 'new/'));
+      await expectNodeError(ctx, () => fs.openSync('f/', 'w'), shape('EISDIR', 'open', 'f/'));
+      await expectNodeError(ctx, () => fs.openSync('d/', 'wx'), shape('EISDIR', 'open', 'd/'));
+      await expectNodeError(ctx, () => fs.openSync('f/', 'r'), shape('ENOTDIR', 'open', 'f/'));
+      await expectNodeError(ctx, () => fs.writeFileSync('f/', 'x'), shape('EISDIR', 'open', 'f/'));
+      await expectNodeError(ctx, () => fs.promises.appendFile('f/', 'x'), shape('EISDIR', 'open', 'f/'));
+      await expectNodeError(ctx, () => fs.mkdirSync('f/', { recursive: true }), shape('ENOTDIR', 'mkdir', 'f/'));
+      await expectNodeError(ctx, () => fs.realpathSync.native('f/'), shape('ENOTDIR', 'realpath', 'f/'));
+      await expectNodeError(ctx, () => fs.promises.realpath('f/'), shape('ENOTDIR', 'realpath', 'f/'));
+      // node's JavaScript realpath resolves the path first, which drops the slash.
+      expect(fs.realpathSync('f/')).toBe('/w/f');
+      expect(fs.realpathSync('lf/')).toBe('/w/f');
+      // The first directory made, spelled as given, slash and all.
+      expect(fs.mkdirSync('new/', { recursive: true })).toBe('new/');
+      expect(await fs.promises.mkdir('/w/new2//', { recursive: true })).toBe('/w/new2//');
+    });
+
+    defineCase(
+      target,
+      'copyFile from a directory fails as Linux’s does, after removing the destination',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d');
+        fs.writeFileSync('/f', 'data');
+        fs.linkSync('/f', '/hard');
+        await expectNodeError(ctx, () => fs.copyFileSync('/d', '/nope/x'), shape4('ENOENT', '/d', '/nope/x'));
+        await expectNodeError(
+          ctx,
+          () => fs.copyFileSync('/d', '/f', fs.constants.COPYFILE_EXCL),
+          shape4('EEXIST', '/d', '/f'),
+        );
+        await expectNodeError(ctx, () => fs.copyFileSync('/d', '/new'), shape4('EISDIR', '/d', '/new'));
+        const error = await caught(() => fs.copyFileSync('/d', '/f'));
+        expect({ ...error }).toEqual({ errno: -21, code: 'EISDIR', syscall: 'copyfile', path: '/d', dest: '/f' });
+        expect(error.message).toBe("EISDIR: illegal operation on a directory, copyfile '/d' -> '/f'");
+        expect(fs.existsSync('/f')).toBe(false);
+        expect(fs.readFileSync('/hard', 'utf8')).toBe('');
+      },
+    );
+
+    defineCase(
+      target,
+      'a directory removed while open: fstat, FileHandle.stat and fchmod work, reads are EISDIR',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d');
+        const fd = fs.openSync('/d', 'r');
+        const fh = await fs.promises.open('/d', 'r');
+        fs.rmdirSync('/d');
+        const stats = fs.fstatSync(fd);
+        expect([stats.isDirectory(), stats.nlink, stats.size]).toEqual([true, 0, 0]);
+        expect((await fh.stat()).nlink).toBe(0);
+        await expectNodeError(ctx, () => fs.readFileSync(fd), { code: 'EISDIR', syscall: 'read' });
+        await expectNodeError(ctx, () => fh.readFile(), { code: 'EISDIR', syscall: 'read' });
+        fs.fchmodSync(fd, 0o700);
+        expect(fs.fstatSync(fd).mode & 0o7777).toBe(0o700);
+        fs.closeSync(fd);
+        await fh.close();
+        expect(fs.existsSync('/d')).toBe(false);
+      },
+    );
 
     defineCase(target, 'rm and cp refuse with node’s ERR_FS_* errors', async (ctx) => {
       const fs = nodeFsOf(ctx);
