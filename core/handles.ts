@@ -338,7 +338,13 @@ export function keepOpenFiles<T>(db: Database, syscall: string, path: string, fn
     lendLinks(db, pinned, 1);
     const result = fn();
     lendLinks(db, pinned, -1);
-    const left = new Set(nodesOf(db, dirs.map((dir) => Number(dir.inode)), '1').map((dir) => Number(dir.inode)));
+    const left = new Set(
+      nodesOf(
+        db,
+        dirs.map((dir) => Number(dir.inode)),
+        '1',
+      ).map((dir) => Number(dir.inode)),
+    );
     gone = dirs
       .filter((dir) => !left.has(Number(dir.inode)))
       .map((dir) => ({ ...dir, nlink: 0, size: 0, ctime: m.now }));

@@ -83,6 +83,7 @@ type Op =
       path: string;
       form: Form;
     }
+  | { op: 'statNoEntry'; syscall: 'stat' | 'lstat'; path: string; form: Form }
   | { op: 'readdir'; path: string; recursive: boolean; withFileTypes: boolean; form: Form }
   | { op: 'chmod'; path: string; mode: number; form: Form }
   | { op: 'writeFile' | 'appendFile'; path: string; data: Uint8Array; flag: string | undefined; form: Form }
@@ -221,6 +222,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
         'realpathNative' as const,
         'exists' as const,
       ),
+      path: pathArb,
+      form: formArb,
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('statNoEntry' as const),
+      syscall: fc.constantFrom('stat' as const, 'lstat' as const),
       path: pathArb,
       form: formArb,
     }),
@@ -442,6 +452,11 @@ async function apply(side: Side, op: Op): Promise<Outcome> {
     case 'stat':
     case 'lstat':
       return run(async () => statShape((await call(fs, op.form, op.op, side.at(op.path))) as realFs.Stats));
+    case 'statNoEntry':
+      return run(async () => {
+        const st = await call(fs, op.form, op.syscall, side.at(op.path), { throwIfNoEntry: false });
+        return st === undefined ? 'no entry' : statShape(st as realFs.Stats);
+      });
     case 'readFile':
       return run(async () => [...((await call(fs, op.form, 'readFile', side.at(op.path))) as Uint8Array)]);
     case 'realpath':

@@ -48,6 +48,8 @@ const CALLBACK_SHAPES: Record<
   write: { spread: (bytesWritten, args) => [bytesWritten, args[1]] },
   readv: { spread: (bytesRead, args) => [bytesRead, args[1]] },
   writev: { spread: (bytesWritten, args) => [bytesWritten, args[1]] },
+  // With throwIfNoEntry: false, a path that cannot exist calls back (null, undefined), as node.
+  stat: { spread: (stats) => [stats] },
 };
 
 /** Sync functions with no callback form of the same name. */
@@ -217,6 +219,16 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   promises.rm = (...args: unknown[]) => settle(() => rmJs(...args));
   // promises.realpath is realpath(3), as node's: errors name `realpath` and the path as given.
   promises.realpath = (...args: unknown[]) => settle(() => realpathNative(...args));
+  // node's lstat callback and promise forms ignore throwIfNoEntry (only lstatSync honours it).
+  const lstatAlways = (path: unknown, options?: unknown) =>
+    run(() =>
+      sync.lstatSync(
+        path,
+        typeof options === 'object' && options !== null ? { ...options, throwIfNoEntry: true } : (options as never),
+      ),
+    );
+  fs.lstat = callbackForm(lstatAlways as Fn);
+  promises.lstat = (...args: unknown[]) => settle(() => lstatAlways(args[0], args[1]));
   promises.cp = cpAsync;
   promises.open = (path: unknown, flags?: unknown, mode?: unknown) =>
     settle(() => new FileHandle(handleFs, (fs.openSync as Fn)(path, flags, mode) as number));

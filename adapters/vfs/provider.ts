@@ -15,7 +15,6 @@ import {
   exists,
   FsError,
   fsError,
-  isFsError,
   keepOpenFiles,
   link,
   lstat,
@@ -197,21 +196,29 @@ class ProviderSync extends ProviderBase {
 
   // ---- Paths ----
 
-  /** Stats of `path`, following symlinks. `throwIfNoEntry: false` returns undefined for a missing path. */
+  /**
+   * Stats of `path`, following symlinks. `throwIfNoEntry: false` returns undefined for a path that
+   * cannot exist (ENOENT, or ENOTDIR: a file on the way, or a slash after one), as node's stat.
+   */
   statSync(path: PathLike, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats {
-    return this.#statWith(stat, path, options);
+    return this.#statWith(stat, path, options, ['ENOENT', 'ENOTDIR']);
   }
 
-  /** Stats of `path` itself (a symlink is described, not followed). */
+  /** Stats of `path` itself (a symlink is described, not followed); `throwIfNoEntry: false` forgives ENOENT only, as node's lstat. */
   lstatSync(path: PathLike, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats {
-    return this.#statWith(lstat, path, options);
+    return this.#statWith(lstat, path, options, ['ENOENT']);
   }
 
-  #statWith(fn: typeof stat, path: PathLike, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats {
+  #statWith(
+    fn: typeof stat,
+    path: PathLike,
+    options: (StatOptions & { throwIfNoEntry?: boolean }) | undefined,
+    absent: readonly string[],
+  ): WorkspaceStats {
     try {
       return this.#stats(fn(this.db, toPath(path)), options);
     } catch (error) {
-      if (options?.throwIfNoEntry === false && isFsError(error, 'ENOENT'))
+      if (options?.throwIfNoEntry === false && error instanceof FsError && absent.includes(error.code))
         return undefined as unknown as WorkspaceStats;
       throw error;
     }

@@ -405,6 +405,11 @@ export function providerCases(target: ConformanceTarget): void {
       expect(big.size).toBe(5n);
       expect(big.mtimeNs).toBe(BigInt(st.mtimeMs) * 1_000_000n);
       expect(p.statSync('/missing', { throwIfNoEntry: false })).toBeUndefined();
+      expect(p.statSync('/f/x', { throwIfNoEntry: false })).toBeUndefined();
+      expect(p.lstatSync('/missing', { throwIfNoEntry: false })).toBeUndefined();
+      expect(() => p.lstatSync('/f/x', { throwIfNoEntry: false })).toThrow(
+        expect.objectContaining({ code: 'ENOTDIR' }),
+      );
     });
 
     defineCase(target, 'readdir lists names; withFileTypes Dirents report symlinks; recursive descends', (ctx) => {
