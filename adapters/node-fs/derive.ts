@@ -94,7 +94,7 @@ const HANDLE_METHODS: Record<string, [string, string]> = {
   chmod: ['fchmodSync', 'fchmod'],
   chown: ['fchownSync', 'fchown'],
   utimes: ['futimesSync', 'futime'],
-  readFile: ['readFileSync', 'read'],
+  readFile: ['readFileSync', 'readFile'],
 };
 
 /** The functions whose options take an AbortSignal, as node's. */
@@ -178,6 +178,14 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
     const name = key.slice(0, -4);
     if (!NO_CALLBACK.has(name)) fs[name] = callbackForm(fs[key] as Fn, CALLBACK_SHAPES[name], SIGNALLED.has(name));
   }
+  // node's fs.close takes its callback as optional; without one, an error is thrown (uncaught), as node's.
+  const closeForm = fs.close as Fn;
+  const defaultCloseCallback = (error: unknown): void => {
+    if (error != null) throw error;
+  };
+  fs.close = (fd: unknown, cb: unknown = defaultCloseCallback): void => {
+    closeForm(fd, cb);
+  };
   Object.assign(fs.realpath as object, { native: callbackForm(realpathNative) });
   fs.exists = (path: unknown, cb: unknown): void => {
     if (typeof cb !== 'function') throw invalidType('cb', 'of type function', cb);

@@ -676,6 +676,42 @@ export function nodeFsCases(target: ConformanceTarget): void {
   describe('node:fs module: streams', () => {
     defineCase(
       target,
+      'small fidelities: close without a callback, exact stream chunks, closed FileHandle, names as given',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.writeFileSync('/f', Buffer.alloc(200_000, 7));
+        // fs.close's callback is optional.
+        const fd = fs.openSync('/f', 'r');
+        fs.close(fd);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        expect(fs.openFds).toBe(0);
+        // A read stream yields chunks of exactly highWaterMark bytes (the last one shorter).
+        const sizes: number[] = [];
+        for await (const chunk of fs.createReadStream('/f', { highWaterMark: 65_536 })) sizes.push(chunk.length);
+        expect(sizes).toEqual([65_536, 65_536, 65_536, 3392]);
+        // A closed FileHandle's readFile and appendFile reject naming readFile and writeFile.
+        const fh = await fs.promises.open('/f', 'r+');
+        await fh.close();
+        expect(await caught(() => fh.readFile())).toMatchObject({ code: 'EBADF', syscall: 'readFile' });
+        expect(await caught(() => fh.appendFile('x'))).toMatchObject({ code: 'EBADF', syscall: 'writeFile' });
+        expect(await caught(() => fh.writeFile('x'))).toMatchObject({ code: 'EBADF', syscall: 'writeFile' });
+        // Two arguments naming one path: each is named as it was given.
+        await expectNodeError(ctx, () => fs.linkSync('f', '/f'), {
+          code: 'EEXIST',
+          syscall: 'link',
+          path: 'f',
+          dest: '/f',
+        });
+        await expectNodeError(ctx, () => fs.renameSync('/f', 'f/'), {
+          code: 'ENOTDIR',
+          syscall: 'rename',
+          path: '/f',
+          dest: 'f/',
+        });
+      },
+    );
+    defineCase(
+      target,
       'createReadStream: start and end (inclusive), highWaterMark, encoding, open and ready, closes its fd',
       async (ctx) => {
         const fs = nodeFsOf(ctx);
