@@ -10,7 +10,6 @@ import { Buffer } from 'node:buffer';
 import { type VFSStatWatcher, VirtualProvider } from '@platformatic/vfs';
 import {
   chmod,
-  copyFile,
   Database,
   exists,
   FsError,
@@ -38,6 +37,7 @@ import {
   symlink,
   truncate,
   truncateAt,
+  tryCopyFile,
   unlink,
   unpinInode,
   utimes,
@@ -370,8 +370,12 @@ class ProviderSync extends ProviderBase {
     const to = toPath(dest, 'dest');
     checkInteger(mode, 'mode', 0, 7);
     this.#guard('copyfile', to);
-    // A directory as the source removes the destination's name (as libuv does): an open file there stays open.
-    keepOpenFiles(this.db, 'copyfile', to, () => copyFile(this.db, from, to, { exclusive: (mode & 1) !== 0 }));
+    // A directory as the source removes the destination's name (as libuv does): an open file there
+    // stays open, and that change is committed before the failure is thrown.
+    const failure = keepOpenFiles(this.db, 'copyfile', to, () =>
+      tryCopyFile(this.db, from, to, { exclusive: (mode & 1) !== 0 }),
+    );
+    if (failure) throw failure;
   }
 
   /** Reads a whole file; only `flag: 'r'` (the default) avoids a handle. Buffered bytes are seen. */

@@ -266,11 +266,25 @@ export function nodeFsCases(target: ConformanceTarget): void {
           shape4('EEXIST', '/d', '/f'),
         );
         await expectNodeError(ctx, () => fs.copyFileSync('/d', '/new'), shape4('EISDIR', '/d', '/new'));
+        // With the destination open, too: the change is committed, the fd stays usable.
+        const fd = fs.openSync('/f', 'r');
         const error = await caught(() => fs.copyFileSync('/d', '/f'));
         expect({ ...error }).toEqual({ errno: -21, code: 'EISDIR', syscall: 'copyfile', path: '/d', dest: '/f' });
         expect(error.message).toBe("EISDIR: illegal operation on a directory, copyfile '/d' -> '/f'");
         expect(fs.existsSync('/f')).toBe(false);
         expect(fs.readFileSync('/hard', 'utf8')).toBe('');
+        expect([fs.fstatSync(fd).size, fs.fstatSync(fd).nlink]).toEqual([0, 1]);
+        fs.closeSync(fd);
+        // The last name of an open file removed so: the file lives on, nameless, until closed.
+        const fd2 = fs.openSync('/hard', 'r');
+        expect(await caught(() => fs.promises.copyFile('/d', '/hard'))).toMatchObject({
+          code: 'EISDIR',
+          dest: '/hard',
+        });
+        expect(fs.existsSync('/hard')).toBe(false);
+        expect(fs.fstatSync(fd2).nlink).toBe(0);
+        fs.closeSync(fd2);
+        expect(fs.readdirSync('/')).toEqual(['d']);
       },
     );
 
