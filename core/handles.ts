@@ -209,7 +209,7 @@ export function truncateAt(db: Database, inode: number, length: number): void {
   });
 }
 
-/** Information about an open inode (fstat). A removed-but-open file reports nlink 0. */
+/** Information about an open inode (fstat). A removed-but-open file or directory reports nlink 0. */
 export function statInode(db: Database, inode: number): StatInfo {
   return toStat(liveNode(db, inode, 'fstat'), '');
 }

@@ -37,6 +37,7 @@ export {
   readFile,
   readFileStream,
   truncate,
+  tryCopyFile,
   type WriteFileOptions,
   writeFile,
 } from './fs/files.ts';

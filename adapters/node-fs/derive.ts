@@ -48,6 +48,8 @@ const CALLBACK_SHAPES: Record<
   write: { spread: (bytesWritten, args) => [bytesWritten, args[1]] },
   readv: { spread: (bytesRead, args) => [bytesRead, args[1]] },
   writev: { spread: (bytesWritten, args) => [bytesWritten, args[1]] },
+  // With throwIfNoEntry: false, a path that cannot exist calls back (null, undefined), as node.
+  stat: { spread: (stats) => [stats] },
 };
 
 /** Sync functions with no callback form of the same name. */
@@ -92,7 +94,7 @@ const HANDLE_METHODS: Record<string, [string, string]> = {
   chmod: ['fchmodSync', 'fchmod'],
   chown: ['fchownSync', 'fchown'],
   utimes: ['futimesSync', 'futime'],
-  readFile: ['readFileSync', 'read'],
+  readFile: ['readFileSync', 'readFile'],
 };
 
 /** The functions whose options take an AbortSignal, as node's. */
@@ -176,6 +178,14 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
     const name = key.slice(0, -4);
     if (!NO_CALLBACK.has(name)) fs[name] = callbackForm(fs[key] as Fn, CALLBACK_SHAPES[name], SIGNALLED.has(name));
   }
+  // node's fs.close takes its callback as optional; without one, an error is thrown (uncaught), as node's.
+  const closeForm = fs.close as Fn;
+  const defaultCloseCallback = (error: unknown): void => {
+    if (error != null) throw error;
+  };
+  fs.close = (fd: unknown, cb: unknown = defaultCloseCallback): void => {
+    closeForm(fd, cb);
+  };
   Object.assign(fs.realpath as object, { native: callbackForm(realpathNative) });
   fs.exists = (path: unknown, cb: unknown): void => {
     if (typeof cb !== 'function') throw invalidType('cb', 'of type function', cb);
@@ -217,6 +227,16 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   promises.rm = (...args: unknown[]) => settle(() => rmJs(...args));
   // promises.realpath is realpath(3), as node's: errors name `realpath` and the path as given.
   promises.realpath = (...args: unknown[]) => settle(() => realpathNative(...args));
+  // node's lstat callback and promise forms ignore throwIfNoEntry (only lstatSync honours it).
+  const lstatAlways = (path: unknown, options?: unknown) =>
+    run(() =>
+      sync.lstatSync(
+        path,
+        typeof options === 'object' && options !== null ? { ...options, throwIfNoEntry: true } : (options as never),
+      ),
+    );
+  fs.lstat = callbackForm(lstatAlways as Fn);
+  promises.lstat = (...args: unknown[]) => settle(() => lstatAlways(args[0], args[1]));
   promises.cp = cpAsync;
   promises.open = (path: unknown, flags?: unknown, mode?: unknown) =>
     settle(() => new FileHandle(handleFs, (fs.openSync as Fn)(path, flags, mode) as number));

@@ -9,9 +9,10 @@
 import { ERRNO, FsError } from '../../core/errors.ts';
 
 /** The node-shaped error of an {@link FsError}, naming paths through `given` (resolved → as given). */
-export function toNodeError(error: FsError, given: ReadonlyMap<string, string>): Error {
-  const path = error.path === undefined ? undefined : (given.get(error.path) ?? error.path);
-  const dest = error.dest === undefined ? undefined : (given.get(error.dest) ?? error.dest);
+export function toNodeError(error: FsError, given: ReadonlyMap<string, readonly string[]>): Error {
+  // Two arguments may resolve alike ('c' and '/c'): the path is named as the first was given, the dest as the last.
+  const path = error.path === undefined ? undefined : (given.get(error.path)?.[0] ?? error.path);
+  const dest = error.dest === undefined ? undefined : (given.get(error.dest)?.at(-1) ?? error.dest);
   return nodeError(error.code, describeError(error), error.syscall, path, dest);
 }
 
@@ -70,17 +71,20 @@ export function codedError(code: string, message: string, Kind: ErrorConstructor
  * Calls are synchronous, so a stack of scopes is enough; a nested call has its own.
  */
 export class ErrorScope {
-  readonly #stack: Array<Map<string, string>> = [];
+  readonly #stack: Array<Map<string, string[]>> = [];
 
-  /** Notes that `resolved` was given as `given` in the current call. */
+  /** Notes that `resolved` was given as `given` in the current call (in order, when several were). */
   remember(resolved: string, given: string): void {
     const top = this.#stack[this.#stack.length - 1];
-    if (top && !top.has(resolved)) top.set(resolved, given);
+    if (!top) return;
+    const spellings = top.get(resolved);
+    if (!spellings) top.set(resolved, [given]);
+    else if (spellings.length < 2 && spellings[0] !== given) spellings.push(given);
   }
 
   /** Runs one public call: engine errors leave it node-shaped. */
   run<T>(fn: () => T): T {
-    const given = new Map<string, string>();
+    const given = new Map<string, string[]>();
     this.#stack.push(given);
     try {
       return fn();

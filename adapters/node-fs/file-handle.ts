@@ -129,7 +129,8 @@ export class FileHandle extends EventEmitter {
 
   /** Writes `data` (bytes, a string, or an iterable or stream of them) from the current position. */
   writeFile(data: unknown, options?: unknown): Promise<void> {
-    return this.use('write', (fd) => writeAll(this.#fs, fd, data, options));
+    // A closed handle's rejection names writeFile, as node's (appendFile's too).
+    return this.use('writeFile', (fd) => writeAll(this.#fs, fd, data, options));
   }
 
   /** As {@link writeFile} (the handle's flags decide whether it appends). */

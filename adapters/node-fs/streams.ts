@@ -164,6 +164,13 @@ export class ReadStream extends Readable {
   }
 
   override _read(size: number): void {
+    // Read and push after this call returns, as node's fs streams do (their reads are asynchronous):
+    // a synchronous push makes Readable read again at once, and a reader gets chunks of twice the mark.
+    later(() => this.#readNow(size));
+  }
+
+  #readNow(size: number): void {
+    if (this.destroyed) return;
     const left = this.pos !== undefined ? this.end - this.pos + 1 : this.end - this.bytesRead + 1;
     const n = Math.min(size, left);
     if (n <= 0) {

@@ -10,12 +10,10 @@ import { Buffer } from 'node:buffer';
 import { type VFSStatWatcher, VirtualProvider } from '@platformatic/vfs';
 import {
   chmod,
-  copyFile,
   Database,
   exists,
   FsError,
   fsError,
-  isFsError,
   keepOpenFiles,
   link,
   lstat,
@@ -39,6 +37,7 @@ import {
   symlink,
   truncate,
   truncateAt,
+  tryCopyFile,
   unlink,
   unpinInode,
   utimes,
@@ -197,21 +196,29 @@ class ProviderSync extends ProviderBase {
 
   // ---- Paths ----
 
-  /** Stats of `path`, following symlinks. `throwIfNoEntry: false` returns undefined for a missing path. */
+  /**
+   * Stats of `path`, following symlinks. `throwIfNoEntry: false` returns undefined for a path that
+   * cannot exist (ENOENT, or ENOTDIR: a file on the way, or a slash after one), as node's stat.
+   */
   statSync(path: PathLike, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats {
-    return this.#statWith(stat, path, options);
+    return this.#statWith(stat, path, options, ['ENOENT', 'ENOTDIR']);
   }
 
-  /** Stats of `path` itself (a symlink is described, not followed). */
+  /** Stats of `path` itself (a symlink is described, not followed); `throwIfNoEntry: false` forgives ENOENT only, as node's lstat. */
   lstatSync(path: PathLike, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats {
-    return this.#statWith(lstat, path, options);
+    return this.#statWith(lstat, path, options, ['ENOENT']);
   }
 
-  #statWith(fn: typeof stat, path: PathLike, options?: StatOptions & { throwIfNoEntry?: boolean }): WorkspaceStats {
+  #statWith(
+    fn: typeof stat,
+    path: PathLike,
+    options: (StatOptions & { throwIfNoEntry?: boolean }) | undefined,
+    absent: readonly string[],
+  ): WorkspaceStats {
     try {
       return this.#stats(fn(this.db, toPath(path)), options);
     } catch (error) {
-      if (options?.throwIfNoEntry === false && isFsError(error, 'ENOENT'))
+      if (options?.throwIfNoEntry === false && error instanceof FsError && absent.includes(error.code))
         return undefined as unknown as WorkspaceStats;
       throw error;
     }
@@ -363,8 +370,12 @@ class ProviderSync extends ProviderBase {
     const to = toPath(dest, 'dest');
     checkInteger(mode, 'mode', 0, 7);
     this.#guard('copyfile', to);
-    // A directory as the source removes the destination's name (as libuv does): an open file there stays open.
-    keepOpenFiles(this.db, 'copyfile', to, () => copyFile(this.db, from, to, { exclusive: (mode & 1) !== 0 }));
+    // A directory as the source removes the destination's name (as libuv does): an open file there
+    // stays open, and that change is committed before the failure is thrown.
+    const failure = keepOpenFiles(this.db, 'copyfile', to, () =>
+      tryCopyFile(this.db, from, to, { exclusive: (mode & 1) !== 0 }),
+    );
+    if (failure) throw failure;
   }
 
   /** Reads a whole file; only `flag: 'r'` (the default) avoids a handle. Buffered bytes are seen. */

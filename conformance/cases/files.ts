@@ -6,7 +6,7 @@
 import { describe, expect } from 'vitest';
 import { hashBytes } from '../../core/blobs.ts';
 import type { Workspace } from '../../core/workspace.ts';
-import { defineCase } from '../harness.ts';
+import { defineCase, expectCode, expectRefused } from '../harness.ts';
 import type { ConformanceTarget } from '../target.ts';
 
 const encoder = new TextEncoder();
@@ -296,6 +296,53 @@ export function fileCases(target: ConformanceTarget): void {
       ws.copyFile('/f', '/f');
       expect(ws.readFile('/f', 'utf8')).toBe('same');
     });
+    defineCase(target, 'a directory source: the destination’s own errors come first', async ({ ws }) => {
+      ws.mkdir('/dir', { mode: 0o750 });
+      ws.writeFile('/file', 'data');
+      ws.mkdir('/other');
+      ws.symlink('loop', '/loop');
+      ws.symlink('nowhere', '/dl');
+      await expectRefused(ws, () => ws.copyFile('/dir', '/missing/x'), 'ENOENT');
+      await expectRefused(ws, () => ws.copyFile('/dir', '/file/x'), 'ENOTDIR');
+      await expectRefused(ws, () => ws.copyFile('/dir', '/file', { exclusive: true }), 'EEXIST');
+      await expectRefused(ws, () => ws.copyFile('/dir', '/dl', { exclusive: true }), 'EEXIST');
+      await expectRefused(ws, () => ws.copyFile('/dir', '/loop'), 'ELOOP');
+      await expectRefused(ws, () => ws.copyFile('/dir', '/other'), 'EISDIR');
+      await expectRefused(ws, () => ws.copyFile('/dir', '/dir'), 'EISDIR');
+      // A free name is created and removed again: nothing changes.
+      const error = (await expectRefused(ws, () => ws.copyFile('/dir', '/new'), 'EISDIR')) as Error &
+        Record<string, unknown>;
+      expect(error.message).toMatch(/^EISDIR: illegal operation on a directory.*, copyfile '\/dir' -> '\/new'$/);
+      expect(error.dest).toBe('/new');
+    });
+    defineCase(
+      target,
+      'a directory source over a file: emptied, given the directory’s mode, its name removed',
+      async ({ ws }) => {
+        // What Linux's node:fs (libuv) leaves: it opened and truncated the destination before the read failed.
+        ws.mkdir('/dir', { mode: 0o750 });
+        ws.writeFile('/file', 'data', { mode: 0o600 });
+        ws.link('/file', '/hard');
+        await expectCode(() => ws.copyFile('/dir', '/file'), 'EISDIR');
+        expect(ws.exists('/file')).toBe(false);
+        expect(ws.readFile('/hard', 'utf8')).toBe('');
+        expect(ws.stat('/hard').mode & 0o7777).toBe(0o750);
+        expect(ws.stat('/hard').nlink).toBe(1);
+        // Through a dangling symlink: its target is made, empty, and the link is removed.
+        ws.symlink('made', '/dl');
+        await expectCode(() => ws.copyFile('/dir', '/dl'), 'EISDIR');
+        expect(ws.exists('/dl')).toBe(false);
+        expect(ws.readFile('/made', 'utf8')).toBe('');
+        expect(ws.stat('/made').mode & 0o7777).toBe(0o750);
+        // Through a symlink to a file: the file is emptied, the link removed.
+        ws.writeFile('/target', 'bytes');
+        ws.symlink('target', '/lt');
+        await expectCode(() => ws.copyFile('/dir', '/lt'), 'EISDIR');
+        expect(ws.exists('/lt')).toBe(false);
+        expect(ws.readFile('/target', 'utf8')).toBe('');
+        expect(ws.readdir('/').map((e) => e.name)).toEqual(['dir', 'hard', 'made', 'target']);
+      },
+    );
   });
 
   describe('streams', () => {

@@ -320,6 +320,49 @@ export function providerCases(target: ConformanceTarget): void {
         expect(ctx.ws.readFile('/r', 'utf8')).toBe('other');
       },
     );
+
+    defineCase(
+      target,
+      'an open directory outlives rmdir, rm and rename over it: fstat (nlink 0, size 0), read EISDIR, fchmod',
+      async (ctx) => {
+        const p = providerOf(ctx);
+        for (const [name, remove] of [
+          ['/d', () => p.rmdirSync('/d')],
+          ['/t/d', () => p.rmSync('/t', { recursive: true })],
+          [
+            '/r',
+            () => {
+              ctx.ws.mkdir('/other');
+              p.renameSync('/other', '/r');
+            },
+          ],
+        ] as const) {
+          if (name === '/t/d') ctx.ws.mkdir('/t');
+          ctx.ws.mkdir(name, { mode: 0o750 });
+          const handle = p.openSync(name, 'r');
+          const ino = p.fstatSync(handle.fd).ino;
+          remove();
+          const stats = p.fstatSync(handle.fd);
+          expect([stats.isDirectory(), stats.nlink, stats.size, stats.ino, stats.mode & 0o7777]).toEqual([
+            true,
+            0,
+            0,
+            ino,
+            0o750,
+          ]);
+          expect((await handle.stat()).nlink).toBe(0);
+          await expectCode(() => handle.readFileSync(), 'EISDIR');
+          await expectCode(() => p.readSync(handle.fd, new Uint8Array(1), 0, 1, null), 'EISDIR');
+          await expectCode(() => p.ftruncateSync(handle.fd, 0), 'EINVAL');
+          handle.closeSync();
+          await expectCode(() => p.fstatSync(handle.fd), 'EBADF');
+        }
+        // What was removed stays removed; an open directory that is not removed is not affected.
+        expect(ctx.ws.exists('/d')).toBe(false);
+        expect(ctx.ws.exists('/t')).toBe(false);
+        expect(ctx.ws.stat('/r').nlink).toBe(2);
+      },
+    );
   });
 
   describe('vfs provider: stats, dirents and paths', () => {
@@ -362,6 +405,11 @@ export function providerCases(target: ConformanceTarget): void {
       expect(big.size).toBe(5n);
       expect(big.mtimeNs).toBe(BigInt(st.mtimeMs) * 1_000_000n);
       expect(p.statSync('/missing', { throwIfNoEntry: false })).toBeUndefined();
+      expect(p.statSync('/f/x', { throwIfNoEntry: false })).toBeUndefined();
+      expect(p.lstatSync('/missing', { throwIfNoEntry: false })).toBeUndefined();
+      expect(() => p.lstatSync('/f/x', { throwIfNoEntry: false })).toThrow(
+        expect.objectContaining({ code: 'ENOTDIR' }),
+      );
     });
 
     defineCase(target, 'readdir lists names; withFileTypes Dirents report symlinks; recursive descends', (ctx) => {

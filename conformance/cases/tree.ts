@@ -4,7 +4,9 @@
  * @module
  */
 import { describe, expect } from 'vitest';
-import { defineCase, expectCode } from '../harness.ts';
+import { openFile } from '../../core/handles.ts';
+import type { Workspace } from '../../core/workspace.ts';
+import { defineCase, expectCode, expectRefused } from '../harness.ts';
 import type { ConformanceTarget } from '../target.ts';
 
 /** Cases for the tree. */
@@ -190,6 +192,146 @@ export function treeCases(target: ConformanceTarget): void {
       expect(ws.lstat('/l2').isSymbolicLink).toBe(true);
       expect(ws.lstat('/l').nlink).toBe(2);
     });
+  });
+
+  describe('a trailing slash names a directory', () => {
+    /** /f a file, /d a directory holding /d/x, /e an empty directory, links to each and a dangling one. */
+    const setUp = (ws: Workspace): void => {
+      ws.writeFile('/f', 'data');
+      ws.mkdir('/d');
+      ws.writeFile('/d/x', 'kept');
+      ws.mkdir('/e');
+      ws.symlink('d', '/l');
+      ws.symlink('f', '/lf');
+      ws.symlink('nowhere', '/ld');
+    };
+
+    defineCase(target, 'lookups follow a final symlink and need a directory', async ({ ws }) => {
+      setUp(ws);
+      for (const path of ['/f/', '/lf/']) {
+        await expectRefused(ws, () => ws.stat(path), 'ENOTDIR');
+        await expectRefused(ws, () => ws.lstat(path), 'ENOTDIR');
+        await expectRefused(ws, () => ws.readFile(path), 'ENOTDIR');
+        await expectRefused(ws, () => ws.readlink(path), 'ENOTDIR');
+        await expectRefused(ws, () => ws.chmod(path, 0o600), 'ENOTDIR');
+        await expectRefused(ws, () => ws.truncate(path, 1), 'ENOTDIR');
+        await expectRefused(ws, () => ws.realpath(path), 'ENOTDIR');
+      }
+      await expectRefused(ws, () => ws.lstat('/ld/'), 'ENOENT');
+      await expectRefused(ws, () => ws.readlink('/l/'), 'EINVAL');
+      expect(ws.lstat('/l/').isDirectory).toBe(true);
+      expect(ws.realpath('/l/')).toBe('/d');
+      expect(ws.exists('/f/')).toBe(false);
+      expect(ws.exists('/d/')).toBe(true);
+      const error = (await expectCode(() => ws.stat('/f/'), 'ENOTDIR')) as Error & Record<string, unknown>;
+      expect(error.message).toBe("ENOTDIR: not a directory, stat '/f/'");
+      expect(error.path).toBe('/f/');
+    });
+
+    defineCase(target, 'unlink, rmdir and rm remove nothing but a directory so named', async ({ ws }) => {
+      setUp(ws);
+      for (const path of ['/f/', '/lf/', '/l/', '/ld/']) await expectRefused(ws, () => ws.unlink(path), 'ENOTDIR');
+      await expectRefused(ws, () => ws.unlink('/d/'), 'EISDIR');
+      await expectRefused(ws, () => ws.unlink('/nope/'), 'ENOENT');
+      // rmdir looks at the entry itself: a symlink to a directory is not one, and its target stays.
+      for (const path of ['/l/', '/f/', '/ld/']) await expectRefused(ws, () => ws.rmdir(path), 'ENOTDIR');
+      for (const options of [{}, { force: true }, { recursive: true }, { recursive: true, force: true }]) {
+        await expectRefused(ws, () => ws.rm('/f/', options), 'ENOTDIR');
+        await expectRefused(ws, () => ws.rm('/lf/', options), 'ENOTDIR');
+      }
+      await expectRefused(ws, () => ws.rm('/l/'), 'EISDIR');
+      await expectRefused(ws, () => ws.rm('/l/', { recursive: true }), 'ENOTDIR');
+      await expectRefused(ws, () => ws.rm('/l/', { recursive: true, force: true }), 'ENOTDIR');
+      await expectRefused(ws, () => ws.rm('/ld/'), 'ENOENT');
+      await expectRefused(ws, () => ws.rm('/nope/'), 'ENOENT');
+      const error = (await expectCode(() => ws.rm('/f/'), 'ENOTDIR')) as Error & Record<string, unknown>;
+      expect(error.message).toBe("ENOTDIR: not a directory, rm '/f/'");
+      // With force, what is missing is simply absent.
+      ws.rm('/ld/', { force: true });
+      ws.rm('/nope/', { force: true });
+      expect(ws.readFile('/f', 'utf8')).toBe('data');
+      expect(ws.readFile('/l/x', 'utf8')).toBe('kept');
+      ws.rmdir('/e/');
+      ws.rm('/d/', { recursive: true });
+      expect(ws.readdir('/').map((e) => e.name)).toEqual(['f', 'l', 'ld', 'lf']);
+    });
+
+    defineCase(
+      target,
+      'rename: unless the source is a directory, a slash on either path is ENOTDIR',
+      async ({ ws }) => {
+        setUp(ws);
+        for (const [from, to] of [
+          ['/f/', '/x'],
+          ['/f', '/f/'],
+          ['/f', '/new/'],
+          ['/f', '/d/'],
+          ['/l/', '/x'],
+          ['/l', '/x/'],
+          ['/ld/', '/x'],
+          ['/d', '/l/'],
+          ['/d', '/f/'],
+        ])
+          await expectRefused(ws, () => ws.rename(from, to), 'ENOTDIR');
+        await expectRefused(ws, () => ws.rename('/nope/', '/x'), 'ENOENT');
+        const error = (await expectCode(() => ws.rename('/f', '/f/'), 'ENOTDIR')) as Error & Record<string, unknown>;
+        expect(error.message).toBe("ENOTDIR: not a directory, rename '/f' -> '/f/'");
+        ws.rename('/d/', '/moved/');
+        ws.rename('/e', '/moved2/');
+        expect(ws.readFile('/moved/x', 'utf8')).toBe('kept');
+        expect(ws.stat('/moved2').isDirectory).toBe(true);
+      },
+    );
+
+    defineCase(target, 'creators make nothing but a directory at a path ending in a slash', async ({ ws }) => {
+      setUp(ws);
+      await expectRefused(ws, () => ws.symlink('x', '/new/'), 'ENOENT');
+      await expectRefused(ws, () => ws.symlink('x', '/f/'), 'EEXIST');
+      await expectRefused(ws, () => ws.symlink('x', '/ld/'), 'EEXIST');
+      await expectRefused(ws, () => ws.link('/f', '/new/'), 'ENOENT');
+      await expectRefused(ws, () => ws.link('/f', '/d/'), 'EEXIST');
+      await expectRefused(ws, () => ws.link('/f/', '/new'), 'ENOTDIR');
+      await expectRefused(ws, () => ws.link('/l/', '/new'), 'EPERM');
+      await expectRefused(ws, () => ws.link('/ld/', '/new'), 'ENOENT');
+      for (const path of ['/f/', '/new/', '/d/', '/lf/', '/ld/', '/l/']) {
+        await expectRefused(ws, () => ws.writeFile(path, 'x'), 'EISDIR');
+        await expectRefused(ws, () => ws.writeFile(path, 'x', { exclusive: true }), 'EISDIR');
+        await expectRefused(ws, () => ws.appendFile(path, 'x'), 'EISDIR');
+        await expectRefused(ws, () => ws.copyFile('/f', path), 'EISDIR');
+        await expectRefused(ws, () => ws.copyFile('/f', path, { exclusive: true }), 'EISDIR');
+        await expectRefused(ws, () => openFile(ws.db, path, { create: true, write: true }), 'EISDIR');
+      }
+      // The directories leading there are found first.
+      await expectRefused(ws, () => ws.writeFile('/nope/x/', 'x'), 'ENOENT');
+      await expectRefused(ws, () => ws.writeFile('/f/x/', 'x'), 'ENOTDIR');
+      await expectRefused(ws, () => ws.copyFile('/f/', '/new'), 'ENOTDIR');
+      await expectRefused(ws, () => openFile(ws.db, '/f/', { write: true }), 'ENOTDIR');
+      await expectRefused(ws, () => openFile(ws.db, '/nope/', {}), 'ENOENT');
+      expect(openFile(ws.db, '/l/', {}).type).toBe('dir');
+      const error = (await expectCode(() => ws.writeFile('/f/', 'x'), 'EISDIR')) as Error & Record<string, unknown>;
+      expect(error.path).toBe('/f/');
+      expect(error.syscall).toBe('open');
+    });
+
+    defineCase(
+      target,
+      'mkdir: a slash is fine on a new name; an existing non-directory is ENOTDIR when recursive',
+      async ({ ws }) => {
+        setUp(ws);
+        await expectRefused(ws, () => ws.mkdir('/f/'), 'EEXIST');
+        await expectRefused(ws, () => ws.mkdir('/ld/'), 'EEXIST');
+        await expectRefused(ws, () => ws.mkdir('/f', { recursive: true }), 'EEXIST');
+        await expectRefused(ws, () => ws.mkdir('/f/', { recursive: true }), 'ENOTDIR');
+        await expectRefused(ws, () => ws.mkdir('/lf/', { recursive: true }), 'ENOTDIR');
+        await expectRefused(ws, () => ws.mkdir('/ld/', { recursive: true }), 'ENOENT');
+        expect(ws.mkdir('/l/', { recursive: true })).toBeUndefined();
+        expect(ws.mkdir('/n1/', { recursive: true })).toBe('/n1');
+        expect(ws.mkdir('/n2/a/', { recursive: true })).toBe('/n2');
+        ws.mkdir('/n3/');
+        expect(ws.stat('/n3').isDirectory).toBe(true);
+        expect(ws.stat('/n2/a').isDirectory).toBe(true);
+      },
+    );
   });
 
   describe('rename', () => {

@@ -327,20 +327,41 @@ export function copyFile(
   destination: string,
   options: CopyFileOptions | null = {},
 ): void {
-  options ??= {};
-  withPaths('copyfile', source, destination, () => copyFileUnchecked(db, source, destination, options));
+  const failure = tryCopyFile(db, source, destination, options);
+  if (failure) throw failure;
 }
 
-function copyFileUnchecked(db: Database, source: string, destination: string, options: CopyFileOptions): void {
+/**
+ * {@link copyFile}, returning rather than throwing the one failure that changes the tree (a
+ * directory source), so that a mutation it runs inside commits those changes before the caller
+ * throws. Every other failure is thrown.
+ */
+export function tryCopyFile(
+  db: Database,
+  source: string,
+  destination: string,
+  options: CopyFileOptions | null = {},
+): FsError | undefined {
+  options ??= {};
+  const opts = options;
+  return withPaths('copyfile', source, destination, () => copyFileUnchecked(db, source, destination, opts));
+}
+
+function copyFileUnchecked(
+  db: Database,
+  source: string,
+  destination: string,
+  options: CopyFileOptions,
+): FsError | undefined {
   splitPath(source, 'copyfile');
   splitPath(destination, 'copyfile');
-  const failure = mutate(db, 'copyfile', destination, (m): FsError | undefined => {
+  return mutate(db, 'copyfile', destination, (m): FsError | undefined => {
     const { node: from } = resolve(db, source, { follow: true, syscall: 'copyfile', display: source });
     refuseCreateWithSlash(db, destination, true, 'copyfile');
     const target = locate(db, destination, { follow: !options.exclusive, syscall: 'copyfile', display: destination });
     if (target.node && options.exclusive) throw fsError('EEXIST', 'copyfile', source, destination);
     if (target.node?.type === 'dir') throw fsError('EISDIR', 'copyfile', source, destination);
-    if (from.type === 'dir') return openedThenFailed(db, m, from, target, destination);
+    if (from.type === 'dir') return openedThenFailed(db, m, from, target, source, destination);
     if (target.node?.inode === from.inode) return undefined;
     const node = target.node ?? createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
     if (target.node) db.run('UPDATE vfs_nodes SET mode = ? WHERE inode = ?', [from.mode, node.inode]);
@@ -349,7 +370,6 @@ function copyFileUnchecked(db: Database, source: string, destination: string, op
     m.note(target.node ? 'change' : 'rename', target.realPath);
     return undefined;
   });
-  if (failure) throw failure;
 }
 
 /**
@@ -357,8 +377,15 @@ function copyFileUnchecked(db: Database, source: string, destination: string, op
  * dangling symlink too), truncated and given the source's mode; reading the directory fails; the
  * destination's name is unlinked. Those changes are committed, and EISDIR returned to be thrown.
  */
-function openedThenFailed(db: Database, m: Mutation, from: NodeRow, target: Location, destination: string): FsError {
-  const failure = fsError('EISDIR', 'copyfile', undefined, undefined, 'the source is a directory');
+function openedThenFailed(
+  db: Database,
+  m: Mutation,
+  from: NodeRow,
+  target: Location,
+  source: string,
+  destination: string,
+): FsError {
+  const failure = fsError('EISDIR', 'copyfile', source, destination, 'the source is a directory');
   const entry = locate(db, destination, { follow: false, syscall: 'copyfile' });
   // A free name would be created and unlinked again: nothing to do.
   if (!entry.node) return failure;
