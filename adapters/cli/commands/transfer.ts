@@ -80,9 +80,7 @@ export function registerTransfer(program: Command): void {
 
   program
     .command('start')
-    .description(
-      "import a directory (default: dofs's own docs/) and print a summary with an fsck verdict",
-    )
+    .description("import a directory (default: dofs's own docs/) and print a summary with an fsck verdict")
     .argument('[dir]', 'local directory to import')
     .option('--to <path>', 'workspace directory to import into', '/')
     .action(async (dir: string | undefined, options: { to: string }, command: Command) => {
