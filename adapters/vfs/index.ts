@@ -8,7 +8,7 @@
  * require('/ws/mod.js');
  * ```
  *
- * @module
+ * @module dofs/adapters/vfs
  */
 export type { ArgError, PathLike } from './args.ts';
 export { WorkspaceDirent } from './dirent.ts';

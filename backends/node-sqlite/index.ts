@@ -1,7 +1,7 @@
 /**
  * A StorageBackend over `node:sqlite` (`DatabaseSync`), in memory or in a file.
  *
- * @module
+ * @module dofs/backends/node-sqlite
  */
 import { createRequire } from 'node:module';
 import type { StatementSync } from 'node:sqlite';
