@@ -13,7 +13,7 @@
  * example that went stale fails this file.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -106,6 +106,15 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
       "import('dofs').then((m) => console.log(typeof m.openWorkspace))",
     ]);
     expect(engine.trim()).toBe('function');
+  });
+
+  it('ships LICENSE and CHANGELOG.md, and everything `files` names', async () => {
+    for (const name of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json']) {
+      expect(existsSync(join(project, 'node_modules', 'dofs', name)), name).toBe(true);
+    }
+    const license = readFileSync(join(project, 'node_modules', 'dofs', 'LICENSE'), 'utf8');
+    expect(license).toMatch(/^MIT License/);
+    expect(JSON.parse(readDoc('package.json')).license).toBe('MIT');
   });
 
   it("runs README.md's library example and prints what its comments say", async () => {
