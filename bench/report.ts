@@ -28,7 +28,10 @@ export interface Cell {
   /** Ops done before the budget ran out (the lowest over the repetitions). */
   done?: number;
   faults?: number;
+  /** Counter totals of the median run: for the ops that ran (fewer than `ops` when the budget cut the loop short). */
   counters?: Record<string, number>;
+  /** Each counter divided by the ops its run actually did (`done`, else `ops`), median over the runs. */
+  countersPerOp?: Record<string, number>;
   values?: Record<string, number>;
 }
 
@@ -46,6 +49,8 @@ export interface SuiteResult {
   id: string;
   title: string;
   reference: string;
+  /** The time budget each phase's loop ran with in this suite, in ms (suites may differ). */
+  budgetMs?: number;
   systems: Array<{ id: string; label: string; role: Role }>;
   workloads: WorkloadResult[];
   notes?: string[];
@@ -97,6 +102,11 @@ export function aggregate(
       if (keys.size) {
         cell.counters = {};
         for (const key of keys) cell.counters[key] = median(list.map((s) => s.counters?.[key] ?? 0));
+        // Per op: divided by what each run did, not by the nominal count a budget may have cut short.
+        cell.countersPerOp = {};
+        for (const key of keys) {
+          cell.countersPerOp[key] = median(list.map((s) => (s.counters?.[key] ?? 0) / Math.max(1, s.done ?? s.ops)));
+        }
       }
       const withValues = list.filter((s) => s.values);
       if (withValues.length) cell.values = withValues[withValues.length - 1].values;
@@ -190,8 +200,8 @@ export function suiteTables(suite: SuiteResult): string {
       Object.values(workload.cells[phase] ?? {}).some((cell) => cell.counters?.rowsRead !== undefined),
     );
     if (billed.length) {
-      const perOp = (value: number, ops: number) => {
-        const x = value / ops;
+      const perOp = (cell: Cell, key: string) => {
+        const x = cell.countersPerOp?.[key] ?? (cell.counters?.[key] ?? 0) / Math.max(1, cell.done ?? cell.ops);
         return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
       };
       const rowsOut: string[][] = [];
@@ -202,10 +212,10 @@ export function suiteTables(suite: SuiteResult): string {
           const c = cell.counters;
           rowsOut.push([
             systems.length > 1 ? `${phase} (${s.id})` : phase,
-            String(cell.ops),
-            perOp(c.rowsRead, cell.ops),
-            perOp(c.rowsWritten, cell.ops),
-            perOp(c.statements, cell.ops),
+            cell.done !== undefined && cell.done < cell.ops ? `${cell.done} of ${cell.ops}` : String(cell.ops),
+            perOp(cell, 'rowsRead'),
+            perOp(cell, 'rowsWritten'),
+            perOp(cell, 'statements'),
             c.rowsRead.toLocaleString('en-US'),
             c.rowsWritten.toLocaleString('en-US'),
           ]);
@@ -215,7 +225,7 @@ export function suiteTables(suite: SuiteResult): string {
         markdownTable(
           [
             'per op (median run)',
-            'ops',
+            'ops (run)',
             'rows read',
             'rows written',
             'statements',
@@ -232,7 +242,9 @@ export function suiteTables(suite: SuiteResult): string {
         phase,
         ...countedSystems.map((s) => {
           const cell = workload.cells[phase]?.[s.id];
-          return cell?.counters ? (cell.counters.statements / cell.ops).toFixed(1) : '';
+          if (!cell?.counters) return '';
+          const x = cell.countersPerOp?.statements ?? cell.counters.statements / Math.max(1, cell.done ?? cell.ops);
+          return x.toFixed(1);
         }),
       ]);
       out.push(markdownTable(['SQL statements per op', ...countedSystems.map((s) => s.id)], rowsOut), '');

@@ -107,11 +107,13 @@ async function runSuite(
   systems: SystemDef[],
   workloads: AnyWorkload[],
   reference: string,
+  budgetMs: number,
   notes: string[] = [],
 ): Promise<SuiteResult> {
   const result: SuiteResult = {
     id,
     title,
+    budgetMs,
     reference,
     systems: systems.map(({ id, label, role }) => ({ id, label, role })),
     workloads: [],
@@ -130,7 +132,7 @@ async function runSuite(
         const started = performance.now();
         try {
           const fs = await system.open();
-          const { rec, samples } = createRecorder(fs, config.budgetMs);
+          const { rec, samples } = createRecorder(fs, budgetMs);
           try {
             workload.run(fs, rec, workload.params);
           } finally {
@@ -197,6 +199,7 @@ if (wanted('compare'))
       systems,
       workloads,
       systems[0]?.id ?? 'dofs:mem',
+      config.budgetMs,
       [budgetNote],
     ),
   );
@@ -204,7 +207,6 @@ if (wanted('compare'))
 if (!args['no-chunks'] && wanted('chunks')) {
   const chunkWorkloads = workloads.filter((w) => config.chunkWorkloads.includes(w.id));
   const storages = config.chunkStorages;
-  config.budgetMs = config.chunkBudgetMs;
   suites.push(
     await runSuite(
       'chunks',
@@ -212,6 +214,8 @@ if (!args['no-chunks'] && wanted('chunks')) {
       chunkSystems(storages),
       chunkWorkloads,
       `dofs:${storages.at(-1)}@${DEFAULT_CHUNK_SIZE / 1024}K`,
+      // Its own budget, recorded with the suite: the config keeps the compare suite's.
+      config.chunkBudgetMs,
     ),
   );
 }

@@ -9,7 +9,7 @@
  *
  * It imports no node-only module, so the same files run inside workerd.
  *
- * @module
+ * @module dofs/conformance
  */
 import { describe } from 'vitest';
 import { backendCases } from './cases/backend.ts';

@@ -43,6 +43,34 @@ export const STORAGE_SYSCALL = 'sqlite';
  * An open workspace over a {@link StorageBackend}. Cheap to construct; call
  * `initializeSchema(db)` once before use (or use `openWorkspace`, which does both).
  */
+/**
+ * Refuses anything that is not a {@link StorageBackend} with a message saying what to pass, most
+ * usefully for a Durable Object's `ctx.storage` (what `new Database(ctx.storage)` takes in
+ * `@cloudflare/dofs`).
+ */
+function assertBackend(backend: unknown): asserts backend is StorageBackend {
+  const candidate = backend as Partial<Record<string, unknown>> | null | undefined;
+  const ok =
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.all === 'function' &&
+    typeof candidate.run === 'function' &&
+    typeof candidate.transaction === 'function' &&
+    typeof candidate.limits === 'object' &&
+    candidate.limits !== null;
+  if (ok) return;
+  const durableObjectStorage =
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.transactionSync === 'function' &&
+    typeof candidate.sql === 'object';
+  throw new FsError('EINVAL', 'open', undefined, undefined, {
+    detail: durableObjectStorage
+      ? "got a Durable Object's ctx.storage where a StorageBackend is expected: pass createDoSqlBackend(ctx.storage) from 'dofs/backends/do-sql' (openWorkspace(createDoSqlBackend(ctx.storage)) creates the schema too)"
+      : `expected a StorageBackend (createNodeSqliteBackend() from 'dofs/backends/node-sqlite', createDoSqlBackend(ctx.storage) from 'dofs/backends/do-sql', or your own), got ${backend === null ? 'null' : typeof backend}`,
+  });
+}
+
 export class Database {
   /** The backend this workspace lives on. */
   readonly backend: StorageBackend;
@@ -63,6 +91,7 @@ export class Database {
 
   constructor(backend: StorageBackend, options: DatabaseOptions | null = {}) {
     options ??= {};
+    assertBackend(backend);
     this.backend = backend;
     this.now = options.now ?? Date.now;
     this.readOnly = options.readOnly ?? false;

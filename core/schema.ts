@@ -144,6 +144,7 @@ function migrate(db: Database, now: () => number, chunkSize: number): number {
   {
     const hasMeta = db.all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vfs_meta'").length > 0;
     const version = hasMeta ? Number(readMeta(db, 'schema_version') ?? 0) : 0;
+    refuseReferenceFormat(db, version);
     if (version > SCHEMA_VERSION) {
       throw new FsError('EIO', 'init', undefined, undefined, {
         detail: `this workspace has schema version ${version}, newer than ${SCHEMA_VERSION} which this dofs understands; upgrade dofs to open it`,
@@ -174,6 +175,29 @@ function migrate(db: Database, now: () => number, chunkSize: number): number {
     if (version !== SCHEMA_VERSION) writeMeta(db, 'schema_version', SCHEMA_VERSION);
     return Number(readMeta(db, 'chunk_size'));
   }
+}
+
+/** Tables only `@cloudflare/dofs` (the reference package) creates: their presence identifies its format. */
+const REFERENCE_TABLES = ['vfs_manifests', '_vfs_mounts', '_vfs_watermark', '_vfs_fetch_cursor', '_vfs_push_cursor'];
+
+/**
+ * Refuses a database written by `@cloudflare/dofs`: its schema shares table names with this one
+ * but not their layout (manifests, no inline times or link counts), so it cannot be migrated in
+ * place, and its version numbers are not ours (calling it "newer" would send the user to upgrade).
+ */
+function refuseReferenceFormat(db: Database, version: number): void {
+  const found = db.all<{ name: string }>(
+    `SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (${REFERENCE_TABLES.map(() => '?').join(', ')})`,
+    REFERENCE_TABLES,
+  );
+  if (found.length === 0) return;
+  throw new FsError('EIO', 'init', undefined, undefined, {
+    detail:
+      `this database is in the format of @cloudflare/dofs (the reference package; schema version ${version}, ` +
+      `table ${found[0].name}), which this dofs cannot open or migrate in place. Copy the files across instead: ` +
+      'read them out with @cloudflare/dofs (its SQLiteWorkspaceProvider, or a mount) into a directory, then ' +
+      '`dofs import <dir>` into a new workspace',
+  });
 }
 
 /** Reads one value from `vfs_meta`. */

@@ -115,8 +115,22 @@ export function pushObjects(db: Database, objects: readonly SyncObject[]): numbe
   return objects.length;
 }
 
-/** A file's chunk list encoded canonically, and the SHA-256 of that encoding (the file's content identity). */
+/**
+ * A file's chunk list encoded canonically, and the SHA-256 of that encoding (the file's content
+ * identity). It stores nothing, so unlike `@cloudflare/dofs`'s `buildManifest(db, chunks)` it takes
+ * no database: passing one is EINVAL with a message saying so.
+ */
 export function buildManifest(chunks: readonly EntryChunk[]): { hash: string; encoded: string; size: number } {
+  if (!Array.isArray(chunks)) {
+    throw fsError(
+      'EINVAL',
+      'buildManifest',
+      undefined,
+      undefined,
+      `buildManifest takes only an array of { hash, size } chunks, buildManifest(chunks), got ${chunks === null ? 'null' : typeof chunks}: ` +
+        'dofs keeps no manifest table, so unlike @cloudflare/dofs it takes no database argument',
+    );
+  }
   const encoded = JSON.stringify({ version: 1, chunks: chunks.map(({ hash, size }) => ({ hash, size })) });
   return {
     hash: hashBytes(new TextEncoder().encode(encoded)),

@@ -12,8 +12,8 @@
  * Nothing here imports the sources: a missing export, a devDependency needed at run time or a doc
  * example that went stale fails this file.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -81,6 +81,40 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
     }`;
     const out = await sh(project, process.execPath, ['--input-type=module', '-e', script]);
     for (const path of subpaths) expect(out).toMatch(new RegExp(`^${path} [1-9]\\d*$`, 'm'));
+  });
+
+  // The machine's own Node, when it is one without node:sqlite (Debian 12 ships Node 20).
+  const oldNode = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => {
+    try {
+      const major = Number(/^v(\d+)/.exec(execFileSync(path, ['--version'], { encoding: 'utf8' }))?.[1]);
+      return major > 0 && major < 22;
+    } catch {
+      return false;
+    }
+  });
+  it.runIf(oldNode)('explains itself on a Node without node:sqlite, on import of the node-sqlite backend', async () => {
+    const script =
+      "import('dofs/backends/node-sqlite').then(() => console.log('loaded'), (e) => console.log(e.message))";
+    const out = await sh(project, oldNode as string, ['--input-type=module', '-e', script]);
+    expect(out).toMatch(
+      /^dofs\/backends\/node-sqlite needs node:sqlite, which Node 2\d\.\S+ does not provide: use Node 22\.13 or later/,
+    );
+    // The engine itself loads: only the backend needs node:sqlite.
+    const engine = await sh(project, oldNode as string, [
+      '--input-type=module',
+      '-e',
+      "import('dofs').then((m) => console.log(typeof m.openWorkspace))",
+    ]);
+    expect(engine.trim()).toBe('function');
+  });
+
+  it('ships LICENSE and CHANGELOG.md, and everything `files` names', async () => {
+    for (const name of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json']) {
+      expect(existsSync(join(project, 'node_modules', 'dofs', name)), name).toBe(true);
+    }
+    const license = readFileSync(join(project, 'node_modules', 'dofs', 'LICENSE'), 'utf8');
+    expect(license).toMatch(/^MIT License/);
+    expect(JSON.parse(readDoc('package.json')).license).toBe('MIT');
   });
 
   it("runs README.md's library example and prints what its comments say", async () => {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -60,12 +60,15 @@ export function openCliWorkspace(db: string, options: OpenOptions = {}): Workspa
       `no workspace database at '${db}' (create one with 'dofs init' or 'dofs import', or pass --db FILE)`,
     );
   }
+  const existed = existsSync(db);
   let backend: ReturnType<typeof createNodeSqliteBackend> | undefined;
   try {
     backend = createNodeSqliteBackend({ path: db, synchronous: options.synchronous });
     return openWorkspace(backend, { readOnly: options.readOnly, chunkSize: options.chunkSize });
   } catch (error) {
     backend?.close();
+    // A database this call created and could not set up is no workspace: leave nothing behind.
+    if (!existed) for (const suffix of ['', '-wal', '-shm']) rmSync(`${db}${suffix}`, { force: true });
     if (isFsError(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new CliError('EIO', `cannot open workspace database '${db}': ${message}`);

@@ -24,6 +24,20 @@ export function formatCount(count: number): string {
   return count.toLocaleString('en-US');
 }
 
+/** `1 file`, `2 files`; `1 directory`, `3 directories` with `many` given. */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${formatCount(count)} ${count === 1 ? one : many}`;
+}
+
+/**
+ * A name as `ls` shows it: as it is, unless it holds control characters (a newline would forge a
+ * line of output), then JSON-quoted with them escaped (`"a\nb"`).
+ */
+export function displayName(name: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this looks for
+  return /[\u0000-\u001f\u007f]/.test(name) ? JSON.stringify(name) : name;
+}
+
 /** The `ls -l` mode column: `drwxr-xr-x`. */
 export function modeString(mode: number): string {
   const type = mode & S_IFMT;
@@ -72,4 +86,39 @@ export function parseMode(value: string, option: string): number {
   const match = /^(?:0o?)?([0-7]{1,4})$/i.exec(value.trim());
   if (!match) throw new UsageError(`${option} must be an octal mode such as 644 or 0755, got '${value}'`);
   return Number.parseInt(match[1], 8);
+}
+
+/**
+ * A sync endpoint's URL, checked before dialling: `http:`, `https:`, `ws:` or `wss:`, with a host.
+ * A URL without a scheme (`localhost:8787/ws/x/sync`) is a usage error suggesting `http://`.
+ */
+export function parseSyncUrl(value: string, option: string): string {
+  const schemes = ['http:', 'https:', 'ws:', 'wss:'];
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url && schemes.includes(url.protocol) && url.host) return value;
+  const hostLike = /^[\w.-]+:\d+(\/|$)/.test(value) || /^[\w-]+\.[\w.-]+(\/|$)/.test(value);
+  const guess = hostLike ? `; did you mean http://${value}?` : '';
+  throw new UsageError(
+    `${option}: expected an http://, https://, ws:// or wss:// URL such as https://worker.example/ws/NAME/sync, got '${value}'${guess}`,
+  );
+}
+
+/** Refuses a glob whose `[` is never closed: it would match nothing, silently. */
+export function checkGlob(glob: string, option: string): string {
+  let open = -1;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '\\') i++;
+    else if (c === '[' && open === -1) open = i;
+    else if (c === ']' && open !== -1 && i > open + 1) open = -1;
+  }
+  if (open !== -1) {
+    throw new UsageError(`${option}: unclosed '[' in '${glob}' (at ${open + 1}); write '\\[' to match a literal '['`);
+  }
+  return glob;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import type { FsckReport, Usage } from '../../core/index.ts';
-import { formatBytes, formatCount } from './format.ts';
+import { formatBytes, formatCount, plural } from './format.ts';
 import type { ImportSummary } from './import-tree.ts';
 
 const row = (label: string, value: string): string => `  ${label.padEnd(13)}${value}`;
@@ -60,5 +60,5 @@ export function progressText(
   verb: string,
   summary: { files: number; directories: number; symlinks: number; bytes: number },
 ): string {
-  return `${verb}: ${formatCount(summary.files)} files, ${formatCount(summary.directories)} dirs, ${formatCount(summary.symlinks)} symlinks, ${formatBytes(summary.bytes)}`;
+  return `${verb}: ${plural(summary.files, 'file')}, ${plural(summary.directories, 'dir')}, ${plural(summary.symlinks, 'symlink')}, ${formatBytes(summary.bytes)}`;
 }

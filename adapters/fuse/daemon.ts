@@ -161,12 +161,20 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     );
   }
 
-  await mkdir(mountpoint, { recursive: true });
+  // Say what was created: a typo in the mountpoint should not pass unnoticed.
+  const created = await mkdir(mountpoint, { recursive: true });
+  if (created !== undefined) {
+    log(
+      created === mountpoint
+        ? `dofs: created the mountpoint ${mountpoint}`
+        : `dofs: created the mountpoint ${mountpoint} and its missing parents, from ${created}`,
+    );
+  }
   if (!(await stat(mountpoint)).isDirectory()) throw new MountpointError(`${mountpoint} is not a directory`);
   const present = await readdir(mountpoint);
   if (present.length > 0) {
     throw new MountpointError(
-      `${mountpoint} is not empty (${present.length} entries); mounting would hide them: choose an empty directory`,
+      `${mountpoint} is not empty (${present.length} ${present.length === 1 ? 'entry' : 'entries'}); mounting would hide them: choose an empty directory`,
     );
   }
 

@@ -13,7 +13,7 @@
  * Never touch the mount synchronously from the process that serves it: the kernel request would
  * wait for the very thread that is blocked on it.
  *
- * @module
+ * @module dofs/adapters/fuse
  */
 export {
   DEFAULT_STATUS_PORT,

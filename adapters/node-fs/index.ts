@@ -15,7 +15,7 @@
  * where it has them; errors are node's (`code`, `errno`, `syscall`, `path` and `dest` as given).
  * Nothing touches the host's filesystem.
  *
- * @module
+ * @module dofs/adapters/node-fs
  */
 import type * as nodeFs from 'node:fs';
 import type { Database, Workspace } from '../../core/index.ts';

@@ -2,14 +2,18 @@
  * dofs/adapters/vfs: a workspace as a `@platformatic/vfs` provider.
  *
  * ```ts
- * import { create } from '@platformatic/vfs';
- * import { SQLiteWorkspaceProvider } from 'dofs/adapters/vfs';
+ * import { create, SQLiteWorkspaceProvider } from 'dofs/adapters/vfs';
  * const vfs = create(new SQLiteWorkspaceProvider(workspace)).mount('/ws');
  * require('/ws/mod.js');
  * ```
  *
- * @module
+ * `create` and the `VirtualFileSystem` type are `@platformatic/vfs`'s own, re-exported so that a
+ * project needs no direct dependency on it (dofs depends on it; a project that imports it itself
+ * would resolve it only through hoisting).
+ *
+ * @module dofs/adapters/vfs
  */
+export { create, type VirtualFileSystem } from '@platformatic/vfs';
 export type { ArgError, PathLike } from './args.ts';
 export { WorkspaceDirent } from './dirent.ts';
 export type { FileOptions, HandleInit, WorkspaceFileHandle } from './file-handle.ts';

@@ -1,12 +1,31 @@
 /**
  * A StorageBackend over `node:sqlite` (`DatabaseSync`), in memory or in a file.
  *
- * @module
+ * @module dofs/backends/node-sqlite
  */
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { createRequire } from 'node:module';
+import type { StatementSync } from 'node:sqlite';
 import type { BackendLimits, SqlValue, StorageBackend } from '../../core/backend.ts';
 import { createSpaceReserve, DEFAULT_RESERVE_BYTES } from './reserve.ts';
 import { createTransactions } from './transactions.ts';
+
+/**
+ * node:sqlite, loaded so that a Node without it (before 22.5; 22.13 drops the flag) gets a sentence
+ * saying what to do rather than ERR_UNKNOWN_BUILTIN_MODULE from a static import.
+ */
+function loadNodeSqlite(): typeof import('node:sqlite') {
+  try {
+    return createRequire(import.meta.url)('node:sqlite');
+  } catch (error) {
+    throw new Error(
+      `dofs/backends/node-sqlite needs node:sqlite, which Node ${process.versions.node} does not provide: ` +
+        'use Node 22.13 or later (Node 24 recommended). The engine itself (dofs) and dofs/backends/do-sql do not need it.',
+      { cause: error },
+    );
+  }
+}
+
+const { DatabaseSync } = loadNodeSqlite();
 
 /** Options for {@link createNodeSqliteBackend}. */
 export interface NodeSqliteBackendOptions {

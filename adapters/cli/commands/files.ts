@@ -8,8 +8,8 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { isFsError, type StatInfo, type Workspace, withSpaceReserve } from '../../../core/index.ts';
 import { globals, withWorkspace, workspacePath, writeOut } from '../context.ts';
-import { CliError } from '../errors.ts';
-import { longListing, parseMode } from '../format.ts';
+import { CliError, ExitStatus, reportError } from '../errors.ts';
+import { displayName, longListing, parseMode } from '../format.ts';
 
 const PAGE = 1000;
 
@@ -28,9 +28,13 @@ const join = (dir: string, name: string): string => (dir.endsWith('/') ? `${dir}
 
 async function list(workspace: Workspace, path: string, long: boolean): Promise<void> {
   const line = (entryPath: string, name: string): string => {
-    if (!long) return name;
+    if (!long) return displayName(name);
     const info = workspace.lstat(entryPath);
-    return longListing(info, name, info.isSymbolicLink ? workspace.readlink(entryPath) : undefined);
+    return longListing(
+      info,
+      displayName(name),
+      info.isSymbolicLink ? displayName(workspace.readlink(entryPath)) : undefined,
+    );
   };
   const info = workspace.stat(path);
   if (!info.isDirectory) {
@@ -59,19 +63,30 @@ export function registerFiles(program: Command): void {
 
   program
     .command('cat')
-    .description('write files to stdout, streamed chunk by chunk')
+    .description(
+      'write files to stdout, streamed chunk by chunk; a file that fails is reported and the rest still written, like cat',
+    )
     .argument('<paths...>', 'workspace files')
     .action(async (paths: string[], _options: unknown, command: Command) => {
+      let failed = false;
       await withWorkspace(globals(command), { readOnly: true }, async (workspace) => {
         for (const path of paths) {
-          const reader = workspace.readFileStream(workspacePath(path)).getReader();
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            await writeOut(value);
+          try {
+            const reader = workspace.readFileStream(workspacePath(path)).getReader();
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (done) break;
+              await writeOut(value);
+            }
+          } catch (error) {
+            // ENOENT, EISDIR, ...: say so and go on with the next file, as cat does.
+            if (!isFsError(error)) throw error;
+            reportError(error, (text) => process.stderr.write(text));
+            failed = true;
           }
         }
       });
+      if (failed) throw new ExitStatus(1);
     });
 
   program

@@ -5,9 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_CHUNK_SIZE } from '../../../core/index.ts';
+import { DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE } from '../../../core/index.ts';
 import { globals, withWorkspace } from '../context.ts';
-import { CliError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { formatBytes, parseSize } from '../format.ts';
 
 /** Registers `init`. */
@@ -23,6 +23,12 @@ export function registerInit(program: Command): void {
       const global = globals(command);
       const { db } = global;
       const chunkSize = options.chunkSize === undefined ? undefined : parseSize(options.chunkSize, '--chunk-size');
+      // Checked before anything is created: a refused size must leave no database behind.
+      if (chunkSize !== undefined && (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE)) {
+        throw new UsageError(
+          `--chunk-size: expected ${formatBytes(MIN_CHUNK_SIZE)} to ${formatBytes(MAX_CHUNK_SIZE)}, got '${options.chunkSize}' (${formatBytes(chunkSize)})`,
+        );
+      }
       const existed = existsSync(db);
       await withWorkspace(global, { create: true, chunkSize }, (workspace) => {
         const actual = workspace.db.chunkSize;

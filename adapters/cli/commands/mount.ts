@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { DEFAULT_STATUS_PORT, FuseUnavailableError, MountpointError, startMount } from '../../fuse/index.ts';
 import { globals } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
+import { parseSyncUrl } from '../format.ts';
 
 /** The directory `dofs mount` uses when none is given. */
 export const DEFAULT_MOUNTPOINT = './workspace';
@@ -66,6 +67,15 @@ export function registerMount(program: Command): void {
         throw new UsageError(`--cache-timeout: expected seconds from 0 to 3600, got '${options.cacheTimeout}'`);
       }
       if (options.token && !options.sync) throw new UsageError('--token needs --sync');
+      const syncToken = options.token ?? process.env.DOFS_SYNC_TOKEN;
+      if (options.sync) {
+        parseSyncUrl(options.sync, '--sync');
+        if (!syncToken) {
+          throw new UsageError(
+            '--sync needs --token (or $DOFS_SYNC_TOKEN): the Durable Object refuses unauthenticated replicas',
+          );
+        }
+      }
       let mount: Awaited<ReturnType<typeof startMount>>;
       try {
         mount = await startMount({
@@ -79,7 +89,7 @@ export function registerMount(program: Command): void {
           shareDatabase: options.shared,
           synchronous,
           cacheTimeout,
-          sync: options.sync ? { url: options.sync, token: options.token ?? process.env.DOFS_SYNC_TOKEN } : undefined,
+          sync: options.sync ? { url: options.sync, token: syncToken } : undefined,
         });
       } catch (error) {
         if (error instanceof FuseUnavailableError) throw new CliError('ENODEV', error.message);

@@ -4,10 +4,10 @@
  * @module
  */
 import type { Command } from 'commander';
-import type { GrepMatch } from '../../../core/index.ts';
+import { type GrepMatch, isFsError } from '../../../core/index.ts';
 import { globals, withWorkspace, workspacePath, writeOut } from '../context.ts';
-import { ExitStatus } from '../errors.ts';
-import { parseCount } from '../format.ts';
+import { ExitStatus, UsageError } from '../errors.ts';
+import { checkGlob, parseCount } from '../format.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -52,6 +52,8 @@ export function registerSearch(program: Command): void {
     .option('--limit <n>', 'at most this many results')
     .action(async (dir: string, glob: string, options: { exclude?: string[]; limit?: string }, command: Command) => {
       const limit = options.limit === undefined ? undefined : parseCount(options.limit, '--limit');
+      checkGlob(glob, 'find');
+      for (const exclude of options.exclude ?? []) checkGlob(exclude, '--exclude');
       await withWorkspace(globals(command), { readOnly: true }, async (workspace) => {
         const found = workspace.find(workspacePath(dir), glob, { exclude: options.exclude, limit });
         if (found.length > 0) await writeOut(`${found.join('\n')}\n`);
@@ -60,10 +62,12 @@ export function registerSearch(program: Command): void {
 
   program
     .command('grep')
-    .description('lines matching <pattern> in text files at or below [path]; exits 1 when nothing matches, like grep')
+    .description(
+      'lines matching <pattern> in text files at or below [path]; exits 1 when nothing matches and 2 on a bad pattern, like grep',
+    )
     .argument('<pattern>', 'literal text (a regular expression with -E)')
     .argument('[path]', 'workspace file or directory', '/')
-    .option('-E, --regex', 'treat the pattern as a JavaScript regular expression')
+    .option('-E, --regex', 'treat the pattern as an RE2 regular expression (no backreferences or lookaround)')
     .option('-i, --ignore-case', 'match case-insensitively')
     .option('-C, --context <n>', 'lines of context around each match', '0')
     .option('--include <glob>', 'only files whose name or relative path matches (repeatable)', collect)
@@ -85,15 +89,26 @@ export function registerSearch(program: Command): void {
       ) => {
         const context = parseCount(options.context, '--context');
         const limit = options.limit === undefined ? undefined : parseCount(options.limit, '--limit');
-        const matches = await withWorkspace(globals(command), { readOnly: true }, (workspace) =>
-          workspace.grep(pattern, workspacePath(path), {
-            regex: options.regex,
-            ignoreCase: options.ignoreCase,
-            context,
-            include: options.include,
-            limit,
-          }),
-        );
+        for (const include of options.include ?? []) checkGlob(include, '--include');
+        const matches = await withWorkspace(globals(command), { readOnly: true }, (workspace) => {
+          try {
+            return workspace.grep(pattern, workspacePath(path), {
+              regex: options.regex,
+              ignoreCase: options.ignoreCase,
+              context,
+              include: options.include,
+              limit,
+            });
+          } catch (error) {
+            // A pattern RE2 cannot parse is a usage error (exit 2), as grep's own is: not "no match".
+            if (options.regex && isFsError(error, 'EINVAL') && /regular expression/.test(error.message)) {
+              throw new UsageError(
+                `grep: ${error.message.replace(/^EINVAL: invalid argument \((.*)\), grep .*$/, '$1')}`,
+              );
+            }
+            throw error;
+          }
+        });
         if (options.json) await writeOut(`${JSON.stringify(matches, null, 2)}\n`);
         else if (matches.length > 0) await writeOut(`${grepLines(matches, context).join('\n')}\n`);
         if (matches.length === 0) throw new ExitStatus(1);

@@ -11,7 +11,7 @@ import { createSyncDriver } from '../../../sync/driver.ts';
 import { connectSyncWebSocket } from '../../../sync/websocket.ts';
 import { globals, withWorkspace, writeOut } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { formatBytes, formatCount } from '../format.ts';
+import { formatBytes, formatCount, parseSyncUrl } from '../format.ts';
 import { createProgress } from '../progress.ts';
 
 interface SyncOptions {
@@ -32,6 +32,7 @@ export function registerSync(program: Command): void {
     .option('--no-push', 'only pull remote changes')
     .option('--json', 'print the report as JSON')
     .action(async (url: string, options: SyncOptions, command: Command) => {
+      parseSyncUrl(url, 'sync');
       const token = options.token ?? process.env.DOFS_SYNC_TOKEN;
       if (!token) throw new UsageError('a token is required: pass --token or set DOFS_SYNC_TOKEN');
       const global = globals(command);

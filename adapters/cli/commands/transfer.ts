@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { globals, packageRoot, withWorkspace, workspacePath } from '../context.ts';
 import { CliError, ExitStatus } from '../errors.ts';
 import { exportTree } from '../export-tree.ts';
-import { formatBytes, formatCount } from '../format.ts';
+import { formatBytes, plural } from '../format.ts';
 import { importTree } from '../import-tree.ts';
 import { createProgress } from '../progress.ts';
 import { fsckVerdict, importLine, progressText, usageLines } from '../report.ts';
@@ -69,8 +69,8 @@ export function registerTransfer(program: Command): void {
           });
           progress.done();
           process.stdout.write(
-            `exported ${formatCount(summary.files)} files (${formatBytes(summary.bytes)}), ${formatCount(summary.directories)} directories, ` +
-              `${formatCount(summary.symlinks)} symlinks to ${dir}\n`,
+            `exported ${plural(summary.files, 'file')} (${formatBytes(summary.bytes)}), ${plural(summary.directories, 'directory', 'directories')}, ` +
+              `${plural(summary.symlinks, 'symlink')} to ${dir}\n`,
           );
         } finally {
           progress.done();
@@ -80,9 +80,7 @@ export function registerTransfer(program: Command): void {
 
   program
     .command('start')
-    .description(
-      "the main job: import a directory (default: dofs's own docs/) and print a summary with an fsck verdict",
-    )
+    .description("import a directory (default: dofs's own docs/) and print a summary with an fsck verdict")
     .argument('[dir]', 'local directory to import')
     .option('--to <path>', 'workspace directory to import into', '/')
     .action(async (dir: string | undefined, options: { to: string }, command: Command) => {
