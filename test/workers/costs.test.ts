@@ -127,8 +127,9 @@ describe('rows read and written per operation on a Durable Object', () => {
     expect(cost('stat of a path 5 levels deep').statements).toBe(1);
     expect(cost('exists (missing path)').rowsRead).toBeLessThan(20);
     expect(cost('openWorkspace, existing (every object start)').rowsWritten).toBe(0);
-    // Opening looks for vfs_meta in sqlite_master, which has no index: one row per table, index and trigger.
-    expect(cost('openWorkspace, existing (every object start)').rowsRead).toBeLessThan(40);
+    // Opening looks for vfs_meta in sqlite_master, which has no index: one row per table, index and
+    // trigger (schema 4 has 11 tables and indexes more than schema 1, and 4 triggers).
+    expect(cost('openWorkspace, existing (every object start)').rowsRead).toBeLessThan(50);
     for (const op of ['writeFile 1 KiB, new file', 'writeFile 1 KiB, overwrite (new content)']) {
       expect(cost(op).rowsRead, op).toBeLessThan(40);
       expect(cost(op).rowsWritten, op).toBeLessThan(40);
