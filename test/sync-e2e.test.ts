@@ -7,9 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { patternBytes } from '../conformance/cases/files.ts';
+import { syncView } from '../conformance/cases/sync.ts';
 import { hashBytes } from '../core/blobs.ts';
 import { DEFAULT_CHUNK_SIZE } from '../core/schema.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
@@ -18,6 +20,8 @@ import { connectSyncWebSocket, type SyncConnection } from '../sync/websocket.ts'
 import { authorizedFetch, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
 const TOKEN = 'e2e-sync-token';
+// The scale tier: files pushed, renamed and pulled whole. CI runs 10,000; `npm run test:scale` 100,000.
+const SCALE_FILES = Number(process.env.DOFS_SCALE_FILES ?? 10_000);
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
 const authed = authorizedFetch(TOKEN);
@@ -196,4 +200,106 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('EACCES');
   });
+
+  it(`${SCALE_FILES.toLocaleString('en')} files: pushed into the Durable Object, renamed as one directory, pulled whole by a new replica`, async () => {
+    const first = replica();
+    first.db.transaction(() => {
+      for (let i = 0; i < SCALE_FILES; i++) {
+        if (i % 100 === 0) first.mkdir(`/big/d${i / 100}`, { recursive: true });
+        first.writeFile(`/big/d${Math.floor(i / 100)}/f${i}.txt`, `file ${i}\n`);
+      }
+    });
+    const name = `scale-${SCALE_FILES}`;
+    const driver = createSyncDriver(first.db, await connect(name));
+    let started = performance.now();
+    const pushed = await driver.sync();
+    const pushMs = performance.now() - started;
+    expect(pushed.refused).toEqual([]);
+    first.rename('/big', '/moved');
+    started = performance.now();
+    await driver.sync();
+    const renameMs = performance.now() - started;
+    const second = replica();
+    started = performance.now();
+    const pulled = await createSyncDriver(second.db, await connect(name)).sync();
+    const pullMs = performance.now() - started;
+    expect(second.find('/', '**').length).toBe(SCALE_FILES + Math.ceil(SCALE_FILES / 100) + 1);
+    expect(syncView(second)).toEqual(syncView(first));
+    expect(second.fsck().ok).toBe(true);
+    expect((await (await authed(`${server?.url}/ws/${name}/fsck`)).json()).ok).toBe(true);
+    console.log(
+      `scale, ${SCALE_FILES} files over the WebSocket into workerd: push ${pushMs.toFixed(0)} ms, ` +
+        `rename + sync ${renameMs.toFixed(0)} ms, first pull by a new replica ${pullMs.toFixed(0)} ms (${pulled.pulled} entries)`,
+    );
+  }, 600_000);
+
+  it('random trees on both sides over a WebSocket cut at random calls converge with nothing lost', async () => {
+    let run = 0;
+    const tree = fc.constantFrom('t1', 't2');
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('tree' as const), tree, size: fc.constantFrom(0, 1, 255, 256, 257) }),
+      fc.record({ kind: fc.constant('mv' as const), tree, to: tree }),
+      fc.record({ kind: fc.constant('rm' as const), tree }),
+      fc.record({ kind: fc.constant('put' as const), tree, file: fc.integer({ min: 0, max: 300 }) }),
+      fc.record({ kind: fc.constant('delete' as const), tree, file: fc.integer({ min: 0, max: 300 }) }),
+      fc.record({ kind: fc.constant('sync' as const), cutAt: fc.integer({ min: 0, max: 12 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 8 }), async (steps) => {
+        const name = `random-${run++}`;
+        const local = replica();
+        let serial = 0;
+        // Syncs until one round completes; a cut closes the socket at the given call of a round.
+        const syncOnce = async (cutAt: number): Promise<void> => {
+          for (let attempt = 0; ; attempt++) {
+            const connection = await connect(name);
+            let calls = 0;
+            const cut = new Proxy(connection, {
+              get(target, key, receiver) {
+                const value = Reflect.get(target, key, receiver);
+                if (typeof value !== 'function' || key === 'close') return value;
+                return (...args: unknown[]) => {
+                  if (attempt === 0 && cutAt > 0 && ++calls === cutAt) target.close();
+                  return value.apply(target, args);
+                };
+              },
+            });
+            try {
+              await createSyncDriver(local.db, cut, { batchEntries: 64 }).sync();
+              return;
+            } catch (error) {
+              if (attempt > 3) throw error;
+            }
+          }
+        };
+        for (const step of steps) {
+          if (step.kind === 'sync') await syncOnce(step.cutAt);
+          else if (step.kind === 'put') await put(name, `/${step.tree}/f${step.file}`, `remote ${serial++}`);
+          else if (step.kind === 'delete') await authed(fs(name, `/${step.tree}/f${step.file}`), { method: 'DELETE' });
+          else {
+            try {
+              if (step.kind === 'tree') {
+                local.mkdir(`/${step.tree}`, { recursive: true });
+                local.db.transaction(() => {
+                  for (let i = 0; i < step.size; i++) local.writeFile(`/${step.tree}/f${i}`, `local ${serial++}`);
+                });
+              } else if (step.kind === 'rm') local.rm(`/${step.tree}`, { recursive: true, force: true });
+              else if (step.tree !== step.to) local.rename(`/${step.tree}`, `/${step.to}`);
+            } catch (error) {
+              if (!(error as { code?: string }).code) throw error;
+            }
+          }
+        }
+        await syncOnce(0);
+        await syncOnce(0);
+        // The authority's state, as a new replica pulls it.
+        const fresh = replica();
+        await createSyncDriver(fresh.db, await connect(name)).sync();
+        expect(syncView(fresh)).toEqual(syncView(local));
+        expect(local.fsck().ok).toBe(true);
+        expect((await (await authed(`${server?.url}/ws/${name}/fsck`)).json()).ok).toBe(true);
+      }),
+      { numRuns: Number(process.env.DOFS_E2E_RUNS ?? 6) },
+    );
+  }, 600_000);
 });
