@@ -14,7 +14,7 @@ import { type Mutation, mutate } from '../core/mutate.ts';
 import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
 import { normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
-import { locate } from '../core/resolve.ts';
+import { type Location, locate } from '../core/resolve.ts';
 import { type ChangeEntry, materialiseChange, nodeAt } from './changes.ts';
 import { missingObjects } from './objects.ts';
 
@@ -166,9 +166,19 @@ function removePath(db: Database, path: string): void {
  * made here is this side's creation, not the peer's state (its mode is a default): unless the
  * batch also carries its entry, it travels back, so both sides end with the same directory.
  */
-function ensureDir(db: Database, m: Mutation, path: string): NodeRow {
+/** `path`'s location, or undefined when its parent does not resolve. */
+function locateQuietly(db: Database, path: string): Location | undefined {
+  try {
+    return locate(db, path, { follow: false, syscall: 'sync' });
+  } catch (error) {
+    if (isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR') || isFsError(error, 'ELOOP')) return undefined;
+    throw error;
+  }
+}
+
+function makeDir(db: Database, m: Mutation, path: string): NodeRow {
   if (path === '/') return locate(db, '/', { follow: false, syscall: 'sync' }).parent;
-  const parent = ensureDir(db, m, parentPath(path));
+  const parent = makeDir(db, m, parentPath(path));
   const name = path.slice(path.lastIndexOf('/') + 1);
   // Entries name real paths: whatever sits where a directory belongs (a file, a symlink) is replaced.
   const node = lookup(db, parent.inode, name);
@@ -177,10 +187,17 @@ function ensureDir(db: Database, m: Mutation, path: string): NodeRow {
   return createNode(db, m, parent.inode, name, 'dir', 0o755);
 }
 
-/** Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies). */
-function writeEntry(db: Database, m: Mutation, entry: Exclude<ChangeEntry, { type: 'delete' }>, path: string): void {
-  const parent = ensureDir(db, m, parentPath(path));
-  let { node } = locate(db, path, { follow: false, syscall: 'sync' });
+/** Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies); returns its inode. */
+function writeEntry(db: Database, m: Mutation, entry: Exclude<ChangeEntry, { type: 'delete' }>, path: string): number {
+  // One path walk when the parent directory is there and no symlink is crossed (entries name real
+  // paths); otherwise the missing or misplaced directories are made first.
+  let location = locateQuietly(db, path);
+  if (!location || location.realPath !== path || location.parent.type !== 'dir') {
+    makeDir(db, m, parentPath(path));
+    location = locate(db, path, { follow: false, syscall: 'sync' });
+  }
+  const parent = location.parent;
+  let node = location.node;
   const replace =
     node !== undefined &&
     (node.type !== entry.type ||
@@ -218,6 +235,7 @@ function writeEntry(db: Database, m: Mutation, entry: Exclude<ChangeEntry, { typ
     m.rev,
     node.inode,
   ]);
+  return node.inode;
 }
 
 function conflictName(path: string, peer: string, rev: number): string {
@@ -294,6 +312,7 @@ export function applyChanges(
  */
 class ParentTimes {
   private readonly saved = new Map<number, { mtime: number; rev: number }>();
+  private readonly seen = new Set<string>();
   private readonly db: Database;
   constructor(db: Database) {
     this.db = db;
@@ -302,15 +321,15 @@ class ParentTimes {
   /** Remembers the parent of `path` as it is now, unless already remembered. */
   before(path: string): void {
     const parent = parentPath(path);
-    if (parent === '/') return;
+    if (parent === '/' || this.seen.has(parent)) return;
+    this.seen.add(parent);
     const node = nodeAt(this.db, parent);
     if (node && !this.saved.has(node.inode)) this.saved.set(node.inode, { mtime: node.mtime, rev: node.rev });
   }
 
   /** Records a directory's own entry: what it was set to is what it keeps. */
-  wrote(path: string): void {
-    const node = nodeAt(this.db, path);
-    if (node?.type === 'dir') this.saved.set(node.inode, { mtime: node.mtime, rev: node.rev });
+  wrote(inode: number, entry: ChangeEntry, rev: number): void {
+    if (entry.type === 'dir') this.saved.set(inode, { mtime: entry.mtime, rev });
   }
 
   restore(): void {
@@ -368,8 +387,7 @@ function applyEntry(
     }
   } else if (entry.type === 'delete') removePath(db, entry.path);
   else {
-    writeEntry(db, m, entry, entry.path);
-    parents.wrote(entry.path);
+    parents.wrote(writeEntry(db, m, entry, entry.path), entry, m.rev);
   }
   return 'applied';
 }
