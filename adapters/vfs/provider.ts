@@ -14,6 +14,7 @@ import {
   exists,
   FsError,
   fsError,
+  isFsError,
   keepOpenFiles,
   link,
   lstat,
@@ -196,6 +197,20 @@ class ProviderSync extends ProviderBase {
     return true;
   }
 
+  /**
+   * A trap for a trap: `create(provider)` of another copy of @platformatic/vfs than dofs's own
+   * fails its `instanceof VirtualProvider` check and reads the provider as its options, starting
+   * with `moduleHooks`; without this, it would build a MemoryProvider whose writes never reach the
+   * workspace. (dofs's own `create`, and `new VirtualFileSystem(provider)` of any copy, never read it.)
+   */
+  get moduleHooks(): never {
+    throw new TypeError(
+      'A SQLiteWorkspaceProvider was passed to create() of another copy of @platformatic/vfs, which took it for ' +
+        'options (its instanceof check failed) and would have built an in-memory filesystem. Use ' +
+        "createWorkspaceVfs(workspace) from 'dofs/adapters/vfs', or new VirtualFileSystem(provider) of your copy.",
+    );
+  }
+
   #guard(syscall: string, path?: string): void {
     if (this.#readOnly) throw fsError('EROFS', syscall, path, undefined, 'the provider is read-only');
   }
@@ -232,7 +247,10 @@ class ProviderSync extends ProviderBase {
     absent: readonly string[],
   ): WorkspaceStats {
     try {
-      return this.#stats(fn(this.db, toPath(path)), options);
+      const p = toPath(path);
+      // The kernel's answer for an empty path.
+      if (p === '') throw fsError('ENOENT', fn === lstat ? 'lstat' : 'stat', '');
+      return this.#stats(fn(this.db, p), options);
     } catch (error) {
       if (options?.throwIfNoEntry === false && error instanceof FsError && absent.includes(error.code))
         return undefined as unknown as WorkspaceStats;
@@ -297,6 +315,28 @@ class ProviderSync extends ProviderBase {
     const mode = toMode(opts.mode, 'mode', 0o777) & ~this.#umask;
     this.#guard('mkdir', p);
     return mkdir(this.db, p, { recursive: opts.recursive === true, mode });
+  }
+
+  /**
+   * mkdir as fs.mkdir and fs.promises.mkdir behave (libuv's mkdirp, the provider's async `mkdir`):
+   * as {@link mkdirSync}, except that a dangling symlink in the middle of a recursive mkdir's path
+   * is ENOTDIR at the link, where the native mkdirSync says ENOENT at the path.
+   */
+  mkdirAsLibuv(path: PathLike, options?: MkdirOptions): string | undefined {
+    try {
+      return this.mkdirSync(path, options);
+    } catch (error) {
+      const recursive = typeof options === 'object' && options?.recursive === true;
+      if (!recursive || !isFsError(error, 'ENOENT')) throw error;
+      const names = toPath(path).split('/');
+      // The last name may be the link itself: that stays ENOENT, as in the sync form.
+      for (let i = names.length - 1; i > 1; i--) {
+        const prefix = names.slice(0, i).join('/');
+        if (!this.existsSync(prefix) && this.lstatSync(prefix, { throwIfNoEntry: false }))
+          throw fsError('ENOTDIR', 'mkdir', prefix);
+      }
+      throw error;
+    }
   }
 
   /** Removes an empty directory. */
@@ -741,4 +781,11 @@ class ProviderSync extends ProviderBase {
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only types the async forms deriveAsync defines below.
 export class SQLiteWorkspaceProvider extends ProviderSync {}
 export interface SQLiteWorkspaceProvider extends AsyncForms<ProviderSync, 'read' | 'write'> {}
-deriveAsync(SQLiteWorkspaceProvider.prototype, VirtualProvider.prototype, ['read', 'write']);
+deriveAsync(SQLiteWorkspaceProvider.prototype, VirtualProvider.prototype, ['read', 'write', 'mkdir']);
+Object.defineProperty(SQLiteWorkspaceProvider.prototype, 'mkdir', {
+  configurable: true,
+  writable: true,
+  value(this: SQLiteWorkspaceProvider, path: PathLike, options?: MkdirOptions) {
+    return settle(() => this.mkdirAsLibuv(path, options));
+  },
+});
