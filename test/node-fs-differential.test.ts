@@ -10,7 +10,8 @@
  *
  * The seed is printed. Replay a failure with
  *   NODEFS_SEED=<seed> NODEFS_PATH=<path> npx vitest run --project node test/node-fs-differential.test.ts
- * NODEFS_RUNS=<n> runs more sequences.
+ * Each run tries three seeds (NODEFS_SEEDS=<n> for more), each with 50 sequences of 20 to 40
+ * operations (NODEFS_RUNS=<n> sequences per seed); `npm run test:scale` runs 3 seeds × 300.
  *
  * Allowed differences, and why (everything else must be identical):
  * - uid, gid, dev, ino, blksize, blocks and times: a workspace has one owner, its own inode numbers
@@ -628,56 +629,65 @@ function tree(side: Side, dir = side.base): Record<string, object> {
 }
 
 let operations = 0;
+// Per seed: 50 sequences of 20 to 40 operations, at least 1,000 and about 1,500 operations.
 const runs = Number(process.env.NODEFS_RUNS ?? 50);
-const seed = process.env.NODEFS_SEED ? Number(process.env.NODEFS_SEED) : Date.now() ^ (Math.random() * 2 ** 31);
+// Three seeds per run (NODEFS_SEEDS changes how many); NODEFS_SEED replays one.
+const firstSeed = Date.now() ^ (Math.random() * 2 ** 31);
+const seeds = process.env.NODEFS_SEED
+  ? [Number(process.env.NODEFS_SEED)]
+  : Array.from({ length: Number(process.env.NODEFS_SEEDS ?? 3) }, (_, i) => (firstSeed + i * 7919) | 0);
 
 const describeOp = (op: Op): string =>
   JSON.stringify(op, (_k, v) => (v instanceof Uint8Array ? `<${v.byteLength} bytes>` : v));
 
 describe('the node:fs module against the real node:fs', () => {
   afterAll(() => {
-    // The CI budget: at least 1,000 operations per run (unless replaying one counterexample).
-    if (!process.env.NODEFS_SEED) expect(operations).toBeGreaterThanOrEqual(1000);
+    // The CI budget: at least 1,000 operations per seed (unless replaying one counterexample).
+    if (!process.env.NODEFS_SEED) expect(operations).toBeGreaterThanOrEqual(1000 * seeds.length);
   });
 
-  it('agrees on every result, error and the final tree, in every form', async () => {
-    console.log(`node-fs differential: seed ${seed} (replay with NODEFS_SEED=${seed})`);
-    const umask = process.umask();
-    const property = fc.asyncProperty(fc.array(opArb, { minLength: 20, maxLength: 40 }), async (ops) => {
-      const root = realFs.mkdtempSync(join(tmpdir(), 'dofs-nodefs-'));
-      realFs.mkdirSync(join(root, 'r'));
-      const ws = openWorkspace(createNodeSqliteBackend(), { chunkSize: 32 });
-      const mine = createNodeFs(ws, { cwd: '/r', umask });
-      mine.mkdirSync('/r');
-      const real: Side = { fs: realFs, base: join(root, 'r'), at: (p) => join(root, 'r', p), fds: [] };
-      const virtual: Side = { fs: mine as unknown as Fs, base: '/r', at: (p) => p, fds: [] };
-      try {
-        for (const [step, op] of ops.entries()) {
-          operations++;
-          // node's native rmSync empties the directory behind 'link/' before failing; the module does not.
-          if (op.op === 'rm' && op.form === 'sync' && op.recursive && slashOnLinkToDir(real, op.path)) continue;
-          const expected = await apply(real, op);
-          if ('ok' in expected && expected.ok === 'node would abort') continue;
-          let actual = await apply(virtual, op);
-          // node's native rmSync reports some lookup failures (ELOOP) with an empty code.
-          if ('error' in expected && expected.error.code === '' && 'error' in actual) actual = expected;
-          expect(actual, `step ${step}: ${describeOp(op)}`).toEqual(expected);
+  it.each(seeds)(
+    'agrees on every result, error and the final tree, in every form (seed %i)',
+    async (seed) => {
+      console.log(`node-fs differential: seed ${seed} (replay with NODEFS_SEED=${seed})`);
+      const umask = process.umask();
+      const property = fc.asyncProperty(fc.array(opArb, { minLength: 20, maxLength: 40 }), async (ops) => {
+        const root = realFs.mkdtempSync(join(tmpdir(), 'dofs-nodefs-'));
+        realFs.mkdirSync(join(root, 'r'));
+        const ws = openWorkspace(createNodeSqliteBackend(), { chunkSize: 32 });
+        const mine = createNodeFs(ws, { cwd: '/r', umask });
+        mine.mkdirSync('/r');
+        const real: Side = { fs: realFs, base: join(root, 'r'), at: (p) => join(root, 'r', p), fds: [] };
+        const virtual: Side = { fs: mine as unknown as Fs, base: '/r', at: (p) => p, fds: [] };
+        try {
+          for (const [step, op] of ops.entries()) {
+            operations++;
+            // node's native rmSync empties the directory behind 'link/' before failing; the module does not.
+            if (op.op === 'rm' && op.form === 'sync' && op.recursive && slashOnLinkToDir(real, op.path)) continue;
+            const expected = await apply(real, op);
+            if ('ok' in expected && expected.ok === 'node would abort') continue;
+            let actual = await apply(virtual, op);
+            // node's native rmSync reports some lookup failures (ELOOP) with an empty code.
+            if ('error' in expected && expected.error.code === '' && 'error' in actual) actual = expected;
+            expect(actual, `step ${step}: ${describeOp(op)}`).toEqual(expected);
+          }
+          expect(tree(virtual)).toEqual(tree(real));
+          for (const fd of virtual.fds) mine.closeSync(fd);
+          expect(mine.openFds).toBe(0);
+          expect(ws.fsck().problems).toEqual([]);
+        } finally {
+          for (const fd of real.fds) realFs.closeSync(fd);
+          realFs.rmSync(root, { recursive: true, force: true });
+          ws.close();
         }
-        expect(tree(virtual)).toEqual(tree(real));
-        for (const fd of virtual.fds) mine.closeSync(fd);
-        expect(mine.openFds).toBe(0);
-        expect(ws.fsck().problems).toEqual([]);
-      } finally {
-        for (const fd of real.fds) realFs.closeSync(fd);
-        realFs.rmSync(root, { recursive: true, force: true });
-        ws.close();
-      }
-    });
-    await fc.assert(property, {
-      numRuns: process.env.NODEFS_PATH ? 1 : runs,
-      seed,
-      path: process.env.NODEFS_PATH,
-      endOnFailure: !!process.env.NODEFS_PATH,
-    });
-  }, 120_000);
+      });
+      await fc.assert(property, {
+        numRuns: process.env.NODEFS_PATH ? 1 : runs,
+        seed,
+        path: process.env.NODEFS_PATH,
+        endOnFailure: !!process.env.NODEFS_PATH,
+      });
+    },
+    120_000,
+  );
 });
