@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { FsError } from '../../core/index.ts';
+import { FsError } from '../../core/index.ts';
 import { invalidType, toPath } from '../vfs/args.ts';
 import type { WorkspaceStats } from '../vfs/stats.ts';
 import { codedError, systemError } from './errors.ts';
@@ -48,6 +48,8 @@ export interface CpFs {
   symlinkSync(target: string, path: string): void;
   readlinkSync(path: string): string | Uint8Array;
   readdirSync(path: string): Array<string | Uint8Array | object>;
+  realpathSync(path: string): string | Uint8Array;
+  rmdirSync(path: string): void;
 }
 
 /** One call of the filter the driver must make: it sends back the answer. */
@@ -76,12 +78,9 @@ function invalidSrcOrDest(message: string, path: string): Error {
  * mode, canonicalises link targets), and one cp with one behaviour in every form seemed better.
  */
 export function* cpSteps(fs: CpFs, srcArg: unknown, destArg: unknown, options: CpOptions = {}): Steps<void> {
+  const opts = checkCpOptions(options);
   const src = toPath(srcArg, 'src');
   const dest = toPath(destArg, 'dest');
-  if (typeof options !== 'object' || options === null) throw invalidType('options', 'of type object', options);
-  if (options.filter !== undefined && typeof options.filter !== 'function')
-    throw invalidType('options.filter', 'of type function', options.filter);
-  const opts = { ...options, force: options.force ?? true };
   const resolve = (path: string): string => resolveFully(fs.cwd, path);
   const segments = (path: string): string[] => resolve(path).split('/').filter(Boolean);
   const isSrcSubdir = (a: string, b: string): boolean => {
@@ -233,6 +232,336 @@ export function* cpSteps(fs: CpFs, srcArg: unknown, destArg: unknown, options: C
   const destParent = dirname(dest);
   if (!fs.existsSync(destParent)) fs.mkdirAsyncSemantics(destParent, { recursive: true });
   yield* copyAny(destStat, src, dest);
+}
+
+/** node's validateCpOptions: booleans, a function filter, and dereference excludes verbatimSymlinks. */
+export function checkCpOptions(options: CpOptions | undefined): CpOptions & { force: boolean } {
+  if (options === undefined) options = {};
+  if (typeof options !== 'object' || options === null) throw invalidType('options', 'of type object', options);
+  for (const key of [
+    'dereference',
+    'errorOnExist',
+    'force',
+    'preserveTimestamps',
+    'recursive',
+    'verbatimSymlinks',
+  ] as const)
+    if (options[key] !== undefined && typeof options[key] !== 'boolean')
+      throw invalidType(`options.${key}`, 'of type boolean', options[key]);
+  if (options.dereference === true && options.verbatimSymlinks === true)
+    throw codedError(
+      'ERR_INCOMPATIBLE_OPTION_PAIR',
+      'Option "dereference" cannot be used in combination with option "verbatimSymlinks"',
+      TypeError,
+    );
+  if (options.filter !== undefined && typeof options.filter !== 'function')
+    throw invalidType('options.filter', 'of type function', options.filter);
+  return { ...options, force: options.force ?? true };
+}
+
+/** std::filesystem::path::parent_path on a POSIX string: '' for a bare name, '/' for '/x', 'a/b' for 'a/b/'. */
+function parentPath(path: string): string {
+  const slash = path.lastIndexOf('/');
+  if (slash === -1) return '';
+  if (slash === path.length - 1) return path.replace(/\/+$/, '') || '/';
+  return path.slice(0, slash).replace(/\/+$/, '') || '/';
+}
+
+/** A node-style error with an errno code that names `syscall` and `path` as given (std::filesystem's, in native cp). */
+function stdError(code: string, syscall: string, path: string): Error {
+  return new FsError(code as FsError['code'], syscall, path);
+}
+
+/**
+ * The steps of node 24's native cpSync (lib/internal/fs/cp/cp-sync.js over src/node_file.cc's
+ * cpSyncCheckPaths, cpSyncOverrideFile and cpSyncCopyDir), as measured on Linux: the source is
+ * followed when checking paths (a dangling or looping link is `lstat` ENOENT/ELOOP), a directory
+ * without `recursive` fails before anything is created, the destination's parent is created
+ * whatever follows, files are overwritten by unlink and copy, directories merge (with
+ * `errorOnExist`, an existing file is ERR_FS_CP_EEXIST), created directories keep the default mode,
+ * and links inside a copied directory point at the canonical absolute target. Paths are used as
+ * given (relative ones against the working directory), as node does.
+ * One deliberate difference: where node aborts the process (a directory copied onto a
+ * non-directory inside a merge), this throws EEXIST `mkdir`.
+ */
+export function* cpNativeSteps(fs: CpFs, srcArg: unknown, destArg: unknown, options: CpOptions = {}): Steps<void> {
+  const opts = checkCpOptions(options);
+  const src = toPath(srcArg, 'src');
+  const dest = toPath(destArg, 'dest');
+  if (opts.filter && !(yield { src, dest })) return;
+  checkPathsNative(fs, src, dest, opts);
+  yield* nativeGetStats(fs, src, dest, opts);
+}
+
+const tryStat = (fn: () => WorkspaceStats | undefined): WorkspaceStats | undefined => {
+  try {
+    return fn();
+  } catch {
+    return undefined;
+  }
+};
+
+function checkPathsNative(fs: CpFs, src: string, dest: string, opts: CpOptions): void {
+  let srcStat: WorkspaceStats;
+  try {
+    // As node 24 does it: the source is followed unless `dereference` (sic), and named `lstat`.
+    srcStat = (opts.dereference ? fs.lstatSync(src) : fs.statSync(src)) as WorkspaceStats;
+  } catch (error) {
+    if (error instanceof FsError) throw stdError(error.code, opts.dereference ? 'stat' : 'lstat', src);
+    throw error;
+  }
+  const destStat = tryStat(() => (opts.dereference ? fs.statSync(dest) : fs.lstatSync(dest)));
+  const srcIsDir = srcStat.isDirectory() || (opts.dereference === true && srcStat.isSymbolicLink());
+  if (destStat) {
+    const a = tryStat(() => fs.statSync(src));
+    const b = tryStat(() => fs.statSync(dest));
+    if (a && b && a.ino === b.ino) throw invalidSrcOrDest(`src and dest cannot be the same ${dest}`, dest);
+    if (srcIsDir && !destStat.isDirectory())
+      throw codedError('ERR_FS_CP_DIR_TO_NON_DIR', `Cannot overwrite non-directory ${dest} with directory ${src}`);
+    if (!srcIsDir && destStat.isDirectory())
+      throw codedError('ERR_FS_CP_NON_DIR_TO_DIR', `Cannot overwrite directory ${dest} with non-directory ${src}`);
+  }
+  const srcSlash = src.endsWith('/') ? src : `${src}/`;
+  if (srcIsDir && dest.startsWith(srcSlash))
+    throw codedError('ERR_FS_CP_EINVAL', `Cannot copy ${srcSlash} to a subdirectory of self ${dest}`);
+  const destParent = parentPath(dest);
+  if (parentPath(src) !== destParent && parentPath(destParent) !== '' && parentPath(destParent) !== destParent) {
+    const a = tryStat(() => fs.statSync(src));
+    const b = tryStat(() => fs.statSync(destParent));
+    if (a && b && a.ino === b.ino)
+      throw codedError('ERR_FS_CP_EINVAL', `Cannot copy ${srcSlash} to a subdirectory of self ${dest}`);
+  }
+  if (srcIsDir && !opts.recursive)
+    throw codedError('ERR_FS_EISDIR', `Recursive option not enabled, cannot copy a directory: ${srcSlash}`);
+  if (destParent !== '' && (!destStat || !fs.existsSync(destParent))) {
+    try {
+      fs.mkdirSync(destParent, { recursive: true });
+    } catch {} // create_directories' failure is ignored: what follows reports it.
+  }
+}
+
+function* nativeGetStats(fs: CpFs, src: string, dest: string, opts: CpOptions & { force: boolean }): Steps<void> {
+  const statOf = (path: string, noEntry?: boolean) =>
+    (opts.dereference
+      ? fs.statSync(path, { throwIfNoEntry: !noEntry })
+      : fs.lstatSync(path, { throwIfNoEntry: !noEntry })) as WorkspaceStats | undefined;
+  const srcStat = statOf(src) as WorkspaceStats;
+  const destStat = statOf(dest, true);
+  if (srcStat.isDirectory() && opts.recursive) {
+    if (!opts.filter) return nativeCopyDir(fs, src, dest, opts);
+    if (!destStat) fs.mkdirSync(dest);
+    try {
+      for (const name of fs.readdirSync(src)) {
+        const srcItem = join(src, String(name));
+        const destItem = join(dest, String(name));
+        if (yield { src: srcItem, dest: destItem }) yield* nativeGetStats(fs, srcItem, destItem, opts);
+      }
+    } finally {
+      if (!destStat) fs.chmodSync(dest, srcStat.mode);
+    }
+    return;
+  }
+  if (srcStat.isFile()) {
+    if (!destStat) {
+      fs.copyFileSync(src, dest, opts.mode);
+      if (opts.preserveTimestamps) preserveTimes(fs, srcStat, src, dest);
+      fs.chmodSync(dest, srcStat.mode);
+      return;
+    }
+    if (opts.force) {
+      // cpSyncOverrideFile: remove the entry, then copy (the copy has the source's mode).
+      removeEntry(fs, dest, 'unlink');
+      try {
+        fs.copyFileSync(src, dest, opts.mode);
+      } catch (error) {
+        if (error instanceof FsError) throw stdError(error.code, 'cp', dest);
+        throw error;
+      }
+      fs.chmodSync(dest, srcStat.mode);
+      if (opts.preserveTimestamps) copyTimes(fs, src, dest);
+      return;
+    }
+    if (opts.errorOnExist)
+      throw cpError('ERR_FS_CP_EEXIST', 'Target already exists', 'EEXIST', `${dest} already exists`, dest);
+    return;
+  }
+  if (srcStat.isSymbolicLink()) return nativeOnLink(fs, destStat, src, dest, opts.verbatimSymlinks === true);
+}
+
+function preserveTimes(fs: CpFs, srcStat: WorkspaceStats, src: string, dest: string): void {
+  if ((srcStat.mode & 0o200) === 0) fs.chmodSync(dest, srcStat.mode | 0o200);
+  copyTimes(fs, src, dest);
+}
+
+function copyTimes(fs: CpFs, src: string, dest: string): void {
+  const updated = fs.statSync(src) as WorkspaceStats;
+  fs.utimesSync(dest, updated.atime, updated.mtime);
+}
+
+/** std::filesystem::remove: unlink, or rmdir for a directory; errors as `syscall` at `path`. */
+function removeEntry(fs: CpFs, path: string, syscall: string): void {
+  try {
+    if ((fs.lstatSync(path) as WorkspaceStats).isDirectory()) fs.rmdirSync(path);
+    else fs.unlinkSync(path);
+  } catch (error) {
+    if (error instanceof FsError) throw stdError(error.code, syscall, path);
+    throw error;
+  }
+}
+
+function nativeOnLink(
+  fs: CpFs,
+  destStat: WorkspaceStats | undefined,
+  src: string,
+  dest: string,
+  verbatim: boolean,
+): void {
+  let resolvedSrc = String(fs.readlinkSync(src));
+  const abs = (path: string) => resolveFully(fs.cwd, path);
+  if (!verbatim && !isAbsolute(resolvedSrc)) resolvedSrc = abs(join(dirname(src), resolvedSrc));
+  if (!destStat) {
+    fs.symlinkSync(resolvedSrc, dest);
+    return;
+  }
+  let resolvedDest: string;
+  try {
+    resolvedDest = String(fs.readlinkSync(dest));
+  } catch (error) {
+    if ((error as FsError).code !== 'EINVAL') throw error;
+    fs.symlinkSync(resolvedSrc, dest);
+    return;
+  }
+  if (!isAbsolute(resolvedDest)) resolvedDest = abs(join(dirname(dest), resolvedDest));
+  const under = (a: string, b: string) => {
+    const bParts = abs(b).split('/').filter(Boolean);
+    return abs(a)
+      .split('/')
+      .filter(Boolean)
+      .every((part, i) => bParts[i] === part);
+  };
+  let srcIsDir = false;
+  try {
+    srcIsDir = (fs.statSync(src) as WorkspaceStats).isDirectory();
+  } catch {}
+  if (srcIsDir && under(resolvedSrc, resolvedDest))
+    throw codedError('ERR_FS_CP_EINVAL', `cannot copy ${resolvedSrc} to a subdirectory of self ${resolvedDest}`);
+  if ((fs.statSync(dest) as WorkspaceStats).isDirectory() && under(resolvedDest, resolvedSrc))
+    throw codedError('ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY', `cannot overwrite ${resolvedDest} with ${resolvedSrc}`);
+  fs.unlinkSync(dest);
+  fs.symlinkSync(resolvedSrc, dest);
+}
+
+/** std::filesystem::weakly_canonical(absolute(path)): the longest existing prefix resolved, the rest lexical. */
+function weaklyCanonical(fs: CpFs, path: string): string {
+  const full = resolveFully(fs.cwd, path);
+  const names = full.split('/').filter(Boolean);
+  for (let keep = names.length; keep > 0; keep--) {
+    try {
+      const head = String(fs.realpathSync(`/${names.slice(0, keep).join('/')}`));
+      return resolveFully('/', [head, ...names.slice(keep)].join('/'));
+    } catch {}
+  }
+  return full;
+}
+
+/** cpSyncCopyDir: the destination is created if missing and merged into; see {@link cpNativeSteps}. */
+function nativeCopyDir(fs: CpFs, src: string, dest: string, opts: CpOptions & { force: boolean }): void {
+  try {
+    fs.mkdirSync(dest, { recursive: true });
+  } catch (error) {
+    if (error instanceof FsError) throw stdError(error.code, 'cp', dest);
+    throw error;
+  }
+  const walk = (from: string, to: string): void => {
+    for (const name of fs.readdirSync(from)) {
+      const entry = join(from, String(name));
+      const target = join(to, String(name));
+      const entryStat = fs.lstatSync(entry) as WorkspaceStats;
+      const followed = tryStat(() => fs.statSync(entry));
+      if (entryStat.isSymbolicLink() && !opts.dereference) {
+        nativeLinkInDir(fs, entry, target, to, opts);
+      } else if (followed?.isDirectory()) {
+        const existing = tryStat(() => fs.statSync(target));
+        if (!existing) {
+          try {
+            fs.mkdirSync(target);
+          } catch (error) {
+            if (error instanceof FsError) throw stdError(error.code, 'mkdir', target);
+            throw error;
+          }
+        } else if (!existing.isDirectory()) {
+          // node aborts the process here (an uncaught std::filesystem_error).
+          throw stdError('EEXIST', 'mkdir', target);
+        }
+        walk(entry, target);
+      } else if (followed?.isFile()) {
+        nativeFileInDir(fs, entry, followed, target, to, opts);
+      }
+    }
+  };
+  walk(src, dest);
+}
+
+function nativeFileInDir(
+  fs: CpFs,
+  entry: string,
+  entryStat: WorkspaceStats,
+  target: string,
+  dir: string,
+  opts: CpOptions & { force: boolean },
+): void {
+  const existing = tryStat(() => fs.lstatSync(target));
+  if (existing) {
+    const followed = tryStat(() => fs.statSync(target));
+    if (followed?.isDirectory()) throw stdError('EINVAL', 'cp', dir);
+    if (!opts.force) {
+      if (opts.errorOnExist)
+        throw codedError(
+          'ERR_FS_CP_EEXIST',
+          `[ERR_FS_CP_EEXIST]: Target already exists: cp returned EEXIST (${target} already exists)`,
+        );
+      return;
+    }
+  }
+  // copy_file with overwrite_existing opens the destination for writing: through a link, to its target.
+  fs.copyFileSync(entry, target);
+  if (opts.preserveTimestamps) copyTimes(fs, entry, target);
+  fs.chmodSync(target, entryStat.mode);
+}
+
+function nativeLinkInDir(fs: CpFs, entry: string, target: string, dir: string, opts: CpOptions): void {
+  const linkTarget = String(fs.readlinkSync(entry));
+  const create = (to: string) => {
+    try {
+      fs.symlinkSync(to, target);
+    } catch (error) {
+      if (error instanceof FsError) throw stdError(error.code, 'cp', dir);
+      throw error;
+    }
+  };
+  if (opts.verbatimSymlinks) {
+    create(linkTarget);
+    return;
+  }
+  const targetStat = tryStat(() => fs.statSync(target));
+  if (targetStat) {
+    if ((fs.lstatSync(target) as WorkspaceStats).isSymbolicLink()) {
+      const current = String(fs.readlinkSync(target));
+      const under = (a: string, b: string) => {
+        const bParts = resolveFully(fs.cwd, b).split('/').filter(Boolean);
+        const aParts = resolveFully(fs.cwd, a).split('/').filter(Boolean);
+        return aParts.length <= bParts.length && aParts.every((part, i) => bParts[i] === part);
+      };
+      if (tryStat(() => fs.statSync(linkTarget))?.isDirectory() && under(linkTarget, current))
+        throw codedError('ERR_FS_CP_EINVAL', `Cannot copy ${linkTarget} to a subdirectory of self ${current}`);
+      if (targetStat.isDirectory() && under(current, linkTarget))
+        throw codedError('ERR_FS_CP_SYMLINK_TO_SUBDIRECTORY', `cannot overwrite ${current} with ${linkTarget}`);
+      removeEntry(fs, target, 'cp');
+    } else if (targetStat.isFile()) {
+      throw stdError('EEXIST', 'cp', target);
+    }
+  }
+  create(weaklyCanonical(fs, isAbsolute(linkTarget) ? linkTarget : join(dirname(entry), linkTarget)));
 }
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>

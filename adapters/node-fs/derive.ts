@@ -19,7 +19,7 @@ import { invalidType } from '../vfs/args.ts';
 import { WorkspaceStats } from '../vfs/stats.ts';
 import type { WorkspaceStatWatcher } from '../vfs/watch.ts';
 import { constants, DirentClass, HostStats, toNodeStats } from './classes.ts';
-import { cpSteps, runAsync } from './cp.ts';
+import { checkCpOptions, cpSteps, runAsync } from './cp.ts';
 import { Dir } from './dir.ts';
 import { codedError } from './errors.ts';
 import { FileHandle, writeAll } from './file-handle.ts';
@@ -51,6 +51,9 @@ const CALLBACK_SHAPES: Record<
   // With throwIfNoEntry: false, a path that cannot exist calls back (null, undefined), as node.
   stat: { spread: (stats) => [stats] },
 };
+
+/** fd I/O that goes through the provider's write buffers: it leaves pending fd writes pending. */
+const FD_IO = new Set(['readSync', 'writeSync', 'readvSync', 'writevSync', 'fstatSync', 'ftruncateSync']);
 
 /** Sync functions with no callback form of the same name. */
 const NO_CALLBACK = new Set(['exists', 'mkdtempDisposable']);
@@ -139,7 +142,11 @@ for (const [method, [syncName, syscall]] of Object.entries(HANDLE_METHODS)) {
 /** Builds the node:fs object of one workspace from its sync surface. */
 export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   const fs: Record<string, unknown> = {};
-  const run = <T>(fn: () => T): T => sync.scope.run(fn);
+  // Every call but fd I/O first commits pending fd writes, so the engine it reaches holds them.
+  const run = <T>(fn: () => T, fdIo = false): T => {
+    if (!fdIo) sync.provider.settleWrites();
+    return sync.scope.run(fn);
+  };
   const handleFs = fs as unknown as ConstructorParameters<typeof FileHandle>[0];
   const methods = sync as unknown as Record<string, Fn>;
   const promises: Record<string, unknown> = {};
@@ -148,7 +155,10 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   const names = Object.getOwnPropertyNames(Object.getPrototypeOf(sync)).filter(
     (key) => key.endsWith('Sync') && key !== 'realpathNativeSync',
   );
-  for (const key of names) fs[key] = (...args: unknown[]) => run(() => methods[key].apply(sync, args));
+  for (const key of names) {
+    const fdIo = FD_IO.has(key);
+    fs[key] = (...args: unknown[]) => run(() => methods[key].apply(sync, args), fdIo);
+  }
   const realpathNative = (...args: unknown[]) => run(() => sync.realpathNativeSync(args[0], args[1]));
   Object.assign(fs.realpathSync as object, { native: realpathNative });
 
@@ -212,6 +222,7 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
     );
   fs.cp = (...args: unknown[]): void => {
     const cb = callbackOf(args);
+    checkCpOptions(args[2] as Parameters<typeof cpSteps>[3]); // node validates before it calls back
     cpAsync(args[0], args[1], args[2] as Parameters<typeof cpSteps>[3]).then(
       () => cb(null),
       cb as (e: unknown) => void,

@@ -34,7 +34,7 @@ import { parseFlags } from '../vfs/flags.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/provider.ts';
 import type { StatOptions, WorkspaceStats } from '../vfs/stats.ts';
 import { encodeName, makeDirent, toNodeStats } from './classes.ts';
-import { type CpOptions, cpSteps, runSync } from './cp.ts';
+import { type CpOptions, cpNativeSteps, runSync } from './cp.ts';
 import { Dir } from './dir.ts';
 import { asSyscall, describeError, ErrorScope, nodeError, systemError } from './errors.ts';
 import { globSync } from './glob.ts';
@@ -48,6 +48,13 @@ export interface NodeFsOptions {
   umask?: number;
   /** Refuse every change with EROFS. */
   readOnly?: boolean;
+  /**
+   * Write-back for fds and FileHandles (default true): their writes go to a write buffer, as the
+   * mount's, committed in one transaction at close, fsync/fdatasync, any call other than fd
+   * read/write/readv/writev/fstat/ftruncate, or at the latest on the next turn of the event loop.
+   * Every call sees the bytes at once. false: every fd write is its own transaction.
+   */
+  writeBack?: boolean;
 }
 
 type Options = Record<string, unknown>;
@@ -94,7 +101,11 @@ export class NodeFsSync {
   readonly #handles = new Map<number, WorkspaceFileHandle>();
 
   constructor(target: Workspace | Database, options: NodeFsOptions = {}) {
-    this.provider = new SQLiteWorkspaceProvider(target, { umask: options.umask, readOnly: options.readOnly });
+    this.provider = new SQLiteWorkspaceProvider(target, {
+      umask: options.umask,
+      readOnly: options.readOnly,
+      writeBack: options.writeBack ?? true,
+    });
     this.db = target instanceof Database ? target : target.db;
     const cwd = options.cwd ?? '/';
     if (!cwd.startsWith('/')) throw invalidValue('cwd', cwd, 'must be an absolute workspace path');
@@ -507,9 +518,9 @@ export class NodeFsSync {
     this.provider.copyFileSync(this.abs(src, 'copyfile', 'src'), this.abs(dest, 'copyfile', 'dest'), mode);
   }
 
-  /** fs.cpSync: node's JavaScript cp (cp.ts), run synchronously; a filter returning a promise is ERR_INVALID_RETURN_VALUE. */
+  /** fs.cpSync: node 24's native cpSync (cp.ts); a filter returning a promise is ERR_INVALID_RETURN_VALUE. */
   cpSync(src: unknown, dest: unknown, options?: CpOptions): void {
-    runSync(cpSteps(this, src, dest, options), options?.filter);
+    runSync(cpNativeSteps(this, src, dest, options), options?.filter);
   }
 
   /** A path, or an fd (read from its current position). */

@@ -23,8 +23,10 @@ export interface HandleHost {
   statInode(inode: number, options?: StatOptions): WorkspaceStats;
   /** Refuses writes on a read-only provider. */
   guardWrite(syscall: string): void;
-  /** The handle closed: forget its fd, drop its pin. */
+  /** The handle closed: forget its fd, commit its write-back session, drop its pin. */
   closed(handle: WorkspaceFileHandle): void;
+  /** Commits the write-back session of an inode (fsync); throws a failed earlier commit. */
+  flush(inode: number): void;
 }
 
 /** What {@link WorkspaceFileHandle} is built from. */
@@ -168,14 +170,16 @@ class FileHandleSync {
     this.#host.truncateAt(this.inode, length);
   }
 
-  /** fsync: every write is already committed, so this only checks the handle. */
+  /** fsync: commits the file's write-back session (if the provider has one), so its bytes are durable. */
   syncSync(): void {
     this.#open('fsync');
+    this.#host.flush(this.inode);
   }
 
   /** fdatasync: as {@link syncSync}. */
   datasyncSync(): void {
     this.#open('fdatasync');
+    this.#host.flush(this.inode);
   }
 
   /** Closes the handle; closing twice is EBADF. */

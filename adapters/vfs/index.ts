@@ -2,18 +2,51 @@
  * dofs/adapters/vfs: a workspace as a `@platformatic/vfs` provider.
  *
  * ```ts
- * import { create, SQLiteWorkspaceProvider } from 'dofs/adapters/vfs';
- * const vfs = create(new SQLiteWorkspaceProvider(workspace)).mount('/ws');
+ * import { createWorkspaceVfs } from 'dofs/adapters/vfs';
+ * const vfs = createWorkspaceVfs(workspace).mount('/ws');
  * require('/ws/mod.js');
  * ```
  *
- * `create` and the `VirtualFileSystem` type are `@platformatic/vfs`'s own, re-exported so that a
- * project needs no direct dependency on it (dofs depends on it; a project that imports it itself
- * would resolve it only through hoisting).
+ * `createWorkspaceVfs` builds the VirtualFileSystem with dofs's own copy of @platformatic/vfs;
+ * `create(new SQLiteWorkspaceProvider(workspace))` works too when your project resolves the same
+ * copy (another copy's `create` throws a TypeError saying so, rather than writing to memory).
  *
  * @module dofs/adapters/vfs
  */
-export { create, type VirtualFileSystem } from '@platformatic/vfs';
+import { create, type VirtualFileSystem } from '@platformatic/vfs';
+
+export { create, type VirtualFileSystem };
+
+import type { Database, Workspace } from '../../core/index.ts';
+import { SQLiteWorkspaceProvider, type SQLiteWorkspaceProviderOptions } from './provider.ts';
+
+/** Options of {@link createWorkspaceVfs}: the provider's, and @platformatic/vfs's own. */
+export interface WorkspaceVfsOptions extends SQLiteWorkspaceProviderOptions {
+  /** Hook `require` and `import` when mounted (@platformatic/vfs's option; default true). */
+  moduleHooks?: boolean;
+  /** Resolve relative paths against a virtual working directory (@platformatic/vfs's option). */
+  virtualCwd?: boolean;
+  /** Fall through to the real filesystem for paths the workspace lacks (@platformatic/vfs's option). */
+  overlay?: boolean;
+}
+
+/**
+ * A @platformatic/vfs VirtualFileSystem over `workspace` (or over a provider already made), built
+ * with dofs's own copy of @platformatic/vfs, so no `instanceof` check can mistake the provider.
+ */
+export function createWorkspaceVfs(
+  workspace: Workspace | Database | SQLiteWorkspaceProvider,
+  options: WorkspaceVfsOptions = {},
+): VirtualFileSystem {
+  const { moduleHooks, virtualCwd, overlay, ...providerOptions } = options;
+  const provider =
+    workspace instanceof SQLiteWorkspaceProvider ? workspace : new SQLiteWorkspaceProvider(workspace, providerOptions);
+  const vfsOptions = Object.fromEntries(
+    Object.entries({ moduleHooks, virtualCwd, overlay }).filter(([, value]) => value !== undefined),
+  );
+  return create(provider, vfsOptions);
+}
+
 export type { ArgError, PathLike } from './args.ts';
 export { WorkspaceDirent } from './dirent.ts';
 export type { FileOptions, HandleInit, WorkspaceFileHandle } from './file-handle.ts';

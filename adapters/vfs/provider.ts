@@ -14,6 +14,7 @@ import {
   exists,
   FsError,
   fsError,
+  isFsError,
   keepOpenFiles,
   link,
   lstat,
@@ -77,6 +78,15 @@ export interface SQLiteWorkspaceProviderOptions {
    * of chunks (128 at the default 64 KiB), at least 16.
    */
   writeBufferChunks?: number;
+  /**
+   * Write-back for fds: writes and truncates through this provider's fds go to a write buffer (as
+   * the mount's), committed in one transaction when the fd is closed or fsynced, when
+   * {@link SQLiteWorkspaceProvider.settleWrites} is called, or at the latest on the next turn of
+   * the event loop. Every read through this provider sees the bytes at once. The owner must call
+   * `settleWrites()` before any call that reads the workspace another way. Default false: every
+   * fd write is its own transaction.
+   */
+  writeBack?: boolean;
 }
 
 /** Options of the buffered-write calls that create a file. */
@@ -152,6 +162,12 @@ class ProviderSync extends ProviderBase {
   readonly #fds = new FdTable<WorkspaceFileHandle>();
   readonly #buffers: WriteBuffers;
   readonly #statWatchers: StatWatchers;
+  readonly #writeBack: boolean;
+  /** Inodes with a write-back session of fd writes not yet committed. */
+  readonly #pending = new Set<number>();
+  /** A failed write-back commit, reported by the next fsync or close of the inode (as Linux reports a failed writeback). */
+  readonly #failed = new Map<number, unknown>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(workspace: Workspace | Database, options: SQLiteWorkspaceProviderOptions = {}) {
     super();
@@ -163,6 +179,7 @@ class ProviderSync extends ProviderBase {
       options.writeBufferChunks ?? Math.max(16, Math.floor(WRITE_BUFFER_BYTES / this.db.chunkSize)),
     );
     this.#statWatchers = new StatWatchers(this.db);
+    this.#writeBack = options.writeBack ?? false;
     // Files removed while open by a process that then died are nobody's: free them.
     if (!this.readonly) reclaimOrphans(this.db);
   }
@@ -178,6 +195,20 @@ class ProviderSync extends ProviderBase {
   /** watch, watchAsync and watchFile are driven by the engine's change events. */
   override get supportsWatch(): boolean {
     return true;
+  }
+
+  /**
+   * A trap for a trap: `create(provider)` of another copy of @platformatic/vfs than dofs's own
+   * fails its `instanceof VirtualProvider` check and reads the provider as its options, starting
+   * with `moduleHooks`; without this, it would build a MemoryProvider whose writes never reach the
+   * workspace. (dofs's own `create`, and `new VirtualFileSystem(provider)` of any copy, never read it.)
+   */
+  get moduleHooks(): never {
+    throw new TypeError(
+      'A SQLiteWorkspaceProvider was passed to create() of another copy of @platformatic/vfs, which took it for ' +
+        'options (its instanceof check failed) and would have built an in-memory filesystem. Use ' +
+        "createWorkspaceVfs(workspace) from 'dofs/adapters/vfs', or new VirtualFileSystem(provider) of your copy.",
+    );
   }
 
   #guard(syscall: string, path?: string): void {
@@ -216,7 +247,10 @@ class ProviderSync extends ProviderBase {
     absent: readonly string[],
   ): WorkspaceStats {
     try {
-      return this.#stats(fn(this.db, toPath(path)), options);
+      const p = toPath(path);
+      // The kernel's answer for an empty path.
+      if (p === '') throw fsError('ENOENT', fn === lstat ? 'lstat' : 'stat', '');
+      return this.#stats(fn(this.db, p), options);
     } catch (error) {
       if (options?.throwIfNoEntry === false && error instanceof FsError && absent.includes(error.code))
         return undefined as unknown as WorkspaceStats;
@@ -281,6 +315,28 @@ class ProviderSync extends ProviderBase {
     const mode = toMode(opts.mode, 'mode', 0o777) & ~this.#umask;
     this.#guard('mkdir', p);
     return mkdir(this.db, p, { recursive: opts.recursive === true, mode });
+  }
+
+  /**
+   * mkdir as fs.mkdir and fs.promises.mkdir behave (libuv's mkdirp, the provider's async `mkdir`):
+   * as {@link mkdirSync}, except that a dangling symlink in the middle of a recursive mkdir's path
+   * is ENOTDIR at the link, where the native mkdirSync says ENOENT at the path.
+   */
+  mkdirAsLibuv(path: PathLike, options?: MkdirOptions): string | undefined {
+    try {
+      return this.mkdirSync(path, options);
+    } catch (error) {
+      const recursive = typeof options === 'object' && options?.recursive === true;
+      if (!recursive || !isFsError(error, 'ENOENT')) throw error;
+      const names = toPath(path).split('/');
+      // The last name may be the link itself: that stays ENOENT, as in the sync form.
+      for (let i = names.length - 1; i > 1; i--) {
+        const prefix = names.slice(0, i).join('/');
+        if (!this.existsSync(prefix) && this.lstatSync(prefix, { throwIfNoEntry: false }))
+          throw fsError('ENOTDIR', 'mkdir', prefix);
+      }
+      throw error;
+    }
   }
 
   /** Removes an empty directory. */
@@ -494,7 +550,7 @@ class ProviderSync extends ProviderBase {
     handle.truncateSync(len);
   }
 
-  /** Checks the fd: every write is committed when it returns, so there is nothing to flush. */
+  /** Checks the fd and commits its file's write-back session, if any (without `writeBack`, every write is committed already). */
   fsyncSync(fd: number): void {
     this.#fds.get(fd, 'fsync').syncSync();
   }
@@ -534,6 +590,46 @@ class ProviderSync extends ProviderBase {
     return this.#fds.size;
   }
 
+  /**
+   * Commits every write-back session of fd writes (see `writeBack`), each in one transaction. A
+   * commit that fails is kept and thrown by the next fsync or close of that file.
+   */
+  settleWrites(): void {
+    if (this.#pending.size === 0) return;
+    for (const inode of [...this.#pending]) this.#commitInode(inode);
+  }
+
+  #commitInode(inode: number): void {
+    if (!this.#pending.delete(inode)) return;
+    try {
+      this.#buffers.releaseInode(inode);
+    } catch (error) {
+      this.#failed.set(inode, error);
+    }
+  }
+
+  /** Commits the inode's write-back session now and throws a failed earlier commit (fsync, close). */
+  #flushInode(inode: number): void {
+    this.#commitInode(inode);
+    const failed = this.#failed.get(inode);
+    if (failed === undefined) return;
+    this.#failed.delete(inode);
+    throw failed;
+  }
+
+  /** The write buffer fd writes to `inode` go to: the mount's, or a write-back session opened now. */
+  #fdBuffer(inode: number): WriteBuffer | undefined {
+    const buffer = this.#buffers.ofInode(inode);
+    if (buffer || !this.#writeBack) return buffer;
+    this.#pending.add(inode);
+    // At the latest on the next turn of the event loop: a synchronous burst of writes is one transaction.
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      this.settleWrites();
+    }, 0);
+    return this.#buffers.openInode(inode);
+  }
+
   // What handles call back into: I/O by inode that sees write buffers, and closing.
   readonly #host = {
     readInto: (inode: number, offset: number, target: Uint8Array): number => {
@@ -541,12 +637,17 @@ class ProviderSync extends ProviderBase {
       return buffer ? buffer.readInto(offset, target) : readInto(this.db, inode, offset, target);
     },
     writeAt: (inode: number, offset: number, bytes: Uint8Array, append: boolean): number => {
-      const buffer = this.#buffers.ofInode(inode);
-      if (buffer) return buffer.write(append && bytes.byteLength > 0 ? buffer.size : offset, bytes);
-      return writeAt(this.db, inode, offset, bytes, append);
+      if (bytes.byteLength === 0) return this.#buffers.ofInode(inode) ? offset : writeAt(this.db, inode, offset, bytes);
+      const buffer = this.#fdBuffer(inode);
+      if (!buffer) return writeAt(this.db, inode, offset, bytes, append);
+      const at = append ? buffer.size : offset;
+      const max = this.db.quotas.maxFileSize;
+      if (max !== undefined && at + bytes.byteLength > max)
+        throw fsError('EFBIG', 'write', undefined, undefined, `files are limited to ${max} bytes`);
+      return buffer.write(at, bytes);
     },
     truncateAt: (inode: number, length: number): void => {
-      const buffer = this.#buffers.ofInode(inode);
+      const buffer = this.#writeBack ? this.#fdBuffer(inode) : this.#buffers.ofInode(inode);
       if (buffer) buffer.truncate(length);
       else truncateAt(this.db, inode, length);
     },
@@ -555,8 +656,13 @@ class ProviderSync extends ProviderBase {
     guardWrite: (syscall: string): void => this.#guard(syscall),
     closed: (handle: WorkspaceFileHandle): void => {
       this.#fds.delete(handle.fd);
-      unpinInode(this.db, handle.inode);
+      try {
+        this.#flushInode(handle.inode);
+      } finally {
+        unpinInode(this.db, handle.inode);
+      }
     },
+    flush: (inode: number): void => this.#flushInode(inode),
   };
 
   // ---- Buffered writes (the FUSE surface) ----
@@ -675,4 +781,11 @@ class ProviderSync extends ProviderBase {
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only types the async forms deriveAsync defines below.
 export class SQLiteWorkspaceProvider extends ProviderSync {}
 export interface SQLiteWorkspaceProvider extends AsyncForms<ProviderSync, 'read' | 'write'> {}
-deriveAsync(SQLiteWorkspaceProvider.prototype, VirtualProvider.prototype, ['read', 'write']);
+deriveAsync(SQLiteWorkspaceProvider.prototype, VirtualProvider.prototype, ['read', 'write', 'mkdir']);
+Object.defineProperty(SQLiteWorkspaceProvider.prototype, 'mkdir', {
+  configurable: true,
+  writable: true,
+  value(this: SQLiteWorkspaceProvider, path: PathLike, options?: MkdirOptions) {
+    return settle(() => this.mkdirAsLibuv(path, options));
+  },
+});

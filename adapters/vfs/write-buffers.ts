@@ -58,6 +58,34 @@ export class WriteBuffers {
     return buffer;
   }
 
+  /**
+   * Opens (or joins) a buffer for an inode open through fds (no path names it): the write-back
+   * session of fd writes. {@link releaseInode} commits it.
+   */
+  openInode(inode: number): WriteBuffer {
+    let buffer = this.#byInode.get(inode);
+    if (buffer) {
+      buffer.refs++;
+      return buffer;
+    }
+    buffer = new WriteBuffer(this.#db, inode, this.#maxDirtyChunks);
+    this.#byInode.set(inode, buffer);
+    pinInode(this.#db, inode);
+    return buffer;
+  }
+
+  /** Drops the reference {@link openInode} took; the last commits (and unpins, even if the commit fails). */
+  releaseInode(inode: number): void {
+    const buffer = this.#byInode.get(inode);
+    if (!buffer || --buffer.refs > 0) return;
+    this.#byInode.delete(inode);
+    try {
+      buffer.commit();
+    } finally {
+      unpinInode(this.#db, buffer.inode);
+    }
+  }
+
   /** Drops one reference; the last commits (the buffer is forgotten and unpinned even if the commit fails). */
   release(path: string): void {
     const buffer = this.#byPath.get(normalizePath(path, 'open'));

@@ -318,7 +318,8 @@ export function nodeFsCases(target: ConformanceTarget): void {
       const rm = await caught(() => fs.rmSync('/d'));
       expect(rm).toMatchObject({ name: 'SystemError', code: 'ERR_FS_EISDIR', syscall: 'rm', path: '/d', errno: 21 });
       expect(rm.message).toBe('Path is a directory: rm returned EISDIR (is a directory) /d');
-      expect(await caught(() => fs.cpSync('/d', '/e'))).toMatchObject({ code: 'ERR_FS_EISDIR', path: '/d' });
+      expect(await caught(() => fs.promises.cp('/d', '/e'))).toMatchObject({ code: 'ERR_FS_EISDIR', path: '/d' });
+      expect(await caught(() => fs.cpSync('/d', '/e'))).toMatchObject({ code: 'ERR_FS_EISDIR' });
       expect(await caught(() => fs.cpSync('/d', '/d/sub/x', { recursive: true }))).toMatchObject({
         code: 'ERR_FS_CP_EINVAL',
       });
@@ -504,7 +505,8 @@ export function nodeFsCases(target: ConformanceTarget): void {
         fs.cpSync('/src', '/dst', { recursive: true, preserveTimestamps: true });
         expect(fs.readdirSync('/dst', { recursive: true })).toEqual(['a.txt', 'rel', 'sub', 'sub/b.log']);
         expect(fs.statSync('/dst/a.txt').mode & 0o777).toBe(0o600);
-        expect(fs.statSync('/dst/sub').mode & 0o777).toBe(0o700);
+        // As node 24's native cpSync: directories it creates keep the default mode (the async forms copy it).
+        expect(fs.statSync('/dst/sub').mode & 0o777).toBe(0o755);
         expect(fs.statSync('/dst/a.txt').mtimeMs).toBe(2_000_000);
         // A relative link is made absolute, unless verbatimSymlinks.
         expect(fs.readlinkSync('/dst/rel')).toBe('/src/a.txt');
@@ -519,10 +521,11 @@ export function nodeFsCases(target: ConformanceTarget): void {
             return !src.endsWith('sub');
           },
         });
-        expect(seen).toEqual(['/src', '/src/a.txt', '/src/rel', '/src/sub']);
+        expect(seen.sort()).toEqual(['/src', '/src/a.txt', '/src/rel', '/src/sub']);
         expect(fs.readdirSync('/filtered')).toEqual(['a.txt', 'rel']);
         await fs.promises.cp('/src', '/async', { recursive: true, filter: async (src) => !src.endsWith('.log') });
         expect(fs.readdirSync('/async', { recursive: true })).toEqual(['a.txt', 'rel', 'sub']);
+        expect(fs.statSync('/async/sub').mode & 0o777).toBe(0o700);
         const [error] = await callback(fs.cp as never, '/src/a.txt', '/deep/er/copy.txt');
         expect(error).toBeNull();
         expect(fs.readFileSync('/deep/er/copy.txt', 'utf8')).toBe('A');
@@ -532,6 +535,57 @@ export function nodeFsCases(target: ConformanceTarget): void {
         expect(fs.readFileSync('/dst/a.txt', 'utf8')).toBe('changed');
         fs.cpSync('/src/a.txt', '/dst/a.txt');
         expect(fs.readFileSync('/dst/a.txt', 'utf8')).toBe('A');
+      },
+    );
+    defineCase(
+      target,
+      'cpSync is node 24’s native cpSync: checks before it creates, merges, follows its source, no syscall on ERR_*',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d/sub', { recursive: true });
+        fs.writeFileSync('/f', 'x');
+        // dereference with verbatimSymlinks is refused in every form, the callback form at once.
+        const pair = { dereference: true, verbatimSymlinks: true };
+        expect(await caught(() => fs.cpSync('/f', '/g', pair))).toMatchObject({ code: 'ERR_INCOMPATIBLE_OPTION_PAIR' });
+        expect(await caught(() => fs.cp('/f', '/g', pair, () => {}))).toMatchObject({
+          code: 'ERR_INCOMPATIBLE_OPTION_PAIR',
+        });
+        expect(await caught(() => fs.promises.cp('/f', '/g', pair))).toMatchObject({
+          code: 'ERR_INCOMPATIBLE_OPTION_PAIR',
+        });
+        // A directory without recursive fails before the destination's parent is made.
+        const eisdir = await caught(() => fs.cpSync('/d', '/new/x'));
+        expect(eisdir).toMatchObject({ code: 'ERR_FS_EISDIR' });
+        expect([eisdir.syscall, eisdir.path]).toEqual([undefined, undefined]);
+        expect(fs.existsSync('/new')).toBe(false);
+        // Directories merge: errorOnExist refuses only a file that exists.
+        fs.mkdirSync('/m1');
+        fs.writeFileSync('/m1/one', '1');
+        fs.mkdirSync('/m2');
+        fs.writeFileSync('/m2/two', '2');
+        fs.cpSync('/m1', '/m2', { recursive: true, force: false, errorOnExist: true });
+        expect(fs.readdirSync('/m2')).toEqual(['one', 'two']);
+        expect(
+          await caught(() => fs.cpSync('/m1', '/m2', { recursive: true, force: false, errorOnExist: true })),
+        ).toMatchObject({ code: 'ERR_FS_CP_EEXIST' });
+        // The source is followed when checking: a looping, dangling or impossible link is lstat's error.
+        fs.symlinkSync('loop', '/loop');
+        fs.symlinkSync('nowhere', '/dangling');
+        fs.symlinkSync('f/x', '/through');
+        expect(await caught(() => fs.cpSync('/loop', '/c1'))).toMatchObject({ code: 'ELOOP', syscall: 'lstat' });
+        expect(await caught(() => fs.cpSync('/dangling', '/c2'))).toMatchObject({
+          code: 'ENOENT',
+          syscall: 'lstat',
+          path: '/dangling',
+        });
+        expect(await caught(() => fs.cpSync('/through', '/c3'))).toMatchObject({ code: 'ENOTDIR', syscall: 'lstat' });
+        expect(fs.existsSync('/c1') || fs.existsSync('/c2') || fs.existsSync('/c3')).toBe(false);
+        // A destination below the source file itself is "a subdirectory of self".
+        expect(await caught(() => fs.cpSync('/f', '/f/sub'))).toMatchObject({ code: 'ERR_FS_CP_EINVAL' });
+        // Links inside a copied directory point at the canonical absolute target.
+        fs.symlinkSync('../sub', '/d/sub/up');
+        fs.cpSync('/d', '/copy', { recursive: true });
+        expect(fs.readlinkSync('/copy/sub/up')).toBe('/d/sub');
       },
     );
   });

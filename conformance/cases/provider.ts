@@ -5,9 +5,14 @@
  *
  * @module
  */
-import { create } from '@platformatic/vfs';
+import { create, VirtualFileSystem } from '@platformatic/vfs';
 import { describe, expect } from 'vitest';
-import { O, SQLiteWorkspaceProvider, type SQLiteWorkspaceProviderOptions } from '../../adapters/vfs/index.ts';
+import {
+  createWorkspaceVfs,
+  O,
+  SQLiteWorkspaceProvider,
+  type SQLiteWorkspaceProviderOptions,
+} from '../../adapters/vfs/index.ts';
 import type { StorageBackend } from '../../core/backend.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import { type CaseContext, defineCase, expectCode, expectRefused } from '../harness.ts';
@@ -429,6 +434,48 @@ export function providerCases(target: ConformanceTarget): void {
       ]);
       expect(p.readdirSync('/d', { recursive: true })).toEqual(['file', 'link', 'sub', 'sub/deep']);
     });
+
+    defineCase(
+      target,
+      'async mkdir through a dangling link is ENOTDIR at the link (libuv); stat of an empty path is ENOENT',
+      async (ctx) => {
+        const p = providerOf(ctx);
+        p.symlinkSync('/nowhere', '/dl');
+        await expect(p.mkdir('/dl/x', { recursive: true })).rejects.toMatchObject({
+          code: 'ENOTDIR',
+          syscall: 'mkdir',
+          path: '/dl',
+        });
+        expectCode(() => p.mkdirSync('/dl/x', { recursive: true }), 'ENOENT');
+        // The last name being the dangling link itself stays ENOENT, as node's.
+        await expect(p.mkdir('/dl', { recursive: true })).rejects.toMatchObject({ code: 'ENOENT' });
+        expect(await p.mkdir('/ok/x', { recursive: true })).toBe('/ok');
+        for (const call of [() => p.statSync(''), () => p.lstatSync('')])
+          expect(() => call()).toThrow(expect.objectContaining({ code: 'ENOENT', path: '' }));
+        await expect(p.stat('')).rejects.toMatchObject({ code: 'ENOENT', syscall: 'stat' });
+        expect(p.statSync('', { throwIfNoEntry: false })).toBeUndefined();
+      },
+    );
+
+    defineCase(
+      target,
+      'another copy of @platformatic/vfs cannot silently take the provider for options; createWorkspaceVfs writes through',
+      async (ctx) => {
+        const provider = providerOf(ctx);
+        // What another copy's create() does when its instanceof check fails: the provider becomes the options.
+        expect(() => new VirtualFileSystem(undefined as never, provider as never)).toThrow(
+          /another copy of @platformatic\/vfs.*createWorkspaceVfs/s,
+        );
+        // Any copy's VirtualFileSystem takes the provider itself (it checks for openSync), and so does createWorkspaceVfs.
+        const direct = new VirtualFileSystem(provider, { moduleHooks: false });
+        direct.writeFileSync('/direct.txt', 'one');
+        const vfs = createWorkspaceVfs(ctx.ws, { moduleHooks: false });
+        vfs.writeFileSync('/made.txt', 'two');
+        expect(ctx.ws.readFile('/direct.txt', 'utf8')).toBe('one');
+        expect(ctx.ws.readFile('/made.txt', 'utf8')).toBe('two');
+        expect(createWorkspaceVfs(provider, { moduleHooks: false }).readFileSync('/made.txt', 'utf8')).toBe('two');
+      },
+    );
 
     defineCase(target, 'mkdir recursive returns the first directory created', async (ctx) => {
       const p = providerOf(ctx);

@@ -1,0 +1,201 @@
+/**
+ * fd writes, side by side: real node:fs on tmpfs (/dev/shm), createNodeFs over node:sqlite (in
+ * memory and in a file; with its default write-back and with `writeBack: false`, one transaction
+ * per write), the mount's write path (a provider write buffer: openWriteBuffer, writeRange,
+ * release), and the storage limit for sequential writes (bench/systems/sqlite-raw.ts's loop:
+ * every chunk hashed once and inserted once, one transaction per chunk). Each figure is the median
+ * of several runs and includes the close (where buffered writes commit); ratios are to tmpfs.
+ *
+ *   node --expose-gc bench/fd-writes.ts [--runs 5] [--quick]
+ *
+ * Workloads:
+ *  - random: 1,000 writeSync of 4 KiB at random 4 KiB-aligned offsets of a 64 MiB file, then close;
+ *  - sequential: 64 MiB written by 64 KiB writeSync, then close.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as realFs from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { createNodeFs } from '../adapters/node-fs/index.ts';
+import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
+import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
+import { openWorkspace } from '../core/index.ts';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const runs = Number(args[args.indexOf('--runs') + 1]) || (quick ? 3 : 5);
+const FILE = (quick ? 16 : 64) * 1024 * 1024;
+const RANDOM_WRITES = 1000;
+const SMALL = 4096;
+const BIG = 64 * 1024;
+const collect = (globalThis as { gc?: () => void }).gc;
+
+interface Target {
+  /** Creates the 64 MiB file (untimed), returns the timed write-and-close bodies' fd layer. */
+  open(): { fd: number; write(buffer: Uint8Array, position: number): void; close(): void; done(): void };
+}
+
+function nodeFsTarget(fs: typeof realFs, dir: string, done: () => void): Target['open'] {
+  return () => {
+    const path = join(dir, 'f');
+    fs.writeFileSync(path, new Uint8Array(0));
+    fs.truncateSync(path, FILE);
+    const fd = fs.openSync(path, 'r+');
+    return {
+      fd,
+      write: (buffer, position) => {
+        fs.writeSync(fd, buffer, 0, buffer.byteLength, position);
+      },
+      close: () => fs.closeSync(fd),
+      done: () => {
+        fs.rmSync(path, { force: true });
+        done();
+      },
+    };
+  };
+}
+
+function workspace(storage: 'mem' | 'file') {
+  const dir = storage === 'file' ? realFs.mkdtempSync(join(tmpdir(), 'dofs-fdbench-')) : undefined;
+  const ws = openWorkspace(createNodeSqliteBackend({ path: dir ? join(dir, 'ws.db') : ':memory:' }));
+  return {
+    ws,
+    cleanup: () => {
+      ws.close();
+      if (dir) realFs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const targets: Record<string, Target['open']> = {
+  'node:fs on tmpfs': () => {
+    const dir = realFs.mkdtempSync('/dev/shm/dofs-fdbench-');
+    return nodeFsTarget(realFs, dir, () => realFs.rmSync(dir, { recursive: true, force: true }))();
+  },
+  ...Object.fromEntries(
+    (['mem', 'file'] as const).flatMap((storage) =>
+      [true, false].map((writeBack) => [
+        `createNodeFs, ${storage}${writeBack ? '' : ', writeBack: false'}`,
+        () => {
+          const { ws, cleanup } = workspace(storage);
+          const fs = createNodeFs(ws, { writeBack }) as unknown as typeof realFs;
+          return nodeFsTarget(fs, '/', cleanup)();
+        },
+      ]),
+    ),
+  ),
+  ...Object.fromEntries(
+    (['mem', 'file'] as const).map((storage) => [
+      `mount write path (provider buffer), ${storage}`,
+      () => {
+        const { ws, cleanup } = workspace(storage);
+        const provider = new SQLiteWorkspaceProvider(ws);
+        provider.writeFileSync('/f', new Uint8Array(0));
+        provider.truncateSync('/f', FILE);
+        provider.openWriteBufferSync('/f');
+        return {
+          fd: 0,
+          write: (buffer: Uint8Array, position: number) => {
+            provider.writeRangeSync('/f', buffer, position);
+          },
+          close: () => provider.releaseWriteBufferSync('/f'),
+          done: cleanup,
+        };
+      },
+    ]),
+  ),
+};
+
+/** The hash-plus-insert limit for sequential writes (bench/systems/sqlite-raw.ts's loop), in memory. */
+function rawSequential(): number {
+  const db = new DatabaseSync(':memory:');
+  db.exec('PRAGMA cache_size = -65536');
+  db.exec('CREATE TABLE blobs (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL)');
+  db.exec(
+    'CREATE TABLE chunks (file TEXT NOT NULL, idx INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (file, idx)) WITHOUT ROWID',
+  );
+  const putBlob = db.prepare('INSERT INTO blobs (hash, bytes) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING');
+  const putChunk = db.prepare('INSERT OR REPLACE INTO chunks (file, idx, hash) VALUES (?, ?, ?)');
+  const chunks = sequentialData();
+  collect?.();
+  const t0 = performance.now();
+  chunks.forEach((bytes, idx) => {
+    const hash = createHash('sha256').update(bytes).digest('hex');
+    db.exec('BEGIN IMMEDIATE');
+    putBlob.run(hash, bytes);
+    putChunk.run('f', idx, hash);
+    db.exec('COMMIT');
+  });
+  const ms = performance.now() - t0;
+  db.close();
+  return ms;
+}
+
+const sequentialData = (): Uint8Array[] => Array.from({ length: FILE / BIG }, () => randomBytes(BIG));
+
+function time(open: Target['open'], workload: 'random' | 'sequential'): number {
+  const file = open();
+  const ops =
+    workload === 'random'
+      ? Array.from({ length: RANDOM_WRITES }, () => ({
+          bytes: randomBytes(SMALL),
+          at: Math.floor(Math.random() * (FILE / SMALL)) * SMALL,
+        }))
+      : sequentialData().map((bytes, i) => ({ bytes, at: i * BIG }));
+  collect?.();
+  const t0 = performance.now();
+  for (const op of ops) file.write(op.bytes, op.at);
+  file.close();
+  const ms = performance.now() - t0;
+  file.done();
+  return ms;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+console.log(`CPU: ${cpus()[0]?.model} × ${cpus().length}; Node ${process.version}; ${runs} runs, medians`);
+console.log(
+  `file ${FILE / 2 ** 20} MiB; random: ${RANDOM_WRITES} × 4 KiB writeSync + close; sequential: 64 KiB writeSync + close`,
+);
+const results: Record<string, Record<string, number>> = {};
+for (const workload of ['random', 'sequential'] as const) {
+  for (const [name, open] of Object.entries(targets)) {
+    const samples = Array.from({ length: runs }, () => time(open, workload));
+    results[name] = { ...results[name], [workload]: median(samples) };
+  }
+}
+const raw = median(Array.from({ length: runs }, rawSequential));
+const base = results['node:fs on tmpfs'];
+const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+console.log(
+  row(['system', 'random 4 KiB (ms)', '× tmpfs', 'sequential (ms)', '× tmpfs', 'MiB/s', '% of hash+insert limit']),
+);
+console.log(row(['---', '---:', '---:', '---:', '---:', '---:', '---:']));
+for (const [name, r] of Object.entries(results)) {
+  console.log(
+    row([
+      name,
+      r.random.toFixed(1),
+      (r.random / base.random).toFixed(1),
+      r.sequential.toFixed(1),
+      (r.sequential / base.sequential).toFixed(1),
+      (FILE / 2 ** 20 / (r.sequential / 1000)).toFixed(0),
+      `${((raw / r.sequential) * 100).toFixed(0)} %`,
+    ]),
+  );
+}
+console.log(
+  row([
+    'hash+insert limit (raw node:sqlite, mem)',
+    '',
+    '',
+    raw.toFixed(1),
+    '',
+    (FILE / 2 ** 20 / (raw / 1000)).toFixed(0),
+    '100 %',
+  ]),
+);
