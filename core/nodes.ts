@@ -4,7 +4,7 @@
  * @module
  */
 import type { Database } from './database.ts';
-import { fsError } from './errors.ts';
+import { type FsError, fsError } from './errors.ts';
 import type { Mutation } from './mutate.ts';
 import { checkDepth, checkInodes } from './quotas.ts';
 
@@ -21,6 +21,14 @@ export type SpecialType = 'fifo' | 'socket' | 'chardev' | 'blockdev';
 /** True for a FIFO, socket or device node. */
 export function isSpecial(type: NodeType): type is SpecialType {
   return type !== 'file' && type !== 'dir' && type !== 'symlink';
+}
+
+/**
+ * The error for reading, writing or opening a special file's content: pipes and devices are
+ * served by the system in front of the workspace (the FUSE mount's kernel), never by the engine.
+ */
+export function specialContent(syscall: string, path?: string): FsError {
+  return fsError('ENXIO', syscall, path, undefined, 'a FIFO, socket or device has no content in a workspace');
 }
 
 /** Who owns a node: numeric user and group ids, as `stat(2)` reports them. */

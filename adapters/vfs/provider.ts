@@ -192,8 +192,17 @@ class ProviderSync extends ProviderBase {
     const buffer = this.#buffers.ofInode(info.ino);
     if (buffer) {
       // Buffered writes show in stat at once (a FUSE getattr must see the new size).
+      // A content change is a change of the inode too: ctime moves with mtime (the kernel caches
+      // what a truncate's reply says, so a stale ctime here stays stale for the attribute timeout).
       const size = buffer.size;
-      info = { ...info, size, blocks: Math.ceil(size / 4096) * 8, mtimeMs: buffer.mtimeMs ?? info.mtimeMs };
+      const mtimeMs = buffer.mtimeMs ?? info.mtimeMs;
+      info = {
+        ...info,
+        size,
+        blocks: Math.ceil(size / 4096) * 8,
+        mtimeMs,
+        ctimeMs: Math.max(info.ctimeMs, mtimeMs),
+      };
     }
     return toStats(info, options);
   }
