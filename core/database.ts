@@ -39,7 +39,13 @@ export function defaultOwner(): Owner {
 /** Throws EINVAL unless `id` is a uid or gid: an integer from 0 to 2^32 - 2 (2^32 - 1 is "no change"). */
 export function checkId(id: unknown, name: string, syscall: string, path?: string): number {
   if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xfffffffe) {
-    throw fsError('EINVAL', syscall, path, undefined, `${name} must be an integer from 0 to 4294967294, got ${String(id)}`);
+    throw fsError(
+      'EINVAL',
+      syscall,
+      path,
+      undefined,
+      `${name} must be an integer from 0 to 4294967294, got ${String(id)}`,
+    );
   }
   return id;
 }

@@ -41,8 +41,8 @@ export {
   S_ISUID,
   type StatInfo,
   stat,
-  TYPE_BITS,
   type TimeLike,
+  TYPE_BITS,
   typeOfMode,
   utimes,
 } from './fs/attributes.ts';
@@ -63,7 +63,6 @@ export { link, readlink, realpath, symlink } from './fs/links.ts';
 export { type GcOptions, type GcResult, gc, type Usage, usage } from './fs/maintenance.ts';
 export { type RmOptions, rm, unlink } from './fs/remove.ts';
 export { rename } from './fs/rename.ts';
-export { mknod } from './fs/special.ts';
 export {
   DEFAULT_GREP_LIMIT,
   type FindOptions,
@@ -74,6 +73,7 @@ export {
   ls,
   type Page,
 } from './fs/search.ts';
+export { mknod } from './fs/special.ts';
 export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';
 export {

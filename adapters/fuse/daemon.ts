@@ -205,7 +205,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     });
     if (!fuse.callerKnown) {
       log(
-        'dofs: warning: fuse-native does not tell who calls (run `npm rebuild dofs` or `npm run postinstall`); new files belong to the daemon\'s user',
+        "dofs: warning: fuse-native does not tell who calls (run `npm rebuild dofs` or `npm run postinstall`); new files belong to the daemon's user",
       );
     }
     if (!fuse.utimensFixed) {

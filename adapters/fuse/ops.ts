@@ -40,7 +40,6 @@ const X_OK = 1;
 const W_OK = 2;
 const ST_RDONLY = 1;
 
-
 /** An open file of the mount. */
 interface Handle {
   /** Its current path (kept up to date through renames). */

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { StorageBackend } from '../../core/backend.ts';
 import { Database } from '../../core/database.ts';
-import { S_IFIFO } from '../../core/fs/attributes.ts';
 import { FsError } from '../../core/errors.ts';
+import { S_IFIFO } from '../../core/fs/attributes.ts';
 import type { WatchEvent } from '../../core/fs/watch.ts';
 import { mutate } from '../../core/mutate.ts';
 import type { Quotas } from '../../core/quotas.ts';
@@ -405,7 +405,8 @@ export function lifecycleCases(target: ConformanceTarget): void {
         toVersion4Nodes(backend);
         backend.run("UPDATE vfs_meta SET v = 4 WHERE k = 'schema_version'");
         const reopened = openWorkspace(backend, { owner: { uid: 501, gid: 20 } });
-        for (const path of ['/', '/d', '/d/f']) expect(reopened.stat(path)).toMatchObject({ uid: 501, gid: 20, rdev: 0 });
+        for (const path of ['/', '/d', '/d/f'])
+          expect(reopened.stat(path)).toMatchObject({ uid: 501, gid: 20, rdev: 0 });
         expect(reopened.lstat('/d/l')).toMatchObject({ ...before, uid: 501, gid: 20 });
         expect(reopened.readFile('/d/f', 'utf8')).toBe('kept');
         reopened.mknod('/d/p', S_IFIFO | 0o644);

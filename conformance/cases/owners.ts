@@ -66,24 +66,28 @@ export function ownerCases(target: ConformanceTarget): void {
       },
       owned,
     );
-    defineCase(target, 'chown sets owner and group, -1 keeps one, and bumps ctime with one revision', ({ ws, clock }) => {
-      ws.writeFile('/f', 'x');
-      const before = ws.stat('/f');
-      clock.advance(1000);
-      ws.chown('/f', 42, -1);
-      expect(ws.stat('/f')).toMatchObject({ uid: 42, gid: before.gid, mtimeMs: before.mtimeMs });
-      expect(ws.stat('/f').ctimeMs).toBe(before.ctimeMs + 1000);
-      expect(ws.stat('/f').rev).toBeGreaterThan(before.rev);
-      clock.advance(1000);
-      ws.chown('/f', -1, 43);
-      expect(ws.stat('/f')).toMatchObject({ uid: 42, gid: 43 });
-      clock.advance(1000);
-      // Nothing to change still stamps ctime, as Linux does.
-      ws.chown('/f', -1, -1);
-      expect(ws.stat('/f').ctimeMs).toBe(before.ctimeMs + 3000);
-      ws.chown('/f', 4294967294, 0);
-      expect(ws.stat('/f')).toMatchObject({ uid: 4294967294, gid: 0 });
-    });
+    defineCase(
+      target,
+      'chown sets owner and group, -1 keeps one, and bumps ctime with one revision',
+      ({ ws, clock }) => {
+        ws.writeFile('/f', 'x');
+        const before = ws.stat('/f');
+        clock.advance(1000);
+        ws.chown('/f', 42, -1);
+        expect(ws.stat('/f')).toMatchObject({ uid: 42, gid: before.gid, mtimeMs: before.mtimeMs });
+        expect(ws.stat('/f').ctimeMs).toBe(before.ctimeMs + 1000);
+        expect(ws.stat('/f').rev).toBeGreaterThan(before.rev);
+        clock.advance(1000);
+        ws.chown('/f', -1, 43);
+        expect(ws.stat('/f')).toMatchObject({ uid: 42, gid: 43 });
+        clock.advance(1000);
+        // Nothing to change still stamps ctime, as Linux does.
+        ws.chown('/f', -1, -1);
+        expect(ws.stat('/f').ctimeMs).toBe(before.ctimeMs + 3000);
+        ws.chown('/f', 4294967294, 0);
+        expect(ws.stat('/f')).toMatchObject({ uid: 4294967294, gid: 0 });
+      },
+    );
     defineCase(target, 'chown follows symlinks; lchown changes the link itself', ({ ws }) => {
       ws.writeFile('/f', 'x');
       ws.symlink('f', '/l');
@@ -96,41 +100,53 @@ export function ownerCases(target: ConformanceTarget): void {
       ws.lchown('/dangling', 1, 1);
       expect(ws.lstat('/dangling')).toMatchObject({ uid: 1, gid: 1 });
     });
-    defineCase(target, 'chown clears set-user-ID, and set-group-ID when the group may execute, on non-directories', ({ ws }) => {
-      ws.writeFile('/exec', 'x', { mode: 0o6755 });
-      ws.writeFile('/lock', 'x', { mode: 0o6644 });
-      ws.mkdir('/d', { mode: 0o6755 });
-      ws.chown('/exec', 1, 1);
-      ws.chown('/lock', 1, 1);
-      ws.chown('/d', 1, 1);
-      expect(ws.stat('/exec').mode & 0o7777).toBe(0o755);
-      // Without group execute, set-group-ID means mandatory locking: Linux keeps it.
-      expect(ws.stat('/lock').mode & 0o7777).toBe(0o2644);
-      expect(ws.stat('/d').mode & 0o7777).toBe(0o6755);
-    });
-    defineCase(target, 'chown refuses a missing path, bad ids and a read-only workspace, changing nothing', async ({ ws, backend }) => {
-      ws.writeFile('/f', 'x');
-      await expectRefused(ws, () => ws.chown('/missing', 1, 1), 'ENOENT');
-      await expectRefused(ws, () => ws.chown('/f', 1.5, 1), 'EINVAL');
-      await expectRefused(ws, () => ws.chown('/f', 1, -2), 'EINVAL');
-      await expectRefused(ws, () => ws.lchown('/f/x', 1, 1), 'ENOTDIR');
-      const readOnly = openWorkspace(backend, { readOnly: true });
-      await expectCode(() => readOnly.chown('/f', 1, 1), 'EROFS');
-    });
-    defineCase(target, 'chownAt (fchown) changes an open file under every name, and after its last name is gone', async ({ ws, db }) => {
-      ws.writeFile('/f', 'x');
-      ws.link('/f', '/g');
-      chownAt(db, ws.stat('/f').ino, 11, 12);
-      expect(ws.stat('/g')).toMatchObject({ uid: 11, gid: 12 });
-      const provider = new SQLiteWorkspaceProvider(ws);
-      const fd = provider.openFdSync('/f', 'r');
-      provider.unlinkSync('/f');
-      provider.unlinkSync('/g');
-      provider.fchownSync(fd, 13, -1);
-      expect(provider.fstatSync(fd)).toMatchObject({ uid: 13, gid: 12, nlink: 0 });
-      provider.closeSync(fd);
-      await expectCode(() => chownAt(db, 999_999, 1, 1), 'ENOENT');
-    });
+    defineCase(
+      target,
+      'chown clears set-user-ID, and set-group-ID when the group may execute, on non-directories',
+      ({ ws }) => {
+        ws.writeFile('/exec', 'x', { mode: 0o6755 });
+        ws.writeFile('/lock', 'x', { mode: 0o6644 });
+        ws.mkdir('/d', { mode: 0o6755 });
+        ws.chown('/exec', 1, 1);
+        ws.chown('/lock', 1, 1);
+        ws.chown('/d', 1, 1);
+        expect(ws.stat('/exec').mode & 0o7777).toBe(0o755);
+        // Without group execute, set-group-ID means mandatory locking: Linux keeps it.
+        expect(ws.stat('/lock').mode & 0o7777).toBe(0o2644);
+        expect(ws.stat('/d').mode & 0o7777).toBe(0o6755);
+      },
+    );
+    defineCase(
+      target,
+      'chown refuses a missing path, bad ids and a read-only workspace, changing nothing',
+      async ({ ws, backend }) => {
+        ws.writeFile('/f', 'x');
+        await expectRefused(ws, () => ws.chown('/missing', 1, 1), 'ENOENT');
+        await expectRefused(ws, () => ws.chown('/f', 1.5, 1), 'EINVAL');
+        await expectRefused(ws, () => ws.chown('/f', 1, -2), 'EINVAL');
+        await expectRefused(ws, () => ws.lchown('/f/x', 1, 1), 'ENOTDIR');
+        const readOnly = openWorkspace(backend, { readOnly: true });
+        await expectCode(() => readOnly.chown('/f', 1, 1), 'EROFS');
+      },
+    );
+    defineCase(
+      target,
+      'chownAt (fchown) changes an open file under every name, and after its last name is gone',
+      async ({ ws, db }) => {
+        ws.writeFile('/f', 'x');
+        ws.link('/f', '/g');
+        chownAt(db, ws.stat('/f').ino, 11, 12);
+        expect(ws.stat('/g')).toMatchObject({ uid: 11, gid: 12 });
+        const provider = new SQLiteWorkspaceProvider(ws);
+        const fd = provider.openFdSync('/f', 'r');
+        provider.unlinkSync('/f');
+        provider.unlinkSync('/g');
+        provider.fchownSync(fd, 13, -1);
+        expect(provider.fstatSync(fd)).toMatchObject({ uid: 13, gid: 12, nlink: 0 });
+        provider.closeSync(fd);
+        await expectCode(() => chownAt(db, 999_999, 1, 1), 'ENOENT');
+      },
+    );
     defineCase(
       target,
       'a set-group-ID directory gives new nodes its group, and new directories its bit',
@@ -175,25 +191,29 @@ export function ownerCases(target: ConformanceTarget): void {
       },
       owned,
     );
-    defineCase(target, 'special nodes are listed with their types, linked, renamed, chowned and removed like files', ({ ws }) => {
-      ws.mkdir('/d');
-      ws.mknod('/d/p', S_IFIFO | 0o644);
-      ws.mknod('/d/c', S_IFCHR | 0o644, 259);
-      expect(ws.readdir('/d').map((entry) => [entry.name, entry.type])).toEqual([
-        ['c', 'chardev'],
-        ['p', 'fifo'],
-      ]);
-      ws.link('/d/p', '/d/q');
-      expect(ws.stat('/d/q')).toMatchObject({ nlink: 2, type: 'fifo' });
-      ws.rename('/d/c', '/c');
-      ws.chown('/c', 3, 4);
-      ws.chmod('/c', 0o600);
-      expect(ws.stat('/c')).toMatchObject({ uid: 3, gid: 4, mode: S_IFCHR | 0o600, rdev: 259 });
-      ws.unlink('/d/p');
-      ws.rm('/d', { recursive: true });
-      ws.unlink('/c');
-      expect(ws.readdir('/')).toEqual([]);
-    });
+    defineCase(
+      target,
+      'special nodes are listed with their types, linked, renamed, chowned and removed like files',
+      ({ ws }) => {
+        ws.mkdir('/d');
+        ws.mknod('/d/p', S_IFIFO | 0o644);
+        ws.mknod('/d/c', S_IFCHR | 0o644, 259);
+        expect(ws.readdir('/d').map((entry) => [entry.name, entry.type])).toEqual([
+          ['c', 'chardev'],
+          ['p', 'fifo'],
+        ]);
+        ws.link('/d/p', '/d/q');
+        expect(ws.stat('/d/q')).toMatchObject({ nlink: 2, type: 'fifo' });
+        ws.rename('/d/c', '/c');
+        ws.chown('/c', 3, 4);
+        ws.chmod('/c', 0o600);
+        expect(ws.stat('/c')).toMatchObject({ uid: 3, gid: 4, mode: S_IFCHR | 0o600, rdev: 259 });
+        ws.unlink('/d/p');
+        ws.rm('/d', { recursive: true });
+        ws.unlink('/c');
+        expect(ws.readdir('/')).toEqual([]);
+      },
+    );
     defineCase(target, 'mknod refuses what Linux refuses, changing nothing', async ({ ws }) => {
       ws.mknod('/p', S_IFIFO | 0o644);
       await expectRefused(ws, () => ws.mknod('/p', S_IFIFO | 0o644), 'EEXIST');
@@ -205,16 +225,20 @@ export function ownerCases(target: ConformanceTarget): void {
       await expectRefused(ws, () => ws.mknod('/x', -1), 'EINVAL');
       await expectRefused(ws, () => ws.mknod('/x', S_IFCHR | 0o644, 2 ** 32), 'EINVAL');
     });
-    defineCase(target, 'the content of a special file is not the workspace’s: reads, writes and copies are ENXIO', async ({ ws }) => {
-      ws.mknod('/p', S_IFIFO | 0o666);
-      ws.writeFile('/f', 'data');
-      await expectRefused(ws, () => ws.readFile('/p'), 'ENXIO');
-      await expectRefused(ws, () => ws.writeFile('/p', 'x'), 'ENXIO');
-      await expectRefused(ws, () => ws.appendFile('/p', 'x'), 'ENXIO');
-      await expectRefused(ws, () => ws.truncate('/p', 3), 'ENXIO');
-      await expectRefused(ws, () => ws.copyFile('/f', '/p'), 'ENXIO');
-      await expectRefused(ws, () => ws.copyFile('/p', '/g'), 'ENXIO');
-    });
+    defineCase(
+      target,
+      'the content of a special file is not the workspace’s: reads, writes and copies are ENXIO',
+      async ({ ws }) => {
+        ws.mknod('/p', S_IFIFO | 0o666);
+        ws.writeFile('/f', 'data');
+        await expectRefused(ws, () => ws.readFile('/p'), 'ENXIO');
+        await expectRefused(ws, () => ws.writeFile('/p', 'x'), 'ENXIO');
+        await expectRefused(ws, () => ws.appendFile('/p', 'x'), 'ENXIO');
+        await expectRefused(ws, () => ws.truncate('/p', 3), 'ENXIO');
+        await expectRefused(ws, () => ws.copyFile('/f', '/p'), 'ENXIO');
+        await expectRefused(ws, () => ws.copyFile('/p', '/g'), 'ENXIO');
+      },
+    );
     defineCase(
       target,
       'the inode quota counts special files',

@@ -190,7 +190,12 @@ export function chownAt(db: Database, inode: number, uid: number | undefined, gi
 }
 
 /** -1 (2^32 - 1 as an unsigned id) and undefined mean "unchanged". */
-function checkIds(uid: unknown, gid: unknown, syscall: string, path: string | undefined): [number | null, number | null] {
+function checkIds(
+  uid: unknown,
+  gid: unknown,
+  syscall: string,
+  path: string | undefined,
+): [number | null, number | null] {
   const one = (id: unknown, name: string): number | null =>
     id === undefined || id === -1 || id === 0xffffffff ? null : checkId(id, name, syscall, path);
   return [one(uid, 'uid'), one(gid, 'gid')];

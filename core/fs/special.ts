@@ -27,7 +27,13 @@ export function mknod(db: Database, path: string, mode: number, rdev = 0): void 
   if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o177777)
     throw fsError('EINVAL', 'mknod', path, undefined, `mode must be type and permission bits, got ${String(mode)}`);
   if (typeof rdev !== 'number' || !Number.isInteger(rdev) || rdev < 0 || rdev > 0xffffffff)
-    throw fsError('EINVAL', 'mknod', path, undefined, `rdev must be an integer from 0 to 2^32 - 1, got ${String(rdev)}`);
+    throw fsError(
+      'EINVAL',
+      'mknod',
+      path,
+      undefined,
+      `rdev must be an integer from 0 to 2^32 - 1, got ${String(rdev)}`,
+    );
   const bits = mode & S_IFMT;
   if (bits === S_IFDIR) throw fsError('EPERM', 'mknod', path, undefined, 'mknod does not make directories');
   const type = bits === 0 ? 'file' : typeOfMode(bits);

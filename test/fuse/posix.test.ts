@@ -1,8 +1,9 @@
 // POSIX semantics through the mount, each case run by another node process with plain node:fs:
 // open flags, rename over files and directories, unlink while open, link counts, modes, times,
 // special files, owners (as another user, through setpriv) and the quota in statfs. Run as root.
-import { describe, expect, it, vi } from 'vitest';
+
 import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type Daemon,
   ensureUnmounted,
@@ -358,7 +359,9 @@ describe('statfs and the quota', () => {
     });
     try {
       await sh('head -c 100000 /dev/urandom > data && mkdir d && touch d/a d/b', { cwd: mnt });
-      const df = await sh(`df -B1 --output=size,used,avail '${mnt}' | tail -1; df --output=itotal,iused,iavail '${mnt}' | tail -1`);
+      const df = await sh(
+        `df -B1 --output=size,used,avail '${mnt}' | tail -1; df --output=itotal,iused,iavail '${mnt}' | tail -1`,
+      );
       const [size, used, avail, itotal, iused, iavail] = df.stdout.trim().split(/\s+/).map(Number);
       expect(size).toBe(8 * 1024 * 1024);
       expect(used).toBeGreaterThanOrEqual(100_000);

@@ -54,7 +54,10 @@ export function registerMount(program: Command): void {
       'let other users use the mount (the default when run as root; non-root needs user_allow_other in /etc/fuse.conf)',
     )
     .option('--no-allow-other', 'only the mounting user may use the mount (the default when not root)')
-    .option('--max-stored-bytes <size>', 'quota on stored bytes (e.g. 10g); writes past it fail with ENOSPC, df shows it')
+    .option(
+      '--max-stored-bytes <size>',
+      'quota on stored bytes (e.g. 10g); writes past it fail with ENOSPC, df shows it',
+    )
     .option('--max-inodes <n>', 'quota on files, directories and other nodes; df -i shows it')
     .option('--shared', 'let other processes open the database while mounted (slower: every statement locks)')
     .option('--cache-timeout <seconds>', 'how long the kernel caches names and attributes (0: never)', '1')

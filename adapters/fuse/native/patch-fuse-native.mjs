@@ -60,7 +60,8 @@ static void populate_stat (uint32_t *ints, struct stat* stat) {`,
   },
   {
     find: '  NAPI_EXPORT_UINT32(op_rmdir)\n}',
-    replace: '  NAPI_EXPORT_UINT32(op_rmdir)\n  NAPI_EXPORT_UINT32(dofs_patch_v3)\n  NAPI_EXPORT_UINT32(dofs_patch_v4)\n}',
+    replace:
+      '  NAPI_EXPORT_UINT32(op_rmdir)\n  NAPI_EXPORT_UINT32(dofs_patch_v3)\n  NAPI_EXPORT_UINT32(dofs_patch_v4)\n}',
   },
   {
     // The caller, where JavaScript can read it: at offset 0 of the buffer every request carries.
