@@ -47,7 +47,7 @@ export interface CaseContext {
 }
 
 /** Options for one case. */
-export interface CaseOptions extends Pick<WorkspaceOptions, 'chunkSize' | 'cacheBytes' | 'quotas'> {
+export interface CaseOptions extends Pick<WorkspaceOptions, 'chunkSize' | 'cacheBytes' | 'quotas' | 'owner'> {
   /** The clock to use (default: a fresh {@link testClock}). */
   clock?: TestClock;
   /** Per-case timeout in milliseconds (big files and directories need more). */
@@ -62,6 +62,7 @@ export function openTestWorkspace(backend: StorageBackend, options: CaseOptions 
     chunkSize: options.chunkSize,
     cacheBytes: options.cacheBytes,
     quotas: options.quotas,
+    owner: options.owner,
     now: clock.now,
   });
   return { ws, db: ws.db, backend: guarded, clock, guard: guarded.stats };

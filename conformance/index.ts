@@ -20,6 +20,7 @@ import { fuzzCases } from './cases/fuzz.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
 import { modelCases } from './cases/model.ts';
 import { nodeFsCases } from './cases/node-fs.ts';
+import { ownerCases } from './cases/owners.ts';
 import { providerCases } from './cases/provider.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
@@ -42,6 +43,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     fileCases(target);
     searchCases(target);
     lifecycleCases(target);
+    ownerCases(target);
     scaleCases(target);
     syncCases(target);
     faultCases(target);

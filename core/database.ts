@@ -6,7 +6,8 @@
  */
 import { LRUCache } from 'lru-cache';
 import { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type StorageBackend } from './backend.ts';
-import { FsError, wrapStorageError } from './errors.ts';
+import { FsError, fsError, wrapStorageError } from './errors.ts';
+import type { Owner } from './nodes.ts';
 import { effectiveQuotas, type Quotas } from './quotas.ts';
 import { readMeta } from './schema.ts';
 
@@ -20,6 +21,33 @@ export interface DatabaseOptions {
   readOnly?: boolean;
   /** Limits of this workspace; see {@link Quotas}. */
   quotas?: Quotas;
+  /**
+   * Who new nodes belong to (and who a v4 workspace's nodes are given to when it is migrated).
+   * Default: the process's uid and gid where there is a process that has them (Node on Unix),
+   * else 0 and 0 (workerd, Windows). Override per call with {@link Database.withOwner}.
+   */
+  owner?: Owner;
+}
+
+const proc = (globalThis as { process?: { getuid?: () => number; getgid?: () => number } }).process;
+
+/** The owner a {@link Database} gives new nodes when none is configured: this process's ids, or 0. */
+export function defaultOwner(): Owner {
+  return { uid: proc?.getuid?.() ?? 0, gid: proc?.getgid?.() ?? 0 };
+}
+
+/** Throws EINVAL unless `id` is a uid or gid: an integer from 0 to 2^32 - 2 (2^32 - 1 is "no change"). */
+export function checkId(id: unknown, name: string, syscall: string, path?: string): number {
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xfffffffe) {
+    throw fsError(
+      'EINVAL',
+      syscall,
+      path,
+      undefined,
+      `${name} must be an integer from 0 to 4294967294, got ${String(id)}`,
+    );
+  }
+  return id;
 }
 
 /** One committed change, as watchers and the change log see it. */
@@ -88,6 +116,8 @@ export class Database {
   // Events of each open transaction level: kept on commit, dropped on rollback, told at the outermost commit.
   private readonly pendingEvents: ChangeEvent[][] = [];
   private cachedChunkSize = 0;
+  private readonly defaultOwner: Owner;
+  private ownerOverride: Owner | undefined;
 
   constructor(backend: StorageBackend, options: DatabaseOptions | null = {}) {
     options ??= {};
@@ -95,6 +125,11 @@ export class Database {
     this.backend = backend;
     this.now = options.now ?? Date.now;
     this.readOnly = options.readOnly ?? false;
+    const owner = options.owner ?? defaultOwner();
+    this.defaultOwner = Object.freeze({
+      uid: checkId(owner.uid, 'owner.uid', 'open'),
+      gid: checkId(owner.gid, 'owner.gid', 'open'),
+    });
     this.quotas = effectiveQuotas(options.quotas ?? {}, backend.limits.maxDatabaseBytes);
     this.limits = {
       maxBoundParameters: Math.min(backend.limits.maxBoundParameters, STRICTEST_LIMITS.maxBoundParameters),
@@ -105,6 +140,26 @@ export class Database {
       maxSize: Math.max(1, options.cacheBytes ?? DEFAULT_CACHE_BYTES),
       sizeCalculation: (bytes) => Math.max(1, bytes.byteLength),
     });
+  }
+
+  /** The owner new nodes get now: the one {@link withOwner} set, or the configured default. */
+  get owner(): Owner {
+    return this.ownerOverride ?? this.defaultOwner;
+  }
+
+  /**
+   * Runs `fn` with `owner` as the owner of the nodes it creates (the FUSE mount passes each
+   * request's caller this way). Synchronous: the owner is restored when `fn` returns or throws.
+   */
+  withOwner<T>(owner: Owner, fn: () => T): T {
+    const next = { uid: checkId(owner.uid, 'uid', 'open'), gid: checkId(owner.gid, 'gid', 'open') };
+    const previous = this.ownerOverride;
+    this.ownerOverride = next;
+    try {
+      return fn();
+    } finally {
+      this.ownerOverride = previous;
+    }
   }
 
   /** The workspace's chunk size in bytes, fixed when it was created. */

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'EPERM'
   | 'ENOENT'
   | 'EIO'
+  | 'ENXIO'
   | 'EBADF'
   | 'EACCES'
   | 'EBUSY'
@@ -32,6 +33,7 @@ export const ERRNO: Readonly<Record<ErrorCode, number>> = {
   EPERM: -1,
   ENOENT: -2,
   EIO: -5,
+  ENXIO: -6,
   EBADF: -9,
   EACCES: -13,
   EBUSY: -16,
@@ -55,6 +57,7 @@ const DESCRIPTIONS: Record<ErrorCode, string> = {
   EPERM: 'operation not permitted',
   ENOENT: 'no such file or directory',
   EIO: 'i/o error',
+  ENXIO: 'no such device or address',
   EBADF: 'bad file descriptor',
   EACCES: 'permission denied',
   EBUSY: 'resource busy or locked',

@@ -23,7 +23,16 @@ import { fsError } from './errors.ts';
 import { type StatInfo, toStat } from './fs/attributes.ts';
 import { missingBlobs, refuseCreateWithSlash } from './fs/files.ts';
 import { type Mutation, mutate } from './mutate.ts';
-import { checkMode, createNode, DEFAULT_MODE, getNode, type NodeRow, type NodeType } from './nodes.ts';
+import {
+  checkMode,
+  createNode,
+  DEFAULT_MODE,
+  getNode,
+  isSpecial,
+  type NodeRow,
+  type NodeType,
+  specialContent,
+} from './nodes.ts';
 import { splitPath } from './paths.ts';
 import { checkFileSize } from './quotas.ts';
 import { locate, pathsOf } from './resolve.ts';
@@ -109,6 +118,7 @@ function checkExisting(
   if (options.create && options.exclusive) throw fsError('EEXIST', 'open', path);
   if (node.type === 'symlink') throw fsError('ELOOP', 'open', path, undefined, 'O_NOFOLLOW and the path is a symlink');
   if (node.type === 'dir' && (options.write || options.truncate)) throw fsError('EISDIR', 'open', path);
+  if (isSpecial(node.type)) throw specialContent('open', path);
   if (options.directory && node.type !== 'dir') throw fsError('ENOTDIR', 'open', path);
   if (options.write && db.readOnly)
     throw fsError('EROFS', 'open', path, undefined, 'the workspace was opened read-only');
@@ -372,7 +382,7 @@ function nodesOf(db: Database, inodes: readonly number[], where: string): NodeRo
     const batch = inodes.slice(start, start + per);
     rows.push(
       ...db.all<NodeRow>(
-        `SELECT inode, type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target FROM vfs_nodes WHERE ${where} AND inode IN (${batch.map(() => '?').join(', ')})`,
+        `SELECT inode, type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target, uid, gid, rdev FROM vfs_nodes WHERE ${where} AND inode IN (${batch.map(() => '?').join(', ')})`,
         batch,
       ),
     );

@@ -11,21 +11,39 @@ export { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type 
 export { hashBytes, isHash } from './blobs.ts';
 export type { ChunkRef } from './content.ts';
 export type { ByteSource, FileData } from './data.ts';
-export { type ChangeEvent, type ChangeListener, Database, type DatabaseOptions } from './database.ts';
+export {
+  type ChangeEvent,
+  type ChangeListener,
+  checkId,
+  Database,
+  type DatabaseOptions,
+  defaultOwner,
+} from './database.ts';
 export { type ErrorCode, FsError, fsError, isFsError } from './errors.ts';
 export {
   BLOCK_SIZE,
   chmod,
+  chown,
+  chownAt,
   exists,
+  lchown,
   lstat,
   lutimes,
+  S_IFBLK,
+  S_IFCHR,
   S_IFDIR,
+  S_IFIFO,
   S_IFLNK,
   S_IFMT,
   S_IFREG,
+  S_IFSOCK,
+  S_ISGID,
+  S_ISUID,
   type StatInfo,
   stat,
   type TimeLike,
+  TYPE_BITS,
+  typeOfMode,
   utimes,
 } from './fs/attributes.ts';
 export { type DirEntry, type MkdirOptions, mkdir, type ReaddirOptions, readdir, rmdir } from './fs/directories.ts';
@@ -55,6 +73,7 @@ export {
   ls,
   type Page,
 } from './fs/search.ts';
+export { mknod } from './fs/special.ts';
 export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';
 export {
@@ -80,7 +99,7 @@ export {
   writeAt,
   writeWhole,
 } from './handles.ts';
-export type { NodeType } from './nodes.ts';
+export { isSpecial, type NodeType, type Owner, type SpecialType } from './nodes.ts';
 export { joinPath, MAX_NAME_BYTES, MAX_PATH_BYTES, normalizePath } from './paths.ts';
 export { type Quotas, STORAGE_HEADROOM } from './quotas.ts';
 export { withSpaceReserve } from './reserve.ts';

@@ -4,12 +4,40 @@
  * @module
  */
 import type { Database } from './database.ts';
-import { fsError } from './errors.ts';
+import { type FsError, fsError } from './errors.ts';
 import type { Mutation } from './mutate.ts';
 import { checkDepth, checkInodes } from './quotas.ts';
 
-/** The kind of an inode. */
-export type NodeType = 'file' | 'dir' | 'symlink';
+/**
+ * The kind of an inode. Besides files, directories and symlinks, a workspace keeps special files
+ * as plain nodes (no content): `fifo` (named pipe), `socket` (a bound Unix socket's name),
+ * `chardev` and `blockdev` (device nodes, with their device number in `rdev`).
+ */
+export type NodeType = 'file' | 'dir' | 'symlink' | SpecialType;
+
+/** The node types that hold no content and no entries: named pipes, sockets and device nodes. */
+export type SpecialType = 'fifo' | 'socket' | 'chardev' | 'blockdev';
+
+/** True for a FIFO, socket or device node. */
+export function isSpecial(type: NodeType): type is SpecialType {
+  return type !== 'file' && type !== 'dir' && type !== 'symlink';
+}
+
+/**
+ * The error for reading, writing or opening a special file's content: pipes and devices are
+ * served by the system in front of the workspace (the FUSE mount's kernel), never by the engine.
+ */
+export function specialContent(syscall: string, path?: string): FsError {
+  return fsError('ENXIO', syscall, path, undefined, 'a FIFO, socket or device has no content in a workspace');
+}
+
+/** Who owns a node: numeric user and group ids, as `stat(2)` reports them. */
+export interface Owner {
+  /** User id, 0 to 2^32 - 2. */
+  uid: number;
+  /** Group id, 0 to 2^32 - 2. */
+  gid: number;
+}
 
 /** One row of `vfs_nodes`. Times are milliseconds since the epoch. */
 export interface NodeRow {
@@ -24,13 +52,27 @@ export interface NodeRow {
   birthtime: number;
   rev: number;
   link_target: string | null;
+  /** Owner's user id. */
+  uid: number;
+  /** Owner's group id. */
+  gid: number;
+  /** Device number of a `chardev` or `blockdev` (Linux encoding, as `makedev`); 0 otherwise. */
+  rdev: number;
 }
 
 const NODE_COLUMNS =
-  'n.inode, n.type, n.mode, n.size, n.nlink, n.atime, n.mtime, n.ctime, n.birthtime, n.rev, n.link_target';
+  'n.inode, n.type, n.mode, n.size, n.nlink, n.atime, n.mtime, n.ctime, n.birthtime, n.rev, n.link_target, n.uid, n.gid, n.rdev';
 
 /** Default permission bits of new nodes (0o666/0o777 under a 0o022 umask, as Node creates them). */
-export const DEFAULT_MODE: Record<NodeType, number> = { file: 0o644, dir: 0o755, symlink: 0o777 };
+export const DEFAULT_MODE: Record<NodeType, number> = {
+  file: 0o644,
+  dir: 0o755,
+  symlink: 0o777,
+  fifo: 0o644,
+  socket: 0o755,
+  chardev: 0o644,
+  blockdev: 0o644,
+};
 
 // The hottest statements are built once: a backend's statement cache is keyed by the SQL text,
 // and a string built per call must be hashed again on every lookup.
@@ -85,6 +127,9 @@ function walkSql(count: number): string {
 /**
  * Creates an inode and links it as `name` in `parent`; bumps the parent's times (and nlink for a
  * dir). A file may be created with the size its content is about to have ({@link writeNewContent}).
+ * The node belongs to the database's current owner ({@link Database.owner}); inside a directory
+ * with the set-group-ID bit, it takes the directory's group instead, and a new directory keeps
+ * the bit, as on Linux.
  */
 export function createNode(
   db: Database,
@@ -95,23 +140,36 @@ export function createNode(
   mode: number,
   linkTarget: string | null = null,
   fileSize = 0,
+  rdev = 0,
 ): NodeRow {
   checkDepth(db, parent, 1, name);
   const t = m.now;
   const nlink = type === 'dir' ? 2 : 1;
   const size = type === 'symlink' ? new TextEncoder().encode(linkTarget ?? '').length : type === 'file' ? fileSize : 0;
-  const row = db.all<{ inode: number }>(
-    `INSERT INTO vfs_nodes (type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING inode`,
-    [type, mode, size, nlink, t, t, t, t, m.rev, linkTarget],
-  )[0];
+  const { uid, gid } = db.owner;
+  const row = db.all<{ inode: number; mode: number; gid: number }>(type === 'dir' ? CREATE_DIR : CREATE_NODE, [
+    type,
+    mode,
+    size,
+    nlink,
+    t,
+    t,
+    t,
+    t,
+    m.rev,
+    linkTarget,
+    uid,
+    gid,
+    rdev,
+    parent,
+  ])[0];
   checkInodes(db, name);
   db.run('INSERT INTO vfs_dirents (parent, name, child) VALUES (?, ?, ?)', [parent, name, row.inode]);
   touchDir(db, m, parent, type === 'dir' ? 1 : 0);
   return {
     inode: Number(row.inode),
     type,
-    mode,
+    mode: Number(row.mode),
     size,
     nlink,
     atime: t,
@@ -120,8 +178,18 @@ export function createNode(
     birthtime: t,
     rev: m.rev,
     link_target: linkTarget,
+    uid,
+    gid: Number(row.gid),
+    rdev,
   };
 }
+
+// One statement whatever the parent: its set-group-ID bit (0o2000) picks the group, and a new
+// directory inherits the bit.
+const CREATE_NODE = `INSERT INTO vfs_nodes (type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target, uid, gid, rdev)
+  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN p.mode & ${0o2000} THEN p.gid ELSE ? END, ?
+  FROM vfs_nodes p WHERE p.inode = ? RETURNING inode, mode, gid`;
+const CREATE_DIR = CREATE_NODE.replace('SELECT ?, ?,', `SELECT ?, ? | (p.mode & ${0o2000}),`);
 
 /**
  * Marks a directory's listing as changed: new mtime and ctime, and `subdirs` added to its nlink.

@@ -7,7 +7,7 @@ import type { Database } from './database.ts';
 import { FsError, wrapStorageError } from './errors.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
 /** The chunk size of new workspaces when none is given, in bytes (why 64 KiB: docs/performance.md, "Chunk size"). */
@@ -21,7 +21,7 @@ export const MIN_CHUNK_SIZE = 16;
  * The statements that bring a workspace from version `index` to `index + 1`.
  * Version 1 is the whole current schema; later versions append ALTERs here.
  */
-const MIGRATIONS: readonly (readonly string[])[] = [
+const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
   [
     'CREATE TABLE vfs_meta (k TEXT PRIMARY KEY, v) WITHOUT ROWID',
     `CREATE TABLE vfs_nodes (
@@ -112,7 +112,54 @@ const MIGRATIONS: readonly (readonly string[])[] = [
       PRIMARY KEY (peer, path, direction)
     ) WITHOUT ROWID`,
   ],
+  // 5: owners and groups, special files (FIFOs, sockets, devices) with their device number.
+  migrateToOwners,
 ];
+
+/** The node types version 5 allows (see `NodeType`). */
+const NODE_TYPES = "'file', 'dir', 'symlink', 'fifo', 'socket', 'chardev', 'blockdev'";
+const NODE_TRIGGERS = [
+  "CREATE TRIGGER vfs_nodes_added AFTER INSERT ON vfs_nodes BEGIN UPDATE vfs_meta SET v = v + 1 WHERE k = 'inodes'; END",
+  "CREATE TRIGGER vfs_nodes_removed AFTER DELETE ON vfs_nodes BEGIN UPDATE vfs_meta SET v = v - 1 WHERE k = 'inodes'; END",
+];
+
+/**
+ * Version 5 rebuilds `vfs_nodes`: SQLite cannot widen a CHECK constraint in place. Every node is
+ * given to the owner of the `Database` doing the migration (until now everything belonged to
+ * whoever opened the workspace), and the AUTOINCREMENT high-water mark is carried over, so inode
+ * numbers of deleted nodes are never handed out again.
+ */
+function migrateToOwners(db: Database): void {
+  const columns = 'inode, type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target';
+  const sequence = db.all<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'vfs_nodes'")[0]?.seq;
+  db.run('ALTER TABLE vfs_nodes RENAME TO vfs_nodes_v4');
+  db.run(`CREATE TABLE vfs_nodes (
+      inode INTEGER PRIMARY KEY AUTOINCREMENT,
+      type TEXT NOT NULL CHECK (type IN (${NODE_TYPES})),
+      mode INTEGER NOT NULL,
+      size INTEGER NOT NULL DEFAULT 0,
+      nlink INTEGER NOT NULL,
+      atime REAL NOT NULL,
+      mtime REAL NOT NULL,
+      ctime REAL NOT NULL,
+      birthtime REAL NOT NULL,
+      rev INTEGER NOT NULL,
+      link_target TEXT,
+      uid INTEGER NOT NULL DEFAULT 0,
+      gid INTEGER NOT NULL DEFAULT 0,
+      rdev INTEGER NOT NULL DEFAULT 0
+    )`);
+  const { uid, gid } = db.owner;
+  db.run(`INSERT INTO vfs_nodes (${columns}, uid, gid) SELECT ${columns}, ?, ? FROM vfs_nodes_v4`, [uid, gid]);
+  if (sequence !== undefined) {
+    db.run("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'vfs_nodes'", [Number(sequence)]);
+  }
+  // The old table takes its index and triggers with it; version 3's counters stay right because
+  // the triggers come back only after the copy.
+  db.run('DROP TABLE vfs_nodes_v4');
+  db.run('CREATE INDEX vfs_nodes_rev ON vfs_nodes (rev)');
+  for (const trigger of NODE_TRIGGERS) db.run(trigger);
+}
 
 /** Options for {@link initializeSchema}. */
 export interface SchemaOptions {
@@ -159,7 +206,9 @@ function migrate(db: Database, now: () => number, chunkSize: number): number {
       });
     }
     for (let step = version; step < SCHEMA_VERSION; step++) {
-      for (const statement of MIGRATIONS[step]) db.run(statement);
+      const migration = MIGRATIONS[step];
+      if (typeof migration === 'function') migration(db);
+      else for (const statement of migration) db.run(statement);
     }
     if (version === 0) {
       const t = now();
@@ -167,9 +216,9 @@ function migrate(db: Database, now: () => number, chunkSize: number): number {
       writeMeta(db, 'chunk_size', chunkSize);
       writeMeta(db, 'created', t);
       db.run(
-        `INSERT INTO vfs_nodes (inode, type, mode, size, nlink, atime, mtime, ctime, birthtime, rev)
-         VALUES (?, 'dir', ${0o755}, 0, 2, ?, ?, ?, ?, 1)`,
-        [ROOT_INODE, t, t, t, t],
+        `INSERT INTO vfs_nodes (inode, type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, uid, gid)
+         VALUES (?, 'dir', ${0o755}, 0, 2, ?, ?, ?, ?, 1, ?, ?)`,
+        [ROOT_INODE, t, t, t, t, db.owner.uid, db.owner.gid],
       );
     }
     if (version !== SCHEMA_VERSION) writeMeta(db, 'schema_version', SCHEMA_VERSION);

@@ -7,7 +7,18 @@
 import type { StorageBackend } from './backend.ts';
 import type { ByteSource, FileData } from './data.ts';
 import { Database, type DatabaseOptions } from './database.ts';
-import { chmod, exists, lstat, lutimes, type StatInfo, stat, type TimeLike, utimes } from './fs/attributes.ts';
+import {
+  chmod,
+  chown,
+  exists,
+  lchown,
+  lstat,
+  lutimes,
+  type StatInfo,
+  stat,
+  type TimeLike,
+  utimes,
+} from './fs/attributes.ts';
 import { type DirEntry, type MkdirOptions, mkdir, type ReaddirOptions, readdir, rmdir } from './fs/directories.ts';
 import {
   appendFile,
@@ -25,6 +36,7 @@ import { type GcOptions, type GcResult, gc, type Usage, usage } from './fs/maint
 import { type RmOptions, rm, unlink } from './fs/remove.ts';
 import { rename } from './fs/rename.ts';
 import { type FindOptions, find, type GrepMatch, type GrepOptions, grep, ls } from './fs/search.ts';
+import { mknod } from './fs/special.ts';
 import { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 import { type FsckOptions, type FsckReport, fsck } from './fsck.ts';
 import { initializeSchema, type SchemaOptions } from './schema.ts';
@@ -117,6 +129,18 @@ export class Workspace {
   /** See {@link chmod}. */
   chmod(path: string, mode: number): void {
     chmod(this.db, path, mode);
+  }
+  /** See {@link chown}. */
+  chown(path: string, uid: number | undefined, gid: number | undefined): void {
+    chown(this.db, path, uid, gid);
+  }
+  /** See {@link lchown}. */
+  lchown(path: string, uid: number | undefined, gid: number | undefined): void {
+    lchown(this.db, path, uid, gid);
+  }
+  /** See {@link mknod}. */
+  mknod(path: string, mode: number, rdev?: number): void {
+    mknod(this.db, path, mode, rdev);
   }
   /** See {@link utimes}. */
   utimes(path: string, atime: TimeLike, mtime: TimeLike): void {

@@ -16,7 +16,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
-import { type Database, openWorkspace, type Workspace } from '../../core/index.ts';
+import { type Database, openWorkspace, type Quotas, type Workspace } from '../../core/index.ts';
 import { COMPACTION_INTERVAL_MS, compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
 import type { FuseInstance } from './fuse-native.ts';
@@ -51,8 +51,14 @@ export interface MountDaemonOptions {
   host?: string;
   /** Mount read-only. */
   readOnly?: boolean;
-  /** Let other users reach the mount. */
+  /**
+   * Let other users reach the mount (`allow_other`). Default: true when the daemon runs as root
+   * (safe with `default_permissions`, which makes the kernel check owners and mode bits), false
+   * otherwise (a non-root daemon needs `user_allow_other` in /etc/fuse.conf).
+   */
   allowOther?: boolean;
+  /** Limits of the workspace (stored bytes, inodes, …): enforced by the engine, shown by statfs (`df`). */
+  quotas?: Quotas;
   /** libfuse logs every request. */
   debug?: boolean;
   /** Seconds the kernel caches names and attributes (0: ask the daemon every time). Default 1. */
@@ -181,7 +187,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
   const existed = existsSync(dbPath);
   const backend = createNodeSqliteBackend({ path: dbPath, synchronous: options.synchronous });
   if (!options.shareDatabase) backend.run('PRAGMA locking_mode = EXCLUSIVE');
-  const workspace = openWorkspace(backend, { readOnly: options.readOnly });
+  const workspace = openWorkspace(backend, { readOnly: options.readOnly, quotas: options.quotas });
   if (!options.shareDatabase && !options.readOnly) {
     // The exclusive lock is taken for good at the first write; until then each statement still locks.
     workspace.db.transaction(() => workspace.db.run("UPDATE vfs_meta SET v = v WHERE k = 'chunk_size'"));
@@ -202,8 +208,14 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       dbFile: dbPath,
       readOnly: options.readOnly,
       utimensFixed: fuse.utimensFixed,
+      caller: fuse.callerKnown ? fuse.caller : undefined,
       log,
     });
+    if (!fuse.callerKnown) {
+      log(
+        "dofs: warning: fuse-native does not tell who calls (run `npm rebuild dofs` or `npm run postinstall`); new files belong to the daemon's user",
+      );
+    }
     if (!fuse.utimensFixed) {
       log(
         'dofs: warning: fuse-native is the unpatched prebuilt (run `npm rebuild dofs` or `npm run postinstall`); times set with touch -d, tar or cp -a are approximate',
@@ -211,7 +223,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     }
     const list = mountOptions({
       readOnly: options.readOnly,
-      allowOther: options.allowOther,
+      allowOther: options.allowOther ?? process.getuid?.() === 0,
       debug: options.debug,
       fsname: dbPath,
       cacheTimeout: options.cacheTimeout,
@@ -248,6 +260,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
           options: list,
           fuseNative: fuse.version,
           utimensFixed: fuse.utimensFixed,
+          callerKnown: fuse.callerKnown,
           openHandles: fuseOps.state.openHandles,
           writableHandles: fuseOps.state.writableHandles,
           calls: fuseOps.state.calls,

@@ -89,8 +89,24 @@ export interface LoadedFuse {
   errno(code: string): number | undefined;
   /** True when the addon carries the utimens fix from adapters/fuse/native/patch-fuse-native.mjs. */
   utimensFixed: boolean;
+  /**
+   * True when the addon tells who sent each request (patch level 4): {@link LoadedFuse.caller}
+   * is then defined inside every operation.
+   */
+  callerKnown: boolean;
+  /** The caller of the request being served (valid during an operation's synchronous run), when known. */
+  caller(): FuseCaller | undefined;
   /** fuse-native's version. */
   version: string;
+}
+
+/** Who sent a FUSE request, from libfuse's fuse_get_context(). */
+export interface FuseCaller {
+  uid: number;
+  gid: number;
+  pid: number;
+  /** The caller's umask (libfuse ≥ 2.8). */
+  umask: number;
 }
 
 /** In utimens, with the patched addon: "set this time to now" and "leave this time alone". */
@@ -169,12 +185,33 @@ export function loadFuseNative(): LoadedFuse {
   // The same binding object fuse-native itself loaded (node-gyp-build caches by path).
   const binding = createRequire(`${dir}/index.js`)('node-gyp-build')(dir) as Record<string, unknown>;
   const utimensFixed = binding.dofs_patch_v3 === 1;
+  const callerKnown = binding.dofs_patch_v4 === 1;
+  let current: FuseCaller | undefined;
 
   class DofsFuse extends (Fuse as unknown as new (...args: unknown[]) => { ops: FuseOperations }) {
     readonly #options: string;
     constructor(mnt: string, ops: FuseOperations, options: readonly string[]) {
       // timeout: an operation answers synchronously, so only a bug could leave one unanswered.
       super(mnt, ops, { timeout: 60_000 });
+      if (callerKnown) {
+        // Each request arrives with its FUSE thread's buffer, whose first 16 bytes the patched addon
+        // filled with the caller; operations answer synchronously, so one variable is enough.
+        const handlers = (this as unknown as { _handlers: Array<((...args: unknown[]) => unknown) | undefined> })
+          ._handlers;
+        handlers.forEach((handler, index) => {
+          if (!handler) return;
+          handlers[index] = (native: unknown, ...rest: unknown[]) => {
+            const bytes = native as Uint8Array;
+            const ids = new Uint32Array(bytes.buffer, bytes.byteOffset, 4);
+            current = { uid: ids[0], gid: ids[1], pid: ids[2], umask: ids[3] };
+            try {
+              return handler(native, ...rest);
+            } finally {
+              current = undefined;
+            }
+          };
+        });
+      }
       this.#options = options.length > 0 ? `-o${options.join(',')}` : '';
       if (this.#options.length >= 1024) throw new Error('mount options longer than 1023 bytes');
     }
@@ -203,6 +240,8 @@ export function loadFuseNative(): LoadedFuse {
       return typeof value === 'number' ? value : undefined;
     },
     utimensFixed,
+    callerKnown,
+    caller: () => current,
     version,
   };
   return loaded;

@@ -22,11 +22,12 @@ import {
   isFsError,
   lutimes,
   MAX_NAME_BYTES,
+  type Owner,
   readdir,
   S_IFDIR,
-  S_IFLNK,
   S_IFMT,
   S_IFREG,
+  TYPE_BITS,
   usage,
 } from '../../core/index.ts';
 import type { SQLiteWorkspaceProvider, WorkspaceStats } from '../vfs/index.ts';
@@ -38,7 +39,6 @@ const O_TRUNC = 0o1000;
 const X_OK = 1;
 const W_OK = 2;
 const ST_RDONLY = 1;
-const TYPE_BITS = { file: S_IFREG, dir: S_IFDIR, symlink: S_IFLNK } as const;
 
 /** An open file of the mount. */
 interface Handle {
@@ -66,6 +66,11 @@ export interface FuseOperationsOptions {
   log?: (line: string) => void;
   /** The clock, in milliseconds. */
   now?: () => number;
+  /**
+   * The uid and gid of the request being served (see `LoadedFuse.caller`): what creates and
+   * mknods give their new nodes. Undefined (or returning undefined): the database's owner.
+   */
+  caller?: () => Owner | undefined;
 }
 
 /** Counters and state the status endpoint shows. */
@@ -104,7 +109,7 @@ export function fuseStat(stats: WorkspaceStats): FuseStat {
     dev: 0,
     nlink: stats.nlink,
     ino: stats.ino,
-    rdev: 0,
+    rdev: stats.rdev,
     blksize: BLOCK_SIZE,
     blocks: stats.blocks,
     atime: stats.atimeMs,
@@ -131,6 +136,11 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
   let statfsCache: { at: number; value: FuseStatfs } | undefined;
 
   const code = (name: string): number => options.errno(name) ?? -5;
+  /** Runs `fn` with the request's caller as the owner of what it creates. */
+  const asCaller = <T>(fn: () => T): T => {
+    const caller = options.caller?.();
+    return caller ? db.withOwner({ uid: caller.uid, gid: caller.gid }, fn) : fn();
+  };
   const EIO = code('EIO');
   const EROFS = code('EROFS');
   const EBADF = code('EBADF');
@@ -234,7 +244,14 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
       availBlocks = (host.bavail * host.bsize) / unit;
     }
     const used = Math.ceil((figures.storedBytes + figures.garbageBytes) / unit);
-    const freeInodes = 1_000_000_000;
+    // A quota caps what df shows: the smaller of the quota's room and the disk's.
+    const { maxStoredBytes, maxInodes } = db.quotas;
+    if (maxStoredBytes !== undefined) {
+      const room = Math.max(0, Math.floor(maxStoredBytes / unit) - used);
+      freeBlocks = options.dbFile ? Math.min(freeBlocks, room) : room;
+      availBlocks = options.dbFile ? Math.min(availBlocks, room) : room;
+    }
+    const freeInodes = maxInodes === undefined ? 1_000_000_000 : Math.max(0, maxInodes - figures.inodes);
     const value: FuseStatfs = {
       bsize: unit,
       frsize: unit,
@@ -242,8 +259,8 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
       bfree: clamp32(freeBlocks),
       bavail: clamp32(availBlocks),
       files: clamp32(figures.inodes + freeInodes),
-      ffree: freeInodes,
-      favail: freeInodes,
+      ffree: clamp32(freeInodes),
+      favail: clamp32(freeInodes),
       fsid: 0x646f6673,
       flag: readOnly ? ST_RDONLY : 0,
       namemax: MAX_NAME_BYTES,
@@ -334,7 +351,7 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
     create(path, mode, cb) {
       give('create', path, cb, () => {
         writable('open', path);
-        provider.openWriteBufferForCreateSync(path, { mode: mode & 0o7777 });
+        asCaller(() => provider.openWriteBufferForCreateSync(path, { mode: mode & 0o7777 }));
         let inode: number;
         try {
           inode = bufferInode(path);
@@ -445,24 +462,25 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
       give('readlink', path, cb, () => provider.readlinkSync(path));
     },
 
-    chown(path, _uid, _gid, cb) {
-      // Accepted and not recorded: a workspace has no owners; every node belongs to the mounting user.
-      guarded('chown', path, cb, () => {
-        provider.lstatSync(path);
-      });
+    chown(path, uid, gid, cb) {
+      // The kernel checked the caller may (default_permissions) and sends -1 (2^32 - 1) for "unchanged".
+      // The path names the node itself: a symlink's own owner changes, not its target's.
+      guarded('chown', path, cb, () => provider.lchownSync(path, uid, gid));
     },
 
     chmod(path, mode, cb) {
       guarded('chmod', path, cb, () => provider.chmodSync(path, mode & 0o7777));
     },
 
-    mknod(path, mode, _dev, cb) {
-      guarded('mknod', path, cb, () => {
-        if ((mode & S_IFMT) !== S_IFREG) {
-          throw fsError('ENOSYS', 'mknod', path, undefined, 'a workspace holds no device files, FIFOs or sockets');
-        }
-        provider.createFileSync(path, { mode: mode & 0o7777, exclusive: true });
-      });
+    mknod(path, mode, dev, cb) {
+      // FIFOs, sockets (bind) and devices become nodes; the kernel serves them (pipes, device
+      // drivers) and checked CAP_MKNOD for devices. A regular file is created as create does.
+      guarded('mknod', path, cb, () =>
+        asCaller(() => {
+          if ((mode & S_IFMT) === S_IFREG) provider.createFileSync(path, { mode: mode & 0o7777, exclusive: true });
+          else provider.mknodSync(path, mode, dev);
+        }),
+      );
     },
 
     unlink(path, cb) {
@@ -484,12 +502,12 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
     },
 
     symlink(target, path, cb) {
-      guarded('symlink', path, cb, () => provider.symlinkSync(target, path));
+      guarded('symlink', path, cb, () => asCaller(() => provider.symlinkSync(target, path)));
     },
 
     mkdir(path, mode, cb) {
       guarded('mkdir', path, cb, () => {
-        provider.mkdirSync(path, { mode: mode & 0o7777 });
+        asCaller(() => provider.mkdirSync(path, { mode: mode & 0o7777 }));
       });
     },
 

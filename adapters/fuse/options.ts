@@ -34,8 +34,8 @@ export interface MountOptionsInput {
  *   (Raising `read_ahead_kb` in /sys/class/bdi after mounting was tried: no faster.)
  * - `use_ino`: stat and readdir report the workspace's own inode numbers, so hard links share one
  *   and `find`, `du`, `tar` and git recognise them.
- * - `default_permissions`: the kernel checks mode bits against the owner (the mounting user) the
- *   way a local filesystem does; root passes, as on a local disk.
+ * - `default_permissions`: the kernel checks owners, groups and mode bits (each node's own, as the
+ *   daemon reports them) the way a local filesystem does; root passes, as on a local disk.
  * - `auto_cache`: the page cache survives close and reopen unless the file's mtime or size
  *   changed, so re-reading an unchanged file costs no requests.
  * - `entry_timeout=1`, `attr_timeout=1`, `negative_timeout=1`: names, attributes and absent names
@@ -43,7 +43,8 @@ export interface MountOptionsInput {
  *   repeated probes of missing files). Changes made through the mount invalidate them at once;
  *   changes made to the database by others (sync) show within the second.
  * - `noatime`: reads never update access times (the engine keeps atime only as set by utimens).
- * - `ro` when read-only, `allow_other` and `debug` on request.
+ * - `ro` when read-only, `debug` on request, `allow_other` when asked (the daemon asks by default
+ *   when it runs as root: with `default_permissions` the kernel enforces every node's owner).
  *
  * Not used: `hard_remove` (fuse-native cannot serve requests without a path, so libfuse keeps a
  * file unlinked while open under a `.fuse_hidden…` name until its last close), `kernel_cache`

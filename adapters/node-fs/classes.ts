@@ -29,7 +29,7 @@ const host: HostFs | undefined = (() => {
 })();
 
 /** libuv's dirent types, as node's Dirent takes them. */
-export const UV_DIRENT = { file: 1, dir: 2, symlink: 3 } as const;
+export const UV_DIRENT = { file: 1, dir: 2, symlink: 3, fifo: 4, socket: 5, chardev: 6, blockdev: 7 } as const;
 
 /** The runtime's `fs.Stats`, when it has one. */
 export const HostStats = host?.Stats as (abstract new (...args: never[]) => object) | undefined;

@@ -15,10 +15,13 @@
 import { Buffer } from 'node:buffer';
 import {
   chmodAt,
+  chown,
+  chownAt,
   Database,
   FsError,
   fsError,
   isFsError,
+  lchown,
   lstat,
   lutimes,
   type NodeType,
@@ -458,12 +461,13 @@ export class NodeFsSync {
     chmodAt(this.db, handle.inode, bits);
   }
 
-  /** A workspace has one owner: ids are validated and the path must exist, nothing else changes. */
+  /** Sets owner and group (-1: unchanged), following symlinks; bumps ctime. No privilege check. */
   chownSync(path: unknown, uid: unknown, gid: unknown): void {
     this.#ids(uid, gid);
     const p = this.abs(path, 'chown');
     asSyscall('chown', () => stat(this.db, p));
     this.#guard('chown', p);
+    chown(this.db, p, uid as number, gid as number);
   }
 
   lchownSync(path: unknown, uid: unknown, gid: unknown): void {
@@ -471,12 +475,14 @@ export class NodeFsSync {
     const p = this.abs(path, 'lchown');
     asSyscall('lchown', () => lstat(this.db, p));
     this.#guard('lchown', p);
+    lchown(this.db, p, uid as number, gid as number);
   }
 
   fchownSync(fd: unknown, uid: unknown, gid: unknown): void {
     this.#ids(uid, gid);
-    this.handle(fd, 'fchown');
+    const handle = this.handle(fd, 'fchown');
     this.#guard('fchown');
+    chownAt(this.db, handle.inode, uid as number, gid as number);
   }
 
   #ids(uid: unknown, gid: unknown): void {

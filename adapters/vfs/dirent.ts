@@ -35,20 +35,20 @@ export class WorkspaceDirent {
   isSymbolicLink(): boolean {
     return this.#type === 'symlink';
   }
-  /** Always false. */
+  /** True for a block device node. */
   isBlockDevice(): boolean {
-    return false;
+    return this.#type === 'blockdev';
   }
-  /** Always false. */
+  /** True for a character device node. */
   isCharacterDevice(): boolean {
-    return false;
+    return this.#type === 'chardev';
   }
-  /** Always false. */
+  /** True for a FIFO (named pipe). */
   isFIFO(): boolean {
-    return false;
+    return this.#type === 'fifo';
   }
-  /** Always false. */
+  /** True for a socket. */
   isSocket(): boolean {
-    return false;
+    return this.#type === 'socket';
   }
 }

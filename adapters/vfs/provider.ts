@@ -10,15 +10,19 @@ import { Buffer } from 'node:buffer';
 import { type VFSStatWatcher, VirtualProvider } from '@platformatic/vfs';
 import {
   chmod,
+  chown,
+  chownAt,
   Database,
   exists,
   FsError,
   fsError,
   isFsError,
   keepOpenFiles,
+  lchown,
   link,
   lstat,
   mkdir,
+  mknod,
   normalizePath,
   openFile,
   pinInode,
@@ -219,8 +223,17 @@ class ProviderSync extends ProviderBase {
     const buffer = this.#buffers.ofInode(info.ino);
     if (buffer) {
       // Buffered writes show in stat at once (a FUSE getattr must see the new size).
+      // A content change is a change of the inode too: ctime moves with mtime (the kernel caches
+      // what a truncate's reply says, so a stale ctime here stays stale for the attribute timeout).
       const size = buffer.size;
-      info = { ...info, size, blocks: Math.ceil(size / 4096) * 8, mtimeMs: buffer.mtimeMs ?? info.mtimeMs };
+      const mtimeMs = buffer.mtimeMs ?? info.mtimeMs;
+      info = {
+        ...info,
+        size,
+        blocks: Math.ceil(size / 4096) * 8,
+        mtimeMs,
+        ctimeMs: Math.max(info.ctimeMs, mtimeMs),
+      };
     }
     return toStats(info, options);
   }
@@ -399,6 +412,50 @@ class ProviderSync extends ProviderBase {
     const bits = toMode(mode, 'mode', Number.NaN);
     this.#guard('chmod', p);
     chmod(this.db, p, bits);
+  }
+
+  /**
+   * Sets the owner and group (-1: unchanged), following symlinks, as node's `fs.chownSync`; bumps
+   * ctime and clears set-user-ID (and set-group-ID on a group-executable file) as Linux does. No
+   * privilege check: the provider acts for whoever holds it.
+   */
+  chownSync(path: PathLike, uid: number, gid: number): void {
+    const p = toPath(path);
+    checkInteger(uid, 'uid', -1, 2 ** 32 - 1);
+    checkInteger(gid, 'gid', -1, 2 ** 32 - 1);
+    this.#guard('chown', p);
+    chown(this.db, p, uid, gid);
+  }
+
+  /** {@link chownSync} of a symlink itself. */
+  lchownSync(path: PathLike, uid: number, gid: number): void {
+    const p = toPath(path);
+    checkInteger(uid, 'uid', -1, 2 ** 32 - 1);
+    checkInteger(gid, 'gid', -1, 2 ** 32 - 1);
+    this.#guard('lchown', p);
+    lchown(this.db, p, uid, gid);
+  }
+
+  /** {@link chownSync} of an open fd's file. */
+  fchownSync(fd: number, uid: number, gid: number): void {
+    checkInteger(uid, 'uid', -1, 2 ** 32 - 1);
+    checkInteger(gid, 'gid', -1, 2 ** 32 - 1);
+    const handle = this.#fds.get(fd, 'fchown');
+    this.#guard('fchown');
+    chownAt(this.db, handle.inode, uid, gid);
+  }
+
+  /**
+   * Creates a FIFO, socket, device node or empty file, as `mknod(2)` (node has no such function):
+   * `mode` carries the type bits (`S_IFIFO` …) and permission bits, less the provider's umask;
+   * `rdev` is a device's number. Owned by the database's current owner.
+   */
+  mknodSync(path: PathLike, mode: number, rdev = 0): void {
+    const p = toPath(path);
+    checkInteger(mode, 'mode', 0, 0o177777);
+    checkInteger(rdev, 'rdev', 0, 2 ** 32 - 1);
+    this.#guard('mknod', p);
+    mknod(this.db, p, mode & ~this.#umask, rdev);
   }
 
   /** Sets access and modification times (Dates, or seconds), following symlinks; bumps ctime. */

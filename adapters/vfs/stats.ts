@@ -4,16 +4,21 @@
  *
  * @module
  */
-import { BLOCK_SIZE, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, type StatInfo } from '../../core/index.ts';
+import {
+  BLOCK_SIZE,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFIFO,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+  type StatInfo,
+} from '../../core/index.ts';
 
 /** The device number every workspace reports (a workspace is one filesystem). */
 export const WORKSPACE_DEV = 0x646f6673; // "dofs"
-
-const proc = (globalThis as { process?: { getuid?: () => number; getgid?: () => number } }).process;
-// The caller owns everything: there is no other user inside a workspace. Read once: each call is
-// a system call, which cost half of a stat here (sandboxed VMs make system calls slow).
-const UID = proc?.getuid?.() ?? 0;
-const GID = proc?.getgid?.() ?? 0;
 
 /** The fields of a Stats object, numbers or bigints. */
 interface StatFields<T> {
@@ -40,9 +45,9 @@ function fields(info: StatInfo): StatFields<number> {
     ino: info.ino,
     mode: info.mode,
     nlink: info.nlink,
-    uid: UID,
-    gid: GID,
-    rdev: 0,
+    uid: info.uid,
+    gid: info.gid,
+    rdev: info.rdev,
     // A directory reports one block, as ext4 and most local filesystems do; none once removed (nlink 0).
     size: dir ? (info.nlink === 0 ? 0 : BLOCK_SIZE) : info.size,
     blksize: BLOCK_SIZE,
@@ -97,21 +102,21 @@ abstract class StatsBase<T extends number | bigint> implements StatFields<T> {
   isSymbolicLink(): boolean {
     return this.type() === S_IFLNK;
   }
-  /** Always false: workspaces hold no devices, FIFOs or sockets. */
+  /** True for a block device node. */
   isBlockDevice(): boolean {
-    return false;
+    return this.type() === S_IFBLK;
   }
-  /** Always false. */
+  /** True for a character device node. */
   isCharacterDevice(): boolean {
-    return false;
+    return this.type() === S_IFCHR;
   }
-  /** Always false. */
+  /** True for a FIFO (named pipe). */
   isFIFO(): boolean {
-    return false;
+    return this.type() === S_IFIFO;
   }
-  /** Always false. */
+  /** True for a socket. */
   isSocket(): boolean {
-    return false;
+    return this.type() === S_IFSOCK;
   }
 }
 
@@ -165,6 +170,9 @@ export function missingStats(): WorkspaceStats {
     type: 'file',
     mode: 0,
     nlink: 0,
+    uid: 0,
+    gid: 0,
+    rdev: 0,
     size: 0,
     blocks: 0,
     atimeMs: 0,
@@ -175,6 +183,10 @@ export function missingStats(): WorkspaceStats {
     isFile: false,
     isDirectory: false,
     isSymbolicLink: false,
+    isFIFO: false,
+    isSocket: false,
+    isCharacterDevice: false,
+    isBlockDevice: false,
   });
   stats.dev = 0;
   stats.blksize = 0;

@@ -4,8 +4,10 @@
  * @module
  */
 import { describe, expect, it } from 'vitest';
+import type { StorageBackend } from '../../core/backend.ts';
 import { Database } from '../../core/database.ts';
 import { FsError } from '../../core/errors.ts';
+import { S_IFIFO } from '../../core/fs/attributes.ts';
 import type { WatchEvent } from '../../core/fs/watch.ts';
 import { mutate } from '../../core/mutate.ts';
 import type { Quotas } from '../../core/quotas.ts';
@@ -16,6 +18,30 @@ import { guardLimits } from '../limit-guard.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget } from '../target.ts';
 import { patternBytes } from './files.ts';
+
+/**
+ * Rebuilds `vfs_nodes` as versions 1 to 4 had it (three types, no uid, gid or rdev), keeping its
+ * rows, its AUTOINCREMENT high-water mark, its index and (if present) its counting triggers.
+ */
+function toVersion4Nodes(backend: StorageBackend): void {
+  const triggers = backend.all<{ sql: string }>(
+    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'vfs_nodes'",
+  );
+  const sequence = backend.all<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'vfs_nodes'")[0]?.seq;
+  const columns = 'inode, type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target';
+  backend.run('ALTER TABLE vfs_nodes RENAME TO vfs_nodes_v5');
+  backend.run(`CREATE TABLE vfs_nodes (
+    inode INTEGER PRIMARY KEY AUTOINCREMENT,
+    type TEXT NOT NULL CHECK (type IN ('file', 'dir', 'symlink')),
+    mode INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT 0, nlink INTEGER NOT NULL,
+    atime REAL NOT NULL, mtime REAL NOT NULL, ctime REAL NOT NULL, birthtime REAL NOT NULL,
+    rev INTEGER NOT NULL, link_target TEXT)`);
+  backend.run(`INSERT INTO vfs_nodes (${columns}) SELECT ${columns} FROM vfs_nodes_v5`);
+  if (sequence !== undefined) backend.run("UPDATE sqlite_sequence SET seq = ? WHERE name = 'vfs_nodes'", [sequence]);
+  backend.run('DROP TABLE vfs_nodes_v5');
+  backend.run('CREATE INDEX vfs_nodes_rev ON vfs_nodes (rev)');
+  for (const { sql } of triggers) backend.run(sql);
+}
 
 const currentRev = (ws: { db: Database }): number =>
   Number(ws.db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0].v);
@@ -347,7 +373,8 @@ export function lifecycleCases(target: ConformanceTarget): void {
         const ws = openWorkspace(backend);
         ws.writeFile('/f', 'from version 1');
         // Back to what version 1 wrote: no sync tables (v2), no counters or triggers (v3), the
-        // change log ordered by path within a revision (v4).
+        // change log ordered by path within a revision (v4), nodes without owners (v5).
+        toVersion4Nodes(backend);
         backend.run('DROP TABLE vfs_sync_cursors');
         backend.run('DROP TABLE vfs_sync_echo');
         backend.run('DROP TABLE vfs_sync_refused');
@@ -362,6 +389,37 @@ export function lifecycleCases(target: ConformanceTarget): void {
         expect(reopened.readFile('/f', 'utf8')).toBe('from version 1');
         expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
         expect(backend.all("SELECT name FROM sqlite_master WHERE name = 'vfs_sync_echo'")).toHaveLength(1);
+        expect(reopened.stat('/f')).toMatchObject({ uid: reopened.db.owner.uid, gid: reopened.db.owner.gid });
+        expectFsckClean(reopened);
+      }));
+    it('version 5 gives every node to the migrating owner, allows special files and never reuses an inode', () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend, { now: testClock().now });
+        ws.mkdir('/d');
+        ws.writeFile('/d/f', 'kept');
+        ws.symlink('f', '/d/l');
+        ws.writeFile('/gone', 'x');
+        const gone = ws.stat('/gone').ino;
+        ws.unlink('/gone');
+        const before = ws.lstat('/d/l');
+        toVersion4Nodes(backend);
+        backend.run("UPDATE vfs_meta SET v = 4 WHERE k = 'schema_version'");
+        const reopened = openWorkspace(backend, { owner: { uid: 501, gid: 20 } });
+        for (const path of ['/', '/d', '/d/f'])
+          expect(reopened.stat(path)).toMatchObject({ uid: 501, gid: 20, rdev: 0 });
+        expect(reopened.lstat('/d/l')).toMatchObject({ ...before, uid: 501, gid: 20 });
+        expect(reopened.readFile('/d/f', 'utf8')).toBe('kept');
+        reopened.mknod('/d/p', S_IFIFO | 0o644);
+        reopened.writeFile('/new', 'y');
+        expect(reopened.stat('/new').ino).toBeGreaterThan(gone);
+        expect(reopened.usage()).toMatchObject({ inodes: 6, specials: 1 });
+        expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'inodes'")).toEqual([{ v: 6 }]);
+        expect(backend.all("SELECT name FROM sqlite_master WHERE tbl_name = 'vfs_nodes' ORDER BY name")).toEqual([
+          { name: 'vfs_nodes' },
+          { name: 'vfs_nodes_added' },
+          { name: 'vfs_nodes_removed' },
+          { name: 'vfs_nodes_rev' },
+        ]);
         expectFsckClean(reopened);
       }));
     it('a version 3 sync cursor that stopped inside a revision resumes at its start', () =>

@@ -160,7 +160,9 @@ export class TreeModel {
     if (!options.recursive) {
       const location = this.locate(names, false);
       if (location.node) fail('EEXIST');
-      location.parent.entries.set(location.name, { kind: 'dir', id: this.id(), mode, entries: new Map() });
+      // A directory made inside a set-group-ID directory keeps the bit, as on Linux.
+      const inherited = mode | (location.parent.mode & 0o2000);
+      location.parent.entries.set(location.name, { kind: 'dir', id: this.id(), mode: inherited, entries: new Map() });
       return undefined;
     }
     // mkdir -p as node:fs does it: an existing name must be (or lead through symlinks to) a
@@ -184,7 +186,7 @@ export class TreeModel {
     if (depth === names.length) return undefined;
     const first = pathOf(names.slice(0, depth + 1));
     for (; depth < names.length; depth++) {
-      const created: MDir = { kind: 'dir', id: this.id(), mode, entries: new Map() };
+      const created: MDir = { kind: 'dir', id: this.id(), mode: mode | (dir.mode & 0o2000), entries: new Map() };
       dir.entries.set(names[depth], created);
       dir = created;
     }

@@ -1,13 +1,14 @@
 /**
- * stat, lstat, exists, chmod, utimes.
+ * stat, lstat, exists, chmod, chown, utimes.
  *
  * @module
  */
 import type { Database } from '../database.ts';
+import { checkId } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
-import { mutate } from '../mutate.ts';
-import { checkMode, type NodeRow, type NodeType } from '../nodes.ts';
-import { resolve } from '../resolve.ts';
+import { type Mutation, mutate } from '../mutate.ts';
+import { checkMode, getNode, type NodeRow, type NodeType } from '../nodes.ts';
+import { pathsOf, resolve } from '../resolve.ts';
 
 /** File type bits of `mode`, as in `stat(2)`. */
 export const S_IFMT = 0o170000;
@@ -17,8 +18,35 @@ export const S_IFREG = 0o100000;
 export const S_IFDIR = 0o040000;
 /** Type bits of a symbolic link. */
 export const S_IFLNK = 0o120000;
+/** Type bits of a FIFO (named pipe). */
+export const S_IFIFO = 0o010000;
+/** Type bits of a socket. */
+export const S_IFSOCK = 0o140000;
+/** Type bits of a character device. */
+export const S_IFCHR = 0o020000;
+/** Type bits of a block device. */
+export const S_IFBLK = 0o060000;
+/** The set-user-ID bit. */
+export const S_ISUID = 0o4000;
+/** The set-group-ID bit. */
+export const S_ISGID = 0o2000;
 
-const TYPE_BITS: Record<NodeType, number> = { file: S_IFREG, dir: S_IFDIR, symlink: S_IFLNK };
+/** The `stat(2)` type bits of each node type. */
+export const TYPE_BITS: Readonly<Record<NodeType, number>> = {
+  file: S_IFREG,
+  dir: S_IFDIR,
+  symlink: S_IFLNK,
+  fifo: S_IFIFO,
+  socket: S_IFSOCK,
+  chardev: S_IFCHR,
+  blockdev: S_IFBLK,
+};
+
+/** The node type of `stat(2)` type bits (`mode & S_IFMT`), or undefined for bits that name none. */
+export function typeOfMode(mode: number): NodeType | undefined {
+  const bits = mode & S_IFMT;
+  return (Object.keys(TYPE_BITS) as NodeType[]).find((type) => TYPE_BITS[type] === bits);
+}
 
 /** The block size reported in stats, and the unit of `blocks` (512-byte sectors, as Linux). */
 export const BLOCK_SIZE = 4096;
@@ -29,12 +57,18 @@ export interface StatInfo {
   name: string;
   /** The inode number. */
   ino: number;
-  /** `file`, `dir` or `symlink`. */
+  /** `file`, `dir`, `symlink`, or a special file: `fifo`, `socket`, `chardev`, `blockdev`. */
   type: NodeType;
   /** Type and permission bits, as `stat(2)`'s st_mode. */
   mode: number;
   /** Number of hard links (for a directory: 2 plus its subdirectories). */
   nlink: number;
+  /** Owner's user id. */
+  uid: number;
+  /** Owner's group id. */
+  gid: number;
+  /** Device number of a character or block device (Linux's `makedev` encoding); 0 for anything else. */
+  rdev: number;
   /** Size in bytes (a symlink: the length of its target). */
   size: number;
   /** 512-byte blocks, rounded up to the block size as a local filesystem reports. */
@@ -55,6 +89,14 @@ export interface StatInfo {
   isDirectory: boolean;
   /** True for a symlink (only lstat reports one). */
   isSymbolicLink: boolean;
+  /** True for a FIFO (named pipe). */
+  isFIFO: boolean;
+  /** True for a socket. */
+  isSocket: boolean;
+  /** True for a character device. */
+  isCharacterDevice: boolean;
+  /** True for a block device. */
+  isBlockDevice: boolean;
 }
 
 /** Turns an inode row into {@link StatInfo}. */
@@ -66,6 +108,9 @@ export function toStat(node: NodeRow, name: string): StatInfo {
     type: node.type,
     mode: TYPE_BITS[node.type] | Number(node.mode),
     nlink: Number(node.nlink),
+    uid: Number(node.uid ?? 0),
+    gid: Number(node.gid ?? 0),
+    rdev: Number(node.rdev ?? 0),
     size,
     blocks: node.type === 'file' ? Math.ceil(size / BLOCK_SIZE) * (BLOCK_SIZE / 512) : 0,
     atimeMs: Number(node.atime),
@@ -76,6 +121,10 @@ export function toStat(node: NodeRow, name: string): StatInfo {
     isFile: node.type === 'file',
     isDirectory: node.type === 'dir',
     isSymbolicLink: node.type === 'symlink',
+    isFIFO: node.type === 'fifo',
+    isSocket: node.type === 'socket',
+    isCharacterDevice: node.type === 'chardev',
+    isBlockDevice: node.type === 'blockdev',
   };
 }
 
@@ -111,6 +160,71 @@ export function chmod(db: Database, path: string, mode: number): void {
     db.run('UPDATE vfs_nodes SET mode = ?, ctime = ?, rev = ? WHERE inode = ?', [mode, m.now, m.rev, node.inode]);
     m.note('change', realPath);
   });
+}
+
+/**
+ * Sets the owner and group of the node at `path`, following symlinks, as `chown(2)`: -1 (or
+ * undefined) leaves one unchanged. Bumps ctime even when nothing changes, as Linux does. On
+ * anything but a directory it clears the set-user-ID bit, and the set-group-ID bit when the
+ * group may execute, as Linux does for a chown. The engine checks no privileges: who may give a
+ * file away is for the adapter in front of it (the FUSE mount lets the kernel decide).
+ */
+export function chown(db: Database, path: string, uid: number | undefined, gid: number | undefined): void {
+  setOwner(db, path, uid, gid, true);
+}
+
+/** {@link chown} of the node at `path` itself: a symlink's own owner, not its target's. */
+export function lchown(db: Database, path: string, uid: number | undefined, gid: number | undefined): void {
+  setOwner(db, path, uid, gid, false);
+}
+
+/** {@link chown} of an open inode (fchown), even one whose every name is gone. */
+export function chownAt(db: Database, inode: number, uid: number | undefined, gid: number | undefined): void {
+  const ids = checkIds(uid, gid, 'fchown', undefined);
+  mutate(db, 'fchown', undefined, (m) => {
+    const node = getNode(db, inode);
+    if (!node) throw fsError('ENOENT', 'fchown', undefined, undefined, `inode ${inode} was removed`);
+    applyOwner(db, m, node, ids);
+    for (const path of pathsOf(db, inode)) m.note('change', path);
+  });
+}
+
+/** -1 (2^32 - 1 as an unsigned id) and undefined mean "unchanged". */
+function checkIds(
+  uid: unknown,
+  gid: unknown,
+  syscall: string,
+  path: string | undefined,
+): [number | null, number | null] {
+  const one = (id: unknown, name: string): number | null =>
+    id === undefined || id === -1 || id === 0xffffffff ? null : checkId(id, name, syscall, path);
+  return [one(uid, 'uid'), one(gid, 'gid')];
+}
+
+function setOwner(db: Database, path: string, uid: unknown, gid: unknown, follow: boolean): void {
+  const syscall = follow ? 'chown' : 'lchown';
+  const ids = checkIds(uid, gid, syscall, path);
+  mutate(db, syscall, path, (m) => {
+    const { node, realPath } = resolve(db, path, { follow, syscall });
+    applyOwner(db, m, node, ids);
+    m.note('change', realPath);
+  });
+}
+
+function applyOwner(db: Database, m: Mutation, node: NodeRow, [uid, gid]: [number | null, number | null]): void {
+  let mode = Number(node.mode);
+  if (node.type !== 'dir') {
+    mode &= ~S_ISUID;
+    if (mode & 0o010) mode &= ~S_ISGID;
+  }
+  db.run('UPDATE vfs_nodes SET uid = ?, gid = ?, mode = ?, ctime = ?, rev = ? WHERE inode = ?', [
+    uid ?? Number(node.uid),
+    gid ?? Number(node.gid),
+    mode,
+    m.now,
+    m.rev,
+    node.inode,
+  ]);
 }
 
 /** A time for utimes: a Date, or seconds since the epoch as node:fs takes them. */

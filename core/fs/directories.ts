@@ -92,7 +92,7 @@ export function rmdir(db: Database, path: string): void {
 export interface DirEntry {
   /** The entry's name. */
   name: string;
-  /** `file`, `dir` or `symlink` (a symlink is reported as such, not followed). */
+  /** `file`, `dir`, `symlink` (reported as such, not followed), `fifo`, `socket`, `chardev` or `blockdev`. */
   type: NodeType;
   /** The inode the entry links to. */
   ino: number;

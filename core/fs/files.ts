@@ -18,7 +18,7 @@ import { type ByteSource, checkOffset, type FileData, isByteSource, toBytes, toT
 import type { Database } from '../database.ts';
 import { type FsError, fsError, withPaths, wrapStorageError } from '../errors.ts';
 import { type Mutation, mutate } from '../mutate.ts';
-import { checkMode, createNode, DEFAULT_MODE, type NodeRow, unlinkEntry } from '../nodes.ts';
+import { checkMode, createNode, DEFAULT_MODE, isSpecial, type NodeRow, specialContent, unlinkEntry } from '../nodes.ts';
 import { endsWithSlash, splitPath } from '../paths.ts';
 import { checkFileSize } from '../quotas.ts';
 import { type Location, locate, resolve } from '../resolve.ts';
@@ -65,6 +65,7 @@ function openTarget(
   if (location.node) {
     if (options.exclusive) throw fsError('EEXIST', syscall, path);
     if (location.node.type === 'dir') throw fsError('EISDIR', syscall, path);
+    if (isSpecial(location.node.type)) throw specialContent(syscall, path);
     if (mode !== undefined && !options.modeOnCreate && mode !== location.node.mode) {
       db.run('UPDATE vfs_nodes SET mode = ? WHERE inode = ?', [mode, location.node.inode]);
       location.node.mode = mode;
@@ -222,6 +223,7 @@ export interface ByteRange {
 function resolveFile(db: Database, path: string, syscall: string): NodeRow {
   const { node } = resolve(db, path, { follow: true, syscall });
   if (node.type === 'dir') throw fsError('EISDIR', syscall, path);
+  if (isSpecial(node.type)) throw specialContent(syscall, path);
   return node;
 }
 
@@ -299,6 +301,7 @@ export function truncate(db: Database, path: string, length = 0): void {
   mutate(db, 'truncate', path, (m) => {
     const { node, realPath } = resolve(db, path, { follow: true, syscall: 'open' });
     if (node.type === 'dir') throw fsError('EISDIR', 'open', path);
+    if (isSpecial(node.type)) throw specialContent('open', path);
     writeContent(db, m, node, 0, new Uint8Array(0), length);
     m.note('change', realPath);
   });
@@ -362,6 +365,8 @@ function copyFileUnchecked(
     if (target.node && options.exclusive) throw fsError('EEXIST', 'copyfile', source, destination);
     if (target.node?.type === 'dir') throw fsError('EISDIR', 'copyfile', source, destination);
     if (from.type === 'dir') return openedThenFailed(db, m, from, target, source, destination);
+    if (isSpecial(from.type)) throw specialContent('copyfile', source);
+    if (target.node && isSpecial(target.node.type)) throw specialContent('copyfile', destination);
     if (target.node?.inode === from.inode) return undefined;
     const node = target.node ?? createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
     if (target.node) db.run('UPDATE vfs_nodes SET mode = ? WHERE inode = ?', [from.mode, node.inode]);

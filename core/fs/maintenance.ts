@@ -73,6 +73,8 @@ export interface Usage {
   directories: number;
   /** Symbolic links. */
   symlinks: number;
+  /** FIFOs, sockets and device nodes. */
+  specials: number;
   /** Distinct blobs stored (referenced or not). */
   blobs: number;
   /** The workspace's chunk size. */
@@ -97,10 +99,11 @@ export function usage(db: Database): Usage {
     storedBytes,
     garbageBytes: Number(blobs.total) - storedBytes,
     dedupRatio: storedBytes === 0 ? 1 : logicalBytes / storedBytes,
-    inodes: count('file') + count('dir') + count('symlink'),
+    inodes: nodes.reduce((sum, row) => sum + Number(row.n), 0),
     files: count('file'),
     directories: count('dir'),
     symlinks: count('symlink'),
+    specials: count('fifo') + count('socket') + count('chardev') + count('blockdev'),
     blobs: Number(blobs.n),
     chunkSize: db.chunkSize,
   };

@@ -1,7 +1,19 @@
 // POSIX semantics through the mount, each case run by another node process with plain node:fs:
-// open flags, rename over files and directories, unlink while open, link counts, modes, times.
+// open flags, rename over files and directories, unlink while open, link counts, modes, times,
+// special files, owners (as another user, through setpriv) and the quota in statfs. Run as root.
+
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { type Daemon, mountForSuite, nodeScript, sh } from './helpers.ts';
+import {
+  type Daemon,
+  ensureUnmounted,
+  makeTemp,
+  mountForSuite,
+  nodeScript,
+  removeTemp,
+  sh,
+  startDaemon,
+} from './helpers.ts';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
@@ -231,7 +243,7 @@ describe('POSIX semantics through the mount', () => {
     });
   });
 
-  it('errors are the POSIX ones: ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EEXIST, ENAMETOOLONG, ENOSYS for FIFOs', async () => {
+  it('errors are the POSIX ones: ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EEXIST, ENAMETOOLONG', async () => {
     const result = await probe<Record<string, unknown>>(
       mnt,
       `fs.mkdirSync('e/d', { recursive: true }); fs.writeFileSync('e/f', '');
@@ -256,8 +268,111 @@ describe('POSIX semantics through the mount', () => {
       unlinkDir: 'EISDIR',
       rmdirFile: 'ENOTDIR',
     });
-    const fifo = await sh('mkfifo e/fifo', { cwd: mnt, allowFail: true });
-    expect(fifo.code).not.toBe(0);
-    expect(fifo.stderr).toMatch(/Function not implemented/);
+  });
+
+  it('mkfifo, mknod and a bound socket make nodes of their type; a FIFO carries data between processes', async () => {
+    const out = await sh(
+      `mkdir s && cd s && mkfifo -m 640 fifo && mknod tty c 4 1 && mknod disk b 8 16
+       python3 -c "import socket; socket.socket(socket.AF_UNIX).bind('sock')"
+       stat -c '%n %F %a %t:%T %h %s' fifo tty disk sock
+       (echo through the pipe > fifo &) ; cat fifo
+       ls -l | tail -n +2 | cut -c1 | sort | tr -d '\n'; echo
+       mv tty tty0 && ln fifo fifo2 && stat -c '%n %h' fifo2 && rm fifo fifo2 tty0 disk sock && ls -A | wc -l`,
+      { cwd: mnt },
+    );
+    expect(out.stdout.split('\n')).toEqual([
+      'fifo fifo 640 0:0 1 0',
+      'tty character special file 644 4:1 1 0',
+      'disk block special file 644 8:10 1 0',
+      'sock socket 755 0:0 1 0',
+      'through the pipe',
+      'bcps',
+      'fifo2 2',
+      '0',
+      '',
+    ]);
+    const dirent = await sh(
+      `mkdir s2 && mkfifo s2/p && node -e "const fs = require('node:fs'); const [d] = fs.readdirSync('s2', { withFileTypes: true }); console.log(d.isFIFO(), fs.statSync('s2/p').isFIFO())"`,
+      { cwd: mnt },
+    );
+    expect(dirent.stdout.trim()).toBe('true true');
+  });
+
+  it('owners: what another user creates is theirs, chown records and stamps ctime, the kernel enforces the bits', async () => {
+    await sh(`chmod 755 "$(dirname '${mnt}')"`);
+    const nobody = (script: string) =>
+      sh(`setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '${script}' 2>&1 || true`, { cwd: mnt });
+    await sh('mkdir -m 777 own && echo secret > own/root-only && chmod 600 own/root-only', { cwd: mnt });
+    await nobody('touch own/mine && mkdir own/dir && ln -s mine own/link && mkfifo own/pipe');
+    const owners = await sh('stat -c "%n %u:%g" own/mine own/dir own/link own/pipe own/root-only', { cwd: mnt });
+    expect(owners.stdout).toBe(
+      'own/mine 65534:65534\nown/dir 65534:65534\nown/link 65534:65534\nown/pipe 65534:65534\nown/root-only 0:0\n',
+    );
+    expect((await nobody('cat own/root-only')).stdout).toMatch(/Permission denied/);
+    expect((await nobody('chown 65534 own/root-only')).stdout).toMatch(/Operation not permitted/);
+    expect((await nobody('touch rootdir-file')).stdout).toMatch(/Permission denied/);
+    expect((await nobody('echo mine > own/mine && cat own/mine')).stdout).toBe('mine\n');
+    const chown = await sh(
+      `c1=$(stat -c %z own/root-only); sleep 0.05; chown 1234:5678 own/root-only; c2=$(stat -c %z own/root-only)
+       stat -c '%u:%g' own/root-only; [ "$c1" != "$c2" ] && echo ctime moved
+       chown -h 42:43 own/link; stat -c '%u:%g' own/link own/mine
+       chgrp 7 own/dir; stat -c '%u:%g' own/dir`,
+      { cwd: mnt },
+    );
+    expect(chown.stdout).toBe('1234:5678\nctime moved\n42:43\n65534:65534\n65534:7\n');
+    // The set-ID bits go when someone else's write or a chown could abuse them, as on Linux.
+    await sh('chmod 6777 own/mine', { cwd: mnt });
+    await nobody('echo more >> own/mine');
+    expect((await sh('stat -c %a own/mine', { cwd: mnt })).stdout.trim()).toBe('777');
+    // A set-group-ID directory hands its group down.
+    await sh('mkdir -m 2777 own/shared && chgrp 4242 own/shared', { cwd: mnt });
+    await nobody('touch own/shared/f && mkdir own/shared/d');
+    const inherited = await sh('stat -c "%g %a" own/shared/f own/shared/d', { cwd: mnt });
+    expect(inherited.stdout).toBe('4242 644\n4242 2755\n');
+  });
+
+  it('truncate and open(O_TRUNC) move ctime at once, without waiting for the attribute cache', async () => {
+    const result = await probe<Record<string, boolean>>(
+      mnt,
+      `const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+       fs.writeFileSync('t1', 'some bytes');
+       const a = fs.statSync('t1').ctimeMs; sleep(30);
+       fs.truncateSync('t1', 3);
+       const b = fs.statSync('t1').ctimeMs; sleep(30);
+       const fd = fs.openSync('t1', fs.constants.O_WRONLY | fs.constants.O_TRUNC);
+       const c = fs.fstatSync(fd).ctimeMs; const cByName = fs.statSync('t1').ctimeMs; sleep(30);
+       fs.ftruncateSync(fd, 100);
+       const d = fs.statSync('t1').ctimeMs;
+       fs.closeSync(fd);
+       return { truncate: b > a, openTrunc: c > b && cByName > b, ftruncate: d > c, size: fs.statSync('t1').size === 100 };`,
+    );
+    expect(result).toEqual({ truncate: true, openTrunc: true, ftruncate: true, size: true });
+  });
+});
+
+describe('statfs and the quota', () => {
+  it('df shows the stored-bytes quota and df -i the inode quota', async () => {
+    const dir = await makeTemp('quota');
+    const mnt = join(dir, 'mnt');
+    const daemon = await startDaemon(join(dir, 'ws.db'), mnt, {
+      args: ['--max-stored-bytes', '8m', '--max-inodes', '500'],
+    });
+    try {
+      await sh('head -c 100000 /dev/urandom > data && mkdir d && touch d/a d/b', { cwd: mnt });
+      const df = await sh(
+        `df -B1 --output=size,used,avail '${mnt}' | tail -1; df --output=itotal,iused,iavail '${mnt}' | tail -1`,
+      );
+      const [size, used, avail, itotal, iused, iavail] = df.stdout.trim().split(/\s+/).map(Number);
+      expect(size).toBe(8 * 1024 * 1024);
+      expect(used).toBeGreaterThanOrEqual(100_000);
+      expect(used + avail).toBe(size);
+      expect([itotal, iused, iavail]).toEqual([500, 5, 495]);
+      const full = await sh('head -c 9000000 /dev/urandom > big', { cwd: mnt, allowFail: true });
+      expect(full.stderr).toMatch(/No space left on device/);
+    } finally {
+      await daemon.stop();
+      await ensureUnmounted(mnt);
+      await removeTemp(dir);
+    }
   });
 });

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { DEFAULT_STATUS_PORT, FuseUnavailableError, MountpointError, startMount } from '../../fuse/index.ts';
 import { globals } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
-import { parseSyncUrl } from '../format.ts';
+import { parseSize, parseSyncUrl } from '../format.ts';
 
 /** The directory `dofs mount` uses when none is given. */
 export const DEFAULT_MOUNTPOINT = './workspace';
@@ -21,6 +21,8 @@ interface MountCommandOptions {
   debug?: boolean;
   shared?: boolean;
   cacheTimeout?: string;
+  maxStoredBytes?: string;
+  maxInodes?: string;
   sync?: string;
   token?: string;
 }
@@ -47,7 +49,16 @@ export function registerMount(program: Command): void {
     )
     .option('--host <address>', 'address the status server listens on', '127.0.0.1')
     .option('--read-only', 'mount read-only')
-    .option('--allow-other', 'let other users use the mount (non-root needs user_allow_other in /etc/fuse.conf)')
+    .option(
+      '--allow-other',
+      'let other users use the mount (the default when run as root; non-root needs user_allow_other in /etc/fuse.conf)',
+    )
+    .option('--no-allow-other', 'only the mounting user may use the mount (the default when not root)')
+    .option(
+      '--max-stored-bytes <size>',
+      'quota on stored bytes (e.g. 10g); writes past it fail with ENOSPC, df shows it',
+    )
+    .option('--max-inodes <n>', 'quota on files, directories and other nodes; df -i shows it')
     .option('--shared', 'let other processes open the database while mounted (slower: every statement locks)')
     .option('--cache-timeout <seconds>', 'how long the kernel caches names and attributes (0: never)', '1')
     .option('--debug', 'log every FUSE request (libfuse debug output)')
@@ -76,6 +87,12 @@ export function registerMount(program: Command): void {
           );
         }
       }
+      const maxInodes = options.maxInodes === undefined ? undefined : Number(options.maxInodes);
+      if (maxInodes !== undefined && !(Number.isSafeInteger(maxInodes) && maxInodes > 0)) {
+        throw new UsageError(`--max-inodes: expected a positive integer, got '${options.maxInodes}'`);
+      }
+      const maxStoredBytes =
+        options.maxStoredBytes === undefined ? undefined : parseSize(options.maxStoredBytes, '--max-stored-bytes');
       let mount: Awaited<ReturnType<typeof startMount>>;
       try {
         mount = await startMount({
@@ -89,6 +106,7 @@ export function registerMount(program: Command): void {
           shareDatabase: options.shared,
           synchronous,
           cacheTimeout,
+          quotas: { maxStoredBytes, maxInodes },
           sync: options.sync ? { url: options.sync, token: syncToken } : undefined,
         });
       } catch (error) {

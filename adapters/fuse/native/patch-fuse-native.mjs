@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Rebuilds fuse-native 2.2.6 from its own source with two fixes, as the package's postinstall.
+// Rebuilds fuse-native 2.2.6 from its own source with fixes, as the package's postinstall.
 //
 // fuse-native's utimens hands JavaScript the access time twice (the modification time is lost),
 // and it folds UTIME_NOW and UTIME_OMIT into the same meaningless millisecond value. Both live in
@@ -10,6 +10,12 @@
 // prefers it over the prebuilt binary. The patched module exports `dofs_patch_v3` (1), which the
 // mount daemon checks; without it the daemon still works, with degraded utimens (it says so).
 //
+// Patch level 4 adds the caller of each request: fuse-native never tells JavaScript who is
+// asking, so every file would belong to the daemon's user. On the FUSE thread that serves a
+// request, fuse_get_context() names the caller; the patch copies its uid, gid, pid and umask into
+// the first 16 bytes of the per-thread buffer JavaScript already receives with every request, and
+// exports `dofs_patch_v4` (1). Without it the mount still works; new files belong to the daemon.
+//
 // Plain JavaScript on purpose: it runs during `npm install`, on whichever Node npm runs scripts
 // with. It never fails the install: on any problem it prints one warning and exits 0.
 import { spawnSync } from 'node:child_process';
@@ -17,7 +23,7 @@ import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'n
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-const MARKER = 'dofs_patch_v3';
+const MARKER = 'dofs_patch_v4';
 
 /** Each replacement must match exactly once in fuse-native 2.2.6's fuse-native.c. */
 const REPLACEMENTS = [
@@ -25,6 +31,8 @@ const REPLACEMENTS = [
     find: 'static void populate_stat (uint32_t *ints, struct stat* stat) {',
     replace: `/* dofs patch: utimens passes UTIME_NOW and UTIME_OMIT as sentinels (2^52 + 1, 2^52 + 2 ms), times rounded to ms. */
 static const uint32_t dofs_patch_v3 = 1;
+/* dofs patch: fuse_thread_locals_t begins with the request's caller (uid, gid, pid, umask). */
+static const uint32_t dofs_patch_v4 = 1;
 static uint64_t dofs_utime_arg (const struct timespec* ts) {
   if (ts->tv_nsec == UTIME_NOW) return 4503599627370497ULL;
   if (ts->tv_nsec == UTIME_OMIT) return 4503599627370498ULL;
@@ -52,7 +60,20 @@ static void populate_stat (uint32_t *ints, struct stat* stat) {`,
   },
   {
     find: '  NAPI_EXPORT_UINT32(op_rmdir)\n}',
-    replace: '  NAPI_EXPORT_UINT32(op_rmdir)\n  NAPI_EXPORT_UINT32(dofs_patch_v3)\n}',
+    replace:
+      '  NAPI_EXPORT_UINT32(op_rmdir)\n  NAPI_EXPORT_UINT32(dofs_patch_v3)\n  NAPI_EXPORT_UINT32(dofs_patch_v4)\n}',
+  },
+  {
+    // The caller, where JavaScript can read it: at offset 0 of the buffer every request carries.
+    find: 'typedef struct {\n  napi_ref self;\n',
+    replace:
+      'typedef struct {\n  uint32_t dofs_uid;\n  uint32_t dofs_gid;\n  uint32_t dofs_pid;\n  uint32_t dofs_umask;\n  napi_ref self;\n',
+  },
+  {
+    // Filled on the FUSE thread, where fuse_get_context() describes the request being served.
+    find: '  l->op = op_##name;\\\n',
+    replace:
+      '  l->op = op_##name;\\\n  { struct fuse_context *dofs_ctx = fuse_get_context(); l->dofs_uid = dofs_ctx->uid; l->dofs_gid = dofs_ctx->gid; l->dofs_pid = dofs_ctx->pid; l->dofs_umask = dofs_ctx->umask; }\\\n',
   },
 ];
 
