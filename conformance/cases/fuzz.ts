@@ -138,11 +138,12 @@ const engineCall: fc.Arbitrary<Call> = fc.oneof(
       (ws: Workspace) =>
         loose(ws).rename(a, b),
   ),
-  fc.tuple(hostilePath, hostilePath, hostileOptions).map(
-    ([a, b, o]) =>
-      (ws: Workspace) =>
-        loose(ws).copyFile(a, b, o),
-  ),
+  fc.tuple(hostilePath, hostilePath, hostileOptions).map(([a, b, o]) => (ws: Workspace) => {
+    // The one documented failure that changes the tree: a directory source, as Linux's node:fs
+    // (libuv) leaves it (the destination emptied and unlinked; see the copyFile cases).
+    if (isDirectory(ws, a)) changesOnFailure.add(ws);
+    return loose(ws).copyFile(a, b, o);
+  }),
   fc.tuple(hostilePath, hostilePath).map(
     ([a, b]) =>
       (ws: Workspace) =>
@@ -301,17 +302,31 @@ function seed(ws: Workspace): void {
 const documented = (error: unknown): boolean =>
   isFsError(error) || (error instanceof Error && /^ERR_[A-Z_]+$/.test(String((error as { code?: unknown }).code)));
 
+// Workspaces whose current call is documented to change the tree although it fails.
+const changesOnFailure = new WeakSet<Workspace>();
+
+function isDirectory(ws: Workspace, path: unknown): boolean {
+  try {
+    return typeof path === 'string' && ws.stat(path).type === 'dir';
+  } catch {
+    return false;
+  }
+}
+
 /** Runs `calls` one by one; each may succeed, or fail with a documented error and leave no trace. */
 async function survives(ws: Workspace, calls: Call[], tally: { calls: number; refused: number }): Promise<void> {
   for (const call of calls) {
     tally.calls++;
     const before = snapshot(ws);
+    changesOnFailure.delete(ws);
     try {
       await call(ws);
     } catch (error) {
       tally.refused++;
       expect(documented(error), `not a documented error: ${String(error)} ${(error as Error)?.stack ?? ''}`).toBe(true);
-      expect(snapshot(ws)).toEqual(before);
+      if (!(changesOnFailure.has(ws) && (error as { code?: string }).code === 'EISDIR')) {
+        expect(snapshot(ws)).toEqual(before);
+      }
     }
   }
   expectFsckClean(ws);
