@@ -25,6 +25,7 @@ import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
 import { syncCases } from './cases/sync.ts';
 import { treeCases } from './cases/tree.ts';
+import { twoWriterCases } from './cases/two-writers.ts';
 import type { ConformanceTarget } from './target.ts';
 
 export { type Side, syncView } from './cases/sync.ts';
@@ -48,6 +49,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     fuzzCases(target);
     badInputCases(target);
     providerCases(target);
+    twoWriterCases(target);
     nodeFsCases(target);
     modelCases(target);
   });

@@ -58,6 +58,7 @@ export {
 export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';
 export {
+  type BufferedCommit,
   type BufferedContent,
   chmodAt,
   commitBuffered,
