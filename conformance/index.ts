@@ -17,6 +17,7 @@ import { badInputCases } from './cases/bad-input.ts';
 import { faultCases } from './cases/faults.ts';
 import { fileCases } from './cases/files.ts';
 import { fuzzCases } from './cases/fuzz.ts';
+import { holeCases } from './cases/holes.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
 import { modelCases } from './cases/model.ts';
 import { nodeFsCases } from './cases/node-fs.ts';
@@ -41,6 +42,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     backendCases(target);
     treeCases(target);
     fileCases(target);
+    holeCases(target);
     searchCases(target);
     lifecycleCases(target);
     scaleCases(target);

@@ -20,7 +20,7 @@ import {
 import { checkOffset } from './data.ts';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
-import { type StatInfo, toStat } from './fs/attributes.ts';
+import { allocatedBytes, type StatInfo, toStat } from './fs/attributes.ts';
 import { missingBlobs, refuseCreateWithSlash } from './fs/files.ts';
 import { type Mutation, mutate } from './mutate.ts';
 import { checkMode, createNode, DEFAULT_MODE, getNode, type NodeRow, type NodeType } from './nodes.ts';
@@ -211,7 +211,8 @@ export function truncateAt(db: Database, inode: number, length: number): void {
 
 /** Information about an open inode (fstat). A removed-but-open file or directory reports nlink 0. */
 export function statInode(db: Database, inode: number): StatInfo {
-  return toStat(liveNode(db, inode, 'fstat'), '');
+  const node = liveNode(db, inode, 'fstat');
+  return toStat(node, '', allocatedBytes(db, node));
 }
 
 /** Sets the permission bits of an open inode (fchmod), even one whose every name is gone. One mutation; bumps ctime. */
@@ -567,7 +568,7 @@ export function commitBuffered(db: Database, inode: number, content: BufferedCon
       const keep = Math.min(length, cutAt - idx * chunkSize);
       const row = committed.get(idx);
       if (row && row.size === length && keep >= length) continue; // unchanged
-      if (!row) continue; // a hole stays a hole (filled below)
+      if (!row) continue; // a hole stays a hole
       const out = new Uint8Array(length);
       baseInto(idx, out, keep);
       store(idx, out);
@@ -575,28 +576,6 @@ export function commitBuffered(db: Database, inode: number, content: BufferedCon
     // Committed chunks past the new end or wholly past the cut hold nothing any more.
     const firstGone = Math.min(count, Math.ceil(Math.min(cutAt, size) / chunkSize));
     db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [inode, firstGone]);
-    // DENSE: chunks nobody holds past the committed data are zeros.
-    const stored = new Set(rows.map((row) => row.idx));
-    const dataEnd = Math.min(current, cutAt);
-    let zeroHash = '';
-    for (let idx = 0; idx < count; idx++) {
-      if (stored.has(idx)) continue;
-      if ((idx + 1) * chunkSize <= dataEnd) continue;
-      if (idx * chunkSize < dataEnd) {
-        const [row] = chunkRange(db, inode, idx, idx);
-        if (row && row.size === lengthOf(idx)) continue;
-      }
-      const length = lengthOf(idx);
-      if (length === chunkSize && zeroHash !== '') {
-        rows.push({ idx, hash: zeroHash, size: length });
-        continue;
-      }
-      const zeros = new Uint8Array(length);
-      const hash = hashBytes(zeros);
-      putBlob(db, hash, zeros, m.now);
-      if (length === chunkSize) zeroHash = hash;
-      rows.push({ idx, hash, size: length });
-    }
     upsertChunks(db, inode, rows);
     db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
       size,

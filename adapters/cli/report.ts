@@ -17,6 +17,10 @@ export function usageLines(usage: Usage): string[] {
     row('directories', formatCount(usage.directories)),
     row('symlinks', formatCount(usage.symlinks)),
     row('bytes', bytes(usage.logicalBytes)),
+    row(
+      'allocated',
+      `${bytes(usage.allocatedBytes)}${usage.allocatedBytes < usage.logicalBytes ? ' (the rest are holes)' : ''}`,
+    ),
     row('stored', bytes(usage.storedBytes)),
     row('garbage', `${bytes(usage.garbageBytes)}${usage.garbageBytes > 0 ? ", freed by 'dofs gc'" : ''}`),
     row('dedup ratio', `${usage.dedupRatio.toFixed(2)}x`),

@@ -9,6 +9,7 @@
  */
 import {
   type ChunkRef,
+  checkFileSize,
   commitBuffered,
   type Database,
   readBlob,
@@ -159,6 +160,7 @@ export class WriteBuffer {
   write(offset: number, data: Uint8Array): number {
     const end = offset + data.byteLength;
     if (data.byteLength === 0) return end;
+    if (end > this.#size) checkFileSize(this.#db, end);
     if (end > this.#size) this.#grow(end);
     const size = this.#chunkSize;
     for (let idx = Math.floor(offset / size); idx * size < end; idx++) {
@@ -177,6 +179,7 @@ export class WriteBuffer {
 
   /** Sets the length in memory: cut (the boundary chunk is held and its tail zeroed), or extended with zeros. */
   truncate(length: number): void {
+    if (length > this.#size) checkFileSize(this.#db, length, undefined, 'ftruncate');
     this.#cutAt = Math.min(this.#cutAt, length);
     if (length > this.#size) {
       this.#grow(length);
@@ -190,7 +193,9 @@ export class WriteBuffer {
       for (const [idx, ranges] of [...this.#written]) {
         if (idx >= count) this.#written.delete(idx);
         else if (idx === count - 1 && tail !== 0) {
-          const cut = ranges.filter(([from]) => from < tail).map(([from, to]): [number, number] => [from, Math.min(to, tail)]);
+          const cut = ranges
+            .filter(([from]) => from < tail)
+            .map(([from, to]): [number, number] => [from, Math.min(to, tail)]);
           if (cut.length > 0) this.#written.set(idx, cut);
           else this.#written.delete(idx);
         }

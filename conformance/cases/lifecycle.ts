@@ -292,9 +292,14 @@ export function lifecycleCases(target: ConformanceTarget): void {
       ],
       ['a revision counter behind the stamps', 'rev', (db) => db.run("UPDATE vfs_meta SET v = 1 WHERE k = 'rev'")],
       [
-        'a gap in a chunk map',
+        'a chunk past the end of its file',
         'size',
         (db, ino) => db.run('UPDATE vfs_chunks SET idx = idx + 5 WHERE inode = ? AND idx = 1', [ino]),
+      ],
+      [
+        'a short chunk inside a file',
+        'chunks',
+        (db, ino) => db.run('UPDATE vfs_chunks SET size = 3 WHERE inode = ? AND idx = 0', [ino]),
       ],
     ];
     for (const [label, check, corrupt] of corruptions) {

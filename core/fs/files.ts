@@ -267,16 +267,27 @@ export function readFileStream(db: Database, path: string, range: ByteRange | nu
       : { size: 0, chunks: [] };
   const end = Math.min(size, offset + length);
   let next = 0;
+  let at = offset;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
-      const chunk = chunks[next++];
-      if (!chunk || chunk.idx * chunkSize >= end) {
+      if (at >= end) {
         controller.close();
         return;
       }
-      const start = chunk.idx * chunkSize;
-      const bytes = loadBlob(db, chunk.hash, 'read', path);
-      controller.enqueue(bytes.slice(Math.max(0, offset - start), Math.min(bytes.byteLength, end - start)));
+      const chunk = chunks[next];
+      const start = Math.floor(at / chunkSize) * chunkSize;
+      if (chunk && chunk.idx * chunkSize === start) {
+        next++;
+        const bytes = loadBlob(db, chunk.hash, 'read', path);
+        const piece = bytes.slice(at - start, Math.min(bytes.byteLength, end - start));
+        at = start + chunkSize;
+        controller.enqueue(piece);
+        return;
+      }
+      // A hole: zeros up to the next chunk, at most a chunk's worth per pull.
+      const to = Math.min(end, start + chunkSize, chunk ? chunk.idx * chunkSize : end);
+      controller.enqueue(new Uint8Array(to - at));
+      at = to;
     },
   });
 }

@@ -57,8 +57,10 @@ function collect(db: Database, cutoff: number): GcResult {
 
 /** Space and inode figures for a workspace. */
 export interface Usage {
-  /** Bytes of file content as users see it (each inode once, so hard links count once). */
+  /** Bytes of file content as users see it (each inode once, so hard links count once), holes included. */
   logicalBytes: number;
+  /** Bytes of file content actually held in chunks (each inode once): the logical bytes minus holes, before dedup. */
+  allocatedBytes: number;
   /** Bytes of distinct blobs that files reference. */
   storedBytes: number;
   /** Bytes of blobs no file references any more, waiting for gc. */
@@ -92,8 +94,12 @@ export function usage(db: Database): Usage {
      FROM vfs_blobs b`,
   )[0];
   const storedBytes = Number(blobs.referenced);
+  const allocatedBytes = Number(
+    db.all<{ bytes: number }>('SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_chunks')[0]?.bytes ?? 0,
+  );
   return {
     logicalBytes,
+    allocatedBytes,
     storedBytes,
     garbageBytes: Number(blobs.total) - storedBytes,
     dedupRatio: storedBytes === 0 ? 1 : logicalBytes / storedBytes,
