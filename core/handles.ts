@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { hashBytes, loadBlob, putBlob } from './blobs.ts';
+import { hashBytes, holdStaged, loadBlob, markLinked, putBlob } from './blobs.ts';
 import {
   type ChunkRef,
   chunkRange,
@@ -427,8 +427,9 @@ export function readBlob(db: Database, hash: string): Uint8Array {
 
 /**
  * Stores chunks' bytes as blobs now, in one transaction outside any mutation, so a long write
- * session need not hold them in memory; {@link commitBuffered} links them later. The blobs'
- * `last_seen` is refreshed so gc's safety window protects them until then.
+ * session need not hold them in memory; {@link commitBuffered} links them later. The blobs are
+ * held for this process (gc here leaves them alone until `releaseStaged`), and their `last_seen`
+ * is refreshed so gc's safety window protects them from other processes' gc until then.
  */
 export function stageChunks(db: Database, chunks: readonly { idx: number; bytes: Uint8Array }[]): ChunkRef[] {
   const refs = chunks.map(({ idx, bytes }) => ({ idx, hash: hashBytes(bytes), size: bytes.byteLength }));
@@ -438,6 +439,10 @@ export function stageChunks(db: Database, chunks: readonly { idx: number; bytes:
       putBlob(db, refs[i].hash, bytes, now, true);
     });
   });
+  holdStaged(
+    db,
+    refs.map((ref) => ref.hash),
+  );
   return refs;
 }
 
@@ -577,6 +582,10 @@ export function commitBuffered(db: Database, inode: number, content: BufferedCon
     const firstGone = Math.min(count, Math.ceil(Math.min(cutAt, size) / chunkSize));
     db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [inode, firstGone]);
     upsertChunks(db, inode, rows);
+    markLinked(
+      db,
+      content.staged.map((chunk) => chunk.hash),
+    );
     db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
       size,
       m.now,

@@ -8,7 +8,7 @@
  * @module dofs
  */
 export { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type StorageBackend } from './backend.ts';
-export { hashBytes, isHash } from './blobs.ts';
+export { hashBytes, holdStaged, isHash, isHeldStaged, markLinked, releaseStaged } from './blobs.ts';
 export type { ChunkRef } from './content.ts';
 export type { ByteSource, FileData } from './data.ts';
 export { type ChangeEvent, type ChangeListener, Database, type DatabaseOptions } from './database.ts';
@@ -42,7 +42,17 @@ export {
   writeFile,
 } from './fs/files.ts';
 export { link, readlink, realpath, symlink } from './fs/links.ts';
-export { type GcOptions, type GcResult, gc, type Usage, usage } from './fs/maintenance.ts';
+export {
+  GC_SAFETY_WINDOW_MS,
+  type GcOptions,
+  type GcResult,
+  type GcStepOptions,
+  type GcStepResult,
+  gc,
+  gcStep,
+  type Usage,
+  usage,
+} from './fs/maintenance.ts';
 export { type RmOptions, rm, unlink } from './fs/remove.ts';
 export { rename } from './fs/rename.ts';
 export {

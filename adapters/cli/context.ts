@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
-import { isFsError, openWorkspace, type Workspace } from '../../core/index.ts';
+import { gcStep, isFsError, openWorkspace, type Workspace } from '../../core/index.ts';
 import { CliError, UsageError } from './errors.ts';
 
 /** The workspace database used when `--db` is not given. */
@@ -80,7 +80,17 @@ export async function withWorkspace<T>(
 ): Promise<T> {
   const workspace = openCliWorkspace(global.db, { synchronous: global.synchronous, ...options });
   try {
-    return await fn(workspace);
+    const result = await fn(workspace);
+    // A command that changed something also collects a bounded step of garbage (what it just
+    // deleted or overwrote, among others) and gives the space back: no separate 'dofs gc' needed.
+    if (!options.readOnly) {
+      try {
+        gcStep(workspace.db);
+      } catch {
+        // Collection is best effort here (a busy or full database): the change itself succeeded.
+      }
+    }
+    return result;
   } finally {
     workspace.close();
   }

@@ -14,6 +14,7 @@ import {
   type Database,
   readBlob,
   readChunk,
+  releaseStaged,
   stageChunks,
   statInode,
 } from '../../core/index.ts';
@@ -42,6 +43,8 @@ export class WriteBuffer {
   readonly #written = new Map<number, [number, number][]>();
   #cutAt = Number.POSITIVE_INFINITY;
   #writeEnd = 0;
+  // The staged blobs this session holds against gc in this process (one entry per hold).
+  #holds = new Map<string, number>();
 
   constructor(db: Database, inode: number, maxDirtyChunks: number) {
     this.#db = db;
@@ -114,7 +117,7 @@ export class WriteBuffer {
       this.#makeRoom();
       bytes = fresh ? new Uint8Array(0) : this.#content(idx);
       if (!fresh) bytes = bytes.slice();
-      this.#staged.delete(idx);
+      this.#dropStaged(idx);
     }
     if (bytes.byteLength < need) {
       // Small files stay small: grow by doubling, up to one chunk.
@@ -140,6 +143,7 @@ export class WriteBuffer {
     }
     if (victims.length === 0) return; // only the partial last chunk is held
     for (const chunk of stageChunks(this.#db, victims)) {
+      this.#holds.set(chunk.hash, (this.#holds.get(chunk.hash) ?? 0) + 1);
       this.#staged.set(chunk.idx, chunk);
       this.#dirty.delete(chunk.idx);
     }
@@ -189,7 +193,7 @@ export class WriteBuffer {
       if (tail !== 0) this.#hold(Math.floor(length / size), tail).fill(0, tail);
       const count = Math.ceil(length / size);
       for (const idx of [...this.#dirty.keys()]) if (idx >= count) this.#dirty.delete(idx);
-      for (const idx of [...this.#staged.keys()]) if (idx >= count) this.#staged.delete(idx);
+      for (const idx of [...this.#staged.keys()]) if (idx >= count) this.#dropStaged(idx);
       for (const [idx, ranges] of [...this.#written]) {
         if (idx >= count) this.#written.delete(idx);
         else if (idx === count - 1 && tail !== 0) {
@@ -242,17 +246,35 @@ export class WriteBuffer {
     }
     const dirty = new Map<number, Uint8Array>();
     for (const idx of this.#dirty.keys()) dirty.set(idx, this.#content(idx));
+    // The commit links the staged blobs: this session stops holding them first, so the commit can
+    // hand them over to gc's ordinary rule (freed once nothing names them). Should it fail, their
+    // fresh staging time still protects them for gc's safety window.
+    const staged = [...this.#staged.values()];
+    for (const [hash, count] of this.#holds) releaseStaged(this.#db, Array(count).fill(hash));
+    this.#holds.clear();
     const result = commitBuffered(this.#db, this.inode, {
       size: this.#size,
       baseRev: this.#baseRev,
       cutAt: this.#cutAt,
       writeEnd: this.#writeEnd,
-      staged: [...this.#staged.values()],
+      staged,
       dirty,
       written: this.#written,
     });
     this.#restart(result.size, result.rev);
     return result.merged;
+  }
+
+  /** Forgets staged chunk `idx` (the session holds newer bytes for it, or cut it off). */
+  #dropStaged(idx: number): void {
+    const chunk = this.#staged.get(idx);
+    if (!chunk) return;
+    this.#staged.delete(idx);
+    const count = this.#holds.get(chunk.hash) ?? 0;
+    if (count === 0) return;
+    if (count > 1) this.#holds.set(chunk.hash, count - 1);
+    else this.#holds.delete(chunk.hash);
+    releaseStaged(this.#db, [chunk.hash]);
   }
 
   #restart(size: number, rev: number): void {
