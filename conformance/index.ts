@@ -14,6 +14,7 @@
 import { describe } from 'vitest';
 import { backendCases } from './cases/backend.ts';
 import { badInputCases } from './cases/bad-input.ts';
+import { depthCases } from './cases/depth.ts';
 import { faultCases } from './cases/faults.ts';
 import { fileCases } from './cases/files.ts';
 import { fuzzCases } from './cases/fuzz.ts';
@@ -41,6 +42,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
   describe(`dofs conformance on ${target.name}`, () => {
     backendCases(target);
     treeCases(target);
+    depthCases(target);
     fileCases(target);
     holeCases(target);
     searchCases(target);
