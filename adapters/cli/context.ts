@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { gcStep, isFsError, openWorkspace, type Workspace } from '../../core/index.ts';
+import { lockHolderAdvice } from '../fuse/records.ts';
 import { CliError, UsageError } from './errors.ts';
 
 /** The workspace database used when `--db` is not given. */
@@ -60,6 +61,10 @@ export function openCliWorkspace(db: string, options: OpenOptions = {}): Workspa
       `no workspace database at '${db}' (create one with 'dofs init' or 'dofs import', or pass --db FILE)`,
     );
   }
+  // A mount holding the database exclusively would make this wait 5 s and fail "database is
+  // locked": say at once who holds it and what to do instead.
+  const holder = lockHolderAdvice(db);
+  if (holder) throw new CliError('EBUSY', `the workspace database '${db}' is in use: ${holder}`);
   let backend: ReturnType<typeof createNodeSqliteBackend> | undefined;
   try {
     backend = createNodeSqliteBackend({ path: db, synchronous: options.synchronous });
@@ -78,7 +83,12 @@ export async function withWorkspace<T>(
   options: OpenOptions,
   fn: (workspace: Workspace) => T | Promise<T>,
 ): Promise<T> {
-  const workspace = openCliWorkspace(global.db, { synchronous: global.synchronous, ...options });
+  let workspace: Workspace;
+  try {
+    workspace = openCliWorkspace(global.db, { synchronous: global.synchronous, ...options });
+  } catch (error) {
+    throw explainLock(error, global.db);
+  }
   try {
     const result = await fn(workspace);
     // A command that changed something also collects a bounded step of garbage (what it just
@@ -91,9 +101,22 @@ export async function withWorkspace<T>(
       }
     }
     return result;
+  } catch (error) {
+    throw explainLock(error, global.db);
   } finally {
     workspace.close();
   }
+}
+
+/** A "database is locked" failure, with who holds the lock and the way on added to its message; any other error unchanged. */
+function explainLock(error: unknown, db: string): unknown {
+  const text = `${(error as Error)?.message ?? ''} ${((error as Error)?.cause as Error | undefined)?.message ?? ''}`;
+  if (!/database is locked/.test(text) || !(error instanceof Error)) return error;
+  const advice =
+    lockHolderAdvice(db) ??
+    "another process holds it: a 'dofs mount' of it without --shared (use its files, or mount with --shared), or a long write by another program";
+  error.message = `${error.message} (${advice})`;
+  return error;
 }
 
 /** A workspace path from the user's: absolute as given, or relative to the workspace root. */

@@ -31,6 +31,7 @@ import {
   removeRecord,
   writeRecord,
 } from './preflight.ts';
+import { mountsOf } from './records.ts';
 import { reply, type StatusServer, startStatusServer } from './status.ts';
 import { type SyncSession, startSyncSession } from './sync-session.ts';
 
@@ -176,6 +177,12 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     );
   }
 
+  for (const other of mountsOf(dbPath)) {
+    if (other.shared && options.shareDatabase) continue;
+    throw new MountpointError(
+      `${dbPath} is already mounted at ${other.mountpoint} by 'dofs mount' (pid ${other.pid})${other.shared ? '' : ', which holds it exclusively'}: use that mount, or stop it (kill ${other.pid}); two mounts of one database need --shared on both`,
+    );
+  }
   const existed = existsSync(dbPath);
   const backend = createNodeSqliteBackend({ path: dbPath, synchronous: options.synchronous });
   if (!options.shareDatabase) backend.run('PRAGMA locking_mode = EXCLUSIVE');
@@ -312,6 +319,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       mountpoint,
       port: status?.port,
       startedAt: startedAt.toISOString(),
+      shared: options.shareDatabase === true,
     });
 
     // The change log is compacted as the mount runs, a bounded step at a time (docs/sync-protocol.md).
