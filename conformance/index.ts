@@ -14,9 +14,11 @@
 import { describe } from 'vitest';
 import { backendCases } from './cases/backend.ts';
 import { badInputCases } from './cases/bad-input.ts';
+import { depthCases } from './cases/depth.ts';
 import { faultCases } from './cases/faults.ts';
 import { fileCases } from './cases/files.ts';
 import { fuzzCases } from './cases/fuzz.ts';
+import { holeCases } from './cases/holes.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
 import { modelCases } from './cases/model.ts';
 import { nodeFsCases } from './cases/node-fs.ts';
@@ -26,6 +28,7 @@ import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
 import { syncCases } from './cases/sync.ts';
 import { treeCases } from './cases/tree.ts';
+import { twoWriterCases } from './cases/two-writers.ts';
 import type { ConformanceTarget } from './target.ts';
 
 export { type Side, syncView } from './cases/sync.ts';
@@ -40,7 +43,9 @@ export function runConformanceSuite(target: ConformanceTarget): void {
   describe(`dofs conformance on ${target.name}`, () => {
     backendCases(target);
     treeCases(target);
+    depthCases(target);
     fileCases(target);
+    holeCases(target);
     searchCases(target);
     lifecycleCases(target);
     ownerCases(target);
@@ -50,6 +55,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     fuzzCases(target);
     badInputCases(target);
     providerCases(target);
+    twoWriterCases(target);
     nodeFsCases(target);
     modelCases(target);
   });

@@ -72,4 +72,13 @@ export interface StorageBackend {
    * with no reserve leave it out.
    */
   releaseReserve?(): boolean;
+  /**
+   * Gives free pages of the database back to the file system, at most `maxPages` of them (all when
+   * absent), and returns the bytes given back. node-sqlite: `PRAGMA incremental_vacuum` on a
+   * database in `auto_vacuum = INCREMENTAL` mode (new databases are created so); with `convert`,
+   * an older database in `auto_vacuum = NONE` is switched first, which costs one full `VACUUM`
+   * (a copy of the database). Called outside transactions by gc. Optional: a platform that
+   * manages its own storage (Durable Objects) leaves it out.
+   */
+  reclaimSpace?(options?: { maxPages?: number; convert?: boolean }): number;
 }

@@ -20,15 +20,17 @@ export function isHash(hash: unknown): hash is string {
 
 /**
  * Stores `bytes` under `hash` unless present. Inside a mutation the transaction protects the blob
- * from gc; bytes staged outside one (streams, sync) pass `refresh` so gc's safety window counts
- * from now even when the blob already existed.
+ * from gc, and it is stored with `last_seen` 0 ("never staged"): once no chunk names it, gc frees it
+ * at once. Bytes staged outside one (streams, write sessions, sync) pass `refresh`, so gc's safety
+ * window counts from `now` even when the blob already existed; linking them (see {@link markLinked})
+ * gives up that protection.
  */
 export function putBlob(db: Database, hash: string, bytes: Uint8Array, now: number, refresh = false): void {
   const inserted =
     db.all('INSERT INTO vfs_blobs (hash, size, last_seen) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING RETURNING 1', [
       hash,
       bytes.byteLength,
-      now,
+      refresh ? now : 0,
     ]).length > 0;
   if (inserted) {
     checkStoredBytes(db);
@@ -84,4 +86,57 @@ export function loadBlobs(
   for (const hash of missing)
     if (!found.has(hash)) throw fsError('EIO', syscall, path, undefined, `blob ${hash} is missing; run fsck`);
   return found;
+}
+
+// ---- Staged blobs: protected from gc while a write session of this process holds them ----
+
+const heldByDb = new WeakMap<Database, Map<string, number>>();
+
+function held(db: Database): Map<string, number> {
+  let map = heldByDb.get(db);
+  if (!map) {
+    map = new Map();
+    heldByDb.set(db, map);
+  }
+  return map;
+}
+
+/** Marks blobs just staged by a write session of this process: gc leaves them alone, whatever their age, until {@link releaseStaged}. */
+export function holdStaged(db: Database, hashes: Iterable<string>): void {
+  const map = held(db);
+  for (const hash of hashes) map.set(hash, (map.get(hash) ?? 0) + 1);
+}
+
+/** Drops holds taken by {@link holdStaged} (the session linked or abandoned those chunks). */
+export function releaseStaged(db: Database, hashes: Iterable<string>): void {
+  const map = held(db);
+  for (const hash of hashes) {
+    const count = (map.get(hash) ?? 0) - 1;
+    if (count > 0) map.set(hash, count);
+    else map.delete(hash);
+  }
+}
+
+/** True when a write session of this process holds the staged blob `hash`. */
+export function isHeldStaged(db: Database, hash: string): boolean {
+  return held(db).has(hash);
+}
+
+/**
+ * Inside the mutation that makes chunks name blobs staged earlier: they need the safety window no
+ * more, so their `last_seen` goes back to 0 and gc frees them as soon as nothing names them. Blobs
+ * another session of this process still holds keep theirs. (A session of another process that
+ * staged the same bytes and has not committed yet is protected only by its own staging time being
+ * recent; if gc took the blob meanwhile, its commit fails with EIO and changes nothing.)
+ */
+export function markLinked(db: Database, hashes: readonly string[]): void {
+  const free = [...new Set(hashes)].filter((hash) => !isHeldStaged(db, hash));
+  const per = db.limits.maxBoundParameters;
+  for (let start = 0; start < free.length; start += per) {
+    const batch = free.slice(start, start + per);
+    db.run(
+      `UPDATE vfs_blobs SET last_seen = 0 WHERE last_seen != 0 AND hash IN (${batch.map(() => '?').join(', ')})`,
+      batch,
+    );
+  }
 }

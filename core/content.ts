@@ -1,5 +1,7 @@
 /**
- * File content as fixed-size chunks. Every chunk but the last is full; each names a blob.
+ * File content as fixed-size chunks, each naming a blob. A chunk is exactly as long as the file
+ * is over its span (the chunk size, or less for the one holding the end); a missing chunk is a
+ * hole and reads as zeros, so extending or cutting a file writes a constant number of rows.
  * Writes re-hash only the chunks they touch.
  *
  * @module
@@ -18,7 +20,7 @@ export interface ChunkRef {
   idx: number;
   /** SHA-256 of the chunk's bytes. */
   hash: string;
-  /** Bytes in the chunk: the chunk size, except possibly for the last chunk. */
+  /** Bytes in the chunk: the chunk size, except for the chunk holding the end of the file. */
   size: number;
 }
 
@@ -210,7 +212,7 @@ export function writeContent(
     db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [node.inode, Math.ceil(newSize / chunkSize)]);
   }
   // The chunks to rebuild: those the data covers, plus the old partial last chunk when the file
-  // grows past it (it gains bytes) or is cut inside it.
+  // grows past it (it gains bytes) or is cut inside it. Chunks between are holes: no row at all.
   const touched = new Set<number>();
   if (data.byteLength > 0) {
     for (let idx = Math.floor(offset / chunkSize); idx <= Math.floor((writeEnd - 1) / chunkSize); idx++)
@@ -219,7 +221,6 @@ export function writeContent(
   if (newSize !== oldSize) {
     const boundary = Math.min(oldSize, newSize);
     if (boundary % chunkSize !== 0) touched.add(Math.floor(boundary / chunkSize));
-    for (let idx = Math.ceil(oldSize / chunkSize); idx * chunkSize < newSize; idx++) touched.add(idx);
   }
   const indexes = [...touched].sort((a, b) => a - b);
   const old = new Map<number, string>();
@@ -227,7 +228,6 @@ export function writeContent(
     for (const chunk of chunkRange(db, node.inode, indexes[0], indexes[indexes.length - 1]))
       old.set(chunk.idx, chunk.hash);
   }
-  let zeroChunkHash = '';
   const rows: ChunkRef[] = [];
   for (const idx of indexes) {
     const chunkStart = idx * chunkSize;
@@ -240,12 +240,7 @@ export function writeContent(
     if (overlapsData && chunkStart >= offset && chunkStart + length <= writeEnd) {
       bytes = data.subarray(chunkStart - offset, chunkStart + length - offset);
     } else if (!overlapsData && previous === undefined) {
-      // Wholly inside a hole: zeros. A full zero chunk is hashed and stored once per call.
-      if (length === chunkSize && zeroChunkHash !== '') {
-        rows.push({ idx, hash: zeroChunkHash, size: length });
-        continue;
-      }
-      bytes = new Uint8Array(length);
+      continue; // a hole stays a hole
     } else {
       // Read-modify-write into a buffer of our own (a plain Uint8Array: Buffer's slice would share
       // it). Not zero-filled by the allocator, whose fresh zeroed pages are each faulted in (costly on
@@ -266,7 +261,6 @@ export function writeContent(
       owned = true;
     }
     const hash = hashBytes(bytes);
-    if (!overlapsData && previous === undefined && length === chunkSize) zeroChunkHash = hash;
     putBlob(db, hash, bytes, m.now);
     // A chunk built here is ours and never changes again: cache it, so the next write to it (an
     // append, an overwrite) and reads after it need no SELECT. Views of the caller's data are not.

@@ -46,8 +46,8 @@ export interface FsckOptions {
 type Rows = Array<Record<string, number | string | null>>;
 
 /**
- * Checks: file sizes equal the sum of their chunks, chunk maps are dense and all but the last chunk
- * full; every chunk's blob exists, has its size and (unless `verifyContent` is false) hashes to its
+ * Checks: every chunk lies inside its file and is exactly as long as the file is over its span
+ * (missing chunks are holes, read as zeros); every chunk's blob exists, has its size and (unless `verifyContent` is false) hashes to its
  * name; the tree is a tree (one entry per directory, every node reachable from the root, no entry
  * to a missing node or from a non-directory); nlink matches the entries; the revision counter
  * exceeds every stamped revision.
@@ -78,26 +78,28 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
   if (!(chunkSize > 0)) report({ check: 'meta', message: `chunk_size is missing or invalid (${chunkSize})` });
   if (!(counter > 0)) report({ check: 'meta', message: `the revision counter is missing or invalid (${counter})` });
 
-  // size and chunk maps
+  // size and chunk maps: a chunk lies inside the file and is exactly as long as the file is over
+  // its span; a missing chunk is a hole.
   each(
-    `SELECT n.inode AS inode, n.size AS size, COALESCE(SUM(c.size), 0) AS total, COUNT(c.idx) AS k, MAX(c.idx) AS top
-     FROM vfs_nodes n LEFT JOIN vfs_chunks c ON c.inode = n.inode WHERE n.type = 'file'
-     GROUP BY n.inode HAVING total != n.size OR (k > 0 AND top != k - 1)`,
-    [],
+    `SELECT c.inode AS inode, c.idx AS idx, n.size AS size FROM vfs_chunks c JOIN vfs_nodes n ON n.inode = c.inode
+     WHERE n.type = 'file' AND (c.idx < 0 OR c.idx * ? >= n.size)`,
+    [chunkSize],
     (row) => ({
       check: 'size',
       inode: num(row.inode),
-      message: `size ${row.size} but chunks hold ${row.total} bytes in ${row.k} chunks (last index ${row.top})`,
+      message: `size ${row.size} but chunk ${row.idx} lies past the end`,
     }),
   );
   each(
-    `SELECT c.inode AS inode, c.idx AS idx, c.size AS size FROM vfs_chunks c
-     WHERE c.size <= 0 OR c.size > ? OR (c.size != ? AND c.idx != (SELECT MAX(idx) FROM vfs_chunks WHERE inode = c.inode))`,
-    [chunkSize, chunkSize],
+    `SELECT c.inode AS inode, c.idx AS idx, c.size AS size, n.size AS fileSize, MIN(?, n.size - c.idx * ?) AS expected
+     FROM vfs_chunks c JOIN vfs_nodes n ON n.inode = c.inode
+     WHERE n.type = 'file' AND c.idx >= 0 AND c.idx * ? < n.size AND c.size != MIN(?, n.size - c.idx * ?)`,
+    [chunkSize, chunkSize, chunkSize, chunkSize, chunkSize],
     (row) => ({
-      check: 'chunks',
+      // The chunk holding the end disagrees with the size; any other is a malformed chunk.
+      check: num(row.expected) < chunkSize ? 'size' : 'chunks',
       inode: num(row.inode),
-      message: `chunk ${row.idx} has size ${row.size}; only the last chunk may be short`,
+      message: `size ${row.fileSize} but chunk ${row.idx} holds ${row.size} bytes (expected ${row.expected})`,
     }),
   );
   each(

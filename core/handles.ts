@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { hashBytes, loadBlob, putBlob } from './blobs.ts';
+import { hashBytes, holdStaged, loadBlob, markLinked, putBlob } from './blobs.ts';
 import {
   type ChunkRef,
   chunkRange,
@@ -20,7 +20,7 @@ import {
 import { checkOffset } from './data.ts';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
-import { type StatInfo, toStat } from './fs/attributes.ts';
+import { allocatedBytes, type StatInfo, toStat } from './fs/attributes.ts';
 import { missingBlobs, refuseCreateWithSlash } from './fs/files.ts';
 import { type Mutation, mutate } from './mutate.ts';
 import {
@@ -221,7 +221,8 @@ export function truncateAt(db: Database, inode: number, length: number): void {
 
 /** Information about an open inode (fstat). A removed-but-open file or directory reports nlink 0. */
 export function statInode(db: Database, inode: number): StatInfo {
-  return toStat(liveNode(db, inode, 'fstat'), '');
+  const node = liveNode(db, inode, 'fstat');
+  return toStat(node, '', allocatedBytes(db, node));
 }
 
 /** Sets the permission bits of an open inode (fchmod), even one whose every name is gone. One mutation; bumps ctime. */
@@ -436,8 +437,9 @@ export function readBlob(db: Database, hash: string): Uint8Array {
 
 /**
  * Stores chunks' bytes as blobs now, in one transaction outside any mutation, so a long write
- * session need not hold them in memory; {@link commitBuffered} links them later. The blobs'
- * `last_seen` is refreshed so gc's safety window protects them until then.
+ * session need not hold them in memory; {@link commitBuffered} links them later. The blobs are
+ * held for this process (gc here leaves them alone until `releaseStaged`), and their `last_seen`
+ * is refreshed so gc's safety window protects them from other processes' gc until then.
  */
 export function stageChunks(db: Database, chunks: readonly { idx: number; bytes: Uint8Array }[]): ChunkRef[] {
   const refs = chunks.map(({ idx, bytes }) => ({ idx, hash: hashBytes(bytes), size: bytes.byteLength }));
@@ -447,32 +449,63 @@ export function stageChunks(db: Database, chunks: readonly { idx: number; bytes:
       putBlob(db, refs[i].hash, bytes, now, true);
     });
   });
+  holdStaged(
+    db,
+    refs.map((ref) => ref.hash),
+  );
   return refs;
 }
 
 /** A write session's outcome, as {@link commitBuffered} applies it. */
 export interface BufferedContent {
-  /** The file's new length. */
+  /** The file's length as the session sees it. */
   size: number;
-  /** Committed chunks with a lower index are unchanged and kept as they are. */
-  keep: number;
+  /**
+   * The node's revision when the session started (opened, or last committed). Another at commit
+   * means another writer (a process, the CLI, sync) changed the file meanwhile: the session's
+   * writes are then merged onto the file as it is now instead of replacing it.
+   */
+  baseRev: number;
+  /** The shortest length the session set (truncate), `Infinity` if none: committed bytes at or past it are gone. */
+  cutAt: number;
+  /** The furthest end of the session's writes (0 if none). */
+  writeEnd: number;
   /** Chunks stored already by {@link stageChunks}. */
   staged: readonly ChunkRef[];
-  /** Chunks to hash and store now, each exactly as long as it will be. */
+  /** Chunks to hash and store now, each exactly as long as the session sees it. */
   dirty: ReadonlyMap<number, Uint8Array>;
+  /**
+   * For every chunk in `staged` or `dirty`, the byte ranges `[from, to)` within the chunk that the
+   * session wrote, ordered and disjoint. Other bytes of those chunks below `cutAt` come from the
+   * committed file when it changed under the session.
+   */
+  written: ReadonlyMap<number, readonly (readonly [number, number])[]>;
+}
+
+/** What {@link commitBuffered} committed. */
+export interface BufferedCommit {
+  /** The file's length now. */
+  size: number;
+  /** The node's revision now: the base of the next session. */
+  rev: number;
+  /** True when another writer had changed the file and the session's writes were merged onto its changes. */
+  merged: boolean;
 }
 
 /**
- * Applies a buffered write session to an open file in one mutation (one revision): stores the
- * dirty chunks (the only ones hashed), links the staged ones, fills chunks nobody wrote at or
- * after `keep` with zeros, drops chunks past the new size, and sets size and times. A staged blob
- * that gc has collected meanwhile fails the commit with EIO and changes nothing.
+ * Applies a buffered write session to an open file in one mutation (one revision), as if the
+ * session's writes and truncates all happened now: each written byte lands at its offset, the
+ * size comes from the last size change (the session's truncate, else the larger of the file's
+ * current size and the session's furthest write), and bytes nobody wrote keep the file's current
+ * content. When nothing else changed the file since `baseRev`, that is the session's view
+ * exactly and only its dirty chunks are hashed; otherwise the touched chunks are rebuilt from the
+ * current chunk list. Drops chunks past the new size. A staged blob that gc has collected
+ * meanwhile fails the commit with EIO and changes nothing.
  */
-export function commitBuffered(db: Database, inode: number, content: BufferedContent): void {
+export function commitBuffered(db: Database, inode: number, content: BufferedContent): BufferedCommit {
   checkOffset(content.size, 'size', 'write', '');
-  checkFileSize(db, content.size);
   const chunkSize = db.chunkSize;
-  mutate(db, 'write', undefined, (m) => {
+  return mutate(db, 'write', undefined, (m) => {
     const node = liveNode(db, inode, 'write');
     if (node.type !== 'file') throw fsError('EISDIR', 'write');
     const missing = missingBlobs(
@@ -481,38 +514,107 @@ export function commitBuffered(db: Database, inode: number, content: BufferedCon
     );
     if (missing > 0)
       throw fsError('EIO', 'write', undefined, undefined, `${missing} staged chunks were collected by gc; retry`);
-    const count = Math.ceil(content.size / chunkSize);
-    const rows = new Map<number, ChunkRef>();
-    for (const chunk of content.staged) if (chunk.idx < count) rows.set(chunk.idx, chunk);
-    for (const [idx, bytes] of content.dirty) {
-      if (idx >= count) continue;
+    const changed = Number(node.rev) !== content.baseRev;
+    const cutAt = content.cutAt;
+    const current = Number(node.size);
+    const size = changed && cutAt === Number.POSITIVE_INFINITY ? Math.max(current, content.writeEnd) : content.size;
+    checkFileSize(db, size);
+    const count = Math.ceil(size / chunkSize);
+    const lengthOf = (idx: number): number => Math.min(chunkSize, size - idx * chunkSize);
+    const held = new Map<number, { bytes?: Uint8Array; ref?: ChunkRef }>();
+    for (const chunk of content.staged) if (chunk.idx < count) held.set(chunk.idx, { ref: chunk });
+    for (const [idx, bytes] of content.dirty) if (idx < count) held.set(idx, { bytes });
+    // The chunks whose committed bytes may need rebuilding although the session holds none of them:
+    // the one cut inside, the old last one, the new last one.
+    const rebuild = new Set<number>();
+    if (cutAt < size && cutAt % chunkSize !== 0) rebuild.add(Math.floor(cutAt / chunkSize));
+    if (current !== size) {
+      if (current % chunkSize !== 0) rebuild.add(Math.floor(current / chunkSize));
+      if (size % chunkSize !== 0) rebuild.add(count - 1);
+    }
+    for (const idx of [...rebuild]) if (idx >= count || held.has(idx)) rebuild.delete(idx);
+    // The committed chunks those need, read before anything is deleted.
+    const needed = [...rebuild, ...(changed ? held.keys() : [])];
+    const committed = new Map<number, ChunkRef>();
+    for (const idx of needed) {
+      const [row] = chunkRange(db, inode, idx, idx);
+      if (row) committed.set(idx, row);
+    }
+    /** Bytes `[0, upTo)` of committed chunk `idx` copied into `out` (a missing chunk is zeros). */
+    const baseInto = (idx: number, out: Uint8Array, upTo: number): void => {
+      const row = committed.get(idx);
+      if (!row || upTo <= 0) return;
+      const bytes = loadBlob(db, row.hash, 'write');
+      out.set(bytes.subarray(0, Math.min(upTo, bytes.byteLength, out.byteLength)));
+    };
+    const rows: ChunkRef[] = [];
+    const store = (idx: number, bytes: Uint8Array): void => {
       const hash = hashBytes(bytes);
       putBlob(db, hash, bytes, m.now);
-      rows.set(idx, { idx, hash, size: bytes.byteLength });
-    }
-    let zeroHash = '';
-    for (let idx = content.keep; idx < count; idx++) {
-      if (rows.has(idx)) continue;
-      const length = Math.min(chunkSize, content.size - idx * chunkSize);
-      if (length === chunkSize && zeroHash !== '') {
-        rows.set(idx, { idx, hash: zeroHash, size: length });
+      rows.push({ idx, hash, size: bytes.byteLength });
+    };
+    for (const [idx, { bytes, ref }] of held) {
+      const length = lengthOf(idx);
+      const start = idx * chunkSize;
+      const ownLength = bytes ? bytes.byteLength : (ref as ChunkRef).size;
+      // Where the session's bytes win: everywhere when nothing changed under it, else what it wrote
+      // and whatever lies past its cut.
+      const ranges: (readonly [number, number])[] = changed
+        ? [...(content.written.get(idx) ?? []), [Math.max(0, cutAt - start), length]]
+        : [[0, length]];
+      if (ownLength === length && covers(ranges, length)) {
+        if (bytes) store(idx, bytes);
+        else rows.push(ref as ChunkRef);
         continue;
       }
-      const zeros = new Uint8Array(length);
-      const hash = hashBytes(zeros);
-      putBlob(db, hash, zeros, m.now);
-      if (length === chunkSize) zeroHash = hash;
-      rows.set(idx, { idx, hash, size: length });
+      const own = bytes ?? loadBlob(db, (ref as ChunkRef).hash, 'write');
+      const out = new Uint8Array(length);
+      if (changed) baseInto(idx, out, Math.min(length, cutAt - start));
+      for (const [from, to] of ranges) {
+        const end = Math.min(to, length);
+        if (end <= from) continue;
+        out.fill(0, from, end);
+        out.set(own.subarray(from, Math.min(end, own.byteLength)), from);
+      }
+      store(idx, out);
     }
-    db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [inode, count]);
-    upsertChunks(db, inode, [...rows.values()]);
+    for (const idx of rebuild) {
+      const length = lengthOf(idx);
+      const keep = Math.min(length, cutAt - idx * chunkSize);
+      const row = committed.get(idx);
+      if (row && row.size === length && keep >= length) continue; // unchanged
+      if (!row) continue; // a hole stays a hole
+      const out = new Uint8Array(length);
+      baseInto(idx, out, keep);
+      store(idx, out);
+    }
+    // Committed chunks past the new end or wholly past the cut hold nothing any more.
+    const firstGone = Math.min(count, Math.ceil(Math.min(cutAt, size) / chunkSize));
+    db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [inode, firstGone]);
+    upsertChunks(db, inode, rows);
+    markLinked(
+      db,
+      content.staged.map((chunk) => chunk.hash),
+    );
     db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
-      content.size,
+      size,
       m.now,
       m.now,
       m.rev,
       inode,
     ]);
     noteEverywhere(db, m, inode);
+    return { size, rev: m.rev, merged: changed };
   });
+}
+
+/** True when the ordered, disjoint `ranges` cover `[0, length)`. */
+function covers(ranges: readonly (readonly [number, number])[], length: number): boolean {
+  let reached = 0;
+  for (const [from, to] of [...ranges].sort((a, b) => a[0] - b[0])) {
+    if (from > reached) return false;
+    reached = Math.max(reached, to);
+    if (reached >= length) return true;
+  }
+  return reached >= length;
 }

@@ -8,7 +8,7 @@
  * @module dofs
  */
 export { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type StorageBackend } from './backend.ts';
-export { hashBytes, isHash } from './blobs.ts';
+export { hashBytes, holdStaged, isHash, isHeldStaged, markLinked, releaseStaged } from './blobs.ts';
 export type { ChunkRef } from './content.ts';
 export type { ByteSource, FileData } from './data.ts';
 export {
@@ -60,7 +60,17 @@ export {
   writeFile,
 } from './fs/files.ts';
 export { link, readlink, realpath, symlink } from './fs/links.ts';
-export { type GcOptions, type GcResult, gc, type Usage, usage } from './fs/maintenance.ts';
+export {
+  GC_SAFETY_WINDOW_MS,
+  type GcOptions,
+  type GcResult,
+  type GcStepOptions,
+  type GcStepResult,
+  gc,
+  gcStep,
+  type Usage,
+  usage,
+} from './fs/maintenance.ts';
 export { type RmOptions, rm, unlink } from './fs/remove.ts';
 export { rename } from './fs/rename.ts';
 export {
@@ -77,6 +87,7 @@ export { mknod } from './fs/special.ts';
 export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';
 export {
+  type BufferedCommit,
   type BufferedContent,
   chmodAt,
   commitBuffered,
@@ -100,8 +111,8 @@ export {
   writeWhole,
 } from './handles.ts';
 export { isSpecial, type NodeType, type Owner, type SpecialType } from './nodes.ts';
-export { joinPath, MAX_NAME_BYTES, MAX_PATH_BYTES, normalizePath } from './paths.ts';
-export { type Quotas, STORAGE_HEADROOM } from './quotas.ts';
+export { joinPath, MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_WORKSPACE_PATH_BYTES, normalizePath } from './paths.ts';
+export { checkFileSize, MAX_FILE_SIZE, type Quotas, STORAGE_HEADROOM } from './quotas.ts';
 export { withSpaceReserve } from './reserve.ts';
 export { MAX_SYMLINK_FOLLOWS } from './resolve.ts';
 export {

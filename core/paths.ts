@@ -6,8 +6,18 @@
  */
 import { fsError } from './errors.ts';
 
-/** Longest accepted path, in UTF-8 bytes (Linux PATH_MAX). */
+/**
+ * Linux's PATH_MAX, in UTF-8 bytes: the limit of one path *argument* of a system call, which the
+ * kernel applies to programs on the mount and node-shaped adapters apply to their arguments, and
+ * the limit of a symlink's target. Not a limit on depth: a workspace path may be longer.
+ */
 export const MAX_PATH_BYTES = 4096;
+/**
+ * Longest workspace path the engine accepts, in UTF-8 bytes: deep enough for any tree a program
+ * can build on Linux one short argument at a time (`mkdir a; cd a; mkdir a; …`), and well inside
+ * the 2 MB a stored value may hold.
+ */
+export const MAX_WORKSPACE_PATH_BYTES = 1024 * 1024;
 /** Longest accepted name, in UTF-8 bytes (Linux NAME_MAX). */
 export const MAX_NAME_BYTES = 255;
 
@@ -19,7 +29,7 @@ const exceedsBytes = (text: string, max: number): boolean =>
 /**
  * Splits an absolute path into its names, dropping `.` and empty segments and applying `..`
  * lexically. Relative, empty or NUL-containing paths and `..` above the root are EINVAL;
- * over-long paths and names are ENAMETOOLONG.
+ * names over 255 bytes and paths over {@link MAX_WORKSPACE_PATH_BYTES} are ENAMETOOLONG.
  */
 export function splitPath(path: unknown, syscall: string): string[] {
   if (typeof path !== 'string') {
@@ -30,13 +40,13 @@ export function splitPath(path: unknown, syscall: string): string[] {
   }
   if (path.includes('\0'))
     throw fsError('EINVAL', syscall, path.replaceAll('\0', '\\0'), undefined, 'NUL byte in path');
-  if (exceedsBytes(path, MAX_PATH_BYTES)) {
+  if (exceedsBytes(path, MAX_WORKSPACE_PATH_BYTES)) {
     throw fsError(
       'ENAMETOOLONG',
       syscall,
       `${path.slice(0, 64)}…`,
       undefined,
-      `paths are limited to ${MAX_PATH_BYTES} bytes`,
+      `workspace paths are limited to ${MAX_WORKSPACE_PATH_BYTES} bytes`,
     );
   }
   const names: string[] = [];

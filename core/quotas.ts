@@ -64,11 +64,16 @@ export function checkInodes(db: Database, path?: string): void {
   }
 }
 
-/** Before a file grows to `size`: EFBIG over the quota. */
-export function checkFileSize(db: Database, size: number, path?: string): void {
-  const max = db.quotas.maxFileSize;
-  if (max !== undefined && size > max)
-    throw fsError('EFBIG', 'write', path, undefined, `files are limited to ${max} bytes`);
+/**
+ * The largest file, whatever the quotas: 16 TiB (2^44 bytes), ext4's limit with 4 KiB blocks.
+ * Holes cost nothing, so without a limit a single truncate could claim any size.
+ */
+export const MAX_FILE_SIZE = 2 ** 44;
+
+/** Before a file grows to `size`: EFBIG over the quota or {@link MAX_FILE_SIZE}. */
+export function checkFileSize(db: Database, size: number, path?: string, syscall = 'write'): void {
+  const max = Math.min(db.quotas.maxFileSize ?? MAX_FILE_SIZE, MAX_FILE_SIZE);
+  if (size > max) throw fsError('EFBIG', syscall, path, undefined, `files are limited to ${max} bytes`);
 }
 
 /** Before directory `moved` (and its subtree) becomes an entry of `dir`: ENOSPC when its deepest path would pass the quota. */

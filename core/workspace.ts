@@ -32,7 +32,16 @@ import {
   writeFile,
 } from './fs/files.ts';
 import { link, readlink, realpath, symlink } from './fs/links.ts';
-import { type GcOptions, type GcResult, gc, type Usage, usage } from './fs/maintenance.ts';
+import {
+  type GcOptions,
+  type GcResult,
+  type GcStepOptions,
+  type GcStepResult,
+  gc,
+  gcStep,
+  type Usage,
+  usage,
+} from './fs/maintenance.ts';
 import { type RmOptions, rm, unlink } from './fs/remove.ts';
 import { rename } from './fs/rename.ts';
 import { type FindOptions, find, type GrepMatch, type GrepOptions, grep, ls } from './fs/search.ts';
@@ -181,6 +190,10 @@ export class Workspace {
   /** See {@link watch}. */
   watch(path: string, options?: WatchOptions, listener?: (event: WatchEvent) => void): Watcher {
     return watch(this.db, path, options, listener);
+  }
+  /** See {@link gcStep}. */
+  gcStep(options?: GcStepOptions): GcStepResult {
+    return gcStep(this.db, options);
   }
   /** See {@link gc}. */
   gc(options?: GcOptions): GcResult {

@@ -59,8 +59,20 @@ describe.skipIf(TMPFS_SKIP_REASON !== undefined)(`a full disk (library) ${TMPFS_
     expect((error.cause as Error).message).toMatch(/database or disk is full/);
 
     // Still full, still ENOSPC (not EIO from a confused connection), and the reserve untouched by writes.
+    // (A write right after the failure may fit: the rolled-back transaction's pages are free again
+    // in an incremental-vacuum database. Whatever fits is kept; the first that does not is ENOSPC.)
+    let extra = 0;
     for (const size of [FILE, 10]) {
-      expect(() => ws.writeFile('/more', patternBytes(size))).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
+      for (let attempt = 0; ; attempt++) {
+        expect(attempt, 'the disk never filled up again').toBeLessThan(50);
+        try {
+          ws.writeFile(`/more${extra}`, patternBytes(size));
+          extra++;
+        } catch (caught) {
+          expect(caught).toMatchObject({ code: 'ENOSPC' });
+          break;
+        }
+      }
     }
     expect(existsSync(join(disk.dir, 'ws.db-reserve'))).toBe(true);
     expect(ws.exists(`/f${written}`)).toBe(false);
@@ -68,6 +80,7 @@ describe.skipIf(TMPFS_SKIP_REASON !== undefined)(`a full disk (library) ${TMPFS_
     expectIntact(ws, all);
 
     // Deleting works on the full disk: the first deletion spends the reserve.
+    for (let i = 0; i < extra; i++) ws.unlink(`/more${i}`);
     const removed = all.filter((i) => i % 2 === 0);
     for (const i of removed) ws.unlink(`/f${i}`);
     expect(existsSync(join(disk.dir, 'ws.db-reserve'))).toBe(false);

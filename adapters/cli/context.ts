@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
-import { isFsError, openWorkspace, type Workspace } from '../../core/index.ts';
+import { gcStep, isFsError, openWorkspace, type Workspace } from '../../core/index.ts';
+import { lockHolderAdvice } from '../fuse/records.ts';
 import { CliError, UsageError } from './errors.ts';
 
 /** The workspace database used when `--db` is not given. */
@@ -60,6 +61,10 @@ export function openCliWorkspace(db: string, options: OpenOptions = {}): Workspa
       `no workspace database at '${db}' (create one with 'dofs init' or 'dofs import', or pass --db FILE)`,
     );
   }
+  // A mount holding the database exclusively would make this wait 5 s and fail "database is
+  // locked": say at once who holds it and what to do instead.
+  const holder = lockHolderAdvice(db);
+  if (holder) throw new CliError('EBUSY', `the workspace database '${db}' is in use: ${holder}`);
   const existed = existsSync(db);
   let backend: ReturnType<typeof createNodeSqliteBackend> | undefined;
   try {
@@ -81,12 +86,40 @@ export async function withWorkspace<T>(
   options: OpenOptions,
   fn: (workspace: Workspace) => T | Promise<T>,
 ): Promise<T> {
-  const workspace = openCliWorkspace(global.db, { synchronous: global.synchronous, ...options });
+  let workspace: Workspace;
   try {
-    return await fn(workspace);
+    workspace = openCliWorkspace(global.db, { synchronous: global.synchronous, ...options });
+  } catch (error) {
+    throw explainLock(error, global.db);
+  }
+  try {
+    const result = await fn(workspace);
+    // A command that changed something also collects a bounded step of garbage (what it just
+    // deleted or overwrote, among others) and gives the space back: no separate 'dofs gc' needed.
+    if (!options.readOnly) {
+      try {
+        gcStep(workspace.db);
+      } catch {
+        // Collection is best effort here (a busy or full database): the change itself succeeded.
+      }
+    }
+    return result;
+  } catch (error) {
+    throw explainLock(error, global.db);
   } finally {
     workspace.close();
   }
+}
+
+/** A "database is locked" failure, with who holds the lock and the way on added to its message; any other error unchanged. */
+function explainLock(error: unknown, db: string): unknown {
+  const text = `${(error as Error)?.message ?? ''} ${((error as Error)?.cause as Error | undefined)?.message ?? ''}`;
+  if (!/database is locked/.test(text) || !(error instanceof Error)) return error;
+  const advice =
+    lockHolderAdvice(db) ??
+    "another process holds it: a 'dofs mount' of it without --shared (use its files, or mount with --shared), or a long write by another program";
+  error.message = `${error.message} (${advice})`;
+  return error;
 }
 
 /** A workspace path from the user's: absolute as given, or relative to the workspace root. */

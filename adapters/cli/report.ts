@@ -17,12 +17,29 @@ export function usageLines(usage: Usage): string[] {
     row('directories', formatCount(usage.directories)),
     row('symlinks', formatCount(usage.symlinks)),
     row('bytes', bytes(usage.logicalBytes)),
+    row(
+      'allocated',
+      `${bytes(usage.allocatedBytes)}${usage.allocatedBytes < usage.logicalBytes ? ' (the rest are holes)' : ''}`,
+    ),
     row('stored', bytes(usage.storedBytes)),
-    row('garbage', `${bytes(usage.garbageBytes)}${usage.garbageBytes > 0 ? ", freed by 'dofs gc'" : ''}`),
+    row('garbage', `${bytes(usage.garbageBytes)}${garbageAdvice(usage)}`),
     row('dedup ratio', `${usage.dedupRatio.toFixed(2)}x`),
     row('blobs', formatCount(usage.blobs)),
     row('chunk size', formatBytes(usage.chunkSize)),
   ];
+}
+
+/** What happens to the garbage: only what gc would free now is promised to 'dofs gc'. */
+function garbageAdvice(usage: Usage): string {
+  if (usage.garbageBytes === 0) return '';
+  const staged = usage.stagedGarbageBytes;
+  const now = usage.garbageBytes - staged;
+  const parts: string[] = [];
+  if (now > 0)
+    parts.push(`${formatBytes(now)} freed by the next 'dofs gc' (or any change, or a running mount, by itself)`);
+  if (staged > 0)
+    parts.push(`${formatBytes(staged)} staged by unfinished writes within the last hour, kept until then`);
+  return `: ${parts.join('; ')}`;
 }
 
 /** One line saying whether fsck passed. */

@@ -16,7 +16,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
-import { type Database, openWorkspace, type Quotas, type Workspace } from '../../core/index.ts';
+import { type Database, gcStep, openWorkspace, type Quotas, type Workspace } from '../../core/index.ts';
 import { COMPACTION_INTERVAL_MS, compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
 import type { FuseInstance } from './fuse-native.ts';
@@ -31,6 +31,7 @@ import {
   removeRecord,
   writeRecord,
 } from './preflight.ts';
+import { mountsOf } from './records.ts';
 import { reply, type StatusServer, startStatusServer } from './status.ts';
 import { type SyncSession, startSyncSession } from './sync-session.ts';
 
@@ -38,6 +39,12 @@ const run = promisify(execFile);
 
 /** The status port used when none is given (the reference daemon's). */
 export const DEFAULT_STATUS_PORT = 45678;
+/** An older database at most this large is switched to incremental vacuum when mounted (one VACUUM). */
+const CONVERT_AT_START_BYTES = 64 * 1024 * 1024;
+/** How often the background collector runs when the last step found nothing to do. */
+export const GC_IDLE_MS = 5_000;
+/** How soon it runs again after a step that found work. */
+export const GC_BUSY_MS = 200;
 
 /** Options for {@link startMount}. */
 export interface MountDaemonOptions {
@@ -184,6 +191,12 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     );
   }
 
+  for (const other of mountsOf(dbPath)) {
+    if (other.shared && options.shareDatabase) continue;
+    throw new MountpointError(
+      `${dbPath} is already mounted at ${other.mountpoint} by 'dofs mount' (pid ${other.pid})${other.shared ? '' : ', which holds it exclusively'}: use that mount, or stop it (kill ${other.pid}); two mounts of one database need --shared on both`,
+    );
+  }
   const existed = existsSync(dbPath);
   const backend = createNodeSqliteBackend({ path: dbPath, synchronous: options.synchronous });
   if (!options.shareDatabase) backend.run('PRAGMA locking_mode = EXCLUSIVE');
@@ -192,8 +205,18 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     // The exclusive lock is taken for good at the first write; until then each statement still locks.
     workspace.db.transaction(() => workspace.db.run("UPDATE vfs_meta SET v = v WHERE k = 'chunk_size'"));
   }
+  if (!options.readOnly && existed && statSync(dbPath).size <= CONVERT_AT_START_BYTES) {
+    // A database made before incremental vacuum existed is switched now while it is small (one
+    // VACUUM, well under a second); a larger one switches at the next 'dofs gc'.
+    try {
+      backend.reclaimSpace?.({ convert: true, maxPages: 1 });
+    } catch (error) {
+      log(`dofs: switching to incremental vacuum: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
   let status: StatusServer | undefined;
   let sync: SyncSession | undefined;
+  const gcTotals = { steps: 0, blobs: 0, bytes: 0, reclaimedBytes: 0 };
   const abort = new AbortController();
   const startedAt = new Date();
   try {
@@ -268,6 +291,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
           errors: fuseOps.state.errors,
         },
         sync: sync ? (sync.stats?.() ?? { running: true }) : null,
+        gc: gcTotals,
       };
     };
     if (options.port !== false) {
@@ -316,6 +340,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       mountpoint,
       port: status?.port,
       startedAt: startedAt.toISOString(),
+      shared: options.shareDatabase === true,
     });
 
     // The change log is compacted as the mount runs, a bounded step at a time (docs/sync-protocol.md).
@@ -330,6 +355,33 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         }, COMPACTION_INTERVAL_MS);
     compaction?.unref();
     abort.signal.addEventListener('abort', () => clearInterval(compaction), { once: true });
+
+    // Garbage is collected as the mount runs, a bounded step at a time (at most 4,096 catalogue
+    // rows examined, 1,024 blobs freed, 64 MiB of free pages given back to the file system): every
+    // GC_IDLE_MS, and back to back (GC_BUSY_MS apart) while steps find work.
+    if (!options.readOnly) {
+      let timer: NodeJS.Timeout | undefined;
+      const collect = (): void => {
+        let busy = false;
+        try {
+          const step = gcStep(workspace.db);
+          gcTotals.steps++;
+          gcTotals.blobs += step.blobs;
+          gcTotals.bytes += step.bytes;
+          gcTotals.reclaimedBytes += step.reclaimedBytes ?? 0;
+          busy = step.blobs > 0 || (step.reclaimedBytes ?? 0) > 0 || !step.wrapped;
+        } catch (error) {
+          log(`dofs: collecting garbage: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        if (!abort.signal.aborted) {
+          timer = setTimeout(collect, busy ? GC_BUSY_MS : GC_IDLE_MS);
+          timer.unref();
+        }
+      };
+      timer = setTimeout(collect, GC_IDLE_MS);
+      timer.unref();
+      abort.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    }
 
     if (options.sync) {
       sync = startSyncSession({

@@ -6,10 +6,8 @@
  * @module
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { APT_INSTALL, FuseUnavailableError, type LoadedFuse, loadFuseNative } from './fuse-native.ts';
@@ -105,58 +103,10 @@ export function checkFuse(): LoadedFuse {
   return loadFuseNative();
 }
 
-// ---- Who owns a mount: a record per mountpoint, outside the mount and outside the workspace ----
+// ---- Who owns a mount: see records.ts ----
+export { isAlive, type MountRecord, mountsOf, readRecord, recordPath, removeRecord, writeRecord } from './records.ts';
 
-/** What a running daemon records about its mount. */
-export interface MountRecord {
-  pid: number;
-  db: string;
-  mountpoint: string;
-  port?: number;
-  startedAt: string;
-}
-
-function recordDir(): string {
-  return join(process.env.XDG_RUNTIME_DIR || tmpdir(), 'dofs-mounts');
-}
-
-/** The record file for `mountpoint`. */
-export function recordPath(mountpoint: string): string {
-  const key = createHash('sha256').update(mountpoint).digest('hex').slice(0, 16);
-  return join(recordDir(), `${key}.json`);
-}
-
-/** Writes the record of a mount this process serves. */
-export async function writeRecord(record: MountRecord): Promise<void> {
-  mkdirSync(recordDir(), { recursive: true });
-  await writeFile(recordPath(record.mountpoint), `${JSON.stringify(record)}\n`);
-}
-
-/** The record of `mountpoint`, if any. */
-export function readRecord(mountpoint: string): MountRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(recordPath(mountpoint), 'utf8')) as MountRecord;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Removes the record of `mountpoint` (only when it is this process's). */
-export function removeRecord(mountpoint: string, pid = process.pid): void {
-  const record = readRecord(mountpoint);
-  if (record && record.pid !== pid) return;
-  rmSync(recordPath(mountpoint), { force: true });
-}
-
-/** True when process `pid` exists (EPERM means it does, owned by someone else). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { isAlive, readRecord, removeRecord } from './records.ts';
 
 /** The mountpoint cannot be used; the message says why and what to do. */
 export class MountpointError extends Error {

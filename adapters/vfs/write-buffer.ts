@@ -9,10 +9,12 @@
  */
 import {
   type ChunkRef,
+  checkFileSize,
   commitBuffered,
   type Database,
   readBlob,
   readChunk,
+  releaseStaged,
   stageChunks,
   statInode,
 } from '../../core/index.ts';
@@ -35,13 +37,39 @@ export class WriteBuffer {
   readonly #dirty = new Map<number, Uint8Array>();
   readonly #staged = new Map<number, ChunkRef>();
   #mtimeMs: number | undefined;
+  // What the session did, so it can be replayed onto another writer's changes at commit: the node
+  // revision it started from, the bytes it wrote (per held chunk), its lowest truncate, its furthest write.
+  #baseRev: number;
+  readonly #written = new Map<number, [number, number][]>();
+  #cutAt = Number.POSITIVE_INFINITY;
+  #writeEnd = 0;
+  // The staged blobs this session holds against gc in this process (one entry per hold).
+  #holds = new Map<string, number>();
 
   constructor(db: Database, inode: number, maxDirtyChunks: number) {
     this.#db = db;
     this.inode = inode;
     this.#chunkSize = db.chunkSize;
     this.#maxDirty = Math.max(1, maxDirtyChunks);
-    this.#size = this.#validBase = statInode(db, inode).size;
+    const stat = statInode(db, inode);
+    this.#size = this.#validBase = stat.size;
+    this.#baseRev = stat.rev;
+  }
+
+  /** Records that the session wrote `[from, to)` of chunk `idx` (chunk-relative), merging ranges. */
+  #wrote(idx: number, from: number, to: number): void {
+    const ranges = this.#written.get(idx) ?? [];
+    const kept: [number, number][] = [];
+    for (const range of ranges) {
+      if (range[1] < from || range[0] > to) kept.push(range);
+      else {
+        from = Math.min(from, range[0]);
+        to = Math.max(to, range[1]);
+      }
+    }
+    kept.push([from, to]);
+    kept.sort((a, b) => a[0] - b[0]);
+    this.#written.set(idx, kept);
   }
 
   /** The file's length as this session sees it. */
@@ -89,7 +117,7 @@ export class WriteBuffer {
       this.#makeRoom();
       bytes = fresh ? new Uint8Array(0) : this.#content(idx);
       if (!fresh) bytes = bytes.slice();
-      this.#staged.delete(idx);
+      this.#dropStaged(idx);
     }
     if (bytes.byteLength < need) {
       // Small files stay small: grow by doubling, up to one chunk.
@@ -115,6 +143,7 @@ export class WriteBuffer {
     }
     if (victims.length === 0) return; // only the partial last chunk is held
     for (const chunk of stageChunks(this.#db, victims)) {
+      this.#holds.set(chunk.hash, (this.#holds.get(chunk.hash) ?? 0) + 1);
       this.#staged.set(chunk.idx, chunk);
       this.#dirty.delete(chunk.idx);
     }
@@ -135,6 +164,7 @@ export class WriteBuffer {
   write(offset: number, data: Uint8Array): number {
     const end = offset + data.byteLength;
     if (data.byteLength === 0) return end;
+    if (end > this.#size) checkFileSize(this.#db, end);
     if (end > this.#size) this.#grow(end);
     const size = this.#chunkSize;
     for (let idx = Math.floor(offset / size); idx * size < end; idx++) {
@@ -144,13 +174,17 @@ export class WriteBuffer {
       // A chunk the write covers whole needs none of its old bytes.
       const whole = from === start && to - start === this.#length(idx);
       this.#hold(idx, to - start, whole).set(data.subarray(from - offset, to - offset), from - start);
+      this.#wrote(idx, from - start, to - start);
     }
+    this.#writeEnd = Math.max(this.#writeEnd, end);
     this.#touch();
     return end;
   }
 
   /** Sets the length in memory: cut (the boundary chunk is held and its tail zeroed), or extended with zeros. */
   truncate(length: number): void {
+    if (length > this.#size) checkFileSize(this.#db, length, undefined, 'ftruncate');
+    this.#cutAt = Math.min(this.#cutAt, length);
     if (length > this.#size) {
       this.#grow(length);
     } else if (length < this.#size) {
@@ -159,7 +193,17 @@ export class WriteBuffer {
       if (tail !== 0) this.#hold(Math.floor(length / size), tail).fill(0, tail);
       const count = Math.ceil(length / size);
       for (const idx of [...this.#dirty.keys()]) if (idx >= count) this.#dirty.delete(idx);
-      for (const idx of [...this.#staged.keys()]) if (idx >= count) this.#staged.delete(idx);
+      for (const idx of [...this.#staged.keys()]) if (idx >= count) this.#dropStaged(idx);
+      for (const [idx, ranges] of [...this.#written]) {
+        if (idx >= count) this.#written.delete(idx);
+        else if (idx === count - 1 && tail !== 0) {
+          const cut = ranges
+            .filter(([from]) => from < tail)
+            .map(([from, to]): [number, number] => [from, Math.min(to, tail)]);
+          if (cut.length > 0) this.#written.set(idx, cut);
+          else this.#written.delete(idx);
+        }
+      }
       this.#size = length;
       this.#validBase = Math.min(this.#validBase, length);
     }
@@ -187,20 +231,60 @@ export class WriteBuffer {
     return end - offset;
   }
 
-  /** Applies the session in one transaction (nothing at all if nothing changed), then starts afresh from it. */
-  commit(): void {
-    if (this.#mtimeMs === undefined) return;
+  /**
+   * Applies the session in one transaction (nothing at all if nothing changed), then starts afresh
+   * from the file as committed. When another writer changed the file since the session started,
+   * the session's writes and truncates are replayed onto its changes (see `commitBuffered`).
+   * Returns true when such a merge happened.
+   */
+  commit(): boolean {
+    if (this.#mtimeMs === undefined) {
+      // Nothing of ours to apply: follow what others committed meanwhile.
+      const stat = statInode(this.#db, this.inode);
+      if (stat.rev !== this.#baseRev) this.#restart(stat.size, stat.rev);
+      return false;
+    }
     const dirty = new Map<number, Uint8Array>();
     for (const idx of this.#dirty.keys()) dirty.set(idx, this.#content(idx));
-    commitBuffered(this.#db, this.inode, {
+    // The commit links the staged blobs: this session stops holding them first, so the commit can
+    // hand them over to gc's ordinary rule (freed once nothing names them). Should it fail, their
+    // fresh staging time still protects them for gc's safety window.
+    const staged = [...this.#staged.values()];
+    for (const [hash, count] of this.#holds) releaseStaged(this.#db, Array(count).fill(hash));
+    this.#holds.clear();
+    const result = commitBuffered(this.#db, this.inode, {
       size: this.#size,
-      keep: Math.ceil(this.#validBase / this.#chunkSize),
-      staged: [...this.#staged.values()],
+      baseRev: this.#baseRev,
+      cutAt: this.#cutAt,
+      writeEnd: this.#writeEnd,
+      staged,
       dirty,
+      written: this.#written,
     });
+    this.#restart(result.size, result.rev);
+    return result.merged;
+  }
+
+  /** Forgets staged chunk `idx` (the session holds newer bytes for it, or cut it off). */
+  #dropStaged(idx: number): void {
+    const chunk = this.#staged.get(idx);
+    if (!chunk) return;
+    this.#staged.delete(idx);
+    const count = this.#holds.get(chunk.hash) ?? 0;
+    if (count === 0) return;
+    if (count > 1) this.#holds.set(chunk.hash, count - 1);
+    else this.#holds.delete(chunk.hash);
+    releaseStaged(this.#db, [chunk.hash]);
+  }
+
+  #restart(size: number, rev: number): void {
     this.#dirty.clear();
     this.#staged.clear();
-    this.#validBase = this.#size;
+    this.#written.clear();
+    this.#size = this.#validBase = size;
+    this.#baseRev = rev;
+    this.#cutAt = Number.POSITIVE_INFINITY;
+    this.#writeEnd = 0;
     this.#mtimeMs = undefined;
   }
 }

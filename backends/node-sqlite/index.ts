@@ -66,6 +66,11 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
   const reserveBytes = reserveSize(options.reserveBytes);
   const db = new DatabaseSync(path);
   const inMemory = path === ':memory:' || path === '';
+  // A new database gives free pages back to the file system on request (gc's incremental vacuum);
+  // this must be chosen before the header is written (by the switch to WAL, or the first table).
+  // Older databases switch at `dofs gc`, or when a small one is mounted.
+  const empty = (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0;
+  if (empty) db.exec('PRAGMA auto_vacuum = INCREMENTAL');
   if (!inMemory) {
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     db.exec('PRAGMA journal_mode = WAL');
@@ -74,6 +79,8 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
     // fills, committed WAL frames not yet in the database need that much room to be checkpointed
     // before the WAL can start over, and the deletion reserve (2 MiB) has to cover it.
     db.exec('PRAGMA wal_autocheckpoint = 256');
+    // After a checkpoint the WAL file is cut back to 8 MiB, so space a large commit took is given back.
+    db.exec('PRAGMA journal_size_limit = 8388608');
   }
   db.exec(`PRAGMA cache_size = ${-Math.trunc(options.cacheSizeKiB ?? 65_536)}`);
   db.exec('PRAGMA foreign_keys = ON');
@@ -114,6 +121,28 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
         // Still no room, or inside a transaction: the retried deletion may fit anyway.
       }
       return true;
+    },
+    reclaimSpace(reclaim: { maxPages?: number; convert?: boolean } = {}): number {
+      transactions.checkOpen();
+      if (db.isTransaction) return 0;
+      const pragma = (name: string): number => Number(Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0] ?? 0);
+      const pageSize = pragma('page_size');
+      const before = pragma('page_count');
+      if (pragma('auto_vacuum') !== 2) {
+        if (!reclaim.convert) return 0;
+        // One full rebuild switches the mode (VACUUM copies the database; it needs that much free disk).
+        db.exec('PRAGMA auto_vacuum = INCREMENTAL');
+        db.exec('VACUUM');
+      } else {
+        const pages = reclaim.maxPages === undefined ? '' : `(${Math.max(1, Math.trunc(reclaim.maxPages))})`;
+        if (pragma('freelist_count') === 0) return 0;
+        db.prepare(`PRAGMA incremental_vacuum${pages}`).all();
+      }
+      const given = Math.max(0, before - pragma('page_count')) * pageSize;
+      // The file is cut at a checkpoint: do one now, without waiting for other connections (a
+      // checkpoint they keep from finishing cuts it later), so the space comes back at once.
+      if (given > 0 && !inMemory) db.prepare('PRAGMA wal_checkpoint(PASSIVE)').all();
+      return given;
     },
     close(): void {
       if (closed) return;

@@ -71,7 +71,10 @@ export interface StatInfo {
   rdev: number;
   /** Size in bytes (a symlink: the length of its target). */
   size: number;
-  /** 512-byte blocks, rounded up to the block size as a local filesystem reports. */
+  /**
+   * 512-byte blocks allocated, rounded up to the block size as a local filesystem reports: holes
+   * (chunks never written) take none. See {@link allocatedBytes}.
+   */
   blocks: number;
   /** Last access time, set at creation and by utimes (reads do not update it). */
   atimeMs: number;
@@ -99,8 +102,33 @@ export interface StatInfo {
   isBlockDevice: boolean;
 }
 
-/** Turns an inode row into {@link StatInfo}. */
-export function toStat(node: NodeRow, name: string): StatInfo {
+/** Files of up to this many chunks have their holes counted exactly by stat; larger ones only their trailing hole. */
+const EXACT_ALLOCATION_CHUNKS = 4096;
+
+/**
+ * The bytes a file's chunks occupy (holes excluded), from two index lookups: exact for files of up
+ * to 4,096 chunks (256 MiB at 64 KiB); for larger ones, the bytes up to the end of the last chunk
+ * present (a trailing hole is excluded, holes before it are counted).
+ */
+export function allocatedBytes(db: Database, node: NodeRow): number {
+  const size = Number(node.size);
+  if (node.type !== 'file' || size === 0) return 0;
+  const chunkSize = db.chunkSize;
+  const row = db.all<{ n: number; top: number | null }>(
+    `SELECT (SELECT count(*) FROM (SELECT 1 FROM vfs_chunks WHERE inode = ? LIMIT ${EXACT_ALLOCATION_CHUNKS + 1})) AS n,
+            (SELECT max(idx) FROM vfs_chunks WHERE inode = ?) AS top`,
+    [node.inode, node.inode],
+  )[0];
+  if (!row || row.top === null) return 0;
+  const last = Math.ceil(size / chunkSize) - 1;
+  const top = Number(row.top);
+  const endShort = top === last ? chunkSize - (size - last * chunkSize) : 0;
+  if (Number(row.n) <= EXACT_ALLOCATION_CHUNKS) return Number(row.n) * chunkSize - endShort;
+  return (top + 1) * chunkSize - endShort;
+}
+
+/** Turns an inode row into {@link StatInfo}; `allocated` bytes (default: the size) give `blocks`. */
+export function toStat(node: NodeRow, name: string, allocated = Number(node.size)): StatInfo {
   const size = Number(node.size);
   return {
     name,
@@ -112,7 +140,7 @@ export function toStat(node: NodeRow, name: string): StatInfo {
     gid: Number(node.gid ?? 0),
     rdev: Number(node.rdev ?? 0),
     size,
-    blocks: node.type === 'file' ? Math.ceil(size / BLOCK_SIZE) * (BLOCK_SIZE / 512) : 0,
+    blocks: node.type === 'file' ? Math.ceil(allocated / BLOCK_SIZE) * (BLOCK_SIZE / 512) : 0,
     atimeMs: Number(node.atime),
     mtimeMs: Number(node.mtime),
     ctimeMs: Number(node.ctime),
@@ -131,13 +159,13 @@ export function toStat(node: NodeRow, name: string): StatInfo {
 /** Information about the node at `path`, following symlinks. */
 export function stat(db: Database, path: string): StatInfo {
   const { node, name } = resolve(db, path, { follow: true, syscall: 'stat' });
-  return toStat(node, name);
+  return toStat(node, name, allocatedBytes(db, node));
 }
 
 /** Information about the node at `path`; a symlink is described itself, not followed. */
 export function lstat(db: Database, path: string): StatInfo {
   const { node, name } = resolve(db, path, { follow: false, syscall: 'lstat' });
-  return toStat(node, name);
+  return toStat(node, name, allocatedBytes(db, node));
 }
 
 /** True when `path` names something (following symlinks). Never throws for a bad path. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { hashBytes, loadBlob, putBlob } from '../blobs.ts';
+import { hashBytes, holdStaged, loadBlob, markLinked, putBlob, releaseStaged } from '../blobs.ts';
 import {
   type ChunkRef,
   readRange,
@@ -149,24 +149,35 @@ async function writeFileFromSource(
       throw wrapStorageError(error, 'write', path);
     }
     staged.push({ idx: staged.length, hash, size: bytes.byteLength });
+    holdStaged(db, [hash]);
   };
-  for await (const piece of iterate(source)) {
-    let bytes = toBytes(piece, 'write', path);
-    // Refuse an oversized stream before staging any more of it.
-    checkFileSize(db, staged.length * chunkSize + fill + bytes.byteLength, path);
-    while (bytes.byteLength > 0) {
-      const take = Math.min(bytes.byteLength, chunkSize - fill);
-      buffer.set(bytes.subarray(0, take), fill);
-      fill += take;
-      bytes = bytes.subarray(take);
-      if (fill === chunkSize) {
-        stage(buffer);
-        buffer = new Uint8Array(chunkSize);
-        fill = 0;
+  try {
+    await stageAll();
+  } finally {
+    releaseStaged(
+      db,
+      staged.map((chunk) => chunk.hash),
+    );
+  }
+  async function stageAll(): Promise<void> {
+    for await (const piece of iterate(source)) {
+      let bytes = toBytes(piece, 'write', path);
+      // Refuse an oversized stream before staging any more of it.
+      checkFileSize(db, staged.length * chunkSize + fill + bytes.byteLength, path);
+      while (bytes.byteLength > 0) {
+        const take = Math.min(bytes.byteLength, chunkSize - fill);
+        buffer.set(bytes.subarray(0, take), fill);
+        fill += take;
+        bytes = bytes.subarray(take);
+        if (fill === chunkSize) {
+          stage(buffer);
+          buffer = new Uint8Array(chunkSize);
+          fill = 0;
+        }
       }
     }
+    if (fill > 0) stage(buffer.subarray(0, fill));
   }
-  if (fill > 0) stage(buffer.subarray(0, fill));
   const size = staged.reduce((sum, chunk) => sum + chunk.size, 0);
   mutate(db, 'open', path, (m) => {
     const missing = missingBlobs(
@@ -184,6 +195,10 @@ async function writeFileFromSource(
     const { node, realPath, created } = openTarget(db, m, path, 'open', options);
     db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
     upsertChunks(db, node.inode, staged);
+    markLinked(
+      db,
+      staged.map((chunk) => chunk.hash),
+    );
     db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
       size,
       m.now,
@@ -269,16 +284,27 @@ export function readFileStream(db: Database, path: string, range: ByteRange | nu
       : { size: 0, chunks: [] };
   const end = Math.min(size, offset + length);
   let next = 0;
+  let at = offset;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
-      const chunk = chunks[next++];
-      if (!chunk || chunk.idx * chunkSize >= end) {
+      if (at >= end) {
         controller.close();
         return;
       }
-      const start = chunk.idx * chunkSize;
-      const bytes = loadBlob(db, chunk.hash, 'read', path);
-      controller.enqueue(bytes.slice(Math.max(0, offset - start), Math.min(bytes.byteLength, end - start)));
+      const chunk = chunks[next];
+      const start = Math.floor(at / chunkSize) * chunkSize;
+      if (chunk && chunk.idx * chunkSize === start) {
+        next++;
+        const bytes = loadBlob(db, chunk.hash, 'read', path);
+        const piece = bytes.slice(at - start, Math.min(bytes.byteLength, end - start));
+        at = start + chunkSize;
+        controller.enqueue(piece);
+        return;
+      }
+      // A hole: zeros up to the next chunk, at most a chunk's worth per pull.
+      const to = Math.min(end, start + chunkSize, chunk ? chunk.idx * chunkSize : end);
+      controller.enqueue(new Uint8Array(to - at));
+      at = to;
     },
   });
 }

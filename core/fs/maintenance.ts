@@ -4,15 +4,31 @@
  * @module
  */
 
+import { isHeldStaged } from '../blobs.ts';
 import { checkOffset } from '../data.ts';
 import type { Database } from '../database.ts';
 import { wrapStorageError } from '../errors.ts';
 import { withSpaceReserve } from '../reserve.ts';
 
+/** The default safety window: blobs staged (by a stream, a write session, sync) this recently and not yet linked are kept. */
+export const GC_SAFETY_WINDOW_MS = 3_600_000;
+
 /** Options for {@link gc}. */
 export interface GcOptions {
-  /** Only blobs unreferenced and not staged for this long are freed, so in-flight writes keep theirs. Default one hour. */
+  /**
+   * Blobs staged (stored ahead of the mutation that links them: streamed writes, write sessions,
+   * sync) less than this long ago are kept, so writes in flight in other processes keep theirs.
+   * Blobs stored by a mutation, or linked since they were staged, are freed as soon as nothing
+   * names them; blobs staged by a write session of this process are kept while it holds them.
+   * Default one hour.
+   */
   safetyWindowMs?: number;
+  /**
+   * Also give the freed pages back to the file system (node-sqlite; see
+   * `StorageBackend.reclaimSpace`), switching an older database to incremental vacuum first (one
+   * full VACUUM). Default false.
+   */
+  vacuum?: boolean;
 }
 
 /** What {@link gc} freed. */
@@ -21,34 +37,124 @@ export interface GcResult {
   blobs: number;
   /** Bytes freed. */
   bytes: number;
+  /** Bytes the database file gave back to the file system (0 without `vacuum`, or on a backend that cannot). */
+  reclaimedBytes?: number;
 }
 
-/** Frees blobs that no chunk references and that were last stored or staged before the safety window. */
+function cutoffOf(db: Database, safetyWindowMs: number | undefined): number {
+  const window =
+    safetyWindowMs === undefined ? GC_SAFETY_WINDOW_MS : checkOffset(safetyWindowMs, 'safetyWindowMs', 'gc', '/');
+  return db.now() - window;
+}
+
+/** Frees blobs that no chunk references and that are not staged within the safety window (see {@link GcOptions}). */
 export function gc(db: Database, options: GcOptions | null = {}): GcResult {
   options ??= {};
-  const window =
-    options.safetyWindowMs === undefined ? 3_600_000 : checkOffset(options.safetyWindowMs, 'safetyWindowMs', 'gc', '/');
-  const cutoff = db.now() - window;
-  return withSpaceReserve(db, 'gc', () => collect(db, cutoff));
+  const cutoff = cutoffOf(db, options.safetyWindowMs);
+  const result = withSpaceReserve(db, 'gc', () => collect(db, cutoff));
+  if (options.vacuum && !db.readOnly) result.reclaimedBytes = reclaim(db, { convert: true });
+  return result;
+}
+
+function reclaim(db: Database, options: { maxPages?: number; convert?: boolean }): number {
+  if (db.inTransaction || !db.backend.reclaimSpace) return 0;
+  try {
+    return db.backend.reclaimSpace(options);
+  } catch {
+    // No room for the vacuum (a full disk), or the database is busy: the free pages stay in the
+    // file, where SQLite reuses them, and the next attempt may succeed.
+    return 0;
+  }
+}
+
+/** Deletes the blobs `garbage` names (catalogue and bytes), in batches; forgets them in the cache. */
+function remove(db: Database, garbage: readonly { hash: string; size: number }[]): GcResult {
+  const per = db.limits.maxBoundParameters;
+  for (let start = 0; start < garbage.length; start += per) {
+    const hashes = garbage.slice(start, start + per).map((row) => row.hash);
+    const marks = hashes.map(() => '?').join(', ');
+    db.run(`DELETE FROM vfs_blob_bytes WHERE hash IN (${marks})`, hashes);
+    db.run(`DELETE FROM vfs_blobs WHERE hash IN (${marks})`, hashes);
+  }
+  for (const row of garbage) db.blobCache.delete(row.hash);
+  return { blobs: garbage.length, bytes: garbage.reduce((sum, row) => sum + Number(row.size), 0) };
+}
+
+/** Options for {@link gcStep}. */
+export interface GcStepOptions {
+  /** As {@link GcOptions.safetyWindowMs}. */
+  safetyWindowMs?: number;
+  /** Catalogue rows examined per step. Default 4096. */
+  maxScan?: number;
+  /** Blobs freed per step at most. Default 1024 (64 MiB at 64 KiB chunks). */
+  maxBlobs?: number;
+  /** Free pages given back to the file system per step at most. Default 16384 (64 MiB at 4 KiB pages). */
+  maxPages?: number;
+}
+
+/** What one {@link gcStep} did. */
+export interface GcStepResult extends GcResult {
+  /** Catalogue rows examined. */
+  scanned: number;
+  /** True when the step reached the end of the catalogue (the next starts over from the beginning). */
+  wrapped: boolean;
+}
+
+/** Where each Database's incremental gc stands in the blob catalogue (by hash). */
+const gcCursors = new WeakMap<Database, string>();
+
+/**
+ * One bounded step of garbage collection, for a background timer (the mount, a Durable Object's
+ * alarm, the CLI after a change): examines at most `maxScan` catalogue rows from where the last
+ * step stopped, frees at most `maxBlobs` of them in one transaction by the rule of {@link gc}, then
+ * gives at most `maxPages` free pages back to the file system. Repeated steps cover the whole
+ * catalogue, so every garbage blob is freed within (blobs / maxScan) steps.
+ */
+export function gcStep(db: Database, options: GcStepOptions | null = {}): GcStepResult {
+  options ??= {};
+  if (db.readOnly) return { blobs: 0, bytes: 0, scanned: 0, wrapped: true, reclaimedBytes: 0 };
+  const cutoff = cutoffOf(db, options.safetyWindowMs);
+  const maxScan = Math.max(1, Math.trunc(options.maxScan ?? 4096));
+  const maxBlobs = Math.max(1, Math.trunc(options.maxBlobs ?? 1024));
+  const after = gcCursors.get(db) ?? '';
+  const result = withSpaceReserve(db, 'gc', () => {
+    try {
+      return db.transaction(() => {
+        const rows = db.all<{ hash: string; size: number; last_seen: number; used: number }>(
+          `SELECT hash, size, last_seen, EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash) AS used
+           FROM vfs_blobs b WHERE hash > ? ORDER BY hash LIMIT ?`,
+          [after, maxScan],
+        );
+        const garbage: { hash: string; size: number }[] = [];
+        let last = after;
+        for (const row of rows) {
+          if (garbage.length === maxBlobs) break;
+          last = row.hash;
+          if (!Number(row.used) && Number(row.last_seen) <= cutoff && !isHeldStaged(db, row.hash)) garbage.push(row);
+        }
+        const wrapped = rows.length < maxScan && last === (rows.at(-1)?.hash ?? after);
+        return { ...remove(db, garbage), scanned: rows.length, wrapped, next: wrapped ? '' : last };
+      });
+    } catch (error) {
+      throw wrapStorageError(error, 'gc');
+    }
+  });
+  gcCursors.set(db, result.next);
+  const reclaimedBytes = reclaim(db, { maxPages: options.maxPages ?? 16_384 });
+  return { blobs: result.blobs, bytes: result.bytes, scanned: result.scanned, wrapped: result.wrapped, reclaimedBytes };
 }
 
 /** One gc pass in one transaction: deletes the garbage older than `cutoff`. */
 function collect(db: Database, cutoff: number): GcResult {
   try {
     return db.transaction(() => {
-      const garbage = db.all<{ hash: string; size: number }>(
-        `SELECT hash, size FROM vfs_blobs b WHERE last_seen <= ? AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)`,
-        [cutoff],
-      );
-      const per = db.limits.maxBoundParameters;
-      for (let start = 0; start < garbage.length; start += per) {
-        const hashes = garbage.slice(start, start + per).map((row) => row.hash);
-        const marks = hashes.map(() => '?').join(', ');
-        db.run(`DELETE FROM vfs_blob_bytes WHERE hash IN (${marks})`, hashes);
-        db.run(`DELETE FROM vfs_blobs WHERE hash IN (${marks})`, hashes);
-      }
-      for (const row of garbage) db.blobCache.delete(row.hash);
-      return { blobs: garbage.length, bytes: garbage.reduce((sum, row) => sum + Number(row.size), 0) };
+      const garbage = db
+        .all<{ hash: string; size: number }>(
+          `SELECT hash, size FROM vfs_blobs b WHERE last_seen <= ? AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)`,
+          [cutoff],
+        )
+        .filter((row) => !isHeldStaged(db, row.hash));
+      return remove(db, garbage);
     });
   } catch (error) {
     throw wrapStorageError(error, 'gc');
@@ -57,12 +163,20 @@ function collect(db: Database, cutoff: number): GcResult {
 
 /** Space and inode figures for a workspace. */
 export interface Usage {
-  /** Bytes of file content as users see it (each inode once, so hard links count once). */
+  /** Bytes of file content as users see it (each inode once, so hard links count once), holes included. */
   logicalBytes: number;
+  /** Bytes of file content actually held in chunks (each inode once): the logical bytes minus holes, before dedup. */
+  allocatedBytes: number;
   /** Bytes of distinct blobs that files reference. */
   storedBytes: number;
   /** Bytes of blobs no file references any more, waiting for gc. */
   garbageBytes: number;
+  /**
+   * The part of `garbageBytes` that gc keeps for now: staged within the safety window (one hour)
+   * and not linked, as an unfinished streamed write, write session or sync leaves them. The rest
+   * is freed by the next gc (a running mount's background collector, `dofs gc`, any CLI change).
+   */
+  stagedGarbageBytes: number;
   /** logicalBytes / storedBytes (1 when nothing is stored). */
   dedupRatio: number;
   /** Every inode, the root included. */
@@ -94,10 +208,22 @@ export function usage(db: Database): Usage {
      FROM vfs_blobs b`,
   )[0];
   const storedBytes = Number(blobs.referenced);
+  const stagedGarbageBytes = Number(
+    db.all<{ bytes: number }>(
+      `SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_blobs b
+       WHERE last_seen > ? AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)`,
+      [db.now() - GC_SAFETY_WINDOW_MS],
+    )[0]?.bytes ?? 0,
+  );
+  const allocatedBytes = Number(
+    db.all<{ bytes: number }>('SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_chunks')[0]?.bytes ?? 0,
+  );
   return {
     logicalBytes,
+    allocatedBytes,
     storedBytes,
     garbageBytes: Number(blobs.total) - storedBytes,
+    stagedGarbageBytes,
     dedupRatio: storedBytes === 0 ? 1 : logicalBytes / storedBytes,
     inodes: nodes.reduce((sum, row) => sum + Number(row.n), 0),
     files: count('file'),

@@ -235,4 +235,73 @@ describe('the mount daemon', () => {
     expect(sync.stderr).toContain('--sync');
     expect(await isMounted(mnt)).toBe(false);
   });
+
+  it('names the mount holding the database, at once, and the way on; a second mount is refused the same way', async () => {
+    const db = join(dir, 'locked.db');
+    const mnt = join(dir, 'locked');
+    mountpoints.push(mnt);
+    const daemon = await startDaemon(db, mnt);
+    try {
+      const started = Date.now();
+      const ls = await sh(`"${process.execPath}" "${BIN}" --db "${db}" ls /`, { allowFail: true });
+      expect(Date.now() - started).toBeLessThan(4000); // no 5 s wait for the lock
+      expect(ls.code).toBe(1);
+      expect(ls.stderr).toContain(`EBUSY: the workspace database '${db}' is in use`);
+      expect(ls.stderr).toContain(`mounted at ${mnt} by 'dofs mount' (pid ${daemon.pid})`);
+      expect(ls.stderr).toContain('--shared');
+      const twice = await sh(`"${process.execPath}" "${BIN}" --db "${db}" mount --port off "${join(dir, 'locked2')}"`, {
+        allowFail: true,
+      });
+      expect(twice.code).toBe(1);
+      expect(twice.stderr).toContain(`already mounted at ${mnt} by 'dofs mount' (pid ${daemon.pid})`);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  }, 60_000);
+
+  it('deleting through the mount gives the space back without unmounting', async () => {
+    const db = join(dir, 'space.db');
+    const mnt = join(dir, 'space');
+    mountpoints.push(mnt);
+    const daemon = await startDaemon(db, mnt);
+    const size = async () =>
+      Number(
+        (await sh(`stat -c %s "${db}"; stat -c %s "${db}-wal" 2>/dev/null || echo 0`)).stdout
+          .split('\n')
+          .filter(Boolean)
+          .reduce((sum, n) => sum + Number(n), 0),
+      );
+    try {
+      const start = await size();
+      await sh(`head -c 96M /dev/urandom > "${mnt}/big"`);
+      expect(await size()).toBeGreaterThan(start + 90 * 1024 * 1024);
+      await sh(`rm "${mnt}/big"`);
+      const limit = start * 1.1 + 16 * 1024 * 1024;
+      await vi.waitFor(async () => expect(await size()).toBeLessThanOrEqual(limit), { timeout: 30_000, interval: 500 });
+      const stats = (await daemon.get<{ gc: { blobs: number; reclaimedBytes: number } }>('/stats')).body;
+      expect(stats.gc.blobs).toBeGreaterThan(1000);
+      expect(stats.gc.reclaimedBytes).toBeGreaterThan(64 * 1024 * 1024);
+      await expectFsckClean(daemon);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  }, 120_000);
+
+  it('directories more than 4 KiB below the root: created, written and read one short argument at a time', async () => {
+    const db = join(dir, 'deep.db');
+    const mnt = join(dir, 'deep');
+    mountpoints.push(mnt);
+    const daemon = await startDaemon(db, mnt);
+    try {
+      const out = await sh(
+        `cd "${mnt}"; n=$(printf 'n%.0s' $(seq 200)); for i in $(seq 40); do mkdir $n; cd $n; done; echo deep > f; cat f; pwd | wc -c`,
+      );
+      const [text, length] = out.stdout.trim().split('\n');
+      expect(text).toBe('deep');
+      expect(Number(length)).toBeGreaterThan(8000 + mnt.length);
+      await expectFsckClean(daemon);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  }, 60_000);
 });

@@ -43,21 +43,23 @@ export function registerMaintenance(program: Command): void {
 
   program
     .command('gc')
-    .description('free blobs no file references, once older than the safety window')
-    .option('--safety-window-ms <ms>', 'only free blobs unreferenced for this long (default one hour)')
+    .description(
+      'free blobs no file references (all but those staged by writes still in progress) and give the space back to the file system',
+    )
+    .option('--safety-window-ms <ms>', 'keep blobs staged by unfinished writes this recently (default one hour)')
     .option('--json', 'print the result as JSON')
     .action(async (options: { safetyWindowMs?: string; json?: boolean }, command: Command) => {
       const safetyWindowMs =
         options.safetyWindowMs === undefined ? undefined : parseCount(options.safetyWindowMs, '--safety-window-ms');
       const result = await withWorkspace(globals(command), {}, (workspace) => ({
-        ...workspace.gc({ safetyWindowMs }),
+        ...workspace.gc({ safetyWindowMs, vacuum: true }),
         // The change log's deletions no sync peer still needs go too.
         changeRows: compactFully(workspace.db),
       }));
       if (options.json) await writeOut(`${JSON.stringify(result)}\n`);
       else
         await writeOut(
-          `gc: freed ${formatCount(result.blobs)} blobs (${formatBytes(result.bytes)}); compacted ${formatCount(result.changeRows)} change-log rows\n`,
+          `gc: freed ${formatCount(result.blobs)} blobs (${formatBytes(result.bytes)}); compacted ${formatCount(result.changeRows)} change-log rows${result.reclaimedBytes ? `; the database file gave ${formatBytes(result.reclaimedBytes)} back` : ''}\n`,
         );
     });
 }

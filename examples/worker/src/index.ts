@@ -117,7 +117,8 @@ export class WorkspaceDO extends DurableObject<Env> {
     // harmless on every later construction (after an eviction or a deploy).
     this.ws = openWorkspace(createDoSqlBackend(ctx.storage));
     // Every committed change makes sure a maintenance alarm is pending: the change log is compacted
-    // in the background, a bounded step per alarm, without a peer having to ask.
+    // and garbage blobs are freed in the background, a bounded step per alarm, without a peer or
+    // a client having to ask.
     this.ws.db.onChange(() => void this.scheduleMaintenance(COMPACTION_INTERVAL_MS));
   }
 
@@ -125,10 +126,14 @@ export class WorkspaceDO extends DurableObject<Env> {
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + delayMs);
   }
 
-  /** Compacts the change log a bounded step at a time; comes back soon while work remains. */
+  /**
+   * Compacts the change log and collects garbage, a bounded step of each (at most 4,096 catalogue
+   * rows examined, 1,024 blobs freed); comes back soon while work remains.
+   */
   override async alarm(): Promise<void> {
     const step = compactChanges(this.ws.db);
-    if (step.more) await this.scheduleMaintenance(1000);
+    const gc = this.ws.gcStep();
+    if (step.more || gc.blobs > 0 || !gc.wrapped) await this.scheduleMaintenance(1000);
   }
 
   /** Sync sessions: the Worker has already checked the token before forwarding. */
