@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { markLinked } from '../core/blobs.ts';
 import { upsertChunks } from '../core/content.ts';
 import type { Database } from '../core/database.ts';
 import { FsError, fsError, isFsError } from '../core/errors.ts';
@@ -15,7 +16,7 @@ import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
 import { normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
 import { type Location, locate } from '../core/resolve.ts';
-import { type ChangeEntry, materialiseChange, nodeAt } from './changes.ts';
+import { type ChangeEntry, HOLE, materialiseChange, nodeAt } from './changes.ts';
 import { missingObjects } from './objects.ts';
 
 /** Options for {@link applyChanges}. */
@@ -107,9 +108,13 @@ export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
   let total = 0;
   entry.chunks.forEach((chunk, i) => {
     const last = i === entry.chunks.length - 1;
+    // A hole spans whole chunks (the last may end the file anywhere); a chunk is full but the last.
+    const hole = chunk?.hash === HOLE;
     const sizeOk =
-      Number.isInteger(chunk?.size) && chunk.size > 0 && (last ? chunk.size <= chunkSize : chunk.size === chunkSize);
-    if (!sizeOk || typeof chunk.hash !== 'string' || !/^[0-9a-f]{64}$/.test(chunk.hash)) {
+      Number.isSafeInteger(chunk?.size) &&
+      chunk.size > 0 &&
+      (hole ? last || chunk.size % chunkSize === 0 : last ? chunk.size <= chunkSize : chunk.size === chunkSize);
+    if (!sizeOk || typeof chunk.hash !== 'string' || !(hole || /^[0-9a-f]{64}$/.test(chunk.hash))) {
       throw bad(`entry ${entry.path} chunk ${i} is malformed (every chunk but the last must be ${chunkSize} bytes)`);
     }
     total += chunk.size;
@@ -221,10 +226,18 @@ function writeEntry(db: Database, m: Mutation, entry: Exclude<ChangeEntry, { typ
   if (entry.type === 'file') {
     checkFileSize(db, entry.size, path);
     db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
-    upsertChunks(
+    // Holes store nothing: the chunks after one take their index past it.
+    const rows: Array<{ idx: number; hash: string; size: number }> = [];
+    let idx = 0;
+    for (const chunk of entry.chunks) {
+      if (chunk.hash === HOLE) idx += Math.ceil(chunk.size / db.chunkSize);
+      else rows.push({ idx: idx++, hash: chunk.hash, size: chunk.size });
+    }
+    upsertChunks(db, node.inode, rows);
+    // Blobs that came by sync are named now: gc frees them as soon as nothing does any more.
+    markLinked(
       db,
-      node.inode,
-      entry.chunks.map((chunk, idx) => ({ idx, hash: chunk.hash, size: chunk.size })),
+      rows.map((row) => row.hash),
     );
   }
   db.run('UPDATE vfs_nodes SET mode = ?, mtime = ?, ctime = ?, size = ?, rev = ? WHERE inode = ?', [
@@ -258,7 +271,8 @@ export function applyChanges(
   const chunkSize = db.chunkSize;
   for (const entry of entries) validateEntry(entry, chunkSize);
   const hashes: string[] = [];
-  for (const entry of entries) if (entry.type === 'file') for (const chunk of entry.chunks) hashes.push(chunk.hash);
+  for (const entry of entries)
+    if (entry.type === 'file') for (const chunk of entry.chunks) if (chunk.hash !== HOLE) hashes.push(chunk.hash);
   const missing = missingObjects(db, hashes);
   if (missing.length > 0) {
     throw fsError(

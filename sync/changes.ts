@@ -34,13 +34,16 @@ export interface ChangeCursor {
 /** Where deletions start within a revision: after every inode (inodes stay far below 2^52). */
 export const DELETION_POSITION = 2 ** 52;
 
-/** A chunk of a file entry. */
+/** A chunk of a file entry, or a hole (a run of chunks never written, read as zeros). */
 export interface EntryChunk {
-  /** SHA-256 of the chunk's bytes, lowercase hex. */
+  /** SHA-256 of the chunk's bytes, lowercase hex; {@link HOLE} for a hole. */
   hash: string;
-  /** The chunk's length in bytes. */
+  /** The chunk's length in bytes; a hole's is a whole number of chunks (or the rest of the file). */
   size: number;
 }
+
+/** The `hash` of a hole in a chunk list: no bytes stored, no object to send. */
+export const HOLE = '';
 
 interface EntryBase {
   /** The revision of the change on the side that produced it. */
@@ -102,13 +105,29 @@ function nodeEntry(db: Database, node: NodeRow, path: string, rev: number): Chan
   const base = { rev, path, mode: Number(node.mode), mtime: Number(node.mtime) };
   if (node.type === 'dir') return { type: 'dir', ...base };
   if (node.type === 'symlink') return { type: 'symlink', ...base, target: node.link_target ?? '' };
-  const chunks = db.all<EntryChunk>('SELECT hash, size FROM vfs_chunks WHERE inode = ? ORDER BY idx', [node.inode]);
-  return {
-    type: 'file',
-    ...base,
-    size: Number(node.size),
-    chunks: chunks.map((chunk) => ({ hash: chunk.hash, size: Number(chunk.size) })),
-  };
+  const rows = db.all<{ idx: number; hash: string; size: number }>(
+    'SELECT idx, hash, size FROM vfs_chunks WHERE inode = ? ORDER BY idx',
+    [node.inode],
+  );
+  return { type: 'file', ...base, size: Number(node.size), chunks: withHoles(rows, Number(node.size), db.chunkSize) };
+}
+
+/** A file's chunk rows as an entry's chunk list: each gap in the indexes becomes one hole. */
+function withHoles(
+  rows: ReadonlyArray<{ idx: number; hash: string; size: number }>,
+  size: number,
+  chunkSize: number,
+): EntryChunk[] {
+  const chunks: EntryChunk[] = [];
+  let next = 0;
+  for (const row of rows) {
+    const idx = Number(row.idx);
+    if (idx > next) chunks.push({ hash: HOLE, size: (idx - next) * chunkSize });
+    chunks.push({ hash: row.hash, size: Number(row.size) });
+    next = idx + 1;
+  }
+  if (size > next * chunkSize) chunks.push({ hash: HOLE, size: size - next * chunkSize });
+  return chunks;
 }
 
 /** The node at `path` without following a final symlink, or undefined when the path does not resolve. */

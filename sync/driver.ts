@@ -8,7 +8,7 @@
 import type { Database } from '../core/database.ts';
 import { find } from '../core/fs/search.ts';
 import { applyChanges, type RefusedEntry, type SyncConflict } from './apply.ts';
-import { type ChangeCursor, type ChangeEntry, coalesceChanges } from './changes.ts';
+import { type ChangeCursor, type ChangeEntry, coalesceChanges, HOLE } from './changes.ts';
 import type { ManifestPage } from './compact.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type SyncEndpoint } from './endpoint.ts';
 import { fetchObjects, missingObjects, pushObjects, type SyncObject } from './objects.ts';
@@ -102,7 +102,8 @@ function groupBySize(chunks: ReadonlyArray<{ hash: string; size: number }>, maxB
 function chunksOf(entries: readonly ChangeEntry[]): Map<string, number> {
   const sizes = new Map<string, number>();
   for (const entry of entries)
-    if (entry.type === 'file') for (const chunk of entry.chunks) sizes.set(chunk.hash, chunk.size);
+    if (entry.type === 'file')
+      for (const chunk of entry.chunks) if (chunk.hash !== HOLE) sizes.set(chunk.hash, chunk.size);
   return sizes;
 }
 

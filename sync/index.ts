@@ -31,6 +31,7 @@ export {
   type EntryChunk,
   type FileEntry,
   fetchChanges,
+  HOLE,
   materialiseChange,
   START_CURSOR,
   type SymlinkEntry,

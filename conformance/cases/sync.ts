@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hashBytes } from '../../core/blobs.ts';
 import type { ErrorCode } from '../../core/errors.ts';
+import { writeAt } from '../../core/handles.ts';
 import type { Quotas } from '../../core/quotas.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import { applyChanges } from '../../sync/apply.ts';
@@ -219,6 +220,26 @@ function behaviourCases(target: ConformanceTarget): void {
       expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/kept']);
     },
   );
+  definePairCase(target, 'sparse files travel sparse, both ways: holes stay holes', async (pair) => {
+    const stored = (ws: Workspace) =>
+      ws.db.all<{ n: number }>('SELECT count(*) AS n FROM vfs_chunks WHERE inode = ?', [ws.stat('/sparse').ino])[0].n;
+    await pair.authority.do((ws) => {
+      ws.writeFile('/sparse', 'head');
+      // A 1 MiB file (16,384 chunks of 64 bytes) with bytes at the start and in the middle only.
+      ws.truncate('/sparse', 1024 * 1024);
+      writeAt(ws.db, ws.stat('/sparse').ino, 500 * 64 + 5, patternBytes(100, 4));
+    });
+    await pair.sync();
+    expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+    expect(await pair.replica.do(stored)).toBe(await pair.authority.do(stored));
+    // Back the other way: the replica grows the file with another hole and a tail.
+    await pair.replica.do((ws) => {
+      ws.truncate('/sparse', 3 * 1024 * 1024 + 7);
+      writeAt(ws.db, ws.stat('/sparse').ino, 3 * 1024 * 1024, patternBytes(7, 5));
+    });
+    await expectConverged(pair);
+    expect(await pair.authority.do(stored)).toBe(4);
+  });
   definePairCase(target, 'directory mtimes converge although each side has its own clock', async (pair) => {
     await pair.authority.do((ws) => {
       ws.mkdir('/d/sub', { recursive: true });
