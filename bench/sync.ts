@@ -15,6 +15,7 @@ import {
   connectInProcess,
   createSyncDriver,
   createSyncEndpoint,
+  currentRev,
   readManifest,
   START_CURSOR,
 } from '../sync/index.ts';
@@ -39,10 +40,10 @@ function build(files: number): Workspace {
   return ws;
 }
 
-function timeStream(
-  ws: Workspace,
-  read: (after: ChangeCursor | null) => { next: ChangeCursor | null; n: number },
-): { ms: number; entries: number } {
+function timeStream(read: (after: ChangeCursor | null) => { next: ChangeCursor | null; n: number }): {
+  ms: number;
+  entries: number;
+} {
   const start = performance.now();
   let entries = 0;
   let after: ChangeCursor | null = null;
@@ -63,14 +64,14 @@ for (const files of sizes) {
   const manifest: number[] = [];
   let entries = 0;
   for (let run = 0; run < 3; run++) {
-    const s = timeStream(ws, (after) => {
+    const s = timeStream((after) => {
       const batch = coalesceChanges(ws.db, after ?? START_CURSOR, { limit: 256 });
       return { next: batch.more ? batch.cursor : null, n: batch.entries.length };
     });
     entries = s.entries;
     stream.push(s.ms);
     manifest.push(
-      timeStream(ws, (after) => {
+      timeStream((after) => {
         const page = readManifest(ws.db, after, 256);
         return { next: page.next, n: page.entries.length };
       }).ms,
@@ -86,6 +87,31 @@ for (const files of sizes) {
 console.log(
   `per-entry time, largest ÷ smallest: ${(perEntry[perEntry.length - 1] / perEntry[0]).toFixed(2)}× (goal ≤ 1.5×)`,
 );
+
+// One revision that touches every node (a rename of the whole tree): pages inside it must cost the
+// same at its end as at its start.
+{
+  const files = sizes[sizes.length - 1];
+  const ws = build(files);
+  const start: ChangeCursor = { rev: currentRev(ws.db), at: null };
+  ws.rename('/src', '/lib');
+  const pages: number[] = [];
+  let after = start;
+  for (;;) {
+    const began = performance.now();
+    const batch = coalesceChanges(ws.db, after, { limit: 256 });
+    pages.push(performance.now() - began);
+    if (!batch.more) break;
+    after = batch.cursor;
+  }
+  const first = median(pages.slice(0, 50));
+  const last = median(pages.slice(-50));
+  console.log(
+    `rename of ${files} files, streamed: ${pages.length} pages, median page ${first.toFixed(2)} ms in the first 50, ` +
+      `${last.toFixed(2)} ms in the last 50 (${(last / first).toFixed(2)}×; flat means linear)`,
+  );
+  ws.close();
+}
 
 // A rename of a 10,000-entry directory under sync.
 {

@@ -193,8 +193,14 @@ interface NodePosition extends NodeRow {
   path: string | null;
 }
 
+// The rest of the cursor's revision, then the revisions after it: two index seeks, so a page in the
+// middle of a revision that touched 100,000 nodes costs what the page holds, not what comes before it.
 const NODE_PAGE = `WITH page AS (
-    SELECT * FROM vfs_nodes WHERE (rev, inode) > (?, ?) AND rev <= ? ORDER BY rev, inode LIMIT ?
+    SELECT * FROM (
+      SELECT * FROM (SELECT * FROM vfs_nodes WHERE rev = ? AND inode > ? ORDER BY inode LIMIT ?)
+      UNION ALL
+      SELECT * FROM (SELECT * FROM vfs_nodes WHERE rev > ? AND rev <= ? ORDER BY rev, inode LIMIT ?)
+    ) ORDER BY rev, inode LIMIT ?
   ), up(start, node, path) AS (
     SELECT d.child, d.parent, d.name FROM vfs_dirents d JOIN page ON d.child = page.inode
     UNION ALL
@@ -203,8 +209,11 @@ const NODE_PAGE = `WITH page AS (
   SELECT page.*, '/' || up.path AS path FROM page LEFT JOIN up ON up.start = page.inode AND up.node = 1
   ORDER BY page.rev, page.inode`;
 
-const DELETION_PAGE =
-  'SELECT id, rev, path FROM vfs_changes WHERE (rev, id) > (?, ?) AND rev <= ? ORDER BY rev, id LIMIT ?';
+const DELETION_PAGE = `SELECT * FROM (
+    SELECT * FROM (SELECT id, rev, path FROM vfs_changes WHERE rev = ? AND id > ? ORDER BY id LIMIT ?)
+    UNION ALL
+    SELECT * FROM (SELECT id, rev, path FROM vfs_changes WHERE rev > ? AND rev <= ? ORDER BY rev, id LIMIT ?)
+  ) ORDER BY rev, id LIMIT ?`;
 
 interface Position {
   rev: number;
@@ -231,7 +240,8 @@ function readPositions(
 ): { positions: Position[]; exhausted: boolean } {
   const at = after.at ?? Number.MAX_SAFE_INTEGER;
   const nodes: Position[] = [];
-  for (const row of db.all<NodePosition>(NODE_PAGE, [after.rev, at, through, count])) {
+  const nodeAfter = Math.min(at, Number.MAX_SAFE_INTEGER);
+  for (const row of db.all<NodePosition>(NODE_PAGE, [after.rev, nodeAfter, count, after.rev, through, count, count])) {
     const last = nodes[nodes.length - 1];
     if (last && last.at === Number(row.inode)) last.rows?.push(row);
     else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '' });
@@ -242,7 +252,10 @@ function readPositions(
         .all<{ id: number; rev: number; path: string }>(DELETION_PAGE, [
           after.rev,
           at - DELETION_POSITION,
+          count,
+          after.rev,
           through,
+          count,
           count,
         ])
         .map((row) => ({ rev: Number(row.rev), at: DELETION_POSITION + Number(row.id), rows: null, path: row.path }));
