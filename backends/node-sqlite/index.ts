@@ -66,13 +66,15 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
   const reserveBytes = reserveSize(options.reserveBytes);
   const db = new DatabaseSync(path);
   const inMemory = path === ':memory:' || path === '';
+  // First of all: every statement below, the very first read included, waits for a lock another
+  // process holds (a writer, or the last connection's closing checkpoint) instead of failing at once.
+  if (!inMemory) db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
   // A new database gives free pages back to the file system on request (gc's incremental vacuum);
   // this must be chosen before the header is written (by the switch to WAL, or the first table).
   // Older databases switch at `dofs gc`, or when a small one is mounted.
   const empty = (db.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number }).n === 0;
   if (empty) db.exec('PRAGMA auto_vacuum = INCREMENTAL');
   if (!inMemory) {
-    db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
     db.exec('PRAGMA journal_mode = WAL');
     db.exec(`PRAGMA synchronous = ${options.synchronous ?? 'NORMAL'}`);
     // Checkpoint every 256 pages (1 MiB at 4 KiB pages) rather than SQLite's 1000: when the disk
