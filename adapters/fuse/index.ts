@@ -26,6 +26,7 @@ export {
 export {
   APT_INSTALL,
   type FuseCallback,
+  type FuseCaller,
   type FuseInstance,
   type FuseOperations,
   type FuseStat,

@@ -73,7 +73,7 @@ export interface StatInfo {
   size: number;
   /**
    * 512-byte blocks allocated, rounded up to the block size as a local filesystem reports: holes
-   * (chunks never written) take none. See {@link allocatedBytes}.
+   * (chunks never written) take none (`usage().allocatedBytes` sums them for the workspace).
    */
   blocks: number;
   /** Last access time, set at creation and by utimes (reads do not update it). */
