@@ -12,15 +12,15 @@
  *  - random: 1,000 writeSync of 4 KiB at random 4 KiB-aligned offsets of a 64 MiB file, then close;
  *  - sequential: 64 MiB written by 64 KiB writeSync, then close.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as realFs from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { createNodeFs } from '../adapters/node-fs/index.ts';
 import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { openWorkspace } from '../core/index.ts';
+import { openRawStore } from './systems/sqlite-raw.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -107,28 +107,15 @@ const targets: Record<string, Target['open']> = {
   ),
 };
 
-/** The hash-plus-insert limit for sequential writes (bench/systems/sqlite-raw.ts's loop), in memory. */
+/** The hash-plus-insert limit for sequential writes (bench/systems/sqlite-raw.ts's store), in memory. */
 function rawSequential(): number {
-  const db = new DatabaseSync(':memory:');
-  db.exec('PRAGMA cache_size = -65536');
-  db.exec('CREATE TABLE blobs (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL)');
-  db.exec(
-    'CREATE TABLE chunks (file TEXT NOT NULL, idx INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (file, idx)) WITHOUT ROWID',
-  );
-  const putBlob = db.prepare('INSERT INTO blobs (hash, bytes) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING');
-  const putChunk = db.prepare('INSERT OR REPLACE INTO chunks (file, idx, hash) VALUES (?, ?, ?)');
+  const raw = openRawStore(':memory:');
   const chunks = sequentialData();
   collect?.();
   const t0 = performance.now();
-  chunks.forEach((bytes, idx) => {
-    const hash = createHash('sha256').update(bytes).digest('hex');
-    db.exec('BEGIN IMMEDIATE');
-    putBlob.run(hash, bytes);
-    putChunk.run('f', idx, hash);
-    db.exec('COMMIT');
-  });
+  for (const [idx, bytes] of chunks.entries()) raw.store('f', idx, bytes);
   const ms = performance.now() - t0;
-  db.close();
+  raw.db.close();
   return ms;
 }
 

@@ -15,8 +15,9 @@ import { type Mutation, mutate } from '../core/mutate.ts';
 import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
 import { normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
-import { type Location, locate } from '../core/resolve.ts';
-import { type ChangeEntry, HOLE, materialiseChange, nodeAt } from './changes.ts';
+import { locate } from '../core/resolve.ts';
+import { type ChangeEntry, HOLE, locationAt, materialiseChange, nodeAt } from './changes.ts';
+import { echoRev, markEchoes } from './echo.ts';
 import { missingObjects } from './objects.ts';
 
 /** Options for {@link applyChanges}. */
@@ -171,16 +172,6 @@ function removePath(db: Database, path: string): void {
  * made here is this side's creation, not the peer's state (its mode is a default): unless the
  * batch also carries its entry, it travels back, so both sides end with the same directory.
  */
-/** `path`'s location, or undefined when its parent does not resolve. */
-function locateQuietly(db: Database, path: string): Location | undefined {
-  try {
-    return locate(db, path, { follow: false, syscall: 'sync' });
-  } catch (error) {
-    if (isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR') || isFsError(error, 'ELOOP')) return undefined;
-    throw error;
-  }
-}
-
 function makeDir(db: Database, m: Mutation, path: string): NodeRow {
   if (path === '/') return locate(db, '/', { follow: false, syscall: 'sync' }).parent;
   const parent = makeDir(db, m, parentPath(path));
@@ -196,7 +187,7 @@ function makeDir(db: Database, m: Mutation, path: string): NodeRow {
 function writeEntry(db: Database, m: Mutation, entry: Exclude<ChangeEntry, { type: 'delete' }>, path: string): number {
   // One path walk when the parent directory is there and no symlink is crossed (entries name real
   // paths); otherwise the missing or misplaced directories are made first.
-  let location = locateQuietly(db, path);
+  let location = locationAt(db, path);
   if (!location || location.realPath !== path || location.parent.type !== 'dir') {
     makeDir(db, m, parentPath(path));
     location = locate(db, path, { follow: false, syscall: 'sync' });
@@ -307,13 +298,8 @@ export function applyChanges(
     }
     parents.restore();
     // Paths this batch wrote are the peer's state: never sent back.
-    if (options.peer !== undefined)
-      for (const path of echoed) {
-        db.run(
-          'INSERT INTO vfs_sync_echo (peer, path, rev) VALUES (?, ?, ?) ON CONFLICT (peer, path) DO UPDATE SET rev = excluded.rev',
-          [options.peer as string, path, m.rev],
-        );
-      }
+    // (Reading m.rev takes a revision: only when something was applied.)
+    if (options.peer !== undefined && echoed.size > 0) markEchoes(db, options.peer, echoed, m.rev);
   });
   return result;
 }
@@ -449,8 +435,7 @@ function isConcurrent(
   // Changed by this very batch (a parent made for an earlier entry): the peer's state, not ours.
   if (lastLocal <= base || m.isOwn(lastLocal)) return false;
   if (peer === undefined) return true;
-  const echo = db.all<{ rev: number }>('SELECT rev FROM vfs_sync_echo WHERE peer = ? AND path = ?', [peer, path])[0];
-  return !echo || Number(echo.rev) !== lastLocal;
+  return echoRev(db, peer, path) !== lastLocal;
 }
 
 /** Moves the local version at `path` to `copy` (a directory keeps its whole subtree); joins the running mutation. */

@@ -13,8 +13,9 @@ import type { Database } from '../core/database.ts';
 import { fsError, isFsError } from '../core/errors.ts';
 import type { NodeRow } from '../core/nodes.ts';
 import { parentPath } from '../core/paths.ts';
-import { locate } from '../core/resolve.ts';
+import { type Location, locate } from '../core/resolve.ts';
 import { readMeta } from '../core/schema.ts';
+import { echoRev } from './echo.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 
 /**
@@ -132,12 +133,16 @@ function withHoles(
 
 /** The node at `path` without following a final symlink, or undefined when the path does not resolve. */
 export function nodeAt(db: Database, path: string): NodeRow | undefined {
+  return locationAt(db, path)?.node;
+}
+
+/** Where `path` leads without following a final symlink, or undefined when its parent does not resolve. */
+export function locationAt(db: Database, path: string): Location | undefined {
   try {
-    return locate(db, path, { follow: false, syscall: 'sync' }).node;
+    return locate(db, path, { follow: false, syscall: 'sync' });
   } catch (error) {
     // A path that no longer resolves is a deletion; anything else (a storage failure) is not.
-    // ENAMETOOLONG: a path a rename made longer than a single argument may be (the entry at it is
-    // refused by a receiver with the same limit; it is not a storage failure).
+    // ENAMETOOLONG: a path longer than this side allows (the entry at it is refused when applied).
     if (['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG'].some((code) => isFsError(error, code as 'ENOENT')))
       return undefined;
     throw error;
@@ -290,16 +295,15 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     sent.add(entry.path);
     if (entry.type === 'file') chunks += entry.chunks.length;
   };
-  const echoOf = (path: string): number | undefined =>
-    options.peer === undefined
-      ? undefined
-      : db.all<{ rev: number }>('SELECT rev FROM vfs_sync_echo WHERE peer = ? AND path = ?', [options.peer, path])[0]
-          ?.rev;
-  const wanted = (path: string, rev: number): boolean => !isIgnored(path, ignore) && Number(echoOf(path)) !== rev;
+  const wanted = (path: string, rev: number): boolean =>
+    !isIgnored(path, ignore) && (options.peer === undefined || echoRev(db, options.peer, path) !== rev);
   // Directories above `path` that the peer has not been sent yet (positioned after the cursor) go first.
+  // Directories already looked at in this page: each is looked up once, not once per entry below it.
+  const looked = new Set<string>();
   const sendAncestors = (path: string, position: ChangeCursor): void => {
     const dir = parentPath(path);
-    if (dir === '/' || sent.has(dir)) return;
+    if (dir === '/' || sent.has(dir) || looked.has(dir)) return;
+    looked.add(dir);
     const node = nodeAt(db, dir);
     if (!node) return;
     if (compareChangeCursors({ rev: Number(node.rev), at: Number(node.inode) }, position) <= 0) return;

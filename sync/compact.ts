@@ -78,7 +78,7 @@ export function compactChanges(db: Database, options: CompactOptions = {}): Comp
   });
 }
 
-/** How often a long-running holder of a workspace (the mount, a Durable Object) compacts its log. */
+/** How soon after a change a Durable Object's maintenance alarm (compaction and gc) runs. */
 export const COMPACTION_INTERVAL_MS = 60_000;
 
 /**

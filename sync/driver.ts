@@ -210,6 +210,7 @@ export function createSyncDriver(
     for (;;) {
       const after = readPushCursor(db, authority);
       const batch = coalesceChanges(db, after, { peer: authority, limit: batchEntries, ignore: options.ignore });
+      let refused: RefusedEntry[] = [];
       if (batch.entries.length > 0) {
         const sizes = chunksOf(batch.entries);
         const hashes = [...sizes.keys()];
@@ -230,7 +231,8 @@ export function createSyncDriver(
         assertAppliedPushCursor(batch.cursor, response.acknowledged);
         report.pushed += response.result.applied;
         report.conflicts.push(...response.result.conflicts);
-        report.refused.push(...(response.result.refused ?? []));
+        refused = response.result.refused ?? [];
+        report.refused.push(...refused);
       }
       db.transaction(() => {
         recordRefusals(
@@ -238,7 +240,7 @@ export function createSyncDriver(
           authority,
           'push',
           batch.entries.map((entry) => entry.path),
-          report.refused.filter((entry) => batch.entries.some((e) => e.path === entry.path)),
+          refused,
         );
         writePushCursor(db, authority, batch.cursor);
       });

@@ -106,6 +106,9 @@ export function recordRefusals(
   paths: readonly string[],
   refused: ReadonlyArray<{ path: string; code: string; reason: string }>,
 ): void {
+  // The usual batch: nothing refused now or before, so nothing to write or forget.
+  const earlier = db.all('SELECT 1 FROM vfs_sync_refused WHERE peer = ? AND direction = ? LIMIT 1', [peer, direction]);
+  if (refused.length === 0 && earlier.length === 0) return;
   const failed = new Set(refused.map((entry) => entry.path));
   for (const path of paths) {
     if (failed.has(path)) continue;

@@ -1,40 +1,15 @@
 // The `dofs` command's rough edges, each driven as a user meets it: a spawned process, checked by
 // exit status (1 for filesystem errors, 2 for usage errors), stdout, stderr and what is left on disk.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDofs, startDofs } from './support/cli.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'adapters/cli/bin.ts');
-
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function start(cwd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
-    cwd,
-    env: { ...process.env, DOFS_NO_PROGRESS: '1', DOFS_DEBUG: '', DOFS_SYNC_TOKEN: '', ...env },
-  });
-}
-
-function dofs(cwd: string, args: string[], input = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = start(cwd, args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk) => (stdout += chunk));
-    child.stderr?.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin?.end(input);
-  });
-}
+// Every run here has no sync token in its environment, whatever the caller's shell has.
+const NO_TOKEN = { DOFS_SYNC_TOKEN: '' };
+const start = (cwd: string, args: string[]) => startDofs(cwd, args, { env: NO_TOKEN });
+const dofs = (cwd: string, args: string[], input = '') => runDofs(cwd, args, { input, env: NO_TOKEN });
 
 let dir: string;
 const db = () => join(dir, 'ws.db');

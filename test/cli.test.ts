@@ -1,6 +1,5 @@
 // Drives the `dofs` command as a user would: a spawned process on real temporary files,
 // checked by exit status, stdout and stderr.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -22,36 +21,11 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDofs } from './support/cli.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'adapters/cli/bin.ts');
 
-interface Result {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  bytes: Buffer;
-}
-
-/** Runs `dofs args…` in `cwd`; resolves when it exits. Independent commands can run in parallel. */
-function dofs(cwd: string, args: string[], options: { input?: string; nodeArgs?: string[] } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, ...args], {
-      cwd,
-      env: { ...process.env, DOFS_NO_PROGRESS: '1', DOFS_DEBUG: '' },
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
-    child.on('close', (status) => {
-      const bytes = Buffer.concat(out);
-      resolve({ status, stdout: bytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), bytes });
-    });
-    child.stdin.end(options.input ?? '');
-  });
-}
+const dofs = runDofs;
 
 /** Every entry below `dir`, described for a byte-for-byte, mode and mtime comparison. */
 function describeTree(

@@ -17,7 +17,7 @@ import { resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { type Database, gcStep, openWorkspace, type Quotas, type Workspace } from '../../core/index.ts';
-import { COMPACTION_INTERVAL_MS, compactChanges } from '../../sync/compact.ts';
+import { compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
 import type { FuseInstance } from './fuse-native.ts';
 import { createFuseOperations } from './ops.ts';
@@ -343,22 +343,10 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       shared: options.shareDatabase === true,
     });
 
-    // The change log is compacted as the mount runs, a bounded step at a time (docs/sync-protocol.md).
-    const compaction = options.readOnly
-      ? undefined
-      : setInterval(() => {
-          try {
-            compactChanges(workspace.db);
-          } catch (error) {
-            log(`dofs: compacting the change log: ${error instanceof Error ? error.message : String(error)}`);
-          }
-        }, COMPACTION_INTERVAL_MS);
-    compaction?.unref();
-    abort.signal.addEventListener('abort', () => clearInterval(compaction), { once: true });
-
-    // Garbage is collected as the mount runs, a bounded step at a time (at most 4,096 catalogue
-    // rows examined, 1,024 blobs freed, 64 MiB of free pages given back to the file system): every
-    // GC_IDLE_MS, and back to back (GC_BUSY_MS apart) while steps find work.
+    // Garbage is collected and the sync change log compacted as the mount runs, a bounded step at
+    // a time (at most 4,096 catalogue rows examined, 1,024 blobs freed, 64 MiB of free pages given
+    // back to the file system, 10,000 log rows dropped): every GC_IDLE_MS, and back to back
+    // (GC_BUSY_MS apart) while steps find work.
     if (!options.readOnly) {
       let timer: NodeJS.Timeout | undefined;
       const collect = (): void => {
@@ -372,6 +360,11 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
           busy = step.blobs > 0 || (step.reclaimedBytes ?? 0) > 0 || !step.wrapped;
         } catch (error) {
           log(`dofs: collecting garbage: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        try {
+          busy = compactChanges(workspace.db).more || busy;
+        } catch (error) {
+          log(`dofs: compacting the change log: ${error instanceof Error ? error.message : String(error)}`);
         }
         if (!abort.signal.aborted) {
           timer = setTimeout(collect, busy ? GC_BUSY_MS : GC_IDLE_MS);

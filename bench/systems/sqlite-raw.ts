@@ -22,7 +22,11 @@ import type { BenchFile, BenchFs, SystemDef } from '../lib/types.ts';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
-function rawFs(path: string, chunkSize: number, cleanup: () => void): BenchFs {
+/**
+ * The raw store on `path` (`:memory:` for memory): its tables, statements and `store`, the
+ * hash-plus-insert floor every write path is measured against (bench/fd-writes.ts uses it too).
+ */
+export function openRawStore(path: string) {
   const db = new DatabaseSync(path);
   if (path !== ':memory:') {
     db.exec('PRAGMA journal_mode = WAL');
@@ -38,7 +42,6 @@ function rawFs(path: string, chunkSize: number, cleanup: () => void): BenchFs {
   const getChunk = db.prepare(
     'SELECT b.bytes AS bytes FROM chunks c JOIN blobs b ON b.hash = c.hash WHERE c.file = ? AND c.idx = ?',
   );
-  const sizes = new Map<string, number>();
   const tx = (fn: () => void) => {
     db.exec('BEGIN IMMEDIATE');
     try {
@@ -56,6 +59,12 @@ function rawFs(path: string, chunkSize: number, cleanup: () => void): BenchFs {
       putChunk.run(file, idx, hash);
     });
   };
+  return { db, putBlob, putChunk, getChunk, tx, store };
+}
+
+function rawFs(path: string, chunkSize: number, cleanup: () => void): BenchFs {
+  const { db, putBlob, putChunk, getChunk, tx, store } = openRawStore(path);
+  const sizes = new Map<string, number>();
   const load = (file: string, idx: number): Uint8Array => {
     const row = getChunk.get(file, idx) as { bytes: Uint8Array } | undefined;
     if (!row) throw new Error(`no chunk ${idx} of ${file}`);
