@@ -34,6 +34,7 @@ import {
 import { checkFd, checkInteger, invalidType, invalidValue, toMode, toPath } from '../vfs/args.ts';
 import type { WorkspaceFileHandle } from '../vfs/file-handle.ts';
 import { parseFlags } from '../vfs/flags.ts';
+import { mkdirpAsLibuv } from '../vfs/mkdirp.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/provider.ts';
 import type { StatOptions, WorkspaceStats } from '../vfs/stats.ts';
 import { encodeName, makeDirent, toNodeStats } from './classes.ts';
@@ -263,27 +264,20 @@ export class NodeFsSync {
   }
 
   /**
-   * node's asynchronous mkdir: as {@link mkdirSync}, except that a dangling symlink in the middle of
-   * a recursive mkdir's path is ENOTDIR at the link (libuv's mkdirp finds it exists, not a directory).
+   * node's asynchronous mkdir: recursive, it is node's MKDirpAsync step for step ({@link mkdirpAsLibuv}),
+   * which differs from the native mkdirSync around dangling symlinks; each step is named as derived
+   * from the path given.
    */
   mkdirAsyncSemantics(path: unknown, options?: unknown): string | undefined {
-    try {
-      return this.mkdirSync(path, options);
-    } catch (error) {
-      const recursive = typeof options === 'object' && (options as { recursive?: boolean })?.recursive;
-      if (!recursive || !isFsError(error, 'ENOENT')) throw error;
-      const given = toPath(path);
-      const names = given.split('/');
-      // The last name may be the link itself: that stays ENOENT, as in the sync form.
-      for (let i = names.length - 1; i > 0; i--) {
-        const prefix = names.slice(0, i).join('/');
-        if (prefix === '') continue;
-        const at = resolveFrom(this.#cwd, prefix);
-        if (!this.provider.existsSync(at) && this.provider.lstatSync(at, { throwIfNoEntry: false }))
-          throw fsError('ENOTDIR', 'mkdir', prefix);
-      }
-      throw error;
-    }
+    const recursive = typeof options === 'object' && (options as { recursive?: boolean } | null)?.recursive === true;
+    if (!recursive) return this.mkdirSync(path, options);
+    const given = toPath(path);
+    this.abs(path, 'mkdir');
+    const mode = (options as { mode?: unknown }).mode;
+    return mkdirpAsLibuv(given, {
+      make: (step) => void this.provider.mkdirSync(resolveFrom(this.#cwd, step), { mode } as never),
+      isDirectory: (step) => this.provider.statSync(resolveFrom(this.#cwd, step)).isDirectory(),
+    });
   }
 
   /** Creates `prefix` + six random characters (mode 0o700) and returns its path as given. */

@@ -16,7 +16,6 @@ import {
   exists,
   FsError,
   fsError,
-  isFsError,
   keepOpenFiles,
   lchown,
   link,
@@ -57,6 +56,7 @@ import { FdTable } from './fd-table.ts';
 import { WorkspaceFileHandle } from './file-handle.ts';
 import { parseFlags } from './flags.ts';
 import { readRequest, writeRequest } from './io-args.ts';
+import { mkdirpAsLibuv } from './mkdirp.ts';
 import { type StatOptions, toStats, type WorkspaceStats } from './stats.ts';
 import {
   StatWatchers,
@@ -331,25 +331,18 @@ class ProviderSync extends ProviderBase {
   }
 
   /**
-   * mkdir as fs.mkdir and fs.promises.mkdir behave (libuv's mkdirp, the provider's async `mkdir`):
-   * as {@link mkdirSync}, except that a dangling symlink in the middle of a recursive mkdir's path
-   * is ENOTDIR at the link, where the native mkdirSync says ENOENT at the path.
+   * mkdir as fs.mkdir and fs.promises.mkdir behave (the provider's async `mkdir`): recursive, it is
+   * node's MKDirpAsync step for step ({@link mkdirpAsLibuv}), which differs from the native
+   * mkdirSync around dangling symlinks.
    */
   mkdirAsLibuv(path: PathLike, options?: MkdirOptions): string | undefined {
-    try {
-      return this.mkdirSync(path, options);
-    } catch (error) {
-      const recursive = typeof options === 'object' && options?.recursive === true;
-      if (!recursive || !isFsError(error, 'ENOENT')) throw error;
-      const names = toPath(path).split('/');
-      // The last name may be the link itself: that stays ENOENT, as in the sync form.
-      for (let i = names.length - 1; i > 1; i--) {
-        const prefix = names.slice(0, i).join('/');
-        if (!this.existsSync(prefix) && this.lstatSync(prefix, { throwIfNoEntry: false }))
-          throw fsError('ENOTDIR', 'mkdir', prefix);
-      }
-      throw error;
-    }
+    const recursive = typeof options === 'object' && options?.recursive === true;
+    if (!recursive) return this.mkdirSync(path, options);
+    const mode = (options as { mode?: number }).mode;
+    return mkdirpAsLibuv(toPath(path), {
+      make: (step) => this.mkdirSync(step, { mode }),
+      isDirectory: (step) => this.statSync(step).isDirectory(),
+    });
   }
 
   /** Removes an empty directory. */

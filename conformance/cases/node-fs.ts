@@ -253,6 +253,39 @@ export function nodeFsCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
+      'recursive mkdir through a dangling symlink: the sync form as native mkdirSync, the async ones as libuv',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx, { cwd: '/w' });
+        fs.mkdirSync('/w');
+        fs.symlinkSync('a', '/w/c');
+        const shape = (code: string, path: string) => ({ code, syscall: 'mkdir', path });
+        const recursive = { recursive: true };
+        // The link itself, with or without slashes: ENOENT at the path, in every form.
+        for (const path of ['c', 'c/', 'c//']) {
+          await expectNodeError(ctx, () => fs.mkdirSync(path, recursive), shape('ENOENT', path));
+          await expectNodeError(ctx, () => fs.promises.mkdir(path, recursive), shape('ENOENT', path));
+          const [error] = await callback(fs.mkdir as never, path, recursive);
+          expect({ ...(error as object) }).toEqual({ errno: -2, ...shape('ENOENT', path) });
+        }
+        // Through it: the native form says ENOENT at the path, libuv's mkdirp ENOTDIR at the step that failed.
+        for (const [path, step] of [
+          ['c/x', 'c'],
+          ['c/x/', 'c'],
+          ['c//x', 'c/'],
+          ['./c/x/y', './c'],
+        ]) {
+          await expectNodeError(ctx, () => fs.mkdirSync(path, recursive), shape('ENOENT', path));
+          await expectNodeError(ctx, () => fs.promises.mkdir(path, recursive), shape('ENOTDIR', step));
+        }
+        // A link to itself loops in every form.
+        fs.symlinkSync('loop', '/w/loop');
+        await expectNodeError(ctx, () => fs.promises.mkdir('loop/x', recursive), shape('ELOOP', 'loop/x'));
+        expect(await fs.promises.mkdir('a/b/', recursive)).toBe('a');
+      },
+    );
+
+    defineCase(
+      target,
       'copyFile from a directory fails as Linux’s does, after removing the destination',
       async (ctx) => {
         const fs = nodeFsOf(ctx);

@@ -449,6 +449,9 @@ export function providerCases(target: ConformanceTarget): void {
         expectCode(() => p.mkdirSync('/dl/x', { recursive: true }), 'ENOENT');
         // The last name being the dangling link itself stays ENOENT, as node's.
         await expect(p.mkdir('/dl', { recursive: true })).rejects.toMatchObject({ code: 'ENOENT' });
+        // So does a trailing slash on it, and each step is named as derived from the path given.
+        await expect(p.mkdir('/dl/', { recursive: true })).rejects.toMatchObject({ code: 'ENOENT', path: '/dl/' });
+        await expect(p.mkdir('/dl//x', { recursive: true })).rejects.toMatchObject({ code: 'ENOTDIR', path: '/dl/' });
         expect(await p.mkdir('/ok/x', { recursive: true })).toBe('/ok');
         for (const call of [() => p.statSync(''), () => p.lstatSync('')])
           expect(() => call()).toThrow(expect.objectContaining({ code: 'ENOENT', path: '' }));
