@@ -26,6 +26,7 @@ import { ownerCases } from './cases/owners.ts';
 import { providerCases } from './cases/provider.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
+import { sparseCases } from './cases/sparse.ts';
 import { syncCases } from './cases/sync.ts';
 import { treeCases } from './cases/tree.ts';
 import { twoWriterCases } from './cases/two-writers.ts';
@@ -46,6 +47,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     depthCases(target);
     fileCases(target);
     holeCases(target);
+    sparseCases(target);
     searchCases(target);
     lifecycleCases(target);
     ownerCases(target);

@@ -129,13 +129,14 @@ function checkExisting(
  * The inode row of an open file, or of an open directory removed since (as it was then, with no
  * links and no size, as Linux reports it). Gone means it was removed by a path that does not honour pins.
  */
-function liveNode(db: Database, inode: number, syscall: string): NodeRow {
+export function liveNode(db: Database, inode: number, syscall: string): NodeRow {
   const node = getNode(db, inode) ?? removedDirs(db).get(inode);
   if (!node) throw fsError('EIO', syscall, undefined, undefined, `inode ${inode} was removed while open`);
   return node;
 }
 
-function noteEverywhere(db: Database, m: Mutation, inode: number): void {
+/** Notes a change of `inode` under every name it has. */
+export function noteEverywhere(db: Database, m: Mutation, inode: number): void {
   // Watchers know paths, not inodes: a hard-linked file changes under each of its names.
   for (const path of pathsOf(db, inode)) m.note('change', path);
 }

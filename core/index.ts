@@ -83,6 +83,17 @@ export {
   ls,
   type Page,
 } from './fs/search.ts';
+export {
+  allocate,
+  allocateAt,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+  seekData,
+  seekDataAt,
+  seekHole,
+  seekHoleAt,
+} from './fs/sparse.ts';
 export { mknod } from './fs/special.ts';
 export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';

@@ -45,6 +45,7 @@ import {
 import { type RmOptions, rm, unlink } from './fs/remove.ts';
 import { rename } from './fs/rename.ts';
 import { type FindOptions, find, type GrepMatch, type GrepOptions, grep, ls } from './fs/search.ts';
+import { allocate, seekData, seekHole } from './fs/sparse.ts';
 import { mknod } from './fs/special.ts';
 import { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 import { type FsckOptions, type FsckReport, fsck } from './fsck.ts';
@@ -106,6 +107,18 @@ export class Workspace {
   /** See {@link truncate}. */
   truncate(path: string, length?: number): void {
     truncate(this.db, path, length);
+  }
+  /** See {@link seekData}. */
+  seekData(path: string, offset: number): number {
+    return seekData(this.db, path, offset);
+  }
+  /** See {@link seekHole}. */
+  seekHole(path: string, offset: number): number {
+    return seekHole(this.db, path, offset);
+  }
+  /** See {@link allocate}. */
+  allocate(path: string, offset: number, length: number, mode?: number): void {
+    allocate(this.db, path, offset, length, mode);
   }
   /** See {@link copyFile}. */
   copyFile(source: string, destination: string, options?: CopyFileOptions): void {

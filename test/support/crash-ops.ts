@@ -5,6 +5,7 @@
 
 import { patternBytes } from '../../conformance/cases/files.ts';
 import type { Workspace } from '../../core/workspace.ts';
+import { compactChanges } from '../../sync/compact.ts';
 
 /** A fixed clock, so the model and the crashed workspace stamp the same times. */
 export const CRASH_CLOCK = () => 1_700_000_000_000;
@@ -23,8 +24,32 @@ function random(seed: number, i: number): () => number {
 
 const NAMES = ['a', 'b', 'c', 'd/e', 'd/f', 'd/g/h', 'x/y'];
 
+/** What one operation did: a mutation, or a background step and what it freed. */
+export type CrashOpKind = 'mutation' | 'gc' | 'compact';
+/** The result of {@link applyCrashOp}. */
+export interface CrashOpResult {
+  kind: CrashOpKind;
+  /** Blobs freed (gc) or change-log rows dropped (compact); 0 for mutations. */
+  freed: number;
+}
+
+/**
+ * Every 4th operation is a step of the background maintenance a mount or a Durable Object runs
+ * between requests, alternately a gc step and a compaction step, each one transaction. Their bounds
+ * are small (16 catalogue rows, 4 blobs, 8 change rows), so steps stop midway and continue from
+ * their cursor, as they do on a large workspace. Making them operations of the sequence, acknowledged
+ * like the others, is what lets the model know exactly which steps committed before a kill.
+ */
+function maintenanceStep(ws: Workspace, i: number): CrashOpResult | undefined {
+  if (i % 8 === 3) return { kind: 'gc', freed: ws.gcStep({ maxScan: 16, maxBlobs: 4 }).blobs };
+  if (i % 8 === 7) return { kind: 'compact', freed: compactChanges(ws.db, { maxRows: 8 }).removed };
+  return undefined;
+}
+
 /** Applies operation `i` of `seed` to `ws`. Refusals (ENOENT, EISDIR...) are part of the mix and are swallowed. */
-export function applyCrashOp(ws: Workspace, seed: number, i: number): void {
+export function applyCrashOp(ws: Workspace, seed: number, i: number): CrashOpResult {
+  const step = maintenanceStep(ws, i);
+  if (step) return step;
   const next = random(seed, i);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   const path = `/${pick(NAMES)}`;
@@ -64,4 +89,5 @@ export function applyCrashOp(ws: Workspace, seed: number, i: number): void {
     if (typeof (error as { code?: unknown }).code !== 'string' || (error as { code: string }).code === 'EIO')
       throw error;
   }
+  return { kind: 'mutation', freed: 0 };
 }
