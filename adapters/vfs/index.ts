@@ -13,9 +13,32 @@
  *
  * @module dofs/adapters/vfs
  */
-import { create, type VirtualFileSystem } from '@platformatic/vfs';
+import { create, type VirtualFileSystem } from './platformatic.ts';
 
-export { create, type VirtualFileSystem };
+export {
+  type CreateVfs,
+  create,
+  type VFSOptions,
+  type VFSPromisesAPI,
+  type VFSStatWatcher,
+  type VFSWatchAsyncIterable,
+  type VFSWatcher,
+  type VfsCallback,
+  type VfsEmitterListener,
+  type VfsMkdirOptions,
+  type VfsReaddirOptions,
+  type VfsReadStreamOptions,
+  type VfsStatListener,
+  type VfsStatOptions,
+  type VfsWatchAsyncEvent,
+  type VfsWatchFileOptions,
+  type VfsWatchOptions,
+  type VirtualDirent,
+  type VirtualFileSystem,
+  type VirtualProvider,
+  type VirtualReadStream,
+  type VirtualStats,
+} from './platformatic.ts';
 
 import type { Database, Workspace } from '../../core/index.ts';
 import { SQLiteWorkspaceProvider, type SQLiteWorkspaceProviderOptions } from './provider.ts';
@@ -65,6 +88,7 @@ export {
 } from './provider.ts';
 export { type StatOptions, WORKSPACE_DEV, WorkspaceBigIntStats, WorkspaceStats } from './stats.ts';
 export {
+  type StatListener,
   type WatchAsyncEvent,
   type WatchOptions,
   WorkspaceStatWatcher,

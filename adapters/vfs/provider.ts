@@ -7,7 +7,6 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
-import { type VFSStatWatcher, VirtualProvider } from '@platformatic/vfs';
 import {
   chmod,
   chown,
@@ -57,6 +56,7 @@ import { WorkspaceFileHandle } from './file-handle.ts';
 import { parseFlags } from './flags.ts';
 import { readRequest, writeRequest } from './io-args.ts';
 import { mkdirpAsLibuv } from './mkdirp.ts';
+import { VirtualProvider } from './platformatic.ts';
 import { type StatOptions, toStats, type WorkspaceStats } from './stats.ts';
 import {
   StatWatchers,
@@ -811,10 +811,9 @@ class ProviderSync extends ProviderBase {
     path: PathLike,
     options?: object | ((curr: WorkspaceStats, prev: WorkspaceStats) => void),
     listener?: (curr: WorkspaceStats, prev: WorkspaceStats) => void,
-  ): VFSStatWatcher & WorkspaceStatWatcher {
+  ): WorkspaceStatWatcher {
     const fn = typeof options === 'function' ? (options as typeof listener) : listener;
-    // Typed as the library's StatWatcher too, whose d.ts narrows EventEmitter's addListener.
-    return this.#statWatchers.watch(normalizePath(toPath(path), 'watch'), fn) as VFSStatWatcher & WorkspaceStatWatcher;
+    return this.#statWatchers.watch(normalizePath(toPath(path), 'watch'), fn);
   }
 
   /** fs.unwatchFile. */

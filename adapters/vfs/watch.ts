@@ -8,6 +8,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { type Database, isFsError, stat, type Watcher, watch as watchPath } from '../../core/index.ts';
+import type { VfsEmitterListener } from './platformatic.ts';
 import { missingStats, toStats, type WorkspaceStats } from './stats.ts';
 
 /** Options of {@link WorkspaceWatcher}: node's fs.watch options that matter here. */
@@ -90,7 +91,8 @@ export class WorkspaceWatchIterable implements AsyncIterableIterator<WatchAsyncE
   }
 }
 
-type StatListener = (curr: WorkspaceStats, prev: WorkspaceStats) => void;
+/** A listener of fs.watchFile: the stats after a change and before it. */
+export type StatListener = (curr: WorkspaceStats, prev: WorkspaceStats) => void;
 
 /** fs.watchFile's StatWatcher: `change` (curr, prev) whenever the path's stats change; zeroed stats while it is missing. */
 export class WorkspaceStatWatcher extends EventEmitter {
@@ -127,6 +129,24 @@ export class WorkspaceStatWatcher extends EventEmitter {
     this.emit('change', current, prev);
   }
 
+  /**
+   * With one argument, @platformatic/vfs's form: `listener` listens to `change`. With two,
+   * EventEmitter's. Both, so the watcher can stand for either library's StatWatcher.
+   */
+  override addListener(listener: StatListener): this;
+  override addListener(eventName: string | symbol, listener: VfsEmitterListener): this;
+  override addListener(...args: [StatListener] | [string | symbol, VfsEmitterListener]): this {
+    return args.length === 1 ? super.addListener('change', args[0]) : super.addListener(...args);
+  }
+  /** With one argument, @platformatic/vfs's form: stops `listener` hearing `change`, true when it did. With two, EventEmitter's. */
+  override removeListener(listener: StatListener): boolean;
+  override removeListener(eventName: string | symbol, listener: VfsEmitterListener): this;
+  override removeListener(...args: [StatListener] | [string | symbol, VfsEmitterListener]): this | boolean {
+    if (args.length === 2) return super.removeListener(...args);
+    const had = this.listeners('change').includes(args[0]);
+    super.removeListener('change', args[0]);
+    return had;
+  }
   /** True when nobody listens any more. */
   hasNoListeners(): boolean {
     return this.listenerCount('change') === 0;

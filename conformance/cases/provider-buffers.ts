@@ -58,6 +58,27 @@ export function providerBufferCases(target: ConformanceTarget): void {
       expect(seen.length).toBe(count);
     });
 
+    defineCase(target, "watchFile's watcher: addListener takes a bare listener or an event", async (ctx) => {
+      const p = providerOf(ctx);
+      const sizes: string[] = [];
+      const bare = (curr: { size: number }) => sizes.push(`bare ${curr.size}`);
+      const named = (curr: { size: number }) => sizes.push(`named ${curr.size}`);
+      const watcher = p.watchFile('/f');
+      watcher.addListener(bare);
+      watcher.addListener('change', named);
+      const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+      p.writeFileSync('/f', 'ab');
+      await tick();
+      expect(sizes).toEqual(['bare 2', 'named 2']);
+      expect([watcher.removeListener(bare), watcher.removeListener(bare)]).toEqual([true, false]);
+      expect(watcher.removeListener('change', named)).toBe(watcher);
+      expect(watcher.hasNoListeners()).toBe(true);
+      p.writeFileSync('/f', 'abc');
+      await tick();
+      expect(sizes).toEqual(['bare 2', 'named 2']);
+      p.unwatchFile('/f');
+    });
+
     defineCase(target, 'a read-only provider refuses every change with EROFS and still reads', async (ctx) => {
       ctx.ws.writeFile('/f', 'x');
       ctx.ws.mkdir('/d');
