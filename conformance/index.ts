@@ -26,6 +26,7 @@ import { ownerCases } from './cases/owners.ts';
 import { providerCases } from './cases/provider.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
+import { snapshotCases } from './cases/snapshots.ts';
 import { syncCases } from './cases/sync.ts';
 import { treeCases } from './cases/tree.ts';
 import { twoWriterCases } from './cases/two-writers.ts';
@@ -51,6 +52,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     ownerCases(target);
     scaleCases(target);
     syncCases(target);
+    snapshotCases(target);
     faultCases(target);
     fuzzCases(target);
     badInputCases(target);

@@ -10,6 +10,10 @@ import type { Database } from '../database.ts';
 import { wrapStorageError } from '../errors.ts';
 import { withSpaceReserve } from '../reserve.ts';
 
+/** True for a blob `b` a file or a snapshot's history references: gc keeps it. */
+const REFERENCED = `(EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)
+  OR EXISTS (SELECT 1 FROM vfs_hist_chunks h WHERE h.hash = b.hash))`;
+
 /** The default safety window: blobs staged (by a stream, a write session, sync) this recently and not yet linked are kept. */
 export const GC_SAFETY_WINDOW_MS = 3_600_000;
 
@@ -121,7 +125,7 @@ export function gcStep(db: Database, options: GcStepOptions | null = {}): GcStep
     try {
       return db.transaction(() => {
         const rows = db.all<{ hash: string; size: number; last_seen: number; used: number }>(
-          `SELECT hash, size, last_seen, EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash) AS used
+          `SELECT hash, size, last_seen, ${REFERENCED} AS used
            FROM vfs_blobs b WHERE hash > ? ORDER BY hash LIMIT ?`,
           [after, maxScan],
         );
@@ -150,7 +154,7 @@ function collect(db: Database, cutoff: number): GcResult {
     return db.transaction(() => {
       const garbage = db
         .all<{ hash: string; size: number }>(
-          `SELECT hash, size FROM vfs_blobs b WHERE last_seen <= ? AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)`,
+          `SELECT hash, size FROM vfs_blobs b WHERE last_seen <= ? AND NOT ${REFERENCED}`,
           [cutoff],
         )
         .filter((row) => !isHeldStaged(db, row.hash));
@@ -211,7 +215,7 @@ export function usage(db: Database): Usage {
   const stagedGarbageBytes = Number(
     db.all<{ bytes: number }>(
       `SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_blobs b
-       WHERE last_seen > ? AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)`,
+       WHERE last_seen > ? AND NOT ${REFERENCED}`,
       [db.now() - GC_SAFETY_WINDOW_MS],
     )[0]?.bytes ?? 0,
   );
