@@ -26,6 +26,7 @@ import { ownerCases } from './cases/owners.ts';
 import { providerCases } from './cases/provider.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
+import { snapshotModelCases } from './cases/snapshot-model.ts';
 import { snapshotCases } from './cases/snapshots.ts';
 import { syncCases } from './cases/sync.ts';
 import { treeCases } from './cases/tree.ts';
@@ -60,5 +61,6 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     twoWriterCases(target);
     nodeFsCases(target);
     modelCases(target);
+    snapshotModelCases(target);
   });
 }
