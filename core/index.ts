@@ -69,6 +69,7 @@ export {
   type GcStepResult,
   gc,
   gcStep,
+  type SnapshotUsage,
   type Usage,
   usage,
 } from './fs/maintenance.ts';

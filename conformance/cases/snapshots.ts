@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { S_IFIFO } from '../../core/fs/attributes.ts';
 import type { SnapshotDiffEntry } from '../../core/fs/diff.ts';
 import type { WatchEvent } from '../../core/fs/watch.ts';
-import type { Workspace } from '../../core/workspace.ts';
+import { openWorkspace, type Workspace } from '../../core/workspace.ts';
 import { createSyncDriver } from '../../sync/driver.ts';
 import { createSyncEndpoint, forwardEndpoint } from '../../sync/endpoint.ts';
 import { connectInProcess } from '../../sync/in-process.ts';
@@ -246,6 +246,61 @@ export function snapshotCases(target: ConformanceTarget): void {
         expect(ws.db.all("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'vfs_hist%'")).toEqual(
           [],
         );
+      },
+    );
+
+    defineCase(target, 'usage reports the bytes snapshots pin, and what each holds alone', ({ ws }) => {
+      ws.writeFile('/a', patternBytes(1000, 1));
+      ws.writeFile('/b', patternBytes(1000, 2));
+      ws.snapshot('one');
+      ws.rm('/a');
+      ws.snapshot('two');
+      ws.rm('/b');
+      ws.writeFile('/c', patternBytes(1000, 3));
+      const used = ws.usage();
+      expect(used.snapshotBytes).toBe(2000);
+      expect(used.storedBytes).toBe(1000);
+      expect(used.garbageBytes).toBe(0);
+      // /a only 'one' saw; /b both saw, so neither holds it alone.
+      expect(used.snapshots).toEqual([
+        { name: 'one', bytes: 1000 },
+        { name: 'two', bytes: 0 },
+      ]);
+      ws.deleteSnapshot('two');
+      expect(ws.usage().snapshots).toEqual([{ name: 'one', bytes: 2000 }]);
+      expect(ws.gc({ safetyWindowMs: 0 }).blobs).toBe(0);
+      ws.deleteSnapshot('one');
+      expect(ws.usage()).toMatchObject({ snapshotBytes: 0, snapshots: [], garbageBytes: 2000 });
+      expect(ws.gc({ safetyWindowMs: 0 }).bytes).toBe(2000);
+    });
+
+    defineCase(
+      target,
+      'pinned bytes count against the stored-bytes quota until the snapshot holding them is deleted',
+      async ({ ws }) => {
+        ws.writeFile('/a', patternBytes(3000, 1));
+        ws.snapshot('s');
+        ws.rm('/a');
+        ws.gc({ safetyWindowMs: 0 });
+        await expectRefused(ws, () => ws.writeFile('/b', patternBytes(3000, 2)), 'ENOSPC');
+        ws.deleteSnapshot('s');
+        ws.gc({ safetyWindowMs: 0 });
+        ws.writeFile('/b', patternBytes(3000, 2));
+        expect(ws.readFile('/b')).toEqual(patternBytes(3000, 2));
+      },
+      { quotas: { maxStoredBytes: 5000 } },
+    );
+
+    defineCase(
+      target,
+      'a restore that would bring back more inodes than the quota allows is ENOSPC and changes nothing',
+      async ({ ws, backend }) => {
+        for (let i = 0; i < 8; i++) ws.writeFile(`/f${i}`, `${i}`);
+        ws.snapshot('s');
+        for (let i = 0; i < 8; i++) ws.rm(`/f${i}`);
+        const tight = openWorkspace(backend, { quotas: { maxInodes: 5 } });
+        await expectRefused(tight, () => tight.restore('s'), 'ENOSPC');
+        expect(tight.snapshots().map((info) => info.name)).toEqual(['s']);
       },
     );
 

@@ -9,6 +9,7 @@ import { fsError } from '../errors.ts';
 import { foldEpoch, recordInto, stopRecording, VERSIONED } from '../history.ts';
 import { type Mutation, mutate } from '../mutate.ts';
 import { isSameOrBelow } from '../paths.ts';
+import { checkInodes } from '../quotas.ts';
 import { pathsOf } from '../resolve.ts';
 import { readMeta } from '../schema.ts';
 import { SnapshotDatabase, type SnapshotInfo } from '../snapshot-view.ts';
@@ -208,6 +209,8 @@ export function restore(db: Database, name: string): RestoreResult {
       restampSubtree(db, m, inode);
       m.note('rename', path);
     }
+    // Nodes only a snapshot held come back and count again.
+    checkInodes(db);
     return { restored: target, before };
   });
 }
