@@ -17,6 +17,7 @@ import { badInputCases } from './cases/bad-input.ts';
 import { depthCases } from './cases/depth.ts';
 import { faultCases } from './cases/faults.ts';
 import { fileCases } from './cases/files.ts';
+import { forkCases } from './cases/forks.ts';
 import { fuzzCases } from './cases/fuzz.ts';
 import { holeCases } from './cases/holes.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
@@ -54,6 +55,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     scaleCases(target);
     syncCases(target);
     snapshotCases(target);
+    forkCases(target);
     faultCases(target);
     fuzzCases(target);
     badInputCases(target);
