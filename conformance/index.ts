@@ -17,6 +17,7 @@ import { badInputCases } from './cases/bad-input.ts';
 import { depthCases } from './cases/depth.ts';
 import { faultCases } from './cases/faults.ts';
 import { fileCases } from './cases/files.ts';
+import { forkCases } from './cases/forks.ts';
 import { fuzzCases } from './cases/fuzz.ts';
 import { holeCases } from './cases/holes.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
@@ -26,6 +27,8 @@ import { ownerCases } from './cases/owners.ts';
 import { providerCases } from './cases/provider.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
+import { snapshotModelCases } from './cases/snapshot-model.ts';
+import { snapshotCases } from './cases/snapshots.ts';
 import { sparseCases } from './cases/sparse.ts';
 import { syncCases } from './cases/sync.ts';
 import { treeCases } from './cases/tree.ts';
@@ -53,6 +56,8 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     ownerCases(target);
     scaleCases(target);
     syncCases(target);
+    snapshotCases(target);
+    forkCases(target);
     faultCases(target);
     fuzzCases(target);
     badInputCases(target);
@@ -60,5 +65,6 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     twoWriterCases(target);
     nodeFsCases(target);
     modelCases(target);
+    snapshotModelCases(target);
   });
 }

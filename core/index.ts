@@ -46,6 +46,7 @@ export {
   typeOfMode,
   utimes,
 } from './fs/attributes.ts';
+export { type ChangeKind, diffSnapshots, type SnapshotDiffEntry } from './fs/diff.ts';
 export { type DirEntry, type MkdirOptions, mkdir, type ReaddirOptions, readdir, rmdir } from './fs/directories.ts';
 export {
   appendFile,
@@ -68,6 +69,7 @@ export {
   type GcStepResult,
   gc,
   gcStep,
+  type SnapshotUsage,
   type Usage,
   usage,
 } from './fs/maintenance.ts';
@@ -94,6 +96,16 @@ export {
   seekHole,
   seekHoleAt,
 } from './fs/sparse.ts';
+
+  deleteSnapshot,
+  listSnapshots,
+  type RestoreResult,
+  restore,
+  type SnapshotInfo,
+  snapshot,
+  snapshotView,
+} from './fs/snapshots.ts';
+
 export { mknod } from './fs/special.ts';
 export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';

@@ -47,6 +47,9 @@ export interface LocateOptions {
 
 function rootNode(db: Database): NodeRow {
   const root = getNode(db, ROOT_INODE);
+  if (!root && db.snapshot) {
+    throw fsError('ENOENT', 'open', '/', undefined, `snapshot ${JSON.stringify(db.snapshot.name)} was deleted`);
+  }
   if (!root) throw fsError('EIO', 'open', '/', undefined, 'the workspace has no root; run fsck');
   return root;
 }

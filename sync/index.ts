@@ -66,6 +66,15 @@ export {
   type SyncEndpoint,
   type Welcome,
 } from './endpoint.ts';
+export {
+  type ForkResult,
+  fork,
+  local,
+  type MergeConflict,
+  type MergeResult,
+  merge,
+  type WorkspaceAccess,
+} from './fork.ts';
 export { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 export { connectInProcess, type InProcessOptions, type WireCounters } from './in-process.ts';
 export {

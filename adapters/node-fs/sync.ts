@@ -180,7 +180,7 @@ export class NodeFsSync {
     asSyscall('statfs', () => stat(this.db, p));
     const used = usage(this.db);
     const bsize = 4096;
-    const blocks = Math.max(1, Math.ceil((used.storedBytes + used.garbageBytes) / bsize));
+    const blocks = Math.max(1, Math.ceil((used.storedBytes + used.snapshotBytes + used.garbageBytes) / bsize));
     const capacity = 2 ** 31;
     const fields = {
       type: 0x646f6673,
