@@ -15,6 +15,7 @@ import type { NodeRow } from '../core/nodes.ts';
 import { parentPath } from '../core/paths.ts';
 import { type Location, locate } from '../core/resolve.ts';
 import { readMeta } from '../core/schema.ts';
+import type { ChunkDelta } from './chunk-delta.ts';
 import { echoRev } from './echo.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 
@@ -59,7 +60,13 @@ export interface FileEntry extends EntryBase {
   mode: number;
   mtime: number;
   size: number;
+  /** The chunk list; empty when `delta` carries it. */
   chunks: EntryChunk[];
+  /**
+   * On the wire only: the part of the chunk list the receiver lacks, against its current list
+   * (see `chunk-delta.ts`). The receiver rebuilds `chunks` from it before anything else.
+   */
+  delta?: ChunkDelta;
 }
 
 /** A directory. */
