@@ -37,7 +37,29 @@ export interface ChunkDelta {
   /** How many items that list has. */
   count: number;
   /** The groups that differ from the base, each with its index and items. */
-  groups: Array<{ index: number; chunks: EntryChunk[] }>;
+  groups: ChunkGroup[];
+  /**
+   * Pulled entries only: the short digest of every group of the list, and no `base` (empty) nor
+   * `groups` yet. The replica asks for the groups it lacks (`fetchChunkGroups`), then applies.
+   */
+  digests?: string[];
+}
+
+/** One group of a chunk list: its index and items. */
+export interface ChunkGroup {
+  /** The group's index: it holds items `index * DELTA_GROUP` onwards. */
+  index: number;
+  /** Its items ({@link DELTA_GROUP}, or fewer in the last group). */
+  chunks: EntryChunk[];
+}
+
+/** A replica's request for groups of the list the authority has at `path`, whose digest it was told. */
+export interface ChunkGroupRequest {
+  path: string;
+  /** The digest of the whole list as the pulled entry gave it. */
+  digest: string;
+  /** The indexes of the groups wanted. */
+  groups: number[];
 }
 
 const encoder = new TextEncoder();
@@ -78,10 +100,73 @@ export function toDelta(entry: FileEntry, theirs: ChunkDigests | null): FileEntr
   return { ...entry, chunks: [], delta };
 }
 
+/** A pulled big file without its chunk list: the whole list's digest and each group's (see {@link ChunkDelta}). */
+export function withoutChunks(entry: ChangeEntry): ChangeEntry {
+  if (entry.type !== 'file' || entry.chunks.length < DELTA_MIN_CHUNKS) return entry;
+  const { digest, groups } = chunkDigests(entry.chunks);
+  return { ...entry, chunks: [], delta: { base: '', digest, count: entry.chunks.length, groups: [], digests: groups } };
+}
+
+/**
+ * The groups asked for, from the lists this side has now; null for a request whose list is no
+ * longer the one whose digest the replica was given (it then pulls the page again, whole).
+ */
+export function chunkGroups(db: Database, requests: readonly ChunkGroupRequest[]): Array<ChunkGroup[] | null> {
+  return requests.map((request) => {
+    const indexes = request?.groups;
+    if (typeof request?.path !== 'string' || !Array.isArray(indexes) || !indexes.every(Number.isSafeInteger))
+      throw bad('a chunk group request is {path, digest, groups: [index…]}');
+    const entry = materialiseChange(db, request.path);
+    if (entry.type !== 'file' || chunkDigests(entry.chunks).digest !== request.digest) return null;
+    return indexes.map((index) => ({
+      index,
+      chunks: entry.chunks.slice(index * DELTA_GROUP, (index + 1) * DELTA_GROUP),
+    }));
+  });
+}
+
+/**
+ * What a replica must ask for to complete the pulled entries `withoutChunks` left without a list:
+ * for each, the groups whose digest differs from the replica's own list at that path.
+ */
+export function groupsWanted(db: Database, entries: readonly ChangeEntry[]): ChunkGroupRequest[] {
+  return entries.flatMap((entry) => {
+    if (entry.type !== 'file' || !entry.delta?.digests) return [];
+    const local = materialiseChange(db, entry.path);
+    const mine = local.type === 'file' ? chunkDigests(local.chunks).groups : [];
+    const groups = entry.delta.digests.flatMap((digest, index) => (mine[index] === digest ? [] : [index]));
+    return [{ path: entry.path, digest: entry.delta.digest, groups }];
+  });
+}
+
+/**
+ * The pulled entries completed with the groups fetched for them (`fetched[i]` answers the i-th
+ * request of {@link groupsWanted}), as deltas against this side's current lists; null when any
+ * list changed meanwhile on either side (pull the page again, whole).
+ */
+export function completePulled(
+  db: Database,
+  entries: readonly ChangeEntry[],
+  fetched: ReadonlyArray<ChunkGroup[] | null>,
+): ChangeEntry[] | null {
+  let next = 0;
+  const deltas = entries.map((entry) => {
+    if (entry.type !== 'file' || !entry.delta?.digests) return entry;
+    const groups = fetched[next++];
+    if (!groups) return null;
+    const local = materialiseChange(db, entry.path);
+    const base = local.type === 'file' ? chunkDigests(local.chunks).digest : '';
+    return { ...entry, delta: { base, digest: entry.delta.digest, count: entry.delta.count, groups } };
+  });
+  if (deltas.includes(null)) return null;
+  const { entries: whole, stale } = expandDeltas(db, deltas as ChangeEntry[]);
+  return stale.length > 0 ? null : whole;
+}
+
 const bad = (detail: string) => fsError('EINVAL', 'sync', undefined, undefined, detail);
 
 /** The chunk list `delta` makes from `base`, or null when `base` is not the list it was made against. */
-function rebuild(path: string, delta: ChunkDelta, base: readonly EntryChunk[] | null): EntryChunk[] | null {
+function rebuild(path: string, delta: ChunkDelta, base: readonly EntryChunk[] | null | undefined): EntryChunk[] | null {
   const wellFormed =
     delta &&
     typeof delta.base === 'string' &&
@@ -100,7 +185,9 @@ function rebuild(path: string, delta: ChunkDelta, base: readonly EntryChunk[] | 
       throw bad(`entry ${path} has a chunk delta group of the wrong length`);
     sent.set(group.index, group.chunks);
   }
-  if (!base || chunkDigests(base).digest !== delta.base) return null;
+  // No file here: only a delta whose every group was sent fits (a pulled file new to this side).
+  if (base ? chunkDigests(base).digest !== delta.base : delta.base !== '' || sent.size !== total) return null;
+  base ??= [];
   const chunks: EntryChunk[] = [];
   for (let index = 0; index < total; index++) {
     const items = sent.get(index) ?? base.slice(index * DELTA_GROUP, (index + 1) * DELTA_GROUP);

@@ -10,7 +10,7 @@ import { fsError } from '../core/errors.ts';
 import { find } from '../core/fs/search.ts';
 import { applyChanges, type RefusedEntry, type SyncConflict } from './apply.ts';
 import { type ChangeCursor, type ChangeEntry, coalesceChanges, type FileEntry, HOLE } from './changes.ts';
-import { DELTA_MIN_CHUNKS, toDelta } from './chunk-delta.ts';
+import { completePulled, DELTA_MIN_CHUNKS, groupsWanted, toDelta } from './chunk-delta.ts';
 import type { ManifestPage } from './compact.ts';
 import {
   MAX_BATCH_BYTES,
@@ -202,16 +202,33 @@ export function createSyncDriver(
     applyPulled(authority, gone, report, () => writeWatermark(db, authority, { rev: resumeAt, at: null }));
   };
 
+  /** Pulled entries with every chunk list whole, or null when one changed meanwhile. */
+  const completeLists = async (entries: ChangeEntry[]): Promise<ChangeEntry[] | null> => {
+    const wanted = groupsWanted(db, entries);
+    if (wanted.length === 0) return entries;
+    return completePulled(db, entries, await endpoint.fetchChunkGroups(wanted));
+  };
+
   const pull = async (report: SyncReport): Promise<void> => {
     const authority = await connect();
     for (;;) {
-      const batch = await endpoint.fetchChanges(self, readWatermark(db, authority), batchEntries);
+      const after = readWatermark(db, authority);
+      let batch = await endpoint.fetchChanges(self, after, batchEntries, { deltas: true });
       if (batch.reset) {
         await resync(authority, report);
         continue;
       }
-      await fetchMissing(batch.entries, report);
-      applyPulled(authority, batch.entries, report, () => writeWatermark(db, authority, batch.cursor));
+      // Big files came as digests: fetch the groups of their lists this side lacks. If a list
+      // changed meanwhile on either side, the page comes again with whole lists.
+      let entries = await completeLists(batch.entries);
+      if (!entries) {
+        batch = await endpoint.fetchChanges(self, after, batchEntries);
+        if (batch.reset) continue;
+        entries = batch.entries;
+      }
+      const cursor = batch.cursor;
+      await fetchMissing(entries, report);
+      applyPulled(authority, entries, report, () => writeWatermark(db, authority, cursor));
       if (!batch.more) return;
     }
   };

@@ -15,7 +15,15 @@ import {
   coalesceChanges,
   currentRev,
 } from './changes.ts';
-import { type ChunkDigests, expandDeltas, fileDigests } from './chunk-delta.ts';
+import {
+  type ChunkDigests,
+  type ChunkGroup,
+  type ChunkGroupRequest,
+  chunkGroups,
+  expandDeltas,
+  fileDigests,
+  withoutChunks,
+} from './chunk-delta.ts';
 import { type ManifestPage, needsResync, readManifest } from './compact.ts';
 import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
 import { replicaId, writePushCursor } from './peers.ts';
@@ -74,7 +82,11 @@ export interface PushResponse {
 /** The calls a replica makes on its authority. Every method may be remote, so each returns a promise. */
 export interface SyncEndpoint {
   hello(hello: Hello): Promise<Welcome>;
-  fetchChanges(replica: string, after: ChangeCursor, limit: number): Promise<ChangeBatch>;
+  /**
+   * The page of changes after `after`. With `deltas`, big files come without their chunk list
+   * (digests only, see `chunk-delta.ts`): ask for the groups you lack with `fetchChunkGroups`.
+   */
+  fetchChanges(replica: string, after: ChangeCursor, limit: number, options?: FetchOptions): Promise<ChangeBatch>;
   fetchManifest(replica: string, after: ChangeCursor | null, limit: number): Promise<ManifestPage>;
   hasObjects(hashes: string[]): Promise<boolean[]>;
   fetchObjects(hashes: string[]): Promise<SyncObject[]>;
@@ -85,6 +97,14 @@ export interface SyncEndpoint {
    * can send only the groups of a big file that differ (a chunk delta).
    */
   chunkDigests(paths: string[]): Promise<Array<ChunkDigests | null>>;
+  /** Groups of the chunk lists of big files pulled without them; null where the list changed since. */
+  fetchChunkGroups(requests: ChunkGroupRequest[]): Promise<Array<ChunkGroup[] | null>>;
+}
+
+/** Options of {@link SyncEndpoint.fetchChanges}. */
+export interface FetchOptions {
+  /** Send big files' chunk lists as digests; the replica fetches the groups it lacks. */
+  deltas?: boolean;
 }
 
 /** Every call of {@link SyncEndpoint}, for transports that forward them by name. */
@@ -97,6 +117,7 @@ export const SYNC_METHODS = [
   'pushObjects',
   'pushChanges',
   'chunkDigests',
+  'fetchChunkGroups',
 ] as const satisfies ReadonlyArray<keyof SyncEndpoint>;
 
 /**
@@ -161,14 +182,14 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
       }
       return { peer: self, chunkSize: db.chunkSize, rev: currentRev(db) };
     },
-    async fetchChanges(replica, after, limit) {
+    async fetchChanges(replica, after, limit, options) {
       checkReplica(replica);
       checkCursor(db, after);
       if (needsResync(db, after)) return { entries: [], cursor: after, more: false, reset: true };
       const batch = coalesceChanges(db, after, { limit: clampLimit(limit), peer: replica });
       // Asking for the page after `after` acknowledges everything before it.
       db.transaction(() => writePushCursor(db, replica, after));
-      return batch;
+      return options?.deltas === true ? { ...batch, entries: batch.entries.map(withoutChunks) } : batch;
     },
     async fetchManifest(replica, after, limit) {
       checkReplica(replica);
@@ -213,6 +234,10 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
     async chunkDigests(paths) {
       checkCount(paths, MAX_BATCH_ENTRIES, 'paths');
       return fileDigests(db, paths);
+    },
+    async fetchChunkGroups(requests) {
+      checkCount(requests, MAX_BATCH_ENTRIES, 'requests');
+      return chunkGroups(db, requests);
     },
   };
 }

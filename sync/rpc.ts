@@ -41,6 +41,9 @@ class SyncTarget extends RpcTarget implements SyncEndpoint {
   chunkDigests(...args: Parameters<SyncEndpoint['chunkDigests']>) {
     return this.#endpoint.chunkDigests(...args);
   }
+  fetchChunkGroups(...args: Parameters<SyncEndpoint['fetchChunkGroups']>) {
+    return this.#endpoint.fetchChunkGroups(...args);
+  }
 }
 
 /**

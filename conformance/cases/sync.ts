@@ -509,6 +509,47 @@ function behaviourCases(target: ConformanceTarget): void {
   );
   definePairCase(
     target,
+    'a one-chunk edit of a big file pulls one group of its chunk list, not all of it',
+    async (pair) => {
+      const bytes = patternBytes(1024 * 64, 24);
+      await pair.authority.do((ws) => ws.writeFile('/big', bytes));
+      await pair.sync();
+      bytes[300 * 64 + 7] ^= 0xff;
+      await pair.authority.do((ws) => ws.writeFile('/big', bytes));
+      const before = { ...pair.wire.counters };
+      const report = await pair.sync();
+      expect(report.pulled).toBe(1);
+      expect(pair.wire.counters.down - before.down).toBe(64);
+      expect(pair.wire.counters.received - before.received).toBeLessThan(12_000);
+      expect(await pair.replica.do((ws) => hashBytes(ws.readFile('/big')))).toBe(hashBytes(bytes));
+    },
+  );
+  definePairCase(
+    target,
+    'a pulled list that changes before its groups are fetched is pulled again whole',
+    async (pair) => {
+      await pair.authority.do((ws) => ws.writeFile('/big', patternBytes(1024 * 64, 25)));
+      let fetches = 0;
+      // Between the page and its groups, the authority rewrites the file: the groups are refused.
+      const racing: SyncEndpoint = {
+        ...pair.wire,
+        async fetchChunkGroups(requests) {
+          if (fetches++ === 0) await pair.authority.do((ws) => ws.writeFile('/big', patternBytes(1024 * 64, 26)));
+          const groups = await pair.wire.fetchChunkGroups(requests);
+          if (fetches === 1) expect(groups).toEqual([null]);
+          return groups;
+        },
+      };
+      await pair.sync(undefined, racing);
+      expect(fetches).toBeGreaterThanOrEqual(1);
+      await pair.sync();
+      expect(await pair.replica.do((ws) => hashBytes(ws.readFile('/big')))).toBe(
+        hashBytes(patternBytes(1024 * 64, 26)),
+      );
+    },
+  );
+  definePairCase(
+    target,
     'a chunk delta made against a list that changed meanwhile is not applied; the whole list follows',
     async (pair) => {
       const bytes = patternBytes(1024 * 64, 22);
