@@ -207,6 +207,8 @@ interface NodePosition extends NodeRow {
 
 // The rest of the cursor's revision, then the revisions after it: two index seeks, so a page in the
 // middle of a revision that touched 100,000 nodes costs what the page holds, not what comes before it.
+// CROSS JOIN keeps SQLite from driving the path walk by a scan of every dirent (filtered by the
+// page): it seeks each page node's dirent instead, so a page costs the same at any workspace size.
 const NODE_PAGE = `WITH page AS (
     SELECT * FROM (
       SELECT * FROM (SELECT * FROM vfs_nodes WHERE rev = ? AND inode > ? ORDER BY inode LIMIT ?)
@@ -214,7 +216,7 @@ const NODE_PAGE = `WITH page AS (
       SELECT * FROM (SELECT * FROM vfs_nodes WHERE rev > ? AND rev <= ? ORDER BY rev, inode LIMIT ?)
     ) ORDER BY rev, inode LIMIT ?
   ), up(start, node, path) AS (
-    SELECT d.child, d.parent, d.name FROM vfs_dirents d JOIN page ON d.child = page.inode
+    SELECT d.child, d.parent, d.name FROM page CROSS JOIN vfs_dirents d ON d.child = page.inode
     UNION ALL
     SELECT up.start, d.parent, d.name || '/' || up.path FROM up JOIN vfs_dirents d ON d.child = up.node
   )
