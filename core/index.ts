@@ -86,6 +86,15 @@ export {
   type Page,
 } from './fs/search.ts';
 export {
+  deleteSnapshot,
+  listSnapshots,
+  type RestoreResult,
+  restore,
+  type SnapshotInfo,
+  snapshot,
+  snapshotView,
+} from './fs/snapshots.ts';
+export {
   allocate,
   allocateAt,
   FALLOC_FL_KEEP_SIZE,
@@ -96,15 +105,6 @@ export {
   seekHole,
   seekHoleAt,
 } from './fs/sparse.ts';
-
-  deleteSnapshot,
-  listSnapshots,
-  type RestoreResult,
-  restore,
-  type SnapshotInfo,
-  snapshot,
-  snapshotView,
-} from './fs/snapshots.ts';
 
 export { mknod } from './fs/special.ts';
 export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';

@@ -37,6 +37,16 @@ export {
   type SymlinkEntry,
 } from './changes.ts';
 export {
+  type ChunkDelta,
+  type ChunkDigests,
+  chunkDigests,
+  DELTA_GROUP,
+  DELTA_MIN_CHUNKS,
+  expandDeltas,
+  fileDigests,
+  toDelta,
+} from './chunk-delta.ts';
+export {
   COMPACTION_INTERVAL_MS,
   type CompactOptions,
   type CompactResult,
@@ -60,6 +70,7 @@ export {
   type Hello,
   MAX_BATCH_BYTES,
   MAX_BATCH_ENTRIES,
+  MAX_HASHES_PER_CALL,
   type PushRequest,
   type PushResponse,
   SYNC_METHODS,
@@ -75,6 +86,15 @@ export {
   merge,
   type WorkspaceAccess,
 } from './fork.ts';
+export {
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  type FramePipe,
+  type FrameTransport,
+  frameBytes,
+  frameTransport,
+} from './frames.ts';
 export { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 export { connectInProcess, type InProcessOptions, type WireCounters } from './in-process.ts';
 export {

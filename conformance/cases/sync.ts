@@ -1,6 +1,6 @@
 /**
  * Sync between two workspaces on the target's backend: an authority and a replica over the
- * in-process transport (which clones every message as a wire would).
+ * in-process transport (every call crosses the same Cap'n Web session and frames as the WebSocket).
  *
  * @module
  */
@@ -491,6 +491,100 @@ function behaviourCases(target: ConformanceTarget): void {
   );
   definePairCase(
     target,
+    'a one-chunk edit of a big file pushes one group of its chunk list, not all of it',
+    async (pair) => {
+      // 1,024 chunks of 64 bytes: the whole list is about 80 KB on the wire, one group about 3 KB.
+      const bytes = patternBytes(1024 * 64, 21);
+      await pair.replica.do((ws) => ws.writeFile('/big', bytes));
+      await pair.sync();
+      bytes[700 * 64 + 1] ^= 0xff;
+      await pair.replica.do((ws) => ws.writeFile('/big', bytes));
+      const before = { ...pair.wire.counters };
+      const report = await pair.sync();
+      expect(report.pushed).toBe(1);
+      expect(pair.wire.counters.up - before.up).toBe(64);
+      expect(pair.wire.counters.sent - before.sent).toBeLessThan(12_000);
+      expect(await pair.authority.do((ws) => hashBytes(ws.readFile('/big')))).toBe(hashBytes(bytes));
+    },
+  );
+  definePairCase(
+    target,
+    'a one-chunk edit of a big file pulls one group of its chunk list, not all of it',
+    async (pair) => {
+      const bytes = patternBytes(1024 * 64, 24);
+      await pair.authority.do((ws) => ws.writeFile('/big', bytes));
+      await pair.sync();
+      bytes[300 * 64 + 7] ^= 0xff;
+      await pair.authority.do((ws) => ws.writeFile('/big', bytes));
+      const before = { ...pair.wire.counters };
+      const report = await pair.sync();
+      expect(report.pulled).toBe(1);
+      expect(pair.wire.counters.down - before.down).toBe(64);
+      expect(pair.wire.counters.received - before.received).toBeLessThan(12_000);
+      expect(await pair.replica.do((ws) => hashBytes(ws.readFile('/big')))).toBe(hashBytes(bytes));
+    },
+  );
+  definePairCase(
+    target,
+    'a pulled list that changes before its groups are fetched is pulled again whole',
+    async (pair) => {
+      await pair.authority.do((ws) => ws.writeFile('/big', patternBytes(1024 * 64, 25)));
+      let fetches = 0;
+      // Between the page and its groups, the authority rewrites the file: the groups are refused.
+      const racing: SyncEndpoint = {
+        ...pair.wire,
+        async fetchChunkGroups(requests) {
+          if (fetches++ === 0) await pair.authority.do((ws) => ws.writeFile('/big', patternBytes(1024 * 64, 26)));
+          const groups = await pair.wire.fetchChunkGroups(requests);
+          if (fetches === 1) expect(groups).toEqual([null]);
+          return groups;
+        },
+      };
+      await pair.sync(undefined, racing);
+      expect(fetches).toBeGreaterThanOrEqual(1);
+      await pair.sync();
+      expect(await pair.replica.do((ws) => hashBytes(ws.readFile('/big')))).toBe(
+        hashBytes(patternBytes(1024 * 64, 26)),
+      );
+    },
+  );
+  definePairCase(
+    target,
+    'a chunk delta made against a list that changed meanwhile is not applied; the whole list follows',
+    async (pair) => {
+      const bytes = patternBytes(1024 * 64, 22);
+      await pair.replica.do((ws) => ws.writeFile('/big', bytes));
+      await pair.sync();
+      bytes[10 * 64] ^= 0xff;
+      await pair.replica.do((ws) => ws.writeFile('/big', bytes));
+      let pushes = 0;
+      // Between the digests and the push, the authority writes another chunk of the same file.
+      const racing: SyncEndpoint = {
+        ...pair.wire,
+        async chunkDigests(paths) {
+          const digests = await pair.wire.chunkDigests(paths);
+          await pair.authority.do((ws) => ws.writeFile('/big', patternBytes(1024 * 64, 23)));
+          return digests;
+        },
+        async pushChanges(request) {
+          const response = await pair.wire.pushChanges(request);
+          if (pushes++ === 0) expect(response.stale).toEqual(['/big']);
+          return response;
+        },
+      };
+      const report = await pair.sync(undefined, racing);
+      expect(pushes).toBe(2);
+      // The authority's concurrent write keeps the path; the replica's version is kept beside it.
+      expect(report.conflicts).toHaveLength(1);
+      const copy = report.conflicts[0].copy as string;
+      expect(await pair.authority.do((ws) => hashBytes(ws.readFile(copy)))).toBe(hashBytes(bytes));
+      expect(await pair.authority.do((ws) => hashBytes(ws.readFile('/big')))).toBe(
+        hashBytes(patternBytes(1024 * 64, 23)),
+      );
+    },
+  );
+  definePairCase(
+    target,
     'ignored paths are not pushed but still advance the cursor',
     async (pair) => {
       await pair.replica.do((ws) => {
@@ -633,6 +727,35 @@ function verificationCases(target: ConformanceTarget): void {
         };
         await expectRefused(ws, () => applyChanges(ws.db, [entry]), 'EUNKNOWN_HASH');
       });
+    });
+    definePairCase(target, 'a malformed or stale chunk delta is refused with nothing applied', async (pair) => {
+      await pair.authority.do((ws) => ws.writeFile('/f', patternBytes(64 * 4, 5)));
+      const entry = {
+        type: 'file' as const,
+        rev: 1,
+        path: '/f',
+        mode: 0o644,
+        mtime: 0,
+        size: 64 * 4,
+        chunks: [],
+      };
+      const push = (delta: unknown) =>
+        pair.wire.pushChanges({
+          replica: 'replica-1',
+          entries: [{ ...entry, delta } as typeof entry],
+          base: 0,
+          cursor: { rev: 1, at: null },
+        });
+      const digest = 'a'.repeat(64);
+      await expectRefusedOn(
+        pair.authority,
+        () => push({ base: digest, digest, count: 4, groups: [{ index: 9, chunks: [] }] }),
+        'EINVAL',
+      );
+      await expectRefusedOn(pair.authority, () => push({ base: digest, digest, count: 'x', groups: [] }), 'EINVAL');
+      const before = await pair.authority.do(snapshot);
+      expect((await push({ base: digest, digest, count: 4, groups: [] })).stale).toEqual(['/f']);
+      expect(await pair.authority.do(snapshot)).toEqual(before);
     });
     definePairCase(target, 'a cursor from the future is refused', async (pair) => {
       await expectRefusedOn(
