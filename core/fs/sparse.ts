@@ -120,6 +120,7 @@ function checkAllocation(offset: number, length: number, mode: number, path?: st
 
 /** Bytes of `node` in [from, to) that are stored (not holes), by one statement. */
 function storedIn(db: Database, node: NodeRow, from: number, to: number): number {
+  if (to <= from) return 0;
   const chunkSize = db.chunkSize;
   return Number(
     db.all<{ bytes: number }>(
