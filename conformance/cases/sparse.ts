@@ -258,6 +258,8 @@ export function sparseCases(target: ConformanceTarget): void {
         [() => ctx.ws.allocate('/f', 0.5, 10), 'EINVAL'],
         [() => ctx.ws.allocate('/f', 0, 10, -1), 'EINVAL'],
         [() => ctx.ws.allocate('/f', 0, 10, 0x80), 'ENOTSUP'],
+        [() => ctx.ws.allocate('/f', 0, 10, 2 ** 32), 'EINVAL'], // not an int, not mode 0
+        [() => ctx.ws.allocate('/f', 0, 10, 1.5), 'EINVAL'],
         [() => ctx.ws.allocate('/f', 0, 10, FALLOC_FL_PUNCH_HOLE), 'ENOTSUP'],
         [() => ctx.ws.allocate('/f', 0, 10, PUNCH | FALLOC_FL_ZERO_RANGE), 'EINVAL'],
         [() => ctx.ws.allocate('/f', 0, 10, 0x08), 'ENOTSUP'], // COLLAPSE_RANGE
