@@ -5,8 +5,8 @@
  */
 import type { DatabaseSync as Connection } from 'node:sqlite';
 
-/** Pages per vacuum step: one WAL auto-checkpoint interval (1 MiB at 4 KiB pages). */
-const VACUUM_STEP_PAGES = 256;
+/** Pages per vacuum step on a nearly full disk: one WAL auto-checkpoint interval (1 MiB at 4 KiB pages). */
+const STEP_PAGES = 256;
 
 /**
  * Returns up to `maxPages` free pages to the file system (incremental vacuum), or, with `convert`,
@@ -30,17 +30,26 @@ export function reclaimSpace(
     db.exec('VACUUM');
     if (!inMemory) db.prepare('PRAGMA wal_checkpoint(PASSIVE)').all();
   } else {
-    let left = reclaim.maxPages === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.trunc(reclaim.maxPages));
-    // A step at a time, each checkpointed (without waiting for other connections): the file is
-    // cut at a checkpoint, and the next step reuses the WAL instead of growing it, so the vacuum
-    // fits on a nearly full disk too. A step that does not fit ends the run with what was given.
+    if (pragma('freelist_count') === 0) return 0;
+    const asked = reclaim.maxPages === undefined ? undefined : Math.max(1, Math.trunc(reclaim.maxPages));
+    const vacuum = (pages: number | undefined): void => {
+      db.prepare(`PRAGMA incremental_vacuum${pages === undefined ? '' : `(${pages})`}`).all();
+      // The file is cut at a checkpoint: do one now, without waiting for other connections (a
+      // checkpoint they keep from finishing cuts it later), so the space comes back at once.
+      if (!inMemory) db.prepare('PRAGMA wal_checkpoint(PASSIVE)').all();
+    };
     try {
-      while (left > 0 && pragma('freelist_count') > 0) {
-        db.prepare(`PRAGMA incremental_vacuum(${Math.min(left, VACUUM_STEP_PAGES)})`).all();
-        if (!inMemory) db.prepare('PRAGMA wal_checkpoint(PASSIVE)').all();
-        left -= VACUUM_STEP_PAGES;
-      }
+      vacuum(asked);
     } catch (error) {
+      // One vacuum needs as much new WAL as it moves, which a nearly full disk does not have. Then
+      // a step at a time, each checkpointed so the next reuses the WAL instead of growing it; a
+      // step that still does not fit ends the run with what was given.
+      try {
+        for (let left = asked ?? Number.POSITIVE_INFINITY; left > 0 && pragma('freelist_count') > 0; left -= STEP_PAGES)
+          vacuum(Math.min(left, STEP_PAGES));
+      } catch {
+        // What the steps before gave is kept.
+      }
       if (pragma('page_count') >= before) throw error;
     }
   }

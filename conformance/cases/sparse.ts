@@ -233,9 +233,17 @@ export function sparseCases(target: ConformanceTarget): void {
         // Exactly what fits is granted; nothing is held, so a write may still take the room.
         ctx.ws.allocate('/f', 0, 3552);
         expect(ctx.ws.stat('/g').size).toBe(3552);
+        // Past the end every byte counts against what is stored now (the extension padded the old
+        // short last chunk: one more blob).
+        const usage = ctx.ws.usage();
+        const room = 4000 - usage.storedBytes - usage.garbageBytes;
+        expect(room).toBe(4000 - 1000 - 64);
+        await expectRefused(ctx.ws, () => ctx.ws.allocate('/f', 5000, room + 1), 'ENOSPC');
+        ctx.ws.allocate('/f', 5000, room);
+        expect(ctx.ws.stat('/g').size).toBe(5000 + room);
         // A zero range past what fits stores nothing, so the quota does not refuse it.
         ctx.ws.allocate('/f', 0, 5000, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE);
-        expect(ctx.ws.readFile('/g')).toEqual(new Uint8Array(3552));
+        expect(ctx.ws.readFile('/g')).toEqual(new Uint8Array(5000 + room));
       },
       { chunkSize: 64, quotas: { maxStoredBytes: 4000 } },
     );
@@ -250,6 +258,8 @@ export function sparseCases(target: ConformanceTarget): void {
         [() => ctx.ws.allocate('/f', 0.5, 10), 'EINVAL'],
         [() => ctx.ws.allocate('/f', 0, 10, -1), 'EINVAL'],
         [() => ctx.ws.allocate('/f', 0, 10, 0x80), 'ENOTSUP'],
+        [() => ctx.ws.allocate('/f', 0, 10, 2 ** 32), 'EINVAL'], // not an int, not mode 0
+        [() => ctx.ws.allocate('/f', 0, 10, 1.5), 'EINVAL'],
         [() => ctx.ws.allocate('/f', 0, 10, FALLOC_FL_PUNCH_HOLE), 'ENOTSUP'],
         [() => ctx.ws.allocate('/f', 0, 10, PUNCH | FALLOC_FL_ZERO_RANGE), 'EINVAL'],
         [() => ctx.ws.allocate('/f', 0, 10, 0x08), 'ENOTSUP'], // COLLAPSE_RANGE

@@ -101,8 +101,15 @@ function checkAllocation(offset: number, length: number, mode: number, path?: st
   checkOffset(offset, 'offset', 'fallocate', path ?? '');
   if (typeof length !== 'number' || !Number.isSafeInteger(length) || length <= 0)
     throw fsError('EINVAL', 'fallocate', path, undefined, `length must be a positive integer, got ${String(length)}`);
-  if (typeof mode !== 'number' || !Number.isSafeInteger(mode) || mode < 0)
-    throw fsError('EINVAL', 'fallocate', path, undefined, `mode must be a non-negative integer, got ${String(mode)}`);
+  // An int in C: bits past 31 would vanish in JavaScript's 32-bit bitwise operators.
+  if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0x7fffffff)
+    throw fsError(
+      'EINVAL',
+      'fallocate',
+      path,
+      undefined,
+      `mode must be an integer from 0 to 2^31 - 1, got ${String(mode)}`,
+    );
   if (mode & ~LINUX_MODE_BITS) throw fsError('ENOTSUP', 'fallocate', path, undefined, `unknown mode bits ${mode}`);
   if (mode & FALLOC_FL_PUNCH_HOLE && mode & FALLOC_FL_ZERO_RANGE)
     throw fsError('EINVAL', 'fallocate', path, undefined, 'PUNCH_HOLE and ZERO_RANGE exclude each other');
@@ -120,6 +127,7 @@ function checkAllocation(offset: number, length: number, mode: number, path?: st
 
 /** Bytes of `node` in [from, to) that are stored (not holes), by one statement. */
 function storedIn(db: Database, node: NodeRow, from: number, to: number): number {
+  if (to <= from) return 0;
   const chunkSize = db.chunkSize;
   return Number(
     db.all<{ bytes: number }>(

@@ -34,15 +34,17 @@ export interface CrashOpResult {
 }
 
 /**
- * Every 4th operation is a step of the background maintenance a mount or a Durable Object runs
- * between requests, alternately a gc step and a compaction step, each one transaction. Their bounds
+ * Every 8th operation is a step of the background maintenance a mount or a Durable Object runs
+ * between requests, alternately a gc step and a compaction step, each one transaction (a gc step
+ * that frees pages also vacuums and checkpoints, which takes about as long as the 7 mutations
+ * before it, so kills land in both about equally often). Their bounds
  * are small (16 catalogue rows, 4 blobs, 8 change rows), so steps stop midway and continue from
  * their cursor, as they do on a large workspace. Making them operations of the sequence, acknowledged
  * like the others, is what lets the model know exactly which steps committed before a kill.
  */
 function maintenanceStep(ws: Workspace, i: number): CrashOpResult | undefined {
-  if (i % 8 === 3) return { kind: 'gc', freed: ws.gcStep({ maxScan: 16, maxBlobs: 4 }).blobs };
-  if (i % 8 === 7) return { kind: 'compact', freed: compactChanges(ws.db, { maxRows: 8 }).removed };
+  if (i % 16 === 7) return { kind: 'gc', freed: ws.gcStep({ maxScan: 16, maxBlobs: 4 }).blobs };
+  if (i % 16 === 15) return { kind: 'compact', freed: compactChanges(ws.db, { maxRows: 8 }).removed };
   return undefined;
 }
 
