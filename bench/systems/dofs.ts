@@ -47,12 +47,16 @@ const fileBytes = (path: string): number => {
   return total;
 };
 
-/** This engine on node:sqlite `storage`, with `chunkSize` (default: the engine's default). */
-export function dofsSystem(storage: 'mem' | 'file', chunkSize?: number): SystemDef {
-  const suffix = chunkSize === undefined ? '' : `@${chunkSize / 1024}K`;
+/**
+ * This engine on node:sqlite `storage`, with `chunkSize` (default: the engine's default); with
+ * `snapshots`, a snapshot is taken before every phase, so each phase pays for keeping the rows it
+ * changes (the worst case: every row's first change after a snapshot).
+ */
+export function dofsSystem(storage: 'mem' | 'file', chunkSize?: number, snapshots = false): SystemDef {
+  const suffix = `${chunkSize === undefined ? '' : `@${chunkSize / 1024}K`}${snapshots ? '+snap' : ''}`;
   return {
     id: `dofs:${storage}${suffix}`,
-    label: `this engine via SQLiteWorkspaceProvider, node:sqlite ${storage === 'mem' ? 'in memory' : 'file in a tmp dir'}, ${(chunkSize ?? DEFAULT_CHUNK_SIZE) / 1024} KiB chunks`,
+    label: `this engine via SQLiteWorkspaceProvider, node:sqlite ${storage === 'mem' ? 'in memory' : 'file in a tmp dir'}, ${(chunkSize ?? DEFAULT_CHUNK_SIZE) / 1024} KiB chunks${snapshots ? ', a snapshot before every phase' : ''}`,
     role: 'engine',
     open(): BenchFs {
       const dir = storage === 'file' ? mkdtempSync(join(tmpdir(), 'dofs-bench-')) : undefined;
@@ -83,6 +87,7 @@ export function dofsSystem(storage: 'mem' | 'file', chunkSize?: number): SystemD
           return { stored: usage.storedBytes, garbage: usage.garbageBytes, onDisk: dir ? fileBytes(path) : undefined };
         },
         counters: () => ({ statements: count.statements }),
+        beforePhase: snapshots ? () => void ws.snapshot() : undefined,
         close: () => {
           ws.close();
           if (dir) rmSync(dir, { recursive: true, force: true });
