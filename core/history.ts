@@ -88,6 +88,10 @@ function record(v: Versioned, row: 'OLD' | 'NEW', live: boolean): string {
  */
 function triggers(): string[] {
   const out: string[] = [];
+  // A node whose revision alone changes (sync restamps every node below a moved directory) keeps
+  // no history: what a snapshot shows of it is the same, and restore stamps what it brings back.
+  const fields = NODE_FIELDS.filter((field) => field !== 'rev');
+  const changedBeyondRev = `(${list(fields, 'OLD.')}) IS NOT (${list(fields, 'NEW.')})`;
   // Rows of inodes newer than the newest snapshot need no history (see Versioned.inode).
   const old = (v: Versioned, row: 'OLD' | 'NEW') => `${row}.${v.inode} <= (${LAST_INODE})`;
   for (const [name, v] of Object.entries(VERSIONED)) {
@@ -102,7 +106,8 @@ function triggers(): string[] {
     out.push(`CREATE TRIGGER IF NOT EXISTS ${v.hist}_insert ${insert}`);
     // An update that moves a row to another key (rename) also makes the new key's old absence history.
     out.push(
-      `CREATE TRIGGER IF NOT EXISTS ${v.hist}_update AFTER UPDATE ON ${v.table} WHEN ${old(v, 'OLD')} OR ${old(v, 'NEW')}
+      `CREATE TRIGGER IF NOT EXISTS ${v.hist}_update AFTER UPDATE ON ${v.table}
+       WHEN (${old(v, 'OLD')} OR ${old(v, 'NEW')})${name === 'nodes' ? ` AND ${changedBeyondRev}` : ''}
        BEGIN ${record(v, 'OLD', true)} ${record(v, 'NEW', false)} END`,
     );
     out.push(

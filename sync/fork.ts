@@ -215,8 +215,12 @@ const sameState = (a: ChangeEntry, b: ChangeEntry): boolean =>
   (a.type !== 'symlink' || (b.type === 'symlink' && a.target === b.target)) &&
   (a.type === 'delete' || (b.type !== 'delete' && a.mode === b.mode));
 
-/** Decides, on this side, what of `incoming` applies and what conflicts; then applies it, one transaction. */
-function settle(db: Database, base: string, incoming: readonly ChangeEntry[]): MergeResult {
+/**
+ * Decides what of `incoming` (the other side's changes since snapshot `base`, in path order)
+ * applies here and what conflicts (copies are named `<path>.conflict-<tag>`); then applies it, in
+ * one transaction. The three-way rule of {@link merge}, shared with branch merges.
+ */
+export function settle(db: Database, base: string, incoming: readonly ChangeEntry[], tag: string): MergeResult {
   const ourPaths = diffSnapshots(db, base).map((entry) => entry.path);
   const touched = (path: string) => ourPaths.some((mine) => isSameOrBelow(mine, path));
   const entries: ChangeEntry[] = [];
@@ -228,7 +232,7 @@ function settle(db: Database, base: string, incoming: readonly ChangeEntry[]): M
       result.applied.push(path);
     } else if (!sameState(materialiseChange(db, path), entry)) {
       // Both changed it: ours keeps the path; theirs is kept beside it when there is something to keep.
-      const copy = entry.type === 'delete' || entry.type === 'dir' ? null : `${path}.conflict-${base.slice(5)}`;
+      const copy = entry.type === 'delete' || entry.type === 'dir' ? null : `${path}.conflict-${tag}`;
       if (copy) entries.push({ ...entry, path: copy });
       result.conflicts.push({ path, copy });
     }
@@ -258,5 +262,5 @@ export async function merge(ours: WorkspaceAccess, theirs: WorkspaceAccess): Pro
     const objects = await theirs((db) => [...fetchObjects(db, missing.slice(start, start + PAGE_BLOBS))]);
     await ours((db) => pushObjects(db, objects));
   }
-  return ours((db) => settle(db, base, incoming));
+  return ours((db) => mutate(db, 'merge', undefined, () => settle(db, base, incoming, base.slice('fork-'.length))));
 }

@@ -18,6 +18,15 @@ export {
   validateEntry,
 } from './apply.ts';
 export {
+  createBranch,
+  currentBranch,
+  deleteBranch,
+  listBranches,
+  MAIN_BRANCH,
+  mergeBranch,
+  switchBranch,
+} from './branches.ts';
+export {
   type ChangeBatch,
   type ChangeCursor,
   type ChangeEntry,
@@ -73,6 +82,7 @@ export {
   type MergeConflict,
   type MergeResult,
   merge,
+  settle,
   type WorkspaceAccess,
 } from './fork.ts';
 export { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
