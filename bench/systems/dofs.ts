@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { create } from '@platformatic/vfs';
 import { SQLiteWorkspaceProvider } from '../../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
-import { DEFAULT_CHUNK_SIZE, openWorkspace, type StorageBackend } from '../../core/index.ts';
+import { DEFAULT_CHUNK_SIZE, openWorkspace, type StorageBackend, type Workspace } from '../../core/index.ts';
 import type { BenchFs, SystemDef } from '../lib/types.ts';
 import { handleFile, vfsFs } from './vfs-adapter.ts';
 
@@ -46,6 +46,16 @@ const fileBytes = (path: string): number => {
   }
   return total;
 };
+
+/** Rows of the snapshot history tables (bench/snapshot overhead, read outside the timing). */
+function historyRows(ws: Workspace): number {
+  return Number(
+    ws.db.all<{ n: number }>(
+      `SELECT (SELECT count(*) FROM vfs_hist_nodes) + (SELECT count(*) FROM vfs_hist_dirents)
+        + (SELECT count(*) FROM vfs_hist_chunks) AS n`,
+    )[0].n,
+  );
+}
 
 /**
  * This engine on node:sqlite `storage`, with `chunkSize` (default: the engine's default); with
@@ -86,7 +96,8 @@ export function dofsSystem(storage: 'mem' | 'file', chunkSize?: number, snapshot
           const usage = ws.usage();
           return { stored: usage.storedBytes, garbage: usage.garbageBytes, onDisk: dir ? fileBytes(path) : undefined };
         },
-        counters: () => ({ statements: count.statements }),
+        // Under snapshots, also the history rows kept so far: the extra rows each operation writes.
+        counters: () => ({ statements: count.statements, ...(snapshots ? { historyRows: historyRows(ws) } : {}) }),
         beforePhase: snapshots ? () => void ws.snapshot() : undefined,
         close: () => {
           ws.close();
