@@ -94,7 +94,6 @@ export async function fork(source: WorkspaceAccess, target: WorkspaceAccess): Pr
     return Number(readMeta(db, 'rev'));
   });
   try {
-    const copied = await copyBlobs(source, target, base);
     const pages: Row[][][] = [];
     for (let index = 0; index < TABLES.length; index++) {
       pages.push([]);
@@ -106,6 +105,7 @@ export async function fork(source: WorkspaceAccess, target: WorkspaceAccess): Pr
         after = TABLES[index].columns.slice(0, TABLES[index].keys).map((column) => last[column]);
       }
     }
+    const copied = await copyBlobs(source, target, pages[TABLES.length - 1]);
     const nodes = await target((db) =>
       mutate(db, 'fork', undefined, () => {
         checkTarget(db, chunkSize);
@@ -139,32 +139,25 @@ function insertRows(db: Database, table: string, columns: readonly string[], row
   }
 }
 
-/** Stages in the target the blobs the source's snapshot `base` names and the target lacks. */
+/** Stages in the target the blobs `chunkRows` name and the target lacks, a batch at a time. */
 async function copyBlobs(
   source: WorkspaceAccess,
   target: WorkspaceAccess,
-  base: string,
+  chunkRows: readonly Row[][],
 ): Promise<{ blobs: number; bytes: number }> {
+  const hashes = [...new Set(chunkRows.flatMap((rows) => rows.map((row) => String(row.hash))))];
   let blobs = 0;
   let bytes = 0;
-  for (let after = ''; ; ) {
-    const hashes = await source((db) =>
-      snapshotView(db, base)
-        .all<{ hash: string }>('SELECT DISTINCT hash FROM vfs_chunks WHERE hash > ? ORDER BY hash LIMIT ?', [
-          after,
-          PAGE_BLOBS,
-        ])
-        .map((row) => row.hash),
-    );
-    if (hashes.length === 0) return { blobs, bytes };
-    after = hashes[hashes.length - 1];
-    const missing = await target((db) => missingObjects(db, hashes));
+  for (let start = 0; start < hashes.length; start += PAGE_BLOBS) {
+    const batch = hashes.slice(start, start + PAGE_BLOBS);
+    const missing = await target((db) => missingObjects(db, batch));
     if (missing.length === 0) continue;
     const objects = await source((db) => [...fetchObjects(db, missing)]);
     await target((db) => pushObjects(db, objects));
     blobs += objects.length;
     bytes += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
   }
+  return { blobs, bytes };
 }
 
 function randomId(): string {
