@@ -161,7 +161,7 @@ console.log(`snapshots: node ${process.version}, ${cpus()[0]?.model ?? 'unknown 
 const rows: Row[] = [];
 for (const files of sizes) rows.push(await measure(files));
 console.log(
-  '\n| files | snapshot | diff (1 %) | restore (1 %) | fork | merge (1 %) | copy db file | cp -r (tmpfs) | diff -rq (tmpfs) | rm -r + cp -r (tmpfs) |',
+  '\n| files | first snapshot | snapshot | diff (1 %) | restore (1 %) | fork | merge (1 %) | copy db file | cp -r (tmpfs) | diff -rq (tmpfs) | rm -r + cp -r (tmpfs) |',
 );
 console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of rows) {

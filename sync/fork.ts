@@ -50,9 +50,10 @@ const TABLES = [
   { table: 'vfs_dirents', columns: ['parent', 'name', 'child'], keys: 2 },
   { table: 'vfs_chunks', columns: ['inode', 'idx', 'hash', 'size'], keys: 2 },
 ];
-/** Rows read per page; blobs fetched per round trip. */
+/** Rows read per page; blobs and their bytes per round trip (a Workers RPC message is at most 32 MiB). */
 const PAGE_ROWS = 2000;
-const PAGE_BLOBS = 64;
+const PAGE_BLOBS = 1024;
+const PAGE_BYTES = 8 * 1024 * 1024;
 
 type Row = Record<string, SqlValue>;
 
@@ -105,7 +106,9 @@ export async function fork(source: WorkspaceAccess, target: WorkspaceAccess): Pr
         after = TABLES[index].columns.slice(0, TABLES[index].keys).map((column) => last[column]);
       }
     }
-    const copied = await copyBlobs(source, target, pages[TABLES.length - 1]);
+    const sizes = new Map<string, number>();
+    for (const rows of pages[TABLES.length - 1]) for (const row of rows) sizes.set(String(row.hash), Number(row.size));
+    const copied = await copyBlobs(source, target, sizes);
     const nodes = await target((db) =>
       mutate(db, 'fork', undefined, () => {
         checkTarget(db, chunkSize);
@@ -139,18 +142,38 @@ function insertRows(db: Database, table: string, columns: readonly string[], row
   }
 }
 
-/** Stages in the target the blobs `chunkRows` name and the target lacks, a batch at a time. */
+/**
+ * Groups of hashes for one round trip each: at most {@link PAGE_BLOBS} blobs and about
+ * {@link PAGE_BYTES} bytes (sizes from the chunk rows), so a group fits one RPC message and one
+ * transaction stages many blobs.
+ */
+function groups(sizes: ReadonlyMap<string, number>): string[][] {
+  const out: string[][] = [];
+  let group: string[] = [];
+  let bytes = 0;
+  for (const [hash, size] of sizes) {
+    if (group.length > 0 && (group.length === PAGE_BLOBS || bytes + size > PAGE_BYTES)) {
+      out.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(hash);
+    bytes += size;
+  }
+  if (group.length > 0) out.push(group);
+  return out;
+}
+
+/** Stages in `target` the blobs of `sizes` (hash to size) it lacks, read from `source`. */
 async function copyBlobs(
   source: WorkspaceAccess,
   target: WorkspaceAccess,
-  chunkRows: readonly Row[][],
+  sizes: ReadonlyMap<string, number>,
 ): Promise<{ blobs: number; bytes: number }> {
-  const hashes = [...new Set(chunkRows.flatMap((rows) => rows.map((row) => String(row.hash))))];
   let blobs = 0;
   let bytes = 0;
-  for (let start = 0; start < hashes.length; start += PAGE_BLOBS) {
-    const batch = hashes.slice(start, start + PAGE_BLOBS);
-    const missing = await target((db) => missingObjects(db, batch));
+  for (const group of groups(sizes)) {
+    const missing = await target((db) => missingObjects(db, group));
     if (missing.length === 0) continue;
     const objects = await source((db) => [...fetchObjects(db, missing)]);
     await target((db) => pushObjects(db, objects));
@@ -247,13 +270,10 @@ export function settle(db: Database, base: string, incoming: readonly ChangeEntr
 export async function merge(ours: WorkspaceAccess, theirs: WorkspaceAccess): Promise<MergeResult> {
   const base = await mergeBase(ours, theirs);
   const incoming = await theirs((db) => diffSnapshots(db, base).map(({ path }) => materialiseChange(db, path)));
-  const hashes = incoming.flatMap((entry) =>
-    entry.type === 'file' ? entry.chunks.filter((chunk) => chunk.hash !== HOLE).map((chunk) => chunk.hash) : [],
-  );
-  const missing = await ours((db) => missingObjects(db, hashes));
-  for (let start = 0; start < missing.length; start += PAGE_BLOBS) {
-    const objects = await theirs((db) => [...fetchObjects(db, missing.slice(start, start + PAGE_BLOBS))]);
-    await ours((db) => pushObjects(db, objects));
-  }
+  const sizes = new Map<string, number>();
+  for (const entry of incoming)
+    if (entry.type === 'file')
+      for (const chunk of entry.chunks) if (chunk.hash !== HOLE) sizes.set(chunk.hash, chunk.size);
+  await copyBlobs(theirs, ours, sizes);
   return ours((db) => mutate(db, 'merge', undefined, () => settle(db, base, incoming, base.slice('fork-'.length))));
 }
