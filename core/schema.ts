@@ -116,7 +116,9 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
   migrateToOwners,
   // 6: snapshots and the copy-on-write history that keeps what they see (docs/snapshots.md).
   [
-    'CREATE TABLE vfs_snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, rev INTEGER NOT NULL, created REAL NOT NULL)',
+    // last_inode: inodes above it are newer than the snapshot, which needs no history for them.
+    `CREATE TABLE vfs_snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, rev INTEGER NOT NULL,
+      created REAL NOT NULL, last_inode INTEGER NOT NULL)`,
     // A row's state as the snapshot `epoch` saw it, recorded by the first change after that
     // snapshot (live = 0: the row did not exist then). Triggers write these only while a snapshot exists.
     `CREATE TABLE vfs_hist_nodes (

@@ -21,11 +21,13 @@ export interface SnapshotInfo {
   rev: number;
   /** When it was taken, in milliseconds since the epoch. */
   created: number;
+  /** The highest inode number handed out when it was taken: inodes above it did not exist then. */
+  lastInode: number;
 }
 
-/** A backend that runs every query at snapshot `epoch` and refuses writes. */
-function shadowBackend(inner: StorageBackend, epoch: number): StorageBackend {
-  const ctes = shadowTables(epoch);
+/** A backend that runs every query at `snapshot` and refuses writes. */
+function shadowBackend(inner: StorageBackend, snapshot: SnapshotInfo): StorageBackend {
+  const ctes = shadowTables(snapshot.id, snapshot.lastInode);
   // One rewritten text per statement, so the backend's statement cache keeps working.
   const rewritten = new Map<string, string>();
   const shadow = (sql: string): string => {
@@ -56,7 +58,7 @@ export class SnapshotDatabase extends Database {
   readonly #snapshot: SnapshotInfo;
 
   constructor(live: Database, snapshot: SnapshotInfo) {
-    super(shadowBackend(live.backend, snapshot.id), {
+    super(shadowBackend(live.backend, snapshot), {
       readOnly: true,
       now: live.now,
       owner: live.owner,

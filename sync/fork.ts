@@ -50,9 +50,10 @@ const TABLES = [
   { table: 'vfs_dirents', columns: ['parent', 'name', 'child'], keys: 2 },
   { table: 'vfs_chunks', columns: ['inode', 'idx', 'hash', 'size'], keys: 2 },
 ];
-/** Rows read per page; blobs fetched per round trip. */
+/** Rows read per page; blobs and their bytes per round trip (a Workers RPC message is at most 32 MiB). */
 const PAGE_ROWS = 2000;
-const PAGE_BLOBS = 64;
+const PAGE_BLOBS = 1024;
+const PAGE_BYTES = 8 * 1024 * 1024;
 
 type Row = Record<string, SqlValue>;
 
@@ -94,7 +95,6 @@ export async function fork(source: WorkspaceAccess, target: WorkspaceAccess): Pr
     return Number(readMeta(db, 'rev'));
   });
   try {
-    const copied = await copyBlobs(source, target, base);
     const pages: Row[][][] = [];
     for (let index = 0; index < TABLES.length; index++) {
       pages.push([]);
@@ -106,6 +106,9 @@ export async function fork(source: WorkspaceAccess, target: WorkspaceAccess): Pr
         after = TABLES[index].columns.slice(0, TABLES[index].keys).map((column) => last[column]);
       }
     }
+    const sizes = new Map<string, number>();
+    for (const rows of pages[TABLES.length - 1]) for (const row of rows) sizes.set(String(row.hash), Number(row.size));
+    const copied = await copyBlobs(source, target, sizes);
     const nodes = await target((db) =>
       mutate(db, 'fork', undefined, () => {
         checkTarget(db, chunkSize);
@@ -139,32 +142,45 @@ function insertRows(db: Database, table: string, columns: readonly string[], row
   }
 }
 
-/** Stages in the target the blobs the source's snapshot `base` names and the target lacks. */
+/**
+ * Groups of hashes for one round trip each: at most {@link PAGE_BLOBS} blobs and about
+ * {@link PAGE_BYTES} bytes (sizes from the chunk rows), so a group fits one RPC message and one
+ * transaction stages many blobs.
+ */
+function groups(sizes: ReadonlyMap<string, number>): string[][] {
+  const out: string[][] = [];
+  let group: string[] = [];
+  let bytes = 0;
+  for (const [hash, size] of sizes) {
+    if (group.length > 0 && (group.length === PAGE_BLOBS || bytes + size > PAGE_BYTES)) {
+      out.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(hash);
+    bytes += size;
+  }
+  if (group.length > 0) out.push(group);
+  return out;
+}
+
+/** Stages in `target` the blobs of `sizes` (hash to size) it lacks, read from `source`. */
 async function copyBlobs(
   source: WorkspaceAccess,
   target: WorkspaceAccess,
-  base: string,
+  sizes: ReadonlyMap<string, number>,
 ): Promise<{ blobs: number; bytes: number }> {
   let blobs = 0;
   let bytes = 0;
-  for (let after = ''; ; ) {
-    const hashes = await source((db) =>
-      snapshotView(db, base)
-        .all<{ hash: string }>('SELECT DISTINCT hash FROM vfs_chunks WHERE hash > ? ORDER BY hash LIMIT ?', [
-          after,
-          PAGE_BLOBS,
-        ])
-        .map((row) => row.hash),
-    );
-    if (hashes.length === 0) return { blobs, bytes };
-    after = hashes[hashes.length - 1];
-    const missing = await target((db) => missingObjects(db, hashes));
+  for (const group of groups(sizes)) {
+    const missing = await target((db) => missingObjects(db, group));
     if (missing.length === 0) continue;
     const objects = await source((db) => [...fetchObjects(db, missing)]);
     await target((db) => pushObjects(db, objects));
     blobs += objects.length;
     bytes += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
   }
+  return { blobs, bytes };
 }
 
 function randomId(): string {
@@ -215,8 +231,12 @@ const sameState = (a: ChangeEntry, b: ChangeEntry): boolean =>
   (a.type !== 'symlink' || (b.type === 'symlink' && a.target === b.target)) &&
   (a.type === 'delete' || (b.type !== 'delete' && a.mode === b.mode));
 
-/** Decides, on this side, what of `incoming` applies and what conflicts; then applies it, one transaction. */
-function settle(db: Database, base: string, incoming: readonly ChangeEntry[]): MergeResult {
+/**
+ * Decides what of `incoming` (the other side's changes since snapshot `base`, in path order)
+ * applies here and what conflicts (copies are named `<path>.conflict-<tag>`); then applies it, in
+ * one transaction. The three-way rule of {@link merge}, shared with branch merges.
+ */
+export function settle(db: Database, base: string, incoming: readonly ChangeEntry[], tag: string): MergeResult {
   const ourPaths = diffSnapshots(db, base).map((entry) => entry.path);
   const touched = (path: string) => ourPaths.some((mine) => isSameOrBelow(mine, path));
   const entries: ChangeEntry[] = [];
@@ -228,7 +248,7 @@ function settle(db: Database, base: string, incoming: readonly ChangeEntry[]): M
       result.applied.push(path);
     } else if (!sameState(materialiseChange(db, path), entry)) {
       // Both changed it: ours keeps the path; theirs is kept beside it when there is something to keep.
-      const copy = entry.type === 'delete' || entry.type === 'dir' ? null : `${path}.conflict-${base.slice(5)}`;
+      const copy = entry.type === 'delete' || entry.type === 'dir' ? null : `${path}.conflict-${tag}`;
       if (copy) entries.push({ ...entry, path: copy });
       result.conflicts.push({ path, copy });
     }
@@ -250,13 +270,10 @@ function settle(db: Database, base: string, incoming: readonly ChangeEntry[]): M
 export async function merge(ours: WorkspaceAccess, theirs: WorkspaceAccess): Promise<MergeResult> {
   const base = await mergeBase(ours, theirs);
   const incoming = await theirs((db) => diffSnapshots(db, base).map(({ path }) => materialiseChange(db, path)));
-  const hashes = incoming.flatMap((entry) =>
-    entry.type === 'file' ? entry.chunks.filter((chunk) => chunk.hash !== HOLE).map((chunk) => chunk.hash) : [],
-  );
-  const missing = await ours((db) => missingObjects(db, hashes));
-  for (let start = 0; start < missing.length; start += PAGE_BLOBS) {
-    const objects = await theirs((db) => [...fetchObjects(db, missing.slice(start, start + PAGE_BLOBS))]);
-    await ours((db) => pushObjects(db, objects));
-  }
-  return ours((db) => settle(db, base, incoming));
+  const sizes = new Map<string, number>();
+  for (const entry of incoming)
+    if (entry.type === 'file')
+      for (const chunk of entry.chunks) if (chunk.hash !== HOLE) sizes.set(chunk.hash, chunk.size);
+  await copyBlobs(theirs, ours, sizes);
+  return ours((db) => mutate(db, 'merge', undefined, () => settle(db, base, incoming, base.slice('fork-'.length))));
 }

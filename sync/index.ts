@@ -18,6 +18,15 @@ export {
   validateEntry,
 } from './apply.ts';
 export {
+  createBranch,
+  currentBranch,
+  deleteBranch,
+  listBranches,
+  MAIN_BRANCH,
+  mergeBranch,
+  switchBranch,
+} from './branches.ts';
+export {
   type ChangeBatch,
   type ChangeCursor,
   type ChangeEntry,
@@ -84,6 +93,7 @@ export {
   type MergeConflict,
   type MergeResult,
   merge,
+  settle,
   type WorkspaceAccess,
 } from './fork.ts';
 export {

@@ -107,6 +107,23 @@ describe('dofs fork and merge', { timeout: 60_000 }, () => {
     expect((await dofs('copy.db', ['fsck'])).status).toBe(0);
   });
 
+  it('branches: create, list, switch, merge and delete', async () => {
+    const db = 'branches.db';
+    await dofs(db, ['put', '-', '/a.txt'], 'base\n');
+    expect((await dofs(db, ['branch', 'create', 'try'])).stdout).toBe('created branch try\n');
+    expect((await dofs(db, ['branch'])).stdout).toBe('* main\n  try\n');
+    expect((await dofs(db, ['branch', 'switch', 'try'])).stdout).toBe('switched to branch try\n');
+    await dofs(db, ['put', '-', '/b.txt'], 'tried\n');
+    await dofs(db, ['branch', 'switch', 'main']);
+    expect((await dofs(db, ['cat', '/b.txt'])).status).toBe(1);
+    const merged = await dofs(db, ['branch', 'merge', 'try']);
+    expect(merged.stdout).toBe('merged 1 path from branch try (base branch-base:try)\n');
+    expect((await dofs(db, ['cat', '/b.txt'])).stdout).toBe('tried\n');
+    expect((await dofs(db, ['branch', 'delete', 'try'])).status).toBe(0);
+    expect((await dofs(db, ['branch', 'switch', 'try'])).status).toBe(1);
+    expect((await dofs(db, ['branch', 'list'])).stdout).toBe('* main\n');
+  });
+
   it('merging a workspace that was never forked is exit 1 and changes nothing', async () => {
     await dofs('alone.db', ['put', '-', '/f'], 'x');
     await dofs('other.db', ['put', '-', '/g'], 'y');

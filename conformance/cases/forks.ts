@@ -6,8 +6,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { openWorkspace, type Workspace } from '../../core/workspace.ts';
+import {
+  createBranch,
+  currentBranch,
+  deleteBranch,
+  listBranches,
+  mergeBranch,
+  switchBranch,
+} from '../../sync/branches.ts';
 import { fork, merge, type WorkspaceAccess } from '../../sync/fork.ts';
-import { expectCode, expectFsckClean, testClock } from '../harness.ts';
+import { defineCase, expectCode, expectFsckClean, expectRefused, testClock } from '../harness.ts';
 import { snapshot as picture } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
 import { patternBytes } from './files.ts';
@@ -134,5 +142,47 @@ export function forkCases(target: ConformanceTarget): void {
         await merge(b.access, a.access);
         expect(await b.do((ws) => ws.readFile('/upstream.txt', 'utf8'))).toBe('up\n');
       }));
+
+    defineCase(
+      target,
+      'branches in one workspace: create, switch (a restore each way), merge with conflicts kept',
+      async ({ ws }) => {
+        seed(ws);
+        createBranch(ws.db, 'feature');
+        expect(listBranches(ws.db)).toEqual([
+          { name: 'feature', current: false },
+          { name: 'main', current: true },
+        ]);
+        ws.writeFile('/both.txt', 'main\n');
+        const onMain = picture(ws).tree;
+        switchBranch(ws.db, 'feature');
+        expect(currentBranch(ws.db)).toBe('feature');
+        expect(ws.readFile('/both.txt', 'utf8')).toBe('base\n');
+        ws.writeFile('/both.txt', 'feature\n');
+        ws.writeFile('/feature.txt', 'only here\n');
+        ws.rm('/src/lib', { recursive: true });
+        const onFeature = picture(ws).tree;
+        switchBranch(ws.db, 'main');
+        expect(picture(ws).tree).toEqual(onMain);
+        const result = mergeBranch(ws.db, 'feature');
+        expect(result.conflicts).toEqual([{ path: '/both.txt', copy: '/both.txt.conflict-feature' }]);
+        expect(ws.readFile('/feature.txt', 'utf8')).toBe('only here\n');
+        expect(ws.exists('/src/lib')).toBe(false);
+        expect(ws.readFile('/both.txt', 'utf8')).toBe('main\n');
+        expect(ws.readFile('/both.txt.conflict-feature', 'utf8')).toBe('feature\n');
+        switchBranch(ws.db, 'feature');
+        expect(picture(ws).tree).toEqual(onFeature);
+        // Merging the parent into the branch works against the state the branch started from.
+        expect(mergeBranch(ws.db, 'main').applied).toContain('/both.txt.conflict-feature');
+        switchBranch(ws.db, 'main');
+        await expectRefused(ws, () => mergeBranch(ws.db, 'main'), 'EINVAL');
+        await expectRefused(ws, () => switchBranch(ws.db, 'nope'), 'ENOENT');
+        await expectRefused(ws, () => createBranch(ws.db, 'feature'), 'EEXIST');
+        await expectRefused(ws, () => deleteBranch(ws.db, 'main'), 'EINVAL');
+        deleteBranch(ws.db, 'feature');
+        expect(listBranches(ws.db)).toEqual([{ name: 'main', current: true }]);
+        expect(ws.snapshots()).toEqual([]);
+      },
+    );
   });
 }

@@ -73,6 +73,11 @@ export function diffSnapshots(db: Database, from: string, to?: string): Snapshot
   const inodes = new Set<number>();
   for (const v of [VERSIONED.nodes, VERSIONED.chunks])
     for (const row of changedKeys<{ inode: number }>(db, v, low, high)) inodes.add(Number(row.inode));
+  // Inodes newer than the older snapshot have no history: each is new on the newer side.
+  const [first, second] = b && b.id < a.id ? [newer, older] : [older, newer];
+  const last = (first as SnapshotDatabase).snapshot.lastInode;
+  for (const row of second.all<{ inode: number }>('SELECT inode FROM vfs_nodes WHERE inode > ?', [last]))
+    inodes.add(Number(row.inode));
   const entries = changedKeys<{ parent: number; name: string }>(db, VERSIONED.dirents, low, high);
   const paths = new Set<string>();
   for (const side of [older, newer]) {

@@ -40,12 +40,13 @@ function checkName(name: unknown, syscall: string): string {
   return name;
 }
 
-const SNAPSHOT_COLUMNS = 'id, name, rev, created';
+const SNAPSHOT_COLUMNS = 'id, name, rev, created, last_inode AS lastInode';
 const toInfo = (row: SnapshotInfo): SnapshotInfo => ({
   name: row.name,
   id: Number(row.id),
   rev: Number(row.rev),
   created: Number(row.created),
+  lastInode: Number(row.lastInode),
 });
 
 /** The snapshot called `name`, or ENOENT naming it. */
@@ -63,8 +64,11 @@ function take(db: Database, m: Mutation, name: string | undefined, prefix: strin
   }
   const rev = Number(readMeta(db, 'rev')) - 1;
   // A default name needs the id, which only the insert gives: the NUL keeps it apart from any real name.
+  // Inode numbers are never handed out twice (AUTOINCREMENT): every inode above this one is newer.
   const row = db.all<SnapshotInfo>(
-    `INSERT INTO vfs_snapshots (name, rev, created) VALUES (?, ?, ?) RETURNING ${SNAPSHOT_COLUMNS}`,
+    `INSERT INTO vfs_snapshots (name, rev, created, last_inode)
+     SELECT ?, ?, ?, MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'vfs_nodes'), 0), (SELECT MAX(inode) FROM vfs_nodes))
+     RETURNING ${SNAPSHOT_COLUMNS}`,
     [name ?? `\0${prefix}`, rev, m.now],
   )[0];
   const info = toInfo(row);
@@ -72,7 +76,7 @@ function take(db: Database, m: Mutation, name: string | undefined, prefix: strin
     info.name = `${prefix}${info.id}`;
     db.run('UPDATE vfs_snapshots SET name = ? WHERE id = ?', [info.name, info.id]);
   }
-  recordInto(db, info.id);
+  recordInto(db, info.id, info.lastInode);
   return info;
 }
 
@@ -99,13 +103,17 @@ export function deleteSnapshot(db: Database, name: string): void {
   checkName(name, 'snapshot');
   mutate(db, 'snapshot', undefined, () => {
     const gone = findSnapshot(db, name);
-    const previous = db.all<{ id: number }>('SELECT MAX(id) AS id FROM vfs_snapshots WHERE id < ?', [gone.id])[0]?.id;
+    const before = db.all<{ id: number; lastInode: number }>(
+      'SELECT id, last_inode AS lastInode FROM vfs_snapshots WHERE id < ? ORDER BY id DESC LIMIT 1',
+      [gone.id],
+    )[0];
+    const previous = before ? Number(before.id) : undefined;
     const newest = db.all<{ id: number }>('SELECT MAX(id) AS id FROM vfs_snapshots')[0].id;
-    foldEpoch(db, gone.id, previous ?? undefined);
+    foldEpoch(db, gone.id, previous);
     db.run('DELETE FROM vfs_snapshots WHERE id = ?', [gone.id]);
     if (Number(newest) !== gone.id) return;
-    if (previous === null || previous === undefined) stopRecording(db);
-    else recordInto(db, Number(previous));
+    if (before) recordInto(db, Number(before.id), Number(before.lastInode));
+    else stopRecording(db);
   });
 }
 
@@ -163,13 +171,18 @@ export function restore(db: Database, name: string): RestoreResult {
     const target = findSnapshot(db, name, 'restore');
     const before = take(db, m, undefined, 'before-restore-');
     const range = [target.id, before.id];
+    const last = target.lastInode;
+    // Entries changed since (with history), and entries naming inodes newer than the snapshot.
     const entries = db
       .all<EntryChange>(
         `WITH k AS (SELECT parent, name, MIN(epoch) AS e FROM vfs_hist_dirents WHERE epoch >= ? AND epoch < ? GROUP BY parent, name)
-         SELECT k.parent AS parent, k.name AS name, c.child AS now, CASE WHEN h.live THEN h.child END AS was
+         SELECT k.parent AS parent, k.name AS name, c.child AS now, CASE WHEN h.live AND h.child <= ? THEN h.child END AS was
          FROM k JOIN vfs_hist_dirents h ON h.parent = k.parent AND h.name = k.name AND h.epoch = k.e
-         LEFT JOIN vfs_dirents c ON c.parent = k.parent AND c.name = k.name`,
-        range,
+         LEFT JOIN vfs_dirents c ON c.parent = k.parent AND c.name = k.name
+         UNION ALL
+         SELECT c.parent, c.name, c.child, NULL FROM vfs_dirents c WHERE c.child > ?
+           AND NOT EXISTS (SELECT 1 FROM vfs_hist_dirents h WHERE h.parent = c.parent AND h.name = c.name AND h.epoch >= ? AND h.epoch < ?)`,
+        [...range, last, last, ...range],
       )
       .filter((entry) => entry.now !== entry.was);
     // Paths that go away are recorded while the tree still has them.
@@ -178,9 +191,9 @@ export function restore(db: Database, name: string): RestoreResult {
       m.note('rename', path);
     }
     const changed = db.all<{ inode: number }>(
-      `SELECT inode FROM vfs_hist_nodes WHERE epoch >= ? AND epoch < ?
-       UNION SELECT inode FROM vfs_hist_chunks WHERE epoch >= ? AND epoch < ?`,
-      [...range, ...range],
+      `SELECT inode FROM vfs_hist_nodes WHERE epoch >= ? AND epoch < ? AND inode <= ?
+       UNION SELECT inode FROM vfs_hist_chunks WHERE epoch >= ? AND epoch < ? AND inode <= ?`,
+      [...range, last, ...range, last],
     );
     for (const v of Object.values(VERSIONED)) {
       const keys = v.keys.join(', ');
@@ -190,12 +203,14 @@ export function restore(db: Database, name: string): RestoreResult {
         `DELETE FROM ${v.table} WHERE (${keys}) IN (SELECT ${keys} FROM ${v.hist} WHERE epoch >= ? AND epoch < ?)`,
         range,
       );
+      // Rows of inodes newer than the snapshot have no history: none of them existed then.
+      db.run(`DELETE FROM ${v.table} WHERE ${v.inode} > ?`, [last]);
       db.run(
         `INSERT INTO ${v.table} (${values})
          SELECT ${v.keys.map((key) => `h.${key}`).join(', ')}, ${v.values.map((value) => `h.${value}`).join(', ')}
          FROM (SELECT ${keys}, MIN(epoch) AS e FROM ${v.hist} WHERE epoch >= ? AND epoch < ? GROUP BY ${keys}) k
-         JOIN ${v.hist} h ON ${match} AND h.epoch = k.e WHERE h.live`,
-        range,
+         JOIN ${v.hist} h ON ${match} AND h.epoch = k.e WHERE h.live AND h.${v.inode} <= ?`,
+        [...range, last],
       );
     }
     // Sync sends nodes by revision: everything restored, and everything whose path came back.

@@ -58,7 +58,7 @@ export function applyCrashOp(ws: Workspace, seed: number, i: number): CrashOpRes
   const other = `/${pick(NAMES)}`;
   const sizes = [0, 1, 100, CRASH_CHUNK_SIZE - 1, CRASH_CHUNK_SIZE, 3 * CRASH_CHUNK_SIZE + 7, 300 * 1024];
   try {
-    switch (pick(['write', 'write', 'append', 'truncate', 'rename', 'rm', 'link', 'chmod', 'mkdir'])) {
+    switch (pick(['write', 'write', 'append', 'truncate', 'rename', 'rm', 'link', 'chmod', 'mkdir', 'snapshot'])) {
       case 'write':
         // Two primitives, one transaction: the operation is acknowledged whole or not at all.
         ws.db.transaction(() => {
@@ -84,6 +84,18 @@ export function applyCrashOp(ws: Workspace, seed: number, i: number): CrashOpRes
       case 'chmod':
         ws.chmod(path, pick([0o600, 0o644, 0o755]));
         break;
+      case 'snapshot': {
+        // Take one of three snapshots, or return to it when it exists (a restore is one transaction,
+        // and so is dropping the snapshot it takes before, with it).
+        const name = pick(['s1', 's2', 's3']);
+        if (!ws.snapshots().some((info) => info.name === name)) ws.snapshot(name);
+        else
+          ws.db.transaction(() => {
+            ws.deleteSnapshot(ws.restore(name).before.name);
+            if (next() < 0.3) ws.deleteSnapshot(name);
+          });
+        break;
+      }
       default:
         ws.mkdir(`${path}-dir/sub`, { recursive: true });
     }

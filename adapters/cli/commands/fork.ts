@@ -1,11 +1,12 @@
 /**
- * `dofs fork <new.db>` and `dofs merge <other.db>`.
+ * `dofs fork <new.db>`, `dofs merge <other.db>` and `dofs branch …`.
  *
  * @module
  */
 import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fork, local, merge } from '../../../sync/fork.ts';
+import { createBranch, deleteBranch, listBranches, mergeBranch, switchBranch } from '../../../sync/branches.ts';
+import { fork, local, type MergeResult, merge } from '../../../sync/fork.ts';
 import { globals, openCliWorkspace, withWorkspace, writeOut } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { formatBytes, formatCount, plural } from '../format.ts';
@@ -56,18 +57,62 @@ export function registerFork(program: Command): void {
           theirs.close();
         }
       });
-      if (options.json) {
-        await writeOut(`${JSON.stringify(result)}\n`);
-        return;
-      }
-      const lines = [
-        `merged ${plural(result.applied.length, 'path')} from ${other} (base ${result.base})`,
-        ...result.conflicts.map((conflict) =>
-          conflict.copy
-            ? `conflict: ${conflict.path} kept; theirs is at ${conflict.copy}`
-            : `conflict: ${conflict.path} kept (theirs removed it)`,
-        ),
-      ];
-      await writeOut(`${lines.join('\n')}\n`);
+      await writeOut(mergeReport(result, other, options.json));
     });
+
+  const branch = program.command('branch').description('branches inside this workspace, made of snapshots');
+  branch
+    .command('list', { isDefault: true })
+    .description('every branch; * marks the checked-out one')
+    .action(async (_options: unknown, command: Command) => {
+      const branches = await withWorkspace(globals(command), { readOnly: true }, (workspace) =>
+        listBranches(workspace.db),
+      );
+      await writeOut(branches.map((b) => `${b.current ? '*' : ' '} ${b.name}\n`).join(''));
+    });
+  branch
+    .command('create <name>')
+    .description('a new branch at the current state (the checked-out branch stays checked out)')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await withWorkspace(globals(command), {}, (workspace) => createBranch(workspace.db, name));
+      await writeOut(`created branch ${name}\n`);
+    });
+  branch
+    .command('switch <name>')
+    .description('check out a branch: the workspace returns to its state in one transaction')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await withWorkspace(globals(command), {}, (workspace) => switchBranch(workspace.db, name));
+      await writeOut(`switched to branch ${name}\n`);
+    });
+  branch
+    .command('merge <name>')
+    .description(
+      "bring a branch's changes into the checked-out one (three-way; conflicts kept as <path>.conflict-<name>)",
+    )
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, options: { json?: boolean }, command: Command) => {
+      const result = await withWorkspace(globals(command), {}, (workspace) => mergeBranch(workspace.db, name));
+      await writeOut(mergeReport(result, `branch ${name}`, options.json));
+    });
+  branch
+    .command('delete <name>')
+    .description('delete a branch that is not checked out')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await withWorkspace(globals(command), {}, (workspace) => deleteBranch(workspace.db, name));
+      await writeOut(`deleted branch ${name}\n`);
+    });
+}
+
+/** What `merge` and `branch merge` print. */
+function mergeReport(result: MergeResult, from: string, json: boolean | undefined): string {
+  if (json) return `${JSON.stringify(result)}\n`;
+  const lines = [
+    `merged ${plural(result.applied.length, 'path')} from ${from} (base ${result.base})`,
+    ...result.conflicts.map((conflict) =>
+      conflict.copy
+        ? `conflict: ${conflict.path} kept; theirs is at ${conflict.copy}`
+        : `conflict: ${conflict.path} kept (theirs removed it)`,
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
 }
