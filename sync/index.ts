@@ -39,7 +39,10 @@ export {
 export {
   type ChunkDelta,
   type ChunkDigests,
+  type ChunkGroup,
+  type ChunkGroupRequest,
   chunkDigests,
+  chunkGroups,
   DELTA_GROUP,
   DELTA_MIN_CHUNKS,
   expandDeltas,
@@ -66,6 +69,7 @@ export {
 } from './driver.ts';
 export {
   createSyncEndpoint,
+  type FetchOptions,
   forwardEndpoint,
   type Hello,
   MAX_BATCH_BYTES,
