@@ -195,6 +195,7 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
     try {
       const local = replica();
       local.db.transaction(() => {
+        for (let d = 0; d < 10; d++) local.mkdir(`/r/d${d}`, { recursive: true });
         for (let i = 0; i < 600; i++) local.writeFile(`/r/d${i % 10}/f${i}`, `replica file ${i}`);
       });
       const first = await connectSyncWebSocket(url(), TOKEN);
