@@ -48,7 +48,10 @@ export {
 export {
   type ChunkDelta,
   type ChunkDigests,
+  type ChunkGroup,
+  type ChunkGroupRequest,
   chunkDigests,
+  chunkGroups,
   DELTA_GROUP,
   DELTA_MIN_CHUNKS,
   expandDeltas,
@@ -75,6 +78,7 @@ export {
 } from './driver.ts';
 export {
   createSyncEndpoint,
+  type FetchOptions,
   forwardEndpoint,
   type Hello,
   MAX_BATCH_BYTES,

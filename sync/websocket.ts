@@ -144,13 +144,20 @@ export async function connectSyncWebSocket(url: string, token: string): Promise<
     url: string,
     init: { headers: Record<string, string> },
   ) => WebSocket;
-  const socket = new WebSocketWithHeaders(wsUrl, { headers: { authorization: `Bearer ${token}` } });
-  socket.binaryType = 'arraybuffer';
-  const opened = await new Promise<boolean>((resolve) => {
-    socket.addEventListener('open', () => resolve(true), { once: true });
-    socket.addEventListener('error', () => resolve(false), { once: true });
-  });
-  if (!opened) throw await diagnose(url, token);
+  const open = async (): Promise<WebSocket | undefined> => {
+    const socket = new WebSocketWithHeaders(wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    socket.binaryType = 'arraybuffer';
+    const opened = await new Promise<boolean>((resolve) => {
+      socket.addEventListener('open', () => resolve(true), { once: true });
+      socket.addEventListener('error', () => resolve(false), { once: true });
+    });
+    return opened ? socket : undefined;
+  };
+  // A handshake sent on a pooled connection the server closed while this process was busy (a long
+  // synchronous import, say) fails at once; the pool learns of the close then, so one more try
+  // opens. A refusal fails both times and is then diagnosed.
+  const socket = (await open()) ?? (await open());
+  if (!socket) throw await diagnose(url, token);
   const counters: SocketCounters = { sent: 0, received: 0, objectsUp: 0, objectsDown: 0 };
   const send = socket.send.bind(socket);
   socket.send = (data) => {
