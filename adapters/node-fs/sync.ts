@@ -24,6 +24,7 @@ import {
   lchown,
   lstat,
   lutimes,
+  MAX_PATH_BYTES,
   type NodeType,
   readdir,
   stat,
@@ -62,6 +63,11 @@ export interface NodeFsOptions {
 }
 
 type Options = Record<string, unknown>;
+
+const encoder = new TextEncoder();
+/** True when `path` (with the NUL the kernel adds) does not fit PATH_MAX; encodes only when the length cannot tell. */
+const exceedsPathMax = (path: string): boolean =>
+  path.length >= MAX_PATH_BYTES || (path.length * 3 >= MAX_PATH_BYTES && encoder.encode(path).length >= MAX_PATH_BYTES);
 const optionsOf = (options: unknown): Options =>
   typeof options === 'string' ? { encoding: options } : ((options ?? {}) as Options);
 
@@ -123,13 +129,15 @@ export class NodeFsSync {
 
   /**
    * The absolute workspace path of a path argument, remembered so that errors name it as given.
-   * An empty path is ENOENT, as the kernel answers.
+   * An empty path is ENOENT and one of {@link MAX_PATH_BYTES} or more ENAMETOOLONG, as the kernel answers.
    */
   abs(value: unknown, syscall: string, name = 'path'): string {
     const given = toPath(value, name);
     if (given.includes('\0'))
       throw invalidValue(name, given, 'must be a string, Uint8Array, or URL without null bytes');
     if (given === '') throw fsError('ENOENT', syscall, '');
+    // The kernel's limit on one path argument: node's own calls (cp's walk among them) stop there too.
+    if (exceedsPathMax(given)) throw fsError('ENAMETOOLONG', syscall, given);
     const abs = resolveFrom(this.#cwd, given);
     this.scope.remember(abs, given);
     return abs;

@@ -127,6 +127,20 @@ export function nodeFsCases(target: ConformanceTarget): void {
       ctx.ws.writeFile('/w/f', 'x');
       await expectNodeError(ctx, () => fs.readFileSync('nope'), { code: 'ENOENT', syscall: 'open', path: 'nope' });
       await expectNodeError(ctx, () => fs.statSync(''), { code: 'ENOENT', syscall: 'stat', path: '' });
+      // PATH_MAX is the kernel's limit on one argument, NUL included: 4,095 bytes pass, 4,096 do not.
+      const fits = `/${'n/'.repeat(2047)}`;
+      await expectNodeError(ctx, () => fs.statSync(fits), { code: 'ENOENT', syscall: 'stat', path: fits });
+      await expectNodeError(ctx, () => fs.statSync(`${fits}n`), {
+        code: 'ENAMETOOLONG',
+        syscall: 'stat',
+        path: `${fits}n`,
+      });
+      const twoBytes = `${fits.slice(0, -1)}é`;
+      await expectNodeError(ctx, () => fs.mkdirSync(twoBytes, { recursive: true }), {
+        code: 'ENAMETOOLONG',
+        syscall: 'mkdir',
+        path: twoBytes,
+      });
       await expectNodeError(ctx, () => fs.readFileSync(Buffer.from('nope')), {
         code: 'ENOENT',
         syscall: 'open',
