@@ -18,6 +18,7 @@ import {
   chown,
   chownAt,
   Database,
+  endsWithDot,
   FsError,
   fsError,
   isFsError,
@@ -353,10 +354,18 @@ export class NodeFsSync {
       if (!(error instanceof FsError) || error.syscall !== 'rm') throw error;
       if (error.code === 'ENOTDIR' && options?.recursive && this.#slashOnLinkToDir(p)) {
         // 'link/' to a directory, recursive: node's JavaScript rm finds a directory (lstat follows
-        // the slash), whose rmdir fails ENOTDIR, which it takes as done; the native rmSync reports
-        // ENOTDIR (after emptying the directory, which this module does not do). Nothing is removed.
+        // the slash), whose rmdir fails ENOTDIR, which it takes as done, removing nothing; the
+        // native rmSync (std::filesystem::remove_all) empties the directory, then reports ENOTDIR.
         if (!nativeSync) return;
+        this.#empty(p);
         throw fsError('ENOTDIR', 'rm', p);
+      }
+      if (error.code === 'EINVAL' && endsWithDot(p)) {
+        // 'dir/.', recursive: node's JavaScript rm fails at rmdir, removing nothing; the native
+        // rmSync empties the directory first (node reports that one with an empty code).
+        if (!nativeSync) throw fsError('EINVAL', 'rmdir', p);
+        this.#empty(p);
+        throw fsError('EINVAL', 'rm', p);
       }
       if (options?.force && (error.code === 'ENOENT' || (forgiveNotDir && error.code === 'ENOTDIR'))) return;
       if (error.code === 'EISDIR')
@@ -371,6 +380,15 @@ export class NodeFsSync {
         throw fsError(error.code, 'lstat', error.path);
       throw error;
     }
+  }
+
+  /** Removes everything inside the directory `path` names (following links), in one transaction. */
+  #empty(path: string): void {
+    const dir = resolveFully('/', path);
+    const entries = readdir(this.db, dir);
+    this.db.transaction(() => {
+      for (const entry of entries) this.provider.rmSync(entry.path, { recursive: true });
+    });
   }
 
   /** True when `path` ends in a slash and names a symlink to a directory. */
