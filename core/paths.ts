@@ -90,7 +90,11 @@ export function endsWithSlash(path: unknown): boolean {
  * lexically, so `/f/..` is `/`.)
  */
 export function endsWithDot(path: unknown): boolean {
-  return typeof path === 'string' && /(^|\/)\.\/*$/.test(path);
+  if (typeof path !== 'string') return false;
+  // Character by character: every path the engine is given passes here.
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return path.charCodeAt(end - 1) === 0x2e && (end === 1 || path.charCodeAt(end - 2) === 0x2f);
 }
 
 /** Joins names into an absolute path; no names is the root. */

@@ -678,7 +678,8 @@ describe('the node:fs module against the real node:fs', () => {
         const ws = openWorkspace(createNodeSqliteBackend(), { chunkSize: 32 });
         const mine = createNodeFs(ws, { cwd: '/r', umask });
         mine.mkdirSync('/r');
-        const real: Side = { fs: realFs, base: join(root, 'r'), at: (p) => join(root, 'r', p), fds: [] };
+        // Paths are given to node as written: path.join would drop a final '/.'.
+        const real: Side = { fs: realFs, base: join(root, 'r'), at: (p) => `${join(root, 'r')}/${p}`, fds: [] };
         const virtual: Side = { fs: mine as unknown as Fs, base: '/r', at: (p) => p, fds: [] };
         try {
           for (const [step, op] of ops.entries()) {

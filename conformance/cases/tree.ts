@@ -323,6 +323,9 @@ export function treeCases(target: ConformanceTarget): void {
         await expectRefused(ws, () => ws.link('/f', path), 'EEXIST');
         await expectRefused(ws, () => ws.writeFile(path, 'x'), 'EISDIR');
         await expectRefused(ws, () => ws.copyFile('/f', path), 'EISDIR');
+        // It exists, so O_EXCL says so first.
+        await expectRefused(ws, () => ws.writeFile(path, 'x', { exclusive: true }), 'EEXIST');
+        await expectRefused(ws, () => ws.copyFile('/f', path, { exclusive: true }), 'EEXIST');
         await expectRefused(ws, () => ws.unlink(path), 'EISDIR');
         await expectRefused(ws, () => ws.rmdir(path), 'EINVAL');
         await expectRefused(ws, () => ws.rm(path), 'EISDIR');
