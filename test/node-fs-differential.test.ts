@@ -21,9 +21,10 @@
  * - absolute paths: the module's are workspace paths (`/r/a`), node's are host paths (`/tmp/…/r/a`);
  *   both are compared relative to their `r` directory (absolute symlink targets written by cp too).
  * - readdir order is the disk's own: names are compared sorted; glob results too.
- * - `access` is left out: tests run as root here, which bypasses permission bits, while the module
- *   checks the owner's bits. `..` in user paths is lexical in the engine and physical on disk, so
- *   generated paths have none (symlink targets do, and both sides agree on those).
+ * - both sides run as the same identity (the module's default owner is the process's uid and gid),
+ *   and permission bits mean the same to both; the harness assumes root, as CI runs it: root reads
+ *   and writes through any bits (0o000 files included) and searches any directory, in both. `..` in user paths is lexical in the engine and physical on
+ *   disk, so generated paths have none (symlink targets do, and both sides agree on those).
  * - cpSync is compared with node 24's native cpSync (which differs from fs.cp and fs.promises.cp in
  *   corners: it follows a symlinked src when checking paths, merges directories, leaves copied
  *   directories at the default mode, canonicalises link targets), except where node would abort
@@ -54,7 +55,7 @@ type Form = 'sync' | 'callback' | 'promise';
 
 const NAMES = ['a', 'b', 'c'];
 const FLAGS = ['r', 'r+', 'w', 'wx', 'w+', 'a', 'a+', 'ax'];
-const MODES = [0o600, 0o644, 0o755, 0o444, 0o700];
+const MODES = [0o600, 0o644, 0o755, 0o444, 0o700, 0o000, 0o001, 0o100];
 const TARGETS = ['a', 'b', 'c', 'a/b', '../a', '../b/c', 'missing', '.'];
 const GLOBS = ['*', '**', 'a/*', '**/b', '*/*', '.*', '{a,b}', 'a/**/c'];
 
@@ -91,6 +92,7 @@ type Op =
   | { op: 'statNoEntry'; syscall: 'stat' | 'lstat'; path: string; form: Form }
   | { op: 'readdir'; path: string; recursive: boolean; withFileTypes: boolean; form: Form }
   | { op: 'chmod'; path: string; mode: number; form: Form }
+  | { op: 'access'; path: string; mode: number; form: Form }
   | { op: 'writeFile' | 'appendFile'; path: string; data: Uint8Array; flag: string | undefined; form: Form }
   | { op: 'glob'; pattern: string }
   | { op: 'writeStream'; path: string; chunks: Uint8Array[]; flags: string; start: number | undefined }
@@ -266,6 +268,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       path: pathArb,
       data: bytesArb,
       flag: fc.constantFrom(undefined, 'w', 'a', 'wx', 'r+'),
+      form: formArb,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('access' as const),
+      path: pathArb,
+      mode: fc.nat({ max: 7 }),
       form: formArb,
     }),
   },
@@ -507,6 +518,8 @@ async function apply(side: Side, op: Op): Promise<Outcome> {
       });
     case 'chmod':
       return run(() => call(fs, op.form, 'chmod', side.at(op.path), op.mode));
+    case 'access':
+      return run(() => call(fs, op.form, 'access', side.at(op.path), op.mode));
     case 'writeFile':
     case 'appendFile':
       return run(() => call(fs, op.form, op.op, side.at(op.path), op.data, op.flag ? { flag: op.flag } : undefined));
