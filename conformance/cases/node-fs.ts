@@ -672,6 +672,14 @@ export function nodeFsCases(target: ConformanceTarget): void {
         });
         expect(await caught(() => fs.cpSync('/through', '/c3'))).toMatchObject({ code: 'ENOTDIR', syscall: 'lstat' });
         expect(fs.existsSync('/c1') || fs.existsSync('/c2') || fs.existsSync('/c3')).toBe(false);
+        // A directory copied below a dangling link: create_directories finds a name there, EEXIST.
+        for (const dest of ['/dangling/x/', '/dangling/', '/dangling/x/y'])
+          expect({ ...(await caught(() => fs.cpSync('/m1', dest, { recursive: true }))) }).toEqual({
+            errno: -17,
+            code: 'EEXIST',
+            syscall: 'cp',
+            path: dest,
+          });
         // A destination below the source file itself is "a subdirectory of self".
         expect(await caught(() => fs.cpSync('/f', '/f/sub'))).toMatchObject({ code: 'ERR_FS_CP_EINVAL' });
         // Links inside a copied directory point at the canonical absolute target.
