@@ -583,7 +583,7 @@ async function apply(side: Side, op: Op): Promise<Outcome> {
 /**
  * True when node 24's native cpSync would abort the process (an uncaught std::filesystem_error):
  * a looping link as the destination of a source that exists, merging a directory over a
- * non-directory, or meeting a looping link in the destination.
+ * non-directory, or a recursive copy while any link in the tree loops.
  */
 function nativeCpAborts(side: Side, op: Extract<Op, { op: 'cp' }>): boolean {
   const { fs } = side;
@@ -599,6 +599,15 @@ function nativeCpAborts(side: Side, op: Extract<Op, { op: 'cp' }>): boolean {
   if (!op.to.endsWith('/') && kind(side.at(op.to), true) === 'ELOOP' && !kind(side.at(op.from), true).startsWith('E'))
     return true;
   if (!op.recursive || kind(side.at(op.from), true) !== 'dir') return false;
+  // A looping link anywhere in the tree may be met through another link's target (std::filesystem
+  // then asks the status of a path such as 'b/../b/c'): any loop at all counts.
+  const loops = (dir: string): boolean =>
+    fs.readdirSync(dir).some((name) => {
+      const path = `${dir}/${name}`;
+      const own = kind(path, false);
+      return kind(path, true) === 'ELOOP' || (own === 'dir' && loops(path));
+    });
+  if (loops(side.base)) return true;
   const walk = (from: string, to: string): boolean => {
     if (kind(to, true) === 'ELOOP') return true;
     if (kind(to, true) !== 'dir') return false;
@@ -617,9 +626,10 @@ function nativeCpAborts(side: Side, op: Extract<Op, { op: 'cp' }>): boolean {
 }
 
 /**
- * True when a recursive cp would copy a directory into itself through a symlink, which node's
- * lexical check does not see: node then copies until a path reaches PATH_MAX (the async forms
- * fail there, native cpSync aborts), so the depth, and the tree left, depend on the host's path length.
+ * True when a recursive cp would copy a directory into itself in a way node's check does not see
+ * (through a symlink; for native cpSync, which compares the strings as given, also `d/.` into
+ * `d/x`): node then copies until a path reaches PATH_MAX (the async forms fail there, native
+ * cpSync aborts), so the depth, and the tree left, depend on the host's path length.
  */
 function copiesIntoItself(side: Side, op: Extract<Op, { op: 'cp' }>): boolean {
   const { fs } = side;
@@ -640,7 +650,12 @@ function copiesIntoItself(side: Side, op: Extract<Op, { op: 'cp' }>): boolean {
     dest = dirname(dest);
   }
   const below = (path: string, dir: string) => path.startsWith(`${dir}/`);
-  return below(`${real(dest)}${rest}`, src) && !below(resolvePath(side.at(op.to)), resolvePath(side.at(op.from)));
+  // node's check: the JavaScript cp compares resolved paths, native cpSync the strings as given.
+  const seen =
+    op.form === 'sync'
+      ? below(side.at(op.to), side.at(op.from).replace(/\/+$/, ''))
+      : below(resolvePath(side.at(op.to)), resolvePath(side.at(op.from)));
+  return below(`${real(dest)}${rest}`, src) && !seen;
 }
 
 /** The whole tree below `dir`, relative, in comparable form (absolute link targets made relative to `r`). */
