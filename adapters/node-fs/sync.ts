@@ -358,6 +358,8 @@ export class NodeFsSync {
         // native rmSync (std::filesystem::remove_all) empties the directory, then reports ENOTDIR.
         if (!nativeSync) return;
         this.#empty(p);
+        // The link may have been inside (a link to '.'): then nothing is left to fail on.
+        if (this.provider.lstatSync(p.replace(/\/+$/, ''), { throwIfNoEntry: false }) === undefined) return;
         throw fsError('ENOTDIR', 'rm', p);
       }
       if (error.code === 'EINVAL' && endsWithDot(p)) {

@@ -296,6 +296,12 @@ export function nodeFsCases(target: ConformanceTarget): void {
         fs.writeFileSync('f', 'data');
         await expectNodeError(ctx, () => fs.readFileSync('f/.'), shape('ENOTDIR', 'open', 'f/.'));
         await expectNodeError(ctx, () => fs.rmSync('f/.', { recursive: true }), shape('ENOTDIR', 'lstat', 'f/.'));
+        // A link to its own directory is removed with the rest: then nothing is left to fail on.
+        fs.mkdirSync('/w/in');
+        fs.symlinkSync('.', '/w/in/self');
+        fs.writeFileSync('/w/in/z', 'z');
+        fs.rmSync('in/self/', { recursive: true });
+        expect(fs.readdirSync('in')).toEqual([]);
         // A looping link: with recursive and force, remove_all goes on and fails on the name itself.
         fs.symlinkSync('loop', 'loop');
         await expectNodeError(
