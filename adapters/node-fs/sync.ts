@@ -273,7 +273,7 @@ export class NodeFsSync {
   }
 
   /**
-   * node's asynchronous mkdir: recursive, it is node's MKDirpAsync step for step ({@link mkdirpAsLibuv}),
+   * node's asynchronous mkdir: recursive, it is node's MKDirpAsync step for step (`mkdirpAsLibuv` in mkdirp.ts),
    * which differs from the native mkdirSync around dangling symlinks; each step is named as derived
    * from the path given.
    */

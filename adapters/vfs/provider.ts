@@ -348,7 +348,7 @@ class ProviderSync extends ProviderBase {
 
   /**
    * mkdir as fs.mkdir and fs.promises.mkdir behave (the provider's async `mkdir`): recursive, it is
-   * node's MKDirpAsync step for step ({@link mkdirpAsLibuv}), which differs from the native
+   * node's MKDirpAsync step for step (`mkdirpAsLibuv` in mkdirp.ts), which differs from the native
    * mkdirSync around dangling symlinks.
    */
   mkdirAsLibuv(path: PathLike, options?: MkdirOptions): string | undefined {
