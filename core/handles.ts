@@ -76,7 +76,7 @@ export function openFile(db: Database, path: string, options: OpenFileOptions | 
   splitPath(path, 'open');
   const mode = options.mode === undefined ? DEFAULT_MODE.file : checkMode(options.mode, 'open', path);
   const follow = !(options.create && options.exclusive) && !options.noFollow;
-  refuseCreateWithSlash(db, path, options.create);
+  refuseCreateWithSlash(db, path, options.create, 'open', options.exclusive);
   const found = locate(db, path, { follow, syscall: 'open' });
   // Opening an existing file without O_TRUNC changes nothing, so it needs no transaction (and works read-only).
   if (found.node && !options.truncate) return checkExisting(db, path, found.node, options, found.realPath);
@@ -196,7 +196,7 @@ export function writeWhole(
   mutate(db, 'open', path, (m) => {
     const mode = options.mode === undefined ? DEFAULT_MODE.file : checkMode(options.mode, 'open', path);
     const follow = !(options.create && options.exclusive) && !options.noFollow;
-    refuseCreateWithSlash(db, path, options.create);
+    refuseCreateWithSlash(db, path, options.create, 'open', options.exclusive);
     // openFile then writeAt, on the row the one lookup found: no second path walk, no re-read of
     // the inode, and a file with a single name is noted by the path just resolved.
     const { opened, node } = openIn(db, m, path, { ...options, write: true }, mode, follow, data.byteLength);

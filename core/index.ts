@@ -134,7 +134,14 @@ export {
   writeWhole,
 } from './handles.ts';
 export { isSpecial, type NodeType, type Owner, type SpecialType } from './nodes.ts';
-export { joinPath, MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_WORKSPACE_PATH_BYTES, normalizePath } from './paths.ts';
+export {
+  endsWithDot,
+  joinPath,
+  MAX_NAME_BYTES,
+  MAX_PATH_BYTES,
+  MAX_WORKSPACE_PATH_BYTES,
+  normalizePath,
+} from './paths.ts';
 export { checkFileSize, MAX_FILE_SIZE, type Quotas, STORAGE_HEADROOM } from './quotas.ts';
 export { withSpaceReserve } from './reserve.ts';
 export { MAX_SYMLINK_FOLLOWS } from './resolve.ts';
