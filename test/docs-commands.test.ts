@@ -86,7 +86,7 @@ describe('commands in the docs', { timeout: 60_000 }, () => {
     afterAll(async () => {
       await server?.stop();
       rmSync(state, { recursive: true, force: true });
-      for (const suffix of ['', '-wal', '-shm']) rmSync(join(ROOT, `replica.db${suffix}`), { force: true });
+      for (const suffix of ['', '-wal', '-shm', '-reserve']) rmSync(join(ROOT, `replica.db${suffix}`), { force: true });
     }, 15_000);
 
     it('runs its curl commands and `npx dofs … sync` as written', async () => {
