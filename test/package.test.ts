@@ -128,8 +128,9 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
       "import('dofs/backends/node-sqlite').then(() => console.log('loaded'), (e) => console.log(e.message))";
     const out = await sh(project, oldNode as string, ['--input-type=module', '-e', script]);
     expect(out).toMatch(
-      /^dofs\/backends\/node-sqlite needs node:sqlite, which Node 2\d\.\S+ does not provide: use Node 22\.13 or later/,
+      /^\S+\/backends\/node-sqlite needs node:sqlite, which Node 2\d\.\S+ does not provide: use Node 22\.13 or later/,
     );
+    expect(out.split('/')[0]).toBe(manifest.name);
     // The engine itself loads: only the backend needs node:sqlite.
     const engine = await sh(project, oldNode as string, [
       '--input-type=module',
@@ -141,9 +142,9 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
 
   it('ships LICENSE and CHANGELOG.md, and everything `files` names', async () => {
     for (const name of ['LICENSE', 'CHANGELOG.md', 'README.md', 'package.json']) {
-      expect(existsSync(join(project, 'node_modules', 'dofs', name)), name).toBe(true);
+      expect(existsSync(join(project, 'node_modules', manifest.name, name)), name).toBe(true);
     }
-    const license = readFileSync(join(project, 'node_modules', 'dofs', 'LICENSE'), 'utf8');
+    const license = readFileSync(join(project, 'node_modules', manifest.name, 'LICENSE'), 'utf8');
     expect(license).toMatch(/^MIT License/);
     expect(JSON.parse(readDoc('package.json')).license).toBe('MIT');
   });
