@@ -1,10 +1,12 @@
 // The `dofs` command's rough edges, each driven as a user meets it: a spawned process, checked by
 // exit status (1 for filesystem errors, 2 for usage errors), stdout, stderr and what is left on disk.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runDofs, startDofs } from './support/cli.ts';
+import { BIN, runDofs, startDofs } from './support/cli.ts';
 
 // Every run here has no sync token in its environment, whatever the caller's shell has.
 const NO_TOKEN = { DOFS_SYNC_TOKEN: '' };
@@ -94,6 +96,26 @@ describe('dofs CLI rough edges', { timeout: 60_000 }, () => {
     const result = await dofs(dir, ['export', join(dir, 'out'), '--from', '/d', '--db', db()]);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^exported 1 file \(1 B\), 0 directories, 0 symlinks to /);
+  });
+
+  // util-linux's `script` gives the command a terminal, as a user's shell does; its output is the terminal's.
+  it.runIf(existsSync('/usr/bin/script'))('import and export show their progress on a terminal', async () => {
+    const tree = join(dir, 'progress-tree');
+    mkdirSync(tree);
+    writeFileSync(join(tree, 'a.txt'), 'a');
+    const onTerminal = async (args: string[]) => {
+      const command = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
+      const env = { ...process.env, ...NO_TOKEN, DOFS_NO_PROGRESS: '', DOFS_DEBUG: '' };
+      return (await promisify(execFile)('script', ['-qec', command, '/dev/null'], { cwd: dir, env })).stdout;
+    };
+    // The progress line, then cleared (carriage return and erase-line) for the summary.
+    const clear = '\r\x1b[K';
+    const imported = await onTerminal(['import', tree, '--to', '/progress', '--db', db()]);
+    const importing = `${clear}importing: 1 file, 0 dirs, 0 symlinks, 1 B${clear}imported 1 file `;
+    expect(imported.slice(0, importing.length)).toBe(importing);
+    const exported = await onTerminal(['export', join(dir, 'progress-out'), '--from', '/progress', '--db', db()]);
+    const exporting = `${clear}exporting: 1 file, 0 dirs, 0 symlinks, 1 B${clear}exported 1 file `;
+    expect(exported.slice(0, exporting.length)).toBe(exporting);
   });
 
   describe.runIf(existsSync('/dev/fuse'))('mount', () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { RecordingStorage } from '../conformance/testing.ts';
 import type { StorageBackend } from '../core/backend.ts';
@@ -62,6 +63,26 @@ describe("the reference's idioms", () => {
       }),
     );
     expect(buildManifest(chunks)).toMatchObject({ size: 3, encoded: expect.stringContaining('"version":1') });
+    ws.close();
+  });
+
+  it('provider.watchSync is a TypeError naming watch and watchAsync; watch still watches', async () => {
+    const ws = openWorkspace(createNodeSqliteBackend());
+    const provider = new SQLiteWorkspaceProvider(ws);
+    const call = provider.watchSync as unknown as (path: string, options?: object) => unknown;
+    expect(() => call.call(provider, '/', {})).toThrow(
+      expect.objectContaining({
+        name: 'TypeError',
+        message: expect.stringMatching(/use watch\(path, options\).*watchAsync/),
+      }),
+    );
+    const events: string[] = [];
+    const watcher = provider.watch('/');
+    watcher.on('change', (eventType: string, filename: string) => events.push(`${eventType} ${filename}`));
+    ws.writeFile('/f', 'x');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    watcher.close();
+    expect(events).toEqual(['rename f']);
     ws.close();
   });
 

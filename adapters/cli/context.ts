@@ -128,14 +128,17 @@ export function workspacePath(path: string | undefined): string {
   return path.startsWith('/') ? path : `/${path}`;
 }
 
-/** The directory holding dofs's own package.json (the repository root, or the installed package). */
+/**
+ * The directory holding dofs's own package.json (the repository root, or the installed package):
+ * the first one up from here that declares the `dofs` command, whatever the package is named.
+ */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, 'package.json');
     if (existsSync(candidate)) {
       try {
-        if (JSON.parse(readFileSync(candidate, 'utf8')).name === 'dofs') return dir;
+        if (JSON.parse(readFileSync(candidate, 'utf8')).bin?.dofs) return dir;
       } catch {
         // not ours; keep walking up
       }

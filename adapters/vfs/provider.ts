@@ -824,6 +824,17 @@ class ProviderSync extends ProviderBase {
     return new WorkspaceWatcher(this.db, toPath(path), options);
   }
 
+  /**
+   * Not a method here: @cloudflare/dofs's name for what {@link watch} does. A TypeError naming
+   * `watch` and `watchAsync`, rather than "is not a function", for code written against it.
+   */
+  watchSync(): never {
+    throw new TypeError(
+      "SQLiteWorkspaceProvider has no watchSync (@cloudflare/dofs's name): use watch(path, options), which is " +
+        'synchronous and fs.watch-shaped, or watchAsync(path, options) for an async iterable',
+    );
+  }
+
   /** fs.promises.watch: an async iterable of `{ eventType, filename }`. */
   watchAsync(path: PathLike, options?: WatchOptions): WorkspaceWatchIterable {
     return new WorkspaceWatchIterable(this.db, toPath(path), options);
@@ -852,8 +863,9 @@ class ProviderSync extends ProviderBase {
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface only types the async forms deriveAsync defines below.
 export class SQLiteWorkspaceProvider extends ProviderSync {}
-export interface SQLiteWorkspaceProvider extends AsyncForms<ProviderSync, 'read' | 'write'> {}
-deriveAsync(SQLiteWorkspaceProvider.prototype, VirtualProvider.prototype, ['read', 'write', 'mkdir']);
+export interface SQLiteWorkspaceProvider extends AsyncForms<ProviderSync, 'read' | 'write' | 'watch'> {}
+// `watch` is fs.watch's, not an async form of the `watchSync` trap.
+deriveAsync(SQLiteWorkspaceProvider.prototype, VirtualProvider.prototype, ['read', 'write', 'mkdir', 'watch']);
 Object.defineProperty(SQLiteWorkspaceProvider.prototype, 'mkdir', {
   configurable: true,
   writable: true,

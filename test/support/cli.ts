@@ -6,7 +6,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = join(fileURLToPath(new URL('../..', import.meta.url)), 'adapters/cli/bin.ts');
+/** The `dofs` entry point the tests run (TypeScript: Node 24 strips the types). */
+export const BIN = join(fileURLToPath(new URL('../..', import.meta.url)), 'adapters/cli/bin.ts');
 
 /** How one `dofs` run ended. */
 export interface CliResult {
