@@ -122,7 +122,7 @@ describe.skipIf(TMPFS_SKIP_REASON !== undefined)(`a full disk (library) ${TMPFS_
     );
     // Writes never spend the reserve: it is all there for deletions.
     expect(statSync(join(disk.dir, 'ws.db-reserve')).size).toBe(2 * 1024 * 1024);
-  });
+  }, 60_000);
 });
 
 const BIN = fileURLToPath(new URL('../adapters/cli/bin.ts', import.meta.url));
