@@ -153,7 +153,8 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
     const down = { objects: connection.counters.objectsDown, wire: connection.counters.received };
     await driver.sync();
     expect(connection.counters.objectsDown - down.objects).toBe(DEFAULT_CHUNK_SIZE);
-    expect(connection.counters.received - down.wire).toBeLessThan(MiB);
+    // Pulled as digests, then the one group this side lacks: no whole list comes down either.
+    expect(connection.counters.received - down.wire).toBeLessThan(80_000);
     expect(hashBytes(local.readFile('/big.bin'))).toBe(hashBytes(data));
     console.log(
       `64 MiB file, one-chunk edit: up ${connection.counters.sent - up.wire} wire bytes for ${DEFAULT_CHUNK_SIZE} object bytes; ` +

@@ -37,8 +37,14 @@ function random(seed: number): () => number {
   };
 }
 
-/** Runs the replica child against `authority`; kills it `killAfterMs` after it is ready (never, if undefined). */
-function runReplica(db: string, authority: Workspace, killAfterMs?: number): Promise<'killed' | 'synced'> {
+/** Where to kill the replica: after this many batches of its sync, then this many milliseconds more. */
+interface KillPoint {
+  batches: number;
+  ms: number;
+}
+
+/** Runs the replica child against `authority`, killing it at `kill` (never, if undefined). */
+function runReplica(db: string, authority: Workspace, kill?: KillPoint): Promise<'killed' | 'synced'> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, db], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -47,15 +53,24 @@ function runReplica(db: string, authority: Workspace, killAfterMs?: number): Pro
     serveRpc(frameTransport(ipcFramePipe(child), MAX_MESSAGE_BYTES), createSyncEndpoint(authority.db));
     let output = '';
     let errors = '';
+    let batches = -1; // 'ready' counts as the zeroth
+    let synced = false;
     child.stderr?.on('data', (data) => (errors += data));
     child.stdout?.on('data', (data) => {
       output += data;
-      if (output.startsWith('ready\n') && killAfterMs !== undefined && !child.killed)
-        setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      const lines = output.split('\n');
+      output = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line === 'ready' || line === 'batch') batches++;
+        // Counted in batches, not time, so the kill falls mid-sync on a fast machine as on a slow one.
+        if (kill && (line === 'ready' || line === 'batch') && batches === kill.batches)
+          setTimeout(() => child.kill('SIGKILL'), kill.ms);
+        if (line === 'synced') synced = true;
+      }
     });
     child.on('close', (code, signal) => {
       if (signal === 'SIGKILL') resolve('killed');
-      else if (code === 0 && output.includes('synced')) resolve('synced');
+      else if (code === 0 && synced) resolve('synced');
       else reject(new Error(`the replica failed (${code}): ${errors}`));
     });
   });
@@ -93,7 +108,7 @@ describe('sync under faults (node:sqlite file)', () => {
     for (let round = 0; round < KILLS; round++) {
       // Between rounds both sides change paths only they write: new files, edits, deletions, a rename.
       const replica = openWorkspace(createNodeSqliteBackend({ path: replicaDb }));
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < 40; i++) {
         const n = Math.floor(next() * 400);
         write(authority, `/a/d${n % 20}/f${n}`, `authority ${n} round ${round}`);
         const m = Math.floor(next() * 300);
@@ -105,7 +120,11 @@ describe('sync under faults (node:sqlite file)', () => {
         expected.delete(gone);
       }
       replica.close();
-      const outcome = await runReplica(replicaDb, authority, Math.floor(next() * 500));
+      // 80 changes a round: about ten batches of 8, pulls and pushes; the kill falls in any of them.
+      const outcome = await runReplica(replicaDb, authority, {
+        batches: Math.floor(next() * 10),
+        ms: Math.floor(next() * 20),
+      });
       if (outcome === 'killed') kills++;
       const after = openWorkspace(createNodeSqliteBackend({ path: replicaDb }));
       expect(after.fsck().ok).toBe(true);

@@ -548,6 +548,14 @@ function behaviourCases(target: ConformanceTarget): void {
       );
     },
   );
+  definePairCase(target, 'a push naming more objects than one hasObjects call takes asks in several', async (pair) => {
+    // 10,050 distinct 64-byte chunks in one new file: over the 10,000 hashes a call may name.
+    const bytes = patternBytes(10_050 * 64, 27);
+    await pair.replica.do((ws) => ws.writeFile('/many', bytes));
+    const report = await pair.sync();
+    expect(report.pushed).toBe(1);
+    expect(await pair.authority.do((ws) => hashBytes(ws.readFile('/many')))).toBe(hashBytes(bytes));
+  });
   definePairCase(
     target,
     'a chunk delta made against a list that changed meanwhile is not applied; the whole list follows',

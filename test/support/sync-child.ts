@@ -1,7 +1,7 @@
 /**
  * The sync fault test's replica: syncs the file-backed workspace DB with the authority at the
  * other end of the IPC channel (8 entries a batch, so a sync has many steps to be killed in), says
- * `ready` before and `synced` after. Usage: node sync-child.ts DB
+ * `ready` before, `batch` after each batch and `synced` after. Usage: node sync-child.ts DB
  */
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { openWorkspace } from '../../core/workspace.ts';
@@ -17,7 +17,7 @@ process.stdout.write('ready\n');
 await createSyncDriver(
   ws.db,
   remote.forward((_method, _args, call) => call()),
-  { batchEntries: 8 },
+  { batchEntries: 8, onProgress: () => process.stdout.write('batch\n') },
 ).sync();
 process.stdout.write('synced\n');
 ws.close();
