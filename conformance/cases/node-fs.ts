@@ -302,6 +302,9 @@ export function nodeFsCases(target: ConformanceTarget): void {
         fs.writeFileSync('/w/in/z', 'z');
         fs.rmSync('in/self/', { recursive: true });
         expect(fs.readdirSync('in')).toEqual([]);
+        fs.symlinkSync('.', '/w/in/self');
+        fs.rmSync('in/self/.', { recursive: true });
+        expect(fs.readdirSync('in')).toEqual([]);
         // A looping link: with recursive and force, remove_all goes on and fails on the name itself.
         fs.symlinkSync('loop', 'loop');
         await expectNodeError(
