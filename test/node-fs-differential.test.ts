@@ -691,6 +691,7 @@ const describeOp = (op: Op): string =>
 
 describe('the node:fs module against the real node:fs', () => {
   afterAll(() => {
+    console.log(`node-fs differential: ${operations} operations over ${seeds.length} seed(s)`);
     // The CI budget: at least 1,000 operations per seed (unless replaying one counterexample).
     if (!process.env.NODEFS_SEED) expect(operations).toBeGreaterThanOrEqual(1000 * seeds.length);
   });
