@@ -236,6 +236,15 @@ export class NodeFsSync {
 
   /** A Dir over a snapshot of the directory's entries; `recursive` adds each subdirectory's as it is reached. */
   opendirSync(path: unknown, options?: unknown): Dir {
+    return this.#opendir(path, options, false);
+  }
+
+  /** opendir as fs.opendir and fs.promises.opendir: the same, but their errors name the path (opendirSync's do not). */
+  opendirAsyncSemantics(path: unknown, options?: unknown): Dir {
+    return this.#opendir(path, options, true);
+  }
+
+  #opendir(path: unknown, options: unknown, named: boolean): Dir {
     const opts = optionsOf(options);
     const given = toPath(path);
     let root: string;
@@ -254,8 +263,8 @@ export class NodeFsSync {
           : [],
       );
     } catch (error) {
-      // node's opendir errors name no path.
-      if (error instanceof FsError) throw fsError(error.code, 'opendir');
+      // node's opendirSync errors name no path; its asynchronous forms name the path as given.
+      if (error instanceof FsError) throw fsError(error.code, 'opendir', named ? error.path : undefined);
       throw error;
     }
   }
