@@ -70,7 +70,7 @@ const formArb = fc.constantFrom<Form>('sync', 'callback', 'promise');
 
 type Op =
   | { op: 'open'; path: string; flag: string; mode: number }
-  | { op: 'close' | 'fstat' | 'readFd'; slot: number }
+  | { op: 'close' | 'fstat' | 'readFd' | 'fsync' | 'fdatasync' | 'futimes' | 'fchown'; slot: number }
   | { op: 'write'; slot: number; data: Uint8Array; position: number | null }
   | { op: 'writev'; slot: number; data: Uint8Array[]; position: number | null }
   | { op: 'read'; slot: number; length: number; position: number | null }
@@ -93,6 +93,7 @@ type Op =
   | { op: 'readdir'; path: string; recursive: boolean; withFileTypes: boolean; form: Form }
   | { op: 'chmod'; path: string; mode: number; form: Form }
   | { op: 'access'; path: string; mode: number; form: Form }
+  | { op: 'utimes' | 'lutimes' | 'opendir' | 'chown' | 'lchown'; path: string; form: Form }
   | { op: 'writeFile' | 'appendFile'; path: string; data: Uint8Array; flag: string | undefined; form: Form }
   | { op: 'glob'; pattern: string }
   | { op: 'writeStream'; path: string; chunks: Uint8Array[]; flags: string; start: number | undefined }
@@ -112,6 +113,27 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc.record({ op: fc.constantFrom('close' as const, 'fstat' as const, 'readFd' as const), slot: slotArb }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constantFrom('fsync' as const, 'fdatasync' as const, 'futimes' as const, 'fchown' as const),
+      slot: slotArb,
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constantFrom(
+        'utimes' as const,
+        'lutimes' as const,
+        'opendir' as const,
+        'chown' as const,
+        'lchown' as const,
+      ),
+      path: fc.oneof(pathArb, fc.constant('.')),
+      form: formArb,
+    }),
   },
   {
     weight: 5,
@@ -405,6 +427,30 @@ async function apply(side: Side, op: Op): Promise<Outcome> {
       return run(() => statShape(fs.fstatSync(fdOf(op.slot))));
     case 'readFd':
       return run(() => [...fs.readFileSync(fdOf(op.slot))]);
+    case 'fsync':
+    case 'fdatasync':
+      return run(() => (op.op === 'fsync' ? fs.fsyncSync : fs.fdatasyncSync)(fdOf(op.slot)));
+    case 'futimes':
+      return run(() => fs.futimesSync(fdOf(op.slot), 1_000_000, 2_000_000));
+    case 'fchown':
+      // Owners are each side's own (uid and gid are not compared): -1 keeps them, and the call must agree.
+      return run(() => fs.fchownSync(fdOf(op.slot), -1, -1));
+    case 'chown':
+    case 'lchown':
+      return run(() => call(fs, op.form, op.op, side.at(op.path), -1, -1));
+    case 'utimes':
+    case 'lutimes':
+      // Times are each side's own; what is compared is whether and how the call fails.
+      return run(() => call(fs, op.form, op.op, side.at(op.path), 1_000_000, 2_000_000));
+    case 'opendir':
+      return run(async () => {
+        const dir = (await call(fs, op.form, 'opendir', side.at(op.path))) as realFs.Dir;
+        const names: string[] = [];
+        for (let entry = dir.readSync(); entry; entry = dir.readSync())
+          names.push(`${entry.name}|${entry.isFile()}${entry.isDirectory()}${entry.isSymbolicLink()}`);
+        dir.closeSync();
+        return names.sort();
+      });
     case 'write':
       return run(() => fs.writeSync(fdOf(op.slot), op.data, 0, op.data.byteLength, op.position));
     case 'writev':
@@ -691,6 +737,7 @@ const describeOp = (op: Op): string =>
 
 describe('the node:fs module against the real node:fs', () => {
   afterAll(() => {
+    console.log(`node-fs differential: ${operations} operations over ${seeds.length} seed(s)`);
     // The CI budget: at least 1,000 operations per seed (unless replaying one counterexample).
     if (!process.env.NODEFS_SEED) expect(operations).toBeGreaterThanOrEqual(1000 * seeds.length);
   });

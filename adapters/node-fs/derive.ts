@@ -232,6 +232,10 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   const mkdirAsync = (...args: unknown[]) => run(() => sync.mkdirAsyncSemantics(args[0], args[1]));
   fs.mkdir = callbackForm(mkdirAsync);
   promises.mkdir = (...args: unknown[]) => settle(() => mkdirAsync(...args));
+  // fs.opendir and promises.opendir name the path in their errors; opendirSync does not.
+  const opendirAsync = (...args: unknown[]) => run(() => sync.opendirAsyncSemantics(args[0], args[1]));
+  fs.opendir = callbackForm(opendirAsync);
+  promises.opendir = (...args: unknown[]) => settle(() => opendirAsync(...args));
   // fs.rm and promises.rm are node's JavaScript rm, which differs from the native rmSync in one case.
   const rmJs = (...args: unknown[]) => run(() => sync.rmJs(args[0], args[1] as never));
   fs.rm = callbackForm(rmJs);

@@ -236,6 +236,15 @@ export class NodeFsSync {
 
   /** A Dir over a snapshot of the directory's entries; `recursive` adds each subdirectory's as it is reached. */
   opendirSync(path: unknown, options?: unknown): Dir {
+    return this.#opendir(path, options, false);
+  }
+
+  /** opendir as fs.opendir and fs.promises.opendir: the same, but their errors name the path (opendirSync's do not). */
+  opendirAsyncSemantics(path: unknown, options?: unknown): Dir {
+    return this.#opendir(path, options, true);
+  }
+
+  #opendir(path: unknown, options: unknown, named: boolean): Dir {
     const opts = optionsOf(options);
     const given = toPath(path);
     let root: string;
@@ -254,8 +263,8 @@ export class NodeFsSync {
           : [],
       );
     } catch (error) {
-      // node's opendir errors name no path.
-      if (error instanceof FsError) throw fsError(error.code, 'opendir');
+      // node's opendirSync errors name no path; its asynchronous forms name the path as given.
+      if (error instanceof FsError) throw fsError(error.code, 'opendir', named ? error.path : undefined);
       throw error;
     }
   }
@@ -357,16 +366,14 @@ export class NodeFsSync {
         // the slash), whose rmdir fails ENOTDIR, which it takes as done, removing nothing; the
         // native rmSync (std::filesystem::remove_all) empties the directory, then reports ENOTDIR.
         if (!nativeSync) return;
-        this.#empty(p);
-        // The link may have been inside (a link to '.'): then nothing is left to fail on.
-        if (this.provider.lstatSync(p.replace(/\/+$/, ''), { throwIfNoEntry: false }) === undefined) return;
+        if (this.#emptiedAway(p)) return;
         throw fsError('ENOTDIR', 'rm', p);
       }
       if (error.code === 'EINVAL' && endsWithDot(p)) {
         // 'dir/.', recursive: node's JavaScript rm fails at rmdir, removing nothing; the native
         // rmSync empties the directory first (node reports that one with an empty code).
         if (!nativeSync) throw fsError('EINVAL', 'rmdir', p);
-        this.#empty(p);
+        if (this.#emptiedAway(p)) return;
         throw fsError('EINVAL', 'rm', p);
       }
       if (options?.force && (error.code === 'ENOENT' || (forgiveNotDir && error.code === 'ENOTDIR'))) return;
@@ -389,13 +396,18 @@ export class NodeFsSync {
     }
   }
 
-  /** Removes everything inside the directory `path` names (following links), in one transaction. */
-  #empty(path: string): void {
+  /**
+   * Removes everything inside the directory `path` names (following links), in one transaction, as
+   * std::filesystem::remove_all does before it removes the name itself; true when that name went
+   * with the rest (a link inside its own target), leaving nothing to fail on.
+   */
+  #emptiedAway(path: string): boolean {
     const dir = resolveFully('/', path);
     const entries = readdir(this.db, dir);
     this.db.transaction(() => {
       for (const entry of entries) this.provider.rmSync(entry.path, { recursive: true });
     });
+    return !this.provider.existsSync(path);
   }
 
   /** True when `path` ends in a slash and names a symlink to a directory. */

@@ -188,6 +188,14 @@ export function nodeFsCases(target: ConformanceTarget): void {
       await expectNodeError(ctx, () => fs.rmSync('f/x'), { code: 'ENOTDIR', syscall: 'lstat', path: 'f/x' });
       await expectNodeError(ctx, () => fs.rmdirSync('nope'), { code: 'ENOENT', syscall: 'rmdir', path: 'nope' });
       await expectNodeError(ctx, () => fs.opendirSync('nope'), { code: 'ENOENT', syscall: 'opendir' });
+      // Its asynchronous forms name the path.
+      await expectNodeError(ctx, () => fs.promises.opendir('nope/'), {
+        code: 'ENOENT',
+        syscall: 'opendir',
+        path: 'nope/',
+      });
+      const [opendirError] = await callback(fs.opendir as never, 'f');
+      expect({ ...(opendirError as object) }).toEqual({ errno: -20, code: 'ENOTDIR', syscall: 'opendir', path: 'f' });
       await expectNodeError(ctx, () => fs.mkdtempSync('nope/x'), {
         code: 'ENOENT',
         syscall: 'mkdtemp',
@@ -301,6 +309,9 @@ export function nodeFsCases(target: ConformanceTarget): void {
         fs.symlinkSync('.', '/w/in/self');
         fs.writeFileSync('/w/in/z', 'z');
         fs.rmSync('in/self/', { recursive: true });
+        expect(fs.readdirSync('in')).toEqual([]);
+        fs.symlinkSync('.', '/w/in/self');
+        fs.rmSync('in/self/.', { recursive: true });
         expect(fs.readdirSync('in')).toEqual([]);
         // A looping link: with recursive and force, remove_all goes on and fails on the name itself.
         fs.symlinkSync('loop', 'loop');
