@@ -82,7 +82,6 @@ export {
   type MergeConflict,
   type MergeResult,
   merge,
-  settle,
   type WorkspaceAccess,
 } from './fork.ts';
 export { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
