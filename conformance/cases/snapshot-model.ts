@@ -85,7 +85,7 @@ function same(message: string, actual: unknown, expected: unknown): void {
 const stateOf = (entry: Tree[string] | undefined): string =>
   entry ? `${entry.type} ${entry.content ?? entry.target ?? ''} ${(entry.mode & 0o7777).toString(8)}` : 'absent';
 
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Paths whose state differs between two pictures. */
 const changedPaths = (from: Tree, to: Tree): string[] =>
@@ -109,7 +109,7 @@ function checkMerge(base: Tree, ours: Tree, theirs: Tree, result: Tree, other: s
     const copies = (a: string) =>
       Object.keys(result).filter((key) => {
         const rest = key.startsWith(`${a}.conflict-${other}`) ? key.slice(`${a}.conflict-${other}`.length) : undefined;
-        return rest !== undefined && new RegExp(`^(-\\d+)?${escape(p.slice(a.length))}$`).test(rest);
+        return rest !== undefined && new RegExp(`^(-\\d+)?${escapeRegExp(p.slice(a.length))}$`).test(rest);
       });
     const places = [p, ...names.flatMap(copies)];
     if (!places.some((place) => stateOf(result[place]) === stateOf(entry))) {
