@@ -162,7 +162,7 @@ export function foldEpoch(db: Database, from: number, into: number | undefined):
  * never a row of an inode newer than the snapshot. Reads nothing once the snapshot is deleted
  * (its epoch no longer means anything).
  */
-export function rowsAt(v: Versioned, epoch: number, lastInode: number): string {
+function rowsAt(v: Versioned, epoch: number, lastInode: number): string {
   const keys = v.keys.map((key) => `x.${key} = h.${key}`).join(' AND ');
   const currentKeys = v.keys.map((key) => `h.${key} = c.${key}`).join(' AND ');
   const alive = `EXISTS (SELECT 1 FROM main.vfs_snapshots WHERE id = ${epoch})`;

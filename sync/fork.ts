@@ -17,7 +17,7 @@ import { mutate } from '../core/mutate.ts';
 import { isSameOrBelow } from '../core/paths.ts';
 import { readMeta, writeMeta } from '../core/schema.ts';
 import { applyChanges } from './apply.ts';
-import { type ChangeEntry, HOLE, materialiseChange } from './changes.ts';
+import { type ChangeEntry, HOLE, materialiseChange, nodeAt } from './changes.ts';
 import { fetchObjects, missingObjects, pushObjects } from './objects.ts';
 
 /**
@@ -232,6 +232,29 @@ const sameState = (a: ChangeEntry, b: ChangeEntry): boolean =>
   (a.type === 'delete' || (b.type !== 'delete' && a.mode === b.mode));
 
 /**
+ * `name`, or `name-2`, `name-3`, … : the first that is free here or already holds `entry`'s state
+ * (an earlier merge's copy), so a conflict copy never replaces anything of this side.
+ */
+function freeName(db: Database, name: string, entry: ChangeEntry): string {
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? name : `${name}-${n}`;
+    const here = materialiseChange(db, candidate);
+    if (here.type === 'delete' || sameState(here, entry)) return candidate;
+  }
+}
+
+/** The nearest ancestor of `path` that exists here as something other than a directory, if any. */
+function blockingAncestor(db: Database, path: string): string | undefined {
+  for (let end = path.indexOf('/', 1); end !== -1; end = path.indexOf('/', end + 1)) {
+    const ancestor = path.slice(0, end);
+    const node = nodeAt(db, ancestor);
+    if (!node) return undefined;
+    if (node.type !== 'dir') return ancestor;
+  }
+  return undefined;
+}
+
+/**
  * Decides what of `incoming` (the other side's changes since snapshot `base`, in path order)
  * applies here and what conflicts (copies are named `<path>.conflict-<tag>`); then applies it, in
  * one transaction. The three-way rule of {@link merge}, shared with branch merges.
@@ -243,12 +266,21 @@ export function settle(db: Database, base: string, incoming: readonly ChangeEntr
   const result: MergeResult = { base, applied: [], conflicts: [] };
   for (const entry of incoming) {
     const { path } = entry;
-    if (!touched(path)) {
+    // Where this side made a non-directory of an ancestor, theirs cannot go at `path` without
+    // replacing it: it goes below a conflict copy of the ancestor instead.
+    const blocked = blockingAncestor(db, path);
+    if (blocked !== undefined) {
+      const copy =
+        entry.type === 'delete' ? null : freeName(db, `${blocked}.conflict-${tag}`, entry) + path.slice(blocked.length);
+      if (copy) entries.push({ ...entry, path: copy });
+      result.conflicts.push({ path, copy });
+    } else if (!touched(path)) {
       entries.push(entry);
       result.applied.push(path);
     } else if (!sameState(materialiseChange(db, path), entry)) {
       // Both changed it: ours keeps the path; theirs is kept beside it when there is something to keep.
-      const copy = entry.type === 'delete' || entry.type === 'dir' ? null : `${path}.conflict-${tag}`;
+      const copy =
+        entry.type === 'delete' || entry.type === 'dir' ? null : freeName(db, `${path}.conflict-${tag}`, entry);
       if (copy) entries.push({ ...entry, path: copy });
       result.conflicts.push({ path, copy });
     }

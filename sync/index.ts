@@ -97,7 +97,6 @@ export {
   type MergeConflict,
   type MergeResult,
   merge,
-  settle,
   type WorkspaceAccess,
 } from './fork.ts';
 export {

@@ -21,7 +21,7 @@ export type ChangeKind = 'content' | 'mode' | 'type';
 export interface SnapshotDiffEntry {
   /** The absolute path. */
   path: string;
-  /** `added`: only on the newer side; `removed`: only on the older; `changed`: on both, different. */
+  /** `added`: only at `to`; `removed`: only at `from`; `changed`: at both, different. */
   status: 'added' | 'removed' | 'changed';
   /** For `changed`: what changed (content: bytes, a symlink's target or a device number; mode: permission bits). */
   changes?: ChangeKind[];
@@ -45,12 +45,12 @@ function chunkList(db: Database, inode: number): string {
 }
 
 /** What differs between two nodes at one path (nothing when they are alike to a user). */
-function compare(older: Database, a: NodeRow, newer: Database, b: NodeRow): ChangeKind[] {
+function compare(before: Database, a: NodeRow, after: Database, b: NodeRow): ChangeKind[] {
   if (a.type !== b.type) return ['type'];
   const changes: ChangeKind[] = [];
   const content =
     a.type === 'file'
-      ? Number(a.size) !== Number(b.size) || chunkList(older, a.inode) !== chunkList(newer, b.inode)
+      ? Number(a.size) !== Number(b.size) || chunkList(before, a.inode) !== chunkList(after, b.inode)
       : a.link_target !== b.link_target || Number(a.rdev) !== Number(b.rdev);
   if (content) changes.push('content');
   if (Number(a.mode) !== Number(b.mode)) changes.push('mode');
@@ -66,23 +66,23 @@ function compare(older: Database, a: NodeRow, newer: Database, b: NodeRow): Chan
 export function diffSnapshots(db: Database, from: string, to?: string): SnapshotDiffEntry[] {
   const a = findSnapshot(db, from, 'diff');
   const b = to === undefined ? undefined : findSnapshot(db, to, 'diff');
-  const older = new SnapshotDatabase(db, a);
-  const newer = b ? new SnapshotDatabase(db, b) : db;
+  const before = new SnapshotDatabase(db, a);
+  const after = b ? new SnapshotDatabase(db, b) : db;
   // History between the two epochs names every row that may differ (order does not matter).
   const [low, high] = b && b.id < a.id ? [b.id, a.id] : [a.id, b?.id];
   const inodes = new Set<number>();
   for (const v of [VERSIONED.nodes, VERSIONED.chunks])
     for (const row of changedKeys<{ inode: number }>(db, v, low, high)) inodes.add(Number(row.inode));
   // Inodes newer than the older snapshot have no history: each is new on the newer side.
-  const [first, second] = b && b.id < a.id ? [newer, older] : [older, newer];
-  const last = (first as SnapshotDatabase).snapshot.lastInode;
-  for (const row of second.all<{ inode: number }>('SELECT inode FROM vfs_nodes WHERE inode > ?', [last]))
+  const [older, newer] = b && b.id < a.id ? [b, before] : [a, after];
+  const last = older.lastInode;
+  for (const row of newer.all<{ inode: number }>('SELECT inode FROM vfs_nodes WHERE inode > ?', [last]))
     inodes.add(Number(row.inode));
   const entries = changedKeys<{ parent: number; name: string }>(db, VERSIONED.dirents, low, high);
   const paths = new Set<string>();
-  for (const side of [older, newer]) {
+  for (const side of [before, after]) {
     for (const inode of inodes) for (const path of pathsOf(side, inode)) paths.add(path);
-    const other = side === older ? newer : older;
+    const other = side === before ? after : before;
     for (const { parent, name } of entries) {
       const child = lookup(side, Number(parent), name);
       const moved = child?.type === 'dir' && lookup(other, Number(parent), name)?.inode !== child.inode;
@@ -95,12 +95,12 @@ export function diffSnapshots(db: Database, from: string, to?: string): Snapshot
   }
   const diff: SnapshotDiffEntry[] = [];
   for (const path of [...paths].sort(compareBytes)) {
-    const was = nodeAt(older, path);
-    const is = nodeAt(newer, path);
+    const was = nodeAt(before, path);
+    const is = nodeAt(after, path);
     if (!was && is) diff.push({ path, status: 'added' });
     else if (was && !is) diff.push({ path, status: 'removed' });
     else if (was && is) {
-      const changes = compare(older, was, newer, is);
+      const changes = compare(before, was, after, is);
       if (changes.length > 0) diff.push({ path, status: 'changed', changes });
     }
   }
