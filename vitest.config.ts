@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
@@ -14,6 +15,17 @@ export default defineConfig({
       },
       {
         plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.jsonc' } })],
+        // The example Worker (bound in the test worker) imports the package by its public paths.
+        resolve: {
+          alias: [
+            { find: /^dofs$/, replacement: fileURLToPath(new URL('./core/index.ts', import.meta.url)) },
+            {
+              find: /^dofs\/backends\/do-sql$/,
+              replacement: fileURLToPath(new URL('./backends/do-sql/index.ts', import.meta.url)),
+            },
+            { find: /^dofs\/sync$/, replacement: fileURLToPath(new URL('./sync/index.ts', import.meta.url)) },
+          ],
+        },
         test: {
           name: 'workers',
           include: ['test/workers/**/*.test.ts'],

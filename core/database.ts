@@ -10,6 +10,7 @@ import { FsError, fsError, wrapStorageError } from './errors.ts';
 import type { Owner } from './nodes.ts';
 import { effectiveQuotas, type Quotas } from './quotas.ts';
 import { readMeta } from './schema.ts';
+import type { SnapshotInfo } from './snapshot-view.ts';
 
 /** Options for a {@link Database}. */
 export interface DatabaseOptions {
@@ -140,6 +141,14 @@ export class Database {
       maxSize: Math.max(1, options.cacheBytes ?? DEFAULT_CACHE_BYTES),
       sizeCalculation: (bytes) => Math.max(1, bytes.byteLength),
     });
+  }
+
+  /**
+   * The snapshot this handle reads (a handle from `snapshotView`, read-only), or undefined for the
+   * live workspace.
+   */
+  get snapshot(): SnapshotInfo | undefined {
+    return undefined;
   }
 
   /** The owner new nodes get now: the one {@link withOwner} set, or the configured default. */

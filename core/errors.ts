@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'EROFS'
   | 'ENAMETOOLONG'
   | 'ENOSYS'
+  | 'ENOTSUP'
   | 'ENOTEMPTY'
   | 'ELOOP'
   | 'EUNKNOWN_HASH';
@@ -48,6 +49,7 @@ export const ERRNO: Readonly<Record<ErrorCode, number>> = {
   EROFS: -30,
   ENAMETOOLONG: -36,
   ENOSYS: -38,
+  ENOTSUP: -95,
   ENOTEMPTY: -39,
   ELOOP: -40,
   EUNKNOWN_HASH: -4094,
@@ -72,6 +74,7 @@ const DESCRIPTIONS: Record<ErrorCode, string> = {
   EROFS: 'read-only file system',
   ENAMETOOLONG: 'name too long',
   ENOSYS: 'function not implemented',
+  ENOTSUP: 'operation not supported on socket',
   ENOTEMPTY: 'directory not empty',
   ELOOP: 'too many symbolic links encountered',
   EUNKNOWN_HASH: 'unknown object hash',

@@ -122,6 +122,19 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
       message: `chunk ${row.idx} names a missing blob`,
     }),
   );
+  // What snapshots still see must be readable: their chunks pin blobs as files' do.
+  each(
+    `SELECT DISTINCT h.inode AS inode, h.idx AS idx, h.hash AS hash FROM vfs_hist_chunks h
+     WHERE h.live AND (NOT EXISTS (SELECT 1 FROM vfs_blobs b WHERE b.hash = h.hash)
+        OR NOT EXISTS (SELECT 1 FROM vfs_blob_bytes y WHERE y.hash = h.hash))`,
+    [],
+    (row) => ({
+      check: 'blobs',
+      inode: num(row.inode),
+      hash: String(row.hash),
+      message: `chunk ${row.idx} of a snapshot names a missing blob`,
+    }),
+  );
   each(
     `SELECT c.inode AS inode, c.idx AS idx, c.hash AS hash, c.size AS size, b.size AS blob FROM vfs_chunks c
      JOIN vfs_blobs b ON b.hash = c.hash WHERE b.size != c.size`,

@@ -76,7 +76,7 @@ export function openFile(db: Database, path: string, options: OpenFileOptions | 
   splitPath(path, 'open');
   const mode = options.mode === undefined ? DEFAULT_MODE.file : checkMode(options.mode, 'open', path);
   const follow = !(options.create && options.exclusive) && !options.noFollow;
-  refuseCreateWithSlash(db, path, options.create);
+  refuseCreateWithSlash(db, path, options.create, 'open', options.exclusive);
   const found = locate(db, path, { follow, syscall: 'open' });
   // Opening an existing file without O_TRUNC changes nothing, so it needs no transaction (and works read-only).
   if (found.node && !options.truncate) return checkExisting(db, path, found.node, options, found.realPath);
@@ -129,13 +129,14 @@ function checkExisting(
  * The inode row of an open file, or of an open directory removed since (as it was then, with no
  * links and no size, as Linux reports it). Gone means it was removed by a path that does not honour pins.
  */
-function liveNode(db: Database, inode: number, syscall: string): NodeRow {
+export function liveNode(db: Database, inode: number, syscall: string): NodeRow {
   const node = getNode(db, inode) ?? removedDirs(db).get(inode);
   if (!node) throw fsError('EIO', syscall, undefined, undefined, `inode ${inode} was removed while open`);
   return node;
 }
 
-function noteEverywhere(db: Database, m: Mutation, inode: number): void {
+/** Notes a change of `inode` under every name it has. */
+export function noteEverywhere(db: Database, m: Mutation, inode: number): void {
   // Watchers know paths, not inodes: a hard-linked file changes under each of its names.
   for (const path of pathsOf(db, inode)) m.note('change', path);
 }
@@ -195,7 +196,7 @@ export function writeWhole(
   mutate(db, 'open', path, (m) => {
     const mode = options.mode === undefined ? DEFAULT_MODE.file : checkMode(options.mode, 'open', path);
     const follow = !(options.create && options.exclusive) && !options.noFollow;
-    refuseCreateWithSlash(db, path, options.create);
+    refuseCreateWithSlash(db, path, options.create, 'open', options.exclusive);
     // openFile then writeAt, on the row the one lookup found: no second path walk, no re-read of
     // the inode, and a file with a single name is noted by the path just resolved.
     const { opened, node } = openIn(db, m, path, { ...options, write: true }, mode, follow, data.byteLength);

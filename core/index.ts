@@ -46,6 +46,7 @@ export {
   typeOfMode,
   utimes,
 } from './fs/attributes.ts';
+export { type ChangeKind, diffSnapshots, type SnapshotDiffEntry } from './fs/diff.ts';
 export { type DirEntry, type MkdirOptions, mkdir, type ReaddirOptions, readdir, rmdir } from './fs/directories.ts';
 export {
   appendFile,
@@ -68,6 +69,7 @@ export {
   type GcStepResult,
   gc,
   gcStep,
+  type SnapshotUsage,
   type Usage,
   usage,
 } from './fs/maintenance.ts';
@@ -83,6 +85,27 @@ export {
   ls,
   type Page,
 } from './fs/search.ts';
+export {
+  deleteSnapshot,
+  listSnapshots,
+  type RestoreResult,
+  restore,
+  type SnapshotInfo,
+  snapshot,
+  snapshotView,
+} from './fs/snapshots.ts';
+export {
+  allocate,
+  allocateAt,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+  seekData,
+  seekDataAt,
+  seekHole,
+  seekHoleAt,
+} from './fs/sparse.ts';
+
 export { mknod } from './fs/special.ts';
 export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';
@@ -111,7 +134,14 @@ export {
   writeWhole,
 } from './handles.ts';
 export { isSpecial, type NodeType, type Owner, type SpecialType } from './nodes.ts';
-export { joinPath, MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_WORKSPACE_PATH_BYTES, normalizePath } from './paths.ts';
+export {
+  endsWithDot,
+  joinPath,
+  MAX_NAME_BYTES,
+  MAX_PATH_BYTES,
+  MAX_WORKSPACE_PATH_BYTES,
+  normalizePath,
+} from './paths.ts';
 export { checkFileSize, MAX_FILE_SIZE, type Quotas, STORAGE_HEADROOM } from './quotas.ts';
 export { withSpaceReserve } from './reserve.ts';
 export { MAX_SYMLINK_FOLLOWS } from './resolve.ts';

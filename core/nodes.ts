@@ -104,6 +104,17 @@ export function lookupPath(db: Database, parent: number, names: readonly string[
     const node = lookup(db, parent, names[0]);
     return node ? [node] : [];
   }
+  // At a snapshot the tables are views SQLite cannot search by index inside a recursive query.
+  if (db.snapshot) {
+    const found: NodeRow[] = [];
+    for (const name of names) {
+      const node = lookup(db, found.at(-1)?.inode ?? parent, name);
+      if (!node) break;
+      found.push(node);
+      if (node.type !== 'dir') break;
+    }
+    return found;
+  }
   return db.all<NodeRow>(walkSql(names.length), [parent, ...names]);
 }
 

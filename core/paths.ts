@@ -71,14 +71,30 @@ export function normalizePath(path: unknown, syscall: string): string {
 }
 
 /**
- * True when `path` ends in a slash (and is not the root): it can only name a directory. Linux's
- * rule, which every primitive applies: a lookup (stat, open, readlink, link's source) follows a
- * final symlink and requires a directory (ENOTDIR otherwise); unlink, rmdir and rename look at the
- * final entry itself and refuse a non-directory; a creator refuses to make anything but a directory
- * there (symlink and link: ENOENT; open with O_CREAT, writeFile, copyFile's destination: EISDIR).
+ * True when `path` ends in a slash (and is not the root), or in a `.` name ({@link endsWithDot}):
+ * it can only name a directory. Linux's rule, which every primitive applies: a lookup (stat, open,
+ * readlink, link's source) follows a final symlink and requires a directory (ENOTDIR otherwise);
+ * unlink, rmdir and rename look at the final entry itself and refuse a non-directory; a creator
+ * refuses to make anything but a directory there (symlink and link: ENOENT; open with O_CREAT,
+ * writeFile, copyFile's destination: EISDIR; mkdir alone may).
  */
 export function endsWithSlash(path: unknown): boolean {
-  return typeof path === 'string' && path.length > 1 && path.endsWith('/');
+  return typeof path === 'string' && path.length > 1 && (path.endsWith('/') || endsWithDot(path));
+}
+
+/**
+ * True when the last name of `path` is `.` (`/d/.`): the directory before it is looked up as a
+ * directory, following a symlink, and must exist (ENOENT, ENOTDIR otherwise), for every call, a
+ * creator's included; then the call acts on that directory itself, as Linux's: mkdir, symlink and
+ * link are EEXIST, open for writing EISDIR, rmdir and rm EINVAL, rename EBUSY. (`..` is applied
+ * lexically, so `/f/..` is `/`.)
+ */
+export function endsWithDot(path: unknown): boolean {
+  if (typeof path !== 'string') return false;
+  // Character by character: every path the engine is given passes here.
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return path.charCodeAt(end - 1) === 0x2e && (end === 1 || path.charCodeAt(end - 2) === 0x2f);
 }
 
 /** Joins names into an absolute path; no names is the root. */
@@ -100,4 +116,16 @@ export function parentPath(path: string): string {
 /** True when `path` is `ancestor` or lies below it (both normalised). */
 export function isSameOrBelow(path: string, ancestor: string): boolean {
   return ancestor === '/' || path === ancestor || path.startsWith(`${ancestor}/`);
+}
+
+/** Orders strings by their UTF-8 bytes (as SQLite orders TEXT), which is code point order. */
+export function compareBytes(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i) ?? 0;
+    const y = b.codePointAt(i) ?? 0;
+    if (x !== y) return x < y ? -1 : 1;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
 }

@@ -56,6 +56,17 @@ export function checkStoredBytes(db: Database, path?: string): void {
   }
 }
 
+/**
+ * Before fallocate: ENOSPC when storing `bytes` more would pass the stored-bytes quota. Nothing is
+ * held: the check says the room is there now, as a reservation that later writes may still spend.
+ */
+export function checkReservation(db: Database, bytes: number, path?: string): void {
+  const max = db.quotas.maxStoredBytes;
+  if (max !== undefined && counter(db, 'stored_bytes') + bytes > max) {
+    throw fsError('ENOSPC', 'fallocate', path, undefined, `the workspace may store at most ${max} bytes`);
+  }
+}
+
 /** After a new inode: refuses the operation when inodes now exceed the quota. */
 export function checkInodes(db: Database, path?: string): void {
   const max = db.quotas.maxInodes;

@@ -6,7 +6,7 @@
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
 import { getNode, lookupPath, MAX_WALK_NAMES, type NodeRow } from './nodes.ts';
-import { endsWithSlash, joinPath, splitPath } from './paths.ts';
+import { endsWithDot, endsWithSlash, joinPath, splitPath } from './paths.ts';
 import { ROOT_INODE } from './schema.ts';
 
 /** Symlinks followed in one resolution before ELOOP (Linux's limit). */
@@ -36,6 +36,8 @@ export interface LocateOptions {
   display?: string;
   /** The path ended in a slash; needed when `path` is given as a list of names (a string says it itself). */
   trailingSlash?: boolean;
+  /** The path ended in a `.` name ({@link endsWithDot}); needed when `path` is given as a list of names. */
+  dotted?: boolean;
   /**
    * What a trailing slash does. `'follow'` (the default; lookups such as stat, open, readlink): a
    * final symlink is followed and the result must be a directory, else ENOTDIR. `'entry'` (unlink,
@@ -47,6 +49,9 @@ export interface LocateOptions {
 
 function rootNode(db: Database): NodeRow {
   const root = getNode(db, ROOT_INODE);
+  if (!root && db.snapshot) {
+    throw fsError('ENOENT', 'open', '/', undefined, `snapshot ${JSON.stringify(db.snapshot.name)} was deleted`);
+  }
   if (!root) throw fsError('EIO', 'open', '/', undefined, 'the workspace has no root; run fsck');
   return root;
 }
@@ -63,7 +68,9 @@ export function locate(db: Database, path: string | readonly string[], options: 
   const queue = isList ? [...(path as readonly string[])] : splitPath(path, options.syscall);
   // A trailing slash ('/a/') means the name must be a directory, and symlinks to one are followed.
   const trailingSlash = options.trailingSlash ?? endsWithSlash(path);
-  const checkSlash = trailingSlash && options.slash !== 'entry';
+  // A final '.' is no entry of its own: the directory before it is looked up, whatever the caller.
+  const dotted = options.dotted ?? (!isList && endsWithDot(path));
+  const checkSlash = (trailingSlash && options.slash !== 'entry') || dotted;
   const follow = options.follow || checkSlash;
   if (queue.length === 0) {
     const root = rootNode(db);
@@ -104,7 +111,8 @@ export function locate(db: Database, path: string | readonly string[], options: 
     }
     const node: NodeRow | undefined = walked[position - 1 - walkedFrom];
     if (!node) {
-      if (last) return { parent: row(dir), name, node: undefined, realPath: joinPath([...names, name]), trailingSlash };
+      if (last && !dotted)
+        return { parent: row(dir), name, node: undefined, realPath: joinPath([...names, name]), trailingSlash };
       throw fsError('ENOENT', options.syscall, display);
     }
     if (node.type === 'symlink' && (!last || follow)) {

@@ -7,7 +7,7 @@ import type { Database } from './database.ts';
 import { FsError, wrapStorageError } from './errors.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
 /** The chunk size of new workspaces when none is given, in bytes (why 64 KiB: docs/performance.md, "Chunk size"). */
@@ -114,6 +114,33 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
   ],
   // 5: owners and groups, special files (FIFOs, sockets, devices) with their device number.
   migrateToOwners,
+  // 6: snapshots and the copy-on-write history that keeps what they see (docs/snapshots.md).
+  [
+    // last_inode: inodes above it are newer than the snapshot, which needs no history for them.
+    `CREATE TABLE vfs_snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, rev INTEGER NOT NULL,
+      created REAL NOT NULL, last_inode INTEGER NOT NULL)`,
+    // A row's state as the snapshot `epoch` saw it, recorded by the first change after that
+    // snapshot (live = 0: the row did not exist then). Triggers write these only while a snapshot exists.
+    `CREATE TABLE vfs_hist_nodes (
+      inode INTEGER NOT NULL, epoch INTEGER NOT NULL, live INTEGER NOT NULL,
+      type TEXT, mode INTEGER, size INTEGER, nlink INTEGER, atime REAL, mtime REAL, ctime REAL,
+      birthtime REAL, rev INTEGER, link_target TEXT, uid INTEGER, gid INTEGER, rdev INTEGER,
+      PRIMARY KEY (inode, epoch)
+    ) WITHOUT ROWID`,
+    'CREATE INDEX vfs_hist_nodes_epoch ON vfs_hist_nodes (epoch)',
+    `CREATE TABLE vfs_hist_dirents (
+      parent INTEGER NOT NULL, name TEXT NOT NULL, epoch INTEGER NOT NULL, live INTEGER NOT NULL, child INTEGER,
+      PRIMARY KEY (parent, name, epoch)
+    ) WITHOUT ROWID`,
+    'CREATE INDEX vfs_hist_dirents_epoch ON vfs_hist_dirents (epoch)',
+    'CREATE INDEX vfs_hist_dirents_child ON vfs_hist_dirents (child)',
+    `CREATE TABLE vfs_hist_chunks (
+      inode INTEGER NOT NULL, idx INTEGER NOT NULL, epoch INTEGER NOT NULL, live INTEGER NOT NULL, hash TEXT, size INTEGER,
+      PRIMARY KEY (inode, idx, epoch)
+    ) WITHOUT ROWID`,
+    'CREATE INDEX vfs_hist_chunks_epoch ON vfs_hist_chunks (epoch)',
+    'CREATE INDEX vfs_hist_chunks_hash ON vfs_hist_chunks (hash)',
+  ],
 ];
 
 /** The node types version 5 allows (see `NodeType`). */

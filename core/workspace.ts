@@ -19,6 +19,7 @@ import {
   type TimeLike,
   utimes,
 } from './fs/attributes.ts';
+import { diffSnapshots, type SnapshotDiffEntry } from './fs/diff.ts';
 import { type DirEntry, type MkdirOptions, mkdir, type ReaddirOptions, readdir, rmdir } from './fs/directories.ts';
 import {
   appendFile,
@@ -45,6 +46,16 @@ import {
 import { type RmOptions, rm, unlink } from './fs/remove.ts';
 import { rename } from './fs/rename.ts';
 import { type FindOptions, find, type GrepMatch, type GrepOptions, grep, ls } from './fs/search.ts';
+import {
+  deleteSnapshot,
+  listSnapshots,
+  type RestoreResult,
+  restore,
+  type SnapshotInfo,
+  snapshot,
+  snapshotView,
+} from './fs/snapshots.ts';
+import { allocate, seekData, seekHole } from './fs/sparse.ts';
 import { mknod } from './fs/special.ts';
 import { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 import { type FsckOptions, type FsckReport, fsck } from './fsck.ts';
@@ -106,6 +117,18 @@ export class Workspace {
   /** See {@link truncate}. */
   truncate(path: string, length?: number): void {
     truncate(this.db, path, length);
+  }
+  /** See {@link seekData}. */
+  seekData(path: string, offset: number): number {
+    return seekData(this.db, path, offset);
+  }
+  /** See {@link seekHole}. */
+  seekHole(path: string, offset: number): number {
+    return seekHole(this.db, path, offset);
+  }
+  /** See {@link allocate}. */
+  allocate(path: string, offset: number, length: number, mode?: number): void {
+    allocate(this.db, path, offset, length, mode);
   }
   /** See {@link copyFile}. */
   copyFile(source: string, destination: string, options?: CopyFileOptions): void {
@@ -190,6 +213,42 @@ export class Workspace {
   /** See {@link watch}. */
   watch(path: string, options?: WatchOptions, listener?: (event: WatchEvent) => void): Watcher {
     return watch(this.db, path, options, listener);
+  }
+  /**
+   * Records the whole workspace as it is now, in constant time (see {@link snapshot}).
+   * @param name Unique name, 1 to 255 bytes without `/`; default `snapshot-<id>`.
+   */
+  snapshot(name?: string): SnapshotInfo {
+    return snapshot(this.db, name);
+  }
+  /** Every retained snapshot, oldest first (see {@link listSnapshots}). */
+  snapshots(): SnapshotInfo[] {
+    return listSnapshots(this.db);
+  }
+  /** Deletes a snapshot; the next gc frees what only it held (see {@link deleteSnapshot}). */
+  deleteSnapshot(name: string): void {
+    deleteSnapshot(this.db, name);
+  }
+  /**
+   * The workspace as snapshot `name` saw it, as a read-only `Workspace`: every read method works,
+   * every mutation is EROFS (see {@link snapshotView}).
+   */
+  atSnapshot(name: string): Workspace {
+    return new Workspace(snapshotView(this.db, name));
+  }
+  /**
+   * Returns the workspace to snapshot `name` in one transaction, after taking a snapshot that
+   * undoes it (see {@link restore}).
+   */
+  restore(name: string): RestoreResult {
+    return restore(this.db, name);
+  }
+  /**
+   * Paths added, removed and changed from snapshot `from` to snapshot `to`, or to now (see
+   * {@link diffSnapshots}).
+   */
+  diff(from: string, to?: string): SnapshotDiffEntry[] {
+    return diffSnapshots(this.db, from, to);
   }
   /** See {@link gcStep}. */
   gcStep(options?: GcStepOptions): GcStepResult {

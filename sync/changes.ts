@@ -15,6 +15,7 @@ import type { NodeRow } from '../core/nodes.ts';
 import { parentPath } from '../core/paths.ts';
 import { type Location, locate } from '../core/resolve.ts';
 import { readMeta } from '../core/schema.ts';
+import type { ChunkDelta } from './chunk-delta.ts';
 import { echoRev } from './echo.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 
@@ -59,7 +60,13 @@ export interface FileEntry extends EntryBase {
   mode: number;
   mtime: number;
   size: number;
+  /** The chunk list; empty when `delta` carries it. */
   chunks: EntryChunk[];
+  /**
+   * On the wire only: the part of the chunk list the receiver lacks, against its current list
+   * (see `chunk-delta.ts`). The receiver rebuilds `chunks` from it before anything else.
+   */
+  delta?: ChunkDelta;
 }
 
 /** A directory. */
@@ -200,6 +207,8 @@ interface NodePosition extends NodeRow {
 
 // The rest of the cursor's revision, then the revisions after it: two index seeks, so a page in the
 // middle of a revision that touched 100,000 nodes costs what the page holds, not what comes before it.
+// CROSS JOIN keeps SQLite from driving the path walk by a scan of every dirent (filtered by the
+// page): it seeks each page node's dirent instead, so a page costs the same at any workspace size.
 const NODE_PAGE = `WITH page AS (
     SELECT * FROM (
       SELECT * FROM (SELECT * FROM vfs_nodes WHERE rev = ? AND inode > ? ORDER BY inode LIMIT ?)
@@ -207,7 +216,7 @@ const NODE_PAGE = `WITH page AS (
       SELECT * FROM (SELECT * FROM vfs_nodes WHERE rev > ? AND rev <= ? ORDER BY rev, inode LIMIT ?)
     ) ORDER BY rev, inode LIMIT ?
   ), up(start, node, path) AS (
-    SELECT d.child, d.parent, d.name FROM vfs_dirents d JOIN page ON d.child = page.inode
+    SELECT d.child, d.parent, d.name FROM page CROSS JOIN vfs_dirents d ON d.child = page.inode
     UNION ALL
     SELECT up.start, d.parent, d.name || '/' || up.path FROM up JOIN vfs_dirents d ON d.child = up.node
   )

@@ -6,11 +6,19 @@
  * @module
  */
 import type { Database } from '../core/database.ts';
+import { fsError } from '../core/errors.ts';
 import { find } from '../core/fs/search.ts';
 import { applyChanges, type RefusedEntry, type SyncConflict } from './apply.ts';
-import { type ChangeCursor, type ChangeEntry, coalesceChanges, HOLE } from './changes.ts';
+import { type ChangeCursor, type ChangeEntry, coalesceChanges, type FileEntry, HOLE } from './changes.ts';
+import { completePulled, DELTA_MIN_CHUNKS, groupsWanted, toDelta } from './chunk-delta.ts';
 import type { ManifestPage } from './compact.ts';
-import { MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, type SyncEndpoint } from './endpoint.ts';
+import {
+  MAX_BATCH_BYTES,
+  MAX_BATCH_ENTRIES,
+  MAX_HASHES_PER_CALL,
+  type PushResponse,
+  type SyncEndpoint,
+} from './endpoint.ts';
 import { fetchObjects, missingObjects, pushObjects, type SyncObject } from './objects.ts';
 import {
   assertAppliedPushCursor,
@@ -99,11 +107,14 @@ function groupBySize(chunks: ReadonlyArray<{ hash: string; size: number }>, maxB
   return groups;
 }
 
+/** The objects `entries` name (a delta entry: only those of its groups; the peer has the rest). */
 function chunksOf(entries: readonly ChangeEntry[]): Map<string, number> {
   const sizes = new Map<string, number>();
-  for (const entry of entries)
-    if (entry.type === 'file')
-      for (const chunk of entry.chunks) if (chunk.hash !== HOLE) sizes.set(chunk.hash, chunk.size);
+  for (const entry of entries) {
+    if (entry.type !== 'file') continue;
+    const chunks = entry.delta ? entry.delta.groups.flatMap((group) => group.chunks) : entry.chunks;
+    for (const chunk of chunks) if (chunk.hash !== HOLE) sizes.set(chunk.hash, chunk.size);
+  }
   return sizes;
 }
 
@@ -191,18 +202,66 @@ export function createSyncDriver(
     applyPulled(authority, gone, report, () => writeWatermark(db, authority, { rev: resumeAt, at: null }));
   };
 
+  /** Pulled entries with every chunk list whole, or null when one changed meanwhile. */
+  const completeLists = async (entries: ChangeEntry[]): Promise<ChangeEntry[] | null> => {
+    const wanted = groupsWanted(db, entries);
+    if (wanted.length === 0) return entries;
+    return completePulled(db, entries, await endpoint.fetchChunkGroups(wanted));
+  };
+
   const pull = async (report: SyncReport): Promise<void> => {
     const authority = await connect();
     for (;;) {
-      const batch = await endpoint.fetchChanges(self, readWatermark(db, authority), batchEntries);
+      const after = readWatermark(db, authority);
+      let batch = await endpoint.fetchChanges(self, after, batchEntries, { deltas: true });
       if (batch.reset) {
         await resync(authority, report);
         continue;
       }
-      await fetchMissing(batch.entries, report);
-      applyPulled(authority, batch.entries, report, () => writeWatermark(db, authority, batch.cursor));
+      // Big files came as digests: fetch the groups of their lists this side lacks. If a list
+      // changed meanwhile on either side, the page comes again with whole lists.
+      let entries = await completeLists(batch.entries);
+      if (!entries) {
+        batch = await endpoint.fetchChanges(self, after, batchEntries);
+        if (batch.reset) continue;
+        entries = batch.entries;
+      }
+      const cursor = batch.cursor;
+      await fetchMissing(entries, report);
+      applyPulled(authority, entries, report, () => writeWatermark(db, authority, cursor));
       if (!batch.more) return;
     }
+  };
+
+  /** `entries` with each big file as a delta against the authority's current list of it. */
+  const withDeltas = async (entries: ChangeEntry[]): Promise<ChangeEntry[]> => {
+    const big = entries.filter((entry) => entry.type === 'file' && entry.chunks.length >= DELTA_MIN_CHUNKS);
+    if (big.length === 0) return entries;
+    const theirs = await endpoint.chunkDigests(big.map((entry) => entry.path));
+    const deltas = new Map(big.map((entry, i) => [entry, toDelta(entry as FileEntry, theirs[i] ?? null)]));
+    return entries.map((entry) => deltas.get(entry) ?? entry);
+  };
+
+  /** Sends the objects the authority lacks, then the entries; returns its answer. */
+  const sendBatch = async (
+    authority: string,
+    entries: ChangeEntry[],
+    cursor: ChangeCursor,
+    report: SyncReport,
+  ): Promise<PushResponse> => {
+    const sizes = chunksOf(entries);
+    const hashes = [...sizes.keys()];
+    const present: boolean[] = [];
+    for (let start = 0; start < hashes.length; start += MAX_HASHES_PER_CALL)
+      present.push(...(await endpoint.hasObjects(hashes.slice(start, start + MAX_HASHES_PER_CALL))));
+    const wanted = hashes.filter((_, i) => !present[i]).map((hash) => ({ hash, size: sizes.get(hash) ?? 0 }));
+    for (const group of groupBySize(wanted, batchBytes)) {
+      const objects: SyncObject[] = [...fetchObjects(db, group)];
+      await endpoint.pushObjects(objects);
+      report.bytesOut += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
+    }
+    const base = readWatermark(db, authority).rev;
+    return endpoint.pushChanges({ replica: self, entries, base, cursor });
   };
 
   const push = async (report: SyncReport): Promise<void> => {
@@ -212,22 +271,10 @@ export function createSyncDriver(
       const batch = coalesceChanges(db, after, { peer: authority, limit: batchEntries, ignore: options.ignore });
       let refused: RefusedEntry[] = [];
       if (batch.entries.length > 0) {
-        const sizes = chunksOf(batch.entries);
-        const hashes = [...sizes.keys()];
-        const present = await endpoint.hasObjects(hashes);
-        const wanted = hashes.filter((_, i) => !present[i]).map((hash) => ({ hash, size: sizes.get(hash) ?? 0 }));
-        for (const group of groupBySize(wanted, batchBytes)) {
-          const objects: SyncObject[] = [...fetchObjects(db, group)];
-          await endpoint.pushObjects(objects);
-          report.bytesOut += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
-        }
-        const base = readWatermark(db, authority).rev;
-        const response = await endpoint.pushChanges({
-          replica: self,
-          entries: batch.entries,
-          base,
-          cursor: batch.cursor,
-        });
+        // Big files go as chunk deltas; if the authority's list changed meanwhile, whole, once more.
+        let response = await sendBatch(authority, await withDeltas(batch.entries), batch.cursor, report);
+        if (response.stale?.length) response = await sendBatch(authority, batch.entries, batch.cursor, report);
+        if (response.stale?.length) throw fsError('EIO', 'sync', response.stale[0], undefined, 'stale chunk list');
         assertAppliedPushCursor(batch.cursor, response.acknowledged);
         report.pushed += response.result.applied;
         report.conflicts.push(...response.result.conflicts);

@@ -15,12 +15,23 @@ import {
   coalesceChanges,
   currentRev,
 } from './changes.ts';
+import {
+  type ChunkDigests,
+  type ChunkGroup,
+  type ChunkGroupRequest,
+  chunkGroups,
+  expandDeltas,
+  fileDigests,
+  withoutChunks,
+} from './chunk-delta.ts';
 import { type ManifestPage, needsResync, readManifest } from './compact.ts';
 import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
 import { replicaId, writePushCursor } from './peers.ts';
 
 /** Most entries in one batch either way. */
 export const MAX_BATCH_ENTRIES = 256;
+/** Most hashes one `hasObjects` call may ask about. */
+export const MAX_HASHES_PER_CALL = 10_000;
 /** Most object bytes in one call either way: well under a 32 MiB WebSocket message and a Durable Object request. */
 export const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
@@ -61,17 +72,39 @@ export interface PushResponse {
   result: ApplyResult;
   /** The replica cursor the authority applied through. */
   acknowledged: ChangeCursor;
+  /**
+   * Paths whose chunk delta did not fit the authority's current list (it changed since
+   * `chunkDigests`). When present, nothing of the batch was applied: send it again with whole lists.
+   */
+  stale?: string[];
 }
 
 /** The calls a replica makes on its authority. Every method may be remote, so each returns a promise. */
 export interface SyncEndpoint {
   hello(hello: Hello): Promise<Welcome>;
-  fetchChanges(replica: string, after: ChangeCursor, limit: number): Promise<ChangeBatch>;
+  /**
+   * The page of changes after `after`. With `deltas`, big files come without their chunk list
+   * (digests only, see `chunk-delta.ts`): ask for the groups you lack with `fetchChunkGroups`.
+   */
+  fetchChanges(replica: string, after: ChangeCursor, limit: number, options?: FetchOptions): Promise<ChangeBatch>;
   fetchManifest(replica: string, after: ChangeCursor | null, limit: number): Promise<ManifestPage>;
   hasObjects(hashes: string[]): Promise<boolean[]>;
   fetchObjects(hashes: string[]): Promise<SyncObject[]>;
   pushObjects(objects: SyncObject[]): Promise<number>;
   pushChanges(request: PushRequest): Promise<PushResponse>;
+  /**
+   * The digests of the chunk list of the file at each path (null where there is none), so a push
+   * can send only the groups of a big file that differ (a chunk delta).
+   */
+  chunkDigests(paths: string[]): Promise<Array<ChunkDigests | null>>;
+  /** Groups of the chunk lists of big files pulled without them; null where the list changed since. */
+  fetchChunkGroups(requests: ChunkGroupRequest[]): Promise<Array<ChunkGroup[] | null>>;
+}
+
+/** Options of {@link SyncEndpoint.fetchChanges}. */
+export interface FetchOptions {
+  /** Send big files' chunk lists as digests; the replica fetches the groups it lacks. */
+  deltas?: boolean;
 }
 
 /** Every call of {@link SyncEndpoint}, for transports that forward them by name. */
@@ -83,6 +116,8 @@ export const SYNC_METHODS = [
   'fetchObjects',
   'pushObjects',
   'pushChanges',
+  'chunkDigests',
+  'fetchChunkGroups',
 ] as const satisfies ReadonlyArray<keyof SyncEndpoint>;
 
 /**
@@ -147,14 +182,14 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
       }
       return { peer: self, chunkSize: db.chunkSize, rev: currentRev(db) };
     },
-    async fetchChanges(replica, after, limit) {
+    async fetchChanges(replica, after, limit, options) {
       checkReplica(replica);
       checkCursor(db, after);
       if (needsResync(db, after)) return { entries: [], cursor: after, more: false, reset: true };
       const batch = coalesceChanges(db, after, { limit: clampLimit(limit), peer: replica });
       // Asking for the page after `after` acknowledges everything before it.
       db.transaction(() => writePushCursor(db, replica, after));
-      return batch;
+      return options?.deltas === true ? { ...batch, entries: batch.entries.map(withoutChunks) } : batch;
     },
     async fetchManifest(replica, after, limit) {
       checkReplica(replica);
@@ -162,7 +197,7 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
       return readManifest(db, after, clampLimit(limit));
     },
     async hasObjects(hashes) {
-      checkCount(hashes, 10_000, 'hashes');
+      checkCount(hashes, MAX_HASHES_PER_CALL, 'hashes');
       return hasObjects(db, hashes);
     },
     async fetchObjects(hashes) {
@@ -188,12 +223,21 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
           `conflict base ${request.base} is not a revision of this side`,
         );
       }
-      const result = applyChanges(db, request.entries, {
-        peer: replica,
-        source: 'local',
-        base: request.base,
-      });
+      // Deltas are rebuilt and applied in one synchronous step: nothing can change the lists between.
+      const { entries, stale } = expandDeltas(db, request.entries);
+      if (stale.length > 0) {
+        return { result: { applied: 0, skipped: 0, conflicts: [], refused: [] }, acknowledged: request.cursor, stale };
+      }
+      const result = applyChanges(db, entries, { peer: replica, source: 'local', base: request.base });
       return { result, acknowledged: request.cursor };
+    },
+    async chunkDigests(paths) {
+      checkCount(paths, MAX_BATCH_ENTRIES, 'paths');
+      return fileDigests(db, paths);
+    },
+    async fetchChunkGroups(requests) {
+      checkCount(requests, MAX_BATCH_ENTRIES, 'requests');
+      return chunkGroups(db, requests);
     },
   };
 }

@@ -1,13 +1,17 @@
 /**
- * An in-process transport for tests: every call and result is structured-cloned (as a wire would
- * copy it), object bytes are counted both ways, and a fault hook can cut any call.
+ * An in-process transport for tests and benchmarks: every call and result crosses the same
+ * Cap'n Web session and binary frames as the WebSocket (so it is copied, and its wire bytes
+ * counted, as a socket would), and a fault hook can cut any call.
  *
  * @module
  */
-import { forwardEndpoint, type SyncEndpoint } from './endpoint.ts';
+import type { SyncEndpoint } from './endpoint.ts';
+import { type Frame, type FramePipe, frameBytes, frameTransport } from './frames.ts';
 import type { SyncObject } from './objects.ts';
+import { dialRpc, serveRpc } from './rpc.ts';
+import { MAX_MESSAGE_BYTES } from './websocket.ts';
 
-/** Bytes of object payload that crossed the transport. */
+/** What crossed the transport. */
 export interface WireCounters {
   /** Object bytes sent to the authority. */
   up: number;
@@ -15,6 +19,10 @@ export interface WireCounters {
   down: number;
   /** Calls made. */
   calls: number;
+  /** Bytes of frames sent to the authority, as a WebSocket would carry them. */
+  sent: number;
+  /** Bytes of frames received from it. */
+  received: number;
 }
 
 /** Options for {@link connectInProcess}. */
@@ -30,18 +38,55 @@ const objectBytes = (objects: unknown): number =>
     ? (objects as SyncObject[]).reduce((sum, object) => sum + (object?.bytes?.byteLength ?? 0), 0)
     : 0;
 
+/** Two connected frame pipes; `onSend` sees every frame each way (`up` from the first). */
+function framePipes(onSend: (frame: Frame, up: boolean) => void): [FramePipe, FramePipe] {
+  const make = (up: boolean) => {
+    const queue: Frame[] = [];
+    let waiting: ((frame: Frame) => void) | undefined;
+    return {
+      deliver(frame: Frame) {
+        if (waiting) {
+          const resolve = waiting;
+          waiting = undefined;
+          resolve(frame);
+        } else queue.push(frame);
+      },
+      pipe: {
+        send(frame: Frame) {
+          onSend(frame, up);
+          // Delivered on a later turn, as a socket would.
+          queueMicrotask(() => (up ? server : client).deliver(frame));
+        },
+        receive: () =>
+          queue.length > 0
+            ? Promise.resolve(queue.shift() as Frame)
+            : new Promise<Frame>((resolve) => {
+                waiting = resolve;
+              }),
+      } satisfies FramePipe,
+    };
+  };
+  const client = make(true);
+  const server = make(false);
+  return [client.pipe, server.pipe];
+}
+
 /** Wraps `endpoint` as a replica would see it across a wire. */
 export function connectInProcess(
   endpoint: SyncEndpoint,
   options: InProcessOptions = {},
 ): SyncEndpoint & { counters: WireCounters } {
-  const counters: WireCounters = { up: 0, down: 0, calls: 0 };
-  const wire = forwardEndpoint(async (method, args) => {
+  const counters: WireCounters = { up: 0, down: 0, calls: 0, sent: 0, received: 0 };
+  const [client, server] = framePipes((frame, up) => {
+    if (up) counters.sent += frameBytes(frame);
+    else counters.received += frameBytes(frame);
+  });
+  serveRpc(frameTransport(server, MAX_MESSAGE_BYTES), endpoint);
+  const wire = dialRpc(frameTransport(client, MAX_MESSAGE_BYTES)).forward(async (method, args, call) => {
     options.beforeCall?.(method);
     counters.calls++;
     if (method === 'pushObjects') counters.up += objectBytes(args[0]);
-    const fn = endpoint[method] as (...a: unknown[]) => Promise<unknown>;
-    const result = structuredClone(await fn(...structuredClone(args)));
+    const result = await call();
     if (method === 'fetchObjects') counters.down += objectBytes(result);
     options.afterCall?.(method);
     return result;

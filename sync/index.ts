@@ -18,6 +18,15 @@ export {
   validateEntry,
 } from './apply.ts';
 export {
+  createBranch,
+  currentBranch,
+  deleteBranch,
+  listBranches,
+  MAIN_BRANCH,
+  mergeBranch,
+  switchBranch,
+} from './branches.ts';
+export {
   type ChangeBatch,
   type ChangeCursor,
   type ChangeEntry,
@@ -36,6 +45,19 @@ export {
   START_CURSOR,
   type SymlinkEntry,
 } from './changes.ts';
+export {
+  type ChunkDelta,
+  type ChunkDigests,
+  type ChunkGroup,
+  type ChunkGroupRequest,
+  chunkDigests,
+  chunkGroups,
+  DELTA_GROUP,
+  DELTA_MIN_CHUNKS,
+  expandDeltas,
+  fileDigests,
+  toDelta,
+} from './chunk-delta.ts';
 export {
   COMPACTION_INTERVAL_MS,
   type CompactOptions,
@@ -56,16 +78,37 @@ export {
 } from './driver.ts';
 export {
   createSyncEndpoint,
+  type FetchOptions,
   forwardEndpoint,
   type Hello,
   MAX_BATCH_BYTES,
   MAX_BATCH_ENTRIES,
+  MAX_HASHES_PER_CALL,
   type PushRequest,
   type PushResponse,
   SYNC_METHODS,
   type SyncEndpoint,
   type Welcome,
 } from './endpoint.ts';
+export {
+  type ForkResult,
+  fork,
+  local,
+  type MergeConflict,
+  type MergeResult,
+  merge,
+  settle,
+  type WorkspaceAccess,
+} from './fork.ts';
+export {
+  decodeFrame,
+  encodeFrame,
+  type Frame,
+  type FramePipe,
+  type FrameTransport,
+  frameBytes,
+  frameTransport,
+} from './frames.ts';
 export { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 export { connectInProcess, type InProcessOptions, type WireCounters } from './in-process.ts';
 export {

@@ -5,50 +5,24 @@
  *
  * @module
  */
-import { newWebSocketRpcSession, newWorkersWebSocketRpcResponse, RpcTarget } from 'capnweb';
+import { WebSocketTransport } from 'capnweb';
 import { fsError } from '../core/errors.ts';
-import { forwardEndpoint, type SyncEndpoint } from './endpoint.ts';
+import type { SyncEndpoint } from './endpoint.ts';
+import { type FramePipe, frameTransport } from './frames.ts';
 import type { SyncObject } from './objects.ts';
+import { dialRpc, serveRpc } from './rpc.ts';
 
-/** Largest message either side accepts: a 4 MiB object batch is about 5.4 MiB once encoded. */
+/** Largest message either side accepts: a 4 MiB object batch is a little over 4 MiB once framed. */
 export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 
-/** Exposes an endpoint's calls as an RPC target (Cap'n Web calls only methods of RpcTarget subclasses). */
-class SyncTarget extends RpcTarget implements SyncEndpoint {
-  readonly #endpoint: SyncEndpoint;
-
-  constructor(endpoint: SyncEndpoint) {
-    super();
-    this.#endpoint = endpoint;
-  }
-  hello(...args: Parameters<SyncEndpoint['hello']>) {
-    return this.#endpoint.hello(...args);
-  }
-  fetchChanges(...args: Parameters<SyncEndpoint['fetchChanges']>) {
-    return this.#endpoint.fetchChanges(...args);
-  }
-  fetchManifest(...args: Parameters<SyncEndpoint['fetchManifest']>) {
-    return this.#endpoint.fetchManifest(...args);
-  }
-  hasObjects(...args: Parameters<SyncEndpoint['hasObjects']>) {
-    return this.#endpoint.hasObjects(...args);
-  }
-  fetchObjects(...args: Parameters<SyncEndpoint['fetchObjects']>) {
-    return this.#endpoint.fetchObjects(...args);
-  }
-  pushObjects(...args: Parameters<SyncEndpoint['pushObjects']>) {
-    return this.#endpoint.pushObjects(...args);
-  }
-  pushChanges(...args: Parameters<SyncEndpoint['pushChanges']>) {
-    return this.#endpoint.pushChanges(...args);
-  }
+/** A Cap'n Web transport over `socket` whose object bytes travel as binary frames (see frames.ts). */
+function socketTransport(socket: WebSocket) {
+  return frameTransport(new WebSocketTransport(socket) as unknown as FramePipe, MAX_MESSAGE_BYTES);
 }
 
-/** Errors cross the wire as plain Errors whose message starts with the code; put the code back. */
-function reviveCode(error: unknown): unknown {
-  const code = /^(E[A-Z_]+): /.exec(String((error as Error)?.message))?.[1];
-  if (error instanceof Error && code && !('code' in error)) Object.assign(error, { code });
-  return error;
+/** The Workers runtime's socket pair and upgrade response, described by the shape used here. */
+interface WorkersRuntime {
+  WebSocketPair: new () => { 0: WebSocket & { accept(): void }; 1: WebSocket };
 }
 
 /**
@@ -67,9 +41,13 @@ function reviveCode(error: unknown): unknown {
  * @returns the 101 response that accepts the socket
  */
 export function serveSyncWebSocket(request: Request, endpoint: SyncEndpoint): Response {
-  return newWorkersWebSocketRpcResponse(request, new SyncTarget(endpoint), {
-    limits: { maxMessageSize: MAX_MESSAGE_BYTES },
-  });
+  if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+    return new Response('This endpoint only accepts WebSocket requests.', { status: 400 });
+  }
+  const pair = new (globalThis as unknown as WorkersRuntime).WebSocketPair();
+  pair[0].accept();
+  serveRpc(socketTransport(pair[0]), endpoint);
+  return new Response(null, { status: 101, webSocket: pair[1] } as ResponseInit);
 }
 
 /**
@@ -166,13 +144,20 @@ export async function connectSyncWebSocket(url: string, token: string): Promise<
     url: string,
     init: { headers: Record<string, string> },
   ) => WebSocket;
-  const socket = new WebSocketWithHeaders(wsUrl, { headers: { authorization: `Bearer ${token}` } });
-  socket.binaryType = 'arraybuffer';
-  const opened = await new Promise<boolean>((resolve) => {
-    socket.addEventListener('open', () => resolve(true), { once: true });
-    socket.addEventListener('error', () => resolve(false), { once: true });
-  });
-  if (!opened) throw await diagnose(url, token);
+  const open = async (): Promise<WebSocket | undefined> => {
+    const socket = new WebSocketWithHeaders(wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    socket.binaryType = 'arraybuffer';
+    const opened = await new Promise<boolean>((resolve) => {
+      socket.addEventListener('open', () => resolve(true), { once: true });
+      socket.addEventListener('error', () => resolve(false), { once: true });
+    });
+    return opened ? socket : undefined;
+  };
+  // A handshake sent on a pooled connection the server closed while this process was busy (a long
+  // synchronous import, say) fails at once; the pool learns of the close then, so one more try
+  // opens. A refusal fails both times and is then diagnosed.
+  const socket = (await open()) ?? (await open());
+  if (!socket) throw await diagnose(url, token);
   const counters: SocketCounters = { sent: 0, received: 0, objectsUp: 0, objectsDown: 0 };
   const send = socket.send.bind(socket);
   socket.send = (data) => {
@@ -182,21 +167,17 @@ export async function connectSyncWebSocket(url: string, token: string): Promise<
   socket.addEventListener('message', (event) => {
     counters.received += size(event.data);
   });
-  const stub = newWebSocketRpcSession<Record<string, (...args: unknown[]) => Promise<unknown>>>(socket, undefined, {
-    limits: { maxMessageSize: MAX_MESSAGE_BYTES },
-  }) as unknown as Record<string, (...args: unknown[]) => Promise<unknown>> & Disposable;
-  const endpoint = forwardEndpoint(async (method, args) => {
+  const remote = dialRpc(socketTransport(socket));
+  const endpoint = remote.forward(async (method, args, call) => {
     if (method === 'pushObjects') counters.objectsUp += objectBytes(args[0]);
-    const result = await stub[method](...args).catch((error: unknown) => {
-      throw reviveCode(error);
-    });
+    const result = await call();
     if (method === 'fetchObjects') counters.objectsDown += objectBytes(result);
     return result;
   });
   return Object.assign(endpoint, {
     counters,
     close: () => {
-      stub[Symbol.dispose]?.();
+      remote.close();
       socket.close();
     },
   });

@@ -160,6 +160,29 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     expect((await authed(ws('fs/data/copy.bin'), { method: 'DELETE' })).status).toBe(404);
   });
 
+  it('takes, lists, diffs, restores and deletes snapshots over HTTP', async () => {
+    const other = (rest: string) => `${base}/ws/snapshots-demo/${rest}`;
+    await authed(other('fs/notes.txt'), { method: 'PUT', body: 'one\n' });
+    const taken = await authed(other('snapshots/first'), { method: 'POST' });
+    expect(taken.status).toBe(201);
+    expect(await taken.json()).toMatchObject({ name: 'first' });
+    expect((await authed(other('snapshots/first'), { method: 'POST' })).status).toBe(409);
+    await authed(other('fs/notes.txt'), { method: 'PUT', body: 'two\n' });
+    await authed(other('fs/added.txt'), { method: 'PUT', body: 'new\n' });
+    expect(await (await authed(other('diff/first'))).json()).toEqual([
+      { path: '/added.txt', status: 'added' },
+      { path: '/notes.txt', status: 'changed', changes: ['content'] },
+    ]);
+    const restored = await (await authed(other('restore/first'), { method: 'POST' })).json();
+    expect(restored.before.name).toMatch(/^before-restore-/);
+    expect(await (await authed(other('fs/notes.txt'))).text()).toBe('one\n');
+    expect((await authed(other('stat/added.txt'))).status).toBe(404);
+    const names = (await (await authed(other('snapshots'))).json()).map((info: { name: string }) => info.name);
+    expect(names).toEqual(['first', restored.before.name]);
+    expect((await authed(other('snapshots/first'), { method: 'DELETE' })).status).toBe(204);
+    expect((await authed(other('restore/first'), { method: 'POST' })).status).toBe(404);
+  });
+
   it('maps engine errors to HTTP statuses', async () => {
     const cases: Array<[string, RequestInit, number, string]> = [
       ['fs/a%00b', {}, 400, 'EINVAL'], // NUL in a path

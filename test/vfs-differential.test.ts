@@ -13,8 +13,8 @@
  *   inode numbers and its own clock; none of them are compared.
  * - directory `size`: the real filesystem reports its own block accounting; only files' and
  *   symlinks' sizes are compared.
- * - `access`: tests run as root here, and root bypasses permission bits, while the provider
- *   checks the owner's bits (it has no superuser); access is left out of the operations.
+ * - `access` is left out of the operations here; the node:fs differential covers it (the provider
+ *   checks bits as the kernel does for the workspace's owner, root here as on disk).
  * - error messages and `path`/`dest` in errors: real errors name real absolute paths; only `code`
  *   is compared.
  * - fd numbers: the provider numbers its own fds from 3; fds are compared by the slot they were

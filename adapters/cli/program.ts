@@ -5,10 +5,12 @@
  */
 import { Command } from 'commander';
 import { registerFiles } from './commands/files.ts';
+import { registerFork } from './commands/fork.ts';
 import { registerInit } from './commands/init.ts';
 import { registerMaintenance } from './commands/maintenance.ts';
 import { registerMount } from './commands/mount.ts';
 import { registerSearch } from './commands/search.ts';
+import { registerSnapshot } from './commands/snapshot.ts';
 import { registerSync } from './commands/sync.ts';
 import { registerTransfer } from './commands/transfer.ts';
 import { DEFAULT_DB, packageVersion, parseSynchronous } from './context.ts';
@@ -50,6 +52,8 @@ export function buildProgram(output: ProgramOutput = standardOutput): Command {
   registerMaintenance(program);
   registerMount(program);
   registerSync(program);
+  registerSnapshot(program);
+  registerFork(program);
   program.addHelpText(
     'after',
     '\nWorkspace paths are absolute; a path without a leading / is taken from the root.\n' +

@@ -22,6 +22,12 @@ export function usageLines(usage: Usage): string[] {
       `${bytes(usage.allocatedBytes)}${usage.allocatedBytes < usage.logicalBytes ? ' (the rest are holes)' : ''}`,
     ),
     row('stored', bytes(usage.storedBytes)),
+    ...(usage.snapshots.length > 0
+      ? [
+          row('snapshots', `${bytes(usage.snapshotBytes)} held only by ${plural(usage.snapshots.length, 'snapshot')}`),
+          ...usage.snapshots.map((held) => row('', `${held.name}: ${formatBytes(held.bytes)} alone`)),
+        ]
+      : []),
     row('garbage', `${bytes(usage.garbageBytes)}${garbageAdvice(usage)}`),
     row('dedup ratio', `${usage.dedupRatio.toFixed(2)}x`),
     row('blobs', formatCount(usage.blobs)),

@@ -243,7 +243,7 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
       freeBlocks = (host.bfree * host.bsize) / unit;
       availBlocks = (host.bavail * host.bsize) / unit;
     }
-    const used = Math.ceil((figures.storedBytes + figures.garbageBytes) / unit);
+    const used = Math.ceil((figures.storedBytes + figures.snapshotBytes + figures.garbageBytes) / unit);
     // A quota caps what df shows: the smaller of the quota's room and the disk's.
     const { maxStoredBytes, maxInodes } = db.quotas;
     if (maxStoredBytes !== undefined) {

@@ -464,13 +464,28 @@ function weaklyCanonical(fs: CpFs, path: string): string {
   return full;
 }
 
+/** True when `path` or a directory on the way to it is a dangling symlink. */
+function danglingOnTheWay(fs: CpFs, path: string): boolean {
+  const names = resolveFully(fs.cwd, path).split('/').filter(Boolean);
+  for (let depth = 1; depth <= names.length; depth++) {
+    const prefix = `/${names.slice(0, depth).join('/')}`;
+    try {
+      if (fs.lstatSync(prefix)?.isSymbolicLink() && !fs.existsSync(prefix)) return true;
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
 /** cpSyncCopyDir: the destination is created if missing and merged into; see {@link cpNativeSteps}. */
 function nativeCopyDir(fs: CpFs, src: string, dest: string, opts: CpOptions & { force: boolean }): void {
   try {
     fs.mkdirSync(dest, { recursive: true });
   } catch (error) {
-    if (error instanceof FsError) throw stdError(error.code, 'cp', dest);
-    throw error;
+    if (!(error instanceof FsError)) throw error;
+    // std::filesystem::create_directories meets a dangling link as a name that exists: EEXIST.
+    throw stdError(error.code === 'ENOENT' && danglingOnTheWay(fs, dest) ? 'EEXIST' : error.code, 'cp', dest);
   }
   const walk = (from: string, to: string): void => {
     for (const name of fs.readdirSync(from)) {

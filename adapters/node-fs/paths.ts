@@ -6,6 +6,8 @@
  * @module
  */
 
+import { endsWithDot } from '../../core/index.ts';
+
 /** `path.posix.normalize`: `.` and empty segments dropped, `..` applied lexically, a trailing slash kept. */
 export function normalize(path: string): string {
   if (path === '') return '.';
@@ -56,12 +58,15 @@ export const isAbsolute = (path: string): boolean => path.startsWith('/');
  * trailing slash is kept: it means "must be a directory".
  */
 export function resolveFrom(cwd: string, path: string): string {
-  return normalize(isAbsolute(path) ? path : `${cwd}/${path}`);
+  const resolved = normalize(isAbsolute(path) ? path : `${cwd}/${path}`);
+  // A final '.' is kept: the engine looks the directory up and acts on it itself ('d/.' cannot be removed).
+  if (!endsWithDot(path)) return resolved;
+  return resolved.endsWith('/') ? `${resolved}.` : `${resolved}/.`;
 }
 
-/** `path.posix.resolve` from `cwd`, without a trailing slash. */
+/** `path.posix.resolve` from `cwd`, without a trailing slash or a final `.`. */
 export function resolveFully(cwd: string, path: string): string {
-  const resolved = resolveFrom(cwd, path);
+  const resolved = normalize(isAbsolute(path) ? path : `${cwd}/${path}`);
   return resolved.length > 1 && resolved.endsWith('/') ? resolved.slice(0, -1) : resolved;
 }
 

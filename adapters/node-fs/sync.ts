@@ -18,12 +18,14 @@ import {
   chown,
   chownAt,
   Database,
+  endsWithDot,
   FsError,
   fsError,
   isFsError,
   lchown,
   lstat,
   lutimes,
+  MAX_PATH_BYTES,
   type NodeType,
   readdir,
   stat,
@@ -34,6 +36,7 @@ import {
 import { checkFd, checkInteger, invalidType, invalidValue, toMode, toPath } from '../vfs/args.ts';
 import type { WorkspaceFileHandle } from '../vfs/file-handle.ts';
 import { parseFlags } from '../vfs/flags.ts';
+import { mkdirpAsLibuv } from '../vfs/mkdirp.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/provider.ts';
 import type { StatOptions, WorkspaceStats } from '../vfs/stats.ts';
 import { encodeName, makeDirent, toNodeStats } from './classes.ts';
@@ -61,6 +64,11 @@ export interface NodeFsOptions {
 }
 
 type Options = Record<string, unknown>;
+
+const encoder = new TextEncoder();
+/** True when `path` (with the NUL the kernel adds) does not fit PATH_MAX; encodes only when the length cannot tell. */
+const exceedsPathMax = (path: string): boolean =>
+  path.length >= MAX_PATH_BYTES || (path.length * 3 >= MAX_PATH_BYTES && encoder.encode(path).length >= MAX_PATH_BYTES);
 const optionsOf = (options: unknown): Options =>
   typeof options === 'string' ? { encoding: options } : ((options ?? {}) as Options);
 
@@ -122,13 +130,15 @@ export class NodeFsSync {
 
   /**
    * The absolute workspace path of a path argument, remembered so that errors name it as given.
-   * An empty path is ENOENT, as the kernel answers.
+   * An empty path is ENOENT and one of {@link MAX_PATH_BYTES} or more ENAMETOOLONG, as the kernel answers.
    */
   abs(value: unknown, syscall: string, name = 'path'): string {
     const given = toPath(value, name);
     if (given.includes('\0'))
       throw invalidValue(name, given, 'must be a string, Uint8Array, or URL without null bytes');
     if (given === '') throw fsError('ENOENT', syscall, '');
+    // The kernel's limit on one path argument: node's own calls (cp's walk among them) stop there too.
+    if (exceedsPathMax(given)) throw fsError('ENAMETOOLONG', syscall, given);
     const abs = resolveFrom(this.#cwd, given);
     this.scope.remember(abs, given);
     return abs;
@@ -179,7 +189,7 @@ export class NodeFsSync {
     asSyscall('statfs', () => stat(this.db, p));
     const used = usage(this.db);
     const bsize = 4096;
-    const blocks = Math.max(1, Math.ceil((used.storedBytes + used.garbageBytes) / bsize));
+    const blocks = Math.max(1, Math.ceil((used.storedBytes + used.snapshotBytes + used.garbageBytes) / bsize));
     const capacity = 2 ** 31;
     const fields = {
       type: 0x646f6673,
@@ -263,27 +273,20 @@ export class NodeFsSync {
   }
 
   /**
-   * node's asynchronous mkdir: as {@link mkdirSync}, except that a dangling symlink in the middle of
-   * a recursive mkdir's path is ENOTDIR at the link (libuv's mkdirp finds it exists, not a directory).
+   * node's asynchronous mkdir: recursive, it is node's MKDirpAsync step for step (`mkdirpAsLibuv` in mkdirp.ts),
+   * which differs from the native mkdirSync around dangling symlinks; each step is named as derived
+   * from the path given.
    */
   mkdirAsyncSemantics(path: unknown, options?: unknown): string | undefined {
-    try {
-      return this.mkdirSync(path, options);
-    } catch (error) {
-      const recursive = typeof options === 'object' && (options as { recursive?: boolean })?.recursive;
-      if (!recursive || !isFsError(error, 'ENOENT')) throw error;
-      const given = toPath(path);
-      const names = given.split('/');
-      // The last name may be the link itself: that stays ENOENT, as in the sync form.
-      for (let i = names.length - 1; i > 0; i--) {
-        const prefix = names.slice(0, i).join('/');
-        if (prefix === '') continue;
-        const at = resolveFrom(this.#cwd, prefix);
-        if (!this.provider.existsSync(at) && this.provider.lstatSync(at, { throwIfNoEntry: false }))
-          throw fsError('ENOTDIR', 'mkdir', prefix);
-      }
-      throw error;
-    }
+    const recursive = typeof options === 'object' && (options as { recursive?: boolean } | null)?.recursive === true;
+    if (!recursive) return this.mkdirSync(path, options);
+    const given = toPath(path);
+    this.abs(path, 'mkdir');
+    const mode = (options as { mode?: unknown }).mode;
+    return mkdirpAsLibuv(given, {
+      make: (step) => void this.provider.mkdirSync(resolveFrom(this.#cwd, step), { mode } as never),
+      isDirectory: (step) => this.provider.statSync(resolveFrom(this.#cwd, step)).isDirectory(),
+    });
   }
 
   /** Creates `prefix` + six random characters (mode 0o700) and returns its path as given. */
@@ -351,12 +354,27 @@ export class NodeFsSync {
       if (!(error instanceof FsError) || error.syscall !== 'rm') throw error;
       if (error.code === 'ENOTDIR' && options?.recursive && this.#slashOnLinkToDir(p)) {
         // 'link/' to a directory, recursive: node's JavaScript rm finds a directory (lstat follows
-        // the slash), whose rmdir fails ENOTDIR, which it takes as done; the native rmSync reports
-        // ENOTDIR (after emptying the directory, which this module does not do). Nothing is removed.
+        // the slash), whose rmdir fails ENOTDIR, which it takes as done, removing nothing; the
+        // native rmSync (std::filesystem::remove_all) empties the directory, then reports ENOTDIR.
         if (!nativeSync) return;
+        this.#empty(p);
+        // The link may have been inside (a link to '.'): then nothing is left to fail on.
+        if (this.provider.lstatSync(p.replace(/\/+$/, ''), { throwIfNoEntry: false }) === undefined) return;
         throw fsError('ENOTDIR', 'rm', p);
       }
+      if (error.code === 'EINVAL' && endsWithDot(p)) {
+        // 'dir/.', recursive: node's JavaScript rm fails at rmdir, removing nothing; the native
+        // rmSync empties the directory first (node reports that one with an empty code).
+        if (!nativeSync) throw fsError('EINVAL', 'rmdir', p);
+        this.#empty(p);
+        throw fsError('EINVAL', 'rm', p);
+      }
       if (options?.force && (error.code === 'ENOENT' || (forgiveNotDir && error.code === 'ENOTDIR'))) return;
+      if (forgiveNotDir && error.code === 'ELOOP') {
+        // Native rmSync with recursive and force goes on to remove_all after a looping lookup: it
+        // fails removing the name itself, ENOTDIR for 'loop/' (node reports the others with an empty code).
+        throw fsError(p.endsWith('/') ? 'ENOTDIR' : 'ELOOP', 'rm', p);
+      }
       if (error.code === 'EISDIR')
         throw systemError('ERR_FS_EISDIR', 'Path is a directory', {
           code: 'EISDIR',
@@ -369,6 +387,15 @@ export class NodeFsSync {
         throw fsError(error.code, 'lstat', error.path);
       throw error;
     }
+  }
+
+  /** Removes everything inside the directory `path` names (following links), in one transaction. */
+  #empty(path: string): void {
+    const dir = resolveFully('/', path);
+    const entries = readdir(this.db, dir);
+    this.db.transaction(() => {
+      for (const entry of entries) this.provider.rmSync(entry.path, { recursive: true });
+    });
   }
 
   /** True when `path` ends in a slash and names a symlink to a directory. */

@@ -15,7 +15,6 @@ import {
   exists,
   FsError,
   fsError,
-  isFsError,
   keepOpenFiles,
   lchown,
   link,
@@ -56,6 +55,8 @@ import { FdTable } from './fd-table.ts';
 import { WorkspaceFileHandle } from './file-handle.ts';
 import { parseFlags } from './flags.ts';
 import { readRequest, writeRequest } from './io-args.ts';
+import { mkdirpAsLibuv } from './mkdirp.ts';
+import { checkPermission, isRoot, R_OK, W_OK, X_OK } from './permissions.ts';
 import { VirtualProvider } from './platformatic.ts';
 import { type StatOptions, toStats, type WorkspaceStats } from './stats.ts';
 import {
@@ -121,7 +122,6 @@ const encodingOf = (options: unknown): Encoding =>
 
 /** Access modes of `access`. */
 const F_OK = 0;
-const W_OK = 2;
 
 /** Reruns `fn`, reporting its FsErrors under node's syscall name where the engine's differs. */
 function as<T>(syscall: string, fn: () => T): T {
@@ -219,6 +219,23 @@ class ProviderSync extends ProviderBase {
     if (this.#readOnly) throw fsError('EROFS', syscall, path, undefined, 'the provider is read-only');
   }
 
+  /**
+   * EACCES unless the caller may do `want` to the existing file at `path` (see permissions.ts).
+   * Root reads and writes anything, so its calls skip the lookup; a missing file is for the call's
+   * own walk to report (or create).
+   */
+  #permit(path: string, want: number, syscall: string, error: [string, string?] = [path]): void {
+    if (isRoot(this.db) && (want & X_OK) === 0) return;
+    let info: StatInfo;
+    try {
+      info = stat(this.db, path);
+    } catch (error) {
+      if (error instanceof FsError) return;
+      throw error;
+    }
+    if (!info.isDirectory) checkPermission(this.db, info, want, syscall, ...error);
+  }
+
   #stats(info: StatInfo, options?: StatOptions): WorkspaceStats {
     const buffer = this.#buffers.ofInode(info.ino);
     if (buffer) {
@@ -290,16 +307,15 @@ class ProviderSync extends ProviderBase {
   }
 
   /**
-   * Checks `mode` (F_OK, or R_OK | W_OK | X_OK) against the owner's permission bits: the caller is
-   * treated as the owner of everything. W_OK on a read-only provider is EROFS.
+   * Checks `mode` (F_OK, or R_OK | W_OK | X_OK) as the kernel does for the calling identity (see
+   * permissions.ts: root may read and write anything). W_OK on a read-only provider is EROFS.
    */
   accessSync(path: PathLike, mode: number = F_OK): void {
     const p = toPath(path);
     checkInteger(mode, 'mode', 0, 7);
     const info = as('access', () => stat(this.db, p));
     if (mode & W_OK && this.readonly) throw fsError('EROFS', 'access', p);
-    const owner = (info.mode >> 6) & 7;
-    if ((mode & owner) !== mode) throw fsError('EACCES', 'access', p);
+    checkPermission(this.db, info, mode, 'access', p);
   }
 
   /** Names in a directory (byte order), or Dirents with `withFileTypes`; `recursive` descends without following symlinks. */
@@ -331,25 +347,18 @@ class ProviderSync extends ProviderBase {
   }
 
   /**
-   * mkdir as fs.mkdir and fs.promises.mkdir behave (libuv's mkdirp, the provider's async `mkdir`):
-   * as {@link mkdirSync}, except that a dangling symlink in the middle of a recursive mkdir's path
-   * is ENOTDIR at the link, where the native mkdirSync says ENOENT at the path.
+   * mkdir as fs.mkdir and fs.promises.mkdir behave (the provider's async `mkdir`): recursive, it is
+   * node's MKDirpAsync step for step (`mkdirpAsLibuv` in mkdirp.ts), which differs from the native
+   * mkdirSync around dangling symlinks.
    */
   mkdirAsLibuv(path: PathLike, options?: MkdirOptions): string | undefined {
-    try {
-      return this.mkdirSync(path, options);
-    } catch (error) {
-      const recursive = typeof options === 'object' && options?.recursive === true;
-      if (!recursive || !isFsError(error, 'ENOENT')) throw error;
-      const names = toPath(path).split('/');
-      // The last name may be the link itself: that stays ENOENT, as in the sync form.
-      for (let i = names.length - 1; i > 1; i--) {
-        const prefix = names.slice(0, i).join('/');
-        if (!this.existsSync(prefix) && this.lstatSync(prefix, { throwIfNoEntry: false }))
-          throw fsError('ENOTDIR', 'mkdir', prefix);
-      }
-      throw error;
-    }
+    const recursive = typeof options === 'object' && options?.recursive === true;
+    if (!recursive) return this.mkdirSync(path, options);
+    const mode = (options as { mode?: number }).mode;
+    return mkdirpAsLibuv(toPath(path), {
+      make: (step) => this.mkdirSync(step, { mode }),
+      isDirectory: (step) => this.statSync(step).isDirectory(),
+    });
   }
 
   /** Removes an empty directory. */
@@ -472,6 +481,7 @@ class ProviderSync extends ProviderBase {
     const p = toPath(path);
     const length = toLength(len);
     this.#guard('open', p);
+    this.#permit(p, W_OK, 'open');
     const buffer = this.#buffers.ofPath(p);
     if (buffer) buffer.truncate(length);
     else truncate(this.db, p, length);
@@ -483,6 +493,8 @@ class ProviderSync extends ProviderBase {
     const to = toPath(dest, 'dest');
     checkInteger(mode, 'mode', 0, 7);
     this.#guard('copyfile', to);
+    this.#permit(from, R_OK, 'copyfile', [from, to]);
+    this.#permit(to, W_OK, 'copyfile', [from, to]);
     // A directory as the source removes the destination's name (as libuv does): an open file there
     // stays open, and that change is committed before the failure is thrown.
     const failure = keepOpenFiles(this.db, 'copyfile', to, () =>
@@ -495,6 +507,7 @@ class ProviderSync extends ProviderBase {
   readFileSync(path: PathLike, options?: ReadFileOptions): Buffer | string {
     const p = toPath(path);
     const flag = typeof options === 'object' && options !== null ? options.flag : undefined;
+    this.#permit(p, R_OK, 'open');
     let bytes: Uint8Array;
     const buffer = this.#buffers.ofPath(p);
     if ((flag === undefined || flag === 'r') && !buffer) {
@@ -530,6 +543,7 @@ class ProviderSync extends ProviderBase {
     const mode = toMode(opts.mode, 'mode', 0o666) & ~this.#umask;
     if (!flags.write) throw fsError('EBADF', 'write');
     this.#guard('open', p);
+    this.#permit(p, (flags.read ? R_OK : 0) | W_OK, 'open');
     writeWhole(this.db, p, bytes, { ...flags, mode });
   }
 
@@ -542,6 +556,8 @@ class ProviderSync extends ProviderBase {
     const bits = toMode(mode, 'mode', 0o666) & ~this.#umask;
     if (this.#readOnly && (parsed.write || parsed.truncate || (parsed.create && !exists(this.db, p))))
       this.#guard('open', p);
+    if (!(parsed.create && parsed.exclusive))
+      this.#permit(p, (parsed.read ? R_OK : 0) | (parsed.write || parsed.truncate ? W_OK : 0), 'open');
     const opened = openFile(this.db, p, { ...parsed, mode: bits });
     return this.#fds.add((fd) => {
       // Directories too: one removed while open still answers fstat through its handles.

@@ -95,7 +95,10 @@ export class WriteBuffer {
     return Math.max(0, Math.min(this.#chunkSize, this.#size - idx * this.#chunkSize));
   }
 
-  /** The current bytes of chunk `idx` (exactly its length). Only the session's own chunks are copies. */
+  /**
+   * The current bytes of chunk `idx` (exactly its length). Held and staged chunks are shared, not
+   * copies; a committed chunk (or a hole) comes as a fresh array, which {@link #hold} keeps as it is.
+   */
   #content(idx: number): Uint8Array {
     const length = this.#length(idx);
     const dirty = this.#dirty.get(idx);
@@ -115,8 +118,8 @@ export class WriteBuffer {
       this.#dirty.delete(idx); // re-inserted below: most recently touched last
     } else {
       this.#makeRoom();
-      bytes = fresh ? new Uint8Array(0) : this.#content(idx);
-      if (!fresh) bytes = bytes.slice();
+      // Only a staged chunk's bytes are shared (with the blob cache): the rest are already a copy.
+      bytes = fresh ? new Uint8Array(0) : this.#staged.has(idx) ? this.#content(idx).slice() : this.#content(idx);
       this.#dropStaged(idx);
     }
     if (bytes.byteLength < need) {

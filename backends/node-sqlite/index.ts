@@ -88,7 +88,7 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
     },
     reclaimSpace: (reclaim = {}) => {
       transactions.checkOpen();
-      return reclaimSpace(db, inMemory, reclaim);
+      return reclaimSpace(db, inMemory, reclaim, () => reserve?.replenish());
     },
     close(): void {
       if (closed) return;

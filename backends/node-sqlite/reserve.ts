@@ -9,8 +9,9 @@
  * keeps a plain file of real (non-sparse) bytes, `<db>-reserve`, and deletes it when a mutation
  * that frees space (unlink, rm, gc, …) hits SQLITE_FULL, checkpoints the WAL into the database and
  * truncates it; the engine then runs that mutation once more in the room this made. Writes never
- * spend the reserve: they fail with ENOSPC and leave it for the deletions that make room. The reserve is written again after a later commit, once the disk
- * has comfortably more free space than the reserve itself.
+ * spend the reserve: they fail with ENOSPC and leave it for the deletions that make room. The
+ * reserve is written again at open, after a later commit and after free pages went back to the
+ * file system, once the disk has its size and 1 MiB more free.
  *
  * @module
  */
@@ -23,13 +24,16 @@ import { dirname } from 'node:path';
  */
 export const DEFAULT_RESERVE_BYTES = 2 * 1024 * 1024;
 
+/** Free space beyond the reserve's size needed before it is written again. */
+export const REPLENISH_HEADROOM_BYTES = 1024 * 1024;
+
 /** The reserve file of one workspace database. */
 export interface SpaceReserve {
   /** The reserve file's path. */
   readonly file: string;
   /** Deletes the reserve file. True when that freed space now (false: there was none to free). */
   release(): boolean;
-  /** Writes the reserve file again when it is missing and the disk has room for it twice over. Never throws. */
+  /** Writes the reserve file again when it is missing and the disk has room for it and 1 MiB more. Never throws. */
   replenish(): void;
   /** True while the reserve file is missing. */
   readonly missing: boolean;
@@ -56,8 +60,10 @@ export function createSpaceReserve(file: string, bytes: number): SpaceReserve {
       if (!missing) return;
       try {
         const fs = statfsSync(dirname(file));
-        // Twice over: taking the last free bytes for the reserve would only move the ENOSPC to the next write.
-        if (fs.bavail * fs.bsize < 2 * bytes) return;
+        // With a little room beyond it (one checkpoint interval), so the commit that follows a
+        // deletion does not spend it again at once. Not more: while the reserve is missing, writes
+        // take the free space, and the next deletion on a full disk has nothing to fall back on.
+        if (fs.bavail * fs.bsize < bytes + REPLENISH_HEADROOM_BYTES) return;
         // Real bytes, not a sparse file (truncate/ftruncate would reserve nothing).
         writeFileSync(file, new Uint8Array(bytes), { flag: 'wx' });
         missing = false;

@@ -32,6 +32,7 @@ export function createRecorder(fs: BenchFs, budgetMs: number): { rec: Recorder; 
   const counters = fs.counters ? () => fs.counters?.() : () => undefined;
 
   const timed = (name: string, ops: number, body: () => Partial<PhaseSample> | undefined): void => {
+    fs.beforePhase?.();
     collect?.();
     const c0 = counters();
     const f0 = faults();

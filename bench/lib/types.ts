@@ -39,6 +39,11 @@ export interface BenchFs {
   openBuffered?(path: string): BenchFile;
   /** Bytes of file content the system stores, when it can say (undefined: it stores every logical byte). */
   storedBytes?(): { stored: number; garbage?: number; onDisk?: number } | undefined;
+  /**
+   * Called before each phase, outside its timing: a system that takes a snapshot here measures
+   * every phase with a snapshot that sees all the rows the phase changes.
+   */
+  beforePhase?(): void;
   /** Counters read before and after each phase (statements, rows read/written), where the system counts. */
   counters?(): Record<string, number>;
   close(): void;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { create } from '@platformatic/vfs';
 import { SQLiteWorkspaceProvider } from '../../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
-import { DEFAULT_CHUNK_SIZE, openWorkspace, type StorageBackend } from '../../core/index.ts';
+import { DEFAULT_CHUNK_SIZE, openWorkspace, type StorageBackend, type Workspace } from '../../core/index.ts';
 import type { BenchFs, SystemDef } from '../lib/types.ts';
 import { handleFile, vfsFs } from './vfs-adapter.ts';
 
@@ -47,12 +47,26 @@ const fileBytes = (path: string): number => {
   return total;
 };
 
-/** This engine on node:sqlite `storage`, with `chunkSize` (default: the engine's default). */
-export function dofsSystem(storage: 'mem' | 'file', chunkSize?: number): SystemDef {
-  const suffix = chunkSize === undefined ? '' : `@${chunkSize / 1024}K`;
+/** Rows of the snapshot history tables (bench/snapshot overhead, read outside the timing). */
+function historyRows(ws: Workspace): number {
+  return Number(
+    ws.db.all<{ n: number }>(
+      `SELECT (SELECT count(*) FROM vfs_hist_nodes) + (SELECT count(*) FROM vfs_hist_dirents)
+        + (SELECT count(*) FROM vfs_hist_chunks) AS n`,
+    )[0].n,
+  );
+}
+
+/**
+ * This engine on node:sqlite `storage`, with `chunkSize` (default: the engine's default); with
+ * `snapshots`, a snapshot is taken before every phase, so each phase pays for keeping the rows it
+ * changes (the worst case: every row's first change after a snapshot).
+ */
+export function dofsSystem(storage: 'mem' | 'file', chunkSize?: number, snapshots = false): SystemDef {
+  const suffix = `${chunkSize === undefined ? '' : `@${chunkSize / 1024}K`}${snapshots ? '+snap' : ''}`;
   return {
     id: `dofs:${storage}${suffix}`,
-    label: `this engine via SQLiteWorkspaceProvider, node:sqlite ${storage === 'mem' ? 'in memory' : 'file in a tmp dir'}, ${(chunkSize ?? DEFAULT_CHUNK_SIZE) / 1024} KiB chunks`,
+    label: `this engine via SQLiteWorkspaceProvider, node:sqlite ${storage === 'mem' ? 'in memory' : 'file in a tmp dir'}, ${(chunkSize ?? DEFAULT_CHUNK_SIZE) / 1024} KiB chunks${snapshots ? ', a snapshot before every phase' : ''}`,
     role: 'engine',
     open(): BenchFs {
       const dir = storage === 'file' ? mkdtempSync(join(tmpdir(), 'dofs-bench-')) : undefined;
@@ -82,7 +96,9 @@ export function dofsSystem(storage: 'mem' | 'file', chunkSize?: number): SystemD
           const usage = ws.usage();
           return { stored: usage.storedBytes, garbage: usage.garbageBytes, onDisk: dir ? fileBytes(path) : undefined };
         },
-        counters: () => ({ statements: count.statements }),
+        // Under snapshots, also the history rows kept so far: the extra rows each operation writes.
+        counters: () => ({ statements: count.statements, ...(snapshots ? { historyRows: historyRows(ws) } : {}) }),
+        beforePhase: snapshots ? () => void ws.snapshot() : undefined,
         close: () => {
           ws.close();
           if (dir) rmSync(dir, { recursive: true, force: true });

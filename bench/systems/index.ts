@@ -14,6 +14,8 @@ export function comparisonSystems(full: boolean): SystemDef[] {
   return [
     dofsSystem('mem'),
     dofsSystem('file'),
+    dofsSystem('mem', undefined, true),
+    dofsSystem('file', undefined, true),
     platformaticSqlite,
     ...(full ? [platformaticSqliteFile] : []),
     platformaticMemory,

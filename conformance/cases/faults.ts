@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SQLiteWorkspaceProvider } from '../../adapters/vfs/index.ts';
 import type { SqlValue, StorageBackend } from '../../core/backend.ts';
 import { isFsError } from '../../core/errors.ts';
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from '../../core/fs/sparse.ts';
 import { openWorkspace, type Workspace } from '../../core/workspace.ts';
 import { applyChanges } from '../../sync/apply.ts';
 import { coalesceChanges, START_CURSOR } from '../../sync/changes.ts';
@@ -120,6 +121,12 @@ const OPERATIONS: Operation[] = [
   },
   { name: 'appendFile', setup: seedTree, run: (ws) => ws.appendFile('/d/sub/f', patternBytes(100, 4)) },
   { name: 'truncate (grow and shrink)', setup: seedTree, run: (ws) => ws.truncate('/d/sub/f', 90) },
+  {
+    name: 'fallocate punching a hole (whole chunks and edges)',
+    setup: seedTree,
+    run: (ws) => ws.allocate('/d/sub/f', 10, 150, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE),
+  },
+  { name: 'fallocate extending', setup: seedTree, run: (ws) => ws.allocate('/d/sub/f', 100, 1000) },
   { name: 'copyFile', setup: seedTree, run: (ws) => ws.copyFile('/d/sub/f', '/copy') },
   { name: 'rename of a tree', setup: seedTree, run: (ws) => ws.rename('/d', '/moved') },
   { name: 'rm -r of a tree with a hard link out', setup: seedTree, run: (ws) => ws.rm('/d', { recursive: true }) },

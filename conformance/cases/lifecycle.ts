@@ -46,6 +46,12 @@ function toVersion4Nodes(backend: StorageBackend): void {
   for (const { sql } of triggers) backend.run(sql);
 }
 
+/** Drops what version 6 added (snapshots and their history), as a version 5 workspace lacks it. */
+function toVersion5(backend: StorageBackend): void {
+  for (const table of ['vfs_snapshots', 'vfs_hist_nodes', 'vfs_hist_dirents', 'vfs_hist_chunks'])
+    backend.run(`DROP TABLE ${table}`);
+}
+
 const currentRev = (ws: { db: Database }): number =>
   Number(ws.db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0].v);
 
@@ -432,7 +438,8 @@ export function lifecycleCases(target: ConformanceTarget): void {
         const ws = openWorkspace(backend);
         ws.writeFile('/f', 'from version 1');
         // Back to what version 1 wrote: no sync tables (v2), no counters or triggers (v3), the
-        // change log ordered by path within a revision (v4), nodes without owners (v5).
+        // change log ordered by path within a revision (v4), nodes without owners (v5), no snapshots (v6).
+        toVersion5(backend);
         toVersion4Nodes(backend);
         backend.run('DROP TABLE vfs_sync_cursors');
         backend.run('DROP TABLE vfs_sync_echo');
@@ -461,6 +468,7 @@ export function lifecycleCases(target: ConformanceTarget): void {
         const gone = ws.stat('/gone').ino;
         ws.unlink('/gone');
         const before = ws.lstat('/d/l');
+        toVersion5(backend);
         toVersion4Nodes(backend);
         backend.run("UPDATE vfs_meta SET v = 4 WHERE k = 'schema_version'");
         const reopened = openWorkspace(backend, { owner: { uid: 501, gid: 20 } });
@@ -481,6 +489,20 @@ export function lifecycleCases(target: ConformanceTarget): void {
         ]);
         expectFsckClean(reopened);
       }));
+    it('version 6 adds snapshots to a version 5 workspace, which keeps its data and can snapshot at once', () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend);
+        ws.writeFile('/f', 'from version 5');
+        toVersion5(backend);
+        backend.run("UPDATE vfs_meta SET v = 5 WHERE k = 'schema_version'");
+        const reopened = openWorkspace(backend);
+        expect(reopened.snapshots()).toEqual([]);
+        reopened.snapshot('first');
+        reopened.writeFile('/f', 'changed');
+        expect(reopened.atSnapshot('first').readFile('/f', 'utf8')).toBe('from version 5');
+        expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
+        expectFsckClean(reopened);
+      }));
     it('a version 3 sync cursor that stopped inside a revision resumes at its start', () =>
       target.withBackend((backend) => {
         const ws = openWorkspace(backend);
@@ -494,6 +516,7 @@ export function lifecycleCases(target: ConformanceTarget): void {
         backend.run("INSERT INTO vfs_sync_cursors VALUES ('p1', 'push', 5, '/half'), ('p2', 'fetch', 7, NULL)");
         backend.run('DROP INDEX vfs_changes_order');
         backend.run('CREATE INDEX vfs_changes_rev ON vfs_changes (rev, path)');
+        toVersion5(backend);
         backend.run("UPDATE vfs_meta SET v = 3 WHERE k = 'schema_version'");
         openWorkspace(backend);
         expect(backend.all('SELECT peer, kind, rev, at FROM vfs_sync_cursors ORDER BY peer')).toEqual([

@@ -127,6 +127,20 @@ export function nodeFsCases(target: ConformanceTarget): void {
       ctx.ws.writeFile('/w/f', 'x');
       await expectNodeError(ctx, () => fs.readFileSync('nope'), { code: 'ENOENT', syscall: 'open', path: 'nope' });
       await expectNodeError(ctx, () => fs.statSync(''), { code: 'ENOENT', syscall: 'stat', path: '' });
+      // PATH_MAX is the kernel's limit on one argument, NUL included: 4,095 bytes pass, 4,096 do not.
+      const fits = `/${'n/'.repeat(2047)}`;
+      await expectNodeError(ctx, () => fs.statSync(fits), { code: 'ENOENT', syscall: 'stat', path: fits });
+      await expectNodeError(ctx, () => fs.statSync(`${fits}n`), {
+        code: 'ENAMETOOLONG',
+        syscall: 'stat',
+        path: `${fits}n`,
+      });
+      const twoBytes = `${fits.slice(0, -1)}é`;
+      await expectNodeError(ctx, () => fs.mkdirSync(twoBytes, { recursive: true }), {
+        code: 'ENAMETOOLONG',
+        syscall: 'mkdir',
+        path: twoBytes,
+      });
       await expectNodeError(ctx, () => fs.readFileSync(Buffer.from('nope')), {
         code: 'ENOENT',
         syscall: 'open',
@@ -223,7 +237,6 @@ export function nodeFsCases(target: ConformanceTarget): void {
       // node 24's native rmSync forgives it with recursive and force; nothing is removed either way.
       fs.rmSync('f/', { recursive: true, force: true });
       expect(await caught(() => fs.rmSync('l/'))).toMatchObject({ code: 'ERR_FS_EISDIR', path: 'l/' });
-      await expectNodeError(ctx, () => fs.rmSync('l/', { recursive: true }), shape('ENOTDIR', 'rm', 'l/'));
       await expectNodeError(ctx, () => fs.rmdirSync('l/'), shape('ENOTDIR', 'rmdir', 'l/'));
       await expectNodeError(ctx, () => fs.unlinkSync('l/'), shape('ENOTDIR', 'unlink', 'l/'));
       // node's JavaScript rm takes the failed rmdir of 'l/' as done.
@@ -250,6 +263,91 @@ export function nodeFsCases(target: ConformanceTarget): void {
       expect(fs.mkdirSync('new/', { recursive: true })).toBe('new/');
       expect(await fs.promises.mkdir('/w/new2//', { recursive: true })).toBe('/w/new2//');
     });
+
+    defineCase(
+      target,
+      'native rmSync of `link/` or `dir/.`: the directory is emptied, then the error; the async forms remove nothing',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx, { cwd: '/w' });
+        const fill = () => {
+          fs.mkdirSync('/w/d/sub', { recursive: true });
+          fs.writeFileSync('/w/d/x', 'x');
+          fs.writeFileSync('/w/d/sub/y', 'y');
+        };
+        fill();
+        fs.symlinkSync('d', '/w/l');
+        const shape = (code: string, syscall: string, path: string) => ({ code, syscall, path });
+        // std::filesystem::remove_all removes what is inside before it fails on the name itself.
+        const error = await caught(() => fs.rmSync('l/', { recursive: true }));
+        expect({ ...error }).toEqual({ errno: -20, ...shape('ENOTDIR', 'rm', 'l/') });
+        expect(fs.readdirSync('d')).toEqual([]);
+        fill();
+        const dot = await caught(() => fs.rmSync('d/.', { recursive: true, force: true }));
+        expect({ ...dot }).toEqual({ errno: -22, ...shape('EINVAL', 'rm', 'd/.') });
+        expect(fs.readdirSync('/w').sort()).toEqual(['d', 'l']);
+        expect(fs.readdirSync('d')).toEqual([]);
+        fill();
+        // node's JavaScript rm: rmdir of 'd/.' is EINVAL and nothing is removed.
+        await expectNodeError(ctx, () => fs.promises.rm('d/.', { recursive: true }), shape('EINVAL', 'rmdir', 'd/.'));
+        const [cbError] = await callback(fs.rm as never, 'l/.', { recursive: true });
+        expect({ ...(cbError as object) }).toEqual({ errno: -22, ...shape('EINVAL', 'rmdir', 'l/.') });
+        await expectNodeError(ctx, () => fs.rmdirSync('d/.'), shape('EINVAL', 'rmdir', 'd/.'));
+        await expectNodeError(ctx, () => fs.statSync('x/.'), shape('ENOENT', 'stat', 'x/.'));
+        fs.writeFileSync('f', 'data');
+        await expectNodeError(ctx, () => fs.readFileSync('f/.'), shape('ENOTDIR', 'open', 'f/.'));
+        await expectNodeError(ctx, () => fs.rmSync('f/.', { recursive: true }), shape('ENOTDIR', 'lstat', 'f/.'));
+        // A link to its own directory is removed with the rest: then nothing is left to fail on.
+        fs.mkdirSync('/w/in');
+        fs.symlinkSync('.', '/w/in/self');
+        fs.writeFileSync('/w/in/z', 'z');
+        fs.rmSync('in/self/', { recursive: true });
+        expect(fs.readdirSync('in')).toEqual([]);
+        // A looping link: with recursive and force, remove_all goes on and fails on the name itself.
+        fs.symlinkSync('loop', 'loop');
+        await expectNodeError(
+          ctx,
+          () => fs.rmSync('loop/', { recursive: true, force: true }),
+          shape('ENOTDIR', 'rm', 'loop/'),
+        );
+        await expectNodeError(ctx, () => fs.rmSync('loop/', { recursive: true }), shape('ELOOP', 'lstat', 'loop/'));
+        // realpath in JavaScript resolves the path first, which drops the '.'.
+        expect(fs.realpathSync('f/.')).toBe('/w/f');
+        expect(fs.readdirSync('l/.').sort()).toEqual(['sub', 'x']);
+      },
+    );
+
+    defineCase(
+      target,
+      'recursive mkdir through a dangling symlink: the sync form as native mkdirSync, the async ones as libuv',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx, { cwd: '/w' });
+        fs.mkdirSync('/w');
+        fs.symlinkSync('a', '/w/c');
+        const shape = (code: string, path: string) => ({ code, syscall: 'mkdir', path });
+        const recursive = { recursive: true };
+        // The link itself, with or without slashes: ENOENT at the path, in every form.
+        for (const path of ['c', 'c/', 'c//']) {
+          await expectNodeError(ctx, () => fs.mkdirSync(path, recursive), shape('ENOENT', path));
+          await expectNodeError(ctx, () => fs.promises.mkdir(path, recursive), shape('ENOENT', path));
+          const [error] = await callback(fs.mkdir as never, path, recursive);
+          expect({ ...(error as object) }).toEqual({ errno: -2, ...shape('ENOENT', path) });
+        }
+        // Through it: the native form says ENOENT at the path, libuv's mkdirp ENOTDIR at the step that failed.
+        for (const [path, step] of [
+          ['c/x', 'c'],
+          ['c/x/', 'c'],
+          ['c//x', 'c/'],
+          ['./c/x/y', './c'],
+        ]) {
+          await expectNodeError(ctx, () => fs.mkdirSync(path, recursive), shape('ENOENT', path));
+          await expectNodeError(ctx, () => fs.promises.mkdir(path, recursive), shape('ENOTDIR', step));
+        }
+        // A link to itself loops in every form.
+        fs.symlinkSync('loop', '/w/loop');
+        await expectNodeError(ctx, () => fs.promises.mkdir('loop/x', recursive), shape('ELOOP', 'loop/x'));
+        expect(await fs.promises.mkdir('a/b/', recursive)).toBe('a');
+      },
+    );
 
     defineCase(
       target,
@@ -580,6 +678,14 @@ export function nodeFsCases(target: ConformanceTarget): void {
         });
         expect(await caught(() => fs.cpSync('/through', '/c3'))).toMatchObject({ code: 'ENOTDIR', syscall: 'lstat' });
         expect(fs.existsSync('/c1') || fs.existsSync('/c2') || fs.existsSync('/c3')).toBe(false);
+        // A directory copied below a dangling link: create_directories finds a name there, EEXIST.
+        for (const dest of ['/dangling/x/', '/dangling/', '/dangling/x/y'])
+          expect({ ...(await caught(() => fs.cpSync('/m1', dest, { recursive: true }))) }).toEqual({
+            errno: -17,
+            code: 'EEXIST',
+            syscall: 'cp',
+            path: dest,
+          });
         // A destination below the source file itself is "a subdirectory of self".
         expect(await caught(() => fs.cpSync('/f', '/f/sub'))).toMatchObject({ code: 'ERR_FS_CP_EINVAL' });
         // Links inside a copied directory point at the canonical absolute target.
@@ -872,22 +978,52 @@ export function nodeFsCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
-      'access checks the owner’s permission bits; W_OK on a read-only module is EROFS',
+      'permissions are the kernel’s for the calling identity: owner, group or other bits; W_OK read-only is EROFS',
       async (ctx) => {
         const fs = nodeFsOf(ctx);
         const { R_OK, W_OK, X_OK, F_OK } = fs.constants;
-        fs.writeFileSync('/f', '', { mode: 0o640 });
+        const denied = (syscall: string, path: string) => ({ code: 'EACCES', syscall, path });
+        fs.writeFileSync('/f', 'data', { mode: 0o640 });
         fs.accessSync('/f');
         fs.accessSync('/f', R_OK | W_OK);
-        await expectNodeError(ctx, () => fs.accessSync('/f', X_OK), { code: 'EACCES', syscall: 'access', path: '/f' });
+        await expectNodeError(ctx, () => fs.accessSync('/f', X_OK), denied('access', '/f'));
         fs.chmodSync('/f', 0o500);
         fs.accessSync('/f', R_OK | X_OK);
-        await expectNodeError(ctx, () => fs.accessSync('/f', W_OK), { code: 'EACCES', syscall: 'access', path: '/f' });
+        // The owner's bits rule what its owner may do, whatever the call.
+        await expectNodeError(ctx, () => fs.accessSync('/f', W_OK), denied('access', '/f'));
+        await expectNodeError(ctx, () => fs.writeFileSync('/f', 'x'), denied('open', '/f'));
+        await expectNodeError(ctx, () => fs.appendFileSync('/f', 'x'), denied('open', '/f'));
+        await expectNodeError(ctx, () => fs.openSync('/f', 'r+'), denied('open', '/f'));
+        await expectNodeError(ctx, () => fs.truncateSync('/f', 0), denied('open', '/f'));
+        await expectNodeError(ctx, () => fs.promises.writeFile('/f', 'x'), denied('open', '/f'));
+        expect(fs.readFileSync('/f', 'utf8')).toBe('data');
+        fs.chmodSync('/f', 0o040);
+        await expectNodeError(ctx, () => fs.readFileSync('/f'), denied('open', '/f'));
+        await expectNodeError(ctx, () => fs.copyFileSync('/f', '/g'), { ...denied('copyfile', '/f'), dest: '/g' });
+        // Someone else's file: the group's bits for its group, the others' for anyone else.
+        ctx.ws.chown('/f', 2000, 1000);
+        fs.accessSync('/f', R_OK);
+        ctx.ws.chown('/f', 2000, 2000);
+        await expectNodeError(ctx, () => fs.accessSync('/f', R_OK), denied('access', '/f'));
+        fs.chmodSync('/f', 0o604);
+        expect(fs.readFileSync('/f', 'utf8')).toBe('data');
+        // Root reads and writes anything, and executes what has an execute bit anywhere.
+        ctx.db.withOwner({ uid: 0, gid: 0 }, () => {
+          fs.chmodSync('/f', 0o000);
+          fs.accessSync('/f', R_OK | W_OK);
+          fs.writeFileSync('/f', 'root');
+          expect(fs.readFileSync('/f', 'utf8')).toBe('root');
+          expect(() => fs.accessSync('/f', X_OK)).toThrow(expect.objectContaining({ code: 'EACCES' }));
+          fs.chmodSync('/f', 0o001);
+          fs.accessSync('/f', X_OK);
+          fs.accessSync('/', X_OK);
+        });
         const ro = nodeFsOf(ctx, { readOnly: true });
-        fs.chmodSync('/f', 0o600);
+        fs.chmodSync('/f', 0o666);
         ro.accessSync('/f', F_OK | R_OK);
         await expectNodeError(ctx, () => ro.accessSync('/f', W_OK), { code: 'EROFS', syscall: 'access', path: '/f' });
       },
+      { owner: { uid: 1000, gid: 1000 } },
     );
 
     defineCase(target, 'a read-only module refuses every change with EROFS and changes nothing', async (ctx) => {

@@ -283,6 +283,61 @@ export function treeCases(target: ConformanceTarget): void {
       },
     );
 
+    defineCase(target, 'a final `.` is the directory itself: looked up as one, never an entry', async ({ ws }) => {
+      setUp(ws);
+      // Looked up as a directory, following a link, and it must exist: for creators too.
+      for (const path of ['/f/.', '/f/./']) {
+        for (const call of [
+          () => ws.stat(path),
+          () => ws.lstat(path),
+          () => ws.readFile(path),
+          () => ws.chmod(path, 0o600),
+          () => ws.mkdir(path),
+          () => ws.rmdir(path),
+          () => ws.unlink(path),
+          () => ws.rm(path, { recursive: true }),
+          () => ws.rename(path, '/x'),
+          () => ws.writeFile(path, 'x'),
+        ])
+          await expectRefused(ws, call, 'ENOTDIR');
+      }
+      for (const path of ['/nope/.', '/ld/.']) {
+        for (const call of [
+          () => ws.stat(path),
+          () => ws.mkdir(path),
+          () => ws.symlink('x', path),
+          () => ws.link('/f', path),
+          () => ws.writeFile(path, 'x'),
+          () => ws.copyFile('/f', path),
+          () => ws.rmdir(path),
+        ])
+          await expectRefused(ws, call, 'ENOENT');
+      }
+      expect(ws.exists('/f/.')).toBe(false);
+      expect(ws.lstat('/l/.').isDirectory).toBe(true);
+      expect(ws.realpath('/l/.')).toBe('/d');
+      // Then the call acts on the directory itself, which is no entry to create, remove or move.
+      for (const path of ['/d/.', '/e/.', '/l/.']) {
+        await expectRefused(ws, () => ws.mkdir(path), 'EEXIST');
+        await expectRefused(ws, () => ws.symlink('x', path), 'EEXIST');
+        await expectRefused(ws, () => ws.link('/f', path), 'EEXIST');
+        await expectRefused(ws, () => ws.writeFile(path, 'x'), 'EISDIR');
+        await expectRefused(ws, () => ws.copyFile('/f', path), 'EISDIR');
+        // It exists, so O_EXCL says so first.
+        await expectRefused(ws, () => ws.writeFile(path, 'x', { exclusive: true }), 'EEXIST');
+        await expectRefused(ws, () => ws.copyFile('/f', path, { exclusive: true }), 'EEXIST');
+        await expectRefused(ws, () => ws.unlink(path), 'EISDIR');
+        await expectRefused(ws, () => ws.rmdir(path), 'EINVAL');
+        await expectRefused(ws, () => ws.rm(path), 'EISDIR');
+        await expectRefused(ws, () => ws.rm(path, { recursive: true, force: true }), 'EINVAL');
+        await expectRefused(ws, () => ws.rename(path, '/x'), 'EBUSY');
+        await expectRefused(ws, () => ws.rename('/f', path), 'EBUSY');
+      }
+      ws.rm('/nope/.', { force: true });
+      ws.mkdir('/made/.', { recursive: true });
+      expect(ws.stat('/made').isDirectory).toBe(true);
+    });
+
     defineCase(target, 'creators make nothing but a directory at a path ending in a slash', async ({ ws }) => {
       setUp(ws);
       await expectRefused(ws, () => ws.symlink('x', '/new/'), 'ENOENT');

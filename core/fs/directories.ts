@@ -8,7 +8,7 @@ import type { Database } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { checkMode, createNode, DEFAULT_MODE, hasEntries, listDir, type NodeType, unlinkEntry } from '../nodes.ts';
-import { childPath, endsWithSlash, joinPath, splitPath } from '../paths.ts';
+import { childPath, endsWithDot, endsWithSlash, joinPath, splitPath } from '../paths.ts';
 import { locate, resolve } from '../resolve.ts';
 
 /** Options for {@link mkdir}. */
@@ -34,7 +34,12 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
   if (options.recursive && isDirectory(db, names, path)) return undefined;
   return mutate(db, 'mkdir', path, (m) => {
     if (!options.recursive) {
-      const { parent, node, name, realPath } = locate(db, names, { follow: false, syscall: 'mkdir', display: path });
+      const { parent, node, name, realPath } = locate(db, names, {
+        follow: false,
+        syscall: 'mkdir',
+        display: path,
+        dotted: endsWithDot(path),
+      });
       if (node) throw fsError('EEXIST', 'mkdir', path);
       createNode(db, m, parent.inode, name, 'dir', mode);
       m.note('rename', realPath);
@@ -81,6 +86,7 @@ export function rmdir(db: Database, path: string): void {
     // A trailing slash changes nothing: the entry itself must be a directory (a symlink is ENOTDIR).
     const { parent, node, name, realPath } = resolve(db, path, { follow: false, syscall: 'rmdir', slash: 'entry' });
     if (node.type !== 'dir') throw fsError('ENOTDIR', 'rmdir', path);
+    if (endsWithDot(path)) throw fsError('EINVAL', 'rmdir', path);
     if (hasEntries(db, node.inode)) throw fsError('ENOTEMPTY', 'rmdir', path);
     unlinkEntry(db, m, parent.inode, name, node);
     m.tombstone(realPath);

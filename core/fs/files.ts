@@ -19,7 +19,7 @@ import type { Database } from '../database.ts';
 import { type FsError, fsError, withPaths, wrapStorageError } from '../errors.ts';
 import { type Mutation, mutate } from '../mutate.ts';
 import { checkMode, createNode, DEFAULT_MODE, isSpecial, type NodeRow, specialContent, unlinkEntry } from '../nodes.ts';
-import { endsWithSlash, splitPath } from '../paths.ts';
+import { endsWithDot, endsWithSlash, splitPath } from '../paths.ts';
 import { checkFileSize } from '../quotas.ts';
 import { type Location, locate, resolve } from '../resolve.ts';
 
@@ -39,11 +39,19 @@ interface OpenTargetOptions extends WriteFileOptions {
 /**
  * open(2) with O_CREAT on a path ending in a slash is EISDIR, whatever is there (a file, a
  * directory, nothing), once the directories leading to it are found: only a directory may be
- * named so, and open never makes one.
+ * named so, and open never makes one. A final `.` names a directory that exists: with O_EXCL,
+ * that is EEXIST.
  */
-export function refuseCreateWithSlash(db: Database, path: string, create: boolean | undefined, syscall = 'open'): void {
+export function refuseCreateWithSlash(
+  db: Database,
+  path: string,
+  create: boolean | undefined,
+  syscall = 'open',
+  exclusive = false,
+): void {
   if (!create || !endsWithSlash(path)) return;
   locate(db, path, { follow: false, syscall, slash: 'entry' });
+  if (exclusive && endsWithDot(path)) throw fsError('EEXIST', syscall, path);
   throw fsError('EISDIR', syscall, path, undefined, 'a path ending in / names a directory');
 }
 
@@ -60,7 +68,7 @@ function openTarget(
   createSize = 0,
 ): { node: NodeRow; realPath: string; created: boolean } {
   const mode = options.mode === undefined ? undefined : checkMode(options.mode, syscall, path);
-  refuseCreateWithSlash(db, path, true, syscall);
+  refuseCreateWithSlash(db, path, true, syscall, options.exclusive);
   const location = locate(db, path, { follow: !options.exclusive, syscall });
   if (location.node) {
     if (options.exclusive) throw fsError('EEXIST', syscall, path);
@@ -386,7 +394,7 @@ function copyFileUnchecked(
   splitPath(destination, 'copyfile');
   return mutate(db, 'copyfile', destination, (m): FsError | undefined => {
     const { node: from } = resolve(db, source, { follow: true, syscall: 'copyfile', display: source });
-    refuseCreateWithSlash(db, destination, true, 'copyfile');
+    refuseCreateWithSlash(db, destination, true, 'copyfile', options.exclusive);
     const target = locate(db, destination, { follow: !options.exclusive, syscall: 'copyfile', display: destination });
     if (target.node && options.exclusive) throw fsError('EEXIST', 'copyfile', source, destination);
     if (target.node?.type === 'dir') throw fsError('EISDIR', 'copyfile', source, destination);

@@ -10,6 +10,10 @@ import type { Database } from '../database.ts';
 import { wrapStorageError } from '../errors.ts';
 import { withSpaceReserve } from '../reserve.ts';
 
+/** True for a blob `b` a file or a snapshot's history references: gc keeps it. */
+const REFERENCED = `(EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)
+  OR EXISTS (SELECT 1 FROM vfs_hist_chunks h WHERE h.hash = b.hash))`;
+
 /** The default safety window: blobs staged (by a stream, a write session, sync) this recently and not yet linked are kept. */
 export const GC_SAFETY_WINDOW_MS = 3_600_000;
 
@@ -121,7 +125,7 @@ export function gcStep(db: Database, options: GcStepOptions | null = {}): GcStep
     try {
       return db.transaction(() => {
         const rows = db.all<{ hash: string; size: number; last_seen: number; used: number }>(
-          `SELECT hash, size, last_seen, EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash) AS used
+          `SELECT hash, size, last_seen, ${REFERENCED} AS used
            FROM vfs_blobs b WHERE hash > ? ORDER BY hash LIMIT ?`,
           [after, maxScan],
         );
@@ -150,7 +154,7 @@ function collect(db: Database, cutoff: number): GcResult {
     return db.transaction(() => {
       const garbage = db
         .all<{ hash: string; size: number }>(
-          `SELECT hash, size FROM vfs_blobs b WHERE last_seen <= ? AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)`,
+          `SELECT hash, size FROM vfs_blobs b WHERE last_seen <= ? AND NOT ${REFERENCED}`,
           [cutoff],
         )
         .filter((row) => !isHeldStaged(db, row.hash));
@@ -169,7 +173,14 @@ export interface Usage {
   allocatedBytes: number;
   /** Bytes of distinct blobs that files reference. */
   storedBytes: number;
-  /** Bytes of blobs no file references any more, waiting for gc. */
+  /**
+   * Bytes of distinct blobs only snapshots reference (content changed or removed since): pinned,
+   * gc keeps them, and they count against `maxStoredBytes`.
+   */
+  snapshotBytes: number;
+  /** Each retained snapshot, oldest first, with the bytes deleting it would let gc free. */
+  snapshots: SnapshotUsage[];
+  /** Bytes of blobs neither a file nor a snapshot references any more, waiting for gc. */
   garbageBytes: number;
   /**
    * The part of `garbageBytes` that gc keeps for now: staged within the safety window (one hour)
@@ -195,6 +206,35 @@ export interface Usage {
   chunkSize: number;
 }
 
+/** What one snapshot holds. */
+export interface SnapshotUsage {
+  /** The snapshot's name. */
+  name: string;
+  /** Bytes of blobs it alone holds: what gc frees once it is deleted. */
+  bytes: number;
+}
+
+/**
+ * Bytes snapshot `id` holds alone. Deleting it drops its history rows that the snapshot before it
+ * has its own copy of (all of them when none is before, see `foldEpoch`); a blob only those rows
+ * name is then garbage.
+ */
+function heldAlone(db: Database, id: number, previous: number | null): number {
+  const row = db.all<{ bytes: number }>(
+    `WITH dropped AS (
+       SELECT h.inode, h.idx, h.hash FROM vfs_hist_chunks h WHERE h.epoch = ? AND h.live
+         AND (? IS NULL OR EXISTS (SELECT 1 FROM vfs_hist_chunks q WHERE q.inode = h.inode AND q.idx = h.idx AND q.epoch = ?))
+     )
+     SELECT COALESCE(SUM(b.size), 0) AS bytes FROM vfs_blobs b
+     WHERE b.hash IN (SELECT hash FROM dropped)
+       AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)
+       AND NOT EXISTS (SELECT 1 FROM vfs_hist_chunks o WHERE o.hash = b.hash
+         AND NOT (o.epoch = ? AND EXISTS (SELECT 1 FROM dropped d WHERE d.inode = o.inode AND d.idx = o.idx)))`,
+    [id, previous, previous, id],
+  )[0];
+  return Number(row?.bytes ?? 0);
+}
+
 /** Measures logical and stored bytes, dedup and inode counts. */
 export function usage(db: Database): Usage {
   const nodes = db.all<{ type: string; n: number; bytes: number }>(
@@ -208,10 +248,22 @@ export function usage(db: Database): Usage {
      FROM vfs_blobs b`,
   )[0];
   const storedBytes = Number(blobs.referenced);
+  const snapshotBytes = Number(
+    db.all<{ bytes: number }>(
+      `SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_blobs b
+       WHERE EXISTS (SELECT 1 FROM vfs_hist_chunks h WHERE h.hash = b.hash)
+         AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)`,
+    )[0]?.bytes ?? 0,
+  );
+  const ids = db.all<{ id: number; name: string }>('SELECT id, name FROM vfs_snapshots ORDER BY id');
+  const snapshots = ids.map(({ id, name }, i) => ({
+    name,
+    bytes: heldAlone(db, Number(id), i === 0 ? null : Number(ids[i - 1].id)),
+  }));
   const stagedGarbageBytes = Number(
     db.all<{ bytes: number }>(
       `SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_blobs b
-       WHERE last_seen > ? AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)`,
+       WHERE last_seen > ? AND NOT ${REFERENCED}`,
       [db.now() - GC_SAFETY_WINDOW_MS],
     )[0]?.bytes ?? 0,
   );
@@ -222,7 +274,9 @@ export function usage(db: Database): Usage {
     logicalBytes,
     allocatedBytes,
     storedBytes,
-    garbageBytes: Number(blobs.total) - storedBytes,
+    snapshotBytes,
+    snapshots,
+    garbageBytes: Number(blobs.total) - storedBytes - snapshotBytes,
     stagedGarbageBytes,
     dedupRatio: storedBytes === 0 ? 1 : logicalBytes / storedBytes,
     inodes: nodes.reduce((sum, row) => sum + Number(row.n), 0),

@@ -7,7 +7,7 @@ import type { Database } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { touchDir, unlinkEntry } from '../nodes.ts';
-import { endsWithSlash, splitPath } from '../paths.ts';
+import { endsWithDot, endsWithSlash, splitPath } from '../paths.ts';
 import { locate, resolve } from '../resolve.ts';
 import { deleteSubtree, tombstoneSubtree } from '../subtree.ts';
 
@@ -50,7 +50,14 @@ export function rm(db: Database, path: string, options: RmOptions | null = {}): 
     const trailingSlash = endsWithSlash(path);
     let location: ReturnType<typeof locate>;
     try {
-      location = locate(db, names, { follow: false, syscall: 'rm', display: path, trailingSlash, slash: 'entry' });
+      location = locate(db, names, {
+        follow: false,
+        syscall: 'rm',
+        display: path,
+        trailingSlash,
+        dotted: endsWithDot(path),
+        slash: 'entry',
+      });
     } catch (error) {
       // With force, a path that cannot exist (missing or non-directory parent) is simply absent.
       if (options.force && (isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR'))) return;
@@ -82,6 +89,8 @@ export function rm(db: Database, path: string, options: RmOptions | null = {}): 
       m.tombstone(realPath);
     } else {
       if (!options.recursive) throw fsError('EISDIR', 'rm', path, undefined, 'pass recursive to remove a directory');
+      // 'd/.' is the directory itself, not an entry: its rmdir would be EINVAL, so nothing is removed.
+      if (endsWithDot(path)) throw fsError('EINVAL', 'rm', path);
       tombstoneSubtree(db, m, node.inode, realPath);
       db.run('DELETE FROM vfs_dirents WHERE parent = ? AND name = ?', [parent.inode, name]);
       touchDir(db, m, parent.inode, -1);

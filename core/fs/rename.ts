@@ -7,7 +7,7 @@ import type { Database } from '../database.ts';
 import { fsError, withPaths } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { hasEntries, touchDir, unlinkEntry } from '../nodes.ts';
-import { endsWithSlash, isSameOrBelow, splitPath } from '../paths.ts';
+import { endsWithDot, endsWithSlash, isSameOrBelow, splitPath } from '../paths.ts';
 import { checkMoveDepth } from '../quotas.ts';
 import { locate } from '../resolve.ts';
 import { restampSubtree, tombstoneSubtree } from '../subtree.ts';
@@ -32,6 +32,7 @@ function renameUnchecked(db: Database, from: string, to: string): void {
       syscall: 'rename',
       display: from,
       trailingSlash: endsWithSlash(from),
+      dotted: endsWithDot(from),
       slash: 'entry',
     });
     const target = locate(db, toNames, {
@@ -39,9 +40,12 @@ function renameUnchecked(db: Database, from: string, to: string): void {
       syscall: 'rename',
       display: to,
       trailingSlash: endsWithSlash(to),
+      dotted: endsWithDot(to),
       slash: 'entry',
     });
-    if (fromNames.length === 0 || toNames.length === 0) throw fsError('EBUSY', 'rename', from, to);
+    // The root, or a '.' name (the directory itself, not an entry in one), cannot move or be replaced.
+    if (fromNames.length === 0 || toNames.length === 0 || endsWithDot(from) || endsWithDot(to))
+      throw fsError('EBUSY', 'rename', from, to);
     if (!source.node) throw fsError('ENOENT', 'rename', from, to);
     const moving = source.node;
     // Unless the source is a directory, a trailing slash on either path is ENOTDIR (symlinks are not followed).

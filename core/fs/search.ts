@@ -9,8 +9,8 @@ import { readRange } from '../content.ts';
 import { checkOffset, toText } from '../data.ts';
 import type { Database } from '../database.ts';
 import { fsError } from '../errors.ts';
-import { getNode, type NodeType } from '../nodes.ts';
-import { childPath } from '../paths.ts';
+import { getNode, listDir, type NodeType } from '../nodes.ts';
+import { childPath, compareBytes } from '../paths.ts';
 import { resolve } from '../resolve.ts';
 
 /** Paging shared by the searches. */
@@ -21,14 +21,16 @@ export interface Page {
   offset?: number;
 }
 
-interface Listed {
+/** One entry of {@link listTree}. */
+export interface Listed {
   inode: number;
   rel: string;
   type: NodeType;
 }
 
 /** Every entry below directory `dir` (not descending symlinks), as paths relative to it, in byte order. */
-function listTree(db: Database, dir: number): Listed[] {
+export function listTree(db: Database, dir: number): Listed[] {
+  if (db.snapshot) return listTreeStepwise(db, dir);
   return db.all<Listed>(
     `WITH RECURSIVE sub(inode, rel) AS (
        SELECT d.child, d.name FROM vfs_dirents d WHERE d.parent = ?
@@ -38,6 +40,23 @@ function listTree(db: Database, dir: number): Listed[] {
      SELECT sub.inode AS inode, sub.rel AS rel, n.type AS type FROM sub JOIN vfs_nodes n ON n.inode = sub.inode ORDER BY rel`,
     [dir],
   );
+}
+
+/**
+ * {@link listTree} one directory at a time, for a snapshot: its tables are views, which SQLite
+ * cannot search by index inside a recursive query.
+ */
+function listTreeStepwise(db: Database, dir: number): Listed[] {
+  const listed: Listed[] = [];
+  const queue = [{ inode: dir, rel: '' }];
+  for (let next = queue.pop(); next; next = queue.pop()) {
+    for (const entry of listDir(db, next.inode)) {
+      const rel = next.rel === '' ? entry.name : `${next.rel}/${entry.name}`;
+      listed.push({ inode: Number(entry.inode), rel, type: entry.type });
+      if (entry.type === 'dir') queue.push({ inode: Number(entry.inode), rel });
+    }
+  }
+  return listed.sort((a, b) => compareBytes(a.rel, b.rel));
 }
 
 /** Longest glob accepted: picomatch compiles globs to regular expressions, so their size is bounded. */

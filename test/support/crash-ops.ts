@@ -5,6 +5,7 @@
 
 import { patternBytes } from '../../conformance/cases/files.ts';
 import type { Workspace } from '../../core/workspace.ts';
+import { compactChanges } from '../../sync/compact.ts';
 
 /** A fixed clock, so the model and the crashed workspace stamp the same times. */
 export const CRASH_CLOCK = () => 1_700_000_000_000;
@@ -23,15 +24,41 @@ function random(seed: number, i: number): () => number {
 
 const NAMES = ['a', 'b', 'c', 'd/e', 'd/f', 'd/g/h', 'x/y'];
 
+/** What one operation did: a mutation, or a background step and what it freed. */
+export type CrashOpKind = 'mutation' | 'gc' | 'compact';
+/** The result of {@link applyCrashOp}. */
+export interface CrashOpResult {
+  kind: CrashOpKind;
+  /** Blobs freed (gc) or change-log rows dropped (compact); 0 for mutations. */
+  freed: number;
+}
+
+/**
+ * Every 8th operation is a step of the background maintenance a mount or a Durable Object runs
+ * between requests, alternately a gc step and a compaction step, each one transaction (a gc step
+ * that frees pages also vacuums and checkpoints, which takes about as long as the 7 mutations
+ * before it, so kills land in both about equally often). Their bounds
+ * are small (16 catalogue rows, 4 blobs, 8 change rows), so steps stop midway and continue from
+ * their cursor, as they do on a large workspace. Making them operations of the sequence, acknowledged
+ * like the others, is what lets the model know exactly which steps committed before a kill.
+ */
+function maintenanceStep(ws: Workspace, i: number): CrashOpResult | undefined {
+  if (i % 16 === 7) return { kind: 'gc', freed: ws.gcStep({ maxScan: 16, maxBlobs: 4 }).blobs };
+  if (i % 16 === 15) return { kind: 'compact', freed: compactChanges(ws.db, { maxRows: 8 }).removed };
+  return undefined;
+}
+
 /** Applies operation `i` of `seed` to `ws`. Refusals (ENOENT, EISDIR...) are part of the mix and are swallowed. */
-export function applyCrashOp(ws: Workspace, seed: number, i: number): void {
+export function applyCrashOp(ws: Workspace, seed: number, i: number): CrashOpResult {
+  const step = maintenanceStep(ws, i);
+  if (step) return step;
   const next = random(seed, i);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
   const path = `/${pick(NAMES)}`;
   const other = `/${pick(NAMES)}`;
   const sizes = [0, 1, 100, CRASH_CHUNK_SIZE - 1, CRASH_CHUNK_SIZE, 3 * CRASH_CHUNK_SIZE + 7, 300 * 1024];
   try {
-    switch (pick(['write', 'write', 'append', 'truncate', 'rename', 'rm', 'link', 'chmod', 'mkdir'])) {
+    switch (pick(['write', 'write', 'append', 'truncate', 'rename', 'rm', 'link', 'chmod', 'mkdir', 'snapshot'])) {
       case 'write':
         // Two primitives, one transaction: the operation is acknowledged whole or not at all.
         ws.db.transaction(() => {
@@ -57,6 +84,18 @@ export function applyCrashOp(ws: Workspace, seed: number, i: number): void {
       case 'chmod':
         ws.chmod(path, pick([0o600, 0o644, 0o755]));
         break;
+      case 'snapshot': {
+        // Take one of three snapshots, or return to it when it exists (a restore is one transaction,
+        // and so is dropping the snapshot it takes before, with it).
+        const name = pick(['s1', 's2', 's3']);
+        if (!ws.snapshots().some((info) => info.name === name)) ws.snapshot(name);
+        else
+          ws.db.transaction(() => {
+            ws.deleteSnapshot(ws.restore(name).before.name);
+            if (next() < 0.3) ws.deleteSnapshot(name);
+          });
+        break;
+      }
       default:
         ws.mkdir(`${path}-dir/sub`, { recursive: true });
     }
@@ -64,4 +103,5 @@ export function applyCrashOp(ws: Workspace, seed: number, i: number): void {
     if (typeof (error as { code?: unknown }).code !== 'string' || (error as { code: string }).code === 'EIO')
       throw error;
   }
+  return { kind: 'mutation', freed: 0 };
 }

@@ -18,6 +18,8 @@ export const TMPFS_SKIP_REASON: string | undefined =
 /** A mounted tmpfs; `unmount` removes it and its directory. */
 export interface Tmpfs {
   readonly dir: string;
+  /** Grows (or shrinks) the disk in place, keeping its files: room again after it filled up. */
+  resize(sizeMiB: number): void;
   unmount(): void;
 }
 
@@ -27,6 +29,9 @@ export function mountTmpfs(sizeMiB: number): Tmpfs {
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMiB}m`, 'tmpfs', dir]);
   return {
     dir,
+    resize(size) {
+      execFileSync('mount', ['-o', `remount,size=${size}m`, dir]);
+    },
     unmount() {
       execFileSync('umount', [dir]);
       rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
  * as `npm run dev:worker` does, and stops its whole process group (also if the runner exits).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,45 @@ function freePort(): Promise<number> {
 export interface DevServer {
   url: string;
   stop(): Promise<void>;
+  /**
+   * The workerd process's resident memory now and at its peak, in bytes (Linux `/proc`), or
+   * undefined where there is no `/proc`. workerd runs the Worker and its Durable Objects in one
+   * process, so this is the runtime's whole footprint, the objects' included.
+   */
+  workerdMemory(): { rss: number; peak: number } | undefined;
+  /** Starts a new peak: the next {@link DevServer.workerdMemory} reports the peak since now. */
+  resetWorkerdPeak(): void;
+}
+
+/** The workerd processes in `group` (wrangler's process group). */
+function workerdPids(group: number | undefined): number[] {
+  if (group === undefined || !existsSync('/proc')) return [];
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        // pid (comm) state ppid pgrp …: the comm may hold spaces, so split after its closing parenthesis.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[2]) === group && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'workerd';
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
+function workerdMemory(group: number | undefined): { rss: number; peak: number } | undefined {
+  const pids = workerdPids(group);
+  if (pids.length === 0) return undefined;
+  let rss = 0;
+  let peak = 0;
+  for (const pid of pids) {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    rss += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    peak += Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  }
+  return { rss, peak };
 }
 
 const running = new Set<ChildProcess>();
@@ -135,7 +175,15 @@ export async function startDev(
     try {
       const response = await fetch(`${url}/`, { signal: AbortSignal.timeout(2_000) });
       await response.arrayBuffer();
-      return { url, stop };
+      return {
+        url,
+        stop,
+        workerdMemory: () => workerdMemory(child.pid),
+        // Writing 5 to clear_refs resets the peak resident size (Linux; needs the same user or root).
+        resetWorkerdPeak: () => {
+          for (const pid of workerdPids(child.pid)) writeFileSync(`/proc/${pid}/clear_refs`, '5');
+        },
+      };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -2,5 +2,6 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_DO: DurableObjectNamespace<import('./worker.ts').TestWorkspaceDO>;
+    EXAMPLE_DO: DurableObjectNamespace<import('./worker.ts').WorkspaceDO>;
   }
 }

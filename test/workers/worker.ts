@@ -6,6 +6,9 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 
+// The example's Durable Object, bound as EXAMPLE_DO: its maintenance alarm is tested here.
+export { WorkspaceDO } from '../../examples/worker/src/index.ts';
+
 let constructed = 0;
 
 /** How many `TestWorkspaceDO` instances this isolate has constructed; a restart constructs one more. */

@@ -6,6 +6,7 @@
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { wrapStorageError } from '../../../core/errors.ts';
 import { isFsError, type StatInfo, type Workspace, withSpaceReserve } from '../../../core/index.ts';
 import { globals, withWorkspace, workspacePath, writeOut } from '../context.ts';
 import { CliError, ExitStatus, reportError } from '../errors.ts';
@@ -145,18 +146,23 @@ export function registerFiles(program: Command): void {
       if (options.force && !existsSync(db)) return;
       await withWorkspace(global, {}, (workspace) => {
         // All paths or none; on a full disk the whole transaction runs again in the released reserve.
-        withSpaceReserve(workspace.db, 'rm', () =>
-          workspace.db.transaction(() => {
-            for (const path of paths) {
-              try {
-                workspace.rm(workspacePath(path), { recursive: options.recursive, force: options.force });
-              } catch (error) {
-                // The engine's force covers a missing final name only; rm -f ignores a missing parent too.
-                if (!(options.force && isFsError(error, 'ENOENT'))) throw error;
+        try {
+          withSpaceReserve(workspace.db, 'rm', () =>
+            workspace.db.transaction(() => {
+              for (const path of paths) {
+                try {
+                  workspace.rm(workspacePath(path), { recursive: options.recursive, force: options.force });
+                } catch (error) {
+                  // The engine's force covers a missing final name only; rm -f ignores a missing parent too.
+                  if (!(options.force && isFsError(error, 'ENOENT'))) throw error;
+                }
               }
-            }
-          }),
-        );
+            }),
+          );
+        } catch (error) {
+          // A failed COMMIT of the whole batch is the rm's: `ENOSPC: …, rm '/a'`, not `…, sqlite`.
+          throw wrapStorageError(error, 'rm', workspacePath(paths[0]));
+        }
       });
     });
 

@@ -13,6 +13,11 @@
  *   GET    /ws/<name>/stat/<path>        JSON stat
  *   GET    /ws/<name>/usage              JSON usage (logical and stored bytes, dedup ratio, inodes)
  *   GET    /ws/<name>/fsck               JSON fsck report
+ *   GET    /ws/<name>/snapshots          JSON list of snapshots, oldest first
+ *   POST   /ws/<name>/snapshots/<snap>   take a snapshot (no <snap>: a default name); JSON snapshot, 201
+ *   DELETE /ws/<name>/snapshots/<snap>   delete a snapshot
+ *   POST   /ws/<name>/restore/<snap>     return the workspace to a snapshot; JSON { restored, before }
+ *   GET    /ws/<name>/diff/<snap>        JSON paths added, removed and changed since (?to=<snap> for another)
  *   GET    /ws/<name>/sync               WebSocket upgrade: a replica's sync session (Cap'n Web RPC)
  *
  * Every route requires `Authorization: Bearer <API_TOKEN>` (401 without it, 503 while the token is
@@ -33,7 +38,10 @@ import {
   normalizePath,
   openWorkspace,
   type ReaddirOptions,
+  type RestoreResult,
   type RmOptions,
+  type SnapshotDiffEntry,
+  type SnapshotInfo,
   type StatInfo,
   type Usage,
   type Workspace,
@@ -247,6 +255,31 @@ export class WorkspaceDO extends DurableObject<Env> {
     return call(() => this.ws.fsck(options));
   }
 
+  /** Records the whole workspace under `name` (default `snapshot-<id>`), in constant time. */
+  snapshot(name?: string): SnapshotInfo {
+    return call(() => this.ws.snapshot(name));
+  }
+
+  /** Every snapshot, oldest first. */
+  snapshots(): SnapshotInfo[] {
+    return call(() => this.ws.snapshots());
+  }
+
+  /** Deletes a snapshot; gc then frees what only it held. */
+  deleteSnapshot(name: string): void {
+    call(() => this.ws.deleteSnapshot(name));
+  }
+
+  /** Returns the workspace to a snapshot in one transaction (after a snapshot that undoes it). */
+  restore(name: string): RestoreResult {
+    return call(() => this.ws.restore(name));
+  }
+
+  /** Paths added, removed and changed from snapshot `from` to `to`, or to now. */
+  diff(from: string, to?: string): SnapshotDiffEntry[] {
+    return call(() => this.ws.diff(from, to));
+  }
+
   private ensureParent(path: string): void {
     const slash = path.replace(/\/+$/, '').lastIndexOf('/');
     if (slash > 0) this.ws.mkdir(path.slice(0, slash), { recursive: true });
@@ -387,7 +420,7 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
     const name = toPath(sync[1]).slice(1);
     return env.WORKSPACES.get(env.WORKSPACES.idFromName(name)).fetch(request);
   }
-  const match = /^\/ws\/([^/]+)\/(fs|stat|mkdir|usage|fsck)(?:\/(.*))?$/.exec(url.pathname);
+  const match = /^\/ws\/([^/]+)\/(fs|stat|mkdir|usage|fsck|snapshots|restore|diff)(?:\/(.*))?$/.exec(url.pathname);
   if (!match) {
     return json(
       { code: 'ENOROUTE', message: `no route for ${request.method} ${url.pathname}; see /ws/<name>/fs/<path>` },
@@ -425,6 +458,17 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   if (action === 'stat' && method === 'GET') return json(await ws.stat(path));
   if (action === 'usage' && method === 'GET' && rest === '') return json(await ws.usage());
   if (action === 'fsck' && method === 'GET' && rest === '') return json(await ws.fsck());
+  const snap = path.slice(1);
+  if (action === 'snapshots' && method === 'GET' && rest === '') return json(await ws.snapshots());
+  if (action === 'snapshots' && method === 'POST') return json(await ws.snapshot(snap === '' ? undefined : snap), 201);
+  if (action === 'snapshots' && method === 'DELETE' && snap !== '') {
+    await ws.deleteSnapshot(snap);
+    return new Response(null, { status: 204 });
+  }
+  if (action === 'restore' && method === 'POST' && snap !== '') return json(await ws.restore(snap));
+  if (action === 'diff' && method === 'GET' && snap !== '') {
+    return json(await ws.diff(snap, url.searchParams.get('to') ?? undefined));
+  }
   return json({ code: 'EMETHOD', message: `${method} is not supported on /ws/<name>/${action}` }, 405);
 }
 

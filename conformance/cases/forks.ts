@@ -1,0 +1,188 @@
+/**
+ * Forks and three-way merges between two workspaces on two storages of the target, each reached
+ * only in its own context (two Durable Objects cannot share one).
+ *
+ * @module
+ */
+import { describe, expect, it } from 'vitest';
+import { openWorkspace, type Workspace } from '../../core/workspace.ts';
+import {
+  createBranch,
+  currentBranch,
+  deleteBranch,
+  listBranches,
+  mergeBranch,
+  switchBranch,
+} from '../../sync/branches.ts';
+import { fork, merge, type WorkspaceAccess } from '../../sync/fork.ts';
+import { defineCase, expectCode, expectFsckClean, expectRefused, testClock } from '../harness.ts';
+import { snapshot as picture } from '../snapshot.ts';
+import type { ConformanceTarget, StorageHandle } from '../target.ts';
+import { patternBytes } from './files.ts';
+
+/** One workspace of a pair: its access for fork and merge, and a way to act on it. */
+interface Side {
+  access: WorkspaceAccess;
+  do<T>(fn: (ws: Workspace) => T): Promise<T>;
+}
+
+/** Runs `fn` with two fresh workspaces (chunk size 16) on two storages, then fscks both. */
+function withTwo(target: ConformanceTarget, fn: (a: Side, b: Side) => Promise<unknown>): Promise<unknown> {
+  const clock = testClock();
+  const side = (storage: StorageHandle): Side => {
+    const run = <T>(fn: (ws: Workspace) => T) =>
+      storage.use((backend) => fn(openWorkspace(backend, { chunkSize: 16, now: clock.now })));
+    return { access: (fn) => run((ws) => fn(ws.db)), do: run };
+  };
+  return target.withStorages(2, async ([first, second]) => {
+    const a = side(first);
+    const b = side(second);
+    await fn(a, b);
+    await a.do(expectFsckClean);
+    await b.do(expectFsckClean);
+  });
+}
+
+function seed(ws: Workspace): void {
+  ws.mkdir('/src/lib', { recursive: true });
+  ws.writeFile('/src/main.ts', 'main\n');
+  ws.writeFile('/src/lib/util.ts', 'util\n');
+  ws.writeFile('/big.bin', patternBytes(257 * 16 + 3, 5));
+  ws.symlink('src/main.ts', '/link');
+  ws.link('/src/main.ts', '/hard');
+  ws.writeFile('/both.txt', 'base\n');
+}
+
+const names = (ws: Workspace) => ws.snapshots().map((info) => info.name);
+
+export function forkCases(target: ConformanceTarget): void {
+  describe('forks and merges', () => {
+    it('a fork is the same tree, node for node, with only the blobs the target lacked copied', () =>
+      withTwo(target, async (a, b) => {
+        await a.do(seed);
+        // The target already stores the big file's blobs (garbage of a file it removed).
+        const had = await b.do((ws) => {
+          ws.writeFile('/old', patternBytes(257 * 16 + 3, 5));
+          ws.rm('/old');
+          return ws.usage().blobs;
+        });
+        const result = await fork(a.access, b.access);
+        expect(await b.do((ws) => picture(ws).tree)).toEqual(await a.do((ws) => picture(ws).tree));
+        expect(result.base).toMatch(/^fork-[0-9a-f]{12}$/);
+        expect(await a.do(names)).toEqual([result.base]);
+        expect(await b.do(names)).toEqual([result.base]);
+        expect(result.blobs).toBe((await a.do((ws) => ws.usage().blobs)) - had);
+        await b.do((ws) => ws.writeFile('/after', 'x'));
+        expect(await a.do((ws) => ws.exists('/after'))).toBe(false);
+      }));
+
+    it('forking into a workspace that holds anything is ENOTEMPTY and changes neither', () =>
+      withTwo(target, async (a, b) => {
+        await a.do(seed);
+        await b.do((ws) => ws.writeFile('/mine', 'x'));
+        const before = [await a.do(picture), await b.do(picture)];
+        await expectCode(() => fork(a.access, b.access), 'ENOTEMPTY');
+        expect([await a.do(picture), await b.do(picture)]).toEqual(before);
+        expect(await a.do(names)).toEqual([]);
+      }));
+
+    it('merge applies what only the other side changed and keeps both versions of what both changed', () =>
+      withTwo(target, async (a, b) => {
+        await a.do(seed);
+        await fork(a.access, b.access);
+        await b.do((ws) => {
+          ws.writeFile('/src/main.ts', 'theirs\n');
+          ws.rm('/src/lib', { recursive: true });
+          ws.mkdir('/docs');
+          ws.writeFile('/docs/new.md', 'new\n');
+          ws.chmod('/big.bin', 0o600);
+          ws.writeFile('/both.txt', 'theirs\n');
+        });
+        await a.do((ws) => {
+          ws.writeFile('/both.txt', 'ours\n');
+          ws.writeFile('/ours.txt', 'ours\n');
+        });
+        const result = await merge(a.access, b.access);
+        const copy = `/both.txt.conflict-${result.base.slice('fork-'.length)}`;
+        expect(result.conflicts).toEqual([{ path: '/both.txt', copy }]);
+        await a.do((ws) => {
+          expect(ws.readFile('/src/main.ts', 'utf8')).toBe('theirs\n');
+          expect(ws.exists('/src/lib')).toBe(false);
+          expect(ws.readFile('/docs/new.md', 'utf8')).toBe('new\n');
+          expect(ws.stat('/big.bin').mode & 0o777).toBe(0o600);
+          expect(ws.readFile('/both.txt', 'utf8')).toBe('ours\n');
+          expect(ws.readFile(copy, 'utf8')).toBe('theirs\n');
+          expect(ws.readFile('/ours.txt', 'utf8')).toBe('ours\n');
+        });
+        // Merging again brings nothing new; theirs was only read.
+        expect((await merge(a.access, b.access)).applied).toEqual([]);
+        expect(await b.do((ws) => ws.exists('/ours.txt'))).toBe(false);
+      }));
+
+    it('a directory the other side deleted stays where this side changed something inside it', () =>
+      withTwo(target, async (a, b) => {
+        await a.do(seed);
+        await fork(a.access, b.access);
+        await b.do((ws) => ws.rm('/src', { recursive: true }));
+        await a.do((ws) => ws.writeFile('/src/lib/added.ts', 'kept\n'));
+        const result = await merge(a.access, b.access);
+        expect(result.conflicts.map((conflict) => conflict.path)).toContain('/src');
+        await a.do((ws) => {
+          expect(ws.readFile('/src/lib/added.ts', 'utf8')).toBe('kept\n');
+          expect(ws.exists('/src/main.ts')).toBe(false);
+        });
+      }));
+
+    it('the fork can be merged into, too, and workspaces never forked are refused', () =>
+      withTwo(target, async (a, b) => {
+        await a.do(seed);
+        await expectCode(() => merge(a.access, b.access), 'EINVAL');
+        await fork(a.access, b.access);
+        await a.do((ws) => ws.writeFile('/upstream.txt', 'up\n'));
+        await merge(b.access, a.access);
+        expect(await b.do((ws) => ws.readFile('/upstream.txt', 'utf8'))).toBe('up\n');
+      }));
+
+    defineCase(
+      target,
+      'branches in one workspace: create, switch (a restore each way), merge with conflicts kept',
+      async ({ ws }) => {
+        seed(ws);
+        createBranch(ws.db, 'feature');
+        expect(listBranches(ws.db)).toEqual([
+          { name: 'feature', current: false },
+          { name: 'main', current: true },
+        ]);
+        ws.writeFile('/both.txt', 'main\n');
+        const onMain = picture(ws).tree;
+        switchBranch(ws.db, 'feature');
+        expect(currentBranch(ws.db)).toBe('feature');
+        expect(ws.readFile('/both.txt', 'utf8')).toBe('base\n');
+        ws.writeFile('/both.txt', 'feature\n');
+        ws.writeFile('/feature.txt', 'only here\n');
+        ws.rm('/src/lib', { recursive: true });
+        const onFeature = picture(ws).tree;
+        switchBranch(ws.db, 'main');
+        expect(picture(ws).tree).toEqual(onMain);
+        const result = mergeBranch(ws.db, 'feature');
+        expect(result.conflicts).toEqual([{ path: '/both.txt', copy: '/both.txt.conflict-feature' }]);
+        expect(ws.readFile('/feature.txt', 'utf8')).toBe('only here\n');
+        expect(ws.exists('/src/lib')).toBe(false);
+        expect(ws.readFile('/both.txt', 'utf8')).toBe('main\n');
+        expect(ws.readFile('/both.txt.conflict-feature', 'utf8')).toBe('feature\n');
+        switchBranch(ws.db, 'feature');
+        expect(picture(ws).tree).toEqual(onFeature);
+        // Merging the parent into the branch works against the state the branch started from.
+        expect(mergeBranch(ws.db, 'main').applied).toContain('/both.txt.conflict-feature');
+        switchBranch(ws.db, 'main');
+        await expectRefused(ws, () => mergeBranch(ws.db, 'main'), 'EINVAL');
+        await expectRefused(ws, () => switchBranch(ws.db, 'nope'), 'ENOENT');
+        await expectRefused(ws, () => createBranch(ws.db, 'feature'), 'EEXIST');
+        await expectRefused(ws, () => deleteBranch(ws.db, 'main'), 'EINVAL');
+        deleteBranch(ws.db, 'feature');
+        expect(listBranches(ws.db)).toEqual([{ name: 'main', current: true }]);
+        expect(ws.snapshots()).toEqual([]);
+      },
+    );
+  });
+}

@@ -1,0 +1,341 @@
+/**
+ * Snapshots: taking one in constant rows, reading at one, restore, diff, delete, retention, and
+ * restore travelling through sync like any change.
+ *
+ * @module
+ */
+import { describe, expect, it } from 'vitest';
+import { S_IFIFO } from '../../core/fs/attributes.ts';
+import type { SnapshotDiffEntry } from '../../core/fs/diff.ts';
+import type { WatchEvent } from '../../core/fs/watch.ts';
+import { openWorkspace, type Workspace } from '../../core/workspace.ts';
+import { createSyncDriver } from '../../sync/driver.ts';
+import { createSyncEndpoint, forwardEndpoint } from '../../sync/endpoint.ts';
+import { connectInProcess } from '../../sync/in-process.ts';
+import { defineCase, expectCode, expectFsckClean, expectRefused, openTestWorkspace, tickingClock } from '../harness.ts';
+import { snapshot as picture } from '../snapshot.ts';
+import type { ConformanceTarget } from '../target.ts';
+import { patternBytes } from './files.ts';
+import { syncView } from './sync.ts';
+
+/** Rows in every table the workspace owns (what a snapshot may write is counted against it). */
+function rowCounts(ws: Workspace): Record<string, number> {
+  const tables = ws.db.all<{ name: string }>(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'vfs\\_%' ESCAPE '\\'",
+  );
+  return Object.fromEntries(
+    tables.map(({ name }) => [name, Number(ws.db.all<{ n: number }>(`SELECT count(*) AS n FROM ${name}`)[0].n)]),
+  );
+}
+
+/** A tree with every kind of node: nested directories, a file across many chunks, links, a FIFO. */
+function seed(ws: Workspace): void {
+  ws.mkdir('/src/lib', { recursive: true });
+  ws.writeFile('/src/main.ts', 'console.log("one")\n');
+  ws.writeFile('/src/lib/util.ts', 'export const x = 1;\n', { mode: 0o600 });
+  ws.writeFile('/big.bin', patternBytes(257 * 16 + 5, 1));
+  ws.symlink('src/main.ts', '/link');
+  ws.link('/src/main.ts', '/hard');
+  ws.mknod('/pipe', S_IFIFO | 0o644);
+  ws.writeFile('/sparse', 'x');
+  ws.truncate('/sparse', 5000);
+}
+
+/** Changes of every kind, after {@link seed}. */
+function churn(ws: Workspace): void {
+  ws.writeFile('/src/main.ts', 'console.log("two")\n');
+  ws.appendFile('/big.bin', 'tail');
+  ws.rm('/src/lib', { recursive: true });
+  ws.writeFile('/new.txt', 'new');
+  ws.chmod('/big.bin', 0o600);
+  ws.rename('/src', '/moved');
+  ws.unlink('/link');
+  ws.mkdir('/link');
+  ws.truncate('/sparse', 10_000);
+}
+
+const tree = (ws: Workspace) => picture(ws).tree;
+
+export function snapshotCases(target: ConformanceTarget): void {
+  describe('snapshots', () => {
+    defineCase(
+      target,
+      'a snapshot writes a constant number of rows and copies no bytes, at 1, 256 and 2,000 files',
+      ({ ws }) => {
+        for (const files of [1, 256, 2000]) {
+          const before = ws.snapshots().length;
+          for (let i = ws.find('/', 'f*').length; i < files; i++) ws.writeFile(`/f${i}`, `file ${i}`);
+          const rows = rowCounts(ws);
+          const info = ws.snapshot(`at-${files}`);
+          const after = rowCounts(ws);
+          const written = Object.keys(after).reduce(
+            (sum, table) => sum + Math.abs(after[table] - (rows[table] ?? 0)),
+            0,
+          );
+          expect(written).toBeLessThanOrEqual(10);
+          expect(after.vfs_blobs).toBe(rows.vfs_blobs);
+          expect(info).toMatchObject({ name: `at-${files}`, id: expect.any(Number), rev: expect.any(Number) });
+          expect(ws.snapshots()).toHaveLength(before + 1);
+        }
+      },
+    );
+
+    defineCase(
+      target,
+      'reads at a snapshot see the tree as it was: readFile, readdir, stat, lstat, readlink, find, grep',
+      ({ ws }) => {
+        seed(ws);
+        const then = tree(ws);
+        const grepThen = ws.grep('console', '/');
+        const readdirThen = ws.readdir('/src');
+        ws.snapshot('s');
+        churn(ws);
+        const at = ws.atSnapshot('s');
+        expect(tree(at)).toEqual(then);
+        expect(at.readFile('/src/main.ts', 'utf8')).toBe('console.log("one")\n');
+        expect(at.readFile('/big.bin')).toEqual(patternBytes(257 * 16 + 5, 1));
+        expect(at.readFile('/big.bin', { byteOffset: 4000, byteLength: 200 })).toEqual(
+          patternBytes(257 * 16 + 5, 1).subarray(4000, 4200),
+        );
+        expect(at.readdir('/src')).toEqual(readdirThen);
+        expect(at.stat('/link')).toMatchObject({ type: 'file', nlink: 2 });
+        expect(at.lstat('/link').type).toBe('symlink');
+        expect(at.readlink('/link')).toBe('src/main.ts');
+        expect(at.find('/src', '**/*.ts')).toEqual(['/src/lib/util.ts', '/src/main.ts']);
+        expect(at.grep('console', '/')).toEqual(grepThen);
+        expect(at.exists('/new.txt')).toBe(false);
+        expect(ws.readFile('/moved/main.ts', 'utf8')).toBe('console.log("two")\n');
+      },
+      { chunkSize: 16 },
+    );
+
+    defineCase(
+      target,
+      'a snapshot is read-only; bad names, unknown and taken names are refused and change nothing',
+      async ({ ws }) => {
+        ws.writeFile('/f', 'x');
+        ws.snapshot('s');
+        const at = ws.atSnapshot('s');
+        await expectCode(() => at.writeFile('/g', 'y'), 'EROFS');
+        await expectCode(() => at.rm('/f'), 'EROFS');
+        await expectCode(() => at.snapshot('t'), 'EROFS');
+        for (const bad of ['', 'a/b', '.', '..', 'x\0y', 'é'.repeat(128), 7 as unknown as string]) {
+          await expectRefused(ws, () => ws.snapshot(bad), 'EINVAL');
+        }
+        await expectRefused(ws, () => ws.snapshot('s'), 'EEXIST');
+        for (const call of [
+          () => ws.atSnapshot('nope'),
+          () => ws.restore('nope'),
+          () => ws.diff('nope'),
+          () => ws.diff('s', 'nope'),
+          () => ws.deleteSnapshot('nope'),
+        ])
+          await expectRefused(ws, call, 'ENOENT');
+        expect(ws.snapshots().map((s) => s.name)).toEqual(['s']);
+        ws.deleteSnapshot('s');
+        await expectCode(() => at.readFile('/f'), 'ENOENT');
+      },
+    );
+
+    defineCase(
+      target,
+      'restore brings back exactly the snapshot, as one new revision, and the snapshot taken before undoes it',
+      ({ ws }) => {
+        seed(ws);
+        const then = tree(ws);
+        ws.snapshot('s');
+        churn(ws);
+        const now = tree(ws);
+        const rev = Number(ws.db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0].v);
+        const result = ws.restore('s');
+        expect(tree(ws)).toEqual(then);
+        expect(Number(ws.db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0].v)).toBe(rev + 1);
+        expect(result.restored.name).toBe('s');
+        expect(result.before.name).toMatch(/^before-restore-/);
+        expectFsckClean(ws);
+        ws.restore(result.before.name);
+        expect(tree(ws)).toEqual(now);
+        ws.restore('s');
+        expect(tree(ws)).toEqual(then);
+        expect(ws.diff('s')).toEqual([]);
+      },
+      { chunkSize: 16 },
+    );
+
+    defineCase(target, 'restore tells watchers of every path it changes, after it commits', ({ ws }) => {
+      ws.mkdir('/d');
+      ws.writeFile('/d/a', 'a');
+      ws.snapshot('s');
+      ws.writeFile('/d/a', 'b');
+      ws.writeFile('/d/new', 'n');
+      ws.rm('/d/a');
+      const events: WatchEvent[] = [];
+      const watcher = ws.watch('/', { recursive: true }, (event) => events.push(event));
+      ws.restore('s');
+      watcher.close();
+      const paths = new Set(events.map((event) => event.filename));
+      expect(paths.has('d/a')).toBe(true);
+      expect(paths.has('d/new')).toBe(true);
+    });
+
+    defineCase(
+      target,
+      'diff lists added, removed and changed paths (content, mode, type) both ways and against now',
+      ({ ws }) => {
+        seed(ws);
+        ws.snapshot('a');
+        churn(ws);
+        ws.snapshot('b');
+        const expected: SnapshotDiffEntry[] = [
+          { path: '/big.bin', status: 'changed', changes: ['content', 'mode'] },
+          { path: '/hard', status: 'changed', changes: ['content'] },
+          { path: '/link', status: 'changed', changes: ['type'] },
+          { path: '/moved', status: 'added' },
+          { path: '/moved/main.ts', status: 'added' },
+          { path: '/new.txt', status: 'added' },
+          { path: '/sparse', status: 'changed', changes: ['content'] },
+          { path: '/src', status: 'removed' },
+          { path: '/src/lib', status: 'removed' },
+          { path: '/src/lib/util.ts', status: 'removed' },
+          { path: '/src/main.ts', status: 'removed' },
+        ];
+        expect(ws.diff('a', 'b')).toEqual(expected);
+        expect(ws.diff('a')).toEqual(expected);
+        const flip = { added: 'removed', removed: 'added', changed: 'changed' } as const;
+        expect(ws.diff('b', 'a')).toEqual(expected.map((entry) => ({ ...entry, status: flip[entry.status] })));
+        expect(ws.diff('b')).toEqual([]);
+        ws.writeFile('/moved/main.ts', 'console.log("two")\n');
+        expect(ws.diff('b')).toEqual([]);
+      },
+      { chunkSize: 16 },
+    );
+
+    defineCase(target, 'deleting a snapshot keeps every other one whole, whichever is deleted', ({ ws }) => {
+      const pictures: Record<string, ReturnType<typeof tree>> = {};
+      for (const name of ['a', 'b', 'c', 'd']) {
+        ws.writeFile(`/${name}`, name);
+        ws.writeFile('/shared', `shared at ${name}`);
+        if (name === 'c') ws.rm('/a');
+        pictures[name] = tree(ws);
+        ws.snapshot(name);
+      }
+      ws.writeFile('/shared', 'now');
+      for (const gone of ['b', 'd', 'a']) {
+        ws.deleteSnapshot(gone);
+        delete pictures[gone];
+        for (const [name, then] of Object.entries(pictures)) expect(tree(ws.atSnapshot(name))).toEqual(then);
+      }
+      ws.restore('c');
+      expect(tree(ws)).toEqual(pictures.c);
+    });
+
+    defineCase(
+      target,
+      'snapshots pin their chunks against gc; deleting the last one holding a chunk frees it',
+      ({ ws }) => {
+        ws.writeFile('/kept', patternBytes(5000, 3));
+        ws.snapshot('s');
+        ws.rm('/kept');
+        expect(ws.gc({ safetyWindowMs: 0 }).blobs).toBe(0);
+        expect(ws.atSnapshot('s').readFile('/kept')).toEqual(patternBytes(5000, 3));
+        ws.restore('s');
+        expect(ws.readFile('/kept')).toEqual(patternBytes(5000, 3));
+        ws.rm('/kept');
+        for (const { name } of ws.snapshots()) ws.deleteSnapshot(name);
+        expect(ws.gc({ safetyWindowMs: 0 }).bytes).toBeGreaterThanOrEqual(5000);
+        expect(ws.db.all("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'vfs_hist%'")).toEqual(
+          [],
+        );
+      },
+    );
+
+    defineCase(target, 'usage reports the bytes snapshots pin, and what each holds alone', ({ ws }) => {
+      ws.writeFile('/a', patternBytes(1000, 1));
+      ws.writeFile('/b', patternBytes(1000, 2));
+      ws.snapshot('one');
+      ws.rm('/a');
+      ws.snapshot('two');
+      ws.rm('/b');
+      ws.writeFile('/c', patternBytes(1000, 3));
+      const used = ws.usage();
+      expect(used.snapshotBytes).toBe(2000);
+      expect(used.storedBytes).toBe(1000);
+      expect(used.garbageBytes).toBe(0);
+      // /a only 'one' saw; /b both saw, so neither holds it alone.
+      expect(used.snapshots).toEqual([
+        { name: 'one', bytes: 1000 },
+        { name: 'two', bytes: 0 },
+      ]);
+      ws.deleteSnapshot('two');
+      expect(ws.usage().snapshots).toEqual([{ name: 'one', bytes: 2000 }]);
+      expect(ws.gc({ safetyWindowMs: 0 }).blobs).toBe(0);
+      ws.deleteSnapshot('one');
+      expect(ws.usage()).toMatchObject({ snapshotBytes: 0, snapshots: [], garbageBytes: 2000 });
+      expect(ws.gc({ safetyWindowMs: 0 }).bytes).toBe(2000);
+    });
+
+    defineCase(
+      target,
+      'pinned bytes count against the stored-bytes quota until the snapshot holding them is deleted',
+      async ({ ws }) => {
+        ws.writeFile('/a', patternBytes(3000, 1));
+        ws.snapshot('s');
+        ws.rm('/a');
+        ws.gc({ safetyWindowMs: 0 });
+        await expectRefused(ws, () => ws.writeFile('/b', patternBytes(3000, 2)), 'ENOSPC');
+        ws.deleteSnapshot('s');
+        ws.gc({ safetyWindowMs: 0 });
+        ws.writeFile('/b', patternBytes(3000, 2));
+        expect(ws.readFile('/b')).toEqual(patternBytes(3000, 2));
+      },
+      { quotas: { maxStoredBytes: 5000 } },
+    );
+
+    defineCase(
+      target,
+      'a restore that would bring back more inodes than the quota allows is ENOSPC and changes nothing',
+      async ({ ws, backend }) => {
+        for (let i = 0; i < 8; i++) ws.writeFile(`/f${i}`, `${i}`);
+        ws.snapshot('s');
+        for (let i = 0; i < 8; i++) ws.rm(`/f${i}`);
+        const tight = openWorkspace(backend, { quotas: { maxInodes: 5 } });
+        await expectRefused(tight, () => tight.restore('s'), 'ENOSPC');
+        expect(tight.snapshots().map((info) => info.name)).toEqual(['s']);
+      },
+    );
+
+    it('a restore syncs to a replica like any change', () =>
+      target.withStorages(2, async ([a, b]) => {
+        const open = (backend: Parameters<typeof openTestWorkspace>[0], start: number) =>
+          openTestWorkspace(backend, { chunkSize: 64, clock: tickingClock(start) }).ws;
+        const authority = { do: <T>(fn: (ws: Workspace) => T) => a.use((backend) => fn(open(backend, 0))) };
+        const replica = { do: <T>(fn: (ws: Workspace) => T) => b.use((backend) => fn(open(backend, 8_000_000))) };
+        const wire = connectInProcess(
+          forwardEndpoint((method, args) =>
+            authority.do((ws) => (createSyncEndpoint(ws.db)[method] as (...x: unknown[]) => Promise<unknown>)(...args)),
+          ),
+        );
+        const sync = () => replica.do((ws) => createSyncDriver(ws.db, wire).sync());
+        await authority.do((ws) => {
+          ws.mkdir('/d/e', { recursive: true });
+          ws.writeFile('/d/e/f', 'one');
+          ws.writeFile('/g', 'gone later');
+          ws.snapshot('s');
+        });
+        await sync();
+        await authority.do((ws) => {
+          ws.writeFile('/d/e/f', 'two');
+          ws.rename('/d', '/moved');
+          ws.rm('/g');
+          ws.writeFile('/h', 'new');
+        });
+        await sync();
+        await authority.do((ws) => ws.restore('s'));
+        await sync();
+        await sync();
+        expect(await replica.do(syncView)).toEqual(await authority.do(syncView));
+        expect(await replica.do((ws) => ws.find('/', '**'))).toEqual(['/d', '/d/e', '/d/e/f', '/g']);
+        await replica.do(expectFsckClean);
+      }));
+  });
+}
