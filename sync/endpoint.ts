@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { SqlValue } from '../core/backend.ts';
 import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
 import { type ApplyResult, applyChanges } from './apply.ts';
@@ -25,6 +26,16 @@ import {
   withoutChunks,
 } from './chunk-delta.ts';
 import { type ManifestPage, needsResync, readManifest } from './compact.ts';
+import {
+  type ChangePage,
+  dropForkSnapshot,
+  type Row,
+  readChanges,
+  readRows,
+  readStates,
+  snapshotNames,
+  takeForkSnapshot,
+} from './merge-source.ts';
 import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
 import { replicaId, writePushCursor } from './peers.ts';
 
@@ -99,6 +110,18 @@ export interface SyncEndpoint {
   chunkDigests(paths: string[]): Promise<Array<ChunkDigests | null>>;
   /** Groups of the chunk lists of big files pulled without them; null where the list changed since. */
   fetchChunkGroups(requests: ChunkGroupRequest[]): Promise<Array<ChunkGroup[] | null>>;
+  /** The names of the authority's snapshots (for fork and merge: their bases). */
+  snapshotNames(): Promise<string[]>;
+  /** Takes snapshot `name` (only `fork-<id>` or `fork-<id>.<id>`); resolves to the revision it records. */
+  takeForkSnapshot(name: string): Promise<number>;
+  /** Deletes snapshot `name` (only `fork-<id>` or `fork-<id>.<id>`). */
+  dropForkSnapshot(name: string): Promise<void>;
+  /** A page of the rows of fork table `table` (0 nodes, 1 entries, 2 chunks) at snapshot `base`, after key `after`. */
+  forkRows(base: string, table: number, after: SqlValue[] | null): Promise<Row[]>;
+  /** A page of the paths that differ between two snapshots, with their state at the later one. */
+  forkChanges(from: string, to: string, offset: number): Promise<ChangePage>;
+  /** The states of at most 256 paths at snapshot `name`. */
+  forkStates(name: string, paths: string[]): Promise<ChangeEntry[]>;
 }
 
 /** Options of {@link SyncEndpoint.fetchChanges}. */
@@ -118,6 +141,12 @@ export const SYNC_METHODS = [
   'pushChanges',
   'chunkDigests',
   'fetchChunkGroups',
+  'snapshotNames',
+  'takeForkSnapshot',
+  'dropForkSnapshot',
+  'forkRows',
+  'forkChanges',
+  'forkStates',
 ] as const satisfies ReadonlyArray<keyof SyncEndpoint>;
 
 /**
@@ -238,6 +267,24 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
     async fetchChunkGroups(requests) {
       checkCount(requests, MAX_BATCH_ENTRIES, 'requests');
       return chunkGroups(db, requests);
+    },
+    async snapshotNames() {
+      return snapshotNames(db);
+    },
+    async takeForkSnapshot(name) {
+      return takeForkSnapshot(db, name);
+    },
+    async dropForkSnapshot(name) {
+      dropForkSnapshot(db, name);
+    },
+    async forkRows(base, table, after) {
+      return readRows(db, base, table, after);
+    },
+    async forkChanges(from, to, offset) {
+      return readChanges(db, from, to, offset);
+    },
+    async forkStates(name, paths) {
+      return readStates(db, name, paths);
     },
   };
 }

@@ -11,26 +11,25 @@ import type { SqlValue } from '../core/backend.ts';
 import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
 import { diffSnapshots } from '../core/fs/diff.ts';
-import { deleteSnapshot, listSnapshots, snapshot, snapshotView } from '../core/fs/snapshots.ts';
-import { NODE_FIELDS } from '../core/history.ts';
+import { deleteSnapshot, snapshot } from '../core/fs/snapshots.ts';
 import { mutate } from '../core/mutate.ts';
 import { isSameOrBelow } from '../core/paths.ts';
 import { readMeta, writeMeta } from '../core/schema.ts';
 import { applyChanges } from './apply.ts';
 import { type ChangeEntry, HOLE, materialiseChange, nodeAt } from './changes.ts';
-import { fetchObjects, missingObjects, pushObjects } from './objects.ts';
+import {
+  type ChangePage,
+  FORK_TABLES,
+  localSource,
+  MAX_STATE_PATHS,
+  type MergeSource,
+  type Row,
+  snapshotNames,
+  type WorkspaceAccess,
+} from './merge-source.ts';
+import { missingObjects, pushObjects } from './objects.ts';
 
-/**
- * Runs `fn` on one workspace's `Database`, in its context (a Durable Object's, for one): how fork
- * and merge reach two workspaces that may not share a context. {@link local} makes one for a
- * `Database` at hand.
- */
-export type WorkspaceAccess = <T>(fn: (db: Database) => T) => Promise<T>;
-
-/** A {@link WorkspaceAccess} for a `Database` in this context. */
-export function local(db: Database): WorkspaceAccess {
-  return async (fn) => fn(db);
-}
+export { local, type MergeSource, remoteSource, type WorkspaceAccess } from './merge-source.ts';
 
 /** What {@link fork} did. */
 export interface ForkResult {
@@ -44,29 +43,13 @@ export interface ForkResult {
   bytes: number;
 }
 
-/** The tables a fork copies, with their columns; the first one or two columns are the key. */
-const TABLES = [
-  { table: 'vfs_nodes', columns: NODE_FIELDS as readonly string[], keys: 1 },
-  { table: 'vfs_dirents', columns: ['parent', 'name', 'child'], keys: 2 },
-  { table: 'vfs_chunks', columns: ['inode', 'idx', 'hash', 'size'], keys: 2 },
-];
-/** Rows read per page; blobs and their bytes per round trip (a Workers RPC message is at most 32 MiB). */
-const PAGE_ROWS = 2000;
+/** Blobs and their bytes per round trip (a Workers RPC message is at most 32 MiB). */
 const PAGE_BLOBS = 1024;
-const PAGE_BYTES = 8 * 1024 * 1024;
+const PAGE_BYTES = 4 * 1024 * 1024;
 
-type Row = Record<string, SqlValue>;
-
-/** One page of `table` at snapshot `base`, in key order after `after`. */
-function readPage(db: Database, base: string, index: number, after: SqlValue[] | null): Row[] {
-  const { table, columns, keys } = TABLES[index];
-  const key = columns.slice(0, keys).join(', ');
-  const where = after === null ? '' : `WHERE (${key}) > (${after.map(() => '?').join(', ')})`;
-  return snapshotView(db, base).all<Row>(
-    `SELECT ${columns.join(', ')} FROM ${table} ${where} ORDER BY ${key} LIMIT ?`,
-    [...(after ?? []), PAGE_ROWS],
-  );
-}
+/** The side to copy from or read, reached through a function or already a {@link MergeSource}. */
+const sourceOf = (side: WorkspaceAccess | MergeSource): MergeSource =>
+  typeof side === 'function' ? localSource(side) : side;
 
 /** Refuses a fork target that holds anything or has another chunk size. */
 function checkTarget(db: Database, chunkSize: number): void {
@@ -86,35 +69,34 @@ function checkTarget(db: Database, chunkSize: number): void {
  * it was (with blobs staged for gc) and takes its snapshot back from the source. ENOTEMPTY when
  * the target holds anything, EINVAL when the chunk sizes differ.
  */
-export async function fork(source: WorkspaceAccess, target: WorkspaceAccess): Promise<ForkResult> {
-  const chunkSize = await source((db) => db.chunkSize);
+export async function fork(from: WorkspaceAccess | MergeSource, target: WorkspaceAccess): Promise<ForkResult> {
+  const source = sourceOf(from);
+  const chunkSize = await source.chunkSize();
   await target((db) => checkTarget(db, chunkSize));
   const base = `fork-${randomId()}`;
-  const rev = await source((db) => {
-    snapshot(db, base);
-    return Number(readMeta(db, 'rev'));
-  });
+  const rev = await source.takeSnapshot(base);
   try {
     const pages: Row[][][] = [];
-    for (let index = 0; index < TABLES.length; index++) {
+    for (let index = 0; index < FORK_TABLES.length; index++) {
       pages.push([]);
       for (let after: SqlValue[] | null = null; ; ) {
-        const rows = await source((db) => readPage(db, base, index, after));
+        const rows = await source.rows(base, index, after);
         if (rows.length === 0) break;
         pages[index].push(rows);
         const last = rows[rows.length - 1];
-        after = TABLES[index].columns.slice(0, TABLES[index].keys).map((column) => last[column]);
+        after = FORK_TABLES[index].columns.slice(0, FORK_TABLES[index].keys).map((column) => last[column]);
       }
     }
     const sizes = new Map<string, number>();
-    for (const rows of pages[TABLES.length - 1]) for (const row of rows) sizes.set(String(row.hash), Number(row.size));
+    for (const rows of pages[FORK_TABLES.length - 1])
+      for (const row of rows) sizes.set(String(row.hash), Number(row.size));
     const copied = await copyBlobs(source, target, sizes);
     const nodes = await target((db) =>
       mutate(db, 'fork', undefined, () => {
         checkTarget(db, chunkSize);
         db.run('DELETE FROM vfs_nodes');
         pages.forEach((tablePages, index) => {
-          for (const rows of tablePages) insertRows(db, TABLES[index].table, TABLES[index].columns, rows);
+          for (const rows of tablePages) insertRows(db, FORK_TABLES[index].table, FORK_TABLES[index].columns, rows);
         });
         db.run("UPDATE sqlite_sequence SET seq = (SELECT MAX(inode) FROM vfs_nodes) WHERE name = 'vfs_nodes'");
         writeMeta(db, 'rev', Math.max(Number(readMeta(db, 'rev')), rev));
@@ -124,7 +106,7 @@ export async function fork(source: WorkspaceAccess, target: WorkspaceAccess): Pr
     );
     return { base, nodes, ...copied };
   } catch (error) {
-    await source((db) => deleteSnapshot(db, base)).catch(() => undefined);
+    await source.dropSnapshot(base).catch(() => undefined);
     throw error;
   }
 }
@@ -166,7 +148,7 @@ function groups(sizes: ReadonlyMap<string, number>): string[][] {
 
 /** Stages in `target` the blobs of `sizes` (hash to size) it lacks, read from `source`. */
 async function copyBlobs(
-  source: WorkspaceAccess,
+  source: MergeSource,
   target: WorkspaceAccess,
   sizes: ReadonlyMap<string, number>,
 ): Promise<{ blobs: number; bytes: number }> {
@@ -175,7 +157,7 @@ async function copyBlobs(
   for (const group of groups(sizes)) {
     const missing = await target((db) => missingObjects(db, group));
     if (missing.length === 0) continue;
-    const objects = await source((db) => [...fetchObjects(db, missing)]);
+    const objects = await source.fetchObjects(missing);
     await target((db) => pushObjects(db, objects));
     blobs += objects.length;
     bytes += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
@@ -206,13 +188,21 @@ export interface MergeResult {
   conflicts: MergeConflict[];
 }
 
-/** The newest `fork-…` snapshot both workspaces hold. */
-async function mergeBase(ours: WorkspaceAccess, theirs: WorkspaceAccess): Promise<string> {
-  const mine = new Set((await ours(listSnapshots)).map((info) => info.name));
-  const common = (await theirs(listSnapshots))
-    .filter((info) => info.name.startsWith('fork-') && mine.has(info.name))
-    .sort((x, y) => y.id - x.id);
-  if (common.length === 0) {
+/** Where a merge starts: the fork both hold, and the state of theirs this side merged last. */
+interface MergeBase {
+  /** The newest `fork-<id>` snapshot both hold. */
+  fork: string;
+  /** Their snapshot this side merged last (`fork-<id>.<id>`, this side holding it with `-merged`), or `fork`. */
+  prev: string;
+}
+
+const MERGED = '-merged';
+
+/** The {@link MergeBase} of merging `theirs` (snapshot names `theirNames`, oldest first) into `ours`. */
+function mergeBase(ourNames: readonly string[], theirNames: readonly string[]): MergeBase {
+  const mine = new Set(ourNames);
+  const fork = theirNames.findLast((name) => /^fork-[0-9a-f]{12}$/.test(name) && mine.has(name));
+  if (fork === undefined) {
     throw fsError(
       'EINVAL',
       'merge',
@@ -221,7 +211,9 @@ async function mergeBase(ours: WorkspaceAccess, theirs: WorkspaceAccess): Promis
       'the workspaces share no fork snapshot: neither was forked from the other',
     );
   }
-  return common[0].name;
+  const mark = new RegExp(`^${fork}\\.[0-9a-f]{12}$`);
+  const prev = theirNames.findLast((name) => mark.test(name) && mine.has(`${name}${MERGED}`)) ?? fork;
+  return { fork, prev };
 }
 
 const sameState = (a: ChangeEntry, b: ChangeEntry): boolean =>
@@ -259,8 +251,21 @@ function blockingAncestor(db: Database, path: string): string | undefined {
  * applies here and what conflicts (copies are named `<path>.conflict-<tag>`); then applies it, in
  * one transaction. The three-way rule of {@link merge}, shared with branch merges.
  */
-export function settle(db: Database, base: string, incoming: readonly ChangeEntry[], tag: string): MergeResult {
-  const ourPaths = diffSnapshots(db, base).map((entry) => entry.path);
+export function settle(
+  db: Database,
+  base: string,
+  incoming: readonly ChangeEntry[],
+  tag: string,
+  theirBase?: ReadonlyMap<string, ChangeEntry>,
+): MergeResult {
+  // A path this side changed since `base` counts unless it holds the state the other side's changes
+  // start from (where that is known): then the two agree on it, as after an earlier merge.
+  const ourPaths = diffSnapshots(db, base)
+    .map((entry) => entry.path)
+    .filter((path) => {
+      const known = theirBase?.get(path);
+      return !known || !sameState(materialiseChange(db, path), known);
+    });
   const touched = (path: string) => ourPaths.some((mine) => isSameOrBelow(mine, path));
   const entries: ChangeEntry[] = [];
   const result: MergeResult = { base, applied: [], conflicts: [] };
@@ -290,22 +295,64 @@ export function settle(db: Database, base: string, incoming: readonly ChangeEntr
 }
 
 /**
- * Merges the workspace `theirs` reaches (a fork of this one, or the one this was forked from) into
- * the one `ours` reaches: their changes since the newest fork snapshot both hold apply where this
- * side did not change the path (or anything below it); where both changed it differently, this
- * side keeps the path and theirs is kept as `<path>.conflict-<id>` (a deletion or a directory of
- * theirs has nothing to keep), as sync does. A directory they deleted that holds paths this side
- * changed stays. Nothing is lost, `theirs` is only read, and this side changes in one transaction
- * (blobs are staged first). A path both changed is reported again by later merges of the same
- * pair while they differ. EINVAL when the two share no fork snapshot.
+ * Merges the workspace `theirs` reaches (a fork of this one, or the one this was forked from;
+ * through a function or a {@link MergeSource}, such as {@link remoteSource} of a Durable Object's
+ * sync endpoint) into the one `ours` reaches: their changes since the state this side last merged
+ * from them (at first the fork) apply where this side did not change the path (or anything below
+ * it); where both changed it differently, this side keeps the path and theirs is kept as
+ * `<path>.conflict-<id>` (a deletion or a directory of theirs has nothing to keep), as sync does. A
+ * directory they deleted that holds paths this side changed stays. Nothing is lost, and this side
+ * changes in one transaction (blobs are staged first). Theirs only gains a snapshot
+ * `fork-<id>.<id>`, the state merged (this side records it as `fork-<id>.<id>-merged` in the same
+ * transaction): the next merge from them starts there, so nothing merged is reported again. EINVAL
+ * when the two share no fork snapshot.
  */
-export async function merge(ours: WorkspaceAccess, theirs: WorkspaceAccess): Promise<MergeResult> {
-  const base = await mergeBase(ours, theirs);
-  const incoming = await theirs((db) => diffSnapshots(db, base).map(({ path }) => materialiseChange(db, path)));
-  const sizes = new Map<string, number>();
-  for (const entry of incoming)
-    if (entry.type === 'file')
-      for (const chunk of entry.chunks) if (chunk.hash !== HOLE) sizes.set(chunk.hash, chunk.size);
-  await copyBlobs(theirs, ours, sizes);
-  return ours((db) => mutate(db, 'merge', undefined, () => settle(db, base, incoming, base.slice('fork-'.length))));
+export async function merge(ours: WorkspaceAccess, theirs: WorkspaceAccess | MergeSource): Promise<MergeResult> {
+  const source = sourceOf(theirs);
+  const ourNames = await ours(snapshotNames);
+  const { fork: base, prev } = mergeBase(ourNames, await source.snapshotNames());
+  const mark = `${base}.${randomId()}`;
+  await source.takeSnapshot(mark);
+  let result: MergeResult;
+  try {
+    // Both ends are snapshots: their changes read in pages fit together whatever they do meanwhile.
+    const incoming: ChangeEntry[] = [];
+    for (let offset: number | null = 0; offset !== null; ) {
+      const page: ChangePage = await source.changes(prev, mark, offset);
+      incoming.push(...page.entries);
+      offset = page.next;
+    }
+    // The state theirs started from at every path this side changed where theirs changed something.
+    const candidates = await ours((db) =>
+      diffSnapshots(db, base)
+        .map((entry) => entry.path)
+        .filter((path) => incoming.some((entry) => isSameOrBelow(path, entry.path))),
+    );
+    const theirBase = new Map<string, ChangeEntry>();
+    for (let start = 0; start < candidates.length; start += MAX_STATE_PATHS) {
+      const paths = candidates.slice(start, start + MAX_STATE_PATHS);
+      const states = await source.states(prev, paths);
+      for (let i = 0; i < paths.length; i++) theirBase.set(paths[i], states[i]);
+    }
+    const sizes = new Map<string, number>();
+    for (const entry of incoming)
+      if (entry.type === 'file')
+        for (const chunk of entry.chunks) if (chunk.hash !== HOLE) sizes.set(chunk.hash, chunk.size);
+    await copyBlobs(source, ours, sizes);
+    result = await ours((db) =>
+      mutate(db, 'merge', undefined, () => {
+        const settled = settle(db, base, incoming, base.slice('fork-'.length), theirBase);
+        // The mark this side held of the previous merge is superseded by the new one.
+        if (ourNames.includes(`${prev}${MERGED}`)) deleteSnapshot(db, `${prev}${MERGED}`);
+        snapshot(db, `${mark}${MERGED}`);
+        return settled;
+      }),
+    );
+  } catch (error) {
+    await source.dropSnapshot(mark).catch(() => undefined);
+    throw error;
+  }
+  // Their previous mark is superseded too (a failure here leaves a snapshot nothing uses).
+  if (prev !== base) await source.dropSnapshot(prev).catch(() => undefined);
+  return result;
 }

@@ -44,6 +44,24 @@ class SyncTarget extends RpcTarget implements SyncEndpoint {
   fetchChunkGroups(...args: Parameters<SyncEndpoint['fetchChunkGroups']>) {
     return this.#endpoint.fetchChunkGroups(...args);
   }
+  snapshotNames(...args: Parameters<SyncEndpoint['snapshotNames']>) {
+    return this.#endpoint.snapshotNames(...args);
+  }
+  takeForkSnapshot(...args: Parameters<SyncEndpoint['takeForkSnapshot']>) {
+    return this.#endpoint.takeForkSnapshot(...args);
+  }
+  dropForkSnapshot(...args: Parameters<SyncEndpoint['dropForkSnapshot']>) {
+    return this.#endpoint.dropForkSnapshot(...args);
+  }
+  forkRows(...args: Parameters<SyncEndpoint['forkRows']>) {
+    return this.#endpoint.forkRows(...args);
+  }
+  forkChanges(...args: Parameters<SyncEndpoint['forkChanges']>) {
+    return this.#endpoint.forkChanges(...args);
+  }
+  forkStates(...args: Parameters<SyncEndpoint['forkStates']>) {
+    return this.#endpoint.forkStates(...args);
+  }
 }
 
 /**

@@ -119,6 +119,50 @@ export function forkCases(target: ConformanceTarget): void {
         expect(await b.do((ws) => ws.exists('/ours.txt'))).toBe(false);
       }));
 
+    it('the merge base advances: a later merge reports only what changed since, and this side keeps its own edits', () =>
+      withTwo(target, async (a, b) => {
+        await a.do(seed);
+        const { base } = await fork(a.access, b.access);
+        await b.do((ws) => {
+          ws.writeFile('/both.txt', 'theirs\n');
+          ws.writeFile('/src/main.ts', 'theirs\n');
+        });
+        await a.do((ws) => {
+          ws.writeFile('/both.txt', 'ours\n');
+          ws.writeFile('/src/lib/util.ts', 'ours\n');
+        });
+        const first = await merge(a.access, b.access);
+        expect(first.conflicts.map((conflict) => conflict.path)).toEqual(['/both.txt']);
+        expect(first.applied).toEqual(['/hard', '/src/main.ts']);
+        // Each side records the state merged: theirs as fork-<id>.<id>, this side with -merged.
+        const [mark] = (await b.do(names)).filter((name) => name !== base);
+        expect(mark).toMatch(new RegExp(`^${base}\\.[0-9a-f]{12}$`));
+        expect(await a.do(names)).toEqual([base, `${mark}-merged`]);
+        // Nothing changed since: nothing is applied or reported again.
+        expect(await merge(a.access, b.access)).toEqual({ base, applied: [], conflicts: [] });
+        // Only the newest mark stays on each side.
+        expect((await b.do(names)).length).toBe(2);
+        expect((await a.do(names)).length).toBe(2);
+        // They change the file this side changed before the first merge (they never saw that edit):
+        // a conflict, not a silent overwrite; a path they change again that this side left applies.
+        await b.do((ws) => {
+          ws.writeFile('/src/lib/util.ts', 'theirs later\n');
+          ws.writeFile('/src/main.ts', 'theirs again\n');
+        });
+        const third = await merge(a.access, b.access);
+        expect(third.applied).toEqual(['/hard', '/src/main.ts']);
+        expect(third.conflicts.map((conflict) => conflict.path)).toEqual(['/src/lib/util.ts']);
+        await a.do((ws) => {
+          expect(ws.readFile('/src/main.ts', 'utf8')).toBe('theirs again\n');
+          expect(ws.readFile('/src/lib/util.ts', 'utf8')).toBe('ours\n');
+          expect(ws.readFile('/both.txt', 'utf8')).toBe('ours\n');
+        });
+        // The other direction still starts from the fork: this side's edits all reach them.
+        const back = await merge(b.access, a.access);
+        expect(back.applied).toContain('/both.txt.conflict-' + base.slice('fork-'.length));
+        await b.do((ws) => expect(ws.readFile('/src/main.ts', 'utf8')).toBe('theirs again\n'));
+      }));
+
     it('a directory the other side deleted stays where this side changed something inside it', () =>
       withTwo(target, async (a, b) => {
         await a.do(seed);

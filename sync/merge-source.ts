@@ -1,0 +1,179 @@
+/**
+ * The side a fork copies from and a merge reads: its snapshots, its rows at a snapshot, its changes
+ * between two snapshots and its objects, in bounded pages. The same functions serve a workspace
+ * at hand ({@link localSource}) and one across a wire (the sync endpoint's fork calls, read back
+ * by {@link remoteSource}), so forks and merges decide everything in one place (fork.ts) whichever
+ * way a side is reached.
+ *
+ * @module
+ */
+import type { SqlValue } from '../core/backend.ts';
+import type { Database } from '../core/database.ts';
+import { fsError } from '../core/errors.ts';
+import { diffSnapshots } from '../core/fs/diff.ts';
+import { deleteSnapshot, listSnapshots, snapshot, snapshotView } from '../core/fs/snapshots.ts';
+import { NODE_FIELDS } from '../core/history.ts';
+import { readMeta } from '../core/schema.ts';
+import { type ChangeEntry, materialiseChange } from './changes.ts';
+import type { SyncEndpoint } from './endpoint.ts';
+import { fetchObjects, type SyncObject } from './objects.ts';
+
+/**
+ * Runs `fn` on one workspace's `Database`, in its context (a Durable Object's, for one): how fork
+ * and merge reach two workspaces that may not share a context. {@link local} makes one for a
+ * `Database` at hand.
+ */
+export type WorkspaceAccess = <T>(fn: (db: Database) => T) => Promise<T>;
+
+/** A {@link WorkspaceAccess} for a `Database` in this context. */
+export function local(db: Database): WorkspaceAccess {
+  return async (fn) => fn(db);
+}
+
+/** A row of one of {@link FORK_TABLES}, by column. */
+export type Row = Record<string, SqlValue>;
+
+/** The tables a fork copies, with their columns; the first one or two columns are the key. */
+export const FORK_TABLES = [
+  { table: 'vfs_nodes', columns: NODE_FIELDS as readonly string[], keys: 1 },
+  { table: 'vfs_dirents', columns: ['parent', 'name', 'child'], keys: 2 },
+  { table: 'vfs_chunks', columns: ['inode', 'idx', 'hash', 'size'], keys: 2 },
+];
+/** Rows in one page of {@link readRows}. */
+const PAGE_ROWS = 2000;
+/** Entries and chunk references in one page of {@link readChanges}: a page stays a few MiB on the wire. */
+const PAGE_ENTRIES = 256;
+const PAGE_CHUNKS = 20_000;
+/** Most paths one {@link readStates} call may ask about. */
+export const MAX_STATE_PATHS = 256;
+
+/** The names fork and merge give snapshots: `fork-<id>` (a fork's base) and `fork-<id>.<id>` (a merge's mark). */
+const FORK_NAME = /^fork-[0-9a-f]{12}(\.[0-9a-f]{12})?$/;
+
+function checkForkName(name: unknown, syscall: string): string {
+  if (typeof name !== 'string' || !FORK_NAME.test(name)) {
+    throw fsError('EINVAL', syscall, undefined, undefined, 'fork and merge only touch snapshots named fork-<id>');
+  }
+  return name;
+}
+
+/** Takes the fork or merge snapshot `name`; returns the revision it records. */
+export function takeForkSnapshot(db: Database, name: string): number {
+  snapshot(db, checkForkName(name, 'fork'));
+  return Number(readMeta(db, 'rev'));
+}
+
+/** Deletes the fork or merge snapshot `name` (other snapshots are refused). */
+export function dropForkSnapshot(db: Database, name: string): void {
+  deleteSnapshot(db, checkForkName(name, 'fork'));
+}
+
+/** The names of every snapshot, oldest first. */
+export function snapshotNames(db: Database): string[] {
+  return listSnapshots(db).map((info) => info.name);
+}
+
+/** One page (at most 2,000 rows) of fork table `table` at snapshot `base`, in key order after `after`. */
+export function readRows(db: Database, base: string, table: number, after: SqlValue[] | null): Row[] {
+  const spec = FORK_TABLES[table];
+  if (!Number.isInteger(table) || !spec || (after !== null && (!Array.isArray(after) || after.length !== spec.keys))) {
+    throw fsError('EINVAL', 'fork', undefined, undefined, 'no such fork table or key');
+  }
+  const { columns, keys } = spec;
+  const key = columns.slice(0, keys).join(', ');
+  const where = after === null ? '' : `WHERE (${key}) > (${after.map(() => '?').join(', ')})`;
+  return snapshotView(db, base).all<Row>(
+    `SELECT ${columns.join(', ')} FROM ${spec.table} ${where} ORDER BY ${key} LIMIT ?`,
+    [...(after ?? []), PAGE_ROWS],
+  );
+}
+
+/** A page of {@link readChanges}. */
+export interface ChangePage {
+  /** The paths' states at the later snapshot, in byte order of paths. */
+  entries: ChangeEntry[];
+  /** The offset of the next page, or null after the last. */
+  next: number | null;
+}
+
+/**
+ * The paths that differ from snapshot `from` to snapshot `to`, with their state at `to`, from the
+ * `offset`-th on: at most 256 entries and about 20,000 chunk references a page (always at least
+ * one entry). Both ends are snapshots, so pages read at different times fit together.
+ */
+export function readChanges(db: Database, from: string, to: string, offset: number): ChangePage {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw fsError('EINVAL', 'merge', undefined, undefined, 'the offset must be a whole number');
+  }
+  const paths = diffSnapshots(db, from, to);
+  const view = snapshotView(db, to);
+  const entries: ChangeEntry[] = [];
+  let chunks = 0;
+  let at = offset;
+  for (; at < paths.length && entries.length < PAGE_ENTRIES; at++) {
+    const entry = materialiseChange(view, paths[at].path);
+    const size = entry.type === 'file' ? entry.chunks.length : 0;
+    if (entries.length > 0 && chunks + size > PAGE_CHUNKS) break;
+    entries.push(entry);
+    chunks += size;
+  }
+  return { entries, next: at < paths.length ? at : null };
+}
+
+/** The state of each of `paths` (at most 256) at snapshot `name`. */
+export function readStates(db: Database, name: string, paths: string[]): ChangeEntry[] {
+  if (!Array.isArray(paths) || paths.length > MAX_STATE_PATHS || paths.some((path) => typeof path !== 'string')) {
+    throw fsError('EINVAL', 'merge', undefined, undefined, `paths: at most ${MAX_STATE_PATHS} strings per call`);
+  }
+  const view = snapshotView(db, name);
+  return paths.map((path) => materialiseChange(view, path));
+}
+
+/** What fork and merge ask of the side they copy from or read. Every call may be remote. */
+export interface MergeSource {
+  chunkSize(): Promise<number>;
+  snapshotNames(): Promise<string[]>;
+  /** Takes fork or merge snapshot `name`; resolves to the revision it records. */
+  takeSnapshot(name: string): Promise<number>;
+  dropSnapshot(name: string): Promise<void>;
+  rows(base: string, table: number, after: SqlValue[] | null): Promise<Row[]>;
+  changes(from: string, to: string, offset: number): Promise<ChangePage>;
+  states(name: string, paths: string[]): Promise<ChangeEntry[]>;
+  fetchObjects(hashes: string[]): Promise<SyncObject[]>;
+}
+
+/** The {@link MergeSource} of a workspace reached through `access`. */
+export function localSource(access: WorkspaceAccess): MergeSource {
+  return {
+    chunkSize: () => access((db) => db.chunkSize),
+    snapshotNames: () => access(snapshotNames),
+    takeSnapshot: (name) => access((db) => takeForkSnapshot(db, name)),
+    dropSnapshot: (name) => access((db) => dropForkSnapshot(db, name)),
+    rows: (base, table, after) => access((db) => readRows(db, base, table, after)),
+    changes: (from, to, offset) => access((db) => readChanges(db, from, to, offset)),
+    states: (name, paths) => access((db) => readStates(db, name, paths)),
+    fetchObjects: (hashes) => access((db) => [...fetchObjects(db, hashes)]),
+  };
+}
+
+/**
+ * The {@link MergeSource} of the workspace behind a sync endpoint (a Durable Object across a
+ * WebSocket, for one): `fork` and `merge` take it as the side they copy from or read.
+ *
+ * ```ts
+ * const remote = await connectSyncWebSocket('https://example.com/ws/demo/sync', token);
+ * await merge(local(ws.db), remoteSource(remote));
+ * ```
+ */
+export function remoteSource(endpoint: SyncEndpoint): MergeSource {
+  return {
+    chunkSize: async () => (await endpoint.hello({ replica: 'fork' })).chunkSize,
+    snapshotNames: () => endpoint.snapshotNames(),
+    takeSnapshot: (name) => endpoint.takeForkSnapshot(name),
+    dropSnapshot: (name) => endpoint.dropForkSnapshot(name),
+    rows: (base, table, after) => endpoint.forkRows(base, table, after),
+    changes: (from, to, offset) => endpoint.forkChanges(from, to, offset),
+    states: (name, paths) => endpoint.forkStates(name, paths),
+    fetchObjects: (hashes) => endpoint.fetchObjects(hashes),
+  };
+}
