@@ -29,7 +29,7 @@ import { type ManifestPage, needsResync, readManifest } from './compact.ts';
 import {
   type ChangePage,
   dropForkSnapshot,
-  type Row,
+  type ForkRow,
   readChanges,
   readRows,
   readStates,
@@ -117,7 +117,7 @@ export interface SyncEndpoint {
   /** Deletes snapshot `name` (only `fork-<id>` or `fork-<id>.<id>`). */
   dropForkSnapshot(name: string): Promise<void>;
   /** A page of the rows of fork table `table` (0 nodes, 1 entries, 2 chunks) at snapshot `base`, after key `after`. */
-  forkRows(base: string, table: number, after: SqlValue[] | null): Promise<Row[]>;
+  forkRows(base: string, table: number, after: SqlValue[] | null): Promise<ForkRow[]>;
   /** A page of the paths that differ between two snapshots, with their state at the later one. */
   forkChanges(from: string, to: string, offset: number): Promise<ChangePage>;
   /** The states of at most 256 paths at snapshot `name`. */

@@ -20,10 +20,10 @@ import { type ChangeEntry, HOLE, materialiseChange, nodeAt } from './changes.ts'
 import {
   type ChangePage,
   FORK_TABLES,
+  type ForkRow,
   localSource,
   MAX_STATE_PATHS,
   type MergeSource,
-  type Row,
   snapshotNames,
   type WorkspaceAccess,
 } from './merge-source.ts';
@@ -76,7 +76,7 @@ export async function fork(from: WorkspaceAccess | MergeSource, target: Workspac
   const base = `fork-${randomId()}`;
   const rev = await source.takeSnapshot(base);
   try {
-    const pages: Row[][][] = [];
+    const pages: ForkRow[][][] = [];
     for (let index = 0; index < FORK_TABLES.length; index++) {
       pages.push([]);
       for (let after: SqlValue[] | null = null; ; ) {
@@ -112,7 +112,7 @@ export async function fork(from: WorkspaceAccess | MergeSource, target: Workspac
 }
 
 /** Inserts rows, as many per statement as the parameter limit allows. */
-function insertRows(db: Database, table: string, columns: readonly string[], rows: readonly Row[]): void {
+function insertRows(db: Database, table: string, columns: readonly string[], rows: readonly ForkRow[]): void {
   const per = Math.floor(db.limits.maxBoundParameters / columns.length);
   const marks = `(${columns.map(() => '?').join(', ')})`;
   for (let start = 0; start < rows.length; start += per) {

@@ -31,7 +31,7 @@ export function local(db: Database): WorkspaceAccess {
 }
 
 /** A row of one of {@link FORK_TABLES}, by column. */
-export type Row = Record<string, SqlValue>;
+export type ForkRow = Record<string, SqlValue>;
 
 /** The tables a fork copies, with their columns; the first one or two columns are the key. */
 export const FORK_TABLES = [
@@ -74,7 +74,7 @@ export function snapshotNames(db: Database): string[] {
 }
 
 /** One page (at most 2,000 rows) of fork table `table` at snapshot `base`, in key order after `after`. */
-export function readRows(db: Database, base: string, table: number, after: SqlValue[] | null): Row[] {
+export function readRows(db: Database, base: string, table: number, after: SqlValue[] | null): ForkRow[] {
   const spec = FORK_TABLES[table];
   if (!Number.isInteger(table) || !spec || (after !== null && (!Array.isArray(after) || after.length !== spec.keys))) {
     throw fsError('EINVAL', 'fork', undefined, undefined, 'no such fork table or key');
@@ -82,7 +82,7 @@ export function readRows(db: Database, base: string, table: number, after: SqlVa
   const { columns, keys } = spec;
   const key = columns.slice(0, keys).join(', ');
   const where = after === null ? '' : `WHERE (${key}) > (${after.map(() => '?').join(', ')})`;
-  return snapshotView(db, base).all<Row>(
+  return snapshotView(db, base).all<ForkRow>(
     `SELECT ${columns.join(', ')} FROM ${spec.table} ${where} ORDER BY ${key} LIMIT ?`,
     [...(after ?? []), PAGE_ROWS],
   );
@@ -136,7 +136,7 @@ export interface MergeSource {
   /** Takes fork or merge snapshot `name`; resolves to the revision it records. */
   takeSnapshot(name: string): Promise<number>;
   dropSnapshot(name: string): Promise<void>;
-  rows(base: string, table: number, after: SqlValue[] | null): Promise<Row[]>;
+  rows(base: string, table: number, after: SqlValue[] | null): Promise<ForkRow[]>;
   changes(from: string, to: string, offset: number): Promise<ChangePage>;
   states(name: string, paths: string[]): Promise<ChangeEntry[]>;
   fetchObjects(hashes: string[]): Promise<SyncObject[]>;

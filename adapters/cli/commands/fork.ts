@@ -6,26 +6,30 @@
 import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createBranch, deleteBranch, listBranches, mergeBranch, switchBranch } from '../../../sync/branches.ts';
-import { fork, local, type MergeResult, merge } from '../../../sync/fork.ts';
+import { fork, type MergeResult, merge } from '../../../sync/fork.ts';
+import { local, localSource, type MergeSource, remoteSource } from '../../../sync/merge-source.ts';
+import { connectSyncWebSocket } from '../../../sync/websocket.ts';
 import { globals, openCliWorkspace, withWorkspace, writeOut } from '../context.ts';
-import { CliError } from '../errors.ts';
-import { formatBytes, formatCount, plural } from '../format.ts';
+import { CliError, UsageError } from '../errors.ts';
+import { formatBytes, formatCount, parseSyncUrl, plural } from '../format.ts';
 
 /** Registers `fork` and `merge`. */
 export function registerFork(program: Command): void {
   program
     .command('fork <new-db>')
     .description(
-      'copy the workspace into a new database file that can be merged back (a snapshot fork-<id> in both is the base)',
+      'copy the workspace (or, with --from, a Durable Object) into a new database file that can be merged back (a snapshot fork-<id> in both is the base)',
     )
+    .option('--from <url>', "fork a remote workspace instead: its sync endpoint, as for 'dofs sync'")
+    .option('--token <token>', 'bearer token for --from (default: $DOFS_SYNC_TOKEN)')
     .option('--json', 'print the result as JSON')
-    .action(async (target: string, options: { json?: boolean }, command: Command) => {
+    .action(async (target: string, options: RemoteOptions & { from?: string; json?: boolean }, command: Command) => {
       if (existsSync(target)) throw new CliError('EEXIST', `'${target}' exists; fork into a new file`);
-      const result = await withWorkspace(globals(command), {}, async (workspace) => {
-        const copy = openCliWorkspace(target, { create: true, chunkSize: workspace.db.chunkSize });
+      const forkInto = async (source: MergeSource, chunkSize: number) => {
+        const copy = openCliWorkspace(target, { create: true, chunkSize });
         let forked = false;
         try {
-          const done = await fork(local(workspace.db), local(copy.db));
+          const done = await fork(source, local(copy.db));
           forked = true;
           return done;
         } finally {
@@ -34,7 +38,12 @@ export function registerFork(program: Command): void {
           if (!forked)
             for (const suffix of ['', '-wal', '-shm', '-reserve']) rmSync(`${target}${suffix}`, { force: true });
         }
-      });
+      };
+      const result = options.from
+        ? await withRemote(options.from, options, 'fork', async (source) => forkInto(source, await source.chunkSize()))
+        : await withWorkspace(globals(command), {}, (workspace) =>
+            forkInto(localSource(local(workspace.db)), workspace.db.chunkSize),
+          );
       await writeOut(
         options.json
           ? `${JSON.stringify(result)}\n`
@@ -43,20 +52,26 @@ export function registerFork(program: Command): void {
     });
 
   program
-    .command('merge <other-db>')
+    .command('merge <other>')
     .description(
-      "bring another workspace's changes since the fork into this one (three-way; a path both changed keeps this version, the other goes to <path>.conflict-<id>)",
+      "bring another workspace's changes since the fork (or the last merge) into this one: a database file, or a Durable Object's sync endpoint URL (three-way; a path both changed keeps this version, the other goes to <path>.conflict-<id>)",
     )
+    .option('--token <token>', 'bearer token when <other> is a URL (default: $DOFS_SYNC_TOKEN)')
     .option('--json', 'print the result as JSON')
-    .action(async (other: string, options: { json?: boolean }, command: Command) => {
-      const result = await withWorkspace(globals(command), {}, async (workspace) => {
-        const theirs = openCliWorkspace(other, { readOnly: true });
-        try {
-          return await merge(local(workspace.db), local(theirs.db));
-        } finally {
-          theirs.close();
-        }
-      });
+    .action(async (other: string, options: RemoteOptions & { json?: boolean }, command: Command) => {
+      const result = isUrl(other)
+        ? await withRemote(other, options, 'merge', (source) =>
+            withWorkspace(globals(command), {}, (workspace) => merge(local(workspace.db), source)),
+          )
+        : await withWorkspace(globals(command), {}, async (workspace) => {
+            // Theirs gains a snapshot (the state merged, the next merge's start), so it opens writable.
+            const theirs = openCliWorkspace(other);
+            try {
+              return await merge(local(workspace.db), local(theirs.db));
+            } finally {
+              theirs.close();
+            }
+          });
       await writeOut(mergeReport(result, other, options.json));
     });
 
@@ -101,6 +116,31 @@ export function registerFork(program: Command): void {
       await withWorkspace(globals(command), {}, (workspace) => deleteBranch(workspace.db, name));
       await writeOut(`deleted branch ${name}\n`);
     });
+}
+
+interface RemoteOptions {
+  token?: string;
+}
+
+/** A URL names a remote workspace; anything else is a database file. */
+const isUrl = (value: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+
+/** Runs `fn` with the workspace behind the sync endpoint at `url`, dialled as `dofs sync` does. */
+async function withRemote<T>(
+  url: string,
+  options: RemoteOptions,
+  verb: string,
+  fn: (source: MergeSource) => Promise<T>,
+): Promise<T> {
+  parseSyncUrl(url, verb);
+  const token = options.token ?? process.env.DOFS_SYNC_TOKEN;
+  if (!token) throw new UsageError('a token is required: pass --token or set DOFS_SYNC_TOKEN');
+  const connection = await connectSyncWebSocket(url, token);
+  try {
+    return await fn(remoteSource(connection));
+  } finally {
+    connection.close();
+  }
 }
 
 /** What `merge` and `branch merge` print. */
