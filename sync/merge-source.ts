@@ -82,10 +82,12 @@ export function readRows(db: Database, base: string, table: number, after: SqlVa
   const { columns, keys } = spec;
   const key = columns.slice(0, keys).join(', ');
   const where = after === null ? '' : `WHERE (${key}) > (${after.map(() => '?').join(', ')})`;
-  return snapshotView(db, base).all<ForkRow>(
+  const rows = snapshotView(db, base).all<ForkRow>(
     `SELECT ${columns.join(', ')} FROM ${spec.table} ${where} ORDER BY ${key} LIMIT ?`,
     [...(after ?? []), PAGE_ROWS],
   );
+  // Plain objects: a backend's rows may have no prototype, which an RPC wire cannot carry.
+  return rows.map((row) => ({ ...row }));
 }
 
 /** A page of {@link readChanges}. */

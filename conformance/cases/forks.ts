@@ -14,7 +14,9 @@ import {
   mergeBranch,
   switchBranch,
 } from '../../sync/branches.ts';
-import { fork, merge, type WorkspaceAccess } from '../../sync/fork.ts';
+import { createSyncEndpoint, forwardEndpoint } from '../../sync/endpoint.ts';
+import { fork, merge, remoteSource, type WorkspaceAccess } from '../../sync/fork.ts';
+import { connectInProcess } from '../../sync/in-process.ts';
 import { defineCase, expectCode, expectFsckClean, expectRefused, testClock } from '../harness.ts';
 import { snapshot as picture } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
@@ -161,6 +163,33 @@ export function forkCases(target: ConformanceTarget): void {
         const back = await merge(b.access, a.access);
         expect(back.applied).toContain('/both.txt.conflict-' + base.slice('fork-'.length));
         await b.do((ws) => expect(ws.readFile('/src/main.ts', 'utf8')).toBe('theirs again\n'));
+      }));
+
+    it('fork and merge through the sync endpoint, as across a WebSocket; its fork calls refuse other snapshots and bad pages', () =>
+      withTwo(target, async (a, b) => {
+        await a.do(seed);
+        const wire = remoteSource(
+          connectInProcess(
+            forwardEndpoint((method, args) =>
+              a.do((ws) => (createSyncEndpoint(ws.db)[method] as (...x: unknown[]) => Promise<unknown>)(...args)),
+            ),
+          ),
+        );
+        const forked = await fork(wire, b.access);
+        expect(await b.do((ws) => picture(ws).tree)).toEqual(await a.do((ws) => picture(ws).tree));
+        await a.do((ws) => ws.writeFile('/src/main.ts', 'theirs\n'));
+        expect((await merge(b.access, wire)).applied).toEqual(['/hard', '/src/main.ts']);
+        expect(await b.do((ws) => ws.readFile('/src/main.ts', 'utf8'))).toBe('theirs\n');
+        await a.do((ws) => ws.snapshot('mine'));
+        const before = await a.do(names);
+        await expectCode(() => wire.dropSnapshot('mine'), 'EINVAL');
+        await expectCode(() => wire.takeSnapshot('fork-../x'), 'EINVAL');
+        await expectCode(() => wire.states(forked.base, Array(257).fill('/')), 'EINVAL');
+        await expectCode(() => wire.rows(forked.base, 3, null), 'EINVAL');
+        await expectCode(() => wire.rows(forked.base, 0, ['a', 'b']), 'EINVAL');
+        await expectCode(() => wire.changes(forked.base, forked.base, -1), 'EINVAL');
+        await expectCode(() => wire.changes(forked.base, 'missing', 0), 'ENOENT');
+        expect(await a.do(names)).toEqual(before);
       }));
 
     it('a directory the other side deleted stays where this side changed something inside it', () =>
