@@ -26,9 +26,12 @@ import {
   withoutChunks,
 } from './chunk-delta.ts';
 import { type ManifestPage, needsResync, readManifest } from './compact.ts';
+import { checkForkTarget, commitMerge, installFork, type MergeResult, mergeCandidates } from './fork.ts';
 import {
   type ChangePage,
+  checkForkName,
   dropForkSnapshot,
+  FORK_TABLES,
   type ForkRow,
   readChanges,
   readRows,
@@ -39,6 +42,8 @@ import {
 import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
 import { replicaId, writePushCursor } from './peers.ts';
 
+/** Most rows one fork staging call may carry. */
+const STAGE_ROWS = 2000;
 /** Most entries in one batch either way. */
 export const MAX_BATCH_ENTRIES = 256;
 /** Most hashes one `hasObjects` call may ask about. */
@@ -122,6 +127,22 @@ export interface SyncEndpoint {
   forkChanges(from: string, to: string, offset: number): Promise<ChangePage>;
   /** The states of at most 256 paths at snapshot `name`. */
   forkStates(name: string, paths: string[]): Promise<ChangeEntry[]>;
+  /** Refuses a fork into the authority unless it is empty with chunk size `chunkSize`. */
+  checkForkTarget(chunkSize: number): Promise<void>;
+  /** Forgets what this session staged for a fork or merge into the authority. */
+  stageReset(): Promise<void>;
+  /** Stages at most 2,000 rows of fork table `table` for {@link SyncEndpoint.commitFork}. */
+  stageRows(table: number, rows: ForkRow[]): Promise<void>;
+  /** Stages at most 256 incoming entries of a merge (their changes, in path order). */
+  stageEntries(entries: ChangeEntry[]): Promise<void>;
+  /** Stages at most 256 [path, state] pairs: the other side's state where a merge starts. */
+  stageBase(states: Array<[string, ChangeEntry]>): Promise<void>;
+  /** Installs the staged fork rows and takes snapshot `base`, in one transaction; resolves to the nodes installed. */
+  commitFork(base: string, rev: number, chunkSize: number): Promise<number>;
+  /** A page (2,000) of the paths the authority changed since `base` at or below a staged entry's path. */
+  mergeCandidates(base: string, offset: number): Promise<{ paths: string[]; next: number | null }>;
+  /** Merges the staged entries into the authority in one transaction (fork.ts's rule). */
+  commitMerge(base: string, prev: string, mark: string): Promise<MergeResult>;
 }
 
 /** Options of {@link SyncEndpoint.fetchChanges}. */
@@ -147,6 +168,14 @@ export const SYNC_METHODS = [
   'forkRows',
   'forkChanges',
   'forkStates',
+  'checkForkTarget',
+  'stageReset',
+  'stageRows',
+  'stageEntries',
+  'stageBase',
+  'commitFork',
+  'mergeCandidates',
+  'commitMerge',
 ] as const satisfies ReadonlyArray<keyof SyncEndpoint>;
 
 /**
@@ -189,13 +218,40 @@ function checkCount(value: unknown, max: number, what: string): void {
     throw fsError('EINVAL', 'sync', undefined, undefined, `${what}: at most ${max} per call`);
 }
 
+/** What a session stages for a fork or merge into the authority, until one call commits it. */
+export interface Staging {
+  rows: ForkRow[][][];
+  entries: ChangeEntry[];
+  base: Array<[string, ChangeEntry]>;
+}
+
+/** An empty {@link Staging}. */
+export function createStaging(): Staging {
+  return { rows: FORK_TABLES.map(() => []), entries: [], base: [] };
+}
+
+/** Options of {@link createSyncEndpoint}. */
+export interface EndpointOptions {
+  /**
+   * Where the session's fork and merge staging lives; by default the endpoint's own. Pass one when
+   * each call gets a new endpoint (calls forwarded into a Durable Object one at a time, say).
+   */
+  staging?: Staging;
+}
+
 /**
  * Serves sync from `db`, the authority. Pushed objects are verified before they are stored;
  * pushed entries are applied atomically with concurrent edits kept under conflict names (the
  * authority's version keeps the path).
  */
-export function createSyncEndpoint(db: Database): SyncEndpoint {
+export function createSyncEndpoint(db: Database, options: EndpointOptions = {}): SyncEndpoint {
   const self = replicaId(db);
+  const staged = options.staging ?? createStaging();
+  const unstage = () => {
+    staged.rows = FORK_TABLES.map(() => []);
+    staged.entries = [];
+    staged.base = [];
+  };
   return {
     async hello(hello) {
       checkReplica(hello?.replica);
@@ -285,6 +341,52 @@ export function createSyncEndpoint(db: Database): SyncEndpoint {
     },
     async forkStates(name, paths) {
       return readStates(db, name, paths);
+    },
+    async checkForkTarget(chunkSize) {
+      checkForkTarget(db, chunkSize);
+    },
+    async stageReset() {
+      unstage();
+    },
+    async stageRows(table, rows) {
+      checkCount(rows, STAGE_ROWS, 'rows');
+      if (!staged.rows[table]) throw fsError('EINVAL', 'fork', undefined, undefined, 'no such fork table');
+      staged.rows[table].push(rows.map((row) => ({ ...row })));
+    },
+    async stageEntries(entries) {
+      checkCount(entries, MAX_BATCH_ENTRIES, 'entries');
+      staged.entries.push(...entries);
+    },
+    async stageBase(states) {
+      checkCount(states, MAX_BATCH_ENTRIES, 'states');
+      staged.base.push(...states);
+    },
+    async commitFork(base, rev, chunkSize) {
+      checkForkName(base, 'fork');
+      if (!Number.isSafeInteger(rev) || rev < 0) throw fsError('EINVAL', 'fork', undefined, undefined, 'bad revision');
+      try {
+        return installFork(db, chunkSize, base, rev, staged.rows);
+      } finally {
+        unstage();
+      }
+    },
+    async mergeCandidates(base, offset) {
+      const paths = mergeCandidates(
+        db,
+        base,
+        staged.entries.map((entry) => entry.path),
+      );
+      const start = Math.max(0, Math.trunc(Number(offset)) || 0);
+      const next = start + STAGE_ROWS;
+      return { paths: paths.slice(start, next), next: next < paths.length ? next : null };
+    },
+    async commitMerge(base, prev, mark) {
+      for (const name of [base, prev, mark]) checkForkName(name, 'merge');
+      try {
+        return commitMerge(db, { base, prev, mark, incoming: staged.entries, theirBase: staged.base });
+      } finally {
+        unstage();
+      }
     },
   };
 }

@@ -27,9 +27,10 @@ import {
   snapshotNames,
   type WorkspaceAccess,
 } from './merge-source.ts';
-import { missingObjects, pushObjects } from './objects.ts';
+import { localTarget, type MergeTarget } from './merge-target.ts';
 
 export { local, type MergeSource, remoteSource, type WorkspaceAccess } from './merge-source.ts';
+export { type MergeTarget, remoteTarget } from './merge-target.ts';
 
 /** What {@link fork} did. */
 export interface ForkResult {
@@ -50,9 +51,12 @@ const PAGE_BYTES = 4 * 1024 * 1024;
 /** The side to copy from or read, reached through a function or already a {@link MergeSource}. */
 const sourceOf = (side: WorkspaceAccess | MergeSource): MergeSource =>
   typeof side === 'function' ? localSource(side) : side;
+/** The side to write, reached through a function or already a {@link MergeTarget}. */
+const targetOf = (side: WorkspaceAccess | MergeTarget): MergeTarget =>
+  typeof side === 'function' ? localTarget(side) : side;
 
 /** Refuses a fork target that holds anything or has another chunk size. */
-function checkTarget(db: Database, chunkSize: number): void {
+export function checkForkTarget(db: Database, chunkSize: number): void {
   if (db.chunkSize !== chunkSize) {
     throw fsError('EINVAL', 'fork', undefined, undefined, `chunk sizes differ (${chunkSize} and ${db.chunkSize})`);
   }
@@ -69,10 +73,14 @@ function checkTarget(db: Database, chunkSize: number): void {
  * it was (with blobs staged for gc) and takes its snapshot back from the source. ENOTEMPTY when
  * the target holds anything, EINVAL when the chunk sizes differ.
  */
-export async function fork(from: WorkspaceAccess | MergeSource, target: WorkspaceAccess): Promise<ForkResult> {
+export async function fork(
+  from: WorkspaceAccess | MergeSource,
+  to: WorkspaceAccess | MergeTarget,
+): Promise<ForkResult> {
   const source = sourceOf(from);
+  const target = targetOf(to);
   const chunkSize = await source.chunkSize();
-  await target((db) => checkTarget(db, chunkSize));
+  await target.checkEmpty(chunkSize);
   const base = `fork-${randomId()}`;
   const rev = await source.takeSnapshot(base);
   try {
@@ -91,24 +99,31 @@ export async function fork(from: WorkspaceAccess | MergeSource, target: Workspac
     for (const rows of pages[FORK_TABLES.length - 1])
       for (const row of rows) sizes.set(String(row.hash), Number(row.size));
     const copied = await copyBlobs(source, target, sizes);
-    const nodes = await target((db) =>
-      mutate(db, 'fork', undefined, () => {
-        checkTarget(db, chunkSize);
-        db.run('DELETE FROM vfs_nodes');
-        pages.forEach((tablePages, index) => {
-          for (const rows of tablePages) insertRows(db, FORK_TABLES[index].table, FORK_TABLES[index].columns, rows);
-        });
-        db.run("UPDATE sqlite_sequence SET seq = (SELECT MAX(inode) FROM vfs_nodes) WHERE name = 'vfs_nodes'");
-        writeMeta(db, 'rev', Math.max(Number(readMeta(db, 'rev')), rev));
-        snapshot(db, base);
-        return pages[0].reduce((sum, rows) => sum + rows.length, 0);
-      }),
-    );
+    const nodes = await target.installFork(base, rev, chunkSize, pages);
     return { base, nodes, ...copied };
   } catch (error) {
     await source.dropSnapshot(base).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Installs a fork in the empty workspace `db`, in one transaction: the rows of {@link FORK_TABLES}
+ * (`pages[table]`, read at snapshot `base` of a workspace at revision `rev`), then the same
+ * snapshot `base`. Their blobs must be staged already. Returns the nodes installed.
+ */
+export function installFork(db: Database, chunkSize: number, base: string, rev: number, pages: ForkRow[][][]): number {
+  return mutate(db, 'fork', undefined, () => {
+    checkForkTarget(db, chunkSize);
+    db.run('DELETE FROM vfs_nodes');
+    pages.forEach((tablePages, index) => {
+      for (const rows of tablePages) insertRows(db, FORK_TABLES[index].table, FORK_TABLES[index].columns, rows);
+    });
+    db.run("UPDATE sqlite_sequence SET seq = (SELECT MAX(inode) FROM vfs_nodes) WHERE name = 'vfs_nodes'");
+    writeMeta(db, 'rev', Math.max(Number(readMeta(db, 'rev')), rev));
+    snapshot(db, base);
+    return pages[0].reduce((sum, rows) => sum + rows.length, 0);
+  });
 }
 
 /** Inserts rows, as many per statement as the parameter limit allows. */
@@ -149,16 +164,16 @@ function groups(sizes: ReadonlyMap<string, number>): string[][] {
 /** Stages in `target` the blobs of `sizes` (hash to size) it lacks, read from `source`. */
 async function copyBlobs(
   source: MergeSource,
-  target: WorkspaceAccess,
+  target: MergeTarget,
   sizes: ReadonlyMap<string, number>,
 ): Promise<{ blobs: number; bytes: number }> {
   let blobs = 0;
   let bytes = 0;
   for (const group of groups(sizes)) {
-    const missing = await target((db) => missingObjects(db, group));
+    const missing = await target.missingObjects(group);
     if (missing.length === 0) continue;
     const objects = await source.fetchObjects(missing);
-    await target((db) => pushObjects(db, objects));
+    await target.pushObjects(objects);
     blobs += objects.length;
     bytes += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
   }
@@ -307,10 +322,13 @@ export function settle(
  * transaction): the next merge from them starts there, so nothing merged is reported again. EINVAL
  * when the two share no fork snapshot.
  */
-export async function merge(ours: WorkspaceAccess, theirs: WorkspaceAccess | MergeSource): Promise<MergeResult> {
+export async function merge(
+  ours: WorkspaceAccess | MergeTarget,
+  theirs: WorkspaceAccess | MergeSource,
+): Promise<MergeResult> {
   const source = sourceOf(theirs);
-  const ourNames = await ours(snapshotNames);
-  const { fork: base, prev } = mergeBase(ourNames, await source.snapshotNames());
+  const target = targetOf(ours);
+  const { fork: base, prev } = mergeBase(await target.snapshotNames(), await source.snapshotNames());
   const mark = `${base}.${randomId()}`;
   await source.takeSnapshot(mark);
   let result: MergeResult;
@@ -323,11 +341,7 @@ export async function merge(ours: WorkspaceAccess, theirs: WorkspaceAccess | Mer
       offset = page.next;
     }
     // The state theirs started from at every path this side changed where theirs changed something.
-    const candidates = await ours((db) =>
-      diffSnapshots(db, base)
-        .map((entry) => entry.path)
-        .filter((path) => incoming.some((entry) => isSameOrBelow(path, entry.path))),
-    );
+    const candidates = await target.candidates(base, incoming);
     const theirBase = new Map<string, ChangeEntry>();
     for (let start = 0; start < candidates.length; start += MAX_STATE_PATHS) {
       const paths = candidates.slice(start, start + MAX_STATE_PATHS);
@@ -338,16 +352,8 @@ export async function merge(ours: WorkspaceAccess, theirs: WorkspaceAccess | Mer
     for (const entry of incoming)
       if (entry.type === 'file')
         for (const chunk of entry.chunks) if (chunk.hash !== HOLE) sizes.set(chunk.hash, chunk.size);
-    await copyBlobs(source, ours, sizes);
-    result = await ours((db) =>
-      mutate(db, 'merge', undefined, () => {
-        const settled = settle(db, base, incoming, base.slice('fork-'.length), theirBase);
-        // The mark this side held of the previous merge is superseded by the new one.
-        if (ourNames.includes(`${prev}${MERGED}`)) deleteSnapshot(db, `${prev}${MERGED}`);
-        snapshot(db, `${mark}${MERGED}`);
-        return settled;
-      }),
-    );
+    await copyBlobs(source, target, sizes);
+    result = await target.commitMerge({ base, prev, mark, incoming, theirBase: [...theirBase] });
   } catch (error) {
     await source.dropSnapshot(mark).catch(() => undefined);
     throw error;
@@ -355,4 +361,40 @@ export async function merge(ours: WorkspaceAccess, theirs: WorkspaceAccess | Mer
   // Their previous mark is superseded too (a failure here leaves a snapshot nothing uses).
   if (prev !== base) await source.dropSnapshot(prev).catch(() => undefined);
   return result;
+}
+
+/** The paths this side changed since snapshot `base` at or below any of `paths`. */
+export function mergeCandidates(db: Database, base: string, paths: readonly string[]): string[] {
+  return diffSnapshots(db, base)
+    .map((entry) => entry.path)
+    .filter((mine) => paths.some((path) => isSameOrBelow(mine, path)));
+}
+
+/** What a merge brings to the side it writes, read from the other side. */
+export interface MergePlan {
+  /** The fork snapshot both hold. */
+  base: string;
+  /** Their snapshot the merge started from ({@link MergeBase}). */
+  prev: string;
+  /** Their snapshot of the state merged. */
+  mark: string;
+  /** Their changes from `prev` to `mark`, in path order. */
+  incoming: ChangeEntry[];
+  /** Their state at `prev` of paths this side changed, as [path, state] pairs. */
+  theirBase: Array<[string, ChangeEntry]>;
+}
+
+/**
+ * Applies `plan` to `db` in one transaction by the three-way rule ({@link settle}), records
+ * `<mark>-merged` and drops the previous merge's record. Their blobs must be staged already.
+ */
+export function commitMerge(db: Database, plan: MergePlan): MergeResult {
+  const { base, prev, mark } = plan;
+  return mutate(db, 'merge', undefined, () => {
+    const settled = settle(db, base, plan.incoming, base.slice('fork-'.length), new Map(plan.theirBase));
+    // The record this side held of the previous merge is superseded by the new one.
+    if (snapshotNames(db).includes(`${prev}${MERGED}`)) deleteSnapshot(db, `${prev}${MERGED}`);
+    snapshot(db, `${mark}${MERGED}`);
+    return settled;
+  });
 }

@@ -77,7 +77,9 @@ export {
   type SyncReport,
 } from './driver.ts';
 export {
+  createStaging,
   createSyncEndpoint,
+  type EndpointOptions,
   type FetchOptions,
   forwardEndpoint,
   type Hello,
@@ -86,6 +88,7 @@ export {
   MAX_HASHES_PER_CALL,
   type PushRequest,
   type PushResponse,
+  type Staging,
   SYNC_METHODS,
   type SyncEndpoint,
   type Welcome,
@@ -95,6 +98,7 @@ export {
   fork,
   local,
   type MergeConflict,
+  type MergePlan,
   type MergeResult,
   merge,
   type WorkspaceAccess,

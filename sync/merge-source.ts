@@ -50,7 +50,8 @@ export const MAX_STATE_PATHS = 256;
 /** The names fork and merge give snapshots: `fork-<id>` (a fork's base) and `fork-<id>.<id>` (a merge's mark). */
 const FORK_NAME = /^fork-[0-9a-f]{12}(\.[0-9a-f]{12})?$/;
 
-function checkForkName(name: unknown, syscall: string): string {
+/** Refuses (EINVAL) a snapshot name fork and merge do not give. */
+export function checkForkName(name: unknown, syscall: string): string {
   if (typeof name !== 'string' || !FORK_NAME.test(name)) {
     throw fsError('EINVAL', syscall, undefined, undefined, 'fork and merge only touch snapshots named fork-<id>');
   }

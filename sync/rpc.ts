@@ -62,6 +62,30 @@ class SyncTarget extends RpcTarget implements SyncEndpoint {
   forkStates(...args: Parameters<SyncEndpoint['forkStates']>) {
     return this.#endpoint.forkStates(...args);
   }
+  checkForkTarget(...args: Parameters<SyncEndpoint['checkForkTarget']>) {
+    return this.#endpoint.checkForkTarget(...args);
+  }
+  stageReset(...args: Parameters<SyncEndpoint['stageReset']>) {
+    return this.#endpoint.stageReset(...args);
+  }
+  stageRows(...args: Parameters<SyncEndpoint['stageRows']>) {
+    return this.#endpoint.stageRows(...args);
+  }
+  stageEntries(...args: Parameters<SyncEndpoint['stageEntries']>) {
+    return this.#endpoint.stageEntries(...args);
+  }
+  stageBase(...args: Parameters<SyncEndpoint['stageBase']>) {
+    return this.#endpoint.stageBase(...args);
+  }
+  commitFork(...args: Parameters<SyncEndpoint['commitFork']>) {
+    return this.#endpoint.commitFork(...args);
+  }
+  mergeCandidates(...args: Parameters<SyncEndpoint['mergeCandidates']>) {
+    return this.#endpoint.mergeCandidates(...args);
+  }
+  commitMerge(...args: Parameters<SyncEndpoint['commitMerge']>) {
+    return this.#endpoint.commitMerge(...args);
+  }
 }
 
 /**

@@ -14,8 +14,8 @@ import {
   mergeBranch,
   switchBranch,
 } from '../../sync/branches.ts';
-import { createSyncEndpoint, forwardEndpoint } from '../../sync/endpoint.ts';
-import { fork, merge, remoteSource, type WorkspaceAccess } from '../../sync/fork.ts';
+import { createStaging, createSyncEndpoint, forwardEndpoint } from '../../sync/endpoint.ts';
+import { fork, merge, remoteSource, remoteTarget, type WorkspaceAccess } from '../../sync/fork.ts';
 import { connectInProcess } from '../../sync/in-process.ts';
 import { defineCase, expectCode, expectFsckClean, expectRefused, testClock } from '../harness.ts';
 import { snapshot as picture } from '../snapshot.ts';
@@ -165,30 +165,51 @@ export function forkCases(target: ConformanceTarget): void {
         await b.do((ws) => expect(ws.readFile('/src/main.ts', 'utf8')).toBe('theirs again\n'));
       }));
 
-    it('fork and merge through the sync endpoint, as across a WebSocket; its fork calls refuse other snapshots and bad pages', () =>
+    it('fork and merge through the sync endpoint, as across a WebSocket, either side remote; its fork calls refuse other snapshots and bad pages', () =>
       withTwo(target, async (a, b) => {
         await a.do(seed);
-        const wire = remoteSource(
-          connectInProcess(
+        // Each side's endpoint, one call at a time in its own context; staging kept across calls.
+        const wire = (side: Side) => {
+          const staging = createStaging();
+          return connectInProcess(
             forwardEndpoint((method, args) =>
-              a.do((ws) => (createSyncEndpoint(ws.db)[method] as (...x: unknown[]) => Promise<unknown>)(...args)),
+              side.do((ws) =>
+                (createSyncEndpoint(ws.db, { staging })[method] as (...x: unknown[]) => Promise<unknown>)(...args),
+              ),
             ),
-          ),
-        );
-        const forked = await fork(wire, b.access);
+          );
+        };
+        const [wireA, wireB] = [wire(a), wire(b)];
+        const forked = await fork(remoteSource(wireA), remoteTarget(wireB));
         expect(await b.do((ws) => picture(ws).tree)).toEqual(await a.do((ws) => picture(ws).tree));
         await a.do((ws) => ws.writeFile('/src/main.ts', 'theirs\n'));
-        expect((await merge(b.access, wire)).applied).toEqual(['/hard', '/src/main.ts']);
+        await b.do((ws) => ws.writeFile('/both.txt', 'b\n'));
+        // Into the remote side from the remote side, then back into a side at hand.
+        expect((await merge(remoteTarget(wireB), remoteSource(wireA))).applied).toEqual(['/hard', '/src/main.ts']);
         expect(await b.do((ws) => ws.readFile('/src/main.ts', 'utf8'))).toBe('theirs\n');
+        await a.do((ws) => ws.writeFile('/both.txt', 'a\n'));
+        const back = await merge(a.access, remoteSource(wireB));
+        expect(back.conflicts.map((conflict) => conflict.path)).toEqual(['/both.txt']);
+        await b.do((ws) => {
+          ws.mkdir('/many');
+          for (let i = 0; i < 300; i++) ws.writeFile(`/many/f${i}`, `${i}`);
+        });
+        expect((await merge(remoteTarget(wireA), remoteSource(wireB))).applied.length).toBe(301);
+        expect(await a.do((ws) => ws.readdir('/many').length)).toBe(300);
+        const aSource = remoteSource(wireA);
         await a.do((ws) => ws.snapshot('mine'));
         const before = await a.do(names);
-        await expectCode(() => wire.dropSnapshot('mine'), 'EINVAL');
-        await expectCode(() => wire.takeSnapshot('fork-../x'), 'EINVAL');
-        await expectCode(() => wire.states(forked.base, Array(257).fill('/')), 'EINVAL');
-        await expectCode(() => wire.rows(forked.base, 3, null), 'EINVAL');
-        await expectCode(() => wire.rows(forked.base, 0, ['a', 'b']), 'EINVAL');
-        await expectCode(() => wire.changes(forked.base, forked.base, -1), 'EINVAL');
-        await expectCode(() => wire.changes(forked.base, 'missing', 0), 'ENOENT');
+        await expectCode(() => aSource.dropSnapshot('mine'), 'EINVAL');
+        await expectCode(() => aSource.takeSnapshot('fork-../x'), 'EINVAL');
+        await expectCode(() => aSource.states(forked.base, Array(257).fill('/')), 'EINVAL');
+        await expectCode(() => aSource.rows(forked.base, 3, null), 'EINVAL');
+        await expectCode(() => aSource.rows(forked.base, 0, ['a', 'b']), 'EINVAL');
+        await expectCode(() => aSource.changes(forked.base, forked.base, -1), 'EINVAL');
+        await expectCode(() => aSource.changes(forked.base, 'missing', 0), 'ENOENT');
+        // A fork into a side that holds anything, and a merge commit with names it does not give.
+        await expectCode(() => fork(remoteSource(wireB), remoteTarget(wireA)), 'ENOTEMPTY');
+        await expectCode(() => wireA.commitMerge(forked.base, forked.base, 'mine'), 'EINVAL');
+        await expectCode(() => wireA.stageRows(0, Array(2001).fill({})), 'EINVAL');
         expect(await a.do(names)).toEqual(before);
       }));
 
