@@ -15,7 +15,7 @@ import { syncView } from '../conformance/cases/sync.ts';
 import { DEFAULT_CHUNK_SIZE } from '../core/schema.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { createSyncDriver } from '../sync/driver.ts';
-import { fork, local, merge } from '../sync/fork.ts';
+import { fork, local, merge, remoteTarget } from '../sync/fork.ts';
 import { remoteSource } from '../sync/merge-source.ts';
 import { connectSyncWebSocket, type SyncConnection } from '../sync/websocket.ts';
 import { authorizedFetch, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
@@ -121,7 +121,50 @@ describe('fork and merge between a Durable Object and a Node workspace over a We
     expect((await authed(`${server?.url}/ws/forked/fs/ours.txt`)).status).toBe(404);
   });
 
-  it('`dofs fork --from URL` and `dofs merge URL` from the command line', async () => {
+  it('a Node workspace forked into an empty Durable Object; its later changes merge into the object, conflicts kept beside, once', async () => {
+    const origin = open('into-origin.db');
+    origin.db.transaction(() => {
+      for (let i = 0; i < FILES; i++) {
+        if (i % 100 === 0) origin.mkdir(`/t/d${i / 100}`, { recursive: true });
+        origin.writeFile(`/t/d${Math.floor(i / 100)}/f${i}.txt`, `file ${i}\n`);
+      }
+      origin.writeFile('/big.bin', patternBytes(3 * DEFAULT_CHUNK_SIZE + 5, 9));
+      origin.writeFile('/both.txt', 'base\n');
+    });
+    const forked = await fork(local(origin.db), remoteTarget(await connect('forked-into')));
+    expect(forked.nodes).toBe(origin.find('/', '**').length + 1);
+    expect(await snapshotNames('forked-into')).toEqual([forked.base]);
+    // What a new replica pulls from the object is the tree forked.
+    const pulled = open('into-pulled.db');
+    await createSyncDriver(pulled.db, await connect('forked-into')).pull();
+    expect(syncView(pulled)).toEqual(syncView(origin));
+
+    origin.db.transaction(() => {
+      for (let i = 0; i < CHANGED; i++) origin.writeFile(`/t/d${Math.floor(i / 100)}/f${i}.txt`, `changed ${i}\n`);
+      origin.writeFile('/both.txt', 'node\n');
+    });
+    const put = await authed(`${server?.url}/ws/forked-into/fs/both.txt`, { method: 'PUT', body: 'object\n' });
+    expect(put.status).toBe(200);
+    await put.arrayBuffer();
+    const merged = await merge(remoteTarget(await connect('forked-into')), local(origin.db));
+    const conflictCopy = `/both.txt.conflict-${forked.base.slice('fork-'.length)}`;
+    expect(merged.conflicts).toEqual([{ path: '/both.txt', copy: conflictCopy }]);
+    expect(merged.applied.length).toBe(CHANGED);
+    const text = async (path: string) => (await authed(`${server?.url}/ws/forked-into/fs${path}`)).text();
+    expect(await text('/t/d2/f299.txt')).toBe('changed 299\n');
+    expect(await text('/t/d3/f300.txt')).toBe('file 300\n');
+    expect(await text('/both.txt')).toBe('object\n');
+    expect(await text(conflictCopy)).toBe('node\n');
+    expect(await merge(remoteTarget(await connect('forked-into')), local(origin.db))).toEqual({
+      base: forked.base,
+      applied: [],
+      conflicts: [],
+    });
+    expect(((await remoteJson('forked-into', 'fsck')) as { ok: boolean }).ok).toBe(true);
+    expect(origin.fsck().ok).toBe(true);
+  });
+
+  it('`dofs fork --from URL`, `dofs merge URL`, `dofs fork URL` and `dofs merge FILE --into URL` from the command line', async () => {
     const origin = await seed('cli-fork', 'cli-origin.db');
     const db = join(state, 'cli-copy.db');
     const bin = join(ROOT, 'adapters', 'cli', 'bin.ts');
@@ -138,5 +181,12 @@ describe('fork and merge between a Durable Object and a Node workspace over a We
     const refused = await dofs('merge', endpoint('cli-fork'), '--token', 'nope').catch((error) => error);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('EACCES');
+    // The other way: this file forked into a new object, and its changes merged into the object.
+    const into = await dofs('fork', endpoint('cli-into'), '--token', TOKEN);
+    expect(into.stdout).toMatch(/^forked into http.*cli-into\/sync: [\d,]+ nodes/);
+    await dofs('rm', '/from-the-object.txt');
+    const back = await dofs('merge', db, '--into', endpoint('cli-into'), '--token', TOKEN);
+    expect(back.stdout).toMatch(/^merged 1 path from .*cli-copy\.db/);
+    expect((await authed(`${server?.url}/ws/cli-into/fs/from-the-object.txt`)).status).toBe(404);
   });
 });

@@ -6,8 +6,10 @@
 import { existsSync, rmSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createBranch, deleteBranch, listBranches, mergeBranch, switchBranch } from '../../../sync/branches.ts';
+import type { SyncEndpoint } from '../../../sync/endpoint.ts';
 import { fork, type MergeResult, merge } from '../../../sync/fork.ts';
 import { local, localSource, type MergeSource, remoteSource } from '../../../sync/merge-source.ts';
+import { localTarget, type MergeTarget, remoteTarget } from '../../../sync/merge-target.ts';
 import { connectSyncWebSocket } from '../../../sync/websocket.ts';
 import { globals, openCliWorkspace, withWorkspace, writeOut } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
@@ -16,16 +18,18 @@ import { formatBytes, formatCount, parseSyncUrl, plural } from '../format.ts';
 /** Registers `fork` and `merge`. */
 export function registerFork(program: Command): void {
   program
-    .command('fork <new-db>')
+    .command('fork <target>')
     .description(
-      'copy the workspace (or, with --from, a Durable Object) into a new database file that can be merged back (a snapshot fork-<id> in both is the base)',
+      'copy the workspace (or, with --from, a Durable Object) into a new database file, or into an empty Durable Object given by its sync URL; the two can then be merged (a snapshot fork-<id> in both is the base)',
     )
     .option('--from <url>', "fork a remote workspace instead: its sync endpoint, as for 'dofs sync'")
-    .option('--token <token>', 'bearer token for --from (default: $DOFS_SYNC_TOKEN)')
+    .option('--token <token>', 'bearer token for a URL (default: $DOFS_SYNC_TOKEN)')
     .option('--json', 'print the result as JSON')
     .action(async (target: string, options: RemoteOptions & { from?: string; json?: boolean }, command: Command) => {
-      if (existsSync(target)) throw new CliError('EEXIST', `'${target}' exists; fork into a new file`);
+      const toRemote = isUrl(target);
+      if (!toRemote && existsSync(target)) throw new CliError('EEXIST', `'${target}' exists; fork into a new file`);
       const forkInto = async (source: MergeSource, chunkSize: number) => {
+        if (toRemote) return withRemote(target, options, 'fork', (remote) => fork(source, remoteTarget(remote)));
         const copy = openCliWorkspace(target, { create: true, chunkSize });
         let forked = false;
         try {
@@ -40,7 +44,10 @@ export function registerFork(program: Command): void {
         }
       };
       const result = options.from
-        ? await withRemote(options.from, options, 'fork', async (source) => forkInto(source, await source.chunkSize()))
+        ? await withRemote(options.from, options, 'fork', async (remote) => {
+            const source = remoteSource(remote);
+            return forkInto(source, await source.chunkSize());
+          })
         : await withWorkspace(globals(command), {}, (workspace) =>
             forkInto(localSource(local(workspace.db)), workspace.db.chunkSize),
           );
@@ -54,24 +61,27 @@ export function registerFork(program: Command): void {
   program
     .command('merge <other>')
     .description(
-      "bring another workspace's changes since the fork (or the last merge) into this one: a database file, or a Durable Object's sync endpoint URL (three-way; a path both changed keeps this version, the other goes to <path>.conflict-<id>)",
+      "bring another workspace's changes since the fork (or the last merge) into this one (or, with --into, into a Durable Object): a database file, or a Durable Object's sync URL (three-way; a path both changed keeps this version, the other goes to <path>.conflict-<id>)",
     )
-    .option('--token <token>', 'bearer token when <other> is a URL (default: $DOFS_SYNC_TOKEN)')
+    .option('--into <url>', "merge into a remote workspace instead: its sync endpoint, as for 'dofs sync'")
+    .option('--token <token>', 'bearer token for a URL (default: $DOFS_SYNC_TOKEN)')
     .option('--json', 'print the result as JSON')
-    .action(async (other: string, options: RemoteOptions & { json?: boolean }, command: Command) => {
-      const result = isUrl(other)
-        ? await withRemote(other, options, 'merge', (source) =>
-            withWorkspace(globals(command), {}, (workspace) => merge(local(workspace.db), source)),
-          )
-        : await withWorkspace(globals(command), {}, async (workspace) => {
-            // Theirs gains a snapshot (the state merged, the next merge's start), so it opens writable.
-            const theirs = openCliWorkspace(other);
-            try {
-              return await merge(local(workspace.db), local(theirs.db));
-            } finally {
-              theirs.close();
-            }
-          });
+    .action(async (other: string, options: RemoteOptions & { into?: string; json?: boolean }, command: Command) => {
+      const mergeFrom = (target: MergeTarget): Promise<MergeResult> =>
+        isUrl(other)
+          ? withRemote(other, options, 'merge', (remote) => merge(target, remoteSource(remote)))
+          : (async () => {
+              // Theirs gains a snapshot (the state merged, the next merge's start), so it opens writable.
+              const theirs = openCliWorkspace(other);
+              try {
+                return await merge(target, local(theirs.db));
+              } finally {
+                theirs.close();
+              }
+            })();
+      const result = options.into
+        ? await withRemote(options.into, options, 'merge', (remote) => mergeFrom(remoteTarget(remote)))
+        : await withWorkspace(globals(command), {}, (workspace) => mergeFrom(localTarget(local(workspace.db))));
       await writeOut(mergeReport(result, other, options.json));
     });
 
@@ -125,19 +135,19 @@ interface RemoteOptions {
 /** A URL names a remote workspace; anything else is a database file. */
 const isUrl = (value: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
 
-/** Runs `fn` with the workspace behind the sync endpoint at `url`, dialled as `dofs sync` does. */
+/** Runs `fn` with the sync endpoint at `url`, dialled as `dofs sync` does. */
 async function withRemote<T>(
   url: string,
   options: RemoteOptions,
   verb: string,
-  fn: (source: MergeSource) => Promise<T>,
+  fn: (remote: SyncEndpoint) => Promise<T>,
 ): Promise<T> {
   parseSyncUrl(url, verb);
   const token = options.token ?? process.env.DOFS_SYNC_TOKEN;
   if (!token) throw new UsageError('a token is required: pass --token or set DOFS_SYNC_TOKEN');
   const connection = await connectSyncWebSocket(url, token);
   try {
-    return await fn(remoteSource(connection));
+    return await fn(connection);
   } finally {
     connection.close();
   }
