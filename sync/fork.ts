@@ -108,7 +108,7 @@ export async function fork(
 }
 
 /**
- * Installs a fork in the empty workspace `db`, in one transaction: the rows of {@link FORK_TABLES}
+ * Installs a fork in the empty workspace `db`, in one transaction: the rows of the fork tables
  * (`pages[table]`, read at snapshot `base` of a workspace at revision `rev`), then the same
  * snapshot `base`. Their blobs must be staged already. Returns the nodes installed.
  */
@@ -374,7 +374,7 @@ export function mergeCandidates(db: Database, base: string, paths: readonly stri
 export interface MergePlan {
   /** The fork snapshot both hold. */
   base: string;
-  /** Their snapshot the merge started from ({@link MergeBase}). */
+  /** Their snapshot the merge started from: the one this side merged last, or `base`. */
   prev: string;
   /** Their snapshot of the state merged. */
   mark: string;

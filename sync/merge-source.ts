@@ -30,7 +30,7 @@ export function local(db: Database): WorkspaceAccess {
   return async (fn) => fn(db);
 }
 
-/** A row of one of {@link FORK_TABLES}, by column. */
+/** A row of a table a fork copies (nodes, entries, chunks), by column. */
 export type ForkRow = Record<string, SqlValue>;
 
 /** The tables a fork copies, with their columns; the first one or two columns are the key. */
@@ -91,7 +91,7 @@ export function readRows(db: Database, base: string, table: number, after: SqlVa
   return rows.map((row) => ({ ...row }));
 }
 
-/** A page of {@link readChanges}. */
+/** A page of the changes between two snapshots ({@link MergeSource.changes}). */
 export interface ChangePage {
   /** The paths' states at the later snapshot, in byte order of paths. */
   entries: ChangeEntry[];
