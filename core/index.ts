@@ -2,10 +2,10 @@
  * dofs: a virtual filesystem whose authoritative copy lives in SQLite.
  *
  * The engine is backend-neutral: build a {@link Database} over any {@link StorageBackend}
- * (`dofs/backends/node-sqlite`, `dofs/backends/do-sql`), call {@link initializeSchema}, then use
+ * (`dofs-sqlite/backends/node-sqlite`, `dofs-sqlite/backends/do-sql`), call {@link initializeSchema}, then use
  * the primitives as functions of that handle, or {@link openWorkspace} for the method facade.
  *
- * @module dofs
+ * @module dofs-sqlite
  */
 export { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type StorageBackend } from './backend.ts';
 export { hashBytes, holdStaged, isHash, isHeldStaged, markLinked, releaseStaged } from './blobs.ts';

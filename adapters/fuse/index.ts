@@ -1,10 +1,10 @@
 /**
- * dofs/adapters/fuse: a workspace mounted as a real directory with FUSE, so unmodified programs
+ * dofs-sqlite/adapters/fuse: a workspace mounted as a real directory with FUSE, so unmodified programs
  * (git, tar, sqlite3, editors, compilers) work on it. The daemon behind `dofs mount` and
  * `npm start`; see docs/fuse.md.
  *
  * ```ts
- * import { startMount } from 'dofs/adapters/fuse';
+ * import { startMount } from 'dofs-sqlite/adapters/fuse';
  * const mount = await startMount({ db: 'workspace.db', mountpoint: 'workspace', port: 0 });
  * // … other processes use ./workspace …
  * await mount.stop();
@@ -13,7 +13,7 @@
  * Never touch the mount synchronously from the process that serves it: the kernel request would
  * wait for the very thread that is blocked on it.
  *
- * @module dofs/adapters/fuse
+ * @module dofs-sqlite/adapters/fuse
  */
 export {
   DEFAULT_STATUS_PORT,

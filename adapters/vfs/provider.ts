@@ -211,7 +211,7 @@ class ProviderSync extends ProviderBase {
     throw new TypeError(
       'A SQLiteWorkspaceProvider was passed to create() of another copy of @platformatic/vfs, which took it for ' +
         'options (its instanceof check failed) and would have built an in-memory filesystem. Use ' +
-        "createWorkspaceVfs(workspace) from 'dofs/adapters/vfs', or new VirtualFileSystem(provider) of your copy.",
+        "createWorkspaceVfs(workspace) from 'dofs-sqlite/adapters/vfs', or new VirtualFileSystem(provider) of your copy.",
     );
   }
 
