@@ -19,21 +19,11 @@ import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { type Database, gcStep, openWorkspace, type Quotas, type Workspace } from '../../core/index.ts';
 import { compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
-import type { FuseInstance } from './fuse-native.ts';
-import { createFuseOperations } from './ops.ts';
-import { mountOptions } from './options.ts';
-import {
-  checkFuse,
-  clearStaleMount,
-  forceUnmount,
-  MountpointError,
-  mountAt,
-  removeRecord,
-  writeRecord,
-} from './preflight.ts';
+import { clearStaleMount, forceUnmount, MountpointError, mountAt, removeRecord, writeRecord } from './preflight.ts';
 import { mountsOf } from './records.ts';
 import { reply, type StatusServer, startStatusServer } from './status.ts';
 import { type SyncSession, startSyncSession } from './sync-session.ts';
+import { loadTransport, prepareTransport } from './transports.ts';
 
 const run = promisify(execFile);
 
@@ -85,7 +75,21 @@ export interface MountDaemonOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** Where the daemon reports (one line per call). Default stderr. */
   log?: (line: string) => void;
+  /**
+   * How the kernel's requests reach the workspace: `fuse-native` (libfuse 2, path-based, the
+   * default) or `fuse3` (libfuse 3's low-level inode-based API through dofs's own addon, with
+   * batching, 1 MiB requests, writeback cache and readdirplus). See docs/fuse.md.
+   */
+  transport?: MountTransport;
+  /** With `fuse3`: let the kernel's page cache hold writes (FUSE writeback cache). Default true. */
+  writebackCache?: boolean;
 }
+
+/** The FUSE transports {@link startMount} can serve with. */
+export type MountTransport = 'fuse-native' | 'fuse3';
+
+/** The transports, for option parsing. */
+export const MOUNT_TRANSPORTS: readonly MountTransport[] = ['fuse-native', 'fuse3'];
 
 /** A running mount. */
 export interface RunningMount {
@@ -161,7 +165,7 @@ export function removeHiddenLeftovers(provider: SQLiteWorkspaceProvider): number
  */
 export async function startMount(options: MountDaemonOptions): Promise<RunningMount> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const fuse = checkFuse();
+  const transport = loadTransport(options.transport ?? 'fuse-native');
   const mountpoint = resolve(options.mountpoint);
   const dbPath = resolve(options.db);
   if (isInside(dbPath, mountpoint)) {
@@ -225,32 +229,18 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       const hidden = removeHiddenLeftovers(provider);
       if (hidden > 0) log(`dofs: removed ${hidden} files a crashed run left open-but-unlinked (.fuse_hidden…)`);
     }
-    const fuseOps = createFuseOperations({
+    const served = prepareTransport(transport, {
       provider,
-      errno: fuse.errno,
+      mountpoint,
       dbFile: dbPath,
-      readOnly: options.readOnly,
-      utimensFixed: fuse.utimensFixed,
-      caller: fuse.callerKnown ? fuse.caller : undefined,
-      log,
-    });
-    if (!fuse.callerKnown) {
-      log(
-        "dofs: warning: fuse-native does not tell who calls (run `npm rebuild dofs` or `npm run postinstall`); new files belong to the daemon's user",
-      );
-    }
-    if (!fuse.utimensFixed) {
-      log(
-        'dofs: warning: fuse-native is the unpatched prebuilt (run `npm rebuild dofs` or `npm run postinstall`); times set with touch -d, tar or cp -a are approximate',
-      );
-    }
-    const list = mountOptions({
       readOnly: options.readOnly,
       allowOther: options.allowOther ?? process.getuid?.() === 0,
       debug: options.debug,
-      fsname: dbPath,
-      cacheTimeout: options.cacheTimeout,
+      cacheTimeout: options.cacheTimeout ?? 1,
+      writeback: options.writebackCache ?? true,
+      log,
     });
+    const list = served.options;
 
     // Read back from the connection, so /health shows the durability actually in force.
     const synchronousLevel = Number(backend.all<{ synchronous: number }>('PRAGMA synchronous')[0]?.synchronous);
@@ -279,17 +269,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         usage: workspace.usage(),
         rows: rowCounts(workspace.db),
         files: { dbBytes, walBytes },
-        fuse: {
-          options: list,
-          fuseNative: fuse.version,
-          utimensFixed: fuse.utimensFixed,
-          callerKnown: fuse.callerKnown,
-          openHandles: fuseOps.state.openHandles,
-          writableHandles: fuseOps.state.writableHandles,
-          calls: fuseOps.state.calls,
-          millis: Object.fromEntries(Object.entries(fuseOps.state.millis).map(([k, v]) => [k, Math.round(v)])),
-          errors: fuseOps.state.errors,
-        },
+        fuse: served.stats(),
         sync: sync ? (sync.stats?.() ?? { running: true }) : null,
         gc: gcTotals,
       };
@@ -320,14 +300,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       }
     }
 
-    const instance: FuseInstance = fuse.create(mountpoint, fuseOps.ops, list);
-    await new Promise<void>((done, fail) => {
-      try {
-        instance.mount((error) => (error ? fail(error) : done()));
-      } catch (error) {
-        fail(error);
-      }
-    }).catch((error: unknown) => {
+    await served.mount().catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
       throw new MountpointError(
         `mounting at ${mountpoint} failed: ${message} (run with --debug for libfuse's reasons)`,
@@ -403,7 +376,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         }
         await status?.close();
         // Open files' pending writes are committed before the mount goes away…
-        fuseOps.commitAll();
+        served.commitAll();
         try {
           await run('fusermount', ['-u', mountpoint]);
         } catch (error) {
@@ -413,8 +386,9 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
           await waitForConnectionEnd(entry?.minor, 5000);
         }
         // …and again after it, for whatever arrived meanwhile; then every handle is let go.
-        fuseOps.commitAll();
-        fuseOps.releaseAll();
+        await served.finished(5000);
+        served.commitAll();
+        served.releaseAll();
         try {
           workspace.db.all('PRAGMA wal_checkpoint(TRUNCATE)');
         } catch (error) {

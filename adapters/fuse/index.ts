@@ -17,7 +17,9 @@
  */
 export {
   DEFAULT_STATUS_PORT,
+  MOUNT_TRANSPORTS,
   type MountDaemonOptions,
+  type MountTransport,
   type RunningMount,
   removeHiddenLeftovers,
   rowCounts,

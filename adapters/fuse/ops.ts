@@ -14,31 +14,28 @@
  *
  * @module
  */
-import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   BLOCK_SIZE,
   fsError,
   isFsError,
   lutimes,
-  MAX_NAME_BYTES,
   type Owner,
   readdir,
   S_IFDIR,
   S_IFMT,
   S_IFREG,
   TYPE_BITS,
-  usage,
 } from '../../core/index.ts';
 import type { SQLiteWorkspaceProvider, WorkspaceStats } from '../vfs/index.ts';
 import { type FuseOperations, type FuseStat, type FuseStatfs, UTIME_NOW_MS, UTIME_OMIT_MS } from './fuse-native.ts';
+import { statfsOf } from './statfs.ts';
 
 const O_ACCMODE = 0o3;
 const O_RDONLY = 0;
 const O_TRUNC = 0o1000;
 const X_OK = 1;
 const W_OK = 2;
-const ST_RDONLY = 1;
 
 /** An open file of the mount. */
 interface Handle {
@@ -117,9 +114,6 @@ export function fuseStat(stats: WorkspaceStats): FuseStat {
     ctime: stats.ctimeMs,
   };
 }
-
-const UINT32_MAX = 0xffff_ffff;
-const clamp32 = (value: number): number => Math.max(0, Math.min(UINT32_MAX, Math.floor(value)));
 
 /** Builds the FUSE operations for `options.provider`. */
 export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOperations {
@@ -233,38 +227,7 @@ export function createFuseOperations(options: FuseOperationsOptions): DofsFuseOp
   const statfs = (): FuseStatfs => {
     const at = now();
     if (statfsCache && at - statfsCache.at < 1000) return statfsCache.value;
-    const figures = usage(db);
-    const unit = BLOCK_SIZE;
-    let freeBlocks = 0;
-    let availBlocks = 0;
-    if (options.dbFile) {
-      // The free space of the filesystem holding the database file (never the mount itself).
-      const host = statfsSync(dirname(options.dbFile));
-      freeBlocks = (host.bfree * host.bsize) / unit;
-      availBlocks = (host.bavail * host.bsize) / unit;
-    }
-    const used = Math.ceil((figures.storedBytes + figures.garbageBytes) / unit);
-    // A quota caps what df shows: the smaller of the quota's room and the disk's.
-    const { maxStoredBytes, maxInodes } = db.quotas;
-    if (maxStoredBytes !== undefined) {
-      const room = Math.max(0, Math.floor(maxStoredBytes / unit) - used);
-      freeBlocks = options.dbFile ? Math.min(freeBlocks, room) : room;
-      availBlocks = options.dbFile ? Math.min(availBlocks, room) : room;
-    }
-    const freeInodes = maxInodes === undefined ? 1_000_000_000 : Math.max(0, maxInodes - figures.inodes);
-    const value: FuseStatfs = {
-      bsize: unit,
-      frsize: unit,
-      blocks: clamp32(used + freeBlocks),
-      bfree: clamp32(freeBlocks),
-      bavail: clamp32(availBlocks),
-      files: clamp32(figures.inodes + freeInodes),
-      ffree: clamp32(freeInodes),
-      favail: clamp32(freeInodes),
-      fsid: 0x646f6673,
-      flag: readOnly ? ST_RDONLY : 0,
-      namemax: MAX_NAME_BYTES,
-    };
+    const value = statfsOf(db, options.dbFile, readOnly);
     statfsCache = { at, value };
     return value;
   };

@@ -63,3 +63,21 @@ export function mountOptions(input: MountOptionsInput = {}): string[] {
   if (input.debug) options.push('debug');
   return options;
 }
+
+/**
+ * The libfuse 3 low-level transport's `-o` items: `fsname=<db>`, `subtype=dofs`,
+ * `default_permissions`, `noatime`, and `ro` and `allow_other` as for {@link mountOptions}. What
+ * libfuse 2 took as options is negotiated in the addon's init instead (1 MiB requests through
+ * max_pages, writeback cache, readdirplus) or answered per reply by the daemon (entry and
+ * attribute timeouts, keep_cache at open as auto_cache did); inode numbers are always the
+ * workspace's own.
+ */
+export function lowLevelMountOptions(input: MountOptionsInput = {}): string[] {
+  const options: string[] = [];
+  const fsname = input.fsname?.replace(/[\\,]/g, (c) => `\\${c}`);
+  options.push(fsname && fsname.length <= 512 ? `fsname=${fsname}` : 'fsname=dofs', 'subtype=dofs');
+  options.push('default_permissions', 'noatime');
+  if (input.readOnly) options.push('ro');
+  if (input.allowOther) options.push('allow_other');
+  return options;
+}

@@ -80,6 +80,15 @@ function onPath(command: string): string | undefined {
  * {@link FuseUnavailableError} naming exactly what to install or fix.
  */
 export function checkFuse(): LoadedFuse {
+  checkFuseDevice();
+  return loadFuseNative();
+}
+
+/**
+ * Checks that a FUSE mount can be made here (Linux, the device, fusermount), whichever transport
+ * serves it. Throws {@link FuseUnavailableError} naming exactly what to install or fix.
+ */
+export function checkFuseDevice(): void {
   if (process.platform !== 'linux') {
     throw new FuseUnavailableError(`mounting needs Linux with FUSE; this is ${process.platform}`);
   }
@@ -100,7 +109,6 @@ export function checkFuse(): LoadedFuse {
   if (!onPath('fusermount')) {
     throw new FuseUnavailableError(`fusermount is not installed (it mounts and unmounts); install it: ${APT_INSTALL}`);
   }
-  return loadFuseNative();
 }
 
 // ---- Who owns a mount: see records.ts ----

@@ -5,7 +5,14 @@
  * @module
  */
 import type { Command } from 'commander';
-import { DEFAULT_STATUS_PORT, FuseUnavailableError, MountpointError, startMount } from '../../fuse/index.ts';
+import {
+  DEFAULT_STATUS_PORT,
+  FuseUnavailableError,
+  MOUNT_TRANSPORTS,
+  MountpointError,
+  type MountTransport,
+  startMount,
+} from '../../fuse/index.ts';
 import { globals } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { parseSize, parseSyncUrl } from '../format.ts';
@@ -25,6 +32,8 @@ interface MountCommandOptions {
   maxInodes?: string;
   sync?: string;
   token?: string;
+  transport: string;
+  writebackCache: boolean;
 }
 
 function parsePort(value: string): number | false {
@@ -62,6 +71,15 @@ export function registerMount(program: Command): void {
     .option('--shared', 'let other processes open the database while mounted (slower: every statement locks)')
     .option('--cache-timeout <seconds>', 'how long the kernel caches names and attributes (0: never)', '1')
     .option('--debug', 'log every FUSE request (libfuse debug output)')
+    .option(
+      '--transport <name>',
+      "how requests reach the workspace: 'fuse-native' (libfuse 2) or 'fuse3' (libfuse 3 low-level: batches, 1 MiB requests); default $DOFS_TRANSPORT or fuse-native",
+      process.env.DOFS_TRANSPORT || 'fuse-native',
+    )
+    .option(
+      '--no-writeback-cache',
+      'with --transport fuse3: send every write to the daemon at once (no kernel writeback cache)',
+    )
     .option('--sync <url>', 'keep the workspace in sync with a Durable Object at this URL')
     .option('--token <token>', 'bearer token for --sync (default: $DOFS_SYNC_TOKEN)')
     .addHelpText(
@@ -87,6 +105,9 @@ export function registerMount(program: Command): void {
           );
         }
       }
+      if (!MOUNT_TRANSPORTS.includes(options.transport as MountTransport)) {
+        throw new UsageError(`--transport: expected ${MOUNT_TRANSPORTS.join(' or ')}, got '${options.transport}'`);
+      }
       const maxInodes = options.maxInodes === undefined ? undefined : Number(options.maxInodes);
       if (maxInodes !== undefined && !(Number.isSafeInteger(maxInodes) && maxInodes > 0)) {
         throw new UsageError(`--max-inodes: expected a positive integer, got '${options.maxInodes}'`);
@@ -106,6 +127,8 @@ export function registerMount(program: Command): void {
           shareDatabase: options.shared,
           synchronous,
           cacheTimeout,
+          transport: options.transport as MountTransport,
+          writebackCache: options.writebackCache,
           quotas: { maxStoredBytes, maxInodes },
           sync: options.sync ? { url: options.sync, token: syncToken } : undefined,
         });

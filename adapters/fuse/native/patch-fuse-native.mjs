@@ -19,9 +19,10 @@
 // Plain JavaScript on purpose: it runs during `npm install`, on whichever Node npm runs scripts
 // with. It never fails the install: on any problem it prints one warning and exits 0.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { findNodeGyp } from './node-gyp.mjs';
 
 const MARKER = 'dofs_patch_v4';
 
@@ -82,25 +83,6 @@ function warn(message) {
   process.stderr.write(
     'dofs: the FUSE mount still works with the prebuilt fuse-native, but times set through it (touch -d, tar, cp -a) are approximate.\n',
   );
-}
-
-function findNodeGyp() {
-  const candidates = [];
-  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
-  if (process.env.npm_execpath) {
-    candidates.push(join(dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  }
-  // npm's own copy, found from the npm on the PATH (bin/npm → lib/node_modules/npm/bin/npm-cli.js).
-  const which = spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' });
-  if (which.status === 0 && which.stdout.trim() !== '') {
-    try {
-      const cli = realpathSync(which.stdout.trim());
-      candidates.push(join(dirname(cli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-    } catch {
-      // not resolvable: try the others
-    }
-  }
-  return candidates.find((path) => existsSync(path));
 }
 
 function main() {
