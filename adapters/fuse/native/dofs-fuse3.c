@@ -117,7 +117,6 @@ static void ll_init(void *userdata, struct fuse_conn_info *conn) {
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   conn->max_background = 64;
   conn->congestion_threshold = 48;
-  conn->time_gran = 1000000; /* the engine keeps milliseconds */
 }
 
 static void ll_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
@@ -153,7 +152,10 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
   PUSH(req, r);
 }
 
-static double ms_of(const struct timespec *ts) { return (double)ts->tv_sec * 1000 + (double)ts->tv_nsec / 1e6; }
+/* To the nearest millisecond (the engine's unit): 1.678 s arrives from node as 1 s + 677999999 ns. */
+static double ms_of(const struct timespec *ts) {
+  return (double)ts->tv_sec * 1000 + (double)((ts->tv_nsec + 500000) / 1000000);
+}
 
 static void ll_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi) {
   record *r = make(req, OP_SETATTR, ino);
