@@ -19,11 +19,20 @@ import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { type Database, gcStep, openWorkspace, type Quotas, type Workspace } from '../../core/index.ts';
 import { compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
-import { clearStaleMount, forceUnmount, MountpointError, mountAt, removeRecord, writeRecord } from './preflight.ts';
+import { type Fuse3Mount, mountFuse3 } from './fuse3-mount.ts';
+import { FUSE_MAX_IO, mountOptions } from './options.ts';
+import {
+  checkFuse,
+  clearStaleMount,
+  forceUnmount,
+  MountpointError,
+  mountAt,
+  removeRecord,
+  writeRecord,
+} from './preflight.ts';
 import { mountsOf } from './records.ts';
 import { reply, type StatusServer, startStatusServer } from './status.ts';
 import { type SyncSession, startSyncSession } from './sync-session.ts';
-import { loadTransport, prepareTransport } from './transports.ts';
 
 const run = promisify(execFile);
 
@@ -58,7 +67,11 @@ export interface MountDaemonOptions {
   quotas?: Quotas;
   /** libfuse logs every request. */
   debug?: boolean;
-  /** Seconds the kernel caches names and attributes (0: ask the daemon every time). Default 1. */
+  /**
+   * Seconds the kernel caches names, absent names and attributes (0: ask the daemon every time).
+   * Default {@link DEFAULT_CACHE_TIMEOUT}, or 1 with `shareDatabase` (other processes may change
+   * the database without the daemon knowing; changes made by sync are invalidated at once).
+   */
   cacheTimeout?: number;
   /** Sync with a Durable Object (through the registered sync hook). */
   sync?: { url: string; token?: string };
@@ -76,20 +89,14 @@ export interface MountDaemonOptions {
   /** Where the daemon reports (one line per call). Default stderr. */
   log?: (line: string) => void;
   /**
-   * How the kernel's requests reach the workspace: `fuse-native` (libfuse 2, path-based, the
-   * default) or `fuse3` (libfuse 3's low-level inode-based API through dofs's own addon, with
-   * batching, 1 MiB requests, writeback cache and readdirplus). See docs/fuse.md.
+   * Let the kernel's page cache hold writes and send them in large requests (FUSE's writeback
+   * cache). Default true; false sends every write(2) to the daemon as it happens.
    */
-  transport?: MountTransport;
-  /** With `fuse3`: let the kernel's page cache hold writes (FUSE writeback cache). Default true. */
   writebackCache?: boolean;
 }
 
-/** The FUSE transports {@link startMount} can serve with. */
-export type MountTransport = 'fuse-native' | 'fuse3';
-
-/** The transports, for option parsing. */
-export const MOUNT_TRANSPORTS: readonly MountTransport[] = ['fuse-native', 'fuse3'];
+/** Seconds the kernel caches names and attributes by default: changes it did not make are invalidated explicitly. */
+export const DEFAULT_CACHE_TIMEOUT = 30;
 
 /** A running mount. */
 export interface RunningMount {
@@ -165,7 +172,7 @@ export function removeHiddenLeftovers(provider: SQLiteWorkspaceProvider): number
  */
 export async function startMount(options: MountDaemonOptions): Promise<RunningMount> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const transport = loadTransport(options.transport ?? 'fuse-native');
+  const addon = checkFuse();
   const mountpoint = resolve(options.mountpoint);
   const dbPath = resolve(options.db);
   if (isInside(dbPath, mountpoint)) {
@@ -229,18 +236,14 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       const hidden = removeHiddenLeftovers(provider);
       if (hidden > 0) log(`dofs: removed ${hidden} files a crashed run left open-but-unlinked (.fuse_hidden…)`);
     }
-    const served = prepareTransport(transport, {
-      provider,
-      mountpoint,
-      dbFile: dbPath,
+    const list = mountOptions({
       readOnly: options.readOnly,
       allowOther: options.allowOther ?? process.getuid?.() === 0,
-      debug: options.debug,
-      cacheTimeout: options.cacheTimeout ?? 1,
-      writeback: options.writebackCache ?? true,
-      log,
+      fsname: dbPath,
     });
-    const list = served.options;
+    const cacheTimeout = options.cacheTimeout ?? (options.shareDatabase ? 1 : DEFAULT_CACHE_TIMEOUT);
+    const writeback = options.writebackCache ?? true;
+    let mounted: Fuse3Mount | undefined;
 
     // Read back from the connection, so /health shows the durability actually in force.
     const synchronousLevel = Number(backend.all<{ synchronous: number }>('PRAGMA synchronous')[0]?.synchronous);
@@ -269,7 +272,13 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         usage: workspace.usage(),
         rows: rowCounts(workspace.db),
         files: { dbBytes, walBytes },
-        fuse: served.stats(),
+        fuse: {
+          options: list,
+          maxRequestBytes: FUSE_MAX_IO,
+          writebackCache: writeback,
+          cacheTimeoutSeconds: cacheTimeout,
+          ...(mounted ? fuseFigures(mounted) : {}),
+        },
         sync: sync ? (sync.stats?.() ?? { running: true }) : null,
         gc: gcTotals,
       };
@@ -300,12 +309,26 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       }
     }
 
-    await served.mount().catch((error: unknown) => {
+    try {
+      mounted = mountFuse3({
+        addon,
+        provider,
+        mountpoint,
+        options: list,
+        debug: options.debug,
+        dbFile: dbPath,
+        readOnly: options.readOnly,
+        cacheTimeout,
+        writeback,
+        log,
+      });
+    } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new MountpointError(
         `mounting at ${mountpoint} failed: ${message} (run with --debug for libfuse's reasons)`,
       );
-    });
+    }
+    const served = mounted;
     const entry = await mountAt(mountpoint);
     await writeRecord({
       pid: process.pid,
@@ -356,6 +379,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         token: options.sync.token ?? '',
         signal: abort.signal,
         log,
+        onPulled: () => served.invalidateChanged(),
       });
     }
 
@@ -386,7 +410,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
           await waitForConnectionEnd(entry?.minor, 5000);
         }
         // …and again after it, for whatever arrived meanwhile; then every handle is let go.
-        await served.finished(5000);
+        await Promise.race([served.ended, new Promise((done) => setTimeout(done, 5000).unref())]);
         served.commitAll();
         served.releaseAll();
         try {
@@ -417,6 +441,20 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     }
     throw error;
   }
+}
+
+/** The transport's counters for /stats. */
+function fuseFigures(mounted: Fuse3Mount): Record<string, unknown> {
+  const state = mounted.state;
+  return {
+    openHandles: state.openHandles,
+    writableHandles: state.writableHandles,
+    knownInodes: state.knownInodes,
+    batches: state.batches,
+    calls: state.calls,
+    millis: Object.fromEntries(Object.entries(state.millis).map(([k, v]) => [k, Math.round(v)])),
+    errors: state.errors,
+  };
 }
 
 /** Waits until the FUSE connection `minor` is gone from /sys/fs/fuse/connections (the kernel let go). */

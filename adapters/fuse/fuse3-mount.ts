@@ -6,14 +6,16 @@
  * @module
  */
 import type { SQLiteWorkspaceProvider } from '../vfs/index.ts';
-import { loadFuse3 } from './fuse3.ts';
+import type { Fuse3Addon } from './fuse3.ts';
 import { createLowLevelFs, type LowLevelState } from './lowlevel.ts';
 
 /** What {@link mountFuse3} needs. */
 export interface Fuse3MountOptions {
+  /** The loaded addon (see `checkFuse`). */
+  addon: Fuse3Addon;
   provider: SQLiteWorkspaceProvider;
   mountpoint: string;
-  /** libfuse's `-o` items (see `lowLevelMountOptions`). */
+  /** libfuse's `-o` items (see `mountOptions`). */
   options: readonly string[];
   debug?: boolean;
   dbFile?: string;
@@ -30,13 +32,15 @@ export interface Fuse3Mount {
   readonly state: LowLevelState;
   commitAll(): void;
   releaseAll(): void;
+  /** Drops from the kernel's caches every path changed since the last call (after sync applied a peer's changes). */
+  invalidateChanged(): void;
   /** Settles when the kernel connection is gone (after an unmount) and the session is closed. */
   readonly ended: Promise<void>;
 }
 
 /** Mounts `provider`'s workspace at `mountpoint`; throws when libfuse refuses (the message says why). */
 export function mountFuse3(input: Fuse3MountOptions): Fuse3Mount {
-  const addon = loadFuse3();
+  const { addon } = input;
   const fs = createLowLevelFs({
     provider: input.provider,
     addon,
@@ -79,5 +83,14 @@ export function mountFuse3(input: Fuse3MountOptions): Fuse3Mount {
     if (serving) return;
     for (const event of events) fs.invalidate(session, event.path);
   });
-  return { state: fs.state, commitAll: fs.commitAll, releaseAll: fs.releaseAll, ended };
+  let since = fs.invalidateSince(session, Number.MAX_SAFE_INTEGER);
+  return {
+    state: fs.state,
+    commitAll: fs.commitAll,
+    releaseAll: fs.releaseAll,
+    invalidateChanged: () => {
+      since = fs.invalidateSince(session, since);
+    },
+    ended,
+  };
 }

@@ -1,17 +1,41 @@
 /**
  * Loading dofs's libfuse 3 low-level addon (adapters/fuse/native/dofs-fuse3.c, built at install
  * by adapters/fuse/native/build-fuse3.mjs) and its typed surface. The addon only carries requests
- * and replies; lowlevel.ts decides everything.
+ * and replies; lowlevel.ts decides everything. Loading fails with a {@link FuseUnavailableError}
+ * that says what to install.
  *
  * @module
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { FuseUnavailableError } from './fuse-native.ts';
 
-/** The Debian/Ubuntu packages the libfuse 3 transport needs to build and run. */
-export const APT_INSTALL_FUSE3 = 'apt-get update && apt-get install -y fuse3 libfuse3-dev pkg-config build-essential';
+/** The Debian/Ubuntu packages the mount needs to build its addon and to run. */
+export const APT_INSTALL = 'apt-get update && apt-get install -y fuse3 libfuse3-dev pkg-config build-essential';
+
+/** FUSE cannot be used here; the message says what to install or fix. */
+export class FuseUnavailableError extends Error {
+  readonly code = 'ENODEV';
+  constructor(message: string) {
+    super(message);
+    this.name = 'FuseUnavailableError';
+  }
+}
+
+/** statvfs figures as the addon sends them. */
+export interface FuseStatfs {
+  bsize: number;
+  frsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail: number;
+  fsid: number;
+  flag: number;
+  namemax: number;
+}
 
 /** Operation codes, in the order of the addon's enum. */
 export const OPS = [
@@ -121,7 +145,7 @@ export function loadFuse3(): Fuse3Addon {
   if (loaded) return loaded;
   if (!existsSync(ADDON_PATH)) {
     throw new FuseUnavailableError(
-      `the libfuse 3 addon is not built (${ADDON_PATH}); install what it needs (${APT_INSTALL_FUSE3}) and run 'npm run postinstall' in dofs's directory`,
+      `the libfuse 3 addon is not built (${ADDON_PATH}); install what it needs (${APT_INSTALL}) and run 'npm run postinstall' in dofs's directory`,
     );
   }
   try {
@@ -129,7 +153,7 @@ export function loadFuse3(): Fuse3Addon {
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
     if (/libfuse3\.so/.test(message)) {
-      throw new FuseUnavailableError(`libfuse 3 is not installed (${message}); install it: ${APT_INSTALL_FUSE3}`);
+      throw new FuseUnavailableError(`libfuse 3 is not installed (${message}); install it: ${APT_INSTALL}`);
     }
     throw new FuseUnavailableError(`the libfuse 3 addon does not load: ${message}`);
   }

@@ -100,8 +100,14 @@ export interface LowLevelFs {
   /** Serves one batch from the addon; returns true when it held the end of the session. */
   serve(batch: LowLevelRequest[]): boolean;
   readonly state: LowLevelState;
-  /** Tells the kernel to drop what it caches of `path` (changed behind its back, by sync). */
+  /** Tells the kernel to drop what it caches of `path` (changed behind its back). */
   invalidate(session: unknown, path: string): void;
+  /**
+   * Invalidates every path changed at revision `rev` or later (nodes stamped with it, and
+   * tombstones); returns the next revision, to pass next time. What the daemon calls after sync
+   * applied a peer's changes, which the engine applies without change events.
+   */
+  invalidateSince(session: unknown, rev: number): number;
   /** Commits every open write buffer. */
   commitAll(): void;
   /** Lets go of every open file (after the unmount). */
@@ -554,27 +560,45 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   };
 
   const invalidate = (session: unknown, path: string): void => {
-    if (path === '/') {
-      addon.invalInode(session, ROOT_INODE, 0, 0);
-      return;
+    // Every name on the way down: a new file may sit below directories the kernel has cached as
+    // absent (negative entries), and a removed one below directories that are gone too.
+    let parent = ROOT_INODE;
+    const names = path.split('/').filter((name) => name !== '');
+    if (names.length === 0) addon.invalInode(session, ROOT_INODE, 0, 0);
+    for (const [index, name] of names.entries()) {
+      if (parent === ROOT_INODE || lookups.has(parent)) addon.invalEntry(session, parent, name);
+      const node = lookup(db, parent, name);
+      if (!node) return;
+      if (index === names.length - 1 && lookups.has(node.inode)) addon.invalInode(session, node.inode, 0, 0);
+      parent = node.inode;
     }
-    const cut = path.lastIndexOf('/');
-    const parentPath = cut <= 0 ? '/' : path.slice(0, cut);
-    const name = path.slice(cut + 1);
-    let parent: number | undefined;
-    try {
-      parent = provider.lstatSync(parentPath).ino;
-    } catch {
-      return; // the parent is gone too: its own event invalidates it
+  };
+
+  /** Most changed nodes invalidated one by one; past it, the kernel's caches expire by timeout. */
+  const MAX_INVALIDATIONS = 10_000;
+  const invalidateSince = (session: unknown, rev: number): number => {
+    const next = Number(db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0]?.v ?? rev);
+    if (next <= rev) return next;
+    const nodes = db.all<{ inode: number }>('SELECT inode FROM vfs_nodes WHERE rev >= ? LIMIT ?', [
+      rev,
+      MAX_INVALIDATIONS,
+    ]);
+    const gone = db.all<{ path: string }>('SELECT path FROM vfs_changes WHERE rev >= ? LIMIT ?', [
+      rev,
+      MAX_INVALIDATIONS,
+    ]);
+    for (const { path } of gone) invalidate(session, path);
+    for (const { inode } of nodes) {
+      if (inode === ROOT_INODE) addon.invalInode(session, ROOT_INODE, 0, 0);
+      for (const path of pathsOf(db, Number(inode))) invalidate(session, path);
     }
-    if (lookups.has(parent) || parent === ROOT_INODE) addon.invalEntry(session, parent, name);
-    const node = lookup(db, parent, name);
-    if (node && lookups.has(node.inode)) addon.invalInode(session, node.inode, 0, 0);
+    return next;
   };
 
   return {
     serve,
     invalidate,
+    invalidateSince,
     state: {
       calls,
       errors,

@@ -1,13 +1,13 @@
 /**
  * What `df` shows for a mount: the workspace's usage against its quota and the free space of the
- * filesystem holding the database file. Shared by both transports.
+ * filesystem holding the database file.
  *
  * @module
  */
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BLOCK_SIZE, type Database, MAX_NAME_BYTES, usage } from '../../core/index.ts';
-import type { FuseStatfs } from './fuse-native.ts';
+import type { FuseStatfs } from './fuse3.ts';
 
 const ST_RDONLY = 1;
 const UINT32_MAX = 0xffff_ffff;

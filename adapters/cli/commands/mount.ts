@@ -6,11 +6,10 @@
  */
 import type { Command } from 'commander';
 import {
+  DEFAULT_CACHE_TIMEOUT,
   DEFAULT_STATUS_PORT,
   FuseUnavailableError,
-  MOUNT_TRANSPORTS,
   MountpointError,
-  type MountTransport,
   startMount,
 } from '../../fuse/index.ts';
 import { globals } from '../context.ts';
@@ -32,7 +31,6 @@ interface MountCommandOptions {
   maxInodes?: string;
   sync?: string;
   token?: string;
-  transport: string;
   writebackCache: boolean;
 }
 
@@ -69,30 +67,25 @@ export function registerMount(program: Command): void {
     )
     .option('--max-inodes <n>', 'quota on files, directories and other nodes; df -i shows it')
     .option('--shared', 'let other processes open the database while mounted (slower: every statement locks)')
-    .option('--cache-timeout <seconds>', 'how long the kernel caches names and attributes (0: never)', '1')
+    .option(
+      '--cache-timeout <seconds>',
+      `how long the kernel caches names and attributes (0: never; default ${DEFAULT_CACHE_TIMEOUT}, 1 with --shared)`,
+    )
     .option('--debug', 'log every FUSE request (libfuse debug output)')
-    .option(
-      '--transport <name>',
-      "how requests reach the workspace: 'fuse-native' (libfuse 2) or 'fuse3' (libfuse 3 low-level: batches, 1 MiB requests); default $DOFS_TRANSPORT or fuse-native",
-      process.env.DOFS_TRANSPORT || 'fuse-native',
-    )
-    .option(
-      '--no-writeback-cache',
-      'with --transport fuse3: send every write to the daemon at once (no kernel writeback cache)',
-    )
+    .option('--no-writeback-cache', 'send every write to the daemon as it happens (no kernel writeback cache)')
     .option('--sync <url>', 'keep the workspace in sync with a Durable Object at this URL')
     .option('--token <token>', 'bearer token for --sync (default: $DOFS_SYNC_TOKEN)')
     .addHelpText(
       'after',
       '\nThe workspace database (--db, default ./workspace.db) is created when missing. Other programs use the\n' +
         'mount as a normal directory; SIGINT or SIGTERM commits open files, unmounts and checkpoints the database.\n' +
-        'Needs Linux with /dev/fuse, fusermount and libfuse 2 (Debian: apt-get install -y libfuse2 fuse).',
+        'Needs Linux with /dev/fuse, fusermount and libfuse 3 (Debian: apt-get install -y fuse3 libfuse3-dev pkg-config).',
     )
     .action(async (mountpoint: string, options: MountCommandOptions, command: Command) => {
       const { db, synchronous } = globals(command);
       const port = parsePort(options.port);
-      const cacheTimeout = Number(options.cacheTimeout ?? '1');
-      if (!Number.isFinite(cacheTimeout) || cacheTimeout < 0 || cacheTimeout > 3600) {
+      const cacheTimeout = options.cacheTimeout === undefined ? undefined : Number(options.cacheTimeout);
+      if (cacheTimeout !== undefined && (!Number.isFinite(cacheTimeout) || cacheTimeout < 0 || cacheTimeout > 3600)) {
         throw new UsageError(`--cache-timeout: expected seconds from 0 to 3600, got '${options.cacheTimeout}'`);
       }
       if (options.token && !options.sync) throw new UsageError('--token needs --sync');
@@ -104,9 +97,6 @@ export function registerMount(program: Command): void {
             '--sync needs --token (or $DOFS_SYNC_TOKEN): the Durable Object refuses unauthenticated replicas',
           );
         }
-      }
-      if (!MOUNT_TRANSPORTS.includes(options.transport as MountTransport)) {
-        throw new UsageError(`--transport: expected ${MOUNT_TRANSPORTS.join(' or ')}, got '${options.transport}'`);
       }
       const maxInodes = options.maxInodes === undefined ? undefined : Number(options.maxInodes);
       if (maxInodes !== undefined && !(Number.isSafeInteger(maxInodes) && maxInodes > 0)) {
@@ -127,7 +117,6 @@ export function registerMount(program: Command): void {
           shareDatabase: options.shared,
           synchronous,
           cacheTimeout,
-          transport: options.transport as MountTransport,
           writebackCache: options.writebackCache,
           quotas: { maxStoredBytes, maxInodes },
           sync: options.sync ? { url: options.sync, token: syncToken } : undefined,

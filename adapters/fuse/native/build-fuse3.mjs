@@ -2,23 +2,22 @@
 // Builds dofs's libfuse 3 addon (dofs-fuse3.c → build/Release/dofs_fuse3.node) with node-gyp, as
 // part of the package's postinstall. It needs libfuse 3's headers and pkg-config: when they are
 // missing and this runs as root on Debian or Ubuntu, it installs them (fuse3, libfuse3-dev,
-// pkg-config, build tools), as .ci/run does. Debian's fuse3 replaces the fuse package; fusermount
-// becomes a link to fusermount3 and libfuse2 stays, so the fuse-native transport keeps working.
+// pkg-config, build tools), as .ci/run does. (Debian's fuse3 replaces the libfuse 2 fuse package;
+// fusermount becomes a link to fusermount3.)
 //
-// It never fails the install: on any problem it prints one warning and exits 0, and the mount
-// says what to do when the fuse3 transport is asked for.
+// It never fails the install: on any problem it prints one warning and exits 0, and `dofs mount`
+// says what to install when the addon is missing.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findNodeGyp } from './node-gyp.mjs';
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const PACKAGES = ['fuse3', 'libfuse3-dev', 'pkg-config', 'build-essential', 'python3'];
 
 function warn(message) {
   process.stderr.write(`dofs: ${message}\n`);
-  process.stderr.write('dofs: the mount still works with --transport fuse-native (libfuse 2).\n');
+  process.stderr.write("dofs: everything but the FUSE mount works without it; 'npm run postinstall' retries.\n");
 }
 
 const ok = (command, args) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
@@ -35,6 +34,26 @@ function installPackages() {
     env,
   });
   return install.status === 0;
+}
+
+/** The path of node-gyp.js that comes with npm, or undefined. */
+function findNodeGyp() {
+  const candidates = [];
+  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
+  if (process.env.npm_execpath) {
+    candidates.push(join(dirname(process.env.npm_execpath), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  }
+  // npm's own copy, found from the npm on the PATH (bin/npm → lib/node_modules/npm/bin/npm-cli.js).
+  const which = spawnSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' });
+  if (which.status === 0 && which.stdout.trim() !== '') {
+    try {
+      const cli = realpathSync(which.stdout.trim());
+      candidates.push(join(dirname(cli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+    } catch {
+      // not resolvable: try the others
+    }
+  }
+  return candidates.find((path) => existsSync(path));
 }
 
 function main() {
