@@ -57,6 +57,25 @@ const SET_MTIME = 1 << 5;
 const BLKSIZE = 4096;
 const errno = osConstants.errno as Record<string, number>;
 
+/** Operations that change nothing in the database (a batch of only these needs no transaction). */
+const READS: ReadonlySet<string> = new Set([
+  'lookup',
+  'forget',
+  'forgetMulti',
+  'getattr',
+  'readlink',
+  'read',
+  'opendir',
+  'readdir',
+  'readdirplus',
+  'releasedir',
+  'fsyncdir',
+  'statfs',
+  'init',
+  'destroy',
+  'end',
+]);
+
 /** An open file or directory of the mount. */
 interface Handle {
   inode: number;
@@ -516,6 +535,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     batches.largest = Math.max(batches.largest, batch.length);
     const replies: Reply[] = [];
     let ended = false;
+    // A transaction is worth its BEGIN and COMMIT only around two or more changes: a lone change
+    // is atomic by itself (the engine's own transaction), and reads need none.
+    let changes = 0;
+    for (const r of batch) if (!READS.has(OPS[r.op] ?? 'end')) changes++;
+    const grouped = changes > 1 && !readOnly;
     const run = (): void => {
       for (const r of batch) {
         const op = OPS[r.op] ?? 'end';
@@ -530,7 +554,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const limit = Error.stackTraceLimit;
         Error.stackTraceLimit = 0;
         try {
-          const reply = db.transaction(() => handle(r, op));
+          // Inside the batch's transaction each request has its own nested one: a failure undoes only it.
+          const reply = grouped ? db.transaction(() => handle(r, op)) : handle(r, op);
           if (reply) replies.push(reply);
         } catch (error) {
           const code = toErrno(op, r, error);
@@ -542,8 +567,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       }
     };
     try {
-      if (readOnly) run();
-      else db.transaction(run);
+      if (grouped) db.transaction(run);
+      else run();
     } catch (error) {
       // The batch's commit failed: nothing it did remains, so every request fails.
       log(
