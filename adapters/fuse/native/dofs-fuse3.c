@@ -2,18 +2,22 @@
  * dofs-fuse3: carries libfuse 3 low-level requests to JavaScript and its replies back. Nothing
  * here decides anything about the filesystem; adapters/fuse/lowlevel.ts does.
  *
- * One session thread reads the kernel's requests (fuse_session_receive_buf, then
- * fuse_session_process_buf, whose low-level handlers below only copy the request into a record
- * and queue it). JavaScript is woken through one napi_threadsafe_function call when the queue
- * goes from empty to non-empty and takes every queued request at once: while it serves a batch,
- * the next batch gathers. Replies are synchronous calls from JavaScript (fuse_reply_*), which write
- * to /dev/fuse directly. Cache invalidations go through a notify thread of their own: the kernel
- * may make a notification wait for a lock held by a request that only JavaScript can answer, so
- * the JavaScript thread never writes one itself.
+ * The /dev/fuse descriptor is non-blocking and watched by Node's own event loop (uv_poll): when
+ * the kernel has requests, the JavaScript thread reads every one waiting
+ * (fuse_session_receive_buf until EAGAIN, each through fuse_session_process_buf, whose low-level
+ * handlers below only copy the request into a record) and hands them to JavaScript in one array.
+ * No thread sits between the kernel and JavaScript, so a request costs one wake-up of the event
+ * loop (a thread handing requests over cost two context switches each, which on a small busy
+ * machine dominated). While JavaScript serves a batch, the next one gathers in the kernel.
+ * Replies are synchronous calls from JavaScript (fuse_reply_*), which write to /dev/fuse directly.
+ * Cache invalidations go through a notify thread of their own: the kernel may make a notification
+ * wait for a lock held by a request that only JavaScript can answer, so the JavaScript thread never
+ * writes one itself.
  */
 #define FUSE_USE_VERSION 34
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <node_api.h>
 #include <pthread.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <uv.h>
 
 /* Operation codes, mirrored in lowlevel.ts (OPS). */
 enum {
@@ -59,11 +64,14 @@ typedef struct notice {
 
 typedef struct {
   struct fuse_session *se;
-  napi_threadsafe_function tsfn;
-  pthread_t thread, notifier;
-  pthread_mutex_t lock;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+  uv_poll_t poll;
+  struct fuse_buf buf;
+  pthread_t notifier;
   record *head, *tail;
-  int scheduled;
+  int polling;
   int ended;
   /* notify thread */
   pthread_mutex_t nlock;
@@ -76,14 +84,10 @@ typedef struct {
 
 static double now_nan(void) { return __builtin_nan(""); }
 
+/* Handlers run on the JavaScript thread, inside on_readable: the queue needs no lock. */
 static void enqueue(session *s, record *r) {
-  int wake = 0;
-  pthread_mutex_lock(&s->lock);
   if (s->tail) s->tail->next = r; else s->head = r;
   s->tail = r;
-  if (!s->scheduled) { s->scheduled = 1; wake = 1; }
-  pthread_mutex_unlock(&s->lock);
-  if (wake) napi_call_threadsafe_function(s->tsfn, NULL, napi_tsfn_nonblocking);
 }
 
 static record *make(fuse_req_t req, int op, fuse_ino_t ino) {
@@ -329,20 +333,6 @@ static const struct fuse_lowlevel_ops ops = {
 
 /* ---- threads ---- */
 
-static void *serve(void *arg) {
-  session *s = arg;
-  struct fuse_buf buf = {0};
-  while (!fuse_session_exited(s->se)) {
-    int res = fuse_session_receive_buf(s->se, &buf);
-    if (res == -EINTR) continue;
-    if (res <= 0) break;
-    fuse_session_process_buf(s->se, &buf);
-  }
-  free(buf.mem);
-  enqueue(s, make(NULL, OP_END, 0));
-  return NULL;
-}
-
 static void *notify(void *arg) {
   session *s = arg;
   for (;;) {
@@ -462,33 +452,52 @@ static void free_record(record *r) {
   free(r);
 }
 
-/* Runs on the JavaScript thread: every waiting request, in one array. */
-static void call_js(napi_env env, napi_value js_cb, void *context, void *data) {
-  (void)data;
-  session *s = context;
-  pthread_mutex_lock(&s->lock);
+/* Hands every queued request to JavaScript in one array. */
+static void deliver(session *s) {
+  napi_env env = s->env;
   record *r = s->head;
   s->head = s->tail = NULL;
-  s->scheduled = 0;
-  pthread_mutex_unlock(&s->lock);
-  if (!env) {
-    while (r) { record *next = r->next; free_record(r); r = next; }
-    return;
-  }
+  if (!r) return;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
   size_t count = 0;
   for (record *p = r; p; p = p->next) count++;
-  napi_value batch, undefined;
+  napi_value batch, recv, cb, result;
   napi_create_array_with_length(env, count, &batch);
   size_t i = 0;
   while (r) {
     record *next = r->next;
-    if (r->op == OP_END) s->ended = 1;
     napi_set_element(env, batch, i++, to_js(env, r));
     free_record(r);
     r = next;
   }
-  napi_get_undefined(env, &undefined);
-  napi_call_function(env, undefined, js_cb, 1, &batch, NULL);
+  napi_get_global(env, &recv); /* make_callback wants an object as `this` */
+  napi_get_reference_value(env, s->callback, &cb);
+  /* make_callback: microtasks run and exceptions reach process 'uncaughtException', as for any I/O callback. */
+  napi_make_callback(env, s->async, recv, cb, 1, &batch, &result);
+  napi_close_handle_scope(env, scope);
+}
+
+/* The kernel has requests: read every one waiting, then hand them over. */
+static void on_readable(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  session *s = handle->data;
+  if (status == 0) {
+    while (!fuse_session_exited(s->se)) {
+      int res = fuse_session_receive_buf(s->se, &s->buf);
+      if (res == -EINTR) continue;
+      if (res == -EAGAIN) break;
+      if (res <= 0) { fuse_session_exit(s->se); break; }
+      fuse_session_process_buf(s->se, &s->buf);
+    }
+  }
+  if (status != 0 || fuse_session_exited(s->se)) {
+    /* The connection is gone (unmounted or aborted): the last batch carries the end. */
+    uv_poll_stop(&s->poll);
+    s->polling = 0;
+    if (!s->ended) { s->ended = 1; enqueue(s, make(NULL, OP_END, 0)); }
+  }
+  deliver(s);
 }
 
 static session *get_session(napi_env env, napi_value value) {
@@ -787,7 +796,7 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   struct fuse_args args = FUSE_ARGS_INIT((int)count + 1, list);
   session *s = calloc(1, sizeof(session));
   s->writeback = writeback;
-  pthread_mutex_init(&s->lock, NULL);
+  s->env = env;
   pthread_mutex_init(&s->nlock, NULL);
   pthread_cond_init(&s->ncond, NULL);
   s->se = fuse_session_new(&args, &ops, sizeof(ops), s);
@@ -808,27 +817,37 @@ static napi_value js_mount(napi_env env, napi_callback_info info) {
   }
   free(mountpoint);
   s->mounted = 1;
+  int fd = fuse_session_fd(s->se);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  uv_loop_t *loop = NULL;
   napi_value name;
   napi_create_string_utf8(env, "dofs-fuse3", NAPI_AUTO_LENGTH, &name);
-  CHECK(napi_create_threadsafe_function(env, argv[3], NULL, name, 0, 1, NULL, NULL, s, call_js, &s->tsfn));
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  CHECK(napi_create_reference(env, argv[3], 1, &s->callback));
+  CHECK(napi_async_init(env, NULL, name, &s->async));
+  uv_poll_init(loop, &s->poll, fd);
+  s->poll.data = s;
+  uv_poll_start(&s->poll, UV_READABLE, on_readable);
+  s->polling = 1;
   pthread_create(&s->notifier, NULL, notify, s);
-  pthread_create(&s->thread, NULL, serve, s);
   napi_value external;
   CHECK(napi_create_external(env, s, NULL, NULL, &external));
   return external;
 }
 
+static void closed(uv_handle_t *handle) { free(handle->data); }
+
 /*
- * close(session): after the batch holding the end marker (the kernel connection is gone, or
- * exit() was called): joins the threads, unmounts if still mounted, frees libfuse's session. No
- * reply may follow.
+ * close(session): after the batch holding the end marker (the kernel connection is gone): stops
+ * watching, joins the notify thread, unmounts if still mounted, frees libfuse's session. No reply
+ * may follow.
  */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   ARGS(1);
   session *s = get_session(env, argv[0]);
   if (!s || !s->se) return NULL;
   fuse_session_exit(s->se);
-  pthread_join(s->thread, NULL);
+  if (s->polling) { uv_poll_stop(&s->poll); s->polling = 0; }
   pthread_mutex_lock(&s->nlock);
   s->nstop = 1;
   pthread_cond_signal(&s->ncond);
@@ -838,7 +857,11 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   fuse_session_unmount(s->se);
   fuse_session_destroy(s->se);
   s->se = NULL;
-  napi_release_threadsafe_function(s->tsfn, napi_tsfn_release);
+  free(s->buf.mem);
+  napi_delete_reference(env, s->callback);
+  napi_async_destroy(env, s->async);
+  /* The session is freed once libuv has let go of its poll handle. */
+  uv_close((uv_handle_t *)&s->poll, closed);
   return NULL;
 }
 
