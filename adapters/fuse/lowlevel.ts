@@ -181,7 +181,18 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     into[at + 14] = 0;
     return into;
   };
-  const statOf = (inode: number): WorkspaceStats => provider.statInodeSync(inode);
+  /** An inode gone from the database (removed, not held open) is ENOENT to the kernel, not an I/O error. */
+  const present = (inode: number): void => {
+    if (!getNode(db, inode)) fail('ENOENT');
+  };
+  const statOf = (inode: number): WorkspaceStats => {
+    try {
+      return provider.statInodeSync(inode);
+    } catch (error) {
+      if (isFsError(error) && error.code === 'EIO') present(inode);
+      throw error;
+    }
+  };
   const known = (inode: number, count = 1): void => {
     lookups.set(inode, (lookups.get(inode) ?? 0) + count);
   };
@@ -457,6 +468,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const setattr = (r: LowLevelRequest): Reply => {
     const set = r.toSet ?? 0;
     const inode = r.ino;
+    // The kernel may still send a removed file's times (the writeback cache's mtime) after its last close.
+    present(inode);
     if (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) writable();
     db.transaction(() => {
       if (set & SET_MODE) chmodAt(db, inode, (r.mode ?? 0) & 0o7777);
