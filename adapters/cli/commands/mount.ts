@@ -144,7 +144,8 @@ export function registerMount(program: Command): void {
       process.off('SIGTERM', onSignal);
       process.off('SIGHUP', onSignal);
       process.stderr.write(`dofs: unmounted ${mount.mountpoint}; the workspace is in ${mount.db}\n`);
-      // fuse-native's thread may still hold the event loop for a moment after the unmount.
+      // After a lazy detach (a busy mount) the kernel connection, and the addon's watch on it, lives
+      // until its last user leaves: exit anyway.
       setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
     });
 }
