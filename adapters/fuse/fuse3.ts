@@ -135,8 +135,17 @@ export interface Fuse3Addon {
   invalEntry(session: unknown, parent: number, name: string): void;
 }
 
-/** Where the build puts the addon. */
-export const ADDON_PATH = fileURLToPath(new URL('./native/build/Release/dofs_fuse3.node', import.meta.url));
+/**
+ * Where the install-time build puts the addon: beside this module's source
+ * (`adapters/fuse/native/build/Release`), which the compiled `dist/adapters/fuse/` finds three
+ * levels up.
+ */
+export const ADDON_PATH = [
+  './native/build/Release/dofs_fuse3.node',
+  '../../../adapters/fuse/native/build/Release/dofs_fuse3.node',
+]
+  .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
+  .reduce((found, candidate) => (existsSync(found) ? found : candidate));
 
 let loaded: Fuse3Addon | undefined;
 
