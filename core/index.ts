@@ -133,7 +133,16 @@ export {
   writeAt,
   writeWhole,
 } from './handles.ts';
-export { isSpecial, type NodeType, type Owner, type SpecialType } from './nodes.ts';
+export {
+  getNode,
+  isSpecial,
+  listDir,
+  lookup,
+  type NodeRow,
+  type NodeType,
+  type Owner,
+  type SpecialType,
+} from './nodes.ts';
 export {
   endsWithDot,
   joinPath,
@@ -144,7 +153,7 @@ export {
 } from './paths.ts';
 export { checkFileSize, MAX_FILE_SIZE, type Quotas, STORAGE_HEADROOM } from './quotas.ts';
 export { withSpaceReserve } from './reserve.ts';
-export { MAX_SYMLINK_FOLLOWS } from './resolve.ts';
+export { MAX_SYMLINK_FOLLOWS, pathsOf } from './resolve.ts';
 export {
   DEFAULT_CHUNK_SIZE,
   initializeSchema,
