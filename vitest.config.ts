@@ -18,12 +18,12 @@ export default defineConfig({
         // The example Worker (bound in the test worker) imports the package by its public paths.
         resolve: {
           alias: [
-            { find: /^dofs$/, replacement: fileURLToPath(new URL('./core/index.ts', import.meta.url)) },
+            { find: /^dofs-sqlite$/, replacement: fileURLToPath(new URL('./core/index.ts', import.meta.url)) },
             {
-              find: /^dofs\/backends\/do-sql$/,
+              find: /^dofs-sqlite\/backends\/do-sql$/,
               replacement: fileURLToPath(new URL('./backends/do-sql/index.ts', import.meta.url)),
             },
-            { find: /^dofs\/sync$/, replacement: fileURLToPath(new URL('./sync/index.ts', import.meta.url)) },
+            { find: /^dofs-sqlite\/sync$/, replacement: fileURLToPath(new URL('./sync/index.ts', import.meta.url)) },
           ],
         },
         test: {

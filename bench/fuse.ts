@@ -1,16 +1,27 @@
-// FUSE benchmark: the reference's workload table (dofs-reference.md) on a dofs mount and on tmpfs,
-// in the same run, alternating, medians of several runs and the ratio mount / tmpfs.
+// FUSE benchmark: the reference's workload table (dofs-reference.md) plus real tools (tar xzf, git
+// clone, sqlite3) on three targets in the same run, alternating, medians of several runs:
+//
+// - dofs: a dofs mount;
+// - tmpfs: a directory in /dev/shm (no FUSE at all);
+// - floor: libfuse 3's own passthrough_ll example (C, low-level API) over a /dev/shm directory,
+//   what FUSE itself allows on this machine. It is built at bench time in a temporary directory
+//   from Debian's fuse3 source package (needs deb-src access through apt, gcc, libfuse3-dev) and
+//   never enters the repository. Without it the floor column is empty.
 //
 //   npm run bench:fuse                 # 5 runs per workload
 //   BENCH_RUNS=9 npm run bench:fuse    # more runs
 //   npm run bench:fuse -- --only write,read
 //
-// The mount daemon runs in its own child process (never touch a mount from the process serving
-// it); each timed workload runs in another child, with its setup done beforehand by a separate
-// child, so neither node's start-up nor the setup is timed. Results go to bench/results/fuse.json.
+// The mount daemons run in their own child processes (never touch a mount from the process
+// serving it); each timed workload runs in another child, with its setup done beforehand by a
+// separate child, so neither node's start-up nor the setup is timed. Cold reads read random data
+// after a remount (dropping the page cache empties neither the daemon's blob cache nor, for
+// tmpfs, anything). Results go to bench/results/fuse.json.
 import { execFile, spawn } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -40,9 +51,9 @@ interface Workload {
   label: string;
   /** Prepares `dir` (untimed, in its own process). */
   setup?(dir: string): void | Promise<void>;
-  /** Wait this long after setup so the kernel's 1 s name and attribute caches have expired. */
-  coldCaches?: boolean;
-  /** Drop the page cache after setup (root only), so reads come from the filesystem itself. */
+  /** Remount after setup (FUSE targets), so the kernel has nothing cached and asks the daemon. */
+  remount?: boolean;
+  /** Also drop the page cache (root only) before that remount. */
   dropPageCache?: boolean;
   /** The timed part. */
   run(dir: string): void | Promise<void>;
@@ -73,7 +84,7 @@ const WORKLOADS: Record<string, Workload> = {
   stat: {
     label: 'stat 1000 files',
     setup: (dir) => makeFiles(dir, 1000),
-    coldCaches: true,
+    remount: true,
     run: (dir) => {
       for (let i = 0; i < 1000; i++) statSync(join(dir, 'files', `f${i}`));
     },
@@ -81,7 +92,7 @@ const WORKLOADS: Record<string, Workload> = {
   rm: {
     label: 'rm 1000 files',
     setup: (dir) => makeFiles(dir, 1000),
-    coldCaches: true,
+    remount: true,
     run: (dir) => {
       for (let i = 0; i < 1000; i++) unlinkSync(join(dir, 'files', `f${i}`));
     },
@@ -90,7 +101,7 @@ const WORKLOADS: Record<string, Workload> = {
   find: {
     label: 'find over that tree',
     setup: makeTree,
-    coldCaches: true,
+    remount: true,
     run: async (dir) => {
       await exec('find', [join(dir, 'tree')], { maxBuffer: 16 * MIB });
     },
@@ -104,8 +115,14 @@ const WORKLOADS: Record<string, Workload> = {
     },
   },
   read: {
-    label: 'read 64 MiB (pure)',
-    setup: (dir) => writeBig(join(dir, 'big'), 'w'),
+    label: 'cold read 64 MiB random',
+    setup: (dir) => {
+      // Random data: repeated blocks would be stored once and read from the blob cache.
+      const fd = openSync(join(dir, 'big'), 'w');
+      for (let i = 0; i < BIG / MIB; i++) writeSync(fd, randomFillSync(buffer), 0, MIB, i * MIB);
+      closeSync(fd);
+    },
+    remount: true,
     dropPageCache: true,
     run: (dir) => {
       const fd = openSync(join(dir, 'big'), 'r');
@@ -123,6 +140,35 @@ const WORKLOADS: Record<string, Workload> = {
     label: 'overwrite 64 MiB',
     setup: (dir) => writeBig(join(dir, 'big'), 'w'),
     run: (dir) => writeBig(join(dir, 'big'), 'r+'),
+  },
+  tar: {
+    label: 'tar xzf typescript tarball',
+    run: async (dir) => {
+      await exec('tar', ['-xzf', process.env.BENCH_TARBALL ?? '', '-C', dir]);
+    },
+  },
+  clone: {
+    label: 'git clone (express, local)',
+    run: async (dir) => {
+      await exec('git', ['clone', '-q', process.env.BENCH_GIT_MIRROR ?? '', join(dir, 'express')], {
+        env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' },
+      });
+    },
+  },
+  sqlite: {
+    label: 'sqlite3 WAL 100,000 rows',
+    run: async (dir) => {
+      await exec(
+        'sqlite3',
+        [
+          join(dir, 'bench.sqlite'),
+          'PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); ' +
+            'WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100000) ' +
+            'INSERT INTO t (v) SELECT hex(randomblob(32)) FROM n; PRAGMA integrity_check;',
+        ],
+        { maxBuffer: 16 * MIB },
+      );
+    },
   },
   git: {
     label: 'git init + commit 100 files',
@@ -162,30 +208,114 @@ async function worker(phase: 'setup' | 'run', name: string, dir: string): Promis
   return phase === 'run' ? (JSON.parse(stdout.trim()) as { ms: number }).ms : 0;
 }
 
-async function startMount(db: string, mnt: string): Promise<{ stop(): Promise<void> }> {
-  const child = spawn(
-    process.execPath,
-    [join(ROOT, 'adapters/cli/bin.ts'), '--db', db, 'mount', '--port', 'off', mnt],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
+/** A mounted target: its directory, and how to remount it (a cold start of its daemon). */
+interface Target {
+  name: 'dofs' | 'tmpfs' | 'floor';
+  root: string;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function isMounted(mnt: string): Promise<boolean> {
+  const text = readFileSync('/proc/self/mountinfo', 'utf8');
+  return text.split('\n').some((line) => line.split(' ')[4] === mnt);
+}
+
+/** Starts a daemon child and waits until `mnt` is mounted; stop() ends it and waits for the unmount. */
+async function daemon(command: string, args: string[], mnt: string): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      if (/mounted .* at /.test(log)) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`the mount daemon exited (${code}):\n${log}`)));
+  child.stderr.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
   });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 30_000;
+  while (!(await isMounted(mnt))) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${command} did not mount ${mnt}:\n${log}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   return {
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.removeAllListeners('exit');
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      if (await isMounted(mnt)) await exec('fusermount', ['-u', mnt]).catch(() => exec('fusermount', ['-uz', mnt]));
+    },
   };
+}
+
+async function dofsTarget(base: string): Promise<Target> {
+  const mnt = join(base, 'mnt');
+  const start = () =>
+    daemon(
+      process.execPath,
+      [join(ROOT, 'adapters/cli/bin.ts'), '--db', join(base, 'bench.db'), 'mount', '--port', 'off', mnt],
+      mnt,
+    );
+  let running = await start();
+  return {
+    name: 'dofs',
+    root: mnt,
+    restart: async () => {
+      await running.stop();
+      running = await start();
+    },
+    stop: () => running.stop(),
+  };
+}
+
+/**
+ * Builds libfuse 3's passthrough_ll from Debian's source package in a temporary directory (kept
+ * in the system's temp dir between runs, never in the repository); undefined when that fails.
+ */
+async function buildPassthrough(): Promise<string | undefined> {
+  const dir = join(tmpdir(), 'dofs-bench-passthrough_ll');
+  const binary = join(dir, 'passthrough_ll');
+  if (existsSync(binary)) return binary;
+  const script = `set -e
+d=${dir}; rm -rf "$d"; mkdir -p "$d/parts" "$d/lists/partial"; cd "$d"
+sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > parts/src.sources
+o="-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$d/parts -o Dir::State::Lists=$d/lists"
+apt-get $o update -qq && apt-get $o source --download-only fuse3 >/dev/null
+tar -xJf fuse3_*.orig.tar.xz && cd fuse-3.*/example
+gcc -O2 -D_FILE_OFFSET_BITS=64 passthrough_ll.c -o "$d/passthrough_ll" $(pkg-config fuse3 --cflags --libs)`;
+  try {
+    await exec('bash', ['-c', script], { maxBuffer: 16 * MIB, timeout: 300_000 });
+    return binary;
+  } catch (error) {
+    process.stdout.write(
+      `(passthrough_ll could not be built, no floor column: ${(error as Error).message.split('\n')[0]})\n`,
+    );
+    return undefined;
+  }
+}
+
+async function floorTarget(base: string, binary: string): Promise<Target> {
+  const source = mkdtempSync(join('/dev/shm', 'dofs-bench-floor-'));
+  const mnt = join(base, 'floor');
+  mkdirSync(mnt);
+  const start = () => daemon(binary, ['-f', '-o', `source=${source}`, mnt], mnt);
+  let running = await start();
+  return {
+    name: 'floor',
+    root: mnt,
+    restart: async () => {
+      await running.stop();
+      running = await start();
+    },
+    stop: async () => {
+      await running.stop();
+      rmSync(source, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A tarball of the installed typescript package (npm pack of node_modules/typescript), for tar xzf. */
+async function makeTarball(base: string): Promise<string> {
+  const { stdout } = await exec('npm', ['pack', '--silent', join(ROOT, 'node_modules', 'typescript')], {
+    cwd: base,
+    maxBuffer: 16 * MIB,
+  });
+  return join(base, stdout.trim().split('\n').pop() ?? '');
 }
 
 function median(values: number[]): number {
@@ -204,44 +334,75 @@ async function dropPageCache(): Promise<boolean> {
   }
 }
 
+type Column = Target['name'];
+
 async function main(): Promise<void> {
   const runs = Number(process.env.BENCH_RUNS ?? 5);
   const onlyIndex = process.argv.indexOf('--only');
   const only = onlyIndex > 0 ? process.argv[onlyIndex + 1].split(',') : Object.keys(WORKLOADS);
+  for (const name of only) {
+    if (!WORKLOADS[name]) throw new Error(`unknown workload ${name}; known: ${Object.keys(WORKLOADS).join(', ')}`);
+  }
   const base = mkdtempSync(join(tmpdir(), 'dofs-bench-fuse-'));
   const shm = mkdtempSync(join('/dev/shm', 'dofs-bench-tmpfs-'));
-  const mnt = join(base, 'mnt');
-  const mount = await startMount(join(base, 'bench.db'), mnt);
-  const rows: Array<{ workload: string; label: string; dofs: number; tmpfs: number; ratio: number; runs: number }> = [];
+  // A local mirror of a real repository for git clone: BENCH_GIT_MIRROR, else this repository.
+  process.env.BENCH_GIT_MIRROR ??= ROOT;
+  process.env.BENCH_TARBALL = await makeTarball(base);
+  const passthrough = await buildPassthrough();
+  const targets: Target[] = [
+    await dofsTarget(base),
+    {
+      name: 'tmpfs',
+      root: shm,
+      restart: async () => {},
+      stop: async () => rmSync(shm, { recursive: true, force: true }),
+    },
+  ];
+  if (passthrough) targets.push(await floorTarget(base, passthrough));
+  const rows: Array<Record<string, number | string | null>> = [];
   let dropped = true;
+  const fmt = (ms: number | undefined) => (ms === undefined ? '       —' : ms.toFixed(1).padStart(8));
   try {
     for (const name of only) {
       const workload = WORKLOADS[name];
-      if (!workload) throw new Error(`unknown workload ${name}; known: ${Object.keys(WORKLOADS).join(', ')}`);
-      const times: Record<'dofs' | 'tmpfs', number[]> = { dofs: [], tmpfs: [] };
+      const times: Partial<Record<Column, number[]>> = {};
       for (let run = 0; run < runs; run++) {
-        // Alternate which target goes first, so drift on a shared machine hits both alike.
-        const order = run % 2 === 0 ? (['dofs', 'tmpfs'] as const) : (['tmpfs', 'dofs'] as const);
+        // Rotate which target goes first, so drift on a shared machine hits all alike.
+        const order = targets.map((_, i) => targets[(i + run) % targets.length]);
         for (const target of order) {
-          const dir = join(target === 'dofs' ? mnt : shm, `${name}-${run}`);
+          const dir = join(target.root, `${name}-${run}`);
           await exec('mkdir', ['-p', dir]);
           await worker('setup', name, dir);
           if (workload.dropPageCache) dropped = (await dropPageCache()) && dropped;
-          if (workload.coldCaches) await new Promise((resolve) => setTimeout(resolve, 1200));
-          times[target].push(await worker('run', name, dir));
+          if (workload.remount) await target.restart();
+          const list = times[target.name] ?? [];
+          times[target.name] = list;
+          list.push(await worker('run', name, dir));
           await exec('rm', ['-rf', dir]);
         }
       }
-      const dofs = median(times.dofs);
-      const tmpfs = median(times.tmpfs);
-      rows.push({ workload: name, label: workload.label, dofs, tmpfs, ratio: dofs / tmpfs, runs });
+      const dofs = median(times.dofs ?? []);
+      const tmpfs = median(times.tmpfs ?? []);
+      const floor = times.floor ? median(times.floor) : undefined;
+      rows.push({
+        workload: name,
+        label: workload.label,
+        dofs,
+        tmpfs,
+        floor: floor ?? null,
+        ratio: dofs / tmpfs,
+        floorRatio: floor === undefined ? null : floor / tmpfs,
+        dofsOverFloor: floor === undefined ? null : dofs / floor,
+        runs,
+      });
       process.stdout.write(
-        `${workload.label.padEnd(30)} dofs ${dofs.toFixed(1).padStart(8)} ms   tmpfs ${tmpfs.toFixed(1).padStart(8)} ms   ×${(dofs / tmpfs).toFixed(1)}\n`,
+        `${workload.label.padEnd(30)} dofs ${fmt(dofs)} ms   tmpfs ${fmt(tmpfs)} ms   floor ${fmt(floor)} ms   ` +
+          `dofs/tmpfs ×${(dofs / tmpfs).toFixed(1)}   floor/tmpfs ×${floor === undefined ? '—' : (floor / tmpfs).toFixed(1)}   ` +
+          `dofs/floor ×${floor === undefined ? '—' : (dofs / floor).toFixed(2)}\n`,
       );
     }
   } finally {
-    await mount.stop();
-    rmSync(shm, { recursive: true, force: true });
+    for (const target of targets) await target.stop();
     rmSync(base, { recursive: true, force: true });
   }
   if (!dropped) process.stdout.write('(the page cache could not be dropped: reads may have come from memory)\n');

@@ -3,13 +3,13 @@
  *
  * ```ts
  * import { describe } from 'vitest';
- * import { runConformanceSuite } from 'dofs/conformance';
+ * import { runConformanceSuite } from 'dofs-sqlite/conformance';
  * runConformanceSuite({ name: 'my-backend', withBackend: ..., withRestarts: ... });
  * ```
  *
  * It imports no node-only module, so the same files run inside workerd.
  *
- * @module dofs/conformance
+ * @module dofs-sqlite/conformance
  */
 import { describe } from 'vitest';
 import { backendCases } from './cases/backend.ts';

@@ -6,14 +6,14 @@
  *   it (or, with no backend, answers every query with no rows): assert what SQL an operation
  *   issues, count statements, or check a schema without a database.
  * - For a real database in unit tests, use `createNodeSqliteBackend()` from
- *   `dofs/backends/node-sqlite` with no path: a private in-memory node:sqlite database (what
+ *   `dofs-sqlite/backends/node-sqlite` with no path: a private in-memory node:sqlite database (what
  *   `@cloudflare/dofs` calls `SQLiteTestStorage`).
- * - To prove a backend behaves like the others, run `runConformanceSuite` from `dofs/conformance`.
+ * - To prove a backend behaves like the others, run `runConformanceSuite` from `dofs-sqlite/conformance`.
  *
  * ```ts
- * import { openWorkspace } from 'dofs';
- * import { createNodeSqliteBackend } from 'dofs/backends/node-sqlite';
- * import { RecordingStorage } from 'dofs/testing';
+ * import { openWorkspace } from 'dofs-sqlite';
+ * import { createNodeSqliteBackend } from 'dofs-sqlite/backends/node-sqlite';
+ * import { RecordingStorage } from 'dofs-sqlite/testing';
  *
  * const storage = new RecordingStorage(createNodeSqliteBackend());
  * const ws = openWorkspace(storage);
@@ -22,7 +22,7 @@
  * console.log(storage.statements.length, storage.sql[0]);
  * ```
  *
- * @module dofs/testing
+ * @module dofs-sqlite/testing
  */
 import type { BackendLimits, SqlRow, SqlValue, StorageBackend } from '../core/backend.ts';
 import { STRICTEST_LIMITS } from '../core/backend.ts';

@@ -95,8 +95,8 @@ function assertBackend(backend: unknown): asserts backend is StorageBackend {
     typeof candidate.sql === 'object';
   throw new FsError('EINVAL', 'open', undefined, undefined, {
     detail: durableObjectStorage
-      ? "got a Durable Object's ctx.storage where a StorageBackend is expected: pass createDoSqlBackend(ctx.storage) from 'dofs/backends/do-sql' (openWorkspace(createDoSqlBackend(ctx.storage)) creates the schema too)"
-      : `expected a StorageBackend (createNodeSqliteBackend() from 'dofs/backends/node-sqlite', createDoSqlBackend(ctx.storage) from 'dofs/backends/do-sql', or your own), got ${backend === null ? 'null' : typeof backend}`,
+      ? "got a Durable Object's ctx.storage where a StorageBackend is expected: pass createDoSqlBackend(ctx.storage) from 'dofs-sqlite/backends/do-sql' (openWorkspace(createDoSqlBackend(ctx.storage)) creates the schema too)"
+      : `expected a StorageBackend (createNodeSqliteBackend() from 'dofs-sqlite/backends/node-sqlite', createDoSqlBackend(ctx.storage) from 'dofs-sqlite/backends/do-sql', or your own), got ${backend === null ? 'null' : typeof backend}`,
   });
 }
 

@@ -2,10 +2,10 @@
  * dofs: a virtual filesystem whose authoritative copy lives in SQLite.
  *
  * The engine is backend-neutral: build a {@link Database} over any {@link StorageBackend}
- * (`dofs/backends/node-sqlite`, `dofs/backends/do-sql`), call {@link initializeSchema}, then use
+ * (`dofs-sqlite/backends/node-sqlite`, `dofs-sqlite/backends/do-sql`), call {@link initializeSchema}, then use
  * the primitives as functions of that handle, or {@link openWorkspace} for the method facade.
  *
- * @module dofs
+ * @module dofs-sqlite
  */
 export { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type StorageBackend } from './backend.ts';
 export { hashBytes, holdStaged, isHash, isHeldStaged, markLinked, releaseStaged } from './blobs.ts';
@@ -133,7 +133,16 @@ export {
   writeAt,
   writeWhole,
 } from './handles.ts';
-export { isSpecial, type NodeType, type Owner, type SpecialType } from './nodes.ts';
+export {
+  getNode,
+  isSpecial,
+  listDir,
+  lookup,
+  type NodeRow,
+  type NodeType,
+  type Owner,
+  type SpecialType,
+} from './nodes.ts';
 export {
   endsWithDot,
   joinPath,
@@ -144,7 +153,7 @@ export {
 } from './paths.ts';
 export { checkFileSize, MAX_FILE_SIZE, type Quotas, STORAGE_HEADROOM } from './quotas.ts';
 export { withSpaceReserve } from './reserve.ts';
-export { MAX_SYMLINK_FOLLOWS } from './resolve.ts';
+export { MAX_SYMLINK_FOLLOWS, pathsOf } from './resolve.ts';
 export {
   DEFAULT_CHUNK_SIZE,
   initializeSchema,

@@ -7,7 +7,7 @@
  * here imports a Node-only module: the whole module runs in workerd (with `nodejs_compat`, for
  * `node:crypto`) and in Node 22.13+.
  *
- * @module dofs/sync
+ * @module dofs-sqlite/sync
  */
 export {
   type ApplyOptions,

@@ -124,9 +124,9 @@ async function diagnose(url: string, token: string): Promise<Error> {
  * with a message saying which. Needs a `WebSocket` that accepts headers (Node 22+'s built-in one).
  *
  * ```ts
- * import { openWorkspace } from 'dofs';
- * import { createNodeSqliteBackend } from 'dofs/backends/node-sqlite';
- * import { connectSyncWebSocket, createSyncDriver } from 'dofs/sync';
+ * import { openWorkspace } from 'dofs-sqlite';
+ * import { createNodeSqliteBackend } from 'dofs-sqlite/backends/node-sqlite';
+ * import { connectSyncWebSocket, createSyncDriver } from 'dofs-sqlite/sync';
  *
  * const ws = openWorkspace(createNodeSqliteBackend({ path: 'replica.db' }));
  * const remote = await connectSyncWebSocket('https://example.com/ws/demo/sync', token);

@@ -11,7 +11,7 @@
  *   `DOFS_PACKAGE_ALL_CASES=1` (`npm run test:scale:package`, about 10 minutes);
  * - docs/durable-objects.md's Durable Object and wrangler.jsonc, bundled by wrangler from the
  *   installed package and run on workerd;
- * - a replica syncing with the example Worker through `dofs/sync`.
+ * - a replica syncing with the example Worker through `dofs-sqlite/sync`.
  *
  * Nothing here imports the sources: a missing export, a devDependency needed at run time or a doc
  * example that went stale fails this file.
@@ -147,7 +147,7 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
   });
   it.runIf(oldNode)('explains itself on a Node without node:sqlite, on import of the node-sqlite backend', async () => {
     const script =
-      "import('dofs/backends/node-sqlite').then(() => console.log('loaded'), (e) => console.log(e.message))";
+      "import('dofs-sqlite/backends/node-sqlite').then(() => console.log('loaded'), (e) => console.log(e.message))";
     const out = await sh(project, oldNode as string, ['--input-type=module', '-e', script]);
     expect(out).toMatch(
       /^\S+\/backends\/node-sqlite needs node:sqlite, which Node 2\d\.\S+ does not provide: use Node 22\.13 or later/,
@@ -157,7 +157,7 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
     const engine = await sh(project, oldNode as string, [
       '--input-type=module',
       '-e',
-      "import('dofs').then((m) => console.log(typeof m.openWorkspace))",
+      "import('dofs-sqlite').then((m) => console.log(typeof m.openWorkspace))",
     ]);
     expect(engine.trim()).toBe('function');
   });
@@ -172,7 +172,7 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
   });
 
   it("runs README.md's library example and prints what its comments say", async () => {
-    const example = fencedBlock(readDoc('README.md'), 'ts', "from 'dofs/backends/node-sqlite'");
+    const example = fencedBlock(readDoc('README.md'), 'ts', "from 'dofs-sqlite/backends/node-sqlite'");
     writeFileSync(join(project, 'readme-example.ts'), example);
     const out = await sh(project, process.execPath, ['readme-example.ts']);
     const expected = [...example.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((match) => match[1]);
@@ -251,7 +251,7 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
       expect([response.status, await response.text()]).toEqual([200, 'hi']);
     });
 
-    it('syncs a replica with the example Worker through dofs/sync', async () => {
+    it('syncs a replica with the example Worker through dofs-sqlite/sync', async () => {
       const token = 'package-test-token';
       const server = await startDev(join(state, 'example'), { API_TOKEN: token });
       servers.push(server);
@@ -260,9 +260,9 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
       expect(put.status).toBe(200);
       writeFileSync(
         join(project, 'replica.ts'),
-        `import { openWorkspace } from 'dofs';
-import { createNodeSqliteBackend } from 'dofs/backends/node-sqlite';
-import { connectSyncWebSocket, createSyncDriver } from 'dofs/sync';
+        `import { openWorkspace } from 'dofs-sqlite';
+import { createNodeSqliteBackend } from 'dofs-sqlite/backends/node-sqlite';
+import { connectSyncWebSocket, createSyncDriver } from 'dofs-sqlite/sync';
 
 const ws = openWorkspace(createNodeSqliteBackend({ path: 'replica.db' }));
 ws.writeFile('/from-replica.txt', 'made in the replica');

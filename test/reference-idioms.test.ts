@@ -38,7 +38,9 @@ describe("the reference's idioms", () => {
       expect(attempt).toThrow(
         expect.objectContaining({
           code: 'EINVAL',
-          message: expect.stringMatching(/ctx\.storage.*createDoSqlBackend\(ctx\.storage\).*dofs\/backends\/do-sql/),
+          message: expect.stringMatching(
+            /ctx\.storage.*createDoSqlBackend\(ctx\.storage\).*dofs-sqlite\/backends\/do-sql/,
+          ),
         }),
       );
     }
@@ -108,7 +110,7 @@ describe("the reference's idioms", () => {
   });
 });
 
-describe('RecordingStorage (dofs/testing)', () => {
+describe('RecordingStorage (dofs-sqlite/testing)', () => {
   it('records every statement an operation runs through a real backend, with its depth', () => {
     const storage = new RecordingStorage(createNodeSqliteBackend());
     const ws = openWorkspace(storage);

@@ -12,16 +12,15 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { type Database, gcStep, openWorkspace, type Quotas, type Workspace } from '../../core/index.ts';
 import { compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
-import type { FuseInstance } from './fuse-native.ts';
-import { createFuseOperations } from './ops.ts';
-import { mountOptions } from './options.ts';
+import { type Fuse3Mount, mountFuse3 } from './fuse3-mount.ts';
+import { FUSE_MAX_IO, mountOptions } from './options.ts';
 import {
   checkFuse,
   clearStaleMount,
@@ -68,7 +67,11 @@ export interface MountDaemonOptions {
   quotas?: Quotas;
   /** libfuse logs every request. */
   debug?: boolean;
-  /** Seconds the kernel caches names and attributes (0: ask the daemon every time). Default 1. */
+  /**
+   * Seconds the kernel caches names, absent names and attributes (0: ask the daemon every time).
+   * Default {@link DEFAULT_CACHE_TIMEOUT}, or 1 with `shareDatabase` (other processes may change
+   * the database without the daemon knowing; changes made by sync are invalidated at once).
+   */
   cacheTimeout?: number;
   /** Sync with a Durable Object (through the registered sync hook). */
   sync?: { url: string; token?: string };
@@ -85,7 +88,15 @@ export interface MountDaemonOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** Where the daemon reports (one line per call). Default stderr. */
   log?: (line: string) => void;
+  /**
+   * Let the kernel's page cache hold writes and send them in large requests (FUSE's writeback
+   * cache). Default true; false sends every write(2) to the daemon as it happens.
+   */
+  writebackCache?: boolean;
 }
+
+/** Seconds the kernel caches names and attributes by default: changes it did not make are invalidated explicitly. */
+export const DEFAULT_CACHE_TIMEOUT = 30;
 
 /** A running mount. */
 export interface RunningMount {
@@ -161,7 +172,7 @@ export function removeHiddenLeftovers(provider: SQLiteWorkspaceProvider): number
  */
 export async function startMount(options: MountDaemonOptions): Promise<RunningMount> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const fuse = checkFuse();
+  const addon = checkFuse();
   const mountpoint = resolve(options.mountpoint);
   const dbPath = resolve(options.db);
   if (isInside(dbPath, mountpoint)) {
@@ -225,32 +236,14 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       const hidden = removeHiddenLeftovers(provider);
       if (hidden > 0) log(`dofs: removed ${hidden} files a crashed run left open-but-unlinked (.fuse_hidden…)`);
     }
-    const fuseOps = createFuseOperations({
-      provider,
-      errno: fuse.errno,
-      dbFile: dbPath,
-      readOnly: options.readOnly,
-      utimensFixed: fuse.utimensFixed,
-      caller: fuse.callerKnown ? fuse.caller : undefined,
-      log,
-    });
-    if (!fuse.callerKnown) {
-      log(
-        "dofs: warning: fuse-native does not tell who calls (run `npm rebuild dofs` or `npm run postinstall`); new files belong to the daemon's user",
-      );
-    }
-    if (!fuse.utimensFixed) {
-      log(
-        'dofs: warning: fuse-native is the unpatched prebuilt (run `npm rebuild dofs` or `npm run postinstall`); times set with touch -d, tar or cp -a are approximate',
-      );
-    }
     const list = mountOptions({
       readOnly: options.readOnly,
       allowOther: options.allowOther ?? process.getuid?.() === 0,
-      debug: options.debug,
       fsname: dbPath,
-      cacheTimeout: options.cacheTimeout,
     });
+    const cacheTimeout = options.cacheTimeout ?? (options.shareDatabase ? 1 : DEFAULT_CACHE_TIMEOUT);
+    const writeback = options.writebackCache ?? true;
+    let mounted: Fuse3Mount | undefined;
 
     // Read back from the connection, so /health shows the durability actually in force.
     const synchronousLevel = Number(backend.all<{ synchronous: number }>('PRAGMA synchronous')[0]?.synchronous);
@@ -281,14 +274,10 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         files: { dbBytes, walBytes },
         fuse: {
           options: list,
-          fuseNative: fuse.version,
-          utimensFixed: fuse.utimensFixed,
-          callerKnown: fuse.callerKnown,
-          openHandles: fuseOps.state.openHandles,
-          writableHandles: fuseOps.state.writableHandles,
-          calls: fuseOps.state.calls,
-          millis: Object.fromEntries(Object.entries(fuseOps.state.millis).map(([k, v]) => [k, Math.round(v)])),
-          errors: fuseOps.state.errors,
+          maxRequestBytes: FUSE_MAX_IO,
+          writebackCache: writeback,
+          cacheTimeoutSeconds: cacheTimeout,
+          ...(mounted ? fuseFigures(mounted) : {}),
         },
         sync: sync ? (sync.stats?.() ?? { running: true }) : null,
         gc: gcTotals,
@@ -320,20 +309,35 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       }
     }
 
-    const instance: FuseInstance = fuse.create(mountpoint, fuseOps.ops, list);
-    await new Promise<void>((done, fail) => {
-      try {
-        instance.mount((error) => (error ? fail(error) : done()));
-      } catch (error) {
-        fail(error);
-      }
-    }).catch((error: unknown) => {
+    try {
+      mounted = mountFuse3({
+        addon,
+        provider,
+        mountpoint,
+        options: list,
+        debug: options.debug,
+        dbFile: dbPath,
+        readOnly: options.readOnly,
+        cacheTimeout,
+        writeback,
+        log,
+      });
+    } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       throw new MountpointError(
         `mounting at ${mountpoint} failed: ${message} (run with --debug for libfuse's reasons)`,
       );
-    });
+    }
+    const served = mounted;
     const entry = await mountAt(mountpoint);
+    if (entry) {
+      // The kernel reads ahead by the mount's read_ahead_kb (128 KiB), whatever INIT negotiated:
+      // raise it to the 1 MiB requests the mount takes (cold sequential reads: 64 requests for
+      // 64 MiB instead of 256). Root only; without it reads still work, in smaller requests.
+      await writeFile(`/sys/class/bdi/${entry.major}:${entry.minor}/read_ahead_kb`, `${FUSE_MAX_IO / 1024}`).catch(
+        () => {},
+      );
+    }
     await writeRecord({
       pid: process.pid,
       db: dbPath,
@@ -383,6 +387,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         token: options.sync.token ?? '',
         signal: abort.signal,
         log,
+        onPulled: () => served.invalidateChanged(),
       });
     }
 
@@ -403,7 +408,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         }
         await status?.close();
         // Open files' pending writes are committed before the mount goes away…
-        fuseOps.commitAll();
+        served.commitAll();
         try {
           await run('fusermount', ['-u', mountpoint]);
         } catch (error) {
@@ -413,8 +418,9 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
           await waitForConnectionEnd(entry?.minor, 5000);
         }
         // …and again after it, for whatever arrived meanwhile; then every handle is let go.
-        fuseOps.commitAll();
-        fuseOps.releaseAll();
+        await Promise.race([served.ended, new Promise((done) => setTimeout(done, 5000).unref())]);
+        served.commitAll();
+        served.releaseAll();
         try {
           workspace.db.all('PRAGMA wal_checkpoint(TRUNCATE)');
         } catch (error) {
@@ -443,6 +449,20 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     }
     throw error;
   }
+}
+
+/** The transport's counters for /stats. */
+function fuseFigures(mounted: Fuse3Mount): Record<string, unknown> {
+  const state = mounted.state;
+  return {
+    openHandles: state.openHandles,
+    writableHandles: state.writableHandles,
+    knownInodes: state.knownInodes,
+    batches: state.batches,
+    calls: state.calls,
+    millis: Object.fromEntries(Object.entries(state.millis).map(([k, v]) => [k, Math.round(v)])),
+    errors: state.errors,
+  };
 }
 
 /** Waits until the FUSE connection `minor` is gone from /sys/fs/fuse/connections (the kernel let go). */

@@ -10,7 +10,7 @@ import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { APT_INSTALL, FuseUnavailableError, type LoadedFuse, loadFuseNative } from './fuse-native.ts';
+import { APT_INSTALL, type Fuse3Addon, FuseUnavailableError, loadFuse3 } from './fuse3.ts';
 
 const run = promisify(execFile);
 
@@ -76,10 +76,10 @@ function onPath(command: string): string | undefined {
 }
 
 /**
- * Checks that a FUSE mount can be made here and loads fuse-native. Throws
- * {@link FuseUnavailableError} naming exactly what to install or fix.
+ * Checks that a FUSE mount can be made here (Linux, the device, fusermount) and loads the libfuse 3
+ * addon. Throws {@link FuseUnavailableError} naming exactly what to install or fix.
  */
-export function checkFuse(): LoadedFuse {
+export function checkFuse(): Fuse3Addon {
   if (process.platform !== 'linux') {
     throw new FuseUnavailableError(`mounting needs Linux with FUSE; this is ${process.platform}`);
   }
@@ -94,13 +94,13 @@ export function checkFuse(): LoadedFuse {
     accessSync(device, constants.R_OK | constants.W_OK);
   } catch {
     throw new FuseUnavailableError(
-      `${device} is not readable and writable by this user: run as root, or make it mode 0666 (Debian's fuse package does: ${APT_INSTALL})`,
+      `${device} is not readable and writable by this user: run as root, or make it mode 0666 (Debian's fuse3 package does: ${APT_INSTALL})`,
     );
   }
   if (!onPath('fusermount')) {
     throw new FuseUnavailableError(`fusermount is not installed (it mounts and unmounts); install it: ${APT_INSTALL}`);
   }
-  return loadFuseNative();
+  return loadFuse3();
 }
 
 // ---- Who owns a mount: see records.ts ----

@@ -27,6 +27,8 @@ export interface SyncSessionContext {
   intervalMs?: number;
   /** Milliseconds to wait after a local commit before syncing it, so bursts travel together. Default 300. */
   debounceMs?: number;
+  /** Called after a round that applied the authority's changes here (the mount drops them from the kernel's caches). */
+  onPulled?: () => void;
 }
 
 /** A running sync, as the daemon sees it. */
@@ -70,6 +72,7 @@ export function startSyncSession(context: SyncSessionContext): SyncSession {
       figures.pushed += report.pushed;
       figures.conflicts += report.conflicts.length;
       figures.unsynced = report.unsynced;
+      if (report.pulled > 0 || report.conflicts.length > 0) context.onPulled?.();
       for (const refused of report.refused)
         log(`sync: ${refused.path} was refused (${refused.reason}); the rest goes on`);
       figures.lastSyncAt = new Date().toISOString();

@@ -1,10 +1,10 @@
 /**
- * dofs/adapters/node-fs: the whole node:fs API over a workspace, for any library that takes an
+ * dofs-sqlite/adapters/node-fs: the whole node:fs API over a workspace, for any library that takes an
  * `fs` (isomorphic-git, tar extractors, shells), in Node and inside workerd (a Durable Object).
  *
  * ```ts
  * import git from 'isomorphic-git';
- * import { createNodeFs } from 'dofs/adapters/node-fs';
+ * import { createNodeFs } from 'dofs-sqlite/adapters/node-fs';
  * const fs = createNodeFs(workspace, { cwd: '/repo' });
  * await git.init({ fs, dir: '/repo' });
  * fs.writeFileSync('README.md', '# hello\n');
@@ -15,7 +15,7 @@
  * where it has them; errors are node's (`code`, `errno`, `syscall`, `path` and `dest` as given).
  * Nothing touches the host's filesystem.
  *
- * @module dofs/adapters/node-fs
+ * @module dofs-sqlite/adapters/node-fs
  */
 import type * as nodeFs from 'node:fs';
 import type { Database, Workspace } from '../../core/index.ts';

@@ -1,8 +1,8 @@
 /**
- * dofs/adapters/vfs: a workspace as a `@platformatic/vfs` provider.
+ * dofs-sqlite/adapters/vfs: a workspace as a `@platformatic/vfs` provider.
  *
  * ```ts
- * import { createWorkspaceVfs } from 'dofs/adapters/vfs';
+ * import { createWorkspaceVfs } from 'dofs-sqlite/adapters/vfs';
  * const vfs = createWorkspaceVfs(workspace).mount('/ws');
  * require('/ws/mod.js');
  * ```
@@ -11,7 +11,7 @@
  * `create(new SQLiteWorkspaceProvider(workspace))` works too when your project resolves the same
  * copy (another copy's `create` throws a TypeError saying so, rather than writing to memory).
  *
- * @module dofs/adapters/vfs
+ * @module dofs-sqlite/adapters/vfs
  */
 import { create, type VirtualFileSystem } from './platformatic.ts';
 

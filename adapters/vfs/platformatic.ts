@@ -6,10 +6,10 @@
  * redeclares `addListener` and `removeListener` with fs.watchFile's one-argument form, which is
  * not assignable to EventEmitter's (TS2416, twice). Any declaration of ours that imports a type
  * from that file pulls it into a user's program, so a user who type-checks with
- * `skipLibCheck: false` got those two errors through `dofs/adapters/vfs`. No patch can reach the
+ * `skipLibCheck: false` got those two errors through `dofs-sqlite/adapters/vfs`. No patch can reach the
  * user's copy, and the class really does override both methods, so adding EventEmitter's overloads
  * would be untrue. These declarations are upstream's (classes as interfaces, since only the
- * types are exported; a `Vfs` prefix where dofs/adapters/vfs has a type of the same name), with
+ * types are exported; a `Vfs` prefix where dofs-sqlite/adapters/vfs has a type of the same name), with
  * one change: `VFSStatWatcher` is EventEmitter with those two methods replaced rather than
  * overridden. `npm run typecheck` checks that upstream's types still fit these
  * (test/platformatic-vfs-types.ts) and that our emitted declarations pass with

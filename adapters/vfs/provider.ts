@@ -211,7 +211,7 @@ class ProviderSync extends ProviderBase {
     throw new TypeError(
       'A SQLiteWorkspaceProvider was passed to create() of another copy of @platformatic/vfs, which took it for ' +
         'options (its instanceof check failed) and would have built an in-memory filesystem. Use ' +
-        "createWorkspaceVfs(workspace) from 'dofs/adapters/vfs', or new VirtualFileSystem(provider) of your copy.",
+        "createWorkspaceVfs(workspace) from 'dofs-sqlite/adapters/vfs', or new VirtualFileSystem(provider) of your copy.",
     );
   }
 
@@ -790,6 +790,50 @@ class ProviderSync extends ProviderBase {
   readInodeSync(inode: number, offset: number, target: Uint8Array): number {
     checkInteger(offset, 'offset');
     return this.#host.readInto(inode, offset, target);
+  }
+
+  // ---- Buffered writes by inode (the FUSE low-level surface: requests name inodes, not paths) ----
+
+  /**
+   * Stats of an inode (a removed-but-open one included), seeing its open write buffer's size and
+   * times. What a FUSE getattr by inode answers.
+   */
+  statInodeSync(inode: number, options?: StatOptions): WorkspaceStats {
+    return this.#host.statInode(inode, options);
+  }
+
+  /**
+   * Opens (or joins, counting references) the write buffer of an inode and pins it, so it outlives
+   * an unlink until {@link releaseInodeBufferSync}. Writes, truncates and reads through
+   * {@link writeInodeSync}, {@link truncateInodeSync} and {@link readInodeSync} see it.
+   */
+  openInodeBufferSync(inode: number): WriteBuffer {
+    this.#guard('open');
+    return this.#buffers.openInode(inode);
+  }
+
+  /** Writes `bytes` at `offset` of an inode: into its write buffer when one is open, else to the workspace. */
+  writeInodeSync(inode: number, bytes: Uint8Array, offset: number): number {
+    checkInteger(offset, 'offset');
+    this.#guard('write');
+    return this.#host.writeAt(inode, offset, bytes, false) - offset;
+  }
+
+  /** Sets the length of an inode: in its write buffer when one is open, else in the workspace. */
+  truncateInodeSync(inode: number, length: number): void {
+    checkInteger(length, 'length');
+    this.#guard('ftruncate');
+    this.#host.truncateAt(inode, length);
+  }
+
+  /** Drops one reference {@link openInodeBufferSync} took; the last commits in one transaction and unpins. */
+  releaseInodeBufferSync(inode: number): void {
+    this.#buffers.releaseInode(inode);
+  }
+
+  /** The open write buffer of an inode, if any. */
+  inodeBufferOf(inode: number): WriteBuffer | undefined {
+    return this.#buffers.ofInode(inode);
   }
 
   /** Reads up to `length` bytes at `offset`, seeing buffered bytes; only the chunks covered are loaded. */

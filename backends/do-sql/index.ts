@@ -1,7 +1,7 @@
 /**
  * A StorageBackend over Durable Object SQL (`ctx.storage.sql`), SQLite-backed objects only.
  *
- * @module dofs/backends/do-sql
+ * @module dofs-sqlite/backends/do-sql
  */
 import type { BackendLimits, SqlRow, SqlValue, StorageBackend } from '../../core/backend.ts';
 

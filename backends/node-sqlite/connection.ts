@@ -16,8 +16,8 @@ function loadNodeSqlite(): typeof import('node:sqlite') {
     return createRequire(import.meta.url)('node:sqlite');
   } catch (error) {
     throw new Error(
-      `dofs/backends/node-sqlite needs node:sqlite, which Node ${process.versions.node} does not provide: ` +
-        'use Node 22.13 or later (Node 24 recommended). The engine itself (dofs) and dofs/backends/do-sql do not need it.',
+      `dofs-sqlite/backends/node-sqlite needs node:sqlite, which Node ${process.versions.node} does not provide: ` +
+        'use Node 22.13 or later (Node 24 recommended). The engine itself (dofs-sqlite) and dofs-sqlite/backends/do-sql do not need it.',
       { cause: error },
     );
   }

@@ -1,7 +1,7 @@
 /**
  * A StorageBackend over `node:sqlite` (`DatabaseSync`), in memory or in a file.
  *
- * @module dofs/backends/node-sqlite
+ * @module dofs-sqlite/backends/node-sqlite
  */
 import type { StatementSync } from 'node:sqlite';
 import type { BackendLimits, SqlValue, StorageBackend } from '../../core/backend.ts';

@@ -1,5 +1,5 @@
 /**
- * The node:fs module (`dofs/adapters/node-fs`): paths as node takes them, node's errors, Stats and
+ * The node:fs module (`dofs-sqlite/adapters/node-fs`): paths as node takes them, node's errors, Stats and
  * Dirents, every callback and promise form, FileHandle, streams, opendir, rm, cp, mkdtemp, glob,
  * readv/writev, access, realpath, watch, read-only mode. Runs on every backend, inside workerd too
  * (it touches no host filesystem: node:buffer and node:stream only).

@@ -165,6 +165,42 @@ export function providerBufferCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
+      'by inode (the FUSE low-level surface): shared buffers, stats, an unlinked file kept open',
+      (ctx) => {
+        const p = providerOf(ctx);
+        ctx.ws.writeFile('/f', 'base');
+        const ino = ctx.ws.stat('/f').ino;
+        const rev = revision(ctx.ws);
+        p.openInodeBufferSync(ino);
+        p.openInodeBufferSync(ino);
+        expect(p.writeInodeSync(ino, encoder.encode('BASE!'), 0)).toBe(5);
+        p.truncateInodeSync(ino, 7);
+        // Stats and reads by inode see the buffer; the workspace does not yet.
+        expect(p.statInodeSync(ino).size).toBe(7);
+        const seen = new Uint8Array(8);
+        expect(p.readInodeSync(ino, 0, seen)).toBe(7);
+        expect(text(seen.subarray(0, 7))).toBe('BASE!\0\0');
+        expect(ctx.ws.readFile('/f', 'utf8')).toBe('base');
+        expect(p.inodeBufferOf(ino)?.size).toBe(7);
+        // Unlinked through the provider (which honours open files) while open: the bytes stay until the last reference goes.
+        p.unlinkSync('/f');
+        p.releaseInodeBufferSync(ino);
+        expect(p.statInodeSync(ino)).toMatchObject({ size: 7, nlink: 0 });
+        p.releaseInodeBufferSync(ino);
+        expect(p.inodeBufferOf(ino)).toBeUndefined();
+        expect(ctx.db.all('SELECT inode FROM vfs_nodes WHERE inode = ?', [ino])).toEqual([]);
+        expect(revision(ctx.ws)).toBeGreaterThan(rev);
+        // Bad input changes nothing: a negative offset or length is refused.
+        ctx.ws.writeFile('/g', 'g');
+        const g = ctx.ws.stat('/g').ino;
+        expect(() => p.writeInodeSync(g, encoder.encode('x'), -1)).toThrow();
+        expect(() => p.truncateInodeSync(g, -1)).toThrow();
+        expect(ctx.ws.readFile('/g', 'utf8')).toBe('g');
+      },
+    );
+
+    defineCase(
+      target,
       'the release re-hashes only the chunks that changed',
       (ctx) => {
         const counted = countingBlobs(ctx.backend);

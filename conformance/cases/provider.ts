@@ -1,5 +1,5 @@
 /**
- * The @platformatic/vfs provider (`dofs/adapters/vfs`): open flags, the fd table, positional and
+ * The @platformatic/vfs provider (`dofs-sqlite/adapters/vfs`): open flags, the fd table, positional and
  * current-position I/O, node-shaped Stats and Dirents, the path calls, watching, read-only mode,
  * and the buffered-write surface a FUSE driver uses. Runs on every backend, inside workerd too.
  *

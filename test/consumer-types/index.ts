@@ -4,15 +4,15 @@
  *
  * @module
  */
-import type * as root from 'dofs';
-import type * as fuse from 'dofs/adapters/fuse';
-import type * as nodeFs from 'dofs/adapters/node-fs';
-import type * as vfs from 'dofs/adapters/vfs';
-import type * as doSql from 'dofs/backends/do-sql';
-import type * as nodeSqlite from 'dofs/backends/node-sqlite';
-import type * as conformance from 'dofs/conformance';
-import type * as sync from 'dofs/sync';
-import type * as testing from 'dofs/testing';
+import type * as root from 'dofs-sqlite';
+import type * as fuse from 'dofs-sqlite/adapters/fuse';
+import type * as nodeFs from 'dofs-sqlite/adapters/node-fs';
+import type * as vfs from 'dofs-sqlite/adapters/vfs';
+import type * as doSql from 'dofs-sqlite/backends/do-sql';
+import type * as nodeSqlite from 'dofs-sqlite/backends/node-sqlite';
+import type * as conformance from 'dofs-sqlite/conformance';
+import type * as sync from 'dofs-sqlite/sync';
+import type * as testing from 'dofs-sqlite/testing';
 
 export type EveryExport = [
   typeof root,

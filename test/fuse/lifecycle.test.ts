@@ -126,13 +126,17 @@ describe('the mount daemon', () => {
       const stats = await daemon.get<{
         usage: { files: number };
         rows: Record<string, number>;
-        fuse: { options: string[]; utimensFixed: boolean };
+        fuse: { options: string[]; maxRequestBytes: number; batches: { count: number; requests: number } };
       }>('/stats');
       expect(stats.body.usage.files).toBeGreaterThan(5);
       expect(stats.body.rows.vfs_nodes).toBeGreaterThan(stats.body.usage.files);
       expect(stats.body.rows.vfs_blobs).toBeGreaterThan(0);
-      expect(stats.body.fuse.options).toEqual(expect.arrayContaining(['big_writes', 'use_ino', 'max_write=131072']));
-      expect(stats.body.fuse.utimensFixed).toBe(true);
+      expect(stats.body.fuse.options).toEqual(
+        expect.arrayContaining(['subtype=dofs', 'default_permissions', 'noatime', 'allow_other']),
+      );
+      expect(stats.body.fuse.maxRequestBytes).toBe(1024 * 1024);
+      // git's requests arrived in batches: more requests than wake-ups.
+      expect(stats.body.fuse.batches.requests).toBeGreaterThan(stats.body.fuse.batches.count);
       expect((await daemon.get('/nope')).status).toBe(404);
       const df = await sh(`df -B1 --output=size,used,avail '${mnt}' | tail -1`);
       const [size, used, avail] = df.stdout.trim().split(/\s+/).map(Number);
@@ -208,7 +212,7 @@ describe('the mount daemon', () => {
       env: { DOFS_FUSE_DEVICE: '/nonexistent/fuse' },
     });
     expect(noFuse.code).not.toBe(0);
-    expect(noFuse.stderr).toContain('apt-get install -y libfuse2 fuse');
+    expect(noFuse.stderr).toContain('apt-get install -y fuse3 libfuse3-dev pkg-config');
 
     const daemon = await startDaemon(join(dir, 'r.db'), mnt);
     try {

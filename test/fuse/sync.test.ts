@@ -1,8 +1,8 @@
 /**
  * The whole production shape: the example Worker on workerd holds a workspace in a Durable Object;
  * `dofs mount --sync` serves a replica through FUSE and keeps it in sync. Files written with plain
- * shell tools on the mount reach the Durable Object, and files PUT to the Durable Object appear on
- * the mount.
+ * shell tools on the mount reach the Durable Object, and files PUT to (or changed or removed on) the
+ * Durable Object show on the mount within a sync round, whatever the kernel cached.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +61,26 @@ describe('a FUSE mount kept in sync with a Durable Object', () => {
       (text) => text === 'made with printf\n',
     );
     expect(pushed).toBe('made with printf\n');
+
+    // The kernel caches names, attributes and pages for 30 s: a file it has read, changed and then
+    // removed on the Durable Object, shows the change within a sync round (the daemon invalidates).
+    await authed(`${server?.url}/ws/mounted/fs/from-do/readme.txt`, {
+      method: 'PUT',
+      body: 'changed remotely, longer\n',
+    });
+    const changed = await eventually(
+      () => sh(`cat '${mountpoint()}/from-do/readme.txt'`, { allowFail: true }),
+      (out) => out.stdout === 'changed remotely, longer\n',
+      15_000,
+    );
+    expect(changed.stdout).toBe('changed remotely, longer\n');
+    await authed(`${server?.url}/ws/mounted/fs/from-do/readme.txt`, { method: 'DELETE' });
+    const removed = await eventually(
+      () => sh(`test -e '${mountpoint()}/from-do/readme.txt' && echo present || echo gone`),
+      (out) => out.stdout.trim() === 'gone',
+      15_000,
+    );
+    expect(removed.stdout.trim()).toBe('gone');
 
     const stats = await daemon.get<{ sync?: { rounds: number; failures: number } }>('/stats');
     expect(stats.body.sync?.rounds).toBeGreaterThan(0);

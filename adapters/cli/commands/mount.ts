@@ -5,7 +5,13 @@
  * @module
  */
 import type { Command } from 'commander';
-import { DEFAULT_STATUS_PORT, FuseUnavailableError, MountpointError, startMount } from '../../fuse/index.ts';
+import {
+  DEFAULT_CACHE_TIMEOUT,
+  DEFAULT_STATUS_PORT,
+  FuseUnavailableError,
+  MountpointError,
+  startMount,
+} from '../../fuse/index.ts';
 import { globals } from '../context.ts';
 import { CliError, UsageError } from '../errors.ts';
 import { parseSize, parseSyncUrl } from '../format.ts';
@@ -25,6 +31,7 @@ interface MountCommandOptions {
   maxInodes?: string;
   sync?: string;
   token?: string;
+  writebackCache: boolean;
 }
 
 function parsePort(value: string): number | false {
@@ -60,21 +67,25 @@ export function registerMount(program: Command): void {
     )
     .option('--max-inodes <n>', 'quota on files, directories and other nodes; df -i shows it')
     .option('--shared', 'let other processes open the database while mounted (slower: every statement locks)')
-    .option('--cache-timeout <seconds>', 'how long the kernel caches names and attributes (0: never)', '1')
+    .option(
+      '--cache-timeout <seconds>',
+      `how long the kernel caches names and attributes (0: never; default ${DEFAULT_CACHE_TIMEOUT}, 1 with --shared)`,
+    )
     .option('--debug', 'log every FUSE request (libfuse debug output)')
+    .option('--no-writeback-cache', 'send every write to the daemon as it happens (no kernel writeback cache)')
     .option('--sync <url>', 'keep the workspace in sync with a Durable Object at this URL')
     .option('--token <token>', 'bearer token for --sync (default: $DOFS_SYNC_TOKEN)')
     .addHelpText(
       'after',
       '\nThe workspace database (--db, default ./workspace.db) is created when missing. Other programs use the\n' +
         'mount as a normal directory; SIGINT or SIGTERM commits open files, unmounts and checkpoints the database.\n' +
-        'Needs Linux with /dev/fuse, fusermount and libfuse 2 (Debian: apt-get install -y libfuse2 fuse).',
+        'Needs Linux with /dev/fuse, fusermount and libfuse 3 (Debian: apt-get install -y fuse3 libfuse3-dev pkg-config).',
     )
     .action(async (mountpoint: string, options: MountCommandOptions, command: Command) => {
       const { db, synchronous } = globals(command);
       const port = parsePort(options.port);
-      const cacheTimeout = Number(options.cacheTimeout ?? '1');
-      if (!Number.isFinite(cacheTimeout) || cacheTimeout < 0 || cacheTimeout > 3600) {
+      const cacheTimeout = options.cacheTimeout === undefined ? undefined : Number(options.cacheTimeout);
+      if (cacheTimeout !== undefined && (!Number.isFinite(cacheTimeout) || cacheTimeout < 0 || cacheTimeout > 3600)) {
         throw new UsageError(`--cache-timeout: expected seconds from 0 to 3600, got '${options.cacheTimeout}'`);
       }
       if (options.token && !options.sync) throw new UsageError('--token needs --sync');
@@ -106,6 +117,7 @@ export function registerMount(program: Command): void {
           shareDatabase: options.shared,
           synchronous,
           cacheTimeout,
+          writebackCache: options.writebackCache,
           quotas: { maxStoredBytes, maxInodes },
           sync: options.sync ? { url: options.sync, token: syncToken } : undefined,
         });
@@ -132,7 +144,8 @@ export function registerMount(program: Command): void {
       process.off('SIGTERM', onSignal);
       process.off('SIGHUP', onSignal);
       process.stderr.write(`dofs: unmounted ${mount.mountpoint}; the workspace is in ${mount.db}\n`);
-      // fuse-native's thread may still hold the event loop for a moment after the unmount.
+      // After a lazy detach (a busy mount) the kernel connection, and the addon's watch on it, lives
+      // until its last user leaves: exit anyway.
       setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
     });
 }

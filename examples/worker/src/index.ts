@@ -45,15 +45,15 @@ import {
   type StatInfo,
   type Usage,
   type Workspace,
-} from 'dofs';
-import { createDoSqlBackend } from 'dofs/backends/do-sql';
+} from 'dofs-sqlite';
+import { createDoSqlBackend } from 'dofs-sqlite/backends/do-sql';
 import {
   COMPACTION_INTERVAL_MS,
   checkBearerToken,
   compactChanges,
   createSyncEndpoint,
   serveSyncWebSocket,
-} from 'dofs/sync';
+} from 'dofs-sqlite/sync';
 
 /** The Worker's bindings (wrangler.jsonc). */
 export interface Env {

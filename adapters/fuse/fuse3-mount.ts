@@ -1,0 +1,96 @@
+/**
+ * Mounting with the libfuse 3 low-level transport: the addon's session, the filesystem of
+ * lowlevel.ts serving its batches, and kernel cache invalidation for changes the kernel did not
+ * make (sync applying a peer's changes).
+ *
+ * @module
+ */
+import type { SQLiteWorkspaceProvider } from '../vfs/index.ts';
+import type { Fuse3Addon } from './fuse3.ts';
+import { createLowLevelFs, type LowLevelState } from './lowlevel.ts';
+
+/** What {@link mountFuse3} needs. */
+export interface Fuse3MountOptions {
+  /** The loaded addon (see `checkFuse`). */
+  addon: Fuse3Addon;
+  provider: SQLiteWorkspaceProvider;
+  mountpoint: string;
+  /** libfuse's `-o` items (see `mountOptions`). */
+  options: readonly string[];
+  debug?: boolean;
+  dbFile?: string;
+  readOnly?: boolean;
+  /** Seconds the kernel caches names and attributes. */
+  cacheTimeout: number;
+  /** The kernel's page cache holds writes and sends them in large requests (FUSE_CAP_WRITEBACK_CACHE). */
+  writeback: boolean;
+  log: (line: string) => void;
+}
+
+/** A mounted libfuse 3 session. */
+export interface Fuse3Mount {
+  readonly state: LowLevelState;
+  commitAll(): void;
+  releaseAll(): void;
+  /** Drops from the kernel's caches every path changed since the last call (after sync applied a peer's changes). */
+  invalidateChanged(): void;
+  /** Settles when the kernel connection is gone (after an unmount) and the session is closed. */
+  readonly ended: Promise<void>;
+}
+
+/** Mounts `provider`'s workspace at `mountpoint`; throws when libfuse refuses (the message says why). */
+export function mountFuse3(input: Fuse3MountOptions): Fuse3Mount {
+  const { addon } = input;
+  const fs = createLowLevelFs({
+    provider: input.provider,
+    addon,
+    dbFile: input.dbFile,
+    readOnly: input.readOnly,
+    cacheTimeout: input.cacheTimeout,
+    log: input.log,
+  });
+  let session: unknown;
+  let serving = false;
+  let finish: () => void = () => {};
+  const ended = new Promise<void>((done) => {
+    finish = done;
+  });
+  const args = ['-o', input.options.join(',')];
+  if (input.debug) args.push('-d');
+  let stopWatching: () => void = () => {};
+  session = addon.mount(input.mountpoint, args, input.writeback, (batch) => {
+    serving = true;
+    let end = false;
+    try {
+      end = fs.serve(batch);
+    } catch (error) {
+      // A bug: the requests of this batch may stay unanswered, but the daemon keeps serving.
+      input.log(
+        `dofs mount: serving a batch: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+    } finally {
+      serving = false;
+    }
+    if (end) {
+      stopWatching();
+      addon.close(session);
+      finish();
+    }
+  });
+  // Changes the kernel did not make (sync, the daemon's own maintenance) are dropped from its
+  // caches; the mount's own requests change nothing the kernel does not already know.
+  stopWatching = input.provider.db.onChange((events) => {
+    if (serving) return;
+    for (const event of events) fs.invalidate(session, event.path);
+  });
+  let since = fs.invalidateSince(session, Number.MAX_SAFE_INTEGER);
+  return {
+    state: fs.state,
+    commitAll: fs.commitAll,
+    releaseAll: fs.releaseAll,
+    invalidateChanged: () => {
+      since = fs.invalidateSince(session, since);
+    },
+    ended,
+  };
+}

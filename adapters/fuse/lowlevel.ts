@@ -1,0 +1,680 @@
+/**
+ * The mount's filesystem over libfuse 3's low-level API: requests name inodes (the engine's own
+ * numbers; the root is 1 on both sides), so reads, writes, stats, lookups and listings go to the
+ * inode without walking a path. Creators and removers name a parent inode and a name; the engine's
+ * path-level primitives do the work there, on the parent's one path (a directory has exactly one).
+ *
+ * Batching: the addon hands over every request waiting at a wake-up. A batch is served inside one
+ * SQLite transaction (each request in a nested one, so a failing request undoes only itself) and
+ * its replies are sent after that transaction commits: a batch of 50 creates costs one commit,
+ * and nothing is acknowledged before it is committed at the database's `synchronous` level.
+ * File contents stay in per-inode write buffers from open to flush, fsync or the last release,
+ * as with the libfuse 2 transport.
+ *
+ * Lookup counts: every entry reply (lookup, create, mkdir, mknod, symlink, link, readdirplus)
+ * counts one lookup of its inode; forget gives them back. The counts are kept for /stats and so
+ * that cache invalidations go only to inodes the kernel knows.
+ *
+ * @module
+ */
+import { constants as osConstants } from 'node:os';
+import {
+  chmodAt,
+  chownAt,
+  type Database,
+  getNode,
+  isFsError,
+  listDir,
+  lookup,
+  MAX_NAME_BYTES,
+  pathsOf,
+  pinInode,
+  ROOT_INODE,
+  S_IFDIR,
+  S_IFMT,
+  S_IFREG,
+  TYPE_BITS,
+  unpinInode,
+  utimesAt,
+} from '../../core/index.ts';
+import type { SQLiteWorkspaceProvider, WorkspaceStats } from '../vfs/index.ts';
+import { ATTR_FIELDS, type Fuse3Addon, type LowLevelRequest, OPS, type OpName } from './fuse3.ts';
+import { statfsOf } from './statfs.ts';
+
+const O_ACCMODE = 0o3;
+const O_RDONLY = 0;
+const O_EXCL = 0o200;
+const O_TRUNC = 0o1000;
+const RENAME_NOREPLACE = 1;
+const RENAME_EXCHANGE = 2;
+// setattr's to_set bits (fuse_lowlevel.h)
+const SET_MODE = 1 << 0;
+const SET_UID = 1 << 1;
+const SET_GID = 1 << 2;
+const SET_SIZE = 1 << 3;
+const SET_ATIME = 1 << 4;
+const SET_MTIME = 1 << 5;
+const BLKSIZE = 4096;
+const errno = osConstants.errno as Record<string, number>;
+
+/** Operations that change nothing in the database (a batch of only these needs no transaction). */
+const READS: ReadonlySet<string> = new Set([
+  'lookup',
+  'forget',
+  'forgetMulti',
+  'getattr',
+  'readlink',
+  'read',
+  'opendir',
+  'readdir',
+  'readdirplus',
+  'releasedir',
+  'fsyncdir',
+  'statfs',
+  'init',
+  'destroy',
+  'end',
+]);
+
+/** An open file or directory of the mount. */
+interface Handle {
+  inode: number;
+  /** Holds a reference on the inode's write buffer (else a pin). */
+  write: boolean;
+  /** A directory's listing, taken at opendir (offsets index into it). */
+  entries?: Array<{ name: string; inode: number; mode: number }>;
+}
+
+/** Options for {@link createLowLevelFs}. */
+export interface LowLevelFsOptions {
+  /** The provider (its write buffers are shared with anything else using it). */
+  provider: SQLiteWorkspaceProvider;
+  /** The addon to reply through. */
+  addon: Fuse3Addon;
+  /** The workspace database file (statfs); undefined in memory. */
+  dbFile?: string;
+  /** Refuse every change with EROFS. */
+  readOnly?: boolean;
+  /** Seconds the kernel may cache names (and absent names) and attributes. */
+  cacheTimeout: number;
+  /** Where unexpected failures are reported. */
+  log?: (line: string) => void;
+}
+
+/** Counters for /stats. */
+export interface LowLevelState {
+  readonly calls: Record<string, number>;
+  readonly errors: Record<string, number>;
+  readonly millis: Record<string, number>;
+  /** Batches served, and the requests in them. */
+  readonly batches: { count: number; requests: number; largest: number };
+  readonly openHandles: number;
+  readonly writableHandles: number;
+  /** Inodes the kernel holds lookups on. */
+  readonly knownInodes: number;
+}
+
+/** The low-level filesystem: serve batches, and what the daemon needs around them. */
+export interface LowLevelFs {
+  /** Serves one batch from the addon; returns true when it held the end of the session. */
+  serve(batch: LowLevelRequest[]): boolean;
+  readonly state: LowLevelState;
+  /** Tells the kernel to drop what it caches of `path` (changed behind its back). */
+  invalidate(session: unknown, path: string): void;
+  /**
+   * Invalidates every path changed at revision `rev` or later (nodes stamped with it, and
+   * tombstones); returns the next revision, to pass next time. What the daemon calls after sync
+   * applied a peer's changes, which the engine applies without change events.
+   */
+  invalidateSince(session: unknown, rev: number): number;
+  /** Commits every open write buffer. */
+  commitAll(): void;
+  /** Lets go of every open file (after the unmount). */
+  releaseAll(): void;
+}
+
+/** An answer decided here (not by the engine): its errno code name. */
+class Failure extends Error {
+  readonly code: string;
+  constructor(code: string) {
+    super(code);
+    this.code = code;
+  }
+}
+const fail = (code: string): never => {
+  throw new Failure(code);
+};
+
+/** Builds the low-level filesystem for `options.provider`. */
+export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
+  const { provider, addon } = options;
+  const db: Database = provider.db;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const readOnly = options.readOnly === true || provider.readonly;
+  const timeout = options.cacheTimeout;
+  const handles = new Map<number, Handle>();
+  const lookups = new Map<number, number>();
+  /** Size and mtime each inode had at its last close, for keep_cache at the next open (libfuse's auto_cache). */
+  const lastSeen = new Map<number, string>();
+  let nextFh = 1;
+  const calls: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  const millis: Record<string, number> = {};
+  const batches = { count: 0, requests: 0, largest: 0 };
+  let statfsCache: { at: number; value: Float64Array } | undefined;
+
+  const attrOf = (stats: WorkspaceStats, into = new Float64Array(ATTR_FIELDS), at = 0): Float64Array => {
+    into[at] = stats.ino;
+    into[at + 1] = stats.mode;
+    into[at + 2] = stats.nlink;
+    into[at + 3] = stats.uid;
+    into[at + 4] = stats.gid;
+    into[at + 5] = stats.rdev;
+    into[at + 6] = stats.size;
+    into[at + 7] = stats.blocks;
+    into[at + 8] = stats.atimeMs;
+    into[at + 9] = stats.mtimeMs;
+    into[at + 10] = stats.ctimeMs;
+    into[at + 11] = BLKSIZE;
+    into[at + 12] = timeout;
+    into[at + 13] = timeout;
+    into[at + 14] = 0;
+    return into;
+  };
+  /** An inode gone from the database (removed, not held open) is ENOENT to the kernel, not an I/O error. */
+  const present = (inode: number): void => {
+    if (!getNode(db, inode)) fail('ENOENT');
+  };
+  const statOf = (inode: number): WorkspaceStats => {
+    try {
+      return provider.statInodeSync(inode);
+    } catch (error) {
+      if (isFsError(error) && error.code === 'EIO') present(inode);
+      throw error;
+    }
+  };
+  const known = (inode: number, count = 1): void => {
+    lookups.set(inode, (lookups.get(inode) ?? 0) + count);
+  };
+  /** The entry of `name` in `parent` after a creator made it: one more lookup. */
+  const entryOf = (parent: number, name: string): Float64Array => {
+    const node = lookup(db, parent, name) ?? fail('ENOENT');
+    known(node.inode);
+    return attrOf(statOf(node.inode));
+  };
+  /** The one path of directory `inode` (creators and removers work by path). */
+  const dirPath = (inode: number): string => {
+    if (inode === ROOT_INODE) return '/';
+    return pathsOf(db, inode)[0] ?? fail('ENOENT');
+  };
+  const childPath = (parent: number, name: string): string => {
+    if (Buffer.byteLength(name) > MAX_NAME_BYTES) fail('ENAMETOOLONG');
+    const dir = dirPath(parent);
+    return dir === '/' ? `/${name}` : `${dir}/${name}`;
+  };
+  const writable = (): void => {
+    if (readOnly) fail('EROFS');
+  };
+  const asCaller = <T>(r: LowLevelRequest, fn: () => T): T => db.withOwner({ uid: r.uid, gid: r.gid }, fn);
+  const addHandle = (handle: Handle): number => {
+    while (handles.has(nextFh)) nextFh = nextFh >= 0x7fff_ffff ? 1 : nextFh + 1;
+    const fh = nextFh;
+    nextFh = nextFh >= 0x7fff_ffff ? 1 : nextFh + 1;
+    handles.set(fh, handle);
+    return fh;
+  };
+  const seen = (inode: number): string | undefined => {
+    try {
+      const stats = statOf(inode);
+      return `${stats.size}:${stats.mtimeMs}`;
+    } catch {
+      return undefined;
+    }
+  };
+  const closeHandle = (handle: Handle): void => {
+    if (handle.entries) return;
+    try {
+      if (handle.write) provider.releaseInodeBufferSync(handle.inode);
+      else unpinInode(db, handle.inode);
+    } finally {
+      const mark = seen(handle.inode);
+      if (mark) lastSeen.set(handle.inode, mark);
+      else lastSeen.delete(handle.inode);
+    }
+  };
+  const commitInode = (inode: number): void => {
+    provider.inodeBufferOf(inode)?.commit();
+  };
+
+  /** A reply to send once the batch's transaction committed. */
+  type Reply = () => void;
+
+  /** Serves one request; returns its reply (sent after the commit). Throws a Failure or an engine error. */
+  const handle = (r: LowLevelRequest, op: OpName): Reply | undefined => {
+    const req = r.req;
+    switch (op) {
+      case 'lookup': {
+        const name = r.name ?? '';
+        if (Buffer.byteLength(name) > MAX_NAME_BYTES) fail('ENAMETOOLONG');
+        const node = lookup(db, r.ino, name);
+        if (!node) {
+          // A negative entry: the kernel remembers the absence for the timeout.
+          const attr = new Float64Array(ATTR_FIELDS);
+          attr[12] = timeout;
+          return () => addon.replyEntry(req, attr);
+        }
+        known(node.inode);
+        const attr = attrOf(statOf(node.inode));
+        return () => addon.replyEntry(req, attr);
+      }
+      case 'forget':
+        forget(r.ino, r.nlookup ?? 0);
+        return undefined;
+      case 'forgetMulti': {
+        const list = r.forgets ?? [];
+        for (let i = 0; i + 1 < list.length; i += 2) forget(list[i], list[i + 1]);
+        return undefined;
+      }
+      case 'getattr': {
+        const attr = attrOf(statOf(r.ino));
+        return () => addon.replyAttr(req, attr);
+      }
+      case 'setattr':
+        return setattr(r);
+      case 'readlink': {
+        const node = getNode(db, r.ino) ?? fail('ENOENT');
+        if (node.link_target === null) fail('EINVAL');
+        const target = node.link_target as string;
+        return () => addon.replyReadlink(req, target);
+      }
+      case 'mknod': {
+        writable();
+        const path = childPath(r.ino, r.name ?? '');
+        const mode = r.mode ?? 0;
+        asCaller(r, () => {
+          if ((mode & S_IFMT) === S_IFREG || (mode & S_IFMT) === 0) {
+            provider.createFileSync(path, { mode: mode & 0o7777, exclusive: true });
+          } else {
+            provider.mknodSync(path, mode, r.rdev ?? 0);
+          }
+        });
+        const attr = entryOf(r.ino, r.name ?? '');
+        return () => addon.replyEntry(req, attr);
+      }
+      case 'mkdir': {
+        writable();
+        const path = childPath(r.ino, r.name ?? '');
+        asCaller(r, () => provider.mkdirSync(path, { mode: (r.mode ?? 0o777) & 0o7777 }));
+        const attr = entryOf(r.ino, r.name ?? '');
+        return () => addon.replyEntry(req, attr);
+      }
+      case 'symlink': {
+        writable();
+        const path = childPath(r.ino, r.name ?? '');
+        asCaller(r, () => provider.symlinkSync(r.target ?? '', path));
+        const attr = entryOf(r.ino, r.name ?? '');
+        return () => addon.replyEntry(req, attr);
+      }
+      case 'link': {
+        writable();
+        const source = pathsOf(db, r.ino)[0] ?? fail('ENOENT');
+        const parent = r.newParent ?? 0;
+        provider.linkSync(source, childPath(parent, r.newName ?? ''));
+        const attr = entryOf(parent, r.newName ?? '');
+        return () => addon.replyEntry(req, attr);
+      }
+      case 'unlink': {
+        writable();
+        provider.unlinkSync(childPath(r.ino, r.name ?? ''));
+        return () => addon.replyErr(req, 0);
+      }
+      case 'rmdir': {
+        writable();
+        provider.rmdirSync(childPath(r.ino, r.name ?? ''));
+        return () => addon.replyErr(req, 0);
+      }
+      case 'rename': {
+        writable();
+        const flags = r.flags ?? 0;
+        if (flags & RENAME_EXCHANGE || flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) fail('EINVAL');
+        const parent = r.newParent ?? 0;
+        const from = childPath(r.ino, r.name ?? '');
+        const to = childPath(parent, r.newName ?? '');
+        if (flags & RENAME_NOREPLACE && lookup(db, parent, r.newName ?? '')) fail('EEXIST');
+        provider.renameSync(from, to);
+        return () => addon.replyErr(req, 0);
+      }
+      case 'create': {
+        writable();
+        const path = childPath(r.ino, r.name ?? '');
+        const flags = r.flags ?? 0;
+        asCaller(r, () =>
+          provider.createFileSync(path, { mode: (r.mode ?? 0o666) & 0o7777, exclusive: (flags & O_EXCL) !== 0 }),
+        );
+        const attr = entryOf(r.ino, r.name ?? '');
+        const inode = attr[0];
+        provider.openInodeBufferSync(inode);
+        if (flags & O_TRUNC) provider.truncateInodeSync(inode, 0);
+        const fh = addHandle({ inode, write: true });
+        return () => addon.replyCreate(req, attr, fh);
+      }
+      case 'open': {
+        const flags = r.flags ?? 0;
+        const stats = statOf(r.ino);
+        if ((stats.mode & S_IFMT) === S_IFDIR) fail('EISDIR');
+        const write = (flags & O_ACCMODE) !== O_RDONLY;
+        if (write || flags & O_TRUNC) {
+          writable();
+          provider.openInodeBufferSync(r.ino);
+          try {
+            if (flags & O_TRUNC) provider.truncateInodeSync(r.ino, 0);
+          } catch (error) {
+            provider.releaseInodeBufferSync(r.ino);
+            throw error;
+          }
+        } else {
+          pinInode(db, r.ino);
+        }
+        // As libfuse's auto_cache: the kernel keeps its cached pages when the file is as it was at the last close.
+        const keep = lastSeen.get(r.ino) === `${stats.size}:${stats.mtimeMs}` && !(flags & O_TRUNC);
+        const fh = addHandle({ inode: r.ino, write: write || (flags & O_TRUNC) !== 0 });
+        return () => addon.replyOpen(req, fh, keep);
+      }
+      case 'read': {
+        const target = Buffer.allocUnsafe(r.size ?? 0);
+        const count = provider.readInodeSync(r.ino, r.offset ?? 0, target);
+        return () => addon.replyBuf(req, target, count);
+      }
+      case 'write': {
+        const h = handles.get(r.fh ?? 0);
+        if (!h?.write) fail('EBADF');
+        const data = r.data ?? Buffer.alloc(0);
+        const count = provider.writeInodeSync(r.ino, data, r.offset ?? 0);
+        return () => addon.replyWrite(req, count);
+      }
+      case 'flush':
+      case 'fsync': {
+        // Close-to-open and fsync: the buffer is committed in this batch's transaction, before the reply.
+        const h = handles.get(r.fh ?? 0);
+        if (h?.write) commitInode(h.inode);
+        return () => addon.replyErr(req, 0);
+      }
+      case 'release': {
+        const h = handles.get(r.fh ?? 0);
+        handles.delete(r.fh ?? 0);
+        if (h) closeHandle(h);
+        return () => addon.replyErr(req, 0);
+      }
+      case 'opendir': {
+        const stats = statOf(r.ino);
+        if ((stats.mode & S_IFMT) !== S_IFDIR) fail('ENOTDIR');
+        const parent =
+          r.ino === ROOT_INODE
+            ? ROOT_INODE
+            : Number(
+                db.all<{ parent: number }>('SELECT parent FROM vfs_dirents WHERE child = ?', [r.ino])[0]?.parent ??
+                  r.ino,
+              );
+        const entries = [
+          { name: '.', inode: r.ino, mode: S_IFDIR },
+          { name: '..', inode: parent, mode: S_IFDIR },
+          ...listDir(db, r.ino).map((entry) => ({ name: entry.name, inode: entry.inode, mode: TYPE_BITS[entry.type] })),
+        ];
+        const fh = addHandle({ inode: r.ino, write: false, entries });
+        return () => addon.replyOpen(req, fh, true);
+      }
+      case 'readdir':
+      case 'readdirplus':
+        return readdir(r, op === 'readdirplus');
+      case 'releasedir':
+        handles.delete(r.fh ?? 0);
+        return () => addon.replyErr(req, 0);
+      case 'fsyncdir':
+        return () => addon.replyErr(req, 0);
+      case 'statfs': {
+        const now = Date.now();
+        if (!statfsCache || now - statfsCache.at >= 1000) {
+          const f = statfsOf(db, options.dbFile, readOnly);
+          const value = Float64Array.of(
+            f.bsize,
+            f.frsize,
+            f.blocks,
+            f.bfree,
+            f.bavail,
+            f.files,
+            f.ffree,
+            f.favail,
+            f.fsid,
+            f.flag,
+            f.namemax,
+          );
+          statfsCache = { at: now, value };
+        }
+        const figures = statfsCache.value;
+        return () => addon.replyStatfs(req, figures);
+      }
+      default:
+        fail('ENOSYS');
+    }
+    return undefined;
+  };
+
+  const forget = (inode: number, count: number): void => {
+    const left = (lookups.get(inode) ?? 0) - count;
+    if (left > 0) lookups.set(inode, left);
+    else lookups.delete(inode);
+  };
+
+  const setattr = (r: LowLevelRequest): Reply => {
+    const set = r.toSet ?? 0;
+    const inode = r.ino;
+    // The kernel may still send a removed file's times (the writeback cache's mtime) after its last close.
+    present(inode);
+    if (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) writable();
+    db.transaction(() => {
+      if (set & SET_MODE) chmodAt(db, inode, (r.mode ?? 0) & 0o7777);
+      if (set & (SET_UID | SET_GID)) {
+        chownAt(db, inode, set & SET_UID ? r.setUid : undefined, set & SET_GID ? r.setGid : undefined);
+      }
+      if (set & SET_SIZE) provider.truncateInodeSync(inode, r.size ?? 0);
+      if (set & (SET_ATIME | SET_MTIME)) {
+        // Pending writes would restamp mtime at their commit: apply them first.
+        commitInode(inode);
+        const current = statOf(inode);
+        const now = db.now();
+        const pick = (given: number | undefined, isSet: number, old: number): number =>
+          set & isSet ? (Number.isNaN(given) ? now : (given ?? now)) : old;
+        utimesAt(db, inode, pick(r.atime, SET_ATIME, current.atimeMs), pick(r.mtime, SET_MTIME, current.mtimeMs));
+      }
+    });
+    const attr = attrOf(statOf(inode));
+    return () => addon.replyAttr(r.req, attr);
+  };
+
+  const readdir = (r: LowLevelRequest, plus: boolean): Reply => {
+    const h = handles.get(r.fh ?? 0);
+    const entries = h?.entries ?? fail('EBADF');
+    const offset = r.offset ?? 0;
+    const size = r.size ?? 4096;
+    // At most as many entries as could fit (24-byte headers, 152 with attributes), so a huge
+    // directory costs per reply only what the reply holds.
+    const room = Math.ceil(size / (plus ? 152 : 24)) + 1;
+    const slice = entries.slice(offset, offset + room);
+    const names: string[] = [];
+    const attrs = new Float64Array(slice.length * ATTR_FIELDS);
+    for (const entry of slice) {
+      const at = names.length * ATTR_FIELDS;
+      names.push(entry.name);
+      const dot = entry.name === '.' || entry.name === '..';
+      if (plus && !dot) {
+        try {
+          attrOf(statOf(entry.inode), attrs, at);
+          continue;
+        } catch {
+          // removed since opendir: sent without attributes (the kernel will look it up)
+        }
+      }
+      attrs[at] = plus && !dot ? 0 : entry.inode;
+      attrs[at + 1] = entry.mode;
+    }
+    return () => {
+      const sent = addon.replyDir(r.req, size, names, attrs, offset, plus);
+      if (!plus) return;
+      for (let i = 0; i < sent; i++) {
+        const name = names[i];
+        if (name !== '.' && name !== '..' && attrs[i * ATTR_FIELDS] !== 0) known(attrs[i * ATTR_FIELDS]);
+      }
+    };
+  };
+
+  const toErrno = (op: string, r: LowLevelRequest, error: unknown): number => {
+    let code = 'EIO';
+    if (error instanceof Failure) code = error.code;
+    else if (isFsError(error)) code = error.code;
+    else if (error instanceof RangeError || error instanceof TypeError) code = 'EINVAL';
+    errors[code] = (errors[code] ?? 0) + 1;
+    const number = errno[code];
+    if (code === 'EIO' || number === undefined) {
+      log(
+        `dofs mount: ${op} inode ${r.ino}${r.name ? ` ${r.name}` : ''}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+    }
+    return number ?? errno.EIO;
+  };
+
+  const serve = (batch: LowLevelRequest[]): boolean => {
+    batches.count++;
+    batches.requests += batch.length;
+    batches.largest = Math.max(batches.largest, batch.length);
+    const replies: Reply[] = [];
+    let ended = false;
+    // A transaction is worth its BEGIN and COMMIT only around two or more changes: a lone change
+    // is atomic by itself (the engine's own transaction), and reads need none.
+    let changes = 0;
+    for (const r of batch) if (!READS.has(OPS[r.op] ?? 'end')) changes++;
+    const grouped = changes > 1 && !readOnly;
+    const run = (): void => {
+      for (const r of batch) {
+        const op = OPS[r.op] ?? 'end';
+        if (op === 'end') {
+          ended = true;
+          continue;
+        }
+        if (op === 'init' || op === 'destroy') continue;
+        calls[op] = (calls[op] ?? 0) + 1;
+        const started = performance.now();
+        // Error objects of expected answers (a missing name) are built without a stack trace.
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+          // Inside the batch's transaction each request has its own nested one: a failure undoes only it.
+          const reply = grouped ? db.transaction(() => handle(r, op)) : handle(r, op);
+          if (reply) replies.push(reply);
+        } catch (error) {
+          const code = toErrno(op, r, error);
+          replies.push(() => addon.replyErr(r.req, code));
+        } finally {
+          Error.stackTraceLimit = limit;
+          millis[op] = (millis[op] ?? 0) + performance.now() - started;
+        }
+      }
+    };
+    try {
+      if (grouped) db.transaction(run);
+      else run();
+    } catch (error) {
+      // The batch's commit failed: nothing it did remains, so every request fails.
+      log(
+        `dofs mount: committing a batch of ${batch.length}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      for (const r of batch) {
+        const op = OPS[r.op];
+        if (r.req && op !== 'forget' && op !== 'forgetMulti' && op !== 'end') addon.replyErr(r.req, errno.EIO);
+      }
+      return ended;
+    }
+    for (const reply of replies) reply();
+    return ended;
+  };
+
+  const invalidate = (session: unknown, path: string): void => {
+    // Every name on the way down: a new file may sit below directories the kernel has cached as
+    // absent (negative entries), and a removed one below directories that are gone too.
+    let parent = ROOT_INODE;
+    const names = path.split('/').filter((name) => name !== '');
+    if (names.length === 0) addon.invalInode(session, ROOT_INODE, 0, 0);
+    for (const [index, name] of names.entries()) {
+      if (parent === ROOT_INODE || lookups.has(parent)) addon.invalEntry(session, parent, name);
+      const node = lookup(db, parent, name);
+      if (!node) return;
+      if (index === names.length - 1 && lookups.has(node.inode)) addon.invalInode(session, node.inode, 0, 0);
+      parent = node.inode;
+    }
+  };
+
+  /** Most changed nodes invalidated one by one; past it, the kernel's caches expire by timeout. */
+  const MAX_INVALIDATIONS = 10_000;
+  const invalidateSince = (session: unknown, rev: number): number => {
+    const next = Number(db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0]?.v ?? rev);
+    if (next <= rev) return next;
+    const nodes = db.all<{ inode: number }>('SELECT inode FROM vfs_nodes WHERE rev >= ? LIMIT ?', [
+      rev,
+      MAX_INVALIDATIONS,
+    ]);
+    const gone = db.all<{ path: string }>('SELECT path FROM vfs_changes WHERE rev >= ? LIMIT ?', [
+      rev,
+      MAX_INVALIDATIONS,
+    ]);
+    for (const { path } of gone) invalidate(session, path);
+    for (const { inode } of nodes) {
+      if (inode === ROOT_INODE) addon.invalInode(session, ROOT_INODE, 0, 0);
+      for (const path of pathsOf(db, Number(inode))) invalidate(session, path);
+    }
+    return next;
+  };
+
+  return {
+    serve,
+    invalidate,
+    invalidateSince,
+    state: {
+      calls,
+      errors,
+      millis,
+      batches,
+      get openHandles() {
+        return handles.size;
+      },
+      get writableHandles() {
+        let count = 0;
+        for (const h of handles.values()) if (h.write) count++;
+        return count;
+      },
+      get knownInodes() {
+        return lookups.size;
+      },
+    },
+    commitAll() {
+      const done = new Set<number>();
+      for (const h of handles.values()) {
+        if (!h.write || done.has(h.inode)) continue;
+        done.add(h.inode);
+        try {
+          commitInode(h.inode);
+        } catch (error) {
+          log(`dofs mount: committing inode ${h.inode}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    },
+    releaseAll() {
+      for (const [fh, h] of [...handles]) {
+        handles.delete(fh);
+        try {
+          closeHandle(h);
+        } catch (error) {
+          log(`dofs mount: releasing inode ${h.inode}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+    },
+  };
+}
