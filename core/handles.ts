@@ -7,6 +7,8 @@
  *
  * @module
  */
+
+import { requireEntryChange } from './access.ts';
 import { hashBytes, holdStaged, loadBlob, markLinked, putBlob } from './blobs.ts';
 import {
   type ChunkRef,
@@ -103,6 +105,7 @@ function openIn(
     return { opened, node: location.node };
   }
   if (!options.create) throw fsError('ENOENT', 'open', path);
+  requireEntryChange(db, location.parent, undefined, 'open', path);
   const node = createNode(db, m, location.parent.inode, location.name, 'file', mode, null, createSize);
   m.note('rename', location.realPath);
   return { opened: { inode: node.inode, type: 'file', realPath: location.realPath, created: true }, node };

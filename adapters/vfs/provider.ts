@@ -56,7 +56,7 @@ import { WorkspaceFileHandle } from './file-handle.ts';
 import { parseFlags } from './flags.ts';
 import { readRequest, writeRequest } from './io-args.ts';
 import { mkdirpAsLibuv } from './mkdirp.ts';
-import { checkPermission, isRoot, R_OK, W_OK, X_OK } from './permissions.ts';
+import { checkPermission, isChecked, R_OK, W_OK } from './permissions.ts';
 import { VirtualProvider } from './platformatic.ts';
 import { type StatOptions, toStats, type WorkspaceStats } from './stats.ts';
 import {
@@ -92,6 +92,13 @@ export interface SQLiteWorkspaceProviderOptions {
    * fd write is its own transaction.
    */
   writeBack?: boolean;
+  /**
+   * Check the caller's permissions as Linux does (turns on `db.checkPermissions` for the workspace:
+   * search on every directory of a path, write on a parent to create or remove, read to list,
+   * ownership for chmod, chown and utimes, and the bits of a file opened). Default true; the FUSE
+   * mount passes false, as its kernel checks under `default_permissions`. Root is never checked.
+   */
+  checkPermissions?: boolean;
 }
 
 /** Options of the buffered-write calls that create a file. */
@@ -184,6 +191,7 @@ class ProviderSync extends ProviderBase {
     );
     this.#statWatchers = new StatWatchers(this.db);
     this.#writeBack = options.writeBack ?? false;
+    if (options.checkPermissions ?? true) this.db.checkPermissions = true;
     // Files removed while open by a process that then died are nobody's: free them.
     if (!this.readonly) reclaimOrphans(this.db);
   }
@@ -221,11 +229,11 @@ class ProviderSync extends ProviderBase {
 
   /**
    * EACCES unless the caller may do `want` to the existing file at `path` (see permissions.ts).
-   * Root reads and writes anything, so its calls skip the lookup; a missing file is for the call's
-   * own walk to report (or create).
+   * Root reads and writes anything, and the mount's kernel checks its own callers, so those calls
+   * skip the lookup; a missing file is for the call's own walk to report (or create).
    */
   #permit(path: string, want: number, syscall: string, error: [string, string?] = [path]): void {
-    if (isRoot(this.db) && (want & X_OK) === 0) return;
+    if (!isChecked(this.db)) return;
     let info: StatInfo;
     try {
       info = stat(this.db, path);

@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+import { requireEntryChange } from '../access.ts';
 import { hashBytes, holdStaged, loadBlob, markLinked, putBlob, releaseStaged } from '../blobs.ts';
 import {
   type ChunkRef,
@@ -80,6 +82,7 @@ function openTarget(
     }
     return { node: location.node, realPath: location.realPath, created: false };
   }
+  requireEntryChange(db, location.parent, undefined, syscall, path);
   const node = createNode(
     db,
     m,
@@ -402,6 +405,7 @@ function copyFileUnchecked(
     if (isSpecial(from.type)) throw specialContent('copyfile', source);
     if (target.node && isSpecial(target.node.type)) throw specialContent('copyfile', destination);
     if (target.node?.inode === from.inode) return undefined;
+    if (!target.node) requireEntryChange(db, target.parent, undefined, 'copyfile', source, destination);
     const node = target.node ?? createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
     if (target.node) db.run('UPDATE vfs_nodes SET mode = ? WHERE inode = ?', [from.mode, node.inode]);
     checkFileSize(db, from.size, destination);
@@ -435,6 +439,7 @@ function openedThenFailed(
     m.note('change', target.realPath);
   } else {
     // A dangling symlink: its target is created, empty.
+    requireEntryChange(db, target.parent, undefined, 'copyfile', source, destination);
     createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
     m.note('rename', target.realPath);
   }
