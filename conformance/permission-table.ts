@@ -35,6 +35,8 @@ export interface PermissionFs {
   accessSync(path: string, mode?: number): void;
   openSync(path: string, flags: string): number;
   closeSync(fd: number): void;
+  fchmodSync(fd: number, mode: number): void;
+  futimesSync(fd: number, atime: number, mtime: number): void;
   realpathSync(path: string): unknown;
   readlinkSync(path: string): unknown;
   existsSync(path: string): boolean;
@@ -96,6 +98,16 @@ export interface PermissionStep {
   name: string;
   run(fs: PermissionFs, at: At): unknown;
   expect: 'ok' | { code: string; syscall: string };
+}
+
+/** Runs `fn` on `path` opened for reading, closing it whatever happens. */
+function withFd(fs: PermissionFs, path: string, fn: (fd: number) => void): void {
+  const fd = fs.openSync(path, 'r');
+  try {
+    fn(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 const refused = (code: string, syscall: string) => ({ code, syscall });
@@ -267,6 +279,21 @@ export const PERMISSION_STEPS: readonly PermissionStep[] = [
     name: "utimes of root's file",
     run: (fs, at) => fs.utimesSync(at('/rootfile'), 1, 2),
     expect: refused('EPERM', 'utime'),
+  },
+  {
+    name: "fchmod of root's file open for reading",
+    run: (fs, at) => withFd(fs, at('/rootfile'), (fd) => fs.fchmodSync(fd, 0o777)),
+    expect: refused('EPERM', 'fchmod'),
+  },
+  {
+    name: "futimes of root's file open for reading",
+    run: (fs, at) => withFd(fs, at('/rootfile'), (fd) => fs.futimesSync(fd, 1, 2)),
+    expect: refused('EPERM', 'futime'),
+  },
+  {
+    name: 'fchmod of its own file',
+    run: (fs, at) => withFd(fs, at('/mine/f'), (fd) => fs.fchmodSync(fd, 0o644)),
+    expect: 'ok',
   },
   { name: 'utimes of its own file', run: (fs, at) => fs.utimesSync(at('/mine/f'), 1, 2), expect: 'ok' },
   { name: 'readdir without r', run: (fs, at) => fs.readdirSync(at('/noread')), expect: refused('EACCES', 'scandir') },

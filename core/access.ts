@@ -85,6 +85,6 @@ export function requireLinkable(
 }
 
 /** EPERM unless the (checked) caller owns `node`: chmod, utimes with explicit times, chgrp. */
-export function requireOwner(db: Database, node: Permissions, syscall: string, path: string): void {
+export function requireOwner(db: Database, node: Permissions, syscall: string, path?: string): void {
   if (checksCaller(db) && db.owner.uid !== Number(node.uid)) throw fsError('EPERM', syscall, path);
 }

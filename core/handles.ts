@@ -8,7 +8,7 @@
  * @module
  */
 
-import { requireEntryChange } from './access.ts';
+import { requireEntryChange, requireOwner } from './access.ts';
 import { hashBytes, holdStaged, loadBlob, markLinked, putBlob } from './blobs.ts';
 import {
   type ChunkRef,
@@ -239,7 +239,7 @@ export function chmodAt(db: Database, inode: number, mode: number): void {
     return;
   }
   mutate(db, 'fchmod', undefined, (m) => {
-    liveNode(db, inode, 'fchmod');
+    requireOwner(db, liveNode(db, inode, 'fchmod'), 'fchmod');
     db.run('UPDATE vfs_nodes SET mode = ?, ctime = ?, rev = ? WHERE inode = ?', [mode, m.now, m.rev, inode]);
     noteEverywhere(db, m, inode);
   });
@@ -255,7 +255,7 @@ export function utimesAt(db: Database, inode: number, atimeMs: number, mtimeMs: 
     return;
   }
   mutate(db, 'futime', undefined, (m) => {
-    liveNode(db, inode, 'futime');
+    requireOwner(db, liveNode(db, inode, 'futime'), 'futime');
     db.run('UPDATE vfs_nodes SET atime = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
       atimeMs,
       mtimeMs,

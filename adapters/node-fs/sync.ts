@@ -506,7 +506,7 @@ export class NodeFsSync {
     chmodAt(this.db, handle.inode, bits);
   }
 
-  /** Sets owner and group (-1: unchanged), following symlinks; bumps ctime. No privilege check. */
+  /** Sets owner and group (-1: unchanged), following symlinks; bumps ctime. Only root may give a node away. */
   chownSync(path: unknown, uid: unknown, gid: unknown): void {
     this.#ids(uid, gid);
     const p = this.abs(path, 'chown');
