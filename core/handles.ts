@@ -8,7 +8,7 @@
  * @module
  */
 
-import { requireEntryChange, requireOwner } from './access.ts';
+import { R_OK, requireAccess, requireEntryChange, requireOwner, W_OK } from './access.ts';
 import { hashBytes, holdStaged, loadBlob, markLinked, putBlob } from './blobs.ts';
 import {
   type ChunkRef,
@@ -41,6 +41,8 @@ import { locate, pathsOf } from './resolve.ts';
 
 /** How to open a path: open(2)'s flags, already decoded. */
 export interface OpenFileOptions {
+  /** The file will be read through this handle (checked for read permission under `db.checkPermissions`). */
+  read?: boolean;
   /** The file will be written through this handle (directories refuse it with EISDIR; read-only workspaces with EROFS). */
   write?: boolean;
   /** Create a regular file when the name is missing (O_CREAT); a dangling trailing symlink creates its target. */
@@ -121,6 +123,7 @@ function checkExisting(
   if (options.create && options.exclusive) throw fsError('EEXIST', 'open', path);
   if (node.type === 'symlink') throw fsError('ELOOP', 'open', path, undefined, 'O_NOFOLLOW and the path is a symlink');
   if (node.type === 'dir' && (options.write || options.truncate)) throw fsError('EISDIR', 'open', path);
+  requireAccess(db, node, (options.read ? R_OK : 0) | (options.write || options.truncate ? W_OK : 0), 'open', path);
   if (isSpecial(node.type)) throw specialContent('open', path);
   if (options.directory && node.type !== 'dir') throw fsError('ENOTDIR', 'open', path);
   if (options.write && db.readOnly)

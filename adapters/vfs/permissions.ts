@@ -1,10 +1,8 @@
 /**
- * `access` for the provider and the node:fs module, and the bits checked when an existing file is
- * opened, read or written by path (open, readFile, writeFile, appendFile, truncate, copyFile). The
- * caller is the `Database`'s current owner (`db.owner`: the `owner` option, by default the
- * process's uid and gid, 0 and 0 in workerd; or whom `db.withOwner` names for one call), the same
- * identity new nodes are given; the rules are the kernel's (core/access.ts), which the engine
- * applies itself to path walks, creation, removal, listing and ownership when
+ * `access` for the provider and the node:fs module. The caller is the `Database`'s current owner
+ * (`db.owner`: the `owner` option, by default the process's uid and gid, 0 and 0 in workerd; or
+ * whom `db.withOwner` names for one call), the same identity new nodes are given; the rules are the
+ * kernel's (core/access.ts), which the engine itself applies to every call when
  * `db.checkPermissions` is on. Root (uid 0) may read and write anything, and execute what has an
  * execute bit anywhere (or is a directory).
  *
