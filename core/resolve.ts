@@ -80,7 +80,8 @@ export function locate(db: Database, path: string | readonly string[], options: 
   // The directories walked so far: stack[0] is the root, the last is the current directory. The
   // root's row is read only if it is returned (a lookup needs its inode only): one statement less per path.
   const rootStub = { inode: ROOT_INODE, type: 'dir' } as NodeRow;
-  const row = (node: NodeRow): NodeRow => (node === rootStub ? rootNode(db) : node);
+  let rootRow: NodeRow | undefined;
+  const row = (node: NodeRow): NodeRow => (node === rootStub ? (rootRow ??= rootNode(db)) : node);
   const stack: NodeRow[] = [rootStub];
   // A checked caller needs search permission on every directory it looks a name up in (root: none).
   const searching = checksCaller(db);
