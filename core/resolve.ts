@@ -81,7 +81,11 @@ export function locate(db: Database, path: string | readonly string[], options: 
   // root's row is read only if it is returned (a lookup needs its inode only): one statement less per path.
   const rootStub = { inode: ROOT_INODE, type: 'dir' } as NodeRow;
   let rootRow: NodeRow | undefined;
-  const row = (node: NodeRow): NodeRow => (node === rootStub ? (rootRow ??= rootNode(db)) : node);
+  const row = (node: NodeRow): NodeRow => {
+    if (node !== rootStub) return node;
+    rootRow ??= rootNode(db);
+    return rootRow;
+  };
   const stack: NodeRow[] = [rootStub];
   // A checked caller needs search permission on every directory it looks a name up in (root: none).
   const searching = checksCaller(db);
