@@ -24,6 +24,7 @@ import { lifecycleCases } from './cases/lifecycle.ts';
 import { modelCases } from './cases/model.ts';
 import { nodeFsCases } from './cases/node-fs.ts';
 import { ownerCases } from './cases/owners.ts';
+import { permissionCases } from './cases/permissions.ts';
 import { providerCases } from './cases/provider.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
@@ -54,6 +55,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     searchCases(target);
     lifecycleCases(target);
     ownerCases(target);
+    permissionCases(target);
     scaleCases(target);
     syncCases(target);
     snapshotCases(target);

@@ -28,6 +28,8 @@ export interface DatabaseOptions {
    * else 0 and 0 (workerd, Windows). Override per call with {@link Database.withOwner}.
    */
   owner?: Owner;
+  /** Check permissions for the caller ({@link Database.checkPermissions}). Default false. */
+  checkPermissions?: boolean;
 }
 
 const proc = (globalThis as { process?: { getuid?: () => number; getgid?: () => number } }).process;
@@ -119,6 +121,14 @@ export class Database {
   private cachedChunkSize = 0;
   private readonly defaultOwner: Owner;
   private ownerOverride: Owner | undefined;
+  /**
+   * When true, calls check the caller's ({@link owner}'s) permissions as Linux does for a non-root
+   * process: search on every directory of a path, write and search on a parent to add or remove a
+   * name (and the sticky bit), read to list a directory, ownership to chmod, chown or set times.
+   * Root is never checked. Off by default (whoever holds the Database may do anything); the vfs
+   * provider turns it on, the FUSE mount keeps it off (its kernel checks).
+   */
+  checkPermissions: boolean;
 
   constructor(backend: StorageBackend, options: DatabaseOptions | null = {}) {
     options ??= {};
@@ -126,6 +136,7 @@ export class Database {
     this.backend = backend;
     this.now = options.now ?? Date.now;
     this.readOnly = options.readOnly ?? false;
+    this.checkPermissions = options.checkPermissions ?? false;
     const owner = options.owner ?? defaultOwner();
     this.defaultOwner = Object.freeze({
       uid: checkId(owner.uid, 'owner.uid', 'open'),

@@ -7,6 +7,8 @@
  *
  * @module
  */
+
+import { R_OK, requireAccess, requireEntryChange, requireOwner, W_OK } from './access.ts';
 import { hashBytes, holdStaged, loadBlob, markLinked, putBlob } from './blobs.ts';
 import {
   type ChunkRef,
@@ -39,6 +41,8 @@ import { locate, pathsOf } from './resolve.ts';
 
 /** How to open a path: open(2)'s flags, already decoded. */
 export interface OpenFileOptions {
+  /** The file will be read through this handle (checked for read permission under `db.checkPermissions`). */
+  read?: boolean;
   /** The file will be written through this handle (directories refuse it with EISDIR; read-only workspaces with EROFS). */
   write?: boolean;
   /** Create a regular file when the name is missing (O_CREAT); a dangling trailing symlink creates its target. */
@@ -103,6 +107,7 @@ function openIn(
     return { opened, node: location.node };
   }
   if (!options.create) throw fsError('ENOENT', 'open', path);
+  requireEntryChange(db, location.parent, undefined, 'open', path);
   const node = createNode(db, m, location.parent.inode, location.name, 'file', mode, null, createSize);
   m.note('rename', location.realPath);
   return { opened: { inode: node.inode, type: 'file', realPath: location.realPath, created: true }, node };
@@ -118,6 +123,7 @@ function checkExisting(
   if (options.create && options.exclusive) throw fsError('EEXIST', 'open', path);
   if (node.type === 'symlink') throw fsError('ELOOP', 'open', path, undefined, 'O_NOFOLLOW and the path is a symlink');
   if (node.type === 'dir' && (options.write || options.truncate)) throw fsError('EISDIR', 'open', path);
+  requireAccess(db, node, (options.read ? R_OK : 0) | (options.write || options.truncate ? W_OK : 0), 'open', path);
   if (isSpecial(node.type)) throw specialContent('open', path);
   if (options.directory && node.type !== 'dir') throw fsError('ENOTDIR', 'open', path);
   if (options.write && db.readOnly)
@@ -236,7 +242,7 @@ export function chmodAt(db: Database, inode: number, mode: number): void {
     return;
   }
   mutate(db, 'fchmod', undefined, (m) => {
-    liveNode(db, inode, 'fchmod');
+    requireOwner(db, liveNode(db, inode, 'fchmod'), 'fchmod');
     db.run('UPDATE vfs_nodes SET mode = ?, ctime = ?, rev = ? WHERE inode = ?', [mode, m.now, m.rev, inode]);
     noteEverywhere(db, m, inode);
   });
@@ -252,7 +258,7 @@ export function utimesAt(db: Database, inode: number, atimeMs: number, mtimeMs: 
     return;
   }
   mutate(db, 'futime', undefined, (m) => {
-    liveNode(db, inode, 'futime');
+    requireOwner(db, liveNode(db, inode, 'futime'), 'futime');
     db.run('UPDATE vfs_nodes SET atime = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
       atimeMs,
       mtimeMs,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checksCaller, ownerMay, X_OK } from './access.ts';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
 import { getNode, lookupPath, MAX_WALK_NAMES, type NodeRow } from './nodes.ts';
@@ -79,8 +80,18 @@ export function locate(db: Database, path: string | readonly string[], options: 
   // The directories walked so far: stack[0] is the root, the last is the current directory. The
   // root's row is read only if it is returned (a lookup needs its inode only): one statement less per path.
   const rootStub = { inode: ROOT_INODE, type: 'dir' } as NodeRow;
-  const row = (node: NodeRow): NodeRow => (node === rootStub ? rootNode(db) : node);
+  let rootRow: NodeRow | undefined;
+  const row = (node: NodeRow): NodeRow => {
+    if (node !== rootStub) return node;
+    rootRow ??= rootNode(db);
+    return rootRow;
+  };
   const stack: NodeRow[] = [rootStub];
+  // A checked caller needs search permission on every directory it looks a name up in (root: none).
+  const searching = checksCaller(db);
+  const search = (dir: NodeRow): void => {
+    if (searching && !ownerMay(db, row(dir), X_OK)) throw fsError('EACCES', options.syscall, display);
+  };
   const names: string[] = [];
   let follows = 0;
   let position = 0;
@@ -103,6 +114,7 @@ export function locate(db: Database, path: string | readonly string[], options: 
       continue;
     }
     const last = position === queue.length;
+    search(dir);
     // One statement walks the run of plain names ahead; the steps after it use what it found.
     if (walked === undefined || position - 1 >= walkedFrom + walkedLength) {
       walkedFrom = position - 1;

@@ -53,3 +53,11 @@ export function deleteSubtree(db: Database, m: Mutation, top: number): void {
   );
   db.run(`${SUBTREE} DELETE FROM vfs_dirents WHERE parent IN (SELECT inode FROM sub)`, args);
 }
+
+/** The directories of a subtree (the top included) with their permissions: what `rm -r` must be allowed to empty. */
+export function subtreeDirectories(db: Database, top: number): Array<{ mode: number; uid: number; gid: number }> {
+  return db.all(
+    `${SUBTREE} SELECT n.mode, n.uid, n.gid FROM vfs_nodes n WHERE n.inode IN (SELECT inode FROM sub) AND n.type = 'dir'`,
+    [top, ''],
+  );
+}

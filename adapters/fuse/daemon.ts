@@ -231,7 +231,12 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
   const abort = new AbortController();
   const startedAt = new Date();
   try {
-    const provider = new SQLiteWorkspaceProvider(workspace, { umask: 0, readOnly: options.readOnly });
+    const provider = new SQLiteWorkspaceProvider(workspace, {
+      umask: 0,
+      readOnly: options.readOnly,
+      // The kernel checks each caller's permissions (default_permissions): the engine must not again.
+      checkPermissions: false,
+    });
     if (!options.readOnly) {
       const hidden = removeHiddenLeftovers(provider);
       if (hidden > 0) log(`dofs: removed ${hidden} files a crashed run left open-but-unlinked (.fuse_hidden…)`);

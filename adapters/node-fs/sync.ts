@@ -61,6 +61,11 @@ export interface NodeFsOptions {
    * Every call sees the bytes at once. false: every fd write is its own transaction.
    */
   writeBack?: boolean;
+  /**
+   * Check the caller's (`db.owner`'s) permissions as Linux does for a process of that identity
+   * (default true; root is never checked). See the provider's option of the same name.
+   */
+  checkPermissions?: boolean;
 }
 
 type Options = Record<string, unknown>;
@@ -116,6 +121,7 @@ export class NodeFsSync {
       umask: options.umask,
       readOnly: options.readOnly,
       writeBack: options.writeBack ?? true,
+      checkPermissions: options.checkPermissions,
     });
     this.db = target instanceof Database ? target : target.db;
     const cwd = options.cwd ?? '/';
@@ -500,7 +506,7 @@ export class NodeFsSync {
     chmodAt(this.db, handle.inode, bits);
   }
 
-  /** Sets owner and group (-1: unchanged), following symlinks; bumps ctime. No privilege check. */
+  /** Sets owner and group (-1: unchanged), following symlinks; bumps ctime. Only root may give a node away. */
   chownSync(path: unknown, uid: unknown, gid: unknown): void {
     this.#ids(uid, gid);
     const p = this.abs(path, 'chown');

@@ -56,7 +56,7 @@ import { WorkspaceFileHandle } from './file-handle.ts';
 import { parseFlags } from './flags.ts';
 import { readRequest, writeRequest } from './io-args.ts';
 import { mkdirpAsLibuv } from './mkdirp.ts';
-import { checkPermission, isRoot, R_OK, W_OK, X_OK } from './permissions.ts';
+import { checkPermission, isChecked, W_OK } from './permissions.ts';
 import { VirtualProvider } from './platformatic.ts';
 import { type StatOptions, toStats, type WorkspaceStats } from './stats.ts';
 import {
@@ -92,6 +92,13 @@ export interface SQLiteWorkspaceProviderOptions {
    * fd write is its own transaction.
    */
   writeBack?: boolean;
+  /**
+   * Check the caller's permissions as Linux does (turns on `db.checkPermissions` for the workspace:
+   * search on every directory of a path, write on a parent to create or remove, read to list,
+   * ownership for chmod, chown and utimes, and the bits of a file opened). Default true; the FUSE
+   * mount passes false, as its kernel checks under `default_permissions`. Root is never checked.
+   */
+  checkPermissions?: boolean;
 }
 
 /** Options of the buffered-write calls that create a file. */
@@ -184,6 +191,7 @@ class ProviderSync extends ProviderBase {
     );
     this.#statWatchers = new StatWatchers(this.db);
     this.#writeBack = options.writeBack ?? false;
+    if (options.checkPermissions ?? true) this.db.checkPermissions = true;
     // Files removed while open by a process that then died are nobody's: free them.
     if (!this.readonly) reclaimOrphans(this.db);
   }
@@ -217,23 +225,6 @@ class ProviderSync extends ProviderBase {
 
   #guard(syscall: string, path?: string): void {
     if (this.#readOnly) throw fsError('EROFS', syscall, path, undefined, 'the provider is read-only');
-  }
-
-  /**
-   * EACCES unless the caller may do `want` to the existing file at `path` (see permissions.ts).
-   * Root reads and writes anything, so its calls skip the lookup; a missing file is for the call's
-   * own walk to report (or create).
-   */
-  #permit(path: string, want: number, syscall: string, error: [string, string?] = [path]): void {
-    if (isRoot(this.db) && (want & X_OK) === 0) return;
-    let info: StatInfo;
-    try {
-      info = stat(this.db, path);
-    } catch (error) {
-      if (error instanceof FsError) return;
-      throw error;
-    }
-    if (!info.isDirectory) checkPermission(this.db, info, want, syscall, ...error);
   }
 
   #stats(info: StatInfo, options?: StatOptions): WorkspaceStats {
@@ -481,10 +472,14 @@ class ProviderSync extends ProviderBase {
     const p = toPath(path);
     const length = toLength(len);
     this.#guard('open', p);
-    this.#permit(p, W_OK, 'open');
     const buffer = this.#buffers.ofPath(p);
-    if (buffer) buffer.truncate(length);
-    else truncate(this.db, p, length);
+    if (!buffer) {
+      truncate(this.db, p, length);
+      return;
+    }
+    // The engine's truncate checks write permission; a buffered session's file is checked here.
+    if (isChecked(this.db)) checkPermission(this.db, stat(this.db, p), W_OK, 'open', p);
+    buffer.truncate(length);
   }
 
   /** Copies by sharing chunks (no bytes copied). `mode & 1` is COPYFILE_EXCL; FICLONE is what it always does. */
@@ -493,8 +488,6 @@ class ProviderSync extends ProviderBase {
     const to = toPath(dest, 'dest');
     checkInteger(mode, 'mode', 0, 7);
     this.#guard('copyfile', to);
-    this.#permit(from, R_OK, 'copyfile', [from, to]);
-    this.#permit(to, W_OK, 'copyfile', [from, to]);
     // A directory as the source removes the destination's name (as libuv does): an open file there
     // stays open, and that change is committed before the failure is thrown.
     const failure = keepOpenFiles(this.db, 'copyfile', to, () =>
@@ -507,7 +500,6 @@ class ProviderSync extends ProviderBase {
   readFileSync(path: PathLike, options?: ReadFileOptions): Buffer | string {
     const p = toPath(path);
     const flag = typeof options === 'object' && options !== null ? options.flag : undefined;
-    this.#permit(p, R_OK, 'open');
     let bytes: Uint8Array;
     const buffer = this.#buffers.ofPath(p);
     if ((flag === undefined || flag === 'r') && !buffer) {
@@ -543,7 +535,6 @@ class ProviderSync extends ProviderBase {
     const mode = toMode(opts.mode, 'mode', 0o666) & ~this.#umask;
     if (!flags.write) throw fsError('EBADF', 'write');
     this.#guard('open', p);
-    this.#permit(p, (flags.read ? R_OK : 0) | W_OK, 'open');
     writeWhole(this.db, p, bytes, { ...flags, mode });
   }
 
@@ -556,8 +547,6 @@ class ProviderSync extends ProviderBase {
     const bits = toMode(mode, 'mode', 0o666) & ~this.#umask;
     if (this.#readOnly && (parsed.write || parsed.truncate || (parsed.create && !exists(this.db, p))))
       this.#guard('open', p);
-    if (!(parsed.create && parsed.exclusive))
-      this.#permit(p, (parsed.read ? R_OK : 0) | (parsed.write || parsed.truncate ? W_OK : 0), 'open');
     const opened = openFile(this.db, p, { ...parsed, mode: bits });
     return this.#fds.add((fd) => {
       // Directories too: one removed while open still answers fstat through its handles.

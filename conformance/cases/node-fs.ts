@@ -1011,12 +1011,15 @@ export function nodeFsCases(target: ConformanceTarget): void {
         fs.chmodSync('/f', 0o040);
         await expectNodeError(ctx, () => fs.readFileSync('/f'), denied('open', '/f'));
         await expectNodeError(ctx, () => fs.copyFileSync('/f', '/g'), { ...denied('copyfile', '/f'), dest: '/g' });
-        // Someone else's file: the group's bits for its group, the others' for anyone else.
-        ctx.ws.chown('/f', 2000, 1000);
+        // Someone else's file: the group's bits for its group, the others' for anyone else (only
+        // root may give it away, and only its owner may chmod it).
+        const asRoot = (fn: () => void) => ctx.db.withOwner({ uid: 0, gid: 0 }, fn);
+        asRoot(() => ctx.ws.chown('/f', 2000, 1000));
         fs.accessSync('/f', R_OK);
-        ctx.ws.chown('/f', 2000, 2000);
+        asRoot(() => ctx.ws.chown('/f', 2000, 2000));
         await expectNodeError(ctx, () => fs.accessSync('/f', R_OK), denied('access', '/f'));
-        fs.chmodSync('/f', 0o604);
+        await expectNodeError(ctx, () => fs.chmodSync('/f', 0o604), { code: 'EPERM', syscall: 'chmod', path: '/f' });
+        asRoot(() => fs.chmodSync('/f', 0o604));
         expect(fs.readFileSync('/f', 'utf8')).toBe('data');
         // Root reads and writes anything, and executes what has an execute bit anywhere.
         ctx.db.withOwner({ uid: 0, gid: 0 }, () => {
@@ -1030,7 +1033,7 @@ export function nodeFsCases(target: ConformanceTarget): void {
           fs.accessSync('/', X_OK);
         });
         const ro = nodeFsOf(ctx, { readOnly: true });
-        fs.chmodSync('/f', 0o666);
+        asRoot(() => fs.chmodSync('/f', 0o666));
         ro.accessSync('/f', F_OK | R_OK);
         await expectNodeError(ctx, () => ro.accessSync('/f', W_OK), { code: 'EROFS', syscall: 'access', path: '/f' });
       },

@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+import { checksCaller, requireOwner } from '../access.ts';
 import type { Database } from '../database.ts';
 import { checkId } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
@@ -185,7 +187,10 @@ export function chmod(db: Database, path: string, mode: number): void {
   checkMode(mode, 'chmod', path);
   mutate(db, 'chmod', path, (m) => {
     const { node, realPath } = resolve(db, path, { follow: true, syscall: 'chmod' });
-    db.run('UPDATE vfs_nodes SET mode = ?, ctime = ?, rev = ? WHERE inode = ?', [mode, m.now, m.rev, node.inode]);
+    requireOwner(db, node, 'chmod', path);
+    // Linux drops set-group-ID when a checked caller is not in the file's group.
+    const bits = checksCaller(db) && node.type !== 'dir' && db.owner.gid !== Number(node.gid) ? mode & ~S_ISGID : mode;
+    db.run('UPDATE vfs_nodes SET mode = ?, ctime = ?, rev = ? WHERE inode = ?', [bits, m.now, m.rev, node.inode]);
     m.note('change', realPath);
   });
 }
@@ -194,8 +199,9 @@ export function chmod(db: Database, path: string, mode: number): void {
  * Sets the owner and group of the node at `path`, following symlinks, as `chown(2)`: -1 (or
  * undefined) leaves one unchanged. Bumps ctime even when nothing changes, as Linux does. On
  * anything but a directory it clears the set-user-ID bit, and the set-group-ID bit when the
- * group may execute, as Linux does for a chown. The engine checks no privileges: who may give a
- * file away is for the adapter in front of it (the FUSE mount lets the kernel decide).
+ * group may execute, as Linux does for a chown. Under {@link Database.checkPermissions} a caller
+ * other than root may not give a node away (EPERM) and may change the group of a node it owns only
+ * to its own group; the FUSE mount leaves that to the kernel.
  */
 export function chown(db: Database, path: string, uid: number | undefined, gid: number | undefined): void {
   setOwner(db, path, uid, gid, true);
@@ -212,6 +218,7 @@ export function chownAt(db: Database, inode: number, uid: number | undefined, gi
   mutate(db, 'fchown', undefined, (m) => {
     const node = getNode(db, inode);
     if (!node) throw fsError('ENOENT', 'fchown', undefined, undefined, `inode ${inode} was removed`);
+    requireChown(db, node, ids, 'fchown', undefined);
     applyOwner(db, m, node, ids);
     for (const path of pathsOf(db, inode)) m.note('change', path);
   });
@@ -234,9 +241,26 @@ function setOwner(db: Database, path: string, uid: unknown, gid: unknown, follow
   const ids = checkIds(uid, gid, syscall, path);
   mutate(db, syscall, path, (m) => {
     const { node, realPath } = resolve(db, path, { follow, syscall });
+    requireChown(db, node, ids, syscall, path);
     applyOwner(db, m, node, ids);
     m.note('change', realPath);
   });
+}
+
+/** Linux's chown_ok and chgrp_ok for one caller with one group: root may do anything. */
+function requireChown(
+  db: Database,
+  node: NodeRow,
+  [uid, gid]: [number | null, number | null],
+  syscall: string,
+  path: string | undefined,
+): void {
+  if (!checksCaller(db)) return;
+  const caller = db.owner;
+  const owns = caller.uid === Number(node.uid);
+  const uidOk = uid === null || (owns && uid === Number(node.uid));
+  const gidOk = gid === null || (owns && (gid === Number(node.gid) || gid === caller.gid));
+  if (!uidOk || !gidOk) throw fsError('EPERM', syscall, path);
 }
 
 function applyOwner(db: Database, m: Mutation, node: NodeRow, [uid, gid]: [number | null, number | null]): void {
@@ -279,6 +303,8 @@ function setTimes(db: Database, path: string, atime: TimeLike, mtime: TimeLike, 
   const mt = toMs(mtime, path);
   mutate(db, 'utime', path, (m) => {
     const { node, realPath } = resolve(db, path, { follow, syscall: 'utime' });
+    // Explicit times are the owner's to set (utimes with null, "now", is not offered here).
+    requireOwner(db, node, 'utime', path);
     db.run('UPDATE vfs_nodes SET atime = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
       a,
       mt,

@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+import { R_OK, requireAccess, requireEntryChange } from '../access.ts';
 import { checkOffset } from '../data.ts';
 import type { Database } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
@@ -41,6 +43,7 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
         dotted: endsWithDot(path),
       });
       if (node) throw fsError('EEXIST', 'mkdir', path);
+      requireEntryChange(db, parent, undefined, 'mkdir', path);
       createNode(db, m, parent.inode, name, 'dir', mode);
       m.note('rename', realPath);
       return undefined;
@@ -59,6 +62,7 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
         if (target.type !== 'dir') throw fsError(last && !endsWithSlash(path) ? 'EEXIST' : 'ENOTDIR', 'mkdir', path);
         continue;
       }
+      requireEntryChange(db, parent, undefined, 'mkdir', path);
       createNode(db, m, parent.inode, name, 'dir', mode);
       m.note('rename', realPath);
       first ??= joinPath(prefix);
@@ -85,6 +89,7 @@ export function rmdir(db: Database, path: string): void {
   mutate(db, 'rmdir', path, (m) => {
     // A trailing slash changes nothing: the entry itself must be a directory (a symlink is ENOTDIR).
     const { parent, node, name, realPath } = resolve(db, path, { follow: false, syscall: 'rmdir', slash: 'entry' });
+    requireEntryChange(db, parent, node, 'rmdir', path);
     if (node.type !== 'dir') throw fsError('ENOTDIR', 'rmdir', path);
     if (endsWithDot(path)) throw fsError('EINVAL', 'rmdir', path);
     if (hasEntries(db, node.inode)) throw fsError('ENOTEMPTY', 'rmdir', path);
@@ -121,6 +126,7 @@ export function readdir(db: Database, path: string, options: ReaddirOptions | nu
   const offset = options.offset === undefined ? 0 : checkOffset(options.offset, 'offset', 'scandir', path);
   const { node, realPath } = resolve(db, path, { follow: true, syscall: 'scandir' });
   if (node.type !== 'dir') throw fsError('ENOTDIR', 'scandir', path);
+  requireAccess(db, node, R_OK, 'scandir', path);
   return listDir(db, node.inode, limit, offset).map((entry) => ({
     name: entry.name,
     type: entry.type,

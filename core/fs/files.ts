@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+import { R_OK, requireAccess, requireEntryChange, W_OK } from '../access.ts';
 import { hashBytes, holdStaged, loadBlob, markLinked, putBlob, releaseStaged } from '../blobs.ts';
 import {
   type ChunkRef,
@@ -80,6 +82,7 @@ function openTarget(
     }
     return { node: location.node, realPath: location.realPath, created: false };
   }
+  requireEntryChange(db, location.parent, undefined, syscall, path);
   const node = createNode(
     db,
     m,
@@ -272,6 +275,7 @@ export function readFile(db: Database, path: string, options?: 'utf8' | 'utf-8' 
     throw fsError('EINVAL', 'read', path, undefined, `unsupported encoding '${options}'; use 'utf8' or read bytes`);
   }
   const node = resolveFile(db, path, 'open');
+  requireAccess(db, node, R_OK, 'open', path);
   const { offset, length } = rangeOf(typeof options === 'object' && options !== null ? options : {}, path);
   const bytes = readRange(db, node, offset, length, path);
   return typeof options === 'string' ? toText(bytes) : bytes;
@@ -284,6 +288,7 @@ export function readFile(db: Database, path: string, options?: 'utf8' | 'utf-8' 
 export function readFileStream(db: Database, path: string, range: ByteRange | null = {}): ReadableStream<Uint8Array> {
   range ??= {};
   const node = resolveFile(db, path, 'open');
+  requireAccess(db, node, R_OK, 'open', path);
   const { offset, length } = rangeOf(range, path);
   const chunkSize = db.chunkSize;
   const { size, chunks } =
@@ -335,6 +340,7 @@ export function truncate(db: Database, path: string, length = 0): void {
   mutate(db, 'truncate', path, (m) => {
     const { node, realPath } = resolve(db, path, { follow: true, syscall: 'open' });
     if (node.type === 'dir') throw fsError('EISDIR', 'open', path);
+    requireAccess(db, node, W_OK, 'open', path);
     if (isSpecial(node.type)) throw specialContent('open', path);
     writeContent(db, m, node, 0, new Uint8Array(0), length);
     m.note('change', realPath);
@@ -394,14 +400,18 @@ function copyFileUnchecked(
   splitPath(destination, 'copyfile');
   return mutate(db, 'copyfile', destination, (m): FsError | undefined => {
     const { node: from } = resolve(db, source, { follow: true, syscall: 'copyfile', display: source });
+    // libuv opens the source for reading, then the destination for writing.
+    requireAccess(db, from, R_OK, 'copyfile', source, destination);
     refuseCreateWithSlash(db, destination, true, 'copyfile', options.exclusive);
     const target = locate(db, destination, { follow: !options.exclusive, syscall: 'copyfile', display: destination });
     if (target.node && options.exclusive) throw fsError('EEXIST', 'copyfile', source, destination);
     if (target.node?.type === 'dir') throw fsError('EISDIR', 'copyfile', source, destination);
+    if (target.node) requireAccess(db, target.node, W_OK, 'copyfile', source, destination);
     if (from.type === 'dir') return openedThenFailed(db, m, from, target, source, destination);
     if (isSpecial(from.type)) throw specialContent('copyfile', source);
     if (target.node && isSpecial(target.node.type)) throw specialContent('copyfile', destination);
     if (target.node?.inode === from.inode) return undefined;
+    if (!target.node) requireEntryChange(db, target.parent, undefined, 'copyfile', source, destination);
     const node = target.node ?? createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
     if (target.node) db.run('UPDATE vfs_nodes SET mode = ? WHERE inode = ?', [from.mode, node.inode]);
     checkFileSize(db, from.size, destination);
@@ -435,6 +445,7 @@ function openedThenFailed(
     m.note('change', target.realPath);
   } else {
     // A dangling symlink: its target is created, empty.
+    requireEntryChange(db, target.parent, undefined, 'copyfile', source, destination);
     createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
     m.note('rename', target.realPath);
   }

@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+import { requireEntryChange, requireLinkable } from '../access.ts';
 import type { Database } from '../database.ts';
 import { fsError, withPaths } from '../errors.ts';
 import { mutate } from '../mutate.ts';
@@ -31,6 +33,7 @@ function symlinkUnchecked(db: Database, target: string, path: string): void {
     if (location.node) throw fsError('EEXIST', 'symlink', target, path);
     // A free name ending in a slash asks for a directory, which symlink does not make.
     if (location.trailingSlash) throw fsError('ENOENT', 'symlink', target, path);
+    requireEntryChange(db, location.parent, undefined, 'symlink', target, path);
     createNode(db, m, location.parent.inode, location.name, 'symlink', DEFAULT_MODE.symlink, target);
     m.note('rename', location.realPath);
   });
@@ -60,7 +63,9 @@ function linkUnchecked(db: Database, existing: string, path: string): void {
     const location = locate(db, path, { follow: false, syscall: 'link', display: path, slash: 'entry' });
     if (location.node) throw fsError('EEXIST', 'link', existing, path);
     if (location.trailingSlash) throw fsError('ENOENT', 'link', existing, path);
+    requireEntryChange(db, location.parent, undefined, 'link', existing, path);
     if (node.type === 'dir') throw fsError('EPERM', 'link', existing, path, 'directories cannot be hard-linked');
+    requireLinkable(db, node, existing, path);
     db.run('INSERT INTO vfs_dirents (parent, name, child) VALUES (?, ?, ?)', [
       location.parent.inode,
       location.name,

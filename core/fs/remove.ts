@@ -3,13 +3,15 @@
  *
  * @module
  */
+
+import { checksCaller, R_OK, requireAccess, requireEntryChange, W_OK, X_OK } from '../access.ts';
 import type { Database } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
 import { touchDir, unlinkEntry } from '../nodes.ts';
 import { endsWithDot, endsWithSlash, splitPath } from '../paths.ts';
 import { locate, resolve } from '../resolve.ts';
-import { deleteSubtree, tombstoneSubtree } from '../subtree.ts';
+import { deleteSubtree, subtreeDirectories, tombstoneSubtree } from '../subtree.ts';
 
 /**
  * Removes a name (a file or symlink; a trailing symlink is removed, not followed). Directories are
@@ -20,6 +22,7 @@ export function unlink(db: Database, path: string): void {
   mutate(db, 'unlink', path, (m) => {
     const location = resolve(db, path, { follow: false, syscall: 'unlink', slash: 'entry' });
     const { parent, name, node, realPath } = location;
+    requireEntryChange(db, parent, node, 'unlink', path);
     if (node.type === 'dir') throw fsError('EISDIR', 'unlink', path);
     if (location.trailingSlash) throw fsError('ENOTDIR', 'unlink', path);
     unlinkEntry(db, m, parent.inode, name, node);
@@ -61,6 +64,8 @@ export function rm(db: Database, path: string, options: RmOptions | null = {}): 
     } catch (error) {
       // With force, a path that cannot exist (missing or non-directory parent) is simply absent.
       if (options.force && (isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR'))) return;
+      // Node's rm looks the path up with lstat first: a directory it may not search fails there.
+      if (isFsError(error, 'EACCES')) throw fsError('EACCES', 'lstat', path);
       throw error;
     }
     const { parent, name, node, realPath } = location;
@@ -84,6 +89,7 @@ export function rm(db: Database, path: string, options: RmOptions | null = {}): 
       // A symlink to a directory: the link cannot be removed as a directory, and its target is not what was named.
       throw fsError(options.recursive ? 'ENOTDIR' : 'EISDIR', 'rm', path);
     }
+    requireEntryChange(db, parent, node, 'rm', path);
     if (node.type !== 'dir') {
       unlinkEntry(db, m, parent.inode, name, node);
       m.tombstone(realPath);
@@ -91,6 +97,10 @@ export function rm(db: Database, path: string, options: RmOptions | null = {}): 
       if (!options.recursive) throw fsError('EISDIR', 'rm', path, undefined, 'pass recursive to remove a directory');
       // 'd/.' is the directory itself, not an entry: its rmdir would be EINVAL, so nothing is removed.
       if (endsWithDot(path)) throw fsError('EINVAL', 'rm', path);
+      // Emptying each directory below takes reading, searching and writing it, as rm -r's own calls would.
+      if (checksCaller(db)) {
+        for (const dir of subtreeDirectories(db, node.inode)) requireAccess(db, dir, R_OK | W_OK | X_OK, 'rm', path);
+      }
       tombstoneSubtree(db, m, node.inode, realPath);
       db.run('DELETE FROM vfs_dirents WHERE parent = ? AND name = ?', [parent.inode, name]);
       touchDir(db, m, parent.inode, -1);

@@ -3,6 +3,8 @@
  *
  * @module
  */
+
+import { requireAccess, requireEntryChange, W_OK } from '../access.ts';
 import type { Database } from '../database.ts';
 import { fsError, withPaths } from '../errors.ts';
 import { mutate } from '../mutate.ts';
@@ -48,6 +50,11 @@ function renameUnchecked(db: Database, from: string, to: string): void {
       throw fsError('EBUSY', 'rename', from, to);
     if (!source.node) throw fsError('ENOENT', 'rename', from, to);
     const moving = source.node;
+    requireEntryChange(db, source.parent, moving, 'rename', from, to);
+    requireEntryChange(db, target.parent, target.node, 'rename', from, to);
+    // A directory moving to another parent has its '..' rewritten: it must be writable itself.
+    if (moving.type === 'dir' && target.parent.inode !== source.parent.inode)
+      requireAccess(db, moving, W_OK, 'rename', from, to);
     // Unless the source is a directory, a trailing slash on either path is ENOTDIR (symlinks are not followed).
     if (moving.type !== 'dir' && (source.trailingSlash || target.trailingSlash))
       throw fsError('ENOTDIR', 'rename', from, to);

@@ -5,6 +5,8 @@
  *
  * @module
  */
+
+import { checksCaller, requireEntryChange } from '../access.ts';
 import type { Database } from '../database.ts';
 import { fsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
@@ -44,6 +46,11 @@ export function mknod(db: Database, path: string, mode: number, rdev = 0): void 
     const location = locate(db, path, { follow: false, syscall: 'mknod', slash: 'entry' });
     if (location.node) throw fsError('EEXIST', 'mknod', path);
     if (location.trailingSlash) throw fsError('ENOENT', 'mknod', path);
+    requireEntryChange(db, location.parent, undefined, 'mknod', path);
+    // Devices take CAP_MKNOD, which only root has here.
+    if (device !== 0 || type === 'chardev' || type === 'blockdev') {
+      if (checksCaller(db)) throw fsError('EPERM', 'mknod', path);
+    }
     createNode(db, m, location.parent.inode, location.name, type, mode & 0o7777, null, 0, device);
     m.note('rename', location.realPath);
   });
