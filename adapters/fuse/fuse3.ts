@@ -68,6 +68,8 @@ export const OPS = [
   'readdirplus',
   'forgetMulti',
   'end',
+  'fallocate',
+  'lseek',
 ] as const;
 
 /** One operation's name. */
@@ -107,6 +109,8 @@ export interface LowLevelRequest {
   atime?: number;
   mtime?: number;
   datasync?: number;
+  /** lseek: SEEK_DATA (3) or SEEK_HOLE (4); the kernel answers SEEK_SET, SEEK_CUR and SEEK_END itself. */
+  whence?: number;
 }
 
 /** Doubles per attribute record: ino, mode, nlink, uid, gid, rdev, size, blocks, atimeMs, mtimeMs, ctimeMs, blksize, entry timeout, attr timeout, generation. */
@@ -126,6 +130,8 @@ export interface Fuse3Addon {
   replyBuf(req: number, bytes: Uint8Array, length: number): number;
   replyWrite(req: number, count: number): number;
   replyReadlink(req: number, target: string): number;
+  /** Answers lseek with the offset found. */
+  replyLseek(req: number, offset: number): number;
   replyStatfs(req: number, figures: Float64Array): number;
   /** Packs entries until `size` is full; returns how many went out. */
   replyDir(req: number, size: number, names: string[], attrs: Float64Array, firstOffset: number, plus: boolean): number;

@@ -19,6 +19,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import {
+  allocateAt,
   chmodAt,
   chownAt,
   type Database,
@@ -33,6 +34,8 @@ import {
   S_IFDIR,
   S_IFMT,
   S_IFREG,
+  seekDataAt,
+  seekHoleAt,
   TYPE_BITS,
   unpinInode,
   utimesAt,
@@ -55,6 +58,8 @@ const SET_SIZE = 1 << 3;
 const SET_ATIME = 1 << 4;
 const SET_MTIME = 1 << 5;
 const BLKSIZE = 4096;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
 const errno = osConstants.errno as Record<string, number>;
 
 /** Operations that change nothing in the database (a batch of only these needs no transaction). */
@@ -398,6 +403,18 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const h = handles.get(r.fh ?? 0);
         if (h?.write) commitInode(h.inode);
         return () => addon.replyErr(req, 0);
+      }
+      case 'fallocate': {
+        // The engine sees committed state: an open write buffer lands first, in this batch.
+        commitInode(r.ino);
+        allocateAt(db, r.ino, r.offset ?? 0, r.size ?? 0, r.mode ?? 0);
+        return () => addon.replyErr(req, 0);
+      }
+      case 'lseek': {
+        commitInode(r.ino);
+        const seek = r.whence === SEEK_HOLE ? seekHoleAt : r.whence === SEEK_DATA ? seekDataAt : fail('EINVAL');
+        const offset = seek(db, r.ino, r.offset ?? 0);
+        return () => addon.replyLseek(req, offset);
       }
       case 'release': {
         const h = handles.get(r.fh ?? 0);

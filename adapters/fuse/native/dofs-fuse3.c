@@ -33,7 +33,7 @@ enum {
   OP_INIT, OP_DESTROY, OP_LOOKUP, OP_FORGET, OP_GETATTR, OP_SETATTR, OP_READLINK, OP_MKNOD,
   OP_MKDIR, OP_UNLINK, OP_RMDIR, OP_SYMLINK, OP_RENAME, OP_LINK, OP_OPEN, OP_READ, OP_WRITE,
   OP_FLUSH, OP_RELEASE, OP_FSYNC, OP_OPENDIR, OP_READDIR, OP_RELEASEDIR, OP_FSYNCDIR, OP_STATFS,
-  OP_CREATE, OP_READDIRPLUS, OP_FORGET_MULTI, OP_END
+  OP_CREATE, OP_READDIRPLUS, OP_FORGET_MULTI, OP_END, OP_FALLOCATE, OP_LSEEK
 };
 
 /* The largest request (max_pages): 256 pages of 4 KiB. */
@@ -301,6 +301,19 @@ static void ll_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
   PUSH(req, r);
 }
 
+static void ll_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                         struct fuse_file_info *fi) {
+  record *r = make(req, OP_FALLOCATE, ino);
+  if (r) { r->mode = (uint32_t)mode; r->off = offset; r->size = (uint64_t)length; r->fh = fi->fh; }
+  PUSH(req, r);
+}
+
+static void ll_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi) {
+  record *r = make(req, OP_LSEEK, ino);
+  if (r) { r->off = off; r->flags = (uint32_t)whence; r->fh = fi->fh; }
+  PUSH(req, r);
+}
+
 static const struct fuse_lowlevel_ops ops = {
   .init = ll_init,
   .lookup = ll_lookup,
@@ -329,6 +342,8 @@ static const struct fuse_lowlevel_ops ops = {
   .fsyncdir = ll_fsyncdir,
   .statfs = ll_statfs,
   .create = ll_create,
+  .fallocate = ll_fallocate,
+  .lseek = ll_lseek,
 };
 
 /* ---- threads ---- */
@@ -439,6 +454,14 @@ static napi_value to_js(napi_env env, record *r) {
     case OP_FSYNC: case OP_FSYNCDIR: set_num(env, obj, "fh", (double)r->fh); set_num(env, obj, "datasync", r->datasync); break;
     case OP_CREATE:
       set_str(env, obj, "name", r->name); set_num(env, obj, "mode", r->mode); set_num(env, obj, "flags", r->flags);
+      break;
+    case OP_FALLOCATE:
+      set_num(env, obj, "fh", (double)r->fh); set_num(env, obj, "mode", r->mode);
+      set_num(env, obj, "offset", (double)r->off); set_num(env, obj, "size", (double)r->size);
+      break;
+    case OP_LSEEK:
+      set_num(env, obj, "fh", (double)r->fh); set_num(env, obj, "offset", (double)r->off);
+      set_num(env, obj, "whence", r->flags);
       break;
     default: break;
   }
@@ -654,6 +677,14 @@ static napi_value js_reply_write(napi_env env, napi_callback_info info) {
 }
 
 /* replyReadlink(req, target) */
+/* replyLseek(req, offset) */
+static napi_value js_reply_lseek(napi_env env, napi_callback_info info) {
+  ARGS(2);
+  double off = 0;
+  napi_get_value_double(env, argv[1], &off);
+  return result_int(env, fuse_reply_lseek(get_req(env, argv[0]), (off_t)off));
+}
+
 static napi_value js_reply_readlink(napi_env env, napi_callback_info info) {
   ARGS(2);
   char *target = get_string(env, argv[1]);
@@ -877,6 +908,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"replyBuf", NULL, js_reply_buf, NULL, NULL, NULL, napi_default, NULL},
     {"replyWrite", NULL, js_reply_write, NULL, NULL, NULL, napi_default, NULL},
     {"replyReadlink", NULL, js_reply_readlink, NULL, NULL, NULL, napi_default, NULL},
+    {"replyLseek", NULL, js_reply_lseek, NULL, NULL, NULL, napi_default, NULL},
     {"replyStatfs", NULL, js_reply_statfs, NULL, NULL, NULL, napi_default, NULL},
     {"replyDir", NULL, js_reply_dir, NULL, NULL, NULL, napi_default, NULL},
     {"invalInode", NULL, js_inval_inode, NULL, NULL, NULL, napi_default, NULL},
