@@ -15,6 +15,9 @@
  * counts one lookup of its inode; forget gives them back. The counts are kept for /stats and so
  * that cache invalidations go only to inodes the kernel knows.
  *
+ * Snapshots: `/.snapshots/<name>/…` is served by snapshot-tree.ts, on node ids above every live
+ * inode; here only the dispatch to it.
+ *
  * @module
  */
 import { constants as osConstants } from 'node:os';

@@ -38,6 +38,8 @@ export const SNAPSHOTS_DIR = '.snapshots';
 export const SNAPSHOTS_NODE = 2 ** 52;
 const PER_SNAPSHOT = 2 ** 32;
 const MAX_SNAPSHOT_ID = 2 ** 20 - 1;
+/** Snapshot views kept between requests. */
+const KEPT_VIEWS = 4;
 
 /** A directory entry as the mount lists it. */
 export interface TreeEntry {
@@ -72,7 +74,10 @@ export interface SnapshotTree {
 
 /** Builds the snapshot tree of the live workspace `db`. */
 export function createSnapshotTree(db: Database): SnapshotTree {
-  /** A view per snapshot id, made on first use; dropped when the snapshot is found gone. */
+  /**
+   * Views of the snapshots browsed last, by id, made on first use (each holds its own blob cache,
+   * so only a few are kept); dropped when the snapshot is found gone.
+   */
   const views = new Map<number, Database>();
 
   const owns = (node: number): boolean => node >= SNAPSHOTS_NODE;
@@ -89,11 +94,15 @@ export function createSnapshotTree(db: Database): SnapshotTree {
   /** The view of snapshot `id`, or ENOENT when it is gone. */
   const viewOf = (id: number): Database => {
     let view = views.get(id);
-    if (!view) {
+    if (view) {
+      // Most recently used last: the first is the one to let go.
+      views.delete(id);
+    } else {
       const info = listSnapshots(db).find((s) => s.id === id) ?? fail('ENOENT');
       view = snapshotView(db, info.name);
-      views.set(id, view);
+      if (views.size >= KEPT_VIEWS) views.delete(views.keys().next().value as number);
     }
+    views.set(id, view);
     return view;
   };
   /** Runs `fn` on the view; a deleted snapshot's view finds nothing, which is ENOENT (not EIO). */

@@ -134,6 +134,20 @@ describe('the /.snapshots tree on the mount', () => {
     await sh(`diff -r --no-dereference '${dir}/expected/src/sub/' .snapshots/first/src/sub/`, { cwd: mnt });
   });
 
+  it('serves more snapshots than it keeps views of, each as it was', async () => {
+    for (let i = 1; i <= 6; i++) {
+      await sh(`echo ${i} > v && echo ${i * 10} > w`, { cwd: mnt });
+      await dofs(`snapshot create s${i}`);
+    }
+    // Two rounds through all six, so views are let go and made again.
+    const round = (file: string) =>
+      sh(`for i in 1 2 3 4 5 6; do cat .snapshots/s$i/${file}; done`, { cwd: mnt }).then((out) => out.stdout);
+    expect(await round('v')).toBe('1\n2\n3\n4\n5\n6\n');
+    expect(await round('w')).toBe('10\n20\n30\n40\n50\n60\n');
+    await sh('rm v w', { cwd: mnt });
+    for (let i = 1; i <= 6; i++) await dofs(`snapshot delete s${i}`);
+  });
+
   it('a snapshot deleted while browsed answers ENOENT', async () => {
     const out = await sh(
       `cd .snapshots/first/src && ls > /dev/null
