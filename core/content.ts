@@ -174,6 +174,7 @@ export function sizedChunks(
   withBytesUpTo = 0,
 ): { type: NodeType | undefined; size: number; chunks: ChunkRef[]; brought?: Uint8Array } {
   const one = first === last && withBytesUpTo > 0;
+  if (db.snapshot) return db.transaction(() => sizedChunksAtSnapshot(db, inode, first, last, one ? withBytesUpTo : 0));
   const rows = db.all<{
     type: NodeType;
     fileSize: number;
@@ -188,6 +189,36 @@ export function sizedChunks(
   // Not brought (too large, or the blob is missing, which loading it then reports as EIO): undefined.
   const brought = rows[0]?.bytes ?? undefined;
   return { type: rows[0]?.type, size: Number(rows[0]?.fileSize ?? 0), chunks, brought };
+}
+
+const CHUNKS_AT_SNAPSHOT = `SELECT c.idx AS idx, c.hash AS hash, c.size AS size,
+    CASE WHEN c.size <= ? THEN b.bytes END AS bytes
+  FROM vfs_chunks c LEFT JOIN vfs_blob_bytes b ON b.hash = c.hash AND c.size <= ?
+  WHERE c.inode = ? AND c.idx BETWEEN ? AND ? ORDER BY c.idx`;
+
+/**
+ * {@link sizedChunks} at a snapshot, where `vfs_nodes` and `vfs_chunks` are compound CTEs that
+ * SQLite cannot join by index (it scans every chunk row, milliseconds per read): the node and its
+ * chunks in two index seeks, in one transaction so that both see one state.
+ */
+function sizedChunksAtSnapshot(
+  db: Database,
+  inode: number,
+  first: number,
+  last: number,
+  withBytesUpTo: number,
+): { type: NodeType | undefined; size: number; chunks: ChunkRef[]; brought?: Uint8Array } {
+  const node = db.all<{ type: NodeType; size: number }>('SELECT type, size FROM vfs_nodes WHERE inode = ?', [inode])[0];
+  if (!node) return { type: undefined, size: 0, chunks: [] };
+  const rows = db.all<{ idx: number; hash: string; size: number; bytes: Uint8Array | null }>(CHUNKS_AT_SNAPSHOT, [
+    withBytesUpTo,
+    withBytesUpTo,
+    inode,
+    first,
+    last,
+  ]);
+  const chunks = rows.map((row) => ({ idx: Number(row.idx), hash: String(row.hash), size: Number(row.size) }));
+  return { type: node.type, size: Number(node.size), chunks, brought: rows[0]?.bytes ?? undefined };
 }
 
 /**

@@ -15,6 +15,9 @@
  * counts one lookup of its inode; forget gives them back. The counts are kept for /stats and so
  * that cache invalidations go only to inodes the kernel knows.
  *
+ * Snapshots: `/.snapshots/<name>/…` is served by snapshot-tree.ts, on node ids above every live
+ * inode; here only the dispatch to it.
+ *
  * @module
  */
 import { constants as osConstants } from 'node:os';
@@ -41,7 +44,9 @@ import {
   utimesAt,
 } from '../../core/index.ts';
 import type { SQLiteWorkspaceProvider, WorkspaceStats } from '../vfs/index.ts';
+import { Failure, fail } from './failure.ts';
 import { ATTR_FIELDS, type Fuse3Addon, type LowLevelRequest, OPS, type OpName } from './fuse3.ts';
+import { createSnapshotTree, SNAPSHOTS_DIR } from './snapshot-tree.ts';
 import { statfsOf } from './statfs.ts';
 
 const O_ACCMODE = 0o3;
@@ -81,11 +86,26 @@ const READS: ReadonlySet<string> = new Set([
   'end',
 ]);
 
+/** Operations that change a name or an inode: the snapshot tree refuses them in or into it. */
+const GUARDED: ReadonlySet<string> = new Set([
+  'setattr',
+  'mknod',
+  'mkdir',
+  'symlink',
+  'link',
+  'unlink',
+  'rmdir',
+  'rename',
+  'create',
+]);
+
 /** An open file or directory of the mount. */
 interface Handle {
   inode: number;
   /** Holds a reference on the inode's write buffer (else a pin). */
   write: boolean;
+  /** A node of the snapshot tree (nothing to pin or commit). */
+  snapshot?: boolean;
   /** A directory's listing, taken at opendir (offsets index into it). */
   entries?: Array<{ name: string; inode: number; mode: number }>;
 }
@@ -138,18 +158,6 @@ export interface LowLevelFs {
   releaseAll(): void;
 }
 
-/** An answer decided here (not by the engine): its errno code name. */
-class Failure extends Error {
-  readonly code: string;
-  constructor(code: string) {
-    super(code);
-    this.code = code;
-  }
-}
-const fail = (code: string): never => {
-  throw new Failure(code);
-};
-
 /** Builds the low-level filesystem for `options.provider`. */
 export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const { provider, addon } = options;
@@ -167,6 +175,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const millis: Record<string, number> = {};
   const batches = { count: 0, requests: 0, largest: 0 };
   let statfsCache: { at: number; value: Float64Array } | undefined;
+  const snapshots = createSnapshotTree(db);
 
   const attrOf = (stats: WorkspaceStats, into = new Float64Array(ATTR_FIELDS), at = 0): Float64Array => {
     into[at] = stats.ino;
@@ -191,6 +200,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     if (!getNode(db, inode)) fail('ENOENT');
   };
   const statOf = (inode: number): WorkspaceStats => {
+    if (snapshots.owns(inode)) return snapshots.stat(inode);
     try {
       return provider.statInodeSync(inode);
     } catch (error) {
@@ -237,7 +247,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     }
   };
   const closeHandle = (handle: Handle): void => {
-    if (handle.entries) return;
+    if (handle.entries || handle.snapshot) return;
     try {
       if (handle.write) provider.releaseInodeBufferSync(handle.inode);
       else unpinInode(db, handle.inode);
@@ -257,11 +267,14 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   /** Serves one request; returns its reply (sent after the commit). Throws a Failure or an engine error. */
   const handle = (r: LowLevelRequest, op: OpName): Reply | undefined => {
     const req = r.req;
+    if (GUARDED.has(op)) snapshots.guard(op, r);
     switch (op) {
       case 'lookup': {
         const name = r.name ?? '';
         if (Buffer.byteLength(name) > MAX_NAME_BYTES) fail('ENAMETOOLONG');
-        const node = lookup(db, r.ino, name);
+        const virtual = snapshots.lookup(r.ino, name);
+        const node =
+          virtual === undefined ? lookup(db, r.ino, name) : virtual === null ? undefined : { inode: virtual };
         if (!node) {
           // A negative entry: the kernel remembers the absence for the timeout.
           const attr = new Float64Array(ATTR_FIELDS);
@@ -287,6 +300,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       case 'setattr':
         return setattr(r);
       case 'readlink': {
+        if (snapshots.owns(r.ino)) {
+          const target = snapshots.readlink(r.ino);
+          return () => addon.replyReadlink(req, target);
+        }
         const node = getNode(db, r.ino) ?? fail('ENOENT');
         if (node.link_target === null) fail('EINVAL');
         const target = node.link_target as string;
@@ -368,6 +385,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const stats = statOf(r.ino);
         if ((stats.mode & S_IFMT) === S_IFDIR) fail('EISDIR');
         const write = (flags & O_ACCMODE) !== O_RDONLY;
+        if (snapshots.owns(r.ino)) {
+          if (write || flags & O_TRUNC) fail('EROFS');
+          const fh = addHandle({ inode: r.ino, write: false, snapshot: true });
+          return () => addon.replyOpen(req, fh, true);
+        }
         if (write || flags & O_TRUNC) {
           writable();
           provider.openInodeBufferSync(r.ino);
@@ -387,7 +409,9 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       }
       case 'read': {
         const target = Buffer.allocUnsafe(r.size ?? 0);
-        const count = provider.readInodeSync(r.ino, r.offset ?? 0, target);
+        const count = snapshots.owns(r.ino)
+          ? snapshots.read(r.ino, r.offset ?? 0, target)
+          : provider.readInodeSync(r.ino, r.offset ?? 0, target);
         return () => addon.replyBuf(req, target, count);
       }
       case 'write': {
@@ -425,6 +449,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       case 'opendir': {
         const stats = statOf(r.ino);
         if ((stats.mode & S_IFMT) !== S_IFDIR) fail('ENOTDIR');
+        if (snapshots.owns(r.ino)) {
+          const fh = addHandle({ inode: r.ino, write: false, entries: snapshots.entries(r.ino) });
+          return () => addon.replyOpen(req, fh, true);
+        }
         const parent =
           r.ino === ROOT_INODE
             ? ROOT_INODE
@@ -435,7 +463,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const entries = [
           { name: '.', inode: r.ino, mode: S_IFDIR },
           { name: '..', inode: parent, mode: S_IFDIR },
-          ...listDir(db, r.ino).map((entry) => ({ name: entry.name, inode: entry.inode, mode: TYPE_BITS[entry.type] })),
+          ...listDir(db, r.ino)
+            // The snapshot tree is reached by name only; a live entry of its name is shadowed.
+            .filter((entry) => r.ino !== ROOT_INODE || entry.name !== SNAPSHOTS_DIR)
+            .map((entry) => ({ name: entry.name, inode: entry.inode, mode: TYPE_BITS[entry.type] })),
         ];
         const fh = addHandle({ inode: r.ino, write: false, entries });
         return () => addon.replyOpen(req, fh, true);

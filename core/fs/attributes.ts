@@ -116,9 +116,11 @@ export function allocatedBytes(db: Database, node: NodeRow): number {
   const size = Number(node.size);
   if (node.type !== 'file' || size === 0) return 0;
   const chunkSize = db.chunkSize;
+  // The top index by ORDER BY … LIMIT 1, not max(): at a snapshot (vfs_chunks a compound CTE)
+  // SQLite scans every chunk row for max() beside the count, and seeks the index for this.
   const row = db.all<{ n: number; top: number | null }>(
     `SELECT (SELECT count(*) FROM (SELECT 1 FROM vfs_chunks WHERE inode = ? LIMIT ${EXACT_ALLOCATION_CHUNKS + 1})) AS n,
-            (SELECT max(idx) FROM vfs_chunks WHERE inode = ?) AS top`,
+            (SELECT idx FROM vfs_chunks WHERE inode = ? ORDER BY idx DESC LIMIT 1) AS top`,
     [node.inode, node.inode],
   )[0];
   if (!row || row.top === null) return 0;
