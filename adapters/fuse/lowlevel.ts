@@ -97,6 +97,7 @@ const GUARDED: ReadonlySet<string> = new Set([
   'rmdir',
   'rename',
   'create',
+  'fallocate',
 ]);
 
 /** An open file or directory of the mount. */
@@ -435,6 +436,12 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         return () => addon.replyErr(req, 0);
       }
       case 'lseek': {
+        if (snapshots.owns(r.ino)) {
+          // A snapshot's file is all data, as the kernel's generic lseek would answer.
+          const { size } = snapshots.stat(r.ino);
+          if ((r.offset ?? 0) >= size) fail('ENXIO');
+          return () => addon.replyLseek(req, r.whence === SEEK_HOLE ? size : (r.offset ?? 0));
+        }
         commitInode(r.ino);
         const seek = r.whence === SEEK_HOLE ? seekHoleAt : r.whence === SEEK_DATA ? seekDataAt : fail('EINVAL');
         const offset = seek(db, r.ino, r.offset ?? 0);

@@ -110,6 +110,7 @@ describe('the /.snapshots tree on the mount', () => {
       `touch ${snap}/a.txt`,
       `touch ${snap}/fresh`,
       `truncate -s 0 ${snap}/big`,
+      `fallocate -l 1048576 ${snap}/big`,
       `chmod 777 ${snap}/big`,
       `mkdir ${snap}/d`,
       `rm ${snap}/a.txt`,
@@ -129,6 +130,12 @@ describe('the /.snapshots tree on the mount', () => {
       expect(await attempt(script), script).toContain(readOnly);
     }
     expect(await attempt('mkdir .snapshots')).toContain('File exists');
+    // lseek's SEEK_DATA and SEEK_HOLE see a snapshot's file as all data.
+    const seek = await sh(
+      `python3 -c "import os; fd = os.open('${snap}/big', os.O_RDONLY); print(os.lseek(fd, 0, os.SEEK_DATA), os.lseek(fd, 0, os.SEEK_HOLE) == os.fstat(fd).st_size)"`,
+      { cwd: mnt },
+    );
+    expect(seek.stdout).toBe('0 True\n');
     // The live tree is as it was.
     expect((await sh('cat src/a.txt && ls src', { cwd: mnt })).stdout).toBe('two\na.txt\nbig\nhard\nlink\nnew\nsub\n');
     await sh(`diff -r --no-dereference '${dir}/expected/src/sub/' .snapshots/first/src/sub/`, { cwd: mnt });
