@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { openWorkspace, type Workspace } from '../../core/index.ts';
+import { mountTmpfs } from '../support/tmpfs.ts';
 import { BIN, ensureUnmounted, expectFsckClean, isMounted, makeTemp, removeTemp, sh, startDaemon } from './helpers.ts';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
@@ -288,6 +289,42 @@ describe('the mount daemon', () => {
       await expectFsckClean(daemon);
     } finally {
       expect(await daemon.stop()).toBe(0);
+    }
+  }, 120_000);
+
+  it('a full disk under the mount: writes answer ENOSPC, what was written stays, rm makes room and writes work again without a restart', async () => {
+    const disk = mountTmpfs(24);
+    const db = join(disk.dir, 'ws.db');
+    const mnt = join(dir, 'on-a-full-disk');
+    mountpoints.push(mnt);
+    const daemon = await startDaemon(db, mnt);
+    try {
+      // Random files, so nothing dedups; cp, not a shell redirection: the shell ignores an error at
+      // close, where a buffered write lands.
+      const fill = await sh(
+        `i=0; while head -c 1048576 /dev/urandom > "${dir}/src$i" && cp "${dir}/src$i" "${mnt}/f$i" 2>"${dir}/err"; do i=$((i+1)); [ $i -lt 100 ] || break; done; echo $i; cat "${dir}/err"`,
+      );
+      const [count, ...error] = fill.stdout.trim().split('\n');
+      const written = Number(count);
+      expect(written).toBeGreaterThan(5);
+      expect(written).toBeLessThan(100);
+      expect(error.join(' ')).toContain('No space left on device');
+      // Every file whose write and close succeeded is whole.
+      await sh(`for i in $(seq 0 ${written - 1}); do cmp "${dir}/src$i" "${mnt}/f$i"; done`);
+      // Deleting works on the full disk, and the space comes back by itself while mounted.
+      await sh(`rm -f "${mnt}"/f*`);
+      await vi.waitFor(
+        async () => {
+          const again = await sh(`cp "${dir}/src0" "${mnt}/again" && echo ok`, { allowFail: true });
+          expect(again.stdout.trim()).toBe('ok');
+        },
+        { timeout: 30_000, interval: 500 },
+      );
+      await sh(`cmp "${dir}/src0" "${mnt}/again"`);
+      await expectFsckClean(daemon);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+      disk.unmount();
     }
   }, 120_000);
 
