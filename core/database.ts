@@ -17,7 +17,7 @@ export interface DatabaseOptions {
   /** The clock, in milliseconds since the epoch. Injectable for tests. Default `Date.now`. */
   now?: () => number;
   /**
-   * Bytes the blob cache may hold: each chunk counts its length plus {@link BLOB_CACHE_ENTRY_BYTES}
+   * Bytes the blob cache may hold: each chunk counts its length plus about 400 bytes
    * for the entry itself, so many tiny chunks cannot hold far more memory than this. Default 64 MiB.
    */
   cacheBytes?: number;
