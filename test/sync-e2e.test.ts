@@ -268,15 +268,14 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
       const mib = (bytes = 0) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
       const heap = await connectIsolateHeap(server?.inspectorUrl ?? '');
       const idle = server?.workerdMemory();
-      const idleHeap = await heap.used();
+      const idleHeap = await heap.retained();
       const phases: string[] = [];
       const peakOf = async <T>(label: string, phase: () => Promise<T>): Promise<T> => {
         server?.resetWorkerdPeak();
         const [result, heapPeak] = await heap.peakDuring(phase);
-        const after = await heap.used();
-        phases.push(
-          `${label}: heap peak ${mib(heapPeak)}, ${mib(after)} after; process peak ${mib(server?.workerdMemory()?.peak)}`,
-        );
+        const processPeak = server?.workerdMemory()?.peak;
+        const after = await heap.retained();
+        phases.push(`${label}: heap peak ${mib(heapPeak)}, ${mib(after)} retained; process peak ${mib(processPeak)}`);
         return result;
       };
       let started = performance.now();

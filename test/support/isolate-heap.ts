@@ -9,6 +9,11 @@
 export interface IsolateHeap {
   /** The used heap now. */
   used(): Promise<number>;
+  /**
+   * The used heap after a full collection: taking a heap snapshot collects first (workerd's
+   * inspector does not answer `HeapProfiler.collectGarbage`); the snapshot itself is discarded.
+   */
+  retained(): Promise<number>;
   /** Samples every `everyMs` while `phase` runs; resolves to its result and the largest sample. */
   peakDuring<T>(phase: () => Promise<T>, everyMs?: number): Promise<[T, number]>;
   close(): void;
@@ -29,18 +34,20 @@ export async function connectIsolateHeap(inspectorUrl: string): Promise<IsolateH
   let next = 0;
   const pending = new Map<number, (usedSize: number) => void>();
   socket.onmessage = (event) => {
+    // Snapshot chunks arrive as events (no id); a snapshot's answer echoes the call without a result.
     const message = JSON.parse(String(event.data)) as { id?: number; result?: { usedSize?: number } };
-    if (message.id !== undefined && message.result?.usedSize !== undefined) {
-      pending.get(message.id)?.(message.result.usedSize);
+    if (message.id !== undefined && pending.has(message.id)) {
+      pending.get(message.id)?.(message.result?.usedSize ?? 0);
       pending.delete(message.id);
     }
   };
-  const used = () =>
+  const call = (method: string) =>
     new Promise<number>((resolve) => {
       const id = ++next; // the proxy numbers its own calls from 100,000,001, so these never collide
       pending.set(id, resolve);
-      socket.send(JSON.stringify({ id, method: 'Runtime.getHeapUsage' }));
+      socket.send(JSON.stringify({ id, method }));
     });
+  const used = () => call('Runtime.getHeapUsage');
   return {
     used,
     async peakDuring(phase, everyMs = 50) {
@@ -60,6 +67,10 @@ export async function connectIsolateHeap(inspectorUrl: string): Promise<IsolateH
         await sampling;
         peak = Math.max(peak, await used());
       }
+    },
+    async retained() {
+      await call('HeapProfiler.takeHeapSnapshot');
+      return used();
     },
     close: () => socket.close(),
   };
