@@ -16,7 +16,10 @@ import type { SnapshotInfo } from './snapshot-view.ts';
 export interface DatabaseOptions {
   /** The clock, in milliseconds since the epoch. Injectable for tests. Default `Date.now`. */
   now?: () => number;
-  /** Bytes of chunk data the blob cache may hold. Default 64 MiB. */
+  /**
+   * Bytes the blob cache may hold: each chunk counts its length plus about 400 bytes
+   * for the entry itself, so many tiny chunks cannot hold far more memory than this. Default 64 MiB.
+   */
   cacheBytes?: number;
   /** Refuse every mutation with EROFS. */
   readOnly?: boolean;
@@ -67,6 +70,13 @@ export interface ChangeEvent {
 export type ChangeListener = (events: readonly ChangeEvent[]) => void;
 
 const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+/**
+ * What one blob cache entry costs besides its bytes: the 64-character key, the Uint8Array and its
+ * ArrayBuffer, the LRU's slots. Measured about 400 bytes of V8 heap per entry (Node 24, 100,000
+ * entries of 10 bytes). Counting only the bytes let a sync of 100,000 small files keep 100,000
+ * entries (about 40 MB of heap counted as 1 MB) in a Durable Object whose isolate has 128 MB.
+ */
+export const BLOB_CACHE_ENTRY_BYTES = 400;
 /** The syscall named by a storage failure until an operation names itself (see `wrapStorageError`). */
 export const STORAGE_SYSCALL = 'sqlite';
 
@@ -150,7 +160,7 @@ export class Database {
     };
     this.blobCache = new LRUCache<string, Uint8Array>({
       maxSize: Math.max(1, options.cacheBytes ?? DEFAULT_CACHE_BYTES),
-      sizeCalculation: (bytes) => Math.max(1, bytes.byteLength),
+      sizeCalculation: (bytes) => bytes.byteLength + BLOB_CACHE_ENTRY_BYTES,
     });
   }
 

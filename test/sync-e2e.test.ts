@@ -17,6 +17,7 @@ import { DEFAULT_CHUNK_SIZE } from '../core/schema.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { createSyncDriver } from '../sync/driver.ts';
 import { connectSyncWebSocket, type SyncConnection } from '../sync/websocket.ts';
+import { connectIsolateHeap } from './support/isolate-heap.ts';
 import { authorizedFetch, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
 const TOKEN = 'e2e-sync-token';
@@ -262,25 +263,32 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
       });
       const name = `scale-${SCALE_FILES}`;
       const driver = createSyncDriver(first.db, await connect(name));
-      // workerd's resident memory (the Durable Object's included): before, and the peak of each phase.
+      // Two figures per phase: the isolate's JS heap (the Worker's and every Durable Object's, via the
+      // inspector) and workerd's resident memory (the whole process: runtime, SQLite, buffers).
       const mib = (bytes = 0) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+      const heap = await connectIsolateHeap(server?.inspectorUrl ?? '');
       const idle = server?.workerdMemory();
-      const peakOf = async <T>(phase: () => Promise<T>): Promise<[T, number | undefined]> => {
+      const idleHeap = await heap.retained();
+      const phases: string[] = [];
+      const peakOf = async <T>(label: string, phase: () => Promise<T>): Promise<T> => {
         server?.resetWorkerdPeak();
-        const result = await phase();
-        return [result, server?.workerdMemory()?.peak];
+        const [result, heapPeak] = await heap.peakDuring(phase);
+        const processPeak = server?.workerdMemory()?.peak;
+        const after = await heap.retained();
+        phases.push(`${label}: heap peak ${mib(heapPeak)}, ${mib(after)} retained; process peak ${mib(processPeak)}`);
+        return result;
       };
       let started = performance.now();
-      const [pushed, pushPeak] = await peakOf(() => driver.sync());
+      const pushed = await peakOf('push', () => driver.sync());
       const pushMs = performance.now() - started;
       expect(pushed.refused).toEqual([]);
       first.rename('/big', '/moved');
       started = performance.now();
-      const [, renamePeak] = await peakOf(() => driver.sync());
+      await peakOf('rename', () => driver.sync());
       const renameMs = performance.now() - started;
       const second = replica();
       started = performance.now();
-      const [pulled, pullPeak] = await peakOf(async () => createSyncDriver(second.db, await connect(name)).sync());
+      const pulled = await peakOf('pull', async () => createSyncDriver(second.db, await connect(name)).sync());
       const pullMs = performance.now() - started;
       expect(second.find('/', '**').length).toBe(SCALE_FILES + Math.ceil(SCALE_FILES / 100) + 1);
       expect(syncView(second)).toEqual(syncView(first));
@@ -289,9 +297,9 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
       console.log(
         `scale, ${SCALE_FILES} files over the WebSocket into workerd: push ${pushMs.toFixed(0)} ms, ` +
           `rename + sync ${renameMs.toFixed(0)} ms, first pull by a new replica ${pullMs.toFixed(0)} ms (${pulled.pulled} entries); ` +
-          `workerd resident memory: ${mib(idle?.rss)} before, peak ${mib(pushPeak)} in the push, ${mib(renamePeak)} in the rename, ` +
-          `${mib(pullPeak)} in the pull`,
+          `idle: isolate heap ${mib(idleHeap)}, workerd resident ${mib(idle?.rss)}; ${phases.join('; ')}`,
       );
+      heap.close();
       // 100,000 files take minutes on a shared two-core machine.
     },
     Math.max(600_000, SCALE_FILES * 15),

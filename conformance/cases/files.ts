@@ -4,7 +4,8 @@
  * @module
  */
 import { describe, expect } from 'vitest';
-import { hashBytes } from '../../core/blobs.ts';
+import { hashBytes, loadBlob } from '../../core/blobs.ts';
+import { BLOB_CACHE_ENTRY_BYTES } from '../../core/database.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import { defineCase, expectCode, expectRefused } from '../harness.ts';
 import type { ConformanceTarget } from '../target.ts';
@@ -64,6 +65,21 @@ export function fileCases(target: ConformanceTarget): void {
       expect(ws.readFile('/b')).toEqual(bytes);
       expect(ws.readFile('/c')).toEqual(bytes.slice(10, 30));
     });
+    defineCase(
+      target,
+      'the blob cache counts what each entry costs, so many tiny files stay within its bytes',
+      ({ ws }) => {
+        // Room for 100 entries of 15 bytes: 1,000 tiny chunks loaded (as sync's fetchObjects loads
+        // them) must not leave 1,000 cached.
+        const text = (i: number) => encoder.encode(`tiny file ${String(i).padStart(4, '0')}\n`);
+        for (let i = 0; i < 1_000; i++) ws.writeFile(`/f${i}`, text(i));
+        ws.db.blobCache.clear();
+        for (let i = 0; i < 1_000; i++) expect(loadBlob(ws.db, hashBytes(text(i)))).toEqual(text(i));
+        expect(ws.db.blobCache.size).toBe(100);
+        expect(ws.db.blobCache.calculatedSize).toBe(100 * (15 + BLOB_CACHE_ENTRY_BYTES));
+      },
+      { cacheBytes: 100 * (15 + BLOB_CACHE_ENTRY_BYTES) },
+    );
     defineCase(target, 'an empty file has size 0 and no chunks', ({ ws }) => {
       ws.writeFile('/empty', '');
       expect(ws.stat('/empty').size).toBe(0);

@@ -40,6 +40,8 @@ function freePort(): Promise<number> {
 /** A running `wrangler dev`. */
 export interface DevServer {
   url: string;
+  /** wrangler's inspector (Chrome DevTools protocol) for the Worker's isolate, `http://127.0.0.1:<port>`. */
+  inspectorUrl: string;
   stop(): Promise<void>;
   /**
    * The workerd process's resident memory now and at its peak, in bytes (Linux `/proc`), or
@@ -177,6 +179,7 @@ export async function startDev(
       await response.arrayBuffer();
       return {
         url,
+        inspectorUrl: `http://127.0.0.1:${inspectorPort}`,
         stop,
         workerdMemory: () => workerdMemory(child.pid),
         // Writing 5 to clear_refs resets the peak resident size (Linux; needs the same user or root).
