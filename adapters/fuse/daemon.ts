@@ -95,6 +95,9 @@ export interface MountDaemonOptions {
   writebackCache?: boolean;
 }
 
+/** How often a `--shared` mount looks for changes other processes made (milliseconds). */
+const SHARED_POLL_MS = 500;
+
 /** Seconds the kernel caches names and attributes by default: changes it did not make are invalidated explicitly. */
 export const DEFAULT_CACHE_TIMEOUT = 30;
 
@@ -383,6 +386,22 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       timer = setTimeout(collect, GC_IDLE_MS);
       timer.unref();
       abort.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    }
+
+    if (options.shareDatabase) {
+      // Other processes change a shared database without telling the kernel: every
+      // SHARED_POLL_MS, whatever changed since the last look (one read of the revision when
+      // nothing did) leaves the kernel's caches, its page cache included, so a file another
+      // writer replaced under an open one is read back as the database holds it.
+      const poll = setInterval(() => {
+        try {
+          served.invalidateChanged();
+        } catch (error) {
+          log(`dofs: looking for other writers' changes: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }, SHARED_POLL_MS);
+      poll.unref();
+      abort.signal.addEventListener('abort', () => clearInterval(poll), { once: true });
     }
 
     if (options.sync) {

@@ -328,6 +328,48 @@ describe('the mount daemon', () => {
     }
   }, 120_000);
 
+  it('a second writer under a file open on a --shared mount: each write lands at its offset, and the mount reads what the database holds', async () => {
+    const db = join(dir, 'two-writers.db');
+    const mnt = join(dir, 'two-writers');
+    mountpoints.push(mnt);
+    const daemon = await startDaemon(db, mnt, { args: ['--shared'] });
+    try {
+      // The mount's writer fills 256 KiB and keeps the file open; the CLI puts 192 KiB of 'b' over
+      // it; the writer then writes 4 KiB of 'c' at 64 KiB and closes. A local filesystem with two
+      // writers gives 'b' × 64 KiB, 'c' × 4 KiB, 'b' to 192 KiB: the size from the last size change.
+      await sh(
+        `head -c 196608 /dev/zero | tr '\\0' b > "${dir}/b"
+         exec 3<>"${mnt}/f"
+         head -c 262144 /dev/zero | tr '\\0' a >&3
+         '${process.execPath}' '${BIN}' --db '${db}' put "${dir}/b" /f
+         python3 -c "import os; os.pwrite(3, b'c' * 4096, 65536)"
+         exec 3>&-`,
+      );
+      const runs = (bytes: Buffer) => {
+        const out: string[] = [];
+        for (let i = 0; i < bytes.length; ) {
+          let j = i;
+          while (j < bytes.length && bytes[j] === bytes[i]) j++;
+          out.push(`${String.fromCharCode(bytes[i] as number)}${j - i}`);
+          i = j;
+        }
+        return out.join(' ');
+      };
+      const expected = 'b65536 c4096 b126976';
+      const stored = await sh(`'${process.execPath}' '${BIN}' --db '${db}' cat /f > "${dir}/stored"`);
+      expect(stored.code).toBe(0);
+      expect(runs(await readFile(join(dir, 'stored')))).toBe(expected);
+      // The kernel's caches (its page cache included) let go of the stale 256 KiB within a poll.
+      await vi.waitFor(async () => expect(runs(await readFile(join(mnt, 'f')))).toBe(expected), {
+        timeout: 10_000,
+        interval: 250,
+      });
+      await expectFsckClean(daemon);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  }, 120_000);
+
   it('directories more than 4 KiB below the root: created, written and read one short argument at a time', async () => {
     const db = join(dir, 'deep.db');
     const mnt = join(dir, 'deep');
