@@ -4,10 +4,12 @@
  * - every `npm run X`, `npx dofs X`, `node FILE` and `npx vitest run … FILE` in README.md and
  *   docs/*.md (fenced shell blocks and inline code) names a script, a command or a file that exists;
  * - the README's Durable Object session (its curl commands and `npx dofs … sync`) runs as written
- *   against the example Worker, only the host and port changed to the test's server.
+ *   against the example Worker, only the host and port changed to the test's server;
+ * - the README's first CLI line and docs/snapshots.md's CLI session run as written in a fresh
+ *   directory.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -74,6 +76,42 @@ describe('commands in the docs', { timeout: 60_000 }, () => {
     });
     expect(used.length).toBeGreaterThan(0);
     expect(used.filter(({ name }) => !commands.has(name))).toEqual([]);
+  });
+
+  it("the README's `npx dofs import … && npx dofs fsck` and docs/snapshots.md's CLI session run as written in a fresh directory", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const first = /`(npx dofs import \.\/some\/dir && npx dofs fsck)`/.exec(readme)?.[1];
+    expect(first).toBeDefined();
+    const session = fencedBlock(
+      readFileSync(join(ROOT, 'docs/snapshots.md'), 'utf8'),
+      'sh',
+      'npx dofs snapshot create',
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'dofs-docs-session-'));
+    try {
+      mkdirSync(join(dir, 'some/dir'), { recursive: true });
+      writeFileSync(join(dir, 'some/dir/notes.txt'), 'hello');
+      // `npx dofs` runs the package's bin; outside the repository npx would look on npm instead, so
+      // an `npx` on the PATH stands in for it there (and refuses anything but dofs).
+      mkdirSync(join(dir, 'bin'));
+      const bin = join(ROOT, 'adapters/cli/bin.ts');
+      writeFileSync(
+        join(dir, 'bin/npx'),
+        `#!/bin/sh\n[ "$1" = dofs ] || exit 127\nshift\nexec '${process.execPath}' '${bin}' "$@"\n`,
+        { mode: 0o755 },
+      );
+      const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', `${first}\n${session}`], {
+        cwd: dir,
+        env: { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` },
+      });
+      expect(stdout).toContain('fsck: ok');
+      expect(stdout).toContain('snapshot before-refactor');
+      expect(stdout).toMatch(/restored before-refactor; undo with: dofs snapshot restore before-restore-\d+/);
+      expect(stdout).toMatch(/forked into copy\.db/);
+      expect(stdout).toMatch(/merged 0 paths from copy\.db/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe("the README's Durable Object session, against the example Worker", () => {
