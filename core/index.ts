@@ -144,6 +144,7 @@ export {
   type SpecialType,
 } from './nodes.ts';
 export {
+  childPath,
   endsWithDot,
   joinPath,
   MAX_NAME_BYTES,

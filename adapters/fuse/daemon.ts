@@ -16,7 +16,15 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
-import { type Database, gcStep, openWorkspace, type Quotas, type Workspace } from '../../core/index.ts';
+import {
+  childPath,
+  type Database,
+  gcStep,
+  openWorkspace,
+  pathsOf,
+  type Quotas,
+  type Workspace,
+} from '../../core/index.ts';
 import { compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
 import { type Fuse3Mount, mountFuse3 } from './fuse3-mount.ts';
@@ -147,19 +155,11 @@ export function removeHiddenLeftovers(provider: SQLiteWorkspaceProvider): number
   let removed = 0;
   for (const row of rows) {
     if (!/^\.fuse_hidden[0-9a-f]{16}$/.test(row.name)) continue;
-    const names = [row.name];
-    let inode = Number(row.parent);
-    for (let depth = 0; inode !== 1 && depth < 4096; depth++) {
-      const up = db.all<{ parent: number; name: string }>('SELECT parent, name FROM vfs_dirents WHERE child = ?', [
-        inode,
-      ])[0];
-      if (!up) break;
-      names.unshift(up.name);
-      inode = Number(up.parent);
-    }
-    if (inode !== 1) continue;
+    // A directory has one path; none when the entry hangs below something no longer rooted.
+    const [parent] = pathsOf(db, Number(row.parent));
+    if (parent === undefined) continue;
     try {
-      provider.unlinkSync(`/${names.join('/')}`);
+      provider.unlinkSync(childPath(parent, row.name));
       removed++;
     } catch {
       // leave it: fsck will tell

@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { removeHiddenLeftovers } from '../../adapters/fuse/daemon.ts';
+import { SQLiteWorkspaceProvider } from '../../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { openWorkspace, type Workspace } from '../../core/index.ts';
 import { mountTmpfs } from '../support/tmpfs.ts';
@@ -369,6 +371,16 @@ describe('the mount daemon', () => {
       expect(await daemon.stop()).toBe(0);
     }
   }, 120_000);
+
+  it('removes the .fuse_hidden… files a crashed libfuse 2 run left, at the root and deeper, and nothing else', () => {
+    const ws = openWorkspace(createNodeSqliteBackend({ path: ':memory:' }));
+    ws.mkdir('/a/b', { recursive: true });
+    ws.writeFile('/.fuse_hidden0123456789abcdef', 'x');
+    ws.writeFile('/a/b/.fuse_hidden00000000000000ff', 'y');
+    ws.writeFile('/a/b/.fuse_hiddenkeep', 'z');
+    expect(removeHiddenLeftovers(new SQLiteWorkspaceProvider(ws))).toBe(2);
+    expect(ws.find('/', '**')).toEqual(['/a', '/a/b', '/a/b/.fuse_hiddenkeep']);
+  });
 
   it('directories more than 4 KiB below the root: created, written and read one short argument at a time', async () => {
     const db = join(dir, 'deep.db');
