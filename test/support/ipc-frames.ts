@@ -7,7 +7,7 @@ import type { Frame, FramePipe } from '../../sync/frames.ts';
 
 /** The part of a ChildProcess or of a child's `process` the pipe uses. */
 export interface IpcChannel {
-  send?(message: unknown): boolean;
+  send?(message: unknown, handle: undefined, options: undefined, callback: (error: Error | null) => void): boolean;
   on(event: 'message', listener: (message: unknown) => void): unknown;
   on(event: 'disconnect', listener: () => void): unknown;
 }
@@ -24,15 +24,20 @@ export function ipcFramePipe(channel: IpcChannel): FramePipe {
       resolve(frame as Frame);
     } else queue.push(frame as Frame);
   });
-  channel.on('disconnect', () => {
-    closed = new Error('the IPC channel closed');
+  const close = (error: Error) => {
+    closed ??= error;
     waiting?.reject(closed);
     waiting = undefined;
-  });
+  };
+  channel.on('disconnect', () => close(new Error('the IPC channel closed')));
   return {
     send(frame) {
       if (closed) throw closed;
-      channel.send?.(frame);
+      // A send to a process killed meanwhile fails later (EPIPE): it closes the pipe, as a dropped
+      // connection would, instead of surfacing as the channel's unhandled 'error' event.
+      channel.send?.(frame, undefined, undefined, (error) => {
+        if (error) close(error);
+      });
     },
     receive() {
       if (queue.length > 0) return Promise.resolve(queue.shift() as Frame);
