@@ -35,6 +35,14 @@ export class Mutation {
     return this.revision !== 0 && rev === this.revision;
   }
 
+  /**
+   * Records that the directory at `from` moved to `to`, subtree and all: one row however large the
+   * subtree, which a peer replays as one rename (sync/moves.ts).
+   */
+  move(from: string, to: string): void {
+    this.db.run("INSERT INTO vfs_changes (rev, path, op, target) VALUES (?, ?, 'move', ?)", [this.rev, from, to]);
+  }
+
   /** Records that `path` changed, for watchers. */
   note(eventType: ChangeEvent['eventType'], path: string): void {
     this.events.push({ eventType, path, rev: this.rev });
@@ -43,7 +51,8 @@ export class Mutation {
   /** Records tombstones for removed paths: the change stream reports them as deletions. */
   tombstone(path: string): void {
     // Only the latest deletion of a path matters (it carries the path's current state): one row each.
-    this.db.run('DELETE FROM vfs_changes WHERE path = ?', [path]);
+    // Moves stay: each one is a step a peer replays in order.
+    this.db.run("DELETE FROM vfs_changes WHERE path = ? AND op = 'delete'", [path]);
     this.db.run("INSERT INTO vfs_changes (rev, path, op) VALUES (?, ?, 'delete')", [this.rev, path]);
   }
 }

@@ -18,7 +18,7 @@ const SUBTREE = `WITH RECURSIVE sub(inode, path) AS (
 /** Records a tombstone for the top path and every path below it. */
 export function tombstoneSubtree(db: Database, m: Mutation, top: number, topPath: string): void {
   // One row per path: earlier deletions of these paths are superseded.
-  db.run(`${SUBTREE} DELETE FROM vfs_changes WHERE path IN (SELECT path FROM sub)`, [top, topPath]);
+  db.run(`${SUBTREE} DELETE FROM vfs_changes WHERE op = 'delete' AND path IN (SELECT path FROM sub)`, [top, topPath]);
   db.run(`${SUBTREE} INSERT INTO vfs_changes (rev, path, op) SELECT ?, path, 'delete' FROM sub`, [top, topPath, m.rev]);
 }
 

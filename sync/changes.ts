@@ -17,6 +17,7 @@ import { type Location, locate } from '../core/resolve.ts';
 import { readMeta } from '../core/schema.ts';
 import type { ChunkDelta } from './chunk-delta.ts';
 import { echoRev } from './echo.ts';
+import { appliedMoves, translatePath } from './move-log.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 
 /**
@@ -89,8 +90,22 @@ export interface DeleteEntry extends EntryBase {
   type: 'delete';
 }
 
+/**
+ * A directory moved, subtree and all, from `from` to `path` at this point of the stream. The
+ * receiver renames its own copy when it is in the state the sender's was (sync/moves.ts); when it
+ * is not, the move is turned back into state on the sender and sent again.
+ */
+export interface MoveEntry extends EntryBase {
+  type: 'move';
+  /** Where the directory was. */
+  from: string;
+}
+
 /** One entry of the change stream. */
-export type ChangeEntry = FileEntry | DirEntry | SymlinkEntry | DeleteEntry;
+export type ChangeEntry = FileEntry | DirEntry | SymlinkEntry | DeleteEntry | MoveEntry;
+
+/** What one path holds: a live node's state or a deletion (every entry but a move). */
+export type PathState = Exclude<ChangeEntry, MoveEntry>;
 
 /** The cursor before any change. */
 export const START_CURSOR: ChangeCursor = Object.freeze({ rev: 0, at: null });
@@ -109,7 +124,7 @@ export function compareChangeCursors(a: ChangeCursor, b: ChangeCursor): number {
 }
 
 /** The entry for a live node at `path` (one of its names, for a hard-linked file). */
-function nodeEntry(db: Database, node: NodeRow, path: string, rev: number): ChangeEntry {
+function nodeEntry(db: Database, node: NodeRow, path: string, rev: number): PathState {
   const base = { rev, path, mode: Number(node.mode), mtime: Number(node.mtime) };
   if (node.type === 'dir') return { type: 'dir', ...base };
   if (node.type === 'symlink') return { type: 'symlink', ...base, target: node.link_target ?? '' };
@@ -160,7 +175,7 @@ export function locationAt(db: Database, path: string): Location | undefined {
  * The current state of one path: a live node (file with its chunks, directory, symlink) or a
  * delete. `rev` is the node's revision (at least the given one), or the given one for a delete.
  */
-export function materialiseChange(db: Database, path: string, rev = 0): ChangeEntry {
+export function materialiseChange(db: Database, path: string, rev = 0): PathState {
   const node = nodeAt(db, path);
   if (!node) return { type: 'delete', rev, path };
   return nodeEntry(db, node, path, Math.max(rev, Number(node.rev)));
@@ -224,9 +239,9 @@ const NODE_PAGE = `WITH page AS (
   ORDER BY page.rev, page.inode`;
 
 const DELETION_PAGE = `SELECT * FROM (
-    SELECT * FROM (SELECT id, rev, path FROM vfs_changes WHERE rev = ? AND id > ? ORDER BY id LIMIT ?)
+    SELECT * FROM (SELECT id, rev, path, target FROM vfs_changes WHERE rev = ? AND id > ? ORDER BY id LIMIT ?)
     UNION ALL
-    SELECT * FROM (SELECT id, rev, path FROM vfs_changes WHERE rev > ? AND rev <= ? ORDER BY rev, id LIMIT ?)
+    SELECT * FROM (SELECT id, rev, path, target FROM vfs_changes WHERE rev > ? AND rev <= ? ORDER BY rev, id LIMIT ?)
   ) ORDER BY rev, id LIMIT ?`;
 
 interface Position {
@@ -234,8 +249,10 @@ interface Position {
   at: number;
   /** A live node's rows (one per name), or null for a deletion. */
   rows: NodePosition[] | null;
-  /** A deletion's path. */
+  /** A deletion's path, or where a moved directory was. */
   path: string;
+  /** Where a moved directory went (null for a deletion). */
+  target: string | null;
 }
 
 const before = (a: Position, b: Position): number => a.rev - b.rev || a.at - b.at;
@@ -258,12 +275,12 @@ function readPositions(
   for (const row of db.all<NodePosition>(NODE_PAGE, [after.rev, nodeAfter, count, after.rev, through, count, count])) {
     const last = nodes[nodes.length - 1];
     if (last && last.at === Number(row.inode)) last.rows?.push(row);
-    else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '' });
+    else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '', target: null });
   }
   const deletions: Position[] = liveOnly
     ? []
     : db
-        .all<{ id: number; rev: number; path: string }>(DELETION_PAGE, [
+        .all<{ id: number; rev: number; path: string; target: string | null }>(DELETION_PAGE, [
           after.rev,
           at - DELETION_POSITION,
           count,
@@ -272,7 +289,13 @@ function readPositions(
           count,
           count,
         ])
-        .map((row) => ({ rev: Number(row.rev), at: DELETION_POSITION + Number(row.id), rows: null, path: row.path }));
+        .map((row) => ({
+          rev: Number(row.rev),
+          at: DELETION_POSITION + Number(row.id),
+          rows: null,
+          path: row.path,
+          target: row.target,
+        }));
   const cut = [nodes, deletions].filter((list) => list.length >= count).map((list) => list[list.length - 1]);
   const bound = cut.sort(before)[0];
   const positions = [...nodes, ...deletions].sort(before).filter((p) => !bound || before(p, bound) <= 0);
@@ -304,6 +327,16 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     sent.add(entry.path);
     if (entry.type === 'file') chunks += entry.chunks.length;
   };
+  // A deletion or move recorded here before a move this side applied from the peer names a path the
+  // peer no longer has (it moved the directory first): carried through the moves that came after it.
+  const applied = options.peer === undefined ? [] : appliedMoves(db, options.peer, after.rev);
+  const current = (path: string, rev: number): string =>
+    applied.length === 0
+      ? path
+      : translatePath(
+          applied.filter((move) => move.rev > rev),
+          path,
+        );
   const wanted = (path: string, rev: number): boolean =>
     !isIgnored(path, ignore) && (options.peer === undefined || echoRev(db, options.peer, path) !== rev);
   // Directories above `path` that the peer has not been sent yet (positioned after the cursor) go first.
@@ -337,11 +370,22 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
           sendAncestors(row.path, after);
           emit(nodeEntry(db, row, row.path, position.rev));
         }
-      } else if (!sent.has(position.path) && wanted(position.path, position.rev)) {
-        // A deleted path that is live again carries its current state (its node may sit earlier in the stream).
-        const entry = materialiseChange(db, position.path, position.rev);
-        if (entry.type !== 'delete') sendAncestors(entry.path, after);
-        emit(entry);
+      } else if (position.target !== null) {
+        // A move is a step, not a state: it goes whatever was sent before it, and marks nothing sent.
+        const echo = options.peer !== undefined && echoRev(db, options.peer, position.target) === position.rev;
+        if (!echo && !(isIgnored(position.target, ignore) && isIgnored(position.path, ignore))) {
+          sendAncestors(current(position.target, position.rev), after);
+          const path = current(position.target, position.rev);
+          entries.push({ type: 'move', rev: position.rev, path, from: current(position.path, position.rev) });
+        }
+      } else {
+        const path = current(position.path, position.rev);
+        if (!sent.has(path) && wanted(path, position.rev)) {
+          // A deleted path that is live again carries its current state (its node may sit earlier in the stream).
+          const entry = materialiseChange(db, path, position.rev);
+          if (entry.type !== 'delete') sendAncestors(entry.path, after);
+          emit(entry);
+        }
       }
       cursor = here;
     }

@@ -1,5 +1,6 @@
 /**
- * rename, with POSIX overwrite rules, atomic, whole subtree in a fixed number of statements.
+ * rename, with POSIX overwrite rules, atomic, whole subtree in a fixed number of statements and
+ * change rows.
  *
  * @module
  */
@@ -12,7 +13,6 @@ import { hasEntries, touchDir, unlinkEntry } from '../nodes.ts';
 import { endsWithDot, endsWithSlash, isSameOrBelow, splitPath } from '../paths.ts';
 import { checkMoveDepth } from '../quotas.ts';
 import { locate } from '../resolve.ts';
-import { restampSubtree, tombstoneSubtree } from '../subtree.ts';
 
 /**
  * Moves `from` to `to`. A file may replace a file or symlink; a directory may replace an empty
@@ -75,7 +75,10 @@ function renameUnchecked(db: Database, from: string, to: string): void {
       unlinkEntry(db, m, target.parent.inode, target.name, target.node);
     }
     if (target.parent.inode !== source.parent.inode) checkMoveDepth(db, target.parent.inode, moving.inode, to);
-    tombstoneSubtree(db, m, moving.inode, source.realPath);
+    // A directory's move is one row (its subtree keeps its revisions); a file or link moves as a
+    // deletion of the old name and its state at the new one.
+    if (isDir) m.move(source.realPath, target.realPath);
+    else m.tombstone(source.realPath);
     db.run('UPDATE vfs_dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?', [
       target.parent.inode,
       target.name,
@@ -85,7 +88,7 @@ function renameUnchecked(db: Database, from: string, to: string): void {
     touchDir(db, m, source.parent.inode, isDir ? -1 : 0);
     touchDir(db, m, target.parent.inode, isDir ? 1 : 0);
     db.run('UPDATE vfs_nodes SET ctime = ? WHERE inode = ?', [m.now, moving.inode]);
-    restampSubtree(db, m, moving.inode);
+    if (!isDir) db.run('UPDATE vfs_nodes SET rev = ? WHERE inode = ?', [m.rev, moving.inode]);
     m.note('rename', source.realPath);
     m.note('rename', target.realPath);
   });
