@@ -37,10 +37,16 @@ export class Mutation {
 
   /**
    * Records that the directory at `from` moved to `to`, subtree and all: one row however large the
-   * subtree, which a peer replays as one rename (sync/moves.ts).
+   * subtree, which a peer replays as one rename (sync/moves.ts). `peer` names the peer it was
+   * replayed from, if it was.
    */
-  move(from: string, to: string): void {
-    this.db.run("INSERT INTO vfs_changes (rev, path, op, target) VALUES (?, ?, 'move', ?)", [this.rev, from, to]);
+  move(from: string, to: string, peer: string | null = null): void {
+    this.db.run("INSERT INTO vfs_changes (rev, path, op, target, peer) VALUES (?, ?, 'move', ?, ?)", [
+      this.rev,
+      from,
+      to,
+      peer,
+    ]);
   }
 
   /** Records that `path` changed, for watchers. */

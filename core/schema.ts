@@ -141,8 +141,9 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
     'CREATE INDEX vfs_hist_chunks_epoch ON vfs_hist_chunks (epoch)',
     'CREATE INDEX vfs_hist_chunks_hash ON vfs_hist_chunks (hash)',
   ],
-  // 7: a directory rename is one change row, op 'move' from `path` to `target` (docs/sync-protocol.md, "Moves").
-  ['ALTER TABLE vfs_changes ADD COLUMN target TEXT'],
+  // 7: a directory rename is one change row, op 'move' from `path` to `target`; `peer` names the
+  // peer a move was replayed from (docs/sync-protocol.md, "Moves").
+  ['ALTER TABLE vfs_changes ADD COLUMN target TEXT', 'ALTER TABLE vfs_changes ADD COLUMN peer TEXT'],
 ];
 
 /** The node types version 5 allows (see `NodeType`). */

@@ -9,7 +9,7 @@ import { upsertChunks } from '../core/content.ts';
 import type { Database } from '../core/database.ts';
 import { FsError, fsError, isFsError } from '../core/errors.ts';
 import { rm } from '../core/fs/remove.ts';
-import { rename } from '../core/fs/rename.ts';
+import { rename, replayMove } from '../core/fs/rename.ts';
 import { find } from '../core/fs/search.ts';
 import { type Mutation, mutate } from '../core/mutate.ts';
 import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
@@ -322,6 +322,8 @@ export function applyChanges(
       parents: new ParentTimes(db),
       expanded,
       movedHere: moves.map((move) => move.to),
+      keptTrees: [],
+      translated: false,
     };
     const echoed = new Set<string>();
     const applyAll = (): void => {
@@ -330,10 +332,11 @@ export function applyChanges(
         const events = m.events.length;
         try {
           // Each entry in its own savepoint: one this side cannot store leaves no trace, the rest go on.
+          context.translated = entry.path !== incoming.path;
           const outcome = db.transaction(() => {
             if (entry.type === 'move') return applyMove(db, m, entry, incoming as MoveEntry, context, unreplayable);
             if (entry.type === 'delete' && moves.some((move) => move.from === incoming.path))
-              return keepMovedHere(entry, result);
+              return keepMovedHere(db, m, entry, context);
             return applyEntry(db, m, entry, context);
           });
           if (outcome === 'skipped') result.skipped++;
@@ -375,8 +378,12 @@ interface ApplyContext {
   parents: ParentTimes;
   /** Keys of moves the sender has expanded (see {@link ApplyOptions.expanded}). */
   expanded: ReadonlySet<string>;
-  /** Where this side's unseen moves put directories: every path below one changed here. */
+  /** Where this side's unseen moves put directories. */
   movedHere: readonly string[];
+  /** Moved trees this batch kept against the peer's deletion of them: all of each is concurrent. */
+  keptTrees: string[];
+  /** Whether the entry being applied named a path this side has since moved (it follows the move). */
+  translated: boolean;
 }
 
 /** `entry` with its paths carried through this side's unseen moves. */
@@ -390,10 +397,13 @@ function translated(entry: ChangeEntry, moves: ReadonlyArray<{ from: string; to:
 /**
  * A deletion of a directory this side moved since the peer last saw it: the move is an edit of the
  * whole tree (every path below it is concurrent, see {@link isConcurrent}), and an edit beats a
- * deletion. The tree stays; the peer gets it back when it cannot replay the move.
+ * deletion. The tree stays, restamped: the peer deleted it, so it must travel back as state.
  */
-function keepMovedHere(entry: ChangeEntry, result: ApplyResult): 'settled' {
-  result.conflicts.push({ path: entry.path, kept: 'local', copy: null });
+function keepMovedHere(db: Database, m: Mutation, entry: ChangeEntry, context: ApplyContext): 'settled' {
+  const node = nodeAt(db, entry.path);
+  if (node?.type === 'dir') restampSubtree(db, m, node.inode);
+  context.keptTrees.push(entry.path);
+  context.result.conflicts.push({ path: entry.path, kept: 'local', copy: null });
   return 'settled';
 }
 
@@ -505,7 +515,8 @@ function applyMove(
   if (fit === 'replay') {
     parents.before(move.from);
     parents.before(move.path);
-    rename(db, move.from, move.path);
+    if (peer === undefined) rename(db, move.from, move.path);
+    else replayMove(db, move.from, move.path, peer);
     return 'applied';
   }
   if (context.expanded.has(moveKey(sent))) {
@@ -539,13 +550,17 @@ function removeKeepingConcurrent(db: Database, m: Mutation, path: string, contex
 }
 
 /**
- * A path changed on this side after the policy's base, and not by applying it from the peer; a
- * path below a directory this side moved since is changed too (it holds what the move put there).
+ * A path changed on this side after the policy's base, and not by applying it from the peer. Below
+ * a directory this side moved since, what the move put there is changed here for an entry that
+ * does not follow the move (another thing of the peer's at that path), and all of a moved tree
+ * kept against the peer's deletion of it is.
  */
 function isConcurrent(db: Database, m: Mutation, context: ApplyContext, path: string, local: PathState): boolean {
   const base = context.policy?.base ?? 0;
   const peer = context.peer;
-  if (local.type !== 'delete' && context.movedHere.some((to) => isSameOrBelow(path, to))) return true;
+  const below = (dirs: readonly string[]) => dirs.some((dir) => isSameOrBelow(path, dir));
+  if (local.type !== 'delete' && (below(context.keptTrees) || (!context.translated && below(context.movedHere))))
+    return true;
   const tombstone = db.all<{ rev: number | null }>('SELECT MAX(rev) AS rev FROM vfs_changes WHERE path = ?', [path])[0]
     .rev;
   const lastLocal = Math.max(local.type === 'delete' ? 0 : local.rev, Number(tombstone ?? 0));

@@ -239,9 +239,9 @@ const NODE_PAGE = `WITH page AS (
   ORDER BY page.rev, page.inode`;
 
 const DELETION_PAGE = `SELECT * FROM (
-    SELECT * FROM (SELECT id, rev, path, target FROM vfs_changes WHERE rev = ? AND id > ? ORDER BY id LIMIT ?)
+    SELECT * FROM (SELECT id, rev, path, target, peer FROM vfs_changes WHERE rev = ? AND id > ? ORDER BY id LIMIT ?)
     UNION ALL
-    SELECT * FROM (SELECT id, rev, path, target FROM vfs_changes WHERE rev > ? AND rev <= ? ORDER BY rev, id LIMIT ?)
+    SELECT * FROM (SELECT id, rev, path, target, peer FROM vfs_changes WHERE rev > ? AND rev <= ? ORDER BY rev, id LIMIT ?)
   ) ORDER BY rev, id LIMIT ?`;
 
 interface Position {
@@ -253,6 +253,8 @@ interface Position {
   path: string;
   /** Where a moved directory went (null for a deletion). */
   target: string | null;
+  /** The peer a move was replayed from (null for this side's own). */
+  peer: string | null;
 }
 
 const before = (a: Position, b: Position): number => a.rev - b.rev || a.at - b.at;
@@ -275,12 +277,12 @@ function readPositions(
   for (const row of db.all<NodePosition>(NODE_PAGE, [after.rev, nodeAfter, count, after.rev, through, count, count])) {
     const last = nodes[nodes.length - 1];
     if (last && last.at === Number(row.inode)) last.rows?.push(row);
-    else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '', target: null });
+    else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '', target: null, peer: null });
   }
   const deletions: Position[] = liveOnly
     ? []
     : db
-        .all<{ id: number; rev: number; path: string; target: string | null }>(DELETION_PAGE, [
+        .all<{ id: number; rev: number; path: string; target: string | null; peer: string | null }>(DELETION_PAGE, [
           after.rev,
           at - DELETION_POSITION,
           count,
@@ -295,6 +297,7 @@ function readPositions(
           rows: null,
           path: row.path,
           target: row.target,
+          peer: row.peer,
         }));
   const cut = [nodes, deletions].filter((list) => list.length >= count).map((list) => list[list.length - 1]);
   const bound = cut.sort(before)[0];
@@ -372,7 +375,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
         }
       } else if (position.target !== null) {
         // A move is a step, not a state: it goes whatever was sent before it, and marks nothing sent.
-        const echo = options.peer !== undefined && echoRev(db, options.peer, position.target) === position.rev;
+        const echo = options.peer !== undefined && position.peer === options.peer;
         if (!echo && !(isIgnored(position.target, ignore) && isIgnored(position.path, ignore))) {
           sendAncestors(current(position.target, position.rev), after);
           const path = current(position.target, position.rev);

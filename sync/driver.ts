@@ -267,7 +267,9 @@ export function createSyncDriver(
       const cursor = batch.cursor;
       await fetchMissing(entries, report);
       await applyPage(authority, entries, report, () => writeWatermark(db, authority, cursor));
-      if (!batch.more) return;
+      // The last page is acknowledged by asking for the next, empty, one: until then the authority
+      // must assume this side may read it again, and sends a directory move as state.
+      if (!batch.more && entries.length === 0) return;
     }
   };
 

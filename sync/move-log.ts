@@ -7,7 +7,6 @@
  */
 import type { Database } from '../core/database.ts';
 import { isSameOrBelow } from '../core/paths.ts';
-import { echoRev } from './echo.ts';
 
 /** A directory move of this side's log. */
 export interface LoggedMove {
@@ -16,11 +15,13 @@ export interface LoggedMove {
   to: string;
 }
 
-function movesAfter(db: Database, rev: number): LoggedMove[] {
+/** Moves after `rev`, in order: this side's own (`replayed` false) or replayed from `peer` (true). */
+function movesAfter(db: Database, rev: number, peer: string | undefined, replayed: boolean): LoggedMove[] {
   return db
     .all<{ rev: number; path: string; target: string }>(
-      "SELECT rev, path, target FROM vfs_changes WHERE op = 'move' AND rev > ? ORDER BY rev, id",
-      [rev],
+      `SELECT rev, path, target FROM vfs_changes WHERE op = 'move' AND rev > ? AND ${replayed ? 'peer IS ?' : 'peer IS NOT ?'}
+       ORDER BY rev, id`,
+      [rev, peer ?? null],
     )
     .map((row) => ({ rev: Number(row.rev), from: row.path, to: row.target }));
 }
@@ -31,7 +32,7 @@ function movesAfter(db: Database, rev: number): LoggedMove[] {
  * an edit made there inside a directory moved here lands where the directory is now.
  */
 export function unseenMoves(db: Database, base: number, peer: string | undefined): LoggedMove[] {
-  return movesAfter(db, base).filter((move) => peer === undefined || echoRev(db, peer, move.to) !== move.rev);
+  return movesAfter(db, base, peer, false);
 }
 
 /**
@@ -40,7 +41,7 @@ export function unseenMoves(db: Database, base: number, peer: string | undefined
  * them names a path the peer no longer has, and is carried through them when sent.
  */
 export function appliedMoves(db: Database, peer: string, rev: number): LoggedMove[] {
-  return movesAfter(db, rev).filter((move) => echoRev(db, peer, move.to) === move.rev);
+  return movesAfter(db, rev, peer, true);
 }
 
 /** `path` carried through `moves` in order: a path at or below a move's source follows it. */

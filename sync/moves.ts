@@ -20,10 +20,10 @@ export type MoveFit = 'replay' | 'reflected' | 'expand';
 
 /**
  * Whether the directory move `from` → `to` can be replayed here as one rename: `from` is a real
- * directory, nothing is at `to` and its parent is a real directory. When `from` is gone and `to`
- * holds a directory, neither by a change of this side's own (`concurrent`), the receiver already
- * has the destination's state (a new peer reads every live node at its current path); otherwise
- * the move must travel as state.
+ * directory, nothing is at `to` and its parent is a real directory. When `from` is gone and
+ * neither path changed here (`concurrent`), this side never had the directory there: it gets the
+ * subtree at its current path as state (a new peer reads every live node so; a directory made
+ * after the cursor arrives at its own position). Otherwise the move must travel as state.
  */
 export function moveFit(db: Database, from: string, to: string, concurrent: (path: string) => boolean): MoveFit {
   if (from === to || isSameOrBelow(to, from)) return 'expand';
@@ -32,7 +32,7 @@ export function moveFit(db: Database, from: string, to: string, concurrent: (pat
   const sourceIsDir = source?.node?.type === 'dir' && source.realPath === from;
   const targetParentOk = target !== undefined && target.parent.type === 'dir' && target.realPath === to;
   if (sourceIsDir && targetParentOk && !target.node) return 'replay';
-  if (!source?.node && target?.node?.type === 'dir' && !concurrent(from) && !concurrent(to)) return 'reflected';
+  if (!source?.node && !concurrent(from) && !concurrent(to)) return 'reflected';
   return 'expand';
 }
 

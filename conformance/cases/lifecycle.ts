@@ -49,6 +49,7 @@ function toVersion4Nodes(backend: StorageBackend): void {
 /** Drops what version 7 added (the move column of the change log), as a version 6 workspace lacks it. */
 function toVersion6(backend: StorageBackend): void {
   backend.run('ALTER TABLE vfs_changes DROP COLUMN target');
+  backend.run('ALTER TABLE vfs_changes DROP COLUMN peer');
 }
 
 /** Drops what versions 6 and 7 added (snapshots, their history, the move column), as a version 5 workspace lacks it. */
