@@ -16,6 +16,7 @@ import { hashBytes } from '../core/blobs.ts';
 import { DEFAULT_CHUNK_SIZE } from '../core/schema.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { createSyncDriver } from '../sync/driver.ts';
+import { durableObjectCacheBytes, ENGINE_WORKING_BYTES, ISOLATE_MEMORY_BYTES } from '../sync/memory.ts';
 import { connectSyncWebSocket, type SyncConnection } from '../sync/websocket.ts';
 import { connectIsolateHeap } from './support/isolate-heap.ts';
 import { authorizedFetch, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
@@ -232,6 +233,54 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
       expect(fresh.find('/r', '**').filter((path) => path.includes('.conflict-'))).toEqual([]);
       expect((await (await authed(`${own.url}/ws/restarted/fsck`)).json()).ok).toBe(true);
     } finally {
+      await own.stop();
+    }
+  }, 180_000);
+
+  it('a sync of more large files than the cache holds, then a refused 30 MiB message, keeps the isolate under its memory limit', async () => {
+    // Its own runtime: every Durable Object in an isolate has a cache, and the other cases' objects
+    // would count here too.
+    const own = await startDev(join(state, 'memory'), { API_TOKEN: TOKEN });
+    const heap = await connectIsolateHeap(own.inspectorUrl);
+    try {
+      const url = `${own.url}/ws/memory/sync`;
+      const dial = async () => {
+        const connection = await connectSyncWebSocket(url, TOKEN);
+        connections.push(connection);
+        return connection;
+      };
+      // 64 distinct 1 MiB files: more than three times the cache, all read through it on the pull.
+      const files = 64;
+      const local = replica();
+      local.mkdir('/large');
+      for (let i = 0; i < files; i++) local.writeFile(`/large/f${i}.bin`, patternBytes(MiB, 1000 + i));
+      const [, pushPeak] = await heap.peakDuring(async () => createSyncDriver(local.db, await dial()).sync());
+      const fresh = replica();
+      const pull = await dial();
+      const [pulled, pullPeak] = await heap.peakDuring(async () => createSyncDriver(fresh.db, pull).sync());
+      expect(pulled.bytesIn).toBe(files * MiB);
+      // With the cache full, the largest message the transport accepts arrives: decoded, then refused.
+      const [, refusedPeak] = await heap.peakDuring(async () => {
+        const objects = Array.from({ length: 30 }, (_, i) => {
+          const bytes = patternBytes(MiB, 5000 + i);
+          return { hash: hashBytes(bytes), bytes };
+        });
+        await expect(pull.pushObjects(objects)).rejects.toMatchObject({ code: 'EINVAL' });
+        // The frame and its decoded copy are garbage now but not yet collected: read them.
+        return heap.used();
+      });
+      const retained = await heap.retained();
+      const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+      console.log(
+        `isolate memory (JS heap + array buffers), cache ${mib(durableObjectCacheBytes())}: push of ${files} MiB peak ${mib(pushPeak)}, ` +
+          `pull peak ${mib(pullPeak)}, 30 MiB refused message peak ${mib(refusedPeak)}, retained after ${mib(retained)}; limit ${mib(ISOLATE_MEMORY_BYTES)}`,
+      );
+      for (const peak of [pushPeak, pullPeak, refusedPeak]) expect(peak).toBeLessThan(ISOLATE_MEMORY_BYTES);
+      // What stays is the cache (bounded) and the engine: the pulled files are not all kept.
+      expect(retained).toBeLessThan(durableObjectCacheBytes() + ENGINE_WORKING_BYTES);
+      expect(syncView(fresh)).toEqual(syncView(local));
+    } finally {
+      heap.close();
       await own.stop();
     }
   }, 180_000);

@@ -52,6 +52,7 @@ import {
   checkBearerToken,
   compactChanges,
   createSyncEndpoint,
+  durableObjectCacheBytes,
   serveSyncWebSocket,
 } from 'dofs-sqlite/sync';
 
@@ -123,7 +124,11 @@ export class WorkspaceDO extends DurableObject<Env> {
     super(ctx, env);
     // Synchronous and cheap: creates the schema on first use, migrates an older one, and is
     // harmless on every later construction (after an eviction or a deploy).
-    this.ws = openWorkspace(createDoSqlBackend(ctx.storage));
+    // The blob cache is sized from the isolate's 128 MB limit, not the engine's 64 MiB default:
+    // the cache, the largest sync message being received (a 32 MiB frame and its decoded copy)
+    // and the engine's working set all live in this isolate, so the cache gets what is left of
+    // the limit after the other two and a margin (18 MiB; see durableObjectCacheBytes).
+    this.ws = openWorkspace(createDoSqlBackend(ctx.storage), { cacheBytes: durableObjectCacheBytes() });
     // Every committed change makes sure a maintenance alarm is pending: the change log is compacted
     // and garbage blobs are freed in the background, a bounded step per alarm, without a peer or
     // a client having to ask.
