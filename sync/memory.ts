@@ -28,10 +28,12 @@ export const ISOLATE_MEMORY_BYTES = 128_000_000;
 export const SYNC_MESSAGE_RESERVE_BYTES = 2 * MAX_MESSAGE_BYTES;
 
 /**
- * The engine's working set during a sync besides the cache and the message: its code, a 256-entry
- * page and its JSON, applied rows in flight, and garbage the collector has not reached yet. The
- * example Worker's isolate peaked at 18 MiB of JavaScript heap (about 2.6 MiB of it at rest) in a
- * 10,000-file sync over the real WebSocket; docs/performance.md, "Sync at scale", has the figures.
+ * The engine's working set during a sync besides the cache and the message being received: its
+ * code and state at rest (3 MiB in the example Worker's isolate), a page of 256 entries, the rows
+ * and chunks of the batch being applied or served, and garbage the collector has not reached yet.
+ * In a 100,000-file sync over the real WebSocket the isolate (JS heap and array buffers) retained
+ * at most 18 MiB after each phase, the 18 MiB cache included; its peaks (23 to 67 MiB) were
+ * garbage a collection reclaimed. docs/performance.md, "Sync at scale", has the figures.
  */
 export const ENGINE_WORKING_BYTES = 24 * MiB;
 
