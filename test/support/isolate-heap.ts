@@ -14,8 +14,6 @@
 export interface IsolateHeap {
   /** The memory in use now. */
   used(): Promise<number>;
-  /** The same now, in its parts. */
-  parts(): Promise<HeapParts>;
   /**
    * The memory in use after a full collection: taking a heap snapshot collects first (workerd's
    * inspector does not answer `HeapProfiler.collectGarbage`); the snapshot itself is discarded.
@@ -27,7 +25,7 @@ export interface IsolateHeap {
 }
 
 /** `Runtime.getHeapUsage`'s answer: the JS heap, the embedder's heap and the array buffers. */
-export interface HeapParts {
+interface HeapParts {
   usedSize: number;
   embedderHeapUsedSize: number;
   backingStorageSize: number;
@@ -68,7 +66,6 @@ export async function connectIsolateHeap(inspectorUrl: string): Promise<IsolateH
   const used = async () => total(await parts());
   return {
     used,
-    parts,
     async peakDuring<T>(phase: () => Promise<T>, everyMs = 50): Promise<[T, number]> {
       let peak = await used();
       let running = true;
