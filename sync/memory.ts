@@ -32,7 +32,7 @@ export const SYNC_MESSAGE_RESERVE_BYTES = 2 * MAX_MESSAGE_BYTES;
  * code and state at rest (3 MiB in the example Worker's isolate), a page of 256 entries, the rows
  * and chunks of the batch being applied or served, and garbage the collector has not reached yet.
  * In a 100,000-file sync over the real WebSocket the isolate (JS heap and array buffers) retained
- * at most 18 MiB after each phase, the 18 MiB cache included; its peaks (23 to 67 MiB) were
+ * at most 18 MiB after each phase, the 18 MiB cache included; its peaks (22 to 69 MiB) were
  * garbage a collection reclaimed. docs/performance.md, "Sync at scale", has the figures.
  */
 export const ENGINE_WORKING_BYTES = 24 * MiB;

@@ -64,8 +64,9 @@ function loadObject(db: Database, hash: string): Uint8Array {
 const GROUP_BYTES = 4 * 1024 * 1024;
 
 /**
- * Reads objects by name, in groups of a few statements each (a statement per object cost a
- * Durable Object most of a pull of small files). A hash this side does not store is EUNKNOWN_HASH.
+ * Reads objects by name, a group of at most 4 MiB at a time in as few statements as the limits
+ * allow, so a caller bounding the bytes can stop after a group. A hash this side does not store is
+ * EUNKNOWN_HASH.
  */
 export function* fetchObjects(db: Database, hashes: readonly string[]): Generator<SyncObject> {
   checkHashes(hashes);
