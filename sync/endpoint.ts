@@ -224,7 +224,13 @@ function checkReplica(replica: unknown): string {
 
 /** Refuses a call moving more object bytes than a batch may (a chunk of slack for the last object). */
 function checkBytes(objects: readonly SyncObject[], verb: string): void {
-  const bytes = objects.reduce((sum, object) => sum + (object?.bytes?.byteLength ?? 0), 0);
+  checkByteCount(
+    objects.reduce((sum, object) => sum + (object?.bytes?.byteLength ?? 0), 0),
+    verb,
+  );
+}
+
+function checkByteCount(bytes: number, verb: string): void {
   if (bytes > MAX_BATCH_BYTES + 1024 * 1024) {
     throw fsError(
       'EINVAL',
@@ -312,8 +318,15 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
     },
     async fetchObjects(hashes) {
       checkCount(hashes, 1024, 'hashes');
-      const objects = [...fetchObjects(db, hashes)];
-      checkBytes(objects, 'asked for');
+      // Refused as soon as the bytes read pass the bound: 1,024 hashes of 1 MiB chunks would
+      // otherwise be a GiB in the object's memory before the check.
+      const objects: SyncObject[] = [];
+      let bytes = 0;
+      for (const object of fetchObjects(db, hashes)) {
+        bytes += object.bytes.byteLength;
+        checkByteCount(bytes, 'asked for');
+        objects.push(object);
+      }
       return objects;
     },
     async pushObjects(objects) {

@@ -114,6 +114,13 @@ export {
 } from './frames.ts';
 export { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 export { connectInProcess, type InProcessOptions, type WireCounters } from './in-process.ts';
+export {
+  durableObjectCacheBytes,
+  ENGINE_WORKING_BYTES,
+  ISOLATE_MEMORY_BYTES,
+  MEMORY_MARGIN_FRACTION,
+  SYNC_MESSAGE_RESERVE_BYTES,
+} from './memory.ts';
 export { type ChangePage, type ForkRow, localSource, type MergeSource, remoteSource } from './merge-source.ts';
 export { localTarget, type MergeTarget, remoteTarget } from './merge-target.ts';
 export {

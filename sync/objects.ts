@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { hashBytes, isHash, loadBlob, putBlob } from '../core/blobs.ts';
+import { hashBytes, isHash, loadBlob, loadBlobs, putBlob } from '../core/blobs.ts';
 import type { Database } from '../core/database.ts';
 import { FsError, fsError, wrapStorageError } from '../core/errors.ts';
 import { MAX_CHUNK_SIZE } from '../core/schema.ts';
@@ -48,20 +48,39 @@ export function missingObjects(db: Database, hashes: readonly string[]): string[
   return unique.filter((_, i) => !present[i]);
 }
 
-/** Reads objects by name. A hash this side does not store is EUNKNOWN_HASH. */
+/** One object's bytes; a hash this side does not store is EUNKNOWN_HASH. */
+function loadObject(db: Database, hash: string): Uint8Array {
+  try {
+    return loadBlob(db, hash, 'sync');
+  } catch (error) {
+    throw new FsError('EUNKNOWN_HASH', 'sync', undefined, undefined, {
+      cause: error,
+      detail: `object ${hash} is not stored here`,
+    });
+  }
+}
+
+/** Objects read per statement group: at most 4 MiB of chunks, so a caller can stop early on bytes. */
+const GROUP_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads objects by name, a group of at most 4 MiB at a time in as few statements as the limits
+ * allow, so a caller bounding the bytes can stop after a group. A hash this side does not store is
+ * EUNKNOWN_HASH.
+ */
 export function* fetchObjects(db: Database, hashes: readonly string[]): Generator<SyncObject> {
   checkHashes(hashes);
-  for (const hash of hashes) {
-    let bytes: Uint8Array;
+  const per = Math.max(1, Math.min(db.limits.maxBoundParameters, Math.floor(GROUP_BYTES / db.chunkSize)));
+  for (let start = 0; start < hashes.length; start += per) {
+    const group = hashes.slice(start, start + per);
+    let found: Map<string, Uint8Array> | undefined;
     try {
-      bytes = loadBlob(db, hash, 'sync');
-    } catch (error) {
-      throw new FsError('EUNKNOWN_HASH', 'sync', undefined, undefined, {
-        cause: error,
-        detail: `object ${hash} is not stored here`,
-      });
+      found = loadBlobs(db, group, 'sync');
+    } catch {
+      // One is missing (or unreadable): read them one by one, so the error names that one.
+      found = undefined;
     }
-    yield { hash, bytes };
+    for (const hash of group) yield { hash, bytes: found?.get(hash) ?? loadObject(db, hash) };
   }
 }
 

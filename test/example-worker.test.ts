@@ -50,6 +50,7 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
       ['stat/secret.txt', {}],
       ['usage', {}],
       ['fsck', {}],
+      ['maintenance', { method: 'POST' }],
       ['sync', {}],
     ];
     const wrong: Array<Record<string, string>> = [

@@ -16,12 +16,13 @@ import { hashBytes } from '../core/blobs.ts';
 import { DEFAULT_CHUNK_SIZE } from '../core/schema.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { createSyncDriver } from '../sync/driver.ts';
+import { durableObjectCacheBytes, ENGINE_WORKING_BYTES, ISOLATE_MEMORY_BYTES } from '../sync/memory.ts';
 import { connectSyncWebSocket, type SyncConnection } from '../sync/websocket.ts';
 import { connectIsolateHeap } from './support/isolate-heap.ts';
 import { authorizedFetch, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
 const TOKEN = 'e2e-sync-token';
-// The scale tier: files pushed, renamed and pulled whole. CI runs 10,000; `npm run test:scale` 100,000.
+// The scale tier: a first sync, a first pull, a 10,000-entry rename and a manifest resync. CI runs 10,000 files; `npm run test:scale` 100,000.
 const SCALE_FILES = Number(process.env.DOFS_SCALE_FILES ?? 10_000);
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
@@ -236,6 +237,54 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
     }
   }, 180_000);
 
+  it('a sync of more large files than the cache holds, then a refused 30 MiB message, keeps the isolate under its memory limit', async () => {
+    // Its own runtime: every Durable Object in an isolate has a cache, and the other cases' objects
+    // would count here too.
+    const own = await startDev(join(state, 'memory'), { API_TOKEN: TOKEN });
+    const heap = await connectIsolateHeap(own.inspectorUrl);
+    try {
+      const url = `${own.url}/ws/memory/sync`;
+      const dial = async () => {
+        const connection = await connectSyncWebSocket(url, TOKEN);
+        connections.push(connection);
+        return connection;
+      };
+      // 64 distinct 1 MiB files: more than three times the cache, all read through it on the pull.
+      const files = 64;
+      const local = replica();
+      local.mkdir('/large');
+      for (let i = 0; i < files; i++) local.writeFile(`/large/f${i}.bin`, patternBytes(MiB, 1000 + i));
+      const [, pushPeak] = await heap.peakDuring(async () => createSyncDriver(local.db, await dial()).sync());
+      const fresh = replica();
+      const pull = await dial();
+      const [pulled, pullPeak] = await heap.peakDuring(async () => createSyncDriver(fresh.db, pull).sync());
+      expect(pulled.bytesIn).toBe(files * MiB);
+      // With the cache full, the largest message the transport accepts arrives: decoded, then refused.
+      const [, refusedPeak] = await heap.peakDuring(async () => {
+        const objects = Array.from({ length: 30 }, (_, i) => {
+          const bytes = patternBytes(MiB, 5000 + i);
+          return { hash: hashBytes(bytes), bytes };
+        });
+        await expect(pull.pushObjects(objects)).rejects.toMatchObject({ code: 'EINVAL' });
+        // The frame and its decoded copy are garbage now but not yet collected: read them.
+        return heap.used();
+      });
+      const retained = await heap.retained();
+      const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+      console.log(
+        `isolate memory (JS heap + array buffers), cache ${mib(durableObjectCacheBytes())}: push of ${files} MiB peak ${mib(pushPeak)}, ` +
+          `pull peak ${mib(pullPeak)}, 30 MiB refused message peak ${mib(refusedPeak)}, retained after ${mib(retained)}; limit ${mib(ISOLATE_MEMORY_BYTES)}`,
+      );
+      for (const peak of [pushPeak, pullPeak, refusedPeak]) expect(peak).toBeLessThan(ISOLATE_MEMORY_BYTES);
+      // What stays is the cache (bounded) and the engine: the pulled files are not all kept.
+      expect(retained).toBeLessThan(durableObjectCacheBytes() + ENGINE_WORKING_BYTES);
+      expect(syncView(fresh)).toEqual(syncView(local));
+    } finally {
+      heap.close();
+      await own.stop();
+    }
+  }, 180_000);
+
   it('`dofs sync` does one round from the command line and reports it', async () => {
     await put('cli', '/hello.txt', 'hello from the Durable Object');
     const db = join(state, 'cli.db');
@@ -252,52 +301,90 @@ describe('sync between a Durable Object and a Node replica over a WebSocket', ()
   });
 
   it(
-    `${SCALE_FILES.toLocaleString('en')} files: pushed into the Durable Object, renamed as one directory, pulled whole by a new replica`,
+    `scale tier, ${SCALE_FILES.toLocaleString('en')} files: a first sync into the Durable Object, a new replica's first pull, a 10,000-entry directory renamed under sync, a replica restored from a backup resyncs from the manifest`,
     async () => {
+      // Groups of 10,000 files, 100 per directory: /big/g<group>/d<dir>/f<file>.txt.
+      const group = (i: number) => `/big/g${Math.floor(i / 10_000)}`;
       const first = replica();
       first.db.transaction(() => {
         for (let i = 0; i < SCALE_FILES; i++) {
-          if (i % 100 === 0) first.mkdir(`/big/d${i / 100}`, { recursive: true });
-          first.writeFile(`/big/d${Math.floor(i / 100)}/f${i}.txt`, `file ${i}\n`);
+          const dir = `${group(i)}/d${Math.floor(i / 100)}`;
+          if (i % 100 === 0) first.mkdir(dir, { recursive: true });
+          first.writeFile(`${dir}/f${i}.txt`, `file ${i}\n`);
         }
       });
       const name = `scale-${SCALE_FILES}`;
       const driver = createSyncDriver(first.db, await connect(name));
-      // Two figures per phase: the isolate's JS heap (the Worker's and every Durable Object's, via the
-      // inspector) and workerd's resident memory (the whole process: runtime, SQLite, buffers).
+      // Two figures per phase: the isolate's memory (JS heap and array buffers, the Worker's and
+      // every Durable Object's, via the inspector) and workerd's resident memory (the whole process).
       const mib = (bytes = 0) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
       const heap = await connectIsolateHeap(server?.inspectorUrl ?? '');
       const idle = server?.workerdMemory();
       const idleHeap = await heap.retained();
       const phases: string[] = [];
-      const peakOf = async <T>(label: string, phase: () => Promise<T>): Promise<T> => {
+      const phase = async <T>(label: string, work: () => Promise<T>): Promise<T> => {
         server?.resetWorkerdPeak();
-        const [result, heapPeak] = await heap.peakDuring(phase);
+        const started = performance.now();
+        const [result, heapPeak] = await heap.peakDuring(work);
+        const ms = performance.now() - started;
         const processPeak = server?.workerdMemory()?.peak;
         const after = await heap.retained();
-        phases.push(`${label}: heap peak ${mib(heapPeak)}, ${mib(after)} retained; process peak ${mib(processPeak)}`);
+        phases.push(
+          `${label} ${(ms / 1000).toFixed(1)} s: isolate peak ${mib(heapPeak)}, ${mib(after)} retained; process peak ${mib(processPeak)}`,
+        );
         return result;
       };
-      let started = performance.now();
-      const pushed = await peakOf('push', () => driver.sync());
-      const pushMs = performance.now() - started;
-      expect(pushed.refused).toEqual([]);
-      first.rename('/big', '/moved');
-      started = performance.now();
-      await peakOf('rename', () => driver.sync());
-      const renameMs = performance.now() - started;
+      const entries = SCALE_FILES + Math.ceil(SCALE_FILES / 100) + Math.ceil(SCALE_FILES / 10_000) + 1;
+
+      const pushed = await phase('first sync (push)', () => driver.sync());
+      expect([pushed.pushed, pushed.refused]).toEqual([entries, []]);
+
+      // A new replica's first pull: the change stream from the start.
       const second = replica();
-      started = performance.now();
-      const pulled = await peakOf('pull', async () => createSyncDriver(second.db, await connect(name)).sync());
-      const pullMs = performance.now() - started;
-      expect(second.find('/', '**').length).toBe(SCALE_FILES + Math.ceil(SCALE_FILES / 100) + 1);
-      expect(syncView(second)).toEqual(syncView(first));
-      expect(second.fsck().ok).toBe(true);
+      const pulled = await phase('first pull', async () => createSyncDriver(second.db, await connect(name)).sync());
+      expect(pulled.pulled).toBe(entries);
+      // Its backup, taken now: restored after the log has moved past it, it must resync.
+      const backup = join(state, `scale-backup-${SCALE_FILES}.db`);
+      second.db.run('VACUUM INTO ?', [backup]);
+
+      // One 10,000-entry directory renamed (all of it at 10,000 files), pushed, and pulled by the other.
+      const moved = Math.min(SCALE_FILES, 10_000);
+      first.rename('/big/g0', '/big/moved');
+      await phase(`rename of ${moved.toLocaleString('en')} files pushed`, () => driver.sync());
+      await phase('rename pulled', async () => createSyncDriver(second.db, await connect(name)).sync());
+      expect(second.exists('/big/g0')).toBe(false);
+      expect(second.find('/big/moved', '**').length).toBe(moved + Math.ceil(moved / 100));
+      // Both replicas acknowledge the rename; maintenance (the alarm's step, run now) compacts the log past the backup.
+      await driver.sync();
+      for (let step = 0; ; step++) {
+        const response = await authed(`${server?.url}/ws/${name}/maintenance`, { method: 'POST' });
+        expect(response.status).toBe(200);
+        if (!(await response.json()).more || step > 100) break;
+      }
+
+      // The backup put back in place of the second replica: its cursor is behind the compacted log.
+      second.close();
+      replicas.splice(replicas.indexOf(second), 1);
+      const restored = openWorkspace(createNodeSqliteBackend({ path: backup }));
+      replicas.push(restored);
+      const connection = await connect(name);
+      let manifestPages = 0;
+      const counted = new Proxy(connection, {
+        get(target, key, receiver) {
+          if (key === 'fetchManifest') manifestPages++;
+          return Reflect.get(target, key, receiver);
+        },
+      });
+      await phase('resync from the manifest', () => createSyncDriver(restored.db, counted).sync());
+      expect(manifestPages).toBeGreaterThanOrEqual(Math.ceil(entries / 256));
+      expect(restored.exists('/big/g0')).toBe(false);
+
+      expect(syncView(restored)).toEqual(syncView(first));
+      expect(restored.fsck().ok).toBe(true);
       expect((await (await authed(`${server?.url}/ws/${name}/fsck`)).json()).ok).toBe(true);
       console.log(
-        `scale, ${SCALE_FILES} files over the WebSocket into workerd: push ${pushMs.toFixed(0)} ms, ` +
-          `rename + sync ${renameMs.toFixed(0)} ms, first pull by a new replica ${pullMs.toFixed(0)} ms (${pulled.pulled} entries); ` +
-          `idle: isolate heap ${mib(idleHeap)}, workerd resident ${mib(idle?.rss)}; ${phases.join('; ')}`,
+        `scale, ${SCALE_FILES} files over the WebSocket into workerd: idle: isolate ${mib(idleHeap)}, ` +
+          `workerd resident ${mib(idle?.rss)}; ${phases.join('; ')}`,
       );
       heap.close();
       // 100,000 files take minutes on a shared two-core machine.

@@ -23,6 +23,8 @@ import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
 import { patternBytes } from './files.ts';
 
+const MiB = 1024 * 1024;
+
 /** The state sync promises to carry: paths, types, modes, bytes, link targets, mtimes. */
 export function syncView(ws: Workspace): Record<string, string> {
   const view: Record<string, string> = {};
@@ -875,6 +877,26 @@ function verificationCases(target: ConformanceTarget): void {
         await expectRefused(ws, () => applyChanges(ws.db, [entry]), 'EUNKNOWN_HASH');
       });
     });
+    definePairCase(
+      target,
+      'objects asked for past the batch bound are refused, and one not stored is EUNKNOWN_HASH',
+      async (pair) => {
+        // Seven distinct 1 MiB chunks: over the 4 MiB bound (and its 1 MiB of slack) in one call.
+        const hashes = await pair.authority.do((ws) => {
+          ws.writeFile('/big', patternBytes(7 * MiB, 9));
+          return ws.db.all<{ hash: string }>('SELECT hash FROM vfs_chunks ORDER BY idx').map((row) => row.hash);
+        });
+        expect(new Set(hashes).size).toBe(7);
+        await expectRefusedOn(pair.authority, () => pair.wire.fetchObjects(hashes), 'EINVAL');
+        const four = await pair.wire.fetchObjects(hashes.slice(0, 4));
+        expect(four.map((object) => [object.hash, hashBytes(object.bytes)])).toEqual(
+          hashes.slice(0, 4).map((hash) => [hash, hash]),
+        );
+        const unknown = hashBytes(new TextEncoder().encode('never stored'));
+        await expectRefusedOn(pair.authority, () => pair.wire.fetchObjects([hashes[0], unknown]), 'EUNKNOWN_HASH');
+      },
+      { chunkSize: MiB },
+    );
     definePairCase(target, 'a malformed or stale chunk delta is refused with nothing applied', async (pair) => {
       await pair.authority.do((ws) => ws.writeFile('/f', patternBytes(64 * 4, 5)));
       const entry = {

@@ -1,16 +1,21 @@
 /**
- * Reads the JS heap of the Worker's isolate (the example Worker and its Durable Objects share one
+ * Reads the memory of the Worker's isolate (the example Worker and its Durable Objects share one
  * isolate) through wrangler's inspector: `Runtime.getHeapUsage` of the Chrome DevTools protocol.
  * workerd has no `process.memoryUsage` and no `performance.measureUserAgentSpecificMemory`, so the
  * inspector is the one place the isolate's own figure is visible, apart from the process's.
+ *
+ * The figure is the JS heap's used size plus the embedder's heap and the `ArrayBuffer` backing
+ * stores: the bytes of every `Uint8Array` (blob cache chunks, received frames, rows read from
+ * SQLite) live outside the JS heap, so `usedSize` alone misses them, and the platform's memory
+ * limit counts them.
  */
 
-/** A sampler of the isolate's used heap, in bytes. */
+/** A sampler of the isolate's memory in use (JS heap, embedder heap, array buffers), in bytes. */
 export interface IsolateHeap {
-  /** The used heap now. */
+  /** The memory in use now. */
   used(): Promise<number>;
   /**
-   * The used heap after a full collection: taking a heap snapshot collects first (workerd's
+   * The memory in use after a full collection: taking a heap snapshot collects first (workerd's
    * inspector does not answer `HeapProfiler.collectGarbage`); the snapshot itself is discarded.
    */
   retained(): Promise<number>;
@@ -18,6 +23,15 @@ export interface IsolateHeap {
   peakDuring<T>(phase: () => Promise<T>, everyMs?: number): Promise<[T, number]>;
   close(): void;
 }
+
+/** `Runtime.getHeapUsage`'s answer: the JS heap, the embedder's heap and the array buffers. */
+interface HeapParts {
+  usedSize: number;
+  embedderHeapUsedSize: number;
+  backingStorageSize: number;
+}
+
+const total = (parts: HeapParts): number => parts.usedSize + parts.embedderHeapUsedSize + parts.backingStorageSize;
 
 /** Connects to the inspector at `inspectorUrl` (`http://127.0.0.1:<port>`, see `startDev`). */
 export async function connectIsolateHeap(inspectorUrl: string): Promise<IsolateHeap> {
@@ -32,25 +46,27 @@ export async function connectIsolateHeap(inspectorUrl: string): Promise<IsolateH
     socket.onerror = () => reject(new Error(`inspector at ${inspectorUrl} refused the connection`));
   });
   let next = 0;
-  const pending = new Map<number, (usedSize: number) => void>();
+  const pending = new Map<number, (parts: HeapParts) => void>();
   socket.onmessage = (event) => {
     // Snapshot chunks arrive as events (no id); a snapshot's answer echoes the call without a result.
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: { usedSize?: number } };
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: Partial<HeapParts> };
     if (message.id !== undefined && pending.has(message.id)) {
-      pending.get(message.id)?.(message.result?.usedSize ?? 0);
+      const { usedSize = 0, embedderHeapUsedSize = 0, backingStorageSize = 0 } = message.result ?? {};
+      pending.get(message.id)?.({ usedSize, embedderHeapUsedSize, backingStorageSize });
       pending.delete(message.id);
     }
   };
   const call = (method: string) =>
-    new Promise<number>((resolve) => {
+    new Promise<HeapParts>((resolve) => {
       const id = ++next; // the proxy numbers its own calls from 100,000,001, so these never collide
       pending.set(id, resolve);
       socket.send(JSON.stringify({ id, method }));
     });
-  const used = () => call('Runtime.getHeapUsage');
+  const parts = () => call('Runtime.getHeapUsage');
+  const used = async () => total(await parts());
   return {
     used,
-    async peakDuring(phase, everyMs = 50) {
+    async peakDuring<T>(phase: () => Promise<T>, everyMs = 50): Promise<[T, number]> {
       let peak = await used();
       let running = true;
       const sampling = (async () => {
@@ -59,14 +75,15 @@ export async function connectIsolateHeap(inspectorUrl: string): Promise<IsolateH
           await new Promise((resolve) => setTimeout(resolve, everyMs));
         }
       })();
+      let result: T;
       try {
-        const result = await phase();
-        return [result, peak];
+        result = await phase();
       } finally {
         running = false;
         await sampling;
-        peak = Math.max(peak, await used());
       }
+      // After the phase, not in a finally after the return: a returned peak would miss this sample.
+      return [result, Math.max(peak, await used())];
     },
     async retained() {
       await call('HeapProfiler.takeHeapSnapshot');

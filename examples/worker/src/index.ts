@@ -13,6 +13,7 @@
  *   GET    /ws/<name>/stat/<path>        JSON stat
  *   GET    /ws/<name>/usage              JSON usage (logical and stored bytes, dedup ratio, inodes)
  *   GET    /ws/<name>/fsck               JSON fsck report
+ *   POST   /ws/<name>/maintenance        one maintenance step now (what the alarm runs): JSON { compacted, freedBlobs, more }
  *   GET    /ws/<name>/snapshots          JSON list of snapshots, oldest first
  *   POST   /ws/<name>/snapshots/<snap>   take a snapshot (no <snap>: a default name); JSON snapshot, 201
  *   DELETE /ws/<name>/snapshots/<snap>   delete a snapshot
@@ -52,6 +53,7 @@ import {
   checkBearerToken,
   compactChanges,
   createSyncEndpoint,
+  durableObjectCacheBytes,
   serveSyncWebSocket,
 } from 'dofs-sqlite/sync';
 
@@ -73,6 +75,16 @@ export interface PutOptions {
   mode?: number;
   /** Fail with EEXIST if the path exists. */
   exclusive?: boolean;
+}
+
+/** What one maintenance step did ({@link WorkspaceDO.maintain}). */
+export interface Maintenance {
+  /** Change-log rows compacted away. */
+  compacted: number;
+  /** Garbage blobs freed. */
+  freedBlobs: number;
+  /** True when another step has work left. */
+  more: boolean;
 }
 
 /** What `GET /fs/<path>` needs, in one call: a directory's listing or the first slice of a file. */
@@ -123,7 +135,11 @@ export class WorkspaceDO extends DurableObject<Env> {
     super(ctx, env);
     // Synchronous and cheap: creates the schema on first use, migrates an older one, and is
     // harmless on every later construction (after an eviction or a deploy).
-    this.ws = openWorkspace(createDoSqlBackend(ctx.storage));
+    // The blob cache is sized from the isolate's 128 MB limit, not the engine's 64 MiB default:
+    // the cache, the largest sync message being received (a 32 MiB frame and its decoded copy)
+    // and the engine's working set all live in this isolate, so the cache gets what is left of
+    // the limit after the other two and a margin (18 MiB; see durableObjectCacheBytes).
+    this.ws = openWorkspace(createDoSqlBackend(ctx.storage), { cacheBytes: durableObjectCacheBytes() });
     // Every committed change makes sure a maintenance alarm is pending: the change log is compacted
     // and garbage blobs are freed in the background, a bounded step per alarm, without a peer or
     // a client having to ask.
@@ -139,9 +155,24 @@ export class WorkspaceDO extends DurableObject<Env> {
    * rows examined, 1,024 blobs freed); comes back soon while work remains.
    */
   override async alarm(): Promise<void> {
-    const step = compactChanges(this.ws.db);
-    const gc = this.ws.gcStep();
-    if (step.more || gc.blobs > 0 || !gc.wrapped) await this.scheduleMaintenance(1000);
+    if ((await this.maintain()).more) await this.scheduleMaintenance(1000);
+  }
+
+  /**
+   * One bounded maintenance step, what the alarm runs: compacts the change log (what every known
+   * replica has acknowledged) and collects garbage. `more` says whether another step has work.
+   * Also an RPC method, so an operator (or a test) need not wait for the alarm.
+   */
+  async maintain(): Promise<Maintenance> {
+    return call(() => {
+      const step = compactChanges(this.ws.db);
+      const gc = this.ws.gcStep();
+      return {
+        compacted: step.removed,
+        freedBlobs: gc.blobs,
+        more: step.more || gc.blobs > 0 || !gc.wrapped,
+      };
+    });
   }
 
   /** Sync sessions: the Worker has already checked the token before forwarding. */
@@ -420,7 +451,9 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
     const name = toPath(sync[1]).slice(1);
     return env.WORKSPACES.get(env.WORKSPACES.idFromName(name)).fetch(request);
   }
-  const match = /^\/ws\/([^/]+)\/(fs|stat|mkdir|usage|fsck|snapshots|restore|diff)(?:\/(.*))?$/.exec(url.pathname);
+  const match = /^\/ws\/([^/]+)\/(fs|stat|mkdir|usage|fsck|maintenance|snapshots|restore|diff)(?:\/(.*))?$/.exec(
+    url.pathname,
+  );
   if (!match) {
     return json(
       { code: 'ENOROUTE', message: `no route for ${request.method} ${url.pathname}; see /ws/<name>/fs/<path>` },
@@ -458,6 +491,7 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   if (action === 'stat' && method === 'GET') return json(await ws.stat(path));
   if (action === 'usage' && method === 'GET' && rest === '') return json(await ws.usage());
   if (action === 'fsck' && method === 'GET' && rest === '') return json(await ws.fsck());
+  if (action === 'maintenance' && method === 'POST' && rest === '') return json(await ws.maintain());
   const snap = path.slice(1);
   if (action === 'snapshots' && method === 'GET' && rest === '') return json(await ws.snapshots());
   if (action === 'snapshots' && method === 'POST') return json(await ws.snapshot(snap === '' ? undefined : snap), 201);
