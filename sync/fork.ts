@@ -17,10 +17,12 @@ import { compareBytes, parentPath } from '../core/paths.ts';
 import { readMeta, writeMeta } from '../core/schema.ts';
 import { applyChanges } from './apply.ts';
 import { type ChangeEntry, HOLE, materialiseChange, nodeAt } from './changes.ts';
+import { copyAttached, databaseFile } from './fork-attached.ts';
 import {
   type ChangePage,
   FORK_TABLES,
   type ForkRow,
+  localDatabase,
   localSource,
   MAX_STATE_PATHS,
   type MergeSource,
@@ -84,6 +86,11 @@ export async function fork(
   const base = `fork-${randomId()}`;
   const rev = await source.takeSnapshot(base);
   try {
+    // Two workspaces at hand, the source in a file: the copy can stay inside SQLite.
+    const [mine, into] = [localDatabase(from), localDatabase(to)];
+    const file = mine && into ? databaseFile(mine) : undefined;
+    const attached = into && file ? copyAttached(into, file, base, rev) : undefined;
+    if (attached) return { base, ...attached };
     const pages: ForkRow[][][] = [];
     for (let index = 0; index < FORK_TABLES.length; index++) {
       pages.push([]);

@@ -25,9 +25,29 @@ import { fetchObjects, type SyncObject } from './objects.ts';
  */
 export type WorkspaceAccess = <T>(fn: (db: Database) => T) => Promise<T>;
 
+/** The `Database` behind each side made by {@link local} (or a source or target built on one). */
+const LOCAL = new WeakMap<object, Database>();
+
 /** A {@link WorkspaceAccess} for a `Database` in this context. */
 export function local(db: Database): WorkspaceAccess {
-  return async (fn) => fn(db);
+  const access: WorkspaceAccess = async (fn) => fn(db);
+  LOCAL.set(access, db);
+  return access;
+}
+
+/**
+ * The `Database` a side reaches when it is one at hand ({@link local}, or a {@link localSource} or
+ * `localTarget` of one): a fork between two such sides may copy inside SQLite (fork-attached.ts).
+ */
+export function localDatabase(side: object): Database | undefined {
+  return LOCAL.get(side);
+}
+
+/** Records that `side` (a source or target) reaches the same `Database` as `access`, if that is one at hand. */
+export function markLocal<T extends object>(access: WorkspaceAccess, side: T): T {
+  const db = LOCAL.get(access);
+  if (db) LOCAL.set(side, db);
+  return side;
 }
 
 /** A row of a table a fork copies (nodes, entries, chunks), by column. */
@@ -165,7 +185,7 @@ export interface MergeSource {
 /** The {@link MergeSource} of a workspace reached through `access`. */
 export function localSource(access: WorkspaceAccess): MergeSource {
   const memo: ChangeMemo = {};
-  return {
+  return markLocal(access, {
     chunkSize: () => access((db) => db.chunkSize),
     snapshotNames: () => access(snapshotNames),
     takeSnapshot: (name) => access((db) => takeForkSnapshot(db, name)),
@@ -174,7 +194,7 @@ export function localSource(access: WorkspaceAccess): MergeSource {
     changes: (from, to, offset) => access((db) => readChanges(db, from, to, offset, memo)),
     states: (name, paths) => access((db) => readStates(db, name, paths)),
     fetchObjects: (hashes) => access((db) => [...fetchObjects(db, hashes)]),
-  };
+  });
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   type MergeResult,
   mergeCandidates,
 } from './fork.ts';
-import { type ForkRow, snapshotNames, type WorkspaceAccess } from './merge-source.ts';
+import { type ForkRow, markLocal, snapshotNames, type WorkspaceAccess } from './merge-source.ts';
 import { missingObjects, pushObjects, type SyncObject } from './objects.ts';
 
 /** What fork and merge ask of the side they write. Every call may be remote. */
@@ -35,7 +35,7 @@ export interface MergeTarget {
 
 /** The {@link MergeTarget} of a workspace reached through `access`. */
 export function localTarget(access: WorkspaceAccess): MergeTarget {
-  return {
+  return markLocal(access, {
     checkEmpty: (chunkSize) => access((db) => checkForkTarget(db, chunkSize)),
     snapshotNames: () => access(snapshotNames),
     missingObjects: (hashes) => access((db) => missingObjects(db, hashes)),
@@ -50,7 +50,7 @@ export function localTarget(access: WorkspaceAccess): MergeTarget {
         ),
       ),
     commitMerge: (plan) => access((db) => commitMerge(db, plan)),
-  };
+  });
 }
 
 /** Items per staging call: within the endpoint's per-call bounds. */
