@@ -230,7 +230,7 @@ export interface Staging {
   rows: ForkRow[][][];
   entries: ChangeEntry[];
   base: Array<[string, ChangeEntry]>;
-  /** About how many bytes of memory `rows`, `entries` and `base` hold ({@link stagedBytes}). */
+  /** About how many bytes of memory `rows`, `entries` and `base` hold (8 per number or slot, 2 per character). */
   bytes: number;
   /** The paths `mergeCandidates` found for the staged entries (and its snapshot names, `key`), kept between its pages. */
   candidates?: { key: string; paths: string[] };
@@ -247,10 +247,10 @@ export function createStaging(): Staging {
  * What a session may stage by default: about 32 MiB of rows and entries, a quarter of a Durable
  * Object's 128 MB, roughly a fork of 100,000 small files or a merge of 100,000 changed paths.
  */
-export const DEFAULT_MAX_STAGED_BYTES = 32 * 1024 * 1024;
+const DEFAULT_MAX_STAGED_BYTES = 32 * 1024 * 1024;
 
 /** About how many bytes of memory `value` takes once staged: 8 per number or slot, 2 per character. */
-export function stagedBytes(value: unknown): number {
+function stagedBytes(value: unknown): number {
   if (typeof value === 'string') return 16 + 2 * value.length;
   if (value instanceof Uint8Array) return 16 + value.byteLength;
   if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + 8 + stagedBytes(item), 16);
@@ -270,9 +270,9 @@ export interface EndpointOptions {
    */
   staging?: Staging;
   /**
-   * Most bytes (estimated as {@link stagedBytes} does) one session may stage for a fork or merge
-   * into this side before the staging call is refused with EFBIG and the staging dropped. Default
-   * {@link DEFAULT_MAX_STAGED_BYTES}.
+   * Most bytes of memory (estimated: 8 per number or slot, 2 per character) one session may stage
+   * for a fork or merge into this side before the staging call is refused with EFBIG and the
+   * staging dropped. Default 32 MiB.
    */
   maxStagedBytes?: number;
 }

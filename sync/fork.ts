@@ -464,7 +464,7 @@ export interface MergePlan {
   base: string;
   /** Their snapshot the merge started from: the one this side merged last, or `base`. */
   prev: string;
-  /** This side's snapshot they merged last, when that is the newer agreement ({@link settle}'s `here`). */
+  /** This side's snapshot they merged last, when that is the newer agreement (the base state is then this side's own). */
   here?: string;
   /** Their snapshot of the state merged. */
   mark: string;

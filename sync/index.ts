@@ -114,7 +114,14 @@ export {
 } from './frames.ts';
 export { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 export { connectInProcess, type InProcessOptions, type WireCounters } from './in-process.ts';
-export { type ChangePage, type ForkRow, localSource, type MergeSource, remoteSource } from './merge-source.ts';
+export {
+  type ChangeMemo,
+  type ChangePage,
+  type ForkRow,
+  localSource,
+  type MergeSource,
+  remoteSource,
+} from './merge-source.ts';
 export { localTarget, type MergeTarget, remoteTarget } from './merge-target.ts';
 export {
   buildManifest,
