@@ -39,10 +39,17 @@ export interface AttachedCopy {
  * Installs in the empty workspace `target`, in one transaction, the tree of the database file
  * `file` at its snapshot `base` (taken at revision `rev`), and takes the same snapshot: the same
  * rows {@link installFork} would install from pages, with the blobs the target lacks copied as
- * they are stored. The caller checked the target (empty, same chunk size). Undefined when the file
- * cannot be attached (a platform without ATTACH): the caller falls back to the paged copy.
+ * they are stored. `check` refuses a target that is not empty (or has another chunk size), inside
+ * the transaction as the paged install does. Undefined when the file cannot be attached (a
+ * platform without ATTACH, a transaction already open): the caller falls back to the paged copy.
  */
-export function copyAttached(target: Database, file: string, base: string, rev: number): AttachedCopy | undefined {
+export function copyAttached(
+  target: Database,
+  file: string,
+  base: string,
+  rev: number,
+  check: (db: Database) => void,
+): AttachedCopy | undefined {
   try {
     target.run(`ATTACH DATABASE ? AS ${SOURCE}`, [file]);
   } catch {
@@ -50,6 +57,7 @@ export function copyAttached(target: Database, file: string, base: string, rev: 
   }
   try {
     return mutate(target, 'fork', undefined, () => {
+      check(target);
       const snap = target.all<{ id: number; last_inode: number }>(
         `SELECT id, last_inode FROM ${SOURCE}.vfs_snapshots WHERE name = ?`,
         [base],
@@ -82,6 +90,7 @@ export function copyAttached(target: Database, file: string, base: string, rev: 
       return { nodes: Number(nodes), blobs: Number(blobs), bytes: Number(bytes) };
     });
   } finally {
+    // Nothing of the fork's statements is still running here: the detach cannot be refused as busy.
     target.run(`DETACH DATABASE ${SOURCE}`);
   }
 }

@@ -89,7 +89,8 @@ export async function fork(
     // Two workspaces at hand, the source in a file: the copy can stay inside SQLite.
     const [mine, into] = [localDatabase(from), localDatabase(to)];
     const file = mine && into ? databaseFile(mine) : undefined;
-    const attached = into && file ? copyAttached(into, file, base, rev) : undefined;
+    const attached =
+      into && file ? copyAttached(into, file, base, rev, (db) => checkForkTarget(db, chunkSize)) : undefined;
     if (attached) return { base, ...attached };
     const pages: ForkRow[][][] = [];
     for (let index = 0; index < FORK_TABLES.length; index++) {
@@ -372,9 +373,10 @@ export function settle(
 /**
  * Merges the workspace `theirs` reaches (a fork of this one, or the one this was forked from;
  * through a function or a {@link MergeSource}, such as {@link remoteSource} of a Durable Object's
- * sync endpoint) into the one `ours` reaches: their changes since the state this side last merged
- * from them (at first the fork) apply where this side did not change the path (or anything below
- * it); where both changed it differently, this side keeps the path and theirs is kept as
+ * sync endpoint) into the one `ours` reaches: their changes since the newest state the two agreed
+ * on (the state this side last merged from them, or the state of this side they last merged,
+ * whichever merge came later; at first the fork) apply where this side did not change the path
+ * (or anything below it) since then; where both changed it differently, this side keeps the path and theirs is kept as
  * `<path>.conflict-<id>` (a deletion or a directory of theirs has nothing to keep), as sync does. A
  * directory they deleted that holds paths this side changed stays. Nothing is lost, and this side
  * changes in one transaction (blobs are staged first). Theirs only gains a snapshot
