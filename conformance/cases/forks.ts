@@ -245,8 +245,9 @@ export function forkCases(target: ConformanceTarget): void {
           ws.writeFile('/src/main.ts', 'ours\n');
         });
         await b.do((ws) => ws.writeFile('/src/lib/util.ts', 'theirs\n'));
-        // Into them: their edit of /both.txt is what they gave this side, so ours applies.
-        const back = await merge(b.access, a.access);
+        // Into them (through their endpoint, as into a Durable Object): their /both.txt is what they
+        // gave this side, so ours applies.
+        const back = await merge(remoteTarget(wire(b)), a.access);
         expect(back.conflicts).toEqual([]);
         expect(back.applied).toEqual(['/both.txt', '/hard', '/src/main.ts']);
         await b.do((ws) => {
