@@ -160,19 +160,20 @@ export function foldEpoch(db: Database, from: number, into: number | undefined):
  * SQL for the rows of `v` as snapshot `epoch` (last inode `lastInode`) saw them: current rows with
  * no history from that epoch on, and the earliest history copy from it on where there is one;
  * never a row of an inode newer than the snapshot. Reads nothing once the snapshot is deleted
- * (its epoch no longer means anything).
+ * (its epoch no longer means anything). `schema` names the database holding the tables (`main`,
+ * or one attached).
  */
-function rowsAt(v: Versioned, epoch: number, lastInode: number): string {
+export function rowsAt(v: Versioned, epoch: number, lastInode: number, schema = 'main'): string {
   const keys = v.keys.map((key) => `x.${key} = h.${key}`).join(' AND ');
   const currentKeys = v.keys.map((key) => `h.${key} = c.${key}`).join(' AND ');
-  const alive = `EXISTS (SELECT 1 FROM main.vfs_snapshots WHERE id = ${epoch})`;
-  return `SELECT ${list([...v.keys, ...v.values], 'c.')} FROM main.${v.table} c
+  const alive = `EXISTS (SELECT 1 FROM ${schema}.vfs_snapshots WHERE id = ${epoch})`;
+  return `SELECT ${list([...v.keys, ...v.values], 'c.')} FROM ${schema}.${v.table} c
       WHERE ${alive} AND c.${v.inode} <= ${lastInode}
-        AND NOT EXISTS (SELECT 1 FROM main.${v.hist} h WHERE ${currentKeys} AND h.epoch >= ${epoch})
+        AND NOT EXISTS (SELECT 1 FROM ${schema}.${v.hist} h WHERE ${currentKeys} AND h.epoch >= ${epoch})
     UNION ALL
-    SELECT ${list([...v.keys, ...v.values], 'h.')} FROM main.${v.hist} h
+    SELECT ${list([...v.keys, ...v.values], 'h.')} FROM ${schema}.${v.hist} h
       WHERE ${alive} AND h.epoch >= ${epoch} AND h.live AND h.${v.inode} <= ${lastInode}
-        AND h.epoch = (SELECT MIN(x.epoch) FROM main.${v.hist} x WHERE ${keys} AND x.epoch >= ${epoch})`;
+        AND h.epoch = (SELECT MIN(x.epoch) FROM ${schema}.${v.hist} x WHERE ${keys} AND x.epoch >= ${epoch})`;
 }
 
 /** The CTEs that make `vfs_nodes`, `vfs_dirents` and `vfs_chunks` read as snapshot `epoch` saw them. */

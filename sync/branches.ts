@@ -99,7 +99,7 @@ export function mergeBranch(db: Database, name: string): MergeResult {
     const head = `${HEAD}${name}`;
     const theirs = snapshotView(db, head);
     const incoming = diffSnapshots(db, base, head).map(({ path }) => materialiseChange(theirs, path));
-    return settle(db, base, incoming, name);
+    return settle(db, { base }, incoming, name);
   });
 }
 

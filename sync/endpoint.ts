@@ -29,6 +29,7 @@ import {
 import { type ManifestPage, needsResync, readManifest } from './compact.ts';
 import { checkForkTarget, commitMerge, installFork, type MergeResult, mergeCandidates } from './fork.ts';
 import {
+  type ChangeMemo,
   type ChangePage,
   checkForkName,
   dropForkSnapshot,
@@ -154,10 +155,16 @@ export interface SyncEndpoint {
   stageBase(states: Array<[string, ChangeEntry]>): Promise<void>;
   /** Installs the staged fork rows and takes snapshot `base`, in one transaction; resolves to the nodes installed. */
   commitFork(base: string, rev: number, chunkSize: number): Promise<number>;
-  /** A page (2,000) of the paths the authority changed since `base` at or below a staged entry's path. */
-  mergeCandidates(base: string, offset: number): Promise<{ paths: string[]; next: number | null }>;
-  /** Merges the staged entries into the authority in one transaction (fork.ts's rule). */
-  commitMerge(base: string, prev: string, mark: string): Promise<MergeResult>;
+  /**
+   * A page (2,000) of the paths the authority changed since any of its snapshots `since` (one or
+   * two names) at or below a staged entry's path; found on the first page, later pages only slice.
+   */
+  mergeCandidates(since: string | string[], offset: number): Promise<{ paths: string[]; next: number | null }>;
+  /**
+   * Merges the staged entries into the authority in one transaction (fork.ts's rule); `here`, the
+   * authority's own snapshot the other side merged last, when that is the newer agreement.
+   */
+  commitMerge(base: string, prev: string, mark: string, here?: string | null): Promise<MergeResult>;
 }
 
 /** Options of {@link SyncEndpoint.fetchChanges}. */
@@ -254,11 +261,38 @@ export interface Staging {
   rows: ForkRow[][][];
   entries: ChangeEntry[];
   base: Array<[string, ChangeEntry]>;
+  /** About how many bytes of memory `rows`, `entries` and `base` hold (8 per number or slot, 2 per character). */
+  bytes: number;
+  /** The paths `mergeCandidates` found for the staged entries (and its snapshot names, `key`), kept between its pages. */
+  candidates?: { key: string; paths: string[] };
+  /** The diff `forkChanges` pages through, computed once per pair of snapshots. */
+  changes: ChangeMemo;
 }
 
 /** An empty {@link Staging}. */
 export function createStaging(): Staging {
-  return { rows: FORK_TABLES.map(() => []), entries: [], base: [] };
+  return { rows: FORK_TABLES.map(() => []), entries: [], base: [], bytes: 0, changes: {} };
+}
+
+/**
+ * What a session may stage by default: 64 MiB as estimated, half of a Durable Object's 128 MB. A
+ * fork stages about 590 estimated bytes per small file (510 measured on the heap), so about
+ * 110,000 files.
+ */
+const DEFAULT_MAX_STAGED_BYTES = 64 * 1024 * 1024;
+
+/** About how many bytes of memory `value` takes once staged: 8 per number or slot, 2 per character, 16 per object or string. */
+function stagedBytes(value: unknown): number {
+  if (typeof value === 'string') return 16 + 2 * value.length;
+  if (value instanceof Uint8Array) return 16 + value.byteLength;
+  if (Array.isArray(value)) return value.reduce((sum: number, item) => sum + 8 + stagedBytes(item), 16);
+  if (value !== null && typeof value === 'object') {
+    let sum = 16;
+    // Rows of one shape share their keys: a property costs its slot and its value.
+    for (const item of Object.values(value)) sum += 8 + stagedBytes(item);
+    return sum;
+  }
+  return 8;
 }
 
 /** Options of {@link createSyncEndpoint}. */
@@ -268,6 +302,12 @@ export interface EndpointOptions {
    * each call gets a new endpoint (calls forwarded into a Durable Object one at a time, say).
    */
   staging?: Staging;
+  /**
+   * Most bytes of memory (estimated: 8 per number or slot, 2 per character) one session may stage
+   * for a fork or merge into this side before the staging call is refused with EFBIG and the
+   * staging dropped. Default 64 MiB (a fork of about 110,000 small files).
+   */
+  maxStagedBytes?: number;
 }
 
 /**
@@ -278,10 +318,27 @@ export interface EndpointOptions {
 export function createSyncEndpoint(db: Database, options: EndpointOptions = {}): SyncEndpoint {
   const self = replicaId(db);
   const staged = options.staging ?? createStaging();
+  const maxStaged = options.maxStagedBytes ?? DEFAULT_MAX_STAGED_BYTES;
   const unstage = () => {
     staged.rows = FORK_TABLES.map(() => []);
     staged.entries = [];
     staged.base = [];
+    staged.bytes = 0;
+    staged.candidates = undefined;
+  };
+  // Counts what a staging call adds; past the cap the session's staging goes (it could never commit).
+  const stage = (items: unknown, syscall: string) => {
+    staged.bytes += stagedBytes(items);
+    if (staged.bytes <= maxStaged) return;
+    unstage();
+    throw fsError(
+      'EFBIG',
+      syscall,
+      undefined,
+      undefined,
+      `a session stages at most ${maxStaged} bytes for a ${syscall} into this side and this one needs more: ` +
+        `${syscall} into a local workspace and sync that to this side instead, or raise the endpoint's maxStagedBytes`,
+    );
   };
   return {
     async hello(hello) {
@@ -382,7 +439,7 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
       return readRows(db, base, table, after);
     },
     async forkChanges(from, to, offset) {
-      return readChanges(db, from, to, offset);
+      return readChanges(db, from, to, offset, staged.changes);
     },
     async forkStates(name, paths) {
       return readStates(db, name, paths);
@@ -396,14 +453,18 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
     async stageRows(table, rows) {
       checkCount(rows, STAGE_ROWS, 'rows');
       if (!staged.rows[table]) throw fsError('EINVAL', 'fork', undefined, undefined, 'no such fork table');
+      stage(rows, 'fork');
       staged.rows[table].push(rows.map((row) => ({ ...row })));
     },
     async stageEntries(entries) {
       checkCount(entries, MAX_BATCH_ENTRIES, 'entries');
+      stage(entries, 'merge');
       staged.entries.push(...entries);
+      staged.candidates = undefined;
     },
     async stageBase(states) {
       checkCount(states, MAX_BATCH_ENTRIES, 'states');
+      stage(states, 'merge');
       staged.base.push(...states);
     },
     async commitFork(base, rev, chunkSize) {
@@ -415,20 +476,38 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
         unstage();
       }
     },
-    async mergeCandidates(base, offset) {
-      const paths = mergeCandidates(
-        db,
-        base,
-        staged.entries.map((entry) => entry.path),
-      );
+    async mergeCandidates(since, offset) {
+      const names = typeof since === 'string' ? [since] : since;
+      if (!Array.isArray(names) || names.length > 2 || names.some((name) => typeof name !== 'string')) {
+        throw fsError('EINVAL', 'merge', undefined, undefined, 'since: one or two snapshot names');
+      }
+      // Found once for the staged entries; later pages only slice.
+      const key = names.join('\0');
+      if (staged.candidates?.key !== key) {
+        const found = mergeCandidates(
+          db,
+          names,
+          staged.entries.map((entry) => entry.path),
+        );
+        staged.candidates = { key, paths: found };
+      }
+      const { paths } = staged.candidates;
       const start = Math.max(0, Math.trunc(Number(offset)) || 0);
       const next = start + STAGE_ROWS;
       return { paths: paths.slice(start, next), next: next < paths.length ? next : null };
     },
-    async commitMerge(base, prev, mark) {
+    async commitMerge(base, prev, mark, here) {
       for (const name of [base, prev, mark]) checkForkName(name, 'merge');
+      if (here != null) checkForkName(here, 'merge');
       try {
-        return commitMerge(db, { base, prev, mark, incoming: staged.entries, theirBase: staged.base });
+        return commitMerge(db, {
+          base,
+          prev,
+          mark,
+          here: here ?? undefined,
+          incoming: staged.entries,
+          theirBase: staged.base,
+        });
       } finally {
         unstage();
       }

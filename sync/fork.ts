@@ -11,16 +11,18 @@ import type { SqlValue } from '../core/backend.ts';
 import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
 import { diffSnapshots } from '../core/fs/diff.ts';
-import { deleteSnapshot, snapshot } from '../core/fs/snapshots.ts';
+import { deleteSnapshot, snapshot, snapshotView } from '../core/fs/snapshots.ts';
 import { mutate } from '../core/mutate.ts';
-import { isSameOrBelow } from '../core/paths.ts';
+import { compareBytes, parentPath } from '../core/paths.ts';
 import { readMeta, writeMeta } from '../core/schema.ts';
 import { applyChanges } from './apply.ts';
 import { type ChangeEntry, HOLE, materialiseChange, nodeAt } from './changes.ts';
+import { copyAttached, databaseFile } from './fork-attached.ts';
 import {
   type ChangePage,
   FORK_TABLES,
   type ForkRow,
+  localDatabase,
   localSource,
   MAX_STATE_PATHS,
   type MergeSource,
@@ -84,6 +86,12 @@ export async function fork(
   const base = `fork-${randomId()}`;
   const rev = await source.takeSnapshot(base);
   try {
+    // Two workspaces at hand, the source in a file: the copy can stay inside SQLite.
+    const [mine, into] = [localDatabase(from), localDatabase(to)];
+    const file = mine && into ? databaseFile(mine) : undefined;
+    const attached =
+      into && file ? copyAttached(into, file, base, rev, (db) => checkForkTarget(db, chunkSize)) : undefined;
+    if (attached) return { base, ...attached };
     const pages: ForkRow[][][] = [];
     for (let index = 0; index < FORK_TABLES.length; index++) {
       pages.push([]);
@@ -203,12 +211,17 @@ export interface MergeResult {
   conflicts: MergeConflict[];
 }
 
-/** Where a merge starts: the fork both hold, and the state of theirs this side merged last. */
+/** Where a merge starts: the fork both hold, and the newest state the two sides agreed on. */
 interface MergeBase {
   /** The newest `fork-<id>` snapshot both hold. */
   fork: string;
   /** Their snapshot this side merged last (`fork-<id>.<id>`, this side holding it with `-merged`), or `fork`. */
   prev: string;
+  /**
+   * This side's snapshot (`fork-<id>.<id>`) that they merged last, when that merge is newer than
+   * `prev`: the state both then agreed on is this side's own, and the merge compares against it.
+   */
+  here?: string;
 }
 
 const MERGED = '-merged';
@@ -228,8 +241,43 @@ function mergeBase(ourNames: readonly string[], theirNames: readonly string[]): 
   }
   const mark = new RegExp(`^${fork}\\.[0-9a-f]{12}$`);
   const prev = theirNames.findLast((name) => mark.test(name) && mine.has(`${name}${MERGED}`)) ?? fork;
+  // Both records are snapshots of theirs (the state they gave, or the one they reached merging
+  // ours), so their order there says which merge was the later one.
+  const theirs = theirNames.findLast(
+    (name) =>
+      name.endsWith(MERGED) && mark.test(name.slice(0, -MERGED.length)) && mine.has(name.slice(0, -MERGED.length)),
+  );
+  if (theirs !== undefined && theirNames.indexOf(theirs) > theirNames.indexOf(prev)) {
+    return { fork, prev, here: theirs.slice(0, -MERGED.length) };
+  }
   return { fork, prev };
 }
+
+/** The paths this side changed since any of the snapshots `since` it holds, in byte order. */
+function changedHere(db: Database, since: readonly string[]): string[] {
+  const held = new Set(snapshotNames(db));
+  const paths = new Set<string>();
+  for (const name of since) if (held.has(name)) for (const entry of diffSnapshots(db, name)) paths.add(entry.path);
+  return [...paths].sort(compareBytes);
+}
+
+/**
+ * Every path of `paths` and every ancestor of each: a path at or below which something changed is
+ * in it, so each incoming path costs one lookup rather than a scan of `paths`.
+ */
+function withAncestors(paths: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const path of paths)
+    for (let at = path; !out.has(at); at = parentPath(at)) {
+      out.add(at);
+      if (at === '/') break;
+    }
+  return out;
+}
+
+/** The snapshots of this side whose diffs to now hold every path it changed since `plan`'s base. */
+const sinceOf = (plan: Pick<MergePlan, 'base' | 'prev' | 'here'>): string[] =>
+  plan.here !== undefined ? [plan.here] : [plan.base, `${plan.prev}${MERGED}`];
 
 const sameState = (a: ChangeEntry, b: ChangeEntry): boolean =>
   a.type === b.type &&
@@ -261,31 +309,44 @@ function blockingAncestor(db: Database, path: string): string | undefined {
   return undefined;
 }
 
+/** How {@link settle} tells what this side changed since the merge base. */
+export interface SettleBase {
+  /** The snapshot reported as the merge's base. */
+  base: string;
+  /** This side's snapshots: a path differing from any of them now changed here (default: `base` alone). */
+  since?: readonly string[];
+  /**
+   * Their state at the base, by path (at least for each path this side changed at or below a
+   * path of theirs): a path here in that state agrees with them, as after an earlier merge.
+   */
+  theirBase?: ReadonlyMap<string, ChangeEntry>;
+  /** This side's snapshot holding the base state: an incoming path in that state did not change there. */
+  here?: string;
+}
+
 /**
- * Decides what of `incoming` (the other side's changes since snapshot `base`, in path order)
- * applies here and what conflicts (copies are named `<path>.conflict-<tag>`); then applies it, in
- * one transaction. The three-way rule of {@link merge}, shared with branch merges.
+ * Decides what of `incoming` (the other side's changes since the base, in path order) applies
+ * here and what conflicts (copies are named `<path>.conflict-<tag>`); then applies it, in one
+ * transaction. The three-way rule of {@link merge}, shared with branch merges.
  */
 export function settle(
   db: Database,
-  base: string,
+  { base, since = [base], theirBase, here }: SettleBase,
   incoming: readonly ChangeEntry[],
   tag: string,
-  theirBase?: ReadonlyMap<string, ChangeEntry>,
 ): MergeResult {
-  // A path this side changed since `base` counts unless it holds the state the other side's changes
-  // start from (where that is known): then the two agree on it, as after an earlier merge.
-  const ourPaths = diffSnapshots(db, base)
-    .map((entry) => entry.path)
-    .filter((path) => {
-      const known = theirBase?.get(path);
-      return !known || !sameState(materialiseChange(db, path), known);
-    });
-  const touched = (path: string) => ourPaths.some((mine) => isSameOrBelow(mine, path));
+  // A path this side changed counts unless it holds the state their changes start from.
+  const agreed = (path: string) => {
+    const known = theirBase?.get(path);
+    return known !== undefined && sameState(materialiseChange(db, path), known);
+  };
+  const ours = withAncestors(changedHere(db, since).filter((path) => !agreed(path)));
+  const baseView = here === undefined ? undefined : snapshotView(db, here);
   const entries: ChangeEntry[] = [];
   const result: MergeResult = { base, applied: [], conflicts: [] };
   for (const entry of incoming) {
     const { path } = entry;
+    if (baseView && sameState(materialiseChange(baseView, path), entry)) continue;
     // Where this side made a non-directory of an ancestor, theirs cannot go at `path` without
     // replacing it: it goes below a conflict copy of the ancestor instead.
     const blocked = blockingAncestor(db, path);
@@ -294,7 +355,7 @@ export function settle(
         entry.type === 'delete' ? null : freeName(db, `${blocked}.conflict-${tag}`, entry) + path.slice(blocked.length);
       if (copy) entries.push({ ...entry, path: copy });
       result.conflicts.push({ path, copy });
-    } else if (!touched(path)) {
+    } else if (!ours.has(path)) {
       entries.push(entry);
       result.applied.push(path);
     } else if (!sameState(materialiseChange(db, path), entry)) {
@@ -312,9 +373,10 @@ export function settle(
 /**
  * Merges the workspace `theirs` reaches (a fork of this one, or the one this was forked from;
  * through a function or a {@link MergeSource}, such as {@link remoteSource} of a Durable Object's
- * sync endpoint) into the one `ours` reaches: their changes since the state this side last merged
- * from them (at first the fork) apply where this side did not change the path (or anything below
- * it); where both changed it differently, this side keeps the path and theirs is kept as
+ * sync endpoint) into the one `ours` reaches: their changes since the newest state the two agreed
+ * on (the state this side last merged from them, or the state of this side they last merged,
+ * whichever merge came later; at first the fork) apply where this side did not change the path
+ * (or anything below it) since then; where both changed it differently, this side keeps the path and theirs is kept as
  * `<path>.conflict-<id>` (a deletion or a directory of theirs has nothing to keep), as sync does. A
  * directory they deleted that holds paths this side changed stays. Nothing is lost, and this side
  * changes in one transaction (blobs are staged first). Theirs only gains a snapshot
@@ -328,32 +390,37 @@ export async function merge(
 ): Promise<MergeResult> {
   const source = sourceOf(theirs);
   const target = targetOf(ours);
-  const { fork: base, prev } = mergeBase(await target.snapshotNames(), await source.snapshotNames());
+  const { fork: base, prev, here } = mergeBase(await target.snapshotNames(), await source.snapshotNames());
   const mark = `${base}.${randomId()}`;
   await source.takeSnapshot(mark);
   let result: MergeResult;
   try {
-    // Both ends are snapshots: their changes read in pages fit together whatever they do meanwhile.
-    const incoming: ChangeEntry[] = [];
-    for (let offset: number | null = 0; offset !== null; ) {
-      const page: ChangePage = await source.changes(prev, mark, offset);
-      incoming.push(...page.entries);
-      offset = page.next;
-    }
-    // The state theirs started from at every path this side changed where theirs changed something.
-    const candidates = await target.candidates(base, incoming);
+    // Their changes since the state both agreed on last. When that is this side's own (they merged
+    // from here last), it is not a snapshot of theirs: what they changed since the fork and since
+    // that merge covers it, and this side leaves out what still equals its own state there.
+    const incoming =
+      here === undefined
+        ? await readChangesSince(source, prev, mark)
+        : unionByPath(
+            await readChangesSince(source, base, mark),
+            await readChangesSince(source, `${here}${MERGED}`, mark),
+          );
+    // Their state at `prev` at every path this side changed where theirs changed something.
     const theirBase = new Map<string, ChangeEntry>();
-    for (let start = 0; start < candidates.length; start += MAX_STATE_PATHS) {
-      const paths = candidates.slice(start, start + MAX_STATE_PATHS);
-      const states = await source.states(prev, paths);
-      for (let i = 0; i < paths.length; i++) theirBase.set(paths[i], states[i]);
+    if (here === undefined) {
+      const candidates = await target.candidates(sinceOf({ base, prev }), incoming);
+      for (let start = 0; start < candidates.length; start += MAX_STATE_PATHS) {
+        const paths = candidates.slice(start, start + MAX_STATE_PATHS);
+        const states = await source.states(prev, paths);
+        for (let i = 0; i < paths.length; i++) theirBase.set(paths[i], states[i]);
+      }
     }
     const sizes = new Map<string, number>();
     for (const entry of incoming)
       if (entry.type === 'file')
         for (const chunk of entry.chunks) if (chunk.hash !== HOLE) sizes.set(chunk.hash, chunk.size);
     await copyBlobs(source, target, sizes);
-    result = await target.commitMerge({ base, prev, mark, incoming, theirBase: [...theirBase] });
+    result = await target.commitMerge({ base, prev, mark, here, incoming, theirBase: [...theirBase] });
   } catch (error) {
     await source.dropSnapshot(mark).catch(() => undefined);
     throw error;
@@ -363,11 +430,34 @@ export async function merge(
   return result;
 }
 
-/** The paths this side changed since snapshot `base` at or below any of `paths`. */
-export function mergeCandidates(db: Database, base: string, paths: readonly string[]): string[] {
-  return diffSnapshots(db, base)
-    .map((entry) => entry.path)
-    .filter((mine) => paths.some((path) => isSameOrBelow(mine, path)));
+/** Their changes from snapshot `from` to snapshot `to`, every page. */
+async function readChangesSince(source: MergeSource, from: string, to: string): Promise<ChangeEntry[]> {
+  // Both ends are snapshots: pages read at different times fit together whatever they do meanwhile.
+  const entries: ChangeEntry[] = [];
+  for (let offset: number | null = 0; offset !== null; ) {
+    const page: ChangePage = await source.changes(from, to, offset);
+    entries.push(...page.entries);
+    offset = page.next;
+  }
+  return entries;
+}
+
+/** Two lists of entries in path order as one (a path in both has the same state: both read it at one snapshot). */
+function unionByPath(a: readonly ChangeEntry[], b: readonly ChangeEntry[]): ChangeEntry[] {
+  const byPath = new Map<string, ChangeEntry>();
+  for (const entry of [...a, ...b]) byPath.set(entry.path, entry);
+  return [...byPath.values()].sort((x, y) => compareBytes(x.path, y.path));
+}
+
+/** The paths this side changed since any of its snapshots `since` at or below any of `paths`. */
+export function mergeCandidates(db: Database, since: readonly string[], paths: readonly string[]): string[] {
+  const theirs = new Set(paths);
+  return changedHere(db, since).filter((mine) => {
+    for (let at = mine; ; at = parentPath(at)) {
+      if (theirs.has(at)) return true;
+      if (at === '/') return false;
+    }
+  });
 }
 
 /** What a merge brings to the side it writes, read from the other side. */
@@ -376,11 +466,13 @@ export interface MergePlan {
   base: string;
   /** Their snapshot the merge started from: the one this side merged last, or `base`. */
   prev: string;
+  /** This side's snapshot they merged last, when that is the newer agreement (the base state is then this side's own). */
+  here?: string;
   /** Their snapshot of the state merged. */
   mark: string;
-  /** Their changes from `prev` to `mark`, in path order. */
+  /** Their changes since the base, in path order. */
   incoming: ChangeEntry[];
-  /** Their state at `prev` of paths this side changed, as [path, state] pairs. */
+  /** Their state at `prev` of paths this side changed, as [path, state] pairs (none with `here`). */
   theirBase: Array<[string, ChangeEntry]>;
 }
 
@@ -389,9 +481,14 @@ export interface MergePlan {
  * `<mark>-merged` and drops the previous merge's record. Their blobs must be staged already.
  */
 export function commitMerge(db: Database, plan: MergePlan): MergeResult {
-  const { base, prev, mark } = plan;
+  const { base, prev, mark, here } = plan;
   return mutate(db, 'merge', undefined, () => {
-    const settled = settle(db, base, plan.incoming, base.slice('fork-'.length), new Map(plan.theirBase));
+    const settled = settle(
+      db,
+      { base, since: sinceOf(plan), theirBase: new Map(plan.theirBase), here },
+      plan.incoming,
+      base.slice('fork-'.length),
+    );
     // The record this side held of the previous merge is superseded by the new one.
     if (snapshotNames(db).includes(`${prev}${MERGED}`)) deleteSnapshot(db, `${prev}${MERGED}`);
     snapshot(db, `${mark}${MERGED}`);

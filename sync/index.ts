@@ -121,7 +121,14 @@ export {
   MEMORY_MARGIN_FRACTION,
   SYNC_MESSAGE_RESERVE_BYTES,
 } from './memory.ts';
-export { type ChangePage, type ForkRow, localSource, type MergeSource, remoteSource } from './merge-source.ts';
+export {
+  type ChangeMemo,
+  type ChangePage,
+  type ForkRow,
+  localSource,
+  type MergeSource,
+  remoteSource,
+} from './merge-source.ts';
 export { localTarget, type MergeTarget, remoteTarget } from './merge-target.ts';
 export {
   buildManifest,

@@ -11,7 +11,7 @@ import type { SqlValue } from '../core/backend.ts';
 import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
 import { diffSnapshots } from '../core/fs/diff.ts';
-import { deleteSnapshot, listSnapshots, snapshot, snapshotView } from '../core/fs/snapshots.ts';
+import { deleteSnapshot, findSnapshot, listSnapshots, snapshot, snapshotView } from '../core/fs/snapshots.ts';
 import { NODE_FIELDS } from '../core/history.ts';
 import { readMeta } from '../core/schema.ts';
 import { type ChangeEntry, materialiseChange } from './changes.ts';
@@ -25,9 +25,29 @@ import { fetchObjects, type SyncObject } from './objects.ts';
  */
 export type WorkspaceAccess = <T>(fn: (db: Database) => T) => Promise<T>;
 
+/** The `Database` behind each side made by {@link local} (or a source or target built on one). */
+const LOCAL = new WeakMap<object, Database>();
+
 /** A {@link WorkspaceAccess} for a `Database` in this context. */
 export function local(db: Database): WorkspaceAccess {
-  return async (fn) => fn(db);
+  const access: WorkspaceAccess = async (fn) => fn(db);
+  LOCAL.set(access, db);
+  return access;
+}
+
+/**
+ * The `Database` a side reaches when it is one at hand ({@link local}, or a {@link localSource} or
+ * `localTarget` of one): a fork between two such sides may copy inside SQLite (fork-attached.ts).
+ */
+export function localDatabase(side: object): Database | undefined {
+  return LOCAL.get(side);
+}
+
+/** Records that `side` (a source or target) reaches the same `Database` as `access`, if that is one at hand. */
+export function markLocal<T extends object>(access: WorkspaceAccess, side: T): T {
+  const db = LOCAL.get(access);
+  if (db) LOCAL.set(side, db);
+  return side;
 }
 
 /** A row of a table a fork copies (nodes, entries, chunks), by column. */
@@ -100,21 +120,38 @@ export interface ChangePage {
 }
 
 /**
+ * The paths that differ between two snapshots, kept by whoever reads them in pages (a merge's
+ * source, an endpoint's session) so the diff runs once, not once a page: both ends are
+ * snapshots, so the list cannot change while they exist, and snapshot ids are never reused.
+ */
+export interface ChangeMemo {
+  /** The ids of the two snapshots the paths are between. */
+  key?: string;
+  paths?: string[];
+}
+
+/**
  * The paths that differ from snapshot `from` to snapshot `to`, with their state at `to`, from the
  * `offset`-th on: at most 256 entries and about 20,000 chunk references a page (always at least
- * one entry). Both ends are snapshots, so pages read at different times fit together.
+ * one entry). Both ends are snapshots, so pages read at different times fit together. The diff
+ * runs on the first page asked with `memo` and is kept there: a later page costs what it holds.
  */
-export function readChanges(db: Database, from: string, to: string, offset: number): ChangePage {
+export function readChanges(db: Database, from: string, to: string, offset: number, memo: ChangeMemo = {}): ChangePage {
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw fsError('EINVAL', 'merge', undefined, undefined, 'the offset must be a whole number');
   }
-  const paths = diffSnapshots(db, from, to);
+  const key = `${findSnapshot(db, from, 'diff').id}:${findSnapshot(db, to, 'diff').id}`;
+  if (memo.key !== key || memo.paths === undefined) {
+    memo.paths = diffSnapshots(db, from, to).map((entry) => entry.path);
+    memo.key = key;
+  }
+  const paths = memo.paths;
   const view = snapshotView(db, to);
   const entries: ChangeEntry[] = [];
   let chunks = 0;
   let at = offset;
   for (; at < paths.length && entries.length < PAGE_ENTRIES; at++) {
-    const entry = materialiseChange(view, paths[at].path);
+    const entry = materialiseChange(view, paths[at]);
     const size = entry.type === 'file' ? entry.chunks.length : 0;
     if (entries.length > 0 && chunks + size > PAGE_CHUNKS) break;
     entries.push(entry);
@@ -147,16 +184,17 @@ export interface MergeSource {
 
 /** The {@link MergeSource} of a workspace reached through `access`. */
 export function localSource(access: WorkspaceAccess): MergeSource {
-  return {
+  const memo: ChangeMemo = {};
+  return markLocal(access, {
     chunkSize: () => access((db) => db.chunkSize),
     snapshotNames: () => access(snapshotNames),
     takeSnapshot: (name) => access((db) => takeForkSnapshot(db, name)),
     dropSnapshot: (name) => access((db) => dropForkSnapshot(db, name)),
     rows: (base, table, after) => access((db) => readRows(db, base, table, after)),
-    changes: (from, to, offset) => access((db) => readChanges(db, from, to, offset)),
+    changes: (from, to, offset) => access((db) => readChanges(db, from, to, offset, memo)),
     states: (name, paths) => access((db) => readStates(db, name, paths)),
     fetchObjects: (hashes) => access((db) => [...fetchObjects(db, hashes)]),
-  };
+  });
 }
 
 /**

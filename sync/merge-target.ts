@@ -15,7 +15,7 @@ import {
   type MergeResult,
   mergeCandidates,
 } from './fork.ts';
-import { type ForkRow, snapshotNames, type WorkspaceAccess } from './merge-source.ts';
+import { type ForkRow, markLocal, snapshotNames, type WorkspaceAccess } from './merge-source.ts';
 import { missingObjects, pushObjects, type SyncObject } from './objects.ts';
 
 /** What fork and merge ask of the side they write. Every call may be remote. */
@@ -27,30 +27,30 @@ export interface MergeTarget {
   pushObjects(objects: SyncObject[]): Promise<number>;
   /** Installs a fork's rows (`pages[table]`) and takes snapshot `base`, in one transaction. */
   installFork(base: string, rev: number, chunkSize: number, pages: ForkRow[][][]): Promise<number>;
-  /** The paths changed here since `base` at or below a path of `incoming`. */
-  candidates(base: string, incoming: readonly ChangeEntry[]): Promise<string[]>;
+  /** The paths changed here since any of snapshots `since` at or below a path of `incoming`. */
+  candidates(since: string[], incoming: readonly ChangeEntry[]): Promise<string[]>;
   /** Applies a merge in one transaction. */
   commitMerge(plan: MergePlan): Promise<MergeResult>;
 }
 
 /** The {@link MergeTarget} of a workspace reached through `access`. */
 export function localTarget(access: WorkspaceAccess): MergeTarget {
-  return {
+  return markLocal(access, {
     checkEmpty: (chunkSize) => access((db) => checkForkTarget(db, chunkSize)),
     snapshotNames: () => access(snapshotNames),
     missingObjects: (hashes) => access((db) => missingObjects(db, hashes)),
     pushObjects: (objects) => access((db) => pushObjects(db, objects)),
     installFork: (base, rev, chunkSize, pages) => access((db) => installFork(db, chunkSize, base, rev, pages)),
-    candidates: (base, incoming) =>
+    candidates: (since, incoming) =>
       access((db) =>
         mergeCandidates(
           db,
-          base,
+          since,
           incoming.map((entry) => entry.path),
         ),
       ),
     commitMerge: (plan) => access((db) => commitMerge(db, plan)),
-  };
+  });
 }
 
 /** Items per staging call: within the endpoint's per-call bounds. */
@@ -89,21 +89,21 @@ export function remoteTarget(endpoint: SyncEndpoint): MergeTarget {
             await endpoint.stageRows(table, rows.slice(start, start + STAGE_ROWS));
       return endpoint.commitFork(base, rev, chunkSize);
     },
-    candidates: async (base, incoming) => {
+    candidates: async (since, incoming) => {
       await stageEntries(incoming);
       const paths: string[] = [];
       for (let offset: number | null = 0; offset !== null; ) {
-        const page: { paths: string[]; next: number | null } = await endpoint.mergeCandidates(base, offset);
+        const page: { paths: string[]; next: number | null } = await endpoint.mergeCandidates(since, offset);
         paths.push(...page.paths);
         offset = page.next;
       }
       return paths;
     },
-    commitMerge: async ({ base, prev, mark, incoming, theirBase }) => {
+    commitMerge: async ({ base, prev, mark, here, incoming, theirBase }) => {
       await stageEntries(incoming);
       for (let start = 0; start < theirBase.length; start += STAGE_ENTRIES)
         await endpoint.stageBase(theirBase.slice(start, start + STAGE_ENTRIES));
-      return endpoint.commitMerge(base, prev, mark);
+      return endpoint.commitMerge(base, prev, mark, here);
     },
   };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import { describe, expect, it } from 'vitest';
+import { diffSnapshots } from '../../core/fs/diff.ts';
 import { openWorkspace, type Workspace } from '../../core/workspace.ts';
 import {
   createBranch,
@@ -17,15 +18,19 @@ import {
 import { createStaging, createSyncEndpoint, forwardEndpoint } from '../../sync/endpoint.ts';
 import { fork, merge, remoteSource, remoteTarget, type WorkspaceAccess } from '../../sync/fork.ts';
 import { connectInProcess } from '../../sync/in-process.ts';
+import { type ChangeMemo, localSource, readChanges } from '../../sync/merge-source.ts';
 import { defineCase, expectCode, expectFsckClean, expectRefused, testClock } from '../harness.ts';
 import { snapshot as picture } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
+import { RecordingStorage } from '../testing.ts';
 import { patternBytes } from './files.ts';
 
 /** One workspace of a pair: its access for fork and merge, and a way to act on it. */
 interface Side {
   access: WorkspaceAccess;
   do<T>(fn: (ws: Workspace) => T): Promise<T>;
+  /** As `do`, with every statement the workspace runs recorded. */
+  recording<T>(fn: (ws: Workspace, storage: RecordingStorage) => T): Promise<T>;
 }
 
 /** Runs `fn` with two fresh workspaces (chunk size 16) on two storages, then fscks both. */
@@ -34,7 +39,12 @@ function withTwo(target: ConformanceTarget, fn: (a: Side, b: Side) => Promise<un
   const side = (storage: StorageHandle): Side => {
     const run = <T>(fn: (ws: Workspace) => T) =>
       storage.use((backend) => fn(openWorkspace(backend, { chunkSize: 16, now: clock.now })));
-    return { access: (fn) => run((ws) => fn(ws.db)), do: run };
+    const recording = <T>(fn: (ws: Workspace, storage: RecordingStorage) => T) =>
+      storage.use((backend) => {
+        const recorder = new RecordingStorage(backend);
+        return fn(openWorkspace(recorder, { chunkSize: 16, now: clock.now }), recorder);
+      });
+    return { access: (fn) => run((ws) => fn(ws.db)), do: run, recording };
   };
   return target.withStorages(2, async ([first, second]) => {
     const a = side(first);
@@ -56,6 +66,24 @@ function seed(ws: Workspace): void {
 }
 
 const names = (ws: Workspace) => ws.snapshots().map((info) => info.name);
+
+/** Each path's type and content: what two sides agree on after merges (hard links arrive as separate files). */
+const contents = (ws: Workspace) =>
+  Object.fromEntries(Object.entries(picture(ws).tree).map(([path, node]) => [path, [node.type, node.content]]));
+
+/** A side's sync endpoint, one call at a time in its own context, staging kept across calls (as a Durable Object's). */
+function wire(side: Side, maxStagedBytes?: number) {
+  const staging = createStaging();
+  return connectInProcess(
+    forwardEndpoint((method, args) =>
+      side.do((ws) =>
+        (createSyncEndpoint(ws.db, { staging, maxStagedBytes })[method] as (...x: unknown[]) => Promise<unknown>)(
+          ...args,
+        ),
+      ),
+    ),
+  );
+}
 
 export function forkCases(target: ConformanceTarget): void {
   describe('forks and merges', () => {
@@ -159,26 +187,18 @@ export function forkCases(target: ConformanceTarget): void {
           expect(ws.readFile('/src/lib/util.ts', 'utf8')).toBe('ours\n');
           expect(ws.readFile('/both.txt', 'utf8')).toBe('ours\n');
         });
-        // The other direction still starts from the fork: this side's edits all reach them.
+        // The other direction compares against the state they gave this side last: every edit of
+        // this side reaches them, its resolutions included, and none conflicts with what it merged.
         const back = await merge(b.access, a.access);
-        expect(back.applied).toContain('/both.txt.conflict-' + base.slice('fork-'.length));
+        expect(back.conflicts).toEqual([]);
+        expect(back.applied).toContain(`/both.txt.conflict-${base.slice('fork-'.length)}`);
         await b.do((ws) => expect(ws.readFile('/src/main.ts', 'utf8')).toBe('theirs again\n'));
+        expect(await b.do(contents)).toEqual(await a.do(contents));
       }));
 
     it('fork and merge through the sync endpoint, as across a WebSocket, either side remote; its fork calls refuse other snapshots and bad pages', () =>
       withTwo(target, async (a, b) => {
         await a.do(seed);
-        // Each side's endpoint, one call at a time in its own context; staging kept across calls.
-        const wire = (side: Side) => {
-          const staging = createStaging();
-          return connectInProcess(
-            forwardEndpoint((method, args) =>
-              side.do((ws) =>
-                (createSyncEndpoint(ws.db, { staging })[method] as (...x: unknown[]) => Promise<unknown>)(...args),
-              ),
-            ),
-          );
-        };
         const [wireA, wireB] = [wire(a), wire(b)];
         const forked = await fork(remoteSource(wireA), remoteTarget(wireB));
         expect(await b.do((ws) => picture(ws).tree)).toEqual(await a.do((ws) => picture(ws).tree));
@@ -211,6 +231,109 @@ export function forkCases(target: ConformanceTarget): void {
         await expectCode(() => wireA.commitMerge(forked.base, forked.base, 'mine'), 'EINVAL');
         await expectCode(() => wireA.stageRows(0, Array(2001).fill({})), 'EINVAL');
         expect(await a.do(names)).toEqual(before);
+      }));
+
+    it('merging back after a merge compares against what that merge agreed on: no conflict on paths it brought, a revert after it still conflicts', () =>
+      withTwo(target, async (a, b) => {
+        await a.do(seed);
+        await fork(a.access, b.access);
+        await b.do((ws) => ws.writeFile('/both.txt', 'theirs\n'));
+        expect((await merge(a.access, b.access)).applied).toEqual(['/both.txt']);
+        // Both edit after the merge: this side edits the path the merge brought, they edit another.
+        await a.do((ws) => {
+          ws.writeFile('/both.txt', 'ours on theirs\n');
+          ws.writeFile('/src/main.ts', 'ours\n');
+        });
+        await b.do((ws) => ws.writeFile('/src/lib/util.ts', 'theirs\n'));
+        // Into them (through their endpoint, as into a Durable Object): their /both.txt is what they
+        // gave this side, so ours applies.
+        const back = await merge(remoteTarget(wire(b)), a.access);
+        expect(back.conflicts).toEqual([]);
+        expect(back.applied).toEqual(['/both.txt', '/hard', '/src/main.ts']);
+        await b.do((ws) => {
+          expect(ws.readFile('/both.txt', 'utf8')).toBe('ours on theirs\n');
+          expect(ws.readFile('/src/lib/util.ts', 'utf8')).toBe('theirs\n');
+        });
+        // And again the first way: only their edit since comes, nothing this side gave them returns.
+        const again = await merge(a.access, b.access);
+        expect(again).toEqual({ base: again.base, applied: ['/src/lib/util.ts'], conflicts: [] });
+        expect(await a.do(contents)).toEqual(await b.do(contents));
+        // This side puts back the fork's text of a path a merge brought; they change it meanwhile:
+        // that is a conflict (the revert is a change since the merge), not a silent overwrite.
+        await a.do((ws) => ws.writeFile('/src/lib/util.ts', 'util\n'));
+        await b.do((ws) => ws.writeFile('/src/lib/util.ts', 'theirs again\n'));
+        const revert = await merge(a.access, b.access);
+        expect(revert.conflicts.map((conflict) => conflict.path)).toEqual(['/src/lib/util.ts']);
+        await a.do((ws) => expect(ws.readFile('/src/lib/util.ts', 'utf8')).toBe('util\n'));
+      }));
+
+    it('a merge reads 1, 255, 256 and 257 changed paths in pages, the diff computed once, locally and through the endpoint', () =>
+      withTwo(target, async (a, b) => {
+        const sizes = [1, 255, 256, 257];
+        await a.do((ws) => {
+          for (const n of sizes) ws.mkdir(`/p${n}`);
+        });
+        await fork(a.access, b.access);
+        const remote = remoteSource(wire(b));
+        for (const [index, n] of sizes.entries()) {
+          // Reading every page costs one diff (its history scans) plus what the pages hold.
+          const counts = await b.recording((ws, storage) => {
+            ws.snapshot(`pages-${n}`);
+            for (let i = 0; i < n; i++) ws.writeFile(`/p${n}/g${String(i).padStart(3, '0')}`, `${n}:${i}`);
+            ws.snapshot(`pages-${n}-after`);
+            const historyScans = () => storage.sql.filter((sql) => sql.includes('SELECT DISTINCT')).length;
+            storage.clear();
+            diffSnapshots(ws.db, `pages-${n}`, `pages-${n}-after`);
+            const once = historyScans();
+            storage.clear();
+            const memo: ChangeMemo = {};
+            const pages: number[] = [];
+            for (let offset: number | null = 0; offset !== null; ) {
+              const page = readChanges(ws.db, `pages-${n}`, `pages-${n}-after`, offset, memo);
+              pages.push(page.entries.length);
+              offset = page.next;
+            }
+            const all = historyScans();
+            ws.deleteSnapshot(`pages-${n}`);
+            ws.deleteSnapshot(`pages-${n}-after`);
+            return { once, all, pages };
+          });
+          expect(counts.pages).toEqual(n === 257 ? [256, 1] : [n]);
+          expect(counts.all).toBe(counts.once);
+          // Half the sizes merge from the endpoint, half from the side at hand.
+          const result = await merge(a.access, index % 2 === 0 ? remote : localSource(b.access));
+          expect(result.applied.length).toBe(n);
+          expect(result.conflicts).toEqual([]);
+          await a.do((ws) => expect(ws.readdir(`/p${n}`).length).toBe(n));
+        }
+        expect(await a.do(contents)).toEqual(await b.do(contents));
+      }));
+
+    it('an endpoint stages at most maxStagedBytes for a fork or merge into it: EFBIG saying what to do, nothing changed, then it works under a larger cap', () =>
+      withTwo(target, async (a, b) => {
+        await a.do((ws) => {
+          seed(ws);
+          ws.mkdir('/many');
+          for (let i = 0; i < 300; i++) ws.writeFile(`/many/f${i}`, `${i}`);
+        });
+        const before = await b.do(picture);
+        const error = await expectCode(() => fork(a.access, remoteTarget(wire(b, 16 * 1024))), 'EFBIG');
+        expect(error.message).toContain('maxStagedBytes');
+        // Blobs it took stay only as garbage for gc, as after any failed fork.
+        expect(await b.do((ws) => picture(ws).tree)).toEqual(before.tree);
+        expect(await b.do(names)).toEqual([]);
+        expect(await a.do(names)).toEqual([]);
+        const forked = await fork(a.access, remoteTarget(wire(b, 1024 * 1024)));
+        expect(await b.do((ws) => picture(ws).tree)).toEqual(await a.do((ws) => picture(ws).tree));
+        // A merge into it that stages more than the cap is refused the same way and leaves it as it was.
+        await a.do((ws) => {
+          for (let i = 0; i < 300; i++) ws.writeFile(`/many/f${i}`, `changed ${i}`);
+        });
+        const unchanged = await b.do(picture);
+        await expectCode(() => merge(remoteTarget(wire(b, 16 * 1024)), a.access), 'EFBIG');
+        expect(await b.do((ws) => picture(ws).tree)).toEqual(unchanged.tree);
+        expect(await a.do(names)).toEqual([forked.base]);
+        expect((await merge(remoteTarget(wire(b)), a.access)).applied.length).toBe(300);
       }));
 
     it('a directory the other side deleted stays where this side changed something inside it', () =>
