@@ -7,8 +7,10 @@
  * - docs/writing-a-backend.md's conformance target, every case of which must pass;
  * - its workerd target, in a second project set up as that section says (vitest and
  *   @cloudflare/vitest-plugin): the backend contract, restarts and sync on default pages (48
- *   cases, about 30-40 s on a loaded 2-core machine, all three target methods); every case with
- *   `DOFS_PACKAGE_ALL_CASES=1` (`npm run test:scale:package`, about 10 minutes);
+ *   cases, about 30-40 s on a loaded 2-core machine, all three target methods); with
+ *   `DOFS_PACKAGE_ALL_CASES=1` (`npm run test:package`, which CI runs after `npm test`), every
+ *   case, and the 48 cases again in a third project on the integration's former name
+ *   (vitest 4 and @cloudflare/vitest-pool-workers, the install line the section gives for it);
  * - docs/durable-objects.md's Durable Object and wrangler.jsonc, bundled by wrangler from the
  *   installed package and run on workerd;
  * - a replica syncing with the example Worker through `dofs-sqlite/sync`.
@@ -46,8 +48,14 @@ async function sh(cwd: string, command: string, args: string[], timeout = 180_00
     const { stdout } = await run(command, args, { cwd, env: USER_ENV, timeout, maxBuffer: 64 * 1024 * 1024 });
     return stdout;
   } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${stderr}\n${stdout?.slice(-4000)}`);
+    const { stdout, stderr, killed, signal } = error as {
+      stdout?: string;
+      stderr?: string;
+      killed?: boolean;
+      signal?: string;
+    };
+    const how = killed ? `was stopped (${signal}) after its ${timeout / 1000} s` : 'failed';
+    throw new Error(`${command} ${args.join(' ')} ${how} in ${cwd}:\n${stderr}\n${stdout?.slice(-4000)}`);
   }
 }
 
@@ -180,54 +188,106 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
     expect(out.split('\n').filter((line) => line !== '')).toEqual(expected);
   });
 
-  it("runs docs/writing-a-backend.md's conformance target verbatim, and every case passes", async () => {
+  it("runs README.md's node:fs and @platformatic/vfs lines on the library example's workspace", async () => {
+    const readme = readDoc('README.md');
+    const example = fencedBlock(readme, 'ts', "from 'dofs-sqlite/backends/node-sqlite'");
+    const adapters = fencedBlock(readme, 'ts', 'createWorkspaceVfs(ws)');
+    // What the adapters' comments promise: an fs whose cwd is /src, a require that loads from there.
+    const [, path, file] = /require\('(\/ws\/\S+)'\) loads the workspace's (\/\S+)$/m.exec(adapters) ?? [];
+    expect(path).toBe(`/ws${file}`);
+    const script = `${example.replace(/^(console\.log|ws\.close)\(.*\n/gm, '')}${adapters}
+import { createRequire } from 'node:module';
+fs.writeFileSync(${JSON.stringify(file.slice('/src/'.length))}, 'module.exports = 42;');
+console.log(JSON.stringify([fs.readdirSync('.'), createRequire(import.meta.url)(${JSON.stringify(path)})]));
+vfs.unmount();
+ws.close();
+`;
+    writeFileSync(join(project, 'readme-adapters.ts'), script);
+    const out = await sh(project, process.execPath, ['readme-adapters.ts']);
+    expect(JSON.parse(out)).toEqual([[file.slice('/src/'.length), 'hello.ts'], 42]);
+  });
+
+  // Every case in Node: about a minute alone, several on a machine shared with other builds.
+  it("runs docs/writing-a-backend.md's conformance target verbatim, and every case passes", {
+    timeout: 660_000,
+  }, async () => {
     const file = writeBlock(
       project,
       fencedBlock(readDoc('docs/writing-a-backend.md'), 'ts', 'createNodeSqliteBackend'),
     );
-    const result = await vitestRun(project, file);
+    const result = await vitestRun(project, file, undefined, 600_000);
     expect(result.total).toBeGreaterThan(400);
     expect(result.failed).toEqual([]);
     expect(result.ran).toHaveLength(result.total);
   });
 
-  describe("docs/writing-a-backend.md's workerd target, in a project set up as it says", () => {
-    const all = process.env.DOFS_PACKAGE_ALL_CASES === '1';
-    // The backend contract (withBackend), persistence across restarts (withRestarts) and sync on
-    // default pages (withStorages): every method of the target, in a fraction of the time.
-    const subset = 'StorageBackend contract|schema and persistence|sync, default pages';
-    let workerdProject: string;
+  // docs/writing-a-backend.md's workerd target, with the integration it names and with that
+  // integration's former name (its install line in the text, the config's import changed).
+  const all = process.env.DOFS_PACKAGE_ALL_CASES === '1';
+  // The backend contract (withBackend), persistence across restarts (withRestarts) and sync on
+  // default pages (withStorages): every method of the target, in a fraction of the time.
+  const subset = 'StorageBackend contract|schema and persistence|sync, default pages';
+  const routes = [
+    {
+      plugin: '@cloudflare/vitest-plugin',
+      run: true,
+      every: all,
+      install: (doc: string) => fencedBlock(doc, 'sh', '@cloudflare/vitest-plugin').trim(),
+    },
+    {
+      plugin: '@cloudflare/vitest-pool-workers',
+      run: all,
+      every: false,
+      install: (doc: string) =>
+        /`(npm install -D [^`]*@cloudflare\/vitest-pool-workers)`/.exec(doc)?.[1].replace(/\s+/g, ' ') ?? '',
+    },
+  ];
+  /** One route's project and run. */
+  function workerdRoute(route: (typeof routes)[number]) {
+    describe(`docs/writing-a-backend.md's workerd target with ${route.plugin}`, () => {
+      let workerdProject: string;
 
-    beforeAll(async () => {
-      const doc = readDoc('docs/writing-a-backend.md');
-      workerdProject = join(temp, 'workerd-project');
-      mkdirSync(workerdProject);
-      writeFileSync(
-        join(workerdProject, 'package.json'),
-        JSON.stringify({ name: 'workerd-consumer', private: true, type: 'module' }),
-      );
-      const install = fencedBlock(doc, 'sh', '@cloudflare/vitest-plugin').trim().split(/\s+/);
-      const args = install.slice(1).map((arg) => (arg === manifest.name ? tarball : arg));
-      expect(args).toContain(tarball);
-      await sh(workerdProject, 'npm', [...args, '--prefer-offline']);
-      for (const marker of ['"new_sqlite_classes"', 'cloudflareTest(', 'export class TestDO']) {
-        writeBlock(workerdProject, fencedBlock(doc, marker.startsWith('"') ? 'jsonc' : 'ts', marker));
-      }
-    }, 240_000);
+      beforeAll(async () => {
+        const doc = readDoc('docs/writing-a-backend.md');
+        workerdProject = join(temp, route.plugin.split('/')[1]);
+        mkdirSync(workerdProject);
+        writeFileSync(
+          join(workerdProject, 'package.json'),
+          JSON.stringify({ name: 'workerd-consumer', private: true, type: 'module' }),
+        );
+        const install = route.install(doc).split(/\s+/);
+        expect(install.slice(0, 3)).toEqual(['npm', 'install', '-D']);
+        const args = install.slice(1).map((arg) => (arg === manifest.name ? tarball : arg));
+        expect(args).toContain(tarball);
+        expect(args.some((arg) => arg.startsWith(route.plugin))).toBe(true);
+        await sh(workerdProject, 'npm', [...args, '--prefer-offline']);
+        for (const marker of ['"new_sqlite_classes"', 'export class TestDO']) {
+          writeBlock(workerdProject, fencedBlock(doc, marker.startsWith('"') ? 'jsonc' : 'ts', marker));
+        }
+        // The config as written; under the former name, with only its import changed.
+        const config = fencedBlock(doc, 'ts', 'cloudflareTest(');
+        const imported = "from '@cloudflare/vitest-plugin';";
+        expect(config.split(imported)).toHaveLength(2);
+        writeBlock(workerdProject, config.replace(imported, `from '${route.plugin}';`));
+      }, 240_000);
 
-    it(all ? 'passes every case' : `passes the cases matching ${subset}`, { timeout: 1_800_000 }, async () => {
-      const file = writeBlock(
-        workerdProject,
-        fencedBlock(readDoc('docs/writing-a-backend.md'), 'ts', 'cloudflare:test'),
-      );
-      const result = await vitestRun(workerdProject, file, all ? undefined : subset, 1_800_000);
-      expect(result.total).toBeGreaterThan(400);
-      expect(result.failed).toEqual([]);
-      if (all) expect(result.ran).toHaveLength(result.total);
-      // Every group of the subset ran, and only those (a renamed group must be renamed here too).
-      else expect(new Set(result.ran.map((c) => c.ancestorTitles[1]))).toEqual(new Set(subset.split('|')));
+      it(route.every ? 'passes every case' : `passes the cases matching ${subset}`, {
+        timeout: 1_800_000,
+      }, async () => {
+        const file = writeBlock(
+          workerdProject,
+          fencedBlock(readDoc('docs/writing-a-backend.md'), 'ts', 'cloudflare:test'),
+        );
+        const result = await vitestRun(workerdProject, file, route.every ? undefined : subset, 1_800_000);
+        expect(result.total).toBeGreaterThan(400);
+        expect(result.failed).toEqual([]);
+        if (route.every) expect(result.ran).toHaveLength(result.total);
+        // Every group of the subset ran, and only those (a renamed group must be renamed here too).
+        else expect(new Set(result.ran.map((c) => c.ancestorTitles[1]))).toEqual(new Set(subset.split('|')));
+      });
     });
-  });
+  }
+  for (const route of routes.filter((each) => each.run)) workerdRoute(route);
 
   describe('on workerd', () => {
     let state: string;
