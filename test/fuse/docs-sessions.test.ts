@@ -17,9 +17,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fencedBlock } from '../support/docs.ts';
 import { ensureUnmounted, isMounted, ROOT, sh } from './helpers.ts';
 
@@ -59,6 +60,18 @@ function freshCheckout(): string {
     symlinkSync(join(ROOT, name), join(dir, name));
   }
   return dir;
+}
+
+/** The status port the docs' mounts use, as they give no --port. */
+const STATUS_PORT = 45678;
+
+/** Whether `port` can be listened on at 127.0.0.1 now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer()
+      .once('error', () => done(false))
+      .listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
 }
 
 /** A job started by a line ending in `&`: the mount it made, once up. */
@@ -165,6 +178,15 @@ describe('the mount sessions of the docs, run as written in a fresh checkout', (
     jobs = [];
   }
 
+  // Every session mounts on the default status port: another program holding it (on a shared
+  // machine, someone's own mount) would fail the session for a reason that is not the docs'.
+  beforeEach(async () => {
+    for (let waited = 0; !(await portFree(STATUS_PORT)); waited += 500) {
+      if (waited >= 30_000) throw new Error(`port ${STATUS_PORT} stayed in use for 30 s: see \`ss -ltnp\``);
+      await new Promise((done) => setTimeout(done, 500));
+    }
+  });
+
   afterEach(async () => {
     for (const job of jobs) {
       killGroup(job, 'SIGKILL');
@@ -198,7 +220,8 @@ describe('the mount sessions of the docs, run as written in a fresh checkout', (
     const transcript = await runLines(block, dir, jobs);
     expect(jobs.map((job) => job.mountpoint)).toEqual([join(dir, 'workspace'), join(dir, 'mnt/other')]);
     expect(jobs[1].output()).toContain(`dofs: created the mountpoint ${join(dir, 'mnt/other')}`);
-    const stats = /\$ curl -s 127\.0\.0\.1:45678\/stats\n([\s\S]*?)\n\$ /.exec(transcript)?.[1] ?? '';
+    const stats =
+      new RegExp(`\\$ curl -s 127\\.0\\.0\\.1:${STATUS_PORT}/stats\\n([\\s\\S]*?)\\n\\$ `).exec(transcript)?.[1] ?? '';
     expect(JSON.parse(stats)).toMatchObject({ db: resolve(dir, 'workspace.db'), mountpoint: join(dir, 'workspace') });
     expect(transcript).toMatch(/workspace\.db .* \/.*\/workspace\n/);
     expect(transcript).toMatch(/other\.db .* \/.*\/mnt\/other\n/);
