@@ -81,10 +81,6 @@ export const BLOB_CACHE_ENTRY_BYTES = 400;
 export const STORAGE_SYSCALL = 'sqlite';
 
 /**
- * An open workspace over a {@link StorageBackend}. Cheap to construct; call
- * `initializeSchema(db)` once before use (or use `openWorkspace`, which does both).
- */
-/**
  * Refuses anything that is not a {@link StorageBackend} with a message saying what to pass, most
  * usefully for a Durable Object's `ctx.storage` (what `new Database(ctx.storage)` takes in
  * `@cloudflare/dofs`).
@@ -112,6 +108,10 @@ function assertBackend(backend: unknown): asserts backend is StorageBackend {
   });
 }
 
+/**
+ * An open workspace over a {@link StorageBackend}. Cheap to construct; call
+ * `initializeSchema(db)` once before use (or use `openWorkspace`, which does both).
+ */
 export class Database {
   /** The backend this workspace lives on. */
   readonly backend: StorageBackend;

@@ -78,6 +78,28 @@ describe('commands in the docs', { timeout: 60_000 }, () => {
     expect(used.filter(({ name }) => !commands.has(name))).toEqual([]);
   });
 
+  it("every command of `dofs --help` has a row in the README's command table", async () => {
+    const { stdout } = await run(process.execPath, [join(ROOT, 'adapters/cli/bin.ts'), '--help']);
+    const commands = [...stdout.matchAll(/^ {2}(\w[\w-]*)/gm)]
+      .map(([, name]) => name)
+      .filter((name) => name !== 'help');
+    expect(commands.length).toBeGreaterThan(20);
+    const rows = readFileSync(join(ROOT, 'README.md'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('| `dofs '));
+    const documented = new Set(
+      rows.flatMap((row) => [...row.matchAll(/`dofs ([a-z][\w-]*)/g)].map(([, name]) => name)),
+    );
+    expect(commands.filter((name) => !documented.has(name))).toEqual([]);
+  });
+
+  it('`npx changeset status`, as .changeset/README.md gives it, accepts every pending changeset', async () => {
+    expect(readFileSync(join(ROOT, '.changeset/README.md'), 'utf8')).toContain('`npx changeset status`');
+    // A changeset naming another package (the name before the rename) fails it, and the release.
+    const { stdout } = await run(join(ROOT, 'node_modules/.bin/changeset'), ['status'], { cwd: ROOT });
+    expect(stdout).toContain(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).name);
+  });
+
   it("the README's `npx dofs import … && npx dofs fsck` and docs/snapshots.md's CLI session run as written in a fresh directory", async () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const first = /`(npx dofs import \.\/some\/dir && npx dofs fsck)`/.exec(readme)?.[1];

@@ -3,14 +3,20 @@
  * project in a temporary directory with only what the README and docs say to install, and run the
  * documentation's own code there, copied out of the Markdown:
  *
- * - README.md's library example, whose `// …` comments are its expected output;
+ * - README.md's library example, whose `// …` comments are its expected output, and its node:fs
+ *   and @platformatic/vfs lines on that workspace;
+ * - docs/snapshots.md's first example, its comments checked against the values;
  * - docs/writing-a-backend.md's conformance target, every case of which must pass;
  * - its workerd target, in a second project set up as that section says (vitest and
  *   @cloudflare/vitest-plugin): the backend contract, restarts and sync on default pages (48
- *   cases, about 30-40 s on a loaded 2-core machine, all three target methods); every case with
- *   `DOFS_PACKAGE_ALL_CASES=1` (`npm run test:scale:package`, about 10 minutes);
+ *   cases, about 30-40 s on a loaded 2-core machine, all three target methods); with
+ *   `DOFS_PACKAGE_ALL_CASES=1` (`npm run test:package`, which CI runs after `npm test`), every
+ *   case, and the 48 cases again in a third project on the integration's former name
+ *   (vitest 4 and @cloudflare/vitest-pool-workers, the install line the section gives for it);
  * - docs/durable-objects.md's Durable Object and wrangler.jsonc, bundled by wrangler from the
  *   installed package and run on workerd;
+ * - that Durable Object with the sync section's fragment put where its comments say, serving
+ *   docs/snapshots.md's remote fork and merge and the CLI's sync from the installed package;
  * - a replica syncing with the example Worker through `dofs-sqlite/sync`.
  *
  * Nothing here imports the sources: a missing export, a devDependency needed at run time or a doc
@@ -46,8 +52,14 @@ async function sh(cwd: string, command: string, args: string[], timeout = 180_00
     const { stdout } = await run(command, args, { cwd, env: USER_ENV, timeout, maxBuffer: 64 * 1024 * 1024 });
     return stdout;
   } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${stderr}\n${stdout?.slice(-4000)}`);
+    const { stdout, stderr, killed, signal } = error as {
+      stdout?: string;
+      stderr?: string;
+      killed?: boolean;
+      signal?: string;
+    };
+    const how = killed ? `was stopped (${signal}) after its ${timeout / 1000} s` : 'failed';
+    throw new Error(`${command} ${args.join(' ')} ${how} in ${cwd}:\n${stderr}\n${stdout?.slice(-4000)}`);
   }
 }
 
@@ -180,54 +192,136 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
     expect(out.split('\n').filter((line) => line !== '')).toEqual(expected);
   });
 
-  it("runs docs/writing-a-backend.md's conformance target verbatim, and every case passes", async () => {
+  it("runs docs/snapshots.md's first example, and its values are what its comments say", async () => {
+    const block = fencedBlock(readDoc('docs/snapshots.md'), 'ts', "ws.snapshot('before-refactor')");
+    // The example's premise (a workspace holding /src/a.ts) and its risky step, made concrete; each
+    // statement whose value a comment describes is recorded.
+    const body = block
+      .replace(/^(const ws = .*)$/m, "$1\nws.mkdir('/src'); ws.writeFile('/src/a.ts', 'old');")
+      .replace('// ... a risky step ...', "ws.writeFile('/src/a.ts', 'new');")
+      .replace(/^(ws\.(?:snapshot|diff|atSnapshot)\(.*\));/gm, 'seen.push($1);')
+      .replace(/^(const \{ before \} = ws\.restore\(.*\);)/m, "$1 seen.push(ws.readFile('/src/a.ts', 'utf8'));")
+      .replace(/^(ws\.restore\(before\.name\);)/m, "$1 seen.push(ws.readFile('/src/a.ts', 'utf8'));");
+    const script = `import { openWorkspace } from '${manifest.name}';
+import { createNodeSqliteBackend } from '${manifest.name}/backends/node-sqlite';
+const seen = [];
+${body}
+seen.push(ws.snapshots().map((s) => s.name));
+console.log(JSON.stringify(seen));
+`;
+    writeFileSync(join(project, 'snapshots-example.ts'), script);
+    const [info, diff, old, restored, undone, left] = JSON.parse(
+      await sh(project, process.execPath, ['snapshots-example.ts']),
+    );
+    const keys = /ws\.snapshot\('before-refactor'\);\s+\/\/ \{ (.*) \}/.exec(block)?.[1].split(', ');
+    expect(Object.keys(info).sort()).toEqual(keys?.sort());
+    expect(diff).toEqual([{ path: '/src/a.ts', status: 'changed', changes: ['content'] }]);
+    expect(block).toContain("// [{ path: '/src/a.ts', status: 'changed', changes: ['content'] }, ...]");
+    expect([old, restored, undone]).toEqual(['old', 'old', 'new']);
+    // Each restore leaves the snapshot that undoes it; the deleted one is gone.
+    expect(left).toEqual([expect.stringMatching(/^before-restore-/), expect.stringMatching(/^before-restore-/)]);
+  });
+
+  it("runs README.md's node:fs and @platformatic/vfs lines on the library example's workspace", async () => {
+    const readme = readDoc('README.md');
+    const example = fencedBlock(readme, 'ts', "from 'dofs-sqlite/backends/node-sqlite'");
+    const adapters = fencedBlock(readme, 'ts', 'createWorkspaceVfs(ws)');
+    // What the adapters' comments promise: an fs whose cwd is /src, a require that loads from there.
+    const [, path, file] = /require\('(\/ws\/\S+)'\) loads the workspace's (\/\S+)$/m.exec(adapters) ?? [];
+    expect(path).toBe(`/ws${file}`);
+    const script = `${example.replace(/^(console\.log|ws\.close)\(.*\n/gm, '')}${adapters}
+import { createRequire } from 'node:module';
+fs.writeFileSync(${JSON.stringify(file.slice('/src/'.length))}, 'module.exports = 42;');
+console.log(JSON.stringify([fs.readdirSync('.'), createRequire(import.meta.url)(${JSON.stringify(path)})]));
+vfs.unmount();
+ws.close();
+`;
+    writeFileSync(join(project, 'readme-adapters.ts'), script);
+    const out = await sh(project, process.execPath, ['readme-adapters.ts']);
+    expect(JSON.parse(out)).toEqual([[file.slice('/src/'.length), 'hello.ts'], 42]);
+  });
+
+  // Every case in Node: about a minute alone, several on a machine shared with other builds.
+  it("runs docs/writing-a-backend.md's conformance target verbatim, and every case passes", {
+    timeout: 660_000,
+  }, async () => {
     const file = writeBlock(
       project,
       fencedBlock(readDoc('docs/writing-a-backend.md'), 'ts', 'createNodeSqliteBackend'),
     );
-    const result = await vitestRun(project, file);
+    const result = await vitestRun(project, file, undefined, 600_000);
     expect(result.total).toBeGreaterThan(400);
     expect(result.failed).toEqual([]);
     expect(result.ran).toHaveLength(result.total);
   });
 
-  describe("docs/writing-a-backend.md's workerd target, in a project set up as it says", () => {
-    const all = process.env.DOFS_PACKAGE_ALL_CASES === '1';
-    // The backend contract (withBackend), persistence across restarts (withRestarts) and sync on
-    // default pages (withStorages): every method of the target, in a fraction of the time.
-    const subset = 'StorageBackend contract|schema and persistence|sync, default pages';
-    let workerdProject: string;
+  // docs/writing-a-backend.md's workerd target, with the integration it names and with that
+  // integration's former name (its install line in the text, the config's import changed).
+  const all = process.env.DOFS_PACKAGE_ALL_CASES === '1';
+  // The backend contract (withBackend), persistence across restarts (withRestarts) and sync on
+  // default pages (withStorages): every method of the target, in a fraction of the time.
+  const subset = 'StorageBackend contract|schema and persistence|sync, default pages';
+  const routes = [
+    {
+      plugin: '@cloudflare/vitest-plugin',
+      run: true,
+      every: all,
+      install: (doc: string) => fencedBlock(doc, 'sh', '@cloudflare/vitest-plugin').trim(),
+    },
+    {
+      plugin: '@cloudflare/vitest-pool-workers',
+      run: all,
+      every: false,
+      install: (doc: string) =>
+        /`(npm install -D [^`]*@cloudflare\/vitest-pool-workers)`/.exec(doc)?.[1].replace(/\s+/g, ' ') ?? '',
+    },
+  ];
+  /** One route's project and run. */
+  function workerdRoute(route: (typeof routes)[number]) {
+    describe(`docs/writing-a-backend.md's workerd target with ${route.plugin}`, () => {
+      let workerdProject: string;
 
-    beforeAll(async () => {
-      const doc = readDoc('docs/writing-a-backend.md');
-      workerdProject = join(temp, 'workerd-project');
-      mkdirSync(workerdProject);
-      writeFileSync(
-        join(workerdProject, 'package.json'),
-        JSON.stringify({ name: 'workerd-consumer', private: true, type: 'module' }),
-      );
-      const install = fencedBlock(doc, 'sh', '@cloudflare/vitest-plugin').trim().split(/\s+/);
-      const args = install.slice(1).map((arg) => (arg === manifest.name ? tarball : arg));
-      expect(args).toContain(tarball);
-      await sh(workerdProject, 'npm', [...args, '--prefer-offline']);
-      for (const marker of ['"new_sqlite_classes"', 'cloudflareTest(', 'export class TestDO']) {
-        writeBlock(workerdProject, fencedBlock(doc, marker.startsWith('"') ? 'jsonc' : 'ts', marker));
-      }
-    }, 240_000);
+      beforeAll(async () => {
+        const doc = readDoc('docs/writing-a-backend.md');
+        workerdProject = join(temp, route.plugin.split('/')[1]);
+        mkdirSync(workerdProject);
+        writeFileSync(
+          join(workerdProject, 'package.json'),
+          JSON.stringify({ name: 'workerd-consumer', private: true, type: 'module' }),
+        );
+        const install = route.install(doc).split(/\s+/);
+        expect(install.slice(0, 3)).toEqual(['npm', 'install', '-D']);
+        const args = install.slice(1).map((arg) => (arg === manifest.name ? tarball : arg));
+        expect(args).toContain(tarball);
+        expect(args.some((arg) => arg.startsWith(route.plugin))).toBe(true);
+        await sh(workerdProject, 'npm', [...args, '--prefer-offline']);
+        for (const marker of ['"new_sqlite_classes"', 'export class TestDO']) {
+          writeBlock(workerdProject, fencedBlock(doc, marker.startsWith('"') ? 'jsonc' : 'ts', marker));
+        }
+        // The config as written; under the former name, with only its import changed.
+        const config = fencedBlock(doc, 'ts', 'cloudflareTest(');
+        const imported = "from '@cloudflare/vitest-plugin';";
+        expect(config.split(imported)).toHaveLength(2);
+        writeBlock(workerdProject, config.replace(imported, `from '${route.plugin}';`));
+      }, 240_000);
 
-    it(all ? 'passes every case' : `passes the cases matching ${subset}`, { timeout: 1_800_000 }, async () => {
-      const file = writeBlock(
-        workerdProject,
-        fencedBlock(readDoc('docs/writing-a-backend.md'), 'ts', 'cloudflare:test'),
-      );
-      const result = await vitestRun(workerdProject, file, all ? undefined : subset, 1_800_000);
-      expect(result.total).toBeGreaterThan(400);
-      expect(result.failed).toEqual([]);
-      if (all) expect(result.ran).toHaveLength(result.total);
-      // Every group of the subset ran, and only those (a renamed group must be renamed here too).
-      else expect(new Set(result.ran.map((c) => c.ancestorTitles[1]))).toEqual(new Set(subset.split('|')));
+      it(route.every ? 'passes every case' : `passes the cases matching ${subset}`, {
+        timeout: 1_800_000,
+      }, async () => {
+        const file = writeBlock(
+          workerdProject,
+          fencedBlock(readDoc('docs/writing-a-backend.md'), 'ts', 'cloudflare:test'),
+        );
+        const result = await vitestRun(workerdProject, file, route.every ? undefined : subset, 1_800_000);
+        expect(result.total).toBeGreaterThan(400);
+        expect(result.failed).toEqual([]);
+        if (route.every) expect(result.ran).toHaveLength(result.total);
+        // Every group of the subset ran, and only those (a renamed group must be renamed here too).
+        else expect(new Set(result.ran.map((c) => c.ancestorTitles[1]))).toEqual(new Set(subset.split('|')));
+      });
     });
-  });
+  }
+  for (const route of routes.filter((each) => each.run)) workerdRoute(route);
 
   describe('on workerd', () => {
     let state: string;
@@ -249,6 +343,82 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
       servers.push(server);
       const response = await fetch(`${server.url}/`);
       expect([response.status, await response.text()]).toEqual([200, 'hi']);
+    });
+
+    it("serves replicas as docs/durable-objects.md's sync section says; a copy forks and merges with it as docs/snapshots.md's remote example does", async () => {
+      const doc = readDoc('docs/durable-objects.md');
+      const base = fencedBlock(doc, 'ts', 'export class WorkspaceDO');
+      const fragment = fencedBlock(doc, 'ts', 'serveSyncWebSocket(request');
+      // The fragment put where its comments say: its import, the method in WorkspaceDO, and the
+      // token check and forward in the Worker's fetch (for /ws/<name>/sync, which names `name`).
+      const importLine = fragment.split('\n')[0];
+      const method = /^override fetch[\s\S]*?^\}$/m.exec(fragment)?.[0] ?? '';
+      const gate = /^if \(!\(await checkBearerToken[\s\S]*$/m.exec(fragment)?.[0].trim() ?? '';
+      expect([importLine, method, gate].map((part) => part.length > 0)).toEqual([true, true, true]);
+      const route = 'const name = /^\\/ws\\/([^/]+)\\/sync$/.exec(new URL(request.url).pathname)?.[1];';
+      const source = base
+        .replace(/^(import .*'dofs-sqlite\/backends\/do-sql';)$/m, `$1\n${importLine}`)
+        .replace(/^( +WORKSPACES: .*;)$/m, '$1\n  API_TOKEN?: string;')
+        .replace(
+          /^( +)(\/\/ Public methods are the Workers RPC surface\.)$/m,
+          `$1${method.replaceAll('\n', '\n  ')}\n\n$1$2`,
+        )
+        .replace(/^( +async fetch\(request, env\) \{)$/m, `$1\n    ${route}\n    if (name) {\n${gate}\n    }`);
+      for (const part of [importLine, 'API_TOKEN?: string;', method.split('\n')[0], route])
+        expect(source).toContain(part);
+      const worker = join(project, 'sync-worker');
+      mkdirSync(join(worker, 'src'), { recursive: true });
+      writeFileSync(join(worker, 'src', 'index.ts'), source);
+      writeFileSync(join(worker, 'wrangler.jsonc'), fencedBlock(doc, 'jsonc', 'new_sqlite_classes'));
+      const token = 'doc-sync-token';
+      const server = await startDev(
+        join(state, 'doc-sync'),
+        { API_TOKEN: token },
+        { config: 'wrangler.jsonc', cwd: worker },
+      );
+      servers.push(server);
+
+      // docs/snapshots.md's remote fork and merge, on a copy in the consumer project; between them
+      // the copy gains a file, and so does the object, pushed by another replica with the CLI.
+      const url = `${server.url}/ws/fm/sync`;
+      writeFileSync(join(project, 'note.txt'), 'made in another replica');
+      const example = fencedBlock(readDoc('docs/snapshots.md'), 'ts', 'remoteSource(remote)')
+        .replace('https://worker.example/ws/demo/sync', url)
+        .replace(
+          /^\/\/ \.\.\. work in copy\.db.*$/m,
+          [
+            "copy.writeFile('/from-copy.txt', 'made in the copy');",
+            `execFileSync('npx', ['dofs', '--db', 'pusher.db', 'put', 'note.txt', '/from-replica.txt']);`,
+            `execFileSync('npx', ['dofs', '--db', 'pusher.db', 'sync', '${url}', '--token', token]);`,
+          ].join('\n'),
+        )
+        .replace(/^await ((?:fork|merge)\(.*\));/gm, 'seen.push(await $1);');
+      writeFileSync(
+        join(project, 'fork-merge.ts'),
+        `import { execFileSync } from 'node:child_process';
+import { openWorkspace } from 'dofs-sqlite';
+import { createNodeSqliteBackend } from 'dofs-sqlite/backends/node-sqlite';
+import { connectSyncWebSocket, fork, local, merge, remoteSource, remoteTarget } from 'dofs-sqlite/sync';
+const token = ${JSON.stringify(token)};
+const copy = openWorkspace(createNodeSqliteBackend({ path: 'copy.db' }));
+const seen = [];
+${example}
+remote.close();
+copy.close();
+console.log(JSON.stringify(seen.map(({ applied, conflicts }) => ({ applied, conflicts }))));
+`,
+      );
+      const merged = JSON.parse(await sh(project, process.execPath, ['fork-merge.ts']));
+      expect(merged).toEqual([
+        {},
+        { applied: ['/from-replica.txt'], conflicts: [] },
+        { applied: ['/from-copy.txt'], conflicts: [] },
+      ]);
+      // A new replica's sync, with the installed package's command, finds both files in the object.
+      const synced = await sh(project, 'npx', ['dofs', '--db', 'doc-replica.db', 'sync', url, '--token', token]);
+      expect(synced).toMatch(/pulled 2, pushed 0 entries/);
+      const listed = await sh(project, 'npx', ['dofs', '--db', 'doc-replica.db', 'ls', '/']);
+      expect(listed.split('\n').filter(Boolean)).toEqual(['from-copy.txt', 'from-replica.txt']);
     });
 
     it('syncs a replica with the example Worker through dofs-sqlite/sync', async () => {

@@ -69,10 +69,10 @@ import {
 import type { WriteBuffer } from './write-buffer.ts';
 import { WriteBuffers } from './write-buffers.ts';
 
-/** Options for {@link SQLiteWorkspaceProvider}. */
 /** What a write buffer holds in memory by default before staging chunks. */
 const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
 
+/** Options for {@link SQLiteWorkspaceProvider}. */
 export interface SQLiteWorkspaceProviderOptions {
   /** Refuse every change with EROFS (the workspace itself may still be writable by others). */
   readOnly?: boolean;

@@ -17,7 +17,9 @@ const PACKAGES = ['fuse3', 'libfuse3-dev', 'pkg-config', 'build-essential', 'pyt
 
 function warn(message) {
   process.stderr.write(`dofs: ${message}\n`);
-  process.stderr.write("dofs: everything but the FUSE mount works without it; 'npm run postinstall' retries.\n");
+  process.stderr.write(
+    "dofs: everything but the FUSE mount works without it; 'npm rebuild dofs-sqlite' (in a clone: 'npm run postinstall') retries.\n",
+  );
 }
 
 const ok = (command, args) => spawnSync(command, args, { stdio: 'ignore' }).status === 0;
