@@ -21,8 +21,8 @@ import {
   type ChangeEntry,
   HOLE,
   locationAt,
-  materialiseChange,
   type MoveEntry,
+  materialiseChange,
   nodeAt,
   type PathState,
 } from './changes.ts';

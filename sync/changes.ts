@@ -17,8 +17,8 @@ import { type Location, locate } from '../core/resolve.ts';
 import { readMeta } from '../core/schema.ts';
 import type { ChunkDelta } from './chunk-delta.ts';
 import { echoRev } from './echo.ts';
-import { appliedMoves, translatePath } from './move-log.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
+import { appliedMoves, translatePath } from './move-log.ts';
 
 /**
  * A position in a change stream: every change of revisions below `rev` was sent, and of `rev`

@@ -9,9 +9,9 @@
  * @module
  */
 import type { Database } from '../core/database.ts';
-import { isSameOrBelow } from '../core/paths.ts';
 import type { Mutation } from '../core/mutate.ts';
 import { mutate } from '../core/mutate.ts';
+import { isSameOrBelow } from '../core/paths.ts';
 import { restampSubtree } from '../core/subtree.ts';
 import { locationAt, type MoveEntry } from './changes.ts';
 
