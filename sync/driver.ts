@@ -13,6 +13,7 @@ import {
   type ChangeCursor,
   type ChangeEntry,
   coalesceChanges,
+  compareChangeCursors,
   type FileEntry,
   HOLE,
   type MoveEntry,
@@ -267,9 +268,9 @@ export function createSyncDriver(
       const cursor = batch.cursor;
       await fetchMissing(entries, report);
       await applyPage(authority, entries, report, () => writeWatermark(db, authority, cursor));
-      // The last page is acknowledged by asking for the next, empty, one: until then the authority
-      // must assume this side may read it again, and sends a directory move as state.
-      if (!batch.more && entries.length === 0) return;
+      // The last page is acknowledged by asking for the next, which brings nothing new: until then
+      // the authority must assume this side may read it again, and sends a directory move as state.
+      if (!batch.more && compareChangeCursors(cursor, after) === 0) return;
     }
   };
 
