@@ -301,6 +301,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
             '/stats': stats,
             // Checks every invariant of the committed state (open files' pending writes are not in it yet).
             '/fsck': (url) => {
+              mounted?.settle();
               const report = workspace.fsck({ verifyContent: url.searchParams.get('content') !== '0' });
               return reply(report.ok ? 200 : 500, report);
             },
@@ -363,6 +364,8 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       let timer: NodeJS.Timeout | undefined;
       const collect = (): void => {
         let busy = false;
+        // gc reads the committed catalogue and gives pages back outside any transaction.
+        served.settle();
         try {
           const step = gcStep(workspace.db);
           gcTotals.steps++;
@@ -412,6 +415,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         signal: abort.signal,
         log,
         onPulled: () => served.invalidateChanged(),
+        beforeRound: () => served.settle(),
       });
     }
 
@@ -483,6 +487,7 @@ function fuseFigures(mounted: Fuse3Mount): Record<string, unknown> {
     writableHandles: state.writableHandles,
     knownInodes: state.knownInodes,
     batches: state.batches,
+    groups: state.groups,
     calls: state.calls,
     millis: Object.fromEntries(Object.entries(state.millis).map(([k, v]) => [k, Math.round(v)])),
     errors: state.errors,
