@@ -44,6 +44,7 @@ import {
   utimesAt,
 } from '../../core/index.ts';
 import type { SQLiteWorkspaceProvider, WorkspaceStats } from '../vfs/index.ts';
+import { exchange } from './exchange.ts';
 import { Failure, fail } from './failure.ts';
 import { ATTR_FIELDS, type Fuse3Addon, type LowLevelRequest, OPS, type OpName } from './fuse3.ts';
 import { createGroupCommit, type Touched } from './group-commit.ts';
@@ -401,12 +402,19 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       case 'rename': {
         writable();
         const flags = r.flags ?? 0;
-        if (flags & RENAME_EXCHANGE || flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) fail('EINVAL');
+        // Both flags at once, or one unknown, is EINVAL (renameat2(2)).
+        if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+          fail('EINVAL');
+        }
         const parent = r.newParent ?? 0;
         const from = childPath(r.ino, r.name ?? '');
         const to = childPath(parent, r.newName ?? '');
         if (flags & RENAME_NOREPLACE && lookup(db, parent, r.newName ?? '')) fail('EEXIST');
-        provider.renameSync(from, to);
+        if (flags & RENAME_EXCHANGE) {
+          // The kernel checked both names exist; changed behind its back, the answer is ENOENT.
+          if (!lookup(db, r.ino, r.name ?? '') || !lookup(db, parent, r.newName ?? '')) fail('ENOENT');
+          exchange(provider, db, r.ino, from, to);
+        } else provider.renameSync(from, to);
         return () => addon.replyErr(req, 0);
       }
       case 'create': {
