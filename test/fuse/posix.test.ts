@@ -32,7 +32,7 @@ function probe<T>(mnt: string, body: string): Promise<T> {
  * renameat2 with RENAME_EXCHANGE (and both flags) through ctypes, on a directory given as argv[1]:
  * every outcome, ctime of the swapped nodes, and the tree after (types, link counts, contents).
  */
-const EXCHANGE_SCRIPT = String.raw`import ctypes, os, sys, json, time
+const EXCHANGE_SCRIPT = `import ctypes, os, sys, json, time
 libc = ctypes.CDLL(None, use_errno=True)
 AT = -100
 def x(a, b, flags=2):
