@@ -43,6 +43,7 @@ import {
   unpinInode,
   utimesAt,
 } from '../../core/index.ts';
+import { mutate } from '../../core/mutate.ts';
 import type { SQLiteWorkspaceProvider, WorkspaceStats } from '../vfs/index.ts';
 import { exchange } from './exchange.ts';
 import { Failure, fail } from './failure.ts';
@@ -584,9 +585,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     const set = r.toSet ?? 0;
     const inode = r.ino;
     // The kernel may still send a removed file's times (the writeback cache's mtime) after its last close.
-    present(inode);
+    const node = getNode(db, inode) ?? fail('ENOENT');
     if (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) writable();
-    db.transaction(() => {
+    // One setattr is one mutation: one transaction and one revision, whatever it sets.
+    mutate(db, 'setattr', undefined, () => {
       if (set & SET_MODE) chmodAt(db, inode, (r.mode ?? 0) & 0o7777);
       if (set & (SET_UID | SET_GID)) {
         chownAt(db, inode, set & SET_UID ? r.setUid : undefined, set & SET_GID ? r.setGid : undefined);
@@ -595,11 +597,18 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       if (set & (SET_ATIME | SET_MTIME)) {
         // Pending writes would restamp mtime at their commit: apply them first.
         commitInode(inode);
-        const current = statOf(inode);
         const now = db.now();
-        const pick = (given: number | undefined, isSet: number, old: number): number =>
-          set & isSet ? (Number.isNaN(given) ? now : (given ?? now)) : old;
-        utimesAt(db, inode, pick(r.atime, SET_ATIME, current.atimeMs), pick(r.mtime, SET_MTIME, current.mtimeMs));
+        const pick = (given: number | undefined, isSet: number, old: () => number): number =>
+          set & isSet ? (Number.isNaN(given) ? now : (given ?? now)) : old();
+        // The writeback cache's setattr sets mtime alone: atime is the node's (no commit changes it),
+        // and the mtime after the commit is read only when it is kept.
+        const atime = pick(r.atime, SET_ATIME, () => node.atime);
+        utimesAt(
+          db,
+          inode,
+          atime,
+          pick(r.mtime, SET_MTIME, () => statOf(inode).mtimeMs),
+        );
       }
     });
     const attr = attrOf(statOf(inode));
