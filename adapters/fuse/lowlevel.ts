@@ -683,12 +683,18 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     durable = false;
     let changes = 0;
     let deferrable = 0;
+    let writes = false;
     for (const r of batch) {
       const op = OPS[r.op] ?? 'end';
-      if (READS.has(op)) continue;
+      if (op === 'write') writes = true;
+      if (READS.has(op) || op === 'write') continue;
       changes++;
       if (!COMMIT_POINTS.has(op)) deferrable++;
     }
+    // A write only fills the inode's buffer, which stages full chunks by itself (held against gc),
+    // each staging its own transaction: writes run outside the group (committed first), so a large
+    // file's megabytes never sit in one long transaction or in a savepoint's journal.
+    if (writes && group.open) settle();
     // Changes join the open group (opened here if needed) and are answered before it commits;
     // when no group can be held, a batch of two or more changes is one transaction of its own
     // (a lone change is atomic by itself, and reads need none).
@@ -709,9 +715,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         Error.stackTraceLimit = 0;
         try {
           // Inside the group or the batch's transaction each change has its own nested one: a failure undoes only it.
-          const reply = grouped && !READS.has(op) ? db.transaction(() => handle(r, op)) : handle(r, op);
+          const change = !READS.has(op) && op !== 'write';
+          const reply = grouped && change ? db.transaction(() => handle(r, op)) : handle(r, op);
           if (reply) replies.push(reply);
-          if (inGroup && !READS.has(op)) {
+          if (inGroup && change) {
             group.stats.changes++;
             group.touch(r.ino);
             if (r.name !== undefined) group.touch(r.ino, r.name);
