@@ -214,6 +214,10 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
   const existed = existsSync(dbPath);
   const backend = createNodeSqliteBackend({ path: dbPath, synchronous: options.synchronous });
   if (!options.shareDatabase) backend.run('PRAGMA locking_mode = EXCLUSIVE');
+  // Savepoint journals in memory: every request of a group commit is a savepoint inside the held
+  // transaction, and SQLite copies each page it first changes there, spilling past 64 KiB to a temp
+  // file (two thirds of the daemon's page writes for creates and unlinks, counted with strace).
+  backend.run('PRAGMA temp_store = MEMORY');
   const workspace = openWorkspace(backend, { readOnly: options.readOnly, quotas: options.quotas });
   if (!options.shareDatabase && !options.readOnly) {
     // The exclusive lock is taken for good at the first write; until then each statement still locks.
