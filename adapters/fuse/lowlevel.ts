@@ -95,6 +95,9 @@ const READS: ReadonlySet<string> = new Set([
  */
 const COMMIT_POINTS: ReadonlySet<string> = new Set(['flush', 'fsync', 'release', 'fallocate']);
 
+/** Changes made of several engine calls (create: the file, its buffer, a truncate): one transaction each. */
+const SEVERAL: ReadonlySet<string> = new Set(['create', 'open', 'fallocate']);
+
 /** Operations that change a name or an inode: the snapshot tree refuses them in or into it. */
 const GUARDED: ReadonlySet<string> = new Set([
   'setattr',
@@ -698,7 +701,14 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     // Changes join the open group (opened here if needed) and are answered before it commits;
     // when no group can be held, a batch of two or more changes is one transaction of its own
     // (a lone change is atomic by itself, and reads need none).
-    const inGroup = (group.open || deferrable > 0) && !readOnly && group.join();
+    let inGroup = false;
+    try {
+      inGroup = (group.open || deferrable > 0) && !readOnly && group.join();
+    } catch (error) {
+      // BEGIN failed (another process holds a --shared database's lock past the busy timeout):
+      // each change then tries its own transaction and answers its own error.
+      log(`dofs mount: opening a group commit: ${error instanceof Error ? error.message : String(error)}`);
+    }
     const grouped = inGroup || (changes > 1 && !readOnly);
     const run = (): void => {
       for (const r of batch) {
@@ -716,7 +726,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         try {
           // Inside the group or the batch's transaction each change has its own nested one: a failure undoes only it.
           const change = !READS.has(op) && op !== 'write';
-          const reply = grouped && change ? db.transaction(() => handle(r, op)) : handle(r, op);
+          // In a group, a request that is one engine mutation is atomic by itself (the mutation is a
+          // nested transaction); only those making several get one of their own around them.
+          const wrap = grouped && change && (!inGroup || SEVERAL.has(op));
+          const reply = wrap ? db.transaction(() => handle(r, op)) : handle(r, op);
           if (reply) replies.push(reply);
           if (inGroup && change) {
             group.stats.changes++;
