@@ -19,6 +19,7 @@ import { faultCases } from './cases/faults.ts';
 import { fileCases } from './cases/files.ts';
 import { forkCases } from './cases/forks.ts';
 import { fuzzCases } from './cases/fuzz.ts';
+import { heldTransactionCases } from './cases/held-transaction.ts';
 import { holeCases } from './cases/holes.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
 import { modelCases } from './cases/model.ts';
@@ -47,6 +48,7 @@ export type { ConformanceTarget, StorageHandle } from './target.ts';
 export function runConformanceSuite(target: ConformanceTarget): void {
   describe(`dofs conformance on ${target.name}`, () => {
     backendCases(target);
+    heldTransactionCases(target);
     treeCases(target);
     depthCases(target);
     fileCases(target);

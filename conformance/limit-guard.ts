@@ -53,6 +53,8 @@ export function guardLimits(backend: StorageBackend): StorageBackend & { readonl
       backend.run(sql, params);
     },
     transaction: (fn) => backend.transaction(fn),
+    // Passed through only where the backend has it: its absence is what callers test for.
+    ...(backend.openTransaction ? { openTransaction: backend.openTransaction.bind(backend) } : {}),
     close: () => backend.close(),
   };
 }

@@ -24,7 +24,7 @@
  *
  * @module dofs-sqlite/testing
  */
-import type { BackendLimits, SqlRow, SqlValue, StorageBackend } from '../core/backend.ts';
+import type { BackendLimits, HeldTransaction, SqlRow, SqlValue, StorageBackend } from '../core/backend.ts';
 import { STRICTEST_LIMITS } from '../core/backend.ts';
 
 /** One statement a {@link RecordingStorage} saw. */
@@ -56,9 +56,32 @@ export class RecordingStorage implements StorageBackend {
   readonly inner: StorageBackend | undefined;
   #depth = 0;
 
+  /**
+   * The inner backend's held transaction, where it has one (its statements are recorded one level
+   * deeper until it ends); absent otherwise, as on the inner backend.
+   */
+  readonly openTransaction?: () => HeldTransaction;
+
   /** @param inner the backend to pass statements to; without one, nothing runs. */
   constructor(inner?: StorageBackend) {
     this.inner = inner;
+    const open = inner?.openTransaction?.bind(inner);
+    if (!open) return;
+    this.openTransaction = () => {
+      const held = open();
+      this.#depth++;
+      let done = false;
+      const end = (how: () => void): void => {
+        if (done) return;
+        try {
+          how();
+        } finally {
+          done = true;
+          this.#depth--;
+        }
+      };
+      return { commit: () => end(() => held.commit()), rollback: () => end(() => held.rollback()) };
+    };
   }
 
   /** `recording(<inner name>)`, or `recording` without a backend. */

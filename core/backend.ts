@@ -81,4 +81,25 @@ export interface StorageBackend {
    * manages its own storage (Durable Objects) leaves it out.
    */
   reclaimSpace?(options?: { maxPages?: number; convert?: boolean }): number;
+  /**
+   * Opens an outermost transaction that stays open after this call returns, until the returned
+   * {@link HeldTransaction} commits or rolls it back: group commit, several mutations arriving on
+   * separate turns of the event loop (a FUSE daemon's requests) sharing one COMMIT. Meanwhile every
+   * {@link StorageBackend.transaction} nests inside it as an inner level. Throws when a transaction
+   * is already open. Optional: a platform whose transactions are callbacks only (Durable Objects'
+   * `transactionSync`) leaves it out, and its callers commit every mutation by itself.
+   */
+  openTransaction?(): HeldTransaction;
+}
+
+/** A transaction held open across calls (see {@link StorageBackend.openTransaction}). */
+export interface HeldTransaction {
+  /**
+   * Commits everything done since it was opened. Throws when called from inside a
+   * {@link StorageBackend.transaction} callback, or when COMMIT fails: then nothing done since the
+   * opening remains, and the backend is ready for new transactions.
+   */
+  commit(): void;
+  /** Undoes everything done since it was opened. Never throws for a transaction SQLite already ended. */
+  rollback(): void;
 }

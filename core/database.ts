@@ -5,7 +5,14 @@
  * @module
  */
 import { LRUCache } from 'lru-cache';
-import { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type StorageBackend } from './backend.ts';
+import {
+  type BackendLimits,
+  type HeldTransaction,
+  type SqlRow,
+  type SqlValue,
+  STRICTEST_LIMITS,
+  type StorageBackend,
+} from './backend.ts';
 import { FsError, fsError, wrapStorageError } from './errors.ts';
 import type { Owner } from './nodes.ts';
 import { effectiveQuotas, type Quotas } from './quotas.ts';
@@ -263,6 +270,43 @@ export class Database {
       if (committed && outer) outer.push(...events);
       else if (committed) this.emit(events);
     }
+  }
+
+  /**
+   * Opens a transaction held across calls (group commit) when the backend can hold one
+   * ({@link StorageBackend.openTransaction}); undefined when it cannot. Until it commits or rolls
+   * back, every mutation and {@link Database.transaction} joins it as an inner level (a failing one
+   * undoes only itself) and change events wait for its commit. Throws when a transaction is
+   * running. A failed commit is EIO or ENOSPC with the cause attached, and nothing done since the
+   * opening remains.
+   */
+  openTransaction(): HeldTransaction | undefined {
+    if (this.inTransaction) throw new Error('a transaction is already running');
+    let held: HeldTransaction | undefined;
+    try {
+      held = this.backend.openTransaction?.();
+    } catch (error) {
+      throw wrapStorageError(error, STORAGE_SYSCALL);
+    }
+    if (!held) return undefined;
+    const inner = held;
+    const events: ChangeEvent[] = [];
+    this.pendingEvents.push(events);
+    let open = true;
+    const end = (commit: boolean): void => {
+      if (!open) return;
+      if (this.pendingEvents.length !== 1) throw new Error('a held transaction cannot end inside a transaction');
+      open = false;
+      this.pendingEvents.pop();
+      try {
+        if (commit) inner.commit();
+        else inner.rollback();
+      } catch (error) {
+        throw wrapStorageError(error, STORAGE_SYSCALL);
+      }
+      if (commit) this.emit(events);
+    };
+    return { commit: () => end(true), rollback: () => end(false) };
   }
 
   /** Queues change events in the current transaction (or tells listeners at once outside one). */

@@ -81,9 +81,13 @@ export function openFile(db: Database, path: string, options: OpenFileOptions | 
   const mode = options.mode === undefined ? DEFAULT_MODE.file : checkMode(options.mode, 'open', path);
   const follow = !(options.create && options.exclusive) && !options.noFollow;
   refuseCreateWithSlash(db, path, options.create, 'open', options.exclusive);
-  const found = locate(db, path, { follow, syscall: 'open' });
-  // Opening an existing file without O_TRUNC changes nothing, so it needs no transaction (and works read-only).
-  if (found.node && !options.truncate) return checkExisting(db, path, found.node, options, found.realPath);
+  // A creator on a writable workspace walks the path once, inside the mutation (an existing file
+  // opened so takes no revision there); anything else looks first: opening an existing file
+  // without O_TRUNC changes nothing, so it needs no transaction (and works read-only).
+  if (!(options.create && !db.readOnly)) {
+    const found = locate(db, path, { follow, syscall: 'open' });
+    if (found.node && !options.truncate) return checkExisting(db, path, found.node, options, found.realPath);
+  }
   return mutate(db, 'open', path, (m) => openIn(db, m, path, options, mode, follow).opened);
 }
 

@@ -7,7 +7,14 @@
  *
  * @module dofs-sqlite
  */
-export { type BackendLimits, type SqlRow, type SqlValue, STRICTEST_LIMITS, type StorageBackend } from './backend.ts';
+export {
+  type BackendLimits,
+  type HeldTransaction,
+  type SqlRow,
+  type SqlValue,
+  STRICTEST_LIMITS,
+  type StorageBackend,
+} from './backend.ts';
 export { hashBytes, holdStaged, isHash, isHeldStaged, markLinked, releaseStaged } from './blobs.ts';
 export type { ChunkRef } from './content.ts';
 export type { ByteSource, FileData } from './data.ts';

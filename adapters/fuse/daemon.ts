@@ -214,6 +214,10 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
   const existed = existsSync(dbPath);
   const backend = createNodeSqliteBackend({ path: dbPath, synchronous: options.synchronous });
   if (!options.shareDatabase) backend.run('PRAGMA locking_mode = EXCLUSIVE');
+  // Savepoint journals in memory: every request of a group commit is a savepoint inside the held
+  // transaction, and SQLite copies each page it first changes there, spilling past 64 KiB to a temp
+  // file (two thirds of the daemon's page writes for creates and unlinks, counted with strace).
+  backend.run('PRAGMA temp_store = MEMORY');
   const workspace = openWorkspace(backend, { readOnly: options.readOnly, quotas: options.quotas });
   if (!options.shareDatabase && !options.readOnly) {
     // The exclusive lock is taken for good at the first write; until then each statement still locks.
@@ -301,6 +305,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
             '/stats': stats,
             // Checks every invariant of the committed state (open files' pending writes are not in it yet).
             '/fsck': (url) => {
+              mounted?.settle();
               const report = workspace.fsck({ verifyContent: url.searchParams.get('content') !== '0' });
               return reply(report.ok ? 200 : 500, report);
             },
@@ -363,6 +368,8 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       let timer: NodeJS.Timeout | undefined;
       const collect = (): void => {
         let busy = false;
+        // gc reads the committed catalogue and gives pages back outside any transaction.
+        served.settle();
         try {
           const step = gcStep(workspace.db);
           gcTotals.steps++;
@@ -412,6 +419,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         signal: abort.signal,
         log,
         onPulled: () => served.invalidateChanged(),
+        beforeRound: () => served.settle(),
       });
     }
 
@@ -483,6 +491,7 @@ function fuseFigures(mounted: Fuse3Mount): Record<string, unknown> {
     writableHandles: state.writableHandles,
     knownInodes: state.knownInodes,
     batches: state.batches,
+    groups: state.groups,
     calls: state.calls,
     millis: Object.fromEntries(Object.entries(state.millis).map(([k, v]) => [k, Math.round(v)])),
     errors: state.errors,

@@ -32,6 +32,8 @@ export interface Fuse3Mount {
   readonly state: LowLevelState;
   commitAll(): void;
   releaseAll(): void;
+  /** Commits the mount's open group of changes (before gc, sync or a poll reads the database). */
+  settle(): void;
   /** Drops from the kernel's caches every path changed since the last call (after sync applied a peer's changes). */
   invalidateChanged(): void;
   /** Settles when the kernel connection is gone (after an unmount) and the session is closed. */
@@ -58,6 +60,7 @@ export function mountFuse3(input: Fuse3MountOptions): Fuse3Mount {
   const args = ['-o', input.options.join(',')];
   if (input.debug) args.push('-d');
   let stopWatching: () => void = () => {};
+  // Grouped changes commit after their requests were served: their events are the kernel's own too.
   session = addon.mount(input.mountpoint, args, input.writeback, (batch) => {
     serving = true;
     let end = false;
@@ -80,15 +83,18 @@ export function mountFuse3(input: Fuse3MountOptions): Fuse3Mount {
   // Changes the kernel did not make (sync, the daemon's own maintenance) are dropped from its
   // caches; the mount's own requests change nothing the kernel does not already know.
   stopWatching = input.provider.db.onChange((events) => {
-    if (serving) return;
+    if (serving || fs.committing) return;
     for (const event of events) fs.invalidate(session, event.path);
   });
+  fs.attach(session);
   let since = fs.invalidateSince(session, Number.MAX_SAFE_INTEGER);
   return {
     state: fs.state,
     commitAll: fs.commitAll,
     releaseAll: fs.releaseAll,
+    settle: fs.settle,
     invalidateChanged: () => {
+      fs.settle();
       since = fs.invalidateSince(session, since);
     },
     ended,

@@ -43,9 +43,12 @@ import {
   unpinInode,
   utimesAt,
 } from '../../core/index.ts';
+import { mutate } from '../../core/mutate.ts';
 import type { SQLiteWorkspaceProvider, WorkspaceStats } from '../vfs/index.ts';
+import { exchange } from './exchange.ts';
 import { Failure, fail } from './failure.ts';
 import { ATTR_FIELDS, type Fuse3Addon, type LowLevelRequest, OPS, type OpName } from './fuse3.ts';
+import { createGroupCommit, type Touched } from './group-commit.ts';
 import { createSnapshotTree, SNAPSHOTS_DIR } from './snapshot-tree.ts';
 import { statfsOf } from './statfs.ts';
 
@@ -69,6 +72,7 @@ const errno = osConstants.errno as Record<string, number>;
 
 /** Operations that change nothing in the database (a batch of only these needs no transaction). */
 const READS: ReadonlySet<string> = new Set([
+  'fsyncdir',
   'lookup',
   'forget',
   'forgetMulti',
@@ -79,12 +83,20 @@ const READS: ReadonlySet<string> = new Set([
   'readdir',
   'readdirplus',
   'releasedir',
-  'fsyncdir',
   'statfs',
   'init',
   'destroy',
   'end',
 ]);
+
+/**
+ * Changes that commit the open group before their reply (fsync; flush and release commit a write
+ * buffer, durable at close): a batch of only these opens no group, a lone one is its own transaction.
+ */
+const COMMIT_POINTS: ReadonlySet<string> = new Set(['flush', 'fsync', 'release', 'fallocate']);
+
+/** Changes made of several engine calls (create: the file, its buffer, a truncate): one transaction each. */
+const SEVERAL: ReadonlySet<string> = new Set(['create', 'open', 'fallocate']);
 
 /** Operations that change a name or an inode: the snapshot tree refuses them in or into it. */
 const GUARDED: ReadonlySet<string> = new Set([
@@ -134,6 +146,8 @@ export interface LowLevelState {
   readonly millis: Record<string, number>;
   /** Batches served, and the requests in them. */
   readonly batches: { count: number; requests: number; largest: number };
+  /** Group commit: groups opened, changes answered before their commit, groups whose commit failed. */
+  readonly groups: { groups: number; changes: number; lost: number };
   readonly openHandles: number;
   readonly writableHandles: number;
   /** Inodes the kernel holds lookups on. */
@@ -144,6 +158,12 @@ export interface LowLevelState {
 export interface LowLevelFs {
   /** Serves one batch from the addon; returns true when it held the end of the session. */
   serve(batch: LowLevelRequest[]): boolean;
+  /** The addon's session, for invalidations of what a failed group commit undid. */
+  attach(session: unknown): void;
+  /** Commits the open group of changes now (before anything else reads or changes the database). */
+  settle(): void;
+  /** True while the mount's own group commit runs: its change events are changes the kernel made. */
+  readonly committing: boolean;
   readonly state: LowLevelState;
   /** Tells the kernel to drop what it caches of `path` (changed behind its back). */
   invalidate(session: unknown, path: string): void;
@@ -153,7 +173,7 @@ export interface LowLevelFs {
    * applied a peer's changes, which the engine applies without change events.
    */
   invalidateSince(session: unknown, rev: number): number;
-  /** Commits every open write buffer. */
+  /** Commits every open write buffer and the open group. */
   commitAll(): void;
   /** Lets go of every open file (after the unmount). */
   releaseAll(): void;
@@ -167,6 +187,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const readOnly = options.readOnly === true || provider.readonly;
   const timeout = options.cacheTimeout;
   const handles = new Map<number, Handle>();
+  /** Open files whose changes a failed group commit undid: the error their next flush, fsync or close reports. */
+  const failed = new Map<number, string>();
   const lookups = new Map<number, number>();
   /** Size and mtime each inode had at its last close, for keep_cache at the next open (libfuse's auto_cache). */
   const lastSeen = new Map<number, string>();
@@ -177,6 +199,25 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const batches = { count: 0, requests: 0, largest: 0 };
   let statfsCache: { at: number; value: Float64Array } | undefined;
   const snapshots = createSnapshotTree(db);
+  let session: unknown;
+  /** The kernel was answered about changes a failed commit undid: it forgets them and asks again. */
+  const onLost = (touched: Touched, error: unknown): void => {
+    log(
+      `dofs mount: a group commit failed, its ${touched.inodes.size} changed inodes are undone: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    // As the kernel reports a writeback error: at the next flush, fsync or close of each file it hit.
+    const code = isFsError(error) ? error.code : 'EIO';
+    for (const h of handles.values()) if (touched.inodes.has(h.inode)) failed.set(h.inode, code);
+    if (session === undefined) return;
+    for (const [parent, name] of touched.entries) {
+      if (parent === ROOT_INODE || lookups.has(parent)) addon.invalEntry(session, parent, name);
+    }
+    for (const inode of touched.inodes)
+      if (lookups.has(inode) || inode === ROOT_INODE) addon.invalInode(session, inode, 0, 0);
+  };
+  const group = createGroupCommit(db, { onLost });
+  /** Set by a request of the batch being served that must be committed before its reply (fsync, a close after writing). */
+  let durable = false;
 
   const attrOf = (stats: WorkspaceStats, into = new Float64Array(ATTR_FIELDS), at = 0): Float64Array => {
     into[at] = stats.ino;
@@ -257,6 +298,12 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       if (mark) lastSeen.set(handle.inode, mark);
       else lastSeen.delete(handle.inode);
     }
+  };
+  const reportFailure = (inode: number): void => {
+    const code = failed.get(inode);
+    if (code === undefined) return;
+    failed.delete(inode);
+    fail(code);
   };
   const commitInode = (inode: number): void => {
     provider.inodeBufferOf(inode)?.commit();
@@ -359,12 +406,19 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       case 'rename': {
         writable();
         const flags = r.flags ?? 0;
-        if (flags & RENAME_EXCHANGE || flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) fail('EINVAL');
+        // Both flags at once, or one unknown, is EINVAL (renameat2(2)).
+        if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE) || flags === (RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+          fail('EINVAL');
+        }
         const parent = r.newParent ?? 0;
         const from = childPath(r.ino, r.name ?? '');
         const to = childPath(parent, r.newName ?? '');
         if (flags & RENAME_NOREPLACE && lookup(db, parent, r.newName ?? '')) fail('EEXIST');
-        provider.renameSync(from, to);
+        if (flags & RENAME_EXCHANGE) {
+          // The kernel checked both names exist; changed behind its back, the answer is ENOENT.
+          if (!lookup(db, r.ino, r.name ?? '') || !lookup(db, parent, r.newName ?? '')) fail('ENOENT');
+          exchange(provider, db, r.ino, from, to);
+        } else provider.renameSync(from, to);
         return () => addon.replyErr(req, 0);
       }
       case 'create': {
@@ -376,6 +430,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         );
         const attr = entryOf(r.ino, r.name ?? '');
         const inode = attr[0];
+        group.touch(inode);
         provider.openInodeBufferSync(inode);
         if (flags & O_TRUNC) provider.truncateInodeSync(inode, 0);
         const fh = addHandle({ inode, write: true });
@@ -424,13 +479,18 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       }
       case 'flush':
       case 'fsync': {
-        // Close-to-open and fsync: the buffer is committed in this batch's transaction, before the reply.
+        // Close-to-open and fsync: the buffer is committed in this batch's transaction, before the
+        // reply; the close of a file open for writing and every fsync are durable (group committed).
         const h = handles.get(r.fh ?? 0);
+        if (h) reportFailure(h.inode);
         if (h?.write) commitInode(h.inode);
+        if (h?.write || op === 'fsync') durable = true;
         return () => addon.replyErr(req, 0);
       }
       case 'fallocate': {
-        // The engine sees committed state: an open write buffer lands first, in this batch.
+        // The engine sees committed state: an open write buffer lands first, in this batch; the
+        // reservation is checked against the disk, so it is committed before the reply.
+        durable = true;
         commitInode(r.ino);
         allocateAt(db, r.ino, r.offset ?? 0, r.size ?? 0, r.mode ?? 0);
         return () => addon.replyErr(req, 0);
@@ -450,7 +510,9 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       case 'release': {
         const h = handles.get(r.fh ?? 0);
         handles.delete(r.fh ?? 0);
+        if (h?.write) durable = true;
         if (h) closeHandle(h);
+        if (h) reportFailure(h.inode);
         return () => addon.replyErr(req, 0);
       }
       case 'opendir': {
@@ -485,6 +547,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         handles.delete(r.fh ?? 0);
         return () => addon.replyErr(req, 0);
       case 'fsyncdir':
+        // The directory's changes are in the open group, if any: committed before the reply.
+        durable = true;
         return () => addon.replyErr(req, 0);
       case 'statfs': {
         const now = Date.now();
@@ -524,9 +588,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     const set = r.toSet ?? 0;
     const inode = r.ino;
     // The kernel may still send a removed file's times (the writeback cache's mtime) after its last close.
-    present(inode);
+    const node = getNode(db, inode) ?? fail('ENOENT');
     if (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) writable();
-    db.transaction(() => {
+    // One setattr is one mutation: one transaction and one revision, whatever it sets.
+    mutate(db, 'setattr', undefined, () => {
       if (set & SET_MODE) chmodAt(db, inode, (r.mode ?? 0) & 0o7777);
       if (set & (SET_UID | SET_GID)) {
         chownAt(db, inode, set & SET_UID ? r.setUid : undefined, set & SET_GID ? r.setGid : undefined);
@@ -535,11 +600,18 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       if (set & (SET_ATIME | SET_MTIME)) {
         // Pending writes would restamp mtime at their commit: apply them first.
         commitInode(inode);
-        const current = statOf(inode);
         const now = db.now();
-        const pick = (given: number | undefined, isSet: number, old: number): number =>
-          set & isSet ? (Number.isNaN(given) ? now : (given ?? now)) : old;
-        utimesAt(db, inode, pick(r.atime, SET_ATIME, current.atimeMs), pick(r.mtime, SET_MTIME, current.mtimeMs));
+        const pick = (given: number | undefined, isSet: number, old: () => number): number =>
+          set & isSet ? (Number.isNaN(given) ? now : (given ?? now)) : old();
+        // The writeback cache's setattr sets mtime alone: atime is the node's (no commit changes it),
+        // and the mtime after the commit is read only when it is kept.
+        const atime = pick(r.atime, SET_ATIME, () => node.atime);
+        utimesAt(
+          db,
+          inode,
+          atime,
+          pick(r.mtime, SET_MTIME, () => statOf(inode).mtimeMs),
+        );
       }
     });
     const attr = attrOf(statOf(inode));
@@ -597,17 +669,47 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     return number ?? errno.EIO;
   };
 
+  const settle = (): void => {
+    try {
+      group.commit();
+    } catch {
+      // onLost reported it and told the kernel
+    }
+  };
+
   const serve = (batch: LowLevelRequest[]): boolean => {
     batches.count++;
     batches.requests += batch.length;
     batches.largest = Math.max(batches.largest, batch.length);
     const replies: Reply[] = [];
     let ended = false;
-    // A transaction is worth its BEGIN and COMMIT only around two or more changes: a lone change
-    // is atomic by itself (the engine's own transaction), and reads need none.
+    durable = false;
     let changes = 0;
-    for (const r of batch) if (!READS.has(OPS[r.op] ?? 'end')) changes++;
-    const grouped = changes > 1 && !readOnly;
+    let deferrable = 0;
+    let writes = false;
+    for (const r of batch) {
+      const op = OPS[r.op] ?? 'end';
+      if (op === 'write') writes = true;
+      if (READS.has(op) || op === 'write') continue;
+      changes++;
+      if (!COMMIT_POINTS.has(op)) deferrable++;
+    }
+    // A write only fills the inode's buffer, which stages full chunks by itself (held against gc),
+    // each staging its own transaction: writes run outside the group (committed first), so a large
+    // file's megabytes never sit in one long transaction or in a savepoint's journal.
+    if (writes && group.open) settle();
+    // Changes join the open group (opened here if needed) and are answered before it commits;
+    // when no group can be held, a batch of two or more changes is one transaction of its own
+    // (a lone change is atomic by itself, and reads need none).
+    let inGroup = false;
+    try {
+      inGroup = (group.open || deferrable > 0) && !readOnly && group.join();
+    } catch (error) {
+      // BEGIN failed (another process holds a --shared database's lock past the busy timeout):
+      // each change then tries its own transaction and answers its own error.
+      log(`dofs mount: opening a group commit: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const grouped = inGroup || (changes > 1 && !readOnly);
     const run = (): void => {
       for (const r of batch) {
         const op = OPS[r.op] ?? 'end';
@@ -622,9 +724,19 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const limit = Error.stackTraceLimit;
         Error.stackTraceLimit = 0;
         try {
-          // Inside the batch's transaction each request has its own nested one: a failure undoes only it.
-          const reply = grouped ? db.transaction(() => handle(r, op)) : handle(r, op);
+          // Inside the group or the batch's transaction each change has its own nested one: a failure undoes only it.
+          const change = !READS.has(op) && op !== 'write';
+          // In a group, a request that is one engine mutation is atomic by itself (the mutation is a
+          // nested transaction); only those making several get one of their own around them.
+          const wrap = grouped && change && (!inGroup || SEVERAL.has(op));
+          const reply = wrap ? db.transaction(() => handle(r, op)) : handle(r, op);
           if (reply) replies.push(reply);
+          if (inGroup && change) {
+            group.stats.changes++;
+            group.touch(r.ino);
+            if (r.name !== undefined) group.touch(r.ino, r.name);
+            if (r.newName !== undefined) group.touch(r.newParent ?? 0, r.newName);
+          }
         } catch (error) {
           const code = toErrno(op, r, error);
           replies.push(() => addon.replyErr(r.req, code));
@@ -635,16 +747,21 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       }
     };
     try {
-      if (grouped) db.transaction(run);
-      else run();
+      if (grouped && !inGroup) db.transaction(run);
+      else {
+        run();
+        // fsync, fsyncdir and the close of a written file are answered once durable.
+        if (durable && group.open) group.commit();
+      }
     } catch (error) {
-      // The batch's commit failed: nothing it did remains, so every request fails.
+      // The batch's commit failed: nothing it did remains, so every request fails (ENOSPC on a full disk).
       log(
         `dofs mount: committing a batch of ${batch.length}: ${error instanceof Error ? error.message : String(error)}`,
       );
+      const code = (isFsError(error) && errno[error.code]) || errno.EIO;
       for (const r of batch) {
         const op = OPS[r.op];
-        if (r.req && op !== 'forget' && op !== 'forgetMulti' && op !== 'end') addon.replyErr(r.req, errno.EIO);
+        if (r.req && op !== 'forget' && op !== 'forgetMulti' && op !== 'end') addon.replyErr(r.req, code);
       }
       return ended;
     }
@@ -691,6 +808,13 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
 
   return {
     serve,
+    attach(attached: unknown) {
+      session = attached;
+    },
+    settle,
+    get committing() {
+      return group.committing;
+    },
     invalidate,
     invalidateSince,
     state: {
@@ -698,6 +822,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       errors,
       millis,
       batches,
+      groups: group.stats,
       get openHandles() {
         return handles.size;
       },
@@ -721,6 +846,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
           log(`dofs mount: committing inode ${h.inode}: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
+      // The buffers landed in the open group, if one is: it commits after them.
+      settle();
     },
     releaseAll() {
       for (const [fh, h] of [...handles]) {

@@ -29,6 +29,8 @@ export interface SyncSessionContext {
   debounceMs?: number;
   /** Called after a round that applied the authority's changes here (the mount drops them from the kernel's caches). */
   onPulled?: () => void;
+  /** Called before each round reads the workspace (the mount commits its open group of changes). */
+  beforeRound?: () => void;
 }
 
 /** A running sync, as the daemon sees it. */
@@ -66,6 +68,7 @@ export function startSyncSession(context: SyncSessionContext): SyncSession {
   const round = async (): Promise<void> => {
     try {
       connection ??= await connectSyncWebSocket(url, token);
+      context.beforeRound?.();
       const report: SyncReport = await createSyncDriver(workspace.db, connection).sync();
       figures.rounds++;
       figures.pulled += report.pulled;

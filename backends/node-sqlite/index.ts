@@ -7,7 +7,7 @@ import type { StatementSync } from 'node:sqlite';
 import type { BackendLimits, SqlValue, StorageBackend } from '../../core/backend.ts';
 import { openConnection } from './connection.ts';
 import { reclaimSpace } from './reclaim.ts';
-import { createSpaceReserve, DEFAULT_RESERVE_BYTES } from './reserve.ts';
+import { createSpaceReserve, reserveSize } from './reserve.ts';
 import { createTransactions } from './transactions.ts';
 
 /** Options for {@link createNodeSqliteBackend}. */
@@ -33,15 +33,6 @@ const NODE_SQLITE_LIMITS: BackendLimits = Object.freeze({
   maxValueBytes: 1_000_000_000,
   maxStatementBytes: 1_000_000_000,
 });
-
-/** The reserve size asked for, checked: a whole number of bytes, 0 or more. */
-function reserveSize(bytes: number | undefined): number {
-  if (bytes === undefined) return DEFAULT_RESERVE_BYTES;
-  if (!Number.isSafeInteger(bytes) || bytes < 0) {
-    throw new RangeError(`reserveBytes must be a whole number of bytes, 0 or more (got ${bytes})`);
-  }
-  return bytes;
-}
 
 /** Creates a backend on a node:sqlite database: WAL and a busy timeout for files, statements cached. */
 export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}): StorageBackend {
@@ -74,6 +65,7 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
       prepare(sql).run(...(params as SqlValue[]));
     },
     transaction: transactions.transaction,
+    openTransaction: transactions.open,
     releaseReserve(): boolean {
       if (!reserve?.release()) return false;
       // Then move the WAL into the database and truncate it: a checkpoint stopped by the full

@@ -24,6 +24,15 @@ import { dirname } from 'node:path';
  */
 export const DEFAULT_RESERVE_BYTES = 2 * 1024 * 1024;
 
+/** The reserve size asked for, checked: a whole number of bytes, 0 or more. */
+export function reserveSize(bytes: number | undefined): number {
+  if (bytes === undefined) return DEFAULT_RESERVE_BYTES;
+  if (!Number.isSafeInteger(bytes) || bytes < 0) {
+    throw new RangeError(`reserveBytes must be a whole number of bytes, 0 or more (got ${bytes})`);
+  }
+  return bytes;
+}
+
 /** Free space beyond the reserve's size needed before it is written again. */
 export const REPLENISH_HEADROOM_BYTES = 1024 * 1024;
 

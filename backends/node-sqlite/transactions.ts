@@ -5,6 +5,7 @@
  * @module
  */
 import type { DatabaseSync } from 'node:sqlite';
+import type { HeldTransaction } from '../../core/backend.ts';
 
 /** The transaction half of the backend: run `fn` in a (nested) transaction, and a statement guard. */
 export interface Transactions {
@@ -16,6 +17,8 @@ export interface Transactions {
    * autocommit on its own, outside the atomic mutation it belongs to.
    */
   checkOpen(): void;
+  /** Opens an outermost transaction held across calls (the contract's `openTransaction`). */
+  open(): HeldTransaction;
 }
 
 /** Makes the nested-transaction logic for `db`; `afterCommit` runs after each outermost COMMIT. */
@@ -57,8 +60,36 @@ export function createTransactions(db: DatabaseSync, afterCommit: () => void = (
     if (isLost()) throw lost ?? new Error('the transaction was rolled back by SQLite');
   };
 
+  /** Ends the held level 0 (`depth` 1, no callback level running) with COMMIT or ROLLBACK. */
+  const end = (held: { done: boolean }, commit: boolean): void => {
+    if (held.done) return;
+    if (depth !== 1) throw new Error('a held transaction cannot end inside a transaction() callback');
+    held.done = true;
+    try {
+      if (!commit) undo(0, '', undefined);
+      else {
+        checkOpen();
+        db.exec('COMMIT');
+      }
+    } catch (error) {
+      undo(0, '', error);
+      throw error;
+    } finally {
+      depth = 0;
+      lost = undefined;
+    }
+    if (commit) afterCommit();
+  };
+
   return {
     checkOpen,
+    open(): HeldTransaction {
+      if (depth !== 0) throw new Error('a transaction is already open');
+      db.exec('BEGIN IMMEDIATE');
+      depth = 1;
+      const held = { done: false };
+      return { commit: () => end(held, true), rollback: () => end(held, false) };
+    },
     transaction<T>(fn: () => T): T {
       checkOpen();
       const level = depth;

@@ -29,6 +29,27 @@ for (let i = 0; ; i++) {
   }
 }`;
 
+// Metadata answered inside a group commit (mkdir, create, rename, unlink are acknowledged before
+// their COMMIT): what an fsync of a file or of its directory acknowledged must survive.
+const RENAMER = `
+const fs = require('node:fs');
+const [mnt] = process.argv.slice(1);
+for (let i = 0; ; i++) {
+  const dir = mnt + '/d-' + i;
+  fs.mkdirSync(dir);
+  fs.writeFileSync(dir + '/new', 'content ' + i);
+  fs.writeFileSync(dir + '/gone', 'removed ' + i);
+  const fd = fs.openSync(dir + '/new', 'r+');
+  fs.fsyncSync(fd);
+  fs.closeSync(fd);
+  fs.renameSync(dir + '/new', dir + '/kept');
+  fs.unlinkSync(dir + '/gone');
+  const dirFd = fs.openSync(dir, 'r');
+  fs.fsyncSync(dirFd);
+  fs.closeSync(dirFd);
+  process.stdout.write(i + '\\n');
+}`;
+
 describe('the mount daemon killed mid-write', () => {
   const dirs: string[] = [];
   afterAll(async () => {
@@ -105,4 +126,49 @@ describe('the mount daemon killed mid-write', () => {
       `${KILLS} SIGKILLs of the mount daemon mid-write; every fsynced block present (${total} 64 KiB blocks in the end), none torn; fsck clean every time`,
     );
   }, 240_000);
+
+  it('keeps every mkdir, rename and unlink acknowledged by an fsync of the directory across SIGKILLs', async () => {
+    const dir = await makeTemp('fuse-crash-meta');
+    dirs.push(dir);
+    const db = join(dir, 'ws.db');
+    const mnt = join(dir, 'mnt');
+    let checked = 0;
+    for (let kill = 0; kill < 3; kill++) {
+      const daemon = await startDaemon(db, mnt);
+      const writer = spawn(process.execPath, ['-e', RENAMER, mnt], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let acknowledged = -1;
+      let buffered = '';
+      writer.stdout.on('data', (data) => {
+        buffered += data;
+        const parts = buffered.split('\n');
+        buffered = parts.pop() ?? '';
+        for (const line of parts) acknowledged = Number(line);
+      });
+      const started = Date.now();
+      while (acknowledged < 0 && Date.now() - started < 30_000) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 150 + kill * 211));
+      daemon.child.kill('SIGKILL');
+      await new Promise((resolve) => daemon.child.once('exit', resolve));
+      writer.kill('SIGKILL');
+      await new Promise((resolve) => writer.once('close', resolve));
+      await sh(`fusermount -uz '${mnt}'`, { allowFail: true });
+      expect(acknowledged, `round ${kill} acknowledged nothing`).toBeGreaterThanOrEqual(0);
+
+      const ws = openWorkspace(createNodeSqliteBackend({ path: db }));
+      try {
+        expect(ws.fsck().problems).toEqual([]);
+        for (let i = 0; i <= acknowledged; i++) {
+          const names = ws.readdir(`/d-${i}`).map((entry) => entry.name);
+          expect(names, `d-${i} after kill ${kill}`).toEqual(['kept']);
+          expect(ws.readFile(`/d-${i}/kept`, 'utf8')).toBe(`content ${i}`);
+          checked++;
+        }
+        // The next round's writer makes d-0… again.
+        for (const entry of ws.readdir('/')) ws.rm(`/${entry.name}`, { recursive: true });
+      } finally {
+        ws.close();
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -28,6 +28,43 @@ function probe<T>(mnt: string, body: string): Promise<T> {
   );
 }
 
+/**
+ * renameat2 with RENAME_EXCHANGE (and both flags) through ctypes, on a directory given as argv[1]:
+ * every outcome, ctime of the swapped nodes, and the tree after (types, link counts, contents).
+ */
+const EXCHANGE_SCRIPT = `import ctypes, os, sys, json, time
+libc = ctypes.CDLL(None, use_errno=True)
+AT = -100
+def x(a, b, flags=2):
+    r = libc.renameat2(AT, a.encode(), AT, b.encode(), flags)
+    return 'ok' if r == 0 else __import__('errno').errorcode[ctypes.get_errno()]
+root = sys.argv[1]; os.chdir(root)
+def w(p, t):
+    with open(p, 'w') as f: f.write(t)
+w('a', 'A'); w('b', 'B'); os.mkdir('d1'); w('d1/x', 'X'); os.mkdir('d2'); os.mkdir('d2/s'); os.mkdir('e')
+before = {p: os.lstat(p).st_ctime_ns for p in ['a', 'b']}
+time.sleep(0.02)
+out = {}
+out['files'] = x('a', 'b')
+out['ctime'] = [os.lstat(p).st_ctime_ns > before[q] for p, q in [('a', 'b'), ('b', 'a')]]
+out['fileDir'] = x('a', 'd1')
+out['dirsAcross'] = x('d2/s', 'e')
+out['fileDirAcross'] = x('b', 'd2/s')
+out['missing'] = x('a', 'nothing')
+out['bothFlags'] = x('a', 'd1', 3)
+out['ancestor'] = x('a', 'a/x')
+out['descendant'] = x('a/x', 'a')
+tree = {}
+for dirpath, dirs, files in os.walk('.'):
+    for n in sorted(dirs + files):
+        p = os.path.join(dirpath, n)[2:]
+        st = os.lstat(p)
+        tree[p] = ['dir', st.st_nlink] if os.path.isdir(p) else ['file', st.st_nlink, open(p).read()]
+out['tree'] = dict(sorted(tree.items()))
+out['nlink'] = {p: os.lstat(p).st_nlink for p in ['.', 'd2']}
+print(json.dumps(out))
+`;
+
 describe('POSIX semantics through the mount', () => {
   let mnt: string;
   let daemon: Daemon;
@@ -73,6 +110,23 @@ describe('POSIX semantics through the mount', () => {
       app: 'one\ntwo\nthree\nfour\nfive\n',
       read: 'one',
     });
+  });
+
+  it('renameat2 RENAME_EXCHANGE swaps two names (files, a file and a directory, across parents) as ext4 does', async () => {
+    const ext4 = await makeTemp('exchange');
+    try {
+      await sh(`mkdir -p '${mnt}/exchange'`);
+      const run = async (dir: string) =>
+        JSON.parse((await sh(`python3 - '${dir}' <<'PY'\n${EXCHANGE_SCRIPT}\nPY`)).stdout) as Record<string, unknown>;
+      const local = await run(ext4);
+      const mounted = await run(join(mnt, 'exchange'));
+      expect(mounted).toEqual(local);
+      // The reference run itself exercised every outcome.
+      expect(local).toMatchObject({ files: 'ok', fileDirAcross: 'ok', missing: 'ENOENT', bothFlags: 'EINVAL' });
+      expect(await daemon.get('/fsck?content=0')).toMatchObject({ status: 200 });
+    } finally {
+      await removeTemp(ext4);
+    }
   });
 
   it('rename replaces files and empty directories atomically and refuses the rest', async () => {
