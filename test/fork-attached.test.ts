@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { patternBytes } from '../conformance/cases/files.ts';
+import { seed as seedTree } from '../conformance/cases/forks.ts';
 import { expectCode, expectFsckClean } from '../conformance/harness.ts';
 import { snapshot as picture } from '../conformance/snapshot.ts';
 import { RecordingStorage } from '../conformance/testing.ts';
@@ -42,12 +43,7 @@ const opaque =
 
 /** A tree with hard links, a symlink, a hole, and history since an earlier snapshot (which the copy must leave out). */
 function seed(ws: Workspace): void {
-  ws.mkdir('/src/lib', { recursive: true });
-  ws.writeFile('/src/main.ts', 'main\n');
-  ws.writeFile('/src/lib/util.ts', 'util\n');
-  ws.writeFile('/big.bin', patternBytes(257 * 16 + 3, 5));
-  ws.symlink('src/main.ts', '/link');
-  ws.link('/src/main.ts', '/hard');
+  seedTree(ws);
   ws.snapshot('earlier');
   ws.writeFile('/src/main.ts', 'main, changed\n');
   ws.truncate('/big.bin', 300 * 16);

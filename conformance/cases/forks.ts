@@ -55,7 +55,8 @@ function withTwo(target: ConformanceTarget, fn: (a: Side, b: Side) => Promise<un
   });
 }
 
-function seed(ws: Workspace): void {
+/** A small tree with a hard link, a symlink and a file of several chunks: what fork cases start from. */
+export function seed(ws: Workspace): void {
   ws.mkdir('/src/lib', { recursive: true });
   ws.writeFile('/src/main.ts', 'main\n');
   ws.writeFile('/src/lib/util.ts', 'util\n');
