@@ -120,6 +120,76 @@ export function nodeFsCases(target: ConformanceTarget): void {
       expect(fs.existsSync('')).toBe(false);
     });
 
+    defineCase(
+      target,
+      '`..` as the kernel: ENOTDIR after a file, a link’s target’s parent, a final `..` no entry',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx, { cwd: '/w' });
+        ctx.ws.mkdir('/w/d/e', { recursive: true });
+        ctx.ws.writeFile('/w/f', 'x');
+        ctx.ws.writeFile('/w/d/g', 'y');
+        ctx.ws.symlink('d/e', '/w/l');
+        ctx.ws.symlink('f', '/w/lf');
+        for (const path of ['/w/f/..', 'f/..', 'lf/..', 'f/../']) {
+          await expectNodeError(ctx, () => fs.statSync(path), { code: 'ENOTDIR', syscall: 'stat', path });
+          expect(fs.statSync(path, { throwIfNoEntry: false })).toBeUndefined();
+          expect(fs.existsSync(path)).toBe(false);
+        }
+        await expectNodeError(ctx, () => fs.statSync('m/..'), { code: 'ENOENT', syscall: 'stat', path: 'm/..' });
+        await expectNodeError(ctx, () => fs.writeFileSync('f/../x', 'z'), {
+          code: 'ENOTDIR',
+          syscall: 'open',
+          path: 'f/../x',
+        });
+        await expectNodeError(ctx, () => fs.mkdirSync('f/../x', { recursive: true }), {
+          code: 'ENOTDIR',
+          syscall: 'mkdir',
+          path: 'f/../x',
+        });
+        await expectNodeError(ctx, () => fs.renameSync('f/..', 'x'), {
+          code: 'ENOTDIR',
+          syscall: 'rename',
+          path: 'f/..',
+          dest: 'x',
+        });
+        await expectNodeError(ctx, () => fs.rmSync('f/..', { recursive: true }), {
+          code: 'ENOTDIR',
+          syscall: 'lstat',
+          path: 'f/..',
+        });
+        // After a link, '..' is the parent of where it leads (/w/d), not of the link (/w).
+        expect(fs.readdirSync('l/..').sort()).toEqual(['e', 'g']);
+        expect(fs.readFileSync('l/../g', 'utf8')).toBe('y');
+        // node's JavaScript realpath resolves '..' in the text first.
+        expect(fs.realpathSync('f/..')).toBe('/w');
+        expect(fs.readFileSync('d/../f', 'utf8')).toBe('x');
+        // A final '..' is a directory, never an entry to make, remove or move.
+        await expectNodeError(ctx, () => fs.rmdirSync('d/e/..'), {
+          code: 'ENOTEMPTY',
+          syscall: 'rmdir',
+          path: 'd/e/..',
+        });
+        await expectNodeError(ctx, () => fs.unlinkSync('d/e/..'), {
+          code: 'EISDIR',
+          syscall: 'unlink',
+          path: 'd/e/..',
+        });
+        await expectNodeError(ctx, () => fs.mkdirSync('d/e/..'), { code: 'EEXIST', syscall: 'mkdir', path: 'd/e/..' });
+        await expectNodeError(ctx, () => fs.renameSync('d/e/..', 'x'), {
+          code: 'EBUSY',
+          syscall: 'rename',
+          path: 'd/e/..',
+          dest: 'x',
+        });
+        // mkdir -p walks each step as the kernel: 'n/..' makes n, then finds /w there.
+        expect(fs.mkdirSync('n/../n/o', { recursive: true })).toBe('n');
+        expect(fs.statSync('/w/n/o').isDirectory()).toBe(true);
+        // rm -r of 'd/e/..' empties /w/d (node's rm takes the final rmdir's ENOTEMPTY as done).
+        fs.rmSync('d/e/..', { recursive: true });
+        expect(ctx.ws.readdir('/w/d')).toEqual([]);
+      },
+    );
+
     defineCase(target, 'errors are node’s: message, errno, code, syscall, and path and dest as given', async (ctx) => {
       const fs = nodeFsOf(ctx, { cwd: '/w' });
       ctx.ws.mkdir('/w');
