@@ -41,6 +41,9 @@ export class WriteBuffer {
   // not in #dirty: their base is what #content would read without them. Least recently touched first.
   readonly #patches = new Map<number, { at: number; bytes: Uint8Array }[]>();
   #patchBytes = 0;
+  // Whole-chunk arrays of chunks staged since, for the next chunks written whole: never more than
+  // the bound, counting the held ones.
+  readonly #spare: Uint8Array[] = [];
   readonly #staged = new Map<number, ChunkRef>();
   #mtimeMs: number | undefined;
   // What the session did, so it can be replayed onto another writer's changes at commit: the node
@@ -118,6 +121,24 @@ export class WriteBuffer {
     return this.#base(idx, length);
   }
 
+  /** A builder of patched chunk `idx` in `scratch`, for the commit (the base read when it is called). */
+  #patchedInto(idx: number, scratch: Uint8Array): () => Uint8Array {
+    const patches = this.#patches.get(idx) ?? [];
+    const staged = this.#staged.get(idx);
+    return () => {
+      const length = this.#length(idx);
+      const out = scratch.subarray(0, length);
+      const valid = staged ? length : Math.min(length, this.#validBase - idx * this.#chunkSize);
+      const base =
+        valid <= 0 ? undefined : staged ? readBlob(this.#db, staged.hash) : readChunk(this.#db, this.inode, idx);
+      const copied = base ? Math.min(valid, base.byteLength) : 0;
+      if (base) out.set(base.subarray(0, copied));
+      out.fill(0, copied);
+      for (const { at, bytes } of patches) if (at < length) out.set(bytes.subarray(0, length - at), at);
+      return out;
+    };
+  }
+
   /** Chunk `idx` without this session's held bytes: staged (shared), or committed or zeros (fresh). */
   #base(idx: number, length: number): Uint8Array {
     const staged = this.#staged.get(idx);
@@ -137,7 +158,10 @@ export class WriteBuffer {
       this.#makeRoom();
       // Only a staged chunk's bytes are shared (with the blob cache): the rest are already a copy.
       const shared = this.#staged.has(idx) && !this.#patches.has(idx);
-      bytes = fresh ? new Uint8Array(0) : shared ? this.#content(idx).slice() : this.#content(idx);
+      // A chunk written whole reuses the memory of one staged earlier: fresh memory costs a page
+      // fault per 4 KiB, about what hashing the chunk costs.
+      const spare = fresh && need === this.#chunkSize ? this.#spare.pop() : undefined;
+      bytes = spare ?? (fresh ? new Uint8Array(0) : shared ? this.#content(idx).slice() : this.#content(idx));
       this.#dropPatches(idx);
       this.#dropStaged(idx);
     }
@@ -165,6 +189,9 @@ export class WriteBuffer {
     }
     if (victims.length === 0) return; // only the partial last chunk is held
     for (const chunk of stageChunks(this.#db, victims)) {
+      // stageChunks copied the bytes into storage (nothing else keeps a held array): reusable.
+      const held = this.#dirty.get(chunk.idx);
+      if (held?.byteLength === this.#chunkSize) this.#spare.push(held);
       this.#dropPatches(chunk.idx);
       this.#dropStaged(chunk.idx);
       this.#holds.set(chunk.hash, (this.#holds.get(chunk.hash) ?? 0) + 1);
@@ -300,8 +327,13 @@ export class WriteBuffer {
       if (stat.rev !== this.#baseRev) this.#restart(stat.size, stat.rev);
       return false;
     }
-    const dirty = new Map<number, Uint8Array>();
-    for (const idx of [...this.#dirty.keys(), ...this.#patches.keys()]) dirty.set(idx, this.#content(idx));
+    const dirty = new Map<number, Uint8Array | (() => Uint8Array)>();
+    for (const idx of this.#dirty.keys()) dirty.set(idx, this.#content(idx));
+    // Patched chunks are built when stored, one at a time, in one reused array: fresh memory for
+    // each would cost a page fault per 4 KiB touched.
+    const scratch = this.#patches.size > 1 ? new Uint8Array(this.#chunkSize) : undefined;
+    for (const idx of this.#patches.keys())
+      dirty.set(idx, scratch ? this.#patchedInto(idx, scratch) : this.#content(idx));
     // A patched chunk's staged bytes were its base: its new bytes replace them.
     for (const idx of this.#patches.keys()) this.#dropStaged(idx);
     // The commit links the staged blobs: this session stops holding them first, so the commit can
@@ -339,6 +371,7 @@ export class WriteBuffer {
     this.#dirty.clear();
     this.#patches.clear();
     this.#patchBytes = 0;
+    this.#spare.length = 0;
     this.#staged.clear();
     this.#written.clear();
     this.#size = this.#validBase = size;
