@@ -41,6 +41,8 @@ export class WriteBuffer {
   // not in #dirty: their base is what #content would read without them. Least recently touched first.
   readonly #patches = new Map<number, { at: number; bytes: Uint8Array }[]>();
   #patchBytes = 0;
+  // The bytes of the arrays in #dirty, kept as they change (summing them per write cost as much as the write).
+  #dirtyBytes = 0;
   // Whole-chunk arrays of chunks staged since, for the next chunks written whole: never more than
   // the bound, counting the held ones.
   readonly #spare: Uint8Array[] = [];
@@ -91,9 +93,7 @@ export class WriteBuffer {
   }
   /** Bytes of chunk data held in memory now. */
   get heldBytes(): number {
-    let total = this.#patchBytes;
-    for (const bytes of this.#dirty.values()) total += bytes.byteLength;
-    return total;
+    return this.#dirtyBytes + this.#patchBytes;
   }
   /** The most bytes the buffer may hold: `maxDirtyChunks` whole chunks. */
   get maxHeldBytes(): number {
@@ -154,6 +154,7 @@ export class WriteBuffer {
     let bytes = this.#dirty.get(idx);
     if (bytes) {
       this.#dirty.delete(idx); // re-inserted below: most recently touched last
+      this.#dirtyBytes -= bytes.byteLength;
     } else {
       this.#makeRoom();
       // Only a staged chunk's bytes are shared (with the blob cache): the rest are already a copy.
@@ -170,6 +171,7 @@ export class WriteBuffer {
       bytes = padded(bytes, Math.min(this.#chunkSize, Math.max(need, bytes.byteLength * 2, 4096)));
     }
     this.#dirty.set(idx, bytes);
+    this.#dirtyBytes += bytes.byteLength;
     this.peakHeldBytes = Math.max(this.peakHeldBytes, this.heldBytes);
     return bytes;
   }
@@ -196,6 +198,7 @@ export class WriteBuffer {
       this.#dropStaged(chunk.idx);
       this.#holds.set(chunk.hash, (this.#holds.get(chunk.hash) ?? 0) + 1);
       this.#staged.set(chunk.idx, chunk);
+      if (held) this.#dirtyBytes -= held.byteLength;
       this.#dirty.delete(chunk.idx);
     }
   }
@@ -272,7 +275,11 @@ export class WriteBuffer {
       const tail = length % size;
       if (tail !== 0) this.#hold(Math.floor(length / size), tail).fill(0, tail);
       const count = Math.ceil(length / size);
-      for (const idx of [...this.#dirty.keys()]) if (idx >= count) this.#dirty.delete(idx);
+      for (const [idx, bytes] of [...this.#dirty]) {
+        if (idx < count) continue;
+        this.#dirty.delete(idx);
+        this.#dirtyBytes -= bytes.byteLength;
+      }
       for (const idx of [...this.#patches.keys()]) if (idx >= count) this.#dropPatches(idx);
       for (const idx of [...this.#staged.keys()]) if (idx >= count) this.#dropStaged(idx);
       for (const [idx, ranges] of [...this.#written]) {
@@ -369,6 +376,7 @@ export class WriteBuffer {
 
   #restart(size: number, rev: number): void {
     this.#dirty.clear();
+    this.#dirtyBytes = 0;
     this.#patches.clear();
     this.#patchBytes = 0;
     this.#spare.length = 0;

@@ -296,8 +296,12 @@ export function providerBufferCases(target: ConformanceTarget): void {
               let model = Uint8Array.from(initial);
               const p = new SQLiteWorkspaceProvider(ctx.ws, { writeBufferChunks: 3 });
               p.openWriteBufferSync(path);
-              const buffer = p.writeBufferOf(path);
-              if (!buffer) throw new Error('no buffer');
+              const bufferOf = () => {
+                const buffer = p.writeBufferOf(path);
+                if (!buffer) throw new Error('no buffer');
+                return buffer;
+              };
+              let buffer = bufferOf();
               for (const step of ops) {
                 if (step.kind === 'write') {
                   p.writeRangeSync(path, step.data, step.at);
@@ -318,13 +322,17 @@ export function providerBufferCases(target: ConformanceTarget): void {
                   expect([...got]).toEqual([...model.subarray(step.at, step.at + step.length)]);
                 } else {
                   p.releaseWriteBufferSync(path);
+                  expect(buffer.heldBytes).toBe(0); // its accounting came back to nothing
                   expect([...ctx.ws.readFile(path)]).toEqual([...model]);
                   p.openWriteBufferSync(path);
+                  buffer = bufferOf();
                 }
                 expect(buffer.heldBytes).toBeLessThanOrEqual(buffer.maxHeldBytes);
+                expect(buffer.heldBytes).toBeGreaterThanOrEqual(0);
               }
               expect(p.statSync(path).size).toBe(model.byteLength);
               p.releaseWriteBufferSync(path);
+              expect(buffer.heldBytes).toBe(0);
               expect([...ctx.ws.readFile(path)]).toEqual([...model]);
             },
           ),
