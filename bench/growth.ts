@@ -128,4 +128,8 @@ for (const kind of only) {
   const last = series[series.length - 1];
   row([kind, first.toFixed(2), last.toFixed(2), (last / first).toFixed(2)]);
 }
-console.log(`load at the end ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `load at the end ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
