@@ -58,27 +58,7 @@ export interface NodeRow {
   gid: number;
   /** Device number of a `chardev` or `blockdev` (Linux encoding, as `makedev`); 0 otherwise. */
   rdev: number;
-  /**
-   * For a file found last by a path walk ({@link lookupPath}): its chunk rows, counted up to
-   * {@link EXACT_ALLOCATION_CHUNKS} + 1, and its highest chunk index (null: none), read by the
-   * walk's own statement so that stat needs no second one. Absent from other reads.
-   */
-  chunk_count?: number | null;
-  /** See {@link NodeRow.chunk_count}. */
-  top_chunk?: number | null;
 }
-
-/** Files of up to this many chunks have their holes counted exactly by stat; larger ones only their trailing hole. */
-export const EXACT_ALLOCATION_CHUNKS = 4096;
-
-/**
- * The allocation columns of a path walk's last node when it is a file ({@link NodeRow.chunk_count}):
- * two index seeks, in the walk's statement. The top index by ORDER BY … LIMIT 1, not max(): at a
- * snapshot (vfs_chunks a compound CTE) SQLite would scan every chunk row for max() beside the count.
- */
-const allocationColumns = (last: string): string =>
-  `CASE WHEN ${last} AND n.type = 'file' THEN (SELECT count(*) FROM (SELECT 1 FROM vfs_chunks c WHERE c.inode = n.inode LIMIT ${EXACT_ALLOCATION_CHUNKS + 1})) END AS chunk_count,
-   CASE WHEN ${last} AND n.type = 'file' THEN (SELECT c.idx FROM vfs_chunks c WHERE c.inode = n.inode ORDER BY c.idx DESC LIMIT 1) END AS top_chunk`;
 
 const NODE_COLUMNS =
   'n.inode, n.type, n.mode, n.size, n.nlink, n.atime, n.mtime, n.ctime, n.birthtime, n.rev, n.link_target, n.uid, n.gid, n.rdev';
@@ -98,8 +78,6 @@ export const DEFAULT_MODE: Record<NodeType, number> = {
 // and a string built per call must be hashed again on every lookup.
 const GET_NODE = `SELECT ${NODE_COLUMNS} FROM vfs_nodes n WHERE n.inode = ?`;
 const LOOKUP = `SELECT ${NODE_COLUMNS} FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child WHERE d.parent = ? AND d.name = ?`;
-// lookupPath of one name: LOOKUP with the allocation of the node when it is a file.
-const WALK_ONE = `SELECT ${NODE_COLUMNS}, ${allocationColumns('1')} FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child WHERE d.parent = ? AND d.name = ?`;
 
 /** The inode row, or undefined. */
 export function getNode(db: Database, inode: number): NodeRow | undefined {
@@ -122,8 +100,11 @@ export const MAX_WALK_NAMES = 32;
  * {@link lookup} per component.
  */
 export function lookupPath(db: Database, parent: number, names: readonly string[]): NodeRow[] {
+  if (names.length === 1) {
+    const node = lookup(db, parent, names[0]);
+    return node ? [node] : [];
+  }
   // At a snapshot the tables are views SQLite cannot search by index inside a recursive query.
-  if (!db.snapshot && names.length === 1) return db.all<NodeRow>(WALK_ONE, [parent, names[0]]);
   if (db.snapshot) {
     const found: NodeRow[] = [];
     for (const name of names) {
@@ -150,8 +131,7 @@ function walkSql(count: number): string {
          AND d.name = CASE walk.depth ${Array.from({ length: count }, (_, i) => `WHEN ${i} THEN ?`).join(' ')} END
        WHERE walk.depth < ${count}
      )
-     SELECT ${NODE_COLUMNS}, ${allocationColumns(`walk.depth = ${count}`)}
-     FROM walk JOIN vfs_nodes n ON n.inode = walk.inode WHERE walk.depth > 0 ORDER BY walk.depth`;
+     SELECT ${NODE_COLUMNS} FROM walk JOIN vfs_nodes n ON n.inode = walk.inode WHERE walk.depth > 0 ORDER BY walk.depth`;
   return WALK_SQL[count];
 }
 

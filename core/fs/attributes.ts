@@ -9,7 +9,7 @@ import type { Database } from '../database.ts';
 import { checkId } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
 import { type Mutation, mutate } from '../mutate.ts';
-import { checkMode, EXACT_ALLOCATION_CHUNKS, getNode, type NodeRow, type NodeType } from '../nodes.ts';
+import { checkMode, getNode, type NodeRow, type NodeType } from '../nodes.ts';
 import { pathsOf, resolve } from '../resolve.ts';
 
 /** File type bits of `mode`, as in `stat(2)`. */
@@ -104,24 +104,25 @@ export interface StatInfo {
   isBlockDevice: boolean;
 }
 
+/** Files of up to this many chunks have their holes counted exactly by stat; larger ones only their trailing hole. */
+const EXACT_ALLOCATION_CHUNKS = 4096;
+
 /**
- * The bytes a file's chunks occupy (holes excluded), from two index lookups (made by the path walk
- * that found `node` when it did, else here): exact for files of up to 4,096 chunks (256 MiB at
- * 64 KiB); for larger ones, the bytes up to the end of the last chunk present (a trailing hole is
- * excluded, holes before it are counted).
+ * The bytes a file's chunks occupy (holes excluded), from two index lookups: exact for files of up
+ * to 4,096 chunks (256 MiB at 64 KiB); for larger ones, the bytes up to the end of the last chunk
+ * present (a trailing hole is excluded, holes before it are counted).
  */
 export function allocatedBytes(db: Database, node: NodeRow): number {
   const size = Number(node.size);
   if (node.type !== 'file' || size === 0) return 0;
   const chunkSize = db.chunkSize;
-  const row =
-    node.chunk_count !== undefined && node.chunk_count !== null
-      ? { n: node.chunk_count, top: node.top_chunk ?? null }
-      : db.all<{ n: number; top: number | null }>(
-          `SELECT (SELECT count(*) FROM (SELECT 1 FROM vfs_chunks WHERE inode = ? LIMIT ${EXACT_ALLOCATION_CHUNKS + 1})) AS n,
-                  (SELECT idx FROM vfs_chunks WHERE inode = ? ORDER BY idx DESC LIMIT 1) AS top`,
-          [node.inode, node.inode],
-        )[0];
+  // The top index by ORDER BY … LIMIT 1, not max(): at a snapshot (vfs_chunks a compound CTE)
+  // SQLite scans every chunk row for max() beside the count, and seeks the index for this.
+  const row = db.all<{ n: number; top: number | null }>(
+    `SELECT (SELECT count(*) FROM (SELECT 1 FROM vfs_chunks WHERE inode = ? LIMIT ${EXACT_ALLOCATION_CHUNKS + 1})) AS n,
+            (SELECT idx FROM vfs_chunks WHERE inode = ? ORDER BY idx DESC LIMIT 1) AS top`,
+    [node.inode, node.inode],
+  )[0];
   if (!row || row.top === null) return 0;
   const last = Math.ceil(size / chunkSize) - 1;
   const top = Number(row.top);
