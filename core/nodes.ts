@@ -7,6 +7,7 @@ import type { Database } from './database.ts';
 import { type FsError, fsError } from './errors.ts';
 import type { Mutation } from './mutate.ts';
 import { checkDepth, checkInodes } from './quotas.ts';
+import { ROOT_INODE } from './schema.ts';
 
 /**
  * The kind of an inode. Besides files, directories and symlinks, a workspace keeps special files
@@ -133,6 +134,39 @@ function walkSql(count: number): string {
      )
      SELECT ${NODE_COLUMNS} FROM walk JOIN vfs_nodes n ON n.inode = walk.inode WHERE walk.depth > 0 ORDER BY walk.depth`;
   return WALK_SQL[count];
+}
+
+const SMALL_FILE_SQL: string[] = [];
+
+/**
+ * One statement for a whole small file: walks `names` from the root as {@link lookupPath} does and
+ * returns the last node's type and size with its first chunk's bytes, or undefined when the walk
+ * stops short (a missing name, a symlink or a file on the way). Used only where nothing else about
+ * the path needs deciding (no permission checks, no snapshot): the caller falls back to the full
+ * resolution for everything but a plain file found at the end.
+ */
+export function walkToSmallFile(
+  db: Database,
+  names: readonly string[],
+): { type: NodeType; size: number; hash: string | null; bytes: Uint8Array | null } | undefined {
+  const count = names.length;
+  SMALL_FILE_SQL[count] ??= `WITH RECURSIVE walk(depth, inode) AS (
+       SELECT 0, ${ROOT_INODE}
+       UNION ALL
+       SELECT walk.depth + 1, d.child FROM walk
+       JOIN vfs_dirents d ON d.parent = walk.inode
+         AND d.name = CASE walk.depth ${names.map((_, i) => `WHEN ${i} THEN ?`).join(' ')} END
+       WHERE walk.depth < ${count}
+     )
+     SELECT n.type AS type, n.size AS size, c.hash AS hash, b.bytes AS bytes
+     FROM walk JOIN vfs_nodes n ON n.inode = walk.inode
+     LEFT JOIN vfs_chunks c ON c.inode = n.inode AND c.idx = 0
+     LEFT JOIN vfs_blob_bytes b ON b.hash = c.hash
+     WHERE walk.depth = ${count}`;
+  return db.all<{ type: NodeType; size: number; hash: string | null; bytes: Uint8Array | null }>(
+    SMALL_FILE_SQL[count],
+    [...names],
+  )[0];
 }
 
 /**

@@ -50,6 +50,42 @@ function storedChunks(ws: Workspace, inode: number): number {
 /** Cases for file content. */
 export function fileCases(target: ConformanceTarget): void {
   describe('writeFile and readFile', () => {
+    defineCase(
+      target,
+      'a small file is read with its path walk in one statement; everything else as before',
+      async (ctx) => {
+        const { ws } = ctx;
+        ws.mkdir('/a/b', { recursive: true });
+        ws.writeFile('/a/b/f', 'small');
+        ws.writeFile('/a/b/empty', '');
+        ws.writeFile('/a/b/hole', '');
+        ws.truncate('/a/b/hole', 100);
+        const before = ctx.guard.statements;
+        expect(ws.readFile('/a/b/f', 'utf8')).toBe('small');
+        expect(ctx.guard.statements - before).toBe(1);
+        expect(ws.readFile('/a/b/empty')).toEqual(new Uint8Array(0));
+        expect(ws.readFile('/a/b/hole')).toEqual(new Uint8Array(100));
+        // The full resolution decides the rest: links, ranges, errors, larger files.
+        ws.symlink('b/f', '/a/l');
+        expect(ws.readFile('/a/l', 'utf8')).toBe('small');
+        expect(ws.readFile('/a/b/f', { byteOffset: 1, byteLength: 2 })).toEqual(new TextEncoder().encode('ma'));
+        await expectCode(() => ws.readFile('/a/b/f/'), 'ENOTDIR');
+        await expectCode(() => ws.readFile('/a/b/f/x'), 'ENOTDIR');
+        await expectCode(() => ws.readFile('/a/b'), 'EISDIR');
+        await expectCode(() => ws.readFile('/a/b/.'), 'EISDIR');
+        await expectCode(() => ws.readFile('/a/nope'), 'ENOENT');
+        await expectCode(() => ws.readFile('relative'), 'EINVAL');
+        const big = new Uint8Array(ws.db.chunkSize + 1).fill(7);
+        ws.writeFile('/a/big', big);
+        expect(ws.readFile('/a/big')).toEqual(big);
+        // A caller other than root is checked: no read bit, no read.
+        ws.chmod('/a/b/f', 0o200);
+        ws.db.checkPermissions = true;
+        await ws.db.withOwner({ uid: 1000, gid: 1000 }, () => expectCode(() => ws.readFile('/a/b/f'), 'EACCES'));
+        ws.db.checkPermissions = false;
+      },
+    );
+
     defineCase(target, 'writes and reads a string as UTF-8', ({ ws }) => {
       ws.writeFile('/hello.txt', 'héllo wörld ✓');
       expect(ws.readFile('/hello.txt', 'utf8')).toBe('héllo wörld ✓');
