@@ -931,6 +931,34 @@ export function nodeFsCases(target: ConformanceTarget): void {
   describe('node:fs module: streams', () => {
     defineCase(
       target,
+      'a write stream on a read-only FileHandle takes an empty chunk, as handle.write does',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.writeFileSync('/f', 'abc');
+        const fh = await fs.promises.open('/f', 'r');
+        const stream = fh.createWriteStream();
+        stream.write(Buffer.alloc(0));
+        stream.end();
+        await new Promise<void>((resolve, reject) => {
+          stream.on('error', reject);
+          stream.on('close', () => resolve());
+        });
+        expect(stream.bytesWritten).toBe(0);
+        expect(fs.readFileSync('/f', 'utf8')).toBe('abc');
+        // A byte is refused: the handle was opened for reading.
+        const again = await fs.promises.open('/f', 'r');
+        const refused = again.createWriteStream();
+        const error = await new Promise<Error & { code?: string }>((resolve) => {
+          refused.on('error', resolve);
+          refused.end(Buffer.from('x'));
+        });
+        expect(error.code).toBe('EBADF');
+        expect(fs.readFileSync('/f', 'utf8')).toBe('abc');
+      },
+    );
+
+    defineCase(
+      target,
       'small fidelities: close without a callback, exact stream chunks, closed FileHandle, names as given',
       async (ctx) => {
         const fs = nodeFsOf(ctx);
