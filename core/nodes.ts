@@ -60,9 +60,9 @@ export interface NodeRow {
   /** Device number of a `chardev` or `blockdev` (Linux encoding, as `makedev`); 0 otherwise. */
   rdev: number;
   /**
-   * Read only by {@link walkToNode}, for a file: its chunk rows counted up to
-   * {@link EXACT_ALLOCATION_CHUNKS} + 1, and its highest chunk index (null: none), so that stat
-   * needs no second statement. Absent from every other read.
+   * Read only by the one-statement stat walk, for a file: its chunk rows counted up to 4,097,
+   * and its highest chunk index (null: none), so that stat needs no second statement. Absent from
+   * every other read.
    */
   chunk_count?: number | null;
   /** See {@link NodeRow.chunk_count}. */
