@@ -4,7 +4,9 @@
  * per write), the mount's write path (a provider write buffer: openWriteBuffer, writeRange,
  * release), and the storage limit for sequential writes (bench/systems/sqlite-raw.ts's loop:
  * every chunk hashed once and inserted once, one transaction per chunk). Each figure is the median
- * of several runs and includes the close (where buffered writes commit); ratios are to tmpfs.
+ * of several runs and includes the close (where buffered writes commit); ratios are to tmpfs. Each
+ * figure is given twice: wall-clock time, and the CPU time the process spent (user + system),
+ * which other jobs on a shared machine inflate less.
  *
  *   node --expose-gc bench/fd-writes.ts [--runs 5] [--quick]
  *
@@ -108,20 +110,35 @@ const targets: Record<string, Target['open']> = {
 };
 
 /** The hash-plus-insert limit for sequential writes (bench/systems/sqlite-raw.ts's store), in memory. */
-function rawSequential(): number {
+function rawSequential(): Sample {
   const raw = openRawStore(':memory:');
   const chunks = sequentialData();
   collect?.();
-  const t0 = performance.now();
-  for (const [idx, bytes] of chunks.entries()) raw.store('f', idx, bytes);
-  const ms = performance.now() - t0;
+  const sample = timed(() => {
+    for (const [idx, bytes] of chunks.entries()) raw.store('f', idx, bytes);
+  });
   raw.db.close();
-  return ms;
+  return sample;
+}
+
+/** Wall-clock and CPU milliseconds of `fn`. */
+interface Sample {
+  wall: number;
+  cpu: number;
+}
+
+function timed(fn: () => void): Sample {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { wall, cpu: (cpu.user + cpu.system) / 1000 };
 }
 
 const sequentialData = (): Uint8Array[] => Array.from({ length: FILE / BIG }, () => randomBytes(BIG));
 
-function time(open: Target['open'], workload: 'random' | 'sequential'): number {
+function time(open: Target['open'], workload: 'random' | 'sequential'): Sample {
   const file = open();
   const ops =
     workload === 'random'
@@ -131,33 +148,47 @@ function time(open: Target['open'], workload: 'random' | 'sequential'): number {
         }))
       : sequentialData().map((bytes, i) => ({ bytes, at: i * BIG }));
   collect?.();
-  const t0 = performance.now();
-  for (const op of ops) file.write(op.bytes, op.at);
-  file.close();
-  const ms = performance.now() - t0;
+  const sample = timed(() => {
+    for (const op of ops) file.write(op.bytes, op.at);
+    file.close();
+  });
   file.done();
-  return ms;
+  return sample;
 }
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 };
+const medians = (samples: Sample[]): Sample => ({
+  wall: median(samples.map((s) => s.wall)),
+  cpu: median(samples.map((s) => s.cpu)),
+});
 
 console.log(`CPU: ${cpus()[0]?.model} × ${cpus().length}; Node ${process.version}; ${runs} runs, medians`);
 console.log(
   `file ${FILE / 2 ** 20} MiB; random: ${RANDOM_WRITES} × 4 KiB writeSync + close; sequential: 64 KiB writeSync + close`,
 );
-const results: Record<string, Record<string, number>> = {};
-for (const workload of ['random', 'sequential'] as const) {
-  for (const [name, open] of Object.entries(targets)) {
-    const samples = Array.from({ length: runs }, () => time(open, workload));
-    results[name] = { ...results[name], [workload]: median(samples) };
+const results: Record<string, Record<string, Sample>> = {};
+// Alternating: each run times every system once, so a burst of load falls on all of them.
+const samples: Record<string, Record<string, Sample[]>> = {};
+const rawSamples: Sample[] = [];
+for (let run = 0; run < runs; run++) {
+  for (const workload of ['random', 'sequential'] as const) {
+    for (const [name, open] of Object.entries(targets)) {
+      samples[name] ??= { random: [], sequential: [] };
+      samples[name][workload].push(time(open, workload));
+    }
   }
+  rawSamples.push(rawSequential());
 }
-const raw = median(Array.from({ length: runs }, rawSequential));
+for (const [name, byWorkload] of Object.entries(samples))
+  results[name] = { random: medians(byWorkload.random), sequential: medians(byWorkload.sequential) };
+const raw = medians(rawSamples);
 const base = results['node:fs on tmpfs'];
 const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+const pair = (a: number, b: number, digits = 1) => `${a.toFixed(digits)} / ${b.toFixed(digits)}`;
+console.log('each cell: wall-clock / CPU');
 console.log(
   row(['system', 'random 4 KiB (ms)', '× tmpfs', 'sequential (ms)', '× tmpfs', 'MiB/s', '% of hash+insert limit']),
 );
@@ -166,12 +197,12 @@ for (const [name, r] of Object.entries(results)) {
   console.log(
     row([
       name,
-      r.random.toFixed(1),
-      (r.random / base.random).toFixed(1),
-      r.sequential.toFixed(1),
-      (r.sequential / base.sequential).toFixed(1),
-      (FILE / 2 ** 20 / (r.sequential / 1000)).toFixed(0),
-      `${((raw / r.sequential) * 100).toFixed(0)} %`,
+      pair(r.random.wall, r.random.cpu),
+      pair(r.random.wall / base.random.wall, r.random.cpu / base.random.cpu),
+      pair(r.sequential.wall, r.sequential.cpu),
+      pair(r.sequential.wall / base.sequential.wall, r.sequential.cpu / base.sequential.cpu),
+      pair(FILE / 2 ** 20 / (r.sequential.wall / 1000), FILE / 2 ** 20 / (r.sequential.cpu / 1000), 0),
+      `${((raw.wall / r.sequential.wall) * 100).toFixed(0)} % / ${((raw.cpu / r.sequential.cpu) * 100).toFixed(0)} %`,
     ]),
   );
 }
@@ -180,9 +211,9 @@ console.log(
     'hash+insert limit (raw node:sqlite, mem)',
     '',
     '',
-    raw.toFixed(1),
+    pair(raw.wall, raw.cpu),
     '',
-    (FILE / 2 ** 20 / (raw / 1000)).toFixed(0),
+    pair(FILE / 2 ** 20 / (raw.wall / 1000), FILE / 2 ** 20 / (raw.cpu / 1000), 0),
     '100 %',
   ]),
 );

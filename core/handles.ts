@@ -483,8 +483,13 @@ export interface BufferedContent {
   writeEnd: number;
   /** Chunks stored already by {@link stageChunks}. */
   staged: readonly ChunkRef[];
-  /** Chunks to hash and store now, each exactly as long as the session sees it. */
-  dirty: ReadonlyMap<number, Uint8Array>;
+  /**
+   * Chunks to hash and store now, each exactly as long as the session sees it: the bytes, or a
+   * function that builds them when they are stored, into memory it may reuse for the next chunk
+   * (the bytes it returns are stored before it is called again), so hundreds of patched chunks
+   * need not all be built at once.
+   */
+  dirty: ReadonlyMap<number, Uint8Array | (() => Uint8Array)>;
   /**
    * For every chunk in `staged` or `dirty`, the byte ranges `[from, to)` within the chunk that the
    * session wrote, ordered and disjoint. Other bytes of those chunks below `cutAt` come from the
@@ -532,7 +537,7 @@ export function commitBuffered(db: Database, inode: number, content: BufferedCon
     checkFileSize(db, size);
     const count = Math.ceil(size / chunkSize);
     const lengthOf = (idx: number): number => Math.min(chunkSize, size - idx * chunkSize);
-    const held = new Map<number, { bytes?: Uint8Array; ref?: ChunkRef }>();
+    const held = new Map<number, { bytes?: Uint8Array | (() => Uint8Array); ref?: ChunkRef }>();
     for (const chunk of content.staged) if (chunk.idx < count) held.set(chunk.idx, { ref: chunk });
     for (const [idx, bytes] of content.dirty) if (idx < count) held.set(idx, { bytes });
     // The chunks whose committed bytes may need rebuilding although the session holds none of them:
@@ -564,7 +569,9 @@ export function commitBuffered(db: Database, inode: number, content: BufferedCon
       putBlob(db, hash, bytes, m.now);
       rows.push({ idx, hash, size: bytes.byteLength });
     };
-    for (const [idx, { bytes, ref }] of held) {
+    for (const [idx, entry] of held) {
+      const { ref } = entry;
+      const bytes = typeof entry.bytes === 'function' ? entry.bytes() : entry.bytes;
       const length = lengthOf(idx);
       const start = idx * chunkSize;
       const ownLength = bytes ? bytes.byteLength : (ref as ChunkRef).size;

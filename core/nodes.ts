@@ -7,6 +7,7 @@ import type { Database } from './database.ts';
 import { type FsError, fsError } from './errors.ts';
 import type { Mutation } from './mutate.ts';
 import { checkDepth, checkInodes } from './quotas.ts';
+import { ROOT_INODE } from './schema.ts';
 
 /**
  * The kind of an inode. Besides files, directories and symlinks, a workspace keeps special files
@@ -58,7 +59,18 @@ export interface NodeRow {
   gid: number;
   /** Device number of a `chardev` or `blockdev` (Linux encoding, as `makedev`); 0 otherwise. */
   rdev: number;
+  /**
+   * Read only by the one-statement stat walk, for a file: its chunk rows counted up to 4,097,
+   * and its highest chunk index (null: none), so that stat needs no second statement. Absent from
+   * every other read.
+   */
+  chunk_count?: number | null;
+  /** See {@link NodeRow.chunk_count}. */
+  top_chunk?: number | null;
 }
+
+/** Files of up to this many chunks have their holes counted exactly by stat; larger ones only their trailing hole. */
+export const EXACT_ALLOCATION_CHUNKS = 4096;
 
 const NODE_COLUMNS =
   'n.inode, n.type, n.mode, n.size, n.nlink, n.atime, n.mtime, n.ctime, n.birthtime, n.rev, n.link_target, n.uid, n.gid, n.rdev';
@@ -133,6 +145,60 @@ function walkSql(count: number): string {
      )
      SELECT ${NODE_COLUMNS} FROM walk JOIN vfs_nodes n ON n.inode = walk.inode WHERE walk.depth > 0 ORDER BY walk.depth`;
   return WALK_SQL[count];
+}
+
+/** The recursive walk of `count` names from the root, as {@link lookupPath}'s, for the one-statement reads below. */
+const walkFromRoot = (count: number): string => `WITH RECURSIVE walk(depth, inode) AS (
+       SELECT 0, ${ROOT_INODE}
+       UNION ALL
+       SELECT walk.depth + 1, d.child FROM walk
+       JOIN vfs_dirents d ON d.parent = walk.inode
+         AND d.name = CASE walk.depth ${Array.from({ length: count }, (_, i) => `WHEN ${i} THEN ?`).join(' ')} END
+       WHERE walk.depth < ${count}
+     )`;
+
+const NODE_SQL: string[] = [];
+
+/**
+ * One statement for stat: walks `names` from the root as {@link lookupPath} does and returns the
+ * last node with, for a file, its allocation columns ({@link NodeRow.chunk_count}: two index seeks;
+ * the top index by ORDER BY … LIMIT 1, which SQLite seeks, not max()); undefined when the walk
+ * stops short. Symlinks are not followed: the caller decides what a link at the end means.
+ */
+export function walkToNode(db: Database, names: readonly string[]): NodeRow | undefined {
+  const count = names.length;
+  NODE_SQL[count] ??= `${walkFromRoot(count)}
+     SELECT ${NODE_COLUMNS},
+       CASE WHEN n.type = 'file' THEN (SELECT count(*) FROM (SELECT 1 FROM vfs_chunks c WHERE c.inode = n.inode LIMIT ${EXACT_ALLOCATION_CHUNKS + 1})) END AS chunk_count,
+       CASE WHEN n.type = 'file' THEN (SELECT c.idx FROM vfs_chunks c WHERE c.inode = n.inode ORDER BY c.idx DESC LIMIT 1) END AS top_chunk
+     FROM walk JOIN vfs_nodes n ON n.inode = walk.inode WHERE walk.depth = ${count}`;
+  return db.all<NodeRow>(NODE_SQL[count], [...names])[0];
+}
+
+const SMALL_FILE_SQL: string[] = [];
+
+/**
+ * One statement for a whole small file: walks `names` from the root as {@link lookupPath} does and
+ * returns the last node's type and size with its first chunk's bytes, or undefined when the walk
+ * stops short (a missing name, a symlink or a file on the way). Used only where nothing else about
+ * the path needs deciding (no permission checks, no snapshot): the caller falls back to the full
+ * resolution for everything but a plain file found at the end.
+ */
+export function walkToSmallFile(
+  db: Database,
+  names: readonly string[],
+): { type: NodeType; size: number; hash: string | null; bytes: Uint8Array | null } | undefined {
+  const count = names.length;
+  SMALL_FILE_SQL[count] ??= `${walkFromRoot(count)}
+     SELECT n.type AS type, n.size AS size, c.hash AS hash, b.bytes AS bytes
+     FROM walk JOIN vfs_nodes n ON n.inode = walk.inode
+     LEFT JOIN vfs_chunks c ON c.inode = n.inode AND c.idx = 0
+     LEFT JOIN vfs_blob_bytes b ON b.hash = c.hash
+     WHERE walk.depth = ${count}`;
+  return db.all<{ type: NodeType; size: number; hash: string | null; bytes: Uint8Array | null }>(
+    SMALL_FILE_SQL[count],
+    [...names],
+  )[0];
 }
 
 /**

@@ -236,6 +236,10 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   const opendirAsync = (...args: unknown[]) => run(() => sync.opendirAsyncSemantics(args[0], args[1]));
   fs.opendir = callbackForm(opendirAsync);
   promises.opendir = (...args: unknown[]) => settle(() => opendirAsync(...args));
+  // fs.mkdtemp and promises.mkdtemp name the path they tried in their errors; mkdtempSync the template.
+  const mkdtempAsync = (...args: unknown[]) => run(() => sync.mkdtempAsyncSemantics(args[0], args[1]));
+  fs.mkdtemp = callbackForm(mkdtempAsync);
+  promises.mkdtemp = (...args: unknown[]) => settle(() => mkdtempAsync(...args));
   // fs.rm and promises.rm are node's JavaScript rm, which differs from the native rmSync in one case.
   const rmJs = (...args: unknown[]) => run(() => sync.rmJs(args[0], args[1] as never));
   fs.rm = callbackForm(rmJs);
@@ -276,7 +280,7 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   };
   promises.mkdtempDisposable = (prefix: unknown, options?: unknown) =>
     settle(() => {
-      const path = String((fs.mkdtempSync as Fn)(prefix, options));
+      const path = String(mkdtempAsync(prefix, options));
       const remove = () => settle(() => (fs.rmSync as Fn)(path, { recursive: true, force: true }));
       return { path, remove, [Symbol.asyncDispose]: remove };
     });

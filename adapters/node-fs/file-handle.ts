@@ -166,7 +166,9 @@ export class FileHandle extends EventEmitter {
     return {
       openSync: (...args) => this.#fs.openSync(...args),
       readSync: (...args) => this.#fs.readSync(...args),
-      writeSync: (...args) => this.#fs.writeSync(...args),
+      // As the handle's own write (node's streams on a FileHandle call it): no bytes, nothing asked of the file.
+      writeSync: (fd, buffer, ...rest) =>
+        ArrayBuffer.isView(buffer) && buffer.byteLength === 0 ? 0 : this.#fs.writeSync(fd, buffer, ...rest),
       fsyncSync: (fd) => this.#fs.fsyncSync(fd),
       closeSync: (fd) => {
         if (fd === this.#fd) void this.close();

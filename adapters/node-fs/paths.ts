@@ -64,6 +64,40 @@ export function resolveFrom(cwd: string, path: string): string {
   return resolved.endsWith('/') ? `${resolved}.` : `${resolved}/.`;
 }
 
+/**
+ * Applies each `..` of an absolute path as the kernel does: to the directory the names before it
+ * lead to, following symlinks (`realDir` returns that directory's real path, or undefined when
+ * they name no directory). Where they name none, the path stops there as `prefix/.` (what follows
+ * is never reached), so the engine's own lookup answers the kernel's error (ENOTDIR after a file,
+ * ENOENT, ELOOP, EACCES) for every call, with the call's syscall. Paths without `..` come back as given.
+ */
+export function physicalDotDot(path: string, realDir: (prefix: string) => string | undefined): string {
+  if (!path.includes('..')) return path;
+  const segments = path.split('/');
+  let names: string[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i];
+    if (segment !== '..') {
+      if (segment !== '' && segment !== '.') names.push(segment);
+      continue;
+    }
+    if (names.length === 0) continue; // '..' at the root stays there
+    const prefix = `/${names.join('/')}`;
+    const real = realDir(prefix);
+    if (real === undefined) return `${prefix}/.`;
+    names = real.split('/').filter((name) => name !== '');
+    names.pop();
+  }
+  // The path keeps its own ending: a trailing slash means a directory; a final '.' or '..' is the
+  // directory itself, never an entry to create, remove or move (the engine's rule for a final '.').
+  const last = segments.findLast((segment) => segment !== '');
+  const tail = last === '.' || last === '..' ? '/.' : path.endsWith('/') ? '/' : '';
+  return `/${names.join('/')}${tail}`.replace(/^\/\//, '/');
+}
+
+/** True when the last name of `path` is `..`: rmdir says ENOTEMPTY there, where a final '.' is EINVAL. */
+export const endsWithDotDot = (path: string): boolean => /(^|\/)\.\.\/*$/.test(path);
+
 /** `path.posix.resolve` from `cwd`, without a trailing slash or a final `.`. */
 export function resolveFully(cwd: string, path: string): string {
   const resolved = normalize(isAbsolute(path) ? path : `${cwd}/${path}`);

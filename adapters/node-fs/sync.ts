@@ -44,7 +44,7 @@ import { type CpOptions, cpNativeSteps, runSync } from './cp.ts';
 import { Dir } from './dir.ts';
 import { asSyscall, describeError, ErrorScope, nodeError, systemError } from './errors.ts';
 import { globSync } from './glob.ts';
-import { join, resolveFrom, resolveFully } from './paths.ts';
+import { endsWithDotDot, join, physicalDotDot, resolveFrom, resolveFully } from './paths.ts';
 
 /** Options for {@link createNodeFs}. */
 export interface NodeFsOptions {
@@ -136,18 +136,32 @@ export class NodeFsSync {
 
   /**
    * The absolute workspace path of a path argument, remembered so that errors name it as given.
-   * An empty path is ENOENT and one of {@link MAX_PATH_BYTES} or more ENAMETOOLONG, as the kernel answers.
+   * An empty path is ENOENT and one of {@link MAX_PATH_BYTES} or more ENAMETOOLONG, as the kernel answers;
+   * `..` is physical (after a file ENOTDIR, after a link its target's parent) unless `lexical` (node's JS realpath).
    */
-  abs(value: unknown, syscall: string, name = 'path'): string {
+  abs(value: unknown, syscall: string, name = 'path', lexical = false): string {
     const given = toPath(value, name);
     if (given.includes('\0'))
       throw invalidValue(name, given, 'must be a string, Uint8Array, or URL without null bytes');
     if (given === '') throw fsError('ENOENT', syscall, '');
     // The kernel's limit on one path argument: node's own calls (cp's walk among them) stop there too.
     if (exceedsPathMax(given)) throw fsError('ENAMETOOLONG', syscall, given);
-    const abs = resolveFrom(this.#cwd, given);
+    const abs = resolveFrom(this.#cwd, lexical ? given : this.#physical(given));
     this.scope.remember(abs, given);
     return abs;
+  }
+
+  /** `given` with each `..` applied to the real directory before it, as the kernel resolves it (node's calls that are not lexical). */
+  #physical(given: string): string {
+    if (!given.includes('..')) return given;
+    return physicalDotDot(given.startsWith('/') ? given : `${this.#cwd}/${given}`, (prefix) => {
+      try {
+        const real = this.provider.realpathSync(prefix);
+        return this.provider.statSync(real).isDirectory() ? real : undefined;
+      } catch {
+        return undefined;
+      }
+    });
   }
 
   /** The open handle of `fd` (node's argument errors, then EBADF). */
@@ -278,6 +292,8 @@ export class NodeFsSync {
   /** With `recursive`, returns the first directory created, spelled as the path was given (relative stays relative). */
   mkdirSync(path: unknown, options?: unknown): string | undefined {
     const p = this.abs(path, 'mkdir');
+    // A '..' is walked by the kernel at each step, so node's MKDirpSync makes what the names before it lack.
+    if (recursiveOf(options) && /(^|\/)\.\.(\/|$)/.test(toPath(path))) return this.#mkdirp(toPath(path), options, true);
     const first = this.provider.mkdirSync(p, options as number);
     if (first === undefined) return undefined;
     const extra = p.split('/').filter(Boolean).length - first.split('/').filter(Boolean).length;
@@ -293,30 +309,48 @@ export class NodeFsSync {
    * from the path given.
    */
   mkdirAsyncSemantics(path: unknown, options?: unknown): string | undefined {
-    const recursive = typeof options === 'object' && (options as { recursive?: boolean } | null)?.recursive === true;
-    if (!recursive) return this.mkdirSync(path, options);
-    const given = toPath(path);
+    if (!recursiveOf(options)) return this.mkdirSync(path, options);
     this.abs(path, 'mkdir');
+    return this.#mkdirp(toPath(path), options);
+  }
+
+  /**
+   * node's mkdirp, one mkdir(2) or stat(2) per step, each step's path resolved as the kernel would:
+   * MKDirpAsync, or with `native` MKDirpSync (see `mkdirpAsLibuv`).
+   */
+  #mkdirp(given: string, options: unknown, native = false): string | undefined {
     const mode = (options as { mode?: unknown }).mode;
-    return mkdirpAsLibuv(given, {
-      make: (step) => void this.provider.mkdirSync(resolveFrom(this.#cwd, step), { mode } as never),
-      isDirectory: (step) => this.provider.statSync(resolveFrom(this.#cwd, step)).isDirectory(),
-    });
+    const at = (step: string) => resolveFrom(this.#cwd, this.#physical(step));
+    const steps = {
+      make: (step: string) => void this.provider.mkdirSync(at(step), { mode } as never),
+      isDirectory: (step: string) => this.provider.statSync(at(step)).isDirectory(),
+    };
+    return mkdirpAsLibuv(given, steps, native);
   }
 
   /** Creates `prefix` + six random characters (mode 0o700) and returns its path as given. */
   mkdtempSync(prefix: unknown, options?: unknown): string | Buffer {
+    return this.#mkdtemp(prefix, options, false);
+  }
+
+  /** fs.mkdtemp and promises.mkdtemp: as mkdtempSync, but errors name the path tried (node's libuv request). */
+  mkdtempAsyncSemantics(prefix: unknown, options?: unknown): string | Buffer {
+    return this.#mkdtemp(prefix, options, true);
+  }
+
+  /** mkdtempSync names the template (`prefixXXXXXX`) in its errors, the async forms the path tried. */
+  #mkdtemp(prefix: unknown, options: unknown, nameTried: boolean): string | Buffer {
     const given = toPath(prefix, 'prefix');
     if (given.includes('\0')) throw invalidValue('prefix', given, 'must be a string without null bytes');
     const encoding = optionsOf(options).encoding;
     for (let attempt = 0; ; attempt++) {
       const name = `${given}${randomSuffix()}`;
       try {
-        this.provider.mkdirSync(resolveFrom(this.#cwd, name), 0o700);
+        this.provider.mkdirSync(resolveFrom(this.#cwd, this.#physical(name)), 0o700);
         return encodeName(name, encoding);
       } catch (error) {
         if (isFsError(error, 'EEXIST') && attempt < 100) continue;
-        if (error instanceof FsError) throw fsError(error.code, 'mkdtemp', `${given}XXXXXX`);
+        if (error instanceof FsError) throw fsError(error.code, 'mkdtemp', nameTried ? name : `${given}XXXXXX`);
         throw error;
       }
     }
@@ -333,7 +367,8 @@ export class NodeFsSync {
   rmdirSync(path: unknown, options?: { recursive?: boolean }): void {
     const p = this.abs(path, 'rmdir');
     if (!options?.recursive) {
-      this.provider.rmdirSync(p);
+      // Linux refuses a final '..' before looking at the directory: never empty, whatever it holds.
+      asNotEmpty(toPath(path), () => this.provider.rmdirSync(p));
       return;
     }
     const info = asSyscall('rmdir', () => lstat(this.db, p));
@@ -378,6 +413,8 @@ export class NodeFsSync {
       if (error.code === 'EINVAL' && endsWithDot(p)) {
         // 'dir/.', recursive: node's JavaScript rm fails at rmdir, removing nothing; the native
         // rmSync empties the directory first (node reports that one with an empty code).
+        // A final '..' (node's rm empties it; its rmdir's ENOTEMPTY is then taken as done).
+        if (endsWithDotDot(given)) return void this.#emptiedAway(p);
         if (!nativeSync) throw fsError('EINVAL', 'rmdir', p);
         if (this.#emptiedAway(p)) return;
         throw fsError('EINVAL', 'rm', p);
@@ -388,7 +425,9 @@ export class NodeFsSync {
         // fails removing the name itself, ENOTDIR for 'loop/' (node reports the others with an empty code).
         throw fsError(p.endsWith('/') ? 'ENOTDIR' : 'ELOOP', 'rm', p);
       }
-      if (error.code === 'EISDIR')
+      // The root is a directory like any other to node's rm: without recursive, that is what it says.
+      const rootAsDir = error.code === 'EPERM' && !options?.recursive && resolveFully('/', p) === '/';
+      if (error.code === 'EISDIR' || rootAsDir)
         throw systemError('ERR_FS_EISDIR', 'Path is a directory', {
           code: 'EISDIR',
           message: 'is a directory',
@@ -457,7 +496,7 @@ export class NodeFsSync {
    */
   realpathSync(path: unknown, options?: unknown): string | Buffer {
     // node resolves the path first, which drops a trailing slash: 'file/' is 'file' here.
-    const p = resolveFully('/', this.abs(path, 'lstat'));
+    const p = resolveFully('/', this.abs(path, 'lstat', 'path', true));
     try {
       return encodeName(this.provider.realpathSync(p), optionsOf(options).encoding);
     } catch (error) {
@@ -707,3 +746,17 @@ export class NodeFsSync {
 function nameOf(dirent: object): unknown {
   return (dirent as { name: unknown }).name;
 }
+
+/** Runs an rmdir of `given`, reporting a final '..' as Linux does (ENOTEMPTY) where the engine says EINVAL for a final '.'. */
+function asNotEmpty(given: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof FsError && error.code === 'EINVAL' && endsWithDotDot(given))
+      throw new FsError('ENOTEMPTY', error.syscall, error.path);
+    throw error;
+  }
+}
+
+const recursiveOf = (options: unknown): boolean =>
+  typeof options === 'object' && (options as { recursive?: boolean } | null)?.recursive === true;

@@ -22,8 +22,21 @@ const codeOf = (error: unknown): ErrorCode => {
   throw error;
 };
 
-/** Runs node's MKDirpAsync on `path`; returns the first directory created, as spelled, or undefined. */
-export function mkdirpAsLibuv(path: string, steps: MkdirpSteps): string | undefined {
+/**
+ * Runs node's MKDirpAsync on `path`, or with `native` its MKDirpSync (mkdirSync's): that one names
+ * the whole path in every error, and a name in the middle that exists but cannot be stat'ed (a
+ * dangling link) fails with stat's own error. Returns the first directory created, as spelled, or undefined.
+ */
+export function mkdirpAsLibuv(path: string, steps: MkdirpSteps, native = false): string | undefined {
+  try {
+    return mkdirp(path, steps, native);
+  } catch (error) {
+    if (native && error instanceof FsError) throw fsError(error.code, 'mkdir', path);
+    throw error;
+  }
+}
+
+function mkdirp(path: string, steps: MkdirpSteps, native: boolean): string | undefined {
   const stack = [path];
   let first: string | undefined;
   while (stack.length > 0) {
@@ -57,7 +70,7 @@ export function mkdirpAsLibuv(path: string, steps: MkdirpSteps): string | undefi
       isDir = steps.isDirectory(step);
     } catch (error) {
       // A name in the middle that exists but cannot be walked (a dangling link) is not a directory.
-      throw fsError(code === 'EEXIST' && stack.length > 0 ? 'ENOTDIR' : codeOf(error), 'mkdir', step);
+      throw fsError(code === 'EEXIST' && stack.length > 0 && !native ? 'ENOTDIR' : codeOf(error), 'mkdir', step);
     }
     if (code === 'EEXIST' && stack.length > 0) {
       if (isDir) continue;

@@ -1,9 +1,11 @@
 /**
  * A buffered write session on one file, for a FUSE driver: writes and truncates change memory
  * only, reads see them at once, and {@link WriteBuffer.commit} applies them in one transaction that
- * hashes only the chunks that changed. A file written sequentially never holds more than
- * `maxDirtyChunks` chunks in memory: older full chunks are stored as blobs early (staged) and
- * only linked at commit.
+ * hashes only the chunks that changed, each once. A write covering part of a chunk not held is
+ * kept as a patch (its bytes only), not as the whole chunk: the chunk is loaded, patched and
+ * hashed once, when it is read, committed or staged, however many writes landed in it. The buffer
+ * never holds more than `maxDirtyChunks` chunks' worth of bytes: older full chunks are stored as
+ * blobs early (staged) and only linked at commit.
  *
  * @module
  */
@@ -35,6 +37,15 @@ export class WriteBuffer {
   #validBase: number;
   // Chunk index → bytes, in least-recently-touched order. Bytes past the file's end are zero.
   readonly #dirty = new Map<number, Uint8Array>();
+  // Chunk index → writes not applied yet (offset in the chunk, bytes), oldest first, for chunks
+  // not in #dirty: their base is what #content would read without them. Least recently touched first.
+  readonly #patches = new Map<number, { at: number; bytes: Uint8Array }[]>();
+  #patchBytes = 0;
+  // The bytes of the arrays in #dirty, kept as they change (summing them per write cost as much as the write).
+  #dirtyBytes = 0;
+  // Whole-chunk arrays of chunks staged since, for the next chunks written whole: never more than
+  // the bound, counting the held ones.
+  readonly #spare: Uint8Array[] = [];
   readonly #staged = new Map<number, ChunkRef>();
   #mtimeMs: number | undefined;
   // What the session did, so it can be replayed onto another writer's changes at commit: the node
@@ -82,9 +93,7 @@ export class WriteBuffer {
   }
   /** Bytes of chunk data held in memory now. */
   get heldBytes(): number {
-    let total = 0;
-    for (const bytes of this.#dirty.values()) total += bytes.byteLength;
-    return total;
+    return this.#dirtyBytes + this.#patchBytes;
   }
   /** The most bytes the buffer may hold: `maxDirtyChunks` whole chunks. */
   get maxHeldBytes(): number {
@@ -103,6 +112,35 @@ export class WriteBuffer {
     const length = this.#length(idx);
     const dirty = this.#dirty.get(idx);
     if (dirty) return dirty.byteLength >= length ? dirty.subarray(0, length) : padded(dirty, length);
+    const patches = this.#patches.get(idx);
+    if (patches) {
+      const out = this.#staged.has(idx) ? this.#base(idx, length).slice() : this.#base(idx, length);
+      for (const { at, bytes } of patches) if (at < length) out.set(bytes.subarray(0, length - at), at);
+      return out;
+    }
+    return this.#base(idx, length);
+  }
+
+  /** A builder of patched chunk `idx` in `scratch`, for the commit (the base read when it is called). */
+  #patchedInto(idx: number, scratch: Uint8Array): () => Uint8Array {
+    const patches = this.#patches.get(idx) ?? [];
+    const staged = this.#staged.get(idx);
+    return () => {
+      const length = this.#length(idx);
+      const out = scratch.subarray(0, length);
+      const valid = staged ? length : Math.min(length, this.#validBase - idx * this.#chunkSize);
+      const base =
+        valid <= 0 ? undefined : staged ? readBlob(this.#db, staged.hash) : readChunk(this.#db, this.inode, idx);
+      const copied = base ? Math.min(valid, base.byteLength) : 0;
+      if (base) out.set(base.subarray(0, copied));
+      out.fill(0, copied);
+      for (const { at, bytes } of patches) if (at < length) out.set(bytes.subarray(0, length - at), at);
+      return out;
+    };
+  }
+
+  /** Chunk `idx` without this session's held bytes: staged (shared), or committed or zeros (fresh). */
+  #base(idx: number, length: number): Uint8Array {
     const staged = this.#staged.get(idx);
     if (staged) return readBlob(this.#db, staged.hash).subarray(0, length);
     const out = new Uint8Array(length);
@@ -116,10 +154,16 @@ export class WriteBuffer {
     let bytes = this.#dirty.get(idx);
     if (bytes) {
       this.#dirty.delete(idx); // re-inserted below: most recently touched last
+      this.#dirtyBytes -= bytes.byteLength;
     } else {
       this.#makeRoom();
       // Only a staged chunk's bytes are shared (with the blob cache): the rest are already a copy.
-      bytes = fresh ? new Uint8Array(0) : this.#staged.has(idx) ? this.#content(idx).slice() : this.#content(idx);
+      const shared = this.#staged.has(idx) && !this.#patches.has(idx);
+      // A chunk written whole reuses the memory of one staged earlier: fresh memory costs a page
+      // fault per 4 KiB, about what hashing the chunk costs.
+      const spare = fresh && need === this.#chunkSize ? this.#spare.pop() : undefined;
+      bytes = spare ?? (fresh ? new Uint8Array(0) : shared ? this.#content(idx).slice() : this.#content(idx));
+      this.#dropPatches(idx);
       this.#dropStaged(idx);
     }
     if (bytes.byteLength < need) {
@@ -127,6 +171,7 @@ export class WriteBuffer {
       bytes = padded(bytes, Math.min(this.#chunkSize, Math.max(need, bytes.byteLength * 2, 4096)));
     }
     this.#dirty.set(idx, bytes);
+    this.#dirtyBytes += bytes.byteLength;
     this.peakHeldBytes = Math.max(this.peakHeldBytes, this.heldBytes);
     return bytes;
   }
@@ -136,20 +181,53 @@ export class WriteBuffer {
    * full chunks, a quarter of the bound at a time, in one transaction (one per chunk would make a
    * long sequential write a transaction per chunk).
    */
-  #makeRoom(): void {
-    if (this.#dirty.size < this.#maxDirty) return;
+  #makeRoom(extra = this.#chunkSize): void {
+    if (this.#dirty.size * this.#chunkSize + this.#patchBytes + extra <= this.maxHeldBytes) return;
     const batch = Math.max(1, Math.floor(this.#maxDirty / 4));
     const victims: { idx: number; bytes: Uint8Array }[] = [];
-    for (const idx of this.#dirty.keys()) {
+    for (const idx of [...this.#dirty.keys(), ...this.#patches.keys()]) {
       if (victims.length === batch) break;
       if (this.#length(idx) === this.#chunkSize) victims.push({ idx, bytes: this.#content(idx) });
     }
     if (victims.length === 0) return; // only the partial last chunk is held
     for (const chunk of stageChunks(this.#db, victims)) {
+      // stageChunks copied the bytes into storage (nothing else keeps a held array): reusable.
+      const held = this.#dirty.get(chunk.idx);
+      if (held?.byteLength === this.#chunkSize) this.#spare.push(held);
+      this.#dropPatches(chunk.idx);
+      this.#dropStaged(chunk.idx);
       this.#holds.set(chunk.hash, (this.#holds.get(chunk.hash) ?? 0) + 1);
       this.#staged.set(chunk.idx, chunk);
+      if (held) this.#dirtyBytes -= held.byteLength;
       this.#dirty.delete(chunk.idx);
     }
+  }
+
+  /**
+   * Keeps a write into part of chunk `idx`, which is not held, as a patch; once its patches would
+   * hold half a chunk (or 16 writes), the chunk is loaded and held whole instead.
+   */
+  #patch(idx: number, at: number, data: Uint8Array): void {
+    const held = this.#patches.get(idx) ?? [];
+    if (held.length >= 16 || sumBytes(held) + data.byteLength > this.#chunkSize / 2) {
+      this.#hold(idx, at + data.byteLength).set(data, at);
+      return;
+    }
+    this.#makeRoom(data.byteLength); // may stage this very chunk, patches applied
+    const patches = this.#patches.get(idx) ?? [];
+    this.#patches.delete(idx); // re-inserted: most recently touched last
+    patches.push({ at, bytes: data.slice() });
+    this.#patches.set(idx, patches);
+    this.#patchBytes += data.byteLength;
+    this.peakHeldBytes = Math.max(this.peakHeldBytes, this.heldBytes);
+  }
+
+  /** Forgets the patches of chunk `idx` (applied to its held bytes, staged, or cut off). */
+  #dropPatches(idx: number): void {
+    const patches = this.#patches.get(idx);
+    if (!patches) return;
+    this.#patches.delete(idx);
+    this.#patchBytes -= sumBytes(patches);
   }
 
   #touch(): void {
@@ -174,9 +252,11 @@ export class WriteBuffer {
       const start = idx * size;
       const from = Math.max(offset, start);
       const to = Math.min(end, start + size);
-      // A chunk the write covers whole needs none of its old bytes.
+      // A chunk the write covers whole needs none of its old bytes; part of one not held is a patch.
       const whole = from === start && to - start === this.#length(idx);
-      this.#hold(idx, to - start, whole).set(data.subarray(from - offset, to - offset), from - start);
+      const piece = data.subarray(from - offset, to - offset);
+      if (!whole && !this.#dirty.has(idx)) this.#patch(idx, from - start, piece);
+      else this.#hold(idx, to - start, whole).set(piece, from - start);
       this.#wrote(idx, from - start, to - start);
     }
     this.#writeEnd = Math.max(this.#writeEnd, end);
@@ -195,7 +275,12 @@ export class WriteBuffer {
       const tail = length % size;
       if (tail !== 0) this.#hold(Math.floor(length / size), tail).fill(0, tail);
       const count = Math.ceil(length / size);
-      for (const idx of [...this.#dirty.keys()]) if (idx >= count) this.#dirty.delete(idx);
+      for (const [idx, bytes] of [...this.#dirty]) {
+        if (idx < count) continue;
+        this.#dirty.delete(idx);
+        this.#dirtyBytes -= bytes.byteLength;
+      }
+      for (const idx of [...this.#patches.keys()]) if (idx >= count) this.#dropPatches(idx);
       for (const idx of [...this.#staged.keys()]) if (idx >= count) this.#dropStaged(idx);
       for (const [idx, ranges] of [...this.#written]) {
         if (idx >= count) this.#written.delete(idx);
@@ -229,7 +314,9 @@ export class WriteBuffer {
       const start = idx * size;
       const from = Math.max(offset, start);
       const to = Math.min(end, start + size);
-      target.set(this.#content(idx).subarray(from - start, to - start), from - offset);
+      // A patched chunk read is held whole from then on, so further reads do not patch it again.
+      const bytes = this.#patches.has(idx) ? this.#hold(idx, this.#length(idx)) : this.#content(idx);
+      target.set(bytes.subarray(from - start, to - start), from - offset);
     }
     return end - offset;
   }
@@ -247,8 +334,15 @@ export class WriteBuffer {
       if (stat.rev !== this.#baseRev) this.#restart(stat.size, stat.rev);
       return false;
     }
-    const dirty = new Map<number, Uint8Array>();
+    const dirty = new Map<number, Uint8Array | (() => Uint8Array)>();
     for (const idx of this.#dirty.keys()) dirty.set(idx, this.#content(idx));
+    // Patched chunks are built when stored, one at a time, in one reused array: fresh memory for
+    // each would cost a page fault per 4 KiB touched.
+    const scratch = this.#patches.size > 1 ? new Uint8Array(this.#chunkSize) : undefined;
+    for (const idx of this.#patches.keys())
+      dirty.set(idx, scratch ? this.#patchedInto(idx, scratch) : this.#content(idx));
+    // A patched chunk's staged bytes were its base: its new bytes replace them.
+    for (const idx of this.#patches.keys()) this.#dropStaged(idx);
     // The commit links the staged blobs: this session stops holding them first, so the commit can
     // hand them over to gc's ordinary rule (freed once nothing names them). Should it fail, their
     // fresh staging time still protects them for gc's safety window.
@@ -282,6 +376,10 @@ export class WriteBuffer {
 
   #restart(size: number, rev: number): void {
     this.#dirty.clear();
+    this.#dirtyBytes = 0;
+    this.#patches.clear();
+    this.#patchBytes = 0;
+    this.#spare.length = 0;
     this.#staged.clear();
     this.#written.clear();
     this.#size = this.#validBase = size;
@@ -297,3 +395,6 @@ function padded(bytes: Uint8Array, length: number): Uint8Array {
   out.set(bytes.subarray(0, Math.min(bytes.byteLength, length)));
   return out;
 }
+
+const sumBytes = (patches: readonly { bytes: Uint8Array }[]): number =>
+  patches.reduce((total, patch) => total + patch.bytes.byteLength, 0);

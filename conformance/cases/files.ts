@@ -50,6 +50,79 @@ function storedChunks(ws: Workspace, inode: number): number {
 /** Cases for file content. */
 export function fileCases(target: ConformanceTarget): void {
   describe('writeFile and readFile', () => {
+    defineCase(
+      target,
+      'stat of a plain path is one statement, block count included; links and errors as before',
+      async (ctx) => {
+        const { ws } = ctx;
+        ws.mkdir('/a/b', { recursive: true });
+        ws.writeFile('/a/b/f', 'x'.repeat(10));
+        ws.writeFile('/a/b/hole', 'y');
+        ws.truncate('/a/b/hole', 3 * ws.db.chunkSize);
+        ws.symlink('b/f', '/a/l');
+        const before = ctx.guard.statements;
+        const info = ws.stat('/a/b/f');
+        expect(ctx.guard.statements - before).toBe(1);
+        expect(info).toMatchObject({ size: 10, isFile: true });
+        expect(info.blocks).toBeGreaterThan(0);
+        // Holes take no blocks, counted in the same statement.
+        expect(ws.stat('/a/b/hole').blocks).toBe(ws.lstat('/a/b/hole').blocks);
+        expect(ws.stat('/a/b/hole').blocks).toBeLessThan(Math.ceil((3 * ws.db.chunkSize) / 512));
+        expect(ws.stat('/a/b').isDirectory).toBe(true);
+        expect(ws.stat('/').isDirectory).toBe(true);
+        // A link at the end: stat follows it, lstat describes it.
+        expect(ws.stat('/a/l')).toMatchObject({ size: 10, isFile: true, blocks: info.blocks });
+        expect(ws.lstat('/a/l')).toMatchObject({ isSymbolicLink: true, size: 3 });
+        await expectCode(() => ws.stat('/a/b/f/'), 'ENOTDIR');
+        await expectCode(() => ws.stat('/a/b/f/x'), 'ENOTDIR');
+        await expectCode(() => ws.stat('/a/nope'), 'ENOENT');
+        await expectCode(() => ws.stat('/a/l/'), 'ENOTDIR');
+        await expectCode(() => ws.stat('relative'), 'EINVAL');
+        // A caller other than root needs search on every directory walked.
+        ws.chmod('/a', 0o600);
+        ws.db.checkPermissions = true;
+        await ws.db.withOwner({ uid: 1000, gid: 1000 }, () => expectCode(() => ws.stat('/a/b/f'), 'EACCES'));
+        ws.db.checkPermissions = false;
+        ws.chmod('/a', 0o755);
+      },
+    );
+
+    defineCase(
+      target,
+      'a small file is read with its path walk in one statement; everything else as before',
+      async (ctx) => {
+        const { ws } = ctx;
+        ws.mkdir('/a/b', { recursive: true });
+        ws.writeFile('/a/b/f', 'small');
+        ws.writeFile('/a/b/empty', '');
+        ws.writeFile('/a/b/hole', '');
+        ws.truncate('/a/b/hole', 100);
+        const before = ctx.guard.statements;
+        expect(ws.readFile('/a/b/f', 'utf8')).toBe('small');
+        expect(ctx.guard.statements - before).toBe(1);
+        expect(ws.readFile('/a/b/empty')).toEqual(new Uint8Array(0));
+        expect(ws.readFile('/a/b/hole')).toEqual(new Uint8Array(100));
+        // The full resolution decides the rest: links, ranges, errors, larger files.
+        ws.symlink('b/f', '/a/l');
+        expect(ws.readFile('/a/l', 'utf8')).toBe('small');
+        expect(ws.readFile('/a/b/f', { byteOffset: 1, byteLength: 2 })).toEqual(new TextEncoder().encode('ma'));
+        await expectCode(() => ws.readFile('/a/b/f/'), 'ENOTDIR');
+        await expectCode(() => ws.readFile('/a/b/f/x'), 'ENOTDIR');
+        await expectCode(() => ws.readFile('/a/b'), 'EISDIR');
+        await expectCode(() => ws.readFile('/a/b/.'), 'EISDIR');
+        await expectCode(() => ws.readFile('/a/nope'), 'ENOENT');
+        await expectCode(() => ws.readFile('relative'), 'EINVAL');
+        const big = new Uint8Array(ws.db.chunkSize + 1).fill(7);
+        ws.writeFile('/a/big', big);
+        expect(ws.readFile('/a/big')).toEqual(big);
+        // A caller other than root is checked: no read bit, no read.
+        ws.chmod('/a/b/f', 0o200);
+        ws.db.checkPermissions = true;
+        await ws.db.withOwner({ uid: 1000, gid: 1000 }, () => expectCode(() => ws.readFile('/a/b/f'), 'EACCES'));
+        ws.db.checkPermissions = false;
+      },
+    );
+
     defineCase(target, 'writes and reads a string as UTF-8', ({ ws }) => {
       ws.writeFile('/hello.txt', 'héllo wörld ✓');
       expect(ws.readFile('/hello.txt', 'utf8')).toBe('héllo wörld ✓');

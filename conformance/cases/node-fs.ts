@@ -120,6 +120,76 @@ export function nodeFsCases(target: ConformanceTarget): void {
       expect(fs.existsSync('')).toBe(false);
     });
 
+    defineCase(
+      target,
+      '`..` as the kernel: ENOTDIR after a file, a link’s target’s parent, a final `..` no entry',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx, { cwd: '/w' });
+        ctx.ws.mkdir('/w/d/e', { recursive: true });
+        ctx.ws.writeFile('/w/f', 'x');
+        ctx.ws.writeFile('/w/d/g', 'y');
+        ctx.ws.symlink('d/e', '/w/l');
+        ctx.ws.symlink('f', '/w/lf');
+        for (const path of ['/w/f/..', 'f/..', 'lf/..', 'f/../']) {
+          await expectNodeError(ctx, () => fs.statSync(path), { code: 'ENOTDIR', syscall: 'stat', path });
+          expect(fs.statSync(path, { throwIfNoEntry: false })).toBeUndefined();
+          expect(fs.existsSync(path)).toBe(false);
+        }
+        await expectNodeError(ctx, () => fs.statSync('m/..'), { code: 'ENOENT', syscall: 'stat', path: 'm/..' });
+        await expectNodeError(ctx, () => fs.writeFileSync('f/../x', 'z'), {
+          code: 'ENOTDIR',
+          syscall: 'open',
+          path: 'f/../x',
+        });
+        await expectNodeError(ctx, () => fs.mkdirSync('f/../x', { recursive: true }), {
+          code: 'ENOTDIR',
+          syscall: 'mkdir',
+          path: 'f/../x',
+        });
+        await expectNodeError(ctx, () => fs.renameSync('f/..', 'x'), {
+          code: 'ENOTDIR',
+          syscall: 'rename',
+          path: 'f/..',
+          dest: 'x',
+        });
+        await expectNodeError(ctx, () => fs.rmSync('f/..', { recursive: true }), {
+          code: 'ENOTDIR',
+          syscall: 'lstat',
+          path: 'f/..',
+        });
+        // After a link, '..' is the parent of where it leads (/w/d), not of the link (/w).
+        expect(fs.readdirSync('l/..').sort()).toEqual(['e', 'g']);
+        expect(fs.readFileSync('l/../g', 'utf8')).toBe('y');
+        // node's JavaScript realpath resolves '..' in the text first.
+        expect(fs.realpathSync('f/..')).toBe('/w');
+        expect(fs.readFileSync('d/../f', 'utf8')).toBe('x');
+        // A final '..' is a directory, never an entry to make, remove or move.
+        await expectNodeError(ctx, () => fs.rmdirSync('d/e/..'), {
+          code: 'ENOTEMPTY',
+          syscall: 'rmdir',
+          path: 'd/e/..',
+        });
+        await expectNodeError(ctx, () => fs.unlinkSync('d/e/..'), {
+          code: 'EISDIR',
+          syscall: 'unlink',
+          path: 'd/e/..',
+        });
+        await expectNodeError(ctx, () => fs.mkdirSync('d/e/..'), { code: 'EEXIST', syscall: 'mkdir', path: 'd/e/..' });
+        await expectNodeError(ctx, () => fs.renameSync('d/e/..', 'x'), {
+          code: 'EBUSY',
+          syscall: 'rename',
+          path: 'd/e/..',
+          dest: 'x',
+        });
+        // mkdir -p walks each step as the kernel: 'n/..' makes n, then finds /w there.
+        expect(fs.mkdirSync('n/../n/o', { recursive: true })).toBe('n');
+        expect(fs.statSync('/w/n/o').isDirectory()).toBe(true);
+        // rm -r of 'd/e/..' empties /w/d (node's rm takes the final rmdir's ENOTEMPTY as done).
+        fs.rmSync('d/e/..', { recursive: true });
+        expect(ctx.ws.readdir('/w/d')).toEqual([]);
+      },
+    );
+
     defineCase(target, 'errors are node’s: message, errno, code, syscall, and path and dest as given', async (ctx) => {
       const fs = nodeFsOf(ctx, { cwd: '/w' });
       ctx.ws.mkdir('/w');
@@ -859,6 +929,34 @@ export function nodeFsCases(target: ConformanceTarget): void {
   });
 
   describe('node:fs module: streams', () => {
+    defineCase(
+      target,
+      'a write stream on a read-only FileHandle takes an empty chunk, as handle.write does',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.writeFileSync('/f', 'abc');
+        const fh = await fs.promises.open('/f', 'r');
+        const stream = fh.createWriteStream();
+        stream.write(Buffer.alloc(0));
+        stream.end();
+        await new Promise<void>((resolve, reject) => {
+          stream.on('error', reject);
+          stream.on('close', () => resolve());
+        });
+        expect(stream.bytesWritten).toBe(0);
+        expect(fs.readFileSync('/f', 'utf8')).toBe('abc');
+        // A byte is refused: the handle was opened for reading.
+        const again = await fs.promises.open('/f', 'r');
+        const refused = again.createWriteStream();
+        const error = await new Promise<Error & { code?: string }>((resolve) => {
+          refused.on('error', resolve);
+          refused.end(Buffer.from('x'));
+        });
+        expect(error.code).toBe('EBADF');
+        expect(fs.readFileSync('/f', 'utf8')).toBe('abc');
+      },
+    );
+
     defineCase(
       target,
       'small fidelities: close without a callback, exact stream chunks, closed FileHandle, names as given',

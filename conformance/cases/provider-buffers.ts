@@ -5,6 +5,7 @@
  *
  * @module
  */
+import fc from 'fast-check';
 import { describe, expect } from 'vitest';
 import { SQLiteWorkspaceProvider } from '../../adapters/vfs/index.ts';
 import { Database } from '../../core/database.ts';
@@ -266,6 +267,79 @@ export function providerBufferCases(target: ConformanceTarget): void {
         p.releaseWriteBufferSync('/g');
         expect(ctx.ws.readFile('/g', 'utf8')).toBe('aXYZW!');
       },
+    );
+
+    defineCase(
+      target,
+      'a buffer agrees with a plain byte array: random writes (patches), truncates, reads, commits, a small bound',
+      (ctx) => {
+        // 16-byte chunks and a 3-chunk bound: partial writes are kept as patches, chunks are
+        // materialised by reads, staged when the bound is reached, and hashed once at commit.
+        const op = fc.oneof(
+          fc.record({
+            kind: fc.constant('write' as const),
+            at: fc.nat({ max: 120 }),
+            data: fc.uint8Array({ minLength: 1, maxLength: 20 }),
+          }),
+          fc.record({ kind: fc.constant('truncate' as const), at: fc.nat({ max: 130 }) }),
+          fc.record({ kind: fc.constant('read' as const), at: fc.nat({ max: 130 }), length: fc.nat({ max: 40 }) }),
+          fc.record({ kind: fc.constant('commit' as const) }),
+        );
+        let run = 0;
+        fc.assert(
+          fc.property(
+            fc.uint8Array({ maxLength: 100 }),
+            fc.array(op, { minLength: 1, maxLength: 40 }),
+            (initial, ops) => {
+              const path = `/m${run++}`;
+              ctx.ws.writeFile(path, initial);
+              let model = Uint8Array.from(initial);
+              const p = new SQLiteWorkspaceProvider(ctx.ws, { writeBufferChunks: 3 });
+              p.openWriteBufferSync(path);
+              const bufferOf = () => {
+                const buffer = p.writeBufferOf(path);
+                if (!buffer) throw new Error('no buffer');
+                return buffer;
+              };
+              let buffer = bufferOf();
+              for (const step of ops) {
+                if (step.kind === 'write') {
+                  p.writeRangeSync(path, step.data, step.at);
+                  const end = step.at + step.data.byteLength;
+                  if (end > model.byteLength) {
+                    const grown = new Uint8Array(end);
+                    grown.set(model);
+                    model = grown;
+                  }
+                  model.set(step.data, step.at);
+                } else if (step.kind === 'truncate') {
+                  p.truncateFileSync(path, step.at);
+                  const cut = new Uint8Array(step.at);
+                  cut.set(model.subarray(0, Math.min(step.at, model.byteLength)));
+                  model = cut;
+                } else if (step.kind === 'read') {
+                  const got = p.readRangeSync(path, step.at, step.length);
+                  expect([...got]).toEqual([...model.subarray(step.at, step.at + step.length)]);
+                } else {
+                  p.releaseWriteBufferSync(path);
+                  expect(buffer.heldBytes).toBe(0); // its accounting came back to nothing
+                  expect([...ctx.ws.readFile(path)]).toEqual([...model]);
+                  p.openWriteBufferSync(path);
+                  buffer = bufferOf();
+                }
+                expect(buffer.heldBytes).toBeLessThanOrEqual(buffer.maxHeldBytes);
+                expect(buffer.heldBytes).toBeGreaterThanOrEqual(0);
+              }
+              expect(p.statSync(path).size).toBe(model.byteLength);
+              p.releaseWriteBufferSync(path);
+              expect(buffer.heldBytes).toBe(0);
+              expect([...ctx.ws.readFile(path)]).toEqual([...model]);
+            },
+          ),
+          { numRuns: 60 },
+        );
+      },
+      { chunkSize: 16, timeout: 120_000 },
     );
 
     defineCase(

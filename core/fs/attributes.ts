@@ -9,7 +9,16 @@ import type { Database } from '../database.ts';
 import { checkId } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
 import { type Mutation, mutate } from '../mutate.ts';
-import { checkMode, getNode, type NodeRow, type NodeType } from '../nodes.ts';
+import {
+  checkMode,
+  EXACT_ALLOCATION_CHUNKS,
+  getNode,
+  MAX_WALK_NAMES,
+  type NodeRow,
+  type NodeType,
+  walkToNode,
+} from '../nodes.ts';
+import { endsWithSlash, splitPath } from '../paths.ts';
 import { pathsOf, resolve } from '../resolve.ts';
 
 /** File type bits of `mode`, as in `stat(2)`. */
@@ -104,9 +113,6 @@ export interface StatInfo {
   isBlockDevice: boolean;
 }
 
-/** Files of up to this many chunks have their holes counted exactly by stat; larger ones only their trailing hole. */
-const EXACT_ALLOCATION_CHUNKS = 4096;
-
 /**
  * The bytes a file's chunks occupy (holes excluded), from two index lookups: exact for files of up
  * to 4,096 chunks (256 MiB at 64 KiB); for larger ones, the bytes up to the end of the last chunk
@@ -116,13 +122,17 @@ export function allocatedBytes(db: Database, node: NodeRow): number {
   const size = Number(node.size);
   if (node.type !== 'file' || size === 0) return 0;
   const chunkSize = db.chunkSize;
-  // The top index by ORDER BY … LIMIT 1, not max(): at a snapshot (vfs_chunks a compound CTE)
-  // SQLite scans every chunk row for max() beside the count, and seeks the index for this.
-  const row = db.all<{ n: number; top: number | null }>(
-    `SELECT (SELECT count(*) FROM (SELECT 1 FROM vfs_chunks WHERE inode = ? LIMIT ${EXACT_ALLOCATION_CHUNKS + 1})) AS n,
-            (SELECT idx FROM vfs_chunks WHERE inode = ? ORDER BY idx DESC LIMIT 1) AS top`,
-    [node.inode, node.inode],
-  )[0];
+  // Read with the node by walkToNode, or now. The top index by ORDER BY … LIMIT 1, not max(): at a
+  // snapshot (vfs_chunks a compound CTE) SQLite scans every chunk row for max() beside the count,
+  // and seeks the index for this.
+  const row =
+    node.chunk_count !== undefined && node.chunk_count !== null
+      ? { n: node.chunk_count, top: node.top_chunk ?? null }
+      : db.all<{ n: number; top: number | null }>(
+          `SELECT (SELECT count(*) FROM (SELECT 1 FROM vfs_chunks WHERE inode = ? LIMIT ${EXACT_ALLOCATION_CHUNKS + 1})) AS n,
+                  (SELECT idx FROM vfs_chunks WHERE inode = ? ORDER BY idx DESC LIMIT 1) AS top`,
+          [node.inode, node.inode],
+        )[0];
   if (!row || row.top === null) return 0;
   const last = Math.ceil(size / chunkSize) - 1;
   const top = Number(row.top);
@@ -162,14 +172,33 @@ export function toStat(node: NodeRow, name: string, allocated = Number(node.size
 
 /** Information about the node at `path`, following symlinks. */
 export function stat(db: Database, path: string): StatInfo {
+  const plain = plainStat(db, path, true);
+  if (plain) return plain;
   const { node, name } = resolve(db, path, { follow: true, syscall: 'stat' });
   return toStat(node, name, allocatedBytes(db, node));
 }
 
 /** Information about the node at `path`; a symlink is described itself, not followed. */
 export function lstat(db: Database, path: string): StatInfo {
+  const plain = plainStat(db, path, false);
+  if (plain) return plain;
   const { node, name } = resolve(db, path, { follow: false, syscall: 'lstat' });
   return toStat(node, name, allocatedBytes(db, node));
+}
+
+/**
+ * stat or lstat of a plain path (no symlink on the way, no trailing slash or final '.') in one
+ * statement, the node's block count included; undefined when anything needs the full resolution,
+ * which then decides, errors included: a snapshot, permission checks, a link on the way (or at the
+ * end, for stat), a missing name.
+ */
+function plainStat(db: Database, path: string, follow: boolean): StatInfo | undefined {
+  if (db.snapshot || checksCaller(db) || endsWithSlash(path)) return undefined;
+  const names = splitPath(path, follow ? 'stat' : 'lstat');
+  if (names.length === 0 || names.length > MAX_WALK_NAMES) return undefined;
+  const node = walkToNode(db, names);
+  if (!node || (follow && node.type === 'symlink')) return undefined;
+  return toStat(node, names[names.length - 1], allocatedBytes(db, node));
 }
 
 /** True when `path` names something (following symlinks). Never throws for a bad path. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { R_OK, requireAccess, requireEntryChange, W_OK } from '../access.ts';
+import { checksCaller, R_OK, requireAccess, requireEntryChange, W_OK } from '../access.ts';
 import { hashBytes, holdStaged, loadBlob, markLinked, putBlob, releaseStaged } from '../blobs.ts';
 import {
   type ChunkRef,
@@ -20,7 +20,17 @@ import { type ByteSource, checkOffset, type FileData, isByteSource, toBytes, toT
 import type { Database } from '../database.ts';
 import { type FsError, fsError, withPaths, wrapStorageError } from '../errors.ts';
 import { type Mutation, mutate } from '../mutate.ts';
-import { checkMode, createNode, DEFAULT_MODE, isSpecial, type NodeRow, specialContent, unlinkEntry } from '../nodes.ts';
+import {
+  checkMode,
+  createNode,
+  DEFAULT_MODE,
+  isSpecial,
+  MAX_WALK_NAMES,
+  type NodeRow,
+  specialContent,
+  unlinkEntry,
+  walkToSmallFile,
+} from '../nodes.ts';
 import { endsWithDot, endsWithSlash, splitPath } from '../paths.ts';
 import { checkFileSize } from '../quotas.ts';
 import { type Location, locate, resolve } from '../resolve.ts';
@@ -274,11 +284,30 @@ export function readFile(db: Database, path: string, options?: 'utf8' | 'utf-8' 
   if (typeof options === 'string' && options !== 'utf8' && options !== 'utf-8') {
     throw fsError('EINVAL', 'read', path, undefined, `unsupported encoding '${options}'; use 'utf8' or read bytes`);
   }
+  const whole = options === undefined || typeof options === 'string' ? smallFile(db, path) : undefined;
+  if (whole) return typeof options === 'string' ? toText(whole) : whole;
   const node = resolveFile(db, path, 'open');
   requireAccess(db, node, R_OK, 'open', path);
   const { offset, length } = rangeOf(typeof options === 'object' && options !== null ? options : {}, path);
   const bytes = readRange(db, node, offset, length, path);
   return typeof options === 'string' ? toText(bytes) : bytes;
+}
+
+/**
+ * The whole content of a file of at most one chunk at a plain path (no symlink on the way, no
+ * trailing slash or final '.'), read with its path walk in one statement; undefined when anything
+ * needs the full resolution (which then decides, errors included): a snapshot, permission checks,
+ * a symlink, a missing name, anything but a file, a larger file.
+ */
+function smallFile(db: Database, path: string): Uint8Array | undefined {
+  if (db.snapshot || checksCaller(db) || endsWithSlash(path)) return undefined;
+  const names = splitPath(path, 'open');
+  if (names.length === 0 || names.length > MAX_WALK_NAMES) return undefined;
+  const row = walkToSmallFile(db, names);
+  if (row?.type !== 'file' || Number(row.size) > db.chunkSize) return undefined;
+  const size = Number(row.size);
+  if (row.hash === null) return new Uint8Array(size); // empty, or a hole
+  return row.bytes?.byteLength === size ? row.bytes : undefined; // a missing blob: the full path says EIO
 }
 
 /**

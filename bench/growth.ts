@@ -1,0 +1,165 @@
+/**
+ * Whether creating files and writing a large file cost the same as the workspace grows: through
+ * `createNodeFs` over node:sqlite in memory and in a file (the backend's defaults), beside
+ * node:fs on tmpfs.
+ *
+ *  - files: 1 KiB files by writeFileSync, 100 per directory (mkdirSync for each new directory),
+ *    up to 100,000; the time per file of each successive 1,000 is recorded, and reported at 1,000,
+ *    10,000 and 100,000 files (the median of the five blocks of 1,000 ending there, or of the blocks
+ *    so far at 1,000);
+ *  - sequential: one file written by 64 KiB writeSync up to 1 GiB, then closed; the time per MiB of
+ *    each successive 64 MiB is recorded, and reported for the first 64 MiB and the last (ending at
+ *    1 GiB); the close, where a write-back session commits the file's chunk list, is reported apart.
+ *
+ * Each series first runs a small round (2,000 files, 128 MiB) on a throwaway target of the same
+ * kind, so the first block is not the one that pays for compiling the code.
+ *
+ *   node --expose-gc bench/growth.ts [--files 100000] [--mib 1024] [--only mem,file,tmpfs]
+ *
+ * Ratios are last ÷ first: flat is 1.0. Every figure is given as wall-clock / CPU time (user +
+ * system, which other jobs on a shared machine inflate less); `--series` prints every block.
+ */
+import { randomBytes } from 'node:crypto';
+import * as realFs from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNodeFs } from '../adapters/node-fs/index.ts';
+import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
+import { openWorkspace } from '../core/index.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number): number => {
+  const at = args.indexOf(`--${name}`);
+  return at === -1 ? fallback : Number(args[at + 1]);
+};
+const FILES = option('files', 100_000);
+const MIB = option('mib', 1024);
+const onlyAt = args.indexOf('--only');
+const only = onlyAt === -1 ? ['mem', 'file', 'tmpfs'] : args[onlyAt + 1].split(',');
+const BLOCK = 1000;
+const collect = (globalThis as { gc?: () => void }).gc;
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+interface Target {
+  fs: typeof realFs;
+  root: string;
+  done(): void;
+}
+
+function open(kind: string): Target {
+  if (kind === 'tmpfs') {
+    const root = realFs.mkdtempSync('/dev/shm/dofs-growth-');
+    return { fs: realFs, root, done: () => realFs.rmSync(root, { recursive: true, force: true }) };
+  }
+  const dir = kind === 'file' ? realFs.mkdtempSync(join(tmpdir(), 'dofs-growth-')) : undefined;
+  const ws = openWorkspace(createNodeSqliteBackend({ path: dir ? join(dir, 'ws.db') : ':memory:' }));
+  return {
+    fs: createNodeFs(ws) as unknown as typeof realFs,
+    root: '',
+    done: () => {
+      ws.close();
+      if (dir) realFs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Wall-clock and CPU time of `fn`, in milliseconds. */
+function timed(fn: () => void): [number, number] {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const wall = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return [wall, (cpu.user + cpu.system) / 1000];
+}
+
+/** Microseconds per file (wall, CPU) of each block of 1,000 creations. */
+function files(kind: string, count = FILES): [number, number][] {
+  const { fs, root, done } = open(kind);
+  const contents = Array.from({ length: BLOCK }, () => randomBytes(1024));
+  const perFile: [number, number][] = [];
+  for (let start = 0; start < count; start += BLOCK) {
+    collect?.();
+    const [wall, cpu] = timed(() => {
+      for (let i = start; i < start + BLOCK; i++) {
+        const dir = `${root}/t/d${Math.floor(i / 10_000)}/e${Math.floor(i / 100) % 100}`;
+        if (i % 100 === 0) fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(`${dir}/f${i}`, contents[i % BLOCK]);
+      }
+    });
+    perFile.push([(wall * 1000) / BLOCK, (cpu * 1000) / BLOCK]);
+  }
+  done();
+  return perFile;
+}
+
+/** Milliseconds per MiB (wall, CPU) of each successive 64 MiB of a sequential write, and of the close. */
+function sequential(kind: string, mib = MIB): { perMiB: [number, number][]; close: [number, number] } {
+  const { fs, root, done } = open(kind);
+  const piece = 64 * 1024;
+  const pieces = Array.from({ length: 64 }, () => randomBytes(piece));
+  const fd = fs.openSync(`${root}/big`, 'w');
+  const perMiB: [number, number][] = [];
+  for (let block = 0; block < mib / 64; block++) {
+    collect?.();
+    const [wall, cpu] = timed(() => {
+      for (let i = 0; i < 1024; i++) {
+        const bytes = pieces[i % 64];
+        bytes[0] = block; // every chunk differs: nothing deduplicates
+        bytes[1] = i;
+        bytes[2] = i >> 8;
+        fs.writeSync(fd, bytes, 0, piece, (block * 1024 + i) * piece);
+      }
+    });
+    perMiB.push([wall / 64, cpu / 64]);
+  }
+  const close = timed(() => fs.closeSync(fd));
+  done();
+  return { perMiB, close };
+}
+
+const at = (series: [number, number][], count: number, which: 0 | 1): number =>
+  median(series.slice(Math.max(0, count / BLOCK - 5), count / BLOCK).map((pair) => pair[which]));
+const pair = (a: number, b: number, digits: number) => `${a.toFixed(digits)} / ${b.toFixed(digits)}`;
+
+console.log('each cell: wall-clock / CPU');
+console.log(
+  `CPU: ${cpus()[0]?.model} × ${cpus().length}; Node ${process.version}; load ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
+const row = (cells: (string | number)[]) => console.log(`| ${cells.join(' | ')} |`);
+const sizes = [1000, 10_000, 100_000].filter((n) => n <= FILES);
+row(['µs per file created', ...sizes.map((n) => `at ${n.toLocaleString('en')}`), 'last ÷ first']);
+row(['---', ...sizes.map(() => '---:'), '---:']);
+for (const kind of only) {
+  files(kind, 2 * BLOCK); // warm-up
+  const series = files(kind);
+  const wall = sizes.map((n) => at(series, n, 0));
+  const cpu = sizes.map((n) => at(series, n, 1));
+  const ratio = (values: number[]) => values[values.length - 1] / values[0];
+  row([kind, ...sizes.map((_, i) => pair(wall[i], cpu[i], 0)), pair(ratio(wall), ratio(cpu), 2)]);
+  if (args.includes('--series')) console.log(`  ${kind} CPU: ${series.map((v) => v[1].toFixed(0)).join(' ')}`);
+}
+console.log();
+row(['ms per MiB written', 'first 64 MiB', `last 64 MiB (to ${MIB} MiB)`, 'last ÷ first', 'close (ms)']);
+row(['---', '---:', '---:', '---:', '---:']);
+for (const kind of only) {
+  sequential(kind, 128); // warm-up
+  const { perMiB, close } = sequential(kind);
+  const first = perMiB[0];
+  const last = perMiB[perMiB.length - 1];
+  row([
+    kind,
+    pair(first[0], first[1], 2),
+    pair(last[0], last[1], 2),
+    pair(last[0] / first[0], last[1] / first[1], 2),
+    pair(close[0], close[1], 0),
+  ]);
+  if (args.includes('--series')) console.log(`  ${kind} CPU: ${perMiB.map((v) => v[1].toFixed(1)).join(' ')}`);
+}
+console.log(
+  `load at the end ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
