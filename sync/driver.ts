@@ -83,8 +83,11 @@ export interface SyncReport {
 
 /** A replica's sync driver. Calls are serialised: a second call waits for the first. */
 export interface SyncDriver {
+  /** Applies the authority's changes after this replica's watermark, page by page. */
   pull(): Promise<SyncReport>;
+  /** Sends this replica's changes after its push cursor, batch by batch. */
   push(): Promise<SyncReport>;
+  /** A pull, then a push. */
   sync(): Promise<SyncReport>;
 }
 

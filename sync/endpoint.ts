@@ -108,16 +108,22 @@ export interface PushResponse {
 
 /** The calls a replica makes on its authority. Every method may be remote, so each returns a promise. */
 export interface SyncEndpoint {
+  /** Introduces a replica: checks its chunk size (unless it is a probe) and tells the authority's id, size and revision. */
   hello(hello: Hello): Promise<Welcome>;
   /**
    * The page of changes after `after`. With `deltas`, big files come without their chunk list
    * (digests only, see `chunk-delta.ts`): ask for the groups you lack with `fetchChunkGroups`.
    */
   fetchChanges(replica: string, after: ChangeCursor, limit: number, options?: FetchOptions): Promise<ChangeBatch>;
+  /** A page of the full manifest (every live node, no deletions), for a replica that must resynchronise. */
   fetchManifest(replica: string, after: ChangeCursor | null, limit: number): Promise<ManifestPage>;
+  /** Whether the authority stores each object (at most 10,000 hashes a call). */
   hasObjects(hashes: string[]): Promise<boolean[]>;
+  /** The bytes of the objects named (at most 4 MiB a call); EUNKNOWN_HASH for one it lacks. */
   fetchObjects(hashes: string[]): Promise<SyncObject[]>;
+  /** Stores at most 1,024 objects, each verified against its hash first (one bad object stores none); resolves to how many. */
   pushObjects(objects: SyncObject[]): Promise<number>;
+  /** Applies a batch of the replica's changes in one transaction; see {@link PushResponse}. */
   pushChanges(request: PushRequest): Promise<PushResponse>;
   /**
    * Turns directory moves of the authority's stream that the replica could not replay into state:

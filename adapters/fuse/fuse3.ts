@@ -160,7 +160,7 @@ export function loadFuse3(): Fuse3Addon {
   if (loaded) return loaded;
   if (!existsSync(ADDON_PATH)) {
     throw new FuseUnavailableError(
-      `the libfuse 3 addon is not built (${ADDON_PATH}); install what it needs (${APT_INSTALL}) and run 'npm run postinstall' in dofs's directory`,
+      `the libfuse 3 addon is not built (${ADDON_PATH}); install what it needs (${APT_INSTALL}) then run 'npm rebuild dofs-sqlite' in the project that installed it (in a clone of dofs: 'npm run postinstall')`,
     );
   }
   try {
