@@ -38,7 +38,8 @@ export class Mutation {
   /**
    * Records that the directory at `from` moved to `to`, subtree and all: one row however large the
    * subtree, which a peer replays as one rename (sync/moves.ts). `peer` names the peer it was
-   * replayed from, if it was.
+   * replayed from, if it was; '' marks a move made while this side had no peer, which no peer
+   * replays (none had the directory).
    */
   move(from: string, to: string, peer: string | null = null): void {
     this.db.run("INSERT INTO vfs_changes (rev, path, op, target, peer) VALUES (?, ?, 'move', ?, ?)", [

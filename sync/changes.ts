@@ -375,7 +375,8 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
         }
       } else if (position.target !== null) {
         // A move is a step, not a state: it goes whatever was sent before it, and marks nothing sent.
-        const echo = options.peer !== undefined && position.peer === options.peer;
+        // A move replayed from this peer is its own; one made before any peer ('') no peer had.
+        const echo = position.peer === '' || (options.peer !== undefined && position.peer === options.peer);
         if (!echo && !(isIgnored(position.target, ignore) && isIgnored(position.path, ignore))) {
           sendAncestors(current(position.target, position.rev), after);
           const path = current(position.target, position.rev);

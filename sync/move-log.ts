@@ -19,7 +19,7 @@ export interface LoggedMove {
 function movesAfter(db: Database, rev: number, peer: string | undefined, replayed: boolean): LoggedMove[] {
   return db
     .all<{ rev: number; path: string; target: string }>(
-      `SELECT rev, path, target FROM vfs_changes WHERE op = 'move' AND rev > ? AND ${replayed ? 'peer IS ?' : 'peer IS NOT ?'}
+      `SELECT rev, path, target FROM vfs_changes WHERE op = 'move' AND rev > ? AND ${replayed ? 'peer IS ?' : "peer IS NOT ? AND (peer IS NULL OR peer != '')"}
        ORDER BY rev, id`,
       [rev, peer ?? null],
     )

@@ -31,7 +31,8 @@ export function moveFit(db: Database, from: string, to: string, concurrent: (pat
   const target = locationAt(db, to);
   const sourceIsDir = source?.node?.type === 'dir' && source.realPath === from;
   const targetParentOk = target !== undefined && target.parent.type === 'dir' && target.realPath === to;
-  if (sourceIsDir && targetParentOk && !target.node) return 'replay';
+  // A directory made here since the peer's base is another one that happens to bear the name.
+  if (sourceIsDir && targetParentOk && !target.node && !concurrent(from)) return 'replay';
   if (!source?.node && !concurrent(from) && !concurrent(to)) return 'reflected';
   return 'expand';
 }

@@ -92,7 +92,9 @@ function renameUnchecked(db: Database, from: string, to: string, replayedFrom?: 
     const acknowledged = isDir ? acknowledgedRevision(db, replayedFrom) : null;
     const quiet = isDir && (acknowledged === null || !subtreeChangedSince(db, moving.inode, acknowledged));
     if (!quiet) tombstoneSubtree(db, m, moving.inode, source.realPath);
-    if (quiet || (isDir && replayedFrom !== undefined)) m.move(source.realPath, target.realPath, replayedFrom);
+    // With no peer at all, no peer had the directory: the move is kept for watchers only (peer '').
+    if (quiet || (isDir && replayedFrom !== undefined))
+      m.move(source.realPath, target.realPath, replayedFrom ?? (acknowledged === null ? '' : null));
     db.run('UPDATE vfs_dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?', [
       target.parent.inode,
       target.name,
