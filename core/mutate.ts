@@ -35,21 +35,6 @@ export class Mutation {
     return this.revision !== 0 && rev === this.revision;
   }
 
-  /**
-   * Records that the directory at `from` moved to `to`, subtree and all: one row however large the
-   * subtree, which a peer replays as one rename (sync/moves.ts). `peer` names the peer it was
-   * replayed from, if it was; '' marks a move made while this side had no peer, which no peer
-   * replays (none had the directory).
-   */
-  move(from: string, to: string, peer: string | null = null): void {
-    this.db.run("INSERT INTO vfs_changes (rev, path, op, target, peer) VALUES (?, ?, 'move', ?, ?)", [
-      this.rev,
-      from,
-      to,
-      peer,
-    ]);
-  }
-
   /** Records that `path` changed, for watchers. */
   note(eventType: ChangeEvent['eventType'], path: string): void {
     this.events.push({ eventType, path, rev: this.rev });
@@ -58,8 +43,7 @@ export class Mutation {
   /** Records tombstones for removed paths: the change stream reports them as deletions. */
   tombstone(path: string): void {
     // Only the latest deletion of a path matters (it carries the path's current state): one row each.
-    // Moves stay: each one is a step a peer replays in order.
-    this.db.run("DELETE FROM vfs_changes WHERE path = ? AND op = 'delete'", [path]);
+    this.db.run('DELETE FROM vfs_changes WHERE path = ?', [path]);
     this.db.run("INSERT INTO vfs_changes (rev, path, op) VALUES (?, ?, 'delete')", [this.rev, path]);
   }
 }

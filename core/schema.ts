@@ -7,7 +7,7 @@ import type { Database } from './database.ts';
 import { FsError, wrapStorageError } from './errors.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 6;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
 /** The chunk size of new workspaces when none is given, in bytes (why 64 KiB: docs/performance.md, "Chunk size"). */
@@ -141,9 +141,6 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
     'CREATE INDEX vfs_hist_chunks_epoch ON vfs_hist_chunks (epoch)',
     'CREATE INDEX vfs_hist_chunks_hash ON vfs_hist_chunks (hash)',
   ],
-  // 7: a directory rename is one change row, op 'move' from `path` to `target`; `peer` names the
-  // peer a move was replayed from (docs/sync-protocol.md, "Moves").
-  ['ALTER TABLE vfs_changes ADD COLUMN target TEXT', 'ALTER TABLE vfs_changes ADD COLUMN peer TEXT'],
 ];
 
 /** The node types version 5 allows (see `NodeType`). */

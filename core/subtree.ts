@@ -18,35 +18,8 @@ const SUBTREE = `WITH RECURSIVE sub(inode, path) AS (
 /** Records a tombstone for the top path and every path below it. */
 export function tombstoneSubtree(db: Database, m: Mutation, top: number, topPath: string): void {
   // One row per path: earlier deletions of these paths are superseded.
-  db.run(`${SUBTREE} DELETE FROM vfs_changes WHERE op = 'delete' AND path IN (SELECT path FROM sub)`, [top, topPath]);
+  db.run(`${SUBTREE} DELETE FROM vfs_changes WHERE path IN (SELECT path FROM sub)`, [top, topPath]);
   db.run(`${SUBTREE} INSERT INTO vfs_changes (rev, path, op) SELECT ?, path, 'delete' FROM sub`, [top, topPath, m.rev]);
-}
-
-/**
- * The highest revision every peer (but `except`) has acknowledged in this side's change stream, or
- * null when there is no such peer. A cursor inside a revision has acknowledged only the revisions below it.
- */
-export function acknowledgedRevision(db: Database, except?: string): number | null {
-  const row = db.all<{ rev: number | null }>(
-    "SELECT MIN(CASE WHEN at IS NULL THEN rev ELSE rev - 1 END) AS rev FROM vfs_sync_cursors WHERE kind = 'push' AND peer IS NOT ?",
-    [except ?? null],
-  )[0];
-  return row?.rev === null || row?.rev === undefined ? null : Number(row.rev);
-}
-
-/**
- * True when a node of the subtree (the top included) changed after every peer's acknowledged
- * position: a peer may still read it, at the path it has now. A move of such a subtree must travel
- * as state (see `Mutation.move`).
- */
-export function subtreeChangedSince(db: Database, top: number, rev: number): boolean {
-  return (
-    db.all(`${SUBTREE} SELECT 1 FROM sub JOIN vfs_nodes n ON n.inode = sub.inode WHERE n.rev > ? LIMIT 1`, [
-      top,
-      '',
-      rev,
-    ]).length > 0
-  );
 }
 
 /** Stamps every node of the subtree with this mutation's revision (its paths changed). */

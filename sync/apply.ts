@@ -9,26 +9,15 @@ import { upsertChunks } from '../core/content.ts';
 import type { Database } from '../core/database.ts';
 import { FsError, fsError, isFsError } from '../core/errors.ts';
 import { rm } from '../core/fs/remove.ts';
-import { rename, replayMove } from '../core/fs/rename.ts';
+import { rename } from '../core/fs/rename.ts';
 import { find } from '../core/fs/search.ts';
 import { type Mutation, mutate } from '../core/mutate.ts';
 import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
-import { isSameOrBelow, normalizePath, parentPath } from '../core/paths.ts';
+import { normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
 import { locate } from '../core/resolve.ts';
-import { restampSubtree, tombstoneSubtree } from '../core/subtree.ts';
-import {
-  type ChangeEntry,
-  HOLE,
-  locationAt,
-  type MoveEntry,
-  materialiseChange,
-  nodeAt,
-  type PathState,
-} from './changes.ts';
+import { type ChangeEntry, HOLE, locationAt, materialiseChange, nodeAt } from './changes.ts';
 import { echoRev, markEchoes } from './echo.ts';
-import { translatePath, unseenMoves } from './move-log.ts';
-import { moveFit, moveKey } from './moves.ts';
 import { missingObjects } from './objects.ts';
 
 /** Options for {@link applyChanges}. */
@@ -47,11 +36,6 @@ export interface ApplyOptions {
    * as `source` says with nothing lost. Without it the incoming state simply wins.
    */
   base?: number;
-  /**
-   * Moves the sender has already turned into state (`expandMoves`) after this side could not
-   * replay them: each is taken as the deletion of its old path.
-   */
-  expanded?: readonly MoveEntry[];
 }
 
 interface ConflictPolicy {
@@ -89,12 +73,6 @@ export interface ApplyResult {
   conflicts: SyncConflict[];
   /** Entries refused; the rest of the batch was applied without them. */
   refused: RefusedEntry[];
-  /**
-   * Directory moves this side could not replay as one rename. When present and not empty, nothing
-   * of the batch was applied: the sender must expand them (`expandMoves`) and send the batch again
-   * with them as `expanded`.
-   */
-  expand?: MoveEntry[];
 }
 
 // Failures of the storage itself (not of one entry) fail the whole batch, which is then retried. A
@@ -113,12 +91,6 @@ export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
   }
   if (!Number.isSafeInteger(entry.rev) || entry.rev < 0) throw bad(`entry ${entry.path} has a bad revision`);
   if (entry.type === 'delete') return;
-  if (entry.type === 'move') {
-    const from = entry.from;
-    if (typeof from !== 'string' || normalizedOrSelf(from) !== from || from === '/' || isSameOrBelow(entry.path, from))
-      throw bad(`move ${JSON.stringify(from)} -> ${entry.path} is not a move of a directory to a path outside it`);
-    return;
-  }
   if (entry.type !== 'file' && entry.type !== 'dir' && entry.type !== 'symlink') {
     throw bad(`entry ${(entry as ChangeEntry).path} has an unknown type`);
   }
@@ -172,14 +144,11 @@ function sameContent(local: ChangeEntry, incoming: ChangeEntry): boolean {
   );
 }
 
-/** A live node's entry: what {@link materialiseChange} gives for a path that exists. */
-type StateEntry = Exclude<PathState, { type: 'delete' }>;
-
 function sameState(local: ChangeEntry, incoming: ChangeEntry): boolean {
   if (local.type !== incoming.type) return false;
   if (local.type === 'delete') return true;
-  const a = local as StateEntry;
-  const b = incoming as StateEntry;
+  const a = local as Exclude<ChangeEntry, { type: 'delete' }>;
+  const b = incoming as Exclude<ChangeEntry, { type: 'delete' }>;
   if (a.mode !== b.mode || a.mtime !== b.mtime) return false;
   if (a.type === 'symlink') return a.target === (b as typeof a).target;
   if (a.type === 'file') {
@@ -215,7 +184,7 @@ function makeDir(db: Database, m: Mutation, path: string): NodeRow {
 }
 
 /** Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies); returns its inode. */
-function writeEntry(db: Database, m: Mutation, entry: StateEntry, path: string): number {
+function writeEntry(db: Database, m: Mutation, entry: Exclude<ChangeEntry, { type: 'delete' }>, path: string): number {
   // One path walk when the parent directory is there and no symlink is crossed (entries name real
   // paths); otherwise the missing or misplaced directories are made first.
   let location = locationAt(db, path);
@@ -310,101 +279,29 @@ export function applyChanges(
     options.base === undefined
       ? undefined
       : { base: options.base, winner: options.source === 'local' ? 'local' : 'incoming' };
-  const expanded = new Set((options.expanded ?? []).map(moveKey));
-  const unreplayable: MoveEntry[] = [];
   mutate(db, 'sync', undefined, (m) => {
-    // The peer names paths as they were before this side's moves it has not seen: carried along.
-    const moves = policy ? unseenMoves(db, policy.base, options.peer) : [];
-    const context: ApplyContext = {
-      policy,
-      peer: options.peer,
-      result,
-      parents: new ParentTimes(db),
-      expanded,
-      movedHere: moves.map((move) => move.to),
-      keptTrees: [],
-      translated: false,
-    };
     const echoed = new Set<string>();
-    const applyAll = (): void => {
-      for (const incoming of entries) {
-        const entry = translated(incoming, moves);
-        const events = m.events.length;
-        try {
-          // Each entry in its own savepoint: one this side cannot store leaves no trace, the rest go on.
-          context.translated = entry.path !== incoming.path;
-          const outcome = db.transaction(() => {
-            if (entry.type === 'move') return applyMove(db, m, entry, incoming as MoveEntry, context, unreplayable);
-            if (entry.type === 'delete' && moves.some((move) => move.from === incoming.path))
-              return keepMovedHere(db, m, entry, context);
-            return applyEntry(db, m, entry, context);
-          });
-          if (outcome === 'skipped') result.skipped++;
-          else result.applied++;
-          if (outcome === 'applied') echoed.add(entry.path);
-        } catch (error) {
-          if (!(error instanceof FsError) || isTransient(error)) throw error;
-          m.events.length = events;
-          result.refused.push({ path: String(incoming.path), code: error.code, reason: error.message });
-        }
+    const parents = new ParentTimes(db);
+    for (const entry of entries) {
+      const events = m.events.length;
+      try {
+        // Each entry in its own savepoint: one this side cannot store leaves no trace, the rest go on.
+        const outcome = db.transaction(() => applyEntry(db, m, entry, policy, options.peer, result, parents));
+        if (outcome === 'skipped') result.skipped++;
+        else result.applied++;
+        if (outcome === 'applied') echoed.add(entry.path);
+      } catch (error) {
+        if (!(error instanceof FsError) || isTransient(error)) throw error;
+        m.events.length = events;
+        result.refused.push({ path: String(entry.path), code: error.code, reason: error.message });
       }
-      // A move that cannot be replayed undoes the whole batch: what follows it may depend on it.
-      if (unreplayable.length > 0) throw UNDO;
-    };
-    try {
-      db.transaction(applyAll);
-    } catch (error) {
-      if (error !== UNDO) throw error;
-      m.events.length = 0;
-      Object.assign(result, { applied: 0, skipped: 0, conflicts: [], refused: [], expand: unreplayable });
-      return;
     }
-    context.parents.restore();
+    parents.restore();
     // Paths this batch wrote are the peer's state: never sent back.
     // (Reading m.rev takes a revision: only when something was applied.)
     if (options.peer !== undefined && echoed.size > 0) markEchoes(db, options.peer, echoed, m.rev);
   });
   return result;
-}
-
-/** Thrown inside the batch's savepoint to undo it when a move cannot be replayed. */
-const UNDO = Symbol('undo the batch');
-
-/** What every entry of one batch is applied with. */
-interface ApplyContext {
-  policy: ConflictPolicy | undefined;
-  peer: string | undefined;
-  result: ApplyResult;
-  parents: ParentTimes;
-  /** Keys of moves the sender has expanded (see {@link ApplyOptions.expanded}). */
-  expanded: ReadonlySet<string>;
-  /** Where this side's unseen moves put directories. */
-  movedHere: readonly string[];
-  /** Moved trees this batch kept against the peer's deletion of them: all of each is concurrent. */
-  keptTrees: string[];
-  /** Whether the entry being applied named a path this side has since moved (it follows the move). */
-  translated: boolean;
-}
-
-/** `entry` with its paths carried through this side's unseen moves. */
-function translated(entry: ChangeEntry, moves: ReadonlyArray<{ from: string; to: string }>): ChangeEntry {
-  if (moves.length === 0) return entry;
-  const path = translatePath(moves, entry.path);
-  if (entry.type === 'move') return { ...entry, path, from: translatePath(moves, entry.from) };
-  return path === entry.path ? entry : { ...entry, path };
-}
-
-/**
- * A deletion of a directory this side moved since the peer last saw it: the move is an edit of the
- * whole tree (every path below it is concurrent, see {@link isConcurrent}), and an edit beats a
- * deletion. The tree stays, restamped: the peer deleted it, so it must travel back as state.
- */
-function keepMovedHere(db: Database, m: Mutation, entry: ChangeEntry, context: ApplyContext): 'settled' {
-  const node = nodeAt(db, entry.path);
-  if (node?.type === 'dir') restampSubtree(db, m, node.inode);
-  context.keptTrees.push(entry.path);
-  context.result.conflicts.push({ path: entry.path, kept: 'local', copy: null });
-  return 'settled';
 }
 
 /**
@@ -446,16 +343,18 @@ class ParentTimes {
 function applyEntry(
   db: Database,
   m: Mutation,
-  entry: PathState,
-  context: ApplyContext,
+  entry: ChangeEntry,
+  policy: ConflictPolicy | undefined,
+  peer: string | undefined,
+  result: ApplyResult,
+  parents: ParentTimes,
 ): 'applied' | 'skipped' | 'settled' {
-  const { policy, peer, result, parents } = context;
   // Paths longer than this side allows are refused here, with the entry (validation let them through).
   normalizePath(entry.path, 'sync');
   const local = materialiseChange(db, entry.path);
   if (sameState(local, entry)) return 'skipped';
   parents.before(entry.path);
-  if (policy && isConcurrent(db, m, context, entry.path, local)) {
+  if (policy && isConcurrent(db, entry.path, local, policy.base, peer, m)) {
     if (entry.type === 'delete') {
       // An incoming deletion against a local edit: the edit survives; nothing is lost.
       result.conflicts.push({ path: entry.path, kept: 'local', copy: null });
@@ -476,12 +375,12 @@ function applyEntry(
       return 'settled';
     } else {
       const copy = conflictName(entry.path, replicaTag(db), local.rev);
-      moveAside(db, m, entry.path, copy);
+      moveAside(db, entry.path, copy);
       result.conflicts.push({ path: entry.path, kept: 'incoming', copy });
     }
   }
   if (entry.type === 'delete' && local.type === 'dir' && policy) {
-    const kept = removeKeepingConcurrent(db, m, entry.path, context);
+    const kept = removeKeepingConcurrent(db, m, entry.path, policy.base, peer);
     if (kept.length > 0) {
       result.conflicts.push(...kept.map((path) => ({ path, kept: 'local' as const, copy: null })));
       return 'settled';
@@ -494,46 +393,18 @@ function applyEntry(
 }
 
 /**
- * Replays a directory move as one rename when this side's copy is where the sender's was; takes it
- * as the deletion of the old path when the sender has expanded it; otherwise asks for it expanded.
- * `move` has this side's paths; `sent` is the move as the sender named it.
- */
-function applyMove(
-  db: Database,
-  m: Mutation,
-  move: MoveEntry,
-  sent: MoveEntry,
-  context: ApplyContext,
-  unreplayable: MoveEntry[],
-): 'applied' | 'skipped' | 'settled' {
-  normalizePath(move.from, 'sync');
-  const { policy, peer, parents } = context;
-  const concurrent = (path: string): boolean =>
-    policy !== undefined && isConcurrent(db, m, context, path, materialiseChange(db, path));
-  const fit = moveFit(db, move.from, move.path, concurrent);
-  if (fit === 'reflected') return 'skipped';
-  if (fit === 'replay') {
-    parents.before(move.from);
-    parents.before(move.path);
-    if (peer === undefined) rename(db, move.from, move.path);
-    else replayMove(db, move.from, move.path, peer);
-    return 'applied';
-  }
-  if (context.expanded.has(moveKey(sent))) {
-    // The subtree comes as state after this batch; here the old path goes, edits made here kept.
-    return applyEntry(db, m, { type: 'delete', rev: move.rev, path: move.from }, context);
-  }
-  unreplayable.push(sent);
-  return 'skipped';
-}
-
-/**
  * Deletes the directory at `path` and everything below it except paths changed here concurrently
  * (and the directories holding them), deepest first. Returns the paths kept.
  */
-function removeKeepingConcurrent(db: Database, m: Mutation, path: string, context: ApplyContext): string[] {
+function removeKeepingConcurrent(
+  db: Database,
+  m: Mutation,
+  path: string,
+  base: number,
+  peer: string | undefined,
+): string[] {
   const below = find(db, path, '**');
-  const kept = below.filter((p) => isConcurrent(db, m, context, p, materialiseChange(db, p)));
+  const kept = below.filter((p) => isConcurrent(db, p, materialiseChange(db, p), base, peer, m));
   const keep = new Set(kept);
   for (const p of kept) for (let dir = parentPath(p); dir !== path && dir !== '/'; dir = parentPath(dir)) keep.add(dir);
   for (const p of below.reverse()) if (!keep.has(p)) removePath(db, p);
@@ -549,18 +420,15 @@ function removeKeepingConcurrent(db: Database, m: Mutation, path: string, contex
   return kept;
 }
 
-/**
- * A path changed on this side after the policy's base, and not by applying it from the peer. Below
- * a directory this side moved since, what the move put there is changed here for an entry that
- * does not follow the move (another thing of the peer's at that path), and all of a moved tree
- * kept against the peer's deletion of it is.
- */
-function isConcurrent(db: Database, m: Mutation, context: ApplyContext, path: string, local: PathState): boolean {
-  const base = context.policy?.base ?? 0;
-  const peer = context.peer;
-  const below = (dirs: readonly string[]) => dirs.some((dir) => isSameOrBelow(path, dir));
-  if (local.type !== 'delete' && (below(context.keptTrees) || (!context.translated && below(context.movedHere))))
-    return true;
+/** A path changed on this side after `base`, and not by applying it from `peer`. */
+function isConcurrent(
+  db: Database,
+  path: string,
+  local: ChangeEntry,
+  base: number,
+  peer: string | undefined,
+  m: Mutation,
+): boolean {
   const tombstone = db.all<{ rev: number | null }>('SELECT MAX(rev) AS rev FROM vfs_changes WHERE path = ?', [path])[0]
     .rev;
   const lastLocal = Math.max(local.type === 'delete' ? 0 : local.rev, Number(tombstone ?? 0));
@@ -570,19 +438,10 @@ function isConcurrent(db: Database, m: Mutation, context: ApplyContext, path: st
   return echoRev(db, peer, path) !== lastLocal;
 }
 
-/**
- * Moves the local version at `path` to `copy` (a directory keeps its whole subtree); joins the
- * running mutation. It travels to the peer as state, not as a move: there, `path` holds the
- * winning version, which must stay.
- */
-function moveAside(db: Database, m: Mutation, path: string, copy: string): void {
+/** Moves the local version at `path` to `copy` (a directory keeps its whole subtree); joins the running mutation. */
+function moveAside(db: Database, path: string, copy: string): void {
   removePath(db, copy);
   rename(db, path, copy);
-  const node = nodeAt(db, copy);
-  if (node?.type !== 'dir') return;
-  db.run("DELETE FROM vfs_changes WHERE op = 'move' AND rev = ? AND path = ? AND target = ?", [m.rev, path, copy]);
-  tombstoneSubtree(db, m, node.inode, path);
-  restampSubtree(db, m, node.inode);
 }
 
 function replicaTag(db: Database): string {

@@ -18,7 +18,6 @@ import { readMeta } from '../core/schema.ts';
 import type { ChunkDelta } from './chunk-delta.ts';
 import { echoRev } from './echo.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
-import { appliedMoves, translatePath } from './move-log.ts';
 
 /**
  * A position in a change stream: every change of revisions below `rev` was sent, and of `rev`
@@ -90,22 +89,8 @@ export interface DeleteEntry extends EntryBase {
   type: 'delete';
 }
 
-/**
- * A directory moved, subtree and all, from `from` to `path` at this point of the stream. The
- * receiver renames its own copy when it is in the state the sender's was (sync/moves.ts); when it
- * is not, the move is turned back into state on the sender and sent again.
- */
-export interface MoveEntry extends EntryBase {
-  type: 'move';
-  /** Where the directory was. */
-  from: string;
-}
-
 /** One entry of the change stream. */
-export type ChangeEntry = FileEntry | DirEntry | SymlinkEntry | DeleteEntry | MoveEntry;
-
-/** What one path holds: a live node's state or a deletion (every entry but a move). */
-export type PathState = Exclude<ChangeEntry, MoveEntry>;
+export type ChangeEntry = FileEntry | DirEntry | SymlinkEntry | DeleteEntry;
 
 /** The cursor before any change. */
 export const START_CURSOR: ChangeCursor = Object.freeze({ rev: 0, at: null });
@@ -124,7 +109,7 @@ export function compareChangeCursors(a: ChangeCursor, b: ChangeCursor): number {
 }
 
 /** The entry for a live node at `path` (one of its names, for a hard-linked file). */
-function nodeEntry(db: Database, node: NodeRow, path: string, rev: number): PathState {
+function nodeEntry(db: Database, node: NodeRow, path: string, rev: number): ChangeEntry {
   const base = { rev, path, mode: Number(node.mode), mtime: Number(node.mtime) };
   if (node.type === 'dir') return { type: 'dir', ...base };
   if (node.type === 'symlink') return { type: 'symlink', ...base, target: node.link_target ?? '' };
@@ -175,7 +160,7 @@ export function locationAt(db: Database, path: string): Location | undefined {
  * The current state of one path: a live node (file with its chunks, directory, symlink) or a
  * delete. `rev` is the node's revision (at least the given one), or the given one for a delete.
  */
-export function materialiseChange(db: Database, path: string, rev = 0): PathState {
+export function materialiseChange(db: Database, path: string, rev = 0): ChangeEntry {
   const node = nodeAt(db, path);
   if (!node) return { type: 'delete', rev, path };
   return nodeEntry(db, node, path, Math.max(rev, Number(node.rev)));
@@ -239,9 +224,9 @@ const NODE_PAGE = `WITH page AS (
   ORDER BY page.rev, page.inode`;
 
 const DELETION_PAGE = `SELECT * FROM (
-    SELECT * FROM (SELECT id, rev, path, target, peer FROM vfs_changes WHERE rev = ? AND id > ? ORDER BY id LIMIT ?)
+    SELECT * FROM (SELECT id, rev, path FROM vfs_changes WHERE rev = ? AND id > ? ORDER BY id LIMIT ?)
     UNION ALL
-    SELECT * FROM (SELECT id, rev, path, target, peer FROM vfs_changes WHERE rev > ? AND rev <= ? ORDER BY rev, id LIMIT ?)
+    SELECT * FROM (SELECT id, rev, path FROM vfs_changes WHERE rev > ? AND rev <= ? ORDER BY rev, id LIMIT ?)
   ) ORDER BY rev, id LIMIT ?`;
 
 interface Position {
@@ -249,12 +234,8 @@ interface Position {
   at: number;
   /** A live node's rows (one per name), or null for a deletion. */
   rows: NodePosition[] | null;
-  /** A deletion's path, or where a moved directory was. */
+  /** A deletion's path. */
   path: string;
-  /** Where a moved directory went (null for a deletion). */
-  target: string | null;
-  /** The peer a move was replayed from (null for this side's own). */
-  peer: string | null;
 }
 
 const before = (a: Position, b: Position): number => a.rev - b.rev || a.at - b.at;
@@ -277,12 +258,12 @@ function readPositions(
   for (const row of db.all<NodePosition>(NODE_PAGE, [after.rev, nodeAfter, count, after.rev, through, count, count])) {
     const last = nodes[nodes.length - 1];
     if (last && last.at === Number(row.inode)) last.rows?.push(row);
-    else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '', target: null, peer: null });
+    else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '' });
   }
   const deletions: Position[] = liveOnly
     ? []
     : db
-        .all<{ id: number; rev: number; path: string; target: string | null; peer: string | null }>(DELETION_PAGE, [
+        .all<{ id: number; rev: number; path: string }>(DELETION_PAGE, [
           after.rev,
           at - DELETION_POSITION,
           count,
@@ -291,14 +272,7 @@ function readPositions(
           count,
           count,
         ])
-        .map((row) => ({
-          rev: Number(row.rev),
-          at: DELETION_POSITION + Number(row.id),
-          rows: null,
-          path: row.path,
-          target: row.target,
-          peer: row.peer,
-        }));
+        .map((row) => ({ rev: Number(row.rev), at: DELETION_POSITION + Number(row.id), rows: null, path: row.path }));
   const cut = [nodes, deletions].filter((list) => list.length >= count).map((list) => list[list.length - 1]);
   const bound = cut.sort(before)[0];
   const positions = [...nodes, ...deletions].sort(before).filter((p) => !bound || before(p, bound) <= 0);
@@ -330,16 +304,6 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     sent.add(entry.path);
     if (entry.type === 'file') chunks += entry.chunks.length;
   };
-  // A deletion or move recorded here before a move this side applied from the peer names a path the
-  // peer no longer has (it moved the directory first): carried through the moves that came after it.
-  const applied = options.peer === undefined ? [] : appliedMoves(db, options.peer, after.rev);
-  const current = (path: string, rev: number): string =>
-    applied.length === 0
-      ? path
-      : translatePath(
-          applied.filter((move) => move.rev > rev),
-          path,
-        );
   const wanted = (path: string, rev: number): boolean =>
     !isIgnored(path, ignore) && (options.peer === undefined || echoRev(db, options.peer, path) !== rev);
   // Directories above `path` that the peer has not been sent yet (positioned after the cursor) go first.
@@ -373,23 +337,11 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
           sendAncestors(row.path, after);
           emit(nodeEntry(db, row, row.path, position.rev));
         }
-      } else if (position.target !== null) {
-        // A move is a step, not a state: it goes whatever was sent before it, and marks nothing sent.
-        // A move replayed from this peer is its own; one made before any peer ('') no peer had.
-        const echo = position.peer === '' || (options.peer !== undefined && position.peer === options.peer);
-        if (!echo && !(isIgnored(position.target, ignore) && isIgnored(position.path, ignore))) {
-          sendAncestors(current(position.target, position.rev), after);
-          const path = current(position.target, position.rev);
-          entries.push({ type: 'move', rev: position.rev, path, from: current(position.path, position.rev) });
-        }
-      } else {
-        const path = current(position.path, position.rev);
-        if (!sent.has(path) && wanted(path, position.rev)) {
-          // A deleted path that is live again carries its current state (its node may sit earlier in the stream).
-          const entry = materialiseChange(db, path, position.rev);
-          if (entry.type !== 'delete') sendAncestors(entry.path, after);
-          emit(entry);
-        }
+      } else if (!sent.has(position.path) && wanted(position.path, position.rev)) {
+        // A deleted path that is live again carries its current state (its node may sit earlier in the stream).
+        const entry = materialiseChange(db, position.path, position.rev);
+        if (entry.type !== 'delete') sendAncestors(entry.path, after);
+        emit(entry);
       }
       cursor = here;
     }

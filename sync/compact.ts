@@ -8,7 +8,6 @@
 import { checkOffset } from '../core/data.ts';
 import type { Database } from '../core/database.ts';
 import { readMeta, writeMeta } from '../core/schema.ts';
-import { acknowledgedRevision } from '../core/subtree.ts';
 import { type ChangeCursor, type ChangeEntry, coalesceChanges, currentRev } from './changes.ts';
 
 /** The revision at or below which deletions may have been dropped (0 when never compacted). */
@@ -56,7 +55,9 @@ export interface CompactResult {
 export function compactChanges(db: Database, options: CompactOptions = {}): CompactResult {
   return db.transaction(() => {
     // A cursor inside a revision has acknowledged only the revisions below it.
-    const acknowledged = acknowledgedRevision(db);
+    const acknowledged = db.all<{ rev: number | null }>(
+      "SELECT MIN(CASE WHEN at IS NULL THEN rev ELSE rev - 1 END) AS rev FROM vfs_sync_cursors WHERE kind = 'push'",
+    )[0].rev;
     const limit = currentRev(db);
     const wanted =
       options.horizon === undefined

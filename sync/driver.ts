@@ -9,15 +9,7 @@ import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
 import { find } from '../core/fs/search.ts';
 import { applyChanges, type RefusedEntry, type SyncConflict } from './apply.ts';
-import {
-  type ChangeCursor,
-  type ChangeEntry,
-  coalesceChanges,
-  compareChangeCursors,
-  type FileEntry,
-  HOLE,
-  type MoveEntry,
-} from './changes.ts';
+import { type ChangeCursor, type ChangeEntry, coalesceChanges, type FileEntry, HOLE } from './changes.ts';
 import { completePulled, DELTA_MIN_CHUNKS, groupsWanted, toDelta } from './chunk-delta.ts';
 import type { ManifestPage } from './compact.ts';
 import {
@@ -27,7 +19,6 @@ import {
   type PushResponse,
   type SyncEndpoint,
 } from './endpoint.ts';
-import { expandMoves } from './moves.ts';
 import { fetchObjects, missingObjects, pushObjects, type SyncObject } from './objects.ts';
 import {
   assertAppliedPushCursor,
@@ -164,25 +155,16 @@ export function createSyncDriver(
     }
   };
 
-  /**
-   * Applies pulled entries, concurrent local edits settled in the authority's favour with nothing
-   * lost. Returns the directory moves this side could not replay, in which case nothing was applied.
-   */
+  /** Applies pulled entries, concurrent local edits settled in the authority's favour with nothing lost. */
   const applyPulled = (
     authority: string,
     entries: readonly ChangeEntry[],
     report: SyncReport,
     then: () => void,
-    expanded: readonly MoveEntry[] = [],
-  ): MoveEntry[] => {
+  ): void => {
     const base = readPushCursor(db, authority).rev;
-    let expand: MoveEntry[] = [];
     db.transaction(() => {
-      const result = applyChanges(db, entries, { peer: authority, source: 'upstream', base, expanded });
-      if (result.expand?.length) {
-        expand = result.expand;
-        return;
-      }
+      const result = applyChanges(db, entries, { peer: authority, source: 'upstream', base });
       recordRefusals(
         db,
         authority,
@@ -195,28 +177,7 @@ export function createSyncDriver(
       report.conflicts.push(...result.conflicts);
       report.refused.push(...result.refused);
     });
-    if (expand.length === 0) options.onProgress?.({ phase: 'pull', entries: report.pulled, bytes: report.bytesIn });
-    return expand;
-  };
-
-  /**
-   * Applies a pulled page; moves this side cannot replay are first expanded by the authority (their
-   * subtrees come again as state, later in the stream) and then taken as deletions of their old
-   * paths. Expanding before applying keeps it safe: a crash in between only expands twice.
-   */
-  const applyPage = async (
-    authority: string,
-    entries: readonly ChangeEntry[],
-    report: SyncReport,
-    then: () => void,
-  ): Promise<void> => {
-    const expanded: MoveEntry[] = [];
-    let expand = applyPulled(authority, entries, report, then);
-    while (expand.length > 0) {
-      await endpoint.expandMoves(expand);
-      expanded.push(...expand);
-      expand = applyPulled(authority, entries, report, then, expanded);
-    }
+    options.onProgress?.({ phase: 'pull', entries: report.pulled, bytes: report.bytesIn });
   };
 
   /**
@@ -270,10 +231,8 @@ export function createSyncDriver(
       }
       const cursor = batch.cursor;
       await fetchMissing(entries, report);
-      await applyPage(authority, entries, report, () => writeWatermark(db, authority, cursor));
-      // The last page is acknowledged by asking for the next, which brings nothing new: until then
-      // the authority must assume this side may read it again, and sends a directory move as state.
-      if (!batch.more && compareChangeCursors(cursor, after) === 0) return;
+      applyPulled(authority, entries, report, () => writeWatermark(db, authority, cursor));
+      if (!batch.more) return;
     }
   };
 
@@ -292,7 +251,6 @@ export function createSyncDriver(
     entries: ChangeEntry[],
     cursor: ChangeCursor,
     report: SyncReport,
-    expanded: MoveEntry[] = [],
   ): Promise<PushResponse> => {
     const sizes = chunksOf(entries);
     const hashes = [...sizes.keys()];
@@ -306,7 +264,7 @@ export function createSyncDriver(
       report.bytesOut += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
     }
     const base = readWatermark(db, authority).rev;
-    return endpoint.pushChanges({ replica: self, entries, base, cursor, ...(expanded.length ? { expanded } : {}) });
+    return endpoint.pushChanges({ replica: self, entries, base, cursor });
   };
 
   const push = async (report: SyncReport): Promise<void> => {
@@ -320,15 +278,6 @@ export function createSyncDriver(
         let response = await sendBatch(authority, await withDeltas(batch.entries), batch.cursor, report);
         if (response.stale?.length) response = await sendBatch(authority, batch.entries, batch.cursor, report);
         if (response.stale?.length) throw fsError('EIO', 'sync', response.stale[0], undefined, 'stale chunk list');
-        // Moves the authority cannot replay go as state: restamped here, sent after this batch,
-        // which the authority then applies taking them as deletions of their old paths.
-        const expanded: MoveEntry[] = [];
-        while (response.expand?.length) {
-          expandMoves(db, response.expand);
-          expanded.push(...response.expand);
-          response = await sendBatch(authority, batch.entries, batch.cursor, report, expanded);
-          if (response.stale?.length) throw fsError('EIO', 'sync', response.stale[0], undefined, 'stale chunk list');
-        }
         assertAppliedPushCursor(batch.cursor, response.acknowledged);
         report.pushed += response.result.applied;
         report.conflicts.push(...response.result.conflicts);

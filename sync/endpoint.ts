@@ -7,7 +7,7 @@
 import type { SqlValue } from '../core/backend.ts';
 import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
-import { type ApplyResult, applyChanges, validateEntry } from './apply.ts';
+import { type ApplyResult, applyChanges } from './apply.ts';
 import {
   type ChangeBatch,
   type ChangeCursor,
@@ -15,7 +15,6 @@ import {
   checkCursor,
   coalesceChanges,
   currentRev,
-  type MoveEntry,
 } from './changes.ts';
 import {
   type ChunkDigests,
@@ -41,7 +40,6 @@ import {
   snapshotNames,
   takeForkSnapshot,
 } from './merge-source.ts';
-import { expandMoves } from './moves.ts';
 import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
 import { replicaId, writePushCursor } from './peers.ts';
 
@@ -84,8 +82,6 @@ export interface PushRequest {
   base: number;
   /** The replica's cursor after this batch, echoed back on success. */
   cursor: ChangeCursor;
-  /** Moves of the batch the replica has expanded after the authority could not replay them. */
-  expanded?: MoveEntry[];
 }
 
 /** The authority's answer to a push. */
@@ -98,12 +94,6 @@ export interface PushResponse {
    * `chunkDigests`). When present, nothing of the batch was applied: send it again with whole lists.
    */
   stale?: string[];
-  /**
-   * Directory moves the authority could not replay as one rename. When present, nothing of the
-   * batch was applied: expand them on the replica (`expandMoves`) and send the batch again with
-   * them as `expanded`.
-   */
-  expand?: MoveEntry[];
 }
 
 /** The calls a replica makes on its authority. Every method may be remote, so each returns a promise. */
@@ -125,11 +115,6 @@ export interface SyncEndpoint {
   pushObjects(objects: SyncObject[]): Promise<number>;
   /** Applies a batch of the replica's changes in one transaction; see {@link PushResponse}. */
   pushChanges(request: PushRequest): Promise<PushResponse>;
-  /**
-   * Turns directory moves of the authority's stream that the replica could not replay into state:
-   * their subtrees are sent again as changes after the replica's cursor.
-   */
-  expandMoves(moves: MoveEntry[]): Promise<void>;
   /**
    * The digests of the chunk list of the file at each path (null where there is none), so a push
    * can send only the groups of a big file that differ (a chunk delta).
@@ -188,7 +173,6 @@ export const SYNC_METHODS = [
   'fetchObjects',
   'pushObjects',
   'pushChanges',
-  'expandMoves',
   'chunkDigests',
   'fetchChunkGroups',
   'snapshotNames',
@@ -217,15 +201,6 @@ export function forwardEndpoint(
   return Object.fromEntries(
     SYNC_METHODS.map((method) => [method, (...args: unknown[]) => forward(method, args)]),
   ) as unknown as SyncEndpoint;
-}
-
-/** Refuses anything but a list of at most a batch of well-formed moves (EINVAL). */
-function checkMoves(moves: unknown): asserts moves is MoveEntry[] {
-  checkCount(moves, MAX_BATCH_ENTRIES, 'moves');
-  for (const move of moves as MoveEntry[]) {
-    if (move?.type !== 'move') throw fsError('EINVAL', 'sync', undefined, undefined, 'expected moves only');
-    validateEntry(move, 1);
-  }
 }
 
 function checkReplica(replica: unknown): string {
@@ -414,15 +389,8 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
       if (stale.length > 0) {
         return { result: { applied: 0, skipped: 0, conflicts: [], refused: [] }, acknowledged: request.cursor, stale };
       }
-      const expanded = request.expanded ?? [];
-      checkMoves(expanded);
-      const result = applyChanges(db, entries, { peer: replica, source: 'local', base: request.base, expanded });
-      if (result.expand?.length) return { result, acknowledged: request.cursor, expand: result.expand };
+      const result = applyChanges(db, entries, { peer: replica, source: 'local', base: request.base });
       return { result, acknowledged: request.cursor };
-    },
-    async expandMoves(moves) {
-      checkMoves(moves);
-      expandMoves(db, moves);
     },
     async chunkDigests(paths) {
       checkCount(paths, MAX_BATCH_ENTRIES, 'paths');

@@ -1,6 +1,5 @@
 /**
- * rename, with POSIX overwrite rules, atomic, whole subtree in a fixed number of statements and
- * change rows.
+ * rename, with POSIX overwrite rules, atomic, whole subtree in a fixed number of statements.
  *
  * @module
  */
@@ -13,7 +12,7 @@ import { hasEntries, touchDir, unlinkEntry } from '../nodes.ts';
 import { endsWithDot, endsWithSlash, isSameOrBelow, splitPath } from '../paths.ts';
 import { checkMoveDepth } from '../quotas.ts';
 import { locate } from '../resolve.ts';
-import { acknowledgedRevision, restampSubtree, subtreeChangedSince, tombstoneSubtree } from '../subtree.ts';
+import { restampSubtree, tombstoneSubtree } from '../subtree.ts';
 
 /**
  * Moves `from` to `to`. A file may replace a file or symlink; a directory may replace an empty
@@ -25,16 +24,7 @@ export function rename(db: Database, from: string, to: string): void {
   withPaths('rename', from, to, () => renameUnchecked(db, from, to));
 }
 
-/**
- * {@link rename} of a directory that sync replays from `peer`, which made the move: it is always
- * recorded as a move (the peer's own entries name paths after it, see sync/move-log.ts), and also as
- * state when another peer may still read a node of the subtree.
- */
-export function replayMove(db: Database, from: string, to: string, peer: string): void {
-  withPaths('rename', from, to, () => renameUnchecked(db, from, to, peer));
-}
-
-function renameUnchecked(db: Database, from: string, to: string, replayedFrom?: string): void {
+function renameUnchecked(db: Database, from: string, to: string): void {
   const fromNames = splitPath(from, 'rename');
   const toNames = splitPath(to, 'rename');
   mutate(db, 'rename', from, (m) => {
@@ -85,16 +75,7 @@ function renameUnchecked(db: Database, from: string, to: string, replayedFrom?: 
       unlinkEntry(db, m, target.parent.inode, target.name, target.node);
     }
     if (target.parent.inode !== source.parent.inode) checkMoveDepth(db, target.parent.inode, moving.inode, to);
-    // A directory's move is one row, its subtree keeping its revisions, unless a peer may still
-    // read a node of it (changed after what every peer acknowledged): that peer would get the node
-    // at its new path before the move, so the move travels as state, a tombstone for every old
-    // path and the subtree restamped. A file or link moves as a deletion and its state at the new name.
-    const acknowledged = isDir ? acknowledgedRevision(db, replayedFrom) : null;
-    const quiet = isDir && (acknowledged === null || !subtreeChangedSince(db, moving.inode, acknowledged));
-    if (!quiet) tombstoneSubtree(db, m, moving.inode, source.realPath);
-    // With no peer at all, no peer had the directory: the move is kept for watchers only (peer '').
-    if (quiet || (isDir && replayedFrom !== undefined))
-      m.move(source.realPath, target.realPath, replayedFrom ?? (acknowledged === null ? '' : null));
+    tombstoneSubtree(db, m, moving.inode, source.realPath);
     db.run('UPDATE vfs_dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?', [
       target.parent.inode,
       target.name,
@@ -104,7 +85,7 @@ function renameUnchecked(db: Database, from: string, to: string, replayedFrom?: 
     touchDir(db, m, source.parent.inode, isDir ? -1 : 0);
     touchDir(db, m, target.parent.inode, isDir ? 1 : 0);
     db.run('UPDATE vfs_nodes SET ctime = ? WHERE inode = ?', [m.now, moving.inode]);
-    if (!quiet) restampSubtree(db, m, moving.inode);
+    restampSubtree(db, m, moving.inode);
     m.note('rename', source.realPath);
     m.note('rename', target.realPath);
   });
