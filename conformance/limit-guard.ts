@@ -11,9 +11,13 @@ const encoder = new TextEncoder();
 
 /** Counts of what the guard has seen, for cases that assert on batching. */
 export interface GuardStats {
+  /** Statements run. */
   statements: number;
+  /** The most bound parameters one statement had. */
   maxParameters: number;
+  /** The largest bound value, in bytes. */
   maxValueBytes: number;
+  /** The longest statement text, in bytes. */
   maxStatementBytes: number;
 }
 
@@ -38,7 +42,10 @@ function check(sql: string, params: readonly SqlValue[] | undefined, stats: Guar
 }
 
 /** Wraps `backend` so that every statement is checked against {@link STRICTEST_LIMITS}. */
-export function guardLimits(backend: StorageBackend): StorageBackend & { readonly stats: GuardStats } {
+export function guardLimits(backend: StorageBackend): StorageBackend & {
+  /** What the backend was asked so far. */
+  readonly stats: GuardStats;
+} {
   const stats: GuardStats = { statements: 0, maxParameters: 0, maxValueBytes: 0, maxStatementBytes: 0 };
   return {
     name: backend.name,

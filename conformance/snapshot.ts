@@ -9,21 +9,33 @@ import type { Workspace } from '../core/workspace.ts';
 
 /** One path in a {@link Snapshot}. */
 export interface SnapshotEntry {
+  /** The node's type (`file`, `dir`, `symlink`…). */
   type: string;
+  /** Its mode bits. */
   mode: number;
+  /** Its size in bytes. */
   size: number;
+  /** Its link count. */
   nlink: number;
+  /** Its inode number. */
   ino: number;
+  /** Its modification time, in milliseconds since the epoch. */
   mtimeMs: number;
+  /** Its change time, in milliseconds since the epoch. */
   ctimeMs: number;
+  /** A file's content, as its SHA-256 (hex); absent for anything else. */
   content?: string;
+  /** A symlink's target; absent for anything else. */
   target?: string;
 }
 
 /** What {@link snapshot} returns. */
 export interface Snapshot {
+  /** The workspace's next revision (`vfs_meta.rev`). */
   rev: number;
+  /** Blobs stored, referenced or not. */
   blobs: number;
+  /** Every path, the root included, and what is there. */
   tree: Record<string, SnapshotEntry>;
 }
 

@@ -32,7 +32,16 @@ export interface FsckReport {
   /** Every problem found (at most `maxProblems`). */
   problems: FsckProblem[];
   /** How much was examined. */
-  checked: { nodes: number; chunks: number; blobs: number; bytesHashed: number };
+  checked: {
+    /** Inode rows. */
+    nodes: number;
+    /** Chunk rows. */
+    chunks: number;
+    /** Blobs in the catalogue. */
+    blobs: number;
+    /** Bytes read and hashed to verify content (0 unless content was verified). */
+    bytesHashed: number;
+  };
 }
 
 /** Options for {@link fsck}. */

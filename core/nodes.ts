@@ -42,16 +42,27 @@ export interface Owner {
 
 /** One row of `vfs_nodes`. Times are milliseconds since the epoch. */
 export interface NodeRow {
+  /** The inode number (the root is 1). */
   inode: number;
+  /** What the node is. */
   type: NodeType;
+  /** Permission bits only (`0o7777`); the type is in `type`. */
   mode: number;
+  /** Bytes: a file's length (holes included), a symlink's target length, 0 for anything else. */
   size: number;
+  /** How many directory entries name the node (a directory: 2 plus its subdirectories). */
   nlink: number;
+  /** Last access. */
   atime: number;
+  /** Last change of content. */
   mtime: number;
+  /** Last change of content or metadata. */
   ctime: number;
+  /** Creation. */
   birthtime: number;
+  /** The revision of the last change (sync sends what changed after a cursor's revision). */
   rev: number;
+  /** A symlink's target; null for anything else. */
   link_target: string | null;
   /** Owner's user id. */
   uid: number;
@@ -308,7 +319,14 @@ export function listDir(
   dir: number,
   limit = -1,
   offset = 0,
-): Array<{ name: string; inode: number; type: NodeType }> {
+): Array<{
+  /** The entry's name. */
+  name: string;
+  /** The inode it names. */
+  inode: number;
+  /** What that inode is. */
+  type: NodeType;
+}> {
   return db.all(
     `SELECT d.name AS name, n.inode AS inode, n.type AS type FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child
      WHERE d.parent = ? ORDER BY d.name LIMIT ? OFFSET ?`,

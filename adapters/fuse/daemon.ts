@@ -82,7 +82,12 @@ export interface MountDaemonOptions {
    */
   cacheTimeout?: number;
   /** Sync with a Durable Object (through the registered sync hook). */
-  sync?: { url: string; token?: string };
+  sync?: {
+    /** The Durable Object's sync URL (http, https, ws or wss). */
+    url: string;
+    /** The bearer token it requires. */
+    token?: string;
+  };
   /**
    * Let other processes open the database while it is mounted (`dofs fsck`, a script reading it).
    * Default false: the daemon holds SQLite's lock exclusively, which spares every statement the

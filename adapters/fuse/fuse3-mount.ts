@@ -13,24 +13,33 @@ import { createLowLevelFs, type LowLevelState } from './lowlevel.ts';
 export interface Fuse3MountOptions {
   /** The loaded addon (see `checkFuse`). */
   addon: Fuse3Addon;
+  /** The workspace to serve. */
   provider: SQLiteWorkspaceProvider;
+  /** The directory to mount at (existing and empty). */
   mountpoint: string;
   /** libfuse's `-o` items (see `mountOptions`). */
   options: readonly string[];
+  /** Print libfuse's trace of every request (`-d`). */
   debug?: boolean;
+  /** The workspace database file, for statfs's figures; undefined in memory. */
   dbFile?: string;
+  /** Refuse every change with EROFS. */
   readOnly?: boolean;
   /** Seconds the kernel caches names and attributes. */
   cacheTimeout: number;
   /** The kernel's page cache holds writes and sends them in large requests (FUSE_CAP_WRITEBACK_CACHE). */
   writeback: boolean;
+  /** Where unexpected failures are reported, one line each. */
   log: (line: string) => void;
 }
 
 /** A mounted libfuse 3 session. */
 export interface Fuse3Mount {
+  /** The counters the status server's /stats reports. */
   readonly state: LowLevelState;
+  /** Commits every open write buffer and the open group of changes (before the daemon exits). */
   commitAll(): void;
+  /** Lets go of every open file (after the unmount). */
   releaseAll(): void;
   /** Commits the mount's open group of changes (before gc, sync or a poll reads the database). */
   settle(): void;

@@ -15,6 +15,7 @@ export const APT_INSTALL = 'apt-get update && apt-get install -y fuse3 libfuse3-
 
 /** FUSE cannot be used here; the message says what to install or fix. */
 export class FuseUnavailableError extends Error {
+  /** `ENODEV`, the errno of a filesystem type the system does not support. */
   readonly code = 'ENODEV';
   constructor(message: string) {
     super(message);
@@ -24,16 +25,27 @@ export class FuseUnavailableError extends Error {
 
 /** statvfs figures as the addon sends them. */
 export interface FuseStatfs {
+  /** The block size, in bytes. */
   bsize: number;
+  /** The fragment size, in bytes: the unit of `blocks`, `bfree` and `bavail`. */
   frsize: number;
+  /** Size of the filesystem, in `frsize` units. */
   blocks: number;
+  /** Free blocks. */
   bfree: number;
+  /** Free blocks an unprivileged caller may use. */
   bavail: number;
+  /** Inodes in all. */
   files: number;
+  /** Free inodes. */
   ffree: number;
+  /** Free inodes an unprivileged caller may use. */
   favail: number;
+  /** The filesystem id. */
   fsid: number;
+  /** Mount flags (`ST_RDONLY` for a read-only mount). */
   flag: number;
+  /** The longest name, in bytes (255). */
   namemax: number;
 }
 
@@ -83,31 +95,51 @@ export interface LowLevelRequest {
   req: number;
   /** The inode the request names (for lookup, mknod, mkdir, unlink, rmdir, symlink, rename, create: the parent). */
   ino: number;
-  /** Who asks. */
+  /** Who asks: the caller's user id. */
   uid: number;
+  /** The caller's group id. */
   gid: number;
+  /** The caller's process id. */
   pid: number;
+  /** The caller's umask (for mknod, mkdir, create). */
   umask: number;
+  /** The name within `ino` (lookup, mknod, mkdir, unlink, rmdir, symlink, rename, link, create). */
   name?: string;
+  /** rename's new name, within `newParent`. */
   newName?: string;
+  /** symlink's target. */
   target?: string;
+  /** rename's and link's destination directory inode. */
   newParent?: number;
+  /** forget: how many lookups the kernel forgets. */
   nlookup?: number;
   /** forget_multi: inode, count, inode, count, … */
   forgets?: number[];
+  /** The handle `open`, `opendir` or `create` replied with. */
   fh?: number;
+  /** open's and create's open flags (O_*); rename's RENAME_* flags. */
   flags?: number;
+  /** The mode of mknod, mkdir and create, or setattr's new mode; fallocate's FALLOC_FL_* mode. */
   mode?: number;
+  /** mknod's device number. */
   rdev?: number;
+  /** Bytes: to read, of a readdir buffer, setattr's new size, or fallocate's length. */
   size?: number;
+  /** The byte offset of read, write, fallocate and lseek; the position of readdir. */
   offset?: number;
+  /** write's bytes. */
   data?: Buffer;
+  /** setattr's FUSE_SET_ATTR_* bits: which of mode, uid, gid, size, atime and mtime to set. */
   toSet?: number;
+  /** setattr's new owner. */
   setUid?: number;
+  /** setattr's new group. */
   setGid?: number;
-  /** setattr's times in milliseconds; NaN: now. */
+  /** setattr's access time in milliseconds; NaN: now. */
   atime?: number;
+  /** setattr's modification time in milliseconds; NaN: now. */
   mtime?: number;
+  /** fsync and fsyncdir: non-zero to sync data only. */
   datasync?: number;
   /** lseek: SEEK_DATA (3) or SEEK_HOLE (4); the kernel answers SEEK_SET, SEEK_CUR and SEEK_END itself. */
   whence?: number;
@@ -122,16 +154,25 @@ export interface Fuse3Addon {
   mount(mountpoint: string, args: string[], writeback: boolean, onBatch: (batch: LowLevelRequest[]) => void): unknown;
   /** After the batch holding `end`: joins the threads and frees the session. */
   close(session: unknown): void;
+  /** Answers with an errno (0: success without data). Every reply returns libfuse's result: 0, or a negative errno when the kernel did not take it. */
   replyErr(req: number, errno: number): number;
+  /** Answers lookup, mknod, mkdir, symlink and link with one attribute record ({@link ATTR_FIELDS} doubles). */
   replyEntry(req: number, attr: Float64Array): number;
+  /** Answers create with the new file's attribute record and its handle. */
   replyCreate(req: number, attr: Float64Array, fh: number): number;
+  /** Answers getattr and setattr with an attribute record. */
   replyAttr(req: number, attr: Float64Array): number;
+  /** Answers open and opendir with a handle; `keepCache` keeps the kernel's cached pages of the file. */
   replyOpen(req: number, fh: number, keepCache: boolean): number;
+  /** Answers read (and getxattr-like requests) with the first `length` bytes of `bytes`. */
   replyBuf(req: number, bytes: Uint8Array, length: number): number;
+  /** Answers write with the bytes written. */
   replyWrite(req: number, count: number): number;
+  /** Answers readlink with the symlink's target. */
   replyReadlink(req: number, target: string): number;
   /** Answers lseek with the offset found. */
   replyLseek(req: number, offset: number): number;
+  /** Answers statfs with the figures of a {@link FuseStatfs}, in its field order. */
   replyStatfs(req: number, figures: Float64Array): number;
   /** Packs entries until `size` is full; returns how many went out. */
   replyDir(req: number, size: number, names: string[], attrs: Float64Array, firstOffset: number, plus: boolean): number;

@@ -141,14 +141,33 @@ export interface LowLevelFsOptions {
 
 /** Counters for /stats. */
 export interface LowLevelState {
+  /** Requests served, by operation name. */
   readonly calls: Record<string, number>;
+  /** Requests answered with an error, by operation name. */
   readonly errors: Record<string, number>;
+  /** Milliseconds spent serving, by operation name. */
   readonly millis: Record<string, number>;
-  /** Batches served, and the requests in them. */
-  readonly batches: { count: number; requests: number; largest: number };
-  /** Group commit: groups opened, changes answered before their commit, groups whose commit failed. */
-  readonly groups: { groups: number; changes: number; lost: number };
+  /** Batches the addon handed over. */
+  readonly batches: {
+    /** Batches served. */
+    count: number;
+    /** Requests in them. */
+    requests: number;
+    /** The most requests in one batch. */
+    largest: number;
+  };
+  /** Group commit: changes answered at once and committed a few milliseconds later, together. */
+  readonly groups: {
+    /** Groups opened. */
+    groups: number;
+    /** Changes answered before their group committed. */
+    changes: number;
+    /** Groups whose commit failed (their changes undone). */
+    lost: number;
+  };
+  /** Files and directories the kernel holds open. */
   readonly openHandles: number;
+  /** Open files opened for writing. */
   readonly writableHandles: number;
   /** Inodes the kernel holds lookups on. */
   readonly knownInodes: number;
@@ -164,6 +183,7 @@ export interface LowLevelFs {
   settle(): void;
   /** True while the mount's own group commit runs: its change events are changes the kernel made. */
   readonly committing: boolean;
+  /** The counters the status server's /stats reports. */
   readonly state: LowLevelState;
   /** Tells the kernel to drop what it caches of `path` (changed behind its back). */
   invalidate(session: unknown, path: string): void;

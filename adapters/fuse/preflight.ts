@@ -22,8 +22,9 @@ export interface MountEntry {
   fstype: string;
   /** Mount source (for dofs, the database file). */
   source: string;
-  /** Device numbers; a FUSE connection is /sys/fs/fuse/connections/<minor> when major is 0. */
+  /** The major device number; a FUSE connection is /sys/fs/fuse/connections/<minor> when it is 0. */
   major: number;
+  /** The minor device number. */
   minor: number;
 }
 
@@ -110,6 +111,7 @@ import { isAlive, readRecord, removeRecord } from './records.ts';
 
 /** The mountpoint cannot be used; the message says why and what to do. */
 export class MountpointError extends Error {
+  /** `EBUSY`: the mountpoint is in use or not empty. */
   readonly code = 'EBUSY';
   constructor(message: string) {
     super(message);

@@ -14,10 +14,15 @@ import { join, resolve } from 'node:path';
 
 /** What a running daemon records about its mount. */
 export interface MountRecord {
+  /** The daemon's process id. */
   pid: number;
+  /** The workspace database file, absolute. */
   db: string;
+  /** Where it is mounted, absolute. */
   mountpoint: string;
+  /** The status server's port; absent when it was turned off. */
   port?: number;
+  /** When the mount started, as an ISO 8601 time. */
   startedAt: string;
   /** Mounted with `--shared`: other processes may open the database meanwhile. */
   shared?: boolean;

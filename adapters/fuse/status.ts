@@ -19,7 +19,9 @@ export interface StatusServerOptions {
 
 /** A handler's answer with a status other than 200. */
 export interface StatusReply {
+  /** The HTTP status. */
   status: number;
+  /** What is sent, as JSON. */
   body: unknown;
 }
 

@@ -39,14 +39,21 @@ export interface SyncSession {
   stop(): Promise<void>;
   /** Figures for the daemon's /stats. */
   stats(): {
+    /** Sync rounds completed. */
     rounds: number;
+    /** Rounds that failed (the next one retries). */
     failures: number;
+    /** Entries taken from the Durable Object, over all rounds. */
     pulled: number;
+    /** Entries sent to it, over all rounds. */
     pushed: number;
+    /** Conflicts settled, over all rounds. */
     conflicts: number;
     /** Entries refused by either side and not synced since. */
     unsynced: UnsyncedEntry[];
+    /** The last failure's message; absent when none failed. */
     lastError?: string;
+    /** When the last round completed, as an ISO 8601 time; absent before the first. */
     lastSyncAt?: string;
   };
 }

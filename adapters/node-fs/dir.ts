@@ -10,8 +10,11 @@ import { later, settle } from './later.ts';
 
 /** One entry of a Dir: the Dirent handed out, and what recursion needs to descend. */
 export interface DirItem {
+  /** The Dirent `read` hands out. */
   dirent: object;
+  /** The entry's full path (recursive opendir descends into it). */
   path: string;
+  /** The entry's type, as the engine names it (`dir` is descended into). */
   type: string;
 }
 
@@ -86,6 +89,7 @@ export class Dir {
     }
   }
 
+  /** Iterates the entries (`for await`), closing the Dir at the end. */
   [Symbol.asyncIterator](): AsyncGenerator<object> {
     return this.entries();
   }

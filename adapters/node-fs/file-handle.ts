@@ -8,15 +8,21 @@
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
+import type { ReadResult, WriteResult } from '../vfs/async.ts';
 import { codedError } from './errors.ts';
 import { ReadStream, type ReadStreamOptions, type StreamFs, WriteStream, type WriteStreamOptions } from './streams.ts';
 
 /** The module's fd functions a FileHandle uses. */
 export interface HandleFs extends StreamFs {
+  /** Reads into `buffer` (node's argument forms); returns the bytes read. */
   readSync(fd: number, buffer: Uint8Array, offset?: unknown, length?: unknown, position?: unknown): number;
+  /** Writes bytes or a string (node's argument forms); returns the bytes written. */
   writeSync(fd: number, buffer: unknown, offset?: unknown, length?: unknown, position?: unknown): number;
+  /** Reads into `buffers` in turn, from `position` (absent: the fd's position); returns the bytes read. */
   readvSync(fd: number, buffers: ArrayBufferView[], position?: unknown): number;
+  /** Writes `buffers` in turn, at `position` (absent: the fd's position); returns the bytes written. */
   writevSync(fd: number, buffers: ArrayBufferView[], position?: unknown): number;
+  /** Writes `data` at the fd's position (fs.writeFileSync on an fd). */
   writeFileSync(fd: number, data: unknown, options?: unknown): void;
 }
 
@@ -80,12 +86,7 @@ export class FileHandle extends EventEmitter {
   }
 
   /** Reads into `buffer` (node's forms, or none: a fresh 16 KiB buffer); resolves `{ bytesRead, buffer }`. */
-  read(
-    buffer?: unknown,
-    offset?: unknown,
-    length?: unknown,
-    position?: unknown,
-  ): Promise<{ bytesRead: number; buffer: Uint8Array }> {
+  read(buffer?: unknown, offset?: unknown, length?: unknown, position?: unknown): Promise<ReadResult<Uint8Array>> {
     return this.use('read', (fd) => {
       let target = buffer as Uint8Array;
       let args = [offset, length, position];
@@ -101,12 +102,7 @@ export class FileHandle extends EventEmitter {
   }
 
   /** Writes bytes or a string (node's forms); resolves `{ bytesWritten, buffer }`. */
-  write<T>(
-    buffer: T,
-    offset?: unknown,
-    length?: unknown,
-    position?: unknown,
-  ): Promise<{ bytesWritten: number; buffer: T }> {
+  write<T>(buffer: T, offset?: unknown, length?: unknown, position?: unknown): Promise<WriteResult<T>> {
     return this.use('write', (fd) => {
       // As node's FileHandle: writing no bytes asks nothing of the file.
       if (ArrayBuffer.isView(buffer) && (buffer.byteLength === 0 || length === 0)) return { bytesWritten: 0, buffer };
@@ -115,7 +111,15 @@ export class FileHandle extends EventEmitter {
   }
 
   /** Scatter read; resolves `{ bytesRead, buffers }`. */
-  readv<T extends ArrayBufferView[]>(buffers: T, position?: number | null): Promise<{ bytesRead: number; buffers: T }> {
+  readv<T extends ArrayBufferView[]>(
+    buffers: T,
+    position?: number | null,
+  ): Promise<{
+    /** Bytes read into `buffers`, in turn: fewer than they hold at the end of the file. */
+    bytesRead: number;
+    /** The buffers given. */
+    buffers: T;
+  }> {
     return this.use('read', (fd) => ({ bytesRead: this.#fs.readvSync(fd, buffers, position), buffers }));
   }
 
@@ -123,7 +127,12 @@ export class FileHandle extends EventEmitter {
   writev<T extends ArrayBufferView[]>(
     buffers: T,
     position?: number | null,
-  ): Promise<{ bytesWritten: number; buffers: T }> {
+  ): Promise<{
+    /** Bytes written from `buffers`, in turn. */
+    bytesWritten: number;
+    /** The buffers given. */
+    buffers: T;
+  }> {
     return this.use('write', (fd) => ({ bytesWritten: this.#fs.writevSync(fd, buffers, position), buffers }));
   }
 
@@ -147,6 +156,7 @@ export class FileHandle extends EventEmitter {
     this.emit('close');
   }
 
+  /** Closes the handle (for `await using`). */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

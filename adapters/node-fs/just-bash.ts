@@ -23,29 +23,49 @@ import { dirname, normalize } from './paths.ts';
 
 /** What just-bash's `stat` returns. */
 export interface JustBashStat {
+  /** True for a regular file. */
   isFile: boolean;
+  /** True for a directory. */
   isDirectory: boolean;
+  /** True for a symlink (from `lstat`; `stat` follows links). */
   isSymbolicLink: boolean;
+  /** File type and permission bits, as `st_mode`. */
   mode: number;
+  /** Size in bytes. */
   size: number;
+  /** Last change of content. */
   mtime: Date;
+  /** Device number of the filesystem holding the entry. */
   dev?: number | bigint;
+  /** Inode number. */
   ino?: number | bigint;
+  /** `dev:ino`: equal for two paths naming the same file (hard links), as just-bash compares them. */
   identity?: string;
 }
 
 /** One entry of just-bash's `readdirWithFileTypes`. */
 export interface JustBashDirent {
+  /** The entry's name within its directory. */
   name: string;
+  /** True for a regular file. */
   isFile: boolean;
+  /** True for a directory. */
   isDirectory: boolean;
+  /** True for a symlink (not followed). */
   isSymbolicLink: boolean;
 }
 
 /** The encodings just-bash asks for. */
 export type JustBashEncoding = 'utf8' | 'utf-8' | 'ascii' | 'binary' | 'base64' | 'hex' | 'latin1';
 /** An encoding, or an object holding one, as just-bash passes it. */
-export type EncodingOption = JustBashEncoding | { encoding?: JustBashEncoding | null } | null | undefined;
+export type EncodingOption =
+  | JustBashEncoding
+  | {
+      /** The encoding; null or absent: UTF-8. */
+      encoding?: JustBashEncoding | null;
+    }
+  | null
+  | undefined;
 
 /**
  * just-bash's `IFileSystem` (just-bash/dist/fs/interface.d.ts), by the shape it has. Its optional
@@ -53,26 +73,47 @@ export type EncodingOption = JustBashEncoding | { encoding?: JustBashEncoding | 
  * to `readFileBuffer` without it.
  */
 export interface JustBashFileSystem {
+  /** The file's content decoded as `options`' encoding (default UTF-8). */
   readFile(path: string, options?: EncodingOption): Promise<string>;
+  /** The file's bytes. */
   readFileBuffer(path: string): Promise<Uint8Array>;
+  /** Replaces the file's content, creating it and its missing parent directories. */
   writeFile(path: string, content: string | Uint8Array, options?: EncodingOption): Promise<void>;
+  /** Appends to the file, creating it and its missing parent directories. */
   appendFile(path: string, content: string | Uint8Array, options?: EncodingOption): Promise<void>;
+  /** True when the path exists (following symlinks); false for a path with a NUL byte. */
   exists(path: string): Promise<boolean>;
+  /** What the path is, following symlinks. */
   stat(path: string): Promise<JustBashStat>;
+  /** What the path itself is (a symlink is described, not followed). */
   lstat(path: string): Promise<JustBashStat>;
+  /** Creates a directory (and its missing parents with `recursive`). */
   mkdir(path: string, options?: { recursive?: boolean }): Promise<void>;
+  /** The names in a directory, sorted. */
   readdir(path: string): Promise<string[]>;
+  /** The entries of a directory with their types, sorted by name. */
   readdirWithFileTypes(path: string): Promise<JustBashDirent[]>;
+  /** Removes a file, symlink or (with `recursive`) a tree; `force` ignores a missing path. */
   rm(path: string, options?: { recursive?: boolean; force?: boolean }): Promise<void>;
+  /** Copies a file (or, with `recursive`, a tree, symlinks as they are), creating missing parents of `dest`. */
   cp(src: string, dest: string, options?: { recursive?: boolean }): Promise<void>;
+  /** Renames or moves `src` to `dest`. */
   mv(src: string, dest: string): Promise<void>;
+  /** `path` resolved against the directory `base`, normalised, without a trailing slash. */
   resolvePath(base: string, path: string): string;
+  /** Every path in the filesystem, walked from `/` (the shell's glob expansion uses it). */
   getAllPaths(): string[];
+  /** Sets the permission bits. */
   chmod(path: string, mode: number): Promise<void>;
+  /** Creates a symlink at `linkPath` pointing to `target` (an absolute target is the shell's path). */
   symlink(target: string, linkPath: string): Promise<void>;
+  /** Creates a hard link `newPath` to `existingPath`. */
   link(existingPath: string, newPath: string): Promise<void>;
+  /** A symlink's target, as the shell's path. */
   readlink(path: string): Promise<string>;
+  /** The canonical path, every symlink resolved, as the shell's path. */
   realpath(path: string): Promise<string>;
+  /** Sets the access and modification times. */
   utimes(path: string, atime: Date, mtime: Date): Promise<void>;
 }
 

@@ -14,23 +14,43 @@ import { later } from './later.ts';
 
 /** The fd functions a stream uses (the module's public, node-shaped ones). */
 export interface StreamFs {
+  /** Opens `path` with fs.open's `flags` and `mode`; returns the fd. */
   openSync(path: unknown, flags?: string | number, mode?: number | string): number;
+  /** Reads up to `length` bytes into `buffer` at `offset`, from `position` (null: the fd's position); returns the bytes read (0 at the end). */
   readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  /** Writes `length` bytes of `buffer` from `offset`, at `position` (null: the fd's position); returns the bytes written. */
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  /** Closes the fd. */
   closeSync(fd: number): void;
+  /** Commits the fd's buffered writes. */
   fsyncSync(fd: number): void;
 }
 
 /** Options shared by both streams. */
 export interface StreamOptions {
+  /** fs.open's flags for the path (ReadStream default `'r'`, WriteStream `'w'`); ignored with `fd`. */
   flags?: string | number;
+  /** ReadStream: emit strings in this encoding; WriteStream: the encoding of written strings (default UTF-8). */
   encoding?: BufferEncoding | null;
-  fd?: number | { fd: number } | null;
+  /** An open fd (or a FileHandle) to use instead of opening the path. */
+  fd?:
+    | number
+    | {
+        /** The handle's fd. */
+        fd: number;
+      }
+    | null;
+  /** Permission bits of a file the stream creates (default 0o666, less the umask). */
   mode?: number | string;
+  /** Close the fd when the stream ends or fails (default true); false leaves it to the caller. */
   autoClose?: boolean;
+  /** Emit `close` after the stream is destroyed (default true). */
   emitClose?: boolean;
+  /** The byte position to start at (default: the fd's own position, 0 for a newly opened file). */
   start?: number;
+  /** Bytes buffered before backpressure: ReadStream reads chunks of this size (default 64 KiB). */
   highWaterMark?: number;
+  /** Destroys the stream when aborted. */
   signal?: AbortSignal;
   /** Accepted for compatibility and ignored: the workspace is the filesystem. */
   fs?: unknown;
@@ -116,12 +136,17 @@ export class ReadStream extends Readable {
   path: string | undefined;
   /** The fd, once open. */
   fd: number | null;
+  /** The flags the path is opened with. */
   flags: string | number;
+  /** The permission bits a created file gets. */
   mode: number | string;
+  /** The first byte position, when given (undefined: the fd's position). */
   start: number | undefined;
+  /** The last byte to read, inclusive (Infinity: to the end of the file). */
   end: number;
   /** The next position read, when `start` was given. */
   pos: number | undefined;
+  /** True when the stream closes its fd as it ends or fails. */
   autoClose: boolean;
   readonly #fs: StreamFs;
 
@@ -159,10 +184,12 @@ export class ReadStream extends Readable {
     return this.fd === null;
   }
 
+  /** node:stream's hook: opens the path unless an fd was given, then emits `open` and `ready`. */
   override _construct(callback: (error?: Error | null) => void): void {
     openStream(this, this.#fs, callback);
   }
 
+  /** node:stream's hook: reads up to `size` bytes and pushes them (null at the end). */
   override _read(size: number): void {
     // Read and push after this call returns, as node's fs streams do (their reads are asynchronous):
     // a synchronous push makes Readable read again at once, and a reader gets chunks of twice the mark.
@@ -190,6 +217,7 @@ export class ReadStream extends Readable {
     this.push(read === 0 ? null : read === n ? buffer : buffer.subarray(0, read));
   }
 
+  /** node:stream's hook: closes the fd when `autoClose` says the stream owns it. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     closeStream(this, this.#fs, error, callback);
   }
@@ -209,11 +237,15 @@ export class WriteStream extends Writable {
   path: string | undefined;
   /** The fd, once open. */
   fd: number | null;
+  /** The flags the path is opened with. */
   flags: string | number;
+  /** The permission bits a created file gets. */
   mode: number | string;
+  /** The first byte position, when given (undefined: the fd's position). */
   start: number | undefined;
   /** The next position written, when `start` was given. */
   pos: number | undefined;
+  /** True when the stream closes its fd as it ends or fails. */
   autoClose: boolean;
   readonly #fs: StreamFs;
   readonly #flush: boolean;
@@ -247,6 +279,7 @@ export class WriteStream extends Writable {
     return this.fd === null;
   }
 
+  /** node:stream's hook: opens the path unless an fd was given, then emits `open` and `ready`. */
   override _construct(callback: (error?: Error | null) => void): void {
     openStream(this, this.#fs, callback);
   }
@@ -257,20 +290,24 @@ export class WriteStream extends Writable {
     if (this.pos !== undefined) this.pos += written;
   }
 
+  /** node:stream's hook: writes one chunk at the stream's position. */
   override _write(chunk: Buffer, _encoding: string, callback: (error?: Error | null) => void): void {
     reportTo(callback, () => this.#put(chunk));
   }
 
+  /** node:stream's hook: writes buffered chunks as one write. */
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
     reportTo(callback, () => this.#put(Buffer.concat(chunks.map((c) => c.chunk))));
   }
 
+  /** node:stream's hook: fsyncs before closing when `flush` was set. */
   override _final(callback: (error?: Error | null) => void): void {
     reportTo(callback, () => {
       if (this.#flush && this.fd !== null) this.#fs.fsyncSync(this.fd);
     });
   }
 
+  /** node:stream's hook: closes the fd when `autoClose` says the stream owns it. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     closeStream(this, this.#fs, error, callback);
   }

@@ -6,7 +6,10 @@
  */
 
 /** A node-style argument error: `code` is `ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE` or `ERR_OUT_OF_RANGE`. */
-export type ArgError = (TypeError | RangeError) & { code: string };
+export type ArgError = (TypeError | RangeError) & {
+  /** Node's code: `ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`… */
+  code: string;
+};
 
 function argError(Kind: typeof TypeError | typeof RangeError, code: string, message: string): ArgError {
   const error = new Kind(message) as ArgError;

@@ -16,6 +16,22 @@ export type AsyncForms<T, Except extends string = never> = {
     : never;
 };
 
+/** What an async read resolves with, as node's FileHandle.read. */
+export interface ReadResult<T> {
+  /** Bytes read: fewer than asked near the end of the file, 0 at or past it. */
+  bytesRead: number;
+  /** The buffer read into. */
+  buffer: T;
+}
+
+/** What an async write resolves with, as node's FileHandle.write. */
+export interface WriteResult<T> {
+  /** Bytes written. */
+  bytesWritten: number;
+  /** The buffer (or string) given. */
+  buffer: T;
+}
+
 /** Calls `fn` and returns its result as a promise, its throw as a rejection. */
 export function settle<T>(fn: () => T): Promise<T> {
   try {

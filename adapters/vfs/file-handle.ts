@@ -8,7 +8,7 @@
 import { Buffer } from 'node:buffer';
 import { fsError, type NodeType } from '../../core/index.ts';
 import { toLength } from './args.ts';
-import { type AsyncForms, deriveAsync, settle } from './async.ts';
+import { type AsyncForms, deriveAsync, type ReadResult, settle, type WriteResult } from './async.ts';
 import type { OpenFlags } from './flags.ts';
 import { type IoRequest, readRequest, writeRequest } from './io-args.ts';
 import type { StatOptions, WorkspaceStats } from './stats.ts';
@@ -31,18 +31,31 @@ export interface HandleHost {
 
 /** What {@link WorkspaceFileHandle} is built from. */
 export interface HandleInit {
+  /** The file descriptor the handle is registered under. */
   fd: number;
+  /** The path it was opened by (kept for messages; the handle follows the inode). */
   path: string;
+  /** The inode it reads and writes. */
   inode: number;
+  /** What the inode is. */
   type: NodeType;
+  /** The decoded open flags: access mode, append, sync. */
   flags: OpenFlags;
   /** The flags as the caller gave them (string or number). */
   given: string | number;
+  /** The mode it was opened with (the permission bits a created file got). */
   mode: number;
 }
 
 /** readFile's options on a handle: an encoding, or an object. */
-export type FileOptions = BufferEncoding | { encoding?: BufferEncoding | null } | null | undefined;
+export type FileOptions =
+  | BufferEncoding
+  | {
+      /** Decode to a string in this encoding; null or absent: a Buffer. */
+      encoding?: BufferEncoding | null;
+    }
+  | null
+  | undefined;
 const encodingOf = (options: FileOptions): BufferEncoding | undefined =>
   (typeof options === 'string' ? options : options?.encoding) ?? undefined;
 
@@ -195,7 +208,7 @@ class FileHandleSync {
     offsetOrOptions?: unknown,
     length?: number,
     position?: number | bigint | null,
-  ) {
+  ): Promise<ReadResult<T>> {
     return settle(() => ({ bytesRead: this.readSync(buffer, offsetOrOptions, length, position), buffer }));
   }
 
@@ -205,7 +218,7 @@ class FileHandleSync {
     offsetOrPosition?: unknown,
     lengthOrEncoding?: unknown,
     position?: unknown,
-  ) {
+  ): Promise<WriteResult<T>> {
     return settle(() => ({
       bytesWritten: this.writeSync(buffer, offsetOrPosition, lengthOrEncoding, position),
       buffer,

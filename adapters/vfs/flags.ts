@@ -11,29 +11,51 @@ import { invalidValue } from './args.ts';
 export const O =
   (globalThis as { process?: { platform?: string } }).process?.platform === 'darwin'
     ? {
+        /** Open for reading only (the access mode 0). */
         RDONLY: 0,
+        /** Open for writing only. */
         WRONLY: 1,
+        /** Open for reading and writing. */
         RDWR: 2,
+        /** The mask of the access mode bits. */
         ACCMODE: 3,
+        /** Create the file when missing. */
         CREAT: 0x200,
+        /** With CREAT: fail with EEXIST when the name exists. */
         EXCL: 0x800,
+        /** Truncate an existing file to 0 bytes. */
         TRUNC: 0x400,
+        /** Every write goes to the end of the file. */
         APPEND: 0x8,
+        /** Every write is committed before it returns. */
         SYNC: 0x80,
+        /** Fail with ELOOP when the last component is a symlink. */
         NOFOLLOW: 0x100,
+        /** Fail with ENOTDIR unless the path is a directory. */
         DIRECTORY: 0x100000,
       }
     : {
+        /** Open for reading only (the access mode 0). */
         RDONLY: 0,
+        /** Open for writing only. */
         WRONLY: 1,
+        /** Open for reading and writing. */
         RDWR: 2,
+        /** The mask of the access mode bits. */
         ACCMODE: 3,
+        /** Create the file when missing. */
         CREAT: 0o100,
+        /** With CREAT: fail with EEXIST when the name exists. */
         EXCL: 0o200,
+        /** Truncate an existing file to 0 bytes. */
         TRUNC: 0o1000,
+        /** Every write goes to the end of the file. */
         APPEND: 0o2000,
+        /** Every write is committed before it returns. */
         SYNC: 0o4010000,
+        /** Fail with ELOOP when the last component is a symlink. */
         NOFOLLOW: 0o400000,
+        /** Fail with ENOTDIR unless the path is a directory. */
         DIRECTORY: 0o200000,
       };
 

@@ -71,6 +71,7 @@ export function createWorkspaceVfs(
 }
 
 export type { ArgError, PathLike } from './args.ts';
+export type { AsyncForms, ReadResult, WriteResult } from './async.ts';
 export { WorkspaceDirent } from './dirent.ts';
 export type { FileOptions, HandleInit, WorkspaceFileHandle } from './file-handle.ts';
 export { O, type OpenFlags, parseFlags } from './flags.ts';

@@ -49,7 +49,7 @@ import {
   writeWhole,
 } from '../../core/index.ts';
 import { checkFd, checkInteger, type PathLike, toLength, toMode, toPath, viewBytes } from './args.ts';
-import { type AsyncForms, deriveAsync, settle } from './async.ts';
+import { type AsyncForms, deriveAsync, type ReadResult, settle, type WriteResult } from './async.ts';
 import { WorkspaceDirent } from './dirent.ts';
 import { FdTable } from './fd-table.ts';
 import { WorkspaceFileHandle } from './file-handle.ts';
@@ -112,13 +112,46 @@ export interface CreateFileOptions {
 /** A text encoding, or null/undefined for bytes. */
 export type Encoding = BufferEncoding | null | undefined;
 /** readFile's options, as node:fs takes them: an encoding, or an object. */
-export type ReadFileOptions = Encoding | { encoding?: Encoding; flag?: string | number };
+export type ReadFileOptions =
+  | Encoding
+  | {
+      /** Decode to a string in this encoding; absent: a Buffer. */
+      encoding?: Encoding;
+      /** open(2) flags (default `'r'`). */
+      flag?: string | number;
+    };
 /** writeFile's and appendFile's options, as node:fs takes them. */
-export type WriteFileOptions = Encoding | { encoding?: Encoding; mode?: number | string; flag?: string | number };
+export type WriteFileOptions =
+  | Encoding
+  | {
+      /** The encoding of string data (default UTF-8). */
+      encoding?: Encoding;
+      /** Permission bits of a created file (default 0o666, less the umask). */
+      mode?: number | string;
+      /** open(2) flags (writeFile: `'w'`, appendFile: `'a'`). */
+      flag?: string | number;
+    };
 /** readdir's options, as node:fs takes them. */
-export type ReaddirOptions = Encoding | { encoding?: Encoding; withFileTypes?: boolean; recursive?: boolean };
+export type ReaddirOptions =
+  | Encoding
+  | {
+      /** The encoding of names (`'buffer'`: Buffers). */
+      encoding?: Encoding;
+      /** Return {@link WorkspaceDirent}s rather than names. */
+      withFileTypes?: boolean;
+      /** List the whole subtree, paths relative to the directory. */
+      recursive?: boolean;
+    };
 /** mkdir's options, as node:fs takes them: a mode, or an object. */
-export type MkdirOptions = number | string | { recursive?: boolean; mode?: number | string };
+export type MkdirOptions =
+  | number
+  | string
+  | {
+      /** Create missing parents too, and succeed when the directory exists. */
+      recursive?: boolean;
+      /** Permission bits of the new directories (default 0o777, less the umask). */
+      mode?: number | string;
+    };
 /** A time for utimes: a Date, seconds (number, numeric string) or bigint. */
 export type TimeArg = Date | number | string | bigint;
 
@@ -629,7 +662,7 @@ class ProviderSync extends ProviderBase {
     offsetOrOptions?: unknown,
     length?: number,
     position?: number | bigint | null,
-  ) {
+  ): Promise<ReadResult<T>> {
     return settle(() => ({ bytesRead: this.readSync(fd, buffer, offsetOrOptions, length, position), buffer }));
   }
 
@@ -640,7 +673,7 @@ class ProviderSync extends ProviderBase {
     offsetOrPosition?: unknown,
     lengthOrEncoding?: unknown,
     position?: unknown,
-  ) {
+  ): Promise<WriteResult<T>> {
     return settle(() => ({
       bytesWritten: this.writeSync(fd, buffer, offsetOrPosition, lengthOrEncoding, position),
       buffer,

@@ -60,23 +60,41 @@ function fields(info: StatInfo): StatFields<number> {
 }
 
 abstract class StatsBase<T extends number | bigint> implements StatFields<T> {
+  /** The device number: {@link WORKSPACE_DEV} for every node of a workspace. */
   dev!: T;
+  /** The inode number (the root is 1); stable for the life of the node, never reused while it exists. */
   ino!: T;
+  /** The file type (`S_IFMT` bits) and permission bits (`0o7777`), as `st_mode`. */
   mode!: T;
+  /** The number of names the node has (a directory: 2 plus its subdirectories); 0 once removed while open. */
   nlink!: T;
+  /** The owner's user id. */
   uid!: T;
+  /** The owner's group id. */
   gid!: T;
+  /** The device number of a character or block device node; 0 for anything else. */
   rdev!: T;
+  /** Bytes: a file's length (holes included), a symlink's target length; a directory reports 4,096 (0 once removed). */
   size!: T;
+  /** The preferred I/O size, 4,096 bytes. */
   blksize!: T;
+  /** Space allocated in 512-byte units, rounded up to 4,096-byte blocks; holes take none. */
   blocks!: T;
+  /** Last access, in milliseconds since the epoch (fractional). */
   atimeMs!: T;
+  /** Last change of content, in milliseconds since the epoch (fractional). */
   mtimeMs!: T;
+  /** Last change of content or metadata, in milliseconds since the epoch (fractional). */
   ctimeMs!: T;
+  /** Creation, in milliseconds since the epoch (fractional). */
   birthtimeMs!: T;
+  /** `atimeMs` as a Date. */
   atime: Date;
+  /** `mtimeMs` as a Date. */
   mtime: Date;
+  /** `ctimeMs` as a Date. */
   ctime: Date;
+  /** `birthtimeMs` as a Date. */
   birthtime: Date;
 
   protected constructor(values: StatFields<T>, times: StatFields<number>) {
@@ -130,9 +148,13 @@ export class WorkspaceStats extends StatsBase<number> {
 
 /** Stats with bigint fields and nanosecond times, shaped like node's `fs.BigIntStats`. */
 export class WorkspaceBigIntStats extends StatsBase<bigint> {
+  /** Last access, in nanoseconds since the epoch. */
   atimeNs: bigint;
+  /** Last change of content, in nanoseconds since the epoch. */
   mtimeNs: bigint;
+  /** Last change of content or metadata, in nanoseconds since the epoch. */
   ctimeNs: bigint;
+  /** Creation, in nanoseconds since the epoch. */
   birthtimeNs: bigint;
 
   constructor(info: StatInfo) {

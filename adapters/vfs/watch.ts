@@ -56,7 +56,9 @@ export class WorkspaceWatcher extends EventEmitter {
 
 /** One event of {@link WorkspaceWatchIterable}, as fs.promises.watch yields it. */
 export interface WatchAsyncEvent {
+  /** `'rename'` (an entry appeared or went) or `'change'` (its content or metadata changed). */
   eventType: 'rename' | 'change';
+  /** The changed entry, relative to the watched path. */
   filename: string;
 }
 
@@ -70,6 +72,7 @@ export class WorkspaceWatchIterable implements AsyncIterableIterator<WatchAsyncE
     this.#iterator = this.#watcher[Symbol.asyncIterator]();
   }
 
+  /** The iterable is its own iterator. */
   [Symbol.asyncIterator](): this {
     return this;
   }

@@ -27,7 +27,10 @@ export interface MeteredCursorLike extends SqlCursorLike {
 /** `ctx.storage` as far as metering needs it: cursors that count rows. */
 export interface MeterableStorage {
   /** The object's SQLite database. */
-  readonly sql: { exec(query: string, ...bindings: unknown[]): MeteredCursorLike };
+  readonly sql: {
+    /** Runs one statement with its bindings; the cursor reports the rows read and written. */
+    exec(query: string, ...bindings: unknown[]): MeteredCursorLike;
+  };
   /** Runs `fn` in a transaction. */
   transactionSync<T>(fn: () => T): T;
 }

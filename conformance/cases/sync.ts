@@ -38,6 +38,7 @@ export function syncView(ws: Workspace): Record<string, string> {
 
 /** One side of a pair: runs `fn` on its workspace, in its storage's context. */
 export interface Side {
+  /** Runs `fn` on the side's workspace, in its storage's context; resolves with what it returns. */
   do<T>(fn: (ws: Workspace) => T | Promise<T>): Promise<T>;
 }
 
