@@ -26,7 +26,12 @@ export function currentBranch(db: Database): string {
 }
 
 /** Every branch, by name, and which one is checked out. */
-export function listBranches(db: Database): Array<{ name: string; current: boolean }> {
+export function listBranches(db: Database): Array<{
+  /** The branch's name. */
+  name: string;
+  /** True for the branch checked out. */
+  current: boolean;
+}> {
   const current = currentBranch(db);
   const names = listSnapshots(db)
     .filter((info) => info.name.startsWith(HEAD))

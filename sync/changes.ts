@@ -56,9 +56,13 @@ interface EntryBase {
 
 /** A regular file: metadata and its chunk list. */
 export interface FileEntry extends EntryBase {
+  /** A regular file. */
   type: 'file';
+  /** Permission bits (`0o7777`). */
   mode: number;
+  /** Modification time, in milliseconds since the epoch. */
   mtime: number;
+  /** Length in bytes, holes included. */
   size: number;
   /** The chunk list; empty when `delta` carries it. */
   chunks: EntryChunk[];
@@ -71,21 +75,29 @@ export interface FileEntry extends EntryBase {
 
 /** A directory. */
 export interface DirEntry extends EntryBase {
+  /** A directory. */
   type: 'dir';
+  /** Permission bits (`0o7777`). */
   mode: number;
+  /** Modification time, in milliseconds since the epoch. */
   mtime: number;
 }
 
 /** A symbolic link. */
 export interface SymlinkEntry extends EntryBase {
+  /** A symbolic link. */
   type: 'symlink';
+  /** The target, as stored (not resolved). */
   target: string;
+  /** Permission bits (`0o7777`). */
   mode: number;
+  /** Modification time, in milliseconds since the epoch. */
   mtime: number;
 }
 
 /** A path that no longer exists. */
 export interface DeleteEntry extends EntryBase {
+  /** The path was removed. */
   type: 'delete';
 }
 

@@ -55,6 +55,7 @@ export interface ChunkGroup {
 
 /** A replica's request for groups of the list the authority has at `path`, whose digest it was told. */
 export interface ChunkGroupRequest {
+  /** The file whose chunk list is wanted. */
   path: string;
   /** The digest of the whole list as the pulled entry gave it. */
   digest: string;
@@ -204,7 +205,12 @@ function rebuild(path: string, delta: ChunkDelta, base: readonly EntryChunk[] | 
 export function expandDeltas(
   db: Database,
   entries: readonly ChangeEntry[],
-): { entries: ChangeEntry[]; stale: string[] } {
+): {
+  /** The batch with every delta entry made whole. */
+  entries: ChangeEntry[];
+  /** Paths whose delta did not fit this side's list: the batch must not be applied. */
+  stale: string[];
+} {
   const stale: string[] = [];
   const expanded = entries.map((entry) => {
     if (entry?.type !== 'file' || entry.delta === undefined) return entry;

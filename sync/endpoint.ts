@@ -76,7 +76,9 @@ export interface Welcome {
 
 /** A replica's push of one batch. */
 export interface PushRequest {
+  /** The replica's id. */
   replica: string;
+  /** The replica's changes, in its change order. */
   entries: ChangeEntry[];
   /** The authority's revision the replica had applied before making these changes (conflict base). */
   base: number;
@@ -86,6 +88,7 @@ export interface PushRequest {
 
 /** The authority's answer to a push. */
 export interface PushResponse {
+  /** What the authority applied, and what it refused or settled as a conflict. */
   result: ApplyResult;
   /** The replica cursor the authority applied through. */
   acknowledged: ChangeCursor;
@@ -150,7 +153,15 @@ export interface SyncEndpoint {
    * A page (2,000) of the paths the authority changed since any of its snapshots `since` (one or
    * two names) at or below a staged entry's path; found on the first page, later pages only slice.
    */
-  mergeCandidates(since: string | string[], offset: number): Promise<{ paths: string[]; next: number | null }>;
+  mergeCandidates(
+    since: string | string[],
+    offset: number,
+  ): Promise<{
+    /** This page's paths, in byte order. */
+    paths: string[];
+    /** The offset of the next page, or null after the last. */
+    next: number | null;
+  }>;
   /**
    * Merges the staged entries into the authority in one transaction (fork.ts's rule); `here`, the
    * authority's own snapshot the other side merged last, when that is the newer agreement.
@@ -239,13 +250,21 @@ function checkCount(value: unknown, max: number, what: string): void {
 
 /** What a session stages for a fork or merge into the authority, until one call commits it. */
 export interface Staging {
+  /** Fork rows staged, by table, in pages. */
   rows: ForkRow[][][];
+  /** A merge's incoming entries staged, in path order. */
   entries: ChangeEntry[];
+  /** A merge's base: the other side's state of each path where the merge starts. */
   base: Array<[string, ChangeEntry]>;
   /** About how many bytes of memory `rows`, `entries` and `base` hold (8 per number or slot, 2 per character). */
   bytes: number;
   /** The paths `mergeCandidates` found for the staged entries (and its snapshot names, `key`), kept between its pages. */
-  candidates?: { key: string; paths: string[] };
+  candidates?: {
+    /** The snapshot names the paths were found for. */
+    key: string;
+    /** The paths, in byte order. */
+    paths: string[];
+  };
   /** The diff `forkChanges` pages through, computed once per pair of snapshots. */
   changes: ChangeMemo;
 }

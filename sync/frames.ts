@@ -21,8 +21,11 @@ export type Frame = string | Uint8Array;
 
 /** The places a frame goes to and comes from: a WebSocket, or an in-memory pipe. */
 export interface FramePipe {
+  /** Sends one frame. */
   send(frame: Frame): void;
+  /** The next frame received (text, or binary in either form). */
   receive(): Promise<string | ArrayBuffer | Uint8Array>;
+  /** Ends the session because of `reason` (a WebSocket closes). */
   abort?(reason: unknown): void;
 }
 

@@ -75,7 +75,10 @@ function framePipes(onSend: (frame: Frame, up: boolean) => void): [FramePipe, Fr
 export function connectInProcess(
   endpoint: SyncEndpoint,
   options: InProcessOptions = {},
-): SyncEndpoint & { counters: WireCounters } {
+): SyncEndpoint & {
+  /** What crossed the wire so far. */
+  counters: WireCounters;
+} {
   const counters: WireCounters = { up: 0, down: 0, calls: 0, sent: 0, received: 0 };
   const [client, server] = framePipes((frame, up) => {
     if (up) counters.sent += frameBytes(frame);

@@ -127,6 +127,7 @@ export interface ChangePage {
 export interface ChangeMemo {
   /** The ids of the two snapshots the paths are between. */
   key?: string;
+  /** The paths that differ between them, in byte order; absent until the first page is read. */
   paths?: string[];
 }
 
@@ -171,14 +172,21 @@ export function readStates(db: Database, name: string, paths: string[]): ChangeE
 
 /** What fork and merge ask of the side they copy from or read. Every call may be remote. */
 export interface MergeSource {
+  /** The source workspace's chunk size, in bytes. */
   chunkSize(): Promise<number>;
+  /** The names of its snapshots, oldest first. */
   snapshotNames(): Promise<string[]>;
   /** Takes fork or merge snapshot `name`; resolves to the revision it records. */
   takeSnapshot(name: string): Promise<number>;
+  /** Deletes fork or merge snapshot `name` (other snapshots are refused). */
   dropSnapshot(name: string): Promise<void>;
+  /** One page (at most 2,000 rows) of fork table `table` at snapshot `base`, in key order after `after` (null: from the start). */
   rows(base: string, table: number, after: SqlValue[] | null): Promise<ForkRow[]>;
+  /** One page of the paths that differ from snapshot `from` to snapshot `to`, with their state at `to`, from the `offset`-th on. */
   changes(from: string, to: string, offset: number): Promise<ChangePage>;
+  /** The state of each of `paths` (at most 256) at snapshot `name`. */
   states(name: string, paths: string[]): Promise<ChangeEntry[]>;
+  /** The objects (chunk bytes) of `hashes`, verified. */
   fetchObjects(hashes: string[]): Promise<SyncObject[]>;
 }
 

@@ -22,8 +22,11 @@ import { missingObjects, pushObjects, type SyncObject } from './objects.ts';
 export interface MergeTarget {
   /** Refuses (ENOTEMPTY, EINVAL) a fork into a workspace that holds anything or has another chunk size. */
   checkEmpty(chunkSize: number): Promise<void>;
+  /** The names of its snapshots, oldest first. */
   snapshotNames(): Promise<string[]>;
+  /** The hashes of `hashes` the target lacks, each once. */
   missingObjects(hashes: string[]): Promise<string[]>;
+  /** Verifies and stores objects in one transaction (one bad object refuses them all); resolves to how many were stored. */
   pushObjects(objects: SyncObject[]): Promise<number>;
   /** Installs a fork's rows (`pages[table]`) and takes snapshot `base`, in one transaction. */
   installFork(base: string, rev: number, chunkSize: number, pages: ForkRow[][][]): Promise<number>;

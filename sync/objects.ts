@@ -139,7 +139,14 @@ export function pushObjects(db: Database, objects: readonly SyncObject[]): numbe
  * identity). It stores nothing, so unlike `@cloudflare/dofs`'s `buildManifest(db, chunks)` it takes
  * no database: passing one is EINVAL with a message saying so.
  */
-export function buildManifest(chunks: readonly EntryChunk[]): { hash: string; encoded: string; size: number } {
+export function buildManifest(chunks: readonly EntryChunk[]): {
+  /** SHA-256 of `encoded`, lowercase hex: the content's identity. */
+  hash: string;
+  /** The canonical JSON encoding of the chunk list. */
+  encoded: string;
+  /** The file's length in bytes: the sum of the chunks' sizes. */
+  size: number;
+} {
   if (!Array.isArray(chunks)) {
     throw fsError(
       'EINVAL',

@@ -26,7 +26,13 @@ export interface StatusReply {
 }
 
 /** Wraps a body so that it is sent with `status`. */
-export function reply(status: number, body: unknown): StatusReply & { [REPLY]: true } {
+export function reply(
+  status: number,
+  body: unknown,
+): StatusReply & {
+  /** Marks the value as a reply rather than a body. */
+  [REPLY]: true;
+} {
   return { status, body, [REPLY]: true };
 }
 const REPLY = Symbol('reply');
