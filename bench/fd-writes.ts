@@ -22,13 +22,14 @@ import { createNodeFs } from '../adapters/node-fs/index.ts';
 import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { openWorkspace } from '../core/index.ts';
+import { sized } from './lib/smoke.ts';
 import { openRawStore } from './systems/sqlite-raw.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
-const runs = Number(args[args.indexOf('--runs') + 1]) || (quick ? 3 : 5);
-const FILE = (quick ? 16 : 64) * 1024 * 1024;
-const RANDOM_WRITES = 1000;
+const runs = sized(Number(args[args.indexOf('--runs') + 1]) || (quick ? 3 : 5), 1);
+const FILE = sized(quick ? 16 : 64, 1) * 1024 * 1024;
+const RANDOM_WRITES = sized(1000, 100);
 const SMALL = 4096;
 const BIG = 64 * 1024;
 const collect = (globalThis as { gc?: () => void }).gc;

@@ -37,12 +37,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { resultsDir, SMOKE, sized } from './lib/smoke.ts';
 
 const exec = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, '..', '..');
 const MIB = 1024 * 1024;
-const BIG = 64 * MIB;
+const BIG = sized(64, 1) * MIB;
+// Smoke mode (bench/lib/smoke.ts) shrinks every workload; the labels keep the full sizes' names.
+const FILES = sized(1000, 20);
+const FANOUT = sized(10, 3);
+const ROWS = sized(100_000, 1000);
 
 // ---- Workloads (run inside a worker process: plain synchronous node:fs on the target directory) ----
 
@@ -68,9 +73,9 @@ function makeFiles(dir: string, count: number): void {
 }
 
 function makeTree(dir: string): void {
-  for (let a = 0; a < 10; a++)
-    for (let b = 0; b < 10; b++)
-      for (let c = 0; c < 10; c++) mkdirSync(join(dir, 'tree', `${a}`, `${b}`, `${c}`), { recursive: true });
+  for (let a = 0; a < FANOUT; a++)
+    for (let b = 0; b < FANOUT; b++)
+      for (let c = 0; c < FANOUT; c++) mkdirSync(join(dir, 'tree', `${a}`, `${b}`, `${c}`), { recursive: true });
 }
 
 function writeBig(path: string, flags: string): void {
@@ -80,21 +85,21 @@ function writeBig(path: string, flags: string): void {
 }
 
 const WORKLOADS: Record<string, Workload> = {
-  create: { label: 'create 1000 files', run: (dir) => makeFiles(dir, 1000) },
+  create: { label: 'create 1000 files', run: (dir) => makeFiles(dir, FILES) },
   stat: {
     label: 'stat 1000 files',
-    setup: (dir) => makeFiles(dir, 1000),
+    setup: (dir) => makeFiles(dir, FILES),
     remount: true,
     run: (dir) => {
-      for (let i = 0; i < 1000; i++) statSync(join(dir, 'files', `f${i}`));
+      for (let i = 0; i < FILES; i++) statSync(join(dir, 'files', `f${i}`));
     },
   },
   rm: {
     label: 'rm 1000 files',
-    setup: (dir) => makeFiles(dir, 1000),
+    setup: (dir) => makeFiles(dir, FILES),
     remount: true,
     run: (dir) => {
-      for (let i = 0; i < 1000; i++) unlinkSync(join(dir, 'files', `f${i}`));
+      for (let i = 0; i < FILES; i++) unlinkSync(join(dir, 'files', `f${i}`));
     },
   },
   mkdir: { label: 'mkdir tree 10×10×10', run: makeTree },
@@ -163,7 +168,7 @@ const WORKLOADS: Record<string, Workload> = {
         [
           join(dir, 'bench.sqlite'),
           'PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); ' +
-            'WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 100000) ' +
+            `WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ${ROWS}) ` +
             'INSERT INTO t (v) SELECT hex(randomblob(32)) FROM n; PRAGMA integrity_check;',
         ],
         { maxBuffer: 16 * MIB },
@@ -271,6 +276,8 @@ async function buildPassthrough(): Promise<string | undefined> {
   const dir = join(tmpdir(), 'dofs-bench-passthrough_ll');
   const binary = join(dir, 'passthrough_ll');
   if (existsSync(binary)) return binary;
+  // A smoke run builds nothing: the floor needs network access and minutes.
+  if (SMOKE) return undefined;
   const script = `set -e
 d=${dir}; rm -rf "$d"; mkdir -p "$d/parts" "$d/lists/partial"; cd "$d"
 sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources > parts/src.sources
@@ -309,12 +316,30 @@ async function floorTarget(base: string, binary: string): Promise<Target> {
   };
 }
 
+/** A repository of one commit of ten files, in `base`. */
+async function tinyRepository(base: string): Promise<string> {
+  const dir = join(base, 'tiny-repo');
+  await exec(
+    'bash',
+    [
+      '-c',
+      `git init -q '${dir}' && cd '${dir}' && for i in $(seq 1 10); do echo "file $i" > f$i.txt; done && git add . && git -c user.email=b@e -c user.name=b commit -q -m tiny`,
+    ],
+    { env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } },
+  );
+  return dir;
+}
+
 /** A tarball of the installed typescript package (npm pack of node_modules/typescript), for tar xzf. */
 async function makeTarball(base: string): Promise<string> {
-  const { stdout } = await exec('npm', ['pack', '--silent', join(ROOT, 'node_modules', 'typescript')], {
-    cwd: base,
-    maxBuffer: 16 * MIB,
-  });
+  const { stdout } = await exec(
+    'npm',
+    ['pack', '--silent', join(ROOT, 'node_modules', sized('typescript', 'picomatch'))],
+    {
+      cwd: base,
+      maxBuffer: 16 * MIB,
+    },
+  );
   return join(base, stdout.trim().split('\n').pop() ?? '');
 }
 
@@ -337,7 +362,7 @@ async function dropPageCache(): Promise<boolean> {
 type Column = Target['name'];
 
 async function main(): Promise<void> {
-  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const runs = sized(Number(process.env.BENCH_RUNS ?? 5), 1);
   const onlyIndex = process.argv.indexOf('--only');
   const only = onlyIndex > 0 ? process.argv[onlyIndex + 1].split(',') : Object.keys(WORKLOADS);
   for (const name of only) {
@@ -346,7 +371,8 @@ async function main(): Promise<void> {
   const base = mkdtempSync(join(tmpdir(), 'dofs-bench-fuse-'));
   const shm = mkdtempSync(join('/dev/shm', 'dofs-bench-tmpfs-'));
   // A local mirror of a real repository for git clone: BENCH_GIT_MIRROR, else this repository.
-  process.env.BENCH_GIT_MIRROR ??= ROOT;
+  // A smoke run clones a repository of one commit instead (this one takes seconds on a mount).
+  process.env.BENCH_GIT_MIRROR ??= SMOKE ? await tinyRepository(base) : ROOT;
   process.env.BENCH_TARBALL = await makeTarball(base);
   const passthrough = await buildPassthrough();
   const targets: Target[] = [
@@ -406,8 +432,9 @@ async function main(): Promise<void> {
     rmSync(base, { recursive: true, force: true });
   }
   if (!dropped) process.stdout.write('(the page cache could not be dropped: reads may have come from memory)\n');
-  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
-  const out = join(ROOT, 'bench', 'results', 'fuse.json');
+  const results = resultsDir(join(ROOT, 'bench', 'results'));
+  mkdirSync(results, { recursive: true });
+  const out = join(results, 'fuse.json');
   const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown';
   writeFileSync(
     out,

@@ -26,14 +26,15 @@ import { join } from 'node:path';
 import { createNodeFs } from '../adapters/node-fs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { openWorkspace } from '../core/index.ts';
+import { sized } from './lib/smoke.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
   const at = args.indexOf(`--${name}`);
   return at === -1 ? fallback : Number(args[at + 1]);
 };
-const FILES = option('files', 100_000);
-const MIB = option('mib', 1024);
+const FILES = sized(option('files', 100_000), 1000);
+const MIB = sized(option('mib', 1024), 64);
 const onlyAt = args.indexOf('--only');
 const only = onlyAt === -1 ? ['mem', 'file', 'tmpfs'] : args[onlyAt + 1].split(',');
 const BLOCK = 1000;
@@ -133,7 +134,7 @@ const sizes = [1000, 10_000, 100_000].filter((n) => n <= FILES);
 row(['µs per file created', ...sizes.map((n) => `at ${n.toLocaleString('en')}`), 'last ÷ first']);
 row(['---', ...sizes.map(() => '---:'), '---:']);
 for (const kind of only) {
-  files(kind, 2 * BLOCK); // warm-up
+  files(kind, sized(2 * BLOCK, BLOCK)); // warm-up
   const series = files(kind);
   const wall = sizes.map((n) => at(series, n, 0));
   const cpu = sizes.map((n) => at(series, n, 1));
@@ -145,7 +146,7 @@ console.log();
 row(['ms per MiB written', 'first 64 MiB', `last 64 MiB (to ${MIB} MiB)`, 'last ÷ first', 'close (ms)']);
 row(['---', '---:', '---:', '---:', '---:']);
 for (const kind of only) {
-  sequential(kind, 128); // warm-up
+  sequential(kind, sized(128, 64)); // warm-up
   const { perMiB, close } = sequential(kind);
   const first = perMiB[0];
   const last = perMiB[perMiB.length - 1];

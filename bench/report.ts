@@ -8,6 +8,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunSamples } from './lib/measure.ts';
+import { resultsDir } from './lib/smoke.ts';
 import type { PhaseSample, Role } from './lib/types.ts';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -301,7 +302,7 @@ export function machineFacts(): Record<string, unknown> {
 
 /** Writes the results as JSON; returns the path. */
 export function writeResults(data: Record<string, unknown>, suffix: string): string {
-  const dir = join(BENCH_DIR, 'results');
+  const dir = resultsDir(join(BENCH_DIR, 'results'));
   mkdirSync(dir, { recursive: true });
   const stamp = new Date()
     .toISOString()

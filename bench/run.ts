@@ -18,6 +18,7 @@ import { DEFAULT_CHUNK_SIZE } from '../core/index.ts';
 import { runDurableObjectSuite } from './do/driver.ts';
 import { MiB } from './lib/data.ts';
 import { createRecorder, type RunSamples } from './lib/measure.ts';
+import { failOnSmoke, SMOKE, sized } from './lib/smoke.ts';
 import type { SystemDef, Workload } from './lib/types.ts';
 import { aggregate, BENCH_DIR, machineFacts, type SuiteResult, suiteTables, writeResults } from './report.ts';
 import { CHUNK_SIZES, chunkSystems, comparisonSystems } from './systems/index.ts';
@@ -67,6 +68,19 @@ const config = quick
       chunkBudgetMs: 15_000,
     };
 if (args.reps) config.reps = Number(args.reps);
+// Smoke mode (bench/lib/smoke.ts): every workload once on every system, at small sizes (the
+// workload ids stay those the docs name in --only: small-1k, small-2k, large, dedup, import).
+if (SMOKE)
+  Object.assign(config, {
+    reps: 1,
+    largeSize: MiB,
+    dedupSize: MiB / 4,
+    small: [1000],
+    tree: 2000,
+    budgetMs: 1000,
+    slowMs: 30_000,
+    chunkBudgetMs: 1000,
+  });
 const only = args.only?.split(',');
 const onlySystems = args.systems?.split(',');
 const suiteIds = args.suites?.split(',');
@@ -179,7 +193,7 @@ function summarizeParams(params: unknown): unknown {
 const started = Date.now();
 const facts = machineFacts();
 log(`dofs bench (${quick ? 'quick' : 'full'}): ${facts.cpu}, ${facts.cores} cores, node ${facts.node}`);
-const tree = loadTree(join(ROOT, 'node_modules', 'typescript'), 'typescript');
+const tree = loadTree(join(ROOT, 'node_modules', sized('typescript', 'picomatch')), sized('typescript', 'picomatch'));
 const all: AnyWorkload[] = [
   ...config.small.map((count) => smallFiles(count, false)),
   smallFiles(config.tree, true),
@@ -225,9 +239,17 @@ if (runDo) {
     suites.push(...(await runDurableObjectSuite({ quick, reps: config.reps, log, only })));
   } catch (error) {
     log(`Durable Object suite failed: ${error instanceof Error ? error.stack : String(error)}`);
+    failOnSmoke([`the Durable Object suite: ${error instanceof Error ? error.message : String(error)}`]);
   }
 }
 
+failOnSmoke(
+  suites.flatMap((suite) =>
+    suite.workloads.flatMap((workload) =>
+      Object.entries(workload.errors).map(([system, error]) => `${suite.id}/${workload.id} on ${system}: ${error}`),
+    ),
+  ),
+);
 const output = suites.map(suiteTables).join('\n');
 process.stdout.write(`\n${output}\n`);
 const seconds = (Date.now() - started) / 1000;

@@ -16,12 +16,13 @@ import { parseArgs } from 'node:util';
 import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { openWorkspace, type Workspace } from '../core/index.ts';
+import { resultsDir, sized } from './lib/smoke.ts';
 
 const { values: args } = parseArgs({
   options: { reps: { type: 'string', default: '21' }, only: { type: 'string' } },
 });
-const REPS = Number(args.reps);
-const FILES = 1000;
+const REPS = sized(Number(args.reps), 1);
+const FILES = sized(1000, 20);
 const KiB = 1024;
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -193,7 +194,7 @@ for (const r of results) {
     `| ${r.label} | ${r.plain.toFixed(1)} | ${r.snap.toFixed(1)} | ${r.ratio.toFixed(2)} | ${r.ratioLow.toFixed(2)}–${r.ratioHigh.toFixed(2)} | ${r.historyRows} |`,
   );
 }
-const out = join(import.meta.dirname, 'results', 'snapshot-overhead.json');
+const out = join(resultsDir(join(import.meta.dirname, 'results')), 'snapshot-overhead.json');
 writeFileSync(
   out,
   `${JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadAverage: load }, reps: REPS, unit: 'ms (median)', results }, null, 2)}\n`,

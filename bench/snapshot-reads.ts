@@ -12,8 +12,11 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { type Database, lookup, openWorkspace, readInto, type Workspace } from '../core/index.ts';
+import { resultsDir, sized } from './lib/smoke.ts';
 
-const REPS = 5;
+const REPS = sized(5, 1);
+/** The big file's size in MiB (smoke mode: 2). */
+const BIG_MIB = sized(64, 2);
 const MIB = 1024 * 1024;
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const fileName = (i: number): string => `/src/d${Math.floor(i / 100)}/f${i}.txt`;
@@ -27,7 +30,7 @@ function build(ws: Workspace, files: number): void {
       }
     });
   }
-  const big = new Uint8Array(64 * MIB);
+  const big = new Uint8Array(BIG_MIB * MIB);
   for (let i = 0; i < big.length; i += 4096) big[i] = (i * 2654435761) >>> 24;
   ws.writeFile('/big', big);
 }
@@ -45,7 +48,7 @@ const workloads: Record<string, (ws: Workspace, db: Database, files: number) => 
   '64 MiB in 1 MiB reads': (_ws, db) => {
     const inode = (lookup(db, 1, 'big') as { inode: number }).inode;
     const target = new Uint8Array(MIB);
-    for (let at = 0; at < 64 * MIB; at += MIB) readInto(db, inode, at, target);
+    for (let at = 0; at < BIG_MIB * MIB; at += MIB) readInto(db, inode, at, target);
   },
 };
 
@@ -57,7 +60,7 @@ interface Row {
 }
 
 const rows: Row[] = [];
-for (const files of [1_000, 10_000]) {
+for (const files of sized([1_000, 10_000], [100])) {
   const dir = mkdtempSync(join(tmpdir(), 'dofs-snap-reads-'));
   try {
     const ws = openWorkspace(createNodeSqliteBackend({ path: join(dir, 'ws.db') }));
@@ -92,7 +95,7 @@ for (const r of rows) {
     `| ${r.files.toLocaleString('en')} | ${r.workload} | ${ms(r.live)} | ${ms(r.snapshot)} | ${(r.snapshot / r.live).toFixed(1)}× |`,
   );
 }
-const out = join(import.meta.dirname, 'results', 'snapshot-reads.json');
+const out = join(resultsDir(join(import.meta.dirname, 'results')), 'snapshot-reads.json');
 writeFileSync(
   out,
   `${JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, unit: `ms (median of ${REPS})`, rows }, null, 2)}\n`,

@@ -16,10 +16,11 @@ import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import type { Database } from '../core/database.ts';
 import { openWorkspace, type Workspace } from '../core/index.ts';
 import { fork, local, merge, type WorkspaceAccess } from '../sync/index.ts';
+import { resultsDir, sized } from './lib/smoke.ts';
 
 const quick = process.argv.includes('--quick');
-const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
-const REPS = 5;
+const sizes = sized(quick ? [1_000, 10_000] : [1_000, 10_000, 100_000], [100]);
+const REPS = sized(5, 1);
 const TMPFS = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -196,7 +197,7 @@ for (const r of rows) {
     `| ${r.files.toLocaleString('en')} | ${ms(r.firstWrite)} | ${ms(r.firstSnapshot)} | ${ms(r.snapshot)} | ${ms(r.diff)} | ${ms(r.restore)} | ${ms(r.fork)} | ${ms(r.forkPaged)} | ${ms(r.merge)} | ${ms(r.copyDb)} | ${ms(r.cpR)} | ${ms(r.diffR)} | ${ms(r.restoreCp)} |`,
   );
 }
-const out = join(import.meta.dirname, 'results', 'snapshots.json');
+const out = join(resultsDir(join(import.meta.dirname, 'results')), 'snapshots.json');
 writeFileSync(
   out,
   `${JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, unit: 'ms (median of 5; firstWrite and firstSnapshot: one run)', rows }, null, 2)}\n`,

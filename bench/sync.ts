@@ -20,9 +20,14 @@ import {
   readManifest,
   START_CURSOR,
 } from '../sync/index.ts';
+import { sized } from './lib/smoke.ts';
 
 const quick = process.argv.includes('--quick');
-const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+const sizes = sized(quick ? [1_000, 10_000] : [1_000, 10_000, 100_000], [100, 1_000]);
+const RUNS = sized(5, 1);
+/** The directory renamed under sync, and the file edited by one chunk (smoke mode: smaller). */
+const RENAMED = sized(10_000, 1_000);
+const BIG = sized(64, 1) * 1024 * 1024;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -65,7 +70,7 @@ const workspaces = sizes.map(build);
 const stream: number[][] = sizes.map(() => []);
 const manifest: number[][] = sizes.map(() => []);
 const counts: number[] = sizes.map(() => 0);
-for (let run = 0; run < 5; run++) {
+for (let run = 0; run < RUNS; run++) {
   workspaces.forEach((ws, i) => {
     const s = timeStream((after) => {
       const batch = coalesceChanges(ws.db, after ?? START_CURSOR, { limit: 256 });
@@ -121,7 +126,7 @@ console.log(
 
 // A rename of a 10,000-entry directory under sync.
 {
-  const authority = build(10_000);
+  const authority = build(RENAMED);
   const replica = openWorkspace(createNodeSqliteBackend());
   const endpoint = createSyncEndpoint(authority.db);
   let entryBytes = 0;
@@ -159,11 +164,11 @@ console.log(
   const replica = openWorkspace(createNodeSqliteBackend());
   const wire = connectInProcess(createSyncEndpoint(authority.db));
   const driver = createSyncDriver(replica.db, wire);
-  const data = new Uint8Array(64 * 1024 * 1024);
+  const data = new Uint8Array(BIG);
   for (let i = 0; i < data.length; i += 4096) data[i] = (i / 4096) & 0xff;
   replica.writeFile('/big.bin', data);
   await driver.sync();
-  data[5 * 1024 * 1024 + 3] ^= 0xff;
+  data[Math.min(5 * 1024 * 1024, BIG / 2) + 3] ^= 0xff;
   replica.writeFile('/big.bin', data);
   const before = { sent: wire.counters.sent, up: wire.counters.up, calls: wire.counters.calls };
   await driver.sync();

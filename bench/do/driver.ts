@@ -11,6 +11,7 @@ import { DEFAULT_CHUNK_SIZE } from '../../core/index.ts';
 import { type DevServer, ROOT, startDev, WRANGLER, WRANGLER_ENV } from '../../test/support/wrangler-dev.ts';
 import { MiB } from '../lib/data.ts';
 import type { RunSamples } from '../lib/measure.ts';
+import { sized } from '../lib/smoke.ts';
 import { aggregate, type SuiteResult } from '../report.ts';
 import { CHUNK_SIZES } from '../systems/index.ts';
 
@@ -72,15 +73,17 @@ export async function runDurableObjectSuite(options: {
 }): Promise<SuiteResult[]> {
   const { quick, log } = options;
   const reps = Math.max(1, options.reps);
-  const large = quick ? 16 * MiB : 64 * MiB;
-  const tree = quick ? 2000 : 10_000;
+  const large = sized(quick ? 16 * MiB : 64 * MiB, MiB);
+  const tree = sized(quick ? 2000 : 10_000, 2000);
+  const small = sized(1000, 20);
+  const dedupSize = sized(16 * MiB, MiB / 4);
   const workloads: DoWorkload[] = [
     {
       id: 'small-1k',
       title: '1,000 small files (1 KiB, 100 per directory)',
       phases: ['create', 'stat', 'readdir', 'read', 'rm -r'],
       kind: 'small',
-      params: { count: 1000, search: false },
+      params: { count: small, search: false },
     },
     {
       id: `small-${tree / 1000}k`,
@@ -112,14 +115,14 @@ export async function runDurableObjectSuite(options: {
       title: 'dedup: one 16 MiB file written 10 times',
       phases: ['write 10×'],
       kind: 'dedup',
-      params: { size: 16 * MiB, copies: 10 },
+      params: { size: dedupSize, copies: 10 },
     },
   ].filter((w) => !options.only || options.only.includes(w.id)) as DoWorkload[];
 
   const state = mkdtempSync(join(tmpdir(), 'dofs-bench-do-'));
   log('  do: bundling bench/worker and starting wrangler dev (workerd)...');
   const server = await startWrangler(state);
-  const budgetMs = quick ? 1500 : 15_000;
+  const budgetMs = sized(quick ? 1500 : 15_000, 1000);
   /** Runs `workload` `reps` times, each on a new object; returns the runs and any error. */
   const runOne = async (workload: DoWorkload, label: string, times = reps) => {
     const runs: RunSamples[] = [];
