@@ -3,6 +3,8 @@
  * project in a temporary directory with only what the README and docs say to install, and run the
  * documentation's own code there, copied out of the Markdown:
  *
+ * - npm's review of install scripts (npm 11.16 and later): the package's one is the mount's addon
+ *   build, and README.md's approve-and-rebuild line clears the warning;
  * - README.md's library example, whose `// …` comments are its expected output, and its node:fs
  *   and @platformatic/vfs lines on that workspace;
  * - docs/snapshots.md's first example, its comments checked against the values;
@@ -182,6 +184,34 @@ describe('the packed tarball, installed in a fresh project', { timeout: 240_000 
     expect(license).toMatch(/^MIT License/);
     expect(JSON.parse(readDoc('package.json')).license).toBe('MIT');
   });
+
+  // npm 11.16 added the review of dependencies' install scripts (`npm install-scripts`); an older
+  // npm runs them without a word, so there is nothing to review.
+  const npmVersion = execFileSync('npm', ['--version'], { encoding: 'utf8', env: USER_ENV }).trim();
+  const [npmMajor, npmMinor] = npmVersion.split('.').map(Number);
+  it.runIf(npmMajor > 11 || (npmMajor === 11 && npmMinor >= 16))(
+    `npm ${npmVersion}'s install-script review names only the mount's addon build, and README.md's approve line clears it`,
+    async () => {
+      const pending = await sh(project, 'npm', ['install-scripts', 'ls']);
+      const listed = pending.split('\n').filter((line) => /^\s+\S+@\S+ \(/.test(line));
+      expect(listed).toHaveLength(1);
+      expect(listed[0]).toMatch(
+        new RegExp(`^\\s+${manifest.name}@\\S+ \\(postinstall: node adapters/fuse/native/build-fuse3\\.mjs`),
+      );
+      const line = /`(npm install-scripts approve dofs-sqlite && npm rebuild dofs-sqlite)`/.exec(
+        readDoc('README.md').replace(/\s*\n\s*/g, ' '),
+      )?.[1];
+      expect(line).toBeDefined();
+      const out = await sh(project, 'bash', ['-euo', 'pipefail', '-c', line as string]);
+      expect(out).toContain('rebuilt dependencies successfully');
+      expect(JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).allowScripts).toEqual({
+        [`file:${tarball}`]: true,
+      });
+      expect(await sh(project, 'npm', ['install-scripts', 'ls'])).toMatch(
+        /^No packages with unreviewed install scripts/,
+      );
+    },
+  );
 
   it("runs README.md's library example and prints what its comments say", async () => {
     const example = fencedBlock(readDoc('README.md'), 'ts', "from 'dofs-sqlite/backends/node-sqlite'");

@@ -201,7 +201,7 @@ export function loadFuse3(): Fuse3Addon {
   if (loaded) return loaded;
   if (!existsSync(ADDON_PATH)) {
     throw new FuseUnavailableError(
-      `the libfuse 3 addon is not built (${ADDON_PATH}); install what it needs (${APT_INSTALL}) then run 'npm rebuild dofs-sqlite' in the project that installed it (in a clone of dofs: 'npm run postinstall')`,
+      `the libfuse 3 addon is not built (${ADDON_PATH}); install what it needs (${APT_INSTALL}) then run 'npm install-scripts approve dofs-sqlite && npm rebuild dofs-sqlite' in the project that installed it (npm 12 skips the build until a project approves it; in a clone of dofs: 'npm run postinstall')`,
     );
   }
   try {
