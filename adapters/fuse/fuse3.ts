@@ -103,9 +103,9 @@ export interface LowLevelRequest {
   pid: number;
   /** The caller's umask (for mknod, mkdir, create). */
   umask: number;
-  /** The name within `ino` (lookup, mknod, mkdir, unlink, rmdir, symlink, rename, link, create). */
+  /** The name within `ino` (lookup, mknod, mkdir, unlink, rmdir, symlink, rename, create). */
   name?: string;
-  /** rename's new name, within `newParent`. */
+  /** rename's and link's new name, within `newParent` (link's `ino` is the file linked). */
   newName?: string;
   /** symlink's target. */
   target?: string;

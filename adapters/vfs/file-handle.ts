@@ -33,7 +33,7 @@ export interface HandleHost {
 export interface HandleInit {
   /** The file descriptor the handle is registered under. */
   fd: number;
-  /** The path it was opened by (kept for messages; the handle follows the inode). */
+  /** The path it was opened by; the handle reads and writes the inode, wherever it moves. */
   path: string;
   /** The inode it reads and writes. */
   inode: number;
@@ -43,7 +43,7 @@ export interface HandleInit {
   flags: OpenFlags;
   /** The flags as the caller gave them (string or number). */
   given: string | number;
-  /** The mode it was opened with (the permission bits a created file got). */
+  /** The permission bits asked for at open, less the umask (what a file it created got). */
   mode: number;
 }
 
