@@ -28,11 +28,17 @@ const DOCS = [
 ];
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
-/** Where a documented command runs. */
+/** Where a documented command (or a part of its line) runs. */
 type Place =
   | { here: true }
-  | { by: string }
-  | { ci: true }
+  | {
+      /** The check that runs it. */
+      by: string;
+    }
+  | {
+      /** The line of .ci/run that runs it. */
+      ci: string;
+    }
   | {
       /** Why it cannot run on this machine, or as a check. */
       notRun: string;
@@ -68,15 +74,18 @@ const COMMANDS = 'test/docs-commands.test.ts';
 const PJDFSTEST =
   'pjdfstest is cloned from GitHub (network) and its run takes about five minutes; docs/fuse.md records its results';
 
-/** Lines by their text; `{ block }` keys take every line of the blocks holding that marker. */
-const PLACES: Array<[string | { block: string }, Place]> = [
+/**
+ * Lines by their text, each with where it runs (a line of several commands joined by `&&` may name
+ * a place for each); `{ block }` keys take every line of the blocks holding that marker.
+ */
+const PLACES: Array<[string | { block: string }, ...Place[]]> = [
   // README.md's quick start.
   [
     'git clone <this repository> dofs && cd dofs',
     { notRun: 'the URL is a placeholder; CI itself starts from a fresh clone of the repository (bash .ci/run)' },
   ],
-  ['npm install && npm start', { by: SESSIONS }],
-  ['npm test', { ci: true }],
+  ['npm install && npm start', { ci: 'npm install' }, { by: SESSIONS }],
+  ['npm test', { ci: 'npm test' }],
   [
     'cd workspace && git init -q && echo hello > notes.md && git add notes.md && git commit -qm first',
     { by: SESSIONS },
@@ -131,15 +140,19 @@ const PLACES: Array<[string | { block: string }, Place]> = [
   ],
 ];
 
-const placeOf = (line: Line): Place | undefined =>
-  PLACES.find(([key]) => (typeof key === 'string' ? key === line.command : line.block?.includes(key.block)))?.[1];
+const placesOf = (line: Line): Place[] =>
+  (PLACES.find(([key]) => (typeof key === 'string' ? key === line.command : line.block?.includes(key.block)))?.slice(
+    1,
+  ) as Place[] | undefined) ?? [];
 
 const all = DOCS.flatMap(linesOf);
 
 describe('the command lines of the docs', () => {
   it('each has a place: run here, run by a named check, or not run with a reason', () => {
     expect(all.length).toBeGreaterThan(40);
-    expect(all.filter((line) => !placeOf(line)).map(({ doc, command }) => `${doc}: ${command}`)).toEqual([]);
+    expect(all.filter((line) => placesOf(line).length === 0).map(({ doc, command }) => `${doc}: ${command}`)).toEqual(
+      [],
+    );
   });
 
   it('each place still names a documented line', () => {
@@ -149,19 +162,23 @@ describe('the command lines of the docs', () => {
     expect(stale).toEqual([]);
   });
 
-  it('a line run by another check is in a block that check reads, or is run by .ci/run', () => {
+  it('a line run by another check is in a block that check reads; one run by CI is a line of .ci/run', () => {
     const ci = read('.ci/run')
       .split('\n')
       .map((line) => line.trim());
-    const wrong = all.flatMap((line) => {
-      const place = placeOf(line) as Place;
-      if ('ci' in place) return ci.includes(line.command) ? [] : [`${line.command}: not in .ci/run`];
-      if (!('by' in place)) return [];
-      const markers = [...read(place.by).matchAll(/'sh',\s*'([^']+)',?\s*\)/g)].map(([, marker]) => marker);
-      return line.block && markers.some((marker) => line.block?.includes(marker))
-        ? []
-        : [`${line.command}: ${place.by} reads no block holding it`];
-    });
+    const wrong = all.flatMap((line) =>
+      placesOf(line).flatMap((place) => {
+        if ('ci' in place)
+          return ci.includes(place.ci) && line.command.split(/\s*&&\s*/).includes(place.ci)
+            ? []
+            : [`${line.command}: .ci/run runs no ${place.ci} of it`];
+        if (!('by' in place)) return [];
+        const markers = [...read(place.by).matchAll(/'sh',\s*'([^']+)',?\s*\)/g)].map(([, marker]) => marker);
+        return line.block && markers.some((marker) => line.block?.includes(marker))
+          ? []
+          : [`${line.command}: ${place.by} reads no block holding it`];
+      }),
+    );
     expect(wrong).toEqual([]);
   });
 
@@ -170,7 +187,9 @@ describe('the command lines of the docs', () => {
     // goes at the end; bench/results, which is tracked, is not written.
     const temp = mkdtempSync(join(tmpdir(), 'dofs-docs-bench-'));
     afterAll(() => rmSync(temp, { recursive: true, force: true }));
-    const here = [...new Set(all.filter((line) => 'here' in (placeOf(line) as Place)).map((line) => line.command))];
+    const here = [
+      ...new Set(all.filter((line) => placesOf(line).some((place) => 'here' in place)).map((line) => line.command)),
+    ];
 
     it.each(here)('%s', { timeout: 240_000 }, async (command) => {
       const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', command], {
