@@ -11,8 +11,15 @@
  *   node --expose-gc bench/fd-writes.ts [--runs 5] [--quick]
  *
  * Workloads:
- *  - random: 1,000 writeSync of 4 KiB at random 4 KiB-aligned offsets of a 64 MiB file, then close;
+ *  - random: 1,000 writeSync of 4 KiB at random 4 KiB-aligned offsets of a 64 MiB file, then close
+ *    (the same offsets and bytes for every system within a run);
  *  - sequential: 64 MiB written by 64 KiB writeSync, then close.
+ *
+ * Two limits, raw node:sqlite in memory (bench/systems/sqlite-raw.ts's store): for sequential
+ * writes every chunk hashed once and inserted once, one transaction per chunk; for random writes
+ * the floor of any content-addressed store of the default chunk size that commits at close: each
+ * chunk the writes touched (built beforehand, untimed) hashed and inserted once, in one
+ * transaction. A row with a workspace of 4 KiB chunks shows what the chunk size costs.
  */
 import { randomBytes } from 'node:crypto';
 import * as realFs from 'node:fs';
@@ -21,7 +28,7 @@ import { join } from 'node:path';
 import { createNodeFs } from '../adapters/node-fs/index.ts';
 import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
-import { openWorkspace } from '../core/index.ts';
+import { DEFAULT_CHUNK_SIZE, hashBytes, openWorkspace } from '../core/index.ts';
 import { sized } from './lib/smoke.ts';
 import { openRawStore } from './systems/sqlite-raw.ts';
 
@@ -59,9 +66,9 @@ function nodeFsTarget(fs: typeof realFs, dir: string, done: () => void): Target[
   };
 }
 
-function workspace(storage: 'mem' | 'file') {
+function workspace(storage: 'mem' | 'file', chunkSize?: number) {
   const dir = storage === 'file' ? realFs.mkdtempSync(join(tmpdir(), 'dofs-fdbench-')) : undefined;
-  const ws = openWorkspace(createNodeSqliteBackend({ path: dir ? join(dir, 'ws.db') : ':memory:' }));
+  const ws = openWorkspace(createNodeSqliteBackend({ path: dir ? join(dir, 'ws.db') : ':memory:' }), { chunkSize });
   return {
     ws,
     cleanup: () => {
@@ -88,6 +95,10 @@ const targets: Record<string, Target['open']> = {
       ]),
     ),
   ),
+  'createNodeFs, mem, 4 KiB chunks': () => {
+    const { ws, cleanup } = workspace('mem', SMALL);
+    return nodeFsTarget(createNodeFs(ws) as unknown as typeof realFs, '/', cleanup)();
+  },
   ...Object.fromEntries(
     (['mem', 'file'] as const).map((storage) => [
       `mount write path (provider buffer), ${storage}`,
@@ -122,6 +133,33 @@ function rawSequential(): Sample {
   return sample;
 }
 
+/**
+ * The floor for the random workload: the chunks `ops` touch, built beforehand (zeros, the writes
+ * applied), each hashed and inserted once in one transaction, in memory.
+ */
+function rawRandom(ops: readonly Op[]): Sample {
+  const raw = openRawStore(':memory:');
+  const chunks = new Map<number, Uint8Array>();
+  for (const { bytes, at } of ops) {
+    const idx = Math.floor(at / DEFAULT_CHUNK_SIZE);
+    const chunk = chunks.get(idx) ?? new Uint8Array(DEFAULT_CHUNK_SIZE);
+    chunk.set(bytes, at - idx * DEFAULT_CHUNK_SIZE);
+    chunks.set(idx, chunk);
+  }
+  collect?.();
+  const sample = timed(() =>
+    raw.tx(() => {
+      for (const [idx, bytes] of chunks) {
+        const hash = hashBytes(bytes);
+        raw.putBlob.run(hash, bytes);
+        raw.putChunk.run('f', idx, hash);
+      }
+    }),
+  );
+  raw.db.close();
+  return sample;
+}
+
 /** Wall-clock and CPU milliseconds of `fn`. */
 interface Sample {
   wall: number;
@@ -139,15 +177,20 @@ function timed(fn: () => void): Sample {
 
 const sequentialData = (): Uint8Array[] => Array.from({ length: FILE / BIG }, () => randomBytes(BIG));
 
-function time(open: Target['open'], workload: 'random' | 'sequential'): Sample {
+/** One write: its bytes and where they go. */
+interface Op {
+  bytes: Uint8Array;
+  at: number;
+}
+
+const randomOps = (): Op[] =>
+  Array.from({ length: RANDOM_WRITES }, () => ({
+    bytes: randomBytes(SMALL),
+    at: Math.floor(Math.random() * (FILE / SMALL)) * SMALL,
+  }));
+
+function time(open: Target['open'], ops: readonly Op[]): Sample {
   const file = open();
-  const ops =
-    workload === 'random'
-      ? Array.from({ length: RANDOM_WRITES }, () => ({
-          bytes: randomBytes(SMALL),
-          at: Math.floor(Math.random() * (FILE / SMALL)) * SMALL,
-        }))
-      : sequentialData().map((bytes, i) => ({ bytes, at: i * BIG }));
   collect?.();
   const sample = timed(() => {
     for (const op of ops) file.write(op.bytes, op.at);
@@ -174,18 +217,23 @@ const results: Record<string, Record<string, Sample>> = {};
 // Alternating: each run times every system once, so a burst of load falls on all of them.
 const samples: Record<string, Record<string, Sample[]>> = {};
 const rawSamples: Sample[] = [];
+const rawRandomSamples: Sample[] = [];
 for (let run = 0; run < runs; run++) {
+  const random = randomOps();
   for (const workload of ['random', 'sequential'] as const) {
+    const ops = workload === 'random' ? random : sequentialData().map((bytes, i) => ({ bytes, at: i * BIG }));
     for (const [name, open] of Object.entries(targets)) {
       samples[name] ??= { random: [], sequential: [] };
-      samples[name][workload].push(time(open, workload));
+      samples[name][workload].push(time(open, ops));
     }
   }
   rawSamples.push(rawSequential());
+  rawRandomSamples.push(rawRandom(random));
 }
 for (const [name, byWorkload] of Object.entries(samples))
   results[name] = { random: medians(byWorkload.random), sequential: medians(byWorkload.sequential) };
 const raw = medians(rawSamples);
+const rawRandomFloor = medians(rawRandomSamples);
 const base = results['node:fs on tmpfs'];
 const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
 const pair = (a: number, b: number, digits = 1) => `${a.toFixed(digits)} / ${b.toFixed(digits)}`;
@@ -210,8 +258,8 @@ for (const [name, r] of Object.entries(results)) {
 console.log(
   row([
     'hash+insert limit (raw node:sqlite, mem)',
-    '',
-    '',
+    pair(rawRandomFloor.wall, rawRandomFloor.cpu),
+    pair(rawRandomFloor.wall / base.random.wall, rawRandomFloor.cpu / base.random.cpu),
     pair(raw.wall, raw.cpu),
     '',
     pair(FILE / 2 ** 20 / (raw.wall / 1000), FILE / 2 ** 20 / (raw.cpu / 1000), 0),

@@ -178,12 +178,15 @@ export class WriteBuffer {
 
   /**
    * Makes room for one more chunk: when the bound is reached, stages the least recently touched
-   * full chunks, a quarter of the bound at a time, in one transaction (one per chunk would make a
-   * long sequential write a transaction per chunk).
+   * full chunks, three quarters of the bound at a time, in one transaction; the most recently
+   * touched quarter stays held. Few, large transactions: in an in-memory SQLite database a commit
+   * after a B-tree split can cost a scan of the whole page cache (pcache1's truncate, once a
+   * balance has parked a page at the lock-byte page number), so a long sequential write costs per
+   * MiB what its commits cost, and those grow with the database (docs/performance.md, Growth).
    */
   #makeRoom(extra = this.#chunkSize): void {
     if (this.#dirty.size * this.#chunkSize + this.#patchBytes + extra <= this.maxHeldBytes) return;
-    const batch = Math.max(1, Math.floor(this.#maxDirty / 4));
+    const batch = Math.max(1, Math.floor((this.#maxDirty * 3) / 4));
     const victims: { idx: number; bytes: Uint8Array }[] = [];
     for (const idx of [...this.#dirty.keys(), ...this.#patches.keys()]) {
       if (victims.length === batch) break;
