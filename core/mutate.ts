@@ -35,6 +35,22 @@ export class Mutation {
     return this.revision !== 0 && rev === this.revision;
   }
 
+  /**
+   * Records that the directory `inode` moved from `from` to `to`, subtree and all: one row however
+   * large the subtree, which a peer replays as one rename (sync/moves.ts). `peer` names the peer it
+   * was replayed from, if it was. The row keeps how far this side had applied each peer's stream:
+   * what of the peer's own changes the move was made over (a cursor inside a revision counts only
+   * the revisions below it).
+   */
+  move(from: string, to: string, inode: number, peer: string | null = null): void {
+    this.db.run(
+      `INSERT INTO vfs_changes (rev, path, op, target, inode, peer, bases)
+       SELECT ?, ?, 'move', ?, ?, ?, json_group_object(peer, CASE WHEN at IS NULL THEN rev ELSE rev - 1 END)
+       FROM vfs_sync_cursors WHERE kind = 'fetch'`,
+      [this.rev, from, to, inode, peer],
+    );
+  }
+
   /** Records that `path` changed, for watchers. */
   note(eventType: ChangeEvent['eventType'], path: string): void {
     this.events.push({ eventType, path, rev: this.rev });
@@ -43,10 +59,15 @@ export class Mutation {
   /** Records tombstones for removed paths: the change stream reports them as deletions. */
   tombstone(path: string): void {
     // Only the latest deletion of a path matters (it carries the path's current state): one row each.
-    this.db.run('DELETE FROM vfs_changes WHERE path = ?', [path]);
+    // Moves stay: each one is a step a peer replays in order.
+    this.db.run("DELETE FROM vfs_changes WHERE path = ? AND op = 'delete'", [path]);
     this.db.run("INSERT INTO vfs_changes (rev, path, op) VALUES (?, ?, 'delete')", [this.rev, path]);
   }
 }
+
+/** A condition on a deletion row of `vfs_changes`: no directory move since it. */
+export const NO_MOVE_SINCE =
+  "AND NOT EXISTS (SELECT 1 FROM vfs_changes mv WHERE mv.op = 'move' AND mv.rev >= vfs_changes.rev)";
 
 const active = new WeakMap<Database, Mutation>();
 

@@ -7,7 +7,7 @@ import type { Database } from './database.ts';
 import { FsError, wrapStorageError } from './errors.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
 /** The chunk size of new workspaces when none is given, in bytes (why 64 KiB: docs/performance.md, "Chunk size"). */
@@ -140,6 +140,17 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
     ) WITHOUT ROWID`,
     'CREATE INDEX vfs_hist_chunks_epoch ON vfs_hist_chunks (epoch)',
     'CREATE INDEX vfs_hist_chunks_hash ON vfs_hist_chunks (hash)',
+  ],
+  // 7: a directory rename is one change row, op 'move' from `path` to `target` (docs/sync-protocol.md,
+  // "Moves"): `inode` is the directory moved, `peer` the peer it was replayed from (null: made here),
+  // `bases` how far this side had applied each peer's stream when it moved (JSON, peer -> revision).
+  [
+    'ALTER TABLE vfs_changes ADD COLUMN target TEXT',
+    'ALTER TABLE vfs_changes ADD COLUMN inode INTEGER',
+    'ALTER TABLE vfs_changes ADD COLUMN peer TEXT',
+    'ALTER TABLE vfs_changes ADD COLUMN bases TEXT',
+    "CREATE INDEX vfs_changes_moves ON vfs_changes (rev) WHERE op = 'move'",
+    "CREATE INDEX vfs_changes_move_targets ON vfs_changes (target) WHERE op = 'move'",
   ],
 ];
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Database } from './database.ts';
-import type { Mutation } from './mutate.ts';
+import { type Mutation, NO_MOVE_SINCE } from './mutate.ts';
 
 // Every inode reachable from the top (the top included), once per entry that reaches it, with its
 // path. Only directories have entries, so walking dirents alone stays inside the tree.
@@ -17,8 +17,11 @@ const SUBTREE = `WITH RECURSIVE sub(inode, path) AS (
 
 /** Records a tombstone for the top path and every path below it. */
 export function tombstoneSubtree(db: Database, m: Mutation, top: number, topPath: string): void {
-  // One row per path: earlier deletions of these paths are superseded.
-  db.run(`${SUBTREE} DELETE FROM vfs_changes WHERE path IN (SELECT path FROM sub)`, [top, topPath]);
+  // One row per path: earlier deletions of these paths are superseded (unless a move came between).
+  db.run(`${SUBTREE} DELETE FROM vfs_changes WHERE op = 'delete' AND path IN (SELECT path FROM sub) ${NO_MOVE_SINCE}`, [
+    top,
+    topPath,
+  ]);
   db.run(`${SUBTREE} INSERT INTO vfs_changes (rev, path, op) SELECT ?, path, 'delete' FROM sub`, [top, topPath, m.rev]);
 }
 

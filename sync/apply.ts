@@ -9,15 +9,24 @@ import { upsertChunks } from '../core/content.ts';
 import type { Database } from '../core/database.ts';
 import { FsError, fsError, isFsError } from '../core/errors.ts';
 import { rm } from '../core/fs/remove.ts';
-import { rename } from '../core/fs/rename.ts';
+import { recordedRename } from '../core/fs/rename.ts';
 import { find } from '../core/fs/search.ts';
 import { type Mutation, mutate } from '../core/mutate.ts';
 import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
-import { normalizePath, parentPath } from '../core/paths.ts';
+import { isSameOrBelow, normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
 import { locate } from '../core/resolve.ts';
-import { type ChangeEntry, HOLE, locationAt, materialiseChange, nodeAt } from './changes.ts';
-import { echoRev, markEchoes } from './echo.ts';
+import {
+  type ChangeEntry,
+  HOLE,
+  locationAt,
+  type MoveEntry,
+  materialiseChange,
+  nodeAt,
+  type PathState,
+} from './changes.ts';
+import { isEcho, markEchoes } from './echo.ts';
+import { movedHereSince, replayable, settleMetMoves } from './moves.ts';
 import { missingObjects } from './objects.ts';
 
 /** Options for {@link applyChanges}. */
@@ -73,6 +82,12 @@ export interface ApplyResult {
   conflicts: SyncConflict[];
   /** Entries refused; the rest of the batch was applied without them. */
   refused: RefusedEntry[];
+  /**
+   * Directory moves this side could not replay as one rename (it changed the tree since the
+   * sender's base): each was taken as the deletion of its old path, edits made here kept. The sender
+   * must send the moved tree again as state (`expandMoves`). Absent when there is none.
+   */
+  expand?: MoveEntry[];
 }
 
 // Failures of the storage itself (not of one entry) fail the whole batch, which is then retried. A
@@ -91,6 +106,15 @@ export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
   }
   if (!Number.isSafeInteger(entry.rev) || entry.rev < 0) throw bad(`entry ${entry.path} has a bad revision`);
   if (entry.type === 'delete') return;
+  if (entry.type === 'move') {
+    const { from } = entry;
+    if (typeof from !== 'string' || normalizedOrSelf(from) !== from || from === '/' || isSameOrBelow(entry.path, from))
+      throw bad(`move ${JSON.stringify(from)} -> ${entry.path} is not a move of a directory to a path outside it`);
+    const revision = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= -1;
+    if (!Number.isSafeInteger(entry.inode) || !revision(entry.base) || !(entry.seen === undefined || revision(entry.seen)))
+      throw bad(`move ${from} -> ${entry.path} has a bad inode, base or seen`);
+    return;
+  }
   if (entry.type !== 'file' && entry.type !== 'dir' && entry.type !== 'symlink') {
     throw bad(`entry ${(entry as ChangeEntry).path} has an unknown type`);
   }
@@ -134,7 +158,7 @@ function normalizedOrSelf(path: string): string {
 }
 
 /** Same content and mode: the same file written on both sides, whatever its mtime. */
-function sameContent(local: ChangeEntry, incoming: ChangeEntry): boolean {
+function sameContent(local: PathState, incoming: PathState): boolean {
   if (local.type !== 'file' || incoming.type !== 'file') return false;
   return (
     local.mode === incoming.mode &&
@@ -144,11 +168,14 @@ function sameContent(local: ChangeEntry, incoming: ChangeEntry): boolean {
   );
 }
 
-function sameState(local: ChangeEntry, incoming: ChangeEntry): boolean {
+/** A live node's entry: what {@link materialiseChange} gives for a path that exists. */
+type StateEntry = Exclude<PathState, { type: 'delete' }>;
+
+function sameState(local: PathState, incoming: PathState): boolean {
   if (local.type !== incoming.type) return false;
   if (local.type === 'delete') return true;
-  const a = local as Exclude<ChangeEntry, { type: 'delete' }>;
-  const b = incoming as Exclude<ChangeEntry, { type: 'delete' }>;
+  const a = local as StateEntry;
+  const b = incoming as StateEntry;
   if (a.mode !== b.mode || a.mtime !== b.mtime) return false;
   if (a.type === 'symlink') return a.target === (b as typeof a).target;
   if (a.type === 'file') {
@@ -184,7 +211,7 @@ function makeDir(db: Database, m: Mutation, path: string): NodeRow {
 }
 
 /** Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies); returns its inode. */
-function writeEntry(db: Database, m: Mutation, entry: Exclude<ChangeEntry, { type: 'delete' }>, path: string): number {
+function writeEntry(db: Database, m: Mutation, entry: StateEntry, path: string): number {
   // One path walk when the parent directory is there and no symlink is crossed (entries name real
   // paths); otherwise the missing or misplaced directories are made first.
   let location = locationAt(db, path);
@@ -279,6 +306,32 @@ export function applyChanges(
     options.base === undefined
       ? undefined
       : { base: options.base, winner: options.source === 'local' ? 'local' : 'incoming' };
+  const peer = options.peer;
+  // Each move is a revision of its own, between the entries before it and those after it: this
+  // side's own stream then names each path as of its revision (sync/changes.ts). All in one transaction.
+  db.transaction(() => {
+    // A replica's own moves not yet pushed that the authority's entries touch become state.
+    if (policy && options.source !== 'local') settleMetMoves(db, entries, policy.base);
+    let start = 0;
+    for (let i = 0; i <= entries.length; i++) {
+      const entry = entries[i];
+      if (entry !== undefined && entry.type !== 'move') continue;
+      if (i > start) applyStates(db, entries.slice(start, i) as PathState[], policy, peer, result);
+      if (entry !== undefined) applyMove(db, entry, policy, peer, result);
+      start = i + 1;
+    }
+  });
+  return result;
+}
+
+/** Applies entries that are states, not moves, as one mutation. */
+function applyStates(
+  db: Database,
+  entries: readonly PathState[],
+  policy: ConflictPolicy | undefined,
+  peer: string | undefined,
+  result: ApplyResult,
+): void {
   mutate(db, 'sync', undefined, (m) => {
     const echoed = new Set<string>();
     const parents = new ParentTimes(db);
@@ -286,7 +339,7 @@ export function applyChanges(
       const events = m.events.length;
       try {
         // Each entry in its own savepoint: one this side cannot store leaves no trace, the rest go on.
-        const outcome = db.transaction(() => applyEntry(db, m, entry, policy, options.peer, result, parents));
+        const outcome = db.transaction(() => applyEntry(db, m, entry, policy, peer, result, parents));
         if (outcome === 'skipped') result.skipped++;
         else result.applied++;
         if (outcome === 'applied') echoed.add(entry.path);
@@ -299,9 +352,51 @@ export function applyChanges(
     parents.restore();
     // Paths this batch wrote are the peer's state: never sent back.
     // (Reading m.rev takes a revision: only when something was applied.)
-    if (options.peer !== undefined && echoed.size > 0) markEchoes(db, options.peer, echoed, m.rev);
+    if (peer !== undefined && echoed.size > 0) markEchoes(db, peer, echoed, m.rev);
   });
-  return result;
+}
+
+/**
+ * Replays a directory move as one rename when this side's copy of the tree is the one the sender
+ * moved (nothing of it changed here since the move's base, see `replayable`). Otherwise the move
+ * is what it amounts to in state: the old path is deleted, edits made here kept, and the sender is
+ * asked for the moved tree as state (`result.expand`).
+ */
+function applyMove(
+  db: Database,
+  move: MoveEntry,
+  policy: ConflictPolicy | undefined,
+  peer: string | undefined,
+  result: ApplyResult,
+): void {
+  try {
+    normalizePath(move.from, 'sync');
+    normalizePath(move.path, 'sync');
+    const replayed = db.transaction(() => {
+      if (!replayable(db, move, peer, policy !== undefined)) return false;
+      // The parents' own states come as entries of their own: the rename leaves their times alone.
+      mutate(db, 'sync', undefined, () => {
+        const parents = new ParentTimes(db);
+        parents.before(move.from);
+        parents.before(move.path);
+        recordedRename(db, move.from, move.path, { peer });
+        parents.restore();
+      });
+      return true;
+    });
+    if (replayed) {
+      result.applied++;
+      return;
+    }
+  } catch (error) {
+    // A path too long here, a quota: the move cannot be replayed, and is taken as state below.
+    if (!(error instanceof FsError) || isTransient(error)) throw error;
+  }
+  // What the move amounts to in state: the old path deleted, what changed here since the sender's
+  // base (what it had of this side's changes when it moved) kept.
+  const deletion: PathState = { type: 'delete', rev: move.rev, path: move.from };
+  applyStates(db, [deletion], policy && { ...policy, base: move.base }, peer, result);
+  (result.expand ??= []).push(move);
 }
 
 /**
@@ -343,7 +438,7 @@ class ParentTimes {
 function applyEntry(
   db: Database,
   m: Mutation,
-  entry: ChangeEntry,
+  entry: PathState,
   policy: ConflictPolicy | undefined,
   peer: string | undefined,
   result: ApplyResult,
@@ -424,24 +519,30 @@ function removeKeepingConcurrent(
 function isConcurrent(
   db: Database,
   path: string,
-  local: ChangeEntry,
+  local: PathState,
   base: number,
   peer: string | undefined,
   m: Mutation,
 ): boolean {
-  const tombstone = db.all<{ rev: number | null }>('SELECT MAX(rev) AS rev FROM vfs_changes WHERE path = ?', [path])[0]
-    .rev;
+  // A deletion of the path, or a move away from it made here (one replayed from the peer is its own).
+  const tombstone = db.all<{ rev: number | null }>(
+    "SELECT MAX(rev) AS rev FROM vfs_changes WHERE path = ? AND (op = 'delete' OR peer IS NULL OR peer != ?)",
+    [path, peer ?? ''],
+  )[0].rev;
   const lastLocal = Math.max(local.type === 'delete' ? 0 : local.rev, Number(tombstone ?? 0));
+  // A tree moved here keeps its nodes' revisions: the move is the edit of every path in it.
+  if (local.type !== 'delete' && movedHereSince(db, path, base, peer)) return true;
   // Changed by this very batch (a parent made for an earlier entry): the peer's state, not ours.
   if (lastLocal <= base || m.isOwn(lastLocal)) return false;
   if (peer === undefined) return true;
-  return echoRev(db, peer, path) !== lastLocal;
+  return !isEcho(db, peer, path, lastLocal);
 }
 
 /** Moves the local version at `path` to `copy` (a directory keeps its whole subtree); joins the running mutation. */
 function moveAside(db: Database, path: string, copy: string): void {
   removePath(db, copy);
-  rename(db, path, copy);
+  // As state: the peer holds the winning version at `path`, which a move would take away.
+  recordedRename(db, path, copy, { asState: true });
 }
 
 function replicaTag(db: Database): string {

@@ -18,6 +18,7 @@ import { readMeta } from '../core/schema.ts';
 import type { ChunkDelta } from './chunk-delta.ts';
 import { echoRev } from './echo.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
+import { type LoggedMove, movesAfter, pathAsOf, pathNow } from './move-log.ts';
 
 /**
  * A position in a change stream: every change of revisions below `rev` was sent, and of `rev`
@@ -101,8 +102,36 @@ export interface DeleteEntry extends EntryBase {
   type: 'delete';
 }
 
+/**
+ * A directory moved, subtree and all, from `from` to `path` at this point of the stream
+ * (docs/sync-protocol.md, "Moves"). The receiver renames its own copy when nothing of it changed
+ * there since `base`; otherwise it takes the move as the deletion of `from` and asks the sender to
+ * send the moved tree again as state.
+ */
+export interface MoveEntry extends EntryBase {
+  type: 'move';
+  /** Where the directory was. */
+  from: string;
+  /** The directory's inode on the sender, to name it when asking for it as state. */
+  inode: number;
+  /**
+   * The receiver's own revision up to which the sender had applied the receiver's changes when it
+   * moved the directory; -1 when none. A change the receiver made to the tree after it was not seen.
+   */
+  base: number;
+  /**
+   * A later revision of the receiver up to which the sender has since applied the receiver's
+   * changes without any of them touching either end of the move (a replica's push: see
+   * `settleMetMoves`). Whether the move can be replayed is judged from it when present.
+   */
+  seen?: number;
+}
+
 /** One entry of the change stream. */
-export type ChangeEntry = FileEntry | DirEntry | SymlinkEntry | DeleteEntry;
+export type ChangeEntry = FileEntry | DirEntry | SymlinkEntry | DeleteEntry | MoveEntry;
+
+/** What one path holds: a live node's state or a deletion (every entry but a move). */
+export type PathState = Exclude<ChangeEntry, MoveEntry>;
 
 /** The cursor before any change. */
 export const START_CURSOR: ChangeCursor = Object.freeze({ rev: 0, at: null });
@@ -121,7 +150,7 @@ export function compareChangeCursors(a: ChangeCursor, b: ChangeCursor): number {
 }
 
 /** The entry for a live node at `path` (one of its names, for a hard-linked file). */
-function nodeEntry(db: Database, node: NodeRow, path: string, rev: number): ChangeEntry {
+function nodeEntry(db: Database, node: NodeRow, path: string, rev: number): PathState {
   const base = { rev, path, mode: Number(node.mode), mtime: Number(node.mtime) };
   if (node.type === 'dir') return { type: 'dir', ...base };
   if (node.type === 'symlink') return { type: 'symlink', ...base, target: node.link_target ?? '' };
@@ -172,7 +201,7 @@ export function locationAt(db: Database, path: string): Location | undefined {
  * The current state of one path: a live node (file with its chunks, directory, symlink) or a
  * delete. `rev` is the node's revision (at least the given one), or the given one for a delete.
  */
-export function materialiseChange(db: Database, path: string, rev = 0): ChangeEntry {
+export function materialiseChange(db: Database, path: string, rev = 0): PathState {
   const node = nodeAt(db, path);
   if (!node) return { type: 'delete', rev, path };
   return nodeEntry(db, node, path, Math.max(rev, Number(node.rev)));
@@ -235,11 +264,24 @@ const NODE_PAGE = `WITH page AS (
   SELECT page.*, '/' || up.path AS path FROM page LEFT JOIN up ON up.start = page.inode AND up.node = 1
   ORDER BY page.rev, page.inode`;
 
+const LOG_COLUMNS = 'id, rev, path, op, target, inode, peer, bases';
 const DELETION_PAGE = `SELECT * FROM (
-    SELECT * FROM (SELECT id, rev, path FROM vfs_changes WHERE rev = ? AND id > ? ORDER BY id LIMIT ?)
+    SELECT * FROM (SELECT ${LOG_COLUMNS} FROM vfs_changes WHERE rev = ? AND id > ? ORDER BY id LIMIT ?)
     UNION ALL
-    SELECT * FROM (SELECT id, rev, path FROM vfs_changes WHERE rev > ? AND rev <= ? ORDER BY rev, id LIMIT ?)
+    SELECT * FROM (SELECT ${LOG_COLUMNS} FROM vfs_changes WHERE rev > ? AND rev <= ? ORDER BY rev, id LIMIT ?)
   ) ORDER BY rev, id LIMIT ?`;
+
+/** A row of the change log: a deletion, or a directory's move (op 'move', from `path` to `target`). */
+interface LogRow {
+  id: number;
+  rev: number;
+  path: string;
+  op: string;
+  target: string | null;
+  inode: number | null;
+  peer: string | null;
+  bases: string | null;
+}
 
 interface Position {
   rev: number;
@@ -248,6 +290,8 @@ interface Position {
   rows: NodePosition[] | null;
   /** A deletion's path. */
   path: string;
+  /** A move's row (null for a node or a deletion). */
+  move: LogRow | null;
 }
 
 const before = (a: Position, b: Position): number => a.rev - b.rev || a.at - b.at;
@@ -270,12 +314,12 @@ function readPositions(
   for (const row of db.all<NodePosition>(NODE_PAGE, [after.rev, nodeAfter, count, after.rev, through, count, count])) {
     const last = nodes[nodes.length - 1];
     if (last && last.at === Number(row.inode)) last.rows?.push(row);
-    else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '' });
+    else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '', move: null });
   }
   const deletions: Position[] = liveOnly
     ? []
     : db
-        .all<{ id: number; rev: number; path: string }>(DELETION_PAGE, [
+        .all<LogRow>(DELETION_PAGE, [
           after.rev,
           at - DELETION_POSITION,
           count,
@@ -284,7 +328,13 @@ function readPositions(
           count,
           count,
         ])
-        .map((row) => ({ rev: Number(row.rev), at: DELETION_POSITION + Number(row.id), rows: null, path: row.path }));
+        .map((row) => ({
+          rev: Number(row.rev),
+          at: DELETION_POSITION + Number(row.id),
+          rows: null,
+          path: row.path,
+          move: row.op === 'move' ? row : null,
+        }));
   const cut = [nodes, deletions].filter((list) => list.length >= count).map((list) => list[list.length - 1]);
   const bound = cut.sort(before)[0];
   const positions = [...nodes, ...deletions].sort(before).filter((p) => !bound || before(p, bound) <= 0);
@@ -293,9 +343,10 @@ function readPositions(
 
 /**
  * One entry per node and deleted path touched after `after`, carrying its current state, in stream
- * order, paged. A node touched several times appears once, at its latest revision. A directory
- * that has not been sent yet is sent before the first entry below it, so the receiver never has
- * to invent one.
+ * order, paged. A node touched several times appears once, at its latest revision, under the path
+ * it had then: a directory move that came later is its own entry, replayed in order (a manifest,
+ * `liveOnly`, gives current paths). A directory that has not been sent yet is sent before the
+ * first entry below it, so the receiver never has to invent one.
  */
 export function coalesceChanges(db: Database, after: ChangeCursor, options: CoalesceOptions | null = {}): ChangeBatch {
   options ??= {};
@@ -304,8 +355,14 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
   const limit = Math.max(1, options.limit ?? 256);
   const maxChunks = options.maxChunks ?? 50_000;
   const ignore = options.ignore ?? DEFAULT_IGNORE;
+  const liveOnly = options.liveOnly === true;
+  const peer = options.peer;
+  // Paths are read as they are now; the moves after the cursor carry them back to each entry's revision.
+  const moves: LoggedMove[] = liveOnly ? [] : movesAfter(db, after.rev);
   const entries: ChangeEntry[] = [];
+  // Paths sent since the page began or since the last move: a path means another node across a move.
   const sent = new Set<string>();
+  const looked = new Set<string>();
   let chunks = 0;
   let cursor: ChangeCursor = after;
   // Positions skipped as echoes or ignored do not fill a page; bound the scan so a page stays cheap.
@@ -317,24 +374,35 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     if (entry.type === 'file') chunks += entry.chunks.length;
   };
   const wanted = (path: string, rev: number): boolean =>
-    !isIgnored(path, ignore) && (options.peer === undefined || echoRev(db, options.peer, path) !== rev);
-  // Directories above `path` that the peer has not been sent yet (positioned after the cursor) go first.
-  // Directories already looked at in this page: each is looked up once, not once per entry below it.
-  const looked = new Set<string>();
-  const sendAncestors = (path: string, position: ChangeCursor): void => {
+    !isIgnored(path, ignore) && (peer === undefined || echoRev(db, peer, path) !== rev);
+  // Directories above `path` (as of `rev`) that the peer has not been sent yet (positioned after the
+  // cursor) go first. Each is looked up once per page, not once per entry below it.
+  const sendAncestors = (path: string, rev: number): void => {
     const dir = parentPath(path);
     if (dir === '/' || sent.has(dir) || looked.has(dir)) return;
     looked.add(dir);
-    const node = nodeAt(db, dir);
+    const node = nodeAt(db, pathNow(moves, dir, rev));
     if (!node) return;
-    if (compareChangeCursors({ rev: Number(node.rev), at: Number(node.inode) }, position) <= 0) return;
-    sendAncestors(dir, position);
+    if (compareChangeCursors({ rev: Number(node.rev), at: Number(node.inode) }, after) <= 0) return;
+    sendAncestors(dir, rev);
     if (wanted(dir, Number(node.rev))) emit(nodeEntry(db, node, dir, Number(node.rev)));
     else sent.add(dir);
   };
+  const sendMove = (row: LogRow, rev: number): void => {
+    // A move replayed from this peer is its own.
+    if (peer !== undefined && row.peer === peer) return;
+    const to = row.target ?? '';
+    if (isIgnored(to, ignore) && isIgnored(row.path, ignore)) return;
+    sendAncestors(to, rev);
+    const bases = row.bases === null ? {} : (JSON.parse(row.bases) as Record<string, number>);
+    const base = peer === undefined ? -1 : (bases[peer] ?? -1);
+    entries.push({ type: 'move', rev, path: to, from: row.path, inode: Number(row.inode), base });
+    sent.clear();
+    looked.clear();
+  };
   let exhausted = false;
   while (!exhausted && entries.length < limit && chunks < maxChunks && scanned < maxScan) {
-    const read = readPositions(db, cursor, through, limit + 1, options.liveOnly === true);
+    const read = readPositions(db, cursor, through, limit + 1, liveOnly);
     exhausted = read.exhausted;
     if (read.positions.length === 0) break;
     let index = 0;
@@ -344,15 +412,20 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
       const here = { rev: position.rev, at: position.at };
       if (position.rows) {
         for (const row of position.rows) {
+          if (row.path === null) continue;
+          const path = pathAsOf(moves, row.path, position.rev);
           // Within a page every entry carries the current state: a path already sent is not sent again.
-          if (row.path === null || sent.has(row.path) || !wanted(row.path, position.rev)) continue;
-          sendAncestors(row.path, after);
-          emit(nodeEntry(db, row, row.path, position.rev));
+          if (sent.has(path) || !wanted(path, position.rev)) continue;
+          sendAncestors(path, position.rev);
+          emit(nodeEntry(db, row, path, position.rev));
         }
+      } else if (position.move) {
+        sendMove(position.move, position.rev);
       } else if (!sent.has(position.path) && wanted(position.path, position.rev)) {
         // A deleted path that is live again carries its current state (its node may sit earlier in the stream).
-        const entry = materialiseChange(db, position.path, position.rev);
-        if (entry.type !== 'delete') sendAncestors(entry.path, after);
+        const state = materialiseChange(db, pathNow(moves, position.path, position.rev), position.rev);
+        const entry: PathState = { ...state, path: position.path };
+        if (entry.type !== 'delete') sendAncestors(entry.path, position.rev);
         emit(entry);
       }
       cursor = here;

@@ -19,6 +19,7 @@ import {
   type PushResponse,
   type SyncEndpoint,
 } from './endpoint.ts';
+import { expandMoves } from './moves.ts';
 import { fetchObjects, missingObjects, pushObjects, type SyncObject } from './objects.ts';
 import {
   assertAppliedPushCursor,
@@ -28,6 +29,8 @@ import {
   replicaId,
   type UnsyncedEntry,
   unsyncedEntries,
+  pendingExpansions,
+  writePendingExpansions,
   writePushCursor,
   writeWatermark,
 } from './peers.ts';
@@ -165,6 +168,12 @@ export function createSyncDriver(
     const base = readPushCursor(db, authority).rev;
     db.transaction(() => {
       const result = applyChanges(db, entries, { peer: authority, source: 'upstream', base });
+      // Moves this side could not replay: the authority sends their trees again as state. Kept with
+      // the watermark, so a crash before asking only asks later.
+      if (result.expand) {
+        const inodes = result.expand.map((move) => move.inode);
+        writePendingExpansions(db, authority, [...pendingExpansions(db, authority), ...inodes]);
+      }
       recordRefusals(
         db,
         authority,
@@ -212,9 +221,18 @@ export function createSyncDriver(
     return completePulled(db, entries, await endpoint.fetchChunkGroups(wanted));
   };
 
+  /** Asks the authority to send again, as state, the trees of its moves this side took as deletions. */
+  const expandPending = async (authority: string): Promise<void> => {
+    const inodes = pendingExpansions(db, authority);
+    for (let start = 0; start < inodes.length; start += 1024)
+      await endpoint.expandMoves(inodes.slice(start, start + 1024));
+    if (inodes.length > 0) db.transaction(() => writePendingExpansions(db, authority, []));
+  };
+
   const pull = async (report: SyncReport): Promise<void> => {
     const authority = await connect();
     for (;;) {
+      await expandPending(authority);
       const after = readWatermark(db, authority);
       let batch = await endpoint.fetchChanges(self, after, batchEntries, { deltas: true });
       if (batch.reset) {
@@ -232,6 +250,8 @@ export function createSyncDriver(
       const cursor = batch.cursor;
       await fetchMissing(entries, report);
       applyPulled(authority, entries, report, () => writeWatermark(db, authority, cursor));
+      // Trees of moves taken as deletions come again as state, before anything is pushed.
+      if (pendingExpansions(db, authority).length > 0) continue;
       if (!batch.more) return;
     }
   };
@@ -263,8 +283,13 @@ export function createSyncDriver(
       await endpoint.pushObjects(objects);
       report.bytesOut += objects.reduce((sum, object) => sum + object.bytes.byteLength, 0);
     }
-    const base = readWatermark(db, authority).rev;
-    return endpoint.pushChanges({ replica: self, entries, base, cursor });
+    const watermark = readWatermark(db, authority);
+    const base = watermark.rev;
+    // A move still a move was made over all of the authority's stream applied by now: one the
+    // authority's changes since touched has become state (`settleMetMoves`).
+    const over = watermark.at === null ? watermark.rev : watermark.rev - 1;
+    const sent = entries.map((entry) => (entry.type === 'move' ? { ...entry, seen: over } : entry));
+    return endpoint.pushChanges({ replica: self, entries: sent, base, cursor });
   };
 
   const push = async (report: SyncReport): Promise<void> => {
@@ -273,6 +298,7 @@ export function createSyncDriver(
       const after = readPushCursor(db, authority);
       const batch = coalesceChanges(db, after, { peer: authority, limit: batchEntries, ignore: options.ignore });
       let refused: RefusedEntry[] = [];
+      let expand: number[] = [];
       if (batch.entries.length > 0) {
         // Big files go as chunk deltas; if the authority's list changed meanwhile, whole, once more.
         let response = await sendBatch(authority, await withDeltas(batch.entries), batch.cursor, report);
@@ -283,6 +309,7 @@ export function createSyncDriver(
         report.conflicts.push(...response.result.conflicts);
         refused = response.result.refused ?? [];
         report.refused.push(...refused);
+        expand = response.expand ?? [];
       }
       db.transaction(() => {
         recordRefusals(
@@ -292,10 +319,12 @@ export function createSyncDriver(
           batch.entries.map((entry) => entry.path),
           refused,
         );
-        writePushCursor(db, authority, batch.cursor);
+        writePushCursor(db, authority, batch.cursor, batch.entries.length > 0);
+        // Moves the authority took as deletions: their trees go again as state, in the next batches.
+        expandMoves(db, expand);
       });
       options.onProgress?.({ phase: 'push', entries: report.pushed, bytes: report.bytesOut });
-      if (!batch.more) return;
+      if (!batch.more && expand.length === 0) return;
     }
   };
 

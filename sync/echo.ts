@@ -5,6 +5,7 @@
  * @module
  */
 import type { Database } from '../core/database.ts';
+import { type LoggedMove, movesAfter, pathAsOf } from './move-log.ts';
 
 /** The local revision at which this side last applied `path` from `peer`, if it did. */
 export function echoRev(db: Database, peer: string, path: string): number | undefined {
@@ -20,4 +21,13 @@ export function markEchoes(db: Database, peer: string, paths: Iterable<string>, 
       [peer, path, rev],
     );
   }
+}
+
+/**
+ * True when the node now at `path` was last changed, at local revision `rev`, by applying it from
+ * `peer`. Marks name paths as they were then: directory moves made since (`moves`, this side's log
+ * after some revision at or below `rev`; read when not given) are undone first.
+ */
+export function isEcho(db: Database, peer: string, path: string, rev: number, moves?: readonly LoggedMove[]): boolean {
+  return echoRev(db, peer, pathAsOf(moves ?? movesAfter(db, rev), path, rev)) === rev;
 }

@@ -41,7 +41,8 @@ import {
   takeForkSnapshot,
 } from './merge-source.ts';
 import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
-import { replicaId, writePushCursor } from './peers.ts';
+import { expandMoves } from './moves.ts';
+import { replicaId, writePushCursor, writeWatermark } from './peers.ts';
 
 /** Most rows one fork staging call may carry. */
 const STAGE_ROWS = 2000;
@@ -97,6 +98,12 @@ export interface PushResponse {
    * `chunkDigests`). When present, nothing of the batch was applied: send it again with whole lists.
    */
   stale?: string[];
+  /**
+   * The replica's directory moves the authority could not replay as one rename (it changed the
+   * tree since), named by the replica's inode: it took each as the deletion of the old path, and the
+   * replica must send the moved tree again as state (`expandMoves` on its side).
+   */
+  expand?: number[];
 }
 
 /** The calls a replica makes on its authority. Every method may be remote, so each returns a promise. */
@@ -118,6 +125,11 @@ export interface SyncEndpoint {
   pushObjects(objects: SyncObject[]): Promise<number>;
   /** Applies a batch of the replica's changes in one transaction; see {@link PushResponse}. */
   pushChanges(request: PushRequest): Promise<PushResponse>;
+  /**
+   * Sends the directories the authority moved (named by its inodes, from the move entries) again
+   * as state, after the replica could not replay their moves: at most 1,024 a call.
+   */
+  expandMoves(inodes: number[]): Promise<void>;
   /**
    * The digests of the chunk list of the file at each path (null where there is none), so a push
    * can send only the groups of a big file that differ (a chunk delta).
@@ -184,6 +196,7 @@ export const SYNC_METHODS = [
   'fetchObjects',
   'pushObjects',
   'pushChanges',
+  'expandMoves',
   'chunkDigests',
   'fetchChunkGroups',
   'snapshotNames',
@@ -406,10 +419,23 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
       // Deltas are rebuilt and applied in one synchronous step: nothing can change the lists between.
       const { entries, stale } = expandDeltas(db, request.entries);
       if (stale.length > 0) {
-        return { result: { applied: 0, skipped: 0, conflicts: [], refused: [] }, acknowledged: request.cursor, stale };
+        const result = { applied: 0, skipped: 0, conflicts: [], refused: [] };
+        return { result, acknowledged: request.cursor, stale };
       }
-      const result = applyChanges(db, entries, { peer: replica, source: 'local', base: request.base });
-      return { result, acknowledged: request.cursor };
+      const result = db.transaction(() => {
+        const applied = applyChanges(db, entries, { peer: replica, source: 'local', base: request.base });
+        // How far this side has applied the replica's stream: what its directory moves are made over.
+        writeWatermark(db, replica, request.cursor);
+        return applied;
+      });
+      if (!result.expand) return { result, acknowledged: request.cursor };
+      return { result, acknowledged: request.cursor, expand: result.expand.map((move) => move.inode) };
+    },
+    async expandMoves(inodes) {
+      checkCount(inodes, 1024, 'inodes');
+      if (!inodes.every((inode) => Number.isSafeInteger(inode) && inode > 0))
+        throw fsError('EINVAL', 'sync', undefined, undefined, 'expected inodes (positive integers)');
+      expandMoves(db, inodes);
     },
     async chunkDigests(paths) {
       checkCount(paths, MAX_BATCH_ENTRIES, 'paths');

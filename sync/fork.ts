@@ -284,7 +284,7 @@ const sameState = (a: ChangeEntry, b: ChangeEntry): boolean =>
   (a.type !== 'file' ||
     (b.type === 'file' && a.size === b.size && JSON.stringify(a.chunks) === JSON.stringify(b.chunks))) &&
   (a.type !== 'symlink' || (b.type === 'symlink' && a.target === b.target)) &&
-  (a.type === 'delete' || (b.type !== 'delete' && a.mode === b.mode));
+  (a.type === 'delete' || a.type === 'move' || (b.type !== 'delete' && b.type !== 'move' && a.mode === b.mode));
 
 /**
  * `name`, or `name-2`, `name-3`, … : the first that is free here or already holds `entry`'s state

@@ -41,7 +41,9 @@ export {
   type FileEntry,
   fetchChanges,
   HOLE,
+  type MoveEntry,
   materialiseChange,
+  type PathState,
   START_CURSOR,
   type SymlinkEntry,
 } from './changes.ts';
@@ -130,6 +132,7 @@ export {
   remoteSource,
 } from './merge-source.ts';
 export { localTarget, type MergeTarget, remoteTarget } from './merge-target.ts';
+export { expandMoves } from './moves.ts';
 export {
   buildManifest,
   fetchObjects,

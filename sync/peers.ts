@@ -42,13 +42,31 @@ export function readPushCursor(db: Database, peer: string): ChangeCursor {
   return readCursor(db, peer, 'push');
 }
 
-/** Records how far into this side's change stream `peer` has acknowledged, and forgets echo marks it covers. */
-export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor): void {
+/**
+ * Records how far into this side's change stream `peer` has acknowledged, and forgets the echo
+ * marks it covers, unless `forgetEchoes` is false: a replica whose push sent nothing has not told
+ * its authority how far it got, and the authority's directory moves are checked against the marks
+ * after the position it knows (sync/moves.ts).
+ */
+export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor, forgetEchoes = true): void {
   writeCursor(db, peer, 'push', cursor);
+  if (!forgetEchoes) return;
   db.run('DELETE FROM vfs_sync_echo WHERE peer = ? AND rev <= ?', [
     peer,
     cursor.at === null ? cursor.rev : cursor.rev - 1,
   ]);
+}
+
+/** The authority's moved directories (its inodes) this side still has to ask it to send as state. */
+export function pendingExpansions(db: Database, peer: string): number[] {
+  const value = readMeta(db, `sync_expand:${peer}`);
+  return typeof value === 'string' ? (JSON.parse(value) as number[]) : [];
+}
+
+/** Records the authority's moved directories this side still has to ask for as state. */
+export function writePendingExpansions(db: Database, peer: string, inodes: readonly number[]): void {
+  if (inodes.length === 0) db.run('DELETE FROM vfs_meta WHERE k = ?', [`sync_expand:${peer}`]);
+  else writeMeta(db, `sync_expand:${peer}`, JSON.stringify([...new Set(inodes)]));
 }
 
 /** Forgets everything about `peer` (after divergence, before a full resync). */

@@ -38,6 +38,9 @@ class SyncTarget extends RpcTarget implements SyncEndpoint {
   pushChanges(...args: Parameters<SyncEndpoint['pushChanges']>) {
     return this.#endpoint.pushChanges(...args);
   }
+  expandMoves(...args: Parameters<SyncEndpoint['expandMoves']>) {
+    return this.#endpoint.expandMoves(...args);
+  }
   chunkDigests(...args: Parameters<SyncEndpoint['chunkDigests']>) {
     return this.#endpoint.chunkDigests(...args);
   }

@@ -813,10 +813,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       rev,
       MAX_INVALIDATIONS,
     ]);
-    const gone = db.all<{ path: string }>('SELECT path FROM vfs_changes WHERE rev >= ? LIMIT ?', [
-      rev,
-      MAX_INVALIDATIONS,
-    ]);
+    // Deleted paths, and both ends of a directory's move (its subtree keeps its revisions).
+    const gone = db.all<{ path: string }>(
+      'SELECT path FROM vfs_changes WHERE rev >= ? UNION ALL SELECT target FROM vfs_changes WHERE rev >= ? AND target IS NOT NULL LIMIT ?',
+      [rev, rev, MAX_INVALIDATIONS],
+    );
     for (const { path } of gone) invalidate(session, path);
     for (const { inode } of nodes) {
       if (inode === ROOT_INODE) addon.invalInode(session, ROOT_INODE, 0, 0);

@@ -46,8 +46,16 @@ function toVersion4Nodes(backend: StorageBackend): void {
   for (const { sql } of triggers) backend.run(sql);
 }
 
-/** Drops what version 6 added (snapshots and their history), as a version 5 workspace lacks it. */
+/** Drops what version 7 added (the move columns of the change log), as a version 6 workspace lacks it. */
+function toVersion6(backend: StorageBackend): void {
+  backend.run('DROP INDEX vfs_changes_moves');
+  backend.run('DROP INDEX vfs_changes_move_targets');
+  for (const column of ['target', 'inode', 'peer', 'bases']) backend.run(`ALTER TABLE vfs_changes DROP COLUMN ${column}`);
+}
+
+/** Drops what versions 6 and 7 added (snapshots, their history, the move column), as a version 5 workspace lacks it. */
 function toVersion5(backend: StorageBackend): void {
+  toVersion6(backend);
   for (const table of ['vfs_snapshots', 'vfs_hist_nodes', 'vfs_hist_dirents', 'vfs_hist_chunks'])
     backend.run(`DROP TABLE ${table}`);
 }

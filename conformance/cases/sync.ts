@@ -202,6 +202,157 @@ function behaviourCases(target: ConformanceTarget): void {
   );
   definePairCase(
     target,
+    'a directory move is at most 10 change rows and under 4 KiB on the wire, each way, whatever its size',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/d/sub', { recursive: true });
+        for (let i = 0; i < 3000; i++) ws.writeFile(`/d/sub/f${i}`, `file ${i}`);
+      });
+      await pair.sync();
+      const moveRows = (from: string, to: string) => (ws: Workspace) => {
+        const rev = Number(ws.db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0].v);
+        const rows = () => ws.db.all<{ n: number }>('SELECT count(*) AS n FROM vfs_changes')[0].n;
+        const before = rows();
+        ws.rename(from, to);
+        return (
+          rows() - before + ws.db.all<{ n: number }>('SELECT count(*) AS n FROM vfs_nodes WHERE rev >= ?', [rev])[0].n
+        );
+      };
+      for (const [side, from, to] of [
+        [pair.authority, '/d', '/e'],
+        [pair.replica, '/e/sub', '/moved'],
+      ] as const) {
+        expect(await side.do(moveRows(from, to))).toBeLessThanOrEqual(10);
+        const before = pair.wire.counters.sent + pair.wire.counters.received;
+        await pair.sync();
+        expect(pair.wire.counters.sent + pair.wire.counters.received - before).toBeLessThan(4096);
+        expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+      }
+      expect(await pair.authority.do((ws) => ws.readFile('/moved/f2999', 'utf8'))).toBe('file 2999');
+      expect(await pair.replica.do((ws) => ws.find('/moved', '*').length)).toBe(3000);
+    },
+    { timeout: 180_000 },
+  );
+  for (const [mover, editor] of [
+    ['authority', 'replica'],
+    ['replica', 'authority'],
+  ] as const) {
+    definePairCase(
+      target,
+      `a move on the ${mover} meets edits inside the tree on the ${editor}: the edits stay at the old path, nothing lost`,
+      async (pair) => {
+        await pair.authority.do((ws) => {
+          ws.mkdir('/d/deep', { recursive: true });
+          ws.writeFile('/d/f1', 'one');
+          ws.writeFile('/d/deep/f2', 'two');
+        });
+        await pair.sync();
+        await pair[mover].do((ws) => ws.rename('/d', '/e'));
+        await pair[editor].do((ws) => {
+          ws.writeFile('/d/f1', 'edited');
+          ws.writeFile('/d/deep/new', 'new');
+          ws.rm('/d/deep/f2');
+        });
+        await expectConverged(pair);
+        // The move is the deletion of the old tree against edits made there meanwhile: the edits
+        // stay where they were made, the moved tree keeps what it held (docs/sync-protocol.md).
+        expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual([
+          '/d',
+          '/d/deep',
+          '/d/deep/new',
+          '/d/f1',
+          '/e',
+          '/e/deep',
+          '/e/deep/f2',
+          '/e/f1',
+        ]);
+        expect(await pair.authority.do((ws) => [ws.readFile('/d/f1', 'utf8'), ws.readFile('/e/f1', 'utf8')])).toEqual([
+          'edited',
+          'one',
+        ]);
+      },
+    );
+    definePairCase(
+      target,
+      `a move on the ${mover} meets a deletion of the tree on the ${editor}: the tree survives, moved`,
+      async (pair) => {
+        await pair.authority.do((ws) => {
+          ws.mkdir('/d/deep', { recursive: true });
+          for (let i = 0; i < 20; i++) ws.writeFile(`/d/deep/f${i}`, `file ${i}`);
+        });
+        await pair.sync();
+        await pair[mover].do((ws) => ws.rename('/d', '/e'));
+        await pair[editor].do((ws) => ws.rm('/d', { recursive: true }));
+        await expectConverged(pair);
+        expect(await pair.replica.do((ws) => ws.find('/', '**').length)).toBe(22);
+        expect(await pair.replica.do((ws) => ws.readFile('/e/deep/f19', 'utf8'))).toBe('file 19');
+      },
+    );
+    definePairCase(
+      target,
+      `a move on the ${mover} onto a name the ${editor} made meanwhile loses nothing`,
+      async (pair) => {
+        await pair.authority.do((ws) => {
+          ws.mkdir('/d');
+          for (let i = 0; i < 10; i++) ws.writeFile(`/d/f${i}`, `file ${i}`);
+        });
+        await pair.sync();
+        await pair[mover].do((ws) => ws.rename('/d', '/e'));
+        await pair[editor].do((ws) => {
+          ws.mkdir('/e');
+          ws.writeFile('/e/mine', 'mine');
+          ws.writeFile('/e/f0', 'theirs');
+        });
+        await expectConverged(pair);
+        const files = await pair.authority.do((ws) =>
+          ws.find('/', '**').filter((path) => ws.lstat(path).type === 'file'),
+        );
+        const contents = await pair.authority.do((ws) => files.map((path) => ws.readFile(path, 'utf8')).sort());
+        // Every version written anywhere is somewhere: the ten moved files, the new one, and the
+        // other side's f0 (beside the moved one as a conflict copy, or the moved one beside it).
+        expect(contents).toEqual([...Array.from({ length: 10 }, (_, i) => `file ${i}`), 'mine', 'theirs'].sort());
+      },
+    );
+  }
+  definePairCase(
+    target,
+    'chained moves, a path reused after a move, and a new replica reading moves it already has',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/a/x', { recursive: true });
+        ws.writeFile('/a/x/f', 'f');
+      });
+      await pair.sync();
+      await pair.authority.do((ws) => {
+        ws.rename('/a', '/b');
+        ws.writeFile('/b/x/g', 'g');
+        ws.rename('/b', '/c');
+        ws.mkdir('/a');
+        ws.writeFile('/a/again', 'again');
+        ws.rename('/c/x', '/a/x');
+      });
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual([
+        '/a',
+        '/a/again',
+        '/a/x',
+        '/a/x/f',
+        '/a/x/g',
+        '/c',
+      ]);
+      // A new replica reads every live node at its current path, then the moves: nothing to replay.
+      await pair.replica.do((ws) => ws.rm('/a', { recursive: true }));
+      await pair.replica.do((ws) => {
+        ws.db.run('DELETE FROM vfs_sync_cursors');
+        ws.db.run('DELETE FROM vfs_sync_echo');
+        for (const path of ws.find('/', '*')) ws.rm(path, { recursive: true });
+      });
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.readFile('/a/x/g', 'utf8'))).toBe('g');
+    },
+  );
+  definePairCase(
+    target,
     'compaction runs in bounded steps, keeps nothing without a peer, and a new peer still gets everything',
     async (pair) => {
       await pair.authority.do((ws) => {

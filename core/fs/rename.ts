@@ -1,5 +1,6 @@
 /**
- * rename, with POSIX overwrite rules, atomic, whole subtree in a fixed number of statements.
+ * rename, with POSIX overwrite rules, atomic, whole subtree in a fixed number of statements and
+ * change rows.
  *
  * @module
  */
@@ -24,7 +25,23 @@ export function rename(db: Database, from: string, to: string): void {
   withPaths('rename', from, to, () => renameUnchecked(db, from, to));
 }
 
-function renameUnchecked(db: Database, from: string, to: string): void {
+/** How sync records a rename it makes (see {@link recordedRename}). */
+export interface RenameRecord {
+  /** The peer the move is replayed from: the move is its, not sent back to it. */
+  peer?: string;
+  /** Record a directory's move as state (a deletion of every old path, the subtree restamped). */
+  asState?: boolean;
+}
+
+/**
+ * {@link rename} as sync makes it: a directory move replayed from a peer, or a local version moved
+ * aside, which must travel as state (the peer holds the winning version at the old path).
+ */
+export function recordedRename(db: Database, from: string, to: string, record: RenameRecord): void {
+  withPaths('rename', from, to, () => renameUnchecked(db, from, to, record));
+}
+
+function renameUnchecked(db: Database, from: string, to: string, record: RenameRecord = {}): void {
   const fromNames = splitPath(from, 'rename');
   const toNames = splitPath(to, 'rename');
   mutate(db, 'rename', from, (m) => {
@@ -75,7 +92,12 @@ function renameUnchecked(db: Database, from: string, to: string): void {
       unlinkEntry(db, m, target.parent.inode, target.name, target.node);
     }
     if (target.parent.inode !== source.parent.inode) checkMoveDepth(db, target.parent.inode, moving.inode, to);
-    tombstoneSubtree(db, m, moving.inode, source.realPath);
+    // A directory's move is one row, its subtree keeping its revisions (the change stream names each
+    // node by its path as of its revision, sync/changes.ts). A file or link moves as a deletion and
+    // its state at the new name.
+    const asMove = isDir && !record.asState;
+    if (asMove) m.move(source.realPath, target.realPath, moving.inode, record.peer);
+    else tombstoneSubtree(db, m, moving.inode, source.realPath);
     db.run('UPDATE vfs_dirents SET parent = ?, name = ? WHERE parent = ? AND name = ?', [
       target.parent.inode,
       target.name,
@@ -85,7 +107,7 @@ function renameUnchecked(db: Database, from: string, to: string): void {
     touchDir(db, m, source.parent.inode, isDir ? -1 : 0);
     touchDir(db, m, target.parent.inode, isDir ? 1 : 0);
     db.run('UPDATE vfs_nodes SET ctime = ? WHERE inode = ?', [m.now, moving.inode]);
-    restampSubtree(db, m, moving.inode);
+    if (!asMove) restampSubtree(db, m, moving.inode);
     m.note('rename', source.realPath);
     m.note('rename', target.realPath);
   });

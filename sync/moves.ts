@@ -1,0 +1,149 @@
+/**
+ * Directory moves in sync (docs/sync-protocol.md, "Moves"). A rename of a directory is one change
+ * row whatever its size (`Mutation.move`). The receiver replays it as one rename when its copy of
+ * the tree is the one the sender moved: nothing in it, nor at the destination, changed on the
+ * receiver after the move's base (what of the receiver's changes the sender had applied when it
+ * moved). Otherwise the move is taken as what it amounts to in state, the deletion of the old
+ * path with edits made here kept, and the sender restamps the moved tree so it travels as state.
+ * Either way the outcome is the state-based one, under which nothing is lost.
+ *
+ * @module
+ */
+import type { Database } from '../core/database.ts';
+import { mutate } from '../core/mutate.ts';
+import { isSameOrBelow, parentPath } from '../core/paths.ts';
+import { restampSubtree, tombstoneSubtree } from '../core/subtree.ts';
+import { type ChangeEntry, locationAt, type MoveEntry } from './changes.ts';
+import { echoRev, isEcho } from './echo.ts';
+import { movesAfter, pathAsOf, pathNow } from './move-log.ts';
+
+// Every node of a tree, with its path.
+const SUBTREE = `WITH RECURSIVE sub(inode, path) AS (
+  SELECT ?, ?
+  UNION ALL
+  SELECT d.child, sub.path || '/' || d.name FROM vfs_dirents d JOIN sub ON d.parent = sub.inode
+)`;
+
+/** `path` and the bounds of every path strictly below it ('0' follows '/'). */
+const range = (path: string): [string, string, string] => [path, `${path}/`, `${path}0`];
+
+/**
+ * True when something at or below `path` changed on this side after `base` and not by applying it
+ * from `peer`: a node, a deletion, a move, or an entry refused either way. Rows name paths as of
+ * their revisions: the tree's earlier names (before this side's moves since `base`) count too.
+ */
+function changedSince(db: Database, path: string, base: number, peer: string): boolean {
+  const moves = movesAfter(db, base);
+  const location = locationAt(db, path);
+  const node = location?.realPath === path ? location.node : undefined;
+  if (node) {
+    const changed = db.all<{ path: string; rev: number }>(
+      `${SUBTREE} SELECT sub.path, n.rev FROM sub JOIN vfs_nodes n ON n.inode = sub.inode WHERE n.rev > ?`,
+      [node.inode, path, base],
+    );
+    if (changed.some((row) => !isEcho(db, peer, row.path, Number(row.rev), moves))) return true;
+  }
+  const names = new Set([path, ...moves.map((move) => pathAsOf(moves, path, move.rev - 1))]);
+  for (const name of names) {
+    const rows = db.all<{ rev: number; path: string; op: string; target: string | null; peer: string | null }>(
+      `SELECT rev, path, op, target, peer FROM vfs_changes WHERE rev > ? AND (path = ? OR (path > ? AND path < ?))
+       UNION ALL SELECT rev, path, op, target, peer FROM vfs_changes
+       WHERE op = 'move' AND rev > ? AND (target = ? OR (target > ? AND target < ?))`,
+      [base, ...range(name), base, ...range(name)],
+    );
+    for (const row of rows) {
+      const rev = Number(row.rev);
+      const here = [row.path, row.target].some(
+        (p) => p !== null && isSameOrBelow(pathNow(moves, p, rev), path),
+      );
+      if (!here) continue;
+      if (row.op === 'move' ? row.peer !== peer : echoRev(db, peer, row.path) !== rev) return true;
+    }
+    const refused = db.all('SELECT 1 FROM vfs_sync_refused WHERE peer = ? AND (path = ? OR (path > ? AND path < ?)) LIMIT 1', [
+      peer,
+      ...range(name),
+    ]);
+    if (refused.length > 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether `move` can be replayed here as one rename: its source is a real directory, its
+ * destination free (or an empty directory) under a real directory, and neither tree changed here
+ * after the move's base other than by applying the sender's own changes. Without a conflict
+ * policy (`checked` false) only the shape is checked: the incoming state simply wins.
+ */
+export function replayable(db: Database, move: MoveEntry, peer: string | undefined, checked: boolean): boolean {
+  const { from, path: to } = move;
+  if (from === to || isSameOrBelow(to, from) || isSameOrBelow(from, to)) return false;
+  const source = locationAt(db, from);
+  if (source?.node?.type !== 'dir' || source.realPath !== from) return false;
+  const target = locationAt(db, to);
+  if (target === undefined || target.realPath !== to || target.parent.type !== 'dir') return false;
+  if (target.node && target.node.type !== 'dir') return false;
+  if (!checked) return true;
+  const sender = peer ?? '';
+  const base = move.seen ?? move.base;
+  return !changedSince(db, from, base, sender) && !changedSince(db, to, base, sender);
+}
+
+/**
+ * This side's own directory moves not yet pushed (after `pushed`) that `entries` from its
+ * authority touch, at or below either end, become state: the authority changed that tree since
+ * the move was made, so the move is no longer a rename of the tree it has. Each is recorded as a
+ * deletion of every old path and the moved tree restamped, as an unmatched move would have been.
+ * Every move that stays was made over all of the authority's stream applied so far (`seen`).
+ */
+export function settleMetMoves(db: Database, entries: readonly ChangeEntry[], pushed: number): void {
+  const moves = db.all<{ id: number; path: string; target: string; inode: number }>(
+    "SELECT id, path, target, inode FROM vfs_changes WHERE op = 'move' AND peer IS NULL AND rev > ?",
+    [pushed],
+  );
+  for (const move of moves) {
+    const touches = (path: string): boolean => isSameOrBelow(path, move.path) || isSameOrBelow(path, move.target);
+    if (!entries.some((entry) => touches(entry.path) || (entry.type === 'move' && touches(entry.from)))) continue;
+    mutate(db, 'sync', undefined, (m) => {
+      db.run('DELETE FROM vfs_changes WHERE id = ?', [move.id]);
+      const dir = db.all<{ type: string }>('SELECT type FROM vfs_nodes WHERE inode = ?', [move.inode])[0];
+      if (dir?.type !== 'dir') {
+        m.tombstone(move.path);
+        return;
+      }
+      tombstoneSubtree(db, m, move.inode, move.path);
+      restampSubtree(db, m, move.inode);
+    });
+  }
+}
+
+/**
+ * True when a directory was moved onto `path` or one of its ancestors here after `base` (not
+ * replayed from `peer`): the moved tree keeps its nodes' revisions, so the move is what marks every
+ * path in it as changed here.
+ */
+export function movedHereSince(db: Database, path: string, base: number, peer: string | undefined): boolean {
+  const ancestors: string[] = [];
+  for (let dir = path; dir !== '/'; dir = parentPath(dir)) ancestors.push(dir);
+  return (
+    db.all(
+      `SELECT 1 FROM vfs_changes WHERE op = 'move' AND rev > ? AND (peer IS NULL OR peer != ?)
+       AND target IN (SELECT value FROM json_each(?)) LIMIT 1`,
+      [base, peer ?? '', JSON.stringify(ancestors)],
+    ).length > 0
+  );
+}
+
+/**
+ * Makes the trees the moves put in place travel as state: every node of each moved directory
+ * (named by inode, wherever it is now) takes a new revision. Called on the side that made the
+ * moves when the peer could not replay them; doing it twice only sends the same state twice.
+ */
+export function expandMoves(db: Database, inodes: readonly number[]): void {
+  if (inodes.length === 0) return;
+  mutate(db, 'sync', undefined, (m) => {
+    for (const inode of inodes) {
+      const node = db.all<{ type: string }>('SELECT type FROM vfs_nodes WHERE inode = ?', [inode])[0];
+      if (node?.type === 'dir') restampSubtree(db, m, inode);
+    }
+  });
+}
