@@ -151,6 +151,16 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
     'ALTER TABLE vfs_changes ADD COLUMN bases TEXT',
     "CREATE INDEX vfs_changes_moves ON vfs_changes (rev) WHERE op = 'move'",
     "CREATE INDEX vfs_changes_move_targets ON vfs_changes (target) WHERE op = 'move'",
+    // An echo mark per path and revision: a node moved away keeps its mark under its old name.
+    `CREATE TABLE vfs_sync_echo_v7 (
+      peer TEXT NOT NULL,
+      path TEXT NOT NULL,
+      rev INTEGER NOT NULL,
+      PRIMARY KEY (peer, path, rev)
+    ) WITHOUT ROWID`,
+    'INSERT INTO vfs_sync_echo_v7 (peer, path, rev) SELECT peer, path, rev FROM vfs_sync_echo',
+    'DROP TABLE vfs_sync_echo',
+    'ALTER TABLE vfs_sync_echo_v7 RENAME TO vfs_sync_echo',
   ],
 ];
 

@@ -16,7 +16,7 @@ import { parentPath } from '../core/paths.ts';
 import { type Location, locate } from '../core/resolve.ts';
 import { readMeta } from '../core/schema.ts';
 import type { ChunkDelta } from './chunk-delta.ts';
-import { echoRev } from './echo.ts';
+import { echoedAt } from './echo.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 import { type LoggedMove, movesAfter, pathAsOf, pathNow } from './move-log.ts';
 
@@ -374,7 +374,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     if (entry.type === 'file') chunks += entry.chunks.length;
   };
   const wanted = (path: string, rev: number): boolean =>
-    !isIgnored(path, ignore) && (peer === undefined || echoRev(db, peer, path) !== rev);
+    !isIgnored(path, ignore) && (peer === undefined || !echoedAt(db, peer, path, rev));
   // Directories above `path` (as of `rev`) that the peer has not been sent yet (positioned after the
   // cursor) go first. Each is looked up once per page, not once per entry below it.
   const sendAncestors = (path: string, rev: number): void => {

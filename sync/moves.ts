@@ -14,7 +14,7 @@ import { mutate } from '../core/mutate.ts';
 import { isSameOrBelow, parentPath } from '../core/paths.ts';
 import { restampSubtree, tombstoneSubtree } from '../core/subtree.ts';
 import { type ChangeEntry, locationAt, type MoveEntry } from './changes.ts';
-import { echoRev, isEcho } from './echo.ts';
+import { echoedAt, isEcho } from './echo.ts';
 import { movesAfter, pathAsOf, pathNow } from './move-log.ts';
 
 // Every node of a tree, with its path.
@@ -57,7 +57,7 @@ function changedSince(db: Database, path: string, base: number, peer: string): b
         (p) => p !== null && isSameOrBelow(pathNow(moves, p, rev), path),
       );
       if (!here) continue;
-      if (row.op === 'move' ? row.peer !== peer : echoRev(db, peer, row.path) !== rev) return true;
+      if (row.op === 'move' ? row.peer !== peer : !echoedAt(db, peer, row.path, rev)) return true;
     }
     const refused = db.all('SELECT 1 FROM vfs_sync_refused WHERE peer = ? AND (path = ? OR (path > ? AND path < ?)) LIMIT 1', [
       peer,

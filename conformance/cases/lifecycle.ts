@@ -46,11 +46,15 @@ function toVersion4Nodes(backend: StorageBackend): void {
   for (const { sql } of triggers) backend.run(sql);
 }
 
-/** Drops what version 7 added (the move columns of the change log), as a version 6 workspace lacks it. */
+/** Undoes what version 7 added (the move columns of the change log, echo marks per revision), as a version 6 workspace lacks it. */
 function toVersion6(backend: StorageBackend): void {
   backend.run('DROP INDEX vfs_changes_moves');
   backend.run('DROP INDEX vfs_changes_move_targets');
   for (const column of ['target', 'inode', 'peer', 'bases']) backend.run(`ALTER TABLE vfs_changes DROP COLUMN ${column}`);
+  backend.run('DROP TABLE vfs_sync_echo');
+  backend.run(
+    'CREATE TABLE vfs_sync_echo (peer TEXT NOT NULL, path TEXT NOT NULL, rev INTEGER NOT NULL, PRIMARY KEY (peer, path)) WITHOUT ROWID',
+  );
 }
 
 /** Drops what versions 6 and 7 added (snapshots, their history, the move column), as a version 5 workspace lacks it. */
