@@ -9,7 +9,14 @@ import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
 import { find } from '../core/fs/search.ts';
 import { applyChanges, type RefusedEntry, type SyncConflict } from './apply.ts';
-import { type ChangeCursor, type ChangeEntry, coalesceChanges, type FileEntry, HOLE } from './changes.ts';
+import {
+  type ChangeCursor,
+  type ChangeEntry,
+  coalesceChanges,
+  compareChangeCursors,
+  type FileEntry,
+  HOLE,
+} from './changes.ts';
 import { completePulled, DELTA_MIN_CHUNKS, groupsWanted, toDelta } from './chunk-delta.ts';
 import type { ManifestPage } from './compact.ts';
 import {
@@ -252,7 +259,9 @@ export function createSyncDriver(
       applyPulled(authority, entries, report, () => writeWatermark(db, authority, cursor));
       // Trees of moves taken as deletions come again as state, before anything is pushed.
       if (pendingExpansions(db, authority).length > 0) continue;
-      if (!batch.more) return;
+      // The last page is acknowledged by asking for the next, which brings nothing new: until then
+      // the authority keeps the log it covers (compaction stops below a peer's acknowledged position).
+      if (!batch.more && compareChangeCursors(cursor, after) === 0) return;
     }
   };
 
