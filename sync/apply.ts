@@ -111,7 +111,11 @@ export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
     if (typeof from !== 'string' || normalizedOrSelf(from) !== from || from === '/' || isSameOrBelow(entry.path, from))
       throw bad(`move ${JSON.stringify(from)} -> ${entry.path} is not a move of a directory to a path outside it`);
     const revision = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= -1;
-    if (!Number.isSafeInteger(entry.inode) || !revision(entry.base) || !(entry.seen === undefined || revision(entry.seen)))
+    if (
+      !Number.isSafeInteger(entry.inode) ||
+      !revision(entry.base) ||
+      !(entry.seen === undefined || revision(entry.seen))
+    )
       throw bad(`move ${from} -> ${entry.path} has a bad inode, base or seen`);
     return;
   }

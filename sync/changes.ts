@@ -319,15 +319,7 @@ function readPositions(
   const deletions: Position[] = liveOnly
     ? []
     : db
-        .all<LogRow>(DELETION_PAGE, [
-          after.rev,
-          at - DELETION_POSITION,
-          count,
-          after.rev,
-          through,
-          count,
-          count,
-        ])
+        .all<LogRow>(DELETION_PAGE, [after.rev, at - DELETION_POSITION, count, after.rev, through, count, count])
         .map((row) => ({
           rev: Number(row.rev),
           at: DELETION_POSITION + Number(row.id),

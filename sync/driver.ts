@@ -26,17 +26,17 @@ import {
   type PushResponse,
   type SyncEndpoint,
 } from './endpoint.ts';
-import { expandMoves } from './moves.ts';
+import { expandMoves, settleMoves } from './moves.ts';
 import { fetchObjects, missingObjects, pushObjects, type SyncObject } from './objects.ts';
 import {
   assertAppliedPushCursor,
+  pendingExpansions,
   readPushCursor,
   readWatermark,
   recordRefusals,
   replicaId,
   type UnsyncedEntry,
   unsyncedEntries,
-  pendingExpansions,
   writePendingExpansions,
   writePushCursor,
   writeWatermark,
@@ -142,12 +142,15 @@ export function createSyncDriver(
   const batchBytes = Math.min(options.batchBytes ?? MAX_BATCH_BYTES, MAX_BATCH_BYTES);
   const self = replicaId(db);
   let peer: string | undefined;
+  // Whether the authority takes directory moves (an older one does not: they are pushed as state).
+  let takesMoves = true;
   let queue: Promise<unknown> = Promise.resolve();
 
   const connect = async (): Promise<string> => {
     if (peer) return peer;
-    const welcome = await endpoint.hello({ replica: self, chunkSize: db.chunkSize });
+    const welcome = await endpoint.hello({ replica: self, chunkSize: db.chunkSize, moves: true });
     peer = welcome.peer;
+    takesMoves = welcome.moves === true;
     return peer;
   };
 
@@ -303,6 +306,7 @@ export function createSyncDriver(
 
   const push = async (report: SyncReport): Promise<void> => {
     const authority = await connect();
+    if (!takesMoves) db.transaction(() => settleMoves(db, readPushCursor(db, authority).rev));
     for (;;) {
       const after = readPushCursor(db, authority);
       const batch = coalesceChanges(db, after, { peer: authority, limit: batchEntries, ignore: options.ignore });

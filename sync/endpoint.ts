@@ -7,6 +7,7 @@
 import type { SqlValue } from '../core/backend.ts';
 import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
+import { readMeta, writeMeta } from '../core/schema.ts';
 import { type ApplyResult, applyChanges } from './apply.ts';
 import {
   type ChangeBatch,
@@ -40,8 +41,8 @@ import {
   snapshotNames,
   takeForkSnapshot,
 } from './merge-source.ts';
-import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
 import { expandMoves } from './moves.ts';
+import { fetchObjects, hasObjects, pushObjects, type SyncObject } from './objects.ts';
 import { replicaId, writePushCursor, writeWatermark } from './peers.ts';
 
 /** Most rows one fork staging call may carry. */
@@ -63,6 +64,11 @@ export interface Hello {
    * replica about to be created can then take.
    */
   chunkSize?: number;
+  /**
+   * True when the replica replays directory moves (`move` entries, schema 7). A replica that does
+   * not say so gets each move as the deletion of the old path and the moved tree as state.
+   */
+  moves?: boolean;
 }
 
 /** What the authority answers. */
@@ -73,6 +79,8 @@ export interface Welcome {
   chunkSize: number;
   /** Its current revision. */
   rev: number;
+  /** True when it takes directory moves in pushes (schema 7); otherwise a replica pushes them as state. */
+  moves?: boolean;
 }
 
 /** A replica's push of one batch. */
@@ -227,6 +235,20 @@ export function forwardEndpoint(
   ) as unknown as SyncEndpoint;
 }
 
+/**
+ * A page for a replica that does not replay moves (an older version): each move becomes the
+ * deletion of its old path, and the moved tree is restamped so it follows as state.
+ */
+function withoutMoves(db: Database, batch: ChangeBatch): ChangeBatch {
+  const moves = batch.entries.flatMap((entry) => (entry.type === 'move' ? [entry.inode] : []));
+  if (moves.length === 0) return batch;
+  expandMoves(db, moves);
+  const entries = batch.entries.map(
+    (entry): ChangeEntry => (entry.type === 'move' ? { type: 'delete', rev: entry.rev, path: entry.from } : entry),
+  );
+  return { ...batch, entries };
+}
+
 function checkReplica(replica: unknown): string {
   if (typeof replica !== 'string' || !/^[0-9a-zA-Z-]{1,64}$/.test(replica)) {
     throw fsError('EINVAL', 'sync', undefined, undefined, 'the replica id must be 1 to 64 letters, digits or dashes');
@@ -366,13 +388,17 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
           `chunk sizes differ (replica ${hello.chunkSize}, authority ${db.chunkSize}); create the replica with chunk size ${db.chunkSize}`,
         );
       }
-      return { peer: self, chunkSize: db.chunkSize, rev: currentRev(db) };
+      // Remembered with the workspace: a Durable Object evicted between calls still knows.
+      const key = `sync_moves:${hello.replica}`;
+      if (hello.moves === true && readMeta(db, key) === undefined) db.transaction(() => writeMeta(db, key, 1));
+      return { peer: self, chunkSize: db.chunkSize, rev: currentRev(db), moves: true };
     },
     async fetchChanges(replica, after, limit, options) {
       checkReplica(replica);
       checkCursor(db, after);
       if (needsResync(db, after)) return { entries: [], cursor: after, more: false, reset: true };
-      const batch = coalesceChanges(db, after, { limit: clampLimit(limit), peer: replica });
+      let batch = coalesceChanges(db, after, { limit: clampLimit(limit), peer: replica });
+      if (readMeta(db, `sync_moves:${replica}`) === undefined) batch = withoutMoves(db, batch);
       // Asking for the page after `after` acknowledges everything before it.
       db.transaction(() => writePushCursor(db, replica, after));
       return options?.deltas === true ? { ...batch, entries: batch.entries.map(withoutChunks) } : batch;

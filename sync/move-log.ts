@@ -41,7 +41,6 @@ export function pathNow(moves: readonly LoggedMove[], path: string, rev: number)
 /** Where a path that exists now was as of revision `rev`: every later move undone, latest first. */
 export function pathAsOf(moves: readonly LoggedMove[], path: string, rev: number): string {
   let result = path;
-  for (let i = moves.length - 1; i >= 0 && moves[i].rev > rev; i--)
-    result = carry(result, moves[i].to, moves[i].from);
+  for (let i = moves.length - 1; i >= 0 && moves[i].rev > rev; i--) result = carry(result, moves[i].to, moves[i].from);
   return result;
 }

@@ -53,16 +53,14 @@ function changedSince(db: Database, path: string, base: number, peer: string): b
     );
     for (const row of rows) {
       const rev = Number(row.rev);
-      const here = [row.path, row.target].some(
-        (p) => p !== null && isSameOrBelow(pathNow(moves, p, rev), path),
-      );
+      const here = [row.path, row.target].some((p) => p !== null && isSameOrBelow(pathNow(moves, p, rev), path));
       if (!here) continue;
       if (row.op === 'move' ? row.peer !== peer : !echoedAt(db, peer, row.path, rev)) return true;
     }
-    const refused = db.all('SELECT 1 FROM vfs_sync_refused WHERE peer = ? AND (path = ? OR (path > ? AND path < ?)) LIMIT 1', [
-      peer,
-      ...range(name),
-    ]);
+    const refused = db.all(
+      'SELECT 1 FROM vfs_sync_refused WHERE peer = ? AND (path = ? OR (path > ? AND path < ?)) LIMIT 1',
+      [peer, ...range(name)],
+    );
     if (refused.length > 0) return true;
   }
   return false;
@@ -91,18 +89,31 @@ export function replayable(db: Database, move: MoveEntry, peer: string | undefin
 /**
  * This side's own directory moves not yet pushed (after `pushed`) that `entries` from its
  * authority touch, at or below either end, become state: the authority changed that tree since
- * the move was made, so the move is no longer a rename of the tree it has. Each is recorded as a
- * deletion of every old path and the moved tree restamped, as an unmatched move would have been.
- * Every move that stays was made over all of the authority's stream applied so far (`seen`).
+ * the move was made, so the move is no longer a rename of the tree it has. Every move that stays
+ * was made over all of the authority's stream applied so far (the driver pushes it with `seen`).
  */
 export function settleMetMoves(db: Database, entries: readonly ChangeEntry[], pushed: number): void {
+  settleMoves(db, pushed, (move) => {
+    const touches = (path: string): boolean => isSameOrBelow(path, move.path) || isSameOrBelow(path, move.target);
+    return entries.some((entry) => touches(entry.path) || (entry.type === 'move' && touches(entry.from)));
+  });
+}
+
+/**
+ * Turns this side's own moves after `pushed` that `which` picks (all by default: for an authority
+ * that does not take moves) into state: a deletion of every old path and the moved tree restamped,
+ * as a rename recorded state-wise would have been.
+ */
+export function settleMoves(
+  db: Database,
+  pushed: number,
+  which: (move: { path: string; target: string }) => boolean = () => true,
+): void {
   const moves = db.all<{ id: number; path: string; target: string; inode: number }>(
     "SELECT id, path, target, inode FROM vfs_changes WHERE op = 'move' AND peer IS NULL AND rev > ?",
     [pushed],
   );
-  for (const move of moves) {
-    const touches = (path: string): boolean => isSameOrBelow(path, move.path) || isSameOrBelow(path, move.target);
-    if (!entries.some((entry) => touches(entry.path) || (entry.type === 'move' && touches(entry.from)))) continue;
+  for (const move of moves.filter(which)) {
     mutate(db, 'sync', undefined, (m) => {
       db.run('DELETE FROM vfs_changes WHERE id = ?', [move.id]);
       const dir = db.all<{ type: string }>('SELECT type FROM vfs_nodes WHERE inode = ?', [move.inode])[0];

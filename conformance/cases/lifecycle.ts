@@ -50,7 +50,8 @@ function toVersion4Nodes(backend: StorageBackend): void {
 function toVersion6(backend: StorageBackend): void {
   backend.run('DROP INDEX vfs_changes_moves');
   backend.run('DROP INDEX vfs_changes_move_targets');
-  for (const column of ['target', 'inode', 'peer', 'bases']) backend.run(`ALTER TABLE vfs_changes DROP COLUMN ${column}`);
+  for (const column of ['target', 'inode', 'peer', 'bases'])
+    backend.run(`ALTER TABLE vfs_changes DROP COLUMN ${column}`);
   backend.run('DROP TABLE vfs_sync_echo');
   backend.run(
     'CREATE TABLE vfs_sync_echo (peer TEXT NOT NULL, path TEXT NOT NULL, rev INTEGER NOT NULL, PRIMARY KEY (peer, path)) WITHOUT ROWID',

@@ -314,6 +314,44 @@ function behaviourCases(target: ConformanceTarget): void {
       },
     );
   }
+  for (const older of ['replica', 'authority'] as const) {
+    definePairCase(
+      target,
+      `an ${older} of a version before moves is sent each move as state, and nothing is lost`,
+      async (pair) => {
+        // The older side neither says nor hears that moves are taken (Hello.moves, Welcome.moves).
+        const via = forwardEndpoint(async (method, args) => {
+          if (method !== 'hello') return (pair.wire[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+          const hello = args[0] as Parameters<SyncEndpoint['hello']>[0];
+          const welcome = await pair.wire.hello(older === 'replica' ? { ...hello, moves: undefined } : hello);
+          return older === 'authority' ? { ...welcome, moves: undefined } : welcome;
+        });
+        // What the older side receives: pulled entries for a replica, pushed ones for an authority.
+        const received: string[] = [];
+        const watched = forwardEndpoint(async (method, args) => {
+          const result = await (via[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+          const batch = older === 'replica' ? method === 'fetchChanges' && result : method === 'pushChanges' && args[0];
+          if (batch) for (const entry of (batch as { entries: { type: string }[] }).entries) received.push(entry.type);
+          return result;
+        });
+        await pair.authority.do((ws) => {
+          ws.mkdir('/d/deep', { recursive: true });
+          for (let i = 0; i < 20; i++) ws.writeFile(`/d/deep/f${i}`, `file ${i}`);
+        });
+        await pair.sync({}, watched);
+        await pair.authority.do((ws) => ws.rename('/d', '/e'));
+        await pair.sync({}, watched);
+        await pair.replica.do((ws) => ws.rename('/e/deep', '/g'));
+        await pair.sync({}, watched);
+        await pair.sync({}, watched);
+        expect(received).toContain('delete');
+        expect(received).not.toContain('move');
+        expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+        expect(await pair.authority.do((ws) => ws.find('/', '**').length)).toBe(22);
+        expect(await pair.authority.do((ws) => ws.readFile('/g/f19', 'utf8'))).toBe('file 19');
+      },
+    );
+  }
   definePairCase(
     target,
     'chained moves, a path reused after a move, and a new replica reading moves it already has',
