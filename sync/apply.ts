@@ -400,7 +400,7 @@ function applyMove(
   // base (what it had of this side's changes when it moved) kept.
   const deletion: PathState = { type: 'delete', rev: move.rev, path: move.from };
   applyStates(db, [deletion], policy && { ...policy, base: move.base }, peer, result);
-  (result.expand ??= []).push(move);
+  result.expand = [...(result.expand ?? []), move];
 }
 
 /**
