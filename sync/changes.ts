@@ -109,6 +109,7 @@ export interface DeleteEntry extends EntryBase {
  * send the moved tree again as state.
  */
 export interface MoveEntry extends EntryBase {
+  /** A directory moved, subtree and all. */
   type: 'move';
   /** Where the directory was. */
   from: string;
