@@ -396,10 +396,12 @@ function applyMove(
     // A path too long here, a quota: the move cannot be replayed, and is taken as state below.
     if (!(error instanceof FsError) || isTransient(error)) throw error;
   }
-  // What the move amounts to in state: the old path deleted, what changed here since the sender's
-  // base (what it had of this side's changes when it moved) kept.
-  const deletion: PathState = { type: 'delete', rev: move.rev, path: move.from };
-  applyStates(db, [deletion], policy && { ...policy, base: move.base }, peer, result);
+  // What the move amounts to in state: a deletion of the old path and of every path below it, each
+  // settled on its own, so what changed here since the sender's base (what it had of this side's
+  // changes when it moved) is kept and only that.
+  const below = locationAt(db, move.from)?.node?.type === 'dir' ? find(db, move.from, '**') : [];
+  const deletions = [move.from, ...below].map((path): PathState => ({ type: 'delete', rev: move.rev, path }));
+  applyStates(db, deletions, policy && { ...policy, base: move.base }, peer, result);
   result.expand = [...(result.expand ?? []), move];
 }
 
