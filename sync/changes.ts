@@ -394,7 +394,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     looked.clear();
   };
   let exhausted = false;
-  while (!exhausted && entries.length < limit && chunks < maxChunks && scanned < maxScan) {
+  page: while (!exhausted && entries.length < limit && chunks < maxChunks && scanned < maxScan) {
     const read = readPositions(db, cursor, through, limit + 1, liveOnly);
     exhausted = read.exhausted;
     if (read.positions.length === 0) break;
@@ -403,6 +403,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
       const position = read.positions[index];
       scanned++;
       const here = { rev: position.rev, at: position.at };
+      const mark = entries.length;
       if (position.rows) {
         for (const row of position.rows) {
           if (row.path === null) continue;
@@ -420,6 +421,13 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
         const entry: PathState = { ...state, path: position.path };
         if (entry.type !== 'delete') sendAncestors(entry.path, position.rev);
         emit(entry);
+      }
+      // A position whose directories not yet sent would carry the page past its limit (a peer
+      // refuses more than it allows) starts the next page, unless it is the page's first.
+      if (entries.length > limit && mark > 0) {
+        entries.length = mark;
+        exhausted = false;
+        break page;
       }
       cursor = here;
     }
