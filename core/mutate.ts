@@ -45,7 +45,7 @@ export class Mutation {
   move(from: string, to: string, inode: number, peer: string | null = null): void {
     this.db.run(
       `INSERT INTO vfs_changes (rev, path, op, target, inode, peer, bases)
-       SELECT ?, ?, 'move', ?, ?, ?, json_group_object(peer, CASE WHEN at IS NULL THEN rev ELSE rev - 1 END)
+       SELECT ?, ?, 'move', ?, ?, ?, json_group_object(peer, json_object('rev', rev, 'at', at))
        FROM vfs_sync_cursors WHERE kind = 'fetch'`,
       [this.rev, from, to, inode, peer],
     );

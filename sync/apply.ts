@@ -17,7 +17,10 @@ import { isSameOrBelow, normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
 import { locate } from '../core/resolve.ts';
 import {
+  type ChangeCursor,
   type ChangeEntry,
+  changedAfter,
+  DELETION_POSITION,
   HOLE,
   locationAt,
   type MoveEntry,
@@ -42,13 +45,15 @@ export interface ApplyOptions {
   /**
    * The last revision of this side that the peer had seen before making these changes. A local
    * change to the same path after it (that did not come from this peer) is concurrent, and settled
-   * as `source` says with nothing lost. Without it the incoming state simply wins.
+   * as `source` says with nothing lost. Without it the incoming state simply wins. A cursor into
+   * this side's stream places it within a revision.
    */
-  base?: number;
+  base?: number | ChangeCursor;
 }
 
 interface ConflictPolicy {
-  base: number;
+  /** Local changes after this position are concurrent. */
+  base: ChangeCursor;
   winner: 'incoming' | 'local';
 }
 
@@ -110,12 +115,17 @@ export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
     const { from } = entry;
     if (typeof from !== 'string' || normalizedOrSelf(from) !== from || from === '/' || isSameOrBelow(entry.path, from))
       throw bad(`move ${JSON.stringify(from)} -> ${entry.path} is not a move of a directory to a path outside it`);
-    const revision = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= -1;
-    if (
-      !Number.isSafeInteger(entry.inode) ||
-      !revision(entry.base) ||
-      !(entry.seen === undefined || revision(entry.seen))
-    )
+    const cursor = (value: unknown) => {
+      const c = value as ChangeCursor | null;
+      return (
+        typeof c === 'object' &&
+        c !== null &&
+        Number.isSafeInteger(c.rev) &&
+        c.rev >= 0 &&
+        (c.at === null || (Number.isSafeInteger(c.at) && c.at >= 0))
+      );
+    };
+    if (!Number.isSafeInteger(entry.inode) || !cursor(entry.base) || !(entry.seen === undefined || cursor(entry.seen)))
       throw bad(`move ${from} -> ${entry.path} has a bad inode, base or seen`);
     return;
   }
@@ -309,7 +319,10 @@ export function applyChanges(
   const policy: ConflictPolicy | undefined =
     options.base === undefined
       ? undefined
-      : { base: options.base, winner: options.source === 'local' ? 'local' : 'incoming' };
+      : {
+          base: typeof options.base === 'number' ? { rev: options.base, at: null } : options.base,
+          winner: options.source === 'local' ? 'local' : 'incoming',
+        };
   const peer = options.peer;
   // Each move is a revision of its own, between the entries before it and those after it: this
   // side's own stream then names each path as of its revision (sync/changes.ts). All in one transaction.
@@ -501,7 +514,7 @@ function removeKeepingConcurrent(
   db: Database,
   m: Mutation,
   path: string,
-  base: number,
+  base: ChangeCursor,
   peer: string | undefined,
 ): string[] {
   const below = find(db, path, '**');
@@ -526,20 +539,27 @@ function isConcurrent(
   db: Database,
   path: string,
   local: PathState,
-  base: number,
+  base: ChangeCursor,
   peer: string | undefined,
   m: Mutation,
 ): boolean {
-  // A deletion of the path, or a move away from it made here (one replayed from the peer is its own).
-  const tombstone = db.all<{ rev: number | null }>(
-    "SELECT MAX(rev) AS rev FROM vfs_changes WHERE path = ? AND (op = 'delete' OR peer IS NULL OR peer != ?)",
-    [path, peer ?? ''],
-  )[0].rev;
-  const lastLocal = Math.max(local.type === 'delete' ? 0 : local.rev, Number(tombstone ?? 0));
+  const node = local.type === 'delete' ? undefined : nodeAt(db, path);
   // A tree moved here keeps its nodes' revisions: the move is the edit of every path in it.
-  if (local.type !== 'delete' && movedHereSince(db, path, base, peer)) return true;
+  if (node && movedHereSince(db, path, base, peer)) return true;
+  // A deletion of the path, or a move away from it made here (one replayed from the peer is its own).
+  const tombstone = db.all<{ rev: number; id: number }>(
+    `SELECT rev, id FROM vfs_changes WHERE path = ? AND (op = 'delete' OR peer IS NULL OR peer != ?)
+     ORDER BY rev DESC, id DESC LIMIT 1`,
+    [path, peer ?? ''],
+  )[0];
+  const changes = [
+    ...(node ? [{ rev: Number(node.rev), at: Number(node.inode) }] : []),
+    ...(tombstone ? [{ rev: Number(tombstone.rev), at: DELETION_POSITION + Number(tombstone.id) }] : []),
+  ].filter((change) => changedAfter(change.rev, change.at, base));
+  if (changes.length === 0) return false;
+  const lastLocal = Math.max(...changes.map((change) => change.rev));
   // Changed by this very batch (a parent made for an earlier entry): the peer's state, not ours.
-  if (lastLocal <= base || m.isOwn(lastLocal)) return false;
+  if (m.isOwn(lastLocal)) return false;
   if (peer === undefined) return true;
   return !isEcho(db, peer, path, lastLocal);
 }

@@ -116,16 +116,17 @@ export interface MoveEntry extends EntryBase {
   /** The directory's inode on the sender, to name it when asking for it as state. */
   inode: number;
   /**
-   * The receiver's own revision up to which the sender had applied the receiver's changes when it
-   * moved the directory; -1 when none. A change the receiver made to the tree after it was not seen.
+   * The position in the receiver's own stream up to which the sender had applied the receiver's
+   * changes when it moved the directory ({@link START_CURSOR} when none). A change the receiver
+   * made to the tree after it was not seen.
    */
-  base: number;
+  base: ChangeCursor;
   /**
-   * A later revision of the receiver up to which the sender has since applied the receiver's
-   * changes without any of them touching either end of the move (a replica's push: see
+   * A later position in the receiver's stream up to which the sender has since applied the
+   * receiver's changes without any of them touching either end of the move (a replica's push: see
    * `settleMetMoves`). Whether the move can be replayed is judged from it when present.
    */
-  seen?: number;
+  seen?: ChangeCursor;
 }
 
 /** One entry of the change stream. */
@@ -140,6 +141,14 @@ export const START_CURSOR: ChangeCursor = Object.freeze({ rev: 0, at: null });
 /** The highest revision stamped so far on this side. */
 export function currentRev(db: Database): number {
   return Number(readMeta(db, 'rev')) - 1;
+}
+
+/**
+ * True when the change at position `at` of revision `rev` (a node's inode, or
+ * {@link DELETION_POSITION} plus a log row's id) comes after `cursor`.
+ */
+export function changedAfter(rev: number, at: number, cursor: ChangeCursor): boolean {
+  return rev > cursor.rev || (rev === cursor.rev && cursor.at !== null && at > cursor.at);
 }
 
 /** Orders cursors: by revision, then by position within a revision, a null position (all of it) last. */
@@ -387,8 +396,8 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     const to = row.target ?? '';
     if (isIgnored(to, ignore) && isIgnored(row.path, ignore)) return;
     sendAncestors(to, rev);
-    const bases = row.bases === null ? {} : (JSON.parse(row.bases) as Record<string, number>);
-    const base = peer === undefined ? -1 : (bases[peer] ?? -1);
+    const bases = row.bases === null ? {} : (JSON.parse(row.bases) as Record<string, ChangeCursor>);
+    const base = (peer === undefined ? undefined : bases[peer]) ?? START_CURSOR;
     entries.push({ type: 'move', rev, path: to, from: row.path, inode: Number(row.inode), base });
     sent.clear();
     looked.clear();

@@ -175,7 +175,7 @@ export function createSyncDriver(
     report: SyncReport,
     then: () => void,
   ): void => {
-    const base = readPushCursor(db, authority).rev;
+    const base = readPushCursor(db, authority);
     db.transaction(() => {
       const result = applyChanges(db, entries, { peer: authority, source: 'upstream', base });
       // Moves this side could not replay: the authority sends their trees again as state. Kept with
@@ -299,14 +299,13 @@ export function createSyncDriver(
     const base = watermark.rev;
     // A move still a move was made over all of the authority's stream applied by now: one the
     // authority's changes since touched has become state (`settleMetMoves`).
-    const over = watermark.at === null ? watermark.rev : watermark.rev - 1;
-    const sent = entries.map((entry) => (entry.type === 'move' ? { ...entry, seen: over } : entry));
+    const sent = entries.map((entry) => (entry.type === 'move' ? { ...entry, seen: watermark } : entry));
     return endpoint.pushChanges({ replica: self, entries: sent, base, cursor });
   };
 
   const push = async (report: SyncReport): Promise<void> => {
     const authority = await connect();
-    if (!takesMoves) db.transaction(() => settleMoves(db, readPushCursor(db, authority).rev));
+    if (!takesMoves) db.transaction(() => settleMoves(db, readPushCursor(db, authority)));
     for (;;) {
       const after = readPushCursor(db, authority);
       const batch = coalesceChanges(db, after, { peer: authority, limit: batchEntries, ignore: options.ignore });

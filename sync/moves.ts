@@ -13,7 +13,14 @@ import type { Database } from '../core/database.ts';
 import { mutate } from '../core/mutate.ts';
 import { isSameOrBelow, parentPath } from '../core/paths.ts';
 import { restampSubtree, tombstoneSubtree } from '../core/subtree.ts';
-import { type ChangeEntry, locationAt, type MoveEntry } from './changes.ts';
+import {
+  type ChangeCursor,
+  type ChangeEntry,
+  changedAfter,
+  DELETION_POSITION,
+  locationAt,
+  type MoveEntry,
+} from './changes.ts';
 import { echoedAt, isEcho } from './echo.ts';
 import { movesAfter, pathAsOf, pathNow } from './move-log.ts';
 
@@ -32,27 +39,33 @@ const range = (path: string): [string, string, string] => [path, `${path}/`, `${
  * from `peer`: a node, a deletion, a move, or an entry refused either way. Rows name paths as of
  * their revisions: the tree's earlier names (before this side's moves since `base`) count too.
  */
-function changedSince(db: Database, path: string, base: number, peer: string): boolean {
-  const moves = movesAfter(db, base);
+function changedSince(db: Database, path: string, base: ChangeCursor, peer: string): boolean {
+  // Rows of the cursor's own revision are read too, and each is placed against the cursor.
+  const from = base.rev - 1;
+  const after = (rev: number, at: number): boolean => changedAfter(rev, at, base);
+  const moves = movesAfter(db, from);
   const location = locationAt(db, path);
   const node = location?.realPath === path ? location.node : undefined;
   if (node) {
-    const changed = db.all<{ path: string; rev: number }>(
-      `${SUBTREE} SELECT sub.path, n.rev FROM sub JOIN vfs_nodes n ON n.inode = sub.inode WHERE n.rev > ?`,
-      [node.inode, path, base],
+    const changed = db.all<{ path: string; rev: number; inode: number }>(
+      `${SUBTREE} SELECT sub.path, n.rev, n.inode FROM sub JOIN vfs_nodes n ON n.inode = sub.inode WHERE n.rev > ?`,
+      [node.inode, path, from],
     );
-    if (changed.some((row) => !isEcho(db, peer, row.path, Number(row.rev), moves))) return true;
+    const local = (row: { path: string; rev: number; inode: number }) =>
+      after(Number(row.rev), Number(row.inode)) && !isEcho(db, peer, row.path, Number(row.rev), moves);
+    if (changed.some(local)) return true;
   }
   const names = new Set([path, ...moves.map((move) => pathAsOf(moves, path, move.rev - 1))]);
   for (const name of names) {
-    const rows = db.all<{ rev: number; path: string; op: string; target: string | null; peer: string | null }>(
-      `SELECT rev, path, op, target, peer FROM vfs_changes WHERE rev > ? AND (path = ? OR (path > ? AND path < ?))
-       UNION ALL SELECT rev, path, op, target, peer FROM vfs_changes
+    const rows = db.all<{ id: number; rev: number; path: string; op: string; target: string | null; peer: string | null }>(
+      `SELECT id, rev, path, op, target, peer FROM vfs_changes WHERE rev > ? AND (path = ? OR (path > ? AND path < ?))
+       UNION ALL SELECT id, rev, path, op, target, peer FROM vfs_changes
        WHERE op = 'move' AND rev > ? AND (target = ? OR (target > ? AND target < ?))`,
-      [base, ...range(name), base, ...range(name)],
+      [from, ...range(name), from, ...range(name)],
     );
     for (const row of rows) {
       const rev = Number(row.rev);
+      if (!after(rev, DELETION_POSITION + Number(row.id))) continue;
       const here = [row.path, row.target].some((p) => p !== null && isSameOrBelow(pathNow(moves, p, rev), path));
       if (!here) continue;
       if (row.op === 'move' ? row.peer !== peer : !echoedAt(db, peer, row.path, rev)) return true;
@@ -92,7 +105,7 @@ export function replayable(db: Database, move: MoveEntry, peer: string | undefin
  * the move was made, so the move is no longer a rename of the tree it has. Every move that stays
  * was made over all of the authority's stream applied so far (the driver pushes it with `seen`).
  */
-export function settleMetMoves(db: Database, entries: readonly ChangeEntry[], pushed: number): void {
+export function settleMetMoves(db: Database, entries: readonly ChangeEntry[], pushed: ChangeCursor): void {
   settleMoves(db, pushed, (move) => {
     const touches = (path: string): boolean => isSameOrBelow(path, move.path) || isSameOrBelow(path, move.target);
     return entries.some((entry) => touches(entry.path) || (entry.type === 'move' && touches(entry.from)));
@@ -106,14 +119,15 @@ export function settleMetMoves(db: Database, entries: readonly ChangeEntry[], pu
  */
 export function settleMoves(
   db: Database,
-  pushed: number,
+  pushed: ChangeCursor,
   which: (move: { path: string; target: string }) => boolean = () => true,
 ): void {
-  const moves = db.all<{ id: number; path: string; target: string; inode: number }>(
-    "SELECT id, path, target, inode FROM vfs_changes WHERE op = 'move' AND peer IS NULL AND rev > ?",
-    [pushed],
+  const moves = db.all<{ id: number; rev: number; path: string; target: string; inode: number }>(
+    "SELECT id, rev, path, target, inode FROM vfs_changes WHERE op = 'move' AND peer IS NULL AND rev >= ?",
+    [pushed.rev],
   );
-  for (const move of moves.filter(which)) {
+  const unpushed = moves.filter((move) => changedAfter(Number(move.rev), DELETION_POSITION + Number(move.id), pushed));
+  for (const move of unpushed.filter(which)) {
     mutate(db, 'sync', undefined, (m) => {
       db.run('DELETE FROM vfs_changes WHERE id = ?', [move.id]);
       const dir = db.all<{ type: string }>('SELECT type FROM vfs_nodes WHERE inode = ?', [move.inode])[0];
@@ -132,16 +146,16 @@ export function settleMoves(
  * replayed from `peer`): the moved tree keeps its nodes' revisions, so the move is what marks every
  * path in it as changed here.
  */
-export function movedHereSince(db: Database, path: string, base: number, peer: string | undefined): boolean {
+export function movedHereSince(db: Database, path: string, base: ChangeCursor, peer: string | undefined): boolean {
   const ancestors: string[] = [];
   for (let dir = path; dir !== '/'; dir = parentPath(dir)) ancestors.push(dir);
-  return (
-    db.all(
-      `SELECT 1 FROM vfs_changes WHERE op = 'move' AND rev > ? AND (peer IS NULL OR peer != ?)
-       AND target IN (SELECT value FROM json_each(?)) LIMIT 1`,
-      [base, peer ?? '', JSON.stringify(ancestors)],
-    ).length > 0
-  );
+  return db
+    .all<{ id: number; rev: number }>(
+      `SELECT id, rev FROM vfs_changes WHERE op = 'move' AND rev >= ? AND (peer IS NULL OR peer != ?)
+       AND target IN (SELECT value FROM json_each(?))`,
+      [base.rev, peer ?? '', JSON.stringify(ancestors)],
+    )
+    .some((move) => changedAfter(Number(move.rev), DELETION_POSITION + Number(move.id), base));
 }
 
 /**
