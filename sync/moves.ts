@@ -57,7 +57,14 @@ function changedSince(db: Database, path: string, base: ChangeCursor, peer: stri
   }
   const names = new Set([path, ...moves.map((move) => pathAsOf(moves, path, move.rev - 1))]);
   for (const name of names) {
-    const rows = db.all<{ id: number; rev: number; path: string; op: string; target: string | null; peer: string | null }>(
+    const rows = db.all<{
+      id: number;
+      rev: number;
+      path: string;
+      op: string;
+      target: string | null;
+      peer: string | null;
+    }>(
       `SELECT id, rev, path, op, target, peer FROM vfs_changes WHERE rev > ? AND (path = ? OR (path > ? AND path < ?))
        UNION ALL SELECT id, rev, path, op, target, peer FROM vfs_changes
        WHERE op = 'move' AND rev > ? AND (target = ? OR (target > ? AND target < ?))`,
