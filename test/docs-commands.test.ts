@@ -9,21 +9,15 @@
  *   directory.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fencedBlock } from './support/docs.ts';
+import { DOC_FILES, fencedBlock } from './support/docs.ts';
 import { authorizedFetch, DEV_API_TOKEN, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
 const run = promisify(execFile);
-const DOCS = [
-  'README.md',
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((name) => name.endsWith('.md'))
-    .map((name) => `docs/${name}`),
-];
 
 /** Every command line a doc shows: lines of fenced shell blocks and inline code spans. */
 function commandsOf(doc: string): string[] {
@@ -40,7 +34,7 @@ function commandsOf(doc: string): string[] {
 const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
 
 describe('commands in the docs', { timeout: 60_000 }, () => {
-  const all = DOCS.flatMap((path) =>
+  const all = DOC_FILES.flatMap((path) =>
     commandsOf(readFileSync(join(ROOT, path), 'utf8')).map((command) => ({ path, command })),
   );
 

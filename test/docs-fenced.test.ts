@@ -12,20 +12,15 @@
  * line left the docs.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DOC_FILES } from './support/docs.ts';
 import { ROOT } from './support/wrangler-dev.ts';
 
 const run = promisify(execFile);
-const DOCS = [
-  'README.md',
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((name) => name.endsWith('.md'))
-    .map((name) => `docs/${name}`),
-];
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
 /** Where a documented command (or a part of its line) runs. */
@@ -145,7 +140,7 @@ const placesOf = (line: Line): Place[] =>
     1,
   ) as Place[] | undefined) ?? [];
 
-const all = DOCS.flatMap(linesOf);
+const all = DOC_FILES.flatMap(linesOf);
 
 describe('the command lines of the docs', () => {
   it('each has a place: run here, run by a named check, or not run with a reason', () => {

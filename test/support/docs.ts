@@ -1,4 +1,15 @@
 /** Reading the documentation as a user does: its fenced blocks. */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './wrangler-dev.ts';
+
+/** The documents a user reads: the README and every page of docs/, as paths from the repository root. */
+export const DOC_FILES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 /** The fenced block of `language` in `doc` whose text contains `marker`. */
 export function fencedBlock(doc: string, language: string, marker: string): string {
