@@ -402,5 +402,50 @@ export function forkCases(target: ConformanceTarget): void {
         expect(ws.snapshots()).toEqual([]);
       },
     );
+
+    defineCase(
+      target,
+      'branches: a second merge sees only what changed since the first, either way; no conflict comes back',
+      async ({ ws }) => {
+        seed(ws);
+        createBranch(ws.db, 'feature');
+        ws.writeFile('/both.txt', 'main\n');
+        switchBranch(ws.db, 'feature');
+        ws.writeFile('/both.txt', 'feature\n');
+        ws.writeFile('/one.txt', 'one\n');
+        switchBranch(ws.db, 'main');
+        expect(mergeBranch(ws.db, 'feature')).toEqual({
+          base: 'branch-base:feature',
+          applied: ['/one.txt'],
+          conflicts: [{ path: '/both.txt', copy: '/both.txt.conflict-feature' }],
+        });
+        // Both sides go on: main edits what the merge brought, the branch adds and edits elsewhere.
+        ws.writeFile('/one.txt', 'one, edited on main\n');
+        ws.writeFile('/main.txt', 'main only\n');
+        switchBranch(ws.db, 'feature');
+        ws.writeFile('/two.txt', 'two\n');
+        ws.writeFile('/src/lib/util.ts', 'feature edit\n');
+        switchBranch(ws.db, 'main');
+        const second = mergeBranch(ws.db, 'feature');
+        expect(second.conflicts).toEqual([]);
+        expect(second.applied).toEqual(['/src/lib/util.ts', '/two.txt']);
+        expect(ws.readFile('/one.txt', 'utf8')).toBe('one, edited on main\n');
+        expect(ws.readFile('/both.txt', 'utf8')).toBe('main\n');
+        expect(ws.readFile('/two.txt', 'utf8')).toBe('two\n');
+        // Merging nothing new changes nothing.
+        expect(mergeBranch(ws.db, 'feature')).toMatchObject({ applied: [], conflicts: [] });
+        const onMain = contents(ws);
+        // The other way, against the head merged last: the branch changed nothing since, so it takes main's state.
+        switchBranch(ws.db, 'feature');
+        const back = mergeBranch(ws.db, 'main');
+        expect(back.conflicts).toEqual([]);
+        expect(back.applied).toEqual(['/both.txt', '/both.txt.conflict-feature', '/main.txt', '/one.txt']);
+        expect(contents(ws)).toEqual(onMain);
+        switchBranch(ws.db, 'main');
+        deleteBranch(ws.db, 'feature');
+        // The merge bases went with the branch.
+        expect(ws.snapshots()).toEqual([]);
+      },
+    );
   });
 }
