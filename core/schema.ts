@@ -7,7 +7,7 @@ import type { Database } from './database.ts';
 import { FsError, wrapStorageError } from './errors.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
 /** The chunk size of new workspaces when none is given, in bytes (why 64 KiB: docs/performance.md, "Chunk size"). */
@@ -141,6 +141,10 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
     'CREATE INDEX vfs_hist_chunks_epoch ON vfs_hist_chunks (epoch)',
     'CREATE INDEX vfs_hist_chunks_hash ON vfs_hist_chunks (hash)',
   ],
+  // 7: rm -r under a snapshot moves the tree into the attic, a directory no entry names, rather
+  // than copying its rows into history (core/attic.ts). No table changes; the version keeps older
+  // code, which would take the attic for orphans and never free it, from opening such a workspace.
+  [],
 ];
 
 /** The node types version 5 allows (see `NodeType`). */

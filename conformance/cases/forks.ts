@@ -107,6 +107,27 @@ export function forkCases(target: ConformanceTarget): void {
         expect(await a.do((ws) => ws.exists('/after'))).toBe(false);
       }));
 
+    it('a fork leaves out trees removed under a snapshot of the source (held aside for it), rows and blobs', () =>
+      withTwo(target, async (a, b) => {
+        await a.do((ws) => {
+          seed(ws);
+          ws.mkdir('/gone/deep', { recursive: true });
+          ws.writeFile('/gone/deep/only-here.bin', patternBytes(40 * 16 + 1, 9));
+          ws.snapshot('kept');
+          ws.rm('/gone', { recursive: true });
+        });
+        await fork(a.access, b.access);
+        expect(await b.do((ws) => picture(ws).tree)).toEqual(await a.do((ws) => picture(ws).tree));
+        // Nothing of the removed tree arrived: every node is in the tree, and only the tree's bytes are stored.
+        expect(await b.do((ws) => ws.db.all<{ n: number }>('SELECT count(*) AS n FROM vfs_nodes')[0].n)).toBe(
+          await b.do((ws) => ws.usage().inodes),
+        );
+        expect(await b.do((ws) => ws.usage().snapshotBytes)).toBe(0);
+        expect(await a.do((ws) => ws.atSnapshot('kept').readFile('/gone/deep/only-here.bin'))).toEqual(
+          patternBytes(40 * 16 + 1, 9),
+        );
+      }));
+
     it('forking into a workspace that holds anything is ENOTEMPTY and changes neither', () =>
       withTwo(target, async (a, b) => {
         await a.do(seed);
