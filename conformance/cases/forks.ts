@@ -5,6 +5,7 @@
  * @module
  */
 import { describe, expect, it } from 'vitest';
+import type { SqlValue } from '../../core/backend.ts';
 import { diffSnapshots } from '../../core/fs/diff.ts';
 import { openWorkspace, type Workspace } from '../../core/workspace.ts';
 import {
@@ -18,7 +19,17 @@ import {
 import { createStaging, createSyncEndpoint, forwardEndpoint } from '../../sync/endpoint.ts';
 import { fork, merge, remoteSource, remoteTarget, type WorkspaceAccess } from '../../sync/fork.ts';
 import { connectInProcess } from '../../sync/in-process.ts';
-import { type ChangeMemo, localSource, readChanges } from '../../sync/merge-source.ts';
+import {
+  type ChangeMemo,
+  FORK_TABLES,
+  type ForkRow,
+  localSource,
+  MAX_PAGE_ROWS,
+  PAGE_ROW_CHARS,
+  readChanges,
+  readRows,
+  rowChars,
+} from '../../sync/merge-source.ts';
 import { defineCase, expectCode, expectFsckClean, expectRefused, testClock } from '../harness.ts';
 import { snapshot as picture } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
@@ -127,6 +138,48 @@ export function forkCases(target: ConformanceTarget): void {
           patternBytes(40 * 16 + 1, 9),
         );
       }));
+
+    defineCase(
+      target,
+      'fork rows come in pages cut by count (1, 255, 256, 257 and 513 rows, a bound of 256) and by size, each row once in key order',
+      ({ ws }) => {
+        const all = (base: string, table: number, bound: { rows: number; chars: number }) => {
+          const pages: ForkRow[][] = [];
+          for (let after: SqlValue[] | null = null; ; ) {
+            const rows = readRows(ws.db, base, table, after, bound);
+            if (rows.length === 0) return pages;
+            pages.push(rows);
+            const last = rows[rows.length - 1];
+            after = FORK_TABLES[table].columns.slice(0, FORK_TABLES[table].keys).map((column) => last[column]);
+          }
+        };
+        let files = 0;
+        for (const nodes of [1, 255, 256, 257, 513]) {
+          for (; files + 1 < nodes; files++) ws.writeFile(`/f${String(files).padStart(4, '0')}`, `${files}`);
+          ws.snapshot(`at-${nodes}`);
+          const whole = readRows(ws.db, `at-${nodes}`, 0, null);
+          expect(whole).toHaveLength(nodes);
+          const pages = all(`at-${nodes}`, 0, { rows: 256, chars: PAGE_ROW_CHARS });
+          expect(pages.map((page) => page.length)).toEqual(
+            Array.from({ length: Math.ceil(nodes / 256) }, (_, i) => Math.min(256, nodes - i * 256)),
+          );
+          expect(pages.flat()).toEqual(whole);
+        }
+        // By size: a page stops before the row that would pass the bound; a row over it comes alone.
+        ws.writeFile(`/${'n'.repeat(255)}`, 'long name');
+        ws.snapshot('sized');
+        const entries = readRows(ws.db, 'sized', 1, null);
+        const chars = (rows: ForkRow[]) => rows.reduce((sum, row) => sum + rowChars(row), 0);
+        // The estimate never falls short of the JSON.
+        for (const row of entries) expect(rowChars(row)).toBeGreaterThanOrEqual(JSON.stringify(row).length);
+        const bound = chars(entries.slice(0, 3));
+        const pages = all('sized', 1, { rows: MAX_PAGE_ROWS, chars: bound });
+        expect(pages.flat()).toEqual(entries);
+        for (const page of pages) expect(page.length === 1 || chars(page) <= bound).toBe(true);
+        expect(pages[0]).toHaveLength(3);
+        expect(pages.find((page) => page.some((row) => String(row.name).length === 255))).toHaveLength(1);
+      },
+    );
 
     it('forking into a workspace that holds anything is ENOTEMPTY and changes neither', () =>
       withTwo(target, async (a, b) => {
@@ -251,7 +304,7 @@ export function forkCases(target: ConformanceTarget): void {
         // A fork into a side that holds anything, and a merge commit with names it does not give.
         await expectCode(() => fork(remoteSource(wireB), remoteTarget(wireA)), 'ENOTEMPTY');
         await expectCode(() => wireA.commitMerge(forked.base, forked.base, 'mine'), 'EINVAL');
-        await expectCode(() => wireA.stageRows(0, Array(2001).fill({})), 'EINVAL');
+        await expectCode(() => wireA.stageRows(0, Array(MAX_PAGE_ROWS + 1).fill({})), 'EINVAL');
         expect(await a.do(names)).toEqual(before);
       }));
 
