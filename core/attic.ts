@@ -6,9 +6,9 @@
  * them through the old entry, which the move recorded in history), and a restore brings the tree
  * back by putting that one entry back. The move is one entry changed, whatever the tree's size.
  *
- * The move records the attic entry's absence in history (`live = 0`, in the newest snapshot's
- * epoch); deleting snapshots folds that record down like any other, and once no snapshot holds
- * such a record of an attic entry, nothing can see its tree: it is deleted then, without history.
+ * A snapshot taken since the tree's top was made may see it, in the tree or in the attic (and a
+ * restore to one that saw it in the attic puts its attic entry back, which needs its rows); once
+ * no snapshot is that recent, nothing can see the tree: it is deleted then, without history.
  * Attic trees still count against `maxInodes` (their rows stay, as their blobs count against
  * `maxStoredBytes`); `usage()` counts them as held by snapshots, not as the tree's. See
  * docs/snapshots.md.
@@ -117,8 +117,8 @@ export function settleAttic(db: Database): void {
 }
 
 /**
- * Deletes the attic trees no snapshot can see any more (no history records their entry as
- * absent), without history: no snapshot sees them. With no snapshot left, the attic goes too.
+ * Deletes the attic trees no snapshot can see any more (every snapshot left is older than the
+ * tree's top), without history: no snapshot sees them. With no snapshot left, the attic goes too.
  */
 export function purgeAttic(db: Database): void {
   const attic = atticInode(db);
@@ -128,7 +128,7 @@ export function purgeAttic(db: Database): void {
   }
   const stale = db.all<{ name: string; child: number }>(
     `SELECT a.name AS name, a.child AS child FROM vfs_dirents a WHERE a.parent = ?
-       AND NOT EXISTS (SELECT 1 FROM vfs_hist_dirents h WHERE h.parent = a.parent AND h.name = a.name AND NOT h.live)`,
+       AND NOT EXISTS (SELECT 1 FROM vfs_snapshots s WHERE s.last_inode >= a.child)`,
     [attic],
   );
   const recording = readMeta(db, 'snap_inode');

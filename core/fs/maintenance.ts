@@ -217,9 +217,8 @@ export interface SnapshotUsage {
 
 /**
  * Bytes snapshot `id` holds alone. Deleting it drops its history rows that the snapshot before it
- * has its own copy of (all of them when none is before, see `foldEpoch`), and the attic trees
- * whose last record of absence those rows were (see attic.ts); a blob only those name is then
- * garbage.
+ * has its own copy of (all of them when none is before, see `foldEpoch`), and the attic trees no
+ * other snapshot is recent enough to see (see attic.ts); a blob only those name is then garbage.
  */
 function heldAlone(db: Database, id: number, previous: number | null): number {
   const row = db.all<{ bytes: number }>(
@@ -229,9 +228,7 @@ function heldAlone(db: Database, id: number, previous: number | null): number {
      ),
      purged(inode) AS (
        SELECT a.child FROM vfs_dirents a WHERE a.parent = (SELECT v FROM vfs_meta WHERE k = 'attic')
-         AND NOT EXISTS (SELECT 1 FROM vfs_hist_dirents h WHERE h.parent = a.parent AND h.name = a.name AND NOT h.live
-           AND NOT (h.epoch = ? AND (? IS NULL OR EXISTS
-             (SELECT 1 FROM vfs_hist_dirents q WHERE q.parent = h.parent AND q.name = h.name AND q.epoch = ?))))
+         AND NOT EXISTS (SELECT 1 FROM vfs_snapshots s WHERE s.last_inode >= a.child AND s.id != ?)
        UNION ALL
        SELECT d.child FROM vfs_dirents d JOIN purged ON d.parent = purged.inode
      ),
@@ -241,7 +238,7 @@ function heldAlone(db: Database, id: number, previous: number | null): number {
        AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash AND c.inode NOT IN (SELECT inode FROM purged))
        AND NOT EXISTS (SELECT 1 FROM vfs_hist_chunks o WHERE o.hash = b.hash
          AND NOT (o.epoch = ? AND EXISTS (SELECT 1 FROM dropped d WHERE d.inode = o.inode AND d.idx = o.idx)))`,
-    [id, previous, previous, id, previous, previous, id],
+    [id, previous, previous, id, id],
   )[0];
   return Number(row?.bytes ?? 0);
 }
