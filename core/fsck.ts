@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { atticInode } from './attic.ts';
 import { hashBytes } from './blobs.ts';
 import type { Database } from './database.ts';
 import { pathsOf } from './resolve.ts';
@@ -77,6 +78,8 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
     for (const row of db.all(sql, params) as Rows) report(make(row));
   };
   const num = (value: unknown): number => Number(value);
+  // The attic (trees removed while a snapshot saw them) is the one other directory no entry names.
+  const attic = atticInode(db);
 
   // meta
   const version = num(readMeta(db, 'schema_version'));
@@ -215,16 +218,16 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
   );
   each(
     `SELECT n.inode AS inode, (SELECT count(*) FROM vfs_dirents d WHERE d.child = n.inode) AS refs
-     FROM vfs_nodes n WHERE n.type = 'dir' AND refs != (CASE WHEN n.inode = ? THEN 0 ELSE 1 END)`,
-    [ROOT_INODE],
+     FROM vfs_nodes n WHERE n.type = 'dir' AND refs != (CASE WHEN n.inode IN (?, ?) THEN 0 ELSE 1 END)`,
+    [ROOT_INODE, attic ?? ROOT_INODE],
     (row) => ({ check: 'tree', inode: num(row.inode), message: `directory has ${row.refs} entries naming it` }),
   );
   const root = db.all("SELECT 1 FROM vfs_nodes WHERE inode = ? AND type = 'dir'", [ROOT_INODE]);
   if (root.length === 0) report({ check: 'tree', inode: ROOT_INODE, message: 'the root directory is missing' });
   each(
-    `WITH RECURSIVE reach(inode) AS (SELECT ? UNION SELECT d.child FROM vfs_dirents d JOIN reach ON d.parent = reach.inode)
+    `WITH RECURSIVE reach(inode) AS (SELECT ? UNION SELECT ? UNION SELECT d.child FROM vfs_dirents d JOIN reach ON d.parent = reach.inode)
      SELECT n.inode AS inode FROM vfs_nodes n WHERE n.inode NOT IN (SELECT inode FROM reach)`,
-    [ROOT_INODE],
+    [ROOT_INODE, attic ?? ROOT_INODE],
     (row) => ({
       check: 'tree',
       inode: num(row.inode),

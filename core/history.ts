@@ -104,11 +104,12 @@ function triggers(): string[] {
            WHERE m.k = 'snap_epoch' AND ${unseen(v, 'NEW')}; END`
         : `AFTER INSERT ON ${v.table} WHEN ${old(v, 'NEW')} BEGIN ${record(v, 'NEW', false)} END`;
     out.push(`CREATE TRIGGER IF NOT EXISTS ${v.hist}_insert ${insert}`);
-    // An update that moves a row to another key (rename) also makes the new key's old absence history.
+    // An update that moves a row to another key (a rename's entry) also makes the new key's old
+    // absence history; node and chunk rows never change key, so theirs record the old row alone.
     out.push(
       `CREATE TRIGGER IF NOT EXISTS ${v.hist}_update AFTER UPDATE ON ${v.table}
        WHEN (${old(v, 'OLD')} OR ${old(v, 'NEW')})${name === 'nodes' ? ` AND ${changedBeyondRev}` : ''}
-       BEGIN ${record(v, 'OLD', true)} ${record(v, 'NEW', false)} END`,
+       BEGIN ${record(v, 'OLD', true)} ${name === 'dirents' ? record(v, 'NEW', false) : ''} END`,
     );
     out.push(
       `CREATE TRIGGER IF NOT EXISTS ${v.hist}_delete AFTER DELETE ON ${v.table} WHEN ${old(v, 'OLD')} BEGIN ${record(v, 'OLD', true)} END`,

@@ -144,6 +144,8 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
   // 7: a directory rename is one change row, op 'move' from `path` to `target` (docs/sync-protocol.md,
   // "Moves"): `inode` is the directory moved, `peer` the peer it was replayed from (null: made here),
   // `bases` how far this side had applied each peer's stream when it moved (JSON, peer -> cursor).
+  // And rm -r under a snapshot moves the tree into the attic, a directory no entry names, rather
+  // than copying its rows into history (core/attic.ts): older code would take the attic for orphans.
   [
     'ALTER TABLE vfs_changes ADD COLUMN target TEXT',
     'ALTER TABLE vfs_changes ADD COLUMN inode INTEGER',

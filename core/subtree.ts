@@ -7,9 +7,12 @@
 import type { Database } from './database.ts';
 import { type Mutation, NO_MOVE_SINCE } from './mutate.ts';
 
-// Every inode reachable from the top (the top included), once per entry that reaches it, with its
-// path. Only directories have entries, so walking dirents alone stays inside the tree.
-const SUBTREE = `WITH RECURSIVE sub(inode, path) AS (
+/**
+ * Every inode reachable from the top (the top included), once per entry that reaches it, with its
+ * path, as the CTE `sub(inode, path)`; binds the top and its path. Only directories have entries,
+ * so walking dirents alone stays inside the tree.
+ */
+export const SUBTREE = `WITH RECURSIVE sub(inode, path) AS (
   SELECT ?, ?
   UNION ALL
   SELECT d.child, sub.path || '/' || d.name FROM vfs_dirents d JOIN sub ON d.parent = sub.inode

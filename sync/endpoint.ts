@@ -35,6 +35,7 @@ import {
   dropForkSnapshot,
   FORK_TABLES,
   type ForkRow,
+  MAX_PAGE_ROWS,
   readChanges,
   readRows,
   readStates,
@@ -161,7 +162,7 @@ export interface SyncEndpoint {
   checkForkTarget(chunkSize: number): Promise<void>;
   /** Forgets what this session staged for a fork or merge into the authority. */
   stageReset(): Promise<void>;
-  /** Stages at most 2,000 rows of fork table `table` for {@link SyncEndpoint.commitFork}. */
+  /** Stages at most 16,384 rows (one page of `forkRows`) of fork table `table` for {@link SyncEndpoint.commitFork}. */
   stageRows(table: number, rows: ForkRow[]): Promise<void>;
   /** Stages at most 256 incoming entries of a merge (their changes, in path order). */
   stageEntries(entries: ChangeEntry[]): Promise<void>;
@@ -496,7 +497,7 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
       unstage();
     },
     async stageRows(table, rows) {
-      checkCount(rows, STAGE_ROWS, 'rows');
+      checkCount(rows, MAX_PAGE_ROWS, 'rows');
       if (!staged.rows[table]) throw fsError('EINVAL', 'fork', undefined, undefined, 'no such fork table');
       stage(rows, 'fork');
       staged.rows[table].push(rows.map((row) => ({ ...row })));

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { dropUnnamedTrees } from '../core/attic.ts';
 import type { Database } from '../core/database.ts';
 import { snapshot } from '../core/fs/snapshots.ts';
 import { rowsAt, VERSIONED } from '../core/history.ts';
@@ -70,6 +71,8 @@ export function copyAttached(
           `INSERT INTO main.${v.table} (${columns}) SELECT ${columns} FROM (${rowsAt(v, snap.id, snap.last_inode, SOURCE)})`,
         );
       });
+      // What the source's attic held arrives unnamed: no snapshot of this side will see it.
+      dropUnnamedTrees(target);
       // The blobs the copied chunk rows name that this side lacks; bytes first, while the catalogue still tells which.
       const missing = `SELECT DISTINCT hash FROM main.vfs_chunks WHERE hash NOT IN (SELECT hash FROM main.vfs_blobs)`;
       const [{ blobs, bytes }] = target.all<{ blobs: number; bytes: number }>(

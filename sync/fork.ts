@@ -14,7 +14,7 @@ import { diffSnapshots } from '../core/fs/diff.ts';
 import { deleteSnapshot, snapshot, snapshotView } from '../core/fs/snapshots.ts';
 import { mutate } from '../core/mutate.ts';
 import { compareBytes, parentPath } from '../core/paths.ts';
-import { readMeta, writeMeta } from '../core/schema.ts';
+import { ROOT_INODE, readMeta, writeMeta } from '../core/schema.ts';
 import { applyChanges } from './apply.ts';
 import { type ChangeEntry, HOLE, materialiseChange, nodeAt } from './changes.ts';
 import { copyAttached, databaseFile } from './fork-attached.ts';
@@ -103,6 +103,7 @@ export async function fork(
         after = FORK_TABLES[index].columns.slice(0, FORK_TABLES[index].keys).map((column) => last[column]);
       }
     }
+    leaveOutUnnamed(pages);
     const sizes = new Map<string, number>();
     for (const rows of pages[FORK_TABLES.length - 1])
       for (const row of rows) sizes.set(String(row.hash), Number(row.size));
@@ -113,6 +114,40 @@ export async function fork(
     await source.dropSnapshot(base).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Leaves out of the rows read (`pages`: nodes, entries, chunks) the trees no entry names: what the
+ * source holds aside for its snapshots of trees removed since (its attic, core/attic.ts), which no
+ * snapshot of the fork will see. Their blobs are then not copied either.
+ */
+function leaveOutUnnamed(pages: ForkRow[][][]): void {
+  const [nodes, entries, chunks] = pages;
+  const named = new Set<number>();
+  const below = new Map<number, number[]>();
+  for (const rows of entries)
+    for (const row of rows) {
+      named.add(Number(row.child));
+      const children = below.get(Number(row.parent));
+      if (children) children.push(Number(row.child));
+      else below.set(Number(row.parent), [Number(row.child)]);
+    }
+  const aside = new Set<number>();
+  const stack = nodes.flatMap((rows) =>
+    rows
+      .filter((row) => row.type === 'dir' && Number(row.inode) !== ROOT_INODE && !named.has(Number(row.inode)))
+      .map((row) => Number(row.inode)),
+  );
+  for (let inode = stack.pop(); inode !== undefined; inode = stack.pop()) {
+    aside.add(inode);
+    for (const child of below.get(inode) ?? []) if (!aside.has(child)) stack.push(child);
+  }
+  if (aside.size === 0) return;
+  const keep = (tablePages: ForkRow[][], column: string) =>
+    tablePages.map((rows) => rows.filter((row) => !aside.has(Number(row[column]))));
+  pages[0] = keep(nodes, 'inode');
+  pages[1] = keep(entries, 'parent');
+  pages[2] = keep(chunks, 'inode');
 }
 
 /**

@@ -59,8 +59,18 @@ export const FORK_TABLES = [
   { table: 'vfs_dirents', columns: ['parent', 'name', 'child'], keys: 2 },
   { table: 'vfs_chunks', columns: ['inode', 'idx', 'hash', 'size'], keys: 2 },
 ];
-/** Rows in one page of {@link readRows}. */
-const PAGE_ROWS = 2000;
+/**
+ * Most rows in one page of {@link readRows} (and one staging call of a fork into an endpoint).
+ * Small-file rows take about 100 to 250 characters each, so a page is usually cut by
+ * {@link PAGE_ROW_CHARS} first.
+ */
+export const MAX_PAGE_ROWS = 16_384;
+/**
+ * About how much one page of rows takes on the wire, in characters of JSON: 4 Mi, at most 12 MiB
+ * of UTF-8, well under a WebSocket message (`MAX_MESSAGE_BYTES`, 32 MiB) and a Durable Object's
+ * request, and a few MiB of a Durable Object's memory.
+ */
+export const PAGE_ROW_CHARS = 4 * 1024 * 1024;
 /** Entries and chunk references in one page of {@link readChanges}: a page stays a few MiB on the wire. */
 const PAGE_ENTRIES = 256;
 const PAGE_CHUNKS = 20_000;
@@ -94,8 +104,31 @@ export function snapshotNames(db: Database): string[] {
   return listSnapshots(db).map((info) => info.name);
 }
 
-/** One page (at most 2,000 rows) of fork table `table` at snapshot `base`, in key order after `after`. */
-export function readRows(db: Database, base: string, table: number, after: SqlValue[] | null): ForkRow[] {
+/**
+ * About the characters `row` takes as JSON: at least its strings' lengths and 24 per other value
+ * (a number's digits), plus its keys; cheaper than serialising it.
+ */
+export function rowChars(row: ForkRow): number {
+  let chars = 2;
+  for (const key in row) {
+    const value = row[key];
+    chars += key.length + 4 + (typeof value === 'string' ? value.length + 2 : 24);
+  }
+  return chars;
+}
+
+/**
+ * One page of fork table `table` at snapshot `base`, in key order after `after`: at most
+ * `bound.rows` rows ({@link MAX_PAGE_ROWS}), cut before the row that takes it past `bound.chars`
+ * characters of JSON ({@link PAGE_ROW_CHARS}; a page holds at least one row).
+ */
+export function readRows(
+  db: Database,
+  base: string,
+  table: number,
+  after: SqlValue[] | null,
+  bound: { rows: number; chars: number } = { rows: MAX_PAGE_ROWS, chars: PAGE_ROW_CHARS },
+): ForkRow[] {
   const spec = FORK_TABLES[table];
   if (!Number.isInteger(table) || !spec || (after !== null && (!Array.isArray(after) || after.length !== spec.keys))) {
     throw fsError('EINVAL', 'fork', undefined, undefined, 'no such fork table or key');
@@ -105,10 +138,17 @@ export function readRows(db: Database, base: string, table: number, after: SqlVa
   const where = after === null ? '' : `WHERE (${key}) > (${after.map(() => '?').join(', ')})`;
   const rows = snapshotView(db, base).all<ForkRow>(
     `SELECT ${columns.join(', ')} FROM ${spec.table} ${where} ORDER BY ${key} LIMIT ?`,
-    [...(after ?? []), PAGE_ROWS],
+    [...(after ?? []), bound.rows],
   );
   // Plain objects: a backend's rows may have no prototype, which an RPC wire cannot carry.
-  return rows.map((row) => ({ ...row }));
+  const page: ForkRow[] = [];
+  let chars = 0;
+  for (const row of rows) {
+    chars += rowChars(row);
+    if (page.length > 0 && chars > bound.chars) break;
+    page.push({ ...row });
+  }
+  return page;
 }
 
 /** A page of the changes between two snapshots ({@link MergeSource.changes}). */

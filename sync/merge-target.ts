@@ -15,7 +15,7 @@ import {
   type MergeResult,
   mergeCandidates,
 } from './fork.ts';
-import { type ForkRow, markLocal, snapshotNames, type WorkspaceAccess } from './merge-source.ts';
+import { type ForkRow, MAX_PAGE_ROWS, markLocal, snapshotNames, type WorkspaceAccess } from './merge-source.ts';
 import { missingObjects, pushObjects, type SyncObject } from './objects.ts';
 
 /** What fork and merge ask of the side they write. Every call may be remote. */
@@ -57,7 +57,6 @@ export function localTarget(access: WorkspaceAccess): MergeTarget {
 }
 
 /** Items per staging call: within the endpoint's per-call bounds. */
-const STAGE_ROWS = 2000;
 const STAGE_ENTRIES = 256;
 
 /**
@@ -88,8 +87,8 @@ export function remoteTarget(endpoint: SyncEndpoint): MergeTarget {
       await endpoint.stageReset();
       for (let table = 0; table < pages.length; table++)
         for (const rows of pages[table])
-          for (let start = 0; start < rows.length; start += STAGE_ROWS)
-            await endpoint.stageRows(table, rows.slice(start, start + STAGE_ROWS));
+          for (let start = 0; start < rows.length; start += MAX_PAGE_ROWS)
+            await endpoint.stageRows(table, rows.slice(start, start + MAX_PAGE_ROWS));
       return endpoint.commitFork(base, rev, chunkSize);
     },
     candidates: async (since, incoming) => {

@@ -12,7 +12,7 @@
 import type { Database } from '../core/database.ts';
 import { mutate } from '../core/mutate.ts';
 import { isSameOrBelow, parentPath } from '../core/paths.ts';
-import { restampSubtree, tombstoneSubtree } from '../core/subtree.ts';
+import { restampSubtree, SUBTREE, tombstoneSubtree } from '../core/subtree.ts';
 import {
   type ChangeCursor,
   type ChangeEntry,
@@ -23,13 +23,6 @@ import {
 } from './changes.ts';
 import { echoedAt, isEcho } from './echo.ts';
 import { movesAfter, pathAsOf, pathNow } from './move-log.ts';
-
-// Every node of a tree, with its path.
-const SUBTREE = `WITH RECURSIVE sub(inode, path) AS (
-  SELECT ?, ?
-  UNION ALL
-  SELECT d.child, sub.path || '/' || d.name FROM vfs_dirents d JOIN sub ON d.parent = sub.inode
-)`;
 
 /** `path` and the bounds of every path strictly below it ('0' follows '/'). */
 const range = (path: string): [string, string, string] => [path, `${path}/`, `${path}0`];

@@ -21,7 +21,7 @@ import { connectSyncWebSocket, type SyncConnection } from '../sync/websocket.ts'
 import { authorizedFetch, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
 const TOKEN = 'e2e-fork-token';
-// More rows than one page of a fork (2,000) and more changes than one page of a merge (256).
+// More changes than one page of a merge (256); fork pages (16,384 rows) are crossed in the conformance suite.
 const FILES = 2_100;
 const CHANGED = 300;
 const run = promisify(execFile);

@@ -5,6 +5,7 @@
  * @module
  */
 import { describe, expect, it } from 'vitest';
+import type { SqlValue } from '../../core/backend.ts';
 import { diffSnapshots } from '../../core/fs/diff.ts';
 import { openWorkspace, type Workspace } from '../../core/workspace.ts';
 import {
@@ -18,7 +19,17 @@ import {
 import { createStaging, createSyncEndpoint, forwardEndpoint } from '../../sync/endpoint.ts';
 import { fork, merge, remoteSource, remoteTarget, type WorkspaceAccess } from '../../sync/fork.ts';
 import { connectInProcess } from '../../sync/in-process.ts';
-import { type ChangeMemo, localSource, readChanges } from '../../sync/merge-source.ts';
+import {
+  type ChangeMemo,
+  FORK_TABLES,
+  type ForkRow,
+  localSource,
+  MAX_PAGE_ROWS,
+  PAGE_ROW_CHARS,
+  readChanges,
+  readRows,
+  rowChars,
+} from '../../sync/merge-source.ts';
 import { defineCase, expectCode, expectFsckClean, expectRefused, testClock } from '../harness.ts';
 import { snapshot as picture } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
@@ -106,6 +117,69 @@ export function forkCases(target: ConformanceTarget): void {
         await b.do((ws) => ws.writeFile('/after', 'x'));
         expect(await a.do((ws) => ws.exists('/after'))).toBe(false);
       }));
+
+    it('a fork leaves out trees removed under a snapshot of the source (held aside for it), rows and blobs', () =>
+      withTwo(target, async (a, b) => {
+        await a.do((ws) => {
+          seed(ws);
+          ws.mkdir('/gone/deep', { recursive: true });
+          ws.writeFile('/gone/deep/only-here.bin', patternBytes(40 * 16 + 1, 9));
+          ws.snapshot('kept');
+          ws.rm('/gone', { recursive: true });
+        });
+        await fork(a.access, b.access);
+        expect(await b.do((ws) => picture(ws).tree)).toEqual(await a.do((ws) => picture(ws).tree));
+        // Nothing of the removed tree arrived: every node is in the tree, and only the tree's bytes are stored.
+        expect(await b.do((ws) => ws.db.all<{ n: number }>('SELECT count(*) AS n FROM vfs_nodes')[0].n)).toBe(
+          await b.do((ws) => ws.usage().inodes),
+        );
+        expect(await b.do((ws) => ws.usage().snapshotBytes)).toBe(0);
+        expect(await a.do((ws) => ws.atSnapshot('kept').readFile('/gone/deep/only-here.bin'))).toEqual(
+          patternBytes(40 * 16 + 1, 9),
+        );
+      }));
+
+    defineCase(
+      target,
+      'fork rows come in pages cut by count (1, 255, 256, 257 and 513 rows, a bound of 256) and by size, each row once in key order',
+      ({ ws }) => {
+        const all = (base: string, table: number, bound: { rows: number; chars: number }) => {
+          const pages: ForkRow[][] = [];
+          for (let after: SqlValue[] | null = null; ; ) {
+            const rows = readRows(ws.db, base, table, after, bound);
+            if (rows.length === 0) return pages;
+            pages.push(rows);
+            const last = rows[rows.length - 1];
+            after = FORK_TABLES[table].columns.slice(0, FORK_TABLES[table].keys).map((column) => last[column]);
+          }
+        };
+        let files = 0;
+        for (const nodes of [1, 255, 256, 257, 513]) {
+          for (; files + 1 < nodes; files++) ws.writeFile(`/f${String(files).padStart(4, '0')}`, `${files}`);
+          ws.snapshot(`at-${nodes}`);
+          const whole = readRows(ws.db, `at-${nodes}`, 0, null);
+          expect(whole).toHaveLength(nodes);
+          const pages = all(`at-${nodes}`, 0, { rows: 256, chars: PAGE_ROW_CHARS });
+          expect(pages.map((page) => page.length)).toEqual(
+            Array.from({ length: Math.ceil(nodes / 256) }, (_, i) => Math.min(256, nodes - i * 256)),
+          );
+          expect(pages.flat()).toEqual(whole);
+        }
+        // By size: a page stops before the row that would pass the bound; a row over it comes alone.
+        ws.writeFile(`/${'n'.repeat(255)}`, 'long name');
+        ws.snapshot('sized');
+        const entries = readRows(ws.db, 'sized', 1, null);
+        const chars = (rows: ForkRow[]) => rows.reduce((sum, row) => sum + rowChars(row), 0);
+        // The estimate never falls short of the JSON.
+        for (const row of entries) expect(rowChars(row)).toBeGreaterThanOrEqual(JSON.stringify(row).length);
+        const bound = chars(entries.slice(0, 3));
+        const pages = all('sized', 1, { rows: MAX_PAGE_ROWS, chars: bound });
+        expect(pages.flat()).toEqual(entries);
+        for (const page of pages) expect(page.length === 1 || chars(page) <= bound).toBe(true);
+        expect(pages[0]).toHaveLength(3);
+        expect(pages.find((page) => page.some((row) => String(row.name).length === 255))).toHaveLength(1);
+      },
+    );
 
     it('forking into a workspace that holds anything is ENOTEMPTY and changes neither', () =>
       withTwo(target, async (a, b) => {
@@ -230,7 +304,7 @@ export function forkCases(target: ConformanceTarget): void {
         // A fork into a side that holds anything, and a merge commit with names it does not give.
         await expectCode(() => fork(remoteSource(wireB), remoteTarget(wireA)), 'ENOTEMPTY');
         await expectCode(() => wireA.commitMerge(forked.base, forked.base, 'mine'), 'EINVAL');
-        await expectCode(() => wireA.stageRows(0, Array(2001).fill({})), 'EINVAL');
+        await expectCode(() => wireA.stageRows(0, Array(MAX_PAGE_ROWS + 1).fill({})), 'EINVAL');
         expect(await a.do(names)).toEqual(before);
       }));
 
@@ -399,6 +473,51 @@ export function forkCases(target: ConformanceTarget): void {
         await expectRefused(ws, () => deleteBranch(ws.db, 'main'), 'EINVAL');
         deleteBranch(ws.db, 'feature');
         expect(listBranches(ws.db)).toEqual([{ name: 'main', current: true }]);
+        expect(ws.snapshots()).toEqual([]);
+      },
+    );
+
+    defineCase(
+      target,
+      'branches: a second merge sees only what changed since the first, either way; no conflict comes back',
+      async ({ ws }) => {
+        seed(ws);
+        createBranch(ws.db, 'feature');
+        ws.writeFile('/both.txt', 'main\n');
+        switchBranch(ws.db, 'feature');
+        ws.writeFile('/both.txt', 'feature\n');
+        ws.writeFile('/one.txt', 'one\n');
+        switchBranch(ws.db, 'main');
+        expect(mergeBranch(ws.db, 'feature')).toEqual({
+          base: 'branch-base:feature',
+          applied: ['/one.txt'],
+          conflicts: [{ path: '/both.txt', copy: '/both.txt.conflict-feature' }],
+        });
+        // Both sides go on: main edits what the merge brought, the branch adds and edits elsewhere.
+        ws.writeFile('/one.txt', 'one, edited on main\n');
+        ws.writeFile('/main.txt', 'main only\n');
+        switchBranch(ws.db, 'feature');
+        ws.writeFile('/two.txt', 'two\n');
+        ws.writeFile('/src/lib/util.ts', 'feature edit\n');
+        switchBranch(ws.db, 'main');
+        const second = mergeBranch(ws.db, 'feature');
+        expect(second.conflicts).toEqual([]);
+        expect(second.applied).toEqual(['/src/lib/util.ts', '/two.txt']);
+        expect(ws.readFile('/one.txt', 'utf8')).toBe('one, edited on main\n');
+        expect(ws.readFile('/both.txt', 'utf8')).toBe('main\n');
+        expect(ws.readFile('/two.txt', 'utf8')).toBe('two\n');
+        // Merging nothing new changes nothing.
+        expect(mergeBranch(ws.db, 'feature')).toMatchObject({ applied: [], conflicts: [] });
+        const onMain = contents(ws);
+        // The other way, against the head merged last: the branch changed nothing since, so it takes main's state.
+        switchBranch(ws.db, 'feature');
+        const back = mergeBranch(ws.db, 'main');
+        expect(back.conflicts).toEqual([]);
+        expect(back.applied).toEqual(['/both.txt', '/both.txt.conflict-feature', '/main.txt', '/one.txt']);
+        expect(contents(ws)).toEqual(onMain);
+        switchBranch(ws.db, 'main');
+        deleteBranch(ws.db, 'feature');
+        // The merge bases went with the branch.
         expect(ws.snapshots()).toEqual([]);
       },
     );

@@ -516,6 +516,22 @@ export function lifecycleCases(target: ConformanceTarget): void {
         expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
         expectFsckClean(reopened);
       }));
+    it('version 7 opens a version 6 workspace as it is; rm -r under its snapshot then moves the tree aside', () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend);
+        ws.mkdir('/d');
+        ws.writeFile('/d/f', 'from version 6');
+        ws.snapshot('s');
+        toVersion6(backend);
+        backend.run("UPDATE vfs_meta SET v = 6 WHERE k = 'schema_version'");
+        const reopened = openWorkspace(backend);
+        expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
+        expect(reopened.snapshots().map((info) => info.name)).toEqual(['s']);
+        reopened.rm('/d', { recursive: true });
+        expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'attic'")).toHaveLength(1);
+        expect(reopened.atSnapshot('s').readFile('/d/f', 'utf8')).toBe('from version 6');
+        expectFsckClean(reopened);
+      }));
     it('a version 3 sync cursor that stopped inside a revision resumes at its start', () =>
       target.withBackend((backend) => {
         const ws = openWorkspace(backend);

@@ -130,7 +130,8 @@ function checkMerge(base: Tree, ours: Tree, theirs: Tree, result: Tree, other: s
 /** Runs one sequence, checking every snapshot operation against the pictures. */
 function run(ws: Workspace, ops: readonly Op[]): void {
   const pictures = new Map<string, Tree>();
-  // Branch 'b' once made: the tree it started from, and each branch's tree when it was left.
+  // Branch 'b' once made: the tree both branches last agreed on (where it started, then the head
+  // merged last), and each branch's tree when it was left.
   let base: Tree | undefined;
   const left = new Map<string, Tree>();
   const quiet = (fn: () => unknown) => {
@@ -197,10 +198,14 @@ function run(ws: Workspace, ops: readonly Op[]): void {
         if (from && to) same(`diff ${op.name} ${op.to ?? 'now'}`, ws.diff(op.name, op.to), modelDiff(from, to));
         break;
       }
-      case 'delete':
+      case 'delete': {
         if (!pictures.delete(op.name)) break;
         ws.deleteSnapshot(op.name);
+        // What only it saw (trees removed under it, too) goes now.
+        const report = ws.fsck();
+        if (!report.ok) fail(`fsck after deleting ${op.name}`, report.problems, []);
         break;
+      }
       case 'branch':
         if (base) break;
         createBranch(ws.db, 'b');
@@ -222,6 +227,8 @@ function run(ws: Workspace, ops: readonly Op[]): void {
         const ours = picture(ws).tree;
         mergeBranch(ws.db, other);
         checkMerge(base, ours, left.get(other) as Tree, picture(ws).tree, other);
+        // The head merged is the next merge's base, either way (as Git's merge base).
+        base = left.get(other) as Tree;
         const report = ws.fsck();
         if (!report.ok) fail(`fsck after merging ${other}`, report.problems, []);
         break;

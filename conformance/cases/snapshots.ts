@@ -249,6 +249,115 @@ export function snapshotCases(target: ConformanceTarget): void {
       },
     );
 
+    defineCase(
+      target,
+      'rm -r of a tree a snapshot sees moves it aside in constant rows: read at the snapshot, restored, freed with it',
+      ({ ws }) => {
+        ws.mkdir('/d/e', { recursive: true });
+        for (let i = 0; i < 257; i++) ws.writeFile(`/d/e/f${i}`, `file ${i}\n`);
+        ws.writeFile('/d/big.bin', patternBytes(40 * 16 + 3, 4));
+        ws.symlink('e/f1', '/d/link');
+        ws.writeFile('/d/shared', 'shared\n');
+        ws.link('/d/shared', '/outside');
+        ws.snapshot('s');
+        const then = tree(ws);
+        const before = rowCounts(ws);
+        ws.rm('/d', { recursive: true });
+        const after = rowCounts(ws);
+        const history = ['vfs_hist_nodes', 'vfs_hist_dirents', 'vfs_hist_chunks'].reduce(
+          (sum, table) => sum + after[table] - before[table],
+          0,
+        );
+        // The moved entry (its old state and the new one's absence), the parent, and the file with a
+        // name outside the tree (its entry inside and its link count): not one row per file.
+        expect(history).toBeLessThanOrEqual(6);
+        expect(ws.exists('/d')).toBe(false);
+        expect(ws.readFile('/outside', 'utf8')).toBe('shared\n');
+        expect(ws.stat('/outside').nlink).toBe(1);
+        expect(tree(ws.atSnapshot('s'))).toEqual(then);
+        const removed = ws.diff('s');
+        expect(removed.every((entry) => entry.status === 'removed')).toBe(true);
+        expect(removed).toHaveLength(2 + 257 + 3);
+        // The tree is the snapshot's now: its bytes are pinned, not the workspace's.
+        expect(ws.usage()).toMatchObject({ files: 1, directories: 1, symlinks: 0, logicalBytes: 7 });
+        expect(ws.usage().snapshotBytes).toBeGreaterThan(40 * 16);
+        expectFsckClean(ws);
+        const { before: undo } = ws.restore('s');
+        expect(tree(ws)).toEqual(then);
+        expectFsckClean(ws);
+        ws.restore(undo.name);
+        expect(ws.exists('/d')).toBe(false);
+        ws.writeFile('/d', 'a file now');
+        for (const { name } of ws.snapshots()) ws.deleteSnapshot(name);
+        // No snapshot sees the tree any more: its rows are gone, and gc frees its bytes.
+        expect(Number(ws.db.all<{ n: number }>('SELECT count(*) AS n FROM vfs_nodes')[0].n)).toBe(ws.usage().inodes);
+        expect(ws.gc({ safetyWindowMs: 0 }).bytes).toBeGreaterThanOrEqual(40 * 16 + 3);
+        expect(ws.readFile('/d', 'utf8')).toBe('a file now');
+      },
+    );
+
+    defineCase(
+      target,
+      'restores move a removed tree out of the attic and back in; it lives while a snapshot as recent as it does',
+      ({ ws }) => {
+        ws.mkdir('/t/u', { recursive: true });
+        ws.writeFile('/t/u/f', 'f');
+        ws.snapshot('a');
+        const atA = tree(ws);
+        ws.rm('/t', { recursive: true });
+        ws.snapshot('b');
+        const atB = tree(ws);
+        for (const [name, then] of [
+          ['a', atA],
+          ['b', atB],
+          ['a', atA],
+          ['b', atB],
+        ] as const) {
+          ws.deleteSnapshot(ws.restore(name).before.name);
+          expect(tree(ws)).toEqual(then);
+          expectFsckClean(ws);
+        }
+        // b saw the tree in the attic, and a restore to it puts it there again: it stays while b does.
+        ws.deleteSnapshot('a');
+        expectFsckClean(ws);
+        ws.mkdir('/t');
+        ws.deleteSnapshot(ws.restore('b').before.name);
+        expect(tree(ws)).toEqual(atB);
+        ws.deleteSnapshot('b');
+        expectFsckClean(ws);
+        expect(ws.db.all('SELECT inode FROM vfs_nodes')).toEqual([{ inode: 1 }]);
+      },
+    );
+
+    defineCase(
+      target,
+      'a tree removed under two snapshots lives until both are deleted, whichever goes first',
+      ({ ws }) => {
+        for (const order of [
+          ['one', 'two'],
+          ['two', 'one'],
+        ]) {
+          ws.mkdir('/t/u', { recursive: true });
+          ws.writeFile('/t/u/f', patternBytes(100, order[0].length));
+          ws.snapshot('one');
+          ws.writeFile('/t/g', 'g');
+          ws.snapshot('two');
+          const atTwo = tree(ws);
+          ws.rm('/t', { recursive: true });
+          ws.deleteSnapshot(order[0]);
+          expectFsckClean(ws);
+          if (order[0] === 'one') expect(tree(ws.atSnapshot('two'))).toEqual(atTwo);
+          else expect(ws.atSnapshot('one').readFile('/t/u/f')).toEqual(patternBytes(100, 3));
+          // Deleting the last snapshot that saw the tree frees all of it.
+          expect(ws.usage().snapshots[0].bytes).toBe(101);
+          ws.deleteSnapshot(order[1]);
+          expectFsckClean(ws);
+          expect(ws.db.all('SELECT inode FROM vfs_nodes')).toEqual([{ inode: 1 }]);
+          ws.gc({ safetyWindowMs: 0 });
+        }
+      },
+    );
+
     defineCase(target, 'usage reports the bytes snapshots pin, and what each holds alone', ({ ws }) => {
       ws.writeFile('/a', patternBytes(1000, 1));
       ws.writeFile('/b', patternBytes(1000, 2));

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { ATTIC_SUBTREE } from '../attic.ts';
 import { isHeldStaged } from '../blobs.ts';
 import { checkOffset } from '../data.ts';
 import type { Database } from '../database.ts';
@@ -216,43 +217,56 @@ export interface SnapshotUsage {
 
 /**
  * Bytes snapshot `id` holds alone. Deleting it drops its history rows that the snapshot before it
- * has its own copy of (all of them when none is before, see `foldEpoch`); a blob only those rows
- * name is then garbage.
+ * has its own copy of (all of them when none is before, see `foldEpoch`), and the attic trees no
+ * other snapshot is recent enough to see (see attic.ts); a blob only those name is then garbage.
  */
 function heldAlone(db: Database, id: number, previous: number | null): number {
   const row = db.all<{ bytes: number }>(
-    `WITH dropped AS (
+    `WITH RECURSIVE dropped AS (
        SELECT h.inode, h.idx, h.hash FROM vfs_hist_chunks h WHERE h.epoch = ? AND h.live
          AND (? IS NULL OR EXISTS (SELECT 1 FROM vfs_hist_chunks q WHERE q.inode = h.inode AND q.idx = h.idx AND q.epoch = ?))
-     )
+     ),
+     purged(inode) AS (
+       SELECT a.child FROM vfs_dirents a WHERE a.parent = (SELECT v FROM vfs_meta WHERE k = 'attic')
+         AND NOT EXISTS (SELECT 1 FROM vfs_snapshots s WHERE s.last_inode >= a.child AND s.id != ?)
+       UNION ALL
+       SELECT d.child FROM vfs_dirents d JOIN purged ON d.parent = purged.inode
+     ),
+     gone(hash) AS (SELECT hash FROM dropped UNION SELECT hash FROM vfs_chunks WHERE inode IN (SELECT inode FROM purged))
      SELECT COALESCE(SUM(b.size), 0) AS bytes FROM vfs_blobs b
-     WHERE b.hash IN (SELECT hash FROM dropped)
-       AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)
+     WHERE b.hash IN (SELECT hash FROM gone)
+       AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash AND c.inode NOT IN (SELECT inode FROM purged))
        AND NOT EXISTS (SELECT 1 FROM vfs_hist_chunks o WHERE o.hash = b.hash
          AND NOT (o.epoch = ? AND EXISTS (SELECT 1 FROM dropped d WHERE d.inode = o.inode AND d.idx = o.idx)))`,
-    [id, previous, previous, id],
+    [id, previous, previous, id, id],
   )[0];
   return Number(row?.bytes ?? 0);
 }
 
 /** Measures logical and stored bytes, dedup and inode counts. */
 export function usage(db: Database): Usage {
+  // Trees in the attic (removed while a snapshot saw them) are a snapshot's, not the workspace's.
+  const live = `NOT IN (SELECT inode FROM attic_sub)`;
   const nodes = db.all<{ type: string; n: number; bytes: number }>(
-    'SELECT type, count(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM vfs_nodes GROUP BY type',
+    `WITH RECURSIVE ${ATTIC_SUBTREE}
+     SELECT type, count(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM vfs_nodes WHERE inode ${live} GROUP BY type`,
   );
   const count = (type: string) => Number(nodes.find((row) => row.type === type)?.n ?? 0);
   const logicalBytes = Number(nodes.find((row) => row.type === 'file')?.bytes ?? 0);
   const blobs = db.all<{ n: number; total: number; referenced: number }>(
-    `SELECT count(*) AS n, COALESCE(SUM(size), 0) AS total,
-       COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash) THEN size ELSE 0 END), 0) AS referenced
+    `WITH RECURSIVE ${ATTIC_SUBTREE}
+     SELECT count(*) AS n, COALESCE(SUM(size), 0) AS total,
+       COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash AND c.inode ${live}) THEN size ELSE 0 END), 0) AS referenced
      FROM vfs_blobs b`,
   )[0];
   const storedBytes = Number(blobs.referenced);
   const snapshotBytes = Number(
     db.all<{ bytes: number }>(
-      `SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_blobs b
-       WHERE EXISTS (SELECT 1 FROM vfs_hist_chunks h WHERE h.hash = b.hash)
-         AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)`,
+      `WITH RECURSIVE ${ATTIC_SUBTREE}
+       SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_blobs b
+       WHERE (EXISTS (SELECT 1 FROM vfs_hist_chunks h WHERE h.hash = b.hash)
+           OR EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash AND c.inode IN (SELECT inode FROM attic_sub)))
+         AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash AND c.inode ${live})`,
     )[0]?.bytes ?? 0,
   );
   const ids = db.all<{ id: number; name: string }>('SELECT id, name FROM vfs_snapshots ORDER BY id');
@@ -268,7 +282,9 @@ export function usage(db: Database): Usage {
     )[0]?.bytes ?? 0,
   );
   const allocatedBytes = Number(
-    db.all<{ bytes: number }>('SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_chunks')[0]?.bytes ?? 0,
+    db.all<{ bytes: number }>(
+      `WITH RECURSIVE ${ATTIC_SUBTREE} SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_chunks WHERE inode ${live}`,
+    )[0]?.bytes ?? 0,
   );
   return {
     logicalBytes,

@@ -5,6 +5,7 @@
  */
 
 import { checksCaller, R_OK, requireAccess, requireEntryChange, W_OK, X_OK } from '../access.ts';
+import { detachSubtree, shouldDetach } from '../attic.ts';
 import type { Database } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
@@ -102,9 +103,14 @@ export function rm(db: Database, path: string, options: RmOptions | null = {}): 
         for (const dir of subtreeDirectories(db, node.inode)) requireAccess(db, dir, R_OK | W_OK | X_OK, 'rm', path);
       }
       tombstoneSubtree(db, m, node.inode, realPath);
-      db.run('DELETE FROM vfs_dirents WHERE parent = ? AND name = ?', [parent.inode, name]);
-      touchDir(db, m, parent.inode, -1);
-      deleteSubtree(db, m, node.inode);
+      // A tree a snapshot sees moves aside whole rather than being copied into history row by row.
+      if (shouldDetach(db, node.inode)) {
+        detachSubtree(db, m, parent.inode, name, node.inode);
+      } else {
+        db.run('DELETE FROM vfs_dirents WHERE parent = ? AND name = ?', [parent.inode, name]);
+        touchDir(db, m, parent.inode, -1);
+        deleteSubtree(db, m, node.inode);
+      }
     }
     m.note('rename', realPath);
   });

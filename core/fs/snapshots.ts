@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { purgeAttic, settleAttic } from '../attic.ts';
 import type { Database } from '../database.ts';
 import { fsError } from '../errors.ts';
 import { foldEpoch, recordInto, stopRecording, VERSIONED } from '../history.ts';
@@ -111,9 +112,12 @@ export function deleteSnapshot(db: Database, name: string): void {
     const newest = db.all<{ id: number }>('SELECT MAX(id) AS id FROM vfs_snapshots')[0].id;
     foldEpoch(db, gone.id, previous);
     db.run('DELETE FROM vfs_snapshots WHERE id = ?', [gone.id]);
-    if (Number(newest) !== gone.id) return;
-    if (before) recordInto(db, Number(before.id), Number(before.lastInode));
-    else stopRecording(db);
+    if (Number(newest) === gone.id) {
+      if (before) recordInto(db, Number(before.id), Number(before.lastInode));
+      else stopRecording(db);
+    }
+    // Trees removed under the snapshot that no snapshot left sees go now.
+    purgeAttic(db);
   });
 }
 
@@ -225,6 +229,7 @@ export function restore(db: Database, name: string): RestoreResult {
       m.note('rename', path);
     }
     // Nodes only a snapshot held come back and count again.
+    settleAttic(db);
     checkInodes(db);
     return { restored: target, before };
   });
