@@ -25,12 +25,14 @@ import {
   allocateAt,
   chmodAt,
   chownAt,
+  createAt,
   type Database,
   getNode,
   isFsError,
   listDir,
   lookup,
   MAX_NAME_BYTES,
+  type NodeRow,
   pathsOf,
   pinInode,
   ROOT_INODE,
@@ -111,6 +113,12 @@ const GUARDED: ReadonlySet<string> = new Set([
   'create',
   'fallocate',
 ]);
+
+/** What a reply's attribute record is made of (a stat, or a row just created). */
+type Attributes = Pick<
+  WorkspaceStats,
+  'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'rdev' | 'size' | 'blocks' | 'atimeMs' | 'mtimeMs' | 'ctimeMs'
+>;
 
 /** An open file or directory of the mount. */
 interface Handle {
@@ -219,7 +227,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   /** Set by a request of the batch being served that must be committed before its reply (fsync, a close after writing). */
   let durable = false;
 
-  const attrOf = (stats: WorkspaceStats, into = new Float64Array(ATTR_FIELDS), at = 0): Float64Array => {
+  const attrOf = (stats: Attributes, into = new Float64Array(ATTR_FIELDS), at = 0): Float64Array => {
     into[at] = stats.ino;
     into[at + 1] = stats.mode;
     into[at + 2] = stats.nlink;
@@ -237,6 +245,21 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     into[at + 14] = 0;
     return into;
   };
+  /** The attributes of a node just created (no content, so no blocks): its row, not read again. */
+  const createdAttr = (node: NodeRow): Float64Array =>
+    attrOf({
+      ino: Number(node.inode),
+      mode: TYPE_BITS[node.type] | Number(node.mode),
+      nlink: Number(node.nlink),
+      uid: Number(node.uid),
+      gid: Number(node.gid),
+      rdev: Number(node.rdev),
+      size: Number(node.size),
+      blocks: 0,
+      atimeMs: Number(node.atime),
+      mtimeMs: Number(node.mtime),
+      ctimeMs: Number(node.ctime),
+    });
   /** An inode gone from the database (removed, not held open) is ENOENT to the kernel, not an I/O error. */
   const present = (inode: number): void => {
     if (!getNode(db, inode)) fail('ENOENT');
@@ -371,18 +394,21 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const attr = entryOf(r.ino, r.name ?? '');
         return () => addon.replyEntry(req, attr);
       }
-      case 'mkdir': {
-        writable();
-        const path = childPath(r.ino, r.name ?? '');
-        asCaller(r, () => provider.mkdirSync(path, { mode: (r.mode ?? 0o777) & 0o7777 }));
-        const attr = entryOf(r.ino, r.name ?? '');
-        return () => addon.replyEntry(req, attr);
-      }
+      case 'mkdir':
       case 'symlink': {
         writable();
-        const path = childPath(r.ino, r.name ?? '');
-        asCaller(r, () => provider.symlinkSync(r.target ?? '', path));
-        const attr = entryOf(r.ino, r.name ?? '');
+        const { node } = asCaller(r, () =>
+          createAt(
+            db,
+            r.ino,
+            r.name ?? '',
+            op === 'mkdir'
+              ? { type: 'dir', mode: (r.mode ?? 0o777) & 0o7777 }
+              : { type: 'symlink', mode: 0o777, target: r.target ?? '' },
+          ),
+        );
+        known(Number(node.inode));
+        const attr = createdAttr(node);
         return () => addon.replyEntry(req, attr);
       }
       case 'link': {
@@ -423,16 +449,22 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       }
       case 'create': {
         writable();
-        const path = childPath(r.ino, r.name ?? '');
         const flags = r.flags ?? 0;
-        asCaller(r, () =>
-          provider.createFileSync(path, { mode: (r.mode ?? 0o666) & 0o7777, exclusive: (flags & O_EXCL) !== 0 }),
+        // By the parent's inode: no path walk, and the new row is the reply (see createAt).
+        const made = asCaller(r, () =>
+          createAt(db, r.ino, r.name ?? '', {
+            type: 'file',
+            mode: (r.mode ?? 0o666) & 0o7777,
+            exclusive: (flags & O_EXCL) !== 0,
+          }),
         );
-        const attr = entryOf(r.ino, r.name ?? '');
-        const inode = attr[0];
+        const inode = Number(made.node.inode);
+        known(inode);
         group.touch(inode);
         provider.openInodeBufferSync(inode);
         if (flags & O_TRUNC) provider.truncateInodeSync(inode, 0);
+        // A file found instead (taken meanwhile by another writer) is stated as it is now.
+        const attr = made.created ? createdAttr(made.node) : attrOf(statOf(inode));
         const fh = addHandle({ inode, write: true });
         return () => addon.replyCreate(req, attr, fh);
       }
@@ -587,6 +619,15 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const setattr = (r: LowLevelRequest): Reply => {
     const set = r.toSet ?? 0;
     const inode = r.ino;
+    const buffer = provider.inodeBufferOf(inode);
+    if (buffer && (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) === SET_MTIME) {
+      // mtime alone on a file open for writing: what the writeback cache sends at each close. The
+      // buffer records it and its commit (at this close's flush) stores it: no commit of its own.
+      writable();
+      buffer.setMtime(Number.isNaN(r.mtime) ? db.now() : (r.mtime ?? db.now()));
+      const attr = attrOf(statOf(inode));
+      return () => addon.replyAttr(r.req, attr);
+    }
     // The kernel may still send a removed file's times (the writeback cache's mtime) after its last close.
     const node = getNode(db, inode) ?? fail('ENOENT');
     if (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) writable();
@@ -669,6 +710,13 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     return number ?? errno.EIO;
   };
 
+  /** A write or read that may make the inode's write buffer stage chunks (see WriteBuffer.mayStage). */
+  const mayStage = (r: LowLevelRequest, op: 'write' | 'read'): boolean => {
+    const buffer = provider.inodeBufferOf(r.ino);
+    if (!buffer) return op === 'write';
+    return buffer.mayStage(op === 'write' ? (r.data?.byteLength ?? 0) : (r.size ?? 0));
+  };
+
   const settle = (): void => {
     try {
       group.commit();
@@ -686,18 +734,21 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     durable = false;
     let changes = 0;
     let deferrable = 0;
-    let writes = false;
+    let staging = false;
     for (const r of batch) {
       const op = OPS[r.op] ?? 'end';
-      if (op === 'write') writes = true;
+      if (op === 'write' || op === 'read') staging ||= mayStage(r, op);
       if (READS.has(op) || op === 'write') continue;
       changes++;
       if (!COMMIT_POINTS.has(op)) deferrable++;
     }
     // A write only fills the inode's buffer, which stages full chunks by itself (held against gc),
-    // each staging its own transaction: writes run outside the group (committed first), so a large
-    // file's megabytes never sit in one long transaction or in a savepoint's journal.
-    if (writes && group.open) settle();
+    // each staging its own transaction: a batch with a write (or a read of a patched chunk) that
+    // may stage runs outside the group (committed first), so a large file's megabytes never sit in
+    // one long transaction or in a savepoint's journal, and a lost group never takes staged blobs
+    // with it. A small write stages nothing and joins the group: a created file's few bytes then
+    // commit once, at its close.
+    if (staging && group.open) settle();
     // Changes join the open group (opened here if needed) and are answered before it commits;
     // when no group can be held, a batch of two or more changes is one transaction of its own
     // (a lone change is atomic by itself, and reads need none).
