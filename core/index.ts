@@ -53,7 +53,7 @@ export {
   typeOfMode,
   utimes,
 } from './fs/attributes.ts';
-export { type CreateAtOptions, type CreatedAt, createAt } from './fs/create-at.ts';
+export { type CreateAtOptions, type CreatedAt, createAt, linkAt } from './fs/create-at.ts';
 export { type ChangeKind, diffSnapshots, type SnapshotDiffEntry } from './fs/diff.ts';
 export { type DirEntry, type MkdirOptions, mkdir, type ReaddirOptions, readdir, rmdir } from './fs/directories.ts';
 export {

@@ -29,6 +29,7 @@ import {
   type Database,
   getNode,
   isFsError,
+  linkAt,
   listDir,
   lookup,
   MAX_NAME_BYTES,
@@ -433,10 +434,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       }
       case 'link': {
         writable();
-        const source = pathsOf(db, r.ino)[0] ?? fail('ENOENT');
-        const parent = r.newParent ?? 0;
-        provider.linkSync(source, childPath(parent, r.newName ?? ''));
-        const attr = entryOf(parent, r.newName ?? '');
+        // By inodes (see linkAt): the reply is the node's row with its new link count.
+        const node = linkAt(db, r.ino, r.newParent ?? 0, r.newName ?? '');
+        known(Number(node.inode));
+        const attr = node.type === 'file' ? attrOf(statOf(Number(node.inode))) : createdAttr(node);
         return () => addon.replyEntry(req, attr);
       }
       case 'unlink': {

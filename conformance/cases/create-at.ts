@@ -1,13 +1,13 @@
 /**
- * createAt: creating a node by its directory's inode and a name (the FUSE mount's create, mkdir
- * and symlink): the same node, owner, group, times and revision as the path-level creators, and
- * the same refusals, which change nothing. Identical on every backend.
+ * createAt and linkAt: creating a node or a hard link by the directory's inode and a name (the
+ * FUSE mount's create, mkdir, symlink and link): the same node, owner, group, times and revision as
+ * the path-level calls, and the same refusals, which change nothing. Identical on every backend.
  *
  * @module
  */
 import { describe, expect } from 'vitest';
 import { S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG } from '../../core/fs/attributes.ts';
-import { createAt } from '../../core/index.ts';
+import { createAt, linkAt } from '../../core/index.ts';
 import { defineCase, expectRefused } from '../harness.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget } from '../target.ts';
@@ -129,6 +129,70 @@ export function createAtCases(target: ConformanceTarget): void {
           expect(snapshot(ws)).toEqual(before);
           const made = db.withOwner(caller, () => createAt(db, open, 'f', { type: 'file', mode: 0o644 }));
           expect(made.node).toMatchObject(caller);
+        } finally {
+          db.checkPermissions = false;
+        }
+      },
+      { owner: { uid: 0, gid: 0 } },
+    );
+    defineCase(
+      target,
+      'linkAt gives a node another name: one revision, nlink and ctime move, the row says so',
+      ({ ws, db, clock }) => {
+        ws.mkdir('/a');
+        ws.mkdir('/b');
+        ws.writeFile('/a/f', 'bytes');
+        const { ino } = ws.stat('/a/f');
+        clock.advance(1000);
+        const row = linkAt(db, ino, ws.stat('/b').ino, 'g');
+        const stat = ws.stat('/b/g');
+        expect(stat.ino).toBe(ino);
+        expect(stat.nlink).toBe(2);
+        expect(ws.stat('/a/f').nlink).toBe(2);
+        expect(row).toMatchObject({ inode: ino, nlink: 2, ctime: stat.ctimeMs, rev: stat.rev });
+        expect(ws.stat('/b').mtimeMs).toBe(stat.ctimeMs);
+        expect(ws.readFile('/b/g', 'utf8')).toBe('bytes');
+        ws.unlink('/a/f');
+        expect(ws.stat('/b/g').nlink).toBe(1);
+      },
+    );
+    defineCase(target, 'linkAt refusals change nothing', async ({ ws, db }) => {
+      ws.mkdir('/d/sub', { recursive: true });
+      ws.writeFile('/d/f', 'x');
+      const d = ws.stat('/d').ino;
+      const f = ws.stat('/d/f').ino;
+      await expectRefused(ws, () => linkAt(db, f, d, 'f'), 'EEXIST');
+      await expectRefused(ws, () => linkAt(db, f, d, '.'), 'EEXIST');
+      await expectRefused(ws, () => linkAt(db, ws.stat('/d/sub').ino, d, 'again'), 'EPERM');
+      await expectRefused(ws, () => linkAt(db, f, f, 'g'), 'ENOTDIR');
+      await expectRefused(ws, () => linkAt(db, f, d, 'n'.repeat(256)), 'ENAMETOOLONG');
+      await expectRefused(ws, () => linkAt(db, f, d, 'a/b'), 'EINVAL');
+      await expectRefused(ws, () => linkAt(db, 999_999, d, 'g'), 'ENOENT');
+      const gone = ws.stat('/d/sub').ino;
+      ws.rmdir('/d/sub');
+      await expectRefused(ws, () => linkAt(db, f, gone, 'g'), 'ENOENT');
+    });
+    defineCase(
+      target,
+      "with permission checks on, linkAt follows protected_hardlinks: another's file the caller may not write is EPERM",
+      ({ ws, db }) => {
+        ws.mkdir('/open', { mode: 0o777 });
+        ws.writeFile('/secret', 'x', { mode: 0o644 });
+        const secret = ws.stat('/secret').ino;
+        const open = ws.stat('/open').ino;
+        const before = snapshot(ws);
+        db.checkPermissions = true;
+        try {
+          const code = db.withOwner({ uid: 2000, gid: 2000 }, () => {
+            try {
+              linkAt(db, secret, open, 'mine');
+              return 'linked';
+            } catch (error) {
+              return (error as { code?: string }).code;
+            }
+          });
+          expect(code).toBe('EPERM');
+          expect(snapshot(ws)).toEqual(before);
         } finally {
           db.checkPermissions = false;
         }

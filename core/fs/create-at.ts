@@ -1,17 +1,17 @@
 /**
- * Creating a node by its directory's inode and a name: what a FUSE low-level mount's create,
- * mknod, mkdir and symlink ask. The kernel has resolved the path already, so no path is walked
- * (a path-level creator walks it again inside its mutation); the new row comes back, so the reply
- * needs no second read.
+ * Creating a node or a hard link by its directory's inode and a name: what a FUSE low-level
+ * mount's create, mkdir, symlink and link ask. The kernel has resolved the paths already, so none
+ * is walked (a path-level call walks each again inside its mutation); the row comes back, so the
+ * reply needs no second read.
  *
  * @module
  */
 
-import { checksCaller, requireAccess, requireEntryChange, W_OK } from '../access.ts';
+import { checksCaller, requireAccess, requireEntryChange, requireLinkable, W_OK } from '../access.ts';
 import type { Database } from '../database.ts';
 import { fsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
-import { createNode, getNode, lookup, type NodeRow, type NodeType } from '../nodes.ts';
+import { createNode, getNode, lookup, type NodeRow, type NodeType, touchDir } from '../nodes.ts';
 import { childPath, MAX_NAME_BYTES, MAX_PATH_BYTES } from '../paths.ts';
 import { pathsOf } from '../resolve.ts';
 
@@ -65,22 +65,14 @@ const encoder = new TextEncoder();
  */
 export function createAt(db: Database, parent: number, name: string, options: CreateAtOptions): CreatedAt {
   const syscall = SYSCALL[options.type];
-  if (typeof name !== 'string' || name === '' || name.includes('/') || name.includes('\0'))
-    throw fsError('EINVAL', syscall, String(name), undefined, 'a name must be non-empty, without / or NUL');
-  if (encoder.encode(name).length > MAX_NAME_BYTES)
-    throw fsError('ENAMETOOLONG', syscall, name, undefined, `names are limited to ${MAX_NAME_BYTES} bytes`);
-  if (name === '.' || name === '..') throw fsError('EEXIST', syscall, name);
+  checkName(name, syscall);
   const target = options.target ?? null;
   if (options.type === 'symlink') {
     if (target === null || target === '') throw fsError('ENOENT', syscall, name, undefined, 'empty target');
     if (target.includes('\0')) throw fsError('EINVAL', syscall, name, undefined, 'NUL byte in target');
     if (encoder.encode(target).length >= MAX_PATH_BYTES) throw fsError('ENAMETOOLONG', syscall, name);
   }
-  const dir = getNode(db, parent);
-  const dirPath = dir ? pathsOf(db, parent)[0] : undefined;
-  if (!dir || dirPath === undefined) throw fsError('ENOENT', syscall, name);
-  const path = childPath(dirPath, name);
-  if (dir.type !== 'dir') throw fsError('ENOTDIR', syscall, path);
+  const { dir, path } = directory(db, parent, name, syscall);
   return mutate(db, syscall, path, (m) => {
     const existing = lookup(db, parent, name);
     if (existing) {
@@ -109,4 +101,50 @@ export function createAt(db: Database, parent: number, name: string, options: Cr
     m.note('rename', path);
     return { node, created: true, path };
   });
+}
+
+/**
+ * Gives node `inode` one more name, `name` in directory inode `parent` (link(2)), in one
+ * mutation, and returns its row as it is now (nlink and ctime moved). Errors: ENOENT when `inode`
+ * has no name left (removed while open) or `parent` is gone, ENOTDIR when `parent` is not a
+ * directory, EEXIST for a taken name or `.`/`..`, EPERM for a directory; names as
+ * {@link createAt}; permissions as the path-level `link` when `db.checkPermissions` is on
+ * (`protected_hardlinks` included).
+ */
+export function linkAt(db: Database, inode: number, parent: number, name: string): NodeRow {
+  checkName(name, 'link');
+  const source = getNode(db, inode);
+  if (!source || Number(source.nlink) <= 0) throw fsError('ENOENT', 'link', name);
+  const { dir, path } = directory(db, parent, name, 'link');
+  return mutate(db, 'link', path, (m) => {
+    // Linux's order: the new name must be free, and only then is a directory refused.
+    if (lookup(db, parent, name)) throw fsError('EEXIST', 'link', path);
+    requireEntryChange(db, dir, undefined, 'link', path);
+    if (source.type === 'dir') throw fsError('EPERM', 'link', path, undefined, 'directories cannot be hard-linked');
+    requireLinkable(db, source, path, path);
+    db.run('INSERT INTO vfs_dirents (parent, name, child) VALUES (?, ?, ?)', [parent, name, inode]);
+    db.run('UPDATE vfs_nodes SET nlink = nlink + 1, ctime = ?, rev = ? WHERE inode = ?', [m.now, m.rev, inode]);
+    touchDir(db, m, parent);
+    m.note('rename', path);
+    return { ...source, nlink: Number(source.nlink) + 1, ctime: m.now, rev: m.rev };
+  });
+}
+
+/** Refuses a name no entry may have (EINVAL, ENAMETOOLONG; EEXIST for `.` and `..`). */
+function checkName(name: string, syscall: string): void {
+  if (typeof name !== 'string' || name === '' || name.includes('/') || name.includes('\0'))
+    throw fsError('EINVAL', syscall, String(name), undefined, 'a name must be non-empty, without / or NUL');
+  if (encoder.encode(name).length > MAX_NAME_BYTES)
+    throw fsError('ENAMETOOLONG', syscall, name, undefined, `names are limited to ${MAX_NAME_BYTES} bytes`);
+  if (name === '.' || name === '..') throw fsError('EEXIST', syscall, name);
+}
+
+/** Directory inode `parent` and the path `name` gets in it; ENOENT when it is gone, ENOTDIR when it is not one. */
+function directory(db: Database, parent: number, name: string, syscall: string): { dir: NodeRow; path: string } {
+  const dir = getNode(db, parent);
+  const dirPath = dir ? pathsOf(db, parent)[0] : undefined;
+  if (!dir || dirPath === undefined) throw fsError('ENOENT', syscall, name);
+  const path = childPath(dirPath, name);
+  if (dir.type !== 'dir') throw fsError('ENOTDIR', syscall, path);
+  return { dir, path };
 }
