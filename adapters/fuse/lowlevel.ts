@@ -285,10 +285,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const present = (inode: number): void => {
     if (!getNode(db, inode)) fail('ENOENT');
   };
-  const statOf = (inode: number): WorkspaceStats => {
+  const statOf = (inode: number): Attributes => {
     if (snapshots.owns(inode)) return snapshots.stat(inode);
     try {
-      return provider.statInodeSync(inode);
+      return provider.statInodeInfoSync(inode);
     } catch (error) {
       if (isFsError(error) && error.code === 'EIO') present(inode);
       throw error;

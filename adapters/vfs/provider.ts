@@ -228,6 +228,11 @@ class ProviderSync extends ProviderBase {
   }
 
   #stats(info: StatInfo, options?: StatOptions): WorkspaceStats {
+    return toStats(this.#buffered(info), options);
+  }
+
+  /** `info` as the inode's open write buffer, if any, sees it. */
+  #buffered(info: StatInfo): StatInfo {
     const buffer = this.#buffers.ofInode(info.ino);
     if (buffer) {
       // Buffered writes show in stat at once (a FUSE getattr must see the new size).
@@ -243,7 +248,7 @@ class ProviderSync extends ProviderBase {
         ctimeMs: Math.max(info.ctimeMs, mtimeMs),
       };
     }
-    return toStats(info, options);
+    return info;
   }
 
   // ---- Paths ----
@@ -789,6 +794,14 @@ class ProviderSync extends ProviderBase {
    */
   statInodeSync(inode: number, options?: StatOptions): WorkspaceStats {
     return this.#host.statInode(inode, options);
+  }
+
+  /**
+   * {@link statInodeSync}'s figures as the engine's plain `StatInfo`, without building a Stats
+   * object (its four Dates): what a FUSE reply, which copies a few numbers, needs.
+   */
+  statInodeInfoSync(inode: number): StatInfo {
+    return this.#buffered(statInode(this.db, inode));
   }
 
   /**
