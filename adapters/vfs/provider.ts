@@ -58,7 +58,7 @@ import { readRequest, writeRequest } from './io-args.ts';
 import { mkdirpAsLibuv } from './mkdirp.ts';
 import { checkPermission, isChecked, W_OK } from './permissions.ts';
 import { VirtualProvider } from './platformatic.ts';
-import { type StatOptions, toStats, type WorkspaceStats } from './stats.ts';
+import { type StatFields, type StatOptions, statFields, toStats, type WorkspaceStats } from './stats.ts';
 import {
   StatWatchers,
   type WatchOptions,
@@ -797,11 +797,11 @@ class ProviderSync extends ProviderBase {
   }
 
   /**
-   * {@link statInodeSync}'s figures as the engine's plain `StatInfo`, without building a Stats
-   * object (its four Dates): what a FUSE reply, which copies a few numbers, needs.
+   * {@link statInodeSync}'s numbers without building a Stats object (its four Dates): what a FUSE
+   * reply, which copies a few of them, needs.
    */
-  statInodeInfoSync(inode: number): StatInfo {
-    return this.#buffered(statInode(this.db, inode));
+  statInodeFieldsSync(inode: number): StatFields<number> {
+    return statFields(this.#buffered(statInode(this.db, inode)));
   }
 
   /**

@@ -21,7 +21,8 @@ import {
 export const WORKSPACE_DEV = 0x646f6673; // "dofs"
 
 /** The fields of a Stats object, numbers or bigints. */
-interface StatFields<T> {
+export interface StatFields<T> {
+  /** Device number (every workspace reports {@link WORKSPACE_DEV}). */
   dev: T;
   ino: T;
   mode: T;
@@ -38,7 +39,29 @@ interface StatFields<T> {
   birthtimeMs: T;
 }
 
-function fields(info: StatInfo): StatFields<number> {
+/** What {@link statFields} reads of a StatInfo. */
+export type StatSource = Pick<
+  StatInfo,
+  | 'type'
+  | 'ino'
+  | 'mode'
+  | 'nlink'
+  | 'uid'
+  | 'gid'
+  | 'rdev'
+  | 'size'
+  | 'blocks'
+  | 'atimeMs'
+  | 'mtimeMs'
+  | 'ctimeMs'
+  | 'birthtimeMs'
+>;
+
+/**
+ * The numbers a Stats object reports for `info` (a directory's one block included), without the
+ * object and its Dates: what a FUSE reply copies.
+ */
+export function statFields(info: StatSource): StatFields<number> {
   const dir = info.type === 'dir';
   return {
     dev: WORKSPACE_DEV,
@@ -123,7 +146,7 @@ abstract class StatsBase<T extends number | bigint> implements StatFields<T> {
 /** Stats of a workspace node, shaped like node's `fs.Stats`. */
 export class WorkspaceStats extends StatsBase<number> {
   constructor(info: StatInfo) {
-    const values = fields(info);
+    const values = statFields(info);
     super(values, values);
   }
 }
@@ -136,7 +159,7 @@ export class WorkspaceBigIntStats extends StatsBase<bigint> {
   birthtimeNs: bigint;
 
   constructor(info: StatInfo) {
-    const values = fields(info);
+    const values = statFields(info);
     const big = Object.fromEntries(
       Object.entries(values).map(([k, v]) => [k, BigInt(Math.trunc(v))]),
     ) as unknown as StatFields<bigint>;
