@@ -127,7 +127,7 @@ const READ_BUFFERS = 4;
 
 /**
  * Buffers of `size` bytes, reused: each 1 MiB read reply needs one until the reply is sent, and a
- * fresh one per request made the collector's work a third of a cold read's time in the daemon.
+ * fresh one per request made the collector's work about a quarter of the daemon's CPU on a cold read.
  */
 function createBufferPool(size: number, keep: number): { take(length: number): Buffer; give(buffer: Buffer): void } {
   const free: Buffer[] = [];
