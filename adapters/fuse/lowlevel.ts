@@ -36,13 +36,16 @@ import {
   type NodeRow,
   pathsOf,
   pinInode,
+  pinnedInodes,
   ROOT_INODE,
+  rmdir,
   S_IFDIR,
   S_IFMT,
   S_IFREG,
   seekDataAt,
   seekHoleAt,
   TYPE_BITS,
+  unlink,
   unpinInode,
   utimesAt,
 } from '../../core/index.ts';
@@ -454,14 +457,19 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const attr = node.type === 'file' ? attrOf(statOf(Number(node.inode))) : createdAttr(node);
         return () => addon.replyEntry(req, attr);
       }
-      case 'unlink': {
-        writable();
-        provider.unlinkSync(childPath(r.ino, r.name ?? ''));
-        return () => addon.replyErr(req, 0);
-      }
+      case 'unlink':
       case 'rmdir': {
         writable();
-        provider.rmdirSync(childPath(r.ino, r.name ?? ''));
+        const path = childPath(r.ino, r.name ?? '');
+        // The provider lends every pinned (open) file a link around a removal, so the one removed
+        // may outlive its name: five statements more per unlink whenever anything is open (git
+        // keeps its lock files open), paid for nothing when the node removed is not open itself.
+        const node = lookup(db, r.ino, r.name ?? '');
+        if (node && !pinnedInodes(db).includes(Number(node.inode))) {
+          if (op === 'unlink') unlink(db, path);
+          else rmdir(db, path);
+        } else if (op === 'unlink') provider.unlinkSync(path);
+        else provider.rmdirSync(path);
         return () => addon.replyErr(req, 0);
       }
       case 'rename': {
