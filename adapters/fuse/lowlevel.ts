@@ -464,8 +464,9 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         // The provider lends every pinned (open) file a link around a removal, so the one removed
         // may outlive its name: five statements more per unlink whenever anything is open (git
         // keeps its lock files open), paid for nothing when the node removed is not open itself.
-        const node = lookup(db, r.ino, r.name ?? '');
-        if (node && !pinnedInodes(db).includes(Number(node.inode))) {
+        const pinned = pinnedInodes(db);
+        const open = pinned.length > 0 && pinned.includes(Number(lookup(db, r.ino, r.name ?? '')?.inode));
+        if (!open) {
           if (op === 'unlink') unlink(db, path);
           else rmdir(db, path);
         } else if (op === 'unlink') provider.unlinkSync(path);
@@ -666,6 +667,12 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const setattr = (r: LowLevelRequest): Reply => {
     const set = r.toSet ?? 0;
     const inode = r.ino;
+    // An open file whose changes a failed group commit undid (its create included) answers that
+    // error, not ENOENT: the kernel's close sends the writeback cache's mtime before the flush and
+    // returns the setattr's error, so this is where close reports the full disk. The flush, fsync
+    // or release that follows reports it too.
+    const lost = failed.get(inode);
+    if (lost !== undefined) fail(lost);
     const buffer = provider.inodeBufferOf(inode);
     if (buffer && (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) === SET_MTIME) {
       // mtime alone on a file open for writing: what the writeback cache sends at each close. The
