@@ -14,6 +14,7 @@
 import { describe } from 'vitest';
 import { backendCases } from './cases/backend.ts';
 import { badInputCases } from './cases/bad-input.ts';
+import { createAtCases } from './cases/create-at.ts';
 import { depthCases } from './cases/depth.ts';
 import { faultCases } from './cases/faults.ts';
 import { fileCases } from './cases/files.ts';
@@ -57,6 +58,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     searchCases(target);
     lifecycleCases(target);
     ownerCases(target);
+    createAtCases(target);
     permissionCases(target);
     scaleCases(target);
     syncCases(target);

@@ -496,6 +496,8 @@ export interface BufferedContent {
    * committed file when it changed under the session.
    */
   written: ReadonlyMap<number, readonly (readonly [number, number])[]>;
+  /** The modification time to record (one given explicitly, as by a FUSE writeback cache); the commit's time when absent. */
+  mtimeMs?: number;
 }
 
 /** What {@link commitBuffered} committed. */
@@ -616,7 +618,7 @@ export function commitBuffered(db: Database, inode: number, content: BufferedCon
     );
     db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
       size,
-      m.now,
+      content.mtimeMs ?? m.now,
       m.now,
       m.rev,
       inode,

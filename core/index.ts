@@ -53,6 +53,7 @@ export {
   typeOfMode,
   utimes,
 } from './fs/attributes.ts';
+export { type CreateAtOptions, type CreatedAt, createAt, linkAt } from './fs/create-at.ts';
 export { type ChangeKind, diffSnapshots, type SnapshotDiffEntry } from './fs/diff.ts';
 export { type DirEntry, type MkdirOptions, mkdir, type ReaddirOptions, readdir, rmdir } from './fs/directories.ts';
 export {
@@ -112,7 +113,6 @@ export {
   seekHole,
   seekHoleAt,
 } from './fs/sparse.ts';
-
 export { mknod } from './fs/special.ts';
 export { type WatchEvent, type Watcher, type WatchOptions, watch } from './fs/watch.ts';
 export { type FsckCheck, type FsckOptions, type FsckProblem, type FsckReport, fsck } from './fsck.ts';

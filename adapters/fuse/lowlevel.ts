@@ -25,30 +25,37 @@ import {
   allocateAt,
   chmodAt,
   chownAt,
+  createAt,
   type Database,
   getNode,
   isFsError,
+  linkAt,
   listDir,
   lookup,
   MAX_NAME_BYTES,
+  type NodeRow,
   pathsOf,
   pinInode,
+  pinnedInodes,
   ROOT_INODE,
+  rmdir,
   S_IFDIR,
   S_IFMT,
   S_IFREG,
   seekDataAt,
   seekHoleAt,
   TYPE_BITS,
+  unlink,
   unpinInode,
   utimesAt,
 } from '../../core/index.ts';
 import { mutate } from '../../core/mutate.ts';
-import type { SQLiteWorkspaceProvider, WorkspaceStats } from '../vfs/index.ts';
+import { type SQLiteWorkspaceProvider, statFields, type WorkspaceStats } from '../vfs/index.ts';
 import { exchange } from './exchange.ts';
 import { Failure, fail } from './failure.ts';
 import { ATTR_FIELDS, type Fuse3Addon, type LowLevelRequest, OPS, type OpName } from './fuse3.ts';
 import { createGroupCommit, type Touched } from './group-commit.ts';
+import { FUSE_MAX_IO } from './options.ts';
 import { createSnapshotTree, SNAPSHOTS_DIR } from './snapshot-tree.ts';
 import { statfsOf } from './statfs.ts';
 
@@ -112,6 +119,30 @@ const GUARDED: ReadonlySet<string> = new Set([
   'fallocate',
 ]);
 
+/** What a reply's attribute record is made of (a stat, or a row just created). */
+type Attributes = Pick<
+  WorkspaceStats,
+  'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'rdev' | 'size' | 'blocks' | 'atimeMs' | 'mtimeMs' | 'ctimeMs'
+>;
+
+/** Read buffers of the largest request size kept for reuse (a 64 MiB read is 64 requests of 1 MiB). */
+const READ_BUFFERS = 4;
+
+/**
+ * Buffers of `size` bytes, reused: each 1 MiB read reply needs one until the reply is sent, and a
+ * fresh one per request made the collector's work about a quarter of the daemon's CPU on a cold read.
+ */
+function createBufferPool(size: number, keep: number): { take(length: number): Buffer; give(buffer: Buffer): void } {
+  const free: Buffer[] = [];
+  return {
+    take: (length) =>
+      length <= size ? (free.pop() ?? Buffer.allocUnsafeSlow(size)).subarray(0, length) : Buffer.allocUnsafe(length),
+    give: (buffer) => {
+      if (buffer.buffer.byteLength === size && free.length < keep) free.push(Buffer.from(buffer.buffer, 0, size));
+    },
+  };
+}
+
 /** An open file or directory of the mount. */
 interface Handle {
   inode: number;
@@ -155,6 +186,13 @@ export interface LowLevelState {
     requests: number;
     /** The most requests in one batch. */
     largest: number;
+    /**
+     * Milliseconds spent serving them (handlers, commits and replies; the rest of the daemon's
+     * time is the addon's and Node's event loop).
+     */
+    serveMillis: number;
+    /** Milliseconds spent sending the replies (each a write to /dev/fuse that wakes the caller). */
+    replyMillis: number;
   };
   /** Group commit: changes answered at once and committed a few milliseconds later, together. */
   readonly groups: {
@@ -164,6 +202,8 @@ export interface LowLevelState {
     changes: number;
     /** Groups whose commit failed (their changes undone). */
     lost: number;
+    /** Milliseconds spent in COMMIT. */
+    commitMillis: number;
   };
   /** Files and directories the kernel holds open. */
   readonly openHandles: number;
@@ -216,7 +256,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const calls: Record<string, number> = {};
   const errors: Record<string, number> = {};
   const millis: Record<string, number> = {};
-  const batches = { count: 0, requests: 0, largest: 0 };
+  const batches = { count: 0, requests: 0, largest: 0, serveMillis: 0, replyMillis: 0 };
   let statfsCache: { at: number; value: Float64Array } | undefined;
   const snapshots = createSnapshotTree(db);
   let session: unknown;
@@ -236,10 +276,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       if (lookups.has(inode) || inode === ROOT_INODE) addon.invalInode(session, inode, 0, 0);
   };
   const group = createGroupCommit(db, { onLost });
+  const readBuffers = createBufferPool(FUSE_MAX_IO, READ_BUFFERS);
   /** Set by a request of the batch being served that must be committed before its reply (fsync, a close after writing). */
   let durable = false;
 
-  const attrOf = (stats: WorkspaceStats, into = new Float64Array(ATTR_FIELDS), at = 0): Float64Array => {
+  const attrOf = (stats: Attributes, into = new Float64Array(ATTR_FIELDS), at = 0): Float64Array => {
     into[at] = stats.ino;
     into[at + 1] = stats.mode;
     into[at + 2] = stats.nlink;
@@ -257,14 +298,33 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     into[at + 14] = 0;
     return into;
   };
+  /** The attributes of a node just created (no content, so no blocks): its row, not read again. */
+  const createdAttr = (node: NodeRow): Float64Array =>
+    attrOf(
+      statFields({
+        type: node.type,
+        ino: Number(node.inode),
+        mode: TYPE_BITS[node.type] | Number(node.mode),
+        nlink: Number(node.nlink),
+        uid: Number(node.uid),
+        gid: Number(node.gid),
+        rdev: Number(node.rdev),
+        size: Number(node.size),
+        blocks: 0,
+        atimeMs: Number(node.atime),
+        mtimeMs: Number(node.mtime),
+        ctimeMs: Number(node.ctime),
+        birthtimeMs: Number(node.birthtime),
+      }),
+    );
   /** An inode gone from the database (removed, not held open) is ENOENT to the kernel, not an I/O error. */
   const present = (inode: number): void => {
     if (!getNode(db, inode)) fail('ENOENT');
   };
-  const statOf = (inode: number): WorkspaceStats => {
+  const statOf = (inode: number): Attributes => {
     if (snapshots.owns(inode)) return snapshots.stat(inode);
     try {
-      return provider.statInodeSync(inode);
+      return provider.statInodeFieldsSync(inode);
     } catch (error) {
       if (isFsError(error) && error.code === 'EIO') present(inode);
       throw error;
@@ -300,7 +360,13 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     handles.set(fh, handle);
     return fh;
   };
+  /** Size and mtime as open compares them (a buffer still open under another handle counts). */
   const seen = (inode: number): string | undefined => {
+    if (!provider.inodeBufferOf(inode)) {
+      // The row alone: no block count needed (one statement where a stat takes two).
+      const node = getNode(db, inode);
+      return node ? `${Number(node.size)}:${Number(node.mtime)}` : undefined;
+    }
     try {
       const stats = statOf(inode);
       return `${stats.size}:${stats.mtimeMs}`;
@@ -391,36 +457,45 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const attr = entryOf(r.ino, r.name ?? '');
         return () => addon.replyEntry(req, attr);
       }
-      case 'mkdir': {
-        writable();
-        const path = childPath(r.ino, r.name ?? '');
-        asCaller(r, () => provider.mkdirSync(path, { mode: (r.mode ?? 0o777) & 0o7777 }));
-        const attr = entryOf(r.ino, r.name ?? '');
-        return () => addon.replyEntry(req, attr);
-      }
+      case 'mkdir':
       case 'symlink': {
         writable();
-        const path = childPath(r.ino, r.name ?? '');
-        asCaller(r, () => provider.symlinkSync(r.target ?? '', path));
-        const attr = entryOf(r.ino, r.name ?? '');
+        const { node } = asCaller(r, () =>
+          createAt(
+            db,
+            r.ino,
+            r.name ?? '',
+            op === 'mkdir'
+              ? { type: 'dir', mode: (r.mode ?? 0o777) & 0o7777 }
+              : { type: 'symlink', mode: 0o777, target: r.target ?? '' },
+          ),
+        );
+        known(Number(node.inode));
+        const attr = createdAttr(node);
         return () => addon.replyEntry(req, attr);
       }
       case 'link': {
         writable();
-        const source = pathsOf(db, r.ino)[0] ?? fail('ENOENT');
-        const parent = r.newParent ?? 0;
-        provider.linkSync(source, childPath(parent, r.newName ?? ''));
-        const attr = entryOf(parent, r.newName ?? '');
+        // By inodes (see linkAt): the reply is the node's row with its new link count.
+        const node = linkAt(db, r.ino, r.newParent ?? 0, r.newName ?? '');
+        known(Number(node.inode));
+        const attr = node.type === 'file' ? attrOf(statOf(Number(node.inode))) : createdAttr(node);
         return () => addon.replyEntry(req, attr);
       }
-      case 'unlink': {
-        writable();
-        provider.unlinkSync(childPath(r.ino, r.name ?? ''));
-        return () => addon.replyErr(req, 0);
-      }
+      case 'unlink':
       case 'rmdir': {
         writable();
-        provider.rmdirSync(childPath(r.ino, r.name ?? ''));
+        const path = childPath(r.ino, r.name ?? '');
+        // The provider lends every pinned (open) file a link around a removal, so the one removed
+        // may outlive its name: five statements more per unlink whenever anything is open (git
+        // keeps its lock files open), paid for nothing when the node removed is not open itself.
+        const pinned = pinnedInodes(db);
+        const open = pinned.length > 0 && pinned.includes(Number(lookup(db, r.ino, r.name ?? '')?.inode));
+        if (!open) {
+          if (op === 'unlink') unlink(db, path);
+          else rmdir(db, path);
+        } else if (op === 'unlink') provider.unlinkSync(path);
+        else provider.rmdirSync(path);
         return () => addon.replyErr(req, 0);
       }
       case 'rename': {
@@ -443,16 +518,22 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       }
       case 'create': {
         writable();
-        const path = childPath(r.ino, r.name ?? '');
         const flags = r.flags ?? 0;
-        asCaller(r, () =>
-          provider.createFileSync(path, { mode: (r.mode ?? 0o666) & 0o7777, exclusive: (flags & O_EXCL) !== 0 }),
+        // By the parent's inode: no path walk, and the new row is the reply (see createAt).
+        const made = asCaller(r, () =>
+          createAt(db, r.ino, r.name ?? '', {
+            type: 'file',
+            mode: (r.mode ?? 0o666) & 0o7777,
+            exclusive: (flags & O_EXCL) !== 0,
+          }),
         );
-        const attr = entryOf(r.ino, r.name ?? '');
-        const inode = attr[0];
+        const inode = Number(made.node.inode);
+        known(inode);
         group.touch(inode);
         provider.openInodeBufferSync(inode);
         if (flags & O_TRUNC) provider.truncateInodeSync(inode, 0);
+        // A file found instead (taken meanwhile by another writer) is stated as it is now.
+        const attr = made.created ? createdAttr(made.node) : attrOf(statOf(inode));
         const fh = addHandle({ inode, write: true });
         return () => addon.replyCreate(req, attr, fh);
       }
@@ -484,11 +565,15 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         return () => addon.replyOpen(req, fh, keep);
       }
       case 'read': {
-        const target = Buffer.allocUnsafe(r.size ?? 0);
+        const target = readBuffers.take(r.size ?? 0);
         const count = snapshots.owns(r.ino)
           ? snapshots.read(r.ino, r.offset ?? 0, target)
           : provider.readInodeSync(r.ino, r.offset ?? 0, target);
-        return () => addon.replyBuf(req, target, count);
+        return () => {
+          // The reply copies the bytes into the kernel: the buffer is free again once it returns.
+          addon.replyBuf(req, target, count);
+          readBuffers.give(target);
+        };
       }
       case 'write': {
         const h = handles.get(r.fh ?? 0);
@@ -607,6 +692,21 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const setattr = (r: LowLevelRequest): Reply => {
     const set = r.toSet ?? 0;
     const inode = r.ino;
+    // An open file whose changes a failed group commit undid (its create included) answers that
+    // error, not ENOENT: the kernel's close sends the writeback cache's mtime before the flush and
+    // returns the setattr's error, so this is where close reports the full disk. The flush, fsync
+    // or release that follows reports it too.
+    const lost = failed.get(inode);
+    if (lost !== undefined) fail(lost);
+    const buffer = provider.inodeBufferOf(inode);
+    if (buffer && (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) === SET_MTIME) {
+      // mtime alone on a file open for writing: what the writeback cache sends at each close. The
+      // buffer records it and its commit (at this close's flush) stores it: no commit of its own.
+      writable();
+      buffer.setMtime(Number.isNaN(r.mtime) ? db.now() : (r.mtime ?? db.now()));
+      const attr = attrOf(statOf(inode));
+      return () => addon.replyAttr(r.req, attr);
+    }
     // The kernel may still send a removed file's times (the writeback cache's mtime) after its last close.
     const node = getNode(db, inode) ?? fail('ENOENT');
     if (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) writable();
@@ -689,6 +789,13 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     return number ?? errno.EIO;
   };
 
+  /** A write or read that may make the inode's write buffer stage chunks (see WriteBuffer.mayStage). */
+  const mayStage = (r: LowLevelRequest, op: 'write' | 'read'): boolean => {
+    const buffer = provider.inodeBufferOf(r.ino);
+    if (!buffer) return op === 'write';
+    return buffer.mayStage(op === 'write' ? (r.data?.byteLength ?? 0) : (r.size ?? 0));
+  };
+
   const settle = (): void => {
     try {
       group.commit();
@@ -698,6 +805,15 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   };
 
   const serve = (batch: LowLevelRequest[]): boolean => {
+    const started = performance.now();
+    try {
+      return serveBatch(batch);
+    } finally {
+      batches.serveMillis += performance.now() - started;
+    }
+  };
+
+  const serveBatch = (batch: LowLevelRequest[]): boolean => {
     batches.count++;
     batches.requests += batch.length;
     batches.largest = Math.max(batches.largest, batch.length);
@@ -706,18 +822,21 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     durable = false;
     let changes = 0;
     let deferrable = 0;
-    let writes = false;
+    let staging = false;
     for (const r of batch) {
       const op = OPS[r.op] ?? 'end';
-      if (op === 'write') writes = true;
+      if (op === 'write' || op === 'read') staging ||= mayStage(r, op);
       if (READS.has(op) || op === 'write') continue;
       changes++;
       if (!COMMIT_POINTS.has(op)) deferrable++;
     }
     // A write only fills the inode's buffer, which stages full chunks by itself (held against gc),
-    // each staging its own transaction: writes run outside the group (committed first), so a large
-    // file's megabytes never sit in one long transaction or in a savepoint's journal.
-    if (writes && group.open) settle();
+    // each staging its own transaction: a batch with a write (or a read of a patched chunk) that
+    // may stage runs outside the group (committed first), so a large file's megabytes never sit in
+    // one long transaction or in a savepoint's journal, and a lost group never takes staged blobs
+    // with it. A small write stages nothing and joins the group: a created file's few bytes then
+    // commit once, at its close.
+    if (staging && group.open) settle();
     // Changes join the open group (opened here if needed) and are answered before it commits;
     // when no group can be held, a batch of two or more changes is one transaction of its own
     // (a lone change is atomic by itself, and reads need none).
@@ -785,7 +904,9 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       }
       return ended;
     }
+    const replying = performance.now();
     for (const reply of replies) reply();
+    batches.replyMillis += performance.now() - replying;
     return ended;
   };
 

@@ -87,7 +87,15 @@ export {
   type TimeArg,
   type WriteFileOptions,
 } from './provider.ts';
-export { type StatOptions, WORKSPACE_DEV, WorkspaceBigIntStats, WorkspaceStats } from './stats.ts';
+export {
+  type StatFields,
+  type StatOptions,
+  type StatSource,
+  statFields,
+  WORKSPACE_DEV,
+  WorkspaceBigIntStats,
+  WorkspaceStats,
+} from './stats.ts';
 export {
   type StatListener,
   type WatchAsyncEvent,

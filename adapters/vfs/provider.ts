@@ -58,7 +58,7 @@ import { readRequest, writeRequest } from './io-args.ts';
 import { mkdirpAsLibuv } from './mkdirp.ts';
 import { checkPermission, isChecked, W_OK } from './permissions.ts';
 import { VirtualProvider } from './platformatic.ts';
-import { type StatOptions, toStats, type WorkspaceStats } from './stats.ts';
+import { type StatFields, type StatOptions, statFields, toStats, type WorkspaceStats } from './stats.ts';
 import {
   StatWatchers,
   type WatchOptions,
@@ -261,6 +261,11 @@ class ProviderSync extends ProviderBase {
   }
 
   #stats(info: StatInfo, options?: StatOptions): WorkspaceStats {
+    return toStats(this.#buffered(info), options);
+  }
+
+  /** `info` as the inode's open write buffer, if any, sees it. */
+  #buffered(info: StatInfo): StatInfo {
     const buffer = this.#buffers.ofInode(info.ino);
     if (buffer) {
       // Buffered writes show in stat at once (a FUSE getattr must see the new size).
@@ -276,7 +281,7 @@ class ProviderSync extends ProviderBase {
         ctimeMs: Math.max(info.ctimeMs, mtimeMs),
       };
     }
-    return toStats(info, options);
+    return info;
   }
 
   // ---- Paths ----
@@ -822,6 +827,14 @@ class ProviderSync extends ProviderBase {
    */
   statInodeSync(inode: number, options?: StatOptions): WorkspaceStats {
     return this.#host.statInode(inode, options);
+  }
+
+  /**
+   * {@link statInodeSync}'s numbers without building a Stats object (its four Dates): what a FUSE
+   * reply, which copies a few of them, needs.
+   */
+  statInodeFieldsSync(inode: number): StatFields<number> {
+    return statFields(this.#buffered(statInode(this.db, inode)));
   }
 
   /**

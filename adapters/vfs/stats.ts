@@ -21,24 +21,60 @@ import {
 export const WORKSPACE_DEV = 0x646f6673; // "dofs"
 
 /** The fields of a Stats object, numbers or bigints. */
-interface StatFields<T> {
+export interface StatFields<T> {
+  /** Device number (every workspace reports {@link WORKSPACE_DEV}). */
   dev: T;
+  /** Inode number. */
   ino: T;
+  /** File type and permission bits, as `st_mode`. */
   mode: T;
+  /** Number of names (hard links; a directory counts its subdirectories and itself). */
   nlink: T;
+  /** Owner user id. */
   uid: T;
+  /** Owner group id. */
   gid: T;
+  /** Device number of a device special file (0 otherwise). */
   rdev: T;
+  /** Size in bytes (a directory reports 4096). */
   size: T;
+  /** Preferred I/O block size, in bytes. */
   blksize: T;
+  /** 512-byte blocks allocated. */
   blocks: T;
+  /** Last access, in milliseconds since the epoch. */
   atimeMs: T;
+  /** Last modification of the content, in milliseconds since the epoch. */
   mtimeMs: T;
+  /** Last change of the inode, in milliseconds since the epoch. */
   ctimeMs: T;
+  /** Creation, in milliseconds since the epoch. */
   birthtimeMs: T;
 }
 
-function fields(info: StatInfo): StatFields<number> {
+/** What {@link statFields} reads of a StatInfo. */
+export type StatSource = Pick<
+  StatInfo,
+  | 'type'
+  | 'ino'
+  | 'mode'
+  | 'nlink'
+  | 'uid'
+  | 'gid'
+  | 'rdev'
+  | 'size'
+  | 'blocks'
+  | 'atimeMs'
+  | 'mtimeMs'
+  | 'ctimeMs'
+  | 'birthtimeMs'
+>;
+
+/**
+ * The numbers a Stats object reports for `info` (a directory's one block included), without the
+ * object and its Dates: what a FUSE reply copies.
+ */
+export function statFields(info: StatSource): StatFields<number> {
   const dir = info.type === 'dir';
   return {
     dev: WORKSPACE_DEV,
@@ -141,7 +177,7 @@ abstract class StatsBase<T extends number | bigint> implements StatFields<T> {
 /** Stats of a workspace node, shaped like node's `fs.Stats`. */
 export class WorkspaceStats extends StatsBase<number> {
   constructor(info: StatInfo) {
-    const values = fields(info);
+    const values = statFields(info);
     super(values, values);
   }
 }
@@ -158,7 +194,7 @@ export class WorkspaceBigIntStats extends StatsBase<bigint> {
   birthtimeNs: bigint;
 
   constructor(info: StatInfo) {
-    const values = fields(info);
+    const values = statFields(info);
     const big = Object.fromEntries(
       Object.entries(values).map(([k, v]) => [k, BigInt(Math.trunc(v))]),
     ) as unknown as StatFields<bigint>;

@@ -48,6 +48,8 @@ export class WriteBuffer {
   readonly #spare: Uint8Array[] = [];
   readonly #staged = new Map<number, ChunkRef>();
   #mtimeMs: number | undefined;
+  // #mtimeMs was given by setMtime (the commit records it) rather than stamped by a change.
+  #mtimeGiven = false;
   // What the session did, so it can be replayed onto another writer's changes at commit: the node
   // revision it started from, the bytes it wrote (per held chunk), its lowest truncate, its furthest write.
   #baseRev: number;
@@ -91,6 +93,10 @@ export class WriteBuffer {
   get mtimeMs(): number | undefined {
     return this.#mtimeMs;
   }
+  /** True when the session changed something {@link commit} has not applied yet. */
+  get pending(): boolean {
+    return this.#mtimeMs !== undefined;
+  }
   /** Bytes of chunk data held in memory now. */
   get heldBytes(): number {
     return this.#dirtyBytes + this.#patchBytes;
@@ -98,6 +104,16 @@ export class WriteBuffer {
   /** The most bytes the buffer may hold: `maxDirtyChunks` whole chunks. */
   get maxHeldBytes(): number {
     return this.#maxDirty * this.#chunkSize;
+  }
+
+  /**
+   * True when writing or reading `length` bytes could make the buffer stage chunks (store them as
+   * blobs, each staging a transaction of its own): it would hold more than {@link maxHeldBytes}.
+   * Conservative: every chunk the range may touch counts whole, plus the tail chunk a growth holds.
+   */
+  mayStage(length: number): boolean {
+    const chunks = this.#dirty.size + Math.ceil(length / this.#chunkSize) + 3;
+    return chunks * this.#chunkSize + this.#patchBytes + length > this.maxHeldBytes;
   }
 
   #length(idx: number): number {
@@ -235,6 +251,17 @@ export class WriteBuffer {
 
   #touch(): void {
     this.#mtimeMs = this.#db.now();
+    this.#mtimeGiven = false;
+  }
+
+  /**
+   * Sets the modification time the commit records (and stats show until then), as a FUSE
+   * writeback cache's setattr does at close: the kernel keeps mtime itself and sends it. A later
+   * write or truncate stamps its own time again. Nothing is committed here.
+   */
+  setMtime(ms: number): void {
+    this.#mtimeMs = ms;
+    this.#mtimeGiven = true;
   }
 
   /** Grows the file to `size`: the old partial last chunk gains zeros, so it is held first. */
@@ -360,6 +387,7 @@ export class WriteBuffer {
       staged,
       dirty,
       written: this.#written,
+      mtimeMs: this.#mtimeGiven ? this.#mtimeMs : undefined,
     });
     this.#restart(result.size, result.rev);
     return result.merged;
@@ -390,6 +418,7 @@ export class WriteBuffer {
     this.#cutAt = Number.POSITIVE_INFINITY;
     this.#writeEnd = 0;
     this.#mtimeMs = undefined;
+    this.#mtimeGiven = false;
   }
 }
 

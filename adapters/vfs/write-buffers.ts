@@ -80,7 +80,8 @@ export class WriteBuffers {
     if (!buffer || --buffer.refs > 0) return;
     this.#byInode.delete(inode);
     try {
-      buffer.commit();
+      // Nothing pending: the buffer is forgotten, so it need not catch up with the file either.
+      if (buffer.pending) buffer.commit();
     } finally {
       unpinInode(this.#db, buffer.inode);
     }
@@ -93,7 +94,7 @@ export class WriteBuffers {
     for (const [key, held] of [...this.#byPath]) if (held === buffer) this.#byPath.delete(key);
     this.#byInode.delete(buffer.inode);
     try {
-      buffer.commit();
+      if (buffer.pending) buffer.commit();
     } finally {
       unpinInode(this.#db, buffer.inode);
     }

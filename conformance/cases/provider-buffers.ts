@@ -166,6 +166,55 @@ export function providerBufferCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
+      "a write buffer keeps an mtime given to it (a FUSE writeback cache's) until a later change, and its commit stores it",
+      (ctx) => {
+        const p = providerOf(ctx);
+        ctx.ws.writeFile('/m', 'x');
+        const ino = ctx.ws.stat('/m').ino;
+        const buffer = p.openInodeBufferSync(ino);
+        expect(buffer.pending).toBe(false);
+        p.writeInodeSync(ino, encoder.encode('yz'), 1);
+        expect(buffer.pending).toBe(true);
+        const given = ctx.clock.now() - 60_000;
+        buffer.setMtime(given);
+        expect(p.statInodeSync(ino).mtimeMs).toBe(given);
+        ctx.clock.advance(1000);
+        buffer.commit();
+        expect(buffer.pending).toBe(false);
+        expect(ctx.ws.stat('/m').mtimeMs).toBe(given);
+        expect(ctx.ws.stat('/m').ctimeMs).toBe(ctx.clock.now());
+        expect(ctx.ws.readFile('/m', 'utf8')).toBe('xyz');
+        // A write after it stamps its own time again.
+        buffer.setMtime(given);
+        ctx.clock.advance(1000);
+        p.writeInodeSync(ino, encoder.encode('!'), 3);
+        const written = ctx.clock.now();
+        ctx.clock.advance(1000);
+        p.releaseInodeBufferSync(ino);
+        expect(ctx.ws.stat('/m').mtimeMs).toBe(ctx.clock.now());
+        expect(written).toBeLessThan(ctx.clock.now());
+        expect(ctx.ws.readFile('/m', 'utf8')).toBe('xyz!');
+      },
+    );
+
+    defineCase(target, 'mayStage: a write the buffer could hold is false, one past its bound is true', (ctx) => {
+      const p = providerOf(ctx);
+      ctx.ws.writeFile('/s', '');
+      const ino = ctx.ws.stat('/s').ino;
+      const buffer = p.openInodeBufferSync(ino);
+      expect(buffer.mayStage(100)).toBe(false);
+      expect(buffer.mayStage(buffer.maxHeldBytes)).toBe(true);
+      // Filling it up to where one more chunk could not be held makes any write true.
+      const chunk = ctx.db.chunkSize;
+      const fill = buffer.maxHeldBytes - 3 * chunk;
+      p.writeInodeSync(ino, new Uint8Array(fill), 0);
+      expect(buffer.mayStage(1)).toBe(true);
+      p.releaseInodeBufferSync(ino);
+      expect(ctx.ws.stat('/s').size).toBe(fill);
+    });
+
+    defineCase(
+      target,
       'by inode (the FUSE low-level surface): shared buffers, stats, an unlinked file kept open',
       (ctx) => {
         const p = providerOf(ctx);
@@ -178,6 +227,20 @@ export function providerBufferCases(target: ConformanceTarget): void {
         p.truncateInodeSync(ino, 7);
         // Stats and reads by inode see the buffer; the workspace does not yet.
         expect(p.statInodeSync(ino).size).toBe(7);
+        // The plain figures say the same as the Stats object.
+        const stats = p.statInodeSync(ino);
+        expect(p.statInodeFieldsSync(ino)).toMatchObject({
+          ino,
+          size: 7,
+          blocks: stats.blocks,
+          mtimeMs: stats.mtimeMs,
+          ctimeMs: stats.ctimeMs,
+          mode: stats.mode,
+          nlink: stats.nlink,
+        });
+        // A directory reports its one block there too, as stat does.
+        expect(p.statInodeFieldsSync(1)).toMatchObject({ size: 4096, blocks: 8, blksize: 4096 });
+        expect(p.statInodeSync(1)).toMatchObject({ size: 4096, blocks: 8 });
         const seen = new Uint8Array(8);
         expect(p.readInodeSync(ino, 0, seen)).toBe(7);
         expect(text(seen.subarray(0, 7))).toBe('BASE!\0\0');
