@@ -24,6 +24,10 @@ import {
 import { echoedAt, isEcho } from './echo.ts';
 import { movesAfter, pathAsOf, pathNow } from './move-log.ts';
 
+/** True when `inode` is still a directory (a moved one may since have gone, its inode reused). */
+const isDirectory = (db: Database, inode: number): boolean =>
+  db.all<{ type: string }>('SELECT type FROM vfs_nodes WHERE inode = ?', [inode])[0]?.type === 'dir';
+
 /** `path` and the bounds of every path strictly below it ('0' follows '/'). */
 const range = (path: string): [string, string, string] => [path, `${path}/`, `${path}0`];
 
@@ -114,8 +118,8 @@ export function settleMetMoves(db: Database, entries: readonly ChangeEntry[], pu
 
 /**
  * Turns this side's own moves after `pushed` that `which` picks (all by default: for an authority
- * that does not take moves) into state: a deletion of every old path and the moved tree restamped,
- * as a rename recorded state-wise would have been.
+ * that does not take moves) into state: a deletion of every path the tree held when it moved and
+ * the moved tree restamped, as a rename recorded state-wise would have been.
  */
 export function settleMoves(
   db: Database,
@@ -130,13 +134,27 @@ export function settleMoves(
   for (const move of unpushed.filter(which)) {
     mutate(db, 'sync', undefined, (m) => {
       db.run('DELETE FROM vfs_changes WHERE id = ?', [move.id]);
-      const dir = db.all<{ type: string }>('SELECT type FROM vfs_nodes WHERE inode = ?', [move.inode])[0];
-      if (dir?.type !== 'dir') {
-        m.tombstone(move.path);
-        return;
+      // Every path the tree held when it moved goes: what is still in it, and what left it since
+      // (deleted or moved out, recorded as deletions at its names then, carried back to the move).
+      const rev = Number(move.rev);
+      const later = movesAfter(db, rev);
+      const left = db.all<{ rev: number; path: string }>(
+        "SELECT rev, path FROM vfs_changes WHERE op = 'delete' AND rev > ?",
+        [rev],
+      );
+      for (const row of left) {
+        const then = pathAsOf(
+          later.filter((other) => other.rev < Number(row.rev)),
+          row.path,
+          rev,
+        );
+        if (isSameOrBelow(then, move.target)) m.tombstone(move.path + then.slice(move.target.length));
       }
-      tombstoneSubtree(db, m, move.inode, move.path);
-      restampSubtree(db, m, move.inode);
+      if (!isDirectory(db, move.inode)) m.tombstone(move.path);
+      else {
+        tombstoneSubtree(db, m, move.inode, move.path);
+        restampSubtree(db, m, move.inode);
+      }
     });
   }
 }
@@ -166,9 +184,6 @@ export function movedHereSince(db: Database, path: string, base: ChangeCursor, p
 export function expandMoves(db: Database, inodes: readonly number[]): void {
   if (inodes.length === 0) return;
   mutate(db, 'sync', undefined, (m) => {
-    for (const inode of inodes) {
-      const node = db.all<{ type: string }>('SELECT type FROM vfs_nodes WHERE inode = ?', [inode])[0];
-      if (node?.type === 'dir') restampSubtree(db, m, inode);
-    }
+    for (const inode of inodes) if (isDirectory(db, inode)) restampSubtree(db, m, inode);
   });
 }

@@ -314,6 +314,32 @@ function behaviourCases(target: ConformanceTarget): void {
       },
     );
   }
+  definePairCase(
+    target,
+    'a move met by the other side before it was pushed, its tree then removed, becomes state with every path it held',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/t1');
+        ws.writeFile('/t1/f0', 'authority 0');
+      });
+      await pair.replica.do((ws) => {
+        ws.mkdir('/t1');
+        ws.writeFile('/t1/f0', 'replica 0');
+        ws.writeFile('/t1/f1', 'replica 1');
+      });
+      // The replica's f0 goes aside as a conflict copy, which the authority then holds too.
+      await pair.sync();
+      await pair.replica.do((ws) => {
+        ws.rename('/t1', '/t2');
+        ws.rm('/t2', { recursive: true });
+      });
+      await pair.authority.do((ws) => {
+        for (let i = 0; i < 3; i++) ws.writeFile(`/t1/f${i}`, `authority again ${i}`);
+      });
+      await expectConverged(pair);
+      expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual(['/t1', '/t1/f0', '/t1/f1', '/t1/f2']);
+    },
+  );
   for (const older of ['replica', 'authority'] as const) {
     definePairCase(
       target,
