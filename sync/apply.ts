@@ -26,6 +26,7 @@ import {
   type MoveEntry,
   materialiseChange,
   nodeAt,
+  nodeState,
   type PathState,
 } from './changes.ts';
 import { isEcho, markEchoes } from './echo.ts';
@@ -465,10 +466,11 @@ function applyEntry(
 ): 'applied' | 'skipped' | 'settled' {
   // Paths longer than this side allows are refused here, with the entry (validation let them through).
   normalizePath(entry.path, 'sync');
-  const local = materialiseChange(db, entry.path);
+  const node = nodeAt(db, entry.path);
+  const local = nodeState(db, node, entry.path);
   if (sameState(local, entry)) return 'skipped';
   parents.before(entry.path);
-  if (policy && isConcurrent(db, entry.path, local, policy.base, peer, m)) {
+  if (policy && isConcurrent(db, entry.path, node, policy.base, peer, m)) {
     if (entry.type === 'delete') {
       // An incoming deletion against a local edit: the edit survives; nothing is lost.
       result.conflicts.push({ path: entry.path, kept: 'local', copy: null });
@@ -518,7 +520,7 @@ function removeKeepingConcurrent(
   peer: string | undefined,
 ): string[] {
   const below = find(db, path, '**');
-  const kept = below.filter((p) => isConcurrent(db, p, materialiseChange(db, p), base, peer, m));
+  const kept = below.filter((p) => isConcurrent(db, p, nodeAt(db, p), base, peer, m));
   const keep = new Set(kept);
   for (const p of kept) for (let dir = parentPath(p); dir !== path && dir !== '/'; dir = parentPath(dir)) keep.add(dir);
   for (const p of below.reverse()) if (!keep.has(p)) removePath(db, p);
@@ -534,16 +536,15 @@ function removeKeepingConcurrent(
   return kept;
 }
 
-/** A path changed on this side after `base`, and not by applying it from `peer`. */
+/** A path (holding `node`, or nothing) changed on this side after `base`, and not by applying it from `peer`. */
 function isConcurrent(
   db: Database,
   path: string,
-  local: PathState,
+  node: NodeRow | undefined,
   base: ChangeCursor,
   peer: string | undefined,
   m: Mutation,
 ): boolean {
-  const node = local.type === 'delete' ? undefined : nodeAt(db, path);
   // A tree moved here keeps its nodes' revisions: the move is the edit of every path in it.
   if (node && movedHereSince(db, path, base, peer)) return true;
   // A deletion of the path, or a move away from it made here (one replayed from the peer is its own).

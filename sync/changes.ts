@@ -212,7 +212,11 @@ export function locationAt(db: Database, path: string): Location | undefined {
  * delete. `rev` is the node's revision (at least the given one), or the given one for a delete.
  */
 export function materialiseChange(db: Database, path: string, rev = 0): PathState {
-  const node = nodeAt(db, path);
+  return nodeState(db, nodeAt(db, path), path, rev);
+}
+
+/** {@link materialiseChange} of the node already found at `path` (undefined: none). */
+export function nodeState(db: Database, node: NodeRow | undefined, path: string, rev = 0): PathState {
   if (!node) return { type: 'delete', rev, path };
   return nodeEntry(db, node, path, Math.max(rev, Number(node.rev)));
 }

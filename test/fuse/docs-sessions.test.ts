@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fencedBlock } from '../support/docs.ts';
-import { ensureUnmounted, isMounted, ROOT, sh } from './helpers.ts';
+import { collectOutput, ensureUnmounted, isMounted, ROOT, sh } from './helpers.ts';
 
 vi.setConfig({ testTimeout: 180_000 });
 
@@ -92,20 +92,14 @@ async function startJob(command: string, cwd: string): Promise<Job> {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+  const output = collectOutput(child);
   const exited = new Promise<number | NodeJS.Signals | null>((done) =>
     child.on('close', (code, signal) => done(code ?? signal)),
   );
   const mountpoint = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`\`${command}\` did not mount within 60 s:\n${output}`)), 60_000);
+    const timer = setTimeout(() => fail(new Error(`\`${command}\` did not mount within 60 s:\n${output()}`)), 60_000);
     const check = () => {
-      const match = /^dofs: mounted \S+ (?:\(new\) )?at (\S+)/m.exec(output);
+      const match = /^dofs: mounted \S+ (?:\(new\) )?at (\S+)/m.exec(output());
       if (match) {
         clearTimeout(timer);
         done(match[1]);
@@ -115,10 +109,10 @@ async function startJob(command: string, cwd: string): Promise<Job> {
     child.stderr?.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      fail(new Error(`\`${command}\` exited (${code}) before mounting:\n${output}`));
+      fail(new Error(`\`${command}\` exited (${code}) before mounting:\n${output()}`));
     });
   });
-  return { command, child, output: () => output, exited, mountpoint };
+  return { command, child, output, exited, mountpoint };
 }
 
 /** Sends `signal` to the job's process group (every process of it may have exited already). */

@@ -109,6 +109,17 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Everything `child` writes to stdout and stderr, interleaved as it arrives, read at any time. */
+export function collectOutput(child: ChildProcess): () => string {
+  let output = '';
+  const add = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout?.on('data', add);
+  child.stderr?.on('data', add);
+  return () => output;
+}
+
 /** Starts `dofs --db DB mount MNT --port 0` and waits for it to report the mount. */
 export async function startDaemon(db: string, mountpoint: string, options: DaemonOptions = {}): Promise<Daemon> {
   const args = options.defaults
@@ -119,18 +130,12 @@ export async function startDaemon(db: string, mountpoint: string, options: Daemo
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+  const log = collectOutput(child);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the daemon did not mount within 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`the daemon did not mount within 30 s:\n${log()}`)), 30_000);
     const check = () => {
-      const match = /mounted .* at .*status http:\/\/127\.0\.0\.1:(\d+)\/stats/.exec(output);
+      const match = /mounted .* at .*status http:\/\/127\.0\.0\.1:(\d+)\/stats/.exec(log());
       if (match) {
         clearTimeout(timer);
         resolve(Number(match[1]));
@@ -140,7 +145,7 @@ export async function startDaemon(db: string, mountpoint: string, options: Daemo
     child.stderr?.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`the daemon exited (${code}) before mounting:\n${output}`));
+      reject(new Error(`the daemon exited (${code}) before mounting:\n${log()}`));
     });
   });
   let stopped: Promise<number | null> | undefined;
@@ -150,7 +155,7 @@ export async function startDaemon(db: string, mountpoint: string, options: Daemo
     port,
     pid: child.pid as number,
     child,
-    log: () => output,
+    log,
     async get<T>(path: string) {
       const response = await fetch(`http://127.0.0.1:${port}${path}`);
       return { status: response.status, body: (await response.json()) as T };
