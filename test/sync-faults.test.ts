@@ -94,6 +94,15 @@ describe('sync under faults (node:sqlite file)', () => {
       ws.writeFile(path, text);
       expected.set(path, text);
     };
+    const move = (ws: Workspace, from: string, to: string) => {
+      if (!ws.exists(from)) return;
+      ws.rename(from, to);
+      for (const [path, text] of [...expected]) {
+        if (!path.startsWith(`${from}/`)) continue;
+        expected.delete(path);
+        expected.set(to + path.slice(from.length), text);
+      }
+    };
     authority.db.transaction(() => {
       for (let i = 0; i < 400; i++) write(authority, `/a/d${i % 20}/f${i}`, `authority ${i} `.repeat(1 + (i % 300)));
     });
@@ -106,7 +115,7 @@ describe('sync under faults (node:sqlite file)', () => {
     }
     let kills = 0;
     for (let round = 0; round < KILLS; round++) {
-      // Between rounds both sides change paths only they write: new files, edits, deletions, a rename.
+      // Between rounds both sides change paths only they write: new files, edits, deletions, a rename, a directory move.
       const replica = openWorkspace(createNodeSqliteBackend({ path: replicaDb }));
       for (let i = 0; i < 40; i++) {
         const n = Math.floor(next() * 400);
@@ -119,6 +128,9 @@ describe('sync under faults (node:sqlite file)', () => {
         replica.rm(gone);
         expected.delete(gone);
       }
+      // And each side moves one of its directories, a tree of about 20 files: one move row each.
+      move(authority, `/a/d${round % 20}`, `/a/m${round}`);
+      move(replica, `/r/d${(round + 7) % 15}`, `/r/m${round}`);
       replica.close();
       // 80 changes a round: about ten batches of 8, pulls and pushes; the kill falls in any of them.
       const outcome = await runReplica(replicaDb, authority, {
