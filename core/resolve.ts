@@ -6,7 +6,7 @@
 import { checksCaller, ownerMay, X_OK } from './access.ts';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
-import { getNode, lookupPath, MAX_WALK_NAMES, type NodeRow } from './nodes.ts';
+import { getNode, lookupPath, MAX_WALK_NAMES, type NodeRow, walkToEntry } from './nodes.ts';
 import { endsWithDot, endsWithSlash, joinPath, splitPath } from './paths.ts';
 import { ROOT_INODE } from './schema.ts';
 
@@ -73,6 +73,15 @@ export function locate(db: Database, path: string | readonly string[], options: 
   const dotted = options.dotted ?? (!isList && endsWithDot(path));
   const checkSlash = (trailingSlash && options.slash !== 'entry') || dotted;
   const follow = options.follow || checkSlash;
+  // The common case in one statement returning two rows: a path of plain names, walked by a caller
+  // nobody checks, ending anywhere but on a symlink to follow. Everything else takes the walk below.
+  if (!trailingSlash && !dotted && !db.snapshot && queue.length >= 2 && isPlain(queue) && !checksCaller(db)) {
+    const found = walkToEntry(db, queue);
+    if (found && !(found.node?.type === 'symlink' && follow)) {
+      const name = queue[queue.length - 1];
+      return { parent: found.parent, name, node: found.node, realPath: joinPath(queue), trailingSlash };
+    }
+  }
   if (queue.length === 0) {
     const root = rootNode(db);
     return { parent: root, name: '', node: root, realPath: '/', trailingSlash };
@@ -152,6 +161,11 @@ export function locate(db: Database, path: string | readonly string[], options: 
   const node = row(stack[stack.length - 1]);
   const parent = stack.length > 1 ? row(stack[stack.length - 2]) : node;
   return { parent, name: names[names.length - 1] ?? '', node, realPath: joinPath(names), trailingSlash };
+}
+
+/** True when every name is an entry name (no '.', '..' or '') and one statement can walk them all. */
+function isPlain(queue: readonly string[]): boolean {
+  return plainRun(queue, 0) === queue.length;
 }
 
 /** How many names from `start` can be walked in one statement: plain names, no '.', '..' or ''. */
