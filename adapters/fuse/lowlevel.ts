@@ -36,16 +36,15 @@ import {
   type NodeRow,
   pathsOf,
   pinInode,
-  pinnedInodes,
   ROOT_INODE,
-  rmdir,
+  rmdirAt,
   S_IFDIR,
   S_IFMT,
   S_IFREG,
   seekDataAt,
   seekHoleAt,
   TYPE_BITS,
-  unlink,
+  unlinkAt,
   unpinInode,
   utimesAt,
 } from '../../core/index.ts';
@@ -514,17 +513,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       case 'unlink':
       case 'rmdir': {
         writable();
-        const path = childPath(r.ino, r.name ?? '');
-        // The provider lends every pinned (open) file a link around a removal, so the one removed
-        // may outlive its name: five statements more per unlink whenever anything is open (git
-        // keeps its lock files open), paid for nothing when the node removed is not open itself.
-        const pinned = pinnedInodes(db);
-        const open = pinned.length > 0 && pinned.includes(Number(lookup(db, r.ino, r.name ?? '')?.inode));
-        if (!open) {
-          if (op === 'unlink') unlink(db, path);
-          else rmdir(db, path);
-        } else if (op === 'unlink') provider.unlinkSync(path);
-        else provider.rmdirSync(path);
+        // By the parent's inode (see unlinkAt): one statement finds the node and the directory's
+        // path for the tombstone, no path walked; an open node removed outlives its name.
+        if (op === 'unlink') unlinkAt(db, r.ino, r.name ?? '');
+        else rmdirAt(db, r.ino, r.name ?? '');
         return () => addon.replyErr(req, 0);
       }
       case 'rename': {
