@@ -28,6 +28,7 @@ import { nodeFsCases } from './cases/node-fs.ts';
 import { ownerCases } from './cases/owners.ts';
 import { permissionCases } from './cases/permissions.ts';
 import { providerCases } from './cases/provider.ts';
+import { removeAtCases } from './cases/remove-at.ts';
 import { scaleCases } from './cases/scale.ts';
 import { searchCases } from './cases/search.ts';
 import { snapshotModelCases } from './cases/snapshot-model.ts';
@@ -59,6 +60,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     lifecycleCases(target);
     ownerCases(target);
     createAtCases(target);
+    removeAtCases(target);
     permissionCases(target);
     scaleCases(target);
     syncCases(target);

@@ -608,9 +608,13 @@ export function commitBuffered(db: Database, inode: number, content: BufferedCon
       baseInto(idx, out, keep);
       store(idx, out);
     }
-    // Committed chunks past the new end or wholly past the cut hold nothing any more.
+    // Committed chunks past the new end or wholly past the cut hold nothing any more. None lies at
+    // or past the file's current end (fsck's invariant), so a file that only grew (every created
+    // file's first commit) has none to drop: no statement.
     const firstGone = Math.min(count, Math.ceil(Math.min(cutAt, size) / chunkSize));
-    db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [inode, firstGone]);
+    if (firstGone < Math.ceil(current / chunkSize)) {
+      db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [inode, firstGone]);
+    }
     upsertChunks(db, inode, rows);
     markLinked(
       db,

@@ -82,6 +82,7 @@ export {
   usage,
 } from './fs/maintenance.ts';
 export { type RmOptions, rm, unlink } from './fs/remove.ts';
+export { rmdirAt, unlinkAt } from './fs/remove-at.ts';
 export { rename } from './fs/rename.ts';
 export {
   DEFAULT_GREP_LIMIT,

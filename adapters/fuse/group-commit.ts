@@ -6,13 +6,13 @@
  * metadata change paid a COMMIT of its own (about half its cost, measured in performance.md).
  *
  * The group is committed {@link GROUP_WINDOW_MS} after it opened, and at once whenever a request
- * needs durability (fsync, fsyncdir, the close of a file open for writing: the mount decides, see
- * lowlevel.ts) or another part of the daemon is about to read or change the database (gc, sync,
- * shutdown). A crash of the daemon loses at most the changes of the last window, never anything an
- * fsync or close acknowledged. If a COMMIT itself fails (a full disk), what the group held is undone:
- * the kernel is told to forget every name and inode it was answered about meanwhile, and every
- * change commits before its reply for {@link CAREFUL_MS}, so deletions on a full disk get the
- * engine's space reserve.
+ * needs durability (fsync, fsyncdir, fallocate: the mount decides, see lowlevel.ts; a close does
+ * not, as on a local filesystem) or another part of the daemon is about to read or change the
+ * database (gc, sync, shutdown). A crash of the daemon loses at most the changes of the last
+ * window, never anything an fsync or fsyncdir acknowledged. If a COMMIT itself fails (a full disk),
+ * what the group held is undone: the kernel is told to forget every name and inode it was answered
+ * about meanwhile, and every change commits before its reply for {@link CAREFUL_MS}, so deletions
+ * on a full disk get the engine's space reserve.
  *
  * @module
  */

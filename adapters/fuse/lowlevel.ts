@@ -4,12 +4,12 @@
  * inode without walking a path. Creators and removers name a parent inode and a name; the engine's
  * path-level primitives do the work there, on the parent's one path (a directory has exactly one).
  *
- * Batching: the addon hands over every request waiting at a wake-up. A batch is served inside one
- * SQLite transaction (each request in a nested one, so a failing request undoes only itself) and
- * its replies are sent after that transaction commits: a batch of 50 creates costs one commit,
- * and nothing is acknowledged before it is committed at the database's `synchronous` level.
- * File contents stay in per-inode write buffers from open to flush, fsync or the last release,
- * as with the libfuse 2 transport.
+ * Batching: the addon hands over every request waiting at a wake-up. Changes join the open group
+ * commit (group-commit.ts: one SQLite transaction, each request in a nested one, so a failing
+ * request undoes only itself), are answered at once and committed within a few milliseconds,
+ * together; fsync, fsyncdir and fallocate commit the group before their reply, so what they
+ * acknowledge is durable at the database's `synchronous` level. File contents stay in per-inode
+ * write buffers from open to flush (each close), fsync or the last release.
  *
  * Lookup counts: every entry reply (lookup, create, mkdir, mknod, symlink, link, readdirplus)
  * counts one lookup of its inode; forget gives them back. The counts are kept for /stats and so
@@ -36,16 +36,15 @@ import {
   type NodeRow,
   pathsOf,
   pinInode,
-  pinnedInodes,
   ROOT_INODE,
-  rmdir,
+  rmdirAt,
   S_IFDIR,
   S_IFMT,
   S_IFREG,
   seekDataAt,
   seekHoleAt,
   TYPE_BITS,
-  unlink,
+  unlinkAt,
   unpinInode,
   utimesAt,
 } from '../../core/index.ts';
@@ -97,10 +96,12 @@ const READS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Changes that commit the open group before their reply (fsync; flush and release commit a write
- * buffer, durable at close): a batch of only these opens no group, a lone one is its own transaction.
+ * Changes that commit the open group before their reply (fsync, and fallocate, whose reservation
+ * is checked against the disk): a batch of only these opens no group, a lone one is its own
+ * transaction. A close (flush, release) is not one: it joins the group and is answered before its
+ * COMMIT, as a local filesystem answers close before writeback; fsync is the durability point.
  */
-const COMMIT_POINTS: ReadonlySet<string> = new Set(['flush', 'fsync', 'release', 'fallocate']);
+const COMMIT_POINTS: ReadonlySet<string> = new Set(['fsync', 'fallocate']);
 
 /** Changes made of several engine calls (create: the file, its buffer, a truncate): one transaction each. */
 const SEVERAL: ReadonlySet<string> = new Set(['create', 'open', 'fallocate']);
@@ -124,6 +125,9 @@ type Attributes = Pick<
   WorkspaceStats,
   'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'rdev' | 'size' | 'blocks' | 'atimeMs' | 'mtimeMs' | 'ctimeMs'
 >;
+
+/** The most inodes a failed group commit's error is kept for, until their next fsync. */
+const MAX_UNSYNCED = 10_000;
 
 /** Read buffers of the largest request size kept for reuse (a 64 MiB read is 64 requests of 1 MiB). */
 const READ_BUFFERS = 4;
@@ -249,6 +253,13 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const handles = new Map<number, Handle>();
   /** Open files whose changes a failed group commit undid: the error their next flush, fsync or close reports. */
   const failed = new Map<number, string>();
+  /**
+   * Every inode a failed group commit touched (files closed in it included, and directories whose
+   * entries it changed): the error the next fsync or fsyncdir of each reports once, as Linux
+   * reports a writeback error no one has seen yet to the next fsync, even on a descriptor opened
+   * after it. At most {@link MAX_UNSYNCED} are remembered (the oldest are let go first).
+   */
+  const unsynced = new Map<number, string>();
   const lookups = new Map<number, number>();
   /** Size and mtime each inode had at its last close, for keep_cache at the next open (libfuse's auto_cache). */
   const lastSeen = new Map<number, string>();
@@ -268,6 +279,14 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     // As the kernel reports a writeback error: at the next flush, fsync or close of each file it hit.
     const code = isFsError(error) ? error.code : 'EIO';
     for (const h of handles.values()) if (touched.inodes.has(h.inode)) failed.set(h.inode, code);
+    for (const inode of touched.inodes) {
+      unsynced.delete(inode);
+      unsynced.set(inode, code);
+    }
+    for (const inode of unsynced.keys()) {
+      if (unsynced.size <= MAX_UNSYNCED) break;
+      unsynced.delete(inode);
+    }
     if (session === undefined) return;
     for (const [parent, name] of touched.entries) {
       if (parent === ROOT_INODE || lookups.has(parent)) addon.invalEntry(session, parent, name);
@@ -277,7 +296,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   };
   const group = createGroupCommit(db, { onLost });
   const readBuffers = createBufferPool(FUSE_MAX_IO, READ_BUFFERS);
-  /** Set by a request of the batch being served that must be committed before its reply (fsync, a close after writing). */
+  /** Set by a request of the batch being served that must be committed before its reply (fsync, fsyncdir, fallocate). */
   let durable = false;
 
   const attrOf = (stats: Attributes, into = new Float64Array(ATTR_FIELDS), at = 0): Float64Array => {
@@ -389,6 +408,15 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     const code = failed.get(inode);
     if (code === undefined) return;
     failed.delete(inode);
+    unsynced.delete(inode);
+    fail(code);
+  };
+  /** fsync and fsyncdir: the error of a lost group that touched `inode`, once (see `unsynced`). */
+  const reportUnsynced = (inode: number): void => {
+    reportFailure(inode);
+    const code = unsynced.get(inode);
+    if (code === undefined) return;
+    unsynced.delete(inode);
     fail(code);
   };
   const commitInode = (inode: number): void => {
@@ -485,17 +513,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       case 'unlink':
       case 'rmdir': {
         writable();
-        const path = childPath(r.ino, r.name ?? '');
-        // The provider lends every pinned (open) file a link around a removal, so the one removed
-        // may outlive its name: five statements more per unlink whenever anything is open (git
-        // keeps its lock files open), paid for nothing when the node removed is not open itself.
-        const pinned = pinnedInodes(db);
-        const open = pinned.length > 0 && pinned.includes(Number(lookup(db, r.ino, r.name ?? '')?.inode));
-        if (!open) {
-          if (op === 'unlink') unlink(db, path);
-          else rmdir(db, path);
-        } else if (op === 'unlink') provider.unlinkSync(path);
-        else provider.rmdirSync(path);
+        // By the parent's inode (see unlinkAt): one statement finds the node and the directory's
+        // path for the tombstone, no path walked; an open node removed outlives its name.
+        if (op === 'unlink') unlinkAt(db, r.ino, r.name ?? '');
+        else rmdirAt(db, r.ino, r.name ?? '');
         return () => addon.replyErr(req, 0);
       }
       case 'rename': {
@@ -584,12 +605,14 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       }
       case 'flush':
       case 'fsync': {
-        // Close-to-open and fsync: the buffer is committed in this batch's transaction, before the
-        // reply; the close of a file open for writing and every fsync are durable (group committed).
+        // Close-to-open: the buffer lands in the open group before the reply, so every process
+        // reading through the mount (one SQLite connection) sees it. Only fsync waits for the
+        // group's COMMIT: a close is answered before it (committed within GROUP_WINDOW_MS).
         const h = handles.get(r.fh ?? 0);
-        if (h) reportFailure(h.inode);
+        if (op === 'fsync') reportUnsynced(r.ino);
+        else if (h) reportFailure(h.inode);
         if (h?.write) commitInode(h.inode);
-        if (h?.write || op === 'fsync') durable = true;
+        if (op === 'fsync') durable = true;
         return () => addon.replyErr(req, 0);
       }
       case 'fallocate': {
@@ -615,7 +638,6 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       case 'release': {
         const h = handles.get(r.fh ?? 0);
         handles.delete(r.fh ?? 0);
-        if (h?.write) durable = true;
         if (h) closeHandle(h);
         if (h) reportFailure(h.inode);
         return () => addon.replyErr(req, 0);
@@ -653,6 +675,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         return () => addon.replyErr(req, 0);
       case 'fsyncdir':
         // The directory's changes are in the open group, if any: committed before the reply.
+        reportUnsynced(r.ino);
         durable = true;
         return () => addon.replyErr(req, 0);
       case 'statfs': {
@@ -835,7 +858,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     // may stage runs outside the group (committed first), so a large file's megabytes never sit in
     // one long transaction or in a savepoint's journal, and a lost group never takes staged blobs
     // with it. A small write stages nothing and joins the group: a created file's few bytes then
-    // commit once, at its close.
+    // land in the group at its close and commit with its create, usually in one COMMIT.
     if (staging && group.open) settle();
     // Changes join the open group (opened here if needed) and are answered before it commits;
     // when no group can be held, a batch of two or more changes is one transaction of its own
@@ -889,7 +912,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       if (grouped && !inGroup) db.transaction(run);
       else {
         run();
-        // fsync, fsyncdir and the close of a written file are answered once durable.
+        // fsync, fsyncdir and fallocate are answered once durable.
         if (durable && group.open) group.commit();
       }
     } catch (error) {

@@ -131,7 +131,7 @@ export function linkAt(db: Database, inode: number, parent: number, name: string
 }
 
 /** Refuses a name no entry may have (EINVAL, ENAMETOOLONG; EEXIST for `.` and `..`). */
-function checkName(name: string, syscall: string): void {
+export function checkName(name: string, syscall: string): void {
   if (typeof name !== 'string' || name === '' || name.includes('/') || name.includes('\0'))
     throw fsError('EINVAL', syscall, String(name), undefined, 'a name must be non-empty, without / or NUL');
   if (encoder.encode(name).length > MAX_NAME_BYTES)

@@ -1,0 +1,193 @@
+/**
+ * The mount's durability promise, on its request handlers (adapters/fuse/lowlevel.ts) with a fake
+ * addon over a file database, no kernel: a close is answered before its group's COMMIT (another
+ * connection sees the file only once the window passed), fsync and fsyncdir only after it; and a
+ * group whose COMMIT fails after a close was answered undoes the file, tells the kernel to forget
+ * it, and reports the error to the next fsync or fsyncdir of what it touched, once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Fuse3Addon, type LowLevelRequest, OPS, type OpName } from '../adapters/fuse/fuse3.ts';
+import { GROUP_WINDOW_MS } from '../adapters/fuse/group-commit.ts';
+import { createLowLevelFs } from '../adapters/fuse/lowlevel.ts';
+import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
+import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
+import type { HeldTransaction, StorageBackend } from '../core/backend.ts';
+import { openWorkspace, type Workspace } from '../core/workspace.ts';
+
+const { ENOSPC } = constants.errno;
+const O_WRONLY = 0o1;
+const O_CREAT = 0o100;
+const O_TRUNC = 0o1000;
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A reply as the fake addon got it: an errno (0 for success without data), a handle, an inode. */
+interface Reply {
+  errno: number;
+  fh?: number;
+  ino?: number;
+}
+
+/** The handlers over a database file whose next group COMMIT can be made to fail as a full disk does. */
+function mount() {
+  const dir = mkdtempSync(join(tmpdir(), 'dofs-close-commit-'));
+  dirs.push(dir);
+  const path = join(dir, 'ws.db');
+  const backend = createNodeSqliteBackend({ path });
+  const fault = { failNext: false };
+  const failing: StorageBackend = {
+    ...backend,
+    transaction: (fn) => backend.transaction(fn),
+    openTransaction: (): HeldTransaction => {
+      const held = backend.openTransaction?.() as HeldTransaction;
+      return {
+        commit: () => {
+          if (!fault.failNext) return held.commit();
+          fault.failNext = false;
+          held.rollback();
+          throw new Error('database or disk is full');
+        },
+        rollback: () => held.rollback(),
+      };
+    },
+  };
+  const ws = openWorkspace(failing);
+  const reader = openWorkspace(createNodeSqliteBackend({ path }));
+  const provider = new SQLiteWorkspaceProvider(ws, { umask: 0, checkPermissions: false });
+  const replies = new Map<number, Reply>();
+  const invalidated: string[] = [];
+  const ok = (req: number) => {
+    replies.set(req, { errno: 0 });
+    return 0;
+  };
+  const addon = {
+    replyErr: (req: number, errno: number) => {
+      replies.set(req, { errno });
+      return 0;
+    },
+    replyEntry: (req: number, attr: Float64Array) => {
+      replies.set(req, { errno: 0, ino: attr[0] });
+      return 0;
+    },
+    replyCreate: (req: number, attr: Float64Array, fh: number) => {
+      replies.set(req, { errno: 0, ino: attr[0], fh });
+      return 0;
+    },
+    replyOpen: (req: number, fh: number) => {
+      replies.set(req, { errno: 0, fh });
+      return 0;
+    },
+    replyAttr: ok,
+    replyWrite: ok,
+    replyBuf: ok,
+    replyReadlink: ok,
+    replyLseek: ok,
+    replyStatfs: ok,
+    replyDir: () => 0,
+    invalInode: (_session: unknown, ino: number) => invalidated.push(`inode ${ino}`),
+    invalEntry: (_session: unknown, parent: number, name: string) => invalidated.push(`entry ${parent} ${name}`),
+  } as unknown as Fuse3Addon;
+  const fs = createLowLevelFs({ provider, addon, cacheTimeout: 30, log: () => {} });
+  fs.attach({});
+  let next = 0;
+  const send = (op: OpName, fields: Partial<LowLevelRequest>): Reply => {
+    const req = ++next;
+    fs.serve([{ op: OPS.indexOf(op), req, ino: 1, uid: 0, gid: 0, pid: 1, umask: 0, ...fields }]);
+    return replies.get(req) ?? { errno: -1 };
+  };
+  /** open(O_CREAT) (or O_TRUNC of an existing file), write, close: what writeFileSync sends. */
+  const writeClose = (name: string, text: string, existing?: number): number => {
+    const opened = existing
+      ? send('open', { ino: existing, flags: O_WRONLY | O_TRUNC })
+      : send('create', { ino: 1, name, mode: 0o644, flags: O_WRONLY | O_CREAT });
+    const ino = existing ?? (opened.ino as number);
+    expect(opened.errno).toBe(0);
+    expect(send('write', { ino, fh: opened.fh, offset: 0, data: Buffer.from(text) }).errno).toBe(0);
+    expect(send('flush', { ino, fh: opened.fh }).errno).toBe(0);
+    expect(send('release', { ino, fh: opened.fh }).errno).toBe(0);
+    return ino;
+  };
+  const close = () => {
+    fs.releaseAll();
+    reader.close();
+    ws.close();
+  };
+  return { ws, reader, send, writeClose, fault, invalidated, close, settle: fs.settle };
+}
+
+const text = (ws: Workspace, path: string) => ws.readFile(path, 'utf8');
+
+describe('the mount answers a close before its COMMIT, fsync and fsyncdir after it', () => {
+  it('a closed file reaches the database within the group window; an fsynced one and an fsyncdir-ed directory before their reply', async () => {
+    const m = mount();
+    try {
+      m.writeClose('closed', 'answered before its commit');
+      expect(m.reader.exists('/closed')).toBe(false); // answered, not committed yet
+      expect(text(m.ws, '/closed')).toBe('answered before its commit'); // the mount's own connection sees it
+      await sleep(GROUP_WINDOW_MS * 10);
+      expect(text(m.reader, '/closed')).toBe('answered before its commit');
+
+      const created = m.send('create', { ino: 1, name: 'synced', mode: 0o644, flags: O_WRONLY | O_CREAT });
+      m.send('write', { ino: created.ino, fh: created.fh, offset: 0, data: Buffer.from('fsynced') });
+      expect(m.send('fsync', { ino: created.ino, fh: created.fh }).errno).toBe(0);
+      expect(text(m.reader, '/synced')).toBe('fsynced'); // committed before the reply
+      m.send('release', { ino: created.ino, fh: created.fh });
+
+      expect(m.send('mkdir', { ino: 1, name: 'dir', mode: 0o755 }).errno).toBe(0);
+      expect(m.reader.exists('/dir')).toBe(false);
+      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
+      expect(m.reader.exists('/dir')).toBe(true);
+      expect(m.reader.fsck().ok).toBe(true);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('a group lost after a close was answered: the file is undone and forgotten, the next fsync or fsyncdir of what it touched says ENOSPC once', async () => {
+    const m = mount();
+    try {
+      const rewritten = m.writeClose('rewritten', 'committed');
+      const open = m.writeClose('open', 'committed too');
+      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
+      // A file still open for writing when the group fails, and two closes answered inside it.
+      const handle = m.send('open', { ino: open, flags: O_WRONLY });
+      m.writeClose('lost', 'answered, then lost');
+      m.writeClose('rewritten', 'rewrite answered, then lost', rewritten);
+      m.fault.failNext = true;
+      await sleep(GROUP_WINDOW_MS * 10); // the group's COMMIT fails on its timer
+
+      expect(m.ws.exists('/lost')).toBe(false);
+      expect(text(m.ws, '/rewritten')).toBe('committed');
+      expect(m.invalidated).toContain('entry 1 lost');
+      expect(m.invalidated).toContain(`inode ${rewritten}`);
+      // The rewritten file: its next fsync, on a descriptor opened after the loss, reports it once.
+      const reopened = m.send('open', { ino: rewritten, flags: 0 });
+      expect(m.send('fsync', { ino: rewritten, fh: reopened.fh }).errno).toBe(ENOSPC);
+      expect(m.send('fsync', { ino: rewritten, fh: reopened.fh }).errno).toBe(0);
+      expect(m.send('release', { ino: rewritten, fh: reopened.fh }).errno).toBe(0);
+      // The directory whose entry was lost: its next fsyncdir reports it once.
+      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(ENOSPC);
+      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
+      // The file open when it failed: its close reports it.
+      expect(m.send('flush', { ino: open, fh: handle.fh }).errno).toBe(ENOSPC);
+      expect(m.send('release', { ino: open, fh: handle.fh }).errno).toBe(0);
+      // Nothing else changed, and writing works again.
+      m.writeClose('after', 'written after the loss');
+      m.settle();
+      expect(text(m.reader, '/after')).toBe('written after the loss');
+      expect(text(m.reader, '/open')).toBe('committed too');
+      expect(m.reader.readdir('/').map((entry) => entry.name)).toEqual(['after', 'open', 'rewritten']);
+      expect(m.reader.fsck().ok).toBe(true);
+    } finally {
+      m.close();
+    }
+  });
+});
