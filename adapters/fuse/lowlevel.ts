@@ -279,7 +279,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     // As the kernel reports a writeback error: at the next flush, fsync or close of each file it hit.
     const code = isFsError(error) ? error.code : 'EIO';
     for (const h of handles.values()) if (touched.inodes.has(h.inode)) failed.set(h.inode, code);
-    for (const inode of touched.inodes) {
+    // The directories whose entries it changed (a rename's destination included), and every inode.
+    for (const inode of [...touched.entries.map(([parent]) => parent), ...touched.inodes]) {
       unsynced.delete(inode);
       unsynced.set(inode, code);
     }
