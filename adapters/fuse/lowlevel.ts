@@ -1,8 +1,10 @@
 /**
  * The mount's filesystem over libfuse 3's low-level API: requests name inodes (the engine's own
  * numbers; the root is 1 on both sides), so reads, writes, stats, lookups and listings go to the
- * inode without walking a path. Creators and removers name a parent inode and a name; the engine's
- * path-level primitives do the work there, on the parent's one path (a directory has exactly one).
+ * inode without walking a path. Creators and removers name a parent inode and a name: create,
+ * mkdir, symlink, link, unlink and rmdir go to the engine by inode (createAt, linkAt, unlinkAt,
+ * rmdirAt); mknod and rename use its path-level primitives on the parent's one path (a directory
+ * has exactly one).
  *
  * Batching: the addon hands over every request waiting at a wake-up. Changes join the open group
  * commit (group-commit.ts: one SQLite transaction, each request in a nested one, so a failing
