@@ -23,6 +23,7 @@
  * @module
  */
 import { constants as osConstants } from 'node:os';
+import { allocatedBytes, toStat } from '../../core/fs/attributes.ts';
 import {
   allocateAt,
   chmodAt,
@@ -352,6 +353,15 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       throw error;
     }
   };
+  /**
+   * The attributes of a row just read (a lookup's) without reading it again: one statement for a
+   * file's allocation, none for anything else (statOf reads the row first). An open write
+   * buffer's view comes from statOf.
+   */
+  const statOfRow = (node: NodeRow): Attributes =>
+    provider.inodeBufferOf(Number(node.inode))
+      ? statOf(Number(node.inode))
+      : statFields(toStat(node, '', allocatedBytes(db, node)));
   const known = (inode: number, count = 1): void => {
     lookups.set(inode, (lookups.get(inode) ?? 0) + count);
   };
@@ -447,7 +457,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
           return () => addon.replyEntry(req, attr);
         }
         known(node.inode);
-        const attr = attrOf(statOf(node.inode));
+        const attr = attrOf('type' in node ? statOfRow(node) : statOf(node.inode));
         return () => addon.replyEntry(req, attr);
       }
       case 'forget':
