@@ -156,11 +156,14 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
     try {
       const rewritten = m.writeClose('rewritten', 'committed');
       const open = m.writeClose('open', 'committed too');
+      m.writeClose('moved', 'renamed, then back');
+      const other = m.send('mkdir', { ino: 1, name: 'other', mode: 0o755 }).ino as number;
       expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
       // A file still open for writing when the group fails, and two closes answered inside it.
       const handle = m.send('open', { ino: open, flags: O_WRONLY });
       m.writeClose('lost', 'answered, then lost');
       m.writeClose('rewritten', 'rewrite answered, then lost', rewritten);
+      expect(m.send('rename', { ino: 1, name: 'moved', newParent: other, newName: 'moved' }).errno).toBe(0);
       m.fault.failNext = true;
       await sleep(GROUP_WINDOW_MS * 10); // the group's COMMIT fails on its timer
 
@@ -176,6 +179,10 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
       // The directory whose entry was lost: its next fsyncdir reports it once.
       expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(ENOSPC);
       expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
+      // So does a rename's destination directory; the rename is undone.
+      expect(text(m.ws, '/moved')).toBe('renamed, then back');
+      expect(m.send('fsyncdir', { ino: other }).errno).toBe(ENOSPC);
+      expect(m.send('fsyncdir', { ino: other }).errno).toBe(0);
       // The file open when it failed: its close reports it.
       expect(m.send('flush', { ino: open, fh: handle.fh }).errno).toBe(ENOSPC);
       expect(m.send('release', { ino: open, fh: handle.fh }).errno).toBe(0);
@@ -184,7 +191,13 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
       m.settle();
       expect(text(m.reader, '/after')).toBe('written after the loss');
       expect(text(m.reader, '/open')).toBe('committed too');
-      expect(m.reader.readdir('/').map((entry) => entry.name)).toEqual(['after', 'open', 'rewritten']);
+      expect(m.reader.readdir('/').map((entry) => entry.name)).toEqual([
+        'after',
+        'moved',
+        'open',
+        'other',
+        'rewritten',
+      ]);
       expect(m.reader.fsck().ok).toBe(true);
     } finally {
       m.close();

@@ -1,8 +1,10 @@
 /**
  * The mount's filesystem over libfuse 3's low-level API: requests name inodes (the engine's own
  * numbers; the root is 1 on both sides), so reads, writes, stats, lookups and listings go to the
- * inode without walking a path. Creators and removers name a parent inode and a name; the engine's
- * path-level primitives do the work there, on the parent's one path (a directory has exactly one).
+ * inode without walking a path. Creators and removers name a parent inode and a name: create,
+ * mkdir, symlink, link, unlink and rmdir go to the engine by inode (createAt, linkAt, unlinkAt,
+ * rmdirAt); mknod and rename use its path-level primitives on the parent's one path (a directory
+ * has exactly one).
  *
  * Batching: the addon hands over every request waiting at a wake-up. Changes join the open group
  * commit (group-commit.ts: one SQLite transaction, each request in a nested one, so a failing
@@ -21,6 +23,7 @@
  * @module
  */
 import { constants as osConstants } from 'node:os';
+import { allocatedBytes, toStat } from '../../core/fs/attributes.ts';
 import {
   allocateAt,
   chmodAt,
@@ -279,7 +282,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     // As the kernel reports a writeback error: at the next flush, fsync or close of each file it hit.
     const code = isFsError(error) ? error.code : 'EIO';
     for (const h of handles.values()) if (touched.inodes.has(h.inode)) failed.set(h.inode, code);
-    for (const inode of touched.inodes) {
+    // The directories whose entries it changed (a rename's destination included), and every inode.
+    for (const inode of [...touched.entries.map(([parent]) => parent), ...touched.inodes]) {
       unsynced.delete(inode);
       unsynced.set(inode, code);
     }
@@ -349,6 +353,15 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       throw error;
     }
   };
+  /**
+   * The attributes of a row just read (a lookup's) without reading it again: one statement for a
+   * file's allocation, none for anything else (statOf reads the row first). An open write
+   * buffer's view comes from statOf.
+   */
+  const statOfRow = (node: NodeRow): Attributes =>
+    provider.inodeBufferOf(Number(node.inode))
+      ? statOf(Number(node.inode))
+      : statFields(toStat(node, '', allocatedBytes(db, node)));
   const known = (inode: number, count = 1): void => {
     lookups.set(inode, (lookups.get(inode) ?? 0) + count);
   };
@@ -444,7 +457,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
           return () => addon.replyEntry(req, attr);
         }
         known(node.inode);
-        const attr = attrOf(statOf(node.inode));
+        const attr = attrOf('type' in node ? statOfRow(node) : statOf(node.inode));
         return () => addon.replyEntry(req, attr);
       }
       case 'forget':

@@ -191,7 +191,8 @@ describe('the mount daemon', () => {
     const mnt = join(dir, 'stale');
     mountpoints.push(mnt);
     const first = await startDaemon(db, mnt);
-    await sh('echo survived > kept.txt', { cwd: mnt });
+    // fsynced (sync FILE): a close alone is committed up to 5 ms after its reply, and the kill follows at once.
+    await sh('echo survived > kept.txt && sync kept.txt', { cwd: mnt });
     first.child.kill('SIGKILL');
     await new Promise((resolve) => first.child.once('exit', resolve));
     expect(await isMounted(mnt)).toBe(true); // the kernel still has it; using it fails
