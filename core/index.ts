@@ -143,6 +143,7 @@ export {
 } from './handles.ts';
 export {
   getNode,
+  getWithPath,
   isSpecial,
   listDir,
   lookup,

@@ -102,6 +102,38 @@ export const DEFAULT_MODE: Record<NodeType, number> = {
 const GET_NODE = `SELECT ${NODE_COLUMNS} FROM vfs_nodes n WHERE n.inode = ?`;
 const LOOKUP = `SELECT ${NODE_COLUMNS} FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child WHERE d.parent = ? AND d.name = ?`;
 
+/** Most levels {@link UP_TO_ROOT} climbs: a bound, so a corrupt cycle of entries cannot loop forever. */
+const MAX_UP = 4096;
+
+/**
+ * A recursive CTE `up(inode, path)` from the node whose inode is its one parameter up to the root:
+ * `path` is the path below each ancestor, so the row whose inode is the root holds the node's
+ * whole path (none when no entry leads there from the root: removed while open, in the attic, or
+ * cut off). One statement where {@link pathsOf} in resolve.ts reads one level at a time; for a
+ * directory, which has one entry, it is that path.
+ */
+export const UP_TO_ROOT = `WITH RECURSIVE up(inode, path, depth) AS (
+  SELECT ?, '', 0
+  UNION ALL
+  SELECT d.parent, '/' || d.name || up.path, up.depth + 1 FROM up JOIN vfs_dirents d ON d.child = up.inode
+  WHERE up.inode <> ${ROOT_INODE} AND up.depth < ${MAX_UP}
+)`;
+
+const DIRECTORY_WITH_PATH = `${UP_TO_ROOT}
+SELECT ${NODE_COLUMNS}, (SELECT path FROM up WHERE inode = ${ROOT_INODE} LIMIT 1) AS dir_path FROM vfs_nodes n WHERE n.inode = ?`;
+
+/**
+ * A directory's row and its path, in one statement (see {@link UP_TO_ROOT}); the path is
+ * undefined when no entry leads there from the root, the row undefined when the inode is gone.
+ * What the by-inode creators and removers need of the directory they work in.
+ */
+export function getWithPath(db: Database, inode: number): { node: NodeRow | undefined; path: string | undefined } {
+  const row = db.all<NodeRow & { dir_path: string | null }>(DIRECTORY_WITH_PATH, [inode, inode])[0];
+  if (!row) return { node: undefined, path: undefined };
+  const { dir_path, ...node } = row;
+  return { node, path: dir_path === null ? undefined : dir_path || '/' };
+}
+
 /** The inode row, or undefined. */
 export function getNode(db: Database, inode: number): NodeRow | undefined {
   return db.all<NodeRow>(GET_NODE, [inode])[0];

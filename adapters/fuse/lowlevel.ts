@@ -31,6 +31,7 @@ import {
   createAt,
   type Database,
   getNode,
+  getWithPath,
   isFsError,
   linkAt,
   listDir,
@@ -374,7 +375,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   /** The one path of directory `inode` (creators and removers work by path). */
   const dirPath = (inode: number): string => {
     if (inode === ROOT_INODE) return '/';
-    return pathsOf(db, inode)[0] ?? fail('ENOENT');
+    return getWithPath(db, inode).path ?? fail('ENOENT');
   };
   const childPath = (parent: number, name: string): string => {
     if (Buffer.byteLength(name) > MAX_NAME_BYTES) fail('ENAMETOOLONG');

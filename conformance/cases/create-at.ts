@@ -7,7 +7,7 @@
  */
 import { describe, expect } from 'vitest';
 import { S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG } from '../../core/fs/attributes.ts';
-import { createAt, linkAt } from '../../core/index.ts';
+import { createAt, getWithPath, linkAt } from '../../core/index.ts';
 import { defineCase, expectRefused } from '../harness.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget } from '../target.ts';
@@ -55,6 +55,22 @@ export function createAtCases(target: ConformanceTarget): void {
         expect(ws.stat(`/${'n'.repeat(255)}`).size).toBe(0);
       },
       { owner: OWNER },
+    );
+    defineCase(
+      target,
+      "getWithPath reads a directory's row and its one path, which follows renames above it",
+      ({ ws, db }) => {
+        ws.mkdir('/a/b/c', { recursive: true });
+        const c = ws.stat('/a/b/c').ino;
+        expect(getWithPath(db, 1)).toMatchObject({ node: { inode: 1, type: 'dir' }, path: '/' });
+        expect(getWithPath(db, c)).toMatchObject({ node: { inode: c, type: 'dir' }, path: '/a/b/c' });
+        // The path follows a rename of any directory above.
+        ws.rename('/a', '/x');
+        expect(getWithPath(db, c).path).toBe('/x/b/c');
+        // Gone: neither row nor path.
+        ws.rmdir('/x/b/c');
+        expect(getWithPath(db, c)).toEqual({ node: undefined, path: undefined });
+      },
     );
     defineCase(target, 'a create without exclusive returns a file that exists, unchanged', ({ ws, db }) => {
       ws.mkdir('/d');

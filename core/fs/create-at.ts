@@ -11,9 +11,8 @@ import { checksCaller, requireAccess, requireEntryChange, requireLinkable, W_OK 
 import type { Database } from '../database.ts';
 import { fsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
-import { createNode, getNode, lookup, type NodeRow, type NodeType, touchDir } from '../nodes.ts';
+import { createNode, getNode, getWithPath, lookup, type NodeRow, type NodeType, touchDir } from '../nodes.ts';
 import { childPath, MAX_NAME_BYTES, MAX_PATH_BYTES } from '../paths.ts';
-import { pathsOf } from '../resolve.ts';
 
 /** What {@link createAt} makes. */
 export interface CreateAtOptions {
@@ -141,8 +140,7 @@ export function checkName(name: string, syscall: string): void {
 
 /** Directory inode `parent` and the path `name` gets in it; ENOENT when it is gone, ENOTDIR when it is not one. */
 function directory(db: Database, parent: number, name: string, syscall: string): { dir: NodeRow; path: string } {
-  const dir = getNode(db, parent);
-  const dirPath = dir ? pathsOf(db, parent)[0] : undefined;
+  const { node: dir, path: dirPath } = getWithPath(db, parent);
   if (!dir || dirPath === undefined) throw fsError('ENOENT', syscall, name);
   const path = childPath(dirPath, name);
   if (dir.type !== 'dir') throw fsError('ENOTDIR', syscall, path);
