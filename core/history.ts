@@ -79,20 +79,28 @@ const list = (names: readonly string[], prefix = ''): string => names.map((name)
  * Chunk 0's history is kept in its node's row (`hash`, `chunk_size`: the chunk as the snapshot saw
  * it, NULL when there was none), so overwriting a small file writes one history row, not two:
  * every node history row holds both states at its epoch, and `vfs_hist_chunks` holds the chunks
- * after the first.
+ * after the first. (Columns of the same affinity in both halves, so SQLite pushes a lookup's terms
+ * into each and seeks by key.)
  */
 export function historyOf(v: Versioned, schema = 'main'): string {
   if (v !== VERSIONED.chunks) return `${schema}.${v.hist}`;
   return `(SELECT inode, idx, epoch, live, hash, size FROM ${schema}.vfs_hist_chunks
-    UNION ALL SELECT inode, 0, epoch, hash IS NOT NULL, hash, chunk_size FROM ${schema}.vfs_hist_nodes)`;
+    UNION ALL SELECT inode, CAST(0 AS INTEGER), epoch, CAST(hash IS NOT NULL AS INTEGER), hash, chunk_size
+      FROM ${schema}.vfs_hist_nodes)`;
 }
 
 /**
- * Every blob hash history names, as one set for `IN` (history has no index by hash: keeping one
- * would cost each first change under a snapshot a random index write).
+ * SQL true when history names the blob `hash` (an SQL expression) in a row `o` for which
+ * `except(idx)` is false (`idx`: the row's chunk index, as SQL). History is indexed by epoch, then
+ * hash, not by hash alone (an index by hash costs each first change under a snapshot a write at a
+ * random place): this probes once per snapshot.
  */
-export const HISTORY_HASHES = `SELECT hash FROM vfs_hist_chunks WHERE hash IS NOT NULL
-  UNION ALL SELECT hash FROM vfs_hist_nodes WHERE hash IS NOT NULL`;
+export function namedInHistory(hash: string, except?: (idx: string) => string): string {
+  const arm = (table: string, idx: string) =>
+    `EXISTS (SELECT 1 FROM vfs_snapshots s CROSS JOIN ${table} o
+      WHERE o.epoch = s.id AND o.hash = ${hash}${except ? ` AND NOT (${except(idx)})` : ''})`;
+  return `(${arm('vfs_hist_chunks', 'o.idx')} OR ${arm('vfs_hist_nodes', '0')})`;
+}
 
 const EPOCH = "(SELECT v FROM vfs_meta WHERE k = 'snap_epoch')";
 const LAST_INODE = "(SELECT v FROM vfs_meta WHERE k = 'snap_inode')";
@@ -239,7 +247,8 @@ export function rearm(db: Database): void {
 
 /**
  * Schema version 8: chunk 0's history moves into its node's history row (see {@link historyOf}),
- * and history keeps no index by hash (gc, usage and fsck read history's hashes as one set). Each
+ * and history's index by hash alone goes: nodes and chunks are indexed by epoch, then hash (see
+ * {@link namedInHistory}). Each
  * node row gets chunk 0 as its epoch saw it (its own copy from that epoch on, else the current
  * row); each chunk 0 copy without a node row gets one, with the node as that epoch saw it.
  */
@@ -247,6 +256,10 @@ export function moveFirstChunks(db: Database): void {
   const fields = NODE_FIELDS.slice(1);
   db.run('ALTER TABLE vfs_hist_nodes ADD COLUMN hash TEXT');
   db.run('ALTER TABLE vfs_hist_nodes ADD COLUMN chunk_size INTEGER');
+  for (const table of ['vfs_hist_nodes', 'vfs_hist_chunks']) {
+    db.run(`DROP INDEX IF EXISTS ${table}_epoch`);
+    db.run(`CREATE INDEX ${table}_epoch ON ${table} (epoch, hash)`);
+  }
   db.run('DROP INDEX IF EXISTS vfs_hist_chunks_hash');
   db.run(`UPDATE vfs_hist_nodes AS n SET (hash, chunk_size) = (
       SELECT CASE WHEN n.live AND s.live THEN s.hash END, CASE WHEN n.live AND s.live THEN s.size END FROM (
@@ -315,17 +328,35 @@ export function foldEpoch(db: Database, from: number, into: number | undefined):
  * or one attached).
  */
 export function rowsAt(v: Versioned, epoch: number, lastInode: number, schema = 'main'): string {
-  const history = historyOf(v, schema);
-  const keys = v.keys.map((key) => `x.${key} = h.${key}`).join(' AND ');
   const currentKeys = v.keys.map((key) => `h.${key} = c.${key}`).join(' AND ');
   const alive = `EXISTS (SELECT 1 FROM ${schema}.vfs_snapshots WHERE id = ${epoch})`;
+  // Each history table apart: SQLite seeks the earliest copy by key in a table, not in a union.
+  const copies = historyParts(v).map(
+    ({ table, keys, columns, live }) => `
+    SELECT ${columns} FROM ${schema}.${table} h
+      WHERE ${alive} AND h.epoch >= ${epoch} AND ${live} AND h.${v.inode} <= ${lastInode}
+        AND h.epoch = (SELECT MIN(x.epoch) FROM ${schema}.${table} x
+          WHERE ${keys.map((key) => `x.${key} = h.${key}`).join(' AND ')} AND x.epoch >= ${epoch})`,
+  );
   return `SELECT ${list([...v.keys, ...v.values], 'c.')} FROM ${schema}.${v.table} c
       WHERE ${alive} AND c.${v.inode} <= ${lastInode}
-        AND NOT EXISTS (SELECT 1 FROM ${history} h WHERE ${currentKeys} AND h.epoch >= ${epoch})
-    UNION ALL
-    SELECT ${list([...v.keys, ...v.values], 'h.')} FROM ${history} h
-      WHERE ${alive} AND h.epoch >= ${epoch} AND h.live AND h.${v.inode} <= ${lastInode}
-        AND h.epoch = (SELECT MIN(x.epoch) FROM ${history} x WHERE ${keys} AND x.epoch >= ${epoch})`;
+        AND NOT EXISTS (SELECT 1 FROM ${historyOf(v, schema)} h WHERE ${currentKeys} AND h.epoch >= ${epoch})
+    UNION ALL ${copies.join(' UNION ALL ')}`;
+}
+
+/** The tables holding `v`'s copies: the key they are found by, the columns of `v` they give, and when a copy is a row. */
+function historyParts(v: Versioned): { table: string; keys: string[]; columns: string; live: string }[] {
+  if (v !== VERSIONED.chunks)
+    return [{ table: v.hist, keys: [...v.keys], columns: list([...v.keys, ...v.values], 'h.'), live: 'h.live' }];
+  return [
+    { table: v.hist, keys: ['inode', 'idx'], columns: 'h.inode, h.idx, h.hash, h.size', live: 'h.live' },
+    {
+      table: VERSIONED.nodes.hist,
+      keys: ['inode'],
+      columns: 'h.inode, 0, h.hash, h.chunk_size',
+      live: 'h.hash IS NOT NULL',
+    },
+  ];
 }
 
 /** The CTEs that make `vfs_nodes`, `vfs_dirents` and `vfs_chunks` read as snapshot `epoch` saw them. */

@@ -166,7 +166,8 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
     'ALTER TABLE vfs_sync_echo_v7 RENAME TO vfs_sync_echo',
   ],
   // 8: a file's first chunk is kept in its node's history row, so overwriting a small file under a
-  // snapshot writes one history row, and history has no index by hash (docs/snapshots.md).
+  // snapshot writes one history row, and history is indexed by epoch then hash, not by hash alone
+  // (docs/snapshots.md).
   moveFirstChunks,
 ];
 

@@ -90,7 +90,7 @@ const HISTORY_TRIGGERS = ['nodes', 'dirents', 'chunks'].flatMap((table) =>
 
 /**
  * Undoes what version 8 changed: chunk 0's history goes back to `vfs_hist_chunks` (one copy per
- * node row, the chunk as that epoch saw it), history's index by hash returns, and a workspace
+ * node row, the chunk as that epoch saw it), history's indexes by epoch and by hash return, and a workspace
  * under a snapshot gets version 7's triggers.
  */
 function toVersion7(backend: StorageBackend): void {
@@ -98,6 +98,10 @@ function toVersion7(backend: StorageBackend): void {
   for (const trigger of HISTORY_TRIGGERS) backend.run(`DROP TRIGGER IF EXISTS ${trigger}`);
   backend.run(`INSERT INTO vfs_hist_chunks (inode, idx, epoch, live, hash, size)
     SELECT inode, 0, epoch, hash IS NOT NULL, hash, chunk_size FROM vfs_hist_nodes`);
+  for (const table of ['vfs_hist_nodes', 'vfs_hist_chunks']) {
+    backend.run(`DROP INDEX ${table}_epoch`);
+    backend.run(`CREATE INDEX ${table}_epoch ON ${table} (epoch)`);
+  }
   backend.run('ALTER TABLE vfs_hist_nodes DROP COLUMN hash');
   backend.run('ALTER TABLE vfs_hist_nodes DROP COLUMN chunk_size');
   backend.run('CREATE INDEX vfs_hist_chunks_hash ON vfs_hist_chunks (hash)');
