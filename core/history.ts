@@ -123,11 +123,14 @@ const unseenChunk = (row: 'OLD' | 'NEW'): string =>
 
 const NODE_COLUMNS = `inode, epoch, live, ${list(NODE_FIELDS.slice(1))}, hash, chunk_size`;
 
-/** Records node `inode` (the row `node`, or none) with chunk 0 as `hash` and `size`, when `condition` holds. */
-function recordNode(inode: string, node: string, from: string, hash: string, size: string, condition = '1'): string {
+/**
+ * Records the node row `node` (in `from`, which joins it to `vfs_meta m` for the epoch) with chunk
+ * 0 as `hash` and `size`, where `condition` holds.
+ */
+function recordNode(node: string, from: string, hash: string, size: string, condition: string): string {
   return `INSERT INTO vfs_hist_nodes (${NODE_COLUMNS})
-    SELECT ${inode}, ${EPOCH}, ${node}.inode IS NOT NULL, ${list(NODE_FIELDS.slice(1), `${node}.`)}, ${hash}, ${size}
-    FROM ${from} WHERE ${condition};`;
+    SELECT ${node}.inode, m.v, 1, ${list(NODE_FIELDS.slice(1), `${node}.`)}, ${hash}, ${size}
+    FROM ${from} WHERE m.k = 'snap_epoch' AND ${condition};`;
 }
 
 /** Every trigger's name suffix (`vfs_hist_<table>_<kind>`), to drop them all. */
@@ -148,21 +151,15 @@ function triggers(): string[] {
   // A node's row holds chunk 0 as it is now: had it changed since the snapshot, its own trigger
   // would have written the node's row already (and the other way round for a chunk's trigger).
   const oldNode = recordNode(
-    'OLD.inode',
     'OLD',
-    '(SELECT 1) LEFT JOIN vfs_chunks c ON c.inode = OLD.inode AND c.idx = 0',
+    'vfs_meta m LEFT JOIN vfs_chunks c ON c.inode = OLD.inode AND c.idx = 0',
     'c.hash',
     'c.size',
+    '1',
   );
+  // A chunk is only ever a node's (fsck reports one that is not): no node, nothing to keep.
   const withNode = (row: 'OLD' | 'NEW', hash: string, size: string) =>
-    recordNode(
-      `${row}.inode`,
-      'n',
-      `(SELECT 1) LEFT JOIN vfs_nodes n ON n.inode = ${row}.inode`,
-      `CASE WHEN n.inode IS NOT NULL THEN ${hash} END`,
-      `CASE WHEN n.inode IS NOT NULL THEN ${size} END`,
-      `${row}.idx = 0`,
-    );
+    recordNode('n', `vfs_meta m JOIN vfs_nodes n ON n.inode = ${row}.inode`, hash, size, `${row}.idx = 0`);
   const laterChunk = (row: 'OLD' | 'NEW', live: boolean) =>
     `INSERT INTO vfs_hist_chunks (inode, idx, epoch, live, hash, size)
      SELECT ${row}.inode, ${row}.idx, ${EPOCH}, ${live ? `1, ${row}.hash, ${row}.size` : '0, NULL, NULL'} WHERE ${row}.idx > 0;`;
