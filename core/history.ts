@@ -91,15 +91,16 @@ export function historyOf(v: Versioned, schema = 'main'): string {
 
 /**
  * SQL true when history names the blob `hash` (an SQL expression) in a row `o` for which
- * `except(idx)` is false (`idx`: the row's chunk index, as SQL). History is indexed by epoch, then
- * hash, not by hash alone (an index by hash costs each first change under a snapshot a write at a
- * random place): this probes once per snapshot.
+ * `except(idx)` is false (`idx`: the row's chunk index, as SQL). No history table has an index by
+ * hash (one costs each first change under a snapshot a write at a random place): later chunks'
+ * copies are indexed by epoch then hash (one probe per snapshot), and first chunks' hashes, in node
+ * copies, are read as one set, once per statement.
  */
 export function namedInHistory(hash: string, except?: (idx: string) => string): string {
-  const arm = (table: string, idx: string) =>
-    `EXISTS (SELECT 1 FROM vfs_snapshots s CROSS JOIN ${table} o
-      WHERE o.epoch = s.id AND o.hash = ${hash}${except ? ` AND NOT (${except(idx)})` : ''})`;
-  return `(${arm('vfs_hist_chunks', 'o.idx')} OR ${arm('vfs_hist_nodes', '0')})`;
+  const unless = (idx: string) => (except ? ` AND NOT (${except(idx)})` : '');
+  return `(EXISTS (SELECT 1 FROM vfs_snapshots s CROSS JOIN vfs_hist_chunks o
+      WHERE o.epoch = s.id AND o.hash = ${hash}${unless('o.idx')})
+    OR ${hash} IN (SELECT o.hash FROM vfs_hist_nodes o WHERE o.hash IS NOT NULL${unless('0')}))`;
 }
 
 const EPOCH = "(SELECT v FROM vfs_meta WHERE k = 'snap_epoch')";
@@ -244,8 +245,8 @@ export function rearm(db: Database): void {
 
 /**
  * Schema version 8: chunk 0's history moves into its node's history row (see {@link historyOf}),
- * and history's index by hash alone goes: nodes and chunks are indexed by epoch, then hash (see
- * {@link namedInHistory}). Each
+ * node copies are keyed by epoch first with no other index (NODE_HISTORY), and later chunks' copies
+ * are indexed by epoch then hash, not by hash alone (see {@link namedInHistory}). Each
  * node row gets chunk 0 as its epoch saw it (its own copy from that epoch on, else the current
  * row); each chunk 0 copy without a node row gets one, with the node as that epoch saw it.
  */
@@ -253,11 +254,9 @@ export function moveFirstChunks(db: Database): void {
   const fields = NODE_FIELDS.slice(1);
   db.run('ALTER TABLE vfs_hist_nodes ADD COLUMN hash TEXT');
   db.run('ALTER TABLE vfs_hist_nodes ADD COLUMN chunk_size INTEGER');
-  for (const table of ['vfs_hist_nodes', 'vfs_hist_chunks']) {
-    db.run(`DROP INDEX IF EXISTS ${table}_epoch`);
-    db.run(`CREATE INDEX ${table}_epoch ON ${table} (epoch, hash)`);
-  }
+  db.run('DROP INDEX IF EXISTS vfs_hist_chunks_epoch');
   db.run('DROP INDEX IF EXISTS vfs_hist_chunks_hash');
+  db.run('CREATE INDEX vfs_hist_chunks_epoch ON vfs_hist_chunks (epoch, hash)');
   db.run(`UPDATE vfs_hist_nodes AS n SET (hash, chunk_size) = (
       SELECT CASE WHEN n.live AND s.live THEN s.hash END, CASE WHEN n.live AND s.live THEN s.size END FROM (
         SELECT h.live, h.hash, h.size, h.epoch AS at FROM vfs_hist_chunks h WHERE h.inode = n.inode AND h.idx = 0 AND h.epoch >= n.epoch
@@ -277,8 +276,28 @@ export function moveFirstChunks(db: Database): void {
     INSERT INTO vfs_hist_nodes (${NODE_COLUMNS})
     SELECT inode, epoch, alive, ${list(fields)}, CASE WHEN alive AND chunk THEN hash END, CASE WHEN alive AND chunk THEN size END FROM s`);
   db.run('DELETE FROM vfs_hist_chunks WHERE idx = 0');
+  // Node copies keyed by epoch first, with no other index (see NODE_HISTORY).
+  dropTriggers(db);
+  db.run(NODE_HISTORY.replace('vfs_hist_nodes', 'vfs_hist_nodes_v8'));
+  db.run(`INSERT INTO vfs_hist_nodes_v8 (${NODE_COLUMNS}) SELECT ${NODE_COLUMNS} FROM vfs_hist_nodes`);
+  db.run('DROP TABLE vfs_hist_nodes');
+  db.run('ALTER TABLE vfs_hist_nodes_v8 RENAME TO vfs_hist_nodes');
   rearm(db);
 }
+
+/**
+ * Schema version 8's node history: keyed by epoch first and with no other index, so the first
+ * change of a node under a snapshot writes one row in one b-tree. Ranges of epochs (restore, diff,
+ * folding) read it in key order; a node's copy from an epoch on takes one probe per snapshot since;
+ * the hashes of first chunks are read as one set (gc, usage).
+ */
+const NODE_HISTORY = `CREATE TABLE vfs_hist_nodes (
+  inode INTEGER NOT NULL, epoch INTEGER NOT NULL, live INTEGER NOT NULL,
+  type TEXT, mode INTEGER, size INTEGER, nlink INTEGER, atime REAL, mtime REAL, ctime REAL,
+  birthtime REAL, rev INTEGER, link_target TEXT, uid INTEGER, gid INTEGER, rdev INTEGER,
+  hash TEXT, chunk_size INTEGER,
+  PRIMARY KEY (epoch, inode)
+) WITHOUT ROWID`;
 
 /**
  * Starts recording history into `epoch`, a snapshot whose last inode is `lastInode` (creating the
@@ -325,33 +344,63 @@ export function foldEpoch(db: Database, from: number, into: number | undefined):
  * or one attached).
  */
 export function rowsAt(v: Versioned, epoch: number, lastInode: number, schema = 'main'): string {
-  const currentKeys = v.keys.map((key) => `h.${key} = c.${key}`).join(' AND ');
   const alive = `EXISTS (SELECT 1 FROM ${schema}.vfs_snapshots WHERE id = ${epoch})`;
-  // Each history table apart: SQLite seeks the earliest copy by key in a table, not in a union.
-  const copies = historyParts(v).map(
-    ({ table, keys, columns, live }) => `
-    SELECT ${columns} FROM ${schema}.${table} h
-      WHERE ${alive} AND h.epoch >= ${epoch} AND ${live} AND h.${v.inode} <= ${lastInode}
-        AND h.epoch = (SELECT MIN(x.epoch) FROM ${schema}.${table} x
-          WHERE ${keys.map((key) => `x.${key} = h.${key}`).join(' AND ')} AND x.epoch >= ${epoch})`,
-  );
+  const parts = historyParts(v);
+  // A current row counts unless a table that keeps its copies has one from the epoch on.
+  const unchanged = parts.map((part) => {
+    const match = part.keys.map((key) => `x.${key} = c.${key}`).join(' AND ');
+    return `NOT EXISTS (SELECT 1 ${copiesOf(part.table, schema, `${match}${part.when('c')}`, (at) => `${at} >= ${epoch}`)})`;
+  });
+  // The earliest copy from the epoch on, each history table apart (SQLite seeks by key in a table, not in a union).
+  const copies = parts.map(({ table, keys, columns, live, when }) => {
+    const match = keys.map((key) => `x.${key} = h.${key}`).join(' AND ');
+    const earlier = copiesOf(table, schema, match, (at) => `${at} >= ${epoch} AND ${at} < h.epoch`);
+    return `SELECT ${columns} ${copiesOf(table, schema, `h.${v.inode} <= ${lastInode}${when('h')}`, (at) => `${at} >= ${epoch}`, 'h')}
+        AND ${alive} AND ${live} AND NOT EXISTS (SELECT 1 ${earlier})`;
+  });
   return `SELECT ${list([...v.keys, ...v.values], 'c.')} FROM ${schema}.${v.table} c
-      WHERE ${alive} AND c.${v.inode} <= ${lastInode}
-        AND NOT EXISTS (SELECT 1 FROM ${historyOf(v, schema)} h WHERE ${currentKeys} AND h.epoch >= ${epoch})
+      WHERE ${alive} AND c.${v.inode} <= ${lastInode} AND ${unchanged.join(' AND ')}
     UNION ALL ${copies.join(' UNION ALL ')}`;
 }
 
-/** The tables holding `v`'s copies: the key they are found by, the columns of `v` they give, and when a copy is a row. */
-function historyParts(v: Versioned): { table: string; keys: string[]; columns: string; live: string }[] {
+/**
+ * `FROM … WHERE …` over the copies in history table `table` (as `alias`) matching `match`, of
+ * epochs where `epochs(epoch)` holds. Node copies are keyed by epoch first: they are found by one
+ * probe per snapshot.
+ */
+function copiesOf(table: string, schema: string, match: string, epochs: (at: string) => string, alias = 'x'): string {
+  if (table !== VERSIONED.nodes.hist)
+    return `FROM ${schema}.${table} ${alias} WHERE ${match} AND ${epochs(`${alias}.epoch`)}`;
+  return `FROM ${schema}.vfs_snapshots s_${alias} CROSS JOIN ${schema}.${table} ${alias}
+    WHERE ${epochs(`s_${alias}.id`)} AND ${alias}.epoch = s_${alias}.id AND ${match}`;
+}
+
+/**
+ * The tables holding `v`'s copies: the key they are found by, the columns of `v` they give, when a
+ * copy is a row, and which of `v`'s rows they hold (`when(row)`: SQL to append to a condition).
+ */
+function historyParts(
+  v: Versioned,
+): { table: string; keys: string[]; columns: string; live: string; when: (row: string) => string }[] {
+  const all = () => '';
   if (v !== VERSIONED.chunks)
-    return [{ table: v.hist, keys: [...v.keys], columns: list([...v.keys, ...v.values], 'h.'), live: 'h.live' }];
+    return [
+      { table: v.hist, keys: [...v.keys], columns: list([...v.keys, ...v.values], 'h.'), live: 'h.live', when: all },
+    ];
   return [
-    { table: v.hist, keys: ['inode', 'idx'], columns: 'h.inode, h.idx, h.hash, h.size', live: 'h.live' },
+    {
+      table: v.hist,
+      keys: ['inode', 'idx'],
+      columns: 'h.inode, h.idx, h.hash, h.size',
+      live: 'h.live',
+      when: (row) => (row === 'c' ? ` AND ${row}.idx > 0` : ''),
+    },
     {
       table: VERSIONED.nodes.hist,
       keys: ['inode'],
       columns: 'h.inode, 0, h.hash, h.chunk_size',
       live: 'h.hash IS NOT NULL',
+      when: (row) => (row === 'c' ? ` AND ${row}.idx = 0` : ''),
     },
   ];
 }

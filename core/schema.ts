@@ -165,9 +165,9 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
     'DROP TABLE vfs_sync_echo',
     'ALTER TABLE vfs_sync_echo_v7 RENAME TO vfs_sync_echo',
   ],
-  // 8: a file's first chunk is kept in its node's history row, so overwriting a small file under a
-  // snapshot writes one history row, and history is indexed by epoch then hash, not by hash alone
-  // (docs/snapshots.md).
+  // 8: a file's first chunk is kept in its node's history row, keyed by epoch first with no other
+  // index, so overwriting a small file under a snapshot writes one history row in one b-tree; later
+  // chunks' copies are indexed by epoch then hash, not by hash alone (docs/snapshots.md).
   moveFirstChunks,
 ];
 

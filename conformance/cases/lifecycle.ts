@@ -98,13 +98,21 @@ function toVersion7(backend: StorageBackend): void {
   for (const trigger of HISTORY_TRIGGERS) backend.run(`DROP TRIGGER IF EXISTS ${trigger}`);
   backend.run(`INSERT INTO vfs_hist_chunks (inode, idx, epoch, live, hash, size)
     SELECT inode, 0, epoch, hash IS NOT NULL, hash, chunk_size FROM vfs_hist_nodes`);
-  for (const table of ['vfs_hist_nodes', 'vfs_hist_chunks']) {
-    backend.run(`DROP INDEX ${table}_epoch`);
-    backend.run(`CREATE INDEX ${table}_epoch ON ${table} (epoch)`);
-  }
-  backend.run('ALTER TABLE vfs_hist_nodes DROP COLUMN hash');
-  backend.run('ALTER TABLE vfs_hist_nodes DROP COLUMN chunk_size');
+  backend.run('DROP INDEX vfs_hist_chunks_epoch');
+  backend.run('CREATE INDEX vfs_hist_chunks_epoch ON vfs_hist_chunks (epoch)');
   backend.run('CREATE INDEX vfs_hist_chunks_hash ON vfs_hist_chunks (hash)');
+  const columns =
+    'inode, epoch, live, type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target, uid, gid, rdev';
+  backend.run(`CREATE TABLE vfs_hist_nodes_v7 (
+      inode INTEGER NOT NULL, epoch INTEGER NOT NULL, live INTEGER NOT NULL,
+      type TEXT, mode INTEGER, size INTEGER, nlink INTEGER, atime REAL, mtime REAL, ctime REAL,
+      birthtime REAL, rev INTEGER, link_target TEXT, uid INTEGER, gid INTEGER, rdev INTEGER,
+      PRIMARY KEY (inode, epoch)
+    ) WITHOUT ROWID`);
+  backend.run(`INSERT INTO vfs_hist_nodes_v7 (${columns}) SELECT ${columns} FROM vfs_hist_nodes`);
+  backend.run('DROP TABLE vfs_hist_nodes');
+  backend.run('ALTER TABLE vfs_hist_nodes_v7 RENAME TO vfs_hist_nodes');
+  backend.run('CREATE INDEX vfs_hist_nodes_epoch ON vfs_hist_nodes (epoch)');
   if (armed) for (const sql of version7Triggers()) backend.run(sql);
 }
 
