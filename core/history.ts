@@ -378,6 +378,8 @@ function copiesOf(table: string, schema: string, match: string, epochs: (at: str
 /**
  * The tables holding `v`'s copies: the key they are found by, the columns of `v` they give, when a
  * copy is a row, and which of `v`'s rows they hold (`when(row)`: SQL to append to a condition).
+ * Every column has the same affinity in each (a literal has none: CAST), or SQLite pushes no
+ * lookup's terms into the union the CTE makes and scans it whole.
  */
 function historyParts(
   v: Versioned,
@@ -398,7 +400,7 @@ function historyParts(
     {
       table: VERSIONED.nodes.hist,
       keys: ['inode'],
-      columns: 'h.inode, 0, h.hash, h.chunk_size',
+      columns: 'h.inode, CAST(0 AS INTEGER), h.hash, h.chunk_size',
       live: 'h.hash IS NOT NULL',
       when: (row) => (row === 'c' ? ` AND ${row}.idx = 0` : ''),
     },
