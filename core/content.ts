@@ -35,7 +35,11 @@ export function chunkRange(db: Database, inode: number, first = 0, last = Number
 // Statements by row count, built once (a backend's statement cache is keyed by the text).
 const UPSERT_CHUNKS: string[] = [];
 
-/** Inserts or replaces chunk rows, as many per statement as the parameter limit allows. */
+/**
+ * Inserts or updates chunk rows, as many per statement as the parameter limit allows. An upsert,
+ * not INSERT OR REPLACE: the replace's implicit delete fires no trigger, and snapshots' history
+ * (history.ts) needs the update's.
+ */
 export function upsertChunks(db: Database, inode: number, chunks: readonly ChunkRef[]): void {
   const perStatement = Math.floor(db.limits.maxBoundParameters / 4);
   for (let start = 0; start < chunks.length; start += perStatement) {
@@ -43,7 +47,8 @@ export function upsertChunks(db: Database, inode: number, chunks: readonly Chunk
     const params: (number | string)[] = [];
     for (const chunk of batch) params.push(inode, chunk.idx, chunk.hash, chunk.size);
     UPSERT_CHUNKS[batch.length] ??=
-      `INSERT OR REPLACE INTO vfs_chunks (inode, idx, hash, size) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`;
+      `INSERT INTO vfs_chunks (inode, idx, hash, size) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (inode, idx) DO UPDATE SET hash = excluded.hash, size = excluded.size`;
     db.run(UPSERT_CHUNKS[batch.length], params);
   }
 }
@@ -325,7 +330,9 @@ export function writeNewContent(db: Database, m: Mutation, node: NodeRow, data: 
 
 /** Replaces a file's whole content with `data` (writeFile). */
 export function replaceContent(db: Database, m: Mutation, node: NodeRow, data: Uint8Array): void {
-  db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
+  const kept = Math.ceil(data.byteLength / db.chunkSize);
+  if (Math.ceil(node.size / db.chunkSize) > kept)
+    db.run('DELETE FROM vfs_chunks WHERE inode = ? AND idx >= ?', [node.inode, kept]);
   const emptied = { ...node, size: 0 };
   writeContent(db, m, emptied, 0, data, data.byteLength);
   Object.assign(node, emptied);

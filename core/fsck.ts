@@ -6,6 +6,7 @@
 import { atticInode } from './attic.ts';
 import { hashBytes } from './blobs.ts';
 import type { Database } from './database.ts';
+import { historyOf, VERSIONED } from './history.ts';
 import { pathsOf } from './resolve.ts';
 import { ROOT_INODE, readMeta, SCHEMA_VERSION } from './schema.ts';
 
@@ -136,7 +137,7 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
   );
   // What snapshots still see must be readable: their chunks pin blobs as files' do.
   each(
-    `SELECT DISTINCT h.inode AS inode, h.idx AS idx, h.hash AS hash FROM vfs_hist_chunks h
+    `SELECT DISTINCT h.inode AS inode, h.idx AS idx, h.hash AS hash FROM ${historyOf(VERSIONED.chunks)} h
      WHERE h.live AND (NOT EXISTS (SELECT 1 FROM vfs_blobs b WHERE b.hash = h.hash)
         OR NOT EXISTS (SELECT 1 FROM vfs_blob_bytes y WHERE y.hash = h.hash))`,
     [],

@@ -5,9 +5,10 @@
  */
 import type { Database } from './database.ts';
 import { FsError, wrapStorageError } from './errors.ts';
+import { moveFirstChunks } from './history.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
 /** The chunk size of new workspaces when none is given, in bytes (why 64 KiB: docs/performance.md, "Chunk size"). */
@@ -164,6 +165,10 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
     'DROP TABLE vfs_sync_echo',
     'ALTER TABLE vfs_sync_echo_v7 RENAME TO vfs_sync_echo',
   ],
+  // 8: a file's first chunk is kept in its node's history row, keyed by epoch first with no other
+  // index, so overwriting a small file under a snapshot writes one history row in one b-tree; later
+  // chunks' copies are indexed by epoch then hash, not by hash alone (docs/snapshots.md).
+  moveFirstChunks,
 ];
 
 /** The node types version 5 allows (see `NodeType`). */

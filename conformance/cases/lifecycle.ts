@@ -46,8 +46,79 @@ function toVersion4Nodes(backend: StorageBackend): void {
   for (const { sql } of triggers) backend.run(sql);
 }
 
-/** Undoes what version 7 added (the move columns of the change log, echo marks per revision), as a version 6 workspace lacks it. */
+/** Version 7's history triggers, as a version 7 workspace under a snapshot has them (chunk 0 kept in `vfs_hist_chunks`). */
+function version7Triggers(): string[] {
+  const nodeValues = 'type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target, uid, gid, rdev';
+  const tables = [
+    { table: 'vfs_nodes', hist: 'vfs_hist_nodes', keys: ['inode'], values: nodeValues.split(', '), inode: 'inode' },
+    { table: 'vfs_dirents', hist: 'vfs_hist_dirents', keys: ['parent', 'name'], values: ['child'], inode: 'child' },
+    { table: 'vfs_chunks', hist: 'vfs_hist_chunks', keys: ['inode', 'idx'], values: ['hash', 'size'], inode: 'inode' },
+  ];
+  const last = "(SELECT v FROM vfs_meta WHERE k = 'snap_inode')";
+  const out: string[] = [];
+  for (const v of tables) {
+    const cols = (row: string, names: readonly string[]) => names.map((name) => `${row}.${name}`).join(', ');
+    const unseen = (row: string) =>
+      `NOT EXISTS (SELECT 1 FROM ${v.hist} x WHERE ${v.keys.map((key) => `x.${key} = ${row}.${key}`).join(' AND ')} AND x.epoch = m.v)`;
+    const record = (row: string, live: boolean) =>
+      `INSERT INTO ${v.hist} (${v.keys.join(', ')}, epoch, live${live ? `, ${v.values.join(', ')}` : ''})
+       SELECT ${cols(row, v.keys)}, m.v, ${live ? `1, ${cols(row, v.values)}` : '0'} FROM vfs_meta m
+       WHERE m.k = 'snap_epoch' AND ${unseen(row)};`;
+    const insert =
+      v.table === 'vfs_chunks'
+        ? `BEFORE INSERT ON vfs_chunks WHEN NEW.inode <= ${last} BEGIN
+           INSERT INTO vfs_hist_chunks (inode, idx, epoch, live, hash, size)
+           SELECT NEW.inode, NEW.idx, m.v, c.inode IS NOT NULL, c.hash, c.size
+           FROM vfs_meta m LEFT JOIN vfs_chunks c ON c.inode = NEW.inode AND c.idx = NEW.idx
+           WHERE m.k = 'snap_epoch' AND ${unseen('NEW')}; END`
+        : `AFTER INSERT ON ${v.table} WHEN NEW.${v.inode} <= ${last} BEGIN ${record('NEW', false)} END`;
+    out.push(`CREATE TRIGGER ${v.hist}_insert ${insert}`);
+    out.push(
+      `CREATE TRIGGER ${v.hist}_update AFTER UPDATE ON ${v.table} WHEN (OLD.${v.inode} <= ${last} OR NEW.${v.inode} <= ${last})
+       BEGIN ${record('OLD', true)} ${v.table === 'vfs_dirents' ? record('NEW', false) : ''} END`,
+    );
+    out.push(
+      `CREATE TRIGGER ${v.hist}_delete AFTER DELETE ON ${v.table} WHEN OLD.${v.inode} <= ${last} BEGIN ${record('OLD', true)} END`,
+    );
+  }
+  return out;
+}
+
+const HISTORY_TRIGGERS = ['nodes', 'dirents', 'chunks'].flatMap((table) =>
+  ['insert', 'update', 'rekey', 'delete'].map((kind) => `vfs_hist_${table}_${kind}`),
+);
+
+/**
+ * Undoes what version 8 changed: chunk 0's history goes back to `vfs_hist_chunks` (one copy per
+ * node row, the chunk as that epoch saw it), history's indexes by epoch and by hash return, and a workspace
+ * under a snapshot gets version 7's triggers.
+ */
+function toVersion7(backend: StorageBackend): void {
+  const armed = backend.all("SELECT 1 FROM vfs_meta WHERE k = 'snap_epoch'").length > 0;
+  for (const trigger of HISTORY_TRIGGERS) backend.run(`DROP TRIGGER IF EXISTS ${trigger}`);
+  backend.run(`INSERT INTO vfs_hist_chunks (inode, idx, epoch, live, hash, size)
+    SELECT inode, 0, epoch, hash IS NOT NULL, hash, chunk_size FROM vfs_hist_nodes`);
+  backend.run('DROP INDEX vfs_hist_chunks_epoch');
+  backend.run('CREATE INDEX vfs_hist_chunks_epoch ON vfs_hist_chunks (epoch)');
+  backend.run('CREATE INDEX vfs_hist_chunks_hash ON vfs_hist_chunks (hash)');
+  const columns =
+    'inode, epoch, live, type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target, uid, gid, rdev';
+  backend.run(`CREATE TABLE vfs_hist_nodes_v7 (
+      inode INTEGER NOT NULL, epoch INTEGER NOT NULL, live INTEGER NOT NULL,
+      type TEXT, mode INTEGER, size INTEGER, nlink INTEGER, atime REAL, mtime REAL, ctime REAL,
+      birthtime REAL, rev INTEGER, link_target TEXT, uid INTEGER, gid INTEGER, rdev INTEGER,
+      PRIMARY KEY (inode, epoch)
+    ) WITHOUT ROWID`);
+  backend.run(`INSERT INTO vfs_hist_nodes_v7 (${columns}) SELECT ${columns} FROM vfs_hist_nodes`);
+  backend.run('DROP TABLE vfs_hist_nodes');
+  backend.run('ALTER TABLE vfs_hist_nodes_v7 RENAME TO vfs_hist_nodes');
+  backend.run('CREATE INDEX vfs_hist_nodes_epoch ON vfs_hist_nodes (epoch)');
+  if (armed) for (const sql of version7Triggers()) backend.run(sql);
+}
+
+/** Undoes what versions 7 and 8 added (the move columns of the change log, echo marks per revision), as a version 6 workspace lacks it. */
 function toVersion6(backend: StorageBackend): void {
+  toVersion7(backend);
   backend.run('DROP INDEX vfs_changes_moves');
   backend.run('DROP INDEX vfs_changes_move_targets');
   for (const column of ['target', 'inode', 'peer', 'bases'])
@@ -58,9 +129,10 @@ function toVersion6(backend: StorageBackend): void {
   );
 }
 
-/** Drops what versions 6 and 7 added (snapshots, their history, the move column), as a version 5 workspace lacks it. */
+/** Drops what versions 6 to 8 added (snapshots, their history, the move column), as a version 5 workspace lacks it. */
 function toVersion5(backend: StorageBackend): void {
   toVersion6(backend);
+  for (const trigger of HISTORY_TRIGGERS) backend.run(`DROP TRIGGER IF EXISTS ${trigger}`);
   for (const table of ['vfs_snapshots', 'vfs_hist_nodes', 'vfs_hist_dirents', 'vfs_hist_chunks'])
     backend.run(`DROP TABLE ${table}`);
 }
@@ -530,6 +602,57 @@ export function lifecycleCases(target: ConformanceTarget): void {
         reopened.rm('/d', { recursive: true });
         expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'attic'")).toHaveLength(1);
         expect(reopened.atSnapshot('s').readFile('/d/f', 'utf8')).toBe('from version 6');
+        expectFsckClean(reopened);
+      }));
+    it('version 8 moves chunk 0 history into node rows: every snapshot of a version 7 workspace reads, diffs and restores as before', () =>
+      target.withBackend((backend) => {
+        // A clock that stands still: rewriting a file with as many bytes then changes its chunk
+        // alone (version 7 kept a copy of chunk 0 without one of the node).
+        const ws = openWorkspace(backend, { chunkSize: 16, now: () => 1_700_000_000_000 });
+        ws.mkdir('/d');
+        ws.writeFile('/d/same', 'one');
+        ws.writeFile('/d/small', 'small');
+        ws.writeFile('/d/big', patternBytes(40, 1));
+        ws.writeFile('/d/mode', 'm');
+        ws.writeFile('/d/gone', 'g');
+        const first = snapshot(ws).tree;
+        ws.snapshot('s1');
+        toVersion7(backend);
+        ws.writeFile('/d/same', 'two');
+        ws.writeFile('/d/small', 'smaller');
+        ws.chmod('/d/mode', 0o600);
+        ws.writeFile('/d/big', patternBytes(40, 2));
+        ws.unlink('/d/gone');
+        const second = snapshot(ws).tree;
+        ws.snapshot('s2');
+        ws.writeFile('/d/mode', 'changed');
+        ws.writeFile('/d/new', 'new');
+        const third = snapshot(ws).tree;
+        backend.run("UPDATE vfs_meta SET v = 7 WHERE k = 'schema_version'");
+        const reopened = openWorkspace(backend, { now: () => 1_700_000_000_000 });
+        expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
+        expect(backend.all('SELECT count(*) AS n FROM vfs_hist_chunks WHERE idx = 0')).toEqual([{ n: 0 }]);
+        expect(snapshot(reopened).tree).toEqual(third);
+        expect(snapshot(reopened.atSnapshot('s1')).tree).toEqual(first);
+        expect(snapshot(reopened.atSnapshot('s2')).tree).toEqual(second);
+        expect(reopened.diff('s1', 's2')).toEqual([
+          { path: '/d/big', status: 'changed', changes: ['content'] },
+          { path: '/d/gone', status: 'removed' },
+          { path: '/d/mode', status: 'changed', changes: ['mode'] },
+          { path: '/d/same', status: 'changed', changes: ['content'] },
+          { path: '/d/small', status: 'changed', changes: ['content'] },
+        ]);
+        expectFsckClean(reopened);
+        // The triggers are version 8's: a change under the snapshots is kept as before.
+        reopened.writeFile('/d/same', 'three');
+        expect(reopened.atSnapshot('s2').readFile('/d/same', 'utf8')).toBe('two');
+        reopened.restore('s1');
+        expect(snapshot(reopened).tree).toEqual(first);
+        reopened.restore('s2');
+        expect(snapshot(reopened).tree).toEqual(second);
+        // Undone: back to what the restore to s2 replaced, s1's state.
+        reopened.restore(reopened.snapshots().at(-1)?.name ?? '');
+        expect(snapshot(reopened).tree).toEqual(first);
         expectFsckClean(reopened);
       }));
     it('a version 3 sync cursor that stopped inside a revision resumes at its start', () =>

@@ -9,11 +9,11 @@ import { isHeldStaged } from '../blobs.ts';
 import { checkOffset } from '../data.ts';
 import type { Database } from '../database.ts';
 import { wrapStorageError } from '../errors.ts';
+import { historyOf, namedInHistory, VERSIONED } from '../history.ts';
 import { withSpaceReserve } from '../reserve.ts';
 
 /** True for a blob `b` a file or a snapshot's history references: gc keeps it. */
-const REFERENCED = `(EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash)
-  OR EXISTS (SELECT 1 FROM vfs_hist_chunks h WHERE h.hash = b.hash))`;
+const REFERENCED = `(EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash) OR ${namedInHistory('b.hash')})`;
 
 /** The default safety window: blobs staged (by a stream, a write session, sync) this recently and not yet linked are kept. */
 export const GC_SAFETY_WINDOW_MS = 3_600_000;
@@ -222,9 +222,10 @@ export interface SnapshotUsage {
  */
 function heldAlone(db: Database, id: number, previous: number | null): number {
   const row = db.all<{ bytes: number }>(
-    `WITH RECURSIVE dropped AS (
-       SELECT h.inode, h.idx, h.hash FROM vfs_hist_chunks h WHERE h.epoch = ? AND h.live
-         AND (? IS NULL OR EXISTS (SELECT 1 FROM vfs_hist_chunks q WHERE q.inode = h.inode AND q.idx = h.idx AND q.epoch = ?))
+    `WITH RECURSIVE history AS ${historyOf(VERSIONED.chunks)},
+     dropped AS (
+       SELECT h.inode, h.idx, h.hash FROM history h WHERE h.epoch = ? AND h.live
+         AND (? IS NULL OR EXISTS (SELECT 1 FROM history q WHERE q.inode = h.inode AND q.idx = h.idx AND q.epoch = ?))
      ),
      purged(inode) AS (
        SELECT a.child FROM vfs_dirents a WHERE a.parent = (SELECT v FROM vfs_meta WHERE k = 'attic')
@@ -236,9 +237,8 @@ function heldAlone(db: Database, id: number, previous: number | null): number {
      SELECT COALESCE(SUM(b.size), 0) AS bytes FROM vfs_blobs b
      WHERE b.hash IN (SELECT hash FROM gone)
        AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash AND c.inode NOT IN (SELECT inode FROM purged))
-       AND NOT EXISTS (SELECT 1 FROM vfs_hist_chunks o WHERE o.hash = b.hash
-         AND NOT (o.epoch = ? AND EXISTS (SELECT 1 FROM dropped d WHERE d.inode = o.inode AND d.idx = o.idx)))`,
-    [id, previous, previous, id, id],
+       AND NOT ${namedInHistory('b.hash', (idx) => `o.epoch = ${Number(id)} AND EXISTS (SELECT 1 FROM dropped d WHERE d.inode = o.inode AND d.idx = ${idx})`)}`,
+    [id, previous, previous, id],
   )[0];
   return Number(row?.bytes ?? 0);
 }
@@ -264,7 +264,7 @@ export function usage(db: Database): Usage {
     db.all<{ bytes: number }>(
       `WITH RECURSIVE ${ATTIC_SUBTREE}
        SELECT COALESCE(SUM(size), 0) AS bytes FROM vfs_blobs b
-       WHERE (EXISTS (SELECT 1 FROM vfs_hist_chunks h WHERE h.hash = b.hash)
+       WHERE (${namedInHistory('b.hash')}
            OR EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash AND c.inode IN (SELECT inode FROM attic_sub)))
          AND NOT EXISTS (SELECT 1 FROM vfs_chunks c WHERE c.hash = b.hash AND c.inode ${live})`,
     )[0]?.bytes ?? 0,

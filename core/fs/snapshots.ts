@@ -7,7 +7,7 @@
 import { purgeAttic, settleAttic } from '../attic.ts';
 import type { Database } from '../database.ts';
 import { fsError } from '../errors.ts';
-import { foldEpoch, recordInto, stopRecording, VERSIONED } from '../history.ts';
+import { foldEpoch, historyOf, recordInto, stopRecording, VERSIONED } from '../history.ts';
 import { type Mutation, mutate } from '../mutate.ts';
 import { isSameOrBelow } from '../paths.ts';
 import { checkInodes } from '../quotas.ts';
@@ -200,11 +200,12 @@ export function restore(db: Database, name: string): RestoreResult {
       [...range, last, ...range, last],
     );
     for (const v of Object.values(VERSIONED)) {
+      const history = historyOf(v);
       const keys = v.keys.join(', ');
       const match = v.keys.map((key) => `h.${key} = k.${key}`).join(' AND ');
       const values = [...v.keys, ...v.values].join(', ');
       db.run(
-        `DELETE FROM ${v.table} WHERE (${keys}) IN (SELECT ${keys} FROM ${v.hist} WHERE epoch >= ? AND epoch < ?)`,
+        `DELETE FROM ${v.table} WHERE (${keys}) IN (SELECT ${keys} FROM ${history} WHERE epoch >= ? AND epoch < ?)`,
         range,
       );
       // Rows of inodes newer than the snapshot have no history: none of them existed then.
@@ -212,8 +213,8 @@ export function restore(db: Database, name: string): RestoreResult {
       db.run(
         `INSERT INTO ${v.table} (${values})
          SELECT ${v.keys.map((key) => `h.${key}`).join(', ')}, ${v.values.map((value) => `h.${value}`).join(', ')}
-         FROM (SELECT ${keys}, MIN(epoch) AS e FROM ${v.hist} WHERE epoch >= ? AND epoch < ? GROUP BY ${keys}) k
-         JOIN ${v.hist} h ON ${match} AND h.epoch = k.e WHERE h.live AND h.${v.inode} <= ?`,
+         FROM (SELECT ${keys}, MIN(epoch) AS e FROM ${history} WHERE epoch >= ? AND epoch < ? GROUP BY ${keys}) k
+         JOIN ${history} h ON ${match} AND h.epoch = k.e WHERE h.live AND h.${v.inode} <= ?`,
         [...range, last],
       );
     }
