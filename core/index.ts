@@ -149,6 +149,7 @@ export {
   lookup,
   type NodeRow,
   type NodeType,
+  type NodeWithPath,
   type Owner,
   type SpecialType,
 } from './nodes.ts';

@@ -122,12 +122,20 @@ export const UP_TO_ROOT = `WITH RECURSIVE up(inode, path, depth) AS (
 const DIRECTORY_WITH_PATH = `${UP_TO_ROOT}
 SELECT ${NODE_COLUMNS}, (SELECT path FROM up WHERE inode = ${ROOT_INODE} LIMIT 1) AS dir_path FROM vfs_nodes n WHERE n.inode = ?`;
 
+/** What {@link getWithPath} finds. */
+export interface NodeWithPath {
+  /** The node's row; undefined when the inode is gone. */
+  node: NodeRow | undefined;
+  /** Its path; undefined when no entry leads there from the root (removed while open, in the attic). */
+  path: string | undefined;
+}
+
 /**
- * A directory's row and its path, in one statement (see {@link UP_TO_ROOT}); the path is
- * undefined when no entry leads there from the root, the row undefined when the inode is gone.
- * What the by-inode creators and removers need of the directory they work in.
+ * A directory's row and its path, in one statement (a bounded recursive walk up to the root); the
+ * path is undefined when no entry leads there from the root, the row undefined when the inode is
+ * gone. What the by-inode creators and removers need of the directory they work in.
  */
-export function getWithPath(db: Database, inode: number): { node: NodeRow | undefined; path: string | undefined } {
+export function getWithPath(db: Database, inode: number): NodeWithPath {
   const row = db.all<NodeRow & { dir_path: string | null }>(DIRECTORY_WITH_PATH, [inode, inode])[0];
   if (!row) return { node: undefined, path: undefined };
   const { dir_path, ...node } = row;
