@@ -14,8 +14,8 @@ import { GROUP_WINDOW_MS } from '../adapters/fuse/group-commit.ts';
 import { createLowLevelFs } from '../adapters/fuse/lowlevel.ts';
 import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
-import type { HeldTransaction, StorageBackend } from '../core/backend.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
+import { failingCommits } from './support/failing-commit.ts';
 
 const { ENOSPC } = constants.errno;
 const O_WRONLY = 0o1;
@@ -42,23 +42,7 @@ function mount() {
   dirs.push(dir);
   const path = join(dir, 'ws.db');
   const backend = createNodeSqliteBackend({ path });
-  const fault = { failNext: false };
-  const failing: StorageBackend = {
-    ...backend,
-    transaction: (fn) => backend.transaction(fn),
-    openTransaction: (): HeldTransaction => {
-      const held = backend.openTransaction?.() as HeldTransaction;
-      return {
-        commit: () => {
-          if (!fault.failNext) return held.commit();
-          fault.failNext = false;
-          held.rollback();
-          throw new Error('database or disk is full');
-        },
-        rollback: () => held.rollback(),
-      };
-    },
-  };
+  const { backend: failing, fault } = failingCommits(backend);
   const ws = openWorkspace(failing);
   const reader = openWorkspace(createNodeSqliteBackend({ path }));
   const provider = new SQLiteWorkspaceProvider(ws, { umask: 0, checkPermissions: false });

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGroupCommit, type Touched } from '../adapters/fuse/group-commit.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
-import type { HeldTransaction, StorageBackend } from '../core/backend.ts';
 import { openWorkspace } from '../core/workspace.ts';
+import { failingCommits } from './support/failing-commit.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -60,24 +60,7 @@ describe('group commit', () => {
 
   it('a failed COMMIT undoes the group, reports what it touched, and changes commit one by one for a while', () => {
     const backend = createNodeSqliteBackend({ path: workspaceFile() });
-    let failNext = false;
-    // The real backend, whose held transaction's COMMIT fails once as a full disk would.
-    const failing: StorageBackend = {
-      ...backend,
-      transaction: (fn) => backend.transaction(fn),
-      openTransaction: (): HeldTransaction => {
-        const held = backend.openTransaction?.() as HeldTransaction;
-        return {
-          commit: () => {
-            if (!failNext) return held.commit();
-            failNext = false;
-            held.rollback();
-            throw new Error('database or disk is full');
-          },
-          rollback: () => held.rollback(),
-        };
-      },
-    };
+    const { backend: failing, fault } = failingCommits(backend);
     const ws = openWorkspace(failing);
     try {
       const lost: Array<{ touched: Touched; error: unknown }> = [];
@@ -86,7 +69,7 @@ describe('group commit', () => {
       ws.mkdir('/gone');
       group.touch(1, 'gone');
       group.touch(1);
-      failNext = true;
+      fault.failNext = true;
       expect(() => group.commit()).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
       expect(ws.exists('/gone')).toBe(false);
       expect(lost).toHaveLength(1);
