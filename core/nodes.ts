@@ -232,14 +232,15 @@ const ENTRY_SQL: string[] = [];
  * One statement for the common lookup: walks `names` (at least two) from the root as
  * {@link lookupPath} does, but turns into objects only the rows path resolution keeps when nothing
  * on the way is a link or a file: the parent directory (the row at `names.length - 1`) and the
- * node at the end, if any. Undefined when the walk could not reach the parent as a directory (a
- * missing name, a symlink or a file on the way): the caller resolves the path in full. Turning
- * 14 columns of every directory on the way into objects cost more than the walk itself.
+ * node at the end, if any. `'missing'` when a name before the last is missing (the walk stopped
+ * with nothing but directories behind it); undefined when something else stopped it (a symlink or
+ * a file on the way, or at the parent): the caller resolves the path in full. Turning 14 columns
+ * of every directory on the way into objects cost more than the walk itself.
  */
 export function walkToEntry(
   db: Database,
   names: readonly string[],
-): { parent: NodeRow; node: NodeRow | undefined } | undefined {
+): { parent: NodeRow; node: NodeRow | undefined } | 'missing' | undefined {
   const count = names.length;
   // Rows above the parent are returned only when they are not directories, so that the walk
   // having stopped at one (it has no entries to go on with) is seen.
@@ -247,8 +248,10 @@ export function walkToEntry(
      SELECT ${NODE_COLUMNS} FROM walk JOIN vfs_nodes n ON n.inode = walk.inode
      WHERE walk.depth >= ${count - 1} OR (walk.depth > 0 AND n.type <> 'dir') ORDER BY walk.depth`;
   const rows = db.all<NodeRow>(ENTRY_SQL[count], [...names]);
+  // No row: the walk stopped short of the parent at a name that is not there.
+  if (rows.length === 0) return 'missing';
   // A directory row is the parent or the node; the parent is returned whenever the node is.
-  if (rows.length === 0 || rows[0].type !== 'dir') return undefined;
+  if (rows[0].type !== 'dir') return undefined;
   return { parent: rows[0], node: rows[1] };
 }
 

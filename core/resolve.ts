@@ -77,6 +77,7 @@ export function locate(db: Database, path: string | readonly string[], options: 
   // nobody checks, ending anywhere but on a symlink to follow. Everything else takes the walk below.
   if (!trailingSlash && !dotted && !db.snapshot && queue.length >= 2 && isPlain(queue) && !checksCaller(db)) {
     const found = walkToEntry(db, queue);
+    if (found === 'missing') throw fsError('ENOENT', options.syscall, display);
     if (found && !(found.node?.type === 'symlink' && follow)) {
       const name = queue[queue.length - 1];
       return { parent: found.parent, name, node: found.node, realPath: joinPath(queue), trailingSlash };
