@@ -83,7 +83,8 @@ export interface NodeRow {
 /** Files of up to this many chunks have their holes counted exactly by stat; larger ones only their trailing hole. */
 export const EXACT_ALLOCATION_CHUNKS = 4096;
 
-const NODE_COLUMNS =
+/** The columns of a {@link NodeRow}, as a select list over `vfs_nodes n`. */
+export const NODE_COLUMNS =
   'n.inode, n.type, n.mode, n.size, n.nlink, n.atime, n.mtime, n.ctime, n.birthtime, n.rev, n.link_target, n.uid, n.gid, n.rdev';
 
 /** Default permission bits of new nodes (0o666/0o777 under a 0o022 umask, as Node creates them). */

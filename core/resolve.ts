@@ -75,7 +75,9 @@ export function locate(db: Database, path: string | readonly string[], options: 
   const follow = options.follow || checkSlash;
   // The common case in one statement returning two rows: a path of plain names, walked by a caller
   // nobody checks, ending anywhere but on a symlink to follow. Everything else takes the walk below.
-  if (!trailingSlash && !dotted && !db.snapshot && queue.length >= 2 && isPlain(queue) && !checksCaller(db)) {
+  // A checked caller needs search permission on every directory it looks a name up in (root: none).
+  const searching = checksCaller(db);
+  if (!trailingSlash && !dotted && !db.snapshot && queue.length >= 2 && isPlain(queue) && !searching) {
     const found = walkToEntry(db, queue);
     if (found === 'missing') throw fsError('ENOENT', options.syscall, display);
     if (found && !(found.node?.type === 'symlink' && follow)) {
@@ -97,8 +99,6 @@ export function locate(db: Database, path: string | readonly string[], options: 
     return rootRow;
   };
   const stack: NodeRow[] = [rootStub];
-  // A checked caller needs search permission on every directory it looks a name up in (root: none).
-  const searching = checksCaller(db);
   const search = (dir: NodeRow): void => {
     if (searching && !ownerMay(db, row(dir), X_OK)) throw fsError('EACCES', options.syscall, display);
   };

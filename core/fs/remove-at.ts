@@ -13,7 +13,7 @@ import type { Database } from '../database.ts';
 import { fsError } from '../errors.ts';
 import { keepOpenFiles, pinnedInodes } from '../handles.ts';
 import { mutate } from '../mutate.ts';
-import { getNode, hasEntries, type NodeRow, UP_TO_ROOT, unlinkEntry } from '../nodes.ts';
+import { getNode, hasEntries, NODE_COLUMNS, type NodeRow, UP_TO_ROOT, unlinkEntry } from '../nodes.ts';
 import { childPath } from '../paths.ts';
 import { ROOT_INODE } from '../schema.ts';
 import { checkName } from './create-at.ts';
@@ -21,8 +21,7 @@ import { checkName } from './create-at.ts';
 // The entry's node and its directory's path (UP_TO_ROOT from the directory). A directory no entry
 // leads to from the root (removed while open, or in the attic) has no path: NULL.
 const ENTRY_AND_DIRECTORY = `${UP_TO_ROOT}
-SELECT n.inode, n.type, n.mode, n.size, n.nlink, n.atime, n.mtime, n.ctime, n.birthtime, n.rev, n.link_target,
-  n.uid, n.gid, n.rdev, (SELECT path FROM up WHERE inode = ${ROOT_INODE} LIMIT 1) AS dir_path
+SELECT ${NODE_COLUMNS}, (SELECT path FROM up WHERE inode = ${ROOT_INODE} LIMIT 1) AS dir_path
 FROM vfs_dirents e JOIN vfs_nodes n ON n.inode = e.child WHERE e.parent = ? AND e.name = ?`;
 
 /**
