@@ -17,6 +17,43 @@ const deep = (levels: number, prefix = ''): string => `${prefix}/${Array(levels)
 /** Cases for deep paths. */
 export function depthCases(target: ConformanceTarget): void {
   describe('paths of any depth', () => {
+    defineCase(
+      target,
+      'paths of 1, 2, 31, 32, 33 and 64 names, across one walk statement (32 names): found, missing, through a link',
+      ({ ws }) => {
+        for (const names of [1, 2, 31, 32, 33, 64]) {
+          // `names` names in all: t<names>, then names - 2 directories, then the file.
+          const dirs = Array.from({ length: Math.max(0, names - 2) }, (_, i) => `/d${i}`).join('');
+          const parentDirs = `/t${names}${dirs}`;
+          const file = names === 1 ? `/f${names}` : `${parentDirs}/f`;
+          if (names > 1) ws.mkdir(parentDirs, { recursive: true });
+          ws.writeFile(file, `at ${names}`);
+          expect(file.split('/').length - 1).toBe(names);
+          expect(ws.readFile(file, 'utf8')).toBe(`at ${names}`);
+          expect(ws.stat(file).size).toBe(`at ${names}`.length);
+          ws.writeFile(file, `again ${names}`);
+          expect(ws.readFile(file, 'utf8')).toBe(`again ${names}`);
+          expect(ws.exists(`${file}.missing`)).toBe(false);
+          if (names > 1) {
+            // A missing directory at the start of the path, and just before its last name.
+            expect(() => ws.stat(`/nope${file}`)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+            expect(() => ws.writeFile(`${parentDirs}/nope/f`, 'x')).toThrow(
+              expect.objectContaining({ code: 'ENOENT' }),
+            );
+            // A file on the way is ENOTDIR; a link on the way is followed.
+            expect(() => ws.stat(`${file}/x`)).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+            ws.symlink(parentDirs, `/l${names}`);
+            expect(ws.readFile(`/l${names}/f`, 'utf8')).toBe(`again ${names}`);
+            ws.writeFile(`/l${names}/g`, 'via link');
+            expect(ws.readFile(`${parentDirs}/g`, 'utf8')).toBe('via link');
+            ws.unlink(`/l${names}/g`);
+            expect(ws.exists(`${parentDirs}/g`)).toBe(false);
+          }
+          ws.unlink(file);
+          expect(ws.exists(file)).toBe(false);
+        }
+      },
+    );
     defineCase(target, 'a tree 40 levels of 200-byte names deep (8 KiB paths) works with every primitive', (ctx) => {
       const { ws } = ctx;
       const dir = deep(40);
