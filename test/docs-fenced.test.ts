@@ -66,6 +66,8 @@ function linesOf(doc: string): Line[] {
 
 const SESSIONS = 'test/fuse/docs-sessions.test.ts';
 const COMMANDS = 'test/docs-commands.test.ts';
+const FSX =
+  'fsx is cloned from GitHub (network) with xfstests; docs/fuse.md records its results and the kills run under it';
 const PJDFSTEST =
   'pjdfstest is cloned from GitHub (network) and its run takes about five minutes; docs/fuse.md records its results';
 
@@ -108,6 +110,7 @@ const PLACES: Array<[string | { block: string }, ...Place[]]> = [
   ['diff -r mnt/.snapshots/before-refactor/src mnt/src', { by: SESSIONS }],
   ['cp -a mnt/.snapshots/before-refactor/src/a.ts mnt/src/a.ts', { by: SESSIONS }],
   [{ block: '/tmp/pjd/' }, { notRun: PJDFSTEST }],
+  [{ block: '/tmp/fsx/' }, { notRun: FSX }],
   // docs/snapshots.md's CLI session.
   ['npx dofs snapshot create before-refactor', { by: COMMANDS }],
   ['npx dofs snapshot list', { by: COMMANDS }],
