@@ -10,10 +10,10 @@
  * - docs/snapshots.md's first example, its comments checked against the values;
  * - docs/writing-a-backend.md's conformance target, every case of which must pass;
  * - its workerd target, in a second project set up as that section says (vitest and
- *   @cloudflare/vitest-plugin): the backend contract, restarts and sync on default pages (48
- *   cases, about 30-40 s on a loaded 2-core machine, all three target methods); with
- *   `DOFS_PACKAGE_ALL_CASES=1` (`npm run test:package`, which CI runs after `npm test`), every
- *   case, and the 48 cases again in a third project on the integration's former name
+ *   @cloudflare/vitest-plugin): the backend contract, restarts and sync on default pages (67
+ *   cases on 2026-12-07; 48 took about 30-40 s on a loaded 2-core machine; all three target
+ *   methods); with `DOFS_PACKAGE_ALL_CASES=1` (`npm run test:package`, which CI runs after
+ *   `npm test`), every case, and those cases again in a third project on the integration's former name
  *   (vitest 4 and @cloudflare/vitest-pool-workers, the install line the section gives for it);
  * - docs/durable-objects.md's Durable Object and wrangler.jsonc, bundled by wrangler from the
  *   installed package and run on workerd;
