@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** The Debian/Ubuntu packages the mount needs to build its addon and to run. */
-export const APT_INSTALL = 'apt-get update && apt-get install -y fuse3 libfuse3-dev pkg-config build-essential';
+export const APT_INSTALL = 'apt-get update && apt-get install -y fuse3 libfuse3-dev pkg-config build-essential python3';
 
 /** FUSE cannot be used here; the message says what to install or fix. */
 export class FuseUnavailableError extends Error {

@@ -17,7 +17,8 @@ export const RECORDING = process.env.DOFS_RECORD_FIGURES === '1';
 
 /**
  * Replaces the figure `key` in docs/reliability.md when {@link RECORDING} (test files run in
- * parallel: a lock file serialises them); otherwise does nothing.
+ * parallel: a lock file serialises them), and throws when the document has no place for it;
+ * otherwise does nothing.
  */
 export const recordFigure: FigureReporter = (key, text) => {
   if (!RECORDING) return;
@@ -35,7 +36,9 @@ export const recordFigure: FigureReporter = (key, text) => {
     const end = `<!-- /figure:${key} -->`;
     const from = doc.indexOf(start);
     const to = doc.indexOf(end);
-    if (from === -1 || to === -1) return;
+    // A figure with no place would be measured and dropped without a word: refuse it instead.
+    if (from === -1 || to === -1)
+      throw new Error(`docs/reliability.md has no place for figure '${key}': add ${start}${end} where it belongs`);
     writeFileSync(DOC, `${doc.slice(0, from + start.length)}${text}${doc.slice(to)}`);
   } finally {
     if (lock !== undefined) {

@@ -62,7 +62,7 @@ function main() {
   if (process.platform !== 'linux') return; // the mount is Linux-only
   if (!haveFuse3() && !(installPackages() && haveFuse3())) {
     warn(
-      'libfuse 3 headers or build tools are missing, so the fuse3 addon was not built; install them: apt-get install -y fuse3 libfuse3-dev pkg-config build-essential',
+      'libfuse 3 headers or build tools are missing, so the fuse3 addon was not built; install them: apt-get install -y fuse3 libfuse3-dev pkg-config build-essential python3',
     );
     return;
   }
