@@ -126,6 +126,7 @@ const PLACES: Array<[string | { block: string }, ...Place[]]> = [
   ['npm run bench', { here: true }],
   ['npm run bench:fd', { here: true }],
   ['npm run bench:growth', { here: true }],
+  ['npm run bench:growth-trace', { here: true }],
   ['node bench/show.ts', { here: true }],
   ['npm run bench:fuse', { here: true }],
   ['npm run bench:sync', { here: true }],

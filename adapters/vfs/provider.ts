@@ -72,6 +72,10 @@ import { WriteBuffers } from './write-buffers.ts';
 /** What a write buffer holds in memory by default before staging chunks. */
 const WRITE_BUFFER_BYTES = 8 * 1024 * 1024;
 
+/** The chunks a write buffer holds by default (the option `writeBufferChunks`) for chunks of `chunkSize`. */
+export const defaultWriteBufferChunks = (chunkSize: number): number =>
+  Math.max(16, Math.floor(WRITE_BUFFER_BYTES / chunkSize));
+
 /** Options for {@link SQLiteWorkspaceProvider}. */
 export interface SQLiteWorkspaceProviderOptions {
   /** Refuse every change with EROFS (the workspace itself may still be writable by others). */
@@ -218,10 +222,7 @@ class ProviderSync extends ProviderBase {
     this.db = workspace instanceof Database ? workspace : workspace.db;
     this.#readOnly = options.readOnly ?? false;
     this.#umask = (options.umask ?? 0o022) & 0o777;
-    this.#buffers = new WriteBuffers(
-      this.db,
-      options.writeBufferChunks ?? Math.max(16, Math.floor(WRITE_BUFFER_BYTES / this.db.chunkSize)),
-    );
+    this.#buffers = new WriteBuffers(this.db, options.writeBufferChunks ?? defaultWriteBufferChunks(this.db.chunkSize));
     this.#statWatchers = new StatWatchers(this.db);
     this.#writeBack = options.writeBack ?? false;
     if (options.checkPermissions ?? true) this.db.checkPermissions = true;

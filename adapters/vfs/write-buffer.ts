@@ -21,6 +21,12 @@ import {
   statInode,
 } from '../../core/index.ts';
 
+/**
+ * How many chunks a buffer bounded at `maxDirtyChunks` stages per transaction: three quarters of
+ * its bound (see `#makeRoom`). bench/growth.ts gives its raw SQLite floor the same batch.
+ */
+export const stagingBatch = (maxDirtyChunks: number): number => Math.max(1, Math.floor((maxDirtyChunks * 3) / 4));
+
 /** A file's content as committed, plus what this session changed on top. */
 export class WriteBuffer {
   /** The inode being written. */
@@ -202,7 +208,7 @@ export class WriteBuffer {
    */
   #makeRoom(extra = this.#chunkSize): void {
     if (this.#dirty.size * this.#chunkSize + this.#patchBytes + extra <= this.maxHeldBytes) return;
-    const batch = Math.max(1, Math.floor((this.#maxDirty * 3) / 4));
+    const batch = stagingBatch(this.#maxDirty);
     const victims: { idx: number; bytes: Uint8Array }[] = [];
     for (const idx of [...this.#dirty.keys(), ...this.#patches.keys()]) {
       if (victims.length === batch) break;

@@ -1,8 +1,10 @@
 /**
  * The storage limit: raw node:sqlite storing the same bytes the same way this engine does
  * (content-addressed chunks: SHA-256 named BLOBs, one row per chunk), with nothing else: no
- * paths, no inodes, no revisions, no change log, no cache lookups, no fs API. Same pragmas as the
- * engine's node:sqlite backend. It runs only the large-file and dedup workloads.
+ * paths, no inodes, no revisions, no change log, no cache lookups, no fs API. The engine's journal
+ * settings (WAL, synchronous NORMAL, a 64 MiB page cache), not its incremental auto-vacuum and
+ * 256-page checkpoints (which add little to the growth of a 1 GiB write: docs/performance.md,
+ * Growth). It runs only the large-file and dedup workloads.
  *
  * What each operation costs here is the floor for a content-addressed store:
  *  - sequential write: every byte hashed once and inserted once, one transaction per full chunk;
