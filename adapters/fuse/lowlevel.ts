@@ -614,7 +614,9 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const h = handles.get(r.fh ?? 0);
         if (!h?.write) fail('EBADF');
         const data = r.data ?? Buffer.alloc(0);
-        const count = provider.writeInodeSync(r.ino, data, r.offset ?? 0);
+        // The request's bytes are this call's alone (the addon copies each request out of libfuse's
+        // buffer): the write buffer keeps whole chunks of them instead of copying them again.
+        const count = provider.writeInodeSync(r.ino, data, r.offset ?? 0, true);
         return () => addon.replyWrite(req, count);
       }
       case 'flush':

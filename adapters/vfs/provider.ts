@@ -736,7 +736,7 @@ class ProviderSync extends ProviderBase {
       const buffer = this.#buffers.ofInode(inode);
       return buffer ? buffer.readInto(offset, target) : readInto(this.db, inode, offset, target);
     },
-    writeAt: (inode: number, offset: number, bytes: Uint8Array, append: boolean): number => {
+    writeAt: (inode: number, offset: number, bytes: Uint8Array, append: boolean, handOver = false): number => {
       if (bytes.byteLength === 0) return this.#buffers.ofInode(inode) ? offset : writeAt(this.db, inode, offset, bytes);
       const buffer = this.#fdBuffer(inode);
       if (!buffer) return writeAt(this.db, inode, offset, bytes, append);
@@ -744,7 +744,7 @@ class ProviderSync extends ProviderBase {
       const max = this.db.quotas.maxFileSize;
       if (max !== undefined && at + bytes.byteLength > max)
         throw fsError('EFBIG', 'write', undefined, undefined, `files are limited to ${max} bytes`);
-      return buffer.write(at, bytes);
+      return buffer.write(at, bytes, handOver);
     },
     truncateAt: (inode: number, length: number): void => {
       const buffer = this.#writeBack ? this.#fdBuffer(inode) : this.#buffers.ofInode(inode);
@@ -847,11 +847,15 @@ class ProviderSync extends ProviderBase {
     return this.#buffers.openInode(inode);
   }
 
-  /** Writes `bytes` at `offset` of an inode: into its write buffer when one is open, else to the workspace. */
-  writeInodeSync(inode: number, bytes: Uint8Array, offset: number): number {
+  /**
+   * Writes `bytes` at `offset` of an inode: into its write buffer when one is open, else to the
+   * workspace. With `handOver` the caller gives `bytes` up (never reads or changes them again), so
+   * the write buffer may keep chunks of them rather than copies (the FUSE mount's request bytes).
+   */
+  writeInodeSync(inode: number, bytes: Uint8Array, offset: number, handOver = false): number {
     checkInteger(offset, 'offset');
     this.#guard('write');
-    return this.#host.writeAt(inode, offset, bytes, false) - offset;
+    return this.#host.writeAt(inode, offset, bytes, false, handOver) - offset;
   }
 
   /** Sets the length of an inode: in its write buffer when one is open, else in the workspace. */
