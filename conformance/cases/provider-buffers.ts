@@ -420,7 +420,11 @@ export function providerBufferCases(target: ConformanceTarget): void {
               fc.nat({ max: 8 }).map((n) => n * chunk),
               fc.nat({ max: 130 }),
             ),
-            data: fc.uint8Array({ minLength: 1, maxLength: 3 * chunk + 5 }),
+            // Writes of a chunk or more (fast-check's arrays are short by default), and small ones.
+            data: fc.oneof(
+              fc.uint8Array({ minLength: chunk, maxLength: 3 * chunk + 5, size: 'max' }),
+              fc.uint8Array({ minLength: 1, maxLength: 8 }),
+            ),
           }),
           fc.record({ kind: fc.constant('truncate' as const), at: fc.nat({ max: 140 }) }),
           fc.record({ kind: fc.constant('read' as const), at: fc.nat({ max: 140 }), length: fc.nat({ max: 40 }) }),
