@@ -24,6 +24,7 @@ import {
   normalizePath,
   openFile,
   pinInode,
+  type ReadIntoOptions,
   readAt,
   readdir,
   readFile,
@@ -732,9 +733,9 @@ class ProviderSync extends ProviderBase {
 
   // What handles call back into: I/O by inode that sees write buffers, and closing.
   readonly #host = {
-    readInto: (inode: number, offset: number, target: Uint8Array): number => {
+    readInto: (inode: number, offset: number, target: Uint8Array, options?: ReadIntoOptions): number => {
       const buffer = this.#buffers.ofInode(inode);
-      return buffer ? buffer.readInto(offset, target) : readInto(this.db, inode, offset, target);
+      return buffer ? buffer.readInto(offset, target) : readInto(this.db, inode, offset, target, options);
     },
     writeAt: (inode: number, offset: number, bytes: Uint8Array, append: boolean, handOver = false): number => {
       if (bytes.byteLength === 0) return this.#buffers.ofInode(inode) ? offset : writeAt(this.db, inode, offset, bytes);
@@ -812,11 +813,12 @@ class ProviderSync extends ProviderBase {
   /**
    * Reads from `offset` of an open inode straight into `target` (as much as fits), seeing its
    * write buffer if one is open under any name; returns the bytes read. The FUSE read path: no
-   * path walk, one copy.
+   * path walk, one copy. `options.cache: false` leaves the chunks it loads out of the blob cache
+   * (see {@link ReadIntoOptions}).
    */
-  readInodeSync(inode: number, offset: number, target: Uint8Array): number {
+  readInodeSync(inode: number, offset: number, target: Uint8Array, options?: ReadIntoOptions): number {
     checkInteger(offset, 'offset');
-    return this.#host.readInto(inode, offset, target);
+    return this.#host.readInto(inode, offset, target, options);
   }
 
   // ---- Buffered writes by inode (the FUSE low-level surface: requests name inodes, not paths) ----

@@ -198,6 +198,37 @@ export function providerBufferCases(target: ConformanceTarget): void {
       },
     );
 
+    defineCase(
+      target,
+      'a read by inode with cache: false reads the same bytes and keeps nothing it loaded in the blob cache',
+      (ctx) => {
+        const p = providerOf(ctx);
+        const bytes = patternBytes(5 * 16 + 3);
+        ctx.ws.writeFile('/f', bytes);
+        const ino = ctx.ws.stat('/f').ino;
+        ctx.db.blobCache.clear();
+        const got = new Uint8Array(bytes.byteLength + 10);
+        expect(p.readInodeSync(ino, 0, got, { cache: false })).toBe(bytes.byteLength);
+        expect(got.subarray(0, bytes.byteLength)).toEqual(bytes);
+        expect(ctx.db.blobCache.size).toBe(0);
+        // The default keeps what it loads; a read without caching still uses what is cached.
+        expect(p.readInodeSync(ino, 16, got.subarray(0, 40))).toBe(40);
+        expect(ctx.db.blobCache.size).toBe(3);
+        got.fill(0);
+        expect(p.readInodeSync(ino, 20, got, { cache: false })).toBe(bytes.byteLength - 20);
+        expect(got.subarray(0, bytes.byteLength - 20)).toEqual(bytes.subarray(20));
+        expect(ctx.db.blobCache.size).toBe(3);
+        // An open write buffer is seen either way; bad input is refused.
+        p.openInodeBufferSync(ino);
+        p.writeInodeSync(ino, encoder.encode('XY'), 1);
+        expect(p.readInodeSync(ino, 0, got.subarray(0, 4), { cache: false })).toBe(4);
+        expect([...got.subarray(0, 4)]).toEqual([bytes[0], 88, 89, bytes[3]]);
+        p.releaseInodeBufferSync(ino);
+        expect(() => p.readInodeSync(ino, -1, got, { cache: false })).toThrow();
+      },
+      { chunkSize: 16 },
+    );
+
     defineCase(target, 'mayStage: a write the buffer could hold is false, one past its bound is true', (ctx) => {
       const p = providerOf(ctx);
       ctx.ws.writeFile('/s', '');
