@@ -11,6 +11,12 @@
 //   npm run bench:fuse                 # 5 runs per workload
 //   BENCH_RUNS=9 npm run bench:fuse    # more runs
 //   npm run bench:fuse -- --only write,read
+//   npm run bench:fuse -- --only write,read,overwrite --db both
+//
+// `--db disk` (the default) keeps the dofs database in the system's temp dir, on disk, as users
+// run it; `--db tmpfs` puts it in /dev/shm, like for like with the floor, whose backing directory is
+// in /dev/shm too (dropping the page cache empties neither); `--db both` runs the two dofs mounts
+// side by side, each its own column.
 //
 // The mount daemons run in their own child processes (never touch a mount from the process
 // serving it); each timed workload runs in another child, with its setup done beforehand by a
@@ -215,7 +221,7 @@ async function worker(phase: 'setup' | 'run', name: string, dir: string): Promis
 
 /** A mounted target: its directory, and how to remount it (a cold start of its daemon). */
 interface Target {
-  name: 'dofs' | 'tmpfs' | 'floor';
+  name: 'dofs' | 'dofsTmpfsDb' | 'tmpfs' | 'floor';
   root: string;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -248,23 +254,28 @@ async function daemon(command: string, args: string[], mnt: string): Promise<{ s
   };
 }
 
-async function dofsTarget(base: string): Promise<Target> {
-  const mnt = join(base, 'mnt');
+/** A dofs mount at `base`/`name` of a database in `dbDir` (removed at stop when it is not `base`). */
+async function dofsTarget(base: string, name: 'dofs' | 'dofsTmpfsDb', dbDir: string): Promise<Target> {
+  const mnt = join(base, name);
+  mkdirSync(mnt);
   const start = () =>
     daemon(
       process.execPath,
-      [join(ROOT, 'adapters/cli/bin.ts'), '--db', join(base, 'bench.db'), 'mount', '--port', 'off', mnt],
+      [join(ROOT, 'adapters/cli/bin.ts'), '--db', join(dbDir, 'bench.db'), 'mount', '--port', 'off', mnt],
       mnt,
     );
   let running = await start();
   return {
-    name: 'dofs',
+    name,
     root: mnt,
     restart: async () => {
       await running.stop();
       running = await start();
     },
-    stop: () => running.stop(),
+    stop: async () => {
+      await running.stop();
+      if (dbDir !== base) rmSync(dbDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -361,6 +372,20 @@ async function dropPageCache(): Promise<boolean> {
 
 type Column = Target['name'];
 
+/** Where the dofs database lives: `--db disk|tmpfs|both` (see the head of this file). */
+function dbPlaces(): { disk: boolean; tmpfs: boolean } {
+  const at = process.argv.indexOf('--db');
+  const value = at > 0 ? process.argv[at + 1] : 'disk';
+  if (!['disk', 'tmpfs', 'both'].includes(value)) throw new Error(`--db ${value}: expected disk, tmpfs or both`);
+  return { disk: value !== 'tmpfs', tmpfs: value !== 'disk' };
+}
+
+/** How each dofs column is labelled in the output. */
+const DOFS_LABELS: Partial<Record<Column, string>> = {
+  dofs: 'dofs (db on disk)',
+  dofsTmpfsDb: 'dofs (db on tmpfs)',
+};
+
 async function main(): Promise<void> {
   const runs = sized(Number(process.env.BENCH_RUNS ?? 5), 1);
   const onlyIndex = process.argv.indexOf('--only');
@@ -375,15 +400,17 @@ async function main(): Promise<void> {
   process.env.BENCH_GIT_MIRROR ??= SMOKE ? await tinyRepository(base) : ROOT;
   process.env.BENCH_TARBALL = await makeTarball(base);
   const passthrough = await buildPassthrough();
-  const targets: Target[] = [
-    await dofsTarget(base),
-    {
-      name: 'tmpfs',
-      root: shm,
-      restart: async () => {},
-      stop: async () => rmSync(shm, { recursive: true, force: true }),
-    },
-  ];
+  const places = dbPlaces();
+  const targets: Target[] = [];
+  if (places.disk) targets.push(await dofsTarget(base, 'dofs', base));
+  if (places.tmpfs)
+    targets.push(await dofsTarget(base, 'dofsTmpfsDb', mkdtempSync(join('/dev/shm', 'dofs-bench-db-'))));
+  targets.push({
+    name: 'tmpfs',
+    root: shm,
+    restart: async () => {},
+    stop: async () => rmSync(shm, { recursive: true, force: true }),
+  });
   if (passthrough) targets.push(await floorTarget(base, passthrough));
   const rows: Array<Record<string, number | string | null>> = [];
   let dropped = true;
@@ -407,25 +434,36 @@ async function main(): Promise<void> {
           await exec('rm', ['-rf', dir]);
         }
       }
-      const dofs = median(times.dofs ?? []);
       const tmpfs = median(times.tmpfs ?? []);
       const floor = times.floor ? median(times.floor) : undefined;
+      const at = (column: Column) => (times[column] ? median(times[column]) : null);
+      const dofs = at('dofs');
+      const dofsTmpfsDb = at('dofsTmpfsDb');
+      const over = (ms: number | null, by: number | undefined) => (ms === null || by === undefined ? null : ms / by);
       rows.push({
         workload: name,
         label: workload.label,
         dofs,
+        dofsTmpfsDb,
         tmpfs,
         floor: floor ?? null,
-        ratio: dofs / tmpfs,
+        ratio: over(dofs, tmpfs),
+        ratioTmpfsDb: over(dofsTmpfsDb, tmpfs),
         floorRatio: floor === undefined ? null : floor / tmpfs,
-        dofsOverFloor: floor === undefined ? null : dofs / floor,
+        dofsOverFloor: over(dofs, floor),
+        dofsTmpfsDbOverFloor: over(dofsTmpfsDb, floor),
         runs,
       });
-      process.stdout.write(
-        `${workload.label.padEnd(30)} dofs ${fmt(dofs)} ms   tmpfs ${fmt(tmpfs)} ms   floor ${fmt(floor)} ms   ` +
-          `dofs/tmpfs ×${(dofs / tmpfs).toFixed(1)}   floor/tmpfs ×${floor === undefined ? '—' : (floor / tmpfs).toFixed(1)}   ` +
-          `dofs/floor ×${floor === undefined ? '—' : (dofs / floor).toFixed(2)}\n`,
-      );
+      const floorTimes = (x: number | null) => (x === null ? '—' : x.toFixed(2));
+      for (const column of ['dofs', 'dofsTmpfsDb'] as const) {
+        const ms = at(column);
+        if (ms === null) continue;
+        process.stdout.write(
+          `${workload.label.padEnd(30)} ${(DOFS_LABELS[column] ?? column).padEnd(18)} ${fmt(ms)} ms   tmpfs ${fmt(tmpfs)} ms   ` +
+            `floor ${fmt(floor)} ms   ÷tmpfs ×${(ms / tmpfs).toFixed(1)}   floor÷tmpfs ×${floor === undefined ? '—' : (floor / tmpfs).toFixed(1)}   ` +
+            `÷floor ×${floorTimes(over(ms, floor))}\n`,
+        );
+      }
     }
   } finally {
     for (const target of targets) await target.stop();

@@ -56,13 +56,15 @@ const BATCH_BYTES = 8 * 1024 * 1024;
 
 /**
  * The bytes of several blobs, from the cache or storage, with the misses read in as few
- * statements as the limits allow. A missing blob is EIO, as in {@link loadBlob}.
+ * statements as the limits allow, and kept in the cache unless `keep` is false. A missing blob is
+ * EIO, as in {@link loadBlob}.
  */
 export function loadBlobs(
   db: Database,
   hashes: readonly string[],
   syscall = 'read',
   path?: string,
+  keep = true,
 ): Map<string, Uint8Array> {
   const found = new Map<string, Uint8Array>();
   const missing: string[] = [];
@@ -80,7 +82,7 @@ export function loadBlobs(
     );
     for (const row of rows) {
       found.set(row.hash, row.bytes);
-      db.blobCache.set(row.hash, row.bytes);
+      if (keep) db.blobCache.set(row.hash, row.bytes);
     }
   }
   for (const hash of missing)

@@ -85,7 +85,7 @@ export function readRange(db: Database, node: NodeRow, offset: number, length: n
  * file) and returns how many bytes were read. One statement finds the node's type and size and
  * the chunks covered; cached chunks are copied without another. This is the fd read path.
  */
-export function readInodeInto(db: Database, inode: number, offset: number, target: Uint8Array): number {
+export function readInodeInto(db: Database, inode: number, offset: number, target: Uint8Array, keep = true): number {
   if (target.byteLength === 0) return 0;
   const { type, size, chunks, brought } = sizedChunks(
     db,
@@ -97,7 +97,7 @@ export function readInodeInto(db: Database, inode: number, offset: number, targe
   if (type === 'dir') throw fsError('EISDIR', 'read');
   const end = Math.min(size, offset + target.byteLength);
   if (end <= offset) return 0;
-  copyChunks(db, chunks, offset, target.subarray(0, end - offset), undefined, brought);
+  copyChunks(db, chunks, offset, target.subarray(0, end - offset), undefined, brought, keep);
   return end - offset;
 }
 
@@ -125,6 +125,7 @@ function copyChunks(
   target: Uint8Array,
   path?: string,
   brought?: Uint8Array,
+  keep = true,
 ): void {
   const chunkSize = db.chunkSize;
   const end = offset + target.byteLength;
@@ -139,6 +140,7 @@ function copyChunks(
             window.map((chunk) => chunk.hash),
             'read',
             path,
+            keep,
           );
     for (const chunk of window) {
       const chunkStart = chunk.idx * chunkSize;

@@ -160,14 +160,31 @@ export function readAt(db: Database, inode: number, offset: number, length: numb
   return readRange(db, node, offset, length);
 }
 
+/** Options of {@link readInto}. */
+export interface ReadIntoOptions {
+  /**
+   * Keep the chunks read from storage in the blob cache (default true). The FUSE mount passes
+   * false: the kernel's page cache keeps what its readers read, so a second copy in the daemon
+   * only costs memory (a cold 64 MiB read faulted in 64 MiB more) and chunks that others use.
+   * Chunks already cached are used either way.
+   */
+  cache?: boolean;
+}
+
 /**
  * Reads from `offset` of an open file into `target` (as much as fits; fewer at end of file) and
  * returns the bytes read: {@link readAt} without the allocation and the separate node lookup, in
  * one statement when the chunks are cached. What fd reads use.
  */
-export function readInto(db: Database, inode: number, offset: number, target: Uint8Array): number {
+export function readInto(
+  db: Database,
+  inode: number,
+  offset: number,
+  target: Uint8Array,
+  options: ReadIntoOptions = {},
+): number {
   checkOffset(offset, 'position', 'read', '');
-  return readInodeInto(db, inode, offset, target);
+  return readInodeInto(db, inode, offset, target, options.cache ?? true);
 }
 
 /**

@@ -128,6 +128,7 @@ export {
   openFile,
   pinInode,
   pinnedInodes,
+  type ReadIntoOptions,
   readAt,
   readBlob,
   readChunk,

@@ -24,6 +24,7 @@ import {
   normalizePath,
   openFile,
   pinInode,
+  type ReadIntoOptions,
   readAt,
   readdir,
   readFile,
@@ -733,11 +734,11 @@ class ProviderSync extends ProviderBase {
 
   // What handles call back into: I/O by inode that sees write buffers, and closing.
   readonly #host = {
-    readInto: (inode: number, offset: number, target: Uint8Array): number => {
+    readInto: (inode: number, offset: number, target: Uint8Array, options?: ReadIntoOptions): number => {
       const buffer = this.#buffers.ofInode(inode);
-      return buffer ? buffer.readInto(offset, target) : readInto(this.db, inode, offset, target);
+      return buffer ? buffer.readInto(offset, target) : readInto(this.db, inode, offset, target, options);
     },
-    writeAt: (inode: number, offset: number, bytes: Uint8Array, append: boolean): number => {
+    writeAt: (inode: number, offset: number, bytes: Uint8Array, append: boolean, handOver = false): number => {
       if (bytes.byteLength === 0) return this.#buffers.ofInode(inode) ? offset : writeAt(this.db, inode, offset, bytes);
       const buffer = this.#fdBuffer(inode);
       if (!buffer) return writeAt(this.db, inode, offset, bytes, append);
@@ -745,7 +746,7 @@ class ProviderSync extends ProviderBase {
       const max = this.db.quotas.maxFileSize;
       if (max !== undefined && at + bytes.byteLength > max)
         throw fsError('EFBIG', 'write', undefined, undefined, `files are limited to ${max} bytes`);
-      return buffer.write(at, bytes);
+      return buffer.write(at, bytes, handOver);
     },
     truncateAt: (inode: number, length: number): void => {
       const buffer = this.#writeBack ? this.#fdBuffer(inode) : this.#buffers.ofInode(inode);
@@ -813,11 +814,12 @@ class ProviderSync extends ProviderBase {
   /**
    * Reads from `offset` of an open inode straight into `target` (as much as fits), seeing its
    * write buffer if one is open under any name; returns the bytes read. The FUSE read path: no
-   * path walk, one copy.
+   * path walk, one copy. `options.cache: false` leaves the chunks it loads out of the blob cache
+   * (see {@link ReadIntoOptions}).
    */
-  readInodeSync(inode: number, offset: number, target: Uint8Array): number {
+  readInodeSync(inode: number, offset: number, target: Uint8Array, options?: ReadIntoOptions): number {
     checkInteger(offset, 'offset');
-    return this.#host.readInto(inode, offset, target);
+    return this.#host.readInto(inode, offset, target, options);
   }
 
   // ---- Buffered writes by inode (the FUSE low-level surface: requests name inodes, not paths) ----
@@ -848,11 +850,15 @@ class ProviderSync extends ProviderBase {
     return this.#buffers.openInode(inode);
   }
 
-  /** Writes `bytes` at `offset` of an inode: into its write buffer when one is open, else to the workspace. */
-  writeInodeSync(inode: number, bytes: Uint8Array, offset: number): number {
+  /**
+   * Writes `bytes` at `offset` of an inode: into its write buffer when one is open, else to the
+   * workspace. With `handOver` the caller gives `bytes` up (never reads or changes them again), so
+   * the write buffer may keep chunks of them rather than copies (the FUSE mount's request bytes).
+   */
+  writeInodeSync(inode: number, bytes: Uint8Array, offset: number, handOver = false): number {
     checkInteger(offset, 'offset');
     this.#guard('write');
-    return this.#host.writeAt(inode, offset, bytes, false) - offset;
+    return this.#host.writeAt(inode, offset, bytes, false, handOver) - offset;
   }
 
   /** Sets the length of an inode: in its write buffer when one is open, else in the workspace. */

@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect } from 'vitest';
 import { SQLiteWorkspaceProvider } from '../../adapters/vfs/index.ts';
+import { hashBytes } from '../../core/blobs.ts';
 import { Database } from '../../core/database.ts';
 import { defineCase, expectRefused } from '../harness.ts';
 import type { ConformanceTarget } from '../target.ts';
@@ -195,6 +196,37 @@ export function providerBufferCases(target: ConformanceTarget): void {
         expect(written).toBeLessThan(ctx.clock.now());
         expect(ctx.ws.readFile('/m', 'utf8')).toBe('xyz!');
       },
+    );
+
+    defineCase(
+      target,
+      'a read by inode with cache: false reads the same bytes and keeps nothing it loaded in the blob cache',
+      (ctx) => {
+        const p = providerOf(ctx);
+        const bytes = patternBytes(5 * 16 + 3);
+        ctx.ws.writeFile('/f', bytes);
+        const ino = ctx.ws.stat('/f').ino;
+        ctx.db.blobCache.clear();
+        const got = new Uint8Array(bytes.byteLength + 10);
+        expect(p.readInodeSync(ino, 0, got, { cache: false })).toBe(bytes.byteLength);
+        expect(got.subarray(0, bytes.byteLength)).toEqual(bytes);
+        expect(ctx.db.blobCache.size).toBe(0);
+        // The default keeps what it loads; a read without caching still uses what is cached.
+        expect(p.readInodeSync(ino, 16, got.subarray(0, 40))).toBe(40);
+        expect(ctx.db.blobCache.size).toBe(3);
+        got.fill(0);
+        expect(p.readInodeSync(ino, 20, got, { cache: false })).toBe(bytes.byteLength - 20);
+        expect(got.subarray(0, bytes.byteLength - 20)).toEqual(bytes.subarray(20));
+        expect(ctx.db.blobCache.size).toBe(3);
+        // An open write buffer is seen either way; bad input is refused.
+        p.openInodeBufferSync(ino);
+        p.writeInodeSync(ino, encoder.encode('XY'), 1);
+        expect(p.readInodeSync(ino, 0, got.subarray(0, 4), { cache: false })).toBe(4);
+        expect([...got.subarray(0, 4)]).toEqual([bytes[0], 88, 89, bytes[3]]);
+        p.releaseInodeBufferSync(ino);
+        expect(() => p.readInodeSync(ino, -1, got, { cache: false })).toThrow();
+      },
+      { chunkSize: 16 },
     );
 
     defineCase(target, 'mayStage: a write the buffer could hold is false, one past its bound is true', (ctx) => {
@@ -401,6 +433,97 @@ export function providerBufferCases(target: ConformanceTarget): void {
           ),
           { numRuns: 60 },
         );
+      },
+      { chunkSize: 16, timeout: 120_000 },
+    );
+
+    defineCase(
+      target,
+      "bytes handed over (the mount's requests): whole chunks kept without a copy agree with a plain byte array",
+      (ctx) => {
+        // 16-byte chunks, a 3-chunk bound: handed-over whole chunks are held as they are, then
+        // written into again in part, cut by truncates, staged when the bound is reached, committed.
+        const chunk = 16;
+        const op = fc.oneof(
+          fc.record({
+            kind: fc.constant('write' as const),
+            at: fc.oneof(
+              fc.nat({ max: 8 }).map((n) => n * chunk),
+              fc.nat({ max: 130 }),
+            ),
+            // Writes of a chunk or more (fast-check's arrays are short by default), and small ones.
+            data: fc.oneof(
+              fc.uint8Array({ minLength: chunk, maxLength: 3 * chunk + 5, size: 'max' }),
+              fc.uint8Array({ minLength: 1, maxLength: 8 }),
+            ),
+          }),
+          fc.record({ kind: fc.constant('truncate' as const), at: fc.nat({ max: 140 }) }),
+          fc.record({ kind: fc.constant('read' as const), at: fc.nat({ max: 140 }), length: fc.nat({ max: 40 }) }),
+          fc.record({ kind: fc.constant('commit' as const) }),
+        );
+        let run = 0;
+        fc.assert(
+          fc.property(
+            fc.uint8Array({ maxLength: 100 }),
+            fc.array(op, { minLength: 1, maxLength: 40 }),
+            (initial, ops) => {
+              const path = `/h${run++}`;
+              ctx.ws.writeFile(path, initial);
+              const ino = ctx.ws.stat(path).ino;
+              let model = Uint8Array.from(initial);
+              const p = new SQLiteWorkspaceProvider(ctx.ws, { writeBufferChunks: 3 });
+              p.openInodeBufferSync(ino);
+              for (const step of ops) {
+                if (step.kind === 'write') {
+                  // A fresh copy is handed over: the test never touches it again, as the mount does.
+                  expect(p.writeInodeSync(ino, step.data.slice(), step.at, true)).toBe(step.data.byteLength);
+                  const end = step.at + step.data.byteLength;
+                  if (end > model.byteLength) {
+                    const grown = new Uint8Array(end);
+                    grown.set(model);
+                    model = grown;
+                  }
+                  model.set(step.data, step.at);
+                } else if (step.kind === 'truncate') {
+                  p.truncateInodeSync(ino, step.at);
+                  const cut = new Uint8Array(step.at);
+                  cut.set(model.subarray(0, Math.min(step.at, model.byteLength)));
+                  model = cut;
+                } else if (step.kind === 'read') {
+                  const got = new Uint8Array(step.length);
+                  const n = p.readInodeSync(ino, step.at, got);
+                  expect([...got.subarray(0, n)]).toEqual([...model.subarray(step.at, step.at + step.length)]);
+                } else {
+                  p.releaseInodeBufferSync(ino);
+                  expect([...ctx.ws.readFile(path)]).toEqual([...model]);
+                  p.openInodeBufferSync(ino);
+                }
+                const buffer = p.inodeBufferOf(ino);
+                expect(buffer?.heldBytes).toBeLessThanOrEqual(buffer?.maxHeldBytes ?? 0);
+              }
+              p.releaseInodeBufferSync(ino);
+              expect([...ctx.ws.readFile(path)]).toEqual([...model]);
+            },
+          ),
+          {
+            numRuns: 100,
+            // Patches on two chunks, then one of them written whole: its patches must not outlive it.
+            examples: [
+              [
+                Uint8Array.from(patternBytes(100)),
+                [
+                  { kind: 'write' as const, at: 3, data: Uint8Array.of(1, 2) },
+                  { kind: 'write' as const, at: 35, data: Uint8Array.of(3, 4) },
+                  { kind: 'write' as const, at: 0, data: new Uint8Array(16).fill(9) },
+                  { kind: 'commit' as const },
+                ],
+              ],
+            ],
+          },
+        );
+        // Every stored chunk is named by its bytes' hash (fsck after the case re-hashes them too).
+        for (const row of ctx.db.all<{ hash: string; bytes: Uint8Array }>('SELECT hash, bytes FROM vfs_blob_bytes'))
+          expect(hashBytes(row.bytes)).toBe(row.hash);
       },
       { chunkSize: 16, timeout: 120_000 },
     );
