@@ -11,7 +11,6 @@
  * a gc step continues from a cursor its process keeps in memory, so both sides must lose that
  * cursor at the same operation to free the same blobs.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +20,7 @@ import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { type Snapshot, snapshot } from '../conformance/snapshot.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { applyCrashOp, CRASH_CHUNK_SIZE, CRASH_CLOCK, type CrashOpKind } from './support/crash-ops.ts';
+import { runUntilKilled } from './support/kill-child.ts';
 import { recordFigure } from './support/reliability-report.ts';
 import { ROOT } from './support/wrangler-dev.ts';
 
@@ -29,31 +29,8 @@ const SEED = Number(process.env.DOFS_CRASH_SEED ?? Date.now() % 100_000);
 const CHILD = join(ROOT, 'test', 'support', 'crash-child.ts');
 
 /** Runs the child from operation `start` and kills it after `delayMs` of work; resolves to the acknowledged operations. */
-function runUntilKilled(db: string, start: number, delayMs: number): Promise<number[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, db, String(SEED), String(start)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const acked: number[] = [];
-    let buffered = '';
-    let errors = '';
-    child.stderr.on('data', (data) => (errors += data));
-    child.stdout.on('data', (data) => {
-      buffered += data;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line === 'ready') setTimeout(() => child.kill('SIGKILL'), delayMs);
-        else acked.push(Number(line));
-      }
-    });
-    // 'close', not 'exit': acknowledgements still in the pipe must be read first.
-    child.on('close', (code, signal) => {
-      if (signal === 'SIGKILL') resolve(acked);
-      else reject(new Error(`the child exited by itself (${code}): ${errors}`));
-    });
-  });
-}
+const runChild = async (db: string, start: number, delayMs: number): Promise<number[]> =>
+  (await runUntilKilled(CHILD, [db, String(SEED), String(start)], delayMs)).map(Number);
 
 /** Opens a workspace file; the model's without fsyncs (its durability is not under test, only its state). */
 const open = (path: string, synchronous: 'OFF' | 'NORMAL' = 'NORMAL'): Workspace =>
@@ -90,7 +67,7 @@ describe('crash durability (node:sqlite file, SIGKILL, background gc and compact
     for (let kill = 0; kill < KILLS; kill++) {
       // Up to a quarter second: a gc step that frees pages (vacuum, checkpoint) takes about 10 ms.
       const delay = 5 + ((kill * 7919 + SEED) % 200);
-      const acked = await runUntilKilled(db, applied, delay);
+      const acked = await runChild(db, applied, delay);
       acknowledged += acked.length;
       // A fresh model process-state for each run of the child: both start their gc cursor over.
       const model = open(modelPath, 'OFF');

@@ -7,7 +7,6 @@
  * each kill the workspace is reopened, checked by fsck, and every file compared with what was
  * acknowledged.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,35 +14,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { openWorkspace } from '../core/workspace.ts';
 import { expectedContent } from './support/fd-crash-child.ts';
+import { runUntilKilled } from './support/kill-child.ts';
 import { ROOT } from './support/wrangler-dev.ts';
 
 const KILLS = 12;
 const SEED = Number(process.env.DOFS_CRASH_SEED ?? Date.now() % 100_000);
 const CHILD = join(ROOT, 'test', 'support', 'fd-crash-child.ts');
-
-/** Runs the child from file `first`, kills it `delayMs` after it is ready; resolves to its acknowledgements. */
-function runUntilKilled(db: string, first: number, delayMs: number): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, db, String(first)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const acks: string[] = [];
-    let buffered = '';
-    let errors = '';
-    child.stderr.on('data', (data) => (errors += data));
-    child.stdout.on('data', (data) => {
-      buffered += data;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line === 'ready') setTimeout(() => child.kill('SIGKILL'), delayMs);
-        else acks.push(line);
-      }
-    });
-    child.on('close', (code, signal) => {
-      if (signal === 'SIGKILL') resolve(acks);
-      else reject(new Error(`the child exited by itself (${code}): ${errors}`));
-    });
-  });
-}
 
 describe('createNodeFs fd writes killed mid-way (node:sqlite file, SIGKILL)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dofs-fd-crash-'));
@@ -59,7 +35,7 @@ describe('createNodeFs fd writes killed mid-way (node:sqlite file, SIGKILL)', ()
     const expected = (k: number): Buffer => contents.get(k) ?? (contents.set(k, expectedContent(k)).get(k) as Buffer);
     for (let kill = 0; kill < KILLS; kill++) {
       const delay = 20 + ((kill * 7919 + SEED) % 400);
-      for (const line of await runUntilKilled(db, next, delay)) {
+      for (const line of await runUntilKilled(CHILD, [db, String(next)], delay)) {
         const [what, k, length] = line.split(' ');
         acked.set(Number(k), { length: Number(length), closed: what === 'closed' });
       }

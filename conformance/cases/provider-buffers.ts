@@ -20,6 +20,21 @@ const decoder = new TextDecoder();
 const text = (bytes: Uint8Array): string => decoder.decode(bytes);
 const MiB = 1024 * 1024;
 
+/** A plain byte array's model of a file after `data` is written at `at` (grown with zeros as a file is). */
+function writtenAt(model: Uint8Array<ArrayBuffer>, data: Uint8Array, at: number): Uint8Array<ArrayBuffer> {
+  const out = at + data.byteLength > model.byteLength ? new Uint8Array(at + data.byteLength) : model;
+  if (out !== model) out.set(model);
+  out.set(data, at);
+  return out;
+}
+
+/** The model after a truncate to `length`. */
+function cutAt(model: Uint8Array, length: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(length);
+  out.set(model.subarray(0, Math.min(length, model.byteLength)));
+  return out;
+}
+
 /** Cases for the provider's watching, read-only mode and buffered writes. */
 export function providerBufferCases(target: ConformanceTarget): void {
   describe('vfs provider: watching and read-only mode', () => {
@@ -400,18 +415,10 @@ export function providerBufferCases(target: ConformanceTarget): void {
               for (const step of ops) {
                 if (step.kind === 'write') {
                   p.writeRangeSync(path, step.data, step.at);
-                  const end = step.at + step.data.byteLength;
-                  if (end > model.byteLength) {
-                    const grown = new Uint8Array(end);
-                    grown.set(model);
-                    model = grown;
-                  }
-                  model.set(step.data, step.at);
+                  model = writtenAt(model, step.data, step.at);
                 } else if (step.kind === 'truncate') {
                   p.truncateFileSync(path, step.at);
-                  const cut = new Uint8Array(step.at);
-                  cut.set(model.subarray(0, Math.min(step.at, model.byteLength)));
-                  model = cut;
+                  model = cutAt(model, step.at);
                 } else if (step.kind === 'read') {
                   const got = p.readRangeSync(path, step.at, step.length);
                   expect([...got]).toEqual([...model.subarray(step.at, step.at + step.length)]);
@@ -477,18 +484,10 @@ export function providerBufferCases(target: ConformanceTarget): void {
                 if (step.kind === 'write') {
                   // A fresh copy is handed over: the test never touches it again, as the mount does.
                   expect(p.writeInodeSync(ino, step.data.slice(), step.at, true)).toBe(step.data.byteLength);
-                  const end = step.at + step.data.byteLength;
-                  if (end > model.byteLength) {
-                    const grown = new Uint8Array(end);
-                    grown.set(model);
-                    model = grown;
-                  }
-                  model.set(step.data, step.at);
+                  model = writtenAt(model, step.data, step.at);
                 } else if (step.kind === 'truncate') {
                   p.truncateInodeSync(ino, step.at);
-                  const cut = new Uint8Array(step.at);
-                  cut.set(model.subarray(0, Math.min(step.at, model.byteLength)));
-                  model = cut;
+                  model = cutAt(model, step.at);
                 } else if (step.kind === 'read') {
                   const got = new Uint8Array(step.length);
                   const n = p.readInodeSync(ino, step.at, got);
