@@ -36,12 +36,20 @@ const runChild = async (db: string, start: number, delayMs: number): Promise<num
 const open = (path: string, synchronous: 'OFF' | 'NORMAL' = 'NORMAL'): Workspace =>
   openWorkspace(createNodeSqliteBackend({ path, synchronous }), { chunkSize: CRASH_CHUNK_SIZE, now: CRASH_CLOCK });
 
-/** The snapshot plus what compaction changes: the change log's rows and how far it was compacted. */
-function state(ws: Workspace): Snapshot & { changeRows: number; compactedRev: number } {
+/** The snapshot plus what compaction changes (the change log's rows, how far it was compacted) and the snapshots' names. */
+function state(ws: Workspace): Snapshot & { changeRows: number; compactedRev: number; snapshots: string[] } {
   const log = ws.db.all<{ rows: number; compacted: number | null }>(
     "SELECT (SELECT count(*) FROM vfs_changes) AS rows, (SELECT v FROM vfs_meta WHERE k = 'compacted_rev') AS compacted",
   )[0];
-  return { ...snapshot(ws), changeRows: Number(log.rows), compactedRev: Number(log.compacted ?? 0) };
+  return {
+    ...snapshot(ws),
+    changeRows: Number(log.rows),
+    compactedRev: Number(log.compacted ?? 0),
+    // Taking a snapshot changes nothing else here (no revision): without its name, a snapshot
+    // committed just before a kill looked unapplied, and the next run applied the operation
+    // again, restoring the snapshot it had just taken (seed 18232, kill 17).
+    snapshots: ws.snapshots().map((info) => info.name),
+  };
 }
 
 describe('crash durability (node:sqlite file, SIGKILL, background gc and compaction)', () => {
