@@ -3,7 +3,7 @@
  * mutations, with the background collector's gc steps and change-log compaction steps between
  * them, and acknowledges each; the parent kills it with SIGKILL at random moments, reopens the
  * workspace and checks that fsck is clean, every acknowledged operation is there, and no partial
- * operation is visible: the state (tree, revision, blob catalogue, change log) is exactly the
+ * operation is visible: the state (tree, revision, blob catalogue, change log, snapshots) is exactly the
  * model's after the last acknowledged operation, or after the one that was running (it may have
  * committed before its acknowledgement was written).
  *
