@@ -173,11 +173,8 @@ export class WriteBuffer {
 
   /** Chunk `idx` as a held, writable array of at least `need` bytes (loading its content unless `fresh`). */
   #hold(idx: number, need: number, fresh = false): Uint8Array {
-    let bytes = this.#dirty.get(idx);
-    if (bytes) {
-      this.#dirty.delete(idx); // re-inserted below: most recently touched last
-      this.#dirtyBytes -= bytes.byteLength;
-    } else {
+    let bytes = this.#release(idx);
+    if (!bytes) {
       this.#makeRoom();
       // Only a staged chunk's bytes are shared (with the blob cache): the rest are already a copy.
       const shared = this.#staged.has(idx) && !this.#patches.has(idx);
@@ -192,23 +189,32 @@ export class WriteBuffer {
       // Small files stay small: grow by doubling, up to one chunk.
       bytes = padded(bytes, Math.min(this.#chunkSize, Math.max(need, bytes.byteLength * 2, 4096)));
     }
-    this.#dirty.set(idx, bytes);
-    this.#dirtyBytes += bytes.byteLength;
-    this.peakHeldBytes = Math.max(this.peakHeldBytes, this.heldBytes);
+    this.#keep(idx, bytes);
     return bytes;
   }
 
   /** Holds `bytes`, the whole new content of chunk `idx` handed over by the writer, as they are. */
   #adopt(idx: number, bytes: Uint8Array): void {
-    const held = this.#dirty.get(idx);
-    if (held) {
-      this.#dirty.delete(idx); // re-inserted below: most recently touched last
-      this.#dirtyBytes -= held.byteLength;
-    } else {
+    if (!this.#release(idx)) {
       this.#makeRoom();
       this.#dropPatches(idx);
       this.#dropStaged(idx);
     }
+    this.#keep(idx, bytes);
+  }
+
+  /** Takes chunk `idx`'s held bytes out of the held set (to be kept again, most recently touched last). */
+  #release(idx: number): Uint8Array | undefined {
+    const bytes = this.#dirty.get(idx);
+    if (bytes) {
+      this.#dirty.delete(idx);
+      this.#dirtyBytes -= bytes.byteLength;
+    }
+    return bytes;
+  }
+
+  /** Holds `bytes` as chunk `idx`'s, the most recently touched. */
+  #keep(idx: number, bytes: Uint8Array): void {
     this.#dirty.set(idx, bytes);
     this.#dirtyBytes += bytes.byteLength;
     this.peakHeldBytes = Math.max(this.peakHeldBytes, this.heldBytes);
