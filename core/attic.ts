@@ -104,8 +104,8 @@ export function detachSubtree(db: Database, m: Mutation, parent: number, name: s
 }
 
 /**
- * After a restore: the attic's link count again matches its entries (a purge changes both without
- * history, so the attic's row as a snapshot saw it may count entries purged since).
+ * After a restore: the attic's link count again matches its entries (a purge drops entries of
+ * trees no snapshot sees, so the attic's row as a snapshot saw it may count entries purged since).
  */
 export function settleAttic(db: Database): void {
   const attic = atticInode(db);
@@ -118,7 +118,7 @@ export function settleAttic(db: Database): void {
 
 /**
  * Deletes the attic trees no snapshot can see any more (every snapshot left is older than the
- * tree's top), without history: no snapshot sees them. With no snapshot left, the attic goes too.
+ * tree's top). With no snapshot left, the attic goes too.
  */
 export function purgeAttic(db: Database): void {
   const attic = atticInode(db);
@@ -132,10 +132,10 @@ export function purgeAttic(db: Database): void {
     [attic],
   );
   const recording = readMeta(db, 'snap_inode');
-  const last = recording === undefined || recording === null ? undefined : Number(recording);
-  if (stale.length === 0 && last !== undefined) return;
-  // Nothing sees these rows: the history triggers (armed while snapshots remain) must not copy them.
-  if (last !== undefined) writeMeta(db, 'snap_inode', 0);
+  if (stale.length === 0 && recording !== undefined) return;
+  // No snapshot sees a stale tree's top, but one may see a node moved into the tree from outside
+  // (older than the top): the history triggers stay armed, and copy what a snapshot sees (rows of
+  // inodes it knew) while passing over the rest, as for any delete.
   for (const { name, child } of stale) {
     const top = Number(child);
     db.run(`${SUBTREE} DELETE FROM vfs_chunks WHERE inode IN (SELECT inode FROM sub)`, [top, '']);
@@ -143,13 +143,12 @@ export function purgeAttic(db: Database): void {
     db.run(`${SUBTREE} DELETE FROM vfs_dirents WHERE parent IN (SELECT inode FROM sub)`, [top, '']);
     db.run('DELETE FROM vfs_dirents WHERE parent = ? AND name = ?', [attic, name]);
   }
-  if (last === undefined) {
+  if (recording === undefined) {
     db.run('DELETE FROM vfs_nodes WHERE inode = ?', [attic]);
     db.run('DELETE FROM vfs_meta WHERE k = ?', [ATTIC]);
     return;
   }
   db.run('UPDATE vfs_nodes SET nlink = nlink - ? WHERE inode = ?', [stale.length, attic]);
-  writeMeta(db, 'snap_inode', last);
 }
 
 /**

@@ -358,6 +358,37 @@ export function snapshotCases(target: ConformanceTarget): void {
       },
     );
 
+    defineCase(
+      target,
+      'a tree no snapshot saw goes with the last snapshot that saw it, but not what was moved into it from one a snapshot did see',
+      ({ ws }) => {
+        // /old is older than snapshot a; /new is younger. Moved into /new, then removed under b,
+        // the whole tree sits in the attic; deleting b makes /new's tree stale, and /old with it,
+        // yet a still sees /old (the crash test found this: seed 68554, operation 3331).
+        ws.mkdir('/old/sub', { recursive: true });
+        ws.writeFile('/old/sub/f', patternBytes(40 * 16 + 3, 1));
+        ws.snapshot('a');
+        const atA = tree(ws);
+        ws.mkdir('/new');
+        ws.rename('/old', '/new/moved');
+        ws.snapshot('b');
+        ws.rm('/new', { recursive: true });
+        ws.deleteSnapshot('b');
+        expectFsckClean(ws);
+        expect(tree(ws.atSnapshot('a'))).toEqual(atA);
+        expect(ws.gc({ safetyWindowMs: 0 }).blobs).toBe(0);
+        ws.deleteSnapshot(ws.restore('a').before.name);
+        expect(tree(ws)).toEqual(atA);
+        expect(ws.readFile('/old/sub/f')).toEqual(patternBytes(40 * 16 + 3, 1));
+        expectFsckClean(ws);
+        // Once a goes too, every row of the tree is freed.
+        ws.rm('/old', { recursive: true });
+        ws.deleteSnapshot('a');
+        expectFsckClean(ws);
+        expect(ws.db.all('SELECT inode FROM vfs_nodes')).toEqual([{ inode: 1 }]);
+      },
+    );
+
     defineCase(target, 'usage reports the bytes snapshots pin, and what each holds alone', ({ ws }) => {
       ws.writeFile('/a', patternBytes(1000, 1));
       ws.writeFile('/b', patternBytes(1000, 2));
