@@ -27,7 +27,14 @@ export function reclaimSpace(
     if (!reclaim.convert) return 0;
     // One full rebuild switches the mode (VACUUM copies the database; it needs that much free disk).
     db.exec('PRAGMA auto_vacuum = INCREMENTAL');
-    db.exec('VACUUM');
+    // Its copy of the whole database goes to a temporary file, not memory (connection.ts).
+    const tempStore = pragma('temp_store');
+    db.exec('PRAGMA temp_store = FILE');
+    try {
+      db.exec('VACUUM');
+    } finally {
+      db.exec(`PRAGMA temp_store = ${tempStore}`);
+    }
     if (!inMemory) db.prepare('PRAGMA wal_checkpoint(PASSIVE)').all();
   } else {
     if (pragma('freelist_count') === 0) return 0;
