@@ -436,18 +436,23 @@ function lendLinks(db: Database, inodes: readonly number[], delta: number): void
  */
 export function reclaimOrphans(db: Database): number {
   if (db.readOnly) return 0;
+  return db.transaction(() =>
+    dropNameless(db, db.all<{ inode: number }>("SELECT inode FROM vfs_nodes WHERE type = 'file' AND nlink <= 0")),
+  );
+}
+
+/**
+ * Deletes those of `files` (files with no name left) that no handle holds, chunks and inode, inside
+ * the caller's transaction. Returns how many were deleted.
+ */
+export function dropNameless(db: Database, files: readonly { inode: number }[]): number {
   const pinned = new Set(pinnedInodes(db));
-  return db.transaction(() => {
-    const orphans = db
-      .all<{ inode: number }>("SELECT inode FROM vfs_nodes WHERE type = 'file' AND nlink <= 0")
-      .map((row) => Number(row.inode))
-      .filter((inode) => !pinned.has(inode));
-    for (const inode of orphans) {
-      db.run('DELETE FROM vfs_chunks WHERE inode = ?', [inode]);
-      db.run('DELETE FROM vfs_nodes WHERE inode = ?', [inode]);
-    }
-    return orphans.length;
-  });
+  const orphans = files.map((row) => Number(row.inode)).filter((inode) => !pinned.has(inode));
+  for (const inode of orphans) {
+    db.run('DELETE FROM vfs_chunks WHERE inode = ?', [inode]);
+    db.run('DELETE FROM vfs_nodes WHERE inode = ?', [inode]);
+  }
+  return orphans.length;
 }
 
 // ---- Buffered write sessions ----

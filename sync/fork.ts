@@ -323,13 +323,19 @@ const sameState = (a: ChangeEntry, b: ChangeEntry): boolean =>
 
 /**
  * `name`, or `name-2`, `name-3`, … : the first that is free here or already holds `entry`'s state
- * (an earlier merge's copy), so a conflict copy never replaces anything of this side.
+ * (an earlier merge's copy), and that nothing else of the same merge takes (`taken`: their paths
+ * and their ancestors, and the copies made so far), so a conflict copy never replaces anything of
+ * this side and nothing of theirs replaces it.
  */
-function freeName(db: Database, name: string, entry: ChangeEntry): string {
+function freeName(db: Database, name: string, entry: ChangeEntry, taken: Set<string>): string {
   for (let n = 1; ; n++) {
     const candidate = n === 1 ? name : `${name}-${n}`;
+    if (taken.has(candidate)) continue;
     const here = materialiseChange(db, candidate);
-    if (here.type === 'delete' || sameState(here, entry)) return candidate;
+    if (here.type === 'delete' || sameState(here, entry)) {
+      taken.add(candidate);
+      return candidate;
+    }
   }
 }
 
@@ -379,6 +385,10 @@ export function settle(
   const baseView = here === undefined ? undefined : snapshotView(db, here);
   const entries: ChangeEntry[] = [];
   const result: MergeResult = { base, applied: [], conflicts: [] };
+  // Names a copy must not take: what theirs brings may land there in the same merge.
+  const taken = withAncestors(incoming.map((entry) => entry.path));
+  // Everything of theirs below one ancestor this side made a non-directory goes below one copy.
+  const blockedCopies = new Map<string, string>();
   for (const entry of incoming) {
     const { path } = entry;
     if (baseView && sameState(materialiseChange(baseView, path), entry)) continue;
@@ -386,8 +396,12 @@ export function settle(
     // replacing it: it goes below a conflict copy of the ancestor instead.
     const blocked = blockingAncestor(db, path);
     if (blocked !== undefined) {
-      const copy =
-        entry.type === 'delete' ? null : freeName(db, `${blocked}.conflict-${tag}`, entry) + path.slice(blocked.length);
+      let top = blockedCopies.get(blocked);
+      if (top === undefined && entry.type !== 'delete') {
+        top = freeName(db, `${blocked}.conflict-${tag}`, entry, taken);
+        blockedCopies.set(blocked, top);
+      }
+      const copy = entry.type === 'delete' || top === undefined ? null : top + path.slice(blocked.length);
       if (copy) entries.push({ ...entry, path: copy });
       result.conflicts.push({ path, copy });
     } else if (!ours.has(path)) {
@@ -396,7 +410,7 @@ export function settle(
     } else if (!sameState(materialiseChange(db, path), entry)) {
       // Both changed it: ours keeps the path; theirs is kept beside it when there is something to keep.
       const copy =
-        entry.type === 'delete' || entry.type === 'dir' ? null : freeName(db, `${path}.conflict-${tag}`, entry);
+        entry.type === 'delete' || entry.type === 'dir' ? null : freeName(db, `${path}.conflict-${tag}`, entry, taken);
       if (copy) entries.push({ ...entry, path: copy });
       result.conflicts.push({ path, copy });
     }

@@ -479,6 +479,49 @@ export function forkCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
+      'a conflict copy takes a name nothing else of the same merge brings: their file of that name and their version both stay',
+      ({ ws }) => {
+        ws.writeFile('/f', 'base\n');
+        ws.writeFile('/d', 'base\n');
+        createBranch(ws.db, 'b');
+        ws.writeFile('/f', 'ours\n');
+        ws.writeFile('/d', 'ours\n');
+        switchBranch(ws.db, 'b');
+        ws.writeFile('/f', 'theirs\n');
+        // The name the copy of /f would take, brought by the same merge (an earlier merge's copy, say).
+        ws.writeFile('/f.conflict-b', 'their file of that name\n');
+        // Where this side made a file of what they made a directory, theirs goes below a copy: the same.
+        ws.rm('/d');
+        ws.mkdir('/d');
+        ws.writeFile('/d/x', 'theirs below\n');
+        ws.writeFile('/d.conflict-b', 'their file named as the copy\n');
+        switchBranch(ws.db, 'main');
+        expect(mergeBranch(ws.db, 'b')).toEqual({
+          base: 'branch-base:b',
+          applied: ['/d.conflict-b', '/f.conflict-b'],
+          conflicts: [
+            { path: '/d', copy: null },
+            { path: '/d/x', copy: '/d.conflict-b-2/x' },
+            { path: '/f', copy: '/f.conflict-b-2' },
+          ],
+        });
+        const files = Object.fromEntries(
+          ws.find('/', '**').map((p) => [p, ws.stat(p).isFile ? ws.readFile(p, 'utf8') : 'dir']),
+        );
+        expect(files).toEqual({
+          '/d': 'ours\n',
+          '/d.conflict-b': 'their file named as the copy\n',
+          '/d.conflict-b-2': 'dir',
+          '/d.conflict-b-2/x': 'theirs below\n',
+          '/f': 'ours\n',
+          '/f.conflict-b': 'their file of that name\n',
+          '/f.conflict-b-2': 'theirs\n',
+        });
+      },
+    );
+
+    defineCase(
+      target,
       'branches: a second merge sees only what changed since the first, either way; no conflict comes back',
       async ({ ws }) => {
         seed(ws);

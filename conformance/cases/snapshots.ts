@@ -5,6 +5,7 @@
  * @module
  */
 import { describe, expect, it } from 'vitest';
+import { createNodeFs } from '../../adapters/node-fs/index.ts';
 import { S_IFIFO } from '../../core/fs/attributes.ts';
 import type { SnapshotDiffEntry } from '../../core/fs/diff.ts';
 import type { WatchEvent } from '../../core/fs/watch.ts';
@@ -386,6 +387,42 @@ export function snapshotCases(target: ConformanceTarget): void {
         ws.deleteSnapshot('a');
         expectFsckClean(ws);
         expect(ws.db.all('SELECT inode FROM vfs_nodes')).toEqual([{ inode: 1 }]);
+      },
+    );
+
+    defineCase(
+      target,
+      'a file open and unlinked when a snapshot was taken comes back with a restore only while still open',
+      ({ ws }) => {
+        const fs = createNodeFs(ws);
+        ws.writeFile('/kept', 'kept');
+        // The snapshot sees the file as it is then: open, with no name.
+        ws.writeFile('/gone', patternBytes(40, 1));
+        const gone = fs.openSync('/gone', 'r+');
+        fs.unlinkSync('/gone');
+        ws.snapshot('a');
+        const atA = tree(ws);
+        fs.closeSync(gone);
+        ws.writeFile('/later', 'later');
+        // Restored, it has no name and no handle: it goes, as closing its last handle made it go.
+        const first = ws.restore('a').before.name;
+        expect(tree(ws)).toEqual(atA);
+        expectFsckClean(ws);
+        expect(ws.db.all('SELECT inode FROM vfs_nodes WHERE nlink <= 0')).toEqual([]);
+        // Still open, it stays for its handle, and goes when that closes.
+        ws.writeFile('/open', patternBytes(40, 2));
+        const open = fs.openSync('/open', 'r+');
+        fs.unlinkSync('/open');
+        ws.snapshot('b');
+        ws.deleteSnapshot(ws.restore('b').before.name);
+        expect(Buffer.from(fs.readFileSync(open))).toEqual(Buffer.from(patternBytes(40, 2)));
+        fs.closeSync(open);
+        expectFsckClean(ws);
+        expect(ws.db.all('SELECT inode FROM vfs_nodes WHERE nlink <= 0')).toEqual([]);
+        for (const name of ['a', 'b', first]) ws.deleteSnapshot(name);
+        // Both files' content, and /later's, are garbage now.
+        expect(ws.gc({ safetyWindowMs: 0 }).blobs).toBe(3);
+        expect(tree(ws)).toEqual(atA);
       },
     );
 

@@ -7,6 +7,7 @@
 import { purgeAttic, settleAttic } from '../attic.ts';
 import type { Database } from '../database.ts';
 import { fsError } from '../errors.ts';
+import { dropNameless } from '../handles.ts';
 import { foldEpoch, historyOf, recordInto, stopRecording, VERSIONED } from '../history.ts';
 import { type Mutation, mutate } from '../mutate.ts';
 import { isSameOrBelow } from '../paths.ts';
@@ -229,6 +230,16 @@ export function restore(db: Database, name: string): RestoreResult {
       restampSubtree(db, m, inode);
       m.note('rename', path);
     }
+    // A file open and unlinked when the snapshot was taken comes back with no name: deleted, as
+    // closing its last handle deleted it, unless a handle still holds it.
+    dropNameless(
+      db,
+      db.all<{ inode: number }>(
+        `SELECT inode FROM vfs_nodes WHERE type = 'file' AND nlink <= 0
+           AND inode IN (SELECT inode FROM vfs_hist_nodes WHERE epoch >= ? AND epoch < ?)`,
+        range,
+      ),
+    );
     // Nodes only a snapshot held come back and count again.
     settleAttic(db);
     checkInodes(db);
