@@ -233,6 +233,37 @@ function behaviourCases(target: ConformanceTarget): void {
     },
     { timeout: 180_000 },
   );
+  for (const [editor, replacer] of [
+    ['authority', 'replica'],
+    ['replica', 'authority'],
+  ] as const) {
+    definePairCase(
+      target,
+      `a directory the ${replacer} replaced by a file meets an edit inside it on the ${editor}: both kept`,
+      async (pair) => {
+        await pair.authority.do((ws) => {
+          ws.mkdir('/d');
+          ws.writeFile('/d/f', '0123456789'.repeat(20));
+          ws.writeFile('/d/g', 'untouched');
+        });
+        await pair.sync();
+        // An edit inside the directory (a truncate across a chunk boundary) leaves the directory's
+        // own revision alone; the replacement still must not take it.
+        await pair[editor].do((ws) => ws.truncate('/d/f', 65));
+        await pair[replacer].do((ws) => {
+          ws.rm('/d', { recursive: true });
+          ws.writeFile('/d', 'a file now');
+        });
+        await expectConverged(pair);
+        const contents = await pair.authority.do((ws) => contentsAt(ws, '/'));
+        expect(contents).toContain('a file now');
+        expect(contents).toContain('0123456789'.repeat(7).slice(0, 65));
+        expect(await pair.authority.do((ws) => ws.find('/', '*').filter((p) => p.includes('.conflict-')))).toHaveLength(
+          1,
+        );
+      },
+    );
+  }
   for (const [mover, editor] of [
     ['authority', 'replica'],
     ['replica', 'authority'],
