@@ -233,6 +233,39 @@ function behaviourCases(target: ConformanceTarget): void {
     },
     { timeout: 180_000 },
   );
+  definePairCase(
+    target,
+    "a directory the authority moves between the replica's pull and push arrives moved, no old copy left behind",
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/d/deep', { recursive: true });
+        for (let i = 0; i < 10; i++) ws.writeFile(`/d/deep/f${i}`, `file ${i}`);
+      });
+      await pair.sync();
+      // The replica has something to push, so the push acknowledges its stream past the tree it
+      // applied from the authority; the authority's move, made just before, has an older base.
+      await pair.replica.do((ws) => ws.writeFile('/z', 'replica'));
+      let moved = false;
+      const racing = forwardEndpoint(async (method, args) => {
+        if (method === 'pushChanges' && !moved) {
+          moved = true;
+          await pair.authority.do((ws) => ws.rename('/d', '/e'));
+        }
+        return (pair.wire[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+      });
+      expect((await pair.sync(undefined, racing)).conflicts).toEqual([]);
+      expect(moved).toBe(true);
+      const report = await pair.sync();
+      expect(report.conflicts).toEqual([]);
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual([
+        '/e',
+        '/e/deep',
+        ...Array.from({ length: 10 }, (_, i) => `/e/deep/f${i}`).sort(),
+        '/z',
+      ]);
+    },
+  );
   for (const [editor, replacer] of [
     ['authority', 'replica'],
     ['replica', 'authority'],
