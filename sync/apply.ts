@@ -466,11 +466,16 @@ function applyEntry(
 ): 'applied' | 'skipped' | 'settled' {
   // Paths longer than this side allows are refused here, with the entry (validation let them through).
   normalizePath(entry.path, 'sync');
-  const node = nodeAt(db, entry.path);
+  const location = locationAt(db, entry.path);
+  const node = location?.node;
   const local = nodeState(db, node, entry.path);
   if (sameState(local, entry)) return 'skipped';
   parents.before(entry.path);
-  if (policy && isConcurrent(db, entry.path, node, policy.base, peer, m)) {
+  if (
+    policy &&
+    (isConcurrent(db, entry.path, node, policy.base, peer, m) ||
+      replacesConcurrent(db, m, local, entry, policy.base, peer))
+  ) {
     if (entry.type === 'delete') {
       // An incoming deletion against a local edit: the edit survives; nothing is lost.
       result.conflicts.push({ path: entry.path, kept: 'local', copy: null });
@@ -495,6 +500,27 @@ function applyEntry(
       result.conflicts.push({ path: entry.path, kept: 'incoming', copy });
     }
   }
+  // Where the entry's parent directories are not all real directories here, writing it replaces
+  // what stands in their way: work made here concurrently is kept, as in any conflict.
+  if (
+    policy &&
+    entry.type !== 'delete' &&
+    (!location || location.realPath !== entry.path || location.parent.type !== 'dir')
+  ) {
+    const blocking = concurrentAncestor(db, m, entry.path, policy.base, peer);
+    if (blocking && policy.winner === 'local') {
+      const copy = conflictName(blocking.path, peer ?? 'peer', blocking.rev) + entry.path.slice(blocking.path.length);
+      parents.before(copy);
+      writeEntry(db, m, entry, copy);
+      result.conflicts.push({ path: entry.path, kept: 'local', copy });
+      return 'settled';
+    }
+    if (blocking) {
+      const copy = conflictName(blocking.path, replicaTag(db), blocking.rev);
+      moveAside(db, blocking.path, copy);
+      result.conflicts.push({ path: blocking.path, kept: 'incoming', copy });
+    }
+  }
   if (entry.type === 'delete' && local.type === 'dir' && policy) {
     const kept = removeKeepingConcurrent(db, m, entry.path, policy.base, peer);
     if (kept.length > 0) {
@@ -506,6 +532,46 @@ function applyEntry(
     parents.wrote(writeEntry(db, m, entry, entry.path), entry, m.rev);
   }
   return 'applied';
+}
+
+/**
+ * The highest ancestor of `path` that is not a directory here (a file, a symlink), when it was
+ * changed here concurrently: writing an entry below it would replace it.
+ */
+function concurrentAncestor(
+  db: Database,
+  m: Mutation,
+  path: string,
+  base: ChangeCursor,
+  peer: string | undefined,
+): { path: string; rev: number } | undefined {
+  const parts = path.split('/').slice(1, -1);
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = `/${parts.slice(0, i).join('/')}`;
+    const location = locationAt(db, dir);
+    if (!location?.node) return undefined;
+    if (location.node.type === 'dir' && location.realPath === dir) continue;
+    const node = location.node;
+    return isConcurrent(db, dir, node, base, peer, m) ? { path: dir, rev: Number(node.rev) } : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Whether `entry` (a file or symlink) would replace a local directory holding work changed here
+ * concurrently: an edit inside a directory leaves the directory's own revision alone, so the
+ * directory looks unchanged, yet replacing it would take the edit with it.
+ */
+function replacesConcurrent(
+  db: Database,
+  m: Mutation,
+  local: PathState,
+  entry: PathState,
+  base: ChangeCursor,
+  peer: string | undefined,
+): boolean {
+  if (local.type !== 'dir' || entry.type === 'dir' || entry.type === 'delete') return false;
+  return find(db, entry.path, '**').some((p) => isConcurrent(db, p, nodeAt(db, p), base, peer, m));
 }
 
 /**

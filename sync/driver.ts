@@ -30,6 +30,9 @@ import { expandMoves, settleMoves } from './moves.ts';
 import { fetchObjects, missingObjects, pushObjects, type SyncObject } from './objects.ts';
 import {
   assertAppliedPushCursor,
+  deferEchoForgetting,
+  deferredEchoForgetting,
+  forgetDeferredEchoes,
   pendingExpansions,
   readPushCursor,
   readWatermark,
@@ -241,6 +244,9 @@ export function createSyncDriver(
 
   const pull = async (report: SyncReport): Promise<void> => {
     const authority = await connect();
+    // A push before this pull: once the pull is through, every move the authority made before
+    // applying it has arrived, and the echo marks it covered are no longer needed.
+    const pushed = deferredEchoForgetting(db, authority);
     for (;;) {
       await expandPending(authority);
       const after = readWatermark(db, authority);
@@ -264,7 +270,10 @@ export function createSyncDriver(
       if (pendingExpansions(db, authority).length > 0) continue;
       // The last page is acknowledged by asking for the next, which brings nothing new: until then
       // the authority keeps the log it covers (compaction stops below a peer's acknowledged position).
-      if (!batch.more && compareChangeCursors(cursor, after) === 0) return;
+      if (!batch.more && compareChangeCursors(cursor, after) === 0) {
+        if (pushed) db.transaction(() => forgetDeferredEchoes(db, authority, pushed));
+        return;
+      }
     }
   };
 
@@ -331,7 +340,9 @@ export function createSyncDriver(
           batch.entries.map((entry) => entry.path),
           refused,
         );
-        writePushCursor(db, authority, batch.cursor, batch.entries.length > 0);
+        // The marks this push covers are forgotten only after the next whole pull (deferEchoForgetting).
+        writePushCursor(db, authority, batch.cursor, false);
+        if (batch.entries.length > 0) deferEchoForgetting(db, authority, batch.cursor);
         // Moves the authority took as deletions: their trees go again as state, in the next batches.
         expandMoves(db, expand);
       });

@@ -44,9 +44,9 @@ export function readPushCursor(db: Database, peer: string): ChangeCursor {
 
 /**
  * Records how far into this side's change stream `peer` has acknowledged, and forgets the echo
- * marks it covers, unless `forgetEchoes` is false: a replica whose push sent nothing has not told
- * its authority how far it got, and the authority's directory moves are checked against the marks
- * after the position it knows (sync/moves.ts).
+ * marks it covers, unless `forgetEchoes` is false: the replica's driver forgets them later
+ * ({@link deferEchoForgetting}), as the authority's directory moves are checked against the marks
+ * after the position it knew when it moved (sync/moves.ts).
  */
 export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor, forgetEchoes = true): void {
   writeCursor(db, peer, 'push', cursor);
@@ -55,6 +55,36 @@ export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor
     peer,
     cursor.at === null ? cursor.rev : cursor.rev - 1,
   ]);
+}
+
+/**
+ * Records that `peer` has applied this side's pushed stream through `cursor`, and so will not
+ * need the echo marks it covers once this side has pulled everything `peer` did before that push.
+ * Until then they are still needed: a directory move `peer` made before applying the push comes
+ * with an older base, and the marks tell which nodes below it this side only applied from `peer`.
+ */
+export function deferEchoForgetting(db: Database, peer: string, cursor: ChangeCursor): void {
+  writeMeta(db, `sync_forget:${peer}`, JSON.stringify(cursor));
+}
+
+/** The cursor of the last push whose echo marks wait to be forgotten (see {@link deferEchoForgetting}). */
+export function deferredEchoForgetting(db: Database, peer: string): ChangeCursor | undefined {
+  const value = readMeta(db, `sync_forget:${peer}`);
+  return typeof value === 'string' ? (JSON.parse(value) as ChangeCursor) : undefined;
+}
+
+/**
+ * Forgets `peer`'s echo marks covered by `cursor`, a push whose every earlier change of `peer`
+ * this side has now pulled; and the deferral itself, unless a later push replaced it.
+ */
+export function forgetDeferredEchoes(db: Database, peer: string, cursor: ChangeCursor): void {
+  db.run('DELETE FROM vfs_sync_echo WHERE peer = ? AND rev <= ?', [
+    peer,
+    cursor.at === null ? cursor.rev : cursor.rev - 1,
+  ]);
+  const now = deferredEchoForgetting(db, peer);
+  if (now && compareChangeCursors(now, cursor) === 0)
+    db.run('DELETE FROM vfs_meta WHERE k = ?', [`sync_forget:${peer}`]);
 }
 
 /** The authority's moved directories (its inodes) this side still has to ask it to send as state. */

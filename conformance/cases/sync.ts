@@ -233,6 +233,70 @@ function behaviourCases(target: ConformanceTarget): void {
     },
     { timeout: 180_000 },
   );
+  definePairCase(
+    target,
+    "a directory the authority moves between the replica's pull and push arrives moved, no old copy left behind",
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/d/deep', { recursive: true });
+        for (let i = 0; i < 10; i++) ws.writeFile(`/d/deep/f${i}`, `file ${i}`);
+      });
+      await pair.sync();
+      // The replica has something to push, so the push acknowledges its stream past the tree it
+      // applied from the authority; the authority's move, made just before, has an older base.
+      await pair.replica.do((ws) => ws.writeFile('/z', 'replica'));
+      let moved = false;
+      const racing = forwardEndpoint(async (method, args) => {
+        if (method === 'pushChanges' && !moved) {
+          moved = true;
+          await pair.authority.do((ws) => ws.rename('/d', '/e'));
+        }
+        return (pair.wire[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+      });
+      expect((await pair.sync(undefined, racing)).conflicts).toEqual([]);
+      expect(moved).toBe(true);
+      const report = await pair.sync();
+      expect(report.conflicts).toEqual([]);
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual([
+        '/e',
+        '/e/deep',
+        ...Array.from({ length: 10 }, (_, i) => `/e/deep/f${i}`).sort(),
+        '/z',
+      ]);
+    },
+  );
+  for (const [editor, replacer] of [
+    ['authority', 'replica'],
+    ['replica', 'authority'],
+  ] as const) {
+    definePairCase(
+      target,
+      `a directory the ${replacer} replaced by a file meets an edit inside it on the ${editor}: both kept`,
+      async (pair) => {
+        await pair.authority.do((ws) => {
+          ws.mkdir('/d');
+          ws.writeFile('/d/f', '0123456789'.repeat(20));
+          ws.writeFile('/d/g', 'untouched');
+        });
+        await pair.sync();
+        // An edit inside the directory (a truncate across a chunk boundary) leaves the directory's
+        // own revision alone; the replacement still must not take it.
+        await pair[editor].do((ws) => ws.truncate('/d/f', 65));
+        await pair[replacer].do((ws) => {
+          ws.rm('/d', { recursive: true });
+          ws.writeFile('/d', 'a file now');
+        });
+        await expectConverged(pair);
+        const contents = await pair.authority.do((ws) => contentsAt(ws, '/'));
+        expect(contents).toContain('a file now');
+        expect(contents).toContain('0123456789'.repeat(7).slice(0, 65));
+        expect(await pair.authority.do((ws) => ws.find('/', '*').filter((p) => p.includes('.conflict-')))).toHaveLength(
+          1,
+        );
+      },
+    );
+  }
   for (const [mover, editor] of [
     ['authority', 'replica'],
     ['replica', 'authority'],
