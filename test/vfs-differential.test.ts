@@ -3,6 +3,8 @@
  * fresh node:sqlite workspace) and to the real node:fs in a fresh temporary directory. After every
  * operation the return values and error codes must match; after every sequence the whole tree must
  * match (names, types, sizes, contents, permission bits, link targets, nlink).
+ * Half the sequences run the provider with `writeBack` (fd writes wait in a session until close or
+ * a change by path; the final tree is read before the last fds close).
  *
  * Replaying a failure: fast-check prints `seed` and `path` in the failure message. Run
  *   DIFF_SEED=<seed> DIFF_PATH=<path> npx vitest run --project node test/vfs-differential.test.ts
@@ -330,10 +332,11 @@ describe('the provider against the real node:fs', () => {
 
   it('agrees on every return value, error code and the final tree', () => {
     const umask = process.umask();
-    const property = fc.property(fc.array(opArb, { minLength: 20, maxLength: 40 }), (ops) => {
+    // Half the sequences with write-back: fd writes wait in a session while path calls change the file.
+    const property = fc.property(fc.boolean(), fc.array(opArb, { minLength: 20, maxLength: 40 }), (writeBack, ops) => {
       const root = fs.mkdtempSync(join(tmpdir(), 'dofs-diff-'));
       const ws = openWorkspace(createNodeSqliteBackend(), { chunkSize: 32 });
-      const provider = new SQLiteWorkspaceProvider(ws, { umask });
+      const provider = new SQLiteWorkspaceProvider(ws, { umask, writeBack });
       const real = realSide(root);
       const virtual = providerSide(provider);
       const realFds: number[] = [];

@@ -92,9 +92,11 @@ export interface SQLiteWorkspaceProviderOptions {
    * Write-back for fds: writes and truncates through this provider's fds go to a write buffer (as
    * the mount's), committed in one transaction when the fd is closed or fsynced, when
    * {@link SQLiteWorkspaceProvider.settleWrites} is called, or at the latest on the next turn of
-   * the event loop. Every read through this provider sees the bytes at once. The owner must call
-   * `settleWrites()` before any call that reads the workspace another way. Default false: every
-   * fd write is its own transaction.
+   * the event loop. Every read through this provider sees the bytes at once, and a call through it
+   * that changes a file by path (writeFile, appendFile, copyFile, an open that truncates, truncate,
+   * utimes) commits them first, so it lands after them as on a disk. The owner must call
+   * `settleWrites()` before any call that reads or changes the workspace another way. Default
+   * false: every fd write is its own transaction.
    */
   writeBack?: boolean;
   /**
@@ -260,6 +262,18 @@ class ProviderSync extends ProviderBase {
 
   #guard(syscall: string, path?: string): void {
     if (this.#readOnly) throw fsError('EROFS', syscall, path, undefined, 'the provider is read-only');
+  }
+
+  /**
+   * {@link #guard} for a call that changes a file's bytes or times by its path (not through its
+   * write-back session): pending fd writes are committed first, so the change lands after the
+   * writes made before it, as on a disk. Committed later, their session would be replayed over it
+   * (see `commitBuffered`): a writeFile's bytes under older fd writes, a utimes under the commit's
+   * own mtime.
+   */
+  #changeFile(syscall: string, path: string): void {
+    this.#guard(syscall, path);
+    this.settleWrites();
   }
 
   #stats(info: StatInfo, options?: StatOptions): WorkspaceStats {
@@ -503,7 +517,7 @@ class ProviderSync extends ProviderBase {
     const p = toPath(path);
     const a = toTime(atime, 'atime');
     const m = toTime(mtime, 'mtime');
-    this.#guard('utime', p);
+    this.#changeFile('utime', p);
     utimes(this.db, p, a, m);
   }
 
@@ -511,7 +525,7 @@ class ProviderSync extends ProviderBase {
   truncateSync(path: PathLike, len?: number): void {
     const p = toPath(path);
     const length = toLength(len);
-    this.#guard('open', p);
+    this.#changeFile('open', p);
     const buffer = this.#buffers.ofPath(p);
     if (!buffer) {
       truncate(this.db, p, length);
@@ -527,7 +541,7 @@ class ProviderSync extends ProviderBase {
     const from = toPath(src, 'src');
     const to = toPath(dest, 'dest');
     checkInteger(mode, 'mode', 0, 7);
-    this.#guard('copyfile', to);
+    this.#changeFile('copyfile', to);
     // A directory as the source removes the destination's name (as libuv does): an open file there
     // stays open, and that change is committed before the failure is thrown.
     const failure = keepOpenFiles(this.db, 'copyfile', to, () =>
@@ -574,7 +588,7 @@ class ProviderSync extends ProviderBase {
     const bytes = toBytes(data, encodingOf(options));
     const mode = toMode(opts.mode, 'mode', 0o666) & ~this.#umask;
     if (!flags.write) throw fsError('EBADF', 'write');
-    this.#guard('open', p);
+    this.#changeFile('open', p);
     writeWhole(this.db, p, bytes, { ...flags, mode });
   }
 
@@ -587,6 +601,7 @@ class ProviderSync extends ProviderBase {
     const bits = toMode(mode, 'mode', 0o666) & ~this.#umask;
     if (this.#readOnly && (parsed.write || parsed.truncate || (parsed.create && !exists(this.db, p))))
       this.#guard('open', p);
+    if (parsed.truncate) this.#changeFile('open', p);
     const opened = openFile(this.db, p, { ...parsed, mode: bits });
     return this.#fds.add((fd) => {
       // Directories too: one removed while open still answers fstat through its handles.

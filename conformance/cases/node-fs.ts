@@ -399,6 +399,41 @@ export function nodeFsCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
+      'native rmSync of `a/b/../.`: emptying `a` takes `b`, so the last rmdir finds no path and the call succeeds',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx, { cwd: '/w' });
+        const fill = () => {
+          fs.mkdirSync('/w/d/sub', { recursive: true });
+          fs.writeFileSync('/w/d/x', 'x');
+          fs.writeFileSync('/w/d/sub/y', 'y');
+        };
+        // remove_all empties what the path names, then rmdirs the path as given, resolving its
+        // '..' again: 'd/sub' is gone, so that is ENOENT, which remove_all takes as done.
+        fill();
+        fs.rmSync('d/sub/../.', { recursive: true });
+        expect(fs.readdirSync('d')).toEqual([]);
+        fill();
+        fs.rmSync('d/../.', { recursive: true });
+        expect(fs.readdirSync('/w')).toEqual([]);
+        // Where the path still resolves after the emptying, the rmdir of a final '.' fails.
+        fill();
+        const again = await caught(() => fs.rmSync('d/../d/.', { recursive: true }));
+        expect({ ...again }).toEqual({ errno: -22, code: 'EINVAL', syscall: 'rm', path: 'd/../d/.' });
+        expect(fs.readdirSync('/w')).toEqual(['d']);
+        expect(fs.readdirSync('d')).toEqual([]);
+        // node's JavaScript rm: rmdir of the path is EINVAL before anything is removed.
+        fill();
+        await expectNodeError(ctx, () => fs.promises.rm('d/sub/../.', { recursive: true }), {
+          code: 'EINVAL',
+          syscall: 'rmdir',
+          path: 'd/sub/../.',
+        });
+        expect(fs.readdirSync('d').sort()).toEqual(['sub', 'x']);
+      },
+    );
+
+    defineCase(
+      target,
       'recursive mkdir through a dangling symlink: the sync form as native mkdirSync, the async ones as libuv',
       async (ctx) => {
         const fs = nodeFsOf(ctx, { cwd: '/w' });

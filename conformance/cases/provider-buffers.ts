@@ -529,6 +529,44 @@ export function providerBufferCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
+      "write-back: a change by path lands after the fd writes made before it (writeFile, appendFile, open 'w', copyFile, truncate, utimes)",
+      (ctx) => {
+        // Each change by path is made while fd writes wait in their session; committed after it, the
+        // session would be replayed over the change (writeFile's bytes lost under older fd writes).
+        // What each leaves is what node:fs leaves on a disk.
+        const p = providerOf(ctx, { writeBack: true });
+        ctx.ws.writeFile('/src', 'Z');
+        const changes: [string, () => void, string][] = [
+          ['writeFile', () => p.writeFileSync('/f', 'BB'), 'BB\0\0\0C'],
+          ['appendFile', () => p.appendFileSync('/f', 'BB'), 'AAAABC'],
+          ["open 'w'", () => p.closeSync(p.openFdSync('/f', 'w')), '\0\0\0\0\0C'],
+          ['copyFile', () => p.copyFileSync('/src', '/f'), 'Z\0\0\0\0C'],
+          ['truncate', () => p.truncateSync('/f', 1), 'A\0\0\0\0C'],
+        ];
+        for (const [name, change, expected] of changes) {
+          const fd = p.openFdSync('/f', 'w+');
+          p.writeSync(fd, 'AAAA', 0);
+          change();
+          p.writeSync(fd, 'C', 5);
+          expect(p.readFileSync('/f', 'latin1'), name).toBe(expected);
+          p.closeSync(fd);
+          expect(text(ctx.ws.readFile('/f')), name).toBe(expected);
+        }
+        // Times given by utimes stay: the session's commit stamps no time of its own over them.
+        const fd = p.openFdSync('/f', 'r+');
+        p.writeSync(fd, 'D', 0);
+        ctx.clock.advance(1000);
+        p.utimesSync('/f', 1000, 2000);
+        expect(p.statSync('/f').mtimeMs).toBe(2_000_000);
+        ctx.clock.advance(1000);
+        p.closeSync(fd);
+        expect(ctx.ws.stat('/f').mtimeMs).toBe(2_000_000);
+        expect(ctx.ws.readFile('/f', 'utf8')).toBe('D\0\0\0\0C');
+      },
+    );
+
+    defineCase(
+      target,
       'a 64 MiB sequential write holds at most the bound in memory',
       (ctx) => {
         const p = providerOf(ctx);
