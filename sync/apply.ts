@@ -452,6 +452,7 @@ class ParentTimes {
    * aside, or kept for concurrent work, must travel to the peer, so its revision stays.
    */
   release(path: string): void {
+    if (nodeAt(this.db, path)?.type !== 'dir') return;
     for (const p of [path, ...find(this.db, path, '**')]) {
       const node = nodeAt(this.db, p);
       if (node?.type === 'dir') this.saved.delete(node.inode);
