@@ -403,6 +403,27 @@ export function keepOpenFiles<T>(db: Database, syscall: string, path: string, fn
   return result;
 }
 
+/**
+ * The files open now whose inode is above `last`: made after the snapshot a restore returns to,
+ * which deletes them. The restore keeps them for their handles ({@link keepNameless}).
+ */
+export function openFilesAbove(db: Database, last: number): number[] {
+  const above = pinnedInodes(db).filter((inode) => inode > last);
+  return nodesOf(db, above, "type = 'file'").map((row) => Number(row.inode));
+}
+
+/**
+ * Open files `inodes` lost every name in the current mutation (a restore to before they were
+ * made): they stay, nameless, readable and writable through their handles, and go at their last
+ * unpin, as after an unlink while open.
+ */
+export function keepNameless(db: Database, inodes: readonly number[]): void {
+  for (const inode of inodes) {
+    db.run('UPDATE vfs_nodes SET nlink = 0 WHERE inode = ?', [inode]);
+    unnamed(db).add(inode);
+  }
+}
+
 /** The rows of those of `inodes` that exist and match `where`, in batches under the parameter limit. */
 function nodesOf(db: Database, inodes: readonly number[], where: string): NodeRow[] {
   const rows: NodeRow[] = [];

@@ -447,6 +447,18 @@ class ParentTimes {
     if (entry.type === 'dir') this.saved.set(inode, { mtime: entry.mtime, rev });
   }
 
+  /**
+   * Lets the directories at and below `path` keep what this batch stamped on them: a version moved
+   * aside, or kept for concurrent work, must travel to the peer, so its revision stays.
+   */
+  release(path: string): void {
+    if (nodeAt(this.db, path)?.type !== 'dir') return;
+    for (const p of [path, ...find(this.db, path, '**')]) {
+      const node = nodeAt(this.db, p);
+      if (node?.type === 'dir') this.saved.delete(node.inode);
+    }
+  }
+
   restore(): void {
     for (const [inode, { mtime, rev }] of this.saved) {
       this.db.run("UPDATE vfs_nodes SET mtime = ?, rev = ? WHERE inode = ? AND type = 'dir'", [mtime, rev, inode]);
@@ -497,6 +509,7 @@ function applyEntry(
     } else {
       const copy = conflictName(entry.path, replicaTag(db), local.rev);
       moveAside(db, entry.path, copy);
+      parents.release(copy);
       result.conflicts.push({ path: entry.path, kept: 'incoming', copy });
     }
   }
@@ -518,6 +531,7 @@ function applyEntry(
     if (blocking) {
       const copy = conflictName(blocking.path, replicaTag(db), blocking.rev);
       moveAside(db, blocking.path, copy);
+      parents.release(copy);
       result.conflicts.push({ path: blocking.path, kept: 'incoming', copy });
     }
   }

@@ -94,7 +94,9 @@ export interface SQLiteWorkspaceProviderOptions {
    * {@link SQLiteWorkspaceProvider.settleWrites} is called, or at the latest on the next turn of
    * the event loop. Every read through this provider sees the bytes at once, and a call through it
    * that changes a file by path (writeFile, appendFile, copyFile, an open that truncates, truncate,
-   * utimes) commits them first, so it lands after them as on a disk. The owner must call
+   * utimes) commits them first, so it lands after them as on a disk. So does I/O on the file
+   * through another provider's fds, and `settleWrites()` of any provider over the same workspace
+   * handle (createNodeFs calls it before every call that is not fd I/O). The owner must call
    * `settleWrites()` before any call that reads or changes the workspace another way. Default
    * false: every fd write is its own transaction.
    */
@@ -203,6 +205,13 @@ const ProviderBase = VirtualProvider as unknown as abstract new () => {
   get supportsSymlinks(): boolean;
   get supportsWatch(): boolean;
 };
+
+/**
+ * Per workspace handle, the providers with write-back sessions not yet committed: two node:fs
+ * modules over one workspace (two libraries, each given its own) see and follow each other's fd
+ * writes as two processes on one disk do, rather than each committing over the other later.
+ */
+const writingBack = new WeakMap<Database, Set<ProviderSync>>();
 
 /** The sync surface; {@link SQLiteWorkspaceProvider} adds the derived async forms. */
 class ProviderSync extends ProviderBase {
@@ -708,16 +717,26 @@ class ProviderSync extends ProviderBase {
   }
 
   /**
-   * Commits every write-back session of fd writes (see `writeBack`), each in one transaction. A
-   * commit that fails is kept and thrown by the next fsync or close of that file.
+   * Commits every write-back session of fd writes (see `writeBack`) of every provider over this
+   * workspace handle, each in one transaction. A commit that fails is kept and thrown by the next
+   * fsync or close of that file through the provider that wrote it.
    */
   settleWrites(): void {
-    if (this.#pending.size === 0) return;
-    for (const inode of [...this.#pending]) this.#commitInode(inode);
+    const providers = writingBack.get(this.db);
+    if (providers === undefined) return;
+    for (const provider of [...providers]) for (const inode of [...provider.#pending]) provider.#commitInode(inode);
+  }
+
+  /** Commits the sessions other providers over this workspace handle hold on `inode`, before I/O on it here. */
+  #settleOthers(inode: number): void {
+    const providers = writingBack.get(this.db);
+    if (providers === undefined) return;
+    for (const provider of [...providers]) if (provider !== this) provider.#commitInode(inode);
   }
 
   #commitInode(inode: number): void {
     if (!this.#pending.delete(inode)) return;
+    if (this.#pending.size === 0) writingBack.get(this.db)?.delete(this);
     try {
       this.#buffers.releaseInode(inode);
     } catch (error) {
@@ -739,6 +758,8 @@ class ProviderSync extends ProviderBase {
     const buffer = this.#buffers.ofInode(inode);
     if (buffer || !this.#writeBack) return buffer;
     this.#pending.add(inode);
+    const providers = writingBack.get(this.db) ?? new Set();
+    writingBack.set(this.db, providers.add(this));
     // At the latest on the next turn of the event loop: a synchronous burst of writes is one transaction.
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
@@ -750,10 +771,12 @@ class ProviderSync extends ProviderBase {
   // What handles call back into: I/O by inode that sees write buffers, and closing.
   readonly #host = {
     readInto: (inode: number, offset: number, target: Uint8Array, options?: ReadIntoOptions): number => {
+      this.#settleOthers(inode);
       const buffer = this.#buffers.ofInode(inode);
       return buffer ? buffer.readInto(offset, target) : readInto(this.db, inode, offset, target, options);
     },
     writeAt: (inode: number, offset: number, bytes: Uint8Array, append: boolean, handOver = false): number => {
+      this.#settleOthers(inode);
       if (bytes.byteLength === 0) return this.#buffers.ofInode(inode) ? offset : writeAt(this.db, inode, offset, bytes);
       const buffer = this.#fdBuffer(inode);
       if (!buffer) return writeAt(this.db, inode, offset, bytes, append);
@@ -764,12 +787,15 @@ class ProviderSync extends ProviderBase {
       return buffer.write(at, bytes, handOver);
     },
     truncateAt: (inode: number, length: number): void => {
+      this.#settleOthers(inode);
       const buffer = this.#writeBack ? this.#fdBuffer(inode) : this.#buffers.ofInode(inode);
       if (buffer) buffer.truncate(length);
       else truncateAt(this.db, inode, length);
     },
-    statInode: (inode: number, options?: StatOptions): WorkspaceStats =>
-      this.#stats(statInode(this.db, inode), options),
+    statInode: (inode: number, options?: StatOptions): WorkspaceStats => {
+      this.#settleOthers(inode);
+      return this.#stats(statInode(this.db, inode), options);
+    },
     guardWrite: (syscall: string): void => this.#guard(syscall),
     closed: (handle: WorkspaceFileHandle): void => {
       this.#fds.delete(handle.fd);

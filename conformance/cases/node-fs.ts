@@ -1101,6 +1101,40 @@ export function nodeFsCases(target: ConformanceTarget): void {
   });
 
   describe('node:fs module: descriptors, access, links, watching', () => {
+    defineCase(
+      target,
+      "two node:fs modules over one workspace: each sees the other's fd writes at once, and their changes land in the order made",
+      (ctx) => {
+        // Two libraries given a module each, as two processes on one disk: fd writes wait in a
+        // write-back session of the module that made them, which the other's calls commit first.
+        const a = nodeFsOf(ctx);
+        const b = nodeFsOf(ctx);
+        const fd = a.openSync('/f', 'w');
+        a.writeSync(fd, 'AAAA');
+        expect(b.readFileSync('/f', 'utf8')).toBe('AAAA');
+        a.writeSync(fd, 'C', 5);
+        // fd I/O through the other module sees the bytes too (fstat, read), and writes after them.
+        const other = b.openSync('/f', 'r+');
+        a.writeSync(fd, 'E', 4);
+        expect(b.fstatSync(other).size).toBe(6);
+        const got = Buffer.alloc(8);
+        expect(b.readSync(other, got, 0, 8, 0)).toBe(6);
+        expect(got.subarray(0, 6).toString('latin1')).toBe('AAAAEC');
+        b.writeSync(other, 'BB', 0, 'latin1');
+        a.writeSync(fd, 'D', 1);
+        expect(a.readFileSync('/f', 'latin1')).toBe('BDAAEC');
+        b.ftruncateSync(other, 3);
+        expect(a.fstatSync(fd).size).toBe(3);
+        // A whole-file write after them replaces them all, whichever module made them.
+        a.writeSync(fd, 'XYZ', 0);
+        b.writeSync(other, 'Q', 5);
+        b.writeFileSync('/f', 'Z');
+        a.closeSync(fd);
+        b.closeSync(other);
+        expect(ctx.ws.readFile('/f', 'utf8')).toBe('Z');
+      },
+    );
+
     defineCase(target, 'readv and writev scatter and gather; an fd of a removed file still works', (ctx) => {
       const fs = nodeFsOf(ctx);
       const fd = fs.openSync('/f', 'w+');

@@ -426,6 +426,38 @@ export function snapshotCases(target: ConformanceTarget): void {
       },
     );
 
+    defineCase(
+      target,
+      'a file made after a snapshot and open when a restore removes it stays, nameless, for its handle until closed',
+      ({ ws }) => {
+        const fs = createNodeFs(ws);
+        ws.writeFile('/kept', 'kept');
+        ws.snapshot('a');
+        const atA = tree(ws);
+        ws.writeFile('/new', 'x'.repeat(40));
+        const fd = fs.openSync('/new', 'r+');
+        fs.writeSync(fd, 'written before', 0);
+        fs.fsyncSync(fd);
+        const { before } = ws.restore('a');
+        expect(tree(ws)).toEqual(atA);
+        // As after an unlink while open: no name, but reads, writes and fstat work.
+        fs.writeSync(fd, ' and after', 14);
+        expect(fs.fstatSync(fd).nlink).toBe(0);
+        const read = Buffer.alloc(64);
+        expect(read.toString('utf8', 0, fs.readSync(fd, read, 0, 64, 0))).toBe(
+          `written before and after${'x'.repeat(16)}`,
+        );
+        fs.closeSync(fd);
+        expectFsckClean(ws);
+        expect(ws.db.all('SELECT inode FROM vfs_nodes WHERE nlink <= 0')).toEqual([]);
+        expect(tree(ws)).toEqual(atA);
+        // The restore is undone with what was written before it.
+        ws.restore(before.name);
+        expect(ws.readFile('/new', 'utf8')).toBe(`written before${'x'.repeat(26)}`);
+        expectFsckClean(ws);
+      },
+    );
+
     defineCase(target, 'usage reports the bytes snapshots pin, and what each holds alone', ({ ws }) => {
       ws.writeFile('/a', patternBytes(1000, 1));
       ws.writeFile('/b', patternBytes(1000, 2));

@@ -266,6 +266,33 @@ function behaviourCases(target: ConformanceTarget): void {
       ]);
     },
   );
+  definePairCase(
+    target,
+    'a directory moved aside after a deletion below it in the same batch travels whole',
+    async (pair) => {
+      await pair.replica.do((ws) => {
+        ws.mkdir('/t/s/sub', { recursive: true });
+        ws.writeFile('/t/s/sub/f', 'one');
+      });
+      await pair.sync();
+      // The authority's page deletes below /t/s (the replica notes /t/s's times to put them back),
+      // then replaces /t by a file; the replica made /t/new meanwhile, so its /t moves aside, /t/s
+      // with it: the times put back must not make /t/s look unchanged, or it never travels.
+      await pair.authority.do((ws) => {
+        ws.rm('/t/s/sub', { recursive: true });
+        ws.rm('/t', { recursive: true });
+        ws.writeFile('/t', 'a file now');
+      });
+      await pair.replica.do((ws) => ws.writeFile('/t/new', 'two'));
+      await expectConverged(pair);
+      const copies = await pair.authority.do((ws) => ws.find('/', '*').filter((p) => p.includes('.conflict-')));
+      expect(copies).toHaveLength(1);
+      expect(await pair.authority.do((ws) => ws.find(copies[0] as string, '**'))).toEqual([
+        `${copies[0]}/new`,
+        `${copies[0]}/s`,
+      ]);
+    },
+  );
   for (const [editor, replacer] of [
     ['authority', 'replica'],
     ['replica', 'authority'],

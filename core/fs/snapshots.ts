@@ -7,7 +7,7 @@
 import { purgeAttic, settleAttic } from '../attic.ts';
 import type { Database } from '../database.ts';
 import { fsError } from '../errors.ts';
-import { dropNameless } from '../handles.ts';
+import { dropNameless, keepNameless, openFilesAbove } from '../handles.ts';
 import { foldEpoch, historyOf, recordInto, stopRecording, VERSIONED } from '../history.ts';
 import { type Mutation, mutate } from '../mutate.ts';
 import { isSameOrBelow } from '../paths.ts';
@@ -195,6 +195,7 @@ export function restore(db: Database, name: string): RestoreResult {
       tombstoneSubtree(db, m, inode, path);
       m.note('rename', path);
     }
+    const open = openFilesAbove(db, last);
     const changed = db.all<{ inode: number }>(
       `SELECT inode FROM vfs_hist_nodes WHERE epoch >= ? AND epoch < ? AND inode <= ?
        UNION SELECT inode FROM vfs_hist_chunks WHERE epoch >= ? AND epoch < ? AND inode <= ?`,
@@ -209,8 +210,13 @@ export function restore(db: Database, name: string): RestoreResult {
         `DELETE FROM ${v.table} WHERE (${keys}) IN (SELECT ${keys} FROM ${history} WHERE epoch >= ? AND epoch < ?)`,
         range,
       );
-      // Rows of inodes newer than the snapshot have no history: none of them existed then.
-      db.run(`DELETE FROM ${v.table} WHERE ${v.inode} > ?`, [last]);
+      // Rows of inodes newer than the snapshot have no history: none of them existed then. Open
+      // files keep their node and content (not their names) for their handles.
+      const kept = v === VERSIONED.dirents ? [] : open;
+      db.run(`DELETE FROM ${v.table} WHERE ${v.inode} > ? AND ${v.inode} NOT IN (SELECT value FROM json_each(?))`, [
+        last,
+        JSON.stringify(kept),
+      ]);
       db.run(
         `INSERT INTO ${v.table} (${values})
          SELECT ${v.keys.map((key) => `h.${key}`).join(', ')}, ${v.values.map((value) => `h.${value}`).join(', ')}
@@ -230,6 +236,7 @@ export function restore(db: Database, name: string): RestoreResult {
       restampSubtree(db, m, inode);
       m.note('rename', path);
     }
+    keepNameless(db, open);
     // A file open and unlinked when the snapshot was taken comes back with no name: deleted, as
     // closing its last handle deleted it, unless a handle still holds it.
     dropNameless(
