@@ -455,6 +455,18 @@ export function snapshotCases(target: ConformanceTarget): void {
         ws.restore(before.name);
         expect(ws.readFile('/new', 'utf8')).toBe(`written before${'x'.repeat(26)}`);
         expectFsckClean(ws);
+        // The same with a snapshot between, whose history holds the file's rows as it saw them.
+        ws.writeFile('/newer', 'y'.repeat(40));
+        ws.snapshot('b');
+        ws.writeFile('/newer', 'z'.repeat(40));
+        const newer = fs.openSync('/newer', 'r');
+        ws.restore('a');
+        expect(tree(ws)).toEqual(atA);
+        expect(fs.fstatSync(newer)).toMatchObject({ nlink: 0, size: 40 });
+        expect(read.toString('utf8', 0, fs.readSync(newer, read, 0, 64, 0))).toBe('z'.repeat(40));
+        fs.closeSync(newer);
+        expectFsckClean(ws);
+        expect(ws.atSnapshot('b').readFile('/newer', 'utf8')).toBe('y'.repeat(40));
       },
     );
 

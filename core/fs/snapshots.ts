@@ -206,17 +206,16 @@ export function restore(db: Database, name: string): RestoreResult {
       const keys = v.keys.join(', ');
       const match = v.keys.map((key) => `h.${key} = k.${key}`).join(' AND ');
       const values = [...v.keys, ...v.values].join(', ');
+      // Open files made since the snapshot keep their node and content (not their names) for
+      // their handles: none of their rows is deleted, none is put back (they did not exist then).
+      const kept = JSON.stringify(v === VERSIONED.dirents ? [] : open);
+      const notOpen = `${v.inode} NOT IN (SELECT value FROM json_each(?))`;
       db.run(
-        `DELETE FROM ${v.table} WHERE (${keys}) IN (SELECT ${keys} FROM ${history} WHERE epoch >= ? AND epoch < ?)`,
-        range,
+        `DELETE FROM ${v.table} WHERE (${keys}) IN (SELECT ${keys} FROM ${history} WHERE epoch >= ? AND epoch < ?) AND ${notOpen}`,
+        [...range, kept],
       );
-      // Rows of inodes newer than the snapshot have no history: none of them existed then. Open
-      // files keep their node and content (not their names) for their handles.
-      const kept = v === VERSIONED.dirents ? [] : open;
-      db.run(`DELETE FROM ${v.table} WHERE ${v.inode} > ? AND ${v.inode} NOT IN (SELECT value FROM json_each(?))`, [
-        last,
-        JSON.stringify(kept),
-      ]);
+      // Rows of inodes newer than the snapshot: none of them existed then.
+      db.run(`DELETE FROM ${v.table} WHERE ${v.inode} > ? AND ${notOpen}`, [last, kept]);
       db.run(
         `INSERT INTO ${v.table} (${values})
          SELECT ${v.keys.map((key) => `h.${key}`).join(', ')}, ${v.values.map((value) => `h.${value}`).join(', ')}
