@@ -470,6 +470,30 @@ export function snapshotCases(target: ConformanceTarget): void {
       },
     );
 
+    defineCase(
+      target,
+      'diff goes through directories only: a path that went through a symlink on one side is not there',
+      ({ ws }) => {
+        ws.mkdir('/d');
+        ws.writeFile('/d/x', 'a file\n');
+        ws.symlink('/d', '/l');
+        ws.snapshot('a');
+        ws.rm('/l');
+        ws.mkdir('/l/x', { recursive: true });
+        ws.snapshot('b');
+        const forward: SnapshotDiffEntry[] = [
+          { path: '/l', status: 'changed', changes: ['type'] },
+          { path: '/l/x', status: 'added' },
+        ];
+        expect(ws.diff('a')).toEqual(forward);
+        expect(ws.diff('a', 'b')).toEqual(forward);
+        expect(ws.diff('b', 'a')).toEqual([
+          { path: '/l', status: 'changed', changes: ['type'] },
+          { path: '/l/x', status: 'removed' },
+        ]);
+      },
+    );
+
     defineCase(target, 'usage reports the bytes snapshots pin, and what each holds alone', ({ ws }) => {
       ws.writeFile('/a', patternBytes(1000, 1));
       ws.writeFile('/b', patternBytes(1000, 2));
