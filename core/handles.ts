@@ -404,12 +404,11 @@ export function keepOpenFiles<T>(db: Database, syscall: string, path: string, fn
 }
 
 /**
- * The files open now whose inode is above `last`: made after the snapshot a restore returns to,
- * which deletes them. The restore keeps them for their handles ({@link keepNameless}).
+ * The files open now (pinned), of those `keep` accepts: a restore keeps those the snapshot it
+ * returns to did not have for their handles ({@link keepNameless}).
  */
-export function openFilesAbove(db: Database, last: number): number[] {
-  const above = pinnedInodes(db).filter((inode) => inode > last);
-  return nodesOf(db, above, "type = 'file'").map((row) => Number(row.inode));
+export function openFiles(db: Database, keep: (inode: number) => boolean): number[] {
+  return nodesOf(db, pinnedInodes(db).filter(keep), "type = 'file'").map((row) => Number(row.inode));
 }
 
 /**

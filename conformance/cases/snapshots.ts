@@ -428,7 +428,7 @@ export function snapshotCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
-      'a file made after a snapshot and open when a restore removes it stays, nameless, for its handle until closed',
+      'a file open when a restore removes it (made since the snapshot, or brought back since) stays, nameless, for its handle until closed',
       ({ ws }) => {
         const fs = createNodeFs(ws);
         ws.writeFile('/kept', 'kept');
@@ -467,6 +467,20 @@ export function snapshotCases(target: ConformanceTarget): void {
         fs.closeSync(newer);
         expectFsckClean(ws);
         expect(ws.atSnapshot('b').readFile('/newer', 'utf8')).toBe('y'.repeat(40));
+        // A file older than the snapshot, removed before it, and brought back since by a restore.
+        ws.writeFile('/old', 'o'.repeat(40));
+        ws.snapshot('c');
+        ws.rm('/old');
+        ws.snapshot('d');
+        ws.deleteSnapshot(ws.restore('c').before.name);
+        const old = fs.openSync('/old', 'r');
+        ws.deleteSnapshot(ws.restore('d').before.name);
+        expect(ws.exists('/old')).toBe(false);
+        expect(fs.fstatSync(old)).toMatchObject({ nlink: 0, size: 40 });
+        expect(read.toString('utf8', 0, fs.readSync(old, read, 0, 64, 0))).toBe('o'.repeat(40));
+        fs.closeSync(old);
+        expectFsckClean(ws);
+        expect(ws.db.all('SELECT inode FROM vfs_nodes WHERE nlink <= 0')).toEqual([]);
       },
     );
 
