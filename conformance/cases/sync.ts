@@ -143,6 +143,18 @@ async function expectConverged(pair: Pair): Promise<void> {
   expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
 }
 
+/** The pair's wire, but `change` runs on the authority once, just before the first push arrives. */
+function racingWire(pair: Pair, change: (ws: Workspace) => void): SyncEndpoint {
+  let done = false;
+  return forwardEndpoint(async (method, args) => {
+    if (method === 'pushChanges' && !done) {
+      done = true;
+      await pair.authority.do(change);
+    }
+    return (pair.wire[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+  });
+}
+
 /** Asserts that `fn` fails with `code` and the side's workspace is exactly as before. */
 async function expectRefusedOn(side: Side, fn: () => unknown, code: ErrorCode): Promise<Error> {
   const before = await side.do(snapshot);
@@ -245,16 +257,15 @@ function behaviourCases(target: ConformanceTarget): void {
       // The replica has something to push, so the push acknowledges its stream past the tree it
       // applied from the authority; the authority's move, made just before, has an older base.
       await pair.replica.do((ws) => ws.writeFile('/z', 'replica'));
-      let moved = false;
-      const racing = forwardEndpoint(async (method, args) => {
-        if (method === 'pushChanges' && !moved) {
-          moved = true;
-          await pair.authority.do((ws) => ws.rename('/d', '/e'));
-        }
-        return (pair.wire[method] as (...a: unknown[]) => Promise<unknown>)(...args);
-      });
-      expect((await pair.sync(undefined, racing)).conflicts).toEqual([]);
-      expect(moved).toBe(true);
+      expect(
+        (
+          await pair.sync(
+            undefined,
+            racingWire(pair, (ws) => ws.rename('/d', '/e')),
+          )
+        ).conflicts,
+      ).toEqual([]);
+      expect(await pair.authority.do((ws) => ws.exists('/e/deep/f9'))).toBe(true);
       const report = await pair.sync();
       expect(report.conflicts).toEqual([]);
       await expectConverged(pair);
@@ -291,6 +302,30 @@ function behaviourCases(target: ConformanceTarget): void {
         `${copies[0]}/new`,
         `${copies[0]}/s`,
       ]);
+    },
+  );
+  definePairCase(
+    target,
+    "a directory's mode changed on both sides, with a deletion below it in the same batch: the authority's wins",
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/d');
+        ws.writeFile('/d/y', 'y');
+      });
+      await pair.sync();
+      // The replica's push deletes /d/y before it sends /d: applying the deletion touches /d on
+      // the authority, which must still see its own chmod (made after the pull) as concurrent.
+      await pair.replica.do((ws) => {
+        ws.rm('/d/y');
+        ws.chmod('/d', 0o700);
+      });
+      await pair.sync(
+        undefined,
+        racingWire(pair, (ws) => ws.chmod('/d', 0o750)),
+      );
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.stat('/d').mode & 0o777)).toBe(0o750);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/d']);
     },
   );
   for (const [editor, replacer] of [
