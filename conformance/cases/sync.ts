@@ -18,6 +18,7 @@ import { createSyncDriver, type SyncDriverOptions, type SyncReport } from '../..
 import { createSyncEndpoint, forwardEndpoint, type SyncEndpoint } from '../../sync/endpoint.ts';
 import { connectInProcess, type InProcessOptions, type WireCounters } from '../../sync/in-process.ts';
 import { fetchObjects, pushObjects } from '../../sync/objects.ts';
+import { replicaId, resetPeer } from '../../sync/peers.ts';
 import { expectCode, expectFsckClean, expectRefused, openTestWorkspace, tickingClock } from '../harness.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
@@ -326,6 +327,27 @@ function behaviourCases(target: ConformanceTarget): void {
       await expectConverged(pair);
       expect(await pair.replica.do((ws) => ws.stat('/d').mode & 0o777)).toBe(0o750);
       expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/d']);
+    },
+  );
+  definePairCase(
+    target,
+    'a replica the authority forgot resyncs, and a directory moved after arrives moved',
+    async (pair) => {
+      await pair.replica.do((ws) => {
+        ws.mkdir('/t1/s', { recursive: true });
+        ws.writeFile('/t1/s/f', 'replica');
+      });
+      await pair.sync();
+      const id = await pair.replica.do((ws) => replicaId(ws.db));
+      // The authority forgets the replica and compacts its whole log: the replica must resync.
+      await pair.authority.do((ws) => {
+        resetPeer(ws.db, id);
+        while (compactChanges(ws.db, { maxRows: 1 }).more);
+      });
+      await pair.sync();
+      await pair.authority.do((ws) => ws.rename('/t1', '/t2'));
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/t2', '/t2/s', '/t2/s/f']);
     },
   );
   for (const [editor, replacer] of [
