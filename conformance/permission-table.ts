@@ -23,7 +23,8 @@ export interface PermissionFs {
   linkSync(existing: string, path: string): void;
   statSync(path: string): unknown;
   lstatSync(path: string): unknown;
-  readdirSync(path: string): unknown;
+  readdirSync(path: string, options?: { recursive?: boolean; withFileTypes?: boolean }): unknown;
+  globSync(pattern: string, options: { cwd: string }): unknown;
   opendirSync(path: string): { closeSync(): void };
   unlinkSync(path: string): void;
   rmdirSync(path: string): void;
@@ -350,6 +351,68 @@ export const PERMISSION_STEPS: readonly PermissionStep[] = [
       fs.rmSync(at('/mine/sub'), { recursive: true });
     },
     expect: 'ok',
+  },
+  // '.' and '..' are looked up like any name: in a directory the caller may search. A trailing
+  // slash is no lookup of its own.
+  {
+    name: "stat of a final '.' in a directory without x",
+    run: (fs, at) => fs.statSync(at('/noexec/.')),
+    expect: refused('EACCES', 'stat'),
+  },
+  {
+    name: "stat of '..' out of a directory without x",
+    run: (fs, at) => fs.statSync(at('/noexec/..')),
+    expect: refused('EACCES', 'stat'),
+  },
+  {
+    name: 'stat of a directory without x with a trailing slash',
+    run: (fs, at) => fs.statSync(at('/noexec/')),
+    expect: 'ok',
+  },
+  {
+    name: "readdir of a final '.' in a directory without x",
+    run: (fs, at) => fs.readdirSync(at('/noexec/.')),
+    expect: refused('EACCES', 'scandir'),
+  },
+  {
+    name: 'recursive readdir (names) lists a subdirectory it cannot enter, and goes no further',
+    run: (fs, at) => {
+      fs.mkdirSync(at('/mine/rd/sub'), { recursive: true });
+      fs.chmodSync(at('/mine/rd'), 0o600);
+      const names = JSON.stringify(fs.readdirSync(at('/mine/rd'), { recursive: true }));
+      if (names !== '["sub"]') throw Object.assign(new Error(names), { code: 'LISTED', syscall: names });
+    },
+    expect: 'ok',
+  },
+  {
+    name: 'recursive readdir with types goes into it, and fails there',
+    run: (fs, at) => fs.readdirSync(at('/mine/rd'), { recursive: true, withFileTypes: true }),
+    expect: refused('EACCES', 'scandir'),
+  },
+  {
+    name: "glob '**/sub' finds the entry as listed in a directory without x",
+    run: (fs, at) => {
+      const found = JSON.stringify(fs.globSync('**/sub', { cwd: at('/mine/rd') }));
+      if (found !== '["sub"]') throw Object.assign(new Error(found), { code: 'GLOBBED', syscall: found });
+    },
+    expect: 'ok',
+  },
+  {
+    name: 'rm -r of an empty directory with r but no x (read, nothing in it to remove)',
+    run: (fs, at) => {
+      fs.chmodSync(at('/mine/rd'), 0o700);
+      fs.chmodSync(at('/mine/rd/sub'), 0o600);
+      fs.rmSync(at('/mine/rd/sub'), { recursive: true });
+    },
+    expect: 'ok',
+  },
+  {
+    name: 'rm -r of an empty directory without r',
+    run: (fs, at) => {
+      fs.mkdirSync(at('/mine/rd/wx'), { mode: 0o300 });
+      fs.rmSync(at('/mine/rd/wx'), { recursive: true });
+    },
+    expect: refused('EACCES', 'rm'),
   },
 ];
 

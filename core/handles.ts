@@ -37,6 +37,7 @@ import {
 } from './nodes.ts';
 import { splitPath } from './paths.ts';
 import { checkFileSize } from './quotas.ts';
+import { removedDirs } from './removed-dirs.ts';
 import { locate, pathsOf } from './resolve.ts';
 
 /** How to open a path: open(2)'s flags, already decoded. */
@@ -294,17 +295,6 @@ export function utimesAt(db: Database, inode: number, atimeMs: number, mtimeMs: 
 // ---- Pins: an open file outlives its last name until it is closed. ----
 
 const pinsByDb = new WeakMap<Database, Map<number, number>>();
-/** Pinned directories removed while open: their last rows, for fstat, until their last unpin. */
-const removedDirsByDb = new WeakMap<Database, Map<number, NodeRow>>();
-
-function removedDirs(db: Database): Map<number, NodeRow> {
-  let map = removedDirsByDb.get(db);
-  if (!map) {
-    map = new Map();
-    removedDirsByDb.set(db, map);
-  }
-  return map;
-}
 /** Pinned files that lost their last name while open: deleted at their last unpin. */
 const unnamedByDb = new WeakMap<Database, Set<number>>();
 
@@ -404,12 +394,11 @@ export function keepOpenFiles<T>(db: Database, syscall: string, path: string, fn
 }
 
 /**
- * The files open now whose inode is above `last`: made after the snapshot a restore returns to,
- * which deletes them. The restore keeps them for their handles ({@link keepNameless}).
+ * The files open now (pinned), of those `keep` accepts: a restore keeps those the snapshot it
+ * returns to did not have for their handles ({@link keepNameless}).
  */
-export function openFilesAbove(db: Database, last: number): number[] {
-  const above = pinnedInodes(db).filter((inode) => inode > last);
-  return nodesOf(db, above, "type = 'file'").map((row) => Number(row.inode));
+export function openFiles(db: Database, keep: (inode: number) => boolean): number[] {
+  return nodesOf(db, pinnedInodes(db).filter(keep), "type = 'file'").map((row) => Number(row.inode));
 }
 
 /**

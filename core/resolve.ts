@@ -87,6 +87,8 @@ export function locate(db: Database, path: string | readonly string[], options: 
   }
   if (queue.length === 0) {
     const root = rootNode(db);
+    // '/.' looks '.' up in the root, as any final '.' in its directory (below).
+    if (dotted && searching && !ownerMay(db, root, X_OK)) throw fsError('EACCES', options.syscall, display);
     return { parent: root, name: '', node: root, realPath: '/', trailingSlash };
   }
   // The directories walked so far: stack[0] is the root, the last is the current directory. The
@@ -114,7 +116,10 @@ export function locate(db: Database, path: string | readonly string[], options: 
   while (position < queue.length) {
     const name = queue[position++];
     const dir = stack[stack.length - 1];
-    if (name === '.' || name === '') continue;
+    if (name === '') continue;
+    // The kernel looks '.' and '..' up like any name: in a directory the caller may search.
+    search(dir);
+    if (name === '.') continue;
     if (name === '..') {
       // Only symlink targets bring '..' here (user paths are normalised); at the root it stays.
       if (stack.length > 1) {
@@ -152,6 +157,8 @@ export function locate(db: Database, path: string | readonly string[], options: 
     }
     if (last) {
       if (checkSlash && node.type !== 'dir') throw fsError('ENOTDIR', options.syscall, display);
+      // A final '.' is a lookup in the directory itself (stat('d/.') needs search on d; 'd/' does not).
+      if (dotted) search(node);
       return { parent: row(dir), name, node, realPath: joinPath([...names, name]), trailingSlash };
     }
     if (node.type !== 'dir') throw fsError('ENOTDIR', options.syscall, display);

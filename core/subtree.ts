@@ -61,9 +61,13 @@ export function deleteSubtree(db: Database, m: Mutation, top: number): void {
 }
 
 /** The directories of a subtree (the top included) with their permissions: what `rm -r` must be allowed to empty. */
-export function subtreeDirectories(db: Database, top: number): Array<{ mode: number; uid: number; gid: number }> {
+export function subtreeDirectories(
+  db: Database,
+  top: number,
+): Array<{ mode: number; uid: number; gid: number; empty: number }> {
   return db.all(
-    `${SUBTREE} SELECT n.mode, n.uid, n.gid FROM vfs_nodes n WHERE n.inode IN (SELECT inode FROM sub) AND n.type = 'dir'`,
+    `${SUBTREE} SELECT n.mode, n.uid, n.gid, NOT EXISTS (SELECT 1 FROM vfs_dirents e WHERE e.parent = n.inode) AS empty
+     FROM vfs_nodes n WHERE n.inode IN (SELECT inode FROM sub) AND n.type = 'dir'`,
     [top, ''],
   );
 }

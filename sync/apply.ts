@@ -447,6 +447,12 @@ class ParentTimes {
     if (entry.type === 'dir') this.saved.set(inode, { mtime: entry.mtime, rev });
   }
 
+  /** `node` with the times it gets back at the end of the batch, if it is a directory noted. */
+  asBefore(node: NodeRow): NodeRow {
+    const saved = node.type === 'dir' ? this.saved.get(node.inode) : undefined;
+    return saved ? { ...node, mtime: saved.mtime, rev: saved.rev } : node;
+  }
+
   /**
    * Lets the directories at and below `path` keep what this batch stamped on them: a version moved
    * aside, or kept for concurrent work, must travel to the peer, so its revision stays.
@@ -479,7 +485,9 @@ function applyEntry(
   // Paths longer than this side allows are refused here, with the entry (validation let them through).
   normalizePath(entry.path, 'sync');
   const location = locationAt(db, entry.path);
-  const node = location?.node;
+  // A directory an earlier entry of this batch touched gets its times back at the batch's end:
+  // it is judged by those.
+  const node = location?.node && parents.asBefore(location.node);
   const local = nodeState(db, node, entry.path);
   if (sameState(local, entry)) return 'skipped';
   parents.before(entry.path);

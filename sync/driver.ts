@@ -227,6 +227,17 @@ export function createSyncDriver(
     applyPulled(authority, gone, report, () => writeWatermark(db, authority, { rev: resumeAt, at: null }));
   };
 
+  /**
+   * Tells the authority, with an empty push, how far it has applied this side's stream. After a
+   * resync it may have forgotten this replica (`resetPeer`): its directory moves would then be made
+   * over the start of this side's stream, and everything this side ever pushed would look like
+   * concurrent work against them, kept at the old path on this side only.
+   */
+  const announcePushCursor = async (authority: string): Promise<void> => {
+    const cursor = readPushCursor(db, authority);
+    await endpoint.pushChanges({ replica: self, entries: [], base: readWatermark(db, authority).rev, cursor });
+  };
+
   /** Pulled entries with every chunk list whole, or null when one changed meanwhile. */
   const completeLists = async (entries: ChangeEntry[]): Promise<ChangeEntry[] | null> => {
     const wanted = groupsWanted(db, entries);
@@ -253,6 +264,7 @@ export function createSyncDriver(
       let batch = await endpoint.fetchChanges(self, after, batchEntries, { deltas: true });
       if (batch.reset) {
         await resync(authority, report);
+        await announcePushCursor(authority);
         continue;
       }
       // Big files came as digests: fetch the groups of their lists this side lacks. If a list

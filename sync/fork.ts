@@ -323,16 +323,16 @@ const sameState = (a: ChangeEntry, b: ChangeEntry): boolean =>
 
 /**
  * `name`, or `name-2`, `name-3`, … : the first that is free here or already holds `entry`'s state
- * (an earlier merge's copy), and that nothing else of the same merge takes (`taken`: their paths
- * and their ancestors, and the copies made so far), so a conflict copy never replaces anything of
- * this side and nothing of theirs replaces it.
+ * (an earlier merge's copy; with no `entry`, only a free name will do), and that nothing else of
+ * the same merge takes (`taken`: their paths and their ancestors, and the copies made so far), so
+ * a conflict copy never replaces anything of this side and nothing of theirs replaces it.
  */
-function freeName(db: Database, name: string, entry: ChangeEntry, taken: Set<string>): string {
+function freeName(db: Database, name: string, entry: ChangeEntry | undefined, taken: Set<string>): string {
   for (let n = 1; ; n++) {
     const candidate = n === 1 ? name : `${name}-${n}`;
     if (taken.has(candidate)) continue;
     const here = materialiseChange(db, candidate);
-    if (here.type === 'delete' || sameState(here, entry)) {
+    if (here.type === 'delete' || (entry !== undefined && sameState(here, entry))) {
       taken.add(candidate);
       return candidate;
     }
@@ -398,7 +398,8 @@ export function settle(
     if (blocked !== undefined) {
       let top = blockedCopies.get(blocked);
       if (top === undefined && entry.type !== 'delete') {
-        top = freeName(db, `${blocked}.conflict-${tag}`, entry, taken);
+        // A directory of copies below which this side may have changed anything since: a new one.
+        top = freeName(db, `${blocked}.conflict-${tag}`, undefined, taken);
         blockedCopies.set(blocked, top);
       }
       const copy = entry.type === 'delete' || top === undefined ? null : top + path.slice(blocked.length);

@@ -77,6 +77,10 @@ export function globSync(env: GlobEnv, pattern: unknown, options: Record<string,
         if (child.name.startsWith('.')) continue;
         const childRel = relOf(rel, child.name);
         if (rest.length === 0) emit(childRel, child.type);
+        // As node's glob: a child matching the last segment after `**` is a result as listed, with
+        // no lookup of its own (one the caller cannot search for, in a directory without x, still is).
+        else if (rest.length === 1 && rest[0] !== '**' && segmentMatches(rest[0], child.name))
+          emit(childRel, child.type);
         const real = crosses(child, way);
         if (real !== undefined) expand(child.path, childRel, segments, new Set(way).add(real));
         // As node's glob: a symlink named like the segment after `**` is crossed once, and

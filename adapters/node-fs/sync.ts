@@ -158,7 +158,8 @@ export class NodeFsSync {
     return physicalDotDot(given.startsWith('/') ? given : `${this.#cwd}/${given}`, (prefix) => {
       try {
         const real = this.provider.realpathSync(prefix);
-        return this.provider.statSync(real).isDirectory() ? real : undefined;
+        // Through 'real/.': '..' is looked up in the directory, which the caller must be able to search.
+        return this.provider.statSync(`${real}/.`).isDirectory() ? real : undefined;
       } catch {
         return undefined;
       }
@@ -240,7 +241,7 @@ export class NodeFsSync {
         if (opts.withFileTypes)
           out.push(makeDirent(encodeName(entry.name, opts.encoding), entry.type, next.parentPath));
         else out.push(encodeName(next.prefix + entry.name, opts.encoding));
-        if (opts.recursive && this.#descends(entry.type, entry.path))
+        if (opts.recursive && this.#descends(entry.type, entry.path, opts.withFileTypes === true))
           queue.push({
             dir: entry.path,
             parentPath: join(next.parentPath, entry.name),
@@ -251,8 +252,15 @@ export class NodeFsSync {
     return out;
   }
 
-  #descends(type: NodeType, path: string): boolean {
-    return type === 'dir' || (type === 'symlink' && this.provider.internalModuleStat(path) === 1);
+  /**
+   * Whether recursive readdir goes into an entry, as node's readdirSyncRecursive: with types, a
+   * directory (its scandir's error is thrown) or a link to one; names only, what a stat that
+   * follows links calls a directory (a failed stat, EACCES in a directory the caller cannot
+   * search, is no: the entry is listed, not gone into).
+   */
+  #descends(type: NodeType, path: string, withFileTypes: boolean): boolean {
+    if (type === 'dir' && withFileTypes) return true;
+    return (type === 'dir' || type === 'symlink') && this.provider.internalModuleStat(path) === 1;
   }
 
   /** A Dir over a snapshot of the directory's entries; `recursive` adds each subdirectory's as it is reached. */

@@ -522,6 +522,36 @@ export function forkCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
+      'their paths below a file this side made go below a new copy each merge: an earlier copy this side changed stays',
+      ({ ws }) => {
+        ws.mkdir('/d');
+        ws.writeFile('/d/x', 'base\n');
+        createBranch(ws.db, 'b');
+        ws.rm('/d', { recursive: true });
+        ws.writeFile('/d', 'ours\n');
+        switchBranch(ws.db, 'b');
+        ws.writeFile('/d/x', 'theirs\n');
+        switchBranch(ws.db, 'main');
+        expect(mergeBranch(ws.db, 'b').conflicts).toEqual([{ path: '/d/x', copy: '/d.conflict-b/x' }]);
+        // This side edits the copy; theirs makes a directory of /d/x.
+        ws.writeFile('/d.conflict-b/x', 'ours, edited in the copy\n');
+        switchBranch(ws.db, 'b');
+        ws.rm('/d/x');
+        ws.mkdir('/d/x');
+        ws.writeFile('/d/x/z', 'deep\n');
+        switchBranch(ws.db, 'main');
+        expect(mergeBranch(ws.db, 'b').conflicts).toEqual([
+          { path: '/d/x', copy: '/d.conflict-b-2/x' },
+          { path: '/d/x/z', copy: '/d.conflict-b-2/x/z' },
+        ]);
+        expect(ws.readFile('/d', 'utf8')).toBe('ours\n');
+        expect(ws.readFile('/d.conflict-b/x', 'utf8')).toBe('ours, edited in the copy\n');
+        expect(ws.readFile('/d.conflict-b-2/x/z', 'utf8')).toBe('deep\n');
+      },
+    );
+
+    defineCase(
+      target,
       'branches: a second merge sees only what changed since the first, either way; no conflict comes back',
       async ({ ws }) => {
         seed(ws);

@@ -504,7 +504,7 @@ export function nodeFsCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
-      'a directory removed while open: fstat, FileHandle.stat and fchmod work, reads are EISDIR',
+      'a directory removed while open: fstat, FileHandle.stat, fchmod and fchown work, reads are EISDIR',
       async (ctx) => {
         const fs = nodeFsOf(ctx);
         fs.mkdirSync('/d');
@@ -518,10 +518,16 @@ export function nodeFsCases(target: ConformanceTarget): void {
         await expectNodeError(ctx, () => fh.readFile(), { code: 'EISDIR', syscall: 'read' });
         fs.fchmodSync(fd, 0o700);
         expect(fs.fstatSync(fd).mode & 0o7777).toBe(0o700);
+        // fchown too (it was ENOENT: the directory has no row left, only its open handles see it).
+        fs.fchownSync(fd, -1, -1);
+        fs.fchownSync(fd, 123, -1);
+        await fh.chown(-1, 456);
+        expect([fs.fstatSync(fd).uid, (await fh.stat()).gid]).toEqual([123, 456]);
         fs.closeSync(fd);
         await fh.close();
         expect(fs.existsSync('/d')).toBe(false);
       },
+      { owner: { uid: 0, gid: 0 } },
     );
 
     defineCase(target, 'rm and cp refuse with node’s ERR_FS_* errors', async (ctx) => {

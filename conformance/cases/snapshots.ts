@@ -428,7 +428,7 @@ export function snapshotCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
-      'a file made after a snapshot and open when a restore removes it stays, nameless, for its handle until closed',
+      'a file open when a restore removes it (made since the snapshot, or brought back since) stays, nameless, for its handle until closed',
       ({ ws }) => {
         const fs = createNodeFs(ws);
         ws.writeFile('/kept', 'kept');
@@ -455,6 +455,56 @@ export function snapshotCases(target: ConformanceTarget): void {
         ws.restore(before.name);
         expect(ws.readFile('/new', 'utf8')).toBe(`written before${'x'.repeat(26)}`);
         expectFsckClean(ws);
+        // The same with a snapshot between, whose history holds the file's rows as it saw them.
+        ws.writeFile('/newer', 'y'.repeat(40));
+        ws.snapshot('b');
+        ws.writeFile('/newer', 'z'.repeat(40));
+        const newer = fs.openSync('/newer', 'r');
+        ws.restore('a');
+        expect(tree(ws)).toEqual(atA);
+        expect(fs.fstatSync(newer)).toMatchObject({ nlink: 0, size: 40 });
+        expect(read.toString('utf8', 0, fs.readSync(newer, read, 0, 64, 0))).toBe('z'.repeat(40));
+        fs.closeSync(newer);
+        expectFsckClean(ws);
+        expect(ws.atSnapshot('b').readFile('/newer', 'utf8')).toBe('y'.repeat(40));
+        // A file older than the snapshot, removed before it, and brought back since by a restore.
+        ws.writeFile('/old', 'o'.repeat(40));
+        ws.snapshot('c');
+        ws.rm('/old');
+        ws.snapshot('d');
+        ws.deleteSnapshot(ws.restore('c').before.name);
+        const old = fs.openSync('/old', 'r');
+        ws.deleteSnapshot(ws.restore('d').before.name);
+        expect(ws.exists('/old')).toBe(false);
+        expect(fs.fstatSync(old)).toMatchObject({ nlink: 0, size: 40 });
+        expect(read.toString('utf8', 0, fs.readSync(old, read, 0, 64, 0))).toBe('o'.repeat(40));
+        fs.closeSync(old);
+        expectFsckClean(ws);
+        expect(ws.db.all('SELECT inode FROM vfs_nodes WHERE nlink <= 0')).toEqual([]);
+      },
+    );
+
+    defineCase(
+      target,
+      'diff goes through directories only: a path that went through a symlink on one side is not there',
+      ({ ws }) => {
+        ws.mkdir('/d');
+        ws.writeFile('/d/x', 'a file\n');
+        ws.symlink('/d', '/l');
+        ws.snapshot('a');
+        ws.rm('/l');
+        ws.mkdir('/l/x', { recursive: true });
+        ws.snapshot('b');
+        const forward: SnapshotDiffEntry[] = [
+          { path: '/l', status: 'changed', changes: ['type'] },
+          { path: '/l/x', status: 'added' },
+        ];
+        expect(ws.diff('a')).toEqual(forward);
+        expect(ws.diff('a', 'b')).toEqual(forward);
+        expect(ws.diff('b', 'a')).toEqual([
+          { path: '/l', status: 'changed', changes: ['type'] },
+          { path: '/l/x', status: 'removed' },
+        ]);
       },
     );
 

@@ -18,6 +18,7 @@ import { createSyncDriver, type SyncDriverOptions, type SyncReport } from '../..
 import { createSyncEndpoint, forwardEndpoint, type SyncEndpoint } from '../../sync/endpoint.ts';
 import { connectInProcess, type InProcessOptions, type WireCounters } from '../../sync/in-process.ts';
 import { fetchObjects, pushObjects } from '../../sync/objects.ts';
+import { replicaId, resetPeer } from '../../sync/peers.ts';
 import { expectCode, expectFsckClean, expectRefused, openTestWorkspace, tickingClock } from '../harness.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
@@ -143,6 +144,18 @@ async function expectConverged(pair: Pair): Promise<void> {
   expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
 }
 
+/** The pair's wire, but `change` runs on the authority once, just before the first push arrives. */
+function racingWire(pair: Pair, change: (ws: Workspace) => void): SyncEndpoint {
+  let done = false;
+  return forwardEndpoint(async (method, args) => {
+    if (method === 'pushChanges' && !done) {
+      done = true;
+      await pair.authority.do(change);
+    }
+    return (pair.wire[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+  });
+}
+
 /** Asserts that `fn` fails with `code` and the side's workspace is exactly as before. */
 async function expectRefusedOn(side: Side, fn: () => unknown, code: ErrorCode): Promise<Error> {
   const before = await side.do(snapshot);
@@ -245,16 +258,15 @@ function behaviourCases(target: ConformanceTarget): void {
       // The replica has something to push, so the push acknowledges its stream past the tree it
       // applied from the authority; the authority's move, made just before, has an older base.
       await pair.replica.do((ws) => ws.writeFile('/z', 'replica'));
-      let moved = false;
-      const racing = forwardEndpoint(async (method, args) => {
-        if (method === 'pushChanges' && !moved) {
-          moved = true;
-          await pair.authority.do((ws) => ws.rename('/d', '/e'));
-        }
-        return (pair.wire[method] as (...a: unknown[]) => Promise<unknown>)(...args);
-      });
-      expect((await pair.sync(undefined, racing)).conflicts).toEqual([]);
-      expect(moved).toBe(true);
+      expect(
+        (
+          await pair.sync(
+            undefined,
+            racingWire(pair, (ws) => ws.rename('/d', '/e')),
+          )
+        ).conflicts,
+      ).toEqual([]);
+      expect(await pair.authority.do((ws) => ws.exists('/e/deep/f9'))).toBe(true);
       const report = await pair.sync();
       expect(report.conflicts).toEqual([]);
       await expectConverged(pair);
@@ -291,6 +303,51 @@ function behaviourCases(target: ConformanceTarget): void {
         `${copies[0]}/new`,
         `${copies[0]}/s`,
       ]);
+    },
+  );
+  definePairCase(
+    target,
+    "a directory's mode changed on both sides, with a deletion below it in the same batch: the authority's wins",
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/d');
+        ws.writeFile('/d/y', 'y');
+      });
+      await pair.sync();
+      // The replica's push deletes /d/y before it sends /d: applying the deletion touches /d on
+      // the authority, which must still see its own chmod (made after the pull) as concurrent.
+      await pair.replica.do((ws) => {
+        ws.rm('/d/y');
+        ws.chmod('/d', 0o700);
+      });
+      await pair.sync(
+        undefined,
+        racingWire(pair, (ws) => ws.chmod('/d', 0o750)),
+      );
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.stat('/d').mode & 0o777)).toBe(0o750);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/d']);
+    },
+  );
+  definePairCase(
+    target,
+    'a replica the authority forgot resyncs, and a directory moved after arrives moved',
+    async (pair) => {
+      await pair.replica.do((ws) => {
+        ws.mkdir('/t1/s', { recursive: true });
+        ws.writeFile('/t1/s/f', 'replica');
+      });
+      await pair.sync();
+      const id = await pair.replica.do((ws) => replicaId(ws.db));
+      // The authority forgets the replica and compacts its whole log: the replica must resync.
+      await pair.authority.do((ws) => {
+        resetPeer(ws.db, id);
+        while (compactChanges(ws.db, { maxRows: 1 }).more);
+      });
+      await pair.sync();
+      await pair.authority.do((ws) => ws.rename('/t1', '/t2'));
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/t2', '/t2/s', '/t2/s/f']);
     },
   );
   for (const [editor, replacer] of [

@@ -19,6 +19,7 @@ import {
   walkToNode,
 } from '../nodes.ts';
 import { endsWithSlash, splitPath } from '../paths.ts';
+import { removedDirs } from '../removed-dirs.ts';
 import { pathsOf, resolve } from '../resolve.ts';
 
 /** File type bits of `mode`, as in `stat(2)`. */
@@ -246,6 +247,13 @@ export function lchown(db: Database, path: string, uid: number | undefined, gid:
 /** {@link chown} of an open inode (fchown), even one whose every name is gone. */
 export function chownAt(db: Database, inode: number, uid: number | undefined, gid: number | undefined): void {
   const ids = checkIds(uid, gid, 'fchown', undefined);
+  const removed = removedDirs(db).get(inode);
+  if (removed) {
+    // A directory removed while open: only its open handles see it, so it changes in memory (as fchmod).
+    requireChown(db, removed, ids, 'fchown', undefined);
+    Object.assign(removed, { uid: ids[0] ?? removed.uid, gid: ids[1] ?? removed.gid, ctime: db.now() });
+    return;
+  }
   mutate(db, 'fchown', undefined, (m) => {
     const node = getNode(db, inode);
     if (!node) throw fsError('ENOENT', 'fchown', undefined, undefined, `inode ${inode} was removed`);

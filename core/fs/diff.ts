@@ -5,11 +5,11 @@
  * @module
  */
 import type { Database } from '../database.ts';
-import { isFsError } from '../errors.ts';
 import { changedKeys, VERSIONED } from '../history.ts';
-import { lookup, type NodeRow } from '../nodes.ts';
+import { getNode, lookup, lookupPath, MAX_WALK_NAMES, type NodeRow } from '../nodes.ts';
 import { childPath, compareBytes } from '../paths.ts';
-import { locate, pathsOf } from '../resolve.ts';
+import { pathsOf } from '../resolve.ts';
+import { ROOT_INODE } from '../schema.ts';
 import { SnapshotDatabase } from '../snapshot-view.ts';
 import { listTree } from './search.ts';
 import { findSnapshot } from './snapshots.ts';
@@ -27,14 +27,20 @@ export interface SnapshotDiffEntry {
   changes?: ChangeKind[];
 }
 
-/** The node at `path` without following a final symlink, or undefined. */
+/**
+ * The node at `path` found through directories only, or undefined: a path that goes through a
+ * symlink on one side is not in that side's tree (what a listing shows), though resolving it
+ * would reach something.
+ */
 function nodeAt(db: Database, path: string): NodeRow | undefined {
-  try {
-    return locate(db, path, { follow: false, syscall: 'diff' }).node;
-  } catch (error) {
-    if (isFsError(error, 'ENOENT') || isFsError(error, 'ENOTDIR') || isFsError(error, 'ELOOP')) return undefined;
-    throw error;
+  const names = path.split('/').filter((name) => name !== '');
+  let node = getNode(db, ROOT_INODE);
+  for (let start = 0; node && start < names.length; start += MAX_WALK_NAMES) {
+    const part = names.slice(start, start + MAX_WALK_NAMES);
+    const found = lookupPath(db, node.inode, part);
+    node = found.length === part.length ? found.at(-1) : undefined;
   }
+  return node;
 }
 
 function chunkList(db: Database, inode: number): string {

@@ -98,9 +98,11 @@ export function rm(db: Database, path: string, options: RmOptions | null = {}): 
       if (!options.recursive) throw fsError('EISDIR', 'rm', path, undefined, 'pass recursive to remove a directory');
       // 'd/.' is the directory itself, not an entry: its rmdir would be EINVAL, so nothing is removed.
       if (endsWithDot(path)) throw fsError('EINVAL', 'rm', path);
-      // Emptying each directory below takes reading, searching and writing it, as rm -r's own calls would.
+      // Emptying each directory below takes reading, searching and writing it, as rm -r's own calls
+      // would; one already empty is only read (nothing in it is looked up or removed).
       if (checksCaller(db)) {
-        for (const dir of subtreeDirectories(db, node.inode)) requireAccess(db, dir, R_OK | W_OK | X_OK, 'rm', path);
+        for (const dir of subtreeDirectories(db, node.inode))
+          requireAccess(db, dir, dir.empty ? R_OK : R_OK | W_OK | X_OK, 'rm', path);
       }
       tombstoneSubtree(db, m, node.inode, realPath);
       // A tree a snapshot sees moves aside whole rather than being copied into history row by row.

@@ -7,9 +7,10 @@
 import { purgeAttic, settleAttic } from '../attic.ts';
 import type { Database } from '../database.ts';
 import { fsError } from '../errors.ts';
-import { dropNameless, keepNameless, openFilesAbove } from '../handles.ts';
+import { dropNameless, keepNameless, openFiles } from '../handles.ts';
 import { foldEpoch, historyOf, recordInto, stopRecording, VERSIONED } from '../history.ts';
 import { type Mutation, mutate } from '../mutate.ts';
+import { getNode } from '../nodes.ts';
 import { isSameOrBelow } from '../paths.ts';
 import { checkInodes } from '../quotas.ts';
 import { pathsOf } from '../resolve.ts';
@@ -195,7 +196,9 @@ export function restore(db: Database, name: string): RestoreResult {
       tombstoneSubtree(db, m, inode, path);
       m.note('rename', path);
     }
-    const open = openFilesAbove(db, last);
+    // Open files the snapshot did not have (made since, or brought back since by another restore).
+    const then = new SnapshotDatabase(db, target);
+    const open = openFiles(db, (inode) => inode > last || getNode(then, inode) === undefined);
     const changed = db.all<{ inode: number }>(
       `SELECT inode FROM vfs_hist_nodes WHERE epoch >= ? AND epoch < ? AND inode <= ?
        UNION SELECT inode FROM vfs_hist_chunks WHERE epoch >= ? AND epoch < ? AND inode <= ?`,
@@ -206,17 +209,16 @@ export function restore(db: Database, name: string): RestoreResult {
       const keys = v.keys.join(', ');
       const match = v.keys.map((key) => `h.${key} = k.${key}`).join(' AND ');
       const values = [...v.keys, ...v.values].join(', ');
+      // Open files the snapshot did not have keep their node and content (not their names) for
+      // their handles: none of their rows is deleted, none is put back (none was live then).
+      const kept = JSON.stringify(v === VERSIONED.dirents ? [] : open);
+      const notOpen = `${v.inode} NOT IN (SELECT value FROM json_each(?))`;
       db.run(
-        `DELETE FROM ${v.table} WHERE (${keys}) IN (SELECT ${keys} FROM ${history} WHERE epoch >= ? AND epoch < ?)`,
-        range,
+        `DELETE FROM ${v.table} WHERE (${keys}) IN (SELECT ${keys} FROM ${history} WHERE epoch >= ? AND epoch < ?) AND ${notOpen}`,
+        [...range, kept],
       );
-      // Rows of inodes newer than the snapshot have no history: none of them existed then. Open
-      // files keep their node and content (not their names) for their handles.
-      const kept = v === VERSIONED.dirents ? [] : open;
-      db.run(`DELETE FROM ${v.table} WHERE ${v.inode} > ? AND ${v.inode} NOT IN (SELECT value FROM json_each(?))`, [
-        last,
-        JSON.stringify(kept),
-      ]);
+      // Rows of inodes newer than the snapshot: none of them existed then.
+      db.run(`DELETE FROM ${v.table} WHERE ${v.inode} > ? AND ${notOpen}`, [last, kept]);
       db.run(
         `INSERT INTO ${v.table} (${values})
          SELECT ${v.keys.map((key) => `h.${key}`).join(', ')}, ${v.values.map((value) => `h.${value}`).join(', ')}
