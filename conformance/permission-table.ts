@@ -38,7 +38,7 @@ export interface PermissionFs {
   closeSync(fd: number): void;
   fchmodSync(fd: number, mode: number): void;
   futimesSync(fd: number, atime: number, mtime: number): void;
-  realpathSync(path: string): unknown;
+  realpathSync: ((path: string) => unknown) & { native(path: string): unknown };
   readlinkSync(path: string): unknown;
   existsSync(path: string): boolean;
 }
@@ -413,6 +413,27 @@ export const PERMISSION_STEPS: readonly PermissionStep[] = [
       fs.rmSync(at('/mine/rd/wx'), { recursive: true });
     },
     expect: refused('EACCES', 'rm'),
+  },
+  {
+    name: "realpath(3) of '..' out of a directory without x (it climbs by name)",
+    run: (fs, at) => fs.realpathSync.native(at('/noexec/..')),
+    expect: 'ok',
+  },
+  {
+    name: 'readFile of a directory without r is EACCES at open (EISDIR only once open)',
+    run: (fs, at) => fs.readFileSync(at('/noread'), 'utf8'),
+    expect: refused('EACCES', 'open'),
+  },
+  {
+    name: "glob '**/g' in a directory named g without x: the inner g is looked up, not taken as listed",
+    run: (fs, at) => {
+      fs.mkdirSync(at('/mine/g/g'), { recursive: true });
+      fs.chmodSync(at('/mine/g'), 0o600);
+      const found = JSON.stringify(fs.globSync('**/g', { cwd: at('/mine') }));
+      fs.chmodSync(at('/mine/g'), 0o700);
+      if (found !== '["g"]') throw Object.assign(new Error(found), { code: 'GLOBBED', syscall: found });
+    },
+    expect: 'ok',
   },
 ];
 

@@ -179,6 +179,7 @@ export class FileHandle extends EventEmitter {
       // As the handle's own write (node's streams on a FileHandle call it): no bytes, nothing asked of the file.
       writeSync: (fd, buffer, ...rest) =>
         ArrayBuffer.isView(buffer) && buffer.byteLength === 0 ? 0 : this.#fs.writeSync(fd, buffer, ...rest),
+      writevSync: (fd, buffers, position) => this.#fs.writevSync(fd, buffers, position),
       fsyncSync: (fd) => this.#fs.fsyncSync(fd),
       closeSync: (fd) => {
         if (fd === this.#fd) void this.close();

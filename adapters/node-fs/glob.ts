@@ -64,7 +64,15 @@ export function globSync(env: GlobEnv, pattern: unknown, options: Record<string,
     return way.has(real) ? undefined : real;
   };
 
-  const expand = (dir: string, rel: string, segments: string[], way: ReadonlySet<string> = new Set()): void => {
+  // `named`: the directory was crossed by `**` with its own name matching the segment after it
+  // (node then also looks that segment up inside it, and takes the lookup's answer over the listing).
+  const expand = (
+    dir: string,
+    rel: string,
+    segments: string[],
+    way: ReadonlySet<string> = new Set(),
+    named = false,
+  ): void => {
     if (rel !== '' && exclude(rel, 'dir')) return;
     if (segments.length === 0) {
       emit(rel, 'dir');
@@ -78,11 +86,13 @@ export function globSync(env: GlobEnv, pattern: unknown, options: Record<string,
         const childRel = relOf(rel, child.name);
         if (rest.length === 0) emit(childRel, child.type);
         // As node's glob: a child matching the last segment after `**` is a result as listed, with
-        // no lookup of its own (one the caller cannot search for, in a directory without x, still is).
-        else if (rest.length === 1 && rest[0] !== '**' && segmentMatches(rest[0], child.name))
+        // no lookup of its own (one the caller cannot search for, in a directory without x, still
+        // is), unless the directory's own name matched that segment too (see `named`).
+        else if (rest.length === 1 && rest[0] !== '**' && !named && segmentMatches(rest[0], child.name))
           emit(childRel, child.type);
         const real = crosses(child, way);
-        if (real !== undefined) expand(child.path, childRel, segments, new Set(way).add(real));
+        const next = rest.length > 0 && segmentMatches(rest[0], child.name);
+        if (real !== undefined) expand(child.path, childRel, segments, new Set(way).add(real), next);
         // As node's glob: a symlink named like the segment after `**` is crossed once, and
         // the rest of the pattern is matched inside it (`**` itself goes no deeper through it).
         else if (child.type === 'symlink' && rest.length > 0 && segmentMatches(rest[0], child.name))

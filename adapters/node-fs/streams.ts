@@ -20,6 +20,8 @@ export interface StreamFs {
   readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
   /** Writes `length` bytes of `buffer` from `offset`, at `position` (null: the fd's position); returns the bytes written. */
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null): number;
+  /** Writes `buffers` in order as one call, at `position` (null: the fd's position); returns the bytes written. Absent: one write of them joined. */
+  writevSync?(fd: number, buffers: Uint8Array[], position: number | null): number;
   /** Closes the fd. */
   closeSync(fd: number): void;
   /** Commits the fd's buffered writes. */
@@ -284,8 +286,16 @@ export class WriteStream extends Writable {
     openStream(this, this.#fs, callback);
   }
 
-  #put(bytes: Uint8Array): void {
-    const written = this.#fs.writeSync(this.fd as number, bytes, 0, bytes.byteLength, this.pos ?? null);
+  #put(bytes: Uint8Array | Uint8Array[]): void {
+    const fd = this.fd as number;
+    const position = this.pos ?? null;
+    let written: number;
+    if (!Array.isArray(bytes)) written = this.#fs.writeSync(fd, bytes, 0, bytes.byteLength, position);
+    else if (this.#fs.writevSync) written = this.#fs.writevSync(fd, bytes, position);
+    else {
+      const joined = Buffer.concat(bytes);
+      written = this.#fs.writeSync(fd, joined, 0, joined.byteLength, position);
+    }
     this.bytesWritten += written;
     if (this.pos !== undefined) this.pos += written;
   }
@@ -295,9 +305,12 @@ export class WriteStream extends Writable {
     reportTo(callback, () => this.#put(chunk));
   }
 
-  /** node:stream's hook: writes buffered chunks as one write. */
+  /**
+   * node:stream's hook: writes buffered chunks as one writev, as node's (which asks the file even
+   * when they hold no bytes: EBADF on a handle not open for writing).
+   */
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    reportTo(callback, () => this.#put(Buffer.concat(chunks.map((c) => c.chunk))));
+    reportTo(callback, () => this.#put(chunks.map((c) => c.chunk)));
   }
 
   /** node:stream's hook: fsyncs before closing when `flush` was set. */

@@ -138,28 +138,29 @@ export class NodeFsSync {
   /**
    * The absolute workspace path of a path argument, remembered so that errors name it as given.
    * An empty path is ENOENT and one of {@link MAX_PATH_BYTES} or more ENAMETOOLONG, as the kernel answers;
-   * `..` is physical (after a file ENOTDIR, after a link its target's parent) unless `lexical` (node's JS realpath).
+   * `..` is physical (after a file ENOTDIR, after a link its target's parent) unless `lexical` (node's JS realpath),
+   * and needs search on the directory it climbs out of unless not `searched` (realpath(3) climbs by name).
    */
-  abs(value: unknown, syscall: string, name = 'path', lexical = false): string {
+  abs(value: unknown, syscall: string, name = 'path', lexical = false, searched = true): string {
     const given = toPath(value, name);
     if (given.includes('\0'))
       throw invalidValue(name, given, 'must be a string, Uint8Array, or URL without null bytes');
     if (given === '') throw fsError('ENOENT', syscall, '');
     // The kernel's limit on one path argument: node's own calls (cp's walk among them) stop there too.
     if (exceedsPathMax(given)) throw fsError('ENAMETOOLONG', syscall, given);
-    const abs = resolveFrom(this.#cwd, lexical ? given : this.#physical(given));
+    const abs = resolveFrom(this.#cwd, lexical ? given : this.#physical(given, searched));
     this.scope.remember(abs, given);
     return abs;
   }
 
   /** `given` with each `..` applied to the real directory before it, as the kernel resolves it (node's calls that are not lexical). */
-  #physical(given: string): string {
+  #physical(given: string, searched = true): string {
     if (!given.includes('..')) return given;
     return physicalDotDot(given.startsWith('/') ? given : `${this.#cwd}/${given}`, (prefix) => {
       try {
         const real = this.provider.realpathSync(prefix);
         // Through 'real/.': '..' is looked up in the directory, which the caller must be able to search.
-        return this.provider.statSync(`${real}/.`).isDirectory() ? real : undefined;
+        return this.provider.statSync(searched ? `${real}/.` : real).isDirectory() ? real : undefined;
       } catch {
         return undefined;
       }
@@ -535,10 +536,17 @@ export class NodeFsSync {
     return undefined;
   }
 
-  /** realpath(3): errors are `realpath` of the path as given. */
+  /**
+   * realpath(3): errors are `realpath` of the path as given. It resolves '.' and '..' by name, after
+   * checking what comes before is a directory, so they need no search permission there.
+   */
   realpathNativeSync(path: unknown, options?: unknown): string | Buffer {
+    const abs = this.abs(path, 'realpath', 'path', false, false);
+    // A final '.' as a slash: the directory must be one, but is not searched.
+    const p = abs.replace(/\/\.$/, '/');
+    if (p !== abs) this.scope.remember(p, toPath(path));
     return encodeName(
-      asSyscall('realpath', () => this.provider.realpathSync(this.abs(path, 'realpath'))),
+      asSyscall('realpath', () => this.provider.realpathSync(p)),
       optionsOf(options).encoding,
     );
   }

@@ -972,6 +972,34 @@ export function nodeFsCases(target: ConformanceTarget): void {
   describe('node:fs module: streams', () => {
     defineCase(
       target,
+      "a write stream writes its buffered chunks as one writev, as node's: on a FileHandle opened for reading that is EBADF, even with no bytes",
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.writeFileSync('/a', 'x');
+        const written = (stream: NodeJS.WritableStream & { bytesWritten: number }, chunks: Buffer[]) =>
+          new Promise((resolve) => {
+            stream.on('error', (error: { code?: string }) => resolve(error.code));
+            for (const chunk of chunks) stream.write(chunk);
+            stream.end();
+            stream.on('close', () => resolve(stream.bytesWritten));
+          });
+        const reading = await fs.promises.open('/a', 'r');
+        // One empty chunk is one write of nothing (no call reaches the file); two are one writev.
+        expect(await written(reading.createWriteStream(), [Buffer.alloc(0)])).toBe(0);
+        const again = await fs.promises.open('/a', 'r');
+        expect(await written(again.createWriteStream(), [Buffer.alloc(0), Buffer.alloc(0)])).toBe('EBADF');
+        const writing = await fs.promises.open('/a', 'r+');
+        expect(await written(writing.createWriteStream(), [Buffer.from('ab'), Buffer.alloc(0), Buffer.from('c')])).toBe(
+          3,
+        );
+        expect(fs.readFileSync('/a', 'utf8')).toBe('abc');
+        expect(await written(fs.createWriteStream('/b'), [Buffer.from('12'), Buffer.from('3')])).toBe(3);
+        expect(fs.readFileSync('/b', 'utf8')).toBe('123');
+      },
+    );
+
+    defineCase(
+      target,
       'a write stream on a read-only FileHandle takes an empty chunk, as handle.write does',
       async (ctx) => {
         const fs = nodeFsOf(ctx);

@@ -258,7 +258,11 @@ export interface ByteRange {
 
 function resolveFile(db: Database, path: string, syscall: string): NodeRow {
   const { node } = resolve(db, path, { follow: true, syscall });
-  if (node.type === 'dir') throw fsError('EISDIR', syscall, path);
+  // A directory opens for reading when the caller may read it (EACCES first); its read is EISDIR.
+  if (node.type === 'dir') {
+    requireAccess(db, node, R_OK, syscall, path);
+    throw fsError('EISDIR', syscall, path);
+  }
   if (isSpecial(node.type)) throw specialContent(syscall, path);
   return node;
 }
