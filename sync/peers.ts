@@ -44,9 +44,9 @@ export function readPushCursor(db: Database, peer: string): ChangeCursor {
 
 /**
  * Records how far into this side's change stream `peer` has acknowledged, and forgets the echo
- * marks it covers, unless `forgetEchoes` is false: the replica's driver forgets them later
- * ({@link deferEchoForgetting}), as the authority's directory moves are checked against the marks
- * after the position it knew when it moved (sync/moves.ts).
+ * marks it covers, unless `forgetEchoes` is false: the replica's driver forgets them only after
+ * its next whole pull, as the authority's directory moves are checked against the marks after the
+ * position it knew when it moved (sync/moves.ts).
  */
 export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor, forgetEchoes = true): void {
   writeCursor(db, peer, 'push', cursor);
