@@ -415,7 +415,9 @@ function applyMove(
   // changes when it moved) is kept and only that.
   const below = locationAt(db, move.from)?.node?.type === 'dir' ? find(db, move.from, '**') : [];
   const deletions = [move.from, ...below].map((path): PathState => ({ type: 'delete', rev: move.rev, path }));
-  applyStates(db, deletions, policy && { ...policy, base: move.base }, peer, result);
+  // Judged over what the sender had seen of this side: for a replica's move, all it had pulled when
+  // it pushed (`seen`, as `replayable` does), or the echo marks forgotten since would be missing.
+  applyStates(db, deletions, policy && { ...policy, base: move.seen ?? move.base }, peer, result);
   result.expand = [...(result.expand ?? []), move];
 }
 

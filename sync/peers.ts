@@ -44,9 +44,9 @@ export function readPushCursor(db: Database, peer: string): ChangeCursor {
 
 /**
  * Records how far into this side's change stream `peer` has acknowledged, and forgets the echo
- * marks it covers, unless `forgetEchoes` is false: the replica's driver forgets them later
- * (`deferEchoForgetting`), as the authority's directory moves are checked against the marks
- * after the position it knew when it moved (sync/moves.ts).
+ * marks it covers, unless `forgetEchoes` is false: the replica's driver forgets them only after
+ * its next whole pull, as the authority's directory moves are checked against the marks after the
+ * position it knew when it moved (sync/moves.ts).
  */
 export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor, forgetEchoes = true): void {
   writeCursor(db, peer, 'push', cursor);
@@ -67,7 +67,7 @@ export function deferEchoForgetting(db: Database, peer: string, cursor: ChangeCu
   writeMeta(db, `sync_forget:${peer}`, JSON.stringify(cursor));
 }
 
-/** The cursor of the last push whose echo marks wait to be forgotten (see `deferEchoForgetting`). */
+/** The cursor of the last push whose echo marks wait to be forgotten (see {@link deferEchoForgetting}). */
 export function deferredEchoForgetting(db: Database, peer: string): ChangeCursor | undefined {
   const value = readMeta(db, `sync_forget:${peer}`);
   return typeof value === 'string' ? (JSON.parse(value) as ChangeCursor) : undefined;

@@ -350,6 +350,36 @@ function behaviourCases(target: ConformanceTarget): void {
       expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual(['/t2', '/t2/s', '/t2/s/f']);
     },
   );
+  definePairCase(
+    target,
+    "a replica's move taken as state on the authority leaves behind only what the authority changed",
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/t/s', { recursive: true });
+        ws.writeFile('/t/s/f1', 'one');
+      });
+      await pair.sync();
+      await pair.replica.do((ws) => ws.writeFile('/t/s/f5', 'five'));
+      await pair.sync();
+      // Moved before the replica pulled past its own push of f5; the authority edits f1 just before
+      // the move arrives, so the move is taken as state there: only f1 stays at the old path.
+      await pair.replica.do((ws) => ws.rename('/t/s', '/moved'));
+      await pair.sync(
+        undefined,
+        racingWire(pair, (ws) => ws.writeFile('/t/s/f1', 'edited')),
+      );
+      await expectConverged(pair);
+      expect(await pair.replica.do((ws) => ws.find('/', '**'))).toEqual([
+        '/moved',
+        '/moved/f1',
+        '/moved/f5',
+        '/t',
+        '/t/s',
+        '/t/s/f1',
+      ]);
+      expect(await pair.replica.do((ws) => ws.readFile('/t/s/f1', 'utf8'))).toBe('edited');
+    },
+  );
   for (const [editor, replacer] of [
     ['authority', 'replica'],
     ['replica', 'authority'],
@@ -1208,6 +1238,8 @@ function convergenceCases(target: ConformanceTarget, paging: Paging): void {
       fc.record({ kind: fc.constant('rm' as const), name }),
       fc.record({ kind: fc.constant('chmod' as const), name, mode: fc.constantFrom(0o600, 0o644, 0o755) }),
       fc.record({ kind: fc.constant('mv' as const), name, to: fc.constantFrom('c', 'g', 'd2') }),
+      // A directory replaced by a file of the same name (or a file by a directory), in one transaction.
+      fc.record({ kind: fc.constant('replace' as const), name, seed: fc.integer({ min: 1, max: 1000 }) }),
       fc.record({ kind: fc.constant('sync' as const) }),
     );
     const step = fc.tuple(fc.constantFrom('authority' as const, 'replica' as const), op);
@@ -1240,6 +1272,13 @@ function convergenceCases(target: ConformanceTarget, paging: Paging): void {
                       ws.writeFile(`/${action.name}`, patternBytes(action.size, action.seed));
                     } else if (action.kind === 'rm') ws.rm(`/${action.name}`, { recursive: true, force: true });
                     else if (action.kind === 'chmod') ws.chmod(`/${action.name}`, action.mode);
+                    else if (action.kind === 'replace')
+                      ws.db.transaction(() => {
+                        const wasDir = ws.exists(`/${action.name}`) && ws.lstat(`/${action.name}`).type === 'dir';
+                        ws.rm(`/${action.name}`, { recursive: true, force: true });
+                        if (wasDir) ws.writeFile(`/${action.name}`, patternBytes(70, action.seed));
+                        else ws.mkdir(`/${action.name}`);
+                      });
                     else ws.rename(`/${action.name}`, `/${action.to}`);
                   } catch (error) {
                     // POSIX refusals (ENOENT, EISDIR...) are part of the random mix; anything else fails the run.
@@ -1297,6 +1336,8 @@ function largeOperationCases(target: ConformanceTarget, paging: Paging): void {
     },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('mv' as const), tree, to: tree }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('rm' as const), tree }) },
+    // The tree replaced by a file of the same name, in one transaction.
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('replace' as const), tree }) },
     {
       weight: 2,
       arbitrary: fc.record({ kind: fc.constant('sync' as const), seed: fc.integer({ min: 0, max: 1000 }) }),
@@ -1367,9 +1408,20 @@ function largeOperationCases(target: ConformanceTarget, paging: Paging): void {
                     const gone = contentsAt(ws, `/${action.tree}`);
                     ws.rm(`/${action.tree}`, { recursive: true, force: true });
                     for (const text of gone) expected.delete(text);
+                  } else if (action.kind === 'replace') {
+                    const gone = contentsAt(ws, `/${action.tree}`);
+                    const text = `${who} file ${serial++}`;
+                    ws.db.transaction(() => {
+                      ws.rm(`/${action.tree}`, { recursive: true, force: true });
+                      ws.writeFile(`/${action.tree}`, text);
+                    });
+                    for (const old of gone) expected.delete(old);
+                    expected.add(text);
                   } else if (action.tree !== action.to) {
-                    // A rename moves contents; it replaces only an empty directory (or fails).
+                    // A rename moves contents; it replaces an empty directory or, a file itself, a file.
+                    const replaced = contentsAt(ws, `/${action.to}`);
                     ws.rename(`/${action.tree}`, `/${action.to}`);
+                    for (const text of replaced) expected.delete(text);
                   }
                 } catch (error) {
                   // POSIX refusals (ENOENT, ENOTEMPTY...) are part of the mix; anything else fails the run.
