@@ -5,7 +5,7 @@
  * Files closed without an fsync (a close is answered before its group's COMMIT) are each as one
  * of their states left them, never a mix, and the mount serves them again after a restart.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,25 @@ const BLOCK = 64 * 1024;
 
 /** A block's bytes: its file and index spelled out, so any mix-up shows. */
 const block = (file: number, index: number): Buffer => Buffer.alloc(BLOCK, `<${file}:${index}>`);
+
+/** Resolves once `child` has exited, also when it already had (then 'exit' will not fire again). */
+const exited = (child: ChildProcess): Promise<unknown> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', resolve));
+
+/** `promise`, or a failure naming what did not happen within 20 s (rather than the test's whole timeout). */
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within 20 s`)), 20_000);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 const WRITER = `
 const fs = require('node:fs');
@@ -97,6 +116,8 @@ describe('the mount daemon killed mid-write', () => {
       const writer = spawn(process.execPath, ['-e', WRITER, mnt, String(FILES)], {
         stdio: ['ignore', 'pipe', 'ignore'],
       });
+      // Listened for from the start: the writer may end by itself (its mount gone) before it is killed.
+      const writerClosed = new Promise((resolve) => writer.once('close', resolve));
       let buffered = '';
       let lines = 0;
       const round = new Map<number, number>();
@@ -115,9 +136,10 @@ describe('the mount daemon killed mid-write', () => {
       while (lines === 0 && Date.now() - started < 30_000) await new Promise((resolve) => setTimeout(resolve, 20));
       await new Promise((resolve) => setTimeout(resolve, 100 + ((kill * 977) % 600)));
       daemon.child.kill('SIGKILL');
-      await new Promise((resolve) => daemon.child.once('exit', resolve));
+      await within(exited(daemon.child), 'the daemon did not exit after SIGKILL');
+      expect(daemon.child.signalCode, `the daemon ended by itself before the kill:\n${daemon.log()}`).toBe('SIGKILL');
       writer.kill('SIGKILL');
-      await new Promise((resolve) => writer.once('close', resolve));
+      await within(writerClosed, 'the writer did not end after SIGKILL');
       await sh(`fusermount -uz '${mnt}'`, { allowFail: true });
       expect(lines, `round ${kill} acknowledged nothing`).toBeGreaterThan(0);
 
@@ -162,6 +184,8 @@ describe('the mount daemon killed mid-write', () => {
     for (let kill = 0; kill < 3; kill++) {
       const daemon = await startDaemon(db, mnt);
       const writer = spawn(process.execPath, ['-e', RENAMER, mnt], { stdio: ['ignore', 'pipe', 'ignore'] });
+      // Listened for from the start: the writer may end by itself (its mount gone) before it is killed.
+      const writerClosed = new Promise((resolve) => writer.once('close', resolve));
       let acknowledged = -1;
       let buffered = '';
       writer.stdout.on('data', (data) => {
@@ -174,9 +198,10 @@ describe('the mount daemon killed mid-write', () => {
       while (acknowledged < 0 && Date.now() - started < 30_000) await new Promise((resolve) => setTimeout(resolve, 20));
       await new Promise((resolve) => setTimeout(resolve, 150 + kill * 211));
       daemon.child.kill('SIGKILL');
-      await new Promise((resolve) => daemon.child.once('exit', resolve));
+      await within(exited(daemon.child), 'the daemon did not exit after SIGKILL');
+      expect(daemon.child.signalCode, `the daemon ended by itself before the kill:\n${daemon.log()}`).toBe('SIGKILL');
       writer.kill('SIGKILL');
-      await new Promise((resolve) => writer.once('close', resolve));
+      await within(writerClosed, 'the writer did not end after SIGKILL');
       await sh(`fusermount -uz '${mnt}'`, { allowFail: true });
       expect(acknowledged, `round ${kill} acknowledged nothing`).toBeGreaterThanOrEqual(0);
 
@@ -207,6 +232,8 @@ describe('the mount daemon killed mid-write', () => {
     for (let kill = 0; kill < 3; kill++) {
       const daemon = await startDaemon(db, mnt);
       const writer = spawn(process.execPath, ['-e', CLOSER, mnt], { stdio: ['ignore', 'pipe', 'ignore'] });
+      // Listened for from the start: the writer may end by itself (its mount gone) before it is killed.
+      const writerClosed = new Promise((resolve) => writer.once('close', resolve));
       let synced = -1;
       let buffered = '';
       writer.stdout.on('data', (data) => {
@@ -219,9 +246,10 @@ describe('the mount daemon killed mid-write', () => {
       while (synced < 0 && Date.now() - started < 60_000) await new Promise((resolve) => setTimeout(resolve, 20));
       await new Promise((resolve) => setTimeout(resolve, 200 + kill * 250));
       daemon.child.kill('SIGKILL');
-      await new Promise((resolve) => daemon.child.once('exit', resolve));
+      await within(exited(daemon.child), 'the daemon did not exit after SIGKILL');
+      expect(daemon.child.signalCode, `the daemon ended by itself before the kill:\n${daemon.log()}`).toBe('SIGKILL');
       writer.kill('SIGKILL');
-      await new Promise((resolve) => writer.once('close', resolve));
+      await within(writerClosed, 'the writer did not end after SIGKILL');
       await sh(`fusermount -uz '${mnt}'`, { allowFail: true });
       expect(synced, `round ${kill}: no fsync of the directory was acknowledged`).toBeGreaterThanOrEqual(9);
 
