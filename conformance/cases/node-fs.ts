@@ -14,6 +14,13 @@ import { type CaseContext, defineCase } from '../harness.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget } from '../target.ts';
 
+/** Makes /w/d holding a file and a subdirectory with a file (what the rmSync cases remove). */
+function fillD(fs: NodeFs): void {
+  fs.mkdirSync('/w/d/sub', { recursive: true });
+  fs.writeFileSync('/w/d/x', 'x');
+  fs.writeFileSync('/w/d/sub/y', 'y');
+}
+
 /** The module over the case's workspace. */
 export function nodeFsOf(ctx: CaseContext, options?: NodeFsOptions): NodeFs {
   return createNodeFs(ctx.ws, options);
@@ -347,11 +354,7 @@ export function nodeFsCases(target: ConformanceTarget): void {
       'native rmSync of `link/` or `dir/.`: the directory is emptied, then the error; the async forms remove nothing',
       async (ctx) => {
         const fs = nodeFsOf(ctx, { cwd: '/w' });
-        const fill = () => {
-          fs.mkdirSync('/w/d/sub', { recursive: true });
-          fs.writeFileSync('/w/d/x', 'x');
-          fs.writeFileSync('/w/d/sub/y', 'y');
-        };
+        const fill = () => fillD(fs);
         fill();
         fs.symlinkSync('d', '/w/l');
         const shape = (code: string, syscall: string, path: string) => ({ code, syscall, path });
@@ -402,11 +405,7 @@ export function nodeFsCases(target: ConformanceTarget): void {
       'native rmSync of `a/b/../.`: emptying `a` takes `b`, so the last rmdir finds no path and the call succeeds',
       async (ctx) => {
         const fs = nodeFsOf(ctx, { cwd: '/w' });
-        const fill = () => {
-          fs.mkdirSync('/w/d/sub', { recursive: true });
-          fs.writeFileSync('/w/d/x', 'x');
-          fs.writeFileSync('/w/d/sub/y', 'y');
-        };
+        const fill = () => fillD(fs);
         // remove_all empties what the path names, then rmdirs the path as given, resolving its
         // '..' again: 'd/sub' is gone, so that is ENOENT, which remove_all takes as done.
         fill();
