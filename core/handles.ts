@@ -407,10 +407,9 @@ export function openFiles(db: Database, keep: (inode: number) => boolean): numbe
  * unpin, as after an unlink while open.
  */
 export function keepNameless(db: Database, inodes: readonly number[]): void {
-  for (const inode of inodes) {
-    db.run('UPDATE vfs_nodes SET nlink = 0 WHERE inode = ?', [inode]);
-    unnamed(db).add(inode);
-  }
+  if (inodes.length === 0) return;
+  db.run('UPDATE vfs_nodes SET nlink = 0 WHERE inode IN (SELECT value FROM json_each(?))', [JSON.stringify(inodes)]);
+  for (const inode of inodes) unnamed(db).add(inode);
 }
 
 /** The rows of those of `inodes` that exist and match `where`, in batches under the parameter limit. */

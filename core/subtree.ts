@@ -64,9 +64,9 @@ export function deleteSubtree(db: Database, m: Mutation, top: number): void {
 export function subtreeDirectories(
   db: Database,
   top: number,
-): Array<{ mode: number; uid: number; gid: number; empty: number }> {
+): Array<{ inode: number; mode: number; uid: number; gid: number; empty: number }> {
   return db.all(
-    `${SUBTREE} SELECT n.mode, n.uid, n.gid, NOT EXISTS (SELECT 1 FROM vfs_dirents e WHERE e.parent = n.inode) AS empty
+    `${SUBTREE} SELECT n.inode, n.mode, n.uid, n.gid, NOT EXISTS (SELECT 1 FROM vfs_dirents e WHERE e.parent = n.inode) AS empty
      FROM vfs_nodes n WHERE n.inode IN (SELECT inode FROM sub) AND n.type = 'dir'`,
     [top, ''],
   );

@@ -16,6 +16,7 @@ import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
 import { isSameOrBelow, normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
 import { locate } from '../core/resolve.ts';
+import { subtreeDirectories } from '../core/subtree.ts';
 import {
   type ChangeCursor,
   type ChangeEntry,
@@ -460,11 +461,9 @@ class ParentTimes {
    * aside, or kept for concurrent work, must travel to the peer, so its revision stays.
    */
   release(path: string): void {
-    if (nodeAt(this.db, path)?.type !== 'dir') return;
-    for (const p of [path, ...find(this.db, path, '**')]) {
-      const node = nodeAt(this.db, p);
-      if (node?.type === 'dir') this.saved.delete(node.inode);
-    }
+    const top = nodeAt(this.db, path);
+    if (top?.type !== 'dir') return;
+    for (const dir of subtreeDirectories(this.db, top.inode)) this.saved.delete(Number(dir.inode));
   }
 
   restore(): void {

@@ -50,7 +50,11 @@ export function readPushCursor(db: Database, peer: string): ChangeCursor {
  */
 export function writePushCursor(db: Database, peer: string, cursor: ChangeCursor, forgetEchoes = true): void {
   writeCursor(db, peer, 'push', cursor);
-  if (!forgetEchoes) return;
+  if (forgetEchoes) forgetEchoesThrough(db, peer, cursor);
+}
+
+/** Forgets `peer`'s echo marks of the changes `cursor` covers. */
+function forgetEchoesThrough(db: Database, peer: string, cursor: ChangeCursor): void {
   db.run('DELETE FROM vfs_sync_echo WHERE peer = ? AND rev <= ?', [
     peer,
     cursor.at === null ? cursor.rev : cursor.rev - 1,
@@ -78,10 +82,7 @@ export function deferredEchoForgetting(db: Database, peer: string): ChangeCursor
  * this side has now pulled; and the deferral itself, unless a later push replaced it.
  */
 export function forgetDeferredEchoes(db: Database, peer: string, cursor: ChangeCursor): void {
-  db.run('DELETE FROM vfs_sync_echo WHERE peer = ? AND rev <= ?', [
-    peer,
-    cursor.at === null ? cursor.rev : cursor.rev - 1,
-  ]);
+  forgetEchoesThrough(db, peer, cursor);
   const now = deferredEchoForgetting(db, peer);
   if (now && compareChangeCursors(now, cursor) === 0)
     db.run('DELETE FROM vfs_meta WHERE k = ?', [`sync_forget:${peer}`]);

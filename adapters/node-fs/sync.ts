@@ -59,7 +59,8 @@ export interface NodeFsOptions {
    * mount's, committed in one transaction at close, fsync/fdatasync, any call other than fd
    * read/write/readv/writev/fstat/ftruncate, or at the latest on the next turn of the event loop.
    * Every call sees the bytes at once, and so does every call of another module over the same
-   * workspace handle: each commits the others' pending writes first, as two processes on one disk. false: every fd write is its own transaction.
+   * workspace handle: each commits the others' pending writes first, as two processes on one
+   * disk. false: every fd write is its own transaction.
    */
   writeBack?: boolean;
   /**
