@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
+import { openWorkspace } from '../core/index.ts';
 import { runDofs } from './support/cli.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -198,6 +200,31 @@ describe('dofs CLI', { timeout: 90_000 }, () => {
       expect(again.stderr).toMatch(/^dofs: EEXIST: .* is not empty/);
       expect((await run(['export', out, '--from', '/project', '--force'])).status).toBe(0);
       expect(describeTree(out)).toEqual(describeTree(src));
+    });
+
+    it('exports a tree holding a FIFO, a socket and a device, leaving them out with a warning', async () => {
+      const ws = openWorkspace(createNodeSqliteBackend({ path: db() }));
+      try {
+        ws.mkdir('/special/sub', { recursive: true });
+        ws.writeFile('/special/sub/kept.txt', 'kept');
+        ws.mknod('/special/pipe', 0o10644);
+        ws.mknod('/special/sub/sock', 0o140755);
+        ws.mknod('/special/tty', 0o20620, 0x0501);
+      } finally {
+        ws.close();
+      }
+      const out = join(work, 'special-out');
+      const exported = await run(['export', out, '--from', '/special']);
+      expect(exported.status).toBe(0);
+      expect(exported.stdout).toMatch(/exported 1 file .*; skipped 3 special file\(s\)$/m);
+      expect(exported.stderr.trim().split('\n').sort()).toEqual(
+        ['/special/pipe', '/special/sub/sock', '/special/tty'].map(
+          (path) => `dofs: skipping ${path}: a FIFO, socket or device (node:fs cannot make one)`,
+        ),
+      );
+      expect(readdirSync(out).sort()).toEqual(['sub']);
+      expect(readdirSync(join(out, 'sub'))).toEqual(['kept.txt']);
+      expect(readFileSync(join(out, 'sub/kept.txt'), 'utf8')).toBe('kept');
     });
 
     it('lists, reads and describes paths', async () => {

@@ -1,6 +1,8 @@
 /**
  * Copies a workspace directory out to a real directory (node:fs): files, directories, symlinks
- * and hard links, with their modes and times. Large files are streamed.
+ * and hard links, with their modes and times. Large files are streamed. FIFOs, sockets and
+ * devices are left out and reported, as `importTree` does with local ones: node:fs cannot make
+ * them, and they hold no content to copy.
  *
  * @module
  */
@@ -30,6 +32,8 @@ export interface ExportOptions {
   force?: boolean;
   /** Called after each entry is written. */
   onProgress?: (progress: ExportSummary) => void;
+  /** Called for each entry that cannot be exported (sockets, FIFOs, devices). */
+  onSkip?: (path: string, reason: string) => void;
   /** Files at least this large are streamed. Default 8 MiB. */
   streamThreshold?: number;
 }
@@ -46,6 +50,8 @@ export interface ExportSummary {
   hardLinks: number;
   /** Bytes of file content written. */
   bytes: number;
+  /** Entries left out (sockets, FIFOs, devices), as workspace paths. */
+  skipped: string[];
 }
 
 const PAGE = 1000;
@@ -69,7 +75,7 @@ export async function exportTree(
 ): Promise<ExportSummary> {
   const from = options.from ?? '/';
   const streamThreshold = options.streamThreshold ?? 8 * 1024 * 1024;
-  const summary: ExportSummary = { files: 0, directories: 0, symlinks: 0, hardLinks: 0, bytes: 0 };
+  const summary: ExportSummary = { files: 0, directories: 0, symlinks: 0, hardLinks: 0, bytes: 0, skipped: [] };
   const progress = () => options.onProgress?.(summary);
 
   const top = workspace.stat(from);
@@ -128,6 +134,9 @@ export async function exportTree(
           symlinkSync(workspace.readlink(entry.path), local);
           lutimesSync(local, seconds(info.atimeMs), seconds(info.mtimeMs));
           summary.symlinks++;
+        } else if (!info.isFile) {
+          summary.skipped.push(entry.path);
+          options.onSkip?.(entry.path, 'a FIFO, socket or device (node:fs cannot make one)');
         } else {
           makeRoom(local, 'other');
           const first = info.nlink > 1 ? linked.get(info.ino) : undefined;

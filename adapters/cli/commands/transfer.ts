@@ -66,11 +66,13 @@ export function registerTransfer(program: Command): void {
             from: workspacePath(options.from),
             force: options.force,
             onProgress: (s) => progress.update(progressText('exporting', s)),
+            onSkip: warnSkip,
           });
           progress.done();
+          const skipped = summary.skipped.length > 0 ? `; skipped ${summary.skipped.length} special file(s)` : '';
           process.stdout.write(
             `exported ${plural(summary.files, 'file')} (${formatBytes(summary.bytes)}), ${plural(summary.directories, 'directory', 'directories')}, ` +
-              `${plural(summary.symlinks, 'symlink')} to ${dir}\n`,
+              `${plural(summary.symlinks, 'symlink')} to ${dir}${skipped}\n`,
           );
         } finally {
           progress.done();
