@@ -1,6 +1,6 @@
 /**
  * A complete, comparable picture of a workspace: every path with its type, mode, size, content
- * hash, link target, nlink and times, plus the revision counter and the blob catalogue.
+ * hash, link target, device number, nlink and times, plus the revision counter and the blob catalogue.
  *
  * @module
  */
@@ -27,6 +27,8 @@ export interface SnapshotEntry {
   content?: string;
   /** A symlink's target; absent for anything else. */
   target?: string;
+  /** A device's number; absent for anything else. */
+  rdev?: number;
 }
 
 /** What {@link snapshot} returns. */
@@ -60,6 +62,7 @@ function snapshotAsRoot(ws: Workspace): Snapshot {
     };
     if (info.type === 'file') entry.content = hashBytes(ws.readFile(path));
     if (info.type === 'symlink') entry.target = ws.readlink(path);
+    if (info.type === 'chardev' || info.type === 'blockdev') entry.rdev = info.rdev;
     tree[path] = entry;
   }
   const rev = Number(ws.db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0].v);

@@ -19,6 +19,9 @@ export type NodeType = 'file' | 'dir' | 'symlink' | SpecialType;
 /** The node types that hold no content and no entries: named pipes, sockets and device nodes. */
 export type SpecialType = 'fifo' | 'socket' | 'chardev' | 'blockdev';
 
+/** Every {@link SpecialType}, for checking a type that comes from outside (a sync entry). */
+export const SPECIAL_TYPES: readonly SpecialType[] = ['fifo', 'socket', 'chardev', 'blockdev'];
+
 /** True for a FIFO, socket or device node. */
 export function isSpecial(type: NodeType): type is SpecialType {
   return type !== 'file' && type !== 'dir' && type !== 'symlink';

@@ -12,7 +12,7 @@ import { rm } from '../core/fs/remove.ts';
 import { recordedRename } from '../core/fs/rename.ts';
 import { find } from '../core/fs/search.ts';
 import { type Mutation, mutate } from '../core/mutate.ts';
-import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
+import { createNode, isSpecial, lookup, type NodeRow, SPECIAL_TYPES } from '../core/nodes.ts';
 import { isSameOrBelow, normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
 import { locate } from '../core/resolve.ts';
@@ -29,6 +29,7 @@ import {
   nodeAt,
   nodeState,
   type PathState,
+  type SpecialEntry,
 } from './changes.ts';
 import { isEcho, markEchoes } from './echo.ts';
 import { movedHereSince, replayable, settleMetMoves } from './moves.ts';
@@ -131,7 +132,8 @@ export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
       throw bad(`move ${from} -> ${entry.path} has a bad inode, base or seen`);
     return;
   }
-  if (entry.type !== 'file' && entry.type !== 'dir' && entry.type !== 'symlink') {
+  const special = (SPECIAL_TYPES as readonly string[]).includes(entry.type);
+  if (entry.type !== 'file' && entry.type !== 'dir' && entry.type !== 'symlink' && !special) {
     throw bad(`entry ${(entry as ChangeEntry).path} has an unknown type`);
   }
   if (!Number.isInteger(entry.mode) || entry.mode < 0 || entry.mode > 0o7777)
@@ -142,6 +144,13 @@ export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
     (typeof entry.target !== 'string' || entry.target === '' || entry.target.includes('\0'))
   ) {
     throw bad(`entry ${entry.path} has a bad symlink target`);
+  }
+  if (isSpecial(entry.type)) {
+    // Only a device has a number, as mknod stores it (up to 32 bits).
+    const device = entry.type === 'chardev' || entry.type === 'blockdev';
+    const { rdev } = entry as SpecialEntry;
+    if (!Number.isInteger(rdev) || rdev < 0 || rdev > 0xffffffff || (!device && rdev !== 0))
+      throw bad(`entry ${entry.path} has a bad device number`);
   }
   if (entry.type !== 'file') return;
   if (!Array.isArray(entry.chunks) || !Number.isSafeInteger(entry.size) || entry.size < 0)
@@ -194,6 +203,7 @@ function sameState(local: PathState, incoming: PathState): boolean {
   const b = incoming as StateEntry;
   if (a.mode !== b.mode || a.mtime !== b.mtime) return false;
   if (a.type === 'symlink') return a.target === (b as typeof a).target;
+  if (isSpecial(a.type)) return (a as SpecialEntry).rdev === (b as SpecialEntry).rdev;
   if (a.type === 'file') {
     const other = b as typeof a;
     return (
@@ -241,8 +251,9 @@ function writeEntry(db: Database, m: Mutation, entry: StateEntry, path: string):
     node !== undefined &&
     (node.type !== entry.type ||
       (entry.type === 'symlink' && node.link_target !== entry.target) ||
-      // A hard-linked file is flattened: the change applies to this name only.
-      (entry.type === 'file' && node.nlink > 1));
+      (isSpecial(entry.type) && node.rdev !== (entry as SpecialEntry).rdev) ||
+      // A hard-linked file (or special file) is flattened: the change applies to this name only.
+      (entry.type !== 'dir' && entry.type !== 'symlink' && node.nlink > 1));
   if (node && replace) {
     removePath(db, path);
     node = undefined;
@@ -256,6 +267,8 @@ function writeEntry(db: Database, m: Mutation, entry: StateEntry, path: string):
     entry.type,
     entry.mode,
     entry.type === 'symlink' ? entry.target : null,
+    0,
+    isSpecial(entry.type) ? (entry as SpecialEntry).rdev : 0,
   );
   if (entry.type === 'file') {
     checkFileSize(db, entry.size, path);

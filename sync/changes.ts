@@ -11,7 +11,7 @@
  */
 import type { Database } from '../core/database.ts';
 import { fsError, isFsError } from '../core/errors.ts';
-import type { NodeRow } from '../core/nodes.ts';
+import { isSpecial, type NodeRow, type SpecialType } from '../core/nodes.ts';
 import { parentPath } from '../core/paths.ts';
 import { type Location, locate } from '../core/resolve.ts';
 import { readMeta } from '../core/schema.ts';
@@ -96,6 +96,21 @@ export interface SymlinkEntry extends EntryBase {
   mtime: number;
 }
 
+/**
+ * A FIFO, socket or device node (made by `mknod`, or on the mount): no content, so no chunks; a
+ * device carries its number.
+ */
+export interface SpecialEntry extends EntryBase {
+  /** The kind of special file, as the node's type. */
+  type: SpecialType;
+  /** Permission bits (`0o7777`). */
+  mode: number;
+  /** Modification time, in milliseconds since the epoch. */
+  mtime: number;
+  /** A device's number (Linux `makedev` encoding); 0 for a FIFO or a socket. */
+  rdev: number;
+}
+
 /** A path that no longer exists. */
 export interface DeleteEntry extends EntryBase {
   /** The path was removed. */
@@ -130,7 +145,7 @@ export interface MoveEntry extends EntryBase {
 }
 
 /** One entry of the change stream. */
-export type ChangeEntry = FileEntry | DirEntry | SymlinkEntry | DeleteEntry | MoveEntry;
+export type ChangeEntry = FileEntry | DirEntry | SymlinkEntry | SpecialEntry | DeleteEntry | MoveEntry;
 
 /** What one path holds: a live node's state or a deletion (every entry but a move). */
 export type PathState = Exclude<ChangeEntry, MoveEntry>;
@@ -164,6 +179,7 @@ function nodeEntry(db: Database, node: NodeRow, path: string, rev: number): Path
   const base = { rev, path, mode: Number(node.mode), mtime: Number(node.mtime) };
   if (node.type === 'dir') return { type: 'dir', ...base };
   if (node.type === 'symlink') return { type: 'symlink', ...base, target: node.link_target ?? '' };
+  if (isSpecial(node.type)) return { type: node.type, ...base, rdev: Number(node.rdev) };
   const rows = db.all<{ idx: number; hash: string; size: number }>(
     'SELECT idx, hash, size FROM vfs_chunks WHERE inode = ? ORDER BY idx',
     [node.inode],

@@ -319,6 +319,7 @@ const sameState = (a: ChangeEntry, b: ChangeEntry): boolean =>
   (a.type !== 'file' ||
     (b.type === 'file' && a.size === b.size && JSON.stringify(a.chunks) === JSON.stringify(b.chunks))) &&
   (a.type !== 'symlink' || (b.type === 'symlink' && a.target === b.target)) &&
+  (!('rdev' in a) || ('rdev' in b && a.rdev === b.rdev)) &&
   (a.type === 'delete' || a.type === 'move' || (b.type !== 'delete' && b.type !== 'move' && a.mode === b.mode));
 
 /**

@@ -435,6 +435,47 @@ export function forkCases(target: ConformanceTarget): void {
         expect(await b.do((ws) => ws.readFile('/upstream.txt', 'utf8'))).toBe('up\n');
       }));
 
+    it('FIFOs, sockets and devices survive a fork, a merge and a branch merge as themselves', () =>
+      withTwo(target, async (a, b) => {
+        const specials = (ws: Workspace) =>
+          Object.fromEntries(
+            ws
+              .find('/', '**')
+              .filter((path) => !ws.lstat(path).isFile && !ws.lstat(path).isDirectory)
+              .map((path) => [path, [ws.lstat(path).type, ws.lstat(path).mode & 0o7777, ws.lstat(path).rdev]]),
+          );
+        await a.do((ws) => {
+          ws.mknod('/pipe', 0o10640);
+          ws.mknod('/tty', 0o20620, 0x0401);
+        });
+        await fork(a.access, b.access);
+        expect(await b.do(specials)).toEqual({ '/pipe': ['fifo', 0o640, 0], '/tty': ['chardev', 0o620, 0x0401] });
+        await b.do((ws) => {
+          ws.mknod('/sock', 0o140700);
+          ws.rm('/tty');
+          ws.mknod('/tty', 0o60600, 0x0802);
+        });
+        await merge(a.access, b.access);
+        const merged = {
+          '/pipe': ['fifo', 0o640, 0],
+          '/sock': ['socket', 0o700, 0],
+          '/tty': ['blockdev', 0o600, 0x0802],
+        };
+        expect(await a.do(specials)).toEqual(merged);
+        await a.do((ws) => {
+          createBranch(ws.db, 'feature');
+          switchBranch(ws.db, 'feature');
+          ws.rm('/pipe');
+          ws.writeFile('/pipe', 'a file now');
+          ws.mknod('/fifo2', 0o10600);
+          switchBranch(ws.db, 'main');
+          expect(specials(ws)).toEqual(merged);
+          mergeBranch(ws.db, 'feature');
+          expect(specials(ws)).toEqual({ ...merged, '/pipe': undefined, '/fifo2': ['fifo', 0o600, 0] });
+          expect(ws.readFile('/pipe', 'utf8')).toBe('a file now');
+        });
+      }));
+
     defineCase(
       target,
       'branches in one workspace: create, switch (a restore each way), merge with conflicts kept',

@@ -12,7 +12,7 @@ import { writeAt } from '../../core/handles.ts';
 import type { Quotas } from '../../core/quotas.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import { applyChanges } from '../../sync/apply.ts';
-import { coalesceChanges, currentRev, START_CURSOR } from '../../sync/changes.ts';
+import { type ChangeEntry, coalesceChanges, currentRev, START_CURSOR } from '../../sync/changes.ts';
 import { compactChanges } from '../../sync/compact.ts';
 import { createSyncDriver, type SyncDriverOptions, type SyncReport } from '../../sync/driver.ts';
 import { createSyncEndpoint, forwardEndpoint, type SyncEndpoint } from '../../sync/endpoint.ts';
@@ -26,12 +26,19 @@ import { patternBytes } from './files.ts';
 
 const MiB = 1024 * 1024;
 
-/** The state sync promises to carry: paths, types, modes, bytes, link targets, mtimes. */
+/** The state sync promises to carry: paths, types, modes, bytes, link targets, device numbers, mtimes. */
 export function syncView(ws: Workspace): Record<string, string> {
   const view: Record<string, string> = {};
   for (const path of ws.find('/', '**')) {
     const info = ws.lstat(path);
-    const what = info.type === 'file' ? hashBytes(ws.readFile(path)) : info.type === 'symlink' ? ws.readlink(path) : '';
+    const what =
+      info.type === 'file'
+        ? hashBytes(ws.readFile(path))
+        : info.type === 'symlink'
+          ? ws.readlink(path)
+          : info.type === 'chardev' || info.type === 'blockdev'
+            ? `rdev ${info.rdev}`
+            : '';
     view[path] = `${info.type} ${(info.mode & 0o7777).toString(8)} ${info.mtimeMs} ${what}`;
   }
   return view;
@@ -187,6 +194,60 @@ export function syncCases(target: ConformanceTarget): void {
 }
 
 function behaviourCases(target: ConformanceTarget): void {
+  definePairCase(
+    target,
+    'FIFOs, sockets and devices arrive as themselves, with their device numbers, both ways',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/dev');
+        ws.mknod('/dev/pipe', 0o10640);
+        ws.mknod('/dev/sock', 0o140755);
+        ws.mknod('/dev/tty9', 0o20620, 0x0409);
+        ws.mknod('/dev/sda9', 0o60660, 0x0809);
+        ws.link('/dev/pipe', '/dev/pipe-too');
+      });
+      await expectConverged(pair);
+      const kinds = (ws: Workspace) =>
+        Object.fromEntries(
+          ws
+            .find('/dev', '*')
+            .map((path) => [path, [ws.lstat(path).type, ws.lstat(path).mode & 0o7777, ws.lstat(path).rdev]]),
+        );
+      expect(await pair.replica.do(kinds)).toEqual({
+        '/dev/pipe': ['fifo', 0o640, 0],
+        '/dev/pipe-too': ['fifo', 0o640, 0],
+        '/dev/sock': ['socket', 0o755, 0],
+        '/dev/tty9': ['chardev', 0o620, 0x0409],
+        '/dev/sda9': ['blockdev', 0o660, 0x0809],
+      });
+      // The replica changes one device's number, makes a FIFO a file and a file a FIFO: all travel back.
+      await pair.replica.do((ws) => {
+        ws.rm('/dev/tty9');
+        ws.mknod('/dev/tty9', 0o20600, 0x040a);
+        ws.rm('/dev/sock');
+        ws.writeFile('/dev/sock', 'now a file');
+        ws.writeFile('/dev/was-file', 'x');
+        ws.rm('/dev/was-file');
+        ws.mknod('/dev/was-file', 0o10600);
+        ws.chmod('/dev/pipe', 0o600);
+      });
+      await expectConverged(pair);
+      const back = await pair.authority.do(kinds);
+      expect(back['/dev/tty9']).toEqual(['chardev', 0o600, 0x040a]);
+      expect(back['/dev/sock']).toEqual(['file', 0o644, 0]);
+      expect(back['/dev/was-file']).toEqual(['fifo', 0o600, 0]);
+      expect(back['/dev/pipe']).toEqual(['fifo', 0o600, 0]);
+      // A FIFO with a device number, or a number past 32 bits, is refused with nothing applied.
+      for (const entry of [
+        { type: 'fifo', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0, rdev: 5 },
+        { type: 'chardev', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0, rdev: 2 ** 32 },
+        { type: 'blockdev', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0 },
+      ])
+        await pair.authority.do((ws) =>
+          expectRefused(ws, () => applyChanges(ws.db, [entry as unknown as ChangeEntry]), 'EINVAL'),
+        );
+    },
+  );
   definePairCase(
     target,
     'a rename of a directory larger than any page arrives whole, both ways',
@@ -1240,6 +1301,8 @@ function convergenceCases(target: ConformanceTarget, paging: Paging): void {
       fc.record({ kind: fc.constant('mv' as const), name, to: fc.constantFrom('c', 'g', 'd2') }),
       // A directory replaced by a file of the same name (or a file by a directory), in one transaction.
       fc.record({ kind: fc.constant('replace' as const), name, seed: fc.integer({ min: 1, max: 1000 }) }),
+      // A FIFO or a device where a file or nothing was (a special file must travel as itself).
+      fc.record({ kind: fc.constant('mknod' as const), name, mode: fc.constantFrom(0o10644, 0o20600, 0o60660) }),
       fc.record({ kind: fc.constant('sync' as const) }),
     );
     const step = fc.tuple(fc.constantFrom('authority' as const, 'replica' as const), op);
@@ -1272,7 +1335,11 @@ function convergenceCases(target: ConformanceTarget, paging: Paging): void {
                       ws.writeFile(`/${action.name}`, patternBytes(action.size, action.seed));
                     } else if (action.kind === 'rm') ws.rm(`/${action.name}`, { recursive: true, force: true });
                     else if (action.kind === 'chmod') ws.chmod(`/${action.name}`, action.mode);
-                    else if (action.kind === 'replace')
+                    else if (action.kind === 'mknod') {
+                      ws.mkdir('/d', { recursive: true });
+                      ws.rm(`/${action.name}`, { force: true });
+                      ws.mknod(`/${action.name}`, action.mode, action.mode & 0o20000 ? 0x0801 : 0);
+                    } else if (action.kind === 'replace')
                       ws.db.transaction(() => {
                         const wasDir = ws.exists(`/${action.name}`) && ws.lstat(`/${action.name}`).type === 'dir';
                         ws.rm(`/${action.name}`, { recursive: true, force: true });
