@@ -139,6 +139,8 @@ export function validateEntry(entry: ChangeEntry, chunkSize: number): void {
   if (!Number.isInteger(entry.mode) || entry.mode < 0 || entry.mode > 0o7777)
     throw bad(`entry ${entry.path} has a bad mode`);
   if (!Number.isFinite(entry.mtime)) throw bad(`entry ${entry.path} has a bad mtime`);
+  for (const id of [entry.uid, entry.gid])
+    if (!Number.isInteger(id) || id < 0 || id > 0xfffffffe) throw bad(`entry ${entry.path} has a bad owner or group`);
   if (
     entry.type === 'symlink' &&
     (typeof entry.target !== 'string' || entry.target === '' || entry.target.includes('\0'))
@@ -201,7 +203,7 @@ function sameState(local: PathState, incoming: PathState): boolean {
   if (local.type === 'delete') return true;
   const a = local as StateEntry;
   const b = incoming as StateEntry;
-  if (a.mode !== b.mode || a.mtime !== b.mtime) return false;
+  if (a.mode !== b.mode || a.mtime !== b.mtime || a.uid !== b.uid || a.gid !== b.gid) return false;
   if (a.type === 'symlink') return a.target === (b as typeof a).target;
   if (isSpecial(a.type)) return (a as SpecialEntry).rdev === (b as SpecialEntry).rdev;
   if (a.type === 'file') {
@@ -287,9 +289,11 @@ function writeEntry(db: Database, m: Mutation, entry: StateEntry, path: string):
       rows.map((row) => row.hash),
     );
   }
-  db.run('UPDATE vfs_nodes SET mode = ?, mtime = ?, ctime = ?, size = ?, rev = ? WHERE inode = ?', [
+  db.run('UPDATE vfs_nodes SET mode = ?, mtime = ?, uid = ?, gid = ?, ctime = ?, size = ?, rev = ? WHERE inode = ?', [
     entry.mode,
     entry.mtime,
+    entry.uid,
+    entry.gid,
     m.now,
     entry.type === 'file' ? entry.size : node.size,
     m.rev,

@@ -55,14 +55,22 @@ interface EntryBase {
   path: string;
 }
 
-/** A regular file: metadata and its chunk list. */
-export interface FileEntry extends EntryBase {
-  /** A regular file. */
-  type: 'file';
+/** What every live node's entry carries besides its own kind's fields. */
+export interface NodeFields extends EntryBase {
   /** Permission bits (`0o7777`). */
   mode: number;
   /** Modification time, in milliseconds since the epoch. */
   mtime: number;
+  /** The owner's user id. */
+  uid: number;
+  /** The owner's group id. */
+  gid: number;
+}
+
+/** A regular file: metadata and its chunk list. */
+export interface FileEntry extends NodeFields {
+  /** A regular file. */
+  type: 'file';
   /** Length in bytes, holes included. */
   size: number;
   /** The chunk list; empty when `delta` carries it. */
@@ -75,38 +83,26 @@ export interface FileEntry extends EntryBase {
 }
 
 /** A directory. */
-export interface DirEntry extends EntryBase {
+export interface DirEntry extends NodeFields {
   /** A directory. */
   type: 'dir';
-  /** Permission bits (`0o7777`). */
-  mode: number;
-  /** Modification time, in milliseconds since the epoch. */
-  mtime: number;
 }
 
 /** A symbolic link. */
-export interface SymlinkEntry extends EntryBase {
+export interface SymlinkEntry extends NodeFields {
   /** A symbolic link. */
   type: 'symlink';
   /** The target, as stored (not resolved). */
   target: string;
-  /** Permission bits (`0o7777`). */
-  mode: number;
-  /** Modification time, in milliseconds since the epoch. */
-  mtime: number;
 }
 
 /**
  * A FIFO, socket or device node (made by `mknod`, or on the mount): no content, so no chunks; a
  * device carries its number.
  */
-export interface SpecialEntry extends EntryBase {
+export interface SpecialEntry extends NodeFields {
   /** The kind of special file, as the node's type. */
   type: SpecialType;
-  /** Permission bits (`0o7777`). */
-  mode: number;
-  /** Modification time, in milliseconds since the epoch. */
-  mtime: number;
   /** A device's number (Linux `makedev` encoding); 0 for a FIFO or a socket. */
   rdev: number;
 }
@@ -176,7 +172,14 @@ export function compareChangeCursors(a: ChangeCursor, b: ChangeCursor): number {
 
 /** The entry for a live node at `path` (one of its names, for a hard-linked file). */
 function nodeEntry(db: Database, node: NodeRow, path: string, rev: number): PathState {
-  const base = { rev, path, mode: Number(node.mode), mtime: Number(node.mtime) };
+  const base = {
+    rev,
+    path,
+    mode: Number(node.mode),
+    mtime: Number(node.mtime),
+    uid: Number(node.uid),
+    gid: Number(node.gid),
+  };
   if (node.type === 'dir') return { type: 'dir', ...base };
   if (node.type === 'symlink') return { type: 'symlink', ...base, target: node.link_target ?? '' };
   if (isSpecial(node.type)) return { type: node.type, ...base, rdev: Number(node.rdev) };

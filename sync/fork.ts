@@ -320,7 +320,9 @@ const sameState = (a: ChangeEntry, b: ChangeEntry): boolean =>
     (b.type === 'file' && a.size === b.size && JSON.stringify(a.chunks) === JSON.stringify(b.chunks))) &&
   (a.type !== 'symlink' || (b.type === 'symlink' && a.target === b.target)) &&
   (!('rdev' in a) || ('rdev' in b && a.rdev === b.rdev)) &&
-  (a.type === 'delete' || a.type === 'move' || (b.type !== 'delete' && b.type !== 'move' && a.mode === b.mode));
+  (a.type === 'delete' ||
+    a.type === 'move' ||
+    (b.type !== 'delete' && b.type !== 'move' && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid));
 
 /**
  * `name`, or `name-2`, `name-3`, … : the first that is free here or already holds `entry`'s state

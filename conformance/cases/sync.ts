@@ -26,7 +26,7 @@ import { patternBytes } from './files.ts';
 
 const MiB = 1024 * 1024;
 
-/** The state sync promises to carry: paths, types, modes, bytes, link targets, device numbers, mtimes. */
+/** The state sync promises to carry: paths, types, modes, owners, bytes, link targets, device numbers, mtimes. */
 export function syncView(ws: Workspace): Record<string, string> {
   const view: Record<string, string> = {};
   for (const path of ws.find('/', '**')) {
@@ -39,7 +39,7 @@ export function syncView(ws: Workspace): Record<string, string> {
           : info.type === 'chardev' || info.type === 'blockdev'
             ? `rdev ${info.rdev}`
             : '';
-    view[path] = `${info.type} ${(info.mode & 0o7777).toString(8)} ${info.mtimeMs} ${what}`;
+    view[path] = `${info.type} ${(info.mode & 0o7777).toString(8)} ${info.uid}:${info.gid} ${info.mtimeMs} ${what}`;
   }
   return view;
 }
@@ -194,6 +194,40 @@ export function syncCases(target: ConformanceTarget): void {
 }
 
 function behaviourCases(target: ConformanceTarget): void {
+  definePairCase(target, 'owners and groups travel both ways: files other users made, and chown', async (pair) => {
+    await pair.authority.do((ws) => {
+      ws.mkdir('/home');
+      ws.writeFile('/home/root.txt', 'root');
+      ws.chown('/home/root.txt', 1000, 1000);
+      ws.db.withOwner({ uid: 1001, gid: 100 }, () => {
+        ws.mkdir('/home/alice');
+        ws.writeFile('/home/alice/notes', 'alice');
+        ws.symlink('notes', '/home/alice/link');
+      });
+    });
+    await expectConverged(pair);
+    const owners = (ws: Workspace) =>
+      Object.fromEntries(ws.find('/home', '**').map((path) => [path, [ws.lstat(path).uid, ws.lstat(path).gid]]));
+    expect(await pair.replica.do(owners)).toEqual({
+      '/home/root.txt': [1000, 1000],
+      '/home/alice': [1001, 100],
+      '/home/alice/notes': [1001, 100],
+      '/home/alice/link': [1001, 100],
+    });
+    await pair.replica.do((ws) => {
+      ws.chown('/home/alice/notes', 1002, 1002);
+      ws.lchown('/home/alice/link', 0, 0);
+      ws.db.withOwner({ uid: 1001, gid: 100 }, () => ws.writeFile('/home/alice/new', 'from the replica'));
+    });
+    await expectConverged(pair);
+    expect(await pair.authority.do(owners)).toEqual({
+      '/home/root.txt': [1000, 1000],
+      '/home/alice': [1001, 100],
+      '/home/alice/notes': [1002, 1002],
+      '/home/alice/link': [0, 0],
+      '/home/alice/new': [1001, 100],
+    });
+  });
   definePairCase(
     target,
     'FIFOs, sockets and devices arrive as themselves, with their device numbers, both ways',
@@ -237,11 +271,14 @@ function behaviourCases(target: ConformanceTarget): void {
       expect(back['/dev/sock']).toEqual(['file', 0o644, 0]);
       expect(back['/dev/was-file']).toEqual(['fifo', 0o600, 0]);
       expect(back['/dev/pipe']).toEqual(['fifo', 0o600, 0]);
-      // A FIFO with a device number, or a number past 32 bits, is refused with nothing applied.
+      // A FIFO with a device number, a number past 32 bits, a bad or missing owner: refused, nothing applied.
       for (const entry of [
-        { type: 'fifo', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0, rdev: 5 },
-        { type: 'chardev', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0, rdev: 2 ** 32 },
-        { type: 'blockdev', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0 },
+        { type: 'fifo', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0, uid: 0, gid: 0, rdev: 5 },
+        { type: 'chardev', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0, uid: 0, gid: 0, rdev: 2 ** 32 },
+        { type: 'blockdev', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0, uid: 0, gid: 0 },
+        { type: 'fifo', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0, uid: -1, gid: 0, rdev: 0 },
+        { type: 'fifo', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0, uid: 0, gid: 2 ** 32 - 1, rdev: 0 },
+        { type: 'fifo', rev: 1, path: '/dev/bad', mode: 0o644, mtime: 0, rdev: 0 },
       ])
         await pair.authority.do((ws) =>
           expectRefused(ws, () => applyChanges(ws.db, [entry as unknown as ChangeEntry]), 'EINVAL'),
@@ -1172,6 +1209,8 @@ function verificationCases(target: ConformanceTarget): void {
           path: '/f',
           mode: 0o644,
           mtime: 0,
+          uid: 0,
+          gid: 0,
           size: 100,
           chunks: [{ hash: hashBytes(bytes), size: 64 }],
         };
@@ -1187,6 +1226,8 @@ function verificationCases(target: ConformanceTarget): void {
           path: '/f',
           mode: 0o644,
           mtime: 0,
+          uid: 0,
+          gid: 0,
           size: 3,
           chunks: [{ hash: hashBytes(new Uint8Array(3)), size: 3 }],
         };
@@ -1221,6 +1262,8 @@ function verificationCases(target: ConformanceTarget): void {
         path: '/f',
         mode: 0o644,
         mtime: 0,
+        uid: 0,
+        gid: 0,
         size: 64 * 4,
         chunks: [],
       };
