@@ -11,6 +11,7 @@ import { FsError, fsError, isFsError } from '../core/errors.ts';
 import { rm } from '../core/fs/remove.ts';
 import { recordedRename } from '../core/fs/rename.ts';
 import { find } from '../core/fs/search.ts';
+import { keepOpenFiles } from '../core/handles.ts';
 import { type Mutation, mutate } from '../core/mutate.ts';
 import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
 import { isSameOrBelow, normalizePath, parentPath } from '../core/paths.ts';
@@ -205,9 +206,14 @@ function sameState(local: PathState, incoming: PathState): boolean {
   return true;
 }
 
-/** Removes whatever is at `path` (a subtree included), leaving tombstones; joins the running mutation. */
+/**
+ * Removes whatever is at `path` (a subtree included), leaving tombstones; joins the running
+ * mutation. A file open through a handle of this process stays for its handles, nameless, as
+ * after an unlink while open. Its link is lent for this removal only, not for the batch: a file
+ * written in place must not look hard-linked to {@link writeEntry}, which would replace it.
+ */
 function removePath(db: Database, path: string): void {
-  rm(db, path, { recursive: true, force: true });
+  keepOpenFiles(db, 'sync', path, () => rm(db, path, { recursive: true, force: true }));
 }
 
 /**
