@@ -469,7 +469,12 @@ class ParentTimes {
   release(path: string): void {
     const top = nodeAt(this.db, path);
     if (top?.type !== 'dir') return;
-    for (const dir of subtreeDirectories(this.db, top.inode)) this.saved.delete(Number(dir.inode));
+    for (const dir of subtreeDirectories(this.db, top.inode)) this.keep(Number(dir.inode));
+  }
+
+  /** Lets directory `inode` keep what this batch stamped on it (see {@link ParentTimes.release}). */
+  keep(inode: number): void {
+    this.saved.delete(inode);
   }
 
   restore(): void {
@@ -551,7 +556,7 @@ function applyEntry(
     }
   }
   if (entry.type === 'delete' && local.type === 'dir' && policy) {
-    const kept = removeKeepingConcurrent(db, m, entry.path, policy.base, peer);
+    const kept = removeKeepingConcurrent(db, m, entry.path, policy.base, peer, parents);
     if (kept.length > 0) {
       result.conflicts.push(...kept.map((path) => ({ path, kept: 'local' as const, copy: null })));
       return 'settled';
@@ -613,6 +618,7 @@ function removeKeepingConcurrent(
   path: string,
   base: ChangeCursor,
   peer: string | undefined,
+  parents: ParentTimes,
 ): string[] {
   const below = find(db, path, '**');
   const kept = below.filter((p) => isConcurrent(db, p, nodeAt(db, p), base, peer, m));
@@ -623,10 +629,14 @@ function removeKeepingConcurrent(
     removePath(db, path);
     return kept;
   }
-  // The directories kept to hold that work are gone on the peer: stamp them so they travel back.
+  // The directories kept to hold that work are gone on the peer: stamp them so they travel back
+  // (with their modes; made again there by a path below, they would take a default one). The
+  // batch must not put back the times it noted for them before.
   for (const dir of [path, ...[...keep].filter((p) => !kept.includes(p))]) {
     const node = locate(db, dir, { follow: false, syscall: 'sync' }).node;
-    if (node) db.run('UPDATE vfs_nodes SET rev = ? WHERE inode = ?', [m.rev, node.inode]);
+    if (!node) continue;
+    db.run('UPDATE vfs_nodes SET rev = ? WHERE inode = ?', [m.rev, node.inode]);
+    parents.keep(node.inode);
   }
   return kept;
 }
