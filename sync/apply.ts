@@ -404,7 +404,8 @@ function applyMove(
         const parents = new ParentTimes(db);
         parents.before(move.from);
         parents.before(move.path);
-        recordedRename(db, move.from, move.path, { peer });
+        // An empty directory it replaces may be open: its handles keep it, as after rmdir while open.
+        keepOpenFiles(db, 'sync', move.path, () => recordedRename(db, move.from, move.path, { peer }));
         parents.restore();
       });
       return true;

@@ -438,6 +438,33 @@ function behaviourCases(target: ConformanceTarget): void {
   );
   definePairCase(
     target,
+    'a pulled directory move that replaces an empty directory open through a handle leaves the handle on the removed directory',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/a');
+        ws.writeFile('/a/f', 'moved');
+        ws.mkdir('/b');
+      });
+      await pair.sync();
+      await pair.authority.do((ws) => ws.rename('/a', '/b'));
+      await pair.replica.do(async (ws) => {
+        const fs = createNodeFs(ws);
+        const fd = fs.openSync('/b', 'r');
+        try {
+          await pair.syncOn(ws);
+          expect(ws.find('/', '**')).toEqual(['/b', '/b/f']);
+          // As after a rename over a directory while open: the handle's directory is gone, nameless.
+          const stats = fs.fstatSync(fd);
+          expect([stats.isDirectory(), stats.nlink, stats.size]).toEqual([true, 0, 0]);
+        } finally {
+          fs.closeSync(fd);
+        }
+      });
+      await expectConverged(pair);
+    },
+  );
+  definePairCase(
+    target,
     'a directory kept for work below it after a deletion below it in the same batch travels with its mode',
     async (pair) => {
       await pair.authority.do((ws) => {
