@@ -11,13 +11,13 @@ import { FsError, fsError, isFsError } from '../core/errors.ts';
 import { rm } from '../core/fs/remove.ts';
 import { recordedRename } from '../core/fs/rename.ts';
 import { find } from '../core/fs/search.ts';
-import { keepOpenFiles } from '../core/handles.ts';
+import { keepOpenFiles, pinnedInodes } from '../core/handles.ts';
 import { type Mutation, mutate } from '../core/mutate.ts';
 import { createNode, lookup, type NodeRow } from '../core/nodes.ts';
 import { isSameOrBelow, normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
-import { locate } from '../core/resolve.ts';
-import { subtreeDirectories } from '../core/subtree.ts';
+import { type Location, locate } from '../core/resolve.ts';
+import { SUBTREE, subtreeDirectories } from '../core/subtree.ts';
 import {
   type ChangeCursor,
   type ChangeEntry,
@@ -207,13 +207,30 @@ function sameState(local: PathState, incoming: PathState): boolean {
 }
 
 /**
- * Removes whatever is at `path` (a subtree included), leaving tombstones; joins the running
- * mutation. A file open through a handle of this process stays for its handles, nameless, as
- * after an unlink while open. Its link is lent for this removal only, not for the batch: a file
- * written in place must not look hard-linked to {@link writeEntry}, which would replace it.
+ * Removes whatever is at `path` (`found`, when the caller has just looked it up), a subtree
+ * included, leaving tombstones; joins the running mutation. A file open through a handle of this
+ * process stays for its handles, nameless, as after an unlink while open. Its link is lent for this
+ * removal only, not for the batch: a file written in place must not look hard-linked to
+ * {@link writeEntry}, which would replace it.
  */
-function removePath(db: Database, path: string): void {
-  keepOpenFiles(db, 'sync', path, () => rm(db, path, { recursive: true, force: true }));
+function removePath(db: Database, path: string, found?: Location): void {
+  const remove = () => rm(db, path, { recursive: true, force: true });
+  if (holdsOpen(db, path, found)) keepOpenFiles(db, 'sync', path, remove);
+  else remove();
+}
+
+/**
+ * Whether what `path` names is, or holds, a node open through a handle of this process. Lending
+ * costs statements per open file, so what holds none is removed without it.
+ */
+function holdsOpen(db: Database, path: string, found?: Location): boolean {
+  const pinned = pinnedInodes(db);
+  if (pinned.length === 0) return false;
+  const node = (found ?? locationAt(db, path))?.node;
+  if (!node) return false;
+  if (node.type !== 'dir') return pinned.includes(Number(node.inode));
+  const below = `${SUBTREE} SELECT 1 FROM sub WHERE inode IN (SELECT value FROM json_each(?)) LIMIT 1`;
+  return db.all(below, [node.inode, '', JSON.stringify(pinned)]).length > 0;
 }
 
 /**
@@ -562,7 +579,7 @@ function applyEntry(
       result.conflicts.push(...kept.map((path) => ({ path, kept: 'local' as const, copy: null })));
       return 'settled';
     }
-  } else if (entry.type === 'delete') removePath(db, entry.path);
+  } else if (entry.type === 'delete') removePath(db, entry.path, location);
   else {
     parents.wrote(writeEntry(db, m, entry, entry.path), entry, m.rev);
   }

@@ -398,9 +398,15 @@ function behaviourCases(target: ConformanceTarget): void {
         ws.writeFile('/repl', patternBytes(20, 3));
         ws.mkdir('/d/e', { recursive: true });
         ws.writeFile('/d/e/in', patternBytes(33, 4));
+        // Not open: removed as always, in the same batches.
+        ws.writeFile('/plain', 'p');
+        ws.mkdir('/dd');
+        ws.writeFile('/dd/x', 'x');
       });
       await pair.sync();
       await pair.authority.do((ws) => {
+        ws.rm('/plain');
+        ws.rm('/dd', { recursive: true });
         ws.rm('/gone');
         ws.writeFile('/upd', patternBytes(16 * 16 + 1, 6));
         ws.rm('/repl');
