@@ -25,6 +25,7 @@ import { holeCases } from './cases/holes.ts';
 import { lifecycleCases } from './cases/lifecycle.ts';
 import { modelCases } from './cases/model.ts';
 import { nodeFsCases } from './cases/node-fs.ts';
+import { openFileCases } from './cases/open-files.ts';
 import { ownerCases } from './cases/owners.ts';
 import { permissionCases } from './cases/permissions.ts';
 import { providerCases } from './cases/provider.ts';
@@ -66,6 +67,7 @@ export function runConformanceSuite(target: ConformanceTarget): void {
     syncCases(target);
     snapshotCases(target);
     forkCases(target);
+    openFileCases(target);
     faultCases(target);
     fuzzCases(target);
     badInputCases(target);

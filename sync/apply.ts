@@ -11,12 +11,13 @@ import { FsError, fsError, isFsError } from '../core/errors.ts';
 import { rm } from '../core/fs/remove.ts';
 import { recordedRename } from '../core/fs/rename.ts';
 import { find } from '../core/fs/search.ts';
+import { keepOpenFiles, pinnedInodes } from '../core/handles.ts';
 import { type Mutation, mutate } from '../core/mutate.ts';
 import { createNode, isSpecial, lookup, type NodeRow, SPECIAL_TYPES } from '../core/nodes.ts';
 import { isSameOrBelow, normalizePath, parentPath } from '../core/paths.ts';
 import { checkFileSize } from '../core/quotas.ts';
-import { locate } from '../core/resolve.ts';
-import { subtreeDirectories } from '../core/subtree.ts';
+import { type Location, locate } from '../core/resolve.ts';
+import { SUBTREE, subtreeDirectories } from '../core/subtree.ts';
 import {
   type ChangeCursor,
   type ChangeEntry,
@@ -217,9 +218,31 @@ function sameState(local: PathState, incoming: PathState): boolean {
   return true;
 }
 
-/** Removes whatever is at `path` (a subtree included), leaving tombstones; joins the running mutation. */
-function removePath(db: Database, path: string): void {
-  rm(db, path, { recursive: true, force: true });
+/**
+ * Removes whatever is at `path` (`found`, when the caller has just looked it up), a subtree
+ * included, leaving tombstones; joins the running mutation. A file open through a handle of this
+ * process stays for its handles, nameless, as after an unlink while open. Its link is lent for this
+ * removal only, not for the batch: a file written in place must not look hard-linked to
+ * {@link writeEntry}, which would replace it.
+ */
+function removePath(db: Database, path: string, found?: Location): void {
+  const remove = () => rm(db, path, { recursive: true, force: true });
+  if (holdsOpen(db, path, found)) keepOpenFiles(db, 'sync', path, remove);
+  else remove();
+}
+
+/**
+ * Whether what `path` names is, or holds, a node open through a handle of this process. Lending
+ * costs statements per open file, so what holds none is removed without it.
+ */
+function holdsOpen(db: Database, path: string, found?: Location): boolean {
+  const pinned = pinnedInodes(db);
+  if (pinned.length === 0) return false;
+  const node = (found ?? locationAt(db, path))?.node;
+  if (!node) return false;
+  if (node.type !== 'dir') return pinned.includes(Number(node.inode));
+  const below = `${SUBTREE} SELECT 1 FROM sub WHERE inode IN (SELECT value FROM json_each(?)) LIMIT 1`;
+  return db.all(below, [node.inode, '', JSON.stringify(pinned)]).length > 0;
 }
 
 /**
@@ -415,7 +438,8 @@ function applyMove(
         const parents = new ParentTimes(db);
         parents.before(move.from);
         parents.before(move.path);
-        recordedRename(db, move.from, move.path, { peer });
+        // An empty directory it replaces may be open: its handles keep it, as after rmdir while open.
+        keepOpenFiles(db, 'sync', move.path, () => recordedRename(db, move.from, move.path, { peer }));
         parents.restore();
       });
       return true;
@@ -480,7 +504,12 @@ class ParentTimes {
   release(path: string): void {
     const top = nodeAt(this.db, path);
     if (top?.type !== 'dir') return;
-    for (const dir of subtreeDirectories(this.db, top.inode)) this.saved.delete(Number(dir.inode));
+    for (const dir of subtreeDirectories(this.db, top.inode)) this.keep(Number(dir.inode));
+  }
+
+  /** Lets directory `inode` keep what this batch stamped on it (see {@link ParentTimes.release}). */
+  keep(inode: number): void {
+    this.saved.delete(inode);
   }
 
   restore(): void {
@@ -562,12 +591,12 @@ function applyEntry(
     }
   }
   if (entry.type === 'delete' && local.type === 'dir' && policy) {
-    const kept = removeKeepingConcurrent(db, m, entry.path, policy.base, peer);
+    const kept = removeKeepingConcurrent(db, m, entry.path, policy.base, peer, parents);
     if (kept.length > 0) {
       result.conflicts.push(...kept.map((path) => ({ path, kept: 'local' as const, copy: null })));
       return 'settled';
     }
-  } else if (entry.type === 'delete') removePath(db, entry.path);
+  } else if (entry.type === 'delete') removePath(db, entry.path, location);
   else {
     parents.wrote(writeEntry(db, m, entry, entry.path), entry, m.rev);
   }
@@ -624,6 +653,7 @@ function removeKeepingConcurrent(
   path: string,
   base: ChangeCursor,
   peer: string | undefined,
+  parents: ParentTimes,
 ): string[] {
   const below = find(db, path, '**');
   const kept = below.filter((p) => isConcurrent(db, p, nodeAt(db, p), base, peer, m));
@@ -634,10 +664,14 @@ function removeKeepingConcurrent(
     removePath(db, path);
     return kept;
   }
-  // The directories kept to hold that work are gone on the peer: stamp them so they travel back.
+  // The directories kept to hold that work are gone on the peer: stamp them so they travel back
+  // (with their modes; made again there by a path below, they would take a default one). The
+  // batch must not put back the times it noted for them before.
   for (const dir of [path, ...[...keep].filter((p) => !kept.includes(p))]) {
     const node = locate(db, dir, { follow: false, syscall: 'sync' }).node;
-    if (node) db.run('UPDATE vfs_nodes SET rev = ? WHERE inode = ?', [m.rev, node.inode]);
+    if (!node) continue;
+    db.run('UPDATE vfs_nodes SET rev = ? WHERE inode = ?', [m.rev, node.inode]);
+    parents.keep(node.inode);
   }
   return kept;
 }

@@ -214,9 +214,14 @@ function steps(ws: Workspace, ops: readonly Op[], fs: NodeFs, fds: number[]): vo
         break;
       case 'fdwrite': {
         // Through a handle, whatever happened to its file since it was opened (no name, restored
-        // away): that must work.
+        // or merged away): that must work, and read back through the handle.
         const fd = fds[0];
-        if (fd !== undefined) fs.writeSync(fd, patternBytes(op.len, op.fill), 0, op.len, op.at);
+        if (fd === undefined) break;
+        const bytes = patternBytes(op.len, op.fill);
+        fs.writeSync(fd, bytes, 0, op.len, op.at);
+        const back = new Uint8Array(op.len);
+        const read = fs.readSync(fd, back, 0, op.len, op.at);
+        same('bytes read back through the handle', [...back.subarray(0, read)], [...bytes]);
         break;
       }
       case 'close': {

@@ -6,6 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createNodeFs } from '../../adapters/node-fs/index.ts';
 import { hashBytes } from '../../core/blobs.ts';
 import type { ErrorCode } from '../../core/errors.ts';
 import { writeAt } from '../../core/handles.ts';
@@ -23,6 +24,7 @@ import { expectCode, expectFsckClean, expectRefused, openTestWorkspace, tickingC
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
 import { patternBytes } from './files.ts';
+import { expectNameless, expectNoNameless, patched, readThrough } from './open-files.ts';
 
 const MiB = 1024 * 1024;
 
@@ -57,6 +59,11 @@ interface Pair {
   wire: SyncEndpoint & { counters: WireCounters };
   /** One `sync()` of the replica's driver over `wire` (or another wire). */
   sync(options?: SyncDriverOptions, wire?: SyncEndpoint): Promise<SyncReport>;
+  /**
+   * One `sync()` of a driver on `ws`, the replica's workspace already open in its context: handles
+   * opened on it stay open across the sync.
+   */
+  syncOn(ws: Workspace): Promise<SyncReport>;
 }
 
 interface PairOptions {
@@ -115,20 +122,21 @@ async function withPair<T>(
     const authority = side(a, Date.UTC(2026, 0, 1));
     const replica = side(b, Date.UTC(2026, 0, 1) + 8_000_000, options.replicaQuotas);
     const wire = connectInProcess(endpointOf(authority), options.wire);
-    const sync = (driverOptions?: SyncDriverOptions, via: SyncEndpoint = wire) => {
+    const driverOn = (ws: Workspace, driverOptions?: SyncDriverOptions, via: SyncEndpoint = wire) => {
       const merged = { ...options.driver, ...driverOptions };
       const batchEntries = Math.min(
         merged.batchEntries ?? Number.POSITIVE_INFINITY,
         paging.entries ?? Number.POSITIVE_INFINITY,
       );
-      return replica.do((ws) =>
-        createSyncDriver(ws.db, via, {
-          ...merged,
-          batchEntries: Number.isFinite(batchEntries) ? batchEntries : undefined,
-        }).sync(),
-      );
+      return createSyncDriver(ws.db, via, {
+        ...merged,
+        batchEntries: Number.isFinite(batchEntries) ? batchEntries : undefined,
+      });
     };
-    const result = await body({ authority, replica, wire, sync });
+    const sync = (driverOptions?: SyncDriverOptions, via: SyncEndpoint = wire) =>
+      replica.do((ws) => driverOn(ws, driverOptions, via).sync());
+    const syncOn = (ws: Workspace) => driverOn(ws).sync();
+    const result = await body({ authority, replica, wire, sync, syncOn });
     await authority.do(expectFsckClean);
     await replica.do(expectFsckClean);
     return result;
@@ -476,6 +484,112 @@ function behaviourCases(target: ConformanceTarget): void {
         '/t/s/f1',
       ]);
       expect(await pair.replica.do((ws) => ws.readFile('/t/s/f1', 'utf8'))).toBe('edited');
+    },
+  );
+  definePairCase(
+    target,
+    'a pull that deletes, replaces, updates or removes around a file open through a handle keeps it for the handle, as an unlink while open does',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.writeFile('/gone', patternBytes(40, 1));
+        ws.writeFile('/upd', patternBytes(16 * 16 + 1, 2));
+        ws.writeFile('/repl', patternBytes(20, 3));
+        ws.mkdir('/d/e', { recursive: true });
+        ws.writeFile('/d/e/in', patternBytes(33, 4));
+        // Not open: removed as always, in the same batches.
+        ws.writeFile('/plain', 'p');
+        ws.mkdir('/dd');
+        ws.writeFile('/dd/x', 'x');
+      });
+      await pair.sync();
+      await pair.authority.do((ws) => {
+        ws.rm('/plain');
+        ws.rm('/dd', { recursive: true });
+        ws.rm('/gone');
+        ws.writeFile('/upd', patternBytes(16 * 16 + 1, 6));
+        ws.rm('/repl');
+        ws.mkdir('/repl');
+        ws.rm('/d', { recursive: true });
+      });
+      const patch = patternBytes(3, 60);
+      await pair.replica.do(async (ws) => {
+        const fs = createNodeFs(ws);
+        const [gone, upd, repl, inner] = ['/gone', '/upd', '/repl', '/d/e/in'].map((path) => fs.openSync(path, 'r+'));
+        try {
+          // Written, not yet committed: the pull must not lose it.
+          const early = patternBytes(2, 50);
+          fs.writeSync(gone, early, 0, 2, 0);
+          await pair.syncOn(ws);
+          expect(ws.find('/', '**')).toEqual(['/repl', '/upd']);
+          expectNameless(fs, gone, patched(patternBytes(40, 1), 0, early));
+          expectNameless(fs, repl, patternBytes(20, 3));
+          expectNameless(fs, inner, patternBytes(33, 4));
+          // Updated in place: the handle sees the authority's bytes, and its own write travels back.
+          expect(fs.fstatSync(upd).nlink).toBe(1);
+          expect(Buffer.from(readThrough(fs, upd))).toEqual(Buffer.from(patternBytes(16 * 16 + 1, 6)));
+          fs.writeSync(upd, patch, 0, 3, 15);
+        } finally {
+          for (const fd of [gone, upd, repl, inner]) fs.closeSync(fd);
+        }
+        expectNoNameless(ws);
+      });
+      await expectConverged(pair);
+      expect(await pair.authority.do((ws) => ws.readFile('/upd'))).toEqual(
+        patched(patternBytes(16 * 16 + 1, 6), 15, patch),
+      );
+    },
+    { chunkSize: 16 },
+  );
+  definePairCase(
+    target,
+    'a pulled directory move that replaces an empty directory open through a handle leaves the handle on the removed directory',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/a');
+        ws.writeFile('/a/f', 'moved');
+        ws.mkdir('/b');
+      });
+      await pair.sync();
+      await pair.authority.do((ws) => ws.rename('/a', '/b'));
+      await pair.replica.do(async (ws) => {
+        const fs = createNodeFs(ws);
+        const fd = fs.openSync('/b', 'r');
+        try {
+          await pair.syncOn(ws);
+          expect(ws.find('/', '**')).toEqual(['/b', '/b/f']);
+          // As after a rename over a directory while open: the handle's directory is gone, nameless.
+          const stats = fs.fstatSync(fd);
+          expect([stats.isDirectory(), stats.nlink, stats.size]).toEqual([true, 0, 0]);
+        } finally {
+          fs.closeSync(fd);
+        }
+      });
+      await expectConverged(pair);
+    },
+  );
+  definePairCase(
+    target,
+    'a directory kept for work below it after a deletion below it in the same batch travels with its mode',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/k/x/y', { recursive: true });
+        ws.chmod('/k/x', 0o750);
+        ws.writeFile('/k/x/f', 'f');
+        ws.writeFile('/k/x/g', 'g');
+      });
+      await pair.sync();
+      // The authority's page deletes /k/x/g (the replica notes /k/x's times to put them back), then
+      // /k; the replica made /k/x/y/new meanwhile, so its /k and /k/x stay to hold it: the times put
+      // back must not make /k/x look unchanged, or the authority makes it again with a default mode.
+      await pair.authority.do((ws) => {
+        ws.rm('/k/x/g');
+        ws.rm('/k', { recursive: true });
+      });
+      await pair.replica.do((ws) => ws.writeFile('/k/x/y/new', 'kept'));
+      await expectConverged(pair);
+      expect(await pair.authority.do((ws) => ws.find('/', '**'))).toEqual(['/k', '/k/x', '/k/x/y', '/k/x/y/new']);
+      for (const side of [pair.authority, pair.replica])
+        expect(await side.do((ws) => ws.stat('/k/x').mode & 0o7777)).toBe(0o750);
     },
   );
   for (const [editor, replacer] of [
