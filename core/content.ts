@@ -7,7 +7,7 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
-import { hashBytes, loadBlob, loadBlobs, putBlob } from './blobs.ts';
+import { loadBlob, loadBlobs, storeChunk } from './blobs.ts';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
 import type { Mutation } from './mutate.ts';
@@ -298,8 +298,7 @@ export function writeContent(
       }
       owned = true;
     }
-    const hash = hashBytes(bytes);
-    putBlob(db, hash, bytes, m.now);
+    const hash = storeChunk(db, bytes, m.now);
     // A chunk built here is ours and never changes again: cache it, so the next write to it (an
     // append, an overwrite) and reads after it need no SELECT. Views of the caller's data are not.
     if (owned) db.blobCache.set(hash, bytes);

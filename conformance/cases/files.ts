@@ -256,6 +256,42 @@ export function fileCases(target: ConformanceTarget): void {
     );
     defineCase(
       target,
+      'a chunk written again is named by its bytes: look-alikes and collected blobs are hashed anew',
+      ({ ws }) => {
+        // Chunks of 16 KiB and more that look like one stored recently are compared with its bytes
+        // instead of hashed; whatever the shortcut, every name must be the SHA-256 of its bytes.
+        const size = 16 * 1024;
+        const data = patternBytes(size * 3 + 100, 11);
+        const names = (path: string) =>
+          ws.db
+            .all<{ hash: string }>('SELECT hash FROM vfs_chunks WHERE inode = ? ORDER BY idx', [ws.stat(path).ino])
+            .map((r) => r.hash);
+        const expected = [0, 1, 2, 3].map((i) => hashBytes(data.slice(i * size, (i + 1) * size)));
+        ws.writeFile('/a', data);
+        ws.writeFile('/b', data);
+        expect(names('/a')).toEqual(expected);
+        expect(names('/b')).toEqual(expected);
+        expect(ws.usage().storedBytes).toBe(data.byteLength);
+        // The same length and the same bytes everywhere but byte 1 of each chunk (a look-alike).
+        const alike = data.slice();
+        for (let i = 0; i < 3; i++) alike[i * size + 1] ^= 0xff;
+        ws.writeFile('/c', alike);
+        expect(names('/c')).toEqual([0, 1, 2, 3].map((i) => hashBytes(alike.slice(i * size, (i + 1) * size))));
+        expect(ws.readFile('/c')).toEqual(alike);
+        expect(ws.readFile('/b')).toEqual(data);
+        // The blobs a look-alike would be compared with are gone: the bytes are hashed and stored again.
+        const other = patternBytes(size * 2, 12);
+        ws.writeFile('/d', other);
+        ws.unlink('/d');
+        expect(ws.gc().blobs).toBe(2);
+        ws.writeFile('/e', other);
+        expect(names('/e')).toEqual([hashBytes(other.slice(0, size)), hashBytes(other.slice(size))]);
+        expect(ws.readFile('/e')).toEqual(other);
+      },
+      { chunkSize: 16 * 1024 },
+    );
+    defineCase(
+      target,
       'a partial write re-hashes only the chunks it touches',
       ({ ws }) => {
         ws.writeFile('/f', patternBytes(64 * 10, 5));
