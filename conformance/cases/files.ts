@@ -153,6 +153,29 @@ export function fileCases(target: ConformanceTarget): void {
       },
       { cacheBytes: 100 * (15 + BLOB_CACHE_ENTRY_BYTES) },
     );
+    defineCase(
+      target,
+      'a readFile of more than a sixteenth of the blob cache reads around it; smaller ones fill it',
+      ({ ws }) => {
+        // A cache of 4,800 bytes (entries counted with their overhead): a sixteenth is 300 bytes,
+        // less than a 5-chunk file (320), more than a 4-chunk one (256).
+        const large = patternBytes(64 * 5, 21);
+        const small = patternBytes(64 * 4, 22);
+        ws.writeFile('/large', large);
+        ws.writeFile('/small', small);
+        ws.db.blobCache.clear();
+        expect(ws.readFile('/large')).toEqual(large);
+        expect(ws.db.blobCache.size).toBe(0);
+        expect(ws.readFile('/small')).toEqual(small);
+        expect(ws.db.blobCache.size).toBe(4);
+        // Holes and the bytes after the last chunk still read as zeros (the buffer is not zero-filled first).
+        ws.truncate('/large', 64 * 9);
+        const expected = new Uint8Array(64 * 9);
+        expected.set(large);
+        expect(ws.readFile('/large')).toEqual(expected);
+      },
+      { chunkSize: 64, cacheBytes: 4_800 },
+    );
     defineCase(target, 'an empty file has size 0 and no chunks', ({ ws }) => {
       ws.writeFile('/empty', '');
       expect(ws.stat('/empty').size).toBe(0);
