@@ -3,14 +3,15 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
 import { checkStoredBytes } from './quotas.ts';
 
 /** The lowercase hex SHA-256 of `bytes`. */
 export function hashBytes(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  // One-shot: no Hash object per chunk (a quarter of the hashing time of a 1 KiB file).
+  return digest('sha256', bytes, 'hex');
 }
 
 /** True when `hash` looks like a SHA-256 name (64 lowercase hex digits). */
@@ -39,6 +40,60 @@ export function putBlob(db: Database, hash: string, bytes: Uint8Array, now: numb
     db.run('UPDATE vfs_blobs SET last_seen = ? WHERE hash = ?', [now, hash]);
   }
   // Not cached here: `bytes` may be a view of the caller's buffer, which the caller may reuse.
+}
+
+// ---- Chunks written again: found by their bytes instead of hashed again ----
+
+/**
+ * Chunks from this size on are checked against the bytes of a chunk stored before that looks the
+ * same (one statement: SQLite compares the bytes) before they are hashed: SHA-256 costs about
+ * 0.9 µs per KiB here, the comparison a fifth of that. Below it, hashing is cheaper than a statement.
+ */
+const RECHECK_MIN_BYTES = 16 * 1024;
+/** Recent chunks remembered per database: about 200 bytes each, 256 MiB of 64 KiB chunks. */
+const RECHECK_ENTRIES = 4096;
+/** Bytes sampled for a chunk's key, evenly spread from its first byte to its last. */
+const SAMPLES = 48;
+
+const recentByDb = new WeakMap<Database, Map<string, string>>();
+
+/** A cheap key of `bytes`: the length and a sample of them. Equal bytes give equal keys; equal keys prove nothing. */
+function sampleKey(bytes: Uint8Array): string {
+  const last = bytes.byteLength - 1;
+  const codes = new Array<number>(SAMPLES);
+  for (let i = 0; i < SAMPLES; i++) codes[i] = bytes[Math.floor((i * last) / (SAMPLES - 1))];
+  return `${bytes.byteLength}:${String.fromCharCode(...codes)}`;
+}
+
+const SAME_BYTES = `SELECT 1 FROM vfs_blobs c JOIN vfs_blob_bytes b ON b.hash = c.hash WHERE c.hash = ? AND b.bytes = ?`;
+
+/**
+ * Stores one chunk inside a mutation, as `putBlob(db, hashBytes(bytes), bytes, now)` does, and
+ * returns its name. A chunk of at least 16 KiB that looks like one stored recently (same length,
+ * same sampled bytes) is first compared with that blob's stored bytes; when they are equal, that
+ * blob's name is the SHA-256 of these bytes too and it exists, so nothing is hashed or written
+ * (writing the same content again, as dedup does, costs a comparison per chunk). Otherwise the
+ * bytes are hashed and stored as always. The key only picks a candidate: a name is never taken
+ * without the bytes being equal.
+ */
+export function storeChunk(db: Database, bytes: Uint8Array, now: number): string {
+  const key = bytes.byteLength >= RECHECK_MIN_BYTES ? sampleKey(bytes) : undefined;
+  let recent: Map<string, string> | undefined;
+  if (key !== undefined) {
+    recent = recentByDb.get(db) ?? new Map<string, string>();
+    recentByDb.set(db, recent);
+    const candidate = recent.get(key);
+    if (candidate !== undefined && db.all(SAME_BYTES, [candidate, bytes]).length > 0) return candidate;
+  }
+  const name = hashBytes(bytes);
+  putBlob(db, name, bytes, now);
+  if (recent && key !== undefined) {
+    recent.delete(key);
+    recent.set(key, name);
+    // The oldest entry goes (a Map iterates in insertion order).
+    if (recent.size > RECHECK_ENTRIES) recent.delete(recent.keys().next().value as string);
+  }
+  return name;
 }
 
 /** The bytes of a blob, from the cache or storage. A missing blob is EIO (fsck will name it). */

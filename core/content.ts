@@ -7,7 +7,7 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
-import { hashBytes, loadBlob, loadBlobs, putBlob } from './blobs.ts';
+import { loadBlob, loadBlobs, storeChunk } from './blobs.ts';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
 import type { Mutation } from './mutate.ts';
@@ -75,8 +75,12 @@ export function readRange(db: Database, node: NodeRow, offset: number, length: n
       return brought ? brought.subarray(from, from + (end - offset)) : bytes.slice(from, from + (end - offset));
     }
   }
-  const out = new Uint8Array(end - offset);
-  copyChunks(db, chunks, offset, out, path, brought);
+  // Every byte of `out` is written below (holes and the tail as zeros), so it is not zero-filled
+  // first; a plain Uint8Array over its own memory, not a view of Buffer's shared pool. A read of
+  // more than a sixteenth of the blob cache does not go through it: it would only push out what
+  // smaller reads and partial writes keep there, and hold its memory from being reused.
+  const out = new Uint8Array(Buffer.allocUnsafeSlow(end - offset).buffer, 0, end - offset);
+  copyChunks(db, chunks, offset, out, path, brought, (end - offset) * 16 <= db.blobCache.maxSize);
   return out;
 }
 
@@ -298,8 +302,7 @@ export function writeContent(
       }
       owned = true;
     }
-    const hash = hashBytes(bytes);
-    putBlob(db, hash, bytes, m.now);
+    const hash = storeChunk(db, bytes, m.now);
     // A chunk built here is ours and never changes again: cache it, so the next write to it (an
     // append, an overwrite) and reads after it need no SELECT. Views of the caller's data are not.
     if (owned) db.blobCache.set(hash, bytes);

@@ -113,7 +113,7 @@ function openIn(
   }
   if (!options.create) throw fsError('ENOENT', 'open', path);
   requireEntryChange(db, location.parent, undefined, 'open', path);
-  const node = createNode(db, m, location.parent.inode, location.name, 'file', mode, null, createSize);
+  const node = createNode(db, m, location.parent, location.name, 'file', mode, null, createSize);
   m.note('rename', location.realPath);
   return { opened: { inode: node.inode, type: 'file', realPath: location.realPath, created: true }, node };
 }

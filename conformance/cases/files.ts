@@ -153,6 +153,29 @@ export function fileCases(target: ConformanceTarget): void {
       },
       { cacheBytes: 100 * (15 + BLOB_CACHE_ENTRY_BYTES) },
     );
+    defineCase(
+      target,
+      'a readFile of more than a sixteenth of the blob cache reads around it; smaller ones fill it',
+      ({ ws }) => {
+        // A cache of 4,800 bytes (entries counted with their overhead): a sixteenth is 300 bytes,
+        // less than a 5-chunk file (320), more than a 4-chunk one (256).
+        const large = patternBytes(64 * 5, 21);
+        const small = patternBytes(64 * 4, 22);
+        ws.writeFile('/large', large);
+        ws.writeFile('/small', small);
+        ws.db.blobCache.clear();
+        expect(ws.readFile('/large')).toEqual(large);
+        expect(ws.db.blobCache.size).toBe(0);
+        expect(ws.readFile('/small')).toEqual(small);
+        expect(ws.db.blobCache.size).toBe(4);
+        // Holes and the bytes after the last chunk still read as zeros (the buffer is not zero-filled first).
+        ws.truncate('/large', 64 * 9);
+        const expected = new Uint8Array(64 * 9);
+        expected.set(large);
+        expect(ws.readFile('/large')).toEqual(expected);
+      },
+      { chunkSize: 64, cacheBytes: 4_800 },
+    );
     defineCase(target, 'an empty file has size 0 and no chunks', ({ ws }) => {
       ws.writeFile('/empty', '');
       expect(ws.stat('/empty').size).toBe(0);
@@ -253,6 +276,42 @@ export function fileCases(target: ConformanceTarget): void {
         expect(usage.dedupRatio).toBe(16);
       },
       { chunkSize: 64 },
+    );
+    defineCase(
+      target,
+      'a chunk written again is named by its bytes: look-alikes and collected blobs are hashed anew',
+      ({ ws }) => {
+        // Chunks of 16 KiB and more that look like one stored recently are compared with its bytes
+        // instead of hashed; whatever the shortcut, every name must be the SHA-256 of its bytes.
+        const size = 16 * 1024;
+        const data = patternBytes(size * 3 + 100, 11);
+        const names = (path: string) =>
+          ws.db
+            .all<{ hash: string }>('SELECT hash FROM vfs_chunks WHERE inode = ? ORDER BY idx', [ws.stat(path).ino])
+            .map((r) => r.hash);
+        const expected = [0, 1, 2, 3].map((i) => hashBytes(data.slice(i * size, (i + 1) * size)));
+        ws.writeFile('/a', data);
+        ws.writeFile('/b', data);
+        expect(names('/a')).toEqual(expected);
+        expect(names('/b')).toEqual(expected);
+        expect(ws.usage().storedBytes).toBe(data.byteLength);
+        // The same length and the same bytes everywhere but byte 1 of each chunk (a look-alike).
+        const alike = data.slice();
+        for (let i = 0; i < 3; i++) alike[i * size + 1] ^= 0xff;
+        ws.writeFile('/c', alike);
+        expect(names('/c')).toEqual([0, 1, 2, 3].map((i) => hashBytes(alike.slice(i * size, (i + 1) * size))));
+        expect(ws.readFile('/c')).toEqual(alike);
+        expect(ws.readFile('/b')).toEqual(data);
+        // The blobs a look-alike would be compared with are gone: the bytes are hashed and stored again.
+        const other = patternBytes(size * 2, 12);
+        ws.writeFile('/d', other);
+        ws.unlink('/d');
+        expect(ws.gc().blobs).toBe(2);
+        ws.writeFile('/e', other);
+        expect(names('/e')).toEqual([hashBytes(other.slice(0, size)), hashBytes(other.slice(size))]);
+        expect(ws.readFile('/e')).toEqual(other);
+      },
+      { chunkSize: 16 * 1024 },
     );
     defineCase(
       target,

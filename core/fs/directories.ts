@@ -44,7 +44,7 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
       });
       if (node) throw fsError('EEXIST', 'mkdir', path);
       requireEntryChange(db, parent, undefined, 'mkdir', path);
-      createNode(db, m, parent.inode, name, 'dir', mode);
+      createNode(db, m, parent, name, 'dir', mode);
       m.note('rename', realPath);
       return undefined;
     }
@@ -63,7 +63,7 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
         continue;
       }
       requireEntryChange(db, parent, undefined, 'mkdir', path);
-      createNode(db, m, parent.inode, name, 'dir', mode);
+      createNode(db, m, parent, name, 'dir', mode);
       m.note('rename', realPath);
       first ??= joinPath(prefix);
     }

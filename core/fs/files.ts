@@ -93,16 +93,7 @@ function openTarget(
     return { node: location.node, realPath: location.realPath, created: false };
   }
   requireEntryChange(db, location.parent, undefined, syscall, path);
-  const node = createNode(
-    db,
-    m,
-    location.parent.inode,
-    location.name,
-    'file',
-    mode ?? DEFAULT_MODE.file,
-    null,
-    createSize,
-  );
+  const node = createNode(db, m, location.parent, location.name, 'file', mode ?? DEFAULT_MODE.file, null, createSize);
   return { node, realPath: location.realPath, created: true };
 }
 
