@@ -452,9 +452,19 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       resolveStopped = done;
     });
 
+    // Unmounted from outside (`fusermount3 -u`, `umount`): the kernel ended the session, so the
+    // daemon lets go of the database and exits as on a signal, instead of holding it (and the
+    // status port) for a mount that is gone.
+    let unmountedOutside = false;
+    void served.ended.then(() => {
+      if (stopping) return;
+      unmountedOutside = true;
+      void stop('unmounted from outside');
+    });
+
     const stop = (reason?: string): Promise<void> => {
       stopping ??= (async () => {
-        if (reason) log(`dofs: ${reason}: unmounting ${mountpoint}`);
+        if (reason) log(`dofs: ${reason}${unmountedOutside ? '' : `: unmounting ${mountpoint}`}`);
         abort.abort();
         try {
           await sync?.stop();
@@ -464,13 +474,15 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         await status?.close();
         // Open files' pending writes are committed before the mount goes away…
         served.commitAll();
-        try {
-          await run('fusermount', ['-u', mountpoint]);
-        } catch (error) {
-          const detail = `${(error as { stderr?: string }).stderr ?? ''}`.trim();
-          log(`dofs: ${mountpoint} is busy (${detail || 'in use'}); detaching it lazily`);
-          await forceUnmount(mountpoint, entry);
-          await waitForConnectionEnd(entry?.minor, 5000);
+        if (!unmountedOutside) {
+          try {
+            await run('fusermount', ['-u', mountpoint]);
+          } catch (error) {
+            const detail = `${(error as { stderr?: string }).stderr ?? ''}`.trim();
+            log(`dofs: ${mountpoint} is busy (${detail || 'in use'}); detaching it lazily`);
+            await forceUnmount(mountpoint, entry);
+            await waitForConnectionEnd(entry?.minor, 5000);
+          }
         }
         // …and again after it, for whatever arrived meanwhile; then every handle is let go.
         await Promise.race([served.ended, new Promise((done) => setTimeout(done, 5000).unref())]);

@@ -186,6 +186,36 @@ describe('the mount daemon', () => {
     expect(wal.byteLength).toBe(0);
   });
 
+  it('unmounted from outside (fusermount3 -u, or -uz with a file still open): the daemon commits, lets go of the database and exits 0', async () => {
+    for (const lazy of [false, true]) {
+      const db = join(dir, `outside-${lazy}.db`);
+      const mnt = join(dir, `outside-${lazy}`);
+      mountpoints.push(mnt);
+      const daemon = await startDaemon(db, mnt);
+      const exited = new Promise<number | null>((resolve) => daemon.child.once('exit', (code) => resolve(code)));
+      await sh('echo before > a.txt', { cwd: mnt });
+      if (lazy) {
+        // A lazy unmount leaves the mount working for the file still open; the session ends at its close.
+        await sh(
+          `exec 3> '${mnt}/open.txt'; echo first >&3; fusermount3 -uz '${mnt}'; sleep 0.5; echo second >&3; exec 3>&-`,
+        );
+      } else {
+        await sh(`fusermount3 -u '${mnt}'`);
+      }
+      const timer = setTimeout(() => daemon.child.kill('SIGKILL'), 20_000);
+      expect(await exited).toBe(0);
+      clearTimeout(timer);
+      expect(daemon.log()).toMatch(/unmounted from outside/);
+      expect(await isMounted(mnt)).toBe(false);
+      // The database is free: the library opens it and finds everything written.
+      withLibrary(db, (ws) => {
+        expect(ws.readFile('/a.txt', 'utf8')).toBe('before\n');
+        if (lazy) expect(ws.readFile('/open.txt', 'utf8')).toBe('first\nsecond\n');
+        expect(ws.fsck().ok).toBe(true);
+      });
+    }
+  });
+
   it('a mount left by a killed daemon is detected and cleaned on the next start', async () => {
     const db = join(dir, 'stale.db');
     const mnt = join(dir, 'stale');
