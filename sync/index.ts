@@ -43,7 +43,9 @@ export {
   HOLE,
   type MoveEntry,
   materialiseChange,
+  type NodeFields,
   type PathState,
+  type SpecialEntry,
   START_CURSOR,
   type SymlinkEntry,
 } from './changes.ts';
