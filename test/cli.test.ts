@@ -6,6 +6,7 @@ import {
   existsSync,
   linkSync,
   lstatSync,
+  lutimesSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -39,7 +40,8 @@ function describeTree(
       const path = join(local, name);
       const key = `${rel}/${name}`;
       const stats = lstatSync(path);
-      if (stats.isSymbolicLink()) out[key] = { type: 'symlink', target: readlinkSync(path) };
+      if (stats.isSymbolicLink())
+        out[key] = { type: 'symlink', target: readlinkSync(path), mtime: Math.round(stats.mtimeMs) };
       else if (stats.isDirectory()) {
         out[key] = { type: 'dir', mode: stats.mode & 0o7777, mtime: Math.round(stats.mtimeMs) };
         walk(path, key);
@@ -87,6 +89,7 @@ beforeAll(() => {
   utimesSync(join(src, 'docs/readme.md'), old, old);
   utimesSync(join(src, 'binary.bin'), old, new Date('2020-01-02T03:04:05.678Z'));
   utimesSync(join(src, 'docs/deep'), old, old);
+  lutimesSync(join(src, 'link-to-readme'), old, old);
 });
 
 afterAll(() => {

@@ -138,6 +138,7 @@ export async function importTree(
         enqueue(() => {
           makeRoom(workspace, path, 'symlink');
           workspace.symlink(target, path);
+          workspace.lutimes(path, seconds(stats.atimeMs), seconds(stats.mtimeMs));
           summary.symlinks++;
           progress();
         });
