@@ -6,7 +6,7 @@
  * - The Worker's `fetch` handler is a small HTTP API over that RPC, one Durable Object per
  *   workspace name:
  *
- *   GET    /ws/<name>/fs/<path>          file bytes, or a JSON listing for a directory (?limit=&offset=)
+ *   GET    /ws/<name>/fs/<path>          file bytes (a `Range: bytes=…` header gets 206), or a JSON listing for a directory (?limit=&offset=)
  *   PUT    /ws/<name>/fs/<path>          write the request body to the file, creating parents; JSON stat
  *   DELETE /ws/<name>/fs/<path>          remove a file or symlink (?recursive=1 for a directory)
  *   POST   /ws/<name>/mkdir/<path>       create a directory and its parents
@@ -392,26 +392,61 @@ function intParam(url: URL, name: string): number | undefined {
 const truthy = (value: string | null): boolean => value !== null && value !== '0' && value !== 'false';
 
 /**
- * GET of a file, given its first slice (read with the size and revision of its version): a small
- * file is answered from it, a larger one is streamed slice by slice (each RPC stays well below the
- * RPC message limit) and fails if the file changes midway.
+ * The byte range a `Range` header asks of a file of `size` bytes, as `[start, end)`: undefined
+ * for no header or one this does not serve (several ranges, other units: the whole file is sent,
+ * as RFC 9110 allows); `'unsatisfiable'` for a range that starts past the end.
  */
-function getFile(ws: DurableObjectStub<WorkspaceDO>, path: string, first: FileSlice, ctx: ExecutionContext): Response {
-  const headers = {
+function requestedRange(header: string | null, size: number): [number, number] | 'unsatisfiable' | undefined {
+  const match = header === null ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return undefined;
+  if (match[1] === '') {
+    // A suffix: the last N bytes.
+    const last = Math.min(Number(match[2]), size);
+    return last === 0 ? 'unsatisfiable' : [size - last, size];
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size : Math.min(Number(match[2]) + 1, size);
+  if (start >= size) return 'unsatisfiable';
+  return end <= start ? undefined : [start, end];
+}
+
+/**
+ * GET of a file, given its first slice (read with the size and revision of its version): the
+ * whole file, or the range the `Range` header asks (206, or 416 past the end). What the first
+ * slice holds is answered from it; the rest is streamed slice by slice (each RPC stays well below
+ * the RPC message limit) and fails if the file changes midway.
+ */
+function getFile(
+  ws: DurableObjectStub<WorkspaceDO>,
+  path: string,
+  first: FileSlice,
+  ctx: ExecutionContext,
+  rangeHeader: string | null,
+): Response {
+  const headers: Record<string, string> = {
     'content-type': 'application/octet-stream',
-    'content-length': String(first.size),
+    'accept-ranges': 'bytes',
     'x-dofs-rev': String(first.rev),
   };
-  if (first.bytes.byteLength >= first.size) return new Response(first.bytes, { headers });
+  const range = requestedRange(rangeHeader, first.size);
+  if (range === 'unsatisfiable') {
+    return new Response(null, { status: 416, headers: { ...headers, 'content-range': `bytes */${first.size}` } });
+  }
+  const [start, end] = range ?? [0, first.size];
+  const status = range ? 206 : 200;
+  if (range) headers['content-range'] = `bytes ${start}-${end - 1}/${first.size}`;
+  headers['content-length'] = String(end - start);
+  const held = first.bytes.subarray(Math.min(start, first.bytes.byteLength), Math.min(end, first.bytes.byteLength));
+  if (start + held.byteLength >= end) return new Response(held, { status, headers });
   // FixedLengthStream keeps the Content-Length of a streamed body; a short body (the file changed
   // midway, a read failed) then ends the response with an error instead of silently truncating it.
-  const { readable, writable } = new FixedLengthStream(first.size);
+  const { readable, writable } = new FixedLengthStream(end - start);
   const pump = async () => {
     const writer = writable.getWriter();
     try {
-      await writer.write(first.bytes);
-      for (let offset = first.bytes.byteLength; offset < first.size; ) {
-        const slice = await ws.readSlice(path, offset, SLICE_BYTES);
+      if (held.byteLength > 0) await writer.write(held);
+      for (let offset = start + held.byteLength; offset < end; ) {
+        const slice = await ws.readSlice(path, offset, Math.min(SLICE_BYTES, end - offset));
         if (slice.ino !== first.ino || slice.rev !== first.rev || slice.bytes.byteLength === 0) {
           throw new Error(`${path} changed while it was being read`);
         }
@@ -424,7 +459,7 @@ function getFile(ws: DurableObjectStub<WorkspaceDO>, path: string, first: FileSl
     }
   };
   ctx.waitUntil(pump());
-  return new Response(readable, { headers });
+  return new Response(readable, { status, headers });
 }
 
 /**
@@ -470,7 +505,7 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
     const limit = intParam(url, 'limit');
     const offset = intParam(url, 'offset');
     const entry = await ws.get(path, { limit, offset, sliceBytes: SLICE_BYTES });
-    if (entry.type === 'file') return getFile(ws, path, entry, ctx);
+    if (entry.type === 'file') return getFile(ws, path, entry, ctx, request.headers.get('range'));
     return json({ path: entry.path, entries: entry.entries }, 200, { 'x-dofs-rev': String(entry.rev) });
   }
   if (action === 'fs' && method === 'PUT') {
