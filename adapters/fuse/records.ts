@@ -60,13 +60,27 @@ export function removeRecord(mountpoint: string, pid = process.pid): void {
   rmSync(recordPath(mountpoint), { force: true });
 }
 
-/** True when process `pid` exists (EPERM means it does, owned by someone else). */
+/**
+ * True when process `pid` runs (EPERM means it does, owned by someone else). A zombie does not: a
+ * daemon killed with SIGKILL stays one until its parent reaps it, and holds nothing meanwhile.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/** True when `/proc` says `pid` has exited and awaits its parent (state Z); false where there is no `/proc`. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command name, which is in parentheses and may hold any character.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 

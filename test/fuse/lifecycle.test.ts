@@ -3,10 +3,12 @@
 // a killed daemon; clear refusals when FUSE is missing or the mountpoint is taken; the status port.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { removeHiddenLeftovers } from '../../adapters/fuse/daemon.ts';
+import { isAlive } from '../../adapters/fuse/records.ts';
 import { SQLiteWorkspaceProvider } from '../../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { openWorkspace, type Workspace } from '../../core/index.ts';
@@ -213,6 +215,23 @@ describe('the mount daemon', () => {
         if (lazy) expect(ws.readFile('/open.txt', 'utf8')).toBe('first\nsecond\n');
         expect(ws.fsck().ok).toBe(true);
       });
+    }
+  });
+
+  it('a zombie (a daemon killed and not reaped yet) does not count as a running owner; a live process does', async () => {
+    // sh runs `sleep 0.1` in the background, then becomes `sleep 5`, which never reaps it.
+    const child = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const zombie = Number(
+        await new Promise<string>((resolve) => child.stdout.once('data', (d) => resolve(String(d)))),
+      );
+      expect(isAlive(zombie)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(readFileSync(`/proc/${zombie}/stat`, 'utf8')).toMatch(/\) Z /);
+      expect(isAlive(zombie)).toBe(false);
+      expect(isAlive(child.pid as number)).toBe(true);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 
