@@ -71,8 +71,8 @@ export interface NodeRow {
   /** Device number of a `chardev` or `blockdev` (Linux encoding, as `makedev`); 0 otherwise. */
   rdev: number;
   /**
-   * Read only by the one-statement stat walk and the counted reads ({@link getNodeCounted},
-   * {@link lookupCounted}), for a file: its chunk rows counted up to 4,097, and its highest chunk
+   * Read only by the one-statement stat walk and the counted reads (`getNodeCounted`,
+   * `lookupCounted`), for a file: its chunk rows counted up to 4,097, and its highest chunk
    * index (null: none), so that stat needs no second statement. Absent from every other read.
    */
   chunk_count?: number | null;

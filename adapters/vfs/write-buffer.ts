@@ -121,7 +121,7 @@ export class WriteBuffer {
    * nothing is pending; undefined while something is. What the FUSE mount remembers at a close
    * without reading the row again.
    */
-  get committed(): { size: number; mtimeMs: number } | undefined {
+  get committed(): Pick<BufferBase, 'size' | 'mtimeMs'> | undefined {
     return this.#mtimeMs === undefined ? { size: this.#size, mtimeMs: this.#baseMtimeMs } : undefined;
   }
   /** True when the session changed something {@link commit} has not applied yet. */
