@@ -885,7 +885,7 @@ class ProviderSync extends ProviderBase {
    * Opens (or joins, counting references) the write buffer of an inode and pins it, so it outlives
    * an unlink until {@link releaseInodeBufferSync}. Writes, truncates and reads through
    * {@link writeInodeSync}, {@link truncateInodeSync} and {@link readInodeSync} see it. `known`
-   * is the file's size and revision as the caller just read or wrote them in the current
+   * is the file's size, mtime and revision as the caller just read or wrote them in the current
    * transaction (a FUSE create's new row): a buffer opened now starts from them without reading
    * the row again.
    */

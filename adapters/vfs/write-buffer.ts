@@ -78,7 +78,7 @@ export class WriteBuffer {
   #holds = new Map<string, number>();
 
   /**
-   * `known` is the file's size and revision as the caller just read or wrote them in this
+   * `known` is the file's size, mtime and revision as the caller just read or wrote them in this
    * transaction (a FUSE create's new row), so the buffer need not read them again.
    */
   constructor(db: Database, inode: number, maxDirtyChunks: number, known?: BufferBase) {

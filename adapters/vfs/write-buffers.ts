@@ -60,8 +60,8 @@ export class WriteBuffers {
 
   /**
    * Opens (or joins) a buffer for an inode open through fds (no path names it): the write-back
-   * session of fd writes. {@link releaseInode} commits it. `known`: the file's size and revision,
-   * when the caller holds them (see {@link WriteBuffer}'s constructor).
+   * session of fd writes. {@link releaseInode} commits it. `known`: the file's size, mtime and
+   * revision, when the caller holds them (see {@link WriteBuffer}'s constructor).
    */
   openInode(inode: number, known?: BufferBase): WriteBuffer {
     let buffer = this.#byInode.get(inode);
