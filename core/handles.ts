@@ -30,6 +30,7 @@ import {
   createNode,
   DEFAULT_MODE,
   getNode,
+  getNodeCounted,
   isSpecial,
   type NodeRow,
   type NodeType,
@@ -250,7 +251,8 @@ export function truncateAt(db: Database, inode: number, length: number): void {
 
 /** Information about an open inode (fstat). A removed-but-open file or directory reports nlink 0. */
 export function statInode(db: Database, inode: number): StatInfo {
-  const node = liveNode(db, inode, 'fstat');
+  // The row with its allocation in one statement; a removed directory's (or the error) from liveNode.
+  const node = getNodeCounted(db, inode) ?? liveNode(db, inode, 'fstat');
   return toStat(node, '', allocatedBytes(db, node));
 }
 
@@ -539,6 +541,8 @@ export interface BufferedCommit {
   rev: number;
   /** True when another writer had changed the file and the session's writes were merged onto its changes. */
   merged: boolean;
+  /** The modification time recorded (the one given, else the commit's). */
+  mtimeMs: number;
 }
 
 /**
@@ -651,15 +655,16 @@ export function commitBuffered(db: Database, inode: number, content: BufferedCon
       db,
       content.staged.map((chunk) => chunk.hash),
     );
+    const mtimeMs = content.mtimeMs ?? m.now;
     db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
       size,
-      content.mtimeMs ?? m.now,
+      mtimeMs,
       m.now,
       m.rev,
       inode,
     ]);
     noteEverywhere(db, m, inode);
-    return { size, rev: m.rev, merged: changed };
+    return { size, rev: m.rev, merged: changed, mtimeMs };
   });
 }
 

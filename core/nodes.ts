@@ -75,9 +75,9 @@ export interface NodeRow {
   /** Device number of a `chardev` or `blockdev` (Linux encoding, as `makedev`); 0 otherwise. */
   rdev: number;
   /**
-   * Read only by the one-statement stat walk, for a file: its chunk rows counted up to 4,097,
-   * and its highest chunk index (null: none), so that stat needs no second statement. Absent from
-   * every other read.
+   * Read only by the one-statement stat walk and the counted reads (`getNodeCounted`,
+   * `lookupCounted`), for a file: its chunk rows counted up to 4,097, and its highest chunk
+   * index (null: none), so that stat needs no second statement. Absent from every other read.
    */
   chunk_count?: number | null;
   /** See {@link NodeRow.chunk_count}. */
@@ -106,6 +106,18 @@ export const DEFAULT_MODE: Record<NodeType, number> = {
 // and a string built per call must be hashed again on every lookup.
 const GET_NODE = `SELECT ${NODE_COLUMNS} FROM vfs_nodes n WHERE n.inode = ?`;
 const LOOKUP = `SELECT ${NODE_COLUMNS} FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child WHERE d.parent = ? AND d.name = ?`;
+
+/**
+ * A file's allocation ({@link NodeRow.chunk_count} and `top_chunk`) as two more columns over
+ * `vfs_nodes n`: two index seeks inside the statement that reads the row, where a second statement
+ * would cost its own round through the backend. The top index by ORDER BY … LIMIT 1, not max(): at
+ * a snapshot (vfs_chunks a compound CTE) SQLite scans every chunk row for max() beside the count,
+ * and seeks the index for this.
+ */
+const ALLOCATION_COLUMNS = `CASE WHEN n.type = 'file' THEN (SELECT count(*) FROM (SELECT 1 FROM vfs_chunks c WHERE c.inode = n.inode LIMIT ${EXACT_ALLOCATION_CHUNKS + 1})) END AS chunk_count,
+       CASE WHEN n.type = 'file' THEN (SELECT c.idx FROM vfs_chunks c WHERE c.inode = n.inode ORDER BY c.idx DESC LIMIT 1) END AS top_chunk`;
+const GET_NODE_COUNTED = `SELECT ${NODE_COLUMNS}, ${ALLOCATION_COLUMNS} FROM vfs_nodes n WHERE n.inode = ?`;
+const LOOKUP_COUNTED = `SELECT ${NODE_COLUMNS}, ${ALLOCATION_COLUMNS} FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child WHERE d.parent = ? AND d.name = ?`;
 
 /** Most levels {@link UP_TO_ROOT} climbs: a bound, so a corrupt cycle of entries cannot loop forever. */
 const MAX_UP = 4096;
@@ -155,6 +167,19 @@ export function getNode(db: Database, inode: number): NodeRow | undefined {
 /** The node named `name` inside directory `parent`, or undefined. */
 export function lookup(db: Database, parent: number, name: string): NodeRow | undefined {
   return db.all<NodeRow>(LOOKUP, [parent, name])[0];
+}
+
+/**
+ * {@link getNode} with, for a file, its allocation columns ({@link NodeRow.chunk_count}), so that a
+ * stat of it needs no second statement (see `allocatedBytes`).
+ */
+export function getNodeCounted(db: Database, inode: number): NodeRow | undefined {
+  return db.all<NodeRow>(GET_NODE_COUNTED, [inode])[0];
+}
+
+/** {@link lookup} with, for a file, its allocation columns (see {@link getNodeCounted}). */
+export function lookupCounted(db: Database, parent: number, name: string): NodeRow | undefined {
+  return db.all<NodeRow>(LOOKUP_COUNTED, [parent, name])[0];
 }
 
 /** Most names {@link lookupPath} walks in one statement (a bound parameter each). */
@@ -224,9 +249,7 @@ const NODE_SQL: string[] = [];
 export function walkToNode(db: Database, names: readonly string[]): NodeRow | undefined {
   const count = names.length;
   NODE_SQL[count] ??= `${walkFromRoot(count)}
-     SELECT ${NODE_COLUMNS},
-       CASE WHEN n.type = 'file' THEN (SELECT count(*) FROM (SELECT 1 FROM vfs_chunks c WHERE c.inode = n.inode LIMIT ${EXACT_ALLOCATION_CHUNKS + 1})) END AS chunk_count,
-       CASE WHEN n.type = 'file' THEN (SELECT c.idx FROM vfs_chunks c WHERE c.inode = n.inode ORDER BY c.idx DESC LIMIT 1) END AS top_chunk
+     SELECT ${NODE_COLUMNS}, ${ALLOCATION_COLUMNS}
      FROM walk JOIN vfs_nodes n ON n.inode = walk.inode WHERE walk.depth = ${count}`;
   return db.all<NodeRow>(NODE_SQL[count], [...names])[0];
 }

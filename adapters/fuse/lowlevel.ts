@@ -53,6 +53,7 @@ import {
   utimesAt,
 } from '../../core/index.ts';
 import { mutate } from '../../core/mutate.ts';
+import { lookupCounted } from '../../core/nodes.ts';
 import { type SQLiteWorkspaceProvider, statFields, type WorkspaceStats } from '../vfs/index.ts';
 import { exchange } from './exchange.ts';
 import { Failure, fail } from './failure.ts';
@@ -355,9 +356,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     }
   };
   /**
-   * The attributes of a row just read (a lookup's) without reading it again: one statement for a
-   * file's allocation, none for anything else (statOf reads the row first). An open write
-   * buffer's view comes from statOf.
+   * The attributes of a row just read (a lookup's, with a file's allocation columns) without
+   * reading anything again. An open write buffer's view comes from statOf.
    */
   const statOfRow = (node: NodeRow): Attributes =>
     provider.inodeBufferOf(Number(node.inode))
@@ -409,11 +409,16 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   };
   const closeHandle = (handle: Handle): void => {
     if (handle.entries || handle.snapshot) return;
+    // The last reference on a write buffer: what it committed (at this close's flush, or now) is
+    // the row as it is, so the mark needs no statement.
+    const buffer = handle.write ? provider.inodeBufferOf(handle.inode) : undefined;
+    const last = buffer?.refs === 1 ? buffer : undefined;
     try {
       if (handle.write) provider.releaseInodeBufferSync(handle.inode);
       else unpinInode(db, handle.inode);
     } finally {
-      const mark = seen(handle.inode);
+      const committed = last?.committed;
+      const mark = committed ? `${committed.size}:${committed.mtimeMs}` : seen(handle.inode);
       if (mark) lastSeen.set(handle.inode, mark);
       else lastSeen.delete(handle.inode);
     }
@@ -449,8 +454,9 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const name = r.name ?? '';
         if (Buffer.byteLength(name) > MAX_NAME_BYTES) fail('ENAMETOOLONG');
         const virtual = snapshots.lookup(r.ino, name);
+        // A file's allocation (its block count) comes with its row: one statement per name found.
         const node =
-          virtual === undefined ? lookup(db, r.ino, name) : virtual === null ? undefined : { inode: virtual };
+          virtual === undefined ? lookupCounted(db, r.ino, name) : virtual === null ? undefined : { inode: virtual };
         if (!node) {
           // A negative entry: the kernel remembers the absence for the timeout.
           const attr = new Float64Array(ATTR_FIELDS);
@@ -565,7 +571,13 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         const inode = Number(made.node.inode);
         known(inode);
         group.touch(inode);
-        provider.openInodeBufferSync(inode);
+        // The buffer starts from the row createAt returned (read or written in this transaction).
+        const node = made.node;
+        provider.openInodeBufferSync(inode, {
+          size: Number(node.size),
+          mtimeMs: Number(node.mtime),
+          rev: Number(node.rev),
+        });
         if (flags & O_TRUNC) provider.truncateInodeSync(inode, 0);
         // A file found instead (taken meanwhile by another writer) is stated as it is now.
         const attr = made.created ? createdAttr(made.node) : attrOf(statOf(inode));

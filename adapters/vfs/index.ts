@@ -104,4 +104,4 @@ export {
   WorkspaceWatcher,
   WorkspaceWatchIterable,
 } from './watch.ts';
-export { WriteBuffer } from './write-buffer.ts';
+export { type BufferBase, WriteBuffer } from './write-buffer.ts';

@@ -67,7 +67,7 @@ import {
   WorkspaceWatcher,
   WorkspaceWatchIterable,
 } from './watch.ts';
-import type { WriteBuffer } from './write-buffer.ts';
+import type { BufferBase, WriteBuffer } from './write-buffer.ts';
 import { WriteBuffers } from './write-buffers.ts';
 
 /** What a write buffer holds in memory by default before staging chunks. */
@@ -884,11 +884,14 @@ class ProviderSync extends ProviderBase {
   /**
    * Opens (or joins, counting references) the write buffer of an inode and pins it, so it outlives
    * an unlink until {@link releaseInodeBufferSync}. Writes, truncates and reads through
-   * {@link writeInodeSync}, {@link truncateInodeSync} and {@link readInodeSync} see it.
+   * {@link writeInodeSync}, {@link truncateInodeSync} and {@link readInodeSync} see it. `known`
+   * is the file's size, mtime and revision as the caller just read or wrote them in the current
+   * transaction (a FUSE create's new row): a buffer opened now starts from them without reading
+   * the row again.
    */
-  openInodeBufferSync(inode: number): WriteBuffer {
+  openInodeBufferSync(inode: number, known?: BufferBase): WriteBuffer {
     this.#guard('open');
-    return this.#buffers.openInode(inode);
+    return this.#buffers.openInode(inode, known);
   }
 
   /**

@@ -27,6 +27,16 @@ import {
  */
 export const stagingBatch = (maxDirtyChunks: number): number => Math.max(1, Math.floor((maxDirtyChunks * 3) / 4));
 
+/** What a write buffer starts from: the file's committed size, modification time and revision. */
+export interface BufferBase {
+  /** The file's size in bytes. */
+  size: number;
+  /** Its modification time in milliseconds. */
+  mtimeMs: number;
+  /** The node's revision. */
+  rev: number;
+}
+
 /** A file's content as committed, plus what this session changed on top. */
 export class WriteBuffer {
   /** The inode being written. */
@@ -59,20 +69,27 @@ export class WriteBuffer {
   // What the session did, so it can be replayed onto another writer's changes at commit: the node
   // revision it started from, the bytes it wrote (per held chunk), its lowest truncate, its furthest write.
   #baseRev: number;
+  // The file's mtime as of #baseRev (what the last commit recorded, or what the buffer started from).
+  #baseMtimeMs: number;
   readonly #written = new Map<number, [number, number][]>();
   #cutAt = Number.POSITIVE_INFINITY;
   #writeEnd = 0;
   // The staged blobs this session holds against gc in this process (one entry per hold).
   #holds = new Map<string, number>();
 
-  constructor(db: Database, inode: number, maxDirtyChunks: number) {
+  /**
+   * `known` is the file's size, mtime and revision as the caller just read or wrote them in this
+   * transaction (a FUSE create's new row), so the buffer need not read them again.
+   */
+  constructor(db: Database, inode: number, maxDirtyChunks: number, known?: BufferBase) {
     this.#db = db;
     this.inode = inode;
     this.#chunkSize = db.chunkSize;
     this.#maxDirty = Math.max(1, maxDirtyChunks);
-    const stat = statInode(db, inode);
+    const stat = known ?? statInode(db, inode);
     this.#size = this.#validBase = stat.size;
     this.#baseRev = stat.rev;
+    this.#baseMtimeMs = stat.mtimeMs;
   }
 
   /** Records that the session wrote `[from, to)` of chunk `idx` (chunk-relative), merging ranges. */
@@ -98,6 +115,14 @@ export class WriteBuffer {
   /** When the session last changed the file (undefined before any change). */
   get mtimeMs(): number | undefined {
     return this.#mtimeMs;
+  }
+  /**
+   * The file's size and modification time as this buffer last committed (or found) them, while
+   * nothing is pending; undefined while something is. What the FUSE mount remembers at a close
+   * without reading the row again.
+   */
+  get committed(): Pick<BufferBase, 'size' | 'mtimeMs'> | undefined {
+    return this.#mtimeMs === undefined ? { size: this.#size, mtimeMs: this.#baseMtimeMs } : undefined;
   }
   /** True when the session changed something {@link commit} has not applied yet. */
   get pending(): boolean {
@@ -394,7 +419,7 @@ export class WriteBuffer {
     if (this.#mtimeMs === undefined) {
       // Nothing of ours to apply: follow what others committed meanwhile.
       const stat = statInode(this.#db, this.inode);
-      if (stat.rev !== this.#baseRev) this.#restart(stat.size, stat.rev);
+      if (stat.rev !== this.#baseRev) this.#restart(stat.size, stat.rev, stat.mtimeMs);
       return false;
     }
     const dirty = new Map<number, Uint8Array | (() => Uint8Array)>();
@@ -422,7 +447,7 @@ export class WriteBuffer {
       written: this.#written,
       mtimeMs: this.#mtimeGiven ? this.#mtimeMs : undefined,
     });
-    this.#restart(result.size, result.rev);
+    this.#restart(result.size, result.rev, result.mtimeMs);
     return result.merged;
   }
 
@@ -438,7 +463,7 @@ export class WriteBuffer {
     releaseStaged(this.#db, [chunk.hash]);
   }
 
-  #restart(size: number, rev: number): void {
+  #restart(size: number, rev: number, mtimeMs: number): void {
     this.#dirty.clear();
     this.#dirtyBytes = 0;
     this.#patches.clear();
@@ -448,6 +473,7 @@ export class WriteBuffer {
     this.#written.clear();
     this.#size = this.#validBase = size;
     this.#baseRev = rev;
+    this.#baseMtimeMs = mtimeMs;
     this.#cutAt = Number.POSITIVE_INFINITY;
     this.#writeEnd = 0;
     this.#mtimeMs = undefined;

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Database, normalizePath, openFile, pinInode, stat, unpinInode } from '../../core/index.ts';
-import { WriteBuffer } from './write-buffer.ts';
+import { type BufferBase, WriteBuffer } from './write-buffer.ts';
 
 /** Write buffers by path and by inode. */
 export class WriteBuffers {
@@ -60,15 +60,16 @@ export class WriteBuffers {
 
   /**
    * Opens (or joins) a buffer for an inode open through fds (no path names it): the write-back
-   * session of fd writes. {@link releaseInode} commits it.
+   * session of fd writes. {@link releaseInode} commits it. `known`: the file's size, mtime and
+   * revision, when the caller holds them (see {@link WriteBuffer}'s constructor).
    */
-  openInode(inode: number): WriteBuffer {
+  openInode(inode: number, known?: BufferBase): WriteBuffer {
     let buffer = this.#byInode.get(inode);
     if (buffer) {
       buffer.refs++;
       return buffer;
     }
-    buffer = new WriteBuffer(this.#db, inode, this.#maxDirtyChunks);
+    buffer = new WriteBuffer(this.#db, inode, this.#maxDirtyChunks, known);
     this.#byInode.set(inode, buffer);
     pinInode(this.#db, inode);
     return buffer;

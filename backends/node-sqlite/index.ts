@@ -8,6 +8,7 @@ import type { BackendLimits, SqlValue, StorageBackend } from '../../core/backend
 import { openConnection } from './connection.ts';
 import { reclaimSpace } from './reclaim.ts';
 import { createSpaceReserve, reserveSize } from './reserve.ts';
+import { allRows, returnArrays } from './rows.ts';
 import { createTransactions } from './transactions.ts';
 
 /** Options for {@link createNodeSqliteBackend}. */
@@ -44,7 +45,7 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
   const prepare = (sql: string): StatementSync => {
     let statement = statements.get(sql);
     if (!statement) {
-      statement = db.prepare(sql);
+      statement = returnArrays(db.prepare(sql));
       statements.set(sql, statement);
     }
     return statement;
@@ -58,7 +59,7 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
     limits: NODE_SQLITE_LIMITS,
     all<T extends object>(sql: string, params: readonly SqlValue[] = []): T[] {
       transactions.checkOpen();
-      return prepare(sql).all(...(params as SqlValue[])) as T[];
+      return allRows<T>(prepare(sql), params);
     },
     run(sql: string, params: readonly SqlValue[] = []): void {
       transactions.checkOpen();

@@ -8,7 +8,7 @@
 import { describe, expect } from 'vitest';
 import { SQLiteWorkspaceProvider } from '../../adapters/vfs/index.ts';
 import type { Database } from '../../core/database.ts';
-import { truncateAt, writeAt } from '../../core/handles.ts';
+import { statInode, truncateAt, writeAt } from '../../core/handles.ts';
 import { MAX_FILE_SIZE } from '../../core/quotas.ts';
 import { defineCase, expectRefused } from '../harness.ts';
 import type { ConformanceTarget } from '../target.ts';
@@ -44,6 +44,8 @@ export function holeCases(target: ConformanceTarget): void {
       const stat = ctx.ws.stat('/f');
       expect(stat.size).toBe(8 * GiB);
       expect(stat.blocks).toBe(ctx.db.chunkSize / 512); // the head's chunk, padded to a full one
+      // By inode (fstat, the mount's getattr): the row and its allocation in one statement, the same blocks.
+      expect(statInode(ctx.db, stat.ino)).toMatchObject({ size: 8 * GiB, blocks: stat.blocks });
       expect(ctx.ws.readFile('/f', { byteOffset: 0, byteLength: 6 })).toEqual(
         new Uint8Array([104, 101, 97, 100, 0, 0]),
       );
@@ -91,6 +93,10 @@ export function holeCases(target: ConformanceTarget): void {
         ctx.ws.copyFile('/f', '/g');
         expect(ctx.ws.readFile('/g')).toEqual(expected);
         expect(ctx.ws.stat('/f').blocks).toBe(ctx.ws.stat('/g').blocks);
+        // Four chunks of ten stored: the same blocks by inode as by path, and none for an empty file.
+        expect(statInode(ctx.db, inode).blocks).toBe(ctx.ws.stat('/f').blocks);
+        ctx.ws.writeFile('/empty', '');
+        expect(statInode(ctx.db, ctx.ws.stat('/empty').ino).blocks).toBe(0);
         expect(ctx.ws.grep('\\x00', '/f').length).toBeGreaterThanOrEqual(0);
         // An append after a hole, and a cut inside a stored chunk.
         ctx.ws.truncate('/f', 12 * chunk);
