@@ -12,14 +12,24 @@ type Build = (values: readonly unknown[]) => Record<string, unknown>;
 
 const builders = new WeakMap<StatementSync, Build>();
 
-/** Makes `statement` return arrays, for {@link allRows} (once, when it is prepared). */
+/** Statements that return arrays: all of them where node:sqlite can (Node 22.16 and later). */
+const asArrays = new WeakSet<StatementSync>();
+
+/**
+ * Makes `statement` return arrays, for {@link allRows} (once, when it is prepared). Node 22.13 to
+ * 22.15 have neither `setReturnArrays` nor `columns`: there node:sqlite builds the rows itself.
+ */
 export function returnArrays(statement: StatementSync): StatementSync {
-  statement.setReturnArrays(true);
+  if (typeof statement.setReturnArrays === 'function' && typeof statement.columns === 'function') {
+    statement.setReturnArrays(true);
+    asArrays.add(statement);
+  }
   return statement;
 }
 
 /** The rows `statement` returns for `params`, as objects keyed by column name. */
 export function allRows<T>(statement: StatementSync, params: readonly unknown[]): T[] {
+  if (!asArrays.has(statement)) return statement.all(...(params as [])) as T[];
   const arrays = statement.all(...(params as [])) as unknown as unknown[][];
   if (arrays.length === 0) return [];
   let build = builders.get(statement);
