@@ -130,6 +130,7 @@ const PLACES: Array<[string | { block: string }, ...Place[]]> = [
   ['node bench/show.ts', { here: true }],
   ['npm run bench:fuse', { here: true }],
   ['npm run bench:fuse -- --db both', { here: true }],
+  ['npm run bench:fuse -- --only create,rm,mkdir,git', { here: true }],
   ['npm run bench:sync', { here: true }],
   ['npm run bench:snapshots', { here: true }],
   ['npm run bench:snapshot-reads', { here: true }],

@@ -33,6 +33,27 @@ describe('node:sqlite rows', () => {
         );
       }
       expect(allRows(returnArrays(db.prepare('SELECT 1 AS a WHERE 0')), [])).toEqual([]);
+      // Where code generation is refused (just-bash blocks the Function constructor while a script runs).
+      const original = globalThis.Function;
+      const blocked = new Proxy(original, {
+        construct() {
+          throw new Error('the Function constructor is blocked');
+        },
+      });
+      globalThis.Function = blocked;
+      const plain = "SELECT 1 AS inode, NULL AS link_target UNION ALL SELECT 2, x'00'";
+      let refused: Record<string, unknown>[];
+      try {
+        refused = allRows<Record<string, unknown>>(returnArrays(db.prepare(plain)), []);
+      } finally {
+        globalThis.Function = original;
+      }
+      expect(refused.map((row) => ({ ...row }))).toEqual(
+        db
+          .prepare(plain)
+          .all()
+          .map((row) => ({ ...row })),
+      );
     } finally {
       db.close();
     }

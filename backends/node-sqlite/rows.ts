@@ -46,5 +46,15 @@ function compile(names: readonly string[]): Build {
   // In a literal, `__proto__` would set the prototype instead of a key: such rows are built by entries.
   if (names.includes('__proto__')) return (values) => Object.fromEntries(names.map((name, i) => [name, values[i]]));
   const keys = names.map((name, i) => `${JSON.stringify(name)}: values[${i}]`).join(', ');
-  return new Function('values', `return { ${keys} };`) as Build;
+  try {
+    return new Function('values', `return { ${keys} };`) as Build;
+  } catch {
+    // Code generation refused (a CSP, SES, just-bash while it runs a script): keys set one by one,
+    // about 0.2 µs more a row.
+    return (values) => {
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
+      return row;
+    };
+  }
 }
