@@ -138,6 +138,9 @@ export function settleMoves(
       // (deleted or moved out, recorded as deletions at its names then, carried back to the move).
       const rev = Number(move.rev);
       const later = movesAfter(db, rev);
+      // The deletions are of this revision: they name the old paths where later moves of their
+      // ancestors have carried them (a parent moved since), or a peer would find them gone there.
+      const old = pathNow(later, move.path, rev);
       const left = db.all<{ rev: number; path: string }>(
         "SELECT rev, path FROM vfs_changes WHERE op = 'delete' AND rev > ?",
         [rev],
@@ -148,11 +151,12 @@ export function settleMoves(
           row.path,
           rev,
         );
-        if (isSameOrBelow(then, move.target)) m.tombstone(move.path + then.slice(move.target.length));
+        if (isSameOrBelow(then, move.target))
+          m.tombstone(pathNow(later, move.path + then.slice(move.target.length), rev));
       }
-      if (!isDirectory(db, move.inode)) m.tombstone(move.path);
+      if (!isDirectory(db, move.inode)) m.tombstone(old);
       else {
-        tombstoneSubtree(db, m, move.inode, move.path);
+        tombstoneSubtree(db, m, move.inode, old);
         restampSubtree(db, m, move.inode);
       }
     });

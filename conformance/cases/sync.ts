@@ -202,6 +202,37 @@ export function syncCases(target: ConformanceTarget): void {
 }
 
 function behaviourCases(target: ConformanceTarget): void {
+  definePairCase(
+    target,
+    'a moved directory the authority took the place of, whose old parent then moved too, leaves no copy at the old place',
+    async (pair) => {
+      // CI's convergence property (seed -186909913): the replica moves /d/f to /c, then /d to /g;
+      // the authority writes a file at /c meanwhile. The pull turns the replica's first move into
+      // state (its tree moves aside as a conflict copy), and the deletion of the old tree must name
+      // it where the later move carried it (/g/f), or the authority keeps it there.
+      await pair.replica.do((ws) => {
+        ws.mkdir('/d/f', { recursive: true });
+        ws.writeFile('/d/f/inside', 'moved');
+      });
+      await pair.sync();
+      await pair.replica.do((ws) => {
+        ws.rename('/d/f', '/c');
+        ws.rename('/d', '/g');
+      });
+      await pair.authority.do((ws) => ws.writeFile('/c', 'authority'));
+      const report = await pair.sync();
+      expect(report.conflicts.map((conflict) => conflict.path)).toEqual(['/c']);
+      await expectConverged(pair);
+      for (const side of [pair.authority, pair.replica])
+        expect(await side.do((ws) => ws.find('/', '**').filter((path) => !path.startsWith('/c.conflict-')))).toEqual([
+          '/c',
+          '/g',
+        ]);
+      expect(await pair.authority.do((ws) => ws.readFile('/c', 'utf8'))).toBe('authority');
+      const copy = report.conflicts[0].copy as string;
+      expect(await pair.authority.do((ws) => ws.readFile(`${copy}/inside`, 'utf8'))).toBe('moved');
+    },
+  );
   definePairCase(target, 'owners and groups travel both ways: files other users made, and chown', async (pair) => {
     await pair.authority.do((ws) => {
       ws.mkdir('/home');
