@@ -8,6 +8,7 @@
 import type { Database } from '../core/database.ts';
 import { fsError } from '../core/errors.ts';
 import { find } from '../core/fs/search.ts';
+import { isSameOrBelow } from '../core/paths.ts';
 import { applyChanges, type RefusedEntry, type SyncConflict } from './apply.ts';
 import {
   type ChangeCursor,
@@ -105,6 +106,22 @@ const emptyReport = (): SyncReport => ({
   unsynced: [],
 });
 
+/**
+ * Adds `found`, in the order they were settled, to the report's conflicts. A conflict that moved
+ * this side's version of a directory aside carried along the copies made below it earlier: their
+ * reported paths follow, so each names where its version is.
+ */
+function addConflicts(report: SyncReport, found: readonly SyncConflict[]): void {
+  for (const conflict of found) {
+    const { path, copy } = conflict;
+    if (conflict.kept === 'incoming' && copy !== null)
+      for (const earlier of report.conflicts)
+        if (earlier.copy !== null && isSameOrBelow(earlier.copy, path))
+          earlier.copy = copy + earlier.copy.slice(path.length);
+    report.conflicts.push(conflict);
+  }
+}
+
 /** Groups hashes so each group's objects stay under `maxBytes` (sizes known from the chunk lists). */
 function groupBySize(chunks: ReadonlyArray<{ hash: string; size: number }>, maxBytes: number): string[][] {
   const groups: string[][] = [];
@@ -196,7 +213,7 @@ export function createSyncDriver(
       );
       then();
       report.pulled += result.applied;
-      report.conflicts.push(...result.conflicts);
+      addConflicts(report, result.conflicts);
       report.refused.push(...result.refused);
     });
     options.onProgress?.({ phase: 'pull', entries: report.pulled, bytes: report.bytesIn });
@@ -339,7 +356,7 @@ export function createSyncDriver(
         if (response.stale?.length) throw fsError('EIO', 'sync', response.stale[0], undefined, 'stale chunk list');
         assertAppliedPushCursor(batch.cursor, response.acknowledged);
         report.pushed += response.result.applied;
-        report.conflicts.push(...response.result.conflicts);
+        addConflicts(report, response.result.conflicts);
         refused = response.result.refused ?? [];
         report.refused.push(...refused);
         expand = response.expand ?? [];

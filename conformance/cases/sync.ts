@@ -204,6 +204,32 @@ export function syncCases(target: ConformanceTarget): void {
 function behaviourCases(target: ConformanceTarget): void {
   definePairCase(
     target,
+    'a conflict copy made in a directory that a later conflict moves aside is reported where it went',
+    async (pair) => {
+      // Found by the convergence property at 1,000 runs: the replica's /d/e loses to the authority's,
+      // its copy goes to /d/e.conflict-…, then the authority's file /d takes the replica's /d aside.
+      await pair.replica.do((ws) => {
+        ws.mkdir('/d');
+        ws.writeFile('/d/e', 'replica');
+      });
+      await pair.authority.do((ws) => {
+        ws.mkdir('/d');
+        ws.writeFile('/d/e', '');
+        ws.rename('/d', '/c');
+        ws.writeFile('/d', 'authority');
+      });
+      const report = await pair.sync();
+      const copies = report.conflicts.flatMap((conflict) => (conflict.copy ? [conflict.copy] : []));
+      expect(copies.length).toBeGreaterThanOrEqual(2);
+      for (const side of [pair.authority, pair.replica])
+        for (const copy of copies) expect(await side.do((ws) => ws.exists(copy)), copy).toBe(true);
+      const copy = report.conflicts.find((conflict) => conflict.path === '/d/e')?.copy as string;
+      expect(await pair.authority.do((ws) => ws.readFile(copy, 'utf8'))).toBe('replica');
+      await expectConverged(pair);
+    },
+  );
+  definePairCase(
+    target,
     'a moved directory the authority took the place of, whose old parent then moved too, leaves no copy at the old place',
     async (pair) => {
       // CI's convergence property (seed -186909913): the replica moves /d/f to /c, then /d to /g;
