@@ -9,13 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Fuse3Addon, type LowLevelRequest, OPS, type OpName } from '../adapters/fuse/fuse3.ts';
 import { GROUP_WINDOW_MS } from '../adapters/fuse/group-commit.ts';
-import { createLowLevelFs } from '../adapters/fuse/lowlevel.ts';
 import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
 import { failingCommits } from './support/failing-commit.ts';
+import { fakeMount } from './support/fake-fuse.ts';
 
 const { ENOSPC } = constants.errno;
 const O_WRONLY = 0o1;
@@ -29,13 +28,6 @@ afterEach(() => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A reply as the fake addon got it: an errno (0 for success without data), a handle, an inode. */
-interface Reply {
-  errno: number;
-  fh?: number;
-  ino?: number;
-}
-
 /** The handlers over a database file whose next group COMMIT can be made to fail as a full disk does. */
 function mount() {
   const dir = mkdtempSync(join(tmpdir(), 'dofs-close-commit-'));
@@ -46,47 +38,8 @@ function mount() {
   const ws = openWorkspace(failing);
   const reader = openWorkspace(createNodeSqliteBackend({ path }));
   const provider = new SQLiteWorkspaceProvider(ws, { umask: 0, checkPermissions: false });
-  const replies = new Map<number, Reply>();
-  const invalidated: string[] = [];
-  const ok = (req: number) => {
-    replies.set(req, { errno: 0 });
-    return 0;
-  };
-  const addon = {
-    replyErr: (req: number, errno: number) => {
-      replies.set(req, { errno });
-      return 0;
-    },
-    replyEntry: (req: number, attr: Float64Array) => {
-      replies.set(req, { errno: 0, ino: attr[0] });
-      return 0;
-    },
-    replyCreate: (req: number, attr: Float64Array, fh: number) => {
-      replies.set(req, { errno: 0, ino: attr[0], fh });
-      return 0;
-    },
-    replyOpen: (req: number, fh: number) => {
-      replies.set(req, { errno: 0, fh });
-      return 0;
-    },
-    replyAttr: ok,
-    replyWrite: ok,
-    replyBuf: ok,
-    replyReadlink: ok,
-    replyLseek: ok,
-    replyStatfs: ok,
-    replyDir: () => 0,
-    invalInode: (_session: unknown, ino: number) => invalidated.push(`inode ${ino}`),
-    invalEntry: (_session: unknown, parent: number, name: string) => invalidated.push(`entry ${parent} ${name}`),
-  } as unknown as Fuse3Addon;
-  const fs = createLowLevelFs({ provider, addon, cacheTimeout: 30, log: () => {} });
+  const { fs, send, invalidated } = fakeMount(provider);
   fs.attach({});
-  let next = 0;
-  const send = (op: OpName, fields: Partial<LowLevelRequest>): Reply => {
-    const req = ++next;
-    fs.serve([{ op: OPS.indexOf(op), req, ino: 1, uid: 0, gid: 0, pid: 1, umask: 0, ...fields }]);
-    return replies.get(req) ?? { errno: -1 };
-  };
   /** open(O_CREAT) (or O_TRUNC of an existing file), write, close: what writeFileSync sends. */
   const writeClose = (name: string, text: string, existing?: number): number => {
     const opened = existing

@@ -5,23 +5,15 @@
  * from what its write buffer committed (no statement), so they must match the row exactly.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Fuse3Addon, type LowLevelRequest, OPS, type OpName } from '../adapters/fuse/fuse3.ts';
-import { createLowLevelFs, type LowLevelFs } from '../adapters/fuse/lowlevel.ts';
+import type { LowLevelFs } from '../adapters/fuse/lowlevel.ts';
 import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { openWorkspace, type Workspace } from '../core/workspace.ts';
+import { fakeMount } from './support/fake-fuse.ts';
 
 const O_WRONLY = 0o1;
 const O_CREAT = 0o100;
 const SET_MTIME = 1 << 5;
-
-/** What the fake addon was answered: an errno, and for open and create the handle, inode and keep_cache. */
-interface Reply {
-  errno: number;
-  fh?: number;
-  ino?: number;
-  keep?: boolean;
-}
 
 const opened: Array<{ fs: LowLevelFs; ws: Workspace }> = [];
 afterEach(() => {
@@ -34,46 +26,8 @@ afterEach(() => {
 function mount() {
   const ws = openWorkspace(createNodeSqliteBackend({ path: ':memory:' }));
   const provider = new SQLiteWorkspaceProvider(ws, { umask: 0, checkPermissions: false });
-  const replies = new Map<number, Reply>();
-  const ok = (req: number) => {
-    replies.set(req, { errno: 0 });
-    return 0;
-  };
-  const addon = {
-    replyErr: (req: number, errno: number) => {
-      replies.set(req, { errno });
-      return 0;
-    },
-    replyEntry: (req: number, attr: Float64Array) => {
-      replies.set(req, { errno: 0, ino: attr[0] });
-      return 0;
-    },
-    replyCreate: (req: number, attr: Float64Array, fh: number) => {
-      replies.set(req, { errno: 0, ino: attr[0], fh });
-      return 0;
-    },
-    replyOpen: (req: number, fh: number, keep: boolean) => {
-      replies.set(req, { errno: 0, fh, keep });
-      return 0;
-    },
-    replyAttr: ok,
-    replyWrite: ok,
-    replyBuf: ok,
-    replyReadlink: ok,
-    replyLseek: ok,
-    replyStatfs: ok,
-    replyDir: () => 0,
-    invalInode: () => 0,
-    invalEntry: () => 0,
-  } as unknown as Fuse3Addon;
-  const fs = createLowLevelFs({ provider, addon, cacheTimeout: 30, log: () => {} });
+  const { fs, send } = fakeMount(provider);
   opened.push({ fs, ws });
-  let next = 0;
-  const send = (op: OpName, fields: Partial<LowLevelRequest>): Reply => {
-    const req = ++next;
-    fs.serve([{ op: OPS.indexOf(op), req, ino: 1, uid: 0, gid: 0, pid: 1, umask: 0, ...fields }]);
-    return replies.get(req) ?? { errno: -1 };
-  };
   /** What a writer's close sends with the writeback cache: its pages, its mtime, flush, release. */
   const writeClose = (ino: number, fh: number, text: string, mtime: number) => {
     expect(send('write', { ino, fh, offset: 0, data: Buffer.from(text) }).errno).toBe(0);
