@@ -308,9 +308,9 @@ export function writeContent(
     if (owned) db.blobCache.set(hash, bytes);
     rows.push({ idx, hash, size: length });
   }
-  upsertChunks(db, node.inode, rows);
   // A row that holds these values already (a file created in this mutation with its final size)
-  // needs no update.
+  // needs no update. The node before its chunks: under a snapshot, the first change records the
+  // node's history row, and the node's trigger does it more cheaply than a chunk's (history.ts).
   if (node.size !== newSize || node.mtime !== m.now || node.ctime !== m.now || node.rev !== m.rev) {
     db.run('UPDATE vfs_nodes SET size = ?, mtime = ?, ctime = ?, rev = ? WHERE inode = ?', [
       newSize,
@@ -320,6 +320,7 @@ export function writeContent(
       node.inode,
     ]);
   }
+  upsertChunks(db, node.inode, rows);
   node.size = newSize;
   node.mtime = node.ctime = m.now;
   node.rev = m.rev;
