@@ -52,7 +52,8 @@ export interface StorageBackend {
   readonly limits: BackendLimits;
   /**
    * Runs one statement with positional `?` parameters and returns every row.
-   * Statements whose effect must be counted use `RETURNING`.
+   * The engine counts a statement's effect with `SELECT changes(), last_insert_rowid()` right
+   * after it, so both must run on one connection.
    */
   all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): T[];
   /** Runs one statement for its effect only. */

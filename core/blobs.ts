@@ -27,13 +27,12 @@ export function isHash(hash: unknown): hash is string {
  * gives up that protection.
  */
 export function putBlob(db: Database, hash: string, bytes: Uint8Array, now: number, refresh = false): void {
-  const inserted =
-    db.all('INSERT INTO vfs_blobs (hash, size, last_seen) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING RETURNING 1', [
-      hash,
-      bytes.byteLength,
-      refresh ? now : 0,
-    ]).length > 0;
-  if (inserted) {
+  db.run('INSERT INTO vfs_blobs (hash, size, last_seen) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING', [
+    hash,
+    bytes.byteLength,
+    refresh ? now : 0,
+  ]);
+  if (db.lastChange().changes > 0) {
     checkStoredBytes(db);
     db.run('INSERT INTO vfs_blob_bytes (hash, bytes) VALUES (?, ?)', [hash, bytes]);
   } else if (refresh) {

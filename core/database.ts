@@ -236,6 +236,16 @@ export class Database {
     }
   }
 
+  /**
+   * The rows the last INSERT, UPDATE or DELETE changed (not counting triggers' rows), and the
+   * rowid of the last row inserted. A second, table-less statement is cheaper than RETURNING, which
+   * SQLite serves through a temporary B-tree.
+   */
+  lastChange(): { changes: number; rowid: number } {
+    const [row] = this.all<{ changes: number; rowid: number }>('SELECT changes() AS changes, last_insert_rowid() AS rowid');
+    return { changes: Number(row.changes), rowid: Number(row.rowid) };
+  }
+
   /** True while a {@link Database.transaction} is running (at any depth). */
   get inTransaction(): boolean {
     return this.pendingEvents.length > 0;

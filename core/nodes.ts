@@ -381,7 +381,8 @@ export function createNode(
     const setgid = Number(parent.mode) & SETGID;
     values[1] = type === 'dir' ? mode | setgid : mode;
     values[11] = setgid ? Number(parent.gid) : gid;
-    const inode = db.all<{ inode: number }>(CREATE_NODE_VALUES, values)[0].inode;
+    db.run(CREATE_NODE_VALUES, values);
+    const inode = db.lastChange().rowid;
     row = { inode, mode: values[1] as number, gid: values[11] as number };
   }
   checkInodes(db, name);
@@ -413,7 +414,7 @@ const CREATE_NODE = `INSERT INTO vfs_nodes (type, mode, size, nlink, atime, mtim
   FROM vfs_nodes p WHERE p.inode = ? RETURNING inode, mode, gid`;
 const CREATE_DIR = CREATE_NODE.replace('SELECT ?, ?,', `SELECT ?, ? | (p.mode & ${SETGID}),`);
 const CREATE_NODE_VALUES = `INSERT INTO vfs_nodes (type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target, uid, gid, rdev)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING inode`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
  * Marks a directory's listing as changed: new mtime and ctime, and `subdirs` added to its nlink.

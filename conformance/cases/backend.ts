@@ -51,6 +51,18 @@ export function backendCases(target: ConformanceTarget): void {
         );
         expect(rows.map((r) => r.n)).toEqual([1, 2, 3, 4, 5]);
       }));
+    it('counts the last statement with changes() and last_insert_rowid() on the next one', () =>
+      target.withBackend((backend) => {
+        backend.run('CREATE TABLE r (id INTEGER PRIMARY KEY, k TEXT UNIQUE)');
+        const last = () => backend.all<{ n: number; id: number }>('SELECT changes() AS n, last_insert_rowid() AS id')[0];
+        backend.run("INSERT INTO r (k) VALUES ('a')");
+        backend.run("INSERT INTO r (k) VALUES ('b')");
+        expect(last()).toEqual({ n: 1, id: 2 });
+        backend.run("INSERT INTO r (k) VALUES ('a') ON CONFLICT (k) DO NOTHING");
+        expect(last().n).toBe(0);
+        backend.run("UPDATE r SET k = k || '!'");
+        expect(last().n).toBe(2);
+      }));
     it('commits a transaction and returns its result', () =>
       target.withBackend((backend) => {
         table(backend);

@@ -60,11 +60,11 @@ export function countingBlobs(backend: StorageBackend): StorageBackend & { blobP
     name: backend.name,
     limits: backend.limits,
     blobPuts: 0,
-    all: <T extends object>(sql: string, params?: readonly unknown[]) => {
+    all: <T extends object>(sql: string, params?: readonly unknown[]) => backend.all<T>(sql, params as never),
+    run: (sql: string, params?: readonly unknown[]) => {
       if (sql.startsWith('INSERT INTO vfs_blobs ')) counted.blobPuts++;
-      return backend.all<T>(sql, params as never);
+      backend.run(sql, params as never);
     },
-    run: (sql: string, params?: readonly unknown[]) => backend.run(sql, params as never),
     transaction: <T>(fn: () => T) => backend.transaction(fn),
     close: () => backend.close(),
   };
