@@ -242,7 +242,9 @@ export class Database {
    * SQLite serves through a temporary B-tree.
    */
   lastChange(): { changes: number; rowid: number } {
-    const [row] = this.all<{ changes: number; rowid: number }>('SELECT changes() AS changes, last_insert_rowid() AS rowid');
+    const [row] = this.all<{ changes: number; rowid: number }>(
+      'SELECT changes() AS changes, last_insert_rowid() AS rowid',
+    );
     return { changes: Number(row.changes), rowid: Number(row.rowid) };
   }
 

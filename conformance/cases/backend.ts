@@ -54,7 +54,8 @@ export function backendCases(target: ConformanceTarget): void {
     it('counts the last statement with changes() and last_insert_rowid() on the next one', () =>
       target.withBackend((backend) => {
         backend.run('CREATE TABLE r (id INTEGER PRIMARY KEY, k TEXT UNIQUE)');
-        const last = () => backend.all<{ n: number; id: number }>('SELECT changes() AS n, last_insert_rowid() AS id')[0];
+        const last = () =>
+          backend.all<{ n: number; id: number }>('SELECT changes() AS n, last_insert_rowid() AS id')[0];
         backend.run("INSERT INTO r (k) VALUES ('a')");
         backend.run("INSERT INTO r (k) VALUES ('b')");
         expect(last()).toEqual({ n: 1, id: 2 });
