@@ -349,7 +349,7 @@ export function walkToSmallFile(
  * The node belongs to the database's current owner ({@link Database.owner}); inside a directory
  * with the set-group-ID bit, it takes the directory's group instead, and a new directory keeps
  * the bit, as on Linux. `parent` is the directory's inode, or its row as read in this mutation
- * (then its mode and group are taken from the row: a cheaper insert).
+ * (then its mode and group are taken from the row: one statement fewer).
  */
 export function createNode(
   db: Database,
@@ -369,22 +369,18 @@ export function createNode(
   const size = type === 'symlink' ? new TextEncoder().encode(linkTarget ?? '').length : type === 'file' ? fileSize : 0;
   const { uid, gid } = db.owner;
   const values = [type, mode, size, nlink, t, t, t, t, m.rev, linkTarget, uid, gid, rdev];
-  let row: { inode: number; mode: number; gid: number };
-  if (typeof parent === 'number') {
-    row = db.all<{ inode: number; mode: number; gid: number }>(type === 'dir' ? CREATE_DIR : CREATE_NODE, [
-      ...values,
-      parent,
-    ])[0];
-  } else {
-    // The parent's row, read in this transaction, decides the group and a directory's set-group-ID
-    // bit here: inserting from a SELECT of the same table costs SQLite a temporary copy.
-    const setgid = Number(parent.mode) & SETGID;
-    values[1] = type === 'dir' ? mode | setgid : mode;
-    values[11] = setgid ? Number(parent.gid) : gid;
-    db.run(CREATE_NODE_VALUES, values);
-    const inode = db.lastChange().rowid;
-    row = { inode, mode: values[1] as number, gid: values[11] as number };
-  }
+  // The parent's mode and group decide the new node's group and a directory's set-group-ID bit.
+  // Read first rather than inserted from a SELECT of the same table, which costs SQLite a
+  // temporary copy.
+  const from =
+    typeof parent === 'number'
+      ? db.all<{ mode: number; gid: number }>('SELECT mode, gid FROM vfs_nodes WHERE inode = ?', [parent])[0]
+      : parent;
+  const setgid = Number(from.mode) & SETGID;
+  values[1] = type === 'dir' ? mode | setgid : mode;
+  values[11] = setgid ? Number(from.gid) : gid;
+  db.run(CREATE_NODE, values);
+  const row = { inode: db.lastChange().rowid, mode: values[1] as number, gid: values[11] as number };
   checkInodes(db, name);
   db.run('INSERT INTO vfs_dirents (parent, name, child) VALUES (?, ?, ?)', [parentInode, name, row.inode]);
   touchDir(db, m, parentInode, type === 'dir' ? 1 : 0);
@@ -407,13 +403,7 @@ export function createNode(
 }
 
 const SETGID = 0o2000;
-// One statement whatever the parent: its set-group-ID bit (0o2000) picks the group, and a new
-// directory inherits the bit.
 const CREATE_NODE = `INSERT INTO vfs_nodes (type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target, uid, gid, rdev)
-  SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN p.mode & ${SETGID} THEN p.gid ELSE ? END, ?
-  FROM vfs_nodes p WHERE p.inode = ? RETURNING inode, mode, gid`;
-const CREATE_DIR = CREATE_NODE.replace('SELECT ?, ?,', `SELECT ?, ? | (p.mode & ${SETGID}),`);
-const CREATE_NODE_VALUES = `INSERT INTO vfs_nodes (type, mode, size, nlink, atime, mtime, ctime, birthtime, rev, link_target, uid, gid, rdev)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /**
