@@ -140,4 +140,41 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
       m.close();
     }
   });
+
+  it('after a lost group: the rewritten file loses its names in the kernel; the error goes to descriptors open then and the next fsync, not to a later reader or a release', async () => {
+    const m = mount();
+    try {
+      const file = m.writeClose('file', 'committed');
+      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
+      // Two descriptors open when the group fails, which rewrote the file (its close answered).
+      const writer = m.send('open', { ino: file, flags: O_WRONLY });
+      const quiet = m.send('open', { ino: file, flags: O_WRONLY });
+      m.writeClose('file', 'a longer rewrite, answered, then lost', file);
+      m.fault.failNext = true;
+      await sleep(GROUP_WINDOW_MS * 10);
+      expect(text(m.ws, '/file')).toBe('committed');
+      // The kernel keeps a file's size as its own under the writeback cache, whatever getattr says
+      // after an invalidation: only a name dropped lets it evict the inode and read the size again.
+      expect(m.invalidated).toContain(`inode ${file}`);
+      expect(m.invalidated).toContain('entry 1 file');
+      // A release is answered to no one: it does not take the error from the next fsync.
+      expect(m.send('release', { ino: file, fh: quiet.fh }).errno).toBe(0);
+      // A reader opening the file after the loss closes without it, and its fsync reports it once.
+      const reader = m.send('open', { ino: file, flags: 0 });
+      expect(m.send('flush', { ino: file, fh: reader.fh }).errno).toBe(0);
+      expect(m.send('fsync', { ino: file, fh: reader.fh }).errno).toBe(ENOSPC);
+      expect(m.send('fsync', { ino: file, fh: reader.fh }).errno).toBe(0);
+      expect(m.send('release', { ino: file, fh: reader.fh }).errno).toBe(0);
+      // The descriptor open when it failed: its setattr (the close's mtime) and its flush report it.
+      expect(m.send('setattr', { ino: file, fh: writer.fh, toSet: 1 << 5, mtime: Date.now() }).errno).toBe(ENOSPC);
+      expect(m.send('flush', { ino: file, fh: writer.fh }).errno).toBe(ENOSPC);
+      expect(m.send('flush', { ino: file, fh: writer.fh }).errno).toBe(0);
+      expect(m.send('release', { ino: file, fh: writer.fh }).errno).toBe(0);
+      m.settle();
+      expect(text(m.reader, '/file')).toBe('committed');
+      expect(m.reader.fsck().ok).toBe(true);
+    } finally {
+      m.close();
+    }
+  });
 });

@@ -256,7 +256,12 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const readOnly = options.readOnly === true || provider.readonly;
   const timeout = options.cacheTimeout;
   const handles = new Map<number, Handle>();
-  /** Open files whose changes a failed group commit undid: the error their next flush, fsync or close reports. */
+  /**
+   * Descriptors (file handles) open on files whose changes a failed group commit undid: the error
+   * their next flush, fsync or setattr reports, once. Per handle, as Linux reports a writeback
+   * error to the descriptors open when it happened: a reader opening the file later does not get
+   * it at its close.
+   */
   const failed = new Map<number, string>();
   /**
    * Every inode a failed group commit touched (files closed in it included, and directories whose
@@ -283,7 +288,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     );
     // As the kernel reports a writeback error: at the next flush, fsync or close of each file it hit.
     const code = isFsError(error) ? error.code : 'EIO';
-    for (const h of handles.values()) if (touched.inodes.has(h.inode)) failed.set(h.inode, code);
+    for (const [fh, h] of handles) if (touched.inodes.has(h.inode)) failed.set(fh, code);
     // The directories whose entries it changed (a rename's destination included), and every inode.
     for (const inode of [...touched.entries.map(([parent]) => parent), ...touched.inodes]) {
       unsynced.delete(inode);
@@ -297,8 +302,27 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     for (const [parent, name] of touched.entries) {
       if (parent === ROOT_INODE || lookups.has(parent)) addon.invalEntry(session, parent, name);
     }
-    for (const inode of touched.inodes)
+    for (const inode of touched.inodes) {
       if (lookups.has(inode) || inode === ROOT_INODE) addon.invalInode(session, inode, 0, 0);
+      dropNames(inode);
+    }
+  };
+  /**
+   * Drops the kernel's names of a file whose changes it was answered about were undone (a lost
+   * group, a last commit that failed). Under the writeback cache the kernel keeps a file's size and
+   * mtime as its own for as long as its inode lives, whatever getattr answers after an
+   * invalidation: a file rewritten in a lost group kept its new size over its old bytes, read as
+   * zeros past them, until the inode left the cache. Without a name the inode is evicted once
+   * nothing holds it open, and the next lookup reads the file as the database holds it.
+   */
+  const dropNames = (inode: number): void => {
+    if (session === undefined || getNode(db, inode)?.type !== 'file') return;
+    const names = db.all<{ parent: number; name: string }>('SELECT parent, name FROM vfs_dirents WHERE child = ?', [
+      inode,
+    ]);
+    for (const { parent, name } of names) {
+      if (Number(parent) === ROOT_INODE || lookups.has(Number(parent))) addon.invalEntry(session, Number(parent), name);
+    }
   };
   const group = createGroupCommit(db, { onLost });
   const readBuffers = createBufferPool(FUSE_MAX_IO, READ_BUFFERS);
@@ -416,6 +440,13 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     try {
       if (handle.write) provider.releaseInodeBufferSync(handle.inode);
       else unpinInode(db, handle.inode);
+    } catch (error) {
+      // The last commit failed: the buffer is gone, and with it what the kernel was told was written.
+      if (last && session !== undefined) {
+        if (lookups.has(handle.inode)) addon.invalInode(session, handle.inode, 0, 0);
+        dropNames(handle.inode);
+      }
+      throw error;
     } finally {
       const committed = last?.committed;
       const mark = committed ? `${committed.size}:${committed.mtimeMs}` : seen(handle.inode);
@@ -423,16 +454,16 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       else lastSeen.delete(handle.inode);
     }
   };
-  const reportFailure = (inode: number): void => {
-    const code = failed.get(inode);
+  const reportFailure = (fh: number, inode: number): void => {
+    const code = failed.get(fh);
     if (code === undefined) return;
-    failed.delete(inode);
+    failed.delete(fh);
     unsynced.delete(inode);
     fail(code);
   };
   /** fsync and fsyncdir: the error of a lost group that touched `inode`, once (see `unsynced`). */
-  const reportUnsynced = (inode: number): void => {
-    reportFailure(inode);
+  const reportUnsynced = (fh: number, inode: number): void => {
+    reportFailure(fh, inode);
     const code = unsynced.get(inode);
     if (code === undefined) return;
     unsynced.delete(inode);
@@ -639,8 +670,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         // reading through the mount (one SQLite connection) sees it. Only fsync waits for the
         // group's COMMIT: a close is answered before it (committed within GROUP_WINDOW_MS).
         const h = handles.get(r.fh ?? 0);
-        if (op === 'fsync') reportUnsynced(r.ino);
-        else if (h) reportFailure(h.inode);
+        if (op === 'fsync') reportUnsynced(r.fh ?? 0, r.ino);
+        else reportFailure(r.fh ?? 0, r.ino);
         if (h?.write) commitInode(h.inode);
         if (op === 'fsync') durable = true;
         return () => addon.replyErr(req, 0);
@@ -668,8 +699,10 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       case 'release': {
         const h = handles.get(r.fh ?? 0);
         handles.delete(r.fh ?? 0);
+        // The kernel drops a release's answer: a lost group's error stays for the next fsync, not
+        // consumed here where no one sees it.
+        failed.delete(r.fh ?? 0);
         if (h) closeHandle(h);
-        if (h) reportFailure(h.inode);
         return () => addon.replyErr(req, 0);
       }
       case 'opendir': {
@@ -705,7 +738,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         return () => addon.replyErr(req, 0);
       case 'fsyncdir':
         // The directory's changes are in the open group, if any: committed before the reply.
-        reportUnsynced(r.ino);
+        reportUnsynced(r.fh ?? 0, r.ino);
         durable = true;
         return () => addon.replyErr(req, 0);
       case 'statfs': {
@@ -745,11 +778,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const setattr = (r: LowLevelRequest): Reply => {
     const set = r.toSet ?? 0;
     const inode = r.ino;
-    // An open file whose changes a failed group commit undid (its create included) answers that
-    // error, not ENOENT: the kernel's close sends the writeback cache's mtime before the flush and
-    // returns the setattr's error, so this is where close reports the full disk. The flush, fsync
-    // or release that follows reports it too.
-    const lost = failed.get(inode);
+    // A descriptor open on a file whose changes a failed group commit undid (its create included)
+    // answers that error, not ENOENT: the kernel's close sends the writeback cache's mtime (with
+    // the descriptor) before the flush and returns the setattr's error, so this is where close
+    // reports the full disk. The flush or fsync that follows reports it too.
+    const lost = r.fh ? failed.get(r.fh) : undefined;
     if (lost !== undefined) fail(lost);
     const buffer = provider.inodeBufferOf(inode);
     if (buffer && (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) === SET_MTIME) {

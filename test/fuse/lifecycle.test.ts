@@ -381,6 +381,33 @@ describe('the mount daemon', () => {
     }
   }, 120_000);
 
+  it('a rewrite whose group meets a full disk after its close was answered: the mount reads the file as before, size included, and the next fsync says ENOSPC', async () => {
+    const disk = mountTmpfs(32);
+    const db = join(disk.dir, 'ws.db');
+    const mnt = join(dir, 'rewrite-lost');
+    mountpoints.push(mnt);
+    const daemon = await startDaemon(db, mnt);
+    try {
+      // The file is committed (sync fsyncs it); then the disk fills from outside, and a rewrite of
+      // 100,000 bytes is closed: its close is answered before its group's COMMIT, which fails. The
+      // kernel kept the rewrite's size as its own (writeback cache) until its names were dropped:
+      // it read the old 12 bytes and 99,988 zeros.
+      const out = await sh(
+        `printf 'old content\n' > "${mnt}/f" && sync "${mnt}/f"
+         dd if=/dev/zero of="${disk.dir}/filler" bs=64k status=none 2>/dev/null || true
+         head -c 100000 /dev/urandom > "${mnt}/f" || true; sleep 0.3
+         stat -c %s "${mnt}/f"; cat "${mnt}/f"
+         sync "${mnt}/f" 2>/dev/null && echo synced || echo "sync failed"
+         rm "${disk.dir}/filler"; stat -c %s "${mnt}/f"`,
+      );
+      expect(out.stdout.split('\n')).toEqual(['12', 'old content', 'sync failed', '12', '']);
+      await expectFsckClean(daemon);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+      disk.unmount();
+    }
+  }, 120_000);
+
   it('a second writer under a file open on a --shared mount: each write lands at its offset, and the mount reads what the database holds', async () => {
     const db = join(dir, 'two-writers.db');
     const mnt = join(dir, 'two-writers');
