@@ -150,6 +150,9 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
       const writer = m.send('open', { ino: file, flags: O_WRONLY });
       const quiet = m.send('open', { ino: file, flags: O_WRONLY });
       m.writeClose('file', 'a longer rewrite, answered, then lost', file);
+      // And a file created in the group, written and still open.
+      const made = m.send('create', { ino: 1, name: 'made', mode: 0o644, flags: O_WRONLY | O_CREAT });
+      m.send('write', { ino: made.ino, fh: made.fh, offset: 0, data: Buffer.from('never stored') });
       m.fault.failNext = true;
       await sleep(GROUP_WINDOW_MS * 10);
       expect(text(m.ws, '/file')).toBe('committed');
@@ -170,6 +173,10 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
       expect(m.send('flush', { ino: file, fh: writer.fh }).errno).toBe(ENOSPC);
       expect(m.send('flush', { ino: file, fh: writer.fh }).errno).toBe(0);
       expect(m.send('release', { ino: file, fh: writer.fh }).errno).toBe(0);
+      // The created file is gone: its close reports the loss, and its release is no I/O error.
+      expect(m.ws.exists('/made')).toBe(false);
+      expect(m.send('flush', { ino: made.ino, fh: made.fh }).errno).toBe(ENOSPC);
+      expect(m.send('release', { ino: made.ino, fh: made.fh }).errno).toBe(0);
       m.settle();
       expect(text(m.reader, '/file')).toBe('committed');
       expect(m.reader.fsck().ok).toBe(true);

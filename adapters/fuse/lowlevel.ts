@@ -263,6 +263,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
    * it at its close.
    */
   const failed = new Map<number, string>();
+  /** Descriptors open when a group commit failed, until their release (see the release handler). */
+  const undone = new Set<number>();
   /**
    * Every inode a failed group commit touched (files closed in it included, and directories whose
    * entries it changed): the error the next fsync or fsyncdir of each reports once, as Linux
@@ -288,7 +290,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     );
     // As the kernel reports a writeback error: at the next flush, fsync or close of each file it hit.
     const code = isFsError(error) ? error.code : 'EIO';
-    for (const [fh, h] of handles) if (touched.inodes.has(h.inode)) failed.set(fh, code);
+    for (const [fh, h] of handles) {
+      if (!touched.inodes.has(h.inode)) continue;
+      failed.set(fh, code);
+      undone.add(fh);
+    }
     // The directories whose entries it changed (a rename's destination included), and every inode.
     for (const inode of [...touched.entries.map(([parent]) => parent), ...touched.inodes]) {
       unsynced.delete(inode);
@@ -702,7 +708,14 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         // The kernel drops a release's answer: a lost group's error stays for the next fsync, not
         // consumed here where no one sees it.
         failed.delete(r.fh ?? 0);
-        if (h) closeHandle(h);
+        const lost = undone.delete(r.fh ?? 0);
+        try {
+          if (h) closeHandle(h);
+        } catch (error) {
+          // A lost group undid this descriptor's file (its create, say): its buffer's last commit
+          // fails for that same loss, already logged and reported, not as an I/O error of its own.
+          if (!lost) throw error;
+        }
         return () => addon.replyErr(req, 0);
       }
       case 'opendir': {
