@@ -184,4 +184,30 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
       m.close();
     }
   });
+
+  it('a statement after which SQLite rolled the whole group back (SQLITE_FULL): the group is lost at once, and an open file it created answers ENOSPC, not ENOENT', () => {
+    const m = mount();
+    try {
+      m.writeClose('kept', 'committed');
+      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
+      const made = m.send('create', { ino: 1, name: 'made', mode: 0o644, flags: O_WRONLY | O_CREAT });
+      expect(made.errno).toBe(0);
+      m.fault.fullNextStatement = true;
+      expect(m.send('mkdir', { ino: 1, name: 'dir', mode: 0o755 }).errno).toBe(ENOSPC);
+      // Undone with the group: the kernel hears of it now, not at the group's timer.
+      expect(m.ws.exists('/made')).toBe(false);
+      expect(m.invalidated).toContain('entry 1 made');
+      // tar's fchown and fchmod on the descriptor it still holds: the loss, not a missing file.
+      expect(m.send('setattr', { ino: made.ino, fh: made.fh, toSet: 1, mode: 0o600 }).errno).toBe(ENOSPC);
+      expect(m.send('flush', { ino: made.ino, fh: made.fh }).errno).toBe(ENOSPC);
+      expect(m.send('release', { ino: made.ino, fh: made.fh }).errno).toBe(0);
+      m.writeClose('after', 'written after the loss');
+      m.settle();
+      expect(text(m.reader, '/after')).toBe('written after the loss');
+      expect(m.reader.readdir('/').map((entry) => entry.name)).toEqual(['after', 'kept']);
+      expect(m.reader.fsck().ok).toBe(true);
+    } finally {
+      m.close();
+    }
+  });
 });

@@ -978,6 +978,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         } catch (error) {
           const code = toErrno(op, r, error);
           replies.push(() => addon.replyErr(r.req, code));
+          // On a full disk SQLite may end the whole transaction itself (SQLITE_FULL): the group is
+          // then gone, its rows with it. Committing now declares it lost before the next request,
+          // which would otherwise find a file it created missing (ENOENT on a descriptor the
+          // kernel holds) rather than the loss; a group still whole merely commits early.
+          if (inGroup && code === errno.ENOSPC && group.open) settle();
         } finally {
           Error.stackTraceLimit = limit;
           millis[op] = (millis[op] ?? 0) + performance.now() - started;
