@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { OPS } from '../adapters/fuse/fuse3.ts';
 import { GROUP_WINDOW_MS } from '../adapters/fuse/group-commit.ts';
 import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
@@ -57,7 +58,18 @@ function mount() {
     reader.close();
     ws.close();
   };
-  return { ws, reader, send, writeClose, fault, invalidated, close, settle: fs.settle };
+  return {
+    ws,
+    reader,
+    send,
+    writeClose,
+    fault,
+    invalidated,
+    close,
+    settle: fs.settle,
+    serve: fs.serve,
+    state: fs.state,
+  };
 }
 
 const text = (ws: Workspace, path: string) => ws.readFile(path, 'utf8');
@@ -205,6 +217,36 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
       m.settle();
       expect(text(m.reader, '/after')).toBe('written after the loss');
       expect(m.reader.readdir('/').map((entry) => entry.name)).toEqual(['after', 'kept']);
+      expect(m.reader.fsck().ok).toBe(true);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('a batch whose own transaction fails lets go of the files it opened: the kernel was told they failed and never releases them', async () => {
+    const m = mount();
+    try {
+      const file = m.writeClose('file', 'committed');
+      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
+      // A lost group: for a while every batch of changes is a transaction of its own.
+      m.writeClose('lost', 'lost');
+      m.fault.failNext = true;
+      await sleep(GROUP_WINDOW_MS * 10);
+      expect(m.state.openHandles).toBe(0);
+      m.fault.failNextTransaction = true;
+      const request = { ino: 1, uid: 0, gid: 0, pid: 1, umask: 0 };
+      m.serve([
+        { ...request, op: OPS.indexOf('create'), req: 1001, name: 'made', mode: 0o644, flags: O_WRONLY | O_CREAT },
+        { ...request, op: OPS.indexOf('open'), req: 1002, ino: file, flags: O_WRONLY | O_TRUNC },
+      ]);
+      expect(m.ws.exists('/made')).toBe(false);
+      expect(text(m.ws, '/file')).toBe('committed');
+      expect(m.state.openHandles).toBe(0);
+      expect(m.state.writableHandles).toBe(0);
+      // The file is not held by a forgotten write buffer: the next open, write and close stores it.
+      m.writeClose('file', 'rewritten', file);
+      m.settle();
+      expect(text(m.reader, '/file')).toBe('rewritten');
       expect(m.reader.fsck().ok).toBe(true);
     } finally {
       m.close();

@@ -416,11 +416,14 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     if (readOnly) fail('EROFS');
   };
   const asCaller = <T>(r: LowLevelRequest, fn: () => T): T => db.withOwner({ uid: r.uid, gid: r.gid }, fn);
+  /** The handles the batch being served opened: let go again when its commit fails (see serveBatch). */
+  let openedInBatch: number[] = [];
   const addHandle = (handle: Handle): number => {
     while (handles.has(nextFh)) nextFh = nextFh >= 0x7fff_ffff ? 1 : nextFh + 1;
     const fh = nextFh;
     nextFh = nextFh >= 0x7fff_ffff ? 1 : nextFh + 1;
     handles.set(fh, handle);
+    openedInBatch.push(fh);
     return fh;
   };
   /** Size and mtime as open compares them (a buffer still open under another handle counts). */
@@ -919,6 +922,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     const replies: Reply[] = [];
     let ended = false;
     durable = false;
+    openedInBatch = [];
     let changes = 0;
     let deferrable = 0;
     let staging = false;
@@ -1005,6 +1009,19 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       for (const r of batch) {
         const op = OPS[r.op];
         if (r.req && op !== 'forget' && op !== 'forgetMulti' && op !== 'end') addon.replyErr(r.req, code);
+      }
+      // The kernel is told those opens and creates failed, so it never releases their handles:
+      // they go now, with their write buffers and pins (they stayed open for the session before).
+      for (const fh of openedInBatch) {
+        const h = handles.get(fh);
+        handles.delete(fh);
+        failed.delete(fh);
+        undone.delete(fh);
+        if (!h) continue;
+        lastSeen.delete(h.inode);
+        // What an open with O_TRUNC changed in its buffer went with the batch too: not committed now.
+        if (h.write) provider.releaseInodeBufferSync(h.inode, { discard: true });
+        else if (!h.entries && !h.snapshot) unpinInode(db, h.inode);
       }
       return ended;
     }
