@@ -22,7 +22,9 @@
  *
  * @module
  */
+import { statfsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { dirname } from 'node:path';
 import { allocatedBytes, toStat } from '../../core/fs/attributes.ts';
 import {
   allocateAt,
@@ -131,6 +133,12 @@ type Attributes = Pick<
   'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'rdev' | 'size' | 'blocks' | 'atimeMs' | 'mtimeMs' | 'ctimeMs'
 >;
 
+/**
+ * Free space under the database below which changes commit before their reply (no group): room
+ * for a group a few milliseconds long, whose closes may carry up to 8 MiB each (a larger file's
+ * chunks are stored before its close), so that a disk filling up fails the call that met it.
+ */
+const TIGHT_DISK_BYTES = 32 * 1024 * 1024;
 /** The most inodes a failed group commit's error is kept for, until their next fsync. */
 const MAX_UNSYNCED = 10_000;
 
@@ -330,7 +338,20 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       if (Number(parent) === ROOT_INODE || lookups.has(Number(parent))) addon.invalEntry(session, Number(parent), name);
     }
   };
-  const group = createGroupCommit(db, { onLost });
+  let diskCheck = { at: 0, tight: false };
+  /** The disk under the database has less than {@link TIGHT_DISK_BYTES} free (read every 50 ms at most). */
+  const nearlyFull = (): boolean => {
+    const now = Date.now();
+    if (options.dbFile === undefined || now - diskCheck.at < 50) return diskCheck.tight;
+    try {
+      const disk = statfsSync(dirname(options.dbFile));
+      diskCheck = { at: now, tight: disk.bavail * disk.bsize < TIGHT_DISK_BYTES };
+    } catch {
+      diskCheck = { at: now, tight: false };
+    }
+    return diskCheck.tight;
+  };
+  const group = createGroupCommit(db, { onLost, nearlyFull });
   const readBuffers = createBufferPool(FUSE_MAX_IO, READ_BUFFERS);
   /** Set by a request of the batch being served that must be committed before its reply (fsync, fsyncdir, fallocate). */
   let durable = false;
