@@ -311,6 +311,16 @@ describe('the mount daemon', () => {
       });
       expect(twice.code).toBe(1);
       expect(twice.stderr).toContain(`already mounted at ${mnt} by 'dofs mount' (pid ${daemon.pid})`);
+      // Another name for the same file (a symlink, a hard link) is the same database, named at once
+      // too (it waited 5 s for SQLite's lock, then named no holder).
+      await sh(`ln -s "${db}" "${dir}/symlinked.db" && ln "${db}" "${dir}/hardlinked.db"`);
+      for (const other of [join(dir, 'symlinked.db'), join(dir, 'hardlinked.db')]) {
+        const before = Date.now();
+        const again = await sh(`"${process.execPath}" "${BIN}" --db "${other}" ls /`, { allowFail: true });
+        expect(Date.now() - before).toBeLessThan(4000);
+        expect(again.code).toBe(1);
+        expect(again.stderr).toContain(`mounted at ${mnt} by 'dofs mount' (pid ${daemon.pid})`);
+      }
     } finally {
       expect(await daemon.stop()).toBe(0);
     }
