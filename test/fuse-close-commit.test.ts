@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { OPS } from '../adapters/fuse/fuse3.ts';
 import { GROUP_WINDOW_MS } from '../adapters/fuse/group-commit.ts';
 import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
@@ -57,7 +58,18 @@ function mount() {
     reader.close();
     ws.close();
   };
-  return { ws, reader, send, writeClose, fault, invalidated, close, settle: fs.settle };
+  return {
+    ws,
+    reader,
+    send,
+    writeClose,
+    fault,
+    invalidated,
+    close,
+    settle: fs.settle,
+    serve: fs.serve,
+    state: fs.state,
+  };
 }
 
 const text = (ws: Workspace, path: string) => ws.readFile(path, 'utf8');
@@ -135,6 +147,106 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
         'other',
         'rewritten',
       ]);
+      expect(m.reader.fsck().ok).toBe(true);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('after a lost group: the rewritten file loses its names in the kernel; the error goes to descriptors open then and the next fsync, not to a later reader or a release', async () => {
+    const m = mount();
+    try {
+      const file = m.writeClose('file', 'committed');
+      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
+      // Two descriptors open when the group fails, which rewrote the file (its close answered).
+      const writer = m.send('open', { ino: file, flags: O_WRONLY });
+      const quiet = m.send('open', { ino: file, flags: O_WRONLY });
+      m.writeClose('file', 'a longer rewrite, answered, then lost', file);
+      // And a file created in the group, written and still open.
+      const made = m.send('create', { ino: 1, name: 'made', mode: 0o644, flags: O_WRONLY | O_CREAT });
+      m.send('write', { ino: made.ino, fh: made.fh, offset: 0, data: Buffer.from('never stored') });
+      m.fault.failNext = true;
+      await sleep(GROUP_WINDOW_MS * 10);
+      expect(text(m.ws, '/file')).toBe('committed');
+      // The kernel keeps a file's size as its own under the writeback cache, whatever getattr says
+      // after an invalidation: only a name dropped lets it evict the inode and read the size again.
+      expect(m.invalidated).toContain(`inode ${file}`);
+      expect(m.invalidated).toContain('entry 1 file');
+      // A release is answered to no one: it does not take the error from the next fsync.
+      expect(m.send('release', { ino: file, fh: quiet.fh }).errno).toBe(0);
+      // A reader opening the file after the loss closes without it, and its fsync reports it once.
+      const reader = m.send('open', { ino: file, flags: 0 });
+      expect(m.send('flush', { ino: file, fh: reader.fh }).errno).toBe(0);
+      expect(m.send('fsync', { ino: file, fh: reader.fh }).errno).toBe(ENOSPC);
+      expect(m.send('fsync', { ino: file, fh: reader.fh }).errno).toBe(0);
+      expect(m.send('release', { ino: file, fh: reader.fh }).errno).toBe(0);
+      // The descriptor open when it failed: its setattr (the close's mtime) and its flush report it.
+      expect(m.send('setattr', { ino: file, fh: writer.fh, toSet: 1 << 5, mtime: Date.now() }).errno).toBe(ENOSPC);
+      expect(m.send('flush', { ino: file, fh: writer.fh }).errno).toBe(ENOSPC);
+      expect(m.send('flush', { ino: file, fh: writer.fh }).errno).toBe(0);
+      expect(m.send('release', { ino: file, fh: writer.fh }).errno).toBe(0);
+      // The created file is gone: its close reports the loss, and its release is no I/O error.
+      expect(m.ws.exists('/made')).toBe(false);
+      expect(m.send('flush', { ino: made.ino, fh: made.fh }).errno).toBe(ENOSPC);
+      expect(m.send('release', { ino: made.ino, fh: made.fh }).errno).toBe(0);
+      m.settle();
+      expect(text(m.reader, '/file')).toBe('committed');
+      expect(m.reader.fsck().ok).toBe(true);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('a statement after which SQLite rolled the whole group back (SQLITE_FULL): the group is lost at once, and an open file it created answers ENOSPC, not ENOENT', () => {
+    const m = mount();
+    try {
+      m.writeClose('kept', 'committed');
+      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
+      const made = m.send('create', { ino: 1, name: 'made', mode: 0o644, flags: O_WRONLY | O_CREAT });
+      expect(made.errno).toBe(0);
+      m.fault.fullNextStatement = true;
+      expect(m.send('mkdir', { ino: 1, name: 'dir', mode: 0o755 }).errno).toBe(ENOSPC);
+      // Undone with the group: the kernel hears of it now, not at the group's timer.
+      expect(m.ws.exists('/made')).toBe(false);
+      expect(m.invalidated).toContain('entry 1 made');
+      // tar's fchown and fchmod on the descriptor it still holds: the loss, not a missing file.
+      expect(m.send('setattr', { ino: made.ino, fh: made.fh, toSet: 1, mode: 0o600 }).errno).toBe(ENOSPC);
+      expect(m.send('flush', { ino: made.ino, fh: made.fh }).errno).toBe(ENOSPC);
+      expect(m.send('release', { ino: made.ino, fh: made.fh }).errno).toBe(0);
+      m.writeClose('after', 'written after the loss');
+      m.settle();
+      expect(text(m.reader, '/after')).toBe('written after the loss');
+      expect(m.reader.readdir('/').map((entry) => entry.name)).toEqual(['after', 'kept']);
+      expect(m.reader.fsck().ok).toBe(true);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('a batch whose own transaction fails lets go of the files it opened: the kernel was told they failed and never releases them', async () => {
+    const m = mount();
+    try {
+      const file = m.writeClose('file', 'committed');
+      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
+      // A lost group: for a while every batch of changes is a transaction of its own.
+      m.writeClose('lost', 'lost');
+      m.fault.failNext = true;
+      await sleep(GROUP_WINDOW_MS * 10);
+      expect(m.state.openHandles).toBe(0);
+      m.fault.failNextTransaction = true;
+      const request = { ino: 1, uid: 0, gid: 0, pid: 1, umask: 0 };
+      m.serve([
+        { ...request, op: OPS.indexOf('create'), req: 1001, name: 'made', mode: 0o644, flags: O_WRONLY | O_CREAT },
+        { ...request, op: OPS.indexOf('open'), req: 1002, ino: file, flags: O_WRONLY | O_TRUNC },
+      ]);
+      expect(m.ws.exists('/made')).toBe(false);
+      expect(text(m.ws, '/file')).toBe('committed');
+      expect(m.state.openHandles).toBe(0);
+      expect(m.state.writableHandles).toBe(0);
+      // The file is not held by a forgotten write buffer: the next open, write and close stores it.
+      m.writeClose('file', 'rewritten', file);
+      m.settle();
+      expect(text(m.reader, '/file')).toBe('rewritten');
       expect(m.reader.fsck().ok).toBe(true);
     } finally {
       m.close();

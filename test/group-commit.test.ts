@@ -100,4 +100,30 @@ describe('group commit', () => {
       ws.close();
     }
   });
+
+  it('no group opens while the disk is nearly full: each change commits by itself, and groups come back with room', () => {
+    const path = workspaceFile();
+    const ws = openWorkspace(createNodeSqliteBackend({ path }));
+    const reader = openWorkspace(createNodeSqliteBackend({ path }));
+    try {
+      let full = true;
+      const group = createGroupCommit(ws.db, { onLost: () => {}, nearlyFull: () => full });
+      expect(group.join()).toBe(false);
+      ws.mkdir('/d');
+      expect(reader.exists('/d')).toBe(true); // committed before anything answered it
+      full = false;
+      expect(group.join()).toBe(true);
+      ws.mkdir('/e');
+      expect(reader.exists('/e')).toBe(false);
+      // A group already open stays open until it commits.
+      full = true;
+      expect(group.join()).toBe(true);
+      group.commit();
+      expect(reader.exists('/e')).toBe(true);
+      expect(group.join()).toBe(false);
+    } finally {
+      reader.close();
+      ws.close();
+    }
+  });
 });

@@ -59,6 +59,12 @@ export interface GroupCommitOptions {
   onLost(touched: Touched, error: unknown): void;
   /** Milliseconds a group stays open; {@link GROUP_WINDOW_MS} by default. */
   windowMs?: number;
+  /**
+   * True when the disk under the database is nearly full: no group opens, so every change commits
+   * before its reply and a full disk is the error of the call that met it (a close included), not
+   * of a group lost after its closes were answered. Asked before each group opens.
+   */
+  nearlyFull?(): boolean;
 }
 
 /** Makes the group commit of `db`'s mount. */
@@ -97,7 +103,7 @@ export function createGroupCommit(db: Database, options: GroupCommitOptions): Gr
   return {
     join() {
       if (held) return true;
-      if (!supported || Date.now() < carefulUntil) return false;
+      if (!supported || Date.now() < carefulUntil || options.nearlyFull?.()) return false;
       held = db.openTransaction();
       if (!held) {
         supported = false;

@@ -22,7 +22,9 @@
  *
  * @module
  */
+import { statfsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { dirname } from 'node:path';
 import { allocatedBytes, toStat } from '../../core/fs/attributes.ts';
 import {
   allocateAt,
@@ -131,6 +133,12 @@ type Attributes = Pick<
   'ino' | 'mode' | 'nlink' | 'uid' | 'gid' | 'rdev' | 'size' | 'blocks' | 'atimeMs' | 'mtimeMs' | 'ctimeMs'
 >;
 
+/**
+ * Free space under the database below which changes commit before their reply (no group): room
+ * for a group a few milliseconds long, whose closes may carry up to 8 MiB each (a larger file's
+ * chunks are stored before its close), so that a disk filling up fails the call that met it.
+ */
+const TIGHT_DISK_BYTES = 32 * 1024 * 1024;
 /** The most inodes a failed group commit's error is kept for, until their next fsync. */
 const MAX_UNSYNCED = 10_000;
 
@@ -256,8 +264,15 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const readOnly = options.readOnly === true || provider.readonly;
   const timeout = options.cacheTimeout;
   const handles = new Map<number, Handle>();
-  /** Open files whose changes a failed group commit undid: the error their next flush, fsync or close reports. */
+  /**
+   * Descriptors (file handles) open on files whose changes a failed group commit undid: the error
+   * their next flush, fsync or setattr reports, once. Per handle, as Linux reports a writeback
+   * error to the descriptors open when it happened: a reader opening the file later does not get
+   * it at its close.
+   */
   const failed = new Map<number, string>();
+  /** Descriptors open when a group commit failed, until their release (see the release handler). */
+  const undone = new Set<number>();
   /**
    * Every inode a failed group commit touched (files closed in it included, and directories whose
    * entries it changed): the error the next fsync or fsyncdir of each reports once, as Linux
@@ -283,7 +298,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     );
     // As the kernel reports a writeback error: at the next flush, fsync or close of each file it hit.
     const code = isFsError(error) ? error.code : 'EIO';
-    for (const h of handles.values()) if (touched.inodes.has(h.inode)) failed.set(h.inode, code);
+    for (const [fh, h] of handles) {
+      if (!touched.inodes.has(h.inode)) continue;
+      failed.set(fh, code);
+      undone.add(fh);
+    }
     // The directories whose entries it changed (a rename's destination included), and every inode.
     for (const inode of [...touched.entries.map(([parent]) => parent), ...touched.inodes]) {
       unsynced.delete(inode);
@@ -297,10 +316,42 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     for (const [parent, name] of touched.entries) {
       if (parent === ROOT_INODE || lookups.has(parent)) addon.invalEntry(session, parent, name);
     }
-    for (const inode of touched.inodes)
+    for (const inode of touched.inodes) {
       if (lookups.has(inode) || inode === ROOT_INODE) addon.invalInode(session, inode, 0, 0);
+      dropNames(inode);
+    }
   };
-  const group = createGroupCommit(db, { onLost });
+  /**
+   * Drops the kernel's names of a file whose changes it was answered about were undone (a lost
+   * group, a last commit that failed). Under the writeback cache the kernel keeps a file's size and
+   * mtime as its own for as long as its inode lives, whatever getattr answers after an
+   * invalidation: a file rewritten in a lost group kept its new size over its old bytes, read as
+   * zeros past them, until the inode left the cache. Without a name the inode is evicted once
+   * nothing holds it open, and the next lookup reads the file as the database holds it.
+   */
+  const dropNames = (inode: number): void => {
+    if (session === undefined || getNode(db, inode)?.type !== 'file') return;
+    const names = db.all<{ parent: number; name: string }>('SELECT parent, name FROM vfs_dirents WHERE child = ?', [
+      inode,
+    ]);
+    for (const { parent, name } of names) {
+      if (Number(parent) === ROOT_INODE || lookups.has(Number(parent))) addon.invalEntry(session, Number(parent), name);
+    }
+  };
+  let diskCheck = { at: 0, tight: false };
+  /** The disk under the database has less than {@link TIGHT_DISK_BYTES} free (read every 50 ms at most). */
+  const nearlyFull = (): boolean => {
+    const now = Date.now();
+    if (options.dbFile === undefined || now - diskCheck.at < 50) return diskCheck.tight;
+    try {
+      const disk = statfsSync(dirname(options.dbFile));
+      diskCheck = { at: now, tight: disk.bavail * disk.bsize < TIGHT_DISK_BYTES };
+    } catch {
+      diskCheck = { at: now, tight: false };
+    }
+    return diskCheck.tight;
+  };
+  const group = createGroupCommit(db, { onLost, nearlyFull });
   const readBuffers = createBufferPool(FUSE_MAX_IO, READ_BUFFERS);
   /** Set by a request of the batch being served that must be committed before its reply (fsync, fsyncdir, fallocate). */
   let durable = false;
@@ -386,11 +437,14 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     if (readOnly) fail('EROFS');
   };
   const asCaller = <T>(r: LowLevelRequest, fn: () => T): T => db.withOwner({ uid: r.uid, gid: r.gid }, fn);
+  /** The handles the batch being served opened: let go again when its commit fails (see serveBatch). */
+  let openedInBatch: number[] = [];
   const addHandle = (handle: Handle): number => {
     while (handles.has(nextFh)) nextFh = nextFh >= 0x7fff_ffff ? 1 : nextFh + 1;
     const fh = nextFh;
     nextFh = nextFh >= 0x7fff_ffff ? 1 : nextFh + 1;
     handles.set(fh, handle);
+    openedInBatch.push(fh);
     return fh;
   };
   /** Size and mtime as open compares them (a buffer still open under another handle counts). */
@@ -416,6 +470,13 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     try {
       if (handle.write) provider.releaseInodeBufferSync(handle.inode);
       else unpinInode(db, handle.inode);
+    } catch (error) {
+      // The last commit failed: the buffer is gone, and with it what the kernel was told was written.
+      if (last && session !== undefined) {
+        if (lookups.has(handle.inode)) addon.invalInode(session, handle.inode, 0, 0);
+        dropNames(handle.inode);
+      }
+      throw error;
     } finally {
       const committed = last?.committed;
       const mark = committed ? `${committed.size}:${committed.mtimeMs}` : seen(handle.inode);
@@ -423,16 +484,16 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       else lastSeen.delete(handle.inode);
     }
   };
-  const reportFailure = (inode: number): void => {
-    const code = failed.get(inode);
+  const reportFailure = (fh: number, inode: number): void => {
+    const code = failed.get(fh);
     if (code === undefined) return;
-    failed.delete(inode);
+    failed.delete(fh);
     unsynced.delete(inode);
     fail(code);
   };
   /** fsync and fsyncdir: the error of a lost group that touched `inode`, once (see `unsynced`). */
-  const reportUnsynced = (inode: number): void => {
-    reportFailure(inode);
+  const reportUnsynced = (fh: number, inode: number): void => {
+    reportFailure(fh, inode);
     const code = unsynced.get(inode);
     if (code === undefined) return;
     unsynced.delete(inode);
@@ -639,8 +700,8 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         // reading through the mount (one SQLite connection) sees it. Only fsync waits for the
         // group's COMMIT: a close is answered before it (committed within GROUP_WINDOW_MS).
         const h = handles.get(r.fh ?? 0);
-        if (op === 'fsync') reportUnsynced(r.ino);
-        else if (h) reportFailure(h.inode);
+        if (op === 'fsync') reportUnsynced(r.fh ?? 0, r.ino);
+        else reportFailure(r.fh ?? 0, r.ino);
         if (h?.write) commitInode(h.inode);
         if (op === 'fsync') durable = true;
         return () => addon.replyErr(req, 0);
@@ -668,8 +729,17 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       case 'release': {
         const h = handles.get(r.fh ?? 0);
         handles.delete(r.fh ?? 0);
-        if (h) closeHandle(h);
-        if (h) reportFailure(h.inode);
+        // The kernel drops a release's answer: a lost group's error stays for the next fsync, not
+        // consumed here where no one sees it.
+        failed.delete(r.fh ?? 0);
+        const lost = undone.delete(r.fh ?? 0);
+        try {
+          if (h) closeHandle(h);
+        } catch (error) {
+          // A lost group undid this descriptor's file (its create, say): its buffer's last commit
+          // fails for that same loss, already logged and reported, not as an I/O error of its own.
+          if (!lost) throw error;
+        }
         return () => addon.replyErr(req, 0);
       }
       case 'opendir': {
@@ -705,7 +775,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         return () => addon.replyErr(req, 0);
       case 'fsyncdir':
         // The directory's changes are in the open group, if any: committed before the reply.
-        reportUnsynced(r.ino);
+        reportUnsynced(r.fh ?? 0, r.ino);
         durable = true;
         return () => addon.replyErr(req, 0);
       case 'statfs': {
@@ -745,11 +815,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const setattr = (r: LowLevelRequest): Reply => {
     const set = r.toSet ?? 0;
     const inode = r.ino;
-    // An open file whose changes a failed group commit undid (its create included) answers that
-    // error, not ENOENT: the kernel's close sends the writeback cache's mtime before the flush and
-    // returns the setattr's error, so this is where close reports the full disk. The flush, fsync
-    // or release that follows reports it too.
-    const lost = failed.get(inode);
+    // A descriptor open on a file whose changes a failed group commit undid (its create included)
+    // answers that error, not ENOENT: the kernel's close sends the writeback cache's mtime (with
+    // the descriptor) before the flush and returns the setattr's error, so this is where close
+    // reports the full disk. The flush or fsync that follows reports it too.
+    const lost = r.fh ? failed.get(r.fh) : undefined;
     if (lost !== undefined) fail(lost);
     const buffer = provider.inodeBufferOf(inode);
     if (buffer && (set & (SET_MODE | SET_UID | SET_GID | SET_SIZE | SET_ATIME | SET_MTIME)) === SET_MTIME) {
@@ -873,6 +943,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     const replies: Reply[] = [];
     let ended = false;
     durable = false;
+    openedInBatch = [];
     let changes = 0;
     let deferrable = 0;
     let staging = false;
@@ -932,6 +1003,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         } catch (error) {
           const code = toErrno(op, r, error);
           replies.push(() => addon.replyErr(r.req, code));
+          // On a full disk SQLite may end the whole transaction itself (SQLITE_FULL): the group is
+          // then gone, its rows with it. Committing now declares it lost before the next request,
+          // which would otherwise find a file it created missing (ENOENT on a descriptor the
+          // kernel holds) rather than the loss; a group still whole merely commits early.
+          if (inGroup && code === errno.ENOSPC && group.open) settle();
         } finally {
           Error.stackTraceLimit = limit;
           millis[op] = (millis[op] ?? 0) + performance.now() - started;
@@ -954,6 +1030,19 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       for (const r of batch) {
         const op = OPS[r.op];
         if (r.req && op !== 'forget' && op !== 'forgetMulti' && op !== 'end') addon.replyErr(r.req, code);
+      }
+      // The kernel is told those opens and creates failed, so it never releases their handles:
+      // they go now, with their write buffers and pins (they stayed open for the session before).
+      for (const fh of openedInBatch) {
+        const h = handles.get(fh);
+        handles.delete(fh);
+        failed.delete(fh);
+        undone.delete(fh);
+        if (!h) continue;
+        lastSeen.delete(h.inode);
+        // What an open with O_TRUNC changed in its buffer went with the batch too: not committed now.
+        if (h.write) provider.releaseInodeBufferSync(h.inode, { discard: true });
+        else if (!h.entries && !h.snapshot) unpinInode(db, h.inode);
       }
       return ended;
     }

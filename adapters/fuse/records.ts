@@ -7,7 +7,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -84,6 +84,20 @@ function isZombie(pid: number): boolean {
   }
 }
 
+/**
+ * True when paths `a` and `b` name one database file: the same path, or the same device and inode
+ * (another name for it through a symlink or a hard link, which SQLite's locks see as one file).
+ */
+function sameFile(a: string, b: string): boolean {
+  if (a === b) return true;
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
 /** The live mounts (another process's) of the database file `db`, from their records. */
 export function mountsOf(db: string): MountRecord[] {
   const path = resolve(db);
@@ -98,7 +112,7 @@ export function mountsOf(db: string): MountRecord[] {
     if (!name.endsWith('.json')) continue;
     try {
       const record = JSON.parse(readFileSync(join(recordDir(), name), 'utf8')) as MountRecord;
-      if (record.db === path && record.pid !== process.pid && isAlive(record.pid)) found.push(record);
+      if (sameFile(record.db, path) && record.pid !== process.pid && isAlive(record.pid)) found.push(record);
     } catch {
       // a record being written or removed: not a mount to report
     }

@@ -912,9 +912,13 @@ class ProviderSync extends ProviderBase {
     this.#host.truncateAt(inode, length);
   }
 
-  /** Drops one reference {@link openInodeBufferSync} took; the last commits in one transaction and unpins. */
-  releaseInodeBufferSync(inode: number): void {
-    this.#buffers.releaseInode(inode);
+  /**
+   * Drops one reference {@link openInodeBufferSync} took; the last commits in one transaction and
+   * unpins. With `discard`, the last forgets what is pending instead of committing it (an open the
+   * caller undid: the FUSE mount's, when its batch's transaction failed).
+   */
+  releaseInodeBufferSync(inode: number, options?: { discard?: boolean }): void {
+    this.#buffers.releaseInode(inode, options?.discard === true);
   }
 
   /** The open write buffer of an inode, if any. */

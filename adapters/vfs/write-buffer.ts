@@ -451,6 +451,16 @@ export class WriteBuffer {
     return result.merged;
   }
 
+  /**
+   * Lets go of the staged blobs the session holds against gc without applying it, for a buffer
+   * being forgotten whose changes never happened (the FUSE mount's open whose batch failed to
+   * commit). The buffer is not used again.
+   */
+  discard(): void {
+    for (const [hash, count] of this.#holds) releaseStaged(this.#db, Array(count).fill(hash));
+    this.#holds.clear();
+  }
+
   /** Forgets staged chunk `idx` (the session holds newer bytes for it, or cut it off). */
   #dropStaged(idx: number): void {
     const chunk = this.#staged.get(idx);

@@ -75,14 +75,18 @@ export class WriteBuffers {
     return buffer;
   }
 
-  /** Drops the reference {@link openInode} took; the last commits (and unpins, even if the commit fails). */
-  releaseInode(inode: number): void {
+  /**
+   * Drops the reference {@link openInode} took; the last commits (and unpins, even if the commit
+   * fails), or with `discard` forgets what is pending instead.
+   */
+  releaseInode(inode: number, discard = false): void {
     const buffer = this.#byInode.get(inode);
     if (!buffer || --buffer.refs > 0) return;
     this.#byInode.delete(inode);
     try {
       // Nothing pending: the buffer is forgotten, so it need not catch up with the file either.
-      if (buffer.pending) buffer.commit();
+      if (buffer.pending && discard) buffer.discard();
+      else if (buffer.pending) buffer.commit();
     } finally {
       unpinInode(this.#db, buffer.inode);
     }

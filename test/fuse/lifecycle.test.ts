@@ -311,6 +311,16 @@ describe('the mount daemon', () => {
       });
       expect(twice.code).toBe(1);
       expect(twice.stderr).toContain(`already mounted at ${mnt} by 'dofs mount' (pid ${daemon.pid})`);
+      // Another name for the same file (a symlink, a hard link) is the same database, named at once
+      // too (it waited 5 s for SQLite's lock, then named no holder).
+      await sh(`ln -s "${db}" "${dir}/symlinked.db" && ln "${db}" "${dir}/hardlinked.db"`);
+      for (const other of [join(dir, 'symlinked.db'), join(dir, 'hardlinked.db')]) {
+        const before = Date.now();
+        const again = await sh(`"${process.execPath}" "${BIN}" --db "${other}" ls /`, { allowFail: true });
+        expect(Date.now() - before).toBeLessThan(4000);
+        expect(again.code).toBe(1);
+        expect(again.stderr).toContain(`mounted at ${mnt} by 'dofs mount' (pid ${daemon.pid})`);
+      }
     } finally {
       expect(await daemon.stop()).toBe(0);
     }
@@ -374,6 +384,33 @@ describe('the mount daemon', () => {
         { timeout: 30_000, interval: 500 },
       );
       await sh(`cmp "${dir}/src0" "${mnt}/again"`);
+      await expectFsckClean(daemon);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+      disk.unmount();
+    }
+  }, 120_000);
+
+  it('a rewrite that meets a full disk: its close fails, and the mount reads the file as before, size included', async () => {
+    const disk = mountTmpfs(32);
+    const db = join(disk.dir, 'ws.db');
+    const mnt = join(dir, 'rewrite-full');
+    mountpoints.push(mnt);
+    const daemon = await startDaemon(db, mnt);
+    try {
+      // The file is committed (sync fsyncs it); then the disk fills from outside, and a rewrite of
+      // 100,000 bytes is closed. Near a full disk no group opens, so the close's own commit meets
+      // it and close reports it (before, the close was answered and its group's COMMIT failed
+      // after). The kernel keeps the rewrite's size as its own (writeback cache) until the file's
+      // names are dropped: it read the old 12 bytes and 99,988 zeros.
+      const out = await sh(
+        `printf 'old content\n' > "${mnt}/f" && sync "${mnt}/f"
+         dd if=/dev/zero of="${disk.dir}/filler" bs=64k status=none 2>/dev/null || true
+         head -c 100000 /dev/urandom > "${mnt}/f" && echo "rewrite stored" || echo "rewrite failed"
+         sleep 0.3; stat -c %s "${mnt}/f"; cat "${mnt}/f"
+         rm "${disk.dir}/filler"; stat -c %s "${mnt}/f"`,
+      );
+      expect(out.stdout.split('\n')).toEqual(['rewrite failed', '12', 'old content', '12', '']);
       await expectFsckClean(daemon);
     } finally {
       expect(await daemon.stop()).toBe(0);

@@ -120,4 +120,42 @@ describe('real tools on the mount', () => {
       cwd: mnt,
     });
   });
+
+  it('locks: flock(1), fcntl record locks and OFD locks held by one process keep out another on the mount, as off it', async () => {
+    // The daemon implements no lock requests: the kernel keeps the locks of the mount itself, so
+    // they hold between processes using it (not for other openers of the database, nor sync peers).
+    const script = `: > lk
+       flock lk sleep 2 & sleep 0.5
+       flock -n lk true && echo "flock: taken twice" || echo "flock: refused"
+       flock -w 5 lk true && echo "flock: taken after release"
+       wait
+       python3 - <<'PY'
+import fcntl, os, struct, subprocess
+fd = os.open('lk', os.O_RDWR)
+fcntl.lockf(fd, fcntl.LOCK_EX, 100, 0)
+other = '''
+import fcntl, os
+fd = os.open("lk", os.O_RDWR)
+try:
+    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 100, 50); print("fcntl: overlap taken")
+except OSError as e: print("fcntl: overlap refused", e.errno == 11)
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 100, 200); print("fcntl: disjoint taken")
+'''
+print(subprocess.run(['python3', '-c', other], capture_output=True, text=True).stdout.strip())
+ofd = os.open('lk', os.O_RDWR)
+try:
+    fcntl.fcntl(ofd, 37, struct.pack('hhqqi', fcntl.F_WRLCK, 0, 0, 100, 0)); print("ofd: taken")  # F_OFD_SETLK
+except OSError as e: print("ofd: refused", e.errno == 11)
+PY`;
+    // The same steps in the test's directory off the mount (ext4 or tmpfs) answer the same.
+    for (const cwd of [mnt, dir]) {
+      expect((await sh(script, { cwd })).stdout.trim().split('\n')).toEqual([
+        'flock: refused',
+        'flock: taken after release',
+        'fcntl: overlap refused True',
+        'fcntl: disjoint taken',
+        'ofd: refused True',
+      ]);
+    }
+  });
 });
