@@ -19,6 +19,14 @@ import { effectiveQuotas, type Quotas } from './quotas.ts';
 import { readMeta } from './schema.ts';
 import type { SnapshotInfo } from './snapshot-view.ts';
 
+/** What a statement did, from {@link Database.lastChange}. */
+export interface LastChange {
+  /** The rows it inserted, updated or deleted, not counting rows its triggers changed. */
+  changes: number;
+  /** The rowid of the last row inserted on this connection (triggers' inserts do not count). */
+  rowid: number;
+}
+
 /** Options for a {@link Database}. */
 export interface DatabaseOptions {
   /** The clock, in milliseconds since the epoch. Injectable for tests. Default `Date.now`. */
@@ -237,14 +245,11 @@ export class Database {
   }
 
   /**
-   * The rows the last INSERT, UPDATE or DELETE changed (not counting triggers' rows), and the
-   * rowid of the last row inserted. A second, table-less statement is cheaper than RETURNING, which
-   * SQLite serves through a temporary B-tree.
+   * What the last INSERT, UPDATE or DELETE did. A second, table-less statement is cheaper than
+   * RETURNING, which SQLite serves through a temporary B-tree.
    */
-  lastChange(): { changes: number; rowid: number } {
-    const [row] = this.all<{ changes: number; rowid: number }>(
-      'SELECT changes() AS changes, last_insert_rowid() AS rowid',
-    );
+  lastChange(): LastChange {
+    const [row] = this.all<LastChange>('SELECT changes() AS changes, last_insert_rowid() AS rowid');
     return { changes: Number(row.changes), rowid: Number(row.rowid) };
   }
 

@@ -25,6 +25,7 @@ export {
   Database,
   type DatabaseOptions,
   defaultOwner,
+  type LastChange,
 } from './database.ts';
 export { type ErrorCode, FsError, fsError, isFsError } from './errors.ts';
 export {
