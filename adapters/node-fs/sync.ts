@@ -231,7 +231,11 @@ export class NodeFsSync {
 
   // ---- Directories ----
 
-  /** Names, or Dirents, in byte order; `recursive` descends breadth first, into symlinked directories too, as node does. */
+  /**
+   * Names, or Dirents, in byte order; `recursive` descends breadth first, into symlinked directories
+   * too, as node does. Each level is listed through the path as node joins it (the link's own
+   * name, not its target's), so a link back up (`up -> ..`) ends in ELOOP after 40 links, as node's.
+   */
   readdirSync(path: unknown, options?: unknown): Array<string | Buffer | object> {
     const root = this.abs(path, 'scandir');
     const given = toPath(path);
@@ -243,9 +247,10 @@ export class NodeFsSync {
         if (opts.withFileTypes)
           out.push(makeDirent(encodeName(entry.name, opts.encoding), entry.type, next.parentPath));
         else out.push(encodeName(next.prefix + entry.name, opts.encoding));
-        if (opts.recursive && this.#descends(entry.type, entry.path, opts.withFileTypes === true))
+        const joined = join(next.dir, entry.name);
+        if (opts.recursive && this.#descends(entry.type, joined, opts.withFileTypes === true))
           queue.push({
-            dir: entry.path,
+            dir: joined,
             parentPath: join(next.parentPath, entry.name),
             prefix: `${next.prefix}${entry.name}/`,
           });
@@ -377,12 +382,14 @@ export class NodeFsSync {
   /** Removes an empty directory; the deprecated `recursive` removes a tree (ENOENT and ENOTDIR still reported). */
   rmdirSync(path: unknown, options?: { recursive?: boolean }): void {
     const p = this.abs(path, 'rmdir');
+    checkRmOptions(options, false);
     if (!options?.recursive) {
       // Linux refuses a final '..' before looking at the directory: never empty, whatever it holds.
       asNotEmpty(toPath(path), () => this.provider.rmdirSync(p));
       return;
     }
-    const info = asSyscall('rmdir', () => lstat(this.db, p));
+    // node looks before it removes (validateRmOptionsSync): a missing path is lstat's ENOENT.
+    const info = asSyscall('lstat', () => lstat(this.db, p));
     if (!info.isDirectory) throw fsError('ENOTDIR', 'rmdir', p);
     this.provider.rmSync(p, { recursive: true });
   }
@@ -403,11 +410,9 @@ export class NodeFsSync {
     forgiveNotDir = false,
     nativeSync = false,
   ): void {
+    checkRmOptions(options, true);
     const p = this.abs(path, 'rm');
     const given = toPath(path);
-    for (const key of ['recursive', 'force'] as const)
-      if (options?.[key] !== undefined && typeof options[key] !== 'boolean')
-        throw invalidType(`options.${key}`, 'of type boolean', options[key]);
     try {
       // node's force forgives a missing path only: a file in the middle is still ENOTDIR.
       this.provider.rmSync(p, { recursive: options?.recursive });
@@ -776,6 +781,25 @@ function asNotEmpty(given: string, fn: () => void): void {
       throw new FsError('ENOTEMPTY', error.syscall, error.path);
     throw error;
   }
+}
+
+/**
+ * node's validateRmdirOptions, and for rm its check of `force`: an object whose `recursive` (and
+ * `force`) are booleans, `retryDelay` an int32 and `maxRetries` a uint32, each once merged over
+ * the defaults (so a key present as undefined is refused too), before anything is looked at: an
+ * option node refuses must not remove anything.
+ */
+function checkRmOptions(options: unknown, withForce: boolean): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw invalidType('options', 'of type object', options);
+  const merged: Options = { recursive: false, force: false, retryDelay: 100, maxRetries: 0, ...options };
+  if (typeof merged.recursive !== 'boolean')
+    throw invalidType('options.recursive', 'of type boolean', merged.recursive);
+  checkInteger(merged.retryDelay, 'options.retryDelay', 0, 2 ** 31 - 1);
+  checkInteger(merged.maxRetries, 'options.maxRetries', 0, 2 ** 32 - 1);
+  if (withForce && typeof merged.force !== 'boolean')
+    throw invalidType('options.force', 'of type boolean', merged.force);
 }
 
 const recursiveOf = (options: unknown): boolean =>

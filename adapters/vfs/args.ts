@@ -56,11 +56,33 @@ export type PathLike = string | Uint8Array | URL;
 export function toPath(value: unknown, name = 'path'): string {
   if (typeof value === 'string') return value;
   if (value instanceof Uint8Array) return decoder.decode(value);
-  if (value instanceof URL) {
-    if (value.protocol !== 'file:') throw invalidType(name, 'of type string or an instance of Buffer or URL', value);
-    return decodeURIComponent(value.pathname);
-  }
+  if (isUrlLike(value)) return fileUrlPath(value);
   throw invalidType(name, 'of type string or an instance of Buffer or URL', value);
+}
+
+/** What node takes for a URL (its `isURL`): a URL, or an object with `href` and `protocol` and no legacy `auth`/`path`. */
+const isUrlLike = (value: unknown): value is URL =>
+  value instanceof URL ||
+  (typeof value === 'object' &&
+    value !== null &&
+    (value as URL).href !== undefined &&
+    (value as URL).protocol !== undefined &&
+    (value as { auth?: unknown }).auth === undefined &&
+    (value as { path?: unknown }).path === undefined);
+
+/**
+ * node's fileURLToPath on POSIX: only `file:`, no host (`localhost` is already empty in a parsed
+ * URL), no encoded `/`; anything else would name a file node never opens (a remote host's, or a
+ * name with a slash in it).
+ */
+function fileUrlPath(url: URL): string {
+  if (url.protocol !== 'file:') throw argError(TypeError, 'ERR_INVALID_URL_SCHEME', 'The URL must be of scheme file');
+  if (url.hostname !== '')
+    throw argError(TypeError, 'ERR_INVALID_FILE_URL_HOST', `File URL host must be "localhost" or empty on linux`);
+  const pathname = String(url.pathname);
+  if (/%2f/i.test(pathname))
+    throw argError(TypeError, 'ERR_INVALID_FILE_URL_PATH', 'File URL path must not include encoded / characters');
+  return decodeURIComponent(pathname);
 }
 
 /** Permission bits from a number or an octal string, as node's parseFileMode. */

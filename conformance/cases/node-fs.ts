@@ -125,6 +125,22 @@ export function nodeFsCases(target: ConformanceTarget): void {
       expect(() => fs.statSync('a\0b')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
       expect(fs.existsSync('a\0b')).toBe(false);
       expect(fs.existsSync('')).toBe(false);
+      // A file: URL as node's fileURLToPath takes it: no other scheme, no host, no encoded slash;
+      // a URL-like object ({ href, protocol, … }) is a URL too.
+      const urlRefusals: Array<[unknown, string]> = [
+        [new URL('http://x/work/a.txt'), 'ERR_INVALID_URL_SCHEME'],
+        [new URL('file://host/work/a.txt'), 'ERR_INVALID_FILE_URL_HOST'],
+        [new URL('file:///work%2fa.txt'), 'ERR_INVALID_FILE_URL_PATH'],
+        [new URL('file:///work%2Fa.txt'), 'ERR_INVALID_FILE_URL_PATH'],
+      ];
+      for (const [url, code] of urlRefusals) {
+        expect(() => fs.readFileSync(url as never), String(url)).toThrow(expect.objectContaining({ code }));
+        expect(() => fs.writeFileSync(url as never, 'x'), String(url)).toThrow(expect.objectContaining({ code }));
+      }
+      expect(fs.readFileSync(new URL('file://localhost/work/a.txt') as never, 'utf8')).toBe('rel');
+      const urlLike = { href: 'file:///work/a.txt', protocol: 'file:', hostname: '', pathname: '/work/a.txt' };
+      expect(fs.readFileSync(urlLike as never, 'utf8')).toBe('rel');
+      expect(fs.readdirSync('/work').sort()).toEqual(['a b.txt', 'a.txt', 'x']);
     });
 
     defineCase(
@@ -692,6 +708,64 @@ export function nodeFsCases(target: ConformanceTarget): void {
       await asyncDisposable.remove();
       expect(fs.existsSync(asyncDisposable.path)).toBe(false);
     });
+
+    defineCase(target, 'readdir recursive through a link back up stops at ELOOP after 40 links, as node', (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.mkdirSync('/r/a/b', { recursive: true });
+      fs.symlinkSync('..', '/r/a/up');
+      // node lists through the joined path ('a/up/a/up/…'): each level crosses one more link, and
+      // the 41st is ELOOP, so the walk ends (it looped forever when each level was listed by its target).
+      const names = fs.readdirSync('/r', { recursive: true }) as string[];
+      expect(names.length).toBe(123);
+      expect(names.slice(0, 5)).toEqual(['a', 'a/b', 'a/up', 'a/up/a', 'a/up/a/b']);
+      expect(names.at(-1)).toBe(`a/${'up/a/'.repeat(40)}up`);
+      const dirents = fs.readdirSync('/r', { recursive: true, withFileTypes: true });
+      expect(dirents.length).toBe(123);
+      expect(dirents.at(-1)?.parentPath).toBe(`/r/a/${'up/a/'.repeat(40)}`.slice(0, -1));
+    });
+
+    defineCase(
+      target,
+      'rm and rmdir refuse bad options before they look at the path, removing nothing',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d/e', { recursive: true });
+        fs.writeFileSync('/f', 'kept');
+        const before = snapshot(ctx.ws);
+        const refusals: Array<[unknown, string]> = [
+          [{ maxRetries: -1 }, 'ERR_OUT_OF_RANGE'],
+          [{ maxRetries: 1.5 }, 'ERR_OUT_OF_RANGE'],
+          [{ maxRetries: 2 ** 32 }, 'ERR_OUT_OF_RANGE'],
+          [{ maxRetries: '1' }, 'ERR_INVALID_ARG_TYPE'],
+          [{ retryDelay: -1 }, 'ERR_OUT_OF_RANGE'],
+          [{ retryDelay: 2 ** 31 }, 'ERR_OUT_OF_RANGE'],
+          [{ recursive: undefined }, 'ERR_INVALID_ARG_TYPE'],
+          [{ force: 1, maxRetries: -1 }, 'ERR_OUT_OF_RANGE'],
+          [null, 'ERR_INVALID_ARG_TYPE'],
+          ['x', 'ERR_INVALID_ARG_TYPE'],
+          [[], 'ERR_INVALID_ARG_TYPE'],
+        ];
+        for (const [options, code] of refusals) {
+          expect(() => fs.rmSync('/f', options as never), JSON.stringify(options)).toThrow(
+            expect.objectContaining({ code }),
+          );
+          expect(() => fs.rm('/f', options as never, () => {}), JSON.stringify(options)).toThrow(
+            expect.objectContaining({ code }),
+          );
+          await expect(fs.promises.rm('/f', options as never)).rejects.toMatchObject({ code });
+        }
+        expect(() => fs.rmdirSync('/d/e', { maxRetries: -1 } as never)).toThrow(
+          expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+        );
+        expect(snapshot(ctx.ws)).toEqual(before);
+        fs.rmSync('/f', { maxRetries: 0, retryDelay: 0 });
+        expect(fs.existsSync('/f')).toBe(false);
+        // The deprecated recursive rmdir looks first, as node: a missing path is lstat's ENOENT.
+        expect(() => fs.rmdirSync('/nope', { recursive: true })).toThrow(
+          expect.objectContaining({ code: 'ENOENT', syscall: 'lstat', path: '/nope' }),
+        );
+      },
+    );
 
     defineCase(target, 'rm: files, symlinks, trees with recursive, missing paths with force', async (ctx) => {
       const fs = nodeFsOf(ctx);
