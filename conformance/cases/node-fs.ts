@@ -1411,6 +1411,18 @@ export function nodeFsCases(target: ConformanceTarget): void {
             ['le', 'd', false],
           ],
         );
+        // With an absolute cwd, node's Dirents name absolute parents (its root joined to the result).
+        expect(
+          sorted(fs.globSync('**', { cwd: '/p/d', withFileTypes: true }).map((d) => `${d.parentPath}|${d.name}`)),
+        ).toEqual(['/p/d/e|a.js', '/p/d|e', '/p/d|f', '/p/d|le', '/p|d']);
+        // A trailing slash: directories only (a link to one is not, unless named literally, as node).
+        fs.symlinkSync('f', '/p/d/lf');
+        expect(sorted(fs.globSync('d/*/'))).toEqual(['d/e']);
+        expect(sorted(fs.globSync('**/'))).toEqual(['.', 'd', 'd/e']);
+        expect(sorted(fs.globSync('d/**/e/'))).toEqual(['d/e']);
+        expect(sorted(fs.globSync(['d/f/', 'd/le/', 'd/lf/', 'd/nope/']))).toEqual(['d/le', 'd/lf']);
+        // A literal '..' is joined away, as node's path.join.
+        expect(fs.globSync('d/e/../f')).toEqual(['d/f']);
         const viaPromise: string[] = [];
         for await (const path of fs.promises.glob('d/*.js', {})) viaPromise.push(String(path));
         expect(viaPromise).toEqual([]);
