@@ -7,7 +7,7 @@
  * @module
  */
 import { FsError } from '../../core/index.ts';
-import { invalidType, toPath } from '../vfs/args.ts';
+import { checkInteger, invalidType, toPath } from '../vfs/args.ts';
 import type { WorkspaceStats } from '../vfs/stats.ts';
 import { codedError, systemError } from './errors.ts';
 import { dirname, isAbsolute, join, resolveFully } from './paths.ts';
@@ -256,6 +256,8 @@ export function checkCpOptions(options: CpOptions | undefined): CpOptions & { fo
     );
   if (options.filter !== undefined && typeof options.filter !== 'function')
     throw invalidType('options.filter', 'of type function', options.filter);
+  // getValidMode(mode, 'copyFile'): COPYFILE_* bits only.
+  if (options.mode !== undefined && options.mode !== null) checkInteger(options.mode, 'mode', 0, 7);
   return { ...options, force: options.force ?? true };
 }
 

@@ -76,8 +76,25 @@ const encoder = new TextEncoder();
 /** True when `path` (with the NUL the kernel adds) does not fit PATH_MAX; encodes only when the length cannot tell. */
 const exceedsPathMax = (path: string): boolean =>
   path.length >= MAX_PATH_BYTES || (path.length * 3 >= MAX_PATH_BYTES && encoder.encode(path).length >= MAX_PATH_BYTES);
-const optionsOf = (options: unknown): Options =>
-  typeof options === 'string' ? { encoding: options } : ((options ?? {}) as Options);
+/** An options argument as node's getOptions takes it: a string is the encoding, which must be one Buffer knows. */
+function optionsOf(options: unknown): Options {
+  const opts = typeof options === 'string' ? { encoding: options } : ((options ?? {}) as Options);
+  const { encoding } = opts;
+  if (encoding && encoding !== 'buffer' && !Buffer.isEncoding(String(encoding)))
+    throw invalidValue('encoding', encoding, 'is invalid encoding');
+  return opts;
+}
+
+/**
+ * A boolean option node validates (validateBoolean) when given (null too where `nullIsUnset` is
+ * false, as mkdir's `recursive`): ignoring a wrong one would do what was not asked.
+ */
+function checkBooleanOption(options: unknown, key: string, nullIsUnset = true): void {
+  if (typeof options !== 'object' || options === null) return;
+  const value = (options as Options)[key];
+  if (value !== undefined && !(value === null && nullIsUnset) && typeof value !== 'boolean')
+    throw invalidType(`options.${key}`, 'of type boolean', value);
+}
 
 /** node's toUnixTimestamp: seconds from a Date, a number (negative: now) or a numeric string. */
 export function toUnixTimestamp(time: unknown, name = 'time'): number {
@@ -225,7 +242,7 @@ export class NodeFsSync {
       files: 2 ** 31,
       ffree: 2 ** 31 - used.inodes,
     };
-    if (!options?.bigint) return fields;
+    if (options?.bigint !== true) return fields;
     return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, BigInt(v)]));
   }
 
@@ -237,9 +254,10 @@ export class NodeFsSync {
    * name, not its target's), so a link back up (`up -> ..`) ends in ELOOP after 40 links, as node's.
    */
   readdirSync(path: unknown, options?: unknown): Array<string | Buffer | object> {
+    const opts = optionsOf(options);
+    checkBooleanOption(opts, 'recursive');
     const root = this.abs(path, 'scandir');
     const given = toPath(path);
-    const opts = optionsOf(options);
     const out: Array<string | Buffer | object> = [];
     const queue = [{ dir: root, parentPath: given, prefix: '' }];
     for (let next = queue.shift(); next; next = queue.shift()) {
@@ -282,6 +300,12 @@ export class NodeFsSync {
 
   #opendir(path: unknown, options: unknown, named: boolean): Dir {
     const opts = optionsOf(options);
+    if (opts.bufferSize !== undefined) {
+      // validateUint32(bufferSize, 'options.bufferSize', true), as node's Dir.
+      if (typeof opts.bufferSize !== 'number')
+        throw invalidType('options.bufferSize', 'of type number', opts.bufferSize);
+      checkInteger(opts.bufferSize, 'options.bufferSize', 1, 2 ** 32 - 1);
+    }
     const given = toPath(path);
     let root: string;
     try {
@@ -307,6 +331,7 @@ export class NodeFsSync {
 
   /** With `recursive`, returns the first directory created, spelled as the path was given (relative stays relative). */
   mkdirSync(path: unknown, options?: unknown): string | undefined {
+    checkBooleanOption(options, 'recursive', false);
     const p = this.abs(path, 'mkdir');
     // A '..' is walked by the kernel at each step, so node's MKDirpSync makes what the names before it lack.
     if (recursiveOf(options) && /(^|\/)\.\.(\/|$)/.test(toPath(path))) return this.#mkdirp(toPath(path), options, true);
@@ -325,6 +350,7 @@ export class NodeFsSync {
    * from the path given.
    */
   mkdirAsyncSemantics(path: unknown, options?: unknown): string | undefined {
+    checkBooleanOption(options, 'recursive', false);
     if (!recursiveOf(options)) return this.mkdirSync(path, options);
     this.abs(path, 'mkdir');
     return this.#mkdirp(toPath(path), options);
@@ -498,7 +524,10 @@ export class NodeFsSync {
   }
 
   /** The target is stored verbatim (relative targets resolve from the link's directory); `type` is ignored, as on POSIX. */
-  symlinkSync(target: unknown, path: unknown, _type?: unknown): void {
+  symlinkSync(target: unknown, path: unknown, type?: unknown): void {
+    // The type matters on Windows only, but node checks it everywhere.
+    if (type !== undefined && type !== null && type !== 'dir' && type !== 'file' && type !== 'junction')
+      throw invalidValue('type', type, "must be one of: 'dir', 'file', 'junction', null, undefined");
     const t = toPath(target, 'target');
     if (t.includes('\0')) throw invalidValue('target', t, 'must be a string without null bytes');
     this.provider.symlinkSync(t, this.abs(path, 'symlink'));
@@ -659,6 +688,7 @@ export class NodeFsSync {
 
   /** A path (one transaction), or an fd (written at its current position). */
   writeFileSync(file: unknown, data: unknown, options?: unknown): void {
+    checkBooleanOption(optionsOf(options), 'flush');
     if (typeof file === 'number') {
       this.handle(file, 'write').writeSync(dataBytes(data, optionsOf(options).encoding));
       return;
@@ -667,6 +697,7 @@ export class NodeFsSync {
   }
 
   appendFileSync(file: unknown, data: unknown, options?: unknown): void {
+    checkBooleanOption(optionsOf(options), 'flush');
     if (typeof file === 'number') {
       this.handle(file, 'write').writeSync(dataBytes(data, optionsOf(options).encoding));
       return;

@@ -596,7 +596,11 @@ class ProviderSync extends ProviderBase {
     const flags = parseFlags(opts.flag ?? defaultFlag);
     const bytes = toBytes(data, encodingOf(options));
     const mode = toMode(opts.mode, 'mode', 0o666) & ~this.#umask;
-    if (!flags.write) throw fsError('EBADF', 'write');
+    if (!flags.write) {
+      // node opens first and only its write fails: the open's own error (ENOENT, EACCES…) comes first.
+      this.openSync(p, opts.flag ?? defaultFlag).closeSync();
+      throw fsError('EBADF', 'write');
+    }
     this.#changeFile('open', p);
     writeWhole(this.db, p, bytes, { ...flags, mode });
   }

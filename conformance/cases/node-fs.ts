@@ -767,6 +767,51 @@ export function nodeFsCases(target: ConformanceTarget): void {
       },
     );
 
+    defineCase(
+      target,
+      'option values node refuses are refused, changing nothing; bigint only when true',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d');
+        fs.writeFileSync('/f', 'x');
+        const before = snapshot(ctx.ws);
+        const refusals: Array<[() => unknown, string]> = [
+          // An ignored recursive would make one level where node makes none.
+          [() => fs.mkdirSync('/m', { recursive: 1 } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.promises.mkdir('/m', { recursive: 'yes' } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.mkdirSync('/m', { recursive: null } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.readdirSync('/', { recursive: 1 } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.opendirSync('/', { bufferSize: 0 }), 'ERR_OUT_OF_RANGE'],
+          [() => fs.opendirSync('/', { bufferSize: 1.5 }), 'ERR_OUT_OF_RANGE'],
+          [() => fs.opendirSync('/', { bufferSize: 'x' } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.writeFileSync('/n', 'x', { flush: 'x' } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.appendFileSync('/n', 'x', { flush: 1 } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.writeFileSync('/n', 'x', { encoding: 'bogus' } as never), 'ERR_INVALID_ARG_VALUE'],
+          [() => fs.readFileSync('/f', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
+          [() => fs.readdirSync('/', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
+          [() => fs.symlinkSync('f', '/s', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
+          [() => fs.cpSync('/f', '/c', { mode: -1 }), 'ERR_OUT_OF_RANGE'],
+          [() => fs.cpSync('/f', '/c', { mode: 8 }), 'ERR_OUT_OF_RANGE'],
+          // node opens first: a flag that cannot write fails at open when the file is missing.
+          [() => fs.appendFileSync('/n', 'x', { flag: 'r' }), 'ENOENT'],
+          [() => fs.writeFileSync('/n', 'x', { flag: 'r' }), 'ENOENT'],
+          [() => fs.writeFileSync('/f', 'y', { flag: 'r' }), 'EBADF'],
+        ];
+        for (const [call, code] of refusals) {
+          const error = await caught(call);
+          expect(error.code, String(call)).toBe(code);
+        }
+        expect((await caught(() => fs.appendFileSync('/n', 'x', { flag: 'r' }))).syscall).toBe('open');
+        expect(snapshot(ctx.ws)).toEqual(before);
+        // As node's binding, only true asks for bigints; BigIntStats' Dates are not own keys, as node's.
+        expect(typeof fs.statSync('/f', { bigint: 1 } as never).size).toBe('number');
+        expect(typeof fs.statSync('/f', { bigint: true }).size).toBe('bigint');
+        expect(Object.keys(fs.statSync('/f', { bigint: true }))).not.toContain('mtime');
+        expect(fs.statSync('/f', { bigint: true }).mtime).toBeInstanceOf(Date);
+        expect(typeof fs.statfsSync('/', { bigint: 'x' } as never).bsize).toBe('number');
+      },
+    );
+
     defineCase(target, 'rm: files, symlinks, trees with recursive, missing paths with force', async (ctx) => {
       const fs = nodeFsOf(ctx);
       fs.mkdirSync('/t/a/b', { recursive: true });
