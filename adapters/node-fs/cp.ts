@@ -317,7 +317,8 @@ function checkPathsNative(fs: CpFs, src: string, dest: string, opts: CpOptions):
   if (destStat) {
     const a = tryStat(() => fs.statSync(src));
     const b = tryStat(() => fs.statSync(dest));
-    if (a && b && a.ino === b.ino) throw invalidSrcOrDest(`src and dest cannot be the same ${dest}`, dest);
+    // Node 24's native cpSync throws this one bare: a code and a message, no syscall or path.
+    if (a && b && a.ino === b.ino) throw codedError('ERR_FS_CP_EINVAL', `src and dest cannot be the same ${dest}`);
     if (srcIsDir && !destStat.isDirectory())
       throw codedError('ERR_FS_CP_DIR_TO_NON_DIR', `Cannot overwrite non-directory ${dest} with directory ${src}`);
     if (!srcIsDir && destStat.isDirectory())

@@ -558,7 +558,15 @@ export function nodeFsCases(target: ConformanceTarget): void {
       expect(await caught(() => fs.cpSync('/d', '/d/sub/x', { recursive: true }))).toMatchObject({
         code: 'ERR_FS_CP_EINVAL',
       });
-      expect(await caught(() => fs.cpSync('/f', '/f'))).toMatchObject({ code: 'ERR_FS_CP_EINVAL' });
+      const same = await caught(() => fs.cpSync('/f', '/f'));
+      expect({ ...same }).toEqual({ code: 'ERR_FS_CP_EINVAL' });
+      expect(same.message).toBe('src and dest cannot be the same /f');
+      // node's JavaScript cp (fs.cp, promises.cp) says the same as a SystemError naming the path.
+      expect(await caught(() => fs.promises.cp('/f', '/f'))).toMatchObject({
+        code: 'ERR_FS_CP_EINVAL',
+        syscall: 'cp',
+        path: '/f',
+      });
       expect(await caught(() => fs.cpSync('/f', '/d'))).toMatchObject({ code: 'ERR_FS_CP_NON_DIR_TO_DIR' });
       expect(await caught(() => fs.cpSync('/d', '/f', { recursive: true }))).toMatchObject({
         code: 'ERR_FS_CP_DIR_TO_NON_DIR',
@@ -792,6 +800,8 @@ export function nodeFsCases(target: ConformanceTarget): void {
           [() => fs.symlinkSync('f', '/s', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
           [() => fs.cpSync('/f', '/c', { mode: -1 }), 'ERR_OUT_OF_RANGE'],
           [() => fs.cpSync('/f', '/c', { mode: 8 }), 'ERR_OUT_OF_RANGE'],
+          // An odd-length hex string would write its whole pairs only, silently short.
+          [() => fs.writeSync(fs.openSync('/f', 'r+'), 'abc', 0, 'hex'), 'ERR_INVALID_ARG_VALUE'],
           // node opens first: a flag that cannot write fails at open when the file is missing.
           [() => fs.appendFileSync('/n', 'x', { flag: 'r' }), 'ENOENT'],
           [() => fs.writeFileSync('/n', 'x', { flag: 'r' }), 'ENOENT'],
