@@ -15,7 +15,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Database } from '../../core/index.ts';
-import { invalidType } from '../vfs/args.ts';
+import { checkEncoding, invalidType } from '../vfs/args.ts';
 import { WorkspaceStats } from '../vfs/stats.ts';
 import type { WorkspaceStatWatcher } from '../vfs/watch.ts';
 import { constants, DirentClass, HostStats, toNodeStats } from './classes.ts';
@@ -284,8 +284,15 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
       const remove = () => settle(() => (fs.rmSync as Fn)(path, { recursive: true, force: true }));
       return { path, remove, [Symbol.asyncDispose]: remove };
     });
-  promises.watch = (filename: unknown, options?: unknown) =>
-    run(() => sync.provider.watchAsync(sync.abs(filename, 'watch'), normalizeWatchOptions(options)));
+  // Watching starts at once (events from then on are kept), but as node's async generator every
+  // error, a missing path's too, comes from the first next(), not from the call.
+  promises.watch = (filename: unknown, options?: unknown) => {
+    try {
+      return run(() => sync.provider.watchAsync(sync.abs(filename, 'watch'), normalizeWatchOptions(options)));
+    } catch (error) {
+      return failedIterator(error);
+    }
+  };
   promises.constants = constants;
   // As node on Linux: lchmod exists only on macOS; the promise form rejects.
   promises.lchmod = () =>
@@ -343,8 +350,33 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   return fs;
 }
 
+/** An async iterator whose first next() rejects with `error`, and is done after: a generator that threw. */
+function failedIterator(error: unknown): AsyncIterableIterator<never> {
+  let thrown = false;
+  const done = (): Promise<IteratorResult<never>> => Promise.resolve({ value: undefined, done: true });
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => {
+      if (thrown) return done();
+      thrown = true;
+      return Promise.reject(error);
+    },
+    return: done,
+  };
+}
+
+/** fs.watch's options as node's getOptions takes them: a string is the encoding, which must be one Buffer knows. */
 function normalizeWatchOptions(options: unknown): { recursive?: boolean; signal?: AbortSignal } {
-  return typeof options === 'object' && options !== null ? (options as object) : {};
+  const opts =
+    typeof options === 'string'
+      ? { encoding: options }
+      : typeof options === 'object' && options !== null
+        ? options
+        : {};
+  checkEncoding((opts as { encoding?: unknown }).encoding);
+  return opts;
 }
 
 /** The properties a dofs node:fs object has beyond node's. */

@@ -33,7 +33,7 @@ import {
   utimesAt,
   type Workspace,
 } from '../../core/index.ts';
-import { checkFd, checkInteger, invalidType, invalidValue, toMode, toPath } from '../vfs/args.ts';
+import { checkEncoding, checkFd, checkInteger, invalidType, invalidValue, toMode, toPath } from '../vfs/args.ts';
 import type { WorkspaceFileHandle } from '../vfs/file-handle.ts';
 import { parseFlags } from '../vfs/flags.ts';
 import { mkdirpAsLibuv } from '../vfs/mkdirp.ts';
@@ -79,9 +79,7 @@ const exceedsPathMax = (path: string): boolean =>
 /** An options argument as node's getOptions takes it: a string is the encoding, which must be one Buffer knows. */
 function optionsOf(options: unknown): Options {
   const opts = typeof options === 'string' ? { encoding: options } : ((options ?? {}) as Options);
-  const { encoding } = opts;
-  if (encoding && encoding !== 'buffer' && !Buffer.isEncoding(String(encoding)))
-    throw invalidValue('encoding', encoding, 'is invalid encoding');
+  checkEncoding(opts.encoding);
   return opts;
 }
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { Buffer } from 'node:buffer';
+
 /** A node-style argument error: `code` is `ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE` or `ERR_OUT_OF_RANGE`. */
 export type ArgError = (TypeError | RangeError) & {
   /** Node's code: `ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`… */
@@ -42,6 +44,12 @@ export function checkInteger(value: unknown, name: string, min = 0, max = Number
   if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
   if (value < min || value > max) throw outOfRange(name, `>= ${min} && <= ${max}`, value);
   return value;
+}
+
+/** node's assertEncoding: an encoding Buffer knows, or `'buffer'` (where node takes it for Buffers). */
+export function checkEncoding(encoding: unknown): void {
+  if (encoding && encoding !== 'buffer' && !Buffer.isEncoding(String(encoding)))
+    throw invalidValue('encoding', encoding, 'is invalid encoding');
 }
 
 /** A file descriptor number (its existence is checked by the fd table: EBADF). */

@@ -1443,6 +1443,51 @@ export function nodeFsCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
+      'watch: filenames in the encoding asked for; watchFile of a missing path; promises.watch errors',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d');
+        const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+        const names: unknown[] = [];
+        const asBuffer = fs.watch('/d', { encoding: 'buffer' }, (_event, name) => names.push(name));
+        const asHex = fs.watch('/d', 'hex', (_event, name) => names.push(name));
+        fs.mkdirSync('/d/ab');
+        await tick();
+        asBuffer.close();
+        asHex.close();
+        expect(names).toEqual([Buffer.from('ab'), '6162']);
+        expect(() => fs.watch('/d', { encoding: 'bogus' as never })).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+        );
+        // node: a watched path missing at the start is reported once, zeroed stats for both.
+        const stats: Array<[number, number, number]> = [];
+        const listener = (curr: { size: number; mtimeMs: number }, prev: { size: number }) =>
+          stats.push([curr.size, curr.mtimeMs, prev.size]);
+        fs.watchFile('/d/late', listener);
+        await tick();
+        expect(stats).toEqual([[0, 0, 0]]);
+        fs.writeFileSync('/d/late', 'abc');
+        await tick();
+        expect(stats.length).toBe(2);
+        expect(stats[1][0]).toBe(3);
+        fs.unwatchFile('/d/late', listener);
+        // promises.watch is an async generator: a missing path rejects the first next(), not the call;
+        // aborting rejects with an AbortError.
+        const missing = fs.promises.watch('/nope');
+        await expect(missing[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+          code: 'ENOENT',
+          syscall: 'watch',
+        });
+        const controller = new AbortController();
+        const iterator = fs.promises.watch('/d', { signal: controller.signal })[Symbol.asyncIterator]();
+        const pending = iterator.next();
+        controller.abort();
+        await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+      },
+    );
+
+    defineCase(
+      target,
       'glob: wildcards skip dotfiles, ** does not follow links, cwd, exclude, withFileTypes',
       async (ctx) => {
         const fs = nodeFsOf(ctx, { cwd: '/p' });
