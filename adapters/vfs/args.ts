@@ -22,9 +22,26 @@ function argError(Kind: typeof TypeError | typeof RangeError, code: string, mess
 const show = (value: unknown): string =>
   typeof value === 'string' ? `'${value}'` : typeof value === 'bigint' ? `${value}n` : String(value);
 
-/** `ERR_INVALID_ARG_TYPE`. */
+/** What node's invalidArgTypeHelper says of the value received. */
+function received(value: unknown): string {
+  if (value === null || value === undefined) return `Received ${value}`;
+  if (typeof value === 'function' && value.name) return `Received function ${value.name}`;
+  if (typeof value === 'object') {
+    const kind = (value as { constructor?: { name?: string } }).constructor?.name;
+    return kind ? `Received an instance of ${kind}` : 'Received [Object: null prototype] {}';
+  }
+  const shown =
+    typeof value === 'function' ? '[Function (anonymous)]' : typeof value === 'symbol' ? String(value) : show(value);
+  return `Received type ${typeof value} (${shown.length > 28 ? `${shown.slice(0, 25)}...` : shown})`;
+}
+
+/** `ERR_INVALID_ARG_TYPE`, worded as node's: a dotted name is a property, any other an argument. */
 export const invalidType = (name: string, expected: string, value: unknown): ArgError =>
-  argError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" argument must be ${expected}. Received ${show(value)}`);
+  argError(
+    TypeError,
+    'ERR_INVALID_ARG_TYPE',
+    `The "${name}" ${name.includes('.') ? 'property' : 'argument'} must be ${expected}. ${received(value)}`,
+  );
 
 /** `ERR_INVALID_ARG_VALUE`. */
 export const invalidValue = (name: string, value: unknown, reason = 'is invalid'): ArgError =>

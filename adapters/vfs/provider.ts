@@ -49,7 +49,7 @@ import {
   writeAt,
   writeWhole,
 } from '../../core/index.ts';
-import { checkFd, checkInteger, type PathLike, toLength, toMode, toPath, viewBytes } from './args.ts';
+import { checkFd, checkInteger, invalidType, type PathLike, toLength, toMode, toPath, viewBytes } from './args.ts';
 import { type AsyncForms, deriveAsync, type ReadResult, settle, type WriteResult } from './async.ts';
 import { WorkspaceDirent } from './dirent.ts';
 import { FdTable } from './fd-table.ts';
@@ -184,6 +184,8 @@ function as<T>(syscall: string, fn: () => T): T {
 
 function toBytes(data: unknown, encoding: Encoding): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, encoding ?? 'utf8');
+  if (!ArrayBuffer.isView(data))
+    throw invalidType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
   return viewBytes(data, 'data');
 }
 

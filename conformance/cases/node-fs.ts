@@ -813,6 +813,16 @@ export function nodeFsCases(target: ConformanceTarget): void {
           expect(error.code, String(call)).toBe(code);
         }
         expect((await caught(() => fs.appendFileSync('/n', 'x', { flag: 'r' }))).syscall).toBe('open');
+        // node's words: a dotted name is a property, and what was received is described by its type.
+        expect((await caught(() => fs.mkdirSync('/m', { recursive: 1 } as never))).message).toBe(
+          'The "options.recursive" property must be of type boolean. Received type number (1)',
+        );
+        expect((await caught(() => fs.mkdirSync({} as never))).message).toBe(
+          'The "path" argument must be of type string or an instance of Buffer or URL. Received an instance of Object',
+        );
+        expect((await caught(() => fs.writeFileSync('/n', 5 as never))).message).toBe(
+          'The "data" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received type number (5)',
+        );
         fs.closeSync(fd);
         expect(snapshot(ctx.ws)).toEqual(before);
         // As node's binding, only true asks for bigints; BigIntStats' Dates are not own keys, as node's.
