@@ -234,7 +234,12 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   promises.mkdir = (...args: unknown[]) => settle(() => mkdirAsync(...args));
   // fs.opendir and promises.opendir name the path in their errors; opendirSync does not.
   const opendirAsync = (...args: unknown[]) => run(() => sync.opendirAsyncSemantics(args[0], args[1]));
-  fs.opendir = callbackForm(opendirAsync);
+  const opendirCallback = callbackForm(opendirAsync);
+  // node's opendir names its callback 'callback' (the others say 'cb').
+  fs.opendir = (...args: unknown[]): void => {
+    if (typeof args.at(-1) !== 'function') throw invalidType('callback', 'of type function', args.at(-1));
+    opendirCallback(...args);
+  };
   promises.opendir = (...args: unknown[]) => settle(() => opendirAsync(...args));
   // fs.mkdtemp and promises.mkdtemp name the path they tried in their errors; mkdtempSync the template.
   const mkdtempAsync = (...args: unknown[]) => run(() => sync.mkdtempAsyncSemantics(args[0], args[1]));

@@ -16,6 +16,22 @@ export type ArgError = (TypeError | RangeError) & {
 function argError(Kind: typeof TypeError | typeof RangeError, code: string, message: string): ArgError {
   const error = new Kind(message) as ArgError;
   error.code = code;
+  return codeInName(error);
+}
+
+/**
+ * As node's internal errors: `String(error)` and the stack's first line read
+ * `TypeError [ERR_X]: message` (what node's own tests and many loggers match on); `name` stays.
+ */
+export function codeInName<E extends Error & { code: string }>(error: E): E {
+  const { name } = error;
+  Object.defineProperty(error, 'toString', {
+    value: () => `${name} [${error.code}]: ${error.message}`,
+    configurable: true,
+    writable: true,
+  });
+  if (typeof error.stack === 'string' && error.stack.startsWith(`${name}:`))
+    error.stack = `${name} [${error.code}]${error.stack.slice(name.length)}`;
   return error;
 }
 

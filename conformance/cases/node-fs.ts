@@ -694,6 +694,49 @@ export function nodeFsCases(target: ConformanceTarget): void {
       await (viaCallback as { close(): Promise<void> }).close();
     });
 
+    defineCase(
+      target,
+      'Dir as node’s own opendir test: callbacks get errors, sync calls refuse while async ones wait',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d');
+        for (const name of ['a', 'b', 'c']) fs.writeFileSync(`/d/${name}`, '');
+        const closed = fs.opendirSync('/d');
+        closed.closeSync();
+        // A closed Dir's close(callback) reports ERR_DIR_CLOSED to the callback, later; the promise form rejects.
+        const [error] = await callback(closed.close.bind(closed) as never);
+        expect(error).toMatchObject({ code: 'ERR_DIR_CLOSED' });
+        await expect(closed.close()).rejects.toMatchObject({ code: 'ERR_DIR_CLOSED' });
+        await expect(closed.read()).rejects.toMatchObject({ code: 'ERR_DIR_CLOSED' });
+        const dir = await fs.promises.opendir('/d');
+        expect(() => dir.read('not a function' as never)).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+        );
+        expect(() => dir.close('not a function' as never)).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+        );
+        const pending = dir.read();
+        expect(() => dir.readSync()).toThrow(expect.objectContaining({ code: 'ERR_DIR_CONCURRENT_OPERATION' }));
+        expect(() => dir.closeSync()).toThrow(expect.objectContaining({ code: 'ERR_DIR_CONCURRENT_OPERATION' }));
+        const [first, second] = await Promise.all([pending, dir.read()]);
+        expect([first, second].map((d) => (d as { name: string }).name)).toEqual(['a', 'b']);
+        const read = dir.read();
+        const closing = dir.close();
+        expect((await read)?.name).toBe('c');
+        await closing;
+        expect(() => (fs.opendir as unknown as (path: string) => void)('/d')).toThrow(
+          expect.objectContaining({
+            message: expect.stringContaining('The "callback" argument must be of type function'),
+          }),
+        );
+        // node's errors print their code: `TypeError [ERR_INVALID_ARG_TYPE]: …`.
+        expect(String(await caught(() => (fs.opendir as unknown as (path: string) => void)('/d')))).toMatch(
+          /^TypeError \[ERR_INVALID_ARG_TYPE\]: /,
+        );
+        expect((await caught(() => closed.closeSync())).stack).toMatch(/^Error \[ERR_DIR_CLOSED\]: /);
+      },
+    );
+
     defineCase(target, 'mkdir modes follow the umask; mkdtemp makes unique 0o700 directories', async (ctx) => {
       const fs = nodeFsOf(ctx, { umask: 0o027 });
       fs.mkdirSync('/d');
