@@ -137,9 +137,12 @@ export function toMode(value: unknown, name: string, fallback: number): number {
   return checkInteger(value, name, 0, 2 ** 32 - 1) & 0o7777;
 }
 
-/** A byte length for truncate/ftruncate: an integer; negative lengths count as 0, as node clamps them. */
+/**
+ * A byte length for truncate/ftruncate: an integer; negative lengths count as 0, as node clamps
+ * them. Only a missing length means 0: node refuses null (it would empty the file).
+ */
 export function toLength(value: unknown): number {
-  if (value === undefined || value === null) return 0;
+  if (value === undefined) return 0;
   return Math.max(0, checkInteger(value, 'len', Number.MIN_SAFE_INTEGER));
 }
 

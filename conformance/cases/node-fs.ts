@@ -844,6 +844,10 @@ export function nodeFsCases(target: ConformanceTarget): void {
           [() => fs.symlinkSync('f', '/s', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
           [() => fs.cpSync('/f', '/c', { mode: -1 }), 'ERR_OUT_OF_RANGE'],
           [() => fs.cpSync('/f', '/c', { mode: 8 }), 'ERR_OUT_OF_RANGE'],
+          // A null length is refused: taken as 0, it emptied the file (node's own test-fs-truncate).
+          [() => fs.truncateSync('/f', null as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.ftruncateSync(fd, null as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.promises.truncate('/f', null as never), 'ERR_INVALID_ARG_TYPE'],
           // An odd-length hex string would write its whole pairs only, silently short.
           [() => fs.writeSync(fd, 'abc', 0, 'hex'), 'ERR_INVALID_ARG_VALUE'],
           // node opens first: a flag that cannot write fails at open when the file is missing.
