@@ -872,6 +872,16 @@ export function nodeFsCases(target: ConformanceTarget): void {
         );
         fs.closeSync(fd);
         expect(snapshot(ctx.ws)).toEqual(before);
+        // writeFile from an iterable refuses a chunk that is neither a string nor bytes (null crashed).
+        for (const chunk of [null, undefined, 42]) {
+          const chunks = function* () {
+            yield 'ok';
+            yield chunk;
+          };
+          await expect(fs.promises.writeFile('/it', chunks() as never)).rejects.toMatchObject({
+            code: 'ERR_INVALID_ARG_TYPE',
+          });
+        }
         // As node's binding, only true asks for bigints; BigIntStats' Dates are not own keys, as node's.
         expect(typeof fs.statSync('/f', { bigint: 1 } as never).size).toBe('number');
         expect(typeof fs.statSync('/f', { bigint: true }).size).toBe('bigint');
