@@ -347,12 +347,44 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   fs.FileWriteStream = WriteStream;
   // An own, enumerable property, as on node's fs (isomorphic-git looks for exactly that).
   fs.promises = promises;
+  definePromisified(fs);
   Object.defineProperties(fs, {
     db: { get: () => sync.db },
     cwd: { get: () => sync.cwd },
     openFds: { get: () => sync.openFds },
   });
   return fs;
+}
+
+const PROMISIFY = Symbol.for('nodejs.util.promisify.custom');
+
+/**
+ * What util.promisify makes of these, as of node's: `exists` resolves a boolean (its callback takes
+ * no error), and read, write, readv and writev resolve both their callback's values by name (node
+ * marks them with an internal symbol; without this, promisify(fs.read) resolved bytesRead alone).
+ */
+function definePromisified(fs: Record<string, unknown>): void {
+  const exists = fs.exists as Fn;
+  Object.defineProperty(exists, PROMISIFY, {
+    value: (path: unknown) => new Promise((resolve) => exists(path, resolve)),
+    configurable: true,
+  });
+  const named: Record<string, [string, string]> = {
+    read: ['bytesRead', 'buffer'],
+    write: ['bytesWritten', 'buffer'],
+    readv: ['bytesRead', 'buffers'],
+    writev: ['bytesWritten', 'buffer'],
+  };
+  for (const [key, [first, second]] of Object.entries(named)) {
+    const fn = fs[key] as Fn;
+    const promisified = (...args: unknown[]) =>
+      new Promise((resolve, reject) =>
+        fn(...args, (error: unknown, a: unknown, b: unknown) =>
+          error ? reject(error) : resolve({ [first]: a, [second]: b }),
+        ),
+      );
+    Object.defineProperty(fn, PROMISIFY, { value: promisified, configurable: true });
+  }
 }
 
 /** An async iterator whose first next() rejects with `error`, and is done after: a generator that threw. */

@@ -8,6 +8,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { EventEmitter } from 'node:events';
+import { promisify } from 'node:util';
 import { describe, expect } from 'vitest';
 import { createNodeFs, type NodeFs, type NodeFsOptions } from '../../adapters/node-fs/index.ts';
 import { type CaseContext, defineCase } from '../harness.ts';
@@ -1045,6 +1046,25 @@ export function nodeFsCases(target: ConformanceTarget): void {
       expect(() => (fs.stat as unknown as (p: unknown) => void)('/f')).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
       );
+    });
+
+    defineCase(target, 'util.promisify of exists, read, write, readv and writev resolves as node’s', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.writeFileSync('/f', 'hello');
+      // Libraries promisify these themselves: exists resolves a boolean, the fd calls both values by name.
+      expect(await promisify(fs.exists)('/f')).toBe(true);
+      expect(await promisify(fs.exists)('/nope')).toBe(false);
+      const fd = fs.openSync('/f', 'r+');
+      const read = await promisify(fs.read)(fd, Buffer.alloc(5), 0, 5, 0);
+      expect([read.bytesRead, read.buffer.toString()]).toEqual([5, 'hello']);
+      const written = await promisify(fs.write)(fd, Buffer.from('J'), 0, 1, 0);
+      expect([written.bytesWritten, written.buffer.toString()]).toEqual([1, 'J']);
+      const gathered = await promisify(fs.writev)(fd, [Buffer.from('a')], 1);
+      expect(gathered.bytesWritten).toBe(1);
+      const scattered = await promisify(fs.readv)(fd, [Buffer.alloc(2), Buffer.alloc(3)], 0);
+      expect([scattered.bytesRead, Buffer.concat(scattered.buffers).toString()]).toEqual([5, 'Jallo']);
+      await expect(promisify(fs.read)(999, Buffer.alloc(1), 0, 1, 0)).rejects.toMatchObject({ code: 'EBADF' });
+      fs.closeSync(fd);
     });
 
     defineCase(target, 'promises: each resolves like its sync form and rejects with the same error', async (ctx) => {
