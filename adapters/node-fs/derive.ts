@@ -213,6 +213,14 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
     };
   }
 
+  // node's promises.readdir does not validate `recursive`: any truthy value recurses.
+  const readdirPromise = promises.readdir as Fn;
+  promises.readdir = (path: unknown, options?: unknown) => {
+    const opts = options as { recursive?: unknown } | null | undefined;
+    if (typeof opts !== 'object' || opts === null || opts.recursive === undefined) return readdirPromise(path, options);
+    return readdirPromise(path, { ...opts, recursive: Boolean(opts.recursive) });
+  };
+
   // What has another shape.
   const cpAsync = (src: unknown, dest: unknown, options?: Parameters<typeof cpSteps>[3]) =>
     runAsync(

@@ -532,7 +532,9 @@ export class NodeFsSync {
   }
 
   readlinkSync(path: unknown, options?: unknown): string | Buffer {
-    return encodeName(this.provider.readlinkSync(this.abs(path, 'readlink')), optionsOf(options).encoding);
+    // Options are checked before the path is looked at, as node's getOptions.
+    const { encoding } = optionsOf(options);
+    return encodeName(this.provider.readlinkSync(this.abs(path, 'readlink')), encoding);
   }
 
   /**
@@ -540,10 +542,11 @@ export class NodeFsSync {
    * link that cannot be followed), as an absolute path with the links before it resolved.
    */
   realpathSync(path: unknown, options?: unknown): string | Buffer {
+    const { encoding } = optionsOf(options);
     // node resolves the path first, which drops a trailing slash: 'file/' is 'file' here.
     const p = resolveFully('/', this.abs(path, 'lstat', 'path', true));
     try {
-      return encodeName(this.provider.realpathSync(p), optionsOf(options).encoding);
+      return encodeName(this.provider.realpathSync(p), encoding);
     } catch (error) {
       if (!(error instanceof FsError)) throw error;
       throw this.#realpathError(p) ?? error;
@@ -574,13 +577,14 @@ export class NodeFsSync {
    * checking what comes before is a directory, so they need no search permission there.
    */
   realpathNativeSync(path: unknown, options?: unknown): string | Buffer {
+    const { encoding } = optionsOf(options);
     const abs = this.abs(path, 'realpath', 'path', false, false);
     // A final '.' as a slash: the directory must be one, but is not searched.
     const p = abs.replace(/\/\.$/, '/');
     if (p !== abs) this.scope.remember(p, toPath(path));
     return encodeName(
       asSyscall('realpath', () => this.provider.realpathSync(p)),
-      optionsOf(options).encoding,
+      encoding,
     );
   }
 

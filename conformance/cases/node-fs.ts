@@ -842,6 +842,9 @@ export function nodeFsCases(target: ConformanceTarget): void {
           [() => fs.writeFileSync('/n', 'x', { encoding: 'bogus' } as never), 'ERR_INVALID_ARG_VALUE'],
           [() => fs.readFileSync('/f', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
           [() => fs.readdirSync('/', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
+          // Options before the path: not EINVAL for a file that is no link.
+          [() => fs.readlinkSync('/f', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
+          [() => fs.realpathSync('/nope', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
           [() => fs.symlinkSync('f', '/s', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
           [() => fs.cpSync('/f', '/c', { mode: -1 }), 'ERR_OUT_OF_RANGE'],
           [() => fs.cpSync('/f', '/c', { mode: 8 }), 'ERR_OUT_OF_RANGE'],
@@ -873,6 +876,10 @@ export function nodeFsCases(target: ConformanceTarget): void {
         );
         fs.closeSync(fd);
         expect(snapshot(ctx.ws)).toEqual(before);
+        // node's promises.readdir alone does not validate `recursive`: any truthy value recurses.
+        fs.writeFileSync('/d/x', '');
+        expect(await fs.promises.readdir('/d', { recursive: 'yes' } as never)).toEqual(['x']);
+        expect(await fs.promises.readdir('/', { recursive: 1 } as never)).toContain('d/x');
         // writeFile from an iterable refuses a chunk that is neither a string nor bytes (null crashed).
         for (const chunk of [null, undefined, 42]) {
           const chunks = function* () {
