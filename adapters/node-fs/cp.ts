@@ -7,7 +7,7 @@
  * @module
  */
 import { FsError } from '../../core/index.ts';
-import { invalidType, toPath } from '../vfs/args.ts';
+import { checkInteger, invalidType, toPath } from '../vfs/args.ts';
 import type { WorkspaceStats } from '../vfs/stats.ts';
 import { codedError, systemError } from './errors.ts';
 import { dirname, isAbsolute, join, resolveFully } from './paths.ts';
@@ -256,6 +256,8 @@ export function checkCpOptions(options: CpOptions | undefined): CpOptions & { fo
     );
   if (options.filter !== undefined && typeof options.filter !== 'function')
     throw invalidType('options.filter', 'of type function', options.filter);
+  // getValidMode(mode, 'copyFile'): COPYFILE_* bits only.
+  if (options.mode !== undefined && options.mode !== null) checkInteger(options.mode, 'mode', 0, 7);
   return { ...options, force: options.force ?? true };
 }
 
@@ -315,7 +317,8 @@ function checkPathsNative(fs: CpFs, src: string, dest: string, opts: CpOptions):
   if (destStat) {
     const a = tryStat(() => fs.statSync(src));
     const b = tryStat(() => fs.statSync(dest));
-    if (a && b && a.ino === b.ino) throw invalidSrcOrDest(`src and dest cannot be the same ${dest}`, dest);
+    // Node 24's native cpSync throws this one bare: a code and a message, no syscall or path.
+    if (a && b && a.ino === b.ino) throw codedError('ERR_FS_CP_EINVAL', `src and dest cannot be the same ${dest}`);
     if (srcIsDir && !destStat.isDirectory())
       throw codedError('ERR_FS_CP_DIR_TO_NON_DIR', `Cannot overwrite non-directory ${dest} with directory ${src}`);
     if (!srcIsDir && destStat.isDirectory())

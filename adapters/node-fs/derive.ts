@@ -15,7 +15,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { Database } from '../../core/index.ts';
-import { invalidType } from '../vfs/args.ts';
+import { checkEncoding, invalidType } from '../vfs/args.ts';
 import { WorkspaceStats } from '../vfs/stats.ts';
 import type { WorkspaceStatWatcher } from '../vfs/watch.ts';
 import { constants, DirentClass, HostStats, toNodeStats } from './classes.ts';
@@ -213,6 +213,14 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
     };
   }
 
+  // node's promises.readdir does not validate `recursive`: any truthy value recurses.
+  const readdirPromise = promises.readdir as Fn;
+  promises.readdir = (path: unknown, options?: unknown) => {
+    const opts = options as { recursive?: unknown } | null | undefined;
+    if (typeof opts !== 'object' || opts === null || opts.recursive === undefined) return readdirPromise(path, options);
+    return readdirPromise(path, { ...opts, recursive: Boolean(opts.recursive) });
+  };
+
   // What has another shape.
   const cpAsync = (src: unknown, dest: unknown, options?: Parameters<typeof cpSteps>[3]) =>
     runAsync(
@@ -234,7 +242,12 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   promises.mkdir = (...args: unknown[]) => settle(() => mkdirAsync(...args));
   // fs.opendir and promises.opendir name the path in their errors; opendirSync does not.
   const opendirAsync = (...args: unknown[]) => run(() => sync.opendirAsyncSemantics(args[0], args[1]));
-  fs.opendir = callbackForm(opendirAsync);
+  const opendirCallback = callbackForm(opendirAsync);
+  // node's opendir names its callback 'callback' (the others say 'cb').
+  fs.opendir = (...args: unknown[]): void => {
+    if (typeof args.at(-1) !== 'function') throw invalidType('callback', 'of type function', args.at(-1));
+    opendirCallback(...args);
+  };
   promises.opendir = (...args: unknown[]) => settle(() => opendirAsync(...args));
   // fs.mkdtemp and promises.mkdtemp name the path they tried in their errors; mkdtempSync the template.
   const mkdtempAsync = (...args: unknown[]) => run(() => sync.mkdtempAsyncSemantics(args[0], args[1]));
@@ -284,8 +297,15 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
       const remove = () => settle(() => (fs.rmSync as Fn)(path, { recursive: true, force: true }));
       return { path, remove, [Symbol.asyncDispose]: remove };
     });
-  promises.watch = (filename: unknown, options?: unknown) =>
-    run(() => sync.provider.watchAsync(sync.abs(filename, 'watch'), normalizeWatchOptions(options)));
+  // Watching starts at once (events from then on are kept), but as node's async generator every
+  // error, a missing path's too, comes from the first next(), not from the call.
+  promises.watch = (filename: unknown, options?: unknown) => {
+    try {
+      return run(() => sync.provider.watchAsync(sync.abs(filename, 'watch'), normalizeWatchOptions(options)));
+    } catch (error) {
+      return failedIterator(error);
+    }
+  };
   promises.constants = constants;
   // As node on Linux: lchmod exists only on macOS; the promise form rejects.
   promises.lchmod = () =>
@@ -335,6 +355,7 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   fs.FileWriteStream = WriteStream;
   // An own, enumerable property, as on node's fs (isomorphic-git looks for exactly that).
   fs.promises = promises;
+  definePromisified(fs);
   Object.defineProperties(fs, {
     db: { get: () => sync.db },
     cwd: { get: () => sync.cwd },
@@ -343,8 +364,64 @@ export function deriveNodeFs(sync: NodeFsSync): Record<string, unknown> {
   return fs;
 }
 
+const PROMISIFY = Symbol.for('nodejs.util.promisify.custom');
+
+/**
+ * What util.promisify makes of these, as of node's: `exists` resolves a boolean (its callback takes
+ * no error), and read, write, readv and writev resolve both their callback's values by name (node
+ * marks them with an internal symbol; without this, promisify(fs.read) resolved bytesRead alone).
+ */
+function definePromisified(fs: Record<string, unknown>): void {
+  const exists = fs.exists as Fn;
+  Object.defineProperty(exists, PROMISIFY, {
+    value: (path: unknown) => new Promise((resolve) => exists(path, resolve)),
+    configurable: true,
+  });
+  const named: Record<string, [string, string]> = {
+    read: ['bytesRead', 'buffer'],
+    write: ['bytesWritten', 'buffer'],
+    readv: ['bytesRead', 'buffers'],
+    writev: ['bytesWritten', 'buffer'],
+  };
+  for (const [key, [first, second]] of Object.entries(named)) {
+    const fn = fs[key] as Fn;
+    const promisified = (...args: unknown[]) =>
+      new Promise((resolve, reject) =>
+        fn(...args, (error: unknown, a: unknown, b: unknown) =>
+          error ? reject(error) : resolve({ [first]: a, [second]: b }),
+        ),
+      );
+    Object.defineProperty(fn, PROMISIFY, { value: promisified, configurable: true });
+  }
+}
+
+/** An async iterator whose first next() rejects with `error`, and is done after: a generator that threw. */
+function failedIterator(error: unknown): AsyncIterableIterator<never> {
+  let thrown = false;
+  const done = (): Promise<IteratorResult<never>> => Promise.resolve({ value: undefined, done: true });
+  return {
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+    next: () => {
+      if (thrown) return done();
+      thrown = true;
+      return Promise.reject(error);
+    },
+    return: done,
+  };
+}
+
+/** fs.watch's options as node's getOptions takes them: a string is the encoding, which must be one Buffer knows. */
 function normalizeWatchOptions(options: unknown): { recursive?: boolean; signal?: AbortSignal } {
-  return typeof options === 'object' && options !== null ? (options as object) : {};
+  const opts =
+    typeof options === 'string'
+      ? { encoding: options }
+      : typeof options === 'object' && options !== null
+        ? options
+        : {};
+  checkEncoding((opts as { encoding?: unknown }).encoding);
+  return opts;
 }
 
 /** The properties a dofs node:fs object has beyond node's. */

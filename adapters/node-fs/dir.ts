@@ -5,8 +5,9 @@
  *
  * @module
  */
+import { invalidType } from '../vfs/args.ts';
 import { codedError } from './errors.ts';
-import { later, settle } from './later.ts';
+import { later } from './later.ts';
 
 /** One entry of a Dir: the Dirent handed out, and what recursion needs to descend. */
 export interface DirItem {
@@ -27,6 +28,8 @@ export class Dir {
   readonly #queue: DirItem[];
   readonly #expand: (item: DirItem) => DirItem[];
   #closed = false;
+  /** Asynchronous reads and closes not yet delivered. */
+  #pending = 0;
 
   constructor(path: string, entries: DirItem[], expand: (item: DirItem) => DirItem[]) {
     this.#path = path;
@@ -39,33 +42,73 @@ export class Dir {
     return this.#path;
   }
 
-  #check(): void {
+  #checkOpen(): void {
     if (this.#closed) throw codedError('ERR_DIR_CLOSED', 'Directory handle was closed');
   }
 
-  /** The next entry, or null at the end. */
-  readSync(): object | null {
-    this.#check();
+  /** A synchronous call while an asynchronous one is pending is refused, as node's. */
+  #checkIdle(): void {
+    this.#checkOpen();
+    if (this.#pending > 0)
+      throw codedError(
+        'ERR_DIR_CONCURRENT_OPERATION',
+        'Cannot do synchronous work on directory handle with concurrent asynchronous operations',
+      );
+  }
+
+  #next(): object | null {
+    this.#checkOpen();
     const item = this.#queue.shift();
     if (!item) return null;
     this.#queue.push(...this.#expand(item));
     return item.dirent;
   }
 
+  /**
+   * An asynchronous read or close: done now, in call order (as node queues them), delivered later;
+   * until then the Dir counts as busy. Errors, ERR_DIR_CLOSED included, go to the callback or the
+   * promise, never thrown.
+   */
+  #async<T>(fn: () => T, callback: Callback<T> | undefined): Promise<T> | undefined {
+    if (callback !== undefined && typeof callback !== 'function')
+      throw invalidType('callback', 'of type function', callback);
+    this.#pending++;
+    let outcome: { value: T } | { error: Error };
+    try {
+      outcome = { value: fn() };
+    } catch (error) {
+      outcome = { error: error as Error };
+    }
+    const deliver = (resolve: (value: T) => void, reject: (error: Error) => void) =>
+      later(() => {
+        this.#pending--;
+        if ('error' in outcome) reject(outcome.error);
+        else resolve(outcome.value);
+      });
+    if (callback === undefined) return new Promise<T>(deliver);
+    deliver(
+      (value) => callback(null, value),
+      (error) => callback(error),
+    );
+    return undefined;
+  }
+
+  /** The next entry, or null at the end. */
+  readSync(): object | null {
+    this.#checkIdle();
+    return this.#next();
+  }
+
   /** The next entry, or null at the end: to `callback`, or as a promise. */
   read(): Promise<object | null>;
   read(callback: Callback<object | null>): void;
   read(callback?: Callback<object | null>): Promise<object | null> | undefined {
-    if (callback === undefined) return settle(() => this.readSync());
-    this.#check();
-    const value = this.readSync();
-    later(() => callback(null, value));
-    return undefined;
+    return this.#async(() => this.#next(), callback);
   }
 
   /** Closes the stream; closing twice is ERR_DIR_CLOSED. */
   closeSync(): void {
-    this.#check();
+    this.#checkIdle();
     this.#closed = true;
   }
 
@@ -73,17 +116,16 @@ export class Dir {
   close(): Promise<void>;
   close(callback: Callback<void>): void;
   close(callback?: Callback<void>): Promise<void> | undefined {
-    if (callback === undefined) return settle(() => this.closeSync());
-    this.#check();
-    this.closeSync();
-    later(() => callback(null));
-    return undefined;
+    return this.#async(() => {
+      this.#checkOpen();
+      this.#closed = true;
+    }, callback);
   }
 
   /** Every remaining entry; the Dir is closed when iteration ends. */
   async *entries(): AsyncGenerator<object> {
     try {
-      for (let dirent = this.readSync(); dirent !== null; dirent = this.readSync()) yield dirent;
+      for (let dirent = this.#next(); dirent !== null; dirent = this.#next()) yield dirent;
     } finally {
       if (!this.#closed) this.closeSync();
     }

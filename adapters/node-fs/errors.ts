@@ -7,6 +7,7 @@
  * @module
  */
 import { ERRNO, FsError } from '../../core/errors.ts';
+import { codeInName } from '../vfs/args.ts';
 
 /** The node-shaped error of an {@link FsError}, naming paths through `given` (resolved → as given). */
 export function toNodeError(error: FsError, given: ReadonlyMap<string, readonly string[]>): Error {
@@ -56,14 +57,14 @@ export function systemError(
   error.errno = errno;
   error.syscall = info.syscall;
   error.path = info.path;
-  return error;
+  return codeInName(error as unknown as Error & { code: string });
 }
 
 /** A node error identified by `code` alone (`ERR_DIR_CLOSED`, `ERR_INVALID_RETURN_VALUE`, ...). */
 export function codedError(code: string, message: string, Kind: ErrorConstructor = Error): Error {
   const error = new Kind(message) as Error & { code: string };
   error.code = code;
-  return error;
+  return codeInName(error);
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
+import { invalidType, viewBytes } from '../vfs/args.ts';
 import type { ReadResult, WriteResult } from '../vfs/async.ts';
 import { codedError } from './errors.ts';
 import { ReadStream, type ReadStreamOptions, type StreamFs, WriteStream, type WriteStreamOptions } from './streams.ts';
@@ -49,7 +50,10 @@ export async function writeAll(fs: HandleFs, fd: number, data: unknown, options?
       ? (options as BufferEncoding)
       : (options as { encoding?: BufferEncoding })?.encoding) ?? 'utf8';
   for await (const chunk of data as AsyncIterable<unknown>) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : (chunk as Uint8Array);
+    // As node's writeFile: each chunk a string or bytes (null and undefined too are refused, not a crash).
+    if (typeof chunk !== 'string' && !ArrayBuffer.isView(chunk))
+      throw invalidType('chunk', 'of type string or an instance of Buffer, TypedArray, or DataView', chunk);
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : viewBytes(chunk);
     fs.writeSync(fd, bytes, 0, bytes.byteLength, null);
   }
 }

@@ -3,7 +3,9 @@
  * friends skip dotfiles unless the segment starts with a dot; `**` and wildcard segments cross
  * directories but not symlinks (unless `followSymlinks`, which stops at cycles) or, for `**`,
  * dot-directories; a literal segment followed by more segments descends into a symlinked directory.
- * Results are relative to `cwd` (absolute for absolute patterns). Braces work within a segment
+ * Results are relative to `cwd` (absolute for absolute patterns); a pattern ending in `/` matches
+ * directories only; Dirents name their parent as node's do, `options.cwd` as given joined to the
+ * result (absolute when it is). Braces work within a segment
  * (picomatch); braces spanning a `/` are not expanded.
  *
  * @module
@@ -32,10 +34,14 @@ export function globSync(env: GlobEnv, pattern: unknown, options: Record<string,
   const patterns = Array.isArray(pattern) ? pattern : [pattern];
   for (const p of patterns) if (typeof p !== 'string') throw invalidType('pattern', 'of type string', p);
   const cwd = options.cwd === undefined ? env.cwd : resolveFully(env.cwd, toPath(options.cwd, 'options.cwd'));
+  // node's Dirents are built from its root joined to each result: the cwd option as given, or '.'.
+  const root = options.cwd === undefined ? '.' : toPath(options.cwd, 'options.cwd');
   const withFileTypes = options.withFileTypes === true;
   const follow = options.followSymlinks === true;
   const exclude = toExclude(options.exclude, withFileTypes);
   const found = new Map<string, NodeType>();
+  // A pattern ending in '/' (minimatch's last part '') matches directories only; see `emit`.
+  let dirsOnly = false;
 
   const children = (dir: string): Array<{ name: string; type: NodeType; path: string }> => {
     try {
@@ -45,13 +51,19 @@ export function globSync(env: GlobEnv, pattern: unknown, options: Record<string,
       throw error;
     }
   };
-  const emit = (path: string, type: NodeType): void => {
+  /**
+   * Adds a result. With a trailing slash only a directory is one, as node's glob: listed entries by
+   * their own type (a link to a directory is not), and a literal last name looked up by lstat also
+   * when it is a symlink (`linkIsDir`), to whatever it points.
+   */
+  const emit = (path: string, type: NodeType, linkIsDir = false): void => {
+    if (dirsOnly && type !== 'dir' && !(linkIsDir && type === 'symlink')) return;
     // `**` matching nothing at the top names the directory itself: `.`.
     const rel = path === '' ? '.' : path;
     if (!found.has(rel) && !exclude(rel, type)) found.set(rel, type);
   };
-  const relOf = (rel: string, name: string): string =>
-    rel === '' ? name : rel === '/' ? `/${name}` : `${rel}/${name}`;
+  // Joined as node's path.join: a literal '..' climbs out of the name before it ('d/../g' is 'g').
+  const relOf = (rel: string, name: string): string => (rel === '' ? name : join(rel, name));
 
   const segmentMatches = (segment: string, name: string): boolean =>
     segment === '**' || segment === name || picomatch(segment, { dot: segment.startsWith('.'), windows: false })(name);
@@ -110,7 +122,7 @@ export function globSync(env: GlobEnv, pattern: unknown, options: Record<string,
         } catch (error) {
           if (!isFsError(error)) throw error;
         }
-        if (info) emit(childRel, info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'symlink' : 'file');
+        if (info) emit(childRel, info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'symlink' : 'file', true);
       } else if (env.provider.internalModuleStat(path) === 1) {
         expand(path, childRel, rest, way);
       }
@@ -130,13 +142,17 @@ export function globSync(env: GlobEnv, pattern: unknown, options: Record<string,
   };
 
   for (const p of patterns as string[]) {
+    dirsOnly = p.endsWith('/');
     const absolute = p.startsWith('/');
     const segments = p.split('/').filter((s) => s !== '' && s !== '.');
     expand(absolute ? '/' : cwd, absolute ? '/' : '', segments);
   }
   const paths = [...found.keys()];
   if (!withFileTypes) return paths;
-  return paths.map((path) => makeDirent(basename(path), found.get(path) as NodeType, dirname(path)));
+  return paths.map((path) => {
+    const full = path.startsWith('/') ? path : join(root, path);
+    return makeDirent(basename(full), found.get(path) as NodeType, dirname(full));
+  });
 }
 
 function toExclude(exclude: unknown, withFileTypes: boolean): Exclude {

@@ -33,7 +33,7 @@ import {
   utimesAt,
   type Workspace,
 } from '../../core/index.ts';
-import { checkFd, checkInteger, invalidType, invalidValue, toMode, toPath } from '../vfs/args.ts';
+import { checkEncoding, checkFd, checkInteger, invalidType, invalidValue, toMode, toPath } from '../vfs/args.ts';
 import type { WorkspaceFileHandle } from '../vfs/file-handle.ts';
 import { parseFlags } from '../vfs/flags.ts';
 import { mkdirpAsLibuv } from '../vfs/mkdirp.ts';
@@ -76,8 +76,23 @@ const encoder = new TextEncoder();
 /** True when `path` (with the NUL the kernel adds) does not fit PATH_MAX; encodes only when the length cannot tell. */
 const exceedsPathMax = (path: string): boolean =>
   path.length >= MAX_PATH_BYTES || (path.length * 3 >= MAX_PATH_BYTES && encoder.encode(path).length >= MAX_PATH_BYTES);
-const optionsOf = (options: unknown): Options =>
-  typeof options === 'string' ? { encoding: options } : ((options ?? {}) as Options);
+/** An options argument as node's getOptions takes it: a string is the encoding, which must be one Buffer knows. */
+function optionsOf(options: unknown): Options {
+  const opts = typeof options === 'string' ? { encoding: options } : ((options ?? {}) as Options);
+  checkEncoding(opts.encoding);
+  return opts;
+}
+
+/**
+ * A boolean option node validates (validateBoolean) when given (null too where `nullIsUnset` is
+ * false, as mkdir's `recursive`): ignoring a wrong one would do what was not asked.
+ */
+function checkBooleanOption(options: unknown, key: string, nullIsUnset = true): void {
+  if (typeof options !== 'object' || options === null) return;
+  const value = (options as Options)[key];
+  if (value !== undefined && !(value === null && nullIsUnset) && typeof value !== 'boolean')
+    throw invalidType(`options.${key}`, 'of type boolean', value);
+}
 
 /** node's toUnixTimestamp: seconds from a Date, a number (negative: now) or a numeric string. */
 export function toUnixTimestamp(time: unknown, name = 'time'): number {
@@ -225,17 +240,22 @@ export class NodeFsSync {
       files: 2 ** 31,
       ffree: 2 ** 31 - used.inodes,
     };
-    if (!options?.bigint) return fields;
+    if (options?.bigint !== true) return fields;
     return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, BigInt(v)]));
   }
 
   // ---- Directories ----
 
-  /** Names, or Dirents, in byte order; `recursive` descends breadth first, into symlinked directories too, as node does. */
+  /**
+   * Names, or Dirents, in byte order; `recursive` descends breadth first, into symlinked directories
+   * too, as node does. Each level is listed through the path as node joins it (the link's own
+   * name, not its target's), so a link back up (`up -> ..`) ends in ELOOP after 40 links, as node's.
+   */
   readdirSync(path: unknown, options?: unknown): Array<string | Buffer | object> {
+    const opts = optionsOf(options);
+    checkBooleanOption(opts, 'recursive');
     const root = this.abs(path, 'scandir');
     const given = toPath(path);
-    const opts = optionsOf(options);
     const out: Array<string | Buffer | object> = [];
     const queue = [{ dir: root, parentPath: given, prefix: '' }];
     for (let next = queue.shift(); next; next = queue.shift()) {
@@ -243,9 +263,10 @@ export class NodeFsSync {
         if (opts.withFileTypes)
           out.push(makeDirent(encodeName(entry.name, opts.encoding), entry.type, next.parentPath));
         else out.push(encodeName(next.prefix + entry.name, opts.encoding));
-        if (opts.recursive && this.#descends(entry.type, entry.path, opts.withFileTypes === true))
+        const joined = join(next.dir, entry.name);
+        if (opts.recursive && this.#descends(entry.type, joined, opts.withFileTypes === true))
           queue.push({
-            dir: entry.path,
+            dir: joined,
             parentPath: join(next.parentPath, entry.name),
             prefix: `${next.prefix}${entry.name}/`,
           });
@@ -277,6 +298,12 @@ export class NodeFsSync {
 
   #opendir(path: unknown, options: unknown, named: boolean): Dir {
     const opts = optionsOf(options);
+    if (opts.bufferSize !== undefined) {
+      // validateUint32(bufferSize, 'options.bufferSize', true), as node's Dir.
+      if (typeof opts.bufferSize !== 'number')
+        throw invalidType('options.bufferSize', 'of type number', opts.bufferSize);
+      checkInteger(opts.bufferSize, 'options.bufferSize', 1, 2 ** 32 - 1);
+    }
     const given = toPath(path);
     let root: string;
     try {
@@ -302,6 +329,7 @@ export class NodeFsSync {
 
   /** With `recursive`, returns the first directory created, spelled as the path was given (relative stays relative). */
   mkdirSync(path: unknown, options?: unknown): string | undefined {
+    checkBooleanOption(options, 'recursive', false);
     const p = this.abs(path, 'mkdir');
     // A '..' is walked by the kernel at each step, so node's MKDirpSync makes what the names before it lack.
     if (recursiveOf(options) && /(^|\/)\.\.(\/|$)/.test(toPath(path))) return this.#mkdirp(toPath(path), options, true);
@@ -320,6 +348,7 @@ export class NodeFsSync {
    * from the path given.
    */
   mkdirAsyncSemantics(path: unknown, options?: unknown): string | undefined {
+    checkBooleanOption(options, 'recursive', false);
     if (!recursiveOf(options)) return this.mkdirSync(path, options);
     this.abs(path, 'mkdir');
     return this.#mkdirp(toPath(path), options);
@@ -377,12 +406,14 @@ export class NodeFsSync {
   /** Removes an empty directory; the deprecated `recursive` removes a tree (ENOENT and ENOTDIR still reported). */
   rmdirSync(path: unknown, options?: { recursive?: boolean }): void {
     const p = this.abs(path, 'rmdir');
+    checkRmOptions(options, false);
     if (!options?.recursive) {
       // Linux refuses a final '..' before looking at the directory: never empty, whatever it holds.
       asNotEmpty(toPath(path), () => this.provider.rmdirSync(p));
       return;
     }
-    const info = asSyscall('rmdir', () => lstat(this.db, p));
+    // node looks before it removes (validateRmOptionsSync): a missing path is lstat's ENOENT.
+    const info = asSyscall('lstat', () => lstat(this.db, p));
     if (!info.isDirectory) throw fsError('ENOTDIR', 'rmdir', p);
     this.provider.rmSync(p, { recursive: true });
   }
@@ -403,11 +434,9 @@ export class NodeFsSync {
     forgiveNotDir = false,
     nativeSync = false,
   ): void {
+    checkRmOptions(options, true);
     const p = this.abs(path, 'rm');
     const given = toPath(path);
-    for (const key of ['recursive', 'force'] as const)
-      if (options?.[key] !== undefined && typeof options[key] !== 'boolean')
-        throw invalidType(`options.${key}`, 'of type boolean', options[key]);
     try {
       // node's force forgives a missing path only: a file in the middle is still ENOTDIR.
       this.provider.rmSync(p, { recursive: options?.recursive });
@@ -493,14 +522,19 @@ export class NodeFsSync {
   }
 
   /** The target is stored verbatim (relative targets resolve from the link's directory); `type` is ignored, as on POSIX. */
-  symlinkSync(target: unknown, path: unknown, _type?: unknown): void {
+  symlinkSync(target: unknown, path: unknown, type?: unknown): void {
+    // The type matters on Windows only, but node checks it everywhere.
+    if (type !== undefined && type !== null && type !== 'dir' && type !== 'file' && type !== 'junction')
+      throw invalidValue('type', type, "must be one of: 'dir', 'file', 'junction', null, undefined");
     const t = toPath(target, 'target');
     if (t.includes('\0')) throw invalidValue('target', t, 'must be a string without null bytes');
     this.provider.symlinkSync(t, this.abs(path, 'symlink'));
   }
 
   readlinkSync(path: unknown, options?: unknown): string | Buffer {
-    return encodeName(this.provider.readlinkSync(this.abs(path, 'readlink')), optionsOf(options).encoding);
+    // Options are checked before the path is looked at, as node's getOptions.
+    const { encoding } = optionsOf(options);
+    return encodeName(this.provider.readlinkSync(this.abs(path, 'readlink')), encoding);
   }
 
   /**
@@ -508,10 +542,11 @@ export class NodeFsSync {
    * link that cannot be followed), as an absolute path with the links before it resolved.
    */
   realpathSync(path: unknown, options?: unknown): string | Buffer {
+    const { encoding } = optionsOf(options);
     // node resolves the path first, which drops a trailing slash: 'file/' is 'file' here.
     const p = resolveFully('/', this.abs(path, 'lstat', 'path', true));
     try {
-      return encodeName(this.provider.realpathSync(p), optionsOf(options).encoding);
+      return encodeName(this.provider.realpathSync(p), encoding);
     } catch (error) {
       if (!(error instanceof FsError)) throw error;
       throw this.#realpathError(p) ?? error;
@@ -542,13 +577,14 @@ export class NodeFsSync {
    * checking what comes before is a directory, so they need no search permission there.
    */
   realpathNativeSync(path: unknown, options?: unknown): string | Buffer {
+    const { encoding } = optionsOf(options);
     const abs = this.abs(path, 'realpath', 'path', false, false);
     // A final '.' as a slash: the directory must be one, but is not searched.
     const p = abs.replace(/\/\.$/, '/');
     if (p !== abs) this.scope.remember(p, toPath(path));
     return encodeName(
       asSyscall('realpath', () => this.provider.realpathSync(p)),
-      optionsOf(options).encoding,
+      encoding,
     );
   }
 
@@ -654,6 +690,7 @@ export class NodeFsSync {
 
   /** A path (one transaction), or an fd (written at its current position). */
   writeFileSync(file: unknown, data: unknown, options?: unknown): void {
+    checkBooleanOption(optionsOf(options), 'flush');
     if (typeof file === 'number') {
       this.handle(file, 'write').writeSync(dataBytes(data, optionsOf(options).encoding));
       return;
@@ -662,6 +699,7 @@ export class NodeFsSync {
   }
 
   appendFileSync(file: unknown, data: unknown, options?: unknown): void {
+    checkBooleanOption(optionsOf(options), 'flush');
     if (typeof file === 'number') {
       this.handle(file, 'write').writeSync(dataBytes(data, optionsOf(options).encoding));
       return;
@@ -776,6 +814,25 @@ function asNotEmpty(given: string, fn: () => void): void {
       throw new FsError('ENOTEMPTY', error.syscall, error.path);
     throw error;
   }
+}
+
+/**
+ * node's validateRmdirOptions, and for rm its check of `force`: an object whose `recursive` (and
+ * `force`) are booleans, `retryDelay` an int32 and `maxRetries` a uint32, each once merged over
+ * the defaults (so a key present as undefined is refused too), before anything is looked at: an
+ * option node refuses must not remove anything.
+ */
+function checkRmOptions(options: unknown, withForce: boolean): void {
+  if (options === undefined) return;
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw invalidType('options', 'of type object', options);
+  const merged: Options = { recursive: false, force: false, retryDelay: 100, maxRetries: 0, ...options };
+  if (typeof merged.recursive !== 'boolean')
+    throw invalidType('options.recursive', 'of type boolean', merged.recursive);
+  checkInteger(merged.retryDelay, 'options.retryDelay', 0, 2 ** 31 - 1);
+  checkInteger(merged.maxRetries, 'options.maxRetries', 0, 2 ** 32 - 1);
+  if (withForce && typeof merged.force !== 'boolean')
+    throw invalidType('options.force', 'of type boolean', merged.force);
 }
 
 const recursiveOf = (options: unknown): boolean =>

@@ -6,7 +6,7 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
-import { checkInteger, invalidType, outOfRange, viewBytes } from './args.ts';
+import { checkInteger, invalidType, invalidValue, outOfRange, viewBytes } from './args.ts';
 
 /** A validated read or write: bytes to fill or send, and where in the file (null: the fd's position). */
 export interface IoRequest {
@@ -62,6 +62,9 @@ export function writeRequest(
   };
   if (typeof data === 'string') {
     const encoding = typeof lengthOrEncoding === 'string' ? (lengthOrEncoding as BufferEncoding) : 'utf8';
+    // node's validateEncoding: an odd-length hex string would write its pairs only, silently short.
+    if (encoding.toLowerCase() === 'hex' && data.length % 2 !== 0)
+      throw invalidValue('encoding', encoding, `is invalid for data of length ${data.length}`);
     return { bytes: Buffer.from(data, encoding), position: toPosition(offsetOrPosition) };
   }
   if (!ArrayBuffer.isView(data))

@@ -49,7 +49,7 @@ import {
   writeAt,
   writeWhole,
 } from '../../core/index.ts';
-import { checkFd, checkInteger, type PathLike, toLength, toMode, toPath, viewBytes } from './args.ts';
+import { checkFd, checkInteger, invalidType, type PathLike, toLength, toMode, toPath, viewBytes } from './args.ts';
 import { type AsyncForms, deriveAsync, type ReadResult, settle, type WriteResult } from './async.ts';
 import { WorkspaceDirent } from './dirent.ts';
 import { FdTable } from './fd-table.ts';
@@ -184,6 +184,8 @@ function as<T>(syscall: string, fn: () => T): T {
 
 function toBytes(data: unknown, encoding: Encoding): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, encoding ?? 'utf8');
+  if (!ArrayBuffer.isView(data))
+    throw invalidType('data', 'of type string or an instance of Buffer, TypedArray, or DataView', data);
   return viewBytes(data, 'data');
 }
 
@@ -596,7 +598,11 @@ class ProviderSync extends ProviderBase {
     const flags = parseFlags(opts.flag ?? defaultFlag);
     const bytes = toBytes(data, encodingOf(options));
     const mode = toMode(opts.mode, 'mode', 0o666) & ~this.#umask;
-    if (!flags.write) throw fsError('EBADF', 'write');
+    if (!flags.write) {
+      // node opens first and only its write fails: the open's own error (ENOENT, EACCES…) comes first.
+      this.openSync(p, opts.flag ?? defaultFlag).closeSync();
+      throw fsError('EBADF', 'write');
+    }
     this.#changeFile('open', p);
     writeWhole(this.db, p, bytes, { ...flags, mode });
   }

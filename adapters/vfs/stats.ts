@@ -139,6 +139,8 @@ abstract class StatsBase<T extends number | bigint> implements StatFields<T> {
     this.mtime = new Date(times.mtimeMs);
     this.ctime = new Date(times.ctimeMs);
     this.birthtime = new Date(times.birthtimeMs);
+    // node's Dates are accessors on the prototype: not among Object.keys, not copied by a spread.
+    for (const key of ['atime', 'mtime', 'ctime', 'birthtime']) Object.defineProperty(this, key, { enumerable: false });
   }
 
   private type(): number {
@@ -217,7 +219,8 @@ export interface StatOptions {
 /** Stats for `info` in the form `options` asks for. */
 export function toStats(info: StatInfo, options?: StatOptions): WorkspaceStats {
   // Typed as the number form: callers that ask for bigint know what they get.
-  return (options?.bigint ? new WorkspaceBigIntStats(info) : new WorkspaceStats(info)) as WorkspaceStats;
+  // As node's binding (`IsTrue()`): only `true` asks for bigints; a truthy 1 or 'yes' gets numbers.
+  return (options?.bigint === true ? new WorkspaceBigIntStats(info) : new WorkspaceStats(info)) as WorkspaceStats;
 }
 
 /** The all-zero Stats node's watchFile reports for a missing file. */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import { EventEmitter } from 'node:events';
 import { type Database, isFsError, stat, type Watcher, watch as watchPath } from '../../core/index.ts';
 import type { VfsEmitterListener } from './platformatic.ts';
@@ -19,6 +20,15 @@ export interface WatchOptions {
   signal?: AbortSignal;
   /** Accepted for compatibility: engine watchers hold no timer, so they never keep a process alive. */
   persistent?: boolean;
+  /** How filenames are given: `'utf8'` (default), another Buffer encoding, or `'buffer'` for Buffers. */
+  encoding?: BufferEncoding | 'buffer';
+}
+
+/** A filename in the watcher's encoding, as node gives it. */
+function encodeFilename(name: string, encoding: WatchOptions['encoding']): string | Buffer {
+  if (!encoding || encoding === 'utf8' || encoding === 'utf-8') return name;
+  const bytes = Buffer.from(name, 'utf8');
+  return encoding === 'buffer' ? bytes : bytes.toString(encoding);
 }
 
 /** fs.watch's FSWatcher: emits `change` (eventType, filename), `close`, and `error`. */
@@ -30,7 +40,7 @@ export class WorkspaceWatcher extends EventEmitter {
     super();
     this.#watcher = watchPath(db, path, { recursive: options.recursive }, (event) => {
       queueMicrotask(() => {
-        if (!this.#closed) this.emit('change', event.eventType, event.filename);
+        if (!this.#closed) this.emit('change', event.eventType, encodeFilename(event.filename, options.encoding));
       });
     });
     if (options.signal?.aborted) this.close();
@@ -58,7 +68,7 @@ export class WorkspaceWatcher extends EventEmitter {
 export interface WatchAsyncEvent {
   /** `'rename'` (an entry appeared or went) or `'change'` (its content or metadata changed). */
   eventType: 'rename' | 'change';
-  /** The changed entry, relative to the watched path. */
+  /** The changed entry, relative to the watched path (in the watcher's encoding). */
   filename: string;
 }
 
@@ -66,10 +76,15 @@ export interface WatchAsyncEvent {
 export class WorkspaceWatchIterable implements AsyncIterableIterator<WatchAsyncEvent> {
   readonly #iterator: AsyncIterator<{ eventType: 'rename' | 'change'; filename: string }>;
   readonly #watcher: Watcher;
+  readonly #signal: AbortSignal | undefined;
+  readonly #encoding: WatchOptions['encoding'];
 
   constructor(db: Database, path: string, options: WatchOptions = {}) {
     this.#watcher = watchPath(db, path, { recursive: options.recursive, signal: options.signal });
     this.#iterator = this.#watcher[Symbol.asyncIterator]();
+    this.#signal = options.signal;
+    // node's promises.watch takes string encodings only (it refuses 'buffer').
+    this.#encoding = options.encoding === 'buffer' ? undefined : options.encoding;
   }
 
   /** The iterable is its own iterator. */
@@ -79,9 +94,18 @@ export class WorkspaceWatchIterable implements AsyncIterableIterator<WatchAsyncE
   /** The next event. */
   async next(): Promise<IteratorResult<WatchAsyncEvent>> {
     const result = await this.#iterator.next();
+    // node's fs.promises.watch rejects with an AbortError when its signal ends it (the engine's
+    // watcher just ends).
+    if (result.done && this.#signal?.aborted) throw abortError(this.#signal.reason);
     return result.done
       ? { value: undefined, done: true }
-      : { value: { eventType: result.value.eventType, filename: result.value.filename }, done: false };
+      : {
+          value: {
+            eventType: result.value.eventType,
+            filename: encodeFilename(result.value.filename, this.#encoding) as string,
+          },
+          done: false,
+        };
   }
   /** Ends iteration. */
   async return(): Promise<IteratorResult<WatchAsyncEvent>> {
@@ -92,6 +116,13 @@ export class WorkspaceWatchIterable implements AsyncIterableIterator<WatchAsyncE
   async throw(): Promise<IteratorResult<WatchAsyncEvent>> {
     return this.return();
   }
+}
+
+/** node's AbortError: name `AbortError`, code `ABORT_ERR`, the signal's reason as its cause. */
+function abortError(reason: unknown): Error {
+  const error = Object.assign(new Error('The operation was aborted', { cause: reason }), { code: 'ABORT_ERR' });
+  error.name = 'AbortError';
+  return error;
 }
 
 /** A listener of fs.watchFile: the stats after a change and before it. */
@@ -109,22 +140,31 @@ export class WorkspaceStatWatcher extends EventEmitter {
     super();
     this.#db = db;
     this.#path = path;
-    this.#previous = this.#stat();
+    const first = this.#stat();
+    this.#previous = first ?? missingStats();
     this.#unsubscribe = db.onChange(() => queueMicrotask(() => this.#check()));
+    // As libuv's fs_poll: a path that cannot be stat'ed at the start is reported once, zeroed
+    // stats for both (node's documented "ENOENT: the listener is called once, all fields zeroed").
+    // Still missing when that first stat would answer (a later turn), as created at once it is not.
+    if (first === undefined)
+      queueMicrotask(() => {
+        if (!this.#stopped && this.#stat() === undefined) this.emit('change', missingStats(), missingStats());
+      });
   }
 
-  #stat(): WorkspaceStats {
+  /** The path's stats, or undefined when it cannot be stat'ed (missing, or a component not a directory). */
+  #stat(): WorkspaceStats | undefined {
     try {
       return toStats(stat(this.#db, this.#path));
     } catch (error) {
-      if (isFsError(error) && error.code !== 'EIO') return missingStats();
+      if (isFsError(error) && error.code !== 'EIO') return undefined;
       throw error;
     }
   }
 
   #check(): void {
     if (this.#stopped) return;
-    const current = this.#stat();
+    const current = this.#stat() ?? missingStats();
     const prev = this.#previous;
     const same = (['ino', 'mode', 'nlink', 'size', 'mtimeMs', 'ctimeMs'] as const).every((k) => current[k] === prev[k]);
     if (same) return;

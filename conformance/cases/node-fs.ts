@@ -8,6 +8,7 @@
  */
 import { Buffer } from 'node:buffer';
 import type { EventEmitter } from 'node:events';
+import { promisify } from 'node:util';
 import { describe, expect } from 'vitest';
 import { createNodeFs, type NodeFs, type NodeFsOptions } from '../../adapters/node-fs/index.ts';
 import { type CaseContext, defineCase } from '../harness.ts';
@@ -125,6 +126,22 @@ export function nodeFsCases(target: ConformanceTarget): void {
       expect(() => fs.statSync('a\0b')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
       expect(fs.existsSync('a\0b')).toBe(false);
       expect(fs.existsSync('')).toBe(false);
+      // A file: URL as node's fileURLToPath takes it: no other scheme, no host, no encoded slash;
+      // a URL-like object ({ href, protocol, … }) is a URL too.
+      const urlRefusals: Array<[unknown, string]> = [
+        [new URL('http://x/work/a.txt'), 'ERR_INVALID_URL_SCHEME'],
+        [new URL('file://host/work/a.txt'), 'ERR_INVALID_FILE_URL_HOST'],
+        [new URL('file:///work%2fa.txt'), 'ERR_INVALID_FILE_URL_PATH'],
+        [new URL('file:///work%2Fa.txt'), 'ERR_INVALID_FILE_URL_PATH'],
+      ];
+      for (const [url, code] of urlRefusals) {
+        expect(() => fs.readFileSync(url as never), String(url)).toThrow(expect.objectContaining({ code }));
+        expect(() => fs.writeFileSync(url as never, 'x'), String(url)).toThrow(expect.objectContaining({ code }));
+      }
+      expect(fs.readFileSync(new URL('file://localhost/work/a.txt') as never, 'utf8')).toBe('rel');
+      const urlLike = { href: 'file:///work/a.txt', protocol: 'file:', hostname: '', pathname: '/work/a.txt' };
+      expect(fs.readFileSync(urlLike as never, 'utf8')).toBe('rel');
+      expect(fs.readdirSync('/work').sort()).toEqual(['a b.txt', 'a.txt', 'x']);
     });
 
     defineCase(
@@ -542,7 +559,15 @@ export function nodeFsCases(target: ConformanceTarget): void {
       expect(await caught(() => fs.cpSync('/d', '/d/sub/x', { recursive: true }))).toMatchObject({
         code: 'ERR_FS_CP_EINVAL',
       });
-      expect(await caught(() => fs.cpSync('/f', '/f'))).toMatchObject({ code: 'ERR_FS_CP_EINVAL' });
+      const same = await caught(() => fs.cpSync('/f', '/f'));
+      expect({ ...same }).toEqual({ code: 'ERR_FS_CP_EINVAL' });
+      expect(same.message).toBe('src and dest cannot be the same /f');
+      // node's JavaScript cp (fs.cp, promises.cp) says the same as a SystemError naming the path.
+      expect(await caught(() => fs.promises.cp('/f', '/f'))).toMatchObject({
+        code: 'ERR_FS_CP_EINVAL',
+        syscall: 'cp',
+        path: '/f',
+      });
       expect(await caught(() => fs.cpSync('/f', '/d'))).toMatchObject({ code: 'ERR_FS_CP_NON_DIR_TO_DIR' });
       expect(await caught(() => fs.cpSync('/d', '/f', { recursive: true }))).toMatchObject({
         code: 'ERR_FS_CP_DIR_TO_NON_DIR',
@@ -670,6 +695,49 @@ export function nodeFsCases(target: ConformanceTarget): void {
       await (viaCallback as { close(): Promise<void> }).close();
     });
 
+    defineCase(
+      target,
+      'Dir as node’s own opendir test: callbacks get errors, sync calls refuse while async ones wait',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d');
+        for (const name of ['a', 'b', 'c']) fs.writeFileSync(`/d/${name}`, '');
+        const closed = fs.opendirSync('/d');
+        closed.closeSync();
+        // A closed Dir's close(callback) reports ERR_DIR_CLOSED to the callback, later; the promise form rejects.
+        const [error] = await callback(closed.close.bind(closed) as never);
+        expect(error).toMatchObject({ code: 'ERR_DIR_CLOSED' });
+        await expect(closed.close()).rejects.toMatchObject({ code: 'ERR_DIR_CLOSED' });
+        await expect(closed.read()).rejects.toMatchObject({ code: 'ERR_DIR_CLOSED' });
+        const dir = await fs.promises.opendir('/d');
+        expect(() => dir.read('not a function' as never)).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+        );
+        expect(() => dir.close('not a function' as never)).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+        );
+        const pending = dir.read();
+        expect(() => dir.readSync()).toThrow(expect.objectContaining({ code: 'ERR_DIR_CONCURRENT_OPERATION' }));
+        expect(() => dir.closeSync()).toThrow(expect.objectContaining({ code: 'ERR_DIR_CONCURRENT_OPERATION' }));
+        const [first, second] = await Promise.all([pending, dir.read()]);
+        expect([first, second].map((d) => (d as { name: string }).name)).toEqual(['a', 'b']);
+        const read = dir.read();
+        const closing = dir.close();
+        expect((await read)?.name).toBe('c');
+        await closing;
+        expect(() => (fs.opendir as unknown as (path: string) => void)('/d')).toThrow(
+          expect.objectContaining({
+            message: expect.stringContaining('The "callback" argument must be of type function'),
+          }),
+        );
+        // node's errors print their code: `TypeError [ERR_INVALID_ARG_TYPE]: …`.
+        expect(String(await caught(() => (fs.opendir as unknown as (path: string) => void)('/d')))).toMatch(
+          /^TypeError \[ERR_INVALID_ARG_TYPE\]: /,
+        );
+        expect((await caught(() => closed.closeSync())).stack).toMatch(/^Error \[ERR_DIR_CLOSED\]: /);
+      },
+    );
+
     defineCase(target, 'mkdir modes follow the umask; mkdtemp makes unique 0o700 directories', async (ctx) => {
       const fs = nodeFsOf(ctx, { umask: 0o027 });
       fs.mkdirSync('/d');
@@ -692,6 +760,144 @@ export function nodeFsCases(target: ConformanceTarget): void {
       await asyncDisposable.remove();
       expect(fs.existsSync(asyncDisposable.path)).toBe(false);
     });
+
+    defineCase(target, 'readdir recursive through a link back up stops at ELOOP after 40 links, as node', (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.mkdirSync('/r/a/b', { recursive: true });
+      fs.symlinkSync('..', '/r/a/up');
+      // node lists through the joined path ('a/up/a/up/…'): each level crosses one more link, and
+      // the 41st is ELOOP, so the walk ends (it looped forever when each level was listed by its target).
+      const names = fs.readdirSync('/r', { recursive: true }) as string[];
+      expect(names.length).toBe(123);
+      expect(names.slice(0, 5)).toEqual(['a', 'a/b', 'a/up', 'a/up/a', 'a/up/a/b']);
+      expect(names.at(-1)).toBe(`a/${'up/a/'.repeat(40)}up`);
+      const dirents = fs.readdirSync('/r', { recursive: true, withFileTypes: true });
+      expect(dirents.length).toBe(123);
+      expect(dirents.at(-1)?.parentPath).toBe(`/r/a/${'up/a/'.repeat(40)}`.slice(0, -1));
+    });
+
+    defineCase(
+      target,
+      'rm and rmdir refuse bad options before they look at the path, removing nothing',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d/e', { recursive: true });
+        fs.writeFileSync('/f', 'kept');
+        const before = snapshot(ctx.ws);
+        const refusals: Array<[unknown, string]> = [
+          [{ maxRetries: -1 }, 'ERR_OUT_OF_RANGE'],
+          [{ maxRetries: 1.5 }, 'ERR_OUT_OF_RANGE'],
+          [{ maxRetries: 2 ** 32 }, 'ERR_OUT_OF_RANGE'],
+          [{ maxRetries: '1' }, 'ERR_INVALID_ARG_TYPE'],
+          [{ retryDelay: -1 }, 'ERR_OUT_OF_RANGE'],
+          [{ retryDelay: 2 ** 31 }, 'ERR_OUT_OF_RANGE'],
+          [{ recursive: undefined }, 'ERR_INVALID_ARG_TYPE'],
+          [{ force: 1, maxRetries: -1 }, 'ERR_OUT_OF_RANGE'],
+          [null, 'ERR_INVALID_ARG_TYPE'],
+          ['x', 'ERR_INVALID_ARG_TYPE'],
+          [[], 'ERR_INVALID_ARG_TYPE'],
+        ];
+        for (const [options, code] of refusals) {
+          expect(() => fs.rmSync('/f', options as never), JSON.stringify(options)).toThrow(
+            expect.objectContaining({ code }),
+          );
+          expect(() => fs.rm('/f', options as never, () => {}), JSON.stringify(options)).toThrow(
+            expect.objectContaining({ code }),
+          );
+          await expect(fs.promises.rm('/f', options as never)).rejects.toMatchObject({ code });
+        }
+        expect(() => fs.rmdirSync('/d/e', { maxRetries: -1 } as never)).toThrow(
+          expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+        );
+        expect(snapshot(ctx.ws)).toEqual(before);
+        fs.rmSync('/f', { maxRetries: 0, retryDelay: 0 });
+        expect(fs.existsSync('/f')).toBe(false);
+        // The deprecated recursive rmdir looks first, as node: a missing path is lstat's ENOENT.
+        expect(() => fs.rmdirSync('/nope', { recursive: true })).toThrow(
+          expect.objectContaining({ code: 'ENOENT', syscall: 'lstat', path: '/nope' }),
+        );
+      },
+    );
+
+    defineCase(
+      target,
+      'option values node refuses are refused, changing nothing; bigint only when true',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d');
+        fs.writeFileSync('/f', 'x');
+        const fd = fs.openSync('/f', 'r+');
+        const before = snapshot(ctx.ws);
+        const refusals: Array<[() => unknown, string]> = [
+          // An ignored recursive would make one level where node makes none.
+          [() => fs.mkdirSync('/m', { recursive: 1 } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.promises.mkdir('/m', { recursive: 'yes' } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.mkdirSync('/m', { recursive: null } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.readdirSync('/', { recursive: 1 } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.opendirSync('/', { bufferSize: 0 }), 'ERR_OUT_OF_RANGE'],
+          [() => fs.opendirSync('/', { bufferSize: 1.5 }), 'ERR_OUT_OF_RANGE'],
+          [() => fs.opendirSync('/', { bufferSize: 'x' } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.writeFileSync('/n', 'x', { flush: 'x' } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.appendFileSync('/n', 'x', { flush: 1 } as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.writeFileSync('/n', 'x', { encoding: 'bogus' } as never), 'ERR_INVALID_ARG_VALUE'],
+          [() => fs.readFileSync('/f', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
+          [() => fs.readdirSync('/', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
+          // Options before the path: not EINVAL for a file that is no link.
+          [() => fs.readlinkSync('/f', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
+          [() => fs.realpathSync('/nope', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
+          [() => fs.symlinkSync('f', '/s', 'bogus' as never), 'ERR_INVALID_ARG_VALUE'],
+          [() => fs.cpSync('/f', '/c', { mode: -1 }), 'ERR_OUT_OF_RANGE'],
+          [() => fs.cpSync('/f', '/c', { mode: 8 }), 'ERR_OUT_OF_RANGE'],
+          // A null length is refused: taken as 0, it emptied the file (node's own test-fs-truncate).
+          [() => fs.truncateSync('/f', null as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.ftruncateSync(fd, null as never), 'ERR_INVALID_ARG_TYPE'],
+          [() => fs.promises.truncate('/f', null as never), 'ERR_INVALID_ARG_TYPE'],
+          // An odd-length hex string would write its whole pairs only, silently short.
+          [() => fs.writeSync(fd, 'abc', 0, 'hex'), 'ERR_INVALID_ARG_VALUE'],
+          // node opens first: a flag that cannot write fails at open when the file is missing.
+          [() => fs.appendFileSync('/n', 'x', { flag: 'r' }), 'ENOENT'],
+          [() => fs.writeFileSync('/n', 'x', { flag: 'r' }), 'ENOENT'],
+          [() => fs.writeFileSync('/f', 'y', { flag: 'r' }), 'EBADF'],
+        ];
+        for (const [call, code] of refusals) {
+          const error = await caught(call);
+          expect(error.code, String(call)).toBe(code);
+        }
+        expect((await caught(() => fs.appendFileSync('/n', 'x', { flag: 'r' }))).syscall).toBe('open');
+        // node's words: a dotted name is a property, and what was received is described by its type.
+        expect((await caught(() => fs.mkdirSync('/m', { recursive: 1 } as never))).message).toBe(
+          'The "options.recursive" property must be of type boolean. Received type number (1)',
+        );
+        expect((await caught(() => fs.mkdirSync({} as never))).message).toBe(
+          'The "path" argument must be of type string or an instance of Buffer or URL. Received an instance of Object',
+        );
+        expect((await caught(() => fs.writeFileSync('/n', 5 as never))).message).toBe(
+          'The "data" argument must be of type string or an instance of Buffer, TypedArray, or DataView. Received type number (5)',
+        );
+        fs.closeSync(fd);
+        expect(snapshot(ctx.ws)).toEqual(before);
+        // node's promises.readdir alone does not validate `recursive`: any truthy value recurses.
+        fs.writeFileSync('/d/x', '');
+        expect(await fs.promises.readdir('/d', { recursive: 'yes' } as never)).toEqual(['x']);
+        expect(await fs.promises.readdir('/', { recursive: 1 } as never)).toContain('d/x');
+        // writeFile from an iterable refuses a chunk that is neither a string nor bytes (null crashed).
+        for (const chunk of [null, undefined, 42]) {
+          const chunks = function* () {
+            yield 'ok';
+            yield chunk;
+          };
+          await expect(fs.promises.writeFile('/it', chunks() as never)).rejects.toMatchObject({
+            code: 'ERR_INVALID_ARG_TYPE',
+          });
+        }
+        // As node's binding, only true asks for bigints; BigIntStats' Dates are not own keys, as node's.
+        expect(typeof fs.statSync('/f', { bigint: 1 } as never).size).toBe('number');
+        expect(typeof fs.statSync('/f', { bigint: true }).size).toBe('bigint');
+        expect(Object.keys(fs.statSync('/f', { bigint: true }))).not.toContain('mtime');
+        expect(fs.statSync('/f', { bigint: true }).mtime).toBeInstanceOf(Date);
+        expect(typeof fs.statfsSync('/', { bigint: 'x' } as never).bsize).toBe('number');
+      },
+    );
 
     defineCase(target, 'rm: files, symlinks, trees with recursive, missing paths with force', async (ctx) => {
       const fs = nodeFsOf(ctx);
@@ -847,6 +1053,25 @@ export function nodeFsCases(target: ConformanceTarget): void {
       expect(() => (fs.stat as unknown as (p: unknown) => void)('/f')).toThrow(
         expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
       );
+    });
+
+    defineCase(target, 'util.promisify of exists, read, write, readv and writev resolves as node’s', async (ctx) => {
+      const fs = nodeFsOf(ctx);
+      fs.writeFileSync('/f', 'hello');
+      // Libraries promisify these themselves: exists resolves a boolean, the fd calls both values by name.
+      expect(await promisify(fs.exists)('/f')).toBe(true);
+      expect(await promisify(fs.exists)('/nope')).toBe(false);
+      const fd = fs.openSync('/f', 'r+');
+      const read = await promisify(fs.read)(fd, Buffer.alloc(5), 0, 5, 0);
+      expect([read.bytesRead, read.buffer.toString()]).toEqual([5, 'hello']);
+      const written = await promisify(fs.write)(fd, Buffer.from('J'), 0, 1, 0);
+      expect([written.bytesWritten, written.buffer.toString()]).toEqual([1, 'J']);
+      const gathered = await promisify(fs.writev)(fd, [Buffer.from('a')], 1);
+      expect(gathered.bytesWritten).toBe(1);
+      const scattered = await promisify(fs.readv)(fd, [Buffer.alloc(2), Buffer.alloc(3)], 0);
+      expect([scattered.bytesRead, Buffer.concat(scattered.buffers).toString()]).toEqual([5, 'Jallo']);
+      await expect(promisify(fs.read)(999, Buffer.alloc(1), 0, 1, 0)).rejects.toMatchObject({ code: 'EBADF' });
+      fs.closeSync(fd);
     });
 
     defineCase(target, 'promises: each resolves like its sync form and rejects with the same error', async (ctx) => {
@@ -1312,6 +1537,51 @@ export function nodeFsCases(target: ConformanceTarget): void {
 
     defineCase(
       target,
+      'watch: filenames in the encoding asked for; watchFile of a missing path; promises.watch errors',
+      async (ctx) => {
+        const fs = nodeFsOf(ctx);
+        fs.mkdirSync('/d');
+        const tick = () => new Promise((resolve) => setTimeout(resolve, 10));
+        const names: unknown[] = [];
+        const asBuffer = fs.watch('/d', { encoding: 'buffer' }, (_event, name) => names.push(name));
+        const asHex = fs.watch('/d', 'hex', (_event, name) => names.push(name));
+        fs.mkdirSync('/d/ab');
+        await tick();
+        asBuffer.close();
+        asHex.close();
+        expect(names).toEqual([Buffer.from('ab'), '6162']);
+        expect(() => fs.watch('/d', { encoding: 'bogus' as never })).toThrow(
+          expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+        );
+        // node: a watched path missing at the start is reported once, zeroed stats for both.
+        const stats: Array<[number, number, number]> = [];
+        const listener = (curr: { size: number; mtimeMs: number }, prev: { size: number }) =>
+          stats.push([curr.size, curr.mtimeMs, prev.size]);
+        fs.watchFile('/d/late', listener);
+        await tick();
+        expect(stats).toEqual([[0, 0, 0]]);
+        fs.writeFileSync('/d/late', 'abc');
+        await tick();
+        expect(stats.length).toBe(2);
+        expect(stats[1][0]).toBe(3);
+        fs.unwatchFile('/d/late', listener);
+        // promises.watch is an async generator: a missing path rejects the first next(), not the call;
+        // aborting rejects with an AbortError.
+        const missing = fs.promises.watch('/nope');
+        await expect(missing[Symbol.asyncIterator]().next()).rejects.toMatchObject({
+          code: 'ENOENT',
+          syscall: 'watch',
+        });
+        const controller = new AbortController();
+        const iterator = fs.promises.watch('/d', { signal: controller.signal })[Symbol.asyncIterator]();
+        const pending = iterator.next();
+        controller.abort();
+        await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'ABORT_ERR' });
+      },
+    );
+
+    defineCase(
+      target,
       'glob: wildcards skip dotfiles, ** does not follow links, cwd, exclude, withFileTypes',
       async (ctx) => {
         const fs = nodeFsOf(ctx, { cwd: '/p' });
@@ -1337,6 +1607,18 @@ export function nodeFsCases(target: ConformanceTarget): void {
             ['le', 'd', false],
           ],
         );
+        // With an absolute cwd, node's Dirents name absolute parents (its root joined to the result).
+        expect(
+          sorted(fs.globSync('**', { cwd: '/p/d', withFileTypes: true }).map((d) => `${d.parentPath}|${d.name}`)),
+        ).toEqual(['/p/d/e|a.js', '/p/d|e', '/p/d|f', '/p/d|le', '/p|d']);
+        // A trailing slash: directories only (a link to one is not, unless named literally, as node).
+        fs.symlinkSync('f', '/p/d/lf');
+        expect(sorted(fs.globSync('d/*/'))).toEqual(['d/e']);
+        expect(sorted(fs.globSync('**/'))).toEqual(['.', 'd', 'd/e']);
+        expect(sorted(fs.globSync('d/**/e/'))).toEqual(['d/e']);
+        expect(sorted(fs.globSync(['d/f/', 'd/le/', 'd/lf/', 'd/nope/']))).toEqual(['d/le', 'd/lf']);
+        // A literal '..' is joined away, as node's path.join.
+        expect(fs.globSync('d/e/../f')).toEqual(['d/f']);
         const viaPromise: string[] = [];
         for await (const path of fs.promises.glob('d/*.js', {})) viaPromise.push(String(path));
         expect(viaPromise).toEqual([]);
