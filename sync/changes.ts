@@ -455,6 +455,11 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     sent.clear();
     looked.clear();
   };
+  const carries = (position: Position): boolean => {
+    if (!position.rows) return !position.move && sent.has(position.path);
+    const paths = position.rows.flatMap((row) => (row.path === null ? [] : [pathAsOf(moves, row.path, position.rev)]));
+    return paths.length > 0 && paths.every((path) => sent.has(path));
+  };
   let exhausted = false;
   page: while (!exhausted && scanned < maxScan) {
     const read = readPositions(db, cursor, through, limit + 1, liveOnly);
@@ -464,17 +469,10 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     for (; index < read.positions.length && scanned < maxScan; index++) {
       const position = read.positions[index];
       const full = entries.length >= limit || chunks >= maxChunks || bytes >= maxBytes;
-      // A position whose paths this page already carries adds nothing and costs no scan: the page
-      // goes on over it even when full. So directories a position brought first (a chain changed
-      // deepest first) are passed over where their own positions come, not sent again by the
-      // pages after.
-      const paths = position.rows?.flatMap((row) =>
-        row.path === null ? [] : [pathAsOf(moves, row.path, position.rev)],
-      );
-      const carried = paths
-        ? paths.length > 0 && paths.every((path) => sent.has(path))
-        : !position.move && sent.has(position.path);
-      if (!carried) scanned++;
+      // A full page goes on over positions whose paths it already carries (they add nothing), at no
+      // scan: so directories a position brought first (a chain changed deepest first) are passed
+      // over where their own positions come, not sent again by the pages after.
+      if (!(full && carries(position))) scanned++;
       const here = { rev: position.rev, at: position.at };
       const mark = entries.length;
       if (position.rows) {
