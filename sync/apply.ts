@@ -397,11 +397,15 @@ function applyStates(
     for (const entry of entries) {
       const events = m.events.length;
       try {
+        const implied = impliedDirectories(db, m, entry, policy, peer);
         // Each entry in its own savepoint: one this side cannot store leaves no trace, the rest go on.
         const outcome = db.transaction(() => applyEntry(db, m, entry, policy, peer, result, parents));
         if (outcome === 'skipped') result.skipped++;
         else result.applied++;
-        if (outcome === 'applied') echoed.add(entry.path);
+        if (outcome === 'applied') {
+          echoed.add(entry.path);
+          for (const dir of implied) if (nodeAt(db, dir)?.type === 'dir') echoed.add(dir);
+        }
       } catch (error) {
         if (!(error instanceof FsError) || isTransient(error)) throw error;
         m.events.length = events;
@@ -517,6 +521,28 @@ class ParentTimes {
       this.db.run("UPDATE vfs_nodes SET mtime = ?, rev = ? WHERE inode = ? AND type = 'dir'", [mtime, rev, inode]);
     }
   }
+}
+
+/**
+ * The directories above `entry` this side lacks though it did not remove them (it never had them,
+ * or the peer removed them): the entry was sent at its path as of a revision whose directories the
+ * peer has removed since, so it sent no state for them, and their removal follows in its stream.
+ * Made here to hold the entry, they are the peer's state, not this side's work: were they this
+ * side's, that removal would find them changed concurrently and keep them, and they would travel
+ * back (a new replica's first sync put back on the authority a directory removed there).
+ */
+function impliedDirectories(
+  db: Database,
+  m: Mutation,
+  entry: PathState,
+  policy: ConflictPolicy | undefined,
+  peer: string | undefined,
+): string[] {
+  if (!policy || peer === undefined || entry.type === 'delete') return [];
+  const implied: string[] = [];
+  for (let dir = parentPath(entry.path); dir !== '/' && !nodeAt(db, dir); dir = parentPath(dir))
+    if (!isConcurrent(db, dir, undefined, policy.base, peer, m)) implied.push(dir);
+  return implied;
 }
 
 /** Applies one entry; returns whether it was applied, skipped, or settled as a conflict. */

@@ -146,6 +146,25 @@ export type ChangeEntry = FileEntry | DirEntry | SymlinkEntry | SpecialEntry | D
 /** What one path holds: a live node's state or a deletion (every entry but a move). */
 export type PathState = Exclude<ChangeEntry, MoveEntry>;
 
+/**
+ * The default bound of a page of the stream, in the bytes {@link entryBytes} counts: a quarter of a
+ * 32 MiB message, whatever the paths' lengths (a workspace path may be 1 MiB long).
+ */
+export const PAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * At most how many bytes `entry` takes in a message: its strings (path, a move's origin, a link's
+ * target) as JSON escapes them at worst (6 bytes a character: a name may hold control characters),
+ * its chunk list (about 100 bytes an item) and a fixed part for the other fields.
+ */
+export function entryBytes(entry: ChangeEntry): number {
+  const strings =
+    entry.path.length +
+    (entry.type === 'move' ? entry.from.length : 0) +
+    (entry.type === 'symlink' ? entry.target.length : 0);
+  return 256 + 6 * strings + (entry.type === 'file' ? 100 * entry.chunks.length : 0);
+}
+
 /** The cursor before any change. */
 export const START_CURSOR: ChangeCursor = Object.freeze({ rev: 0, at: null });
 
@@ -253,6 +272,12 @@ export interface CoalesceOptions {
    * it), so a page of huge files stays far below a 32 MiB message. Default 50,000 (about 4 MB).
    */
   maxChunks?: number;
+  /**
+   * At most about this many bytes of entries per page, as {@link entryBytes} counts them (an entry
+   * that would carry the page past it starts the next page, unless it is the page's first), so a
+   * page of paths deep in a tree stays far below a 32 MiB message too. Default {@link PAGE_BYTES}.
+   */
+  maxBytes?: number;
   /** Leave out changes this side applied from `peer` (they would only echo back). */
   peer?: string;
   /** Live nodes only, no deletions: the full manifest a peer resynchronises from. */
@@ -379,6 +404,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
   const through = options.through ?? currentRev(db);
   const limit = Math.max(1, options.limit ?? 256);
   const maxChunks = options.maxChunks ?? 50_000;
+  const maxBytes = options.maxBytes ?? PAGE_BYTES;
   const ignore = options.ignore ?? DEFAULT_IGNORE;
   const liveOnly = options.liveOnly === true;
   const peer = options.peer;
@@ -389,6 +415,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
   const sent = new Set<string>();
   const looked = new Set<string>();
   let chunks = 0;
+  let bytes = 0;
   let cursor: ChangeCursor = after;
   // Positions skipped as echoes or ignored do not fill a page; bound the scan so a page stays cheap.
   let scanned = 0;
@@ -396,6 +423,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
   const emit = (entry: ChangeEntry): void => {
     entries.push(entry);
     sent.add(entry.path);
+    bytes += entryBytes(entry);
     if (entry.type === 'file') chunks += entry.chunks.length;
   };
   const wanted = (path: string, rev: number): boolean =>
@@ -421,19 +449,30 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     sendAncestors(to, rev);
     const bases = row.bases === null ? {} : (JSON.parse(row.bases) as Record<string, ChangeCursor>);
     const base = (peer === undefined ? undefined : bases[peer]) ?? START_CURSOR;
-    entries.push({ type: 'move', rev, path: to, from: row.path, inode: Number(row.inode), base });
+    const move: MoveEntry = { type: 'move', rev, path: to, from: row.path, inode: Number(row.inode), base };
+    entries.push(move);
+    bytes += entryBytes(move);
     sent.clear();
     looked.clear();
   };
+  const carries = (position: Position): boolean => {
+    if (!position.rows) return !position.move && sent.has(position.path);
+    const paths = position.rows.flatMap((row) => (row.path === null ? [] : [pathAsOf(moves, row.path, position.rev)]));
+    return paths.length > 0 && paths.every((path) => sent.has(path));
+  };
   let exhausted = false;
-  page: while (!exhausted && entries.length < limit && chunks < maxChunks && scanned < maxScan) {
+  page: while (!exhausted && scanned < maxScan) {
     const read = readPositions(db, cursor, through, limit + 1, liveOnly);
     exhausted = read.exhausted;
     if (read.positions.length === 0) break;
     let index = 0;
-    for (; index < read.positions.length && entries.length < limit && chunks < maxChunks; index++) {
+    for (; index < read.positions.length && scanned < maxScan; index++) {
       const position = read.positions[index];
-      scanned++;
+      const full = entries.length >= limit || chunks >= maxChunks || bytes >= maxBytes;
+      // A full page goes on over positions whose paths it already carries (they add nothing), at no
+      // scan: so directories a position brought first (a chain changed deepest first) are passed
+      // over where their own positions come, not sent again by the pages after.
+      if (!(full && carries(position))) scanned++;
       const here = { rev: position.rev, at: position.at };
       const mark = entries.length;
       if (position.rows) {
@@ -454,9 +493,10 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
         if (entry.type !== 'delete') sendAncestors(entry.path, position.rev);
         emit(entry);
       }
-      // A position whose directories not yet sent would carry the page past its limit (a peer
-      // refuses more than it allows) starts the next page, unless it is the page's first.
-      if (entries.length > limit && mark > 0) {
+      // A position that adds to a full page, or whose directories not yet sent would carry the page
+      // past its limit (a peer refuses more than it allows) or past its bytes (a message has a size
+      // limit), starts the next page, unless it is the page's first.
+      if (entries.length > mark && mark > 0 && (full || entries.length > limit || bytes > maxBytes)) {
         entries.length = mark;
         exhausted = false;
         break page;

@@ -15,8 +15,10 @@ import {
   type ChangeEntry,
   coalesceChanges,
   compareChangeCursors,
+  entryBytes,
   type FileEntry,
   HOLE,
+  PAGE_BYTES,
 } from './changes.ts';
 import { completePulled, DELTA_MIN_CHUNKS, groupsWanted, toDelta } from './chunk-delta.ts';
 import type { ManifestPage } from './compact.ts';
@@ -149,6 +151,30 @@ function chunksOf(entries: readonly ChangeEntry[]): Map<string, number> {
     for (const chunk of chunks) if (chunk.hash !== HOLE) sizes.set(chunk.hash, chunk.size);
   }
   return sizes;
+}
+
+/**
+ * `entries` cut into the calls that carry them: at most {@link MAX_BATCH_ENTRIES} entries and
+ * {@link PAGE_BYTES} a call (a call holds one entry at least). A page is one call unless its first
+ * position brought more directories not yet sent than that (a chain of directories changed
+ * deepest first, as `tar` and `cp -a` stamp them), which no page can split.
+ */
+function calls(entries: readonly ChangeEntry[]): ChangeEntry[][] {
+  const parts: ChangeEntry[][] = [];
+  let part: ChangeEntry[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = entryBytes(entry);
+    if (part.length > 0 && (part.length === MAX_BATCH_ENTRIES || bytes + size > PAGE_BYTES)) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(entry);
+    bytes += size;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
 }
 
 /** Drives sync between the replica `db` and its authority behind `endpoint`. */
@@ -347,19 +373,23 @@ export function createSyncDriver(
     for (;;) {
       const after = readPushCursor(db, authority);
       const batch = coalesceChanges(db, after, { peer: authority, limit: batchEntries, ignore: options.ignore });
-      let refused: RefusedEntry[] = [];
-      let expand: number[] = [];
-      if (batch.entries.length > 0) {
+      const refused: RefusedEntry[] = [];
+      const expand: number[] = [];
+      // A page is one call, unless directories it must send first carried it past what one call
+      // takes: then in several, in order, and only the last advances the authority's cursor.
+      const parts = calls(batch.entries);
+      for (const [i, part] of parts.entries()) {
+        const cursor = i === parts.length - 1 ? batch.cursor : after;
         // Big files go as chunk deltas; if the authority's list changed meanwhile, whole, once more.
-        let response = await sendBatch(authority, await withDeltas(batch.entries), batch.cursor, report);
-        if (response.stale?.length) response = await sendBatch(authority, batch.entries, batch.cursor, report);
+        let response = await sendBatch(authority, await withDeltas(part), cursor, report);
+        if (response.stale?.length) response = await sendBatch(authority, part, cursor, report);
         if (response.stale?.length) throw fsError('EIO', 'sync', response.stale[0], undefined, 'stale chunk list');
-        assertAppliedPushCursor(batch.cursor, response.acknowledged);
+        assertAppliedPushCursor(cursor, response.acknowledged);
         report.pushed += response.result.applied;
         addConflicts(report, response.result.conflicts);
-        refused = response.result.refused ?? [];
-        report.refused.push(...refused);
-        expand = response.expand ?? [];
+        refused.push(...(response.result.refused ?? []));
+        report.refused.push(...(response.result.refused ?? []));
+        expand.push(...(response.expand ?? []));
       }
       db.transaction(() => {
         recordRefusals(
