@@ -117,6 +117,10 @@ const QUERIES: ReadonlySet<string> = new Set([
   'statfs',
 ]);
 
+/** A query, or an open for reading only (a pin and a handle in memory, let go with a failed batch). */
+const isQuery = (r: LowLevelRequest, op: OpName | undefined): op is OpName =>
+  op !== undefined && (QUERIES.has(op) || (op === 'open' && ((r.flags ?? 0) & (O_ACCMODE | O_TRUNC)) === O_RDONLY));
+
 /**
  * Changes that commit the open group before their reply (fsync, and fallocate, whose reservation
  * is checked against the disk): a batch of only these opens no group, a lone one is its own
@@ -1050,7 +1054,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       for (const inode of knownInBatch.splice(0)) forget(inode, 1);
       for (const r of batch) {
         const op = OPS[r.op];
-        if (r.req && op !== 'forget' && op !== 'forgetMulti' && op !== 'end' && !QUERIES.has(op))
+        if (r.req && op !== 'forget' && op !== 'forgetMulti' && op !== 'end' && !isQuery(r, op))
           addon.replyErr(r.req, code);
       }
       // The kernel is told those opens and creates failed, so it never releases their handles:
@@ -1070,7 +1074,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
       // ENOSPC): it is asked again of the database as the rollback left it, and answered that.
       for (const r of batch) {
         const op = OPS[r.op];
-        if (!QUERIES.has(op)) continue;
+        if (!isQuery(r, op)) continue;
         try {
           handle(r, op)?.();
         } catch (queryError) {
