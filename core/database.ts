@@ -241,12 +241,7 @@ export class Database {
    * rowid of the last row inserted. A second, table-less statement is cheaper than RETURNING, which
    * SQLite serves through a temporary B-tree.
    */
-  lastChange(): {
-    /** Rows the last INSERT, UPDATE or DELETE changed (SQLite's `changes()`). */
-    changes: number;
-    /** Rowid of the last row inserted on this connection (SQLite's `last_insert_rowid()`). */
-    rowid: number;
-  } {
+  lastChange(): { changes: number; rowid: number } {
     const [row] = this.all<{ changes: number; rowid: number }>(
       'SELECT changes() AS changes, last_insert_rowid() AS rowid',
     );
