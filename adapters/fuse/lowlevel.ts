@@ -103,6 +103,25 @@ const READS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Requests that only read, whatever batch they come in: when the batch's own commit fails they
+ * are served again after the rollback instead of answering its error.
+ */
+const QUERIES: ReadonlySet<string> = new Set([
+  'lookup',
+  'getattr',
+  'readlink',
+  'read',
+  'opendir',
+  'readdir',
+  'readdirplus',
+  'statfs',
+]);
+
+/** A query, or an open for reading only (a pin and a handle in memory, let go with a failed batch). */
+const isQuery = (r: LowLevelRequest, op: OpName | undefined): op is OpName =>
+  op !== undefined && (QUERIES.has(op) || (op === 'open' && ((r.flags ?? 0) & (O_ACCMODE | O_TRUNC)) === O_RDONLY));
+
+/**
  * Changes that commit the open group before their reply (fsync, and fallocate, whose reservation
  * is checked against the disk): a batch of only these opens no group, a lone one is its own
  * transaction. A close (flush, release) is not one: it joins the group and is answered before its
@@ -414,8 +433,11 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     provider.inodeBufferOf(Number(node.inode))
       ? statOf(Number(node.inode))
       : statFields(toStat(node, '', allocatedBytes(db, node)));
+  /** The lookups the batch being served counted: taken back when its commit fails (see serveBatch). */
+  let knownInBatch: number[] = [];
   const known = (inode: number, count = 1): void => {
     lookups.set(inode, (lookups.get(inode) ?? 0) + count);
+    for (let i = 0; i < count; i++) knownInBatch.push(inode);
   };
   /** The entry of `name` in `parent` after a creator made it: one more lookup. */
   const entryOf = (parent: number, name: string): Float64Array => {
@@ -944,6 +966,7 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
     let ended = false;
     durable = false;
     openedInBatch = [];
+    knownInBatch = [];
     let changes = 0;
     let deferrable = 0;
     let staging = false;
@@ -1027,9 +1050,12 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         `dofs mount: committing a batch of ${batch.length}: ${error instanceof Error ? error.message : String(error)}`,
       );
       const code = (isFsError(error) && errno[error.code]) || errno.EIO;
+      // The kernel never gets the entries the batch counted: their lookups go with it.
+      for (const inode of knownInBatch.splice(0)) forget(inode, 1);
       for (const r of batch) {
         const op = OPS[r.op];
-        if (r.req && op !== 'forget' && op !== 'forgetMulti' && op !== 'end') addon.replyErr(r.req, code);
+        if (r.req && op !== 'forget' && op !== 'forgetMulti' && op !== 'end' && !isQuery(r, op))
+          addon.replyErr(r.req, code);
       }
       // The kernel is told those opens and creates failed, so it never releases their handles:
       // they go now, with their write buffers and pins (they stayed open for the session before).
@@ -1043,6 +1069,17 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
         // What an open with O_TRUNC changed in its buffer went with the batch too: not committed now.
         if (h.write) provider.releaseInodeBufferSync(h.inode, { discard: true });
         else if (!h.entries && !h.snapshot) unpinInode(db, h.inode);
+      }
+      // A query changed nothing, so the failed commit is not its error (stat(2) never answers
+      // ENOSPC): it is asked again of the database as the rollback left it, and answered that.
+      for (const r of batch) {
+        const op = OPS[r.op];
+        if (!isQuery(r, op)) continue;
+        try {
+          handle(r, op)?.();
+        } catch (queryError) {
+          addon.replyErr(r.req, toErrno(op, r, queryError));
+        }
       }
       return ended;
     }

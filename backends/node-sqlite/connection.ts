@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import type { DatabaseSync as Connection } from 'node:sqlite';
 import type { NodeSqliteBackendOptions } from './index.ts';
+import type { SpaceReserve } from './reserve.ts';
 
 /**
  * node:sqlite, loaded so that a Node without it (before 22.5; 22.13 drops the flag) gets a sentence
@@ -25,10 +26,37 @@ function loadNodeSqlite(): typeof import('node:sqlite') {
 
 const { DatabaseSync } = loadNodeSqlite();
 
+/**
+ * Opens `path` as {@link openConnection}; when that fails on a full disk and `reserve` holds space,
+ * the reserve is let go (what it is kept for) and the open tried once more. A WAL a full disk left
+ * uncheckpointed needs its index (`-shm`, 32 KiB) written before the first read: `dofs gc`, `fsck`
+ * and a new mount all failed to open such a database with "disk I/O error".
+ */
+export function openOnFullDisk(path: string, options: NodeSqliteBackendOptions, reserve?: SpaceReserve): Connection {
+  try {
+    return openConnection(path, options);
+  } catch (error) {
+    // SQLITE_IOERR (the WAL index not sized) or SQLITE_FULL, by their primary codes.
+    const code = ((error as { errcode?: number }).errcode ?? 0) & 0xff;
+    if ((code !== 10 && code !== 13) || !reserve?.release()) throw error;
+    return openConnection(path, options);
+  }
+}
+
 /** Opens `path` (`:memory:` or '' for memory): WAL, a busy timeout and incremental vacuum for files. */
-export function openConnection(path: string, options: NodeSqliteBackendOptions): Connection {
+function openConnection(path: string, options: NodeSqliteBackendOptions): Connection {
   const inMemory = path === ':memory:' || path === '';
   const db = new DatabaseSync(path);
+  try {
+    configure(db, inMemory, options);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+function configure(db: Connection, inMemory: boolean, options: NodeSqliteBackendOptions): void {
   // First of all: every statement below, the very first read included, waits for a lock another
   // process holds (a writer, or the last connection's closing checkpoint) instead of failing at once.
   if (!inMemory) db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5000)}`);
@@ -55,6 +83,4 @@ export function openConnection(path: string, options: NodeSqliteBackendOptions):
   }
   db.exec(`PRAGMA cache_size = ${-Math.trunc(options.cacheSizeKiB ?? 65_536)}`);
   db.exec('PRAGMA foreign_keys = ON');
-
-  return db;
 }

@@ -5,7 +5,7 @@
  */
 import type { StatementSync } from 'node:sqlite';
 import type { BackendLimits, SqlValue, StorageBackend } from '../../core/backend.ts';
-import { openConnection } from './connection.ts';
+import { openOnFullDisk } from './connection.ts';
 import { reclaimSpace } from './reclaim.ts';
 import { createSpaceReserve, reserveSize } from './reserve.ts';
 import { allRows, returnArrays } from './rows.ts';
@@ -40,7 +40,8 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
   const path = options.path ?? ':memory:';
   const reserveBytes = reserveSize(options.reserveBytes);
   const inMemory = path === ':memory:' || path === '';
-  const db = openConnection(path, options);
+  const reserve = inMemory ? undefined : createSpaceReserve(`${path}-reserve`, reserveBytes);
+  const db = openOnFullDisk(path, options, reserve);
   const statements = new Map<string, StatementSync>();
   const prepare = (sql: string): StatementSync => {
     let statement = statements.get(sql);
@@ -50,7 +51,6 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
     }
     return statement;
   };
-  const reserve = inMemory ? undefined : createSpaceReserve(`${path}-reserve`, reserveBytes);
   const transactions = createTransactions(db, () => reserve?.replenish());
   let closed = false;
 

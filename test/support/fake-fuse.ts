@@ -14,10 +14,14 @@ export interface FakeReply {
   keep?: boolean;
 }
 
-/** The handlers of `provider`'s workspace, what they answered, and the cache invalidations they asked for. */
+/**
+ * The handlers of `provider`'s workspace, what they answered (`replyTo` a request given to
+ * `fs.serve` directly), and the cache invalidations they asked for.
+ */
 export function fakeMount(provider: SQLiteWorkspaceProvider): {
   fs: LowLevelFs;
   send: (op: OpName, fields: Partial<LowLevelRequest>) => FakeReply;
+  replyTo: (req: number) => FakeReply | undefined;
   invalidated: string[];
 } {
   const replies = new Map<number, FakeReply>();
@@ -49,5 +53,5 @@ export function fakeMount(provider: SQLiteWorkspaceProvider): {
     fs.serve([{ op: OPS.indexOf(op), req, ino: 1, uid: 0, gid: 0, pid: 1, umask: 0, ...fields }]);
     return replies.get(req) ?? { errno: -1 };
   };
-  return { fs, send, invalidated };
+  return { fs, send, replyTo: (req) => replies.get(req), invalidated };
 }
