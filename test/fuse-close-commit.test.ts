@@ -29,6 +29,9 @@ afterEach(() => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What every request of a batch served by hand carries. */
+const REQUEST = { ino: 1, uid: 0, gid: 0, pid: 1, umask: 0 };
+
 /** The handlers over a database file whose next group COMMIT can be made to fail as a full disk does. */
 function mount() {
   const dir = mkdtempSync(join(tmpdir(), 'dofs-close-commit-'));
@@ -53,6 +56,18 @@ function mount() {
     expect(send('release', { ino, fh: opened.fh }).errno).toBe(0);
     return ino;
   };
+  /**
+   * A committed file (its inode returned), then a lost group: for a while after it every batch of
+   * changes is a transaction of its own.
+   */
+  const afterLostGroup = async (): Promise<number> => {
+    const file = writeClose('file', 'committed');
+    expect(send('fsyncdir', { ino: 1 }).errno).toBe(0);
+    writeClose('lost', 'lost');
+    fault.failNext = true;
+    await sleep(GROUP_WINDOW_MS * 10);
+    return file;
+  };
   const close = () => {
     fs.releaseAll();
     reader.close();
@@ -63,6 +78,7 @@ function mount() {
     reader,
     send,
     writeClose,
+    afterLostGroup,
     fault,
     invalidated,
     close,
@@ -227,18 +243,12 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
   it('a batch whose own transaction fails lets go of the files it opened: the kernel was told they failed and never releases them', async () => {
     const m = mount();
     try {
-      const file = m.writeClose('file', 'committed');
-      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
-      // A lost group: for a while every batch of changes is a transaction of its own.
-      m.writeClose('lost', 'lost');
-      m.fault.failNext = true;
-      await sleep(GROUP_WINDOW_MS * 10);
+      const file = await m.afterLostGroup();
       expect(m.state.openHandles).toBe(0);
       m.fault.failNextTransaction = true;
-      const request = { ino: 1, uid: 0, gid: 0, pid: 1, umask: 0 };
       m.serve([
-        { ...request, op: OPS.indexOf('create'), req: 1001, name: 'made', mode: 0o644, flags: O_WRONLY | O_CREAT },
-        { ...request, op: OPS.indexOf('open'), req: 1002, ino: file, flags: O_WRONLY | O_TRUNC },
+        { ...REQUEST, op: OPS.indexOf('create'), req: 1001, name: 'made', mode: 0o644, flags: O_WRONLY | O_CREAT },
+        { ...REQUEST, op: OPS.indexOf('open'), req: 1002, ino: file, flags: O_WRONLY | O_TRUNC },
       ]);
       expect(m.ws.exists('/made')).toBe(false);
       expect(text(m.ws, '/file')).toBe('committed');
@@ -257,23 +267,17 @@ describe('the mount answers a close before its COMMIT, fsync and fsyncdir after 
   it('a batch whose own transaction fails answers its queries and read-only opens from the database as the rollback left it, not with its error', async () => {
     const m = mount();
     try {
-      const file = m.writeClose('file', 'committed');
-      expect(m.send('fsyncdir', { ino: 1 }).errno).toBe(0);
-      // A lost group: for a while every batch of changes is a transaction of its own.
-      m.writeClose('lost', 'lost');
-      m.fault.failNext = true;
-      await sleep(GROUP_WINDOW_MS * 10);
+      const file = await m.afterLostGroup();
       m.fault.failNextTransaction = true;
-      const request = { ino: 1, uid: 0, gid: 0, pid: 1, umask: 0 };
       // fsx met this on a full tmpfs: fstat (getattr) answered ENOSPC, which stat(2) never does.
       m.serve([
-        { ...request, op: OPS.indexOf('mkdir'), req: 2001, name: 'dir', mode: 0o755 },
-        { ...request, op: OPS.indexOf('getattr'), req: 2002, ino: file },
-        { ...request, op: OPS.indexOf('lookup'), req: 2003, name: 'file' },
-        { ...request, op: OPS.indexOf('lookup'), req: 2004, name: 'dir' },
-        { ...request, op: OPS.indexOf('mkdir'), req: 2005, name: 'other', mode: 0o755 },
-        { ...request, op: OPS.indexOf('open'), req: 2006, ino: file, flags: 0 },
-        { ...request, op: OPS.indexOf('open'), req: 2007, ino: file, flags: O_WRONLY },
+        { ...REQUEST, op: OPS.indexOf('mkdir'), req: 2001, name: 'dir', mode: 0o755 },
+        { ...REQUEST, op: OPS.indexOf('getattr'), req: 2002, ino: file },
+        { ...REQUEST, op: OPS.indexOf('lookup'), req: 2003, name: 'file' },
+        { ...REQUEST, op: OPS.indexOf('lookup'), req: 2004, name: 'dir' },
+        { ...REQUEST, op: OPS.indexOf('mkdir'), req: 2005, name: 'other', mode: 0o755 },
+        { ...REQUEST, op: OPS.indexOf('open'), req: 2006, ino: file, flags: 0 },
+        { ...REQUEST, op: OPS.indexOf('open'), req: 2007, ino: file, flags: O_WRONLY },
       ]);
       expect(m.replyTo(2001)?.errno).toBe(ENOSPC);
       expect(m.replyTo(2002)?.errno).toBe(0);

@@ -83,25 +83,6 @@ const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
 const errno = osConstants.errno as Record<string, number>;
 
-/** Operations that change nothing in the database (a batch of only these needs no transaction). */
-const READS: ReadonlySet<string> = new Set([
-  'fsyncdir',
-  'lookup',
-  'forget',
-  'forgetMulti',
-  'getattr',
-  'readlink',
-  'read',
-  'opendir',
-  'readdir',
-  'readdirplus',
-  'releasedir',
-  'statfs',
-  'init',
-  'destroy',
-  'end',
-]);
-
 /**
  * Requests that only read, whatever batch they come in: when the batch's own commit fails they
  * are served again after the rollback instead of answering its error.
@@ -115,6 +96,18 @@ const QUERIES: ReadonlySet<string> = new Set([
   'readdir',
   'readdirplus',
   'statfs',
+]);
+
+/** Operations that change nothing in the database (a batch of only these needs no transaction). */
+const READS: ReadonlySet<string> = new Set([
+  ...QUERIES,
+  'fsyncdir',
+  'forget',
+  'forgetMulti',
+  'releasedir',
+  'init',
+  'destroy',
+  'end',
 ]);
 
 /** A query, or an open for reading only (a pin and a handle in memory, let go with a failed batch). */
