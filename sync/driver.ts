@@ -124,22 +124,31 @@ function addConflicts(report: SyncReport, found: readonly SyncConflict[]): void 
   }
 }
 
-/** Groups hashes so each group's objects stay under `maxBytes` (sizes known from the chunk lists). */
-function groupBySize(chunks: ReadonlyArray<{ hash: string; size: number }>, maxBytes: number): string[][] {
-  const groups: string[][] = [];
-  let current: string[] = [];
+/**
+ * `items` in order, cut into parts of at most `maxCount` items and `maxBytes` by `sizeOf` (a part
+ * holds one item at least, however large).
+ */
+function packed<T>(items: readonly T[], sizeOf: (item: T) => number, maxCount: number, maxBytes: number): T[][] {
+  const parts: T[][] = [];
+  let part: T[] = [];
   let bytes = 0;
-  for (const chunk of chunks) {
-    if (current.length > 0 && (bytes + chunk.size > maxBytes || current.length >= 1024)) {
-      groups.push(current);
-      current = [];
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (part.length > 0 && (part.length >= maxCount || bytes + size > maxBytes)) {
+      parts.push(part);
+      part = [];
       bytes = 0;
     }
-    current.push(chunk.hash);
-    bytes += chunk.size;
+    part.push(item);
+    bytes += size;
   }
-  if (current.length > 0) groups.push(current);
-  return groups;
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
+
+/** Groups hashes so each group's objects stay under `maxBytes` (sizes known from the chunk lists). */
+function groupBySize(chunks: ReadonlyArray<{ hash: string; size: number }>, maxBytes: number): string[][] {
+  return packed(chunks, (chunk) => chunk.size, 1024, maxBytes).map((group) => group.map((chunk) => chunk.hash));
 }
 
 /** The objects `entries` name (a delta entry: only those of its groups; the peer has the rest). */
@@ -160,21 +169,7 @@ function chunksOf(entries: readonly ChangeEntry[]): Map<string, number> {
  * deepest first, as `tar` and `cp -a` stamp them), which no page can split.
  */
 function calls(entries: readonly ChangeEntry[]): ChangeEntry[][] {
-  const parts: ChangeEntry[][] = [];
-  let part: ChangeEntry[] = [];
-  let bytes = 0;
-  for (const entry of entries) {
-    const size = entryBytes(entry);
-    if (part.length > 0 && (part.length === MAX_BATCH_ENTRIES || bytes + size > PAGE_BYTES)) {
-      parts.push(part);
-      part = [];
-      bytes = 0;
-    }
-    part.push(entry);
-    bytes += size;
-  }
-  if (part.length > 0) parts.push(part);
-  return parts;
+  return packed(entries, entryBytes, MAX_BATCH_ENTRIES, PAGE_BYTES);
 }
 
 /** Drives sync between the replica `db` and its authority behind `endpoint`. */
