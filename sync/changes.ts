@@ -11,7 +11,7 @@
  */
 import type { Database } from '../core/database.ts';
 import { fsError, isFsError } from '../core/errors.ts';
-import { isSpecial, type NodeRow, type SpecialType } from '../core/nodes.ts';
+import { getNode, isSpecial, type NodeRow, type SpecialType } from '../core/nodes.ts';
 import { parentPath } from '../core/paths.ts';
 import { type Location, locate } from '../core/resolve.ts';
 import { readMeta } from '../core/schema.ts';
@@ -19,6 +19,7 @@ import type { ChunkDelta } from './chunk-delta.ts';
 import { echoedAt } from './echo.ts';
 import { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 import { type LoggedMove, movesAfter, pathAsOf, pathNow } from './move-log.ts';
+import { type DirectoryPaths, directoryPaths } from './node-paths.ts';
 
 /**
  * A position in a change stream: every change of revisions below `rev` was sent, and of `rev`
@@ -306,20 +307,17 @@ interface NodePosition extends NodeRow {
 
 // The rest of the cursor's revision, then the revisions after it: two index seeks, so a page in the
 // middle of a revision that touched 100,000 nodes costs what the page holds, not what comes before it.
-// CROSS JOIN keeps SQLite from driving the path walk by a scan of every dirent (filtered by the
-// page): it seeks each page node's dirent instead, so a page costs the same at any workspace size.
+// Each node comes with its entries (one row per name; none for the root or an orphan), whose
+// directories' paths `directoryPaths` builds.
 const NODE_PAGE = `WITH page AS (
     SELECT * FROM (
       SELECT * FROM (SELECT * FROM vfs_nodes WHERE rev = ? AND inode > ? ORDER BY inode LIMIT ?)
       UNION ALL
       SELECT * FROM (SELECT * FROM vfs_nodes WHERE rev > ? AND rev <= ? ORDER BY rev, inode LIMIT ?)
     ) ORDER BY rev, inode LIMIT ?
-  ), up(start, node, path) AS (
-    SELECT d.child, d.parent, d.name FROM page CROSS JOIN vfs_dirents d ON d.child = page.inode
-    UNION ALL
-    SELECT up.start, d.parent, d.name || '/' || up.path FROM up JOIN vfs_dirents d ON d.child = up.node
   )
-  SELECT page.*, '/' || up.path AS path FROM page LEFT JOIN up ON up.start = page.inode AND up.node = 1
+  SELECT page.*, d.parent AS dirent_parent, d.name AS dirent_name
+  FROM page LEFT JOIN vfs_dirents d ON d.child = page.inode
   ORDER BY page.rev, page.inode`;
 
 const LOG_COLUMNS = 'id, rev, path, op, target, inode, peer, bases';
@@ -365,11 +363,24 @@ function readPositions(
   through: number,
   count: number,
   liveOnly: boolean,
+  directories: DirectoryPaths,
 ): { positions: Position[]; exhausted: boolean } {
   const at = after.at ?? Number.MAX_SAFE_INTEGER;
   const nodes: Position[] = [];
   const nodeAfter = Math.min(at, Number.MAX_SAFE_INTEGER);
-  for (const row of db.all<NodePosition>(NODE_PAGE, [after.rev, nodeAfter, count, after.rev, through, count, count])) {
+  const page = db.all<NodeRow & { dirent_parent: number | null; dirent_name: string | null }>(NODE_PAGE, [
+    after.rev,
+    nodeAfter,
+    count,
+    after.rev,
+    through,
+    count,
+    count,
+  ]);
+  directories.load(page.flatMap((row) => (row.dirent_parent === null ? [] : [Number(row.dirent_parent)])));
+  for (const { dirent_parent: parent, dirent_name: name, ...node } of page) {
+    const path = parent === null || name === null ? null : directories.pathOf(Number(parent), name);
+    const row: NodePosition = { ...node, path };
     const last = nodes[nodes.length - 1];
     if (last && last.at === Number(row.inode)) last.rows?.push(row);
     else nodes.push({ rev: Number(row.rev), at: Number(row.inode), rows: [row], path: '', move: null });
@@ -410,6 +421,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
   const peer = options.peer;
   // Paths are read as they are now; the moves after the cursor carry them back to each entry's revision.
   const moves: LoggedMove[] = liveOnly ? [] : movesAfter(db, after.rev);
+  const directories = directoryPaths(db);
   const entries: ChangeEntry[] = [];
   // Paths sent since the page began or since the last move: a path means another node across a move.
   const sent = new Set<string>();
@@ -434,7 +446,10 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     const dir = parentPath(path);
     if (dir === '/' || sent.has(dir) || looked.has(dir)) return;
     looked.add(dir);
-    const node = nodeAt(db, pathNow(moves, dir, rev));
+    // A directory above the page's nodes is known by inode: no walk from the root for each level.
+    const now = pathNow(moves, dir, rev);
+    const known = directories.inodeAt(now);
+    const node = known === undefined ? nodeAt(db, now) : getNode(db, known);
     if (!node) return;
     if (compareChangeCursors({ rev: Number(node.rev), at: Number(node.inode) }, after) <= 0) return;
     sendAncestors(dir, rev);
@@ -462,7 +477,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
   };
   let exhausted = false;
   page: while (!exhausted && scanned < maxScan) {
-    const read = readPositions(db, cursor, through, limit + 1, liveOnly);
+    const read = readPositions(db, cursor, through, limit + 1, liveOnly, directories);
     exhausted = read.exhausted;
     if (read.positions.length === 0) break;
     let index = 0;
