@@ -43,6 +43,11 @@ export interface ChunkDelta {
    * `groups` yet. The replica asks for the groups it lacks (`fetchChunkGroups`), then applies.
    */
   digests?: string[];
+  /**
+   * Pushed entries only: the whole list was sent ahead in parts (`stageList`, see `list-parts.ts`)
+   * under `digest`, because it is longer than one message carries; `base` is empty and `groups` none.
+   */
+  staged?: boolean;
 }
 
 /** One group of a chunk list: its index and items. */
@@ -63,9 +68,12 @@ export interface ChunkGroupRequest {
   groups: number[];
 }
 
+/** A chunk list as text, `hash:size` and a newline per item: what its digests hash, and how a staged part is kept. */
+export const listText = (chunks: readonly EntryChunk[]): string =>
+  chunks.map((chunk) => `${chunk.hash}:${chunk.size}\n`).join('');
+
 const encoder = new TextEncoder();
-const encode = (chunks: readonly EntryChunk[]): Uint8Array =>
-  encoder.encode(chunks.map((chunk) => `${chunk.hash}:${chunk.size}\n`).join(''));
+const encode = (chunks: readonly EntryChunk[]): Uint8Array => encoder.encode(listText(chunks));
 
 /** The digests of a chunk list: whole, and per group. */
 export function chunkDigests(chunks: readonly EntryChunk[]): ChunkDigests {
@@ -167,7 +175,12 @@ export function completePulled(
 const bad = (detail: string) => fsError('EINVAL', 'sync', undefined, undefined, detail);
 
 /** The chunk list `delta` makes from `base`, or null when `base` is not the list it was made against. */
-function rebuild(path: string, delta: ChunkDelta, base: readonly EntryChunk[] | null | undefined): EntryChunk[] | null {
+function rebuild(
+  path: string,
+  delta: ChunkDelta,
+  base: readonly EntryChunk[] | null | undefined,
+  staged: StagedLists | undefined,
+): EntryChunk[] | null {
   const wellFormed =
     delta &&
     typeof delta.base === 'string' &&
@@ -176,6 +189,12 @@ function rebuild(path: string, delta: ChunkDelta, base: readonly EntryChunk[] | 
     delta.count >= 0 &&
     Array.isArray(delta.groups);
   if (!wellFormed) throw bad(`entry ${path} has a malformed chunk delta`);
+  if (delta.staged === true) {
+    // Only a push names a staged list, and only as the whole list.
+    if (!staged || delta.groups.length > 0) throw bad(`entry ${path} names a staged chunk list where none can be`);
+    const chunks = staged(delta.digest, delta.count);
+    return chunks && chunkDigests(chunks).digest === delta.digest ? chunks : null;
+  }
   const total = Math.ceil(delta.count / DELTA_GROUP);
   const sent = new Map<number, EntryChunk[]>();
   for (const group of delta.groups) {
@@ -197,14 +216,20 @@ function rebuild(path: string, delta: ChunkDelta, base: readonly EntryChunk[] | 
   return chunks.length === delta.count && chunkDigests(chunks).digest === delta.digest ? chunks : null;
 }
 
+/** The whole list of `count` items staged under `digest` by the pushing replica, or null when it is not all there. */
+export type StagedLists = (digest: string, count: number) => EntryChunk[] | null;
+
 /**
  * Turns every delta entry of an incoming batch back into a whole entry against this side's
- * current lists. `stale` names the entries whose base this side no longer has (or whose result
- * does not match its digest): the batch must then not be applied, and the sender sends whole lists.
+ * current lists (and, for a push, the lists its replica staged: `staged`). `stale` names the
+ * entries whose base this side no longer has, whose staged list is not all there, or whose result
+ * does not match its digest: the batch must then not be applied, and the sender sends whole lists
+ * (or stages them again).
  */
 export function expandDeltas(
   db: Database,
   entries: readonly ChangeEntry[],
+  staged?: StagedLists,
 ): {
   /** The batch with every delta entry made whole. */
   entries: ChangeEntry[];
@@ -215,7 +240,7 @@ export function expandDeltas(
   const expanded = entries.map((entry) => {
     if (entry?.type !== 'file' || entry.delta === undefined) return entry;
     const local = materialiseChange(db, entry.path);
-    const chunks = rebuild(entry.path, entry.delta, local.type === 'file' ? local.chunks : null);
+    const chunks = rebuild(entry.path, entry.delta, local.type === 'file' ? local.chunks : null, staged);
     if (!chunks) stale.push(entry.path);
     const { delta: _, ...whole } = entry;
     return { ...whole, chunks: chunks ?? [] };

@@ -20,7 +20,14 @@ import {
   HOLE,
   PAGE_BYTES,
 } from './changes.ts';
-import { completePulled, DELTA_MIN_CHUNKS, groupsWanted, toDelta } from './chunk-delta.ts';
+import {
+  type ChunkGroup,
+  chunkDigests,
+  completePulled,
+  DELTA_MIN_CHUNKS,
+  groupsWanted,
+  toDelta,
+} from './chunk-delta.ts';
 import type { ManifestPage } from './compact.ts';
 import {
   MAX_BATCH_BYTES,
@@ -29,6 +36,7 @@ import {
   type PushResponse,
   type SyncEndpoint,
 } from './endpoint.ts';
+import { LIST_PART, splitGroupRequests } from './list-parts.ts';
 import { expandMoves, settleMoves } from './moves.ts';
 import { fetchObjects, missingObjects, pushObjects, type SyncObject } from './objects.ts';
 import {
@@ -47,6 +55,7 @@ import {
   writePushCursor,
   writeWatermark,
 } from './peers.ts';
+import { MAX_MESSAGE_BYTES } from './websocket.ts';
 
 /** Progress of a running sync, for a CLI to show. */
 export interface SyncProgress {
@@ -68,6 +77,11 @@ export interface SyncDriverOptions {
   ignore?: readonly string[];
   /** Told after every batch. */
   onProgress?: (progress: SyncProgress) => void;
+  /**
+   * Most items of one file's chunk list per message (at most, and by default, `LIST_PART`): a
+   * longer list travels in parts. Lowered by tests, to send lists in parts without building huge files.
+   */
+  listPart?: number;
 }
 
 /** What one pull, push or sync did. */
@@ -151,6 +165,12 @@ function groupBySize(chunks: ReadonlyArray<{ hash: string; size: number }>, maxB
   return packed(chunks, (chunk) => chunk.size, 1024, maxBytes).map((group) => group.map((chunk) => chunk.hash));
 }
 
+/** Items of a chunk list `entry` carries on the wire (a delta: those of its groups). */
+function listItems(entry: ChangeEntry): number {
+  if (entry.type !== 'file') return 0;
+  return entry.delta ? entry.delta.groups.reduce((sum, group) => sum + group.chunks.length, 0) : entry.chunks.length;
+}
+
 /** The objects `entries` name (a delta entry: only those of its groups; the peer has the rest). */
 function chunksOf(entries: readonly ChangeEntry[]): Map<string, number> {
   const sizes = new Map<string, number>();
@@ -172,6 +192,9 @@ function calls(entries: readonly ChangeEntry[]): ChangeEntry[][] {
   return packed(entries, entryBytes, MAX_BATCH_ENTRIES, PAGE_BYTES);
 }
 
+/** How many times a page whose chunk lists changed under it is asked for as digests before whole. */
+const STALE_TRIES = 3;
+
 /** Drives sync between the replica `db` and its authority behind `endpoint`. */
 export function createSyncDriver(
   db: Database,
@@ -181,10 +204,13 @@ export function createSyncDriver(
   options ??= {};
   const batchEntries = Math.min(options.batchEntries ?? MAX_BATCH_ENTRIES, MAX_BATCH_ENTRIES);
   const batchBytes = Math.min(options.batchBytes ?? MAX_BATCH_BYTES, MAX_BATCH_BYTES);
+  const listPart = Math.max(1, Math.min(options.listPart ?? LIST_PART, LIST_PART));
   const self = replicaId(db);
   let peer: string | undefined;
   // Whether the authority takes directory moves (an older one does not: they are pushed as state).
   let takesMoves = true;
+  // Whether it takes a chunk list in parts (an older one does not: a list past a message is not pushed).
+  let takesLists = true;
   let queue: Promise<unknown> = Promise.resolve();
 
   const connect = async (): Promise<string> => {
@@ -192,6 +218,7 @@ export function createSyncDriver(
     const welcome = await endpoint.hello({ replica: self, chunkSize: db.chunkSize, moves: true });
     peer = welcome.peer;
     takesMoves = welcome.moves === true;
+    takesLists = welcome.lists === true;
     return peer;
   };
 
@@ -250,14 +277,19 @@ export function createSyncDriver(
     const seen = new Set<string>();
     let after: ChangeCursor | null = null;
     let startRev: number | undefined;
-    do {
-      const page: ManifestPage = await endpoint.fetchManifest(self, after, batchEntries);
+    for (;;) {
+      // Big files come as digests (an older authority sends them whole); a list that changed
+      // meanwhile brings the page again.
+      const page: ManifestPage = await endpoint.fetchManifest(self, after, batchEntries, { deltas: true });
+      const entries = await completeLists(page.entries);
+      if (!entries) continue;
       startRev ??= page.rev;
-      await fetchMissing(page.entries, report);
-      for (const entry of page.entries) seen.add(entry.path);
-      applyPulled(authority, page.entries, report, () => undefined);
+      await fetchMissing(entries, report);
+      for (const entry of entries) seen.add(entry.path);
+      applyPulled(authority, entries, report, () => undefined);
       after = page.next;
-    } while (after !== null);
+      if (after === null) break;
+    }
     const gone = find(db, '/', '**')
       .filter((path) => !seen.has(path))
       .map((path): ChangeEntry => ({ type: 'delete', rev: 0, path }));
@@ -276,11 +308,24 @@ export function createSyncDriver(
     await endpoint.pushChanges({ replica: self, entries: [], base: readWatermark(db, authority).rev, cursor });
   };
 
-  /** Pulled entries with every chunk list whole, or null when one changed meanwhile. */
+  /**
+   * Pulled entries with every chunk list whole, or null when one changed meanwhile. The groups
+   * come in calls of at most `listPart` items, so a list longer than one message takes several.
+   */
   const completeLists = async (entries: ChangeEntry[]): Promise<ChangeEntry[] | null> => {
     const wanted = groupsWanted(db, entries);
     if (wanted.length === 0) return entries;
-    return completePulled(db, entries, await endpoint.fetchChunkGroups(wanted));
+    const fetched: Array<ChunkGroup[] | null> = wanted.map(() => []);
+    for (const call of splitGroupRequests(wanted, listPart)) {
+      const answers = await endpoint.fetchChunkGroups(call.map(({ piece }) => piece));
+      call.forEach(({ request }, i) => {
+        const groups = fetched[request];
+        if (groups === null || answers[i] === null) fetched[request] = null;
+        else groups.push(...answers[i]);
+      });
+      if (fetched.includes(null)) return null;
+    }
+    return completePulled(db, entries, fetched);
   };
 
   /** Asks the authority to send again, as state, the trees of its moves this side took as deletions. */
@@ -306,13 +351,14 @@ export function createSyncDriver(
         continue;
       }
       // Big files came as digests: fetch the groups of their lists this side lacks. If a list
-      // changed meanwhile on either side, the page comes again with whole lists.
+      // changed meanwhile on either side, the page comes again as digests, then with whole lists
+      // (which a list longer than a message cannot be: it waits for a round where it holds still).
       let entries = await completeLists(batch.entries);
-      if (!entries) {
-        batch = await endpoint.fetchChanges(self, after, batchEntries);
-        if (batch.reset) continue;
-        entries = batch.entries;
+      for (let tries = 1; !entries && !batch.reset; tries++) {
+        batch = await endpoint.fetchChanges(self, after, batchEntries, { deltas: tries < STALE_TRIES });
+        entries = await completeLists(batch.entries);
       }
+      if (batch.reset || !entries) continue;
       const cursor = batch.cursor;
       await fetchMissing(entries, report);
       applyPulled(authority, entries, report, () => writeWatermark(db, authority, cursor));
@@ -327,14 +373,63 @@ export function createSyncDriver(
     }
   };
 
-  /** `entries` with each big file as a delta against the authority's current list of it. */
+  /**
+   * `entries` with each big file as a delta against the authority's current list of it, unless
+   * the delta would carry more than `listPart` items: that file goes whole, its list in parts.
+   */
   const withDeltas = async (entries: ChangeEntry[]): Promise<ChangeEntry[]> => {
     const big = entries.filter((entry) => entry.type === 'file' && entry.chunks.length >= DELTA_MIN_CHUNKS);
     if (big.length === 0) return entries;
     const theirs = await endpoint.chunkDigests(big.map((entry) => entry.path));
-    const deltas = new Map(big.map((entry, i) => [entry, toDelta(entry as FileEntry, theirs[i] ?? null)]));
+    const deltas = new Map(
+      big.map((entry, i) => {
+        const delta = toDelta(entry as FileEntry, theirs[i] ?? null);
+        return [entry, listItems(delta) > listPart ? entry : delta];
+      }),
+    );
     return entries.map((entry) => deltas.get(entry) ?? entry);
   };
+
+  /**
+   * `entries` with each list longer than `listPart` items staged on the authority, part by part
+   * from where its copy stops (a session cut in the middle resumes there), and named instead.
+   */
+  const withStagedLists = async (entries: ChangeEntry[]): Promise<ChangeEntry[]> => {
+    const sent: ChangeEntry[] = [];
+    for (const entry of entries) {
+      if (entry.type !== 'file' || listItems(entry) <= listPart) {
+        sent.push(entry);
+        continue;
+      }
+      const list = { replica: self, digest: chunkDigests(entry.chunks).digest, count: entry.chunks.length };
+      let held = await endpoint.stageList({ ...list, start: 0, chunks: [] });
+      while (held < list.count) {
+        const chunks = entry.chunks.slice(held, held + listPart);
+        const now = await endpoint.stageList({ ...list, start: held, chunks });
+        if (now <= held) throw fsError('EIO', 'sync', entry.path, undefined, 'the authority did not take a list part');
+        held = now;
+      }
+      sent.push({
+        ...entry,
+        chunks: [],
+        delta: { base: '', digest: list.digest, count: list.count, groups: [], staged: true },
+      });
+    }
+    return sent;
+  };
+
+  /**
+   * `entries` for an authority that takes no list in parts (an older version): a file whose list
+   * alone passes a message is refused here, named in `refused` (it stays unsynced, and the rest
+   * goes on), where before its batch failed every round.
+   */
+  const withoutLongLists = (entries: ChangeEntry[], refused: RefusedEntry[]): ChangeEntry[] =>
+    entries.filter((entry) => {
+      if (takesLists || entryBytes(entry) <= MAX_MESSAGE_BYTES) return true;
+      const reason = `its chunk list of ${listItems(entry)} items passes a message, and the authority (an older version) takes none in parts; upgrade it`;
+      refused.push({ path: entry.path, code: 'EFBIG', reason });
+      return false;
+    });
 
   /** Sends the objects the authority lacks, then the entries; returns its answer. */
   const sendBatch = async (
@@ -358,7 +453,9 @@ export function createSyncDriver(
     const base = watermark.rev;
     // A move still a move was made over all of the authority's stream applied by now: one the
     // authority's changes since touched has become state (`settleMetMoves`).
-    const sent = entries.map((entry) => (entry.type === 'move' ? { ...entry, seen: watermark } : entry));
+    const sent = (await withStagedLists(entries)).map((entry) =>
+      entry.type === 'move' ? { ...entry, seen: watermark } : entry,
+    );
     return endpoint.pushChanges({ replica: self, entries: sent, base, cursor });
   };
 
@@ -376,16 +473,17 @@ export function createSyncDriver(
       for (const [i, part] of parts.entries()) {
         const cursor = i === parts.length - 1 ? batch.cursor : after;
         // Big files go as chunk deltas; if the authority's list changed meanwhile, whole, once more.
-        let response = await sendBatch(authority, await withDeltas(part), cursor, report);
-        if (response.stale?.length) response = await sendBatch(authority, part, cursor, report);
+        const whole = withoutLongLists(part, refused);
+        let response = await sendBatch(authority, await withDeltas(whole), cursor, report);
+        if (response.stale?.length) response = await sendBatch(authority, whole, cursor, report);
         if (response.stale?.length) throw fsError('EIO', 'sync', response.stale[0], undefined, 'stale chunk list');
         assertAppliedPushCursor(cursor, response.acknowledged);
         report.pushed += response.result.applied;
         addConflicts(report, response.result.conflicts);
         refused.push(...(response.result.refused ?? []));
-        report.refused.push(...(response.result.refused ?? []));
         expand.push(...(response.expand ?? []));
       }
+      report.refused.push(...refused);
       db.transaction(() => {
         recordRefusals(
           db,

@@ -28,6 +28,7 @@ import {
 } from './chunk-delta.ts';
 import { type ManifestPage, needsResync, readManifest } from './compact.ts';
 import { checkForkTarget, commitMerge, installFork, type MergeResult, mergeCandidates } from './fork.ts';
+import { dropStagedLists, type ListPart, stagedList, stageListPart } from './list-parts.ts';
 import {
   type ChangeMemo,
   type ChangePage,
@@ -82,6 +83,11 @@ export interface Welcome {
   rev: number;
   /** True when it takes directory moves in pushes (schema 7); otherwise a replica pushes them as state. */
   moves?: boolean;
+  /**
+   * True when it takes a chunk list longer than one message in parts (`stageList`); an older
+   * authority does not, and a replica refuses to push such a file to it (the file stays unsynced).
+   */
+  lists?: boolean;
 }
 
 /** A replica's push of one batch. */
@@ -124,14 +130,28 @@ export interface SyncEndpoint {
    * (digests only, see `chunk-delta.ts`): ask for the groups you lack with `fetchChunkGroups`.
    */
   fetchChanges(replica: string, after: ChangeCursor, limit: number, options?: FetchOptions): Promise<ChangeBatch>;
-  /** A page of the full manifest (every live node, no deletions), for a replica that must resynchronise. */
-  fetchManifest(replica: string, after: ChangeCursor | null, limit: number): Promise<ManifestPage>;
+  /**
+   * A page of the full manifest (every live node, no deletions), for a replica that must
+   * resynchronise. With `deltas`, big files come as digests, as from {@link SyncEndpoint.fetchChanges}.
+   */
+  fetchManifest(
+    replica: string,
+    after: ChangeCursor | null,
+    limit: number,
+    options?: FetchOptions,
+  ): Promise<ManifestPage>;
   /** Whether the authority stores each object (at most 10,000 hashes a call). */
   hasObjects(hashes: string[]): Promise<boolean[]>;
   /** The bytes of the objects named (at most 4 MiB a call); EUNKNOWN_HASH for one it lacks. */
   fetchObjects(hashes: string[]): Promise<SyncObject[]>;
   /** Stores at most 1,024 objects, each verified against its hash first (one bad object stores none); resolves to how many. */
   pushObjects(objects: SyncObject[]): Promise<number>;
+  /**
+   * Stores part of a chunk list longer than one message (`list-parts.ts`) for the replica's next
+   * push to name; resolves to how many items of that list the authority holds (a part that does not
+   * continue them is ignored), so a session cut in the middle resumes there. A call of no items only asks.
+   */
+  stageList(part: ListPart): Promise<number>;
   /** Applies a batch of the replica's changes in one transaction; see {@link PushResponse}. */
   pushChanges(request: PushRequest): Promise<PushResponse>;
   /**
@@ -204,6 +224,7 @@ export const SYNC_METHODS = [
   'hasObjects',
   'fetchObjects',
   'pushObjects',
+  'stageList',
   'pushChanges',
   'expandMoves',
   'chunkDigests',
@@ -392,7 +413,7 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
       // Remembered with the workspace: a Durable Object evicted between calls still knows.
       const key = `sync_moves:${hello.replica}`;
       if (hello.moves === true && readMeta(db, key) === undefined) db.transaction(() => writeMeta(db, key, 1));
-      return { peer: self, chunkSize: db.chunkSize, rev: currentRev(db), moves: true };
+      return { peer: self, chunkSize: db.chunkSize, rev: currentRev(db), moves: true, lists: true };
     },
     async fetchChanges(replica, after, limit, options) {
       checkReplica(replica);
@@ -404,10 +425,11 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
       db.transaction(() => writePushCursor(db, replica, after));
       return options?.deltas === true ? { ...batch, entries: batch.entries.map(withoutChunks) } : batch;
     },
-    async fetchManifest(replica, after, limit) {
+    async fetchManifest(replica, after, limit, options) {
       checkReplica(replica);
       if (after !== null) checkCursor(db, after);
-      return readManifest(db, after, clampLimit(limit));
+      const page = readManifest(db, after, clampLimit(limit));
+      return options?.deltas === true ? { ...page, entries: page.entries.map(withoutChunks) } : page;
     },
     async hasObjects(hashes) {
       checkCount(hashes, MAX_HASHES_PER_CALL, 'hashes');
@@ -431,6 +453,10 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
       checkBytes(objects, 'pushed');
       return pushObjects(db, objects);
     },
+    async stageList(part) {
+      checkReplica(part?.replica);
+      return stageListPart(db, part);
+    },
     async pushChanges(request) {
       const replica = checkReplica(request?.replica);
       checkCount(request.entries, MAX_BATCH_ENTRIES, 'entries');
@@ -444,7 +470,9 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
         );
       }
       // Deltas are rebuilt and applied in one synchronous step: nothing can change the lists between.
-      const { entries, stale } = expandDeltas(db, request.entries);
+      const { entries, stale } = expandDeltas(db, request.entries, (digest, count) =>
+        stagedList(db, replica, digest, count),
+      );
       if (stale.length > 0) {
         const result = { applied: 0, skipped: 0, conflicts: [], refused: [] };
         return { result, acknowledged: request.cursor, stale };
@@ -453,6 +481,8 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
         const applied = applyChanges(db, entries, { peer: replica, source: 'local', base: request.base });
         // How far this side has applied the replica's stream: what its directory moves are made over.
         writeWatermark(db, replica, request.cursor);
+        // The lists this push named are applied; any other the replica staged was given up.
+        dropStagedLists(db, replica);
         return applied;
       });
       if (!result.expand) return { result, acknowledged: request.cursor };

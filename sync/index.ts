@@ -62,6 +62,7 @@ export {
   DELTA_MIN_CHUNKS,
   expandDeltas,
   fileDigests,
+  type StagedLists,
   toDelta,
 } from './chunk-delta.ts';
 export {
@@ -120,6 +121,7 @@ export {
 } from './frames.ts';
 export { DEFAULT_IGNORE, isIgnored } from './ignore.ts';
 export { connectInProcess, type InProcessOptions, type WireCounters } from './in-process.ts';
+export { LIST_PART, type ListPart } from './list-parts.ts';
 export {
   durableObjectCacheBytes,
   ENGINE_WORKING_BYTES,

@@ -35,6 +35,9 @@ class SyncTarget extends RpcTarget implements SyncEndpoint {
   pushObjects(...args: Parameters<SyncEndpoint['pushObjects']>) {
     return this.#endpoint.pushObjects(...args);
   }
+  stageList(...args: Parameters<SyncEndpoint['stageList']>) {
+    return this.#endpoint.stageList(...args);
+  }
   pushChanges(...args: Parameters<SyncEndpoint['pushChanges']>) {
     return this.#endpoint.pushChanges(...args);
   }
