@@ -32,7 +32,7 @@ const chainOf = (depth: number): string[] => {
   return paths;
 };
 
-describe('the change stream over deep trees', () => {
+describe('sync: the change stream over deep trees', () => {
   it('pages a chain 2,000 directories deep in well under its old 27 s of CPU', () => {
     const ws = openWorkspace(createNodeSqliteBackend());
     const dirs = chainOf(2000);
