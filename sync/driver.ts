@@ -316,7 +316,7 @@ export function createSyncDriver(
     const wanted = groupsWanted(db, entries);
     if (wanted.length === 0) return entries;
     const fetched: Array<ChunkGroup[] | null> = wanted.map(() => []);
-    for (const call of splitGroupRequests(wanted, listPart)) {
+    for (const call of splitGroupRequests(wanted, listPart, MAX_BATCH_ENTRIES)) {
       const answers = await endpoint.fetchChunkGroups(call.map(({ piece }) => piece));
       call.forEach(({ request }, i) => {
         const groups = fetched[request];

@@ -109,9 +109,6 @@ export function dropStagedLists(db: Database, replica: string): void {
   db.run('DELETE FROM vfs_meta WHERE k > ? AND k < ?', [prefix(replica), `${prefix(replica).slice(0, -1)};`]);
 }
 
-/** Most requests one `fetchChunkGroups` call may carry (the endpoint's bound). */
-const MAX_REQUESTS = 256;
-
 /** Part of a request for chunk groups, with the index of the request it was cut from. */
 export interface GroupRequestPiece {
   /** The index of its request. */
@@ -122,9 +119,13 @@ export interface GroupRequestPiece {
 
 /**
  * `requests` cut into `fetchChunkGroups` calls of at most `part` chunk-list items (a group at
- * least) and 256 requests: a request for more groups than a call carries is split over several.
+ * least) and `maxRequests` requests: a request for more groups than a call carries is split over several.
  */
-export function splitGroupRequests(requests: readonly ChunkGroupRequest[], part: number): GroupRequestPiece[][] {
+export function splitGroupRequests(
+  requests: readonly ChunkGroupRequest[],
+  part: number,
+  maxRequests: number,
+): GroupRequestPiece[][] {
   const perCall = Math.max(1, Math.floor(part / DELTA_GROUP));
   const calls: GroupRequestPiece[][] = [];
   let call: GroupRequestPiece[] = [];
@@ -133,7 +134,7 @@ export function splitGroupRequests(requests: readonly ChunkGroupRequest[], part:
     // A request for no group still goes: its answer says whether the list is still the one named.
     let start = 0;
     do {
-      if (call.length > 0 && (groups >= perCall || call.length >= MAX_REQUESTS)) {
+      if (call.length > 0 && (groups >= perCall || call.length >= maxRequests)) {
         calls.push(call);
         call = [];
         groups = 0;
