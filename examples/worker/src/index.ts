@@ -6,7 +6,7 @@
  * - The Worker's `fetch` handler is a small HTTP API over that RPC, one Durable Object per
  *   workspace name:
  *
- *   GET    /ws/<name>/fs/<path>          file bytes (a `Range: bytes=…` header gets 206), or a JSON listing for a directory (?limit=&offset=)
+ *   GET    /ws/<name>/fs/<path>          file bytes (a `Range: bytes=…` header gets 206), or a JSON listing for a directory (?limit=&offset=; streamed 1,000 entries per call)
  *   PUT    /ws/<name>/fs/<path>          write the request body to the file, creating parents; JSON stat
  *   DELETE /ws/<name>/fs/<path>          remove a file or symlink (?recursive=1 for a directory)
  *   POST   /ws/<name>/mkdir/<path>       create a directory and its parents
@@ -462,6 +462,57 @@ function getFile(
   return new Response(readable, { status, headers });
 }
 
+/** Directory entries asked of the object per call: far below the RPC message limit, even with 1 MiB paths (32 MiB / 1,000 entries each). */
+const LIST_PAGE = 1000;
+
+/**
+ * GET of a directory larger than one page, given its first page (read with the directory's
+ * revision): the JSON listing streamed page by page, each page one call to the object. A listing
+ * answered by one call would fail past 32 MiB (about 12,000 entries under a 3 KB path), after the
+ * object had done all the work. Fails midway, rather than mixing two versions, if the directory
+ * changes between pages.
+ */
+function listDir(
+  ws: DurableObjectStub<WorkspaceDO>,
+  path: string,
+  first: Extract<Entry, { type: 'dir' }>,
+  range: { offset: number; limit?: number },
+  ctx: ExecutionContext,
+  headers: Record<string, string>,
+): Response {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const encoder = new TextEncoder();
+  const pump = async () => {
+    const writer = writable.getWriter();
+    try {
+      const end = range.limit === undefined ? Number.POSITIVE_INFINITY : range.offset + range.limit;
+      let entries = first.entries;
+      let offset = range.offset;
+      let separator = '';
+      await writer.write(encoder.encode(`{\n  "path": ${JSON.stringify(first.path)},\n  "entries": [`));
+      while (entries.length > 0) {
+        const text = entries.map((entry) => `\n    ${JSON.stringify(entry)}`).join(',');
+        await writer.write(encoder.encode(separator + text));
+        separator = ',';
+        offset += entries.length;
+        if (entries.length < LIST_PAGE || offset >= end) break;
+        const page = await ws.get(path, { offset, limit: Math.min(LIST_PAGE, end - offset) });
+        if (page.type !== 'dir' || page.rev !== first.rev) throw new Error(`${path} changed while it was being listed`);
+        entries = page.entries;
+      }
+      await writer.write(encoder.encode('\n  ]\n}'));
+      await writer.close();
+    } catch (error) {
+      await writer.abort(error).catch(() => {});
+    }
+  };
+  ctx.waitUntil(pump());
+  return new Response(readable, {
+    status: 200,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
 /**
  * Refuses a request that does not carry `Authorization: Bearer <API_TOKEN>` (compared in constant
  * time), before any Durable Object, and so any state, is touched. Every route needs it: the file
@@ -504,9 +555,14 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   if (action === 'fs' && method === 'GET') {
     const limit = intParam(url, 'limit');
     const offset = intParam(url, 'offset');
-    const entry = await ws.get(path, { limit, offset, sliceBytes: SLICE_BYTES });
+    // A listing is asked for a page at a time, so no answer nears the RPC message limit.
+    const first = Math.min(limit ?? LIST_PAGE, LIST_PAGE);
+    const entry = await ws.get(path, { limit: first, offset, sliceBytes: SLICE_BYTES });
     if (entry.type === 'file') return getFile(ws, path, entry, ctx, request.headers.get('range'));
-    return json({ path: entry.path, entries: entry.entries }, 200, { 'x-dofs-rev': String(entry.rev) });
+    const headers = { 'x-dofs-rev': String(entry.rev) };
+    if (entry.entries.length < first || limit === first)
+      return json({ path: entry.path, entries: entry.entries }, 200, headers);
+    return listDir(ws, path, entry, { offset: offset ?? 0, limit }, ctx, headers);
   }
   if (action === 'fs' && method === 'PUT') {
     const length = Number(request.headers.get('content-length') ?? Number.NaN);
