@@ -153,7 +153,7 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     expect(page.entries.map((e: { path: string }) => e.path)).toEqual(['/docs/hello.txt']);
   });
 
-  it('lists a directory too big for one RPC answer (12,000 entries, 42 MB of JSON) whole, and any range of it', async () => {
+  it('lists a directory too big for one RPC answer (12,000 entries, 42 MB of JSON) whole and in ranges, and diffs its removal (40 MB)', async () => {
     // Pushed from a replica in 48 calls: 12,000 PUTs would take minutes. Each entry's path is
     // about 3.3 KB (a 3 KB directory path and a 250-byte name): one answer of them all would pass
     // the 32 MiB RPC message limit (it was a 500 with the runtime's serialisation error).
@@ -184,6 +184,16 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     );
     const tail = await (await authed(`${url}?offset=11990`)).json();
     expect(tail.entries).toHaveLength(10);
+    // The diff of its removal is as big (40 MB): streamed too, it was the same 500.
+    expect((await authed(`${base}/ws/listing/snapshots/before`, { method: 'POST' })).status).toBe(201);
+    const top = dir.split('/')[1];
+    expect((await authed(`${base}/ws/listing/fs/${top}?recursive=1`, { method: 'DELETE' })).status).toBe(204);
+    const diff = await authed(`${base}/ws/listing/diff/before`);
+    expect(diff.status).toBe(200);
+    const removed = (await diff.json()) as Array<{ path: string; status: string }>;
+    expect(removed).toHaveLength(15 + 12_000);
+    expect(removed.every((entry) => entry.status === 'removed')).toBe(true);
+    expect(removed.at(-1)?.path).toBe(`${dir}/${name(11_999)}`);
   }, 120_000);
 
   it('creates directories with POST /mkdir', async () => {

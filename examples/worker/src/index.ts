@@ -18,7 +18,7 @@
  *   POST   /ws/<name>/snapshots/<snap>   take a snapshot (no <snap>: a default name); JSON snapshot, 201
  *   DELETE /ws/<name>/snapshots/<snap>   delete a snapshot
  *   POST   /ws/<name>/restore/<snap>     return the workspace to a snapshot; JSON { restored, before }
- *   GET    /ws/<name>/diff/<snap>        JSON paths added, removed and changed since (?to=<snap> for another)
+ *   GET    /ws/<name>/diff/<snap>        JSON paths added, removed and changed since (?to=<snap> for another; streamed, any size)
  *   GET    /ws/<name>/sync               WebSocket upgrade: a replica's sync session (Cap'n Web RPC)
  *
  * Every route requires `Authorization: Bearer <API_TOKEN>` (401 without it, 503 while the token is
@@ -311,6 +311,31 @@ export class WorkspaceDO extends DurableObject<Env> {
     return call(() => this.ws.diff(from, to));
   }
 
+  /**
+   * {@link WorkspaceDO.diff} as a stream of its JSON text, for an answer of any size: one RPC
+   * answer is limited to 32 MiB (about 10,000 paths of 3 KB). Computed before it returns, so a
+   * missing snapshot is an error of the call, not of the stream.
+   */
+  diffJson(from: string, to?: string): ReadableStream<Uint8Array> {
+    const entries = call(() => this.ws.diff(from, to));
+    const encoder = new TextEncoder();
+    let next = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // About 1 MiB of text per chunk; the same layout as json().
+        let text = next === 0 ? '[' : '';
+        while (next < entries.length && text.length < 1024 * 1024) {
+          text += `${next === 0 ? '' : ','}\n${JSON.stringify(entries[next++], null, 2).replace(/^/gm, '  ')}`;
+        }
+        if (next === entries.length) {
+          text += entries.length === 0 ? ']' : '\n]';
+          controller.enqueue(encoder.encode(text));
+          controller.close();
+        } else controller.enqueue(encoder.encode(text));
+      },
+    });
+  }
+
   private ensureParent(path: string): void {
     const slash = path.replace(/\/+$/, '').lastIndexOf('/');
     if (slash > 0) this.ws.mkdir(path.slice(0, slash), { recursive: true });
@@ -592,7 +617,8 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   }
   if (action === 'restore' && method === 'POST' && snap !== '') return json(await ws.restore(snap));
   if (action === 'diff' && method === 'GET' && snap !== '') {
-    return json(await ws.diff(snap, url.searchParams.get('to') ?? undefined));
+    const body = await ws.diffJson(snap, url.searchParams.get('to') ?? undefined);
+    return new Response(body, { headers: { 'content-type': 'application/json; charset=utf-8' } });
   }
   return json({ code: 'EMETHOD', message: `${method} is not supported on /ws/<name>/${action}` }, 405);
 }
