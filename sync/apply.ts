@@ -393,6 +393,8 @@ function applyStates(
 ): void {
   mutate(db, 'sync', undefined, (m) => {
     const echoed = new Set<string>();
+    // Paths this batch deleted: what their removal tombstoned below them is the peer's change too.
+    const deleted = new Set<string>();
     const parents = new ParentTimes(db);
     for (const entry of entries) {
       const events = m.events.length;
@@ -404,6 +406,7 @@ function applyStates(
         else result.applied++;
         if (outcome === 'applied') {
           echoed.add(entry.path);
+          if (entry.type === 'delete') deleted.add(entry.path);
           for (const dir of implied) if (nodeAt(db, dir)?.type === 'dir') echoed.add(dir);
         }
       } catch (error) {
@@ -413,6 +416,7 @@ function applyStates(
       }
     }
     parents.restore();
+    if (peer !== undefined && deleted.size > 0) for (const path of removedBelow(db, m, deleted)) echoed.add(path);
     // Paths this batch wrote are the peer's state: never sent back.
     // (Reading m.rev takes a revision: only when something was applied.)
     if (peer !== undefined && echoed.size > 0) markEchoes(db, peer, echoed, m.rev);
@@ -543,6 +547,23 @@ function impliedDirectories(
   for (let dir = parentPath(entry.path); dir !== '/' && !nodeAt(db, dir); dir = parentPath(dir))
     if (!isConcurrent(db, dir, undefined, policy.base, peer, m)) implied.push(dir);
   return implied;
+}
+
+/**
+ * The paths this mutation tombstoned below the directories in `deleted` (a removed tree's every
+ * path). The peer's entries for them may come after the directory's own, find nothing left and be
+ * skipped: without a mark of their own these tombstones would be pushed back to the peer, one
+ * entry per path.
+ */
+function removedBelow(db: Database, m: Mutation, deleted: ReadonlySet<string>): string[] {
+  const below = (path: string): boolean => {
+    for (let dir = parentPath(path); dir !== '/'; dir = parentPath(dir)) if (deleted.has(dir)) return true;
+    return false;
+  };
+  return db
+    .all<{ path: string }>("SELECT path FROM vfs_changes WHERE rev = ? AND op = 'delete'", [m.rev])
+    .map((row) => String(row.path))
+    .filter(below);
 }
 
 /** Applies one entry; returns whether it was applied, skipped, or settled as a conflict. */

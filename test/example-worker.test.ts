@@ -10,6 +10,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
+import { openWorkspace } from '../core/workspace.ts';
+import { createSyncDriver } from '../sync/driver.ts';
+import { connectSyncWebSocket } from '../sync/websocket.ts';
 import { authorizedFetch, DEV_API_TOKEN, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
 /** Every route of the example requires its bearer token; wrangler.jsonc's development value here. */
@@ -148,6 +152,49 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     const page = await (await authed(ws('fs/docs?limit=1&offset=1'))).json();
     expect(page.entries.map((e: { path: string }) => e.path)).toEqual(['/docs/hello.txt']);
   });
+
+  it('lists a directory too big for one RPC answer (12,000 entries, 42 MB of JSON) whole and in ranges, and diffs its removal (40 MB)', async () => {
+    // Pushed from a replica in 48 calls: 12,000 PUTs would take minutes. Each entry's path is
+    // about 3.3 KB (a 3 KB directory path and a 250-byte name): one answer of them all would pass
+    // the 32 MiB RPC message limit (it was a 500 with the runtime's serialisation error).
+    const dir = `/${Array(15).fill('n'.repeat(200)).join('/')}`;
+    const name = (i: number) => `${String(i).padStart(6, '0')}${'x'.repeat(244)}`;
+    const replica = openWorkspace(createNodeSqliteBackend());
+    replica.mkdir(dir, { recursive: true });
+    replica.db.transaction(() => {
+      for (let i = 0; i < 12_000; i++) replica.writeFile(`${dir}/${name(i)}`, `${i}`);
+    });
+    const connection = await connectSyncWebSocket(ws('sync').replace('/demo/', '/listing/'), DEV_API_TOKEN);
+    try {
+      expect((await createSyncDriver(replica.db, connection).sync()).pushed).toBeGreaterThan(12_000);
+    } finally {
+      connection.close();
+      replica.close();
+    }
+    const url = `${base}/ws/listing/fs${dir}`;
+    const whole = await authed(url);
+    expect(whole.status).toBe(200);
+    const listing = (await whole.json()) as { path: string; entries: Array<{ name: string; path: string }> };
+    expect(listing.path).toBe(dir);
+    expect(listing.entries.map((e) => e.name)).toEqual(Array.from({ length: 12_000 }, (_, i) => name(i)));
+    expect(listing.entries[11_999].path).toBe(`${dir}/${name(11_999)}`);
+    const range = await (await authed(`${url}?offset=999&limit=1502`)).json();
+    expect(range.entries.map((e: { name: string }) => e.name)).toEqual(
+      Array.from({ length: 1502 }, (_, i) => name(999 + i)),
+    );
+    const tail = await (await authed(`${url}?offset=11990`)).json();
+    expect(tail.entries).toHaveLength(10);
+    // The diff of its removal is as big (40 MB): streamed too, it was the same 500.
+    expect((await authed(`${base}/ws/listing/snapshots/before`, { method: 'POST' })).status).toBe(201);
+    const top = dir.split('/')[1];
+    expect((await authed(`${base}/ws/listing/fs/${top}?recursive=1`, { method: 'DELETE' })).status).toBe(204);
+    const diff = await authed(`${base}/ws/listing/diff/before`);
+    expect(diff.status).toBe(200);
+    const removed = (await diff.json()) as Array<{ path: string; status: string }>;
+    expect(removed).toHaveLength(15 + 12_000);
+    expect(removed.every((entry) => entry.status === 'removed')).toBe(true);
+    expect(removed.at(-1)?.path).toBe(`${dir}/${name(11_999)}`);
+  }, 120_000);
 
   it('creates directories with POST /mkdir', async () => {
     const made = await authed(ws('mkdir/empty/nested'), { method: 'POST' });

@@ -54,6 +54,43 @@ export function depthCases(target: ConformanceTarget): void {
         }
       },
     );
+    defineCase(
+      target,
+      'mkdir -p below a tree 600 levels deep walks a few times, not once per level, and stops where the old walk did',
+      ({ ws, guard }) => {
+        const levels = (count: number, prefix = '/t'): string =>
+          `${prefix}/${Array.from({ length: count }, (_, i) => `d${i}`).join('/')}`;
+        expect(ws.mkdir(levels(600), { recursive: true })).toBe('/t');
+        // One level more under the 600: it was a walk of every prefix, 5,992 statements in all (rows
+        // read quadratic in the depth); now it is a few walks of the path (19 statements each, 32 names
+        // per statement) and the create.
+        const before = guard.statements;
+        expect(ws.mkdir(`${levels(600)}/new`, { recursive: true })).toBe(`${levels(600)}/new`);
+        expect(guard.statements - before).toBeLessThan(120);
+        // Missing levels from the middle down: the first created is the one after the deepest existing.
+        expect(ws.mkdir(`${levels(300)}/x/y/z`, { recursive: true })).toBe(`${levels(300)}/x`);
+        expect(ws.stat(`${levels(300)}/x/y/z`).isDirectory).toBe(true);
+        // Through a symlink to a directory, and the errors on the way: a file, a dangling link, EEXIST.
+        ws.symlink(levels(400), '/link');
+        expect(ws.mkdir('/link/a/b', { recursive: true })).toBe('/link/a');
+        expect(ws.stat(`${levels(400)}/a/b`).isDirectory).toBe(true);
+        ws.writeFile(`${levels(500)}/file`, 'x');
+        expect(() => ws.mkdir(`${levels(500)}/file/a/b`, { recursive: true })).toThrow(
+          expect.objectContaining({ code: 'ENOTDIR', syscall: 'mkdir' }),
+        );
+        expect(() => ws.mkdir(`${levels(500)}/file`, { recursive: true })).toThrow(
+          expect.objectContaining({ code: 'EEXIST', syscall: 'mkdir' }),
+        );
+        ws.symlink('/nowhere', `${levels(200)}/dangling`);
+        expect(() => ws.mkdir(`${levels(200)}/dangling/a`, { recursive: true })).toThrow(
+          expect.objectContaining({ code: 'ENOENT', syscall: 'mkdir' }),
+        );
+        expect(ws.exists('/nowhere')).toBe(false);
+        expect(ws.exists(`${levels(500)}/file/a`)).toBe(false);
+        expect(ws.fsck().ok).toBe(true);
+      },
+      { timeout: 120_000 },
+    );
     defineCase(target, 'a tree 40 levels of 200-byte names deep (8 KiB paths) works with every primitive', (ctx) => {
       const { ws } = ctx;
       const dir = deep(40);

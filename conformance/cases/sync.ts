@@ -1140,6 +1140,31 @@ function behaviourCases(target: ConformanceTarget): void {
   });
   definePairCase(
     target,
+    "the authority's rm -r of a tree this replica moved is not pushed back path by path",
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.mkdir('/d');
+        for (let i = 0; i < 300; i++) ws.writeFile(`/d/f${i}`, `${i}`);
+      });
+      await pair.sync();
+      await pair.replica.do((ws) => ws.rename('/d', '/e'));
+      await pair.sync();
+      await pair.authority.do((ws) => ws.rm('/e', { recursive: true }));
+      // The replica removes /e by applying the authority's deletion: the paths below it are the
+      // authority's own change, not one to send back (each was a pushed entry, 45 bytes up and down).
+      let pushedEntries = 0;
+      const counting = forwardEndpoint(async (method, args) => {
+        if (method === 'pushChanges') pushedEntries += (args[0] as { entries: unknown[] }).entries.length;
+        return (pair.wire[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+      });
+      expect(await pair.sync(undefined, counting)).toMatchObject({ pushed: 0, conflicts: [] });
+      expect(pushedEntries).toBe(0);
+      expect(await pair.replica.do((ws) => ws.readdir('/'))).toEqual([]);
+      await expectConverged(pair);
+    },
+  );
+  definePairCase(
+    target,
     'a one-chunk edit of a large file sends only that chunk',
     async (pair) => {
       const chunk = 64 * 1024;

@@ -9,7 +9,16 @@ import { checkOffset } from '../data.ts';
 import type { Database } from '../database.ts';
 import { fsError, isFsError } from '../errors.ts';
 import { mutate } from '../mutate.ts';
-import { checkMode, createNode, DEFAULT_MODE, hasEntries, listDir, type NodeType, unlinkEntry } from '../nodes.ts';
+import {
+  checkMode,
+  createNode,
+  DEFAULT_MODE,
+  hasEntries,
+  listDir,
+  type NodeRow,
+  type NodeType,
+  unlinkEntry,
+} from '../nodes.ts';
 import { childPath, endsWithDot, endsWithSlash, joinPath, splitPath } from '../paths.ts';
 import { locate, resolve } from '../resolve.ts';
 
@@ -49,10 +58,21 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
       return undefined;
     }
     let first: string | undefined;
-    for (let depth = 1; depth <= names.length; depth++) {
+    // The directory created last: every level below it is new, so its parent needs no walk.
+    let made: { node: NodeRow; realPath: string } | undefined;
+    // The levels above the deepest existing one need no look of their own (a walk to it went through
+    // them): a walk per level would make mkdir -p quadratic in the depth (2 s at 600 levels).
+    for (let depth = Math.max(1, deepestExisting(db, names, path)); depth <= names.length; depth++) {
       const prefix = names.slice(0, depth);
       const last = depth === names.length;
-      const { parent, node, name, realPath } = locate(db, prefix, { follow: false, syscall: 'mkdir', display: path });
+      const { parent, node, name, realPath } = made
+        ? {
+            parent: made.node,
+            node: undefined,
+            name: names[depth - 1],
+            realPath: childPath(made.realPath, names[depth - 1]),
+          }
+        : locate(db, prefix, { follow: false, syscall: 'mkdir', display: path });
       if (node) {
         // A symlink counts as what it points to; a dangling one is ENOENT (mkdir -p never creates a link's target).
         const target =
@@ -63,12 +83,44 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
         continue;
       }
       requireEntryChange(db, parent, undefined, 'mkdir', path);
-      createNode(db, m, parent, name, 'dir', mode);
+      made = { node: createNode(db, m, parent, name, 'dir', mode), realPath };
       m.note('rename', realPath);
       first ??= joinPath(prefix);
     }
     return first;
   });
+}
+
+/** The errors a walk gives because of the path, not the storage. */
+const PATH_ANSWERS = ['ENOENT', 'ENOTDIR', 'ELOOP', 'EACCES'] as const;
+
+/**
+ * How many leading names of `names` lead to an existing entry (0: none but the root), found by
+ * bisection in a few walks. A walk that reaches level `d` passed every level above it, so the
+ * answer is monotone; a walk the path itself stops (ENOENT, ENOTDIR, ELOOP, EACCES) counts as not
+ * reaching, and mkdir's own walk at the next level gives that error.
+ */
+function deepestExisting(db: Database, names: readonly string[], path: string): number {
+  const walk = (depth: number) => {
+    try {
+      return locate(db, names.slice(0, depth), { follow: false, syscall: 'mkdir', display: path });
+    } catch (error) {
+      // Storage failures propagate; the path's own answers are for mkdir's walk to give.
+      if (PATH_ANSWERS.some((code) => isFsError(error, code))) return undefined;
+      throw error;
+    }
+  };
+  // The common case in one walk: the parent exists (mkdir -p one level below a tree, or of one that exists).
+  const whole = walk(names.length);
+  if (whole) return whole.node ? names.length : names.length - 1;
+  let low = 0; // reaches: the root always does
+  let high = names.length - 2; // short of the parent, which does not reach (or there is none)
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (walk(mid)?.node) low = mid;
+    else high = mid - 1;
+  }
+  return low;
 }
 
 /** True when `names` resolves to a directory; false when a name on the way is missing or not one. */

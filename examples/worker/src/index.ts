@@ -6,7 +6,7 @@
  * - The Worker's `fetch` handler is a small HTTP API over that RPC, one Durable Object per
  *   workspace name:
  *
- *   GET    /ws/<name>/fs/<path>          file bytes (a `Range: bytes=…` header gets 206), or a JSON listing for a directory (?limit=&offset=)
+ *   GET    /ws/<name>/fs/<path>          file bytes (a `Range: bytes=…` header gets 206), or a JSON listing for a directory (?limit=&offset=; streamed 1,000 entries per call)
  *   PUT    /ws/<name>/fs/<path>          write the request body to the file, creating parents; JSON stat
  *   DELETE /ws/<name>/fs/<path>          remove a file or symlink (?recursive=1 for a directory)
  *   POST   /ws/<name>/mkdir/<path>       create a directory and its parents
@@ -18,7 +18,7 @@
  *   POST   /ws/<name>/snapshots/<snap>   take a snapshot (no <snap>: a default name); JSON snapshot, 201
  *   DELETE /ws/<name>/snapshots/<snap>   delete a snapshot
  *   POST   /ws/<name>/restore/<snap>     return the workspace to a snapshot; JSON { restored, before }
- *   GET    /ws/<name>/diff/<snap>        JSON paths added, removed and changed since (?to=<snap> for another)
+ *   GET    /ws/<name>/diff/<snap>        JSON paths added, removed and changed since (?to=<snap> for another; streamed, any size)
  *   GET    /ws/<name>/sync               WebSocket upgrade: a replica's sync session (Cap'n Web RPC)
  *
  * Every route requires `Authorization: Bearer <API_TOKEN>` (401 without it, 503 while the token is
@@ -311,6 +311,31 @@ export class WorkspaceDO extends DurableObject<Env> {
     return call(() => this.ws.diff(from, to));
   }
 
+  /**
+   * {@link WorkspaceDO.diff} as a stream of its JSON text, for an answer of any size: one RPC
+   * answer is limited to 32 MiB (about 10,000 paths of 3 KB). Computed before it returns, so a
+   * missing snapshot is an error of the call, not of the stream.
+   */
+  diffJson(from: string, to?: string): ReadableStream<Uint8Array> {
+    const entries = call(() => this.ws.diff(from, to));
+    const encoder = new TextEncoder();
+    let next = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // About 1 MiB of text per chunk; the same layout as json().
+        let text = next === 0 ? '[' : '';
+        while (next < entries.length && text.length < 1024 * 1024) {
+          text += `${next === 0 ? '' : ','}\n${JSON.stringify(entries[next++], null, 2).replace(/^/gm, '  ')}`;
+        }
+        if (next === entries.length) {
+          text += entries.length === 0 ? ']' : '\n]';
+          controller.enqueue(encoder.encode(text));
+          controller.close();
+        } else controller.enqueue(encoder.encode(text));
+      },
+    });
+  }
+
   private ensureParent(path: string): void {
     const slash = path.replace(/\/+$/, '').lastIndexOf('/');
     if (slash > 0) this.ws.mkdir(path.slice(0, slash), { recursive: true });
@@ -462,6 +487,57 @@ function getFile(
   return new Response(readable, { status, headers });
 }
 
+/** Directory entries asked of the object per call: far below the RPC message limit, even with 1 MiB paths (32 MiB / 1,000 entries each). */
+const LIST_PAGE = 1000;
+
+/**
+ * GET of a directory larger than one page, given its first page (read with the directory's
+ * revision): the JSON listing streamed page by page, each page one call to the object. A listing
+ * answered by one call would fail past 32 MiB (about 12,000 entries under a 3 KB path), after the
+ * object had done all the work. Fails midway, rather than mixing two versions, if the directory
+ * changes between pages.
+ */
+function listDir(
+  ws: DurableObjectStub<WorkspaceDO>,
+  path: string,
+  first: Extract<Entry, { type: 'dir' }>,
+  range: { offset: number; limit?: number },
+  ctx: ExecutionContext,
+  headers: Record<string, string>,
+): Response {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const encoder = new TextEncoder();
+  const pump = async () => {
+    const writer = writable.getWriter();
+    try {
+      const end = range.limit === undefined ? Number.POSITIVE_INFINITY : range.offset + range.limit;
+      let entries = first.entries;
+      let offset = range.offset;
+      let separator = '';
+      await writer.write(encoder.encode(`{\n  "path": ${JSON.stringify(first.path)},\n  "entries": [`));
+      while (entries.length > 0) {
+        const text = entries.map((entry) => `\n    ${JSON.stringify(entry)}`).join(',');
+        await writer.write(encoder.encode(separator + text));
+        separator = ',';
+        offset += entries.length;
+        if (entries.length < LIST_PAGE || offset >= end) break;
+        const page = await ws.get(path, { offset, limit: Math.min(LIST_PAGE, end - offset) });
+        if (page.type !== 'dir' || page.rev !== first.rev) throw new Error(`${path} changed while it was being listed`);
+        entries = page.entries;
+      }
+      await writer.write(encoder.encode('\n  ]\n}'));
+      await writer.close();
+    } catch (error) {
+      await writer.abort(error).catch(() => {});
+    }
+  };
+  ctx.waitUntil(pump());
+  return new Response(readable, {
+    status: 200,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
 /**
  * Refuses a request that does not carry `Authorization: Bearer <API_TOKEN>` (compared in constant
  * time), before any Durable Object, and so any state, is touched. Every route needs it: the file
@@ -504,9 +580,14 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   if (action === 'fs' && method === 'GET') {
     const limit = intParam(url, 'limit');
     const offset = intParam(url, 'offset');
-    const entry = await ws.get(path, { limit, offset, sliceBytes: SLICE_BYTES });
+    // A listing is asked for a page at a time, so no answer nears the RPC message limit.
+    const first = Math.min(limit ?? LIST_PAGE, LIST_PAGE);
+    const entry = await ws.get(path, { limit: first, offset, sliceBytes: SLICE_BYTES });
     if (entry.type === 'file') return getFile(ws, path, entry, ctx, request.headers.get('range'));
-    return json({ path: entry.path, entries: entry.entries }, 200, { 'x-dofs-rev': String(entry.rev) });
+    const headers = { 'x-dofs-rev': String(entry.rev) };
+    if (entry.entries.length < first || limit === first)
+      return json({ path: entry.path, entries: entry.entries }, 200, headers);
+    return listDir(ws, path, entry, { offset: offset ?? 0, limit }, ctx, headers);
   }
   if (action === 'fs' && method === 'PUT') {
     const length = Number(request.headers.get('content-length') ?? Number.NaN);
@@ -536,7 +617,8 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   }
   if (action === 'restore' && method === 'POST' && snap !== '') return json(await ws.restore(snap));
   if (action === 'diff' && method === 'GET' && snap !== '') {
-    return json(await ws.diff(snap, url.searchParams.get('to') ?? undefined));
+    const body = await ws.diffJson(snap, url.searchParams.get('to') ?? undefined);
+    return new Response(body, { headers: { 'content-type': 'application/json; charset=utf-8' } });
   }
   return json({ code: 'EMETHOD', message: `${method} is not supported on /ws/<name>/${action}` }, 405);
 }
