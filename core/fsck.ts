@@ -167,11 +167,11 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
     check: 'blobs',
     message: `bytes ${row.id} belong to no blob in the catalogue`,
   }));
-  each(
-    'SELECT id, min(hash) AS hash, count(*) AS n FROM vfs_blobs GROUP BY id HAVING count(*) > 1',
-    [],
-    (row) => ({ check: 'blobs', hash: String(row.hash), message: `${row.n} blobs share the bytes ${row.id}` }),
-  );
+  each('SELECT id, min(hash) AS hash, count(*) AS n FROM vfs_blobs GROUP BY id HAVING count(*) > 1', [], (row) => ({
+    check: 'blobs',
+    hash: String(row.hash),
+    message: `${row.n} blobs share the bytes ${row.id}`,
+  }));
   let bytesHashed = 0;
   let blobCount = 0;
   let after = '';
