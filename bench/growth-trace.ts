@@ -4,7 +4,8 @@
  * time per MiB early and late, and the pages of the B-trees ordered by hash at the end. Four stores take the same 64 KiB chunks, 96 per
  * transaction (the batch the write buffer stages):
  *
- *  - engine: `stageChunks`, the write buffer's own call, on a workspace file;
+ *  - engine: `stageChunks`, the write buffer's own call, on a workspace file (since schema version 9
+ *    one tree ordered by hash per blob, the catalogue; version 8 had the bytes' hash index too);
  *  - raw floor: bench/systems/sqlite-raw.ts's store (a blob table with a hash primary key, a chunk row each);
  *  - raw, two hash trees: the engine's layout in raw SQL (a catalogue keyed by hash, the bytes with a hash primary key);
  *  - raw, one hash tree: a catalogue keyed by hash holding an integer id, the bytes keyed by that id.

@@ -20,6 +20,14 @@ export function isHash(hash: unknown): hash is string {
 }
 
 /**
+ * A new catalogue row takes the id after the last bytes row's; the bytes are then stored under the
+ * id their catalogue row holds (a rowid seek, and one tree ordered by hash per blob, not two).
+ */
+const PUT_CATALOGUE = `INSERT INTO vfs_blobs (hash, size, last_seen, id)
+  VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) + 1 FROM vfs_blob_bytes)) ON CONFLICT (hash) DO NOTHING`;
+const PUT_BYTES = 'INSERT INTO vfs_blob_bytes (id, bytes) VALUES ((SELECT id FROM vfs_blobs WHERE hash = ?), ?)';
+
+/**
  * Stores `bytes` under `hash` unless present. Inside a mutation the transaction protects the blob
  * from gc, and it is stored with `last_seen` 0 ("never staged"): once no chunk names it, gc frees it
  * at once. Bytes staged outside one (streams, write sessions, sync) pass `refresh`, so gc's safety
@@ -27,14 +35,10 @@ export function isHash(hash: unknown): hash is string {
  * gives up that protection.
  */
 export function putBlob(db: Database, hash: string, bytes: Uint8Array, now: number, refresh = false): void {
-  db.run('INSERT INTO vfs_blobs (hash, size, last_seen) VALUES (?, ?, ?) ON CONFLICT (hash) DO NOTHING', [
-    hash,
-    bytes.byteLength,
-    refresh ? now : 0,
-  ]);
+  db.run(PUT_CATALOGUE, [hash, bytes.byteLength, refresh ? now : 0]);
   if (db.lastChange().changes > 0) {
     checkStoredBytes(db);
-    db.run('INSERT INTO vfs_blob_bytes (hash, bytes) VALUES (?, ?)', [hash, bytes]);
+    db.run(PUT_BYTES, [hash, bytes]);
   } else if (refresh) {
     db.run('UPDATE vfs_blobs SET last_seen = ? WHERE hash = ?', [now, hash]);
   }
@@ -64,7 +68,7 @@ function sampleKey(bytes: Uint8Array): string {
   return `${bytes.byteLength}:${String.fromCharCode(...codes)}`;
 }
 
-const SAME_BYTES = `SELECT 1 FROM vfs_blobs c JOIN vfs_blob_bytes b ON b.hash = c.hash WHERE c.hash = ? AND b.bytes = ?`;
+const SAME_BYTES = `SELECT 1 FROM vfs_blobs c JOIN vfs_blob_bytes b ON b.id = c.id WHERE c.hash = ? AND b.bytes = ?`;
 
 /**
  * Stores one chunk inside a mutation, as `putBlob(db, hashBytes(bytes), bytes, now)` does, and
@@ -99,7 +103,10 @@ export function storeChunk(db: Database, bytes: Uint8Array, now: number): string
 export function loadBlob(db: Database, hash: string, syscall = 'read', path?: string): Uint8Array {
   const cached = db.blobCache.get(hash);
   if (cached) return cached;
-  const row = db.all<{ bytes: Uint8Array }>('SELECT bytes FROM vfs_blob_bytes WHERE hash = ?', [hash])[0];
+  const row = db.all<{ bytes: Uint8Array }>(
+    'SELECT y.bytes AS bytes FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.id = b.id WHERE b.hash = ?',
+    [hash],
+  )[0];
   if (!row) throw fsError('EIO', syscall, path, undefined, `blob ${hash} is missing; run fsck`);
   db.blobCache.set(hash, row.bytes);
   return row.bytes;
@@ -131,7 +138,8 @@ export function loadBlobs(
   for (let start = 0; start < missing.length; start += perStatement) {
     const batch = missing.slice(start, start + perStatement);
     const rows = db.all<{ hash: string; bytes: Uint8Array }>(
-      `SELECT hash, bytes FROM vfs_blob_bytes WHERE hash IN (${batch.map(() => '?').join(', ')})`,
+      `SELECT b.hash AS hash, y.bytes AS bytes FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.id = b.id
+       WHERE b.hash IN (${batch.map(() => '?').join(', ')})`,
       batch,
     );
     for (const row of rows) {

@@ -8,7 +8,7 @@ import { FsError, wrapStorageError } from './errors.ts';
 import { moveFirstChunks } from './history.ts';
 
 /** The schema version this code writes. Older workspaces are migrated; newer ones are refused. */
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 /** The inode of the root directory. */
 export const ROOT_INODE = 1;
 /** The chunk size of new workspaces when none is given, in bytes (why 64 KiB: docs/performance.md, "Chunk size"). */
@@ -169,6 +169,9 @@ const MIGRATIONS: readonly (readonly string[] | ((db: Database) => void))[] = [
   // index, so overwriting a small file under a snapshot writes one history row in one b-tree; later
   // chunks' copies are indexed by epoch then hash, not by hash alone (docs/snapshots.md).
   moveFirstChunks,
+  // 9: a blob's bytes are keyed by an integer its catalogue row holds, so a new blob adds one key
+  // to one tree ordered by hash (the catalogue) instead of two (docs/performance.md, "Growth").
+  keyBytesById,
 ];
 
 /** The node types version 5 allows (see `NodeType`). */
@@ -214,6 +217,39 @@ function migrateToOwners(db: Database): void {
   db.run('DROP TABLE vfs_nodes_v4');
   db.run('CREATE INDEX vfs_nodes_rev ON vfs_nodes (rev)');
   for (const trigger of NODE_TRIGGERS) db.run(trigger);
+}
+
+/** The blob tables of version 9 (version 1's until then were keyed by hash, both). */
+const BLOB_TABLES = [
+  // The catalogue and the bytes live apart so refreshing last_seen never rewrites a payload.
+  'CREATE TABLE vfs_blobs (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, last_seen REAL NOT NULL, id INTEGER NOT NULL) WITHOUT ROWID',
+  'CREATE TABLE vfs_blob_bytes (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL)',
+];
+const BLOB_TRIGGERS = [
+  "CREATE TRIGGER vfs_blobs_added AFTER INSERT ON vfs_blobs BEGIN UPDATE vfs_meta SET v = v + NEW.size WHERE k = 'stored_bytes'; END",
+  "CREATE TRIGGER vfs_blobs_removed AFTER DELETE ON vfs_blobs BEGIN UPDATE vfs_meta SET v = v - OLD.size WHERE k = 'stored_bytes'; END",
+];
+
+/**
+ * Version 9 rebuilds both blob tables: the bytes keep their rowid, which becomes their id, and
+ * each catalogue row takes the id of its bytes. A catalogue row without bytes (a damaged
+ * workspace, which fsck reports) gets a negative id, which no bytes row ever has, so bytes stored
+ * later can never answer for it. The copy doubles the blob bytes' pages until the old table is
+ * dropped, inside the one transaction.
+ */
+function keyBytesById(db: Database): void {
+  db.run('ALTER TABLE vfs_blobs RENAME TO vfs_blobs_v8');
+  db.run('ALTER TABLE vfs_blob_bytes RENAME TO vfs_blob_bytes_v8');
+  for (const statement of BLOB_TABLES) db.run(statement);
+  db.run('INSERT INTO vfs_blob_bytes (id, bytes) SELECT rowid, bytes FROM vfs_blob_bytes_v8');
+  db.run(`INSERT INTO vfs_blobs (hash, size, last_seen, id)
+    SELECT b.hash, b.size, b.last_seen, COALESCE(y.rowid, -row_number() OVER (ORDER BY b.hash))
+    FROM vfs_blobs_v8 b LEFT JOIN vfs_blob_bytes_v8 y ON y.hash = b.hash`);
+  // The old catalogue takes its triggers with it; the stored-bytes counter stays right because
+  // they come back only after the copy.
+  db.run('DROP TABLE vfs_blobs_v8');
+  db.run('DROP TABLE vfs_blob_bytes_v8');
+  for (const trigger of BLOB_TRIGGERS) db.run(trigger);
 }
 
 /** Options for {@link initializeSchema}. */

@@ -73,18 +73,21 @@ export function copyAttached(
       });
       // What the source's attic held arrives unnamed: no snapshot of this side will see it.
       dropUnnamedTrees(target);
-      // The blobs the copied chunk rows name that this side lacks; bytes first, while the catalogue still tells which.
+      // The blobs the copied chunk rows name that this side lacks; bytes first, while the catalogue
+      // still tells which. Both statements number the same blobs in the same order (by hash) from
+      // the target's last bytes id, so each catalogue row gets the id its bytes were stored under.
       const missing = `SELECT DISTINCT hash FROM main.vfs_chunks WHERE hash NOT IN (SELECT hash FROM main.vfs_blobs)`;
-      const [{ blobs, bytes }] = target.all<{ blobs: number; bytes: number }>(
-        `SELECT count(*) AS blobs, COALESCE(SUM(size), 0) AS bytes FROM ${SOURCE}.vfs_blobs WHERE hash IN (${missing})`,
+      const copied = `FROM ${SOURCE}.vfs_blobs s JOIN ${SOURCE}.vfs_blob_bytes y ON y.id = s.id WHERE s.hash IN (${missing})`;
+      const [{ blobs, bytes, lastId }] = target.all<{ blobs: number; bytes: number; lastId: number }>(
+        `SELECT count(*) AS blobs, COALESCE(SUM(s.size), 0) AS bytes,
+           (SELECT COALESCE(MAX(id), 0) FROM main.vfs_blob_bytes) AS lastId ${copied}`,
       );
-      target.run(
-        `INSERT INTO main.vfs_blob_bytes (hash, bytes) SELECT hash, bytes FROM ${SOURCE}.vfs_blob_bytes WHERE hash IN (${missing})`,
-      );
-      target.run(
-        `INSERT INTO main.vfs_blobs (hash, size, last_seen) SELECT hash, size, ? FROM ${SOURCE}.vfs_blobs WHERE hash IN (${missing})`,
-        [target.now()],
-      );
+      const id = 'row_number() OVER (ORDER BY s.hash) + ?';
+      target.run(`INSERT INTO main.vfs_blob_bytes (id, bytes) SELECT ${id}, y.bytes ${copied}`, [lastId]);
+      target.run(`INSERT INTO main.vfs_blobs (hash, size, last_seen, id) SELECT s.hash, s.size, ?, ${id} ${copied}`, [
+        target.now(),
+        lastId,
+      ]);
       checkStoredBytes(target);
       target.run("UPDATE sqlite_sequence SET seq = (SELECT MAX(inode) FROM vfs_nodes) WHERE name = 'vfs_nodes'");
       writeMeta(target, 'rev', Math.max(Number(readMeta(target, 'rev')), rev));

@@ -21,6 +21,7 @@ import { guardLimits } from '../limit-guard.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget } from '../target.ts';
 import { patternBytes } from './files.ts';
+import { VERSION_8_WORKSPACE } from './version-8-workspace.ts';
 
 /**
  * Rebuilds `vfs_nodes` as versions 1 to 4 had it (three types, no uid, gid or rdev), keeping its
@@ -116,8 +117,29 @@ function toVersion7(backend: StorageBackend): void {
   if (armed) for (const sql of version7Triggers()) backend.run(sql);
 }
 
-/** Undoes what versions 7 and 8 added (the move columns of the change log, echo marks per revision), as a version 6 workspace lacks it. */
+/** Undoes version 9: the blob bytes keyed by hash again, beside a catalogue without ids. */
+function toVersion8(backend: StorageBackend): void {
+  const triggers = backend.all<{ sql: string }>(
+    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'vfs_blobs'",
+  );
+  backend.run('ALTER TABLE vfs_blobs RENAME TO vfs_blobs_v9');
+  backend.run('ALTER TABLE vfs_blob_bytes RENAME TO vfs_blob_bytes_v9');
+  backend.run(
+    'CREATE TABLE vfs_blobs (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, last_seen REAL NOT NULL) WITHOUT ROWID',
+  );
+  backend.run('CREATE TABLE vfs_blob_bytes (hash TEXT PRIMARY KEY, bytes BLOB NOT NULL)');
+  backend.run('INSERT INTO vfs_blobs (hash, size, last_seen) SELECT hash, size, last_seen FROM vfs_blobs_v9');
+  backend.run(
+    'INSERT INTO vfs_blob_bytes (hash, bytes) SELECT b.hash, y.bytes FROM vfs_blobs_v9 b JOIN vfs_blob_bytes_v9 y ON y.id = b.id',
+  );
+  backend.run('DROP TABLE vfs_blobs_v9');
+  backend.run('DROP TABLE vfs_blob_bytes_v9');
+  for (const { sql } of triggers) backend.run(sql);
+}
+
+/** Undoes what versions 7 to 9 added (the blob bytes keyed by id, the move columns of the change log, echo marks per revision), as a version 6 workspace lacks it. */
 function toVersion6(backend: StorageBackend): void {
+  toVersion8(backend);
   toVersion7(backend);
   backend.run('DROP INDEX vfs_changes_moves');
   backend.run('DROP INDEX vfs_changes_move_targets');
@@ -453,6 +475,7 @@ export function lifecycleCases(target: ConformanceTarget): void {
       ],
       ['a missing blob', 'blobs', (db) => db.run('DELETE FROM vfs_blob_bytes')],
       ['bytes that do not match their hash', 'blobs', (db) => db.run("UPDATE vfs_blob_bytes SET bytes = x'00'")],
+      ['bytes no blob names', 'blobs', (db) => db.run("INSERT INTO vfs_blob_bytes (bytes) VALUES (x'00')")],
       ['a wrong nlink', 'nlink', (db, ino) => db.run('UPDATE vfs_nodes SET nlink = 5 WHERE inode = ?', [ino])],
       ['an orphan inode', 'tree', (db) => db.run('DELETE FROM vfs_dirents WHERE name = ?', ['d'])],
       [
@@ -486,6 +509,19 @@ export function lifecycleCases(target: ConformanceTarget): void {
           expect(report.problems.map((p) => p.check)).toContain(check);
         }));
     }
+    it('fsck reports two blobs whose catalogue rows name the same bytes', () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend, { chunkSize: 16, now: testClock().now });
+        ws.writeFile('/f', 'sixteen bytes...and sixteen more');
+        expectFsckClean(ws);
+        // The second blob's bytes gone and its row pointed at the first's: without reading the
+        // bytes, only the shared id tells.
+        ws.db.run('DELETE FROM vfs_blob_bytes WHERE id = (SELECT MAX(id) FROM vfs_blobs)');
+        ws.db.run('UPDATE vfs_blobs SET id = (SELECT MIN(id) FROM vfs_blobs)');
+        expect(ws.fsck({ verifyContent: false }).problems).toEqual([
+          { check: 'blobs', hash: expect.any(String), message: expect.stringMatching(/^2 blobs share the bytes \d+$/) },
+        ]);
+      }));
   });
 
   describe('schema and persistence', () => {
@@ -628,6 +664,7 @@ export function lifecycleCases(target: ConformanceTarget): void {
         ws.writeFile('/d/mode', 'changed');
         ws.writeFile('/d/new', 'new');
         const third = snapshot(ws).tree;
+        toVersion8(backend);
         backend.run("UPDATE vfs_meta SET v = 7 WHERE k = 'schema_version'");
         const reopened = openWorkspace(backend, { now: () => 1_700_000_000_000 });
         expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
@@ -654,6 +691,49 @@ export function lifecycleCases(target: ConformanceTarget): void {
         reopened.restore(reopened.snapshots().at(-1)?.name ?? '');
         expect(snapshot(reopened).tree).toEqual(first);
         expectFsckClean(reopened);
+      }));
+    it('version 9 keys blob bytes by id: a workspace version 8 code wrote keeps every file, snapshot and shared blob', () =>
+      target.withBackend(async (backend) => {
+        for (const statement of VERSION_8_WORKSPACE) backend.run(statement);
+        const readOnly = (await expectCode(() => openWorkspace(backend, { readOnly: true }), 'EROFS')) as FsError;
+        expect(readOnly.message).toContain('needs migrating from schema 8');
+        const ws = openWorkspace(backend, { now: () => 1_700_000_100_000 });
+        expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
+        expectFsckClean(ws);
+        // Every catalogue row has its own bytes; the stored-bytes counter is the sum it was.
+        expect(
+          backend.all(`SELECT count(*) AS blobs, count(DISTINCT b.id) AS ids, count(y.id) AS bytes,
+            (SELECT v FROM vfs_meta WHERE k = 'stored_bytes') AS stored
+            FROM vfs_blobs b LEFT JOIN vfs_blob_bytes y ON y.id = b.id`),
+        ).toEqual([{ blobs: 19, ids: 19, bytes: 19, stored: 228 }]);
+        const shared = 'shared by two files, three chunks';
+        const reads = (at: Workspace, paths: string[]) => paths.map((path) => at.readFile(path, 'utf8'));
+        const current = ['/d/a', '/d/sub/b', '/d/small', '/d/edited', '/d/link', '/d/new'];
+        const expected = [shared, shared, 'tiny', 'after the snapshot: longer, so three chunks', shared];
+        expect(reads(ws, current)).toEqual([...expected, 'after both snapshots']);
+        expect(ws.readlink('/d/link')).toBe('a');
+        expect(ws.ls('/')).toEqual(['/d/a', '/d/edited', '/d/link', '/d/new', '/d/small', '/d/sub/b']);
+        const s1 = ws.atSnapshot('s1');
+        expect(reads(s1, ['/d/a', '/d/sub/b', '/d/edited', '/d/removed'])).toEqual([
+          shared,
+          shared,
+          'before the snapshot, two chunks',
+          'removed after the snapshot',
+        ]);
+        expect(ws.atSnapshot('s2').readFile('/t/u/deep', 'utf8')).toBe('in a tree removed under snapshot s2');
+        // The blobs of /gone, removed before either snapshot, are the only garbage; the shared ones stay.
+        expect(ws.gc({ safetyWindowMs: 0 })).toEqual({ blobs: 3, bytes: 36 });
+        expect(reads(ws, current)).toEqual([...expected, 'after both snapshots']);
+        expect(s1.readFile('/d/removed', 'utf8')).toBe('removed after the snapshot');
+        // New blobs take ids after the migrated ones, and the old version's files restore.
+        ws.writeFile('/d/later', 'written by version 9, two chunks');
+        ws.restore('s1');
+        expect(reads(ws, ['/d/edited', '/d/removed'])).toEqual([
+          'before the snapshot, two chunks',
+          'removed after the snapshot',
+        ]);
+        expect(ws.exists('/d/later')).toBe(false);
+        expectFsckClean(ws);
       }));
     it('a version 3 sync cursor that stopped inside a revision resumes at its start', () =>
       target.withBackend((backend) => {

@@ -148,8 +148,9 @@ describe('rows read and written per operation on a Durable Object', () => {
       expect(cost(op).rowsRead, op).toBeLessThan(20);
       expect(cost(op).rowsWritten, op).toBe(0);
     }
-    // A large read loads the blobs it misses in batches: a few statements, a few rows per chunk.
-    expect(cost('readFile 1 MiB (cold)').rowsRead).toBeLessThan(10 + 4 * CHUNKS_PER_MIB);
+    // A large read loads the blobs it misses in batches: a few statements, a few rows per chunk
+    // (since schema version 9 a blob is two rows read, its catalogue row and its bytes by id).
+    expect(cost('readFile 1 MiB (cold)').rowsRead).toBeLessThan(10 + 5 * CHUNKS_PER_MIB);
     expect(cost('readFile 1 MiB (cold)').statements).toBeLessThan(8);
     expect(cost('readFile 1 MiB (cold)').rowsWritten).toBe(0);
     // readdir reads about one row per entry (plus the inode of each), not the whole table.
