@@ -57,7 +57,8 @@ export function guardLimits(backend: StorageBackend): StorageBackend & {
     },
     run: (sql, params) => {
       check(sql, params, stats);
-      backend.run(sql, params);
+      // What the backend says it changed goes on: the engine's use of it is what is tested.
+      return backend.run(sql, params);
     },
     transaction: (fn) => backend.transaction(fn),
     // Passed through only where the backend has it: its absence is what callers test for.

@@ -14,6 +14,17 @@ export type SqlValue = null | number | bigint | string | Uint8Array;
 /** One result row, keyed by column name. */
 export type SqlRow = Record<string, SqlValue>;
 
+/**
+ * What a statement run by {@link StorageBackend.run} changed, with the meaning of SQLite's
+ * `sqlite3_changes()` and `sqlite3_last_insert_rowid()` (node:sqlite's `run` returns exactly this).
+ */
+export interface RunResult {
+  /** The rows it inserted, updated or deleted, not counting rows its triggers changed. */
+  changes: number | bigint;
+  /** The rowid of the last row inserted on this connection (triggers' inserts do not count). */
+  lastInsertRowid: number | bigint;
+}
+
 /** The hard limits of a backend. The engine honours the strictest of these and {@link STRICTEST_LIMITS}. */
 export interface BackendLimits {
   /** Most bound parameters in one statement. */
@@ -56,8 +67,14 @@ export interface StorageBackend {
    * after it, so both must run on one connection.
    */
   all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): T[];
-  /** Runs one statement for its effect only. */
-  run(sql: string, params?: readonly SqlValue[]): void;
+  /**
+   * Runs one statement for its effect only. It may return what the statement changed, as
+   * node:sqlite's `StatementSync.run` does ({@link RunResult}): the engine then takes the change
+   * count and the new rowid from it instead of asking with `SELECT changes(), last_insert_rowid()`.
+   * A backend that cannot say both, with SQLite's meaning, returns nothing.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: backends written before RunResult return void
+  run(sql: string, params?: readonly SqlValue[]): RunResult | void;
   /**
    * Runs `fn` inside a transaction and returns its result. If `fn` throws, everything it did is
    * rolled back and the error is rethrown. Calls nest: a failing inner transaction rolls back only

@@ -4,6 +4,7 @@
  * @module
  */
 import { hash as digest } from 'node:crypto';
+import type { SqlValue } from './backend.ts';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
 import { checkStoredBytes } from './quotas.ts';
@@ -70,33 +71,106 @@ function sampleKey(bytes: Uint8Array): string {
 
 const SAME_BYTES = `SELECT 1 FROM vfs_blobs c JOIN vfs_blob_bytes b ON b.id = c.id WHERE c.hash = ? AND b.bytes = ?`;
 
+/** The name of a chunk stored recently with the same bytes as `bytes` (compared by SQLite), if any. */
+function storedBefore(db: Database, recent: Map<string, string>, key: string, bytes: Uint8Array): string | undefined {
+  const candidate = recent.get(key);
+  return candidate !== undefined && db.all(SAME_BYTES, [candidate, bytes]).length > 0 ? candidate : undefined;
+}
+
+/** Remembers that the chunk with key `key` is stored as `name`, forgetting the oldest beyond {@link RECHECK_ENTRIES}. */
+function remember(recent: Map<string, string>, key: string, name: string): void {
+  recent.delete(key);
+  recent.set(key, name);
+  // The oldest entry goes (a Map iterates in insertion order).
+  if (recent.size > RECHECK_ENTRIES) recent.delete(recent.keys().next().value as string);
+}
+
 /**
- * Stores one chunk inside a mutation, as `putBlob(db, hashBytes(bytes), bytes, now)` does, and
- * returns its name. A chunk of at least 16 KiB that looks like one stored recently (same length,
- * same sampled bytes) is first compared with that blob's stored bytes; when they are equal, that
- * blob's name is the SHA-256 of these bytes too and it exists, so nothing is hashed or written
- * (writing the same content again, as dedup does, costs a comparison per chunk). Otherwise the
- * bytes are hashed and stored as always. The key only picks a candidate: a name is never taken
- * without the bytes being equal.
+ * Most bytes stored by one pair of statements (8 chunks of 64 KiB): what they bind is copied once
+ * more by the driver, and the chunks are hashed just before SQLite copies them.
  */
-export function storeChunk(db: Database, bytes: Uint8Array, now: number): string {
-  const key = bytes.byteLength >= RECHECK_MIN_BYTES ? sampleKey(bytes) : undefined;
-  let recent: Map<string, string> | undefined;
-  if (key !== undefined) {
-    recent = recentByDb.get(db) ?? new Map<string, string>();
-    recentByDb.set(db, recent);
-    const candidate = recent.get(key);
-    if (candidate !== undefined && db.all(SAME_BYTES, [candidate, bytes]).length > 0) return candidate;
+const STORE_BATCH_BYTES = 512 * 1024;
+
+/**
+ * Stores the chunks written by one mutation, as `putBlob(db, hashBytes(bytes), bytes, now)` for
+ * each would, and returns their names in order. A chunk of at least 16 KiB that looks like one
+ * stored recently (same length, same sampled bytes) is first compared with that blob's stored
+ * bytes; when they are equal, that blob's name is the SHA-256 of these bytes too and it exists, so
+ * nothing is hashed or written (writing the same content again, as dedup does, costs a comparison
+ * per chunk). Otherwise the bytes are hashed and stored: several chunks at once in two statements
+ * (the catalogue rows, which say which blobs are new, then the bytes of those), not three each.
+ * The key only picks a candidate: a name is never taken without the bytes being equal.
+ */
+export function storeChunks(db: Database, chunks: readonly Uint8Array[]): string[] {
+  const names: string[] = [];
+  let recent = recentByDb.get(db);
+  let batch: Array<{ name: string; bytes: Uint8Array }> = [];
+  let batchBytes = 0;
+  for (const bytes of chunks) {
+    const key = bytes.byteLength >= RECHECK_MIN_BYTES ? sampleKey(bytes) : undefined;
+    if (key !== undefined) {
+      if (!recent) {
+        recent = new Map<string, string>();
+        recentByDb.set(db, recent);
+      }
+      const known = storedBefore(db, recent, key, bytes);
+      if (known !== undefined) {
+        names.push(known);
+        continue;
+      }
+    }
+    const name = hashBytes(bytes);
+    names.push(name);
+    if (recent && key !== undefined) remember(recent, key, name);
+    if (batch.length > 0 && batchBytes + bytes.byteLength > STORE_BATCH_BYTES) {
+      putBlobs(db, batch);
+      batch = [];
+      batchBytes = 0;
+    }
+    batch.push({ name, bytes });
+    batchBytes += bytes.byteLength;
   }
-  const name = hashBytes(bytes);
-  putBlob(db, name, bytes, now);
-  if (recent && key !== undefined) {
-    recent.delete(key);
-    recent.set(key, name);
-    // The oldest entry goes (a Map iterates in insertion order).
-    if (recent.size > RECHECK_ENTRIES) recent.delete(recent.keys().next().value as string);
+  if (batch.length > 0) putBlobs(db, batch);
+  return names;
+}
+
+// Statements by row count, built once (a backend's statement cache is keyed by the text).
+const INSERT_CATALOGUE: string[] = [];
+const INSERT_BYTES: string[] = [];
+
+/**
+ * {@link putBlob} inside a mutation (`last_seen` 0) for several blobs: one statement inserts the
+ * catalogue rows and returns those that are new, one more the bytes of those. A single blob
+ * takes the plain insert and `changes()`, which cost less than RETURNING's temporary table.
+ */
+function putBlobs(db: Database, blobs: ReadonlyArray<{ name: string; bytes: Uint8Array }>): void {
+  if (blobs.length === 1) {
+    putBlob(db, blobs[0].name, blobs[0].bytes, 0);
+    return;
   }
-  return name;
+  // Two parameters per catalogue row: batches stay under the strictest parameter limit.
+  const perStatement = Math.floor(db.limits.maxBoundParameters / 2);
+  for (let start = 0; start < blobs.length; start += perStatement) {
+    const part = blobs.slice(start, start + perStatement);
+    const params: (string | number)[] = [];
+    for (const blob of part) params.push(blob.name, blob.bytes.byteLength);
+    INSERT_CATALOGUE[part.length] ??=
+      `INSERT INTO vfs_blobs (hash, size, last_seen) VALUES ${part.map(() => '(?, ?, 0)').join(', ')}
+       ON CONFLICT (hash) DO NOTHING RETURNING hash`;
+    const added = db.all<{ hash: string }>(INSERT_CATALOGUE[part.length], params);
+    if (added.length === 0) continue;
+    checkStoredBytes(db);
+    // RETURNING names each new blob once, also when the batch held the same bytes twice.
+    const fresh = new Set(added.map((row) => row.hash));
+    const rows: SqlValue[] = [];
+    for (const blob of part) {
+      if (!fresh.delete(blob.name)) continue;
+      rows.push(blob.name, blob.bytes);
+    }
+    INSERT_BYTES[rows.length / 2] ??=
+      `INSERT INTO vfs_blob_bytes (hash, bytes) VALUES ${Array.from({ length: rows.length / 2 }, () => '(?, ?)').join(', ')}`;
+    db.run(INSERT_BYTES[rows.length / 2], rows);
+  }
 }
 
 /** The bytes of a blob, from the cache or storage. A missing blob is EIO (fsck will name it). */

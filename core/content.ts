@@ -7,7 +7,7 @@
  * @module
  */
 import { Buffer } from 'node:buffer';
-import { loadBlob, loadBlobs, storeChunk } from './blobs.ts';
+import { loadBlob, loadBlobs, storeChunks } from './blobs.ts';
 import type { Database } from './database.ts';
 import { fsError } from './errors.ts';
 import type { Mutation } from './mutate.ts';
@@ -270,7 +270,7 @@ export function writeContent(
     for (const chunk of chunkRange(db, node.inode, indexes[0], indexes[indexes.length - 1]))
       old.set(chunk.idx, chunk.hash);
   }
-  const rows: ChunkRef[] = [];
+  const built: Array<{ idx: number; bytes: Uint8Array; owned: boolean }> = [];
   for (const idx of indexes) {
     const chunkStart = idx * chunkSize;
     const length = Math.min(chunkSize, newSize - chunkStart);
@@ -302,12 +302,18 @@ export function writeContent(
       }
       owned = true;
     }
-    const hash = storeChunk(db, bytes, m.now);
+    built.push({ idx, bytes, owned });
+  }
+  const names = storeChunks(
+    db,
+    built.map((chunk) => chunk.bytes),
+  );
+  const rows: ChunkRef[] = built.map(({ idx, bytes, owned }, i) => {
     // A chunk built here is ours and never changes again: cache it, so the next write to it (an
     // append, an overwrite) and reads after it need no SELECT. Views of the caller's data are not.
-    if (owned) db.blobCache.set(hash, bytes);
-    rows.push({ idx, hash, size: length });
-  }
+    if (owned) db.blobCache.set(names[i], bytes);
+    return { idx, hash: names[i], size: bytes.byteLength };
+  });
   // A row that holds these values already (a file created in this mutation with its final size)
   // needs no update. The node before its chunks: under a snapshot, the first change records the
   // node's history row, and the node's trigger does it more cheaply than a chunk's (history.ts).

@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import {
   type BackendLimits,
   type HeldTransaction,
+  type RunResult,
   type SqlRow,
   type SqlValue,
   STRICTEST_LIMITS,
@@ -25,6 +26,16 @@ export interface LastChange {
   changes: number;
   /** The rowid of the last row inserted on this connection (triggers' inserts do not count). */
   rowid: number;
+}
+
+/**
+ * `value` when it is a {@link RunResult}: a backend written before `run` could return one may
+ * return whatever its driver gave (a cursor), which must not be read as a change count.
+ */
+function runResultOf(value: unknown): RunResult | undefined {
+  const said = value as Partial<RunResult> | undefined;
+  const counted = (n: unknown) => typeof n === 'number' || typeof n === 'bigint';
+  return said && counted(said.changes) && counted(said.lastInsertRowid) ? (said as RunResult) : undefined;
 }
 
 /** Options for a {@link Database}. */
@@ -144,6 +155,8 @@ export class Database {
   // Events of each open transaction level: kept on commit, dropped on rollback, told at the outermost commit.
   private readonly pendingEvents: ChangeEvent[][] = [];
   private cachedChunkSize = 0;
+  /** What the backend's `run` said the last statement changed, when it says (see {@link Database.lastChange}). */
+  private lastRun: RunResult | undefined;
   private readonly defaultOwner: Owner;
   private ownerOverride: Owner | undefined;
   /**
@@ -228,6 +241,8 @@ export class Database {
 
   /** Runs a query and returns its rows. A storage failure is EIO or ENOSPC with the cause attached. */
   all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): T[] {
+    // A query may change rows too (RETURNING): what the last run said no longer holds.
+    this.lastRun = undefined;
     try {
       return this.backend.all<T>(sql, params);
     } catch (error) {
@@ -237,18 +252,22 @@ export class Database {
 
   /** Runs a statement for its effect. A storage failure is EIO or ENOSPC with the cause attached. */
   run(sql: string, params?: readonly SqlValue[]): void {
+    this.lastRun = undefined;
     try {
-      this.backend.run(sql, params);
+      this.lastRun = runResultOf(this.backend.run(sql, params));
     } catch (error) {
       throw wrapStorageError(error, STORAGE_SYSCALL);
     }
   }
 
   /**
-   * What the last INSERT, UPDATE or DELETE did. A second, table-less statement is cheaper than
-   * RETURNING, which SQLite serves through a temporary B-tree.
+   * What the last INSERT, UPDATE or DELETE did, called right after it: from what the backend's
+   * `run` returned when it says (node:sqlite does), else from a second, table-less statement,
+   * which is still cheaper than RETURNING (SQLite serves that through a temporary B-tree).
    */
   lastChange(): LastChange {
+    const said = this.lastRun;
+    if (said) return { changes: Number(said.changes), rowid: Number(said.lastInsertRowid) };
     const [row] = this.all<LastChange>('SELECT changes() AS changes, last_insert_rowid() AS rowid');
     return { changes: Number(row.changes), rowid: Number(row.rowid) };
   }

@@ -10,6 +10,7 @@
 export {
   type BackendLimits,
   type HeldTransaction,
+  type RunResult,
   type SqlRow,
   type SqlValue,
   STRICTEST_LIMITS,

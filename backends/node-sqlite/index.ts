@@ -4,7 +4,7 @@
  * @module dofs-sqlite/backends/node-sqlite
  */
 import type { StatementSync } from 'node:sqlite';
-import type { BackendLimits, SqlValue, StorageBackend } from '../../core/backend.ts';
+import type { BackendLimits, RunResult, SqlValue, StorageBackend } from '../../core/backend.ts';
 import { openOnFullDisk } from './connection.ts';
 import { reclaimSpace } from './reclaim.ts';
 import { createSpaceReserve, reserveSize } from './reserve.ts';
@@ -61,9 +61,10 @@ export function createNodeSqliteBackend(options: NodeSqliteBackendOptions = {}):
       transactions.checkOpen();
       return allRows<T>(prepare(sql), params);
     },
-    run(sql: string, params: readonly SqlValue[] = []): void {
+    run(sql: string, params: readonly SqlValue[] = []): RunResult {
       transactions.checkOpen();
-      prepare(sql).run(...(params as SqlValue[]));
+      // node:sqlite counts the changes anyway: handed on, they spare the engine a SELECT changes().
+      return prepare(sql).run(...(params as SqlValue[]));
     },
     transaction: transactions.transaction,
     openTransaction: transactions.open,

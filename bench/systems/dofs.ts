@@ -27,7 +27,7 @@ export function counting(backend: StorageBackend): { backend: StorageBackend; co
       },
       run: (sql, params) => {
         count.statements++;
-        backend.run(sql, params);
+        return backend.run(sql, params);
       },
       transaction: (fn) => backend.transaction(fn),
       close: () => backend.close(),

@@ -4,8 +4,11 @@
  * @module
  */
 import { describe, expect, it } from 'vitest';
-import type { StorageBackend } from '../../core/backend.ts';
+import type { RunResult, StorageBackend } from '../../core/backend.ts';
+import { openWorkspace } from '../../core/workspace.ts';
+import { expectFsckClean } from '../harness.ts';
 import type { ConformanceTarget } from '../target.ts';
+import { patternBytes } from './files.ts';
 
 function table(backend: StorageBackend): void {
   backend.run('CREATE TABLE t (k INTEGER PRIMARY KEY, v)');
@@ -63,6 +66,59 @@ export function backendCases(target: ConformanceTarget): void {
         expect(last().n).toBe(0);
         backend.run("UPDATE r SET k = k || '!'");
         expect(last().n).toBe(2);
+      }));
+    it('run returns nothing, or what changes() and last_insert_rowid() say, triggers not counted', () =>
+      target.withBackend((backend) => {
+        backend.run('CREATE TABLE r (id INTEGER PRIMARY KEY, k TEXT UNIQUE)');
+        backend.run('CREATE TABLE log (id INTEGER PRIMARY KEY, k TEXT)');
+        // The trigger's insert must not count, in changes() or in the rowid.
+        backend.run(
+          'CREATE TRIGGER r_log AFTER INSERT ON r BEGIN INSERT INTO log (id, k) VALUES (100 + NEW.id, NEW.k); END',
+        );
+        const asked = () => {
+          const row = backend.all<{ n: number; id: number }>('SELECT changes() AS n, last_insert_rowid() AS id')[0];
+          return { changes: Number(row.n), lastInsertRowid: Number(row.id) };
+        };
+        const said = (sql: string) => {
+          const result = backend.run(sql);
+          return result === undefined
+            ? asked()
+            : { changes: Number(result.changes), lastInsertRowid: Number(result.lastInsertRowid) };
+        };
+        for (const sql of [
+          "INSERT INTO r (k) VALUES ('a')",
+          "INSERT INTO r (k) VALUES ('b')",
+          "INSERT INTO r (k) VALUES ('a') ON CONFLICT (k) DO NOTHING",
+          "UPDATE r SET k = k || '!'",
+          'DELETE FROM r WHERE id = 1',
+        ]) {
+          expect(said(sql), sql).toEqual(asked());
+        }
+        expect(asked()).toEqual({ changes: 1, lastInsertRowid: 2 });
+      }));
+    it('the engine asks changes() itself when run returns something else (a driver cursor)', () =>
+      target.withBackend((backend) => {
+        // A backend written before run could return a RunResult may hand on whatever its driver gave.
+        const cursorLike: StorageBackend = {
+          name: backend.name,
+          limits: backend.limits,
+          all: (sql, params) => backend.all(sql, params),
+          run: (sql, params) => {
+            backend.run(sql, params);
+            return { rowsWritten: 1 } as unknown as RunResult;
+          },
+          transaction: (fn) => backend.transaction(fn),
+          close: () => backend.close(),
+        };
+        const ws = openWorkspace(cursorLike, { chunkSize: 64 });
+        ws.mkdir('/d');
+        ws.writeFile('/d/a', patternBytes(200, 1));
+        ws.writeFile('/d/b', patternBytes(200, 2));
+        const inodes = ['/d', '/d/a', '/d/b'].map((path) => ws.stat(path).ino);
+        expect(new Set(inodes).size).toBe(3);
+        expect(inodes.every((ino) => Number.isInteger(ino) && ino > 1)).toBe(true);
+        expect(ws.readFile('/d/b')).toEqual(patternBytes(200, 2));
+        expectFsckClean(ws);
       }));
     it('commits a transaction and returns its result', () =>
       target.withBackend((backend) => {

@@ -34,13 +34,18 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<{ byt
     if (done) break;
     parts.push(value);
   }
-  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  return { bytes: concatBytes(parts), pieces: parts.length };
+}
+
+/** `parts` end to end in one array. */
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
   let at = 0;
   for (const part of parts) {
-    bytes.set(part, at);
+    out.set(part, at);
     at += part.byteLength;
   }
-  return { bytes, pieces: parts.length };
+  return out;
 }
 
 function storedChunks(ws: Workspace, inode: number): number {
@@ -274,6 +279,35 @@ export function fileCases(target: ConformanceTarget): void {
         expect(usage.logicalBytes).toBe(64 * 16);
         expect(usage.storedBytes).toBe(64);
         expect(usage.dedupRatio).toBe(16);
+      },
+      { chunkSize: 64 },
+    );
+    defineCase(
+      target,
+      'one write stores its new chunks together: each once, known ones not again, fewer statements than chunks',
+      (ctx) => {
+        const { ws } = ctx;
+        const known = [0, 1, 2, 3, 4].map((i) => patternBytes(64, 21 + i));
+        ws.writeFile('/k', concatBytes(known));
+        const repeated = patternBytes(64, 1000);
+        // 130 chunks: more than one statement's worth of rows (50, at 100 parameters), with chunks
+        // stored before and one chunk repeated within the write and across statement boundaries.
+        const chunks = Array.from({ length: 130 }, (_, i) =>
+          i % 10 === 0 ? known[(i / 10) % 5] : i % 7 === 0 ? repeated : patternBytes(64, 2000 + i),
+        );
+        const before = ctx.guard.statements;
+        ws.writeFile('/a', concatBytes(chunks));
+        expect(ctx.guard.statements - before).toBeLessThan(chunks.length);
+        const names = ws.db
+          .all<{ hash: string }>('SELECT hash FROM vfs_chunks WHERE inode = ? ORDER BY idx', [ws.stat('/a').ino])
+          .map((row) => row.hash);
+        expect(names).toEqual(chunks.map((chunk) => hashBytes(chunk)));
+        const distinct = new Set(names).size;
+        const count = (table: string) => Number(ws.db.all<{ n: number }>(`SELECT count(*) AS n FROM ${table}`)[0].n);
+        expect(count('vfs_blobs')).toBe(distinct);
+        expect(count('vfs_blob_bytes')).toBe(distinct);
+        expect(ws.usage().storedBytes).toBe(distinct * 64);
+        expect(ws.readFile('/a')).toEqual(concatBytes(chunks));
       },
       { chunkSize: 64 },
     );

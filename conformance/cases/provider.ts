@@ -54,16 +54,25 @@ async function expectArgError(ws: Workspace, fn: () => unknown, code: string): P
   expect(revision(ws)).toBe(before);
 }
 
-/** A backend that counts blob insertions: one per chunk the engine hashed and stored. */
+/**
+ * A backend that counts blob insertions: one per chunk the engine hashed and stored (a row of the
+ * catalogue's INSERT, which stores several chunks of one write in one statement).
+ */
 export function countingBlobs(backend: StorageBackend): StorageBackend & { blobPuts: number } {
+  const count = (sql: string) => {
+    if (sql.startsWith('INSERT INTO vfs_blobs ')) counted.blobPuts += sql.match(/\(\?/g)?.length ?? 0;
+  };
   const counted = {
     name: backend.name,
     limits: backend.limits,
     blobPuts: 0,
-    all: <T extends object>(sql: string, params?: readonly unknown[]) => backend.all<T>(sql, params as never),
+    all: <T extends object>(sql: string, params?: readonly unknown[]) => {
+      count(sql);
+      return backend.all<T>(sql, params as never);
+    },
     run: (sql: string, params?: readonly unknown[]) => {
-      if (sql.startsWith('INSERT INTO vfs_blobs ')) counted.blobPuts++;
-      backend.run(sql, params as never);
+      count(sql);
+      return backend.run(sql, params as never);
     },
     transaction: <T>(fn: () => T) => backend.transaction(fn),
     close: () => backend.close(),
