@@ -154,21 +154,26 @@ function putBlobs(db: Database, blobs: ReadonlyArray<{ name: string; bytes: Uint
     const part = blobs.slice(start, start + perStatement);
     const params: (string | number)[] = [];
     for (const blob of part) params.push(blob.name, blob.bytes.byteLength);
-    INSERT_CATALOGUE[part.length] ??=
-      `INSERT INTO vfs_blobs (hash, size, last_seen) VALUES ${part.map(() => '(?, ?, 0)').join(', ')}
-       ON CONFLICT (hash) DO NOTHING RETURNING hash`;
-    const added = db.all<{ hash: string }>(INSERT_CATALOGUE[part.length], params);
+    // Row i takes the id i + 1 past the last stored bytes (as PUT_CATALOGUE does for one blob); a
+    // row that already exists leaves its id unused, which is harmless: ids need not be dense.
+    INSERT_CATALOGUE[part.length] ??= `INSERT INTO vfs_blobs (hash, size, last_seen, id) VALUES ${part
+      .map((_, i) => `(?, ?, 0, (SELECT COALESCE(MAX(id), 0) FROM vfs_blob_bytes) + ${i + 1})`)
+      .join(', ')}
+       ON CONFLICT (hash) DO NOTHING RETURNING hash, id`;
+    const added = db.all<{ hash: string; id: number }>(INSERT_CATALOGUE[part.length], params);
     if (added.length === 0) continue;
     checkStoredBytes(db);
     // RETURNING names each new blob once, also when the batch held the same bytes twice.
-    const fresh = new Set(added.map((row) => row.hash));
+    const fresh = new Map(added.map((row) => [row.hash, row.id]));
     const rows: SqlValue[] = [];
     for (const blob of part) {
-      if (!fresh.delete(blob.name)) continue;
-      rows.push(blob.name, blob.bytes);
+      const id = fresh.get(blob.name);
+      if (id === undefined) continue;
+      fresh.delete(blob.name);
+      rows.push(id, blob.bytes);
     }
     INSERT_BYTES[rows.length / 2] ??=
-      `INSERT INTO vfs_blob_bytes (hash, bytes) VALUES ${Array.from({ length: rows.length / 2 }, () => '(?, ?)').join(', ')}`;
+      `INSERT INTO vfs_blob_bytes (id, bytes) VALUES ${Array.from({ length: rows.length / 2 }, () => '(?, ?)').join(', ')}`;
     db.run(INSERT_BYTES[rows.length / 2], rows);
   }
 }
