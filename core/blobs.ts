@@ -25,8 +25,8 @@ export function isHash(hash: unknown): hash is string {
  * id their catalogue row holds (a rowid seek, and one tree ordered by hash per blob, not two).
  */
 const PUT_CATALOGUE = `INSERT INTO vfs_blobs (hash, size, last_seen, id)
-  VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) + 1 FROM vfs_blob_bytes)) ON CONFLICT (hash) DO NOTHING`;
-const PUT_BYTES = 'INSERT INTO vfs_blob_bytes (id, bytes) VALUES ((SELECT id FROM vfs_blobs WHERE hash = ?), ?)';
+  VALUES (?, ?, ?, (SELECT COALESCE(MAX(rowid), 0) + 1 FROM vfs_blob_bytes)) ON CONFLICT (hash) DO NOTHING`;
+const PUT_BYTES = 'INSERT INTO vfs_blob_bytes (rowid, bytes) VALUES ((SELECT id FROM vfs_blobs WHERE hash = ?), ?)';
 
 /**
  * Stores `bytes` under `hash` unless present. Inside a mutation the transaction protects the blob
@@ -69,7 +69,7 @@ function sampleKey(bytes: Uint8Array): string {
   return `${bytes.byteLength}:${String.fromCharCode(...codes)}`;
 }
 
-const SAME_BYTES = `SELECT 1 FROM vfs_blobs c JOIN vfs_blob_bytes b ON b.id = c.id WHERE c.hash = ? AND b.bytes = ?`;
+const SAME_BYTES = `SELECT 1 FROM vfs_blobs c JOIN vfs_blob_bytes b ON b.rowid = c.id WHERE c.hash = ? AND b.bytes = ?`;
 
 /** The name of a chunk stored recently with the same bytes as `bytes` (compared by SQLite), if any. */
 function storedBefore(db: Database, recent: Map<string, string>, key: string, bytes: Uint8Array): string | undefined {
@@ -157,7 +157,7 @@ function putBlobs(db: Database, blobs: ReadonlyArray<{ name: string; bytes: Uint
     // Row i takes the id i + 1 past the last stored bytes (as PUT_CATALOGUE does for one blob); a
     // row that already exists leaves its id unused, which is harmless: ids need not be dense.
     INSERT_CATALOGUE[part.length] ??= `INSERT INTO vfs_blobs (hash, size, last_seen, id) VALUES ${part
-      .map((_, i) => `(?, ?, 0, (SELECT COALESCE(MAX(id), 0) FROM vfs_blob_bytes) + ${i + 1})`)
+      .map((_, i) => `(?, ?, 0, (SELECT COALESCE(MAX(rowid), 0) FROM vfs_blob_bytes) + ${i + 1})`)
       .join(', ')}
        ON CONFLICT (hash) DO NOTHING RETURNING hash, id`;
     const added = db.all<{ hash: string; id: number }>(INSERT_CATALOGUE[part.length], params);
@@ -173,7 +173,7 @@ function putBlobs(db: Database, blobs: ReadonlyArray<{ name: string; bytes: Uint
       rows.push(id, blob.bytes);
     }
     INSERT_BYTES[rows.length / 2] ??=
-      `INSERT INTO vfs_blob_bytes (id, bytes) VALUES ${Array.from({ length: rows.length / 2 }, () => '(?, ?)').join(', ')}`;
+      `INSERT INTO vfs_blob_bytes (rowid, bytes) VALUES ${Array.from({ length: rows.length / 2 }, () => '(?, ?)').join(', ')}`;
     db.run(INSERT_BYTES[rows.length / 2], rows);
   }
 }
@@ -183,7 +183,7 @@ export function loadBlob(db: Database, hash: string, syscall = 'read', path?: st
   const cached = db.blobCache.get(hash);
   if (cached) return cached;
   const row = db.all<{ bytes: Uint8Array }>(
-    'SELECT y.bytes AS bytes FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.id = b.id WHERE b.hash = ?',
+    'SELECT y.bytes AS bytes FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.rowid = b.id WHERE b.hash = ?',
     [hash],
   )[0];
   if (!row) throw fsError('EIO', syscall, path, undefined, `blob ${hash} is missing; run fsck`);
@@ -217,7 +217,7 @@ export function loadBlobs(
   for (let start = 0; start < missing.length; start += perStatement) {
     const batch = missing.slice(start, start + perStatement);
     const rows = db.all<{ hash: string; bytes: Uint8Array }>(
-      `SELECT b.hash AS hash, y.bytes AS bytes FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.id = b.id
+      `SELECT b.hash AS hash, y.bytes AS bytes FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.rowid = b.id
        WHERE b.hash IN (${batch.map(() => '?').join(', ')})`,
       batch,
     );

@@ -166,7 +166,7 @@ const SIZED_CHUNKS = `SELECT n.type AS type, n.size AS fileSize, c.idx AS idx, c
 const SIZED_CHUNK_WITH_BYTES = `SELECT n.type AS type, n.size AS fileSize, c.idx AS idx, c.hash AS hash, c.size AS size,
     CASE WHEN c.size <= ? THEN b.bytes END AS bytes
   FROM vfs_nodes n LEFT JOIN vfs_chunks c ON c.inode = n.inode AND c.idx BETWEEN ? AND ?
-  LEFT JOIN vfs_blobs k ON k.hash = c.hash LEFT JOIN vfs_blob_bytes b ON b.id = k.id
+  LEFT JOIN vfs_blobs k ON k.hash = c.hash LEFT JOIN vfs_blob_bytes b ON b.rowid = k.id
   WHERE n.inode = ? ORDER BY c.idx`;
 
 /**
@@ -204,7 +204,7 @@ export function sizedChunks(
 
 const CHUNKS_AT_SNAPSHOT = `SELECT c.idx AS idx, c.hash AS hash, c.size AS size,
     CASE WHEN c.size <= ? THEN b.bytes END AS bytes
-  FROM vfs_chunks c LEFT JOIN vfs_blobs k ON k.hash = c.hash AND c.size <= ? LEFT JOIN vfs_blob_bytes b ON b.id = k.id
+  FROM vfs_chunks c LEFT JOIN vfs_blobs k ON k.hash = c.hash AND c.size <= ? LEFT JOIN vfs_blob_bytes b ON b.rowid = k.id
   WHERE c.inode = ? AND c.idx BETWEEN ? AND ? ORDER BY c.idx`;
 
 /**

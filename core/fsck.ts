@@ -125,7 +125,7 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
   // blobs
   each(
     `SELECT c.inode AS inode, c.idx AS idx, c.hash AS hash FROM vfs_chunks c
-     WHERE NOT EXISTS (SELECT 1 FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.id = b.id WHERE b.hash = c.hash)`,
+     WHERE NOT EXISTS (SELECT 1 FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.rowid = b.id WHERE b.hash = c.hash)`,
     [],
     (row) => ({
       check: 'blobs',
@@ -137,7 +137,7 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
   // What snapshots still see must be readable: their chunks pin blobs as files' do.
   each(
     `SELECT DISTINCT h.inode AS inode, h.idx AS idx, h.hash AS hash FROM ${historyOf(VERSIONED.chunks)} h
-     WHERE h.live AND NOT EXISTS (SELECT 1 FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.id = b.id WHERE b.hash = h.hash)`,
+     WHERE h.live AND NOT EXISTS (SELECT 1 FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.rowid = b.id WHERE b.hash = h.hash)`,
     [],
     (row) => ({
       check: 'blobs',
@@ -158,12 +158,12 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
     }),
   );
   each(
-    'SELECT b.hash AS hash FROM vfs_blobs b WHERE NOT EXISTS (SELECT 1 FROM vfs_blob_bytes y WHERE y.id = b.id)',
+    'SELECT b.hash AS hash FROM vfs_blobs b WHERE NOT EXISTS (SELECT 1 FROM vfs_blob_bytes y WHERE y.rowid = b.id)',
     [],
     (row) => ({ check: 'blobs', hash: String(row.hash), message: 'the catalogue has the blob, its bytes are missing' }),
   );
   // Sets, not a search per row: the catalogue has no index by id.
-  each('SELECT id FROM vfs_blob_bytes EXCEPT SELECT id FROM vfs_blobs', [], (row) => ({
+  each('SELECT rowid AS id FROM vfs_blob_bytes EXCEPT SELECT id FROM vfs_blobs', [], (row) => ({
     check: 'blobs',
     message: `bytes ${row.id} belong to no blob in the catalogue`,
   }));
@@ -178,7 +178,7 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
   for (;;) {
     const page = db.all<{ hash: string; size: number; bytes: Uint8Array | null }>(
       `SELECT b.hash AS hash, b.size AS size, ${options.verifyContent === false ? 'NULL' : 'y.bytes'} AS bytes
-       FROM vfs_blobs b LEFT JOIN vfs_blob_bytes y ON y.id = b.id WHERE b.hash > ? ORDER BY b.hash LIMIT 16`,
+       FROM vfs_blobs b LEFT JOIN vfs_blob_bytes y ON y.rowid = b.id WHERE b.hash > ? ORDER BY b.hash LIMIT 16`,
       [after],
     );
     if (page.length === 0) break;

@@ -335,7 +335,7 @@ export function walkToSmallFile(
      SELECT n.type AS type, n.size AS size, c.hash AS hash, b.bytes AS bytes
      FROM walk JOIN vfs_nodes n ON n.inode = walk.inode
      LEFT JOIN vfs_chunks c ON c.inode = n.inode AND c.idx = 0
-     LEFT JOIN vfs_blobs k ON k.hash = c.hash LEFT JOIN vfs_blob_bytes b ON b.id = k.id
+     LEFT JOIN vfs_blobs k ON k.hash = c.hash LEFT JOIN vfs_blob_bytes b ON b.rowid = k.id
      WHERE walk.depth = ${count}`;
   return db.all<{ type: NodeType; size: number; hash: string | null; bytes: Uint8Array | null }>(
     SMALL_FILE_SQL[count],

@@ -231,25 +231,29 @@ const BLOB_TRIGGERS = [
 ];
 
 /**
- * Version 9 rebuilds both blob tables: the bytes keep their rowid, which becomes their id, and
- * each catalogue row takes the id of its bytes. A catalogue row without bytes (a damaged
- * workspace, which fsck reports) gets a negative id, which no bytes row ever has, so bytes stored
- * later can never answer for it. The copy doubles the blob bytes' pages until the old table is
- * dropped, inside the one transaction.
+ * Version 9 gives each catalogue row the rowid of its bytes as its id, and copies no bytes: a
+ * workspace with blobs keeps its version 1 bytes table, whose `hash` column and index stay as they
+ * were for the bytes stored before and hold NULL for every later row (a rowid table's `TEXT PRIMARY
+ * KEY` takes NULLs, each distinct), so new keys go in one place of that index, not in hash order.
+ * Every statement addresses bytes by `rowid`, which both layouts have. Copying would need room for
+ * every blob twice inside one transaction, which a nearly full disk or a Durable Object near its
+ * storage limit does not have. An empty one (a new workspace) is rebuilt with the version 9 tables.
+ * A catalogue row without bytes (a damaged workspace, which fsck reports) gets a negative id, which
+ * no bytes row ever has, so bytes stored later can never answer for it.
  */
 function keyBytesById(db: Database): void {
-  db.run('ALTER TABLE vfs_blobs RENAME TO vfs_blobs_v8');
-  db.run('ALTER TABLE vfs_blob_bytes RENAME TO vfs_blob_bytes_v8');
-  for (const statement of BLOB_TABLES) db.run(statement);
-  db.run('INSERT INTO vfs_blob_bytes (id, bytes) SELECT rowid, bytes FROM vfs_blob_bytes_v8');
-  db.run(`INSERT INTO vfs_blobs (hash, size, last_seen, id)
-    SELECT b.hash, b.size, b.last_seen, COALESCE(y.rowid, -row_number() OVER (ORDER BY b.hash))
-    FROM vfs_blobs_v8 b LEFT JOIN vfs_blob_bytes_v8 y ON y.hash = b.hash`);
-  // The old catalogue takes its triggers with it; the stored-bytes counter stays right because
-  // they come back only after the copy.
-  db.run('DROP TABLE vfs_blobs_v8');
-  db.run('DROP TABLE vfs_blob_bytes_v8');
-  for (const trigger of BLOB_TRIGGERS) db.run(trigger);
+  if (db.all('SELECT 1 FROM vfs_blob_bytes LIMIT 1').length === 0) {
+    db.run('DROP TABLE vfs_blobs');
+    db.run('DROP TABLE vfs_blob_bytes');
+    for (const statement of BLOB_TABLES) db.run(statement);
+    for (const trigger of BLOB_TRIGGERS) db.run(trigger);
+    return;
+  }
+  // Rewrites the catalogue (about 100 bytes a blob), not a byte of content.
+  db.run('ALTER TABLE vfs_blobs ADD COLUMN id INTEGER NOT NULL DEFAULT 0');
+  db.run(`UPDATE vfs_blobs SET id = COALESCE(
+    (SELECT y.rowid FROM vfs_blob_bytes y WHERE y.hash = vfs_blobs.hash),
+    -(SELECT count(*) FROM vfs_blobs c WHERE c.hash <= vfs_blobs.hash))`);
 }
 
 /** Options for {@link initializeSchema}. */

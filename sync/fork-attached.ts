@@ -77,13 +77,13 @@ export function copyAttached(
       // still tells which. Both statements number the same blobs in the same order (by hash) from
       // the target's last bytes id, so each catalogue row gets the id its bytes were stored under.
       const missing = `SELECT DISTINCT hash FROM main.vfs_chunks WHERE hash NOT IN (SELECT hash FROM main.vfs_blobs)`;
-      const copied = `FROM ${SOURCE}.vfs_blobs s JOIN ${SOURCE}.vfs_blob_bytes y ON y.id = s.id WHERE s.hash IN (${missing})`;
+      const copied = `FROM ${SOURCE}.vfs_blobs s JOIN ${SOURCE}.vfs_blob_bytes y ON y.rowid = s.id WHERE s.hash IN (${missing})`;
       const [{ blobs, bytes, lastId }] = target.all<{ blobs: number; bytes: number; lastId: number }>(
         `SELECT count(*) AS blobs, COALESCE(SUM(s.size), 0) AS bytes,
-           (SELECT COALESCE(MAX(id), 0) FROM main.vfs_blob_bytes) AS lastId ${copied}`,
+           (SELECT COALESCE(MAX(rowid), 0) FROM main.vfs_blob_bytes) AS lastId ${copied}`,
       );
       const id = 'row_number() OVER (ORDER BY s.hash) + ?';
-      target.run(`INSERT INTO main.vfs_blob_bytes (id, bytes) SELECT ${id}, y.bytes ${copied}`, [lastId]);
+      target.run(`INSERT INTO main.vfs_blob_bytes (rowid, bytes) SELECT ${id}, y.bytes ${copied}`, [lastId]);
       target.run(`INSERT INTO main.vfs_blobs (hash, size, last_seen, id) SELECT s.hash, s.size, ?, ${id} ${copied}`, [
         target.now(),
         lastId,

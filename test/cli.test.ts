@@ -373,7 +373,7 @@ describe('dofs CLI', { timeout: 90_000 }, () => {
     it('exits 1 when fsck finds a problem', async () => {
       const sqlite = new DatabaseSync(db());
       sqlite.exec(
-        "UPDATE vfs_blob_bytes SET bytes = x'00' WHERE id = (SELECT id FROM vfs_blobs WHERE hash = (SELECT hash FROM vfs_chunks LIMIT 1))",
+        "UPDATE vfs_blob_bytes SET bytes = x'00' WHERE rowid = (SELECT id FROM vfs_blobs WHERE hash = (SELECT hash FROM vfs_chunks LIMIT 1))",
       );
       sqlite.close();
       const [fsck, json] = await Promise.all([run(['fsck']), run(['fsck', '--json'])]);

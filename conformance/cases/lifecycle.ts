@@ -516,7 +516,7 @@ export function lifecycleCases(target: ConformanceTarget): void {
         expectFsckClean(ws);
         // The second blob's bytes gone and its row pointed at the first's: without reading the
         // bytes, only the shared id tells.
-        ws.db.run('DELETE FROM vfs_blob_bytes WHERE id = (SELECT MAX(id) FROM vfs_blobs)');
+        ws.db.run('DELETE FROM vfs_blob_bytes WHERE rowid = (SELECT MAX(id) FROM vfs_blobs)');
         ws.db.run('UPDATE vfs_blobs SET id = (SELECT MIN(id) FROM vfs_blobs)');
         expect(ws.fsck({ verifyContent: false }).problems).toEqual([
           { check: 'blobs', hash: expect.any(String), message: expect.stringMatching(/^2 blobs share the bytes \d+$/) },
@@ -700,11 +700,14 @@ export function lifecycleCases(target: ConformanceTarget): void {
         const ws = openWorkspace(backend, { now: () => 1_700_000_100_000 });
         expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
         expectFsckClean(ws);
+        // No byte was copied: the bytes table is version 1's, each row still under its hash.
+        const hashed = () => backend.all('SELECT count(hash) AS hashed, count(*) AS rows FROM vfs_blob_bytes');
+        expect(hashed()).toEqual([{ hashed: 19, rows: 19 }]);
         // Every catalogue row has its own bytes; the stored-bytes counter is the sum it was.
         expect(
-          backend.all(`SELECT count(*) AS blobs, count(DISTINCT b.id) AS ids, count(y.id) AS bytes,
+          backend.all(`SELECT count(*) AS blobs, count(DISTINCT b.id) AS ids, count(y.rowid) AS bytes,
             (SELECT v FROM vfs_meta WHERE k = 'stored_bytes') AS stored
-            FROM vfs_blobs b LEFT JOIN vfs_blob_bytes y ON y.id = b.id`),
+            FROM vfs_blobs b LEFT JOIN vfs_blob_bytes y ON y.rowid = b.id`),
         ).toEqual([{ blobs: 19, ids: 19, bytes: 19, stored: 228 }]);
         const shared = 'shared by two files, three chunks';
         const reads = (at: Workspace, paths: string[]) => paths.map((path) => at.readFile(path, 'utf8'));
@@ -727,6 +730,8 @@ export function lifecycleCases(target: ConformanceTarget): void {
         expect(s1.readFile('/d/removed', 'utf8')).toBe('removed after the snapshot');
         // New blobs take ids after the migrated ones, and the old version's files restore.
         ws.writeFile('/d/later', 'written by version 9, two chunks');
+        // Bytes stored since go in under their id alone (gc took the 3 unreferenced ones).
+        expect(hashed()).toEqual([{ hashed: 16, rows: 18 }]);
         ws.restore('s1');
         expect(reads(ws, ['/d/edited', '/d/removed'])).toEqual([
           'before the snapshot, two chunks',

@@ -78,7 +78,7 @@ function remove(db: Database, garbage: readonly { hash: string; size: number }[]
   for (let start = 0; start < garbage.length; start += per) {
     const hashes = garbage.slice(start, start + per).map((row) => row.hash);
     const marks = hashes.map(() => '?').join(', ');
-    db.run(`DELETE FROM vfs_blob_bytes WHERE id IN (SELECT id FROM vfs_blobs WHERE hash IN (${marks}))`, hashes);
+    db.run(`DELETE FROM vfs_blob_bytes WHERE rowid IN (SELECT id FROM vfs_blobs WHERE hash IN (${marks}))`, hashes);
     db.run(`DELETE FROM vfs_blobs WHERE hash IN (${marks})`, hashes);
   }
   for (const row of garbage) db.blobCache.delete(row.hash);
