@@ -14,6 +14,8 @@ import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { openWorkspace } from '../core/workspace.ts';
 import { createSyncDriver } from '../sync/driver.ts';
 import { connectSyncWebSocket } from '../sync/websocket.ts';
+import { runDofs } from './support/cli.ts';
+import { startCuttingProxy } from './support/cutting-proxy.ts';
 import { authorizedFetch, DEV_API_TOKEN, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
 /** Every route of the example requires its bearer token; wrangler.jsonc's development value here. */
@@ -280,6 +282,38 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     expect(failed.status).toBe(400);
     expect((await failed.json()).code).toBe('EISDIR');
     expect((await authed(ws('stat/fresh'))).status).toBe(404);
+  });
+
+  it('dofs sync cut midway by a dropped connection says so (ECONNRESET, run it again), and the next sync completes', async () => {
+    const files = Array.from({ length: 8 }, (_, i) => new Uint8Array(randomBytes(512 * 1024 + i)));
+    for (const [i, bytes] of files.entries()) {
+      expect((await authed(`${base}/ws/cut/fs/f${i}.bin`, { method: 'PUT', body: bytes })).status).toBe(200);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'dofs-cut-sync-'));
+    const proxy = await startCuttingProxy(base, 1024 * 1024);
+    try {
+      const args = ['--db', join(dir, 'replica.db'), 'sync', '--token', DEV_API_TOKEN];
+      const cut = await runDofs(dir, [...args, `${proxy.url}/ws/cut/sync`]);
+      expect(proxy.cuts).toBe(1);
+      expect(cut.status).toBe(1);
+      expect(cut.stderr).toMatch(
+        new RegExp(
+          `^dofs: ECONNRESET: connection reset by peer \\(the connection to ${proxy.url}/ws/cut/sync closed during the sync after \\d+ entr(y|ies); nothing acknowledged is lost; run dofs sync again to resume\\), sync '${proxy.url}/ws/cut/sync'\n$`,
+        ),
+      );
+      const again = await runDofs(dir, [...args, `${base}/ws/cut/sync`]);
+      expect([again.status, again.stderr]).toEqual([0, '']);
+      const replica = openWorkspace(createNodeSqliteBackend({ path: join(dir, 'replica.db') }));
+      try {
+        for (const [i, bytes] of files.entries())
+          expect(Buffer.from(replica.readFile(`/f${i}.bin`)).equals(bytes)).toBe(true);
+      } finally {
+        replica.close();
+      }
+    } finally {
+      await proxy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it(
