@@ -223,6 +223,23 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     expect(after.dedupRatio).toBeGreaterThan(1.5);
   });
 
+  it('fsck re-hashes every blob by default; ?content=0 checks the structure only', async () => {
+    const at = (rest: string) => `${base}/ws/fsck/${rest}`;
+    const bytes = new Uint8Array(randomBytes(1024 * 1024));
+    expect((await authed(at('fs/one.bin'), { method: 'PUT', body: bytes })).status).toBe(200);
+    const full = await (await authed(at('fsck'))).json();
+    expect(full).toMatchObject({ ok: true, problems: [] });
+    expect(full.checked.bytesHashed).toBe(bytes.byteLength);
+    const structure = await authed(at('fsck?content=0'));
+    expect(structure.status).toBe(200);
+    const report = await structure.json();
+    expect(report).toMatchObject({ ok: true, problems: [], checked: { bytesHashed: 0, blobs: full.checked.blobs } });
+    expect((await (await authed(at('fsck?content=true'))).json()).checked.bytesHashed).toBe(bytes.byteLength);
+    const bad = await authed(at('fsck?content=maybe'));
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'EINVAL' });
+  });
+
   it('DELETEs, then answers 404 with code ENOENT', async () => {
     expect((await authed(ws('fs/data/copy.bin'), { method: 'DELETE' })).status).toBe(204);
     const gone = await authed(ws('fs/data/copy.bin'));

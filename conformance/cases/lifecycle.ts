@@ -486,6 +486,24 @@ export function lifecycleCases(target: ConformanceTarget): void {
           expect(report.problems.map((p) => p.check)).toContain(check);
         }));
     }
+    it('fsck with verifyContent false checks the structure only: no blob is read, a missing one is still found', () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend, { chunkSize: 16, now: testClock().now });
+        ws.writeFile('/f', 'enough bytes for three chunks, at least');
+        const structure = { verifyContent: false };
+        const clean = ws.fsck(structure);
+        expect(clean).toMatchObject({ ok: true, problems: [], checked: { bytesHashed: 0, blobs: 3, chunks: 3 } });
+        expect(ws.fsck().checked.bytesHashed).toBe(39);
+        // Bytes that no longer hash to their name are content: only the full check sees them.
+        ws.db.run("UPDATE vfs_blob_bytes SET bytes = x'00'");
+        expect(ws.fsck(structure).ok).toBe(true);
+        expect(ws.fsck().problems.map((p) => p.check)).toContain('blobs');
+        ws.db.run('DELETE FROM vfs_blob_bytes WHERE hash = (SELECT MIN(hash) FROM vfs_blob_bytes)');
+        ws.db.run('UPDATE vfs_nodes SET nlink = 5 WHERE inode = ?', [ws.stat('/f').ino]);
+        const broken = ws.fsck(structure);
+        expect(broken.checked.bytesHashed).toBe(0);
+        expect([...new Set(broken.problems.map((p) => p.check))].sort()).toEqual(['blobs', 'nlink']);
+      }));
   });
 
   describe('schema and persistence', () => {

@@ -12,7 +12,7 @@
  *   POST   /ws/<name>/mkdir/<path>       create a directory and its parents
  *   GET    /ws/<name>/stat/<path>        JSON stat
  *   GET    /ws/<name>/usage              JSON usage (logical and stored bytes, dedup ratio, inodes)
- *   GET    /ws/<name>/fsck               JSON fsck report
+ *   GET    /ws/<name>/fsck               JSON fsck report (?content=0: structure only, no blob re-hashed)
  *   POST   /ws/<name>/maintenance        one maintenance step now (what the alarm runs): JSON { compacted, freedBlobs, more }
  *   GET    /ws/<name>/snapshots          JSON list of snapshots, oldest first
  *   POST   /ws/<name>/snapshots/<snap>   take a snapshot (no <snap>: a default name); JSON snapshot, 201
@@ -415,6 +415,15 @@ function intParam(url: URL, name: string): number | undefined {
   return value;
 }
 
+/** A yes/no query parameter: `1`/`true` or `0`/`false`; undefined when absent, 400 for anything else. */
+function boolParam(url: URL, name: string): boolean | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return undefined;
+  if (raw === '1' || raw === 'true') return true;
+  if (raw === '0' || raw === 'false') return false;
+  throw new HttpError(400, 'EINVAL', `EINVAL: invalid argument, ${name} must be 0, 1, false or true`);
+}
+
 const truthy = (value: string | null): boolean => value !== null && value !== '0' && value !== 'false';
 
 /**
@@ -612,7 +621,9 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   }
   if (action === 'stat' && method === 'GET') return json(await ws.stat(path));
   if (action === 'usage' && method === 'GET' && rest === '') return json(await ws.usage());
-  if (action === 'fsck' && method === 'GET' && rest === '') return json(await ws.fsck());
+  if (action === 'fsck' && method === 'GET' && rest === '') {
+    return json(await ws.fsck({ verifyContent: boolParam(url, 'content') ?? true }));
+  }
   if (action === 'maintenance' && method === 'POST' && rest === '') return json(await ws.maintain());
   const snap = path.slice(1);
   if (action === 'snapshots' && method === 'GET' && rest === '') return json(await ws.snapshots());
