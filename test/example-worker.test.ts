@@ -223,7 +223,7 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     expect(after.dedupRatio).toBeGreaterThan(1.5);
   });
 
-  it('fsck re-hashes every blob by default; ?content=0 checks the structure only', async () => {
+  it('fsck re-hashes every blob by default; ?content=0 checks the structure only; ?maxBytes and ?after re-hash in steps', async () => {
     const at = (rest: string) => `${base}/ws/fsck/${rest}`;
     const bytes = new Uint8Array(randomBytes(1024 * 1024));
     expect((await authed(at('fs/one.bin'), { method: 'PUT', body: bytes })).status).toBe(200);
@@ -238,6 +238,17 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     const bad = await authed(at('fsck?content=maybe'));
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'EINVAL' });
+    // In steps: 16 blobs of 64 KiB, about 300,000 bytes (5 blobs) a request, each continuing after the last.
+    const steps: Array<{ blobs: number; bytesHashed: number }> = [];
+    for (let after: string | undefined = ''; after !== undefined; ) {
+      const step = await (await authed(at(`fsck?maxBytes=300000&after=${after}`))).json();
+      expect(step).toMatchObject({ ok: true, problems: [] });
+      steps.push({ blobs: step.checked.blobs, bytesHashed: step.checked.bytesHashed });
+      after = step.checked.nextBlob;
+    }
+    expect(steps.map((step) => step.blobs)).toEqual([5, 5, 5, 1]);
+    expect(steps.reduce((sum, step) => sum + step.bytesHashed, 0)).toBe(bytes.byteLength);
+    expect((await authed(at('fsck?maxBytes=-1'))).status).toBe(400);
   });
 
   it('DELETEs, then answers 404 with code ENOENT', async () => {

@@ -506,6 +506,41 @@ export function lifecycleCases(target: ConformanceTarget): void {
       }));
   });
 
+  describe('fsck verifies content in steps', () => {
+    it('a cursor over blobs (blobsAfter, maxBytesHashed) examines each blob once and finds a bad one in its step', () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend, { chunkSize: 16, now: testClock().now });
+        ws.writeFile('/f', 'sixteen bytes #1sixteen bytes #2sixteen bytes #3sixteen bytes #4five!');
+        const all = ws.fsck();
+        expect(all.checked).toEqual({ nodes: 2, chunks: 5, blobs: 5, bytesHashed: 69 });
+        const bad = ws.db.all<{ hash: string }>('SELECT hash FROM vfs_blob_bytes ORDER BY hash')[2].hash;
+        ws.db.run('UPDATE vfs_blob_bytes SET bytes = zeroblob(length(bytes)) WHERE hash = ?', [bad]);
+        const steps: Array<{ blobs: number; bytesHashed: number; bad: boolean }> = [];
+        let blobsAfter: string | undefined;
+        do {
+          const step = ws.fsck({ blobsAfter, maxBytesHashed: 20 });
+          steps.push({
+            blobs: step.checked.blobs,
+            bytesHashed: step.checked.bytesHashed,
+            bad: step.problems.some((p) => p.hash === bad),
+          });
+          blobsAfter = step.checked.nextBlob;
+        } while (blobsAfter !== undefined);
+        // Two blobs a step (16 bytes is under 20, 32 is past it), the last step what is left.
+        expect(steps.map((s) => s.blobs)).toEqual([2, 2, 1]);
+        expect(steps.reduce((sum, s) => sum + s.bytesHashed, 0)).toBe(all.checked.bytesHashed);
+        expect(steps.map((s) => s.bad)).toEqual([false, true, false]);
+        expect(ws.fsck({ blobsAfter: bad }).checked.blobs).toBe(2);
+      }));
+    it('fsck refuses a bad maxBytesHashed or blobsAfter', () =>
+      target.withBackend(async (backend) => {
+        const ws = openWorkspace(backend);
+        for (const maxBytesHashed of [-1, 0.5, Number.NaN])
+          await expectCode(() => ws.fsck({ maxBytesHashed }), 'EINVAL');
+        await expectCode(() => ws.fsck({ blobsAfter: 7 as unknown as string }), 'EINVAL');
+      }));
+  });
+
   describe('schema and persistence', () => {
     it('opening twice is harmless and keeps data', () =>
       target.withBackend((backend) => {

@@ -12,7 +12,7 @@
  *   POST   /ws/<name>/mkdir/<path>       create a directory and its parents
  *   GET    /ws/<name>/stat/<path>        JSON stat
  *   GET    /ws/<name>/usage              JSON usage (logical and stored bytes, dedup ratio, inodes)
- *   GET    /ws/<name>/fsck               JSON fsck report (?content=0: structure only, no blob re-hashed)
+ *   GET    /ws/<name>/fsck               JSON fsck report (?content=0: no blob re-hashed; ?maxBytes=N: re-hash about N bytes, continue with ?after=<checked.nextBlob>)
  *   POST   /ws/<name>/maintenance        one maintenance step now (what the alarm runs): JSON { compacted, freedBlobs, more }
  *   GET    /ws/<name>/snapshots          JSON list of snapshots, oldest first
  *   POST   /ws/<name>/snapshots/<snap>   take a snapshot (no <snap>: a default name); JSON snapshot, 201
@@ -622,7 +622,13 @@ async function handle(request: Request, env: Env, ctx: ExecutionContext): Promis
   if (action === 'stat' && method === 'GET') return json(await ws.stat(path));
   if (action === 'usage' && method === 'GET' && rest === '') return json(await ws.usage());
   if (action === 'fsck' && method === 'GET' && rest === '') {
-    return json(await ws.fsck({ verifyContent: boolParam(url, 'content') ?? true }));
+    return json(
+      await ws.fsck({
+        verifyContent: boolParam(url, 'content') ?? true,
+        blobsAfter: url.searchParams.get('after') ?? undefined,
+        maxBytesHashed: intParam(url, 'maxBytes'),
+      }),
+    );
   }
   if (action === 'maintenance' && method === 'POST' && rest === '') return json(await ws.maintain());
   const snap = path.slice(1);
