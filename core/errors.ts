@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'ENOTSUP'
   | 'ENOTEMPTY'
   | 'ELOOP'
+  | 'ECONNRESET'
   | 'EUNKNOWN_HASH';
 
 /** Linux errno numbers, negated as Node reports them in `err.errno`. */
@@ -52,6 +53,7 @@ export const ERRNO: Readonly<Record<ErrorCode, number>> = {
   ENOTSUP: -95,
   ENOTEMPTY: -39,
   ELOOP: -40,
+  ECONNRESET: -104,
   EUNKNOWN_HASH: -4094,
 };
 
@@ -77,6 +79,7 @@ const DESCRIPTIONS: Record<ErrorCode, string> = {
   ENOTSUP: 'operation not supported on socket',
   ENOTEMPTY: 'directory not empty',
   ELOOP: 'too many symbolic links encountered',
+  ECONNRESET: 'connection reset by peer',
   EUNKNOWN_HASH: 'unknown object hash',
 };
 

@@ -5,7 +5,9 @@
  */
 import { atticInode } from './attic.ts';
 import { hashBytes } from './blobs.ts';
+import { checkOffset } from './data.ts';
 import type { Database } from './database.ts';
+import { fsError } from './errors.ts';
 import { historyOf, VERSIONED } from './history.ts';
 import { pathsOf } from './resolve.ts';
 import { ROOT_INODE, readMeta, SCHEMA_VERSION } from './schema.ts';
@@ -39,10 +41,15 @@ export interface FsckReport {
     nodes: number;
     /** Chunk rows. */
     chunks: number;
-    /** Blobs in the catalogue. */
+    /** Blobs in the catalogue (those after `blobsAfter`, up to where `maxBytesHashed` stopped). */
     blobs: number;
     /** Bytes read and hashed to verify content (0 unless content was verified). */
     bytesHashed: number;
+    /**
+     * Present when `maxBytesHashed` stopped the blob pass: the last blob examined. Pass it as
+     * `blobsAfter` to continue (the next call may find nothing left); absent when the pass ran out of blobs.
+     */
+    nextBlob?: string;
   };
 }
 
@@ -52,6 +59,17 @@ export interface FsckOptions {
   verifyContent?: boolean;
   /** Stop collecting after this many problems. Default 1000. */
   maxProblems?: number;
+  /**
+   * Examine only the blobs whose names sort after this one (a `checked.nextBlob`), to verify a
+   * large workspace's content over several calls. Every other check runs in full each time; a blob
+   * written between calls with a name before the cursor waits for the next pass.
+   */
+  blobsAfter?: string;
+  /**
+   * Stop the blob pass once this many bytes have been hashed (at a blob boundary, so one blob may
+   * go past it); `checked.nextBlob` then says where to continue. Default: no limit.
+   */
+  maxBytesHashed?: number;
 }
 
 type Rows = Array<Record<string, number | string | null>>;
@@ -66,6 +84,19 @@ type Rows = Array<Record<string, number | string | null>>;
 export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport {
   options ??= {};
   const maxProblems = options.maxProblems ?? 1000;
+  const maxBytesHashed =
+    options.maxBytesHashed === undefined
+      ? Number.POSITIVE_INFINITY
+      : checkOffset(options.maxBytesHashed, 'maxBytesHashed', 'fsck', '/');
+  if (options.blobsAfter !== undefined && typeof options.blobsAfter !== 'string') {
+    throw fsError(
+      'EINVAL',
+      'fsck',
+      '/',
+      undefined,
+      `blobsAfter must be a string (a blob name), got ${typeof options.blobsAfter}`,
+    );
+  }
   const problems: FsckProblem[] = [];
   const report = (problem: FsckProblem): void => {
     if (problems.length >= maxProblems) return;
@@ -174,8 +205,9 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
   }));
   let bytesHashed = 0;
   let blobCount = 0;
-  let after = '';
-  for (;;) {
+  let after = options.blobsAfter ?? '';
+  let nextBlob: string | undefined;
+  while (nextBlob === undefined) {
     const page = db.all<{ hash: string; size: number; bytes: Uint8Array | null }>(
       `SELECT b.hash AS hash, b.size AS size, ${options.verifyContent === false ? 'NULL' : 'y.bytes'} AS bytes
        FROM vfs_blobs b LEFT JOIN vfs_blob_bytes y ON y.rowid = b.id WHERE b.hash > ? ORDER BY b.hash LIMIT 16`,
@@ -195,6 +227,10 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
       }
       if (hashBytes(row.bytes) !== row.hash)
         report({ check: 'blobs', hash: row.hash, message: 'bytes do not hash to the blob name' });
+      if (bytesHashed >= maxBytesHashed) {
+        nextBlob = row.hash;
+        break;
+      }
     }
     after = page[page.length - 1].hash;
   }
@@ -282,6 +318,12 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
   return {
     ok: problems.length === 0,
     problems,
-    checked: { nodes: num(counts.nodes), chunks: num(counts.chunks), blobs: blobCount, bytesHashed },
+    checked: {
+      nodes: num(counts.nodes),
+      chunks: num(counts.chunks),
+      blobs: blobCount,
+      bytesHashed,
+      ...(nextBlob === undefined ? {} : { nextBlob }),
+    },
   };
 }

@@ -440,12 +440,13 @@ export function dropLink(db: Database, m: Mutation, node: NodeRow): void {
   db.run('DELETE FROM vfs_nodes WHERE inode = ?', [node.inode]);
 }
 
-/** Every entry of a directory in byte order of names, paged. */
+/** Every entry of a directory in byte order of names, paged (`after`: names past it only, from the index). */
 export function listDir(
   db: Database,
   dir: number,
   limit = -1,
   offset = 0,
+  after = '',
 ): Array<{
   /** The entry's name. */
   name: string;
@@ -456,8 +457,8 @@ export function listDir(
 }> {
   return db.all(
     `SELECT d.name AS name, n.inode AS inode, n.type AS type FROM vfs_dirents d JOIN vfs_nodes n ON n.inode = d.child
-     WHERE d.parent = ? ORDER BY d.name LIMIT ? OFFSET ?`,
-    [dir, limit, offset],
+     WHERE d.parent = ? AND d.name > ? ORDER BY d.name LIMIT ? OFFSET ?`,
+    [dir, after, limit, offset],
   ) as Array<{ name: string; inode: number; type: NodeType }>;
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 import { WebSocketTransport } from 'capnweb';
-import { fsError } from '../core/errors.ts';
+import { FsError, fsError } from '../core/errors.ts';
 import type { SyncEndpoint } from './endpoint.ts';
 import { type FramePipe, frameTransport } from './frames.ts';
 import type { SyncObject } from './objects.ts';
@@ -121,7 +121,8 @@ async function diagnose(url: string, token: string): Promise<Error> {
 /**
  * Dials the authority's sync endpoint at `url` (`ws://` or `wss://`, or `http(s)://`, rewritten)
  * with `Authorization: Bearer <token>`. A refused token or an unreachable server is EACCES or EIO
- * with a message saying which. Needs a `WebSocket` that accepts headers (Node 22+'s built-in one).
+ * with a message saying which; a call broken by the connection closing (the peer or the network,
+ * not {@link SyncConnection.close}) is ECONNRESET. Needs a `WebSocket` that accepts headers (Node 22+'s built-in one).
  *
  * ```ts
  * import { openWorkspace } from 'dofs-sqlite';
@@ -158,6 +159,16 @@ export async function connectSyncWebSocket(url: string, token: string): Promise<
   // opens. A refusal fails both times and is then diagnosed.
   const socket = (await open()) ?? (await open());
   if (!socket) throw await diagnose(url, token);
+  // Why the socket went away when this side did not close it: a call that breaks then fails with
+  // ECONNRESET saying so, not with Cap'n Web's bare "WebSocket connection failed.".
+  let hungUp = false;
+  let lost: string | undefined;
+  socket.addEventListener('error', () => {
+    if (!hungUp) lost ??= 'the network failed';
+  });
+  socket.addEventListener('close', (event) => {
+    if (!hungUp) lost ??= `the peer closed it, code ${event.code}${event.reason ? ` ${event.reason}` : ''}`;
+  });
   const counters: SocketCounters = { sent: 0, received: 0, objectsUp: 0, objectsDown: 0 };
   const send = socket.send.bind(socket);
   socket.send = (data) => {
@@ -170,13 +181,23 @@ export async function connectSyncWebSocket(url: string, token: string): Promise<
   const remote = dialRpc(socketTransport(socket));
   const endpoint = remote.forward(async (method, args, call) => {
     if (method === 'pushObjects') counters.objectsUp += objectBytes(args[0]);
-    const result = await call();
+    let result: unknown;
+    try {
+      result = await call();
+    } catch (error) {
+      if (lost === undefined) throw error;
+      throw new FsError('ECONNRESET', 'sync', url, undefined, {
+        cause: error,
+        detail: `the connection to ${url} closed during the sync (${lost}); nothing acknowledged is lost; sync again to resume`,
+      });
+    }
     if (method === 'fetchObjects') counters.objectsDown += objectBytes(result);
     return result;
   });
   return Object.assign(endpoint, {
     counters,
     close: () => {
+      hungUp = true;
       remote.close();
       socket.close();
     },

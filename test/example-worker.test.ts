@@ -14,6 +14,8 @@ import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { openWorkspace } from '../core/workspace.ts';
 import { createSyncDriver } from '../sync/driver.ts';
 import { connectSyncWebSocket } from '../sync/websocket.ts';
+import { runDofs } from './support/cli.ts';
+import { startCuttingProxy } from './support/cutting-proxy.ts';
 import { authorizedFetch, DEV_API_TOKEN, type DevServer, ROOT, STARTUP_MS, startDev } from './support/wrangler-dev.ts';
 
 /** Every route of the example requires its bearer token; wrangler.jsonc's development value here. */
@@ -221,6 +223,34 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     expect(after.dedupRatio).toBeGreaterThan(1.5);
   });
 
+  it('fsck re-hashes every blob by default; ?content=0 checks the structure only; ?maxBytes and ?after re-hash in steps', async () => {
+    const at = (rest: string) => `${base}/ws/fsck/${rest}`;
+    const bytes = new Uint8Array(randomBytes(1024 * 1024));
+    expect((await authed(at('fs/one.bin'), { method: 'PUT', body: bytes })).status).toBe(200);
+    const full = await (await authed(at('fsck'))).json();
+    expect(full).toMatchObject({ ok: true, problems: [] });
+    expect(full.checked.bytesHashed).toBe(bytes.byteLength);
+    const structure = await authed(at('fsck?content=0'));
+    expect(structure.status).toBe(200);
+    const report = await structure.json();
+    expect(report).toMatchObject({ ok: true, problems: [], checked: { bytesHashed: 0, blobs: full.checked.blobs } });
+    expect((await (await authed(at('fsck?content=true'))).json()).checked.bytesHashed).toBe(bytes.byteLength);
+    const bad = await authed(at('fsck?content=maybe'));
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ code: 'EINVAL' });
+    // In steps: 16 blobs of 64 KiB, about 300,000 bytes (5 blobs) a request, each continuing after the last.
+    const steps: Array<{ blobs: number; bytesHashed: number }> = [];
+    for (let after: string | undefined = ''; after !== undefined; ) {
+      const step = await (await authed(at(`fsck?maxBytes=300000&after=${after}`))).json();
+      expect(step).toMatchObject({ ok: true, problems: [] });
+      steps.push({ blobs: step.checked.blobs, bytesHashed: step.checked.bytesHashed });
+      after = step.checked.nextBlob;
+    }
+    expect(steps.map((step) => step.blobs)).toEqual([5, 5, 5, 1]);
+    expect(steps.reduce((sum, step) => sum + step.bytesHashed, 0)).toBe(bytes.byteLength);
+    expect((await authed(at('fsck?maxBytes=-1'))).status).toBe(400);
+  });
+
   it('DELETEs, then answers 404 with code ENOENT', async () => {
     expect((await authed(ws('fs/data/copy.bin'), { method: 'DELETE' })).status).toBe(204);
     const gone = await authed(ws('fs/data/copy.bin'));
@@ -280,6 +310,38 @@ describe('examples/worker over HTTP (wrangler dev on workerd)', { timeout: 60_00
     expect(failed.status).toBe(400);
     expect((await failed.json()).code).toBe('EISDIR');
     expect((await authed(ws('stat/fresh'))).status).toBe(404);
+  });
+
+  it('dofs sync cut midway by a dropped connection says so (ECONNRESET, run it again), and the next sync completes', async () => {
+    const files = Array.from({ length: 8 }, (_, i) => new Uint8Array(randomBytes(512 * 1024 + i)));
+    for (const [i, bytes] of files.entries()) {
+      expect((await authed(`${base}/ws/cut/fs/f${i}.bin`, { method: 'PUT', body: bytes })).status).toBe(200);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'dofs-cut-sync-'));
+    const proxy = await startCuttingProxy(base, 1024 * 1024);
+    try {
+      const args = ['--db', join(dir, 'replica.db'), 'sync', '--token', DEV_API_TOKEN];
+      const cut = await runDofs(dir, [...args, `${proxy.url}/ws/cut/sync`]);
+      expect(proxy.cuts).toBe(1);
+      expect(cut.status).toBe(1);
+      expect(cut.stderr).toMatch(
+        new RegExp(
+          `^dofs: ECONNRESET: connection reset by peer \\(the connection to ${proxy.url}/ws/cut/sync closed during the sync after \\d+ entr(y|ies); nothing acknowledged is lost; run dofs sync again to resume\\), sync '${proxy.url}/ws/cut/sync'\n$`,
+        ),
+      );
+      const again = await runDofs(dir, [...args, `${base}/ws/cut/sync`]);
+      expect([again.status, again.stderr]).toEqual([0, '']);
+      const replica = openWorkspace(createNodeSqliteBackend({ path: join(dir, 'replica.db') }));
+      try {
+        for (const [i, bytes] of files.entries())
+          expect(Buffer.from(replica.readFile(`/f${i}.bin`)).equals(bytes)).toBe(true);
+      } finally {
+        replica.close();
+      }
+    } finally {
+      await proxy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it(

@@ -90,6 +90,10 @@ export function badInputCases(target: ConformanceTarget): void {
         await expectRefused(ws, () => ws.readdir('/dir', { limit: value }), 'EINVAL');
       });
     }
+    defineCase(target, 'readdir refuses an after that is not a string', async ({ ws }) => {
+      seed(ws);
+      await expectRefused(ws, () => ws.readdir('/dir', { after: 5 as unknown as string }), 'EINVAL');
+    });
     const modes: ReadonlyArray<[string, number]> = [
       ['negative', -1],
       ['above 0o7777', 0o10000],

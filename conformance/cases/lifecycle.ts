@@ -522,6 +522,62 @@ export function lifecycleCases(target: ConformanceTarget): void {
           { check: 'blobs', hash: expect.any(String), message: expect.stringMatching(/^2 blobs share the bytes \d+$/) },
         ]);
       }));
+    it('fsck with verifyContent false checks the structure only: no blob is read, a missing one is still found', () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend, { chunkSize: 16, now: testClock().now });
+        ws.writeFile('/f', 'enough bytes for three chunks, at least');
+        const structure = { verifyContent: false };
+        const clean = ws.fsck(structure);
+        expect(clean).toMatchObject({ ok: true, problems: [], checked: { bytesHashed: 0, blobs: 3, chunks: 3 } });
+        expect(ws.fsck().checked.bytesHashed).toBe(39);
+        // Bytes that no longer hash to their name are content: only the full check sees them.
+        ws.db.run("UPDATE vfs_blob_bytes SET bytes = x'00'");
+        expect(ws.fsck(structure).ok).toBe(true);
+        expect(ws.fsck().problems.map((p) => p.check)).toContain('blobs');
+        ws.db.run('DELETE FROM vfs_blob_bytes WHERE rowid = (SELECT id FROM vfs_blobs ORDER BY hash LIMIT 1)');
+        ws.db.run('UPDATE vfs_nodes SET nlink = 5 WHERE inode = ?', [ws.stat('/f').ino]);
+        const broken = ws.fsck(structure);
+        expect(broken.checked.bytesHashed).toBe(0);
+        expect([...new Set(broken.problems.map((p) => p.check))].sort()).toEqual(['blobs', 'nlink']);
+      }));
+  });
+
+  describe('fsck verifies content in steps', () => {
+    it('a cursor over blobs (blobsAfter, maxBytesHashed) examines each blob once and finds a bad one in its step', () =>
+      target.withBackend((backend) => {
+        const ws = openWorkspace(backend, { chunkSize: 16, now: testClock().now });
+        ws.writeFile('/f', 'sixteen bytes #1sixteen bytes #2sixteen bytes #3sixteen bytes #4five!');
+        const all = ws.fsck();
+        expect(all.checked).toEqual({ nodes: 2, chunks: 5, blobs: 5, bytesHashed: 69 });
+        const bad = ws.db.all<{ hash: string }>('SELECT hash FROM vfs_blobs ORDER BY hash')[2].hash;
+        ws.db.run(
+          'UPDATE vfs_blob_bytes SET bytes = zeroblob(length(bytes)) WHERE rowid = (SELECT id FROM vfs_blobs WHERE hash = ?)',
+          [bad],
+        );
+        const steps: Array<{ blobs: number; bytesHashed: number; bad: boolean }> = [];
+        let blobsAfter: string | undefined;
+        do {
+          const step = ws.fsck({ blobsAfter, maxBytesHashed: 20 });
+          steps.push({
+            blobs: step.checked.blobs,
+            bytesHashed: step.checked.bytesHashed,
+            bad: step.problems.some((p) => p.hash === bad),
+          });
+          blobsAfter = step.checked.nextBlob;
+        } while (blobsAfter !== undefined);
+        // Two blobs a step (16 bytes is under 20, 32 is past it), the last step what is left.
+        expect(steps.map((s) => s.blobs)).toEqual([2, 2, 1]);
+        expect(steps.reduce((sum, s) => sum + s.bytesHashed, 0)).toBe(all.checked.bytesHashed);
+        expect(steps.map((s) => s.bad)).toEqual([false, true, false]);
+        expect(ws.fsck({ blobsAfter: bad }).checked.blobs).toBe(2);
+      }));
+    it('fsck refuses a bad maxBytesHashed or blobsAfter', () =>
+      target.withBackend(async (backend) => {
+        const ws = openWorkspace(backend);
+        for (const maxBytesHashed of [-1, 0.5, Number.NaN])
+          await expectCode(() => ws.fsck({ maxBytesHashed }), 'EINVAL');
+        await expectCode(() => ws.fsck({ blobsAfter: 7 as unknown as string }), 'EINVAL');
+      }));
   });
 
   describe('schema and persistence', () => {

@@ -521,7 +521,8 @@ export function providerBufferCases(target: ConformanceTarget): void {
           },
         );
         // Every stored chunk is named by its bytes' hash (fsck after the case re-hashes them too).
-        const stored = 'SELECT b.hash AS hash, y.bytes AS bytes FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.rowid = b.id';
+        const stored =
+          'SELECT b.hash AS hash, y.bytes AS bytes FROM vfs_blobs b JOIN vfs_blob_bytes y ON y.rowid = b.id';
         for (const row of ctx.db.all<{ hash: string; bytes: Uint8Array }>(stored))
           expect(hashBytes(row.bytes)).toBe(row.hash);
       },

@@ -68,6 +68,25 @@ export function treeCases(target: ConformanceTarget): void {
       expect(pages.map((p) => p.length)).toEqual([10, 10, 5]);
       expect(pages.flat()).toEqual(ws.readdir('/d').map((e) => e.name));
     });
+    defineCase(target, 'readdir after a name pages by key, in byte order, from any name present or not', ({ ws }) => {
+      ws.mkdir('/d');
+      for (const name of ['B', 'a', 'b', 'c', 'é', 'a b']) ws.writeFile(`/d/${name}`, '');
+      const names = (options: { after?: string; limit?: number; offset?: number }) =>
+        ws.readdir('/d', options).map((e) => e.name);
+      expect(names({ after: 'a' })).toEqual(['a b', 'b', 'c', 'é']);
+      expect(names({ after: 'a', limit: 2 })).toEqual(['a b', 'b']);
+      expect(names({ after: 'a', offset: 1, limit: 2 })).toEqual(['b', 'c']);
+      expect(names({ after: 'bb' })).toEqual(['c', 'é']); // not an entry: the names past it
+      expect(names({ after: '' })).toEqual(names({}));
+      expect(names({ after: 'é' })).toEqual([]);
+      expect(names({ after: 'z' })).toEqual(['é']); // byte order: é (0xC3 0xA9) sorts after z
+      // Walking by the last name of each page lists the directory once, whatever the page size.
+      const walked: string[] = [];
+      for (let page = names({ limit: 4 }); page.length > 0; page = names({ after: page.at(-1), limit: 4 })) {
+        walked.push(...page);
+      }
+      expect(walked).toEqual(names({}));
+    });
     defineCase(target, 'readdir follows a symlink to a directory', ({ ws }) => {
       ws.mkdir('/d');
       ws.writeFile('/d/x', '');

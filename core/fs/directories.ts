@@ -169,6 +169,12 @@ export interface ReaddirOptions {
   limit?: number;
   /** Skip this many entries first. Pages are stable: entries come in byte order of names. */
   offset?: number;
+  /**
+   * Only entries whose names come after this one in byte order (it need not exist): the next page
+   * of a listing is `{ after: <last name of this page> }`. Unlike `offset`, the entries before it are
+   * not read at all, so paging through a directory reads each entry once. `offset` counts from here.
+   */
+  after?: string;
 }
 
 /** Lists a directory (following symlinks to it), in byte order of names, paged. */
@@ -176,10 +182,14 @@ export function readdir(db: Database, path: string, options: ReaddirOptions | nu
   options ??= {};
   const limit = options.limit === undefined ? -1 : checkOffset(options.limit, 'limit', 'scandir', path);
   const offset = options.offset === undefined ? 0 : checkOffset(options.offset, 'offset', 'scandir', path);
+  const after = options.after;
+  if (after !== undefined && typeof after !== 'string') {
+    throw fsError('EINVAL', 'scandir', path, undefined, `after must be a string (a name), got ${typeof after}`);
+  }
   const { node, realPath } = resolve(db, path, { follow: true, syscall: 'scandir' });
   if (node.type !== 'dir') throw fsError('ENOTDIR', 'scandir', path);
   requireAccess(db, node, R_OK, 'scandir', path);
-  return listDir(db, node.inode, limit, offset).map((entry) => ({
+  return listDir(db, node.inode, limit, offset, after).map((entry) => ({
     name: entry.name,
     type: entry.type,
     ino: Number(entry.inode),

@@ -171,6 +171,51 @@ describe('rows read and written per operation on a Durable Object', () => {
     expect(cost('rm -r a directory holding 1,000 entries').rowsRead).toBeLessThan(1_000 * 40);
   }, 120_000);
 
+  /**
+   * Rows read listing a directory of `entries` files in pages of 1,000, as the example Worker's GET
+   * does (a stat and a page per call): each page asked by offset (what it did, re-reading every entry
+   * before the page) and by the name after which it starts.
+   */
+  async function listingCosts(entries: number): Promise<{ byOffset: number; byName: number }> {
+    const stub = env.TEST_DO.get(env.TEST_DO.newUniqueId());
+    return runInDurableObject(stub, (_instance, state) => {
+      const { storage, totals } = metered(state.storage);
+      const ws = openWorkspace(createDoSqlBackend(storage));
+      ws.mkdir('/d');
+      for (let i = 0; i < entries; i++) ws.writeFile(`/d/f${String(i).padStart(5, '0')}`, '');
+      const page = 1000;
+      const rowsRead = (next: (listed: number, last: string | undefined) => { offset?: number; after?: string }) => {
+        const before = totals.rowsRead;
+        let listed: string[] = [];
+        // Bounded, so a page that ignored `after` (the same first page again) fails instead of looping.
+        for (let names: string[] = []; listed.length <= entries && (listed.length === 0 || names.length === page); ) {
+          ws.stat('/d');
+          names = ws.readdir('/d', { limit: page, ...next(listed.length, listed.at(-1)) }).map((e) => e.name);
+          listed = [...listed, ...names];
+          if (names.length === 0) break;
+        }
+        expect(listed).toHaveLength(entries);
+        return totals.rowsRead - before;
+      };
+      return {
+        byOffset: rowsRead((listed) => ({ offset: listed })),
+        byName: rowsRead((_listed, last) => (last === undefined ? {} : { after: last })),
+      };
+    });
+  }
+
+  it('a listing paged by name reads each entry once; by offset it re-read the entries before each page', async () => {
+    const sizes = [1, 999, 1_000, 1_001, 10_000];
+    const costs = [];
+    for (const entries of sizes) costs.push({ entries, ...(await listingCosts(entries)) });
+    console.log(
+      `\nRows read listing a directory in pages of 1,000 (stat + readdir per page):\n${costs
+        .map((c) => `${c.entries} entries: by offset ${c.byOffset}, by name ${c.byName}`)
+        .join('\n')}\n`,
+    );
+    for (const { entries, byName } of costs) expect(byName, `${entries} entries`).toBeLessThan(3 * entries + 100);
+  }, 240_000);
+
   /** Rows read and written by rename and rm -r of a directory of `entries` files. */
   async function subtreeCosts(entries: number): Promise<{ rename: SqlCosts; rm: SqlCosts }> {
     const stub = env.TEST_DO.get(env.TEST_DO.newUniqueId());

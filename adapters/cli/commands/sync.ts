@@ -7,11 +7,12 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { FsError, isFsError } from '../../../core/errors.ts';
 import { createSyncDriver } from '../../../sync/driver.ts';
 import { connectSyncWebSocket } from '../../../sync/websocket.ts';
 import { globals, withWorkspace, writeOut } from '../context.ts';
 import { UsageError } from '../errors.ts';
-import { formatBytes, formatCount, parseSyncUrl } from '../format.ts';
+import { formatBytes, formatCount, parseSyncUrl, plural } from '../format.ts';
 import { createProgress } from '../progress.ts';
 
 interface SyncOptions {
@@ -38,6 +39,8 @@ export function registerSync(program: Command): void {
       const global = globals(command);
       const { db } = global;
       const connection = await connectSyncWebSocket(url, token);
+      // Entries handled in each phase so far, for the message of a connection lost midway.
+      const handled = { pull: 0, push: 0 };
       try {
         // Sync needs both sides at one chunk size: a replica this sync creates takes the authority's.
         const chunkSize = existsSync(db)
@@ -47,8 +50,10 @@ export function registerSync(program: Command): void {
           const progress = createProgress();
           try {
             const driver = createSyncDriver(workspace.db, connection, {
-              onProgress: (p) =>
-                progress.update(`${p.phase}: ${formatCount(p.entries)} entries, ${formatBytes(p.bytes)}`),
+              onProgress: (p) => {
+                handled[p.phase] = p.entries;
+                progress.update(`${p.phase}: ${formatCount(p.entries)} entries, ${formatBytes(p.bytes)}`);
+              },
             });
             const run = options.pull === false ? driver.push : options.push === false ? driver.pull : driver.sync;
             const report = await run();
@@ -73,6 +78,13 @@ export function registerSync(program: Command): void {
           } finally {
             progress.done();
           }
+        });
+      } catch (error) {
+        if (!isFsError(error, 'ECONNRESET')) throw error;
+        const entries = handled.pull + handled.push;
+        throw new FsError('ECONNRESET', 'sync', url, undefined, {
+          cause: error,
+          detail: `the connection to ${url} closed during the sync after ${plural(entries, 'entry', 'entries')}; nothing acknowledged is lost; run dofs sync again to resume`,
         });
       } finally {
         connection.close();
