@@ -8,8 +8,8 @@
 import { checksCaller } from '../core/access.ts';
 import type { Database } from '../core/database.ts';
 import { lookupPath, MAX_WALK_NAMES, type NodeRow } from '../core/nodes.ts';
-import type { Location } from '../core/resolve.ts';
 import { parentPath } from '../core/paths.ts';
+import type { Location } from '../core/resolve.ts';
 import { ROOT_INODE } from '../core/schema.ts';
 import { locationAt } from './changes.ts';
 
