@@ -27,7 +27,6 @@ import {
   locationAt,
   type MoveEntry,
   materialiseChange,
-  nodeAt,
   nodeState,
   type PathState,
   type SpecialEntry,
@@ -35,6 +34,7 @@ import {
 import { isEcho, markEchoes } from './echo.ts';
 import { movedHereSince, replayable, settleMetMoves } from './moves.ts';
 import { missingObjects } from './objects.ts';
+import { ResolvedDirectories } from './resolved-dirs.ts';
 
 /** Options for {@link applyChanges}. */
 export interface ApplyOptions {
@@ -225,9 +225,10 @@ function sameState(local: PathState, incoming: PathState): boolean {
  * removal only, not for the batch: a file written in place must not look hard-linked to
  * {@link writeEntry}, which would replace it.
  */
-function removePath(db: Database, path: string, found?: Location): void {
+function removePath(db: Database, dirs: ResolvedDirectories, path: string, found?: Location): void {
   const remove = () => rm(db, path, { recursive: true, force: true });
-  if (holdsOpen(db, path, found)) keepOpenFiles(db, 'sync', path, remove);
+  dirs.forget(path);
+  if (holdsOpen(db, dirs, path, found)) keepOpenFiles(db, 'sync', path, remove);
   else remove();
 }
 
@@ -235,10 +236,10 @@ function removePath(db: Database, path: string, found?: Location): void {
  * Whether what `path` names is, or holds, a node open through a handle of this process. Lending
  * costs statements per open file, so what holds none is removed without it.
  */
-function holdsOpen(db: Database, path: string, found?: Location): boolean {
+function holdsOpen(db: Database, dirs: ResolvedDirectories, path: string, found?: Location): boolean {
   const pinned = pinnedInodes(db);
   if (pinned.length === 0) return false;
-  const node = (found ?? locationAt(db, path))?.node;
+  const node = (found ?? dirs.locationAt(path))?.node;
   if (!node) return false;
   if (node.type !== 'dir') return pinned.includes(Number(node.inode));
   const below = `${SUBTREE} SELECT 1 FROM sub WHERE inode IN (SELECT value FROM json_each(?)) LIMIT 1`;
@@ -250,24 +251,31 @@ function holdsOpen(db: Database, path: string, found?: Location): boolean {
  * made here is this side's creation, not the peer's state (its mode is a default): unless the
  * batch also carries its entry, it travels back, so both sides end with the same directory.
  */
-function makeDir(db: Database, m: Mutation, path: string): NodeRow {
+function makeDir(db: Database, dirs: ResolvedDirectories, m: Mutation, path: string): NodeRow {
+  const found = dirs.locationAt(path);
+  if (found?.node?.type === 'dir' && found.realPath === path) return found.node;
+  return makeDirs(db, dirs, m, path);
+}
+
+/** {@link makeDir} level by level from the root, for a path something on the way is missing from or blocks. */
+function makeDirs(db: Database, dirs: ResolvedDirectories, m: Mutation, path: string): NodeRow {
   if (path === '/') return locate(db, '/', { follow: false, syscall: 'sync' }).parent;
-  const parent = makeDir(db, m, parentPath(path));
+  const parent = makeDirs(db, dirs, m, parentPath(path));
   const name = path.slice(path.lastIndexOf('/') + 1);
   // Entries name real paths: whatever sits where a directory belongs (a file, a symlink) is replaced.
   const node = lookup(db, parent.inode, name);
   if (node?.type === 'dir') return node;
-  if (node) removePath(db, path);
+  if (node) removePath(db, dirs, path);
   return createNode(db, m, parent.inode, name, 'dir', 0o755);
 }
 
 /** Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies); returns its inode. */
-function writeEntry(db: Database, m: Mutation, entry: StateEntry, path: string): number {
-  // One path walk when the parent directory is there and no symlink is crossed (entries name real
+function writeEntry(db: Database, dirs: ResolvedDirectories, m: Mutation, entry: StateEntry, path: string): number {
+  // One lookup when the parent directory is there and no symlink is crossed (entries name real
   // paths); otherwise the missing or misplaced directories are made first.
-  let location = locationAt(db, path);
+  let location = dirs.locationAt(path);
   if (!location || location.realPath !== path || location.parent.type !== 'dir') {
-    makeDir(db, m, parentPath(path));
+    makeDir(db, dirs, m, parentPath(path));
     location = locate(db, path, { follow: false, syscall: 'sync' });
   }
   const parent = location.parent;
@@ -280,7 +288,7 @@ function writeEntry(db: Database, m: Mutation, entry: StateEntry, path: string):
       // A hard-linked file (or special file) is flattened: the change applies to this name only.
       (entry.type !== 'dir' && entry.type !== 'symlink' && node.nlink > 1));
   if (node && replace) {
-    removePath(db, path);
+    removePath(db, dirs, path);
     node = undefined;
   }
   const name = path.slice(path.lastIndexOf('/') + 1);
@@ -395,22 +403,25 @@ function applyStates(
     const echoed = new Set<string>();
     // Paths this batch deleted: what their removal tombstoned below them is the peer's change too.
     const deleted = new Set<string>();
-    const parents = new ParentTimes(db);
+    const dirs = new ResolvedDirectories(db);
+    const parents = new ParentTimes(db, dirs);
     for (const entry of entries) {
       const events = m.events.length;
       try {
-        const implied = impliedDirectories(db, m, entry, policy, peer);
+        const implied = impliedDirectories(db, dirs, m, entry, policy, peer);
         // Each entry in its own savepoint: one this side cannot store leaves no trace, the rest go on.
-        const outcome = db.transaction(() => applyEntry(db, m, entry, policy, peer, result, parents));
+        const outcome = db.transaction(() => applyEntry(db, dirs, m, entry, policy, peer, result, parents));
         if (outcome === 'skipped') result.skipped++;
         else result.applied++;
         if (outcome === 'applied') {
           echoed.add(entry.path);
           if (entry.type === 'delete') deleted.add(entry.path);
-          for (const dir of implied) if (nodeAt(db, dir)?.type === 'dir') echoed.add(dir);
+          for (const dir of implied) if (dirs.nodeAt(dir)?.type === 'dir') echoed.add(dir);
         }
       } catch (error) {
         if (!(error instanceof FsError) || isTransient(error)) throw error;
+        // The savepoint rolled back what the entry did, which the memo may hold.
+        dirs.clear();
         m.events.length = events;
         result.refused.push({ path: String(entry.path), code: error.code, reason: error.message });
       }
@@ -443,7 +454,7 @@ function applyMove(
       if (!replayable(db, move, peer, policy !== undefined)) return false;
       // The parents' own states come as entries of their own: the rename leaves their times alone.
       mutate(db, 'sync', undefined, () => {
-        const parents = new ParentTimes(db);
+        const parents = new ParentTimes(db, new ResolvedDirectories(db));
         parents.before(move.from);
         parents.before(move.path);
         // An empty directory it replaces may be open: its handles keep it, as after rmdir while open.
@@ -481,8 +492,10 @@ class ParentTimes {
   private readonly saved = new Map<number, { mtime: number; rev: number }>();
   private readonly seen = new Set<string>();
   private readonly db: Database;
-  constructor(db: Database) {
+  private readonly dirs: ResolvedDirectories;
+  constructor(db: Database, dirs: ResolvedDirectories) {
     this.db = db;
+    this.dirs = dirs;
   }
 
   /** Remembers the parent of `path` as it is now, unless already remembered. */
@@ -490,7 +503,7 @@ class ParentTimes {
     const parent = parentPath(path);
     if (parent === '/' || this.seen.has(parent)) return;
     this.seen.add(parent);
-    const node = nodeAt(this.db, parent);
+    const node = this.dirs.nodeAt(parent);
     if (node && !this.saved.has(node.inode)) this.saved.set(node.inode, { mtime: node.mtime, rev: node.rev });
   }
 
@@ -510,7 +523,7 @@ class ParentTimes {
    * aside, or kept for concurrent work, must travel to the peer, so its revision stays.
    */
   release(path: string): void {
-    const top = nodeAt(this.db, path);
+    const top = this.dirs.nodeAt(path);
     if (top?.type !== 'dir') return;
     for (const dir of subtreeDirectories(this.db, top.inode)) this.keep(Number(dir.inode));
   }
@@ -537,6 +550,7 @@ class ParentTimes {
  */
 function impliedDirectories(
   db: Database,
+  dirs: ResolvedDirectories,
   m: Mutation,
   entry: PathState,
   policy: ConflictPolicy | undefined,
@@ -544,7 +558,7 @@ function impliedDirectories(
 ): string[] {
   if (!policy || peer === undefined || entry.type === 'delete') return [];
   const implied: string[] = [];
-  for (let dir = parentPath(entry.path); dir !== '/' && !nodeAt(db, dir); dir = parentPath(dir))
+  for (let dir = parentPath(entry.path); dir !== '/' && !dirs.nodeAt(dir); dir = parentPath(dir))
     if (!isConcurrent(db, dir, undefined, policy.base, peer, m)) implied.push(dir);
   return implied;
 }
@@ -569,6 +583,7 @@ function removedBelow(db: Database, m: Mutation, deleted: ReadonlySet<string>): 
 /** Applies one entry; returns whether it was applied, skipped, or settled as a conflict. */
 function applyEntry(
   db: Database,
+  dirs: ResolvedDirectories,
   m: Mutation,
   entry: PathState,
   policy: ConflictPolicy | undefined,
@@ -578,7 +593,7 @@ function applyEntry(
 ): 'applied' | 'skipped' | 'settled' {
   // Paths longer than this side allows are refused here, with the entry (validation let them through).
   normalizePath(entry.path, 'sync');
-  const location = locationAt(db, entry.path);
+  const location = dirs.locationAt(entry.path);
   // A directory an earlier entry of this batch touched gets its times back at the batch's end:
   // it is judged by those.
   const node = location?.node && parents.asBefore(location.node);
@@ -588,7 +603,7 @@ function applyEntry(
   if (
     policy &&
     (isConcurrent(db, entry.path, node, policy.base, peer, m) ||
-      replacesConcurrent(db, m, local, entry, policy.base, peer))
+      replacesConcurrent(db, dirs, m, local, entry, policy.base, peer))
   ) {
     if (entry.type === 'delete') {
       // An incoming deletion against a local edit: the edit survives; nothing is lost.
@@ -605,12 +620,12 @@ function applyEntry(
     } else if (policy.winner === 'local') {
       const copy = conflictName(entry.path, peer ?? 'peer', entry.rev);
       parents.before(copy);
-      writeEntry(db, m, entry, copy);
+      writeEntry(db, dirs, m, entry, copy);
       result.conflicts.push({ path: entry.path, kept: 'local', copy });
       return 'settled';
     } else {
       const copy = conflictName(entry.path, replicaTag(db), local.rev);
-      moveAside(db, entry.path, copy);
+      moveAside(db, dirs, entry.path, copy);
       parents.release(copy);
       result.conflicts.push({ path: entry.path, kept: 'incoming', copy });
     }
@@ -622,30 +637,30 @@ function applyEntry(
     entry.type !== 'delete' &&
     (!location || location.realPath !== entry.path || location.parent.type !== 'dir')
   ) {
-    const blocking = concurrentAncestor(db, m, entry.path, policy.base, peer);
+    const blocking = concurrentAncestor(db, dirs, m, entry.path, policy.base, peer);
     if (blocking && policy.winner === 'local') {
       const copy = conflictName(blocking.path, peer ?? 'peer', blocking.rev) + entry.path.slice(blocking.path.length);
       parents.before(copy);
-      writeEntry(db, m, entry, copy);
+      writeEntry(db, dirs, m, entry, copy);
       result.conflicts.push({ path: entry.path, kept: 'local', copy });
       return 'settled';
     }
     if (blocking) {
       const copy = conflictName(blocking.path, replicaTag(db), blocking.rev);
-      moveAside(db, blocking.path, copy);
+      moveAside(db, dirs, blocking.path, copy);
       parents.release(copy);
       result.conflicts.push({ path: blocking.path, kept: 'incoming', copy });
     }
   }
   if (entry.type === 'delete' && local.type === 'dir' && policy) {
-    const kept = removeKeepingConcurrent(db, m, entry.path, policy.base, peer, parents);
+    const kept = removeKeepingConcurrent(db, dirs, m, entry.path, policy.base, peer, parents);
     if (kept.length > 0) {
       result.conflicts.push(...kept.map((path) => ({ path, kept: 'local' as const, copy: null })));
       return 'settled';
     }
-  } else if (entry.type === 'delete') removePath(db, entry.path, location);
+  } else if (entry.type === 'delete') removePath(db, dirs, entry.path, location);
   else {
-    parents.wrote(writeEntry(db, m, entry, entry.path), entry, m.rev);
+    parents.wrote(writeEntry(db, dirs, m, entry, entry.path), entry, m.rev);
   }
   return 'applied';
 }
@@ -656,6 +671,7 @@ function applyEntry(
  */
 function concurrentAncestor(
   db: Database,
+  dirs: ResolvedDirectories,
   m: Mutation,
   path: string,
   base: ChangeCursor,
@@ -664,7 +680,7 @@ function concurrentAncestor(
   const parts = path.split('/').slice(1, -1);
   for (let i = 1; i <= parts.length; i++) {
     const dir = `/${parts.slice(0, i).join('/')}`;
-    const location = locationAt(db, dir);
+    const location = dirs.locationAt(dir);
     if (!location?.node) return undefined;
     if (location.node.type === 'dir' && location.realPath === dir) continue;
     const node = location.node;
@@ -680,6 +696,7 @@ function concurrentAncestor(
  */
 function replacesConcurrent(
   db: Database,
+  dirs: ResolvedDirectories,
   m: Mutation,
   local: PathState,
   entry: PathState,
@@ -687,7 +704,7 @@ function replacesConcurrent(
   peer: string | undefined,
 ): boolean {
   if (local.type !== 'dir' || entry.type === 'dir' || entry.type === 'delete') return false;
-  return find(db, entry.path, '**').some((p) => isConcurrent(db, p, nodeAt(db, p), base, peer, m));
+  return find(db, entry.path, '**').some((p) => isConcurrent(db, p, dirs.nodeAt(p), base, peer, m));
 }
 
 /**
@@ -696,6 +713,7 @@ function replacesConcurrent(
  */
 function removeKeepingConcurrent(
   db: Database,
+  dirs: ResolvedDirectories,
   m: Mutation,
   path: string,
   base: ChangeCursor,
@@ -703,19 +721,19 @@ function removeKeepingConcurrent(
   parents: ParentTimes,
 ): string[] {
   const below = find(db, path, '**');
-  const kept = below.filter((p) => isConcurrent(db, p, nodeAt(db, p), base, peer, m));
+  const kept = below.filter((p) => isConcurrent(db, p, dirs.nodeAt(p), base, peer, m));
   const keep = new Set(kept);
   for (const p of kept) for (let dir = parentPath(p); dir !== path && dir !== '/'; dir = parentPath(dir)) keep.add(dir);
-  for (const p of below.reverse()) if (!keep.has(p)) removePath(db, p);
+  for (const p of below.reverse()) if (!keep.has(p)) removePath(db, dirs, p);
   if (kept.length === 0) {
-    removePath(db, path);
+    removePath(db, dirs, path);
     return kept;
   }
   // The directories kept to hold that work are gone on the peer: stamp them so they travel back
   // (with their modes; made again there by a path below, they would take a default one). The
   // batch must not put back the times it noted for them before.
   for (const dir of [path, ...[...keep].filter((p) => !kept.includes(p))]) {
-    const node = locate(db, dir, { follow: false, syscall: 'sync' }).node;
+    const node = dirs.locationAt(dir)?.node;
     if (!node) continue;
     db.run('UPDATE vfs_nodes SET rev = ? WHERE inode = ?', [m.rev, node.inode]);
     parents.keep(node.inode);
@@ -753,8 +771,9 @@ function isConcurrent(
 }
 
 /** Moves the local version at `path` to `copy` (a directory keeps its whole subtree); joins the running mutation. */
-function moveAside(db: Database, path: string, copy: string): void {
-  removePath(db, copy);
+function moveAside(db: Database, dirs: ResolvedDirectories, path: string, copy: string): void {
+  removePath(db, dirs, copy);
+  dirs.forget(path);
   // As state: the peer holds the winning version at `path`, which a move would take away.
   recordedRename(db, path, copy, { asState: true });
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Database } from '../core/database.ts';
-import { fsError } from '../core/errors.ts';
+import { fsError, isFsError } from '../core/errors.ts';
 import { find } from '../core/fs/search.ts';
 import { isSameOrBelow } from '../core/paths.ts';
 import { applyChanges, type RefusedEntry, type SyncConflict } from './apply.ts';
@@ -186,10 +186,30 @@ function chunksOf(entries: readonly ChangeEntry[]): Map<string, number> {
  * `entries` cut into the calls that carry them: at most {@link MAX_BATCH_ENTRIES} entries and
  * {@link PAGE_BYTES} a call (a call holds one entry at least). A page is one call unless its first
  * position brought more directories not yet sent than that (a chain of directories changed
- * deepest first, as `tar` and `cp -a` stamp them), which no page can split.
+ * deepest first, as `tar` and `cp -a` stamp them), which no page can split, or it holds more than
+ * one file whose list goes in parts.
  */
-function calls(entries: readonly ChangeEntry[]): ChangeEntry[][] {
-  return packed(entries, entryBytes, MAX_BATCH_ENTRIES, PAGE_BYTES);
+function calls(entries: readonly ChangeEntry[], listPart: number): ChangeEntry[][] {
+  return packed(entries, entryBytes, MAX_BATCH_ENTRIES, PAGE_BYTES).flatMap((call) => oneListEach(call, listPart));
+}
+
+/**
+ * `call` cut so that each piece holds one file at most whose list passes `listPart` items: the
+ * authority keeps one staged list a replica, so a push names one (`list-parts.ts`).
+ */
+function oneListEach(call: ChangeEntry[], listPart: number): ChangeEntry[][] {
+  const pieces: ChangeEntry[][] = [[]];
+  let long = false;
+  for (const entry of call) {
+    const isLong = listItems(entry) > listPart;
+    if (isLong && long) {
+      pieces.push([]);
+      long = false;
+    }
+    pieces[pieces.length - 1].push(entry);
+    long ||= isLong;
+  }
+  return pieces;
 }
 
 /** How many times a page whose chunk lists changed under it is asked for as digests before whole. */
@@ -392,9 +412,10 @@ export function createSyncDriver(
 
   /**
    * `entries` with each list longer than `listPart` items staged on the authority, part by part
-   * from where its copy stops (a session cut in the middle resumes there), and named instead.
+   * from where its copy stops (a session cut in the middle resumes there), and named instead. A
+   * list the authority has no room for (its stored-bytes quota) is refused, named in `refused`.
    */
-  const withStagedLists = async (entries: ChangeEntry[]): Promise<ChangeEntry[]> => {
+  const withStagedLists = async (entries: ChangeEntry[], refused: RefusedEntry[]): Promise<ChangeEntry[]> => {
     const sent: ChangeEntry[] = [];
     for (const entry of entries) {
       if (entry.type !== 'file' || listItems(entry) <= listPart) {
@@ -403,11 +424,18 @@ export function createSyncDriver(
       }
       const list = { replica: self, digest: chunkDigests(entry.chunks).digest, count: entry.chunks.length };
       let held = await endpoint.stageList({ ...list, start: 0, chunks: [] });
-      while (held < list.count) {
-        const chunks = entry.chunks.slice(held, held + listPart);
-        const now = await endpoint.stageList({ ...list, start: held, chunks });
-        if (now <= held) throw fsError('EIO', 'sync', entry.path, undefined, 'the authority did not take a list part');
-        held = now;
+      try {
+        while (held < list.count) {
+          const chunks = entry.chunks.slice(held, held + listPart);
+          const now = await endpoint.stageList({ ...list, start: held, chunks });
+          if (now <= held)
+            throw fsError('EIO', 'sync', entry.path, undefined, 'the authority did not take a list part');
+          held = now;
+        }
+      } catch (error) {
+        if (!isFsError(error, 'ENOSPC')) throw error;
+        refused.push({ path: entry.path, code: error.code, reason: error.message });
+        continue;
       }
       sent.push({
         ...entry,
@@ -437,6 +465,7 @@ export function createSyncDriver(
     entries: ChangeEntry[],
     cursor: ChangeCursor,
     report: SyncReport,
+    refused: RefusedEntry[],
   ): Promise<PushResponse> => {
     const sizes = chunksOf(entries);
     const hashes = [...sizes.keys()];
@@ -453,7 +482,7 @@ export function createSyncDriver(
     const base = watermark.rev;
     // A move still a move was made over all of the authority's stream applied by now: one the
     // authority's changes since touched has become state (`settleMetMoves`).
-    const sent = (await withStagedLists(entries)).map((entry) =>
+    const sent = (await withStagedLists(entries, refused)).map((entry) =>
       entry.type === 'move' ? { ...entry, seen: watermark } : entry,
     );
     return endpoint.pushChanges({ replica: self, entries: sent, base, cursor });
@@ -469,13 +498,13 @@ export function createSyncDriver(
       const expand: number[] = [];
       // A page is one call, unless directories it must send first carried it past what one call
       // takes: then in several, in order, and only the last advances the authority's cursor.
-      const parts = calls(batch.entries);
+      const parts = calls(batch.entries, listPart);
       for (const [i, part] of parts.entries()) {
         const cursor = i === parts.length - 1 ? batch.cursor : after;
         // Big files go as chunk deltas; if the authority's list changed meanwhile, whole, once more.
         const whole = withoutLongLists(part, refused);
-        let response = await sendBatch(authority, await withDeltas(whole), cursor, report);
-        if (response.stale?.length) response = await sendBatch(authority, whole, cursor, report);
+        let response = await sendBatch(authority, await withDeltas(whole), cursor, report, refused);
+        if (response.stale?.length) response = await sendBatch(authority, whole, cursor, report, refused);
         if (response.stale?.length) throw fsError('EIO', 'sync', response.stale[0], undefined, 'stale chunk list');
         assertAppliedPushCursor(cursor, response.acknowledged);
         report.pushed += response.result.applied;

@@ -28,7 +28,7 @@ import {
 } from './chunk-delta.ts';
 import { type ManifestPage, needsResync, readManifest } from './compact.ts';
 import { checkForkTarget, commitMerge, installFork, type MergeResult, mergeCandidates } from './fork.ts';
-import { dropStagedLists, type ListPart, stagedList, stageListPart } from './list-parts.ts';
+import { dropExpiredLists, dropStagedLists, type ListPart, stagedList, stageListPart } from './list-parts.ts';
 import {
   type ChangeMemo,
   type ChangePage,
@@ -481,8 +481,10 @@ export function createSyncEndpoint(db: Database, options: EndpointOptions = {}):
         const applied = applyChanges(db, entries, { peer: replica, source: 'local', base: request.base });
         // How far this side has applied the replica's stream: what its directory moves are made over.
         writeWatermark(db, replica, request.cursor);
-        // The lists this push named are applied; any other the replica staged was given up.
+        // The lists this push named are applied; any other the replica staged was given up. So is
+        // what other replicas left staged and stopped coming back for.
         dropStagedLists(db, replica);
+        dropExpiredLists(db);
         return applied;
       });
       if (!result.expand) return { result, acknowledged: request.cursor };

@@ -6,7 +6,10 @@
  *   the file's entry naming it (a chunk delta marked `staged`, see `chunk-delta.ts`); the authority
  *   applies the entry with the staged list in the push's one transaction and drops what the replica
  *   staged. The parts are kept in the workspace (`vfs_meta`), so a session cut in the middle resumes
- *   where the authority's copy stops: each call answers how many items it holds.
+ *   where the authority's copy stops: each call answers how many items it holds. A replica holds
+ *   one staged list at a time (staging another drops its earlier ones), a list left staged longer
+ *   than {@link STAGED_LIST_LIFETIME} is dropped by the next stage or push of any replica, and
+ *   staged bytes count against the stored-bytes quota (ENOSPC past it).
  * - **Pull.** A big file comes as digests (`withoutChunks`); the replica asks for the groups it
  *   lacks in calls of at most {@link LIST_PART} items (`fetchChunkGroups`), then applies the page.
  *
@@ -38,7 +41,19 @@ export interface ListPart {
   chunks: EntryChunk[];
 }
 
+/**
+ * How long a staged list is kept after its replica last staged a part of it: a day, by the
+ * authority's clock. A replica that stops pushing leaves nothing behind for longer.
+ */
+export const STAGED_LIST_LIFETIME = 24 * 60 * 60 * 1000;
+
 const prefix = (replica: string): string => `sync_list:${replica}:`;
+// When each replica last staged a part (ms, the authority's clock): outside the lists' own keys,
+// so finding the expired ones reads no part.
+const STAGED_AT = 'sync_list_at:';
+const stagedAtKey = (replica: string): string => `${STAGED_AT}${replica}`;
+/** The keys from `start` up to the next prefix (`start` ends in ':', the next character is ';'). */
+const below = (start: string): [string, string] => [start, `${start.slice(0, -1)};`];
 const headKey = (replica: string, digest: string): string => `${prefix(replica)}${digest}`;
 // Zero-padded, so the parts of a list read back in order of their keys.
 const partKey = (replica: string, digest: string, start: number): string =>
@@ -77,13 +92,57 @@ export function stageListPart(db: Database, part: ListPart): number {
     )
       throw bad('a list part holds {hash, size} items');
   }
-  const have = held(db, part.replica, part.digest);
-  if (part.chunks.length === 0 || part.start !== have) return have;
-  db.transaction(() => {
-    writeMeta(db, partKey(part.replica, part.digest, part.start), listText(part.chunks));
-    writeMeta(db, headKey(part.replica, part.digest), have + part.chunks.length);
+  return db.transaction(() => {
+    dropExpiredLists(db);
+    // One list a replica: asking about another gives up the earlier ones.
+    const head = headKey(part.replica, part.digest);
+    db.run('DELETE FROM vfs_meta WHERE k > ? AND k < ? AND NOT (k >= ? AND k < ?)', [
+      ...below(prefix(part.replica)),
+      head,
+      `${head};`,
+    ]);
+    const have = held(db, part.replica, part.digest);
+    if (part.chunks.length === 0 || part.start !== have) return have;
+    const text = listText(part.chunks);
+    checkStagedBytes(db, text.length);
+    writeMeta(db, partKey(part.replica, part.digest, part.start), text);
+    writeMeta(db, head, have + part.chunks.length);
+    writeMeta(db, stagedAtKey(part.replica), db.now());
+    return have + part.chunks.length;
   });
-  return have + part.chunks.length;
+}
+
+/** Bytes of chunk lists staged on this side, every replica's: what the stored-bytes quota counts besides blobs. */
+function stagedListBytes(db: Database): number {
+  return Number(
+    db.all<{ bytes: number }>('SELECT COALESCE(SUM(length(v)), 0) AS bytes FROM vfs_meta WHERE k > ? AND k < ?', [
+      ...below('sync_list:'),
+    ])[0].bytes,
+  );
+}
+
+/** ENOSPC when staging `bytes` more would take stored bytes and staged lists past the stored-bytes quota. */
+function checkStagedBytes(db: Database, bytes: number): void {
+  const max = db.quotas.maxStoredBytes;
+  if (max === undefined) return;
+  const stored = Number(readMeta(db, 'stored_bytes') ?? 0);
+  if (stored + stagedListBytes(db) + bytes > max)
+    throw fsError(
+      'ENOSPC',
+      'sync',
+      undefined,
+      undefined,
+      `the workspace may store at most ${max} bytes, staged chunk lists included`,
+    );
+}
+
+/** Drops the lists of every replica that staged nothing for {@link STAGED_LIST_LIFETIME}. */
+export function dropExpiredLists(db: Database): void {
+  const expired = db.all<{ k: string }>('SELECT k FROM vfs_meta WHERE k > ? AND k < ? AND v < ?', [
+    ...below(STAGED_AT),
+    db.now() - STAGED_LIST_LIFETIME,
+  ]);
+  for (const { k } of expired) dropStagedLists(db, k.slice(STAGED_AT.length));
 }
 
 /** The whole list (`replica`, `digest`) of `count` items as staged, or null while this side holds less. */
@@ -106,7 +165,8 @@ export function stagedList(db: Database, replica: string, digest: string, count:
 
 /** Forgets every list `replica` staged (its push that named them was applied, or superseded them). */
 export function dropStagedLists(db: Database, replica: string): void {
-  db.run('DELETE FROM vfs_meta WHERE k > ? AND k < ?', [prefix(replica), `${prefix(replica).slice(0, -1)};`]);
+  db.run('DELETE FROM vfs_meta WHERE k > ? AND k < ?', below(prefix(replica)));
+  db.run('DELETE FROM vfs_meta WHERE k = ?', [stagedAtKey(replica)]);
 }
 
 /** Part of a request for chunk groups, with the index of the request it was cut from. */

@@ -11,7 +11,7 @@
  */
 import type { Database } from '../core/database.ts';
 import { mutate } from '../core/mutate.ts';
-import { isSameOrBelow, parentPath } from '../core/paths.ts';
+import { isSameOrBelow } from '../core/paths.ts';
 import { restampSubtree, SUBTREE, tombstoneSubtree } from '../core/subtree.ts';
 import {
   type ChangeCursor,
@@ -169,15 +169,17 @@ export function settleMoves(
  * path in it as changed here.
  */
 export function movedHereSince(db: Database, path: string, base: ChangeCursor, peer: string | undefined): boolean {
-  const ancestors: string[] = [];
-  for (let dir = path; dir !== '/'; dir = parentPath(dir)) ancestors.push(dir);
+  // The moves since `base` (few: those the peer has not seen), each compared with the path here.
+  // Naming every ancestor in the statement cost the square of the depth per path instead.
   return db
-    .all<{ id: number; rev: number }>(
-      `SELECT id, rev FROM vfs_changes WHERE op = 'move' AND rev >= ? AND (peer IS NULL OR peer != ?)
-       AND target IN (SELECT value FROM json_each(?))`,
-      [base.rev, peer ?? '', JSON.stringify(ancestors)],
+    .all<{ id: number; rev: number; target: string }>(
+      `SELECT id, rev, target FROM vfs_changes WHERE op = 'move' AND rev >= ? AND (peer IS NULL OR peer != ?)`,
+      [base.rev, peer ?? ''],
     )
-    .some((move) => changedAfter(Number(move.rev), DELETION_POSITION + Number(move.id), base));
+    .some(
+      (move) =>
+        isSameOrBelow(path, move.target) && changedAfter(Number(move.rev), DELETION_POSITION + Number(move.id), base),
+    );
 }
 
 /**

@@ -18,9 +18,17 @@ import { compactChanges } from '../../sync/compact.ts';
 import { createSyncDriver, type SyncDriverOptions, type SyncReport } from '../../sync/driver.ts';
 import { createSyncEndpoint, forwardEndpoint, MAX_BATCH_ENTRIES, type SyncEndpoint } from '../../sync/endpoint.ts';
 import { connectInProcess, type InProcessOptions, type WireCounters } from '../../sync/in-process.ts';
+import { STAGED_LIST_LIFETIME } from '../../sync/list-parts.ts';
 import { fetchObjects, pushObjects } from '../../sync/objects.ts';
 import { replicaId, resetPeer } from '../../sync/peers.ts';
-import { expectCode, expectFsckClean, expectRefused, openTestWorkspace, tickingClock } from '../harness.ts';
+import {
+  expectCode,
+  expectFsckClean,
+  expectRefused,
+  openTestWorkspace,
+  type TestClock,
+  tickingClock,
+} from '../harness.ts';
 import { snapshot } from '../snapshot.ts';
 import type { ConformanceTarget, StorageHandle } from '../target.ts';
 import { patternBytes } from './files.ts';
@@ -57,6 +65,8 @@ interface Pair {
   replica: Side;
   /** The wire between them; counts object bytes both ways. */
   wire: SyncEndpoint & { counters: WireCounters };
+  /** Each side's clock, to move it on. */
+  clocks: { authority: TestClock; replica: TestClock };
   /** One `sync()` of the replica's driver over `wire` (or another wire). */
   sync(options?: SyncDriverOptions, wire?: SyncEndpoint): Promise<SyncReport>;
   /**
@@ -68,8 +78,10 @@ interface Pair {
 
 interface PairOptions {
   chunkSize?: number;
-  /** Quotas of the replica's workspace (the authority has none). */
+  /** Quotas of the replica's workspace (the authority has none unless `authorityQuotas`). */
   replicaQuotas?: Quotas;
+  /** Quotas of the authority's workspace. */
+  authorityQuotas?: Quotas;
   paging?: Paging;
   timeout?: number;
   wire?: InProcessOptions;
@@ -110,17 +122,18 @@ async function withPair<T>(
 ): Promise<T> {
   const paging = options.paging ?? PAGINGS[0];
   return target.withStorages(2, async ([a, b]) => {
-    const side = (storage: StorageHandle, start: number, quotas?: Quotas): Side => {
-      const clock = tickingClock(start);
-      return {
-        do: (fn) =>
-          storage.use((backend) =>
-            fn(openTestWorkspace(backend, { chunkSize: options.chunkSize ?? 64, clock, quotas }).ws),
-          ),
-      };
+    const clocks = {
+      authority: tickingClock(Date.UTC(2026, 0, 1)),
+      replica: tickingClock(Date.UTC(2026, 0, 1) + 8_000_000),
     };
-    const authority = side(a, Date.UTC(2026, 0, 1));
-    const replica = side(b, Date.UTC(2026, 0, 1) + 8_000_000, options.replicaQuotas);
+    const side = (storage: StorageHandle, clock: TestClock, quotas?: Quotas): Side => ({
+      do: (fn) =>
+        storage.use((backend) =>
+          fn(openTestWorkspace(backend, { chunkSize: options.chunkSize ?? 64, clock, quotas }).ws),
+        ),
+    });
+    const authority = side(a, clocks.authority, options.authorityQuotas);
+    const replica = side(b, clocks.replica, options.replicaQuotas);
     const wire = connectInProcess(endpointOf(authority), options.wire);
     const driverOn = (ws: Workspace, driverOptions?: SyncDriverOptions, via: SyncEndpoint = wire) => {
       const merged = { ...options.driver, ...driverOptions };
@@ -136,7 +149,7 @@ async function withPair<T>(
     const sync = (driverOptions?: SyncDriverOptions, via: SyncEndpoint = wire) =>
       replica.do((ws) => driverOn(ws, driverOptions, via).sync());
     const syncOn = (ws: Workspace) => driverOn(ws).sync();
-    const result = await body({ authority, replica, wire, sync, syncOn });
+    const result = await body({ authority, replica, wire, clocks, sync, syncOn });
     await authority.do(expectFsckClean);
     await replica.do(expectFsckClean);
     return result;
@@ -155,6 +168,19 @@ function definePairCase(
 
 /** The rows of chunk lists staged for pushes (a list's count, then one a part) on `ws`. */
 const stagedRows = (ws: Workspace): number => ws.db.all("SELECT k FROM vfs_meta WHERE k LIKE 'sync_list:%'").length;
+
+/** The chunk lists staged on `ws`, each as `<replica>:<first character of its digest>`, sorted. */
+const stagedLists = (ws: Workspace): string[] => {
+  const keys = ws.db.all<{ k: string }>("SELECT k FROM vfs_meta WHERE k LIKE 'sync_list:%'").map((row) => row.k);
+  return [
+    ...new Set(
+      keys.map((k) => {
+        const [, replica, digest] = k.split(':');
+        return `${replica}:${digest[0]}`;
+      }),
+    ),
+  ].sort();
+};
 
 async function expectConverged(pair: Pair): Promise<void> {
   await pair.sync();
@@ -1300,6 +1326,120 @@ function behaviourCases(target: ConformanceTarget): void {
       // What was staged went with the push that applied it.
       expect(await pair.authority.do(stagedRows)).toBe(0);
       await expectConverged(pair);
+    },
+  );
+  /** A part of one item of a list of 4, `digest` a run of `letter`: what staging costs at least. */
+  const onePart = (replica: string, letter: string) => ({
+    replica,
+    digest: letter.repeat(64),
+    count: 4,
+    start: 0,
+    chunks: [{ hash: hashBytes(patternBytes(64, 5)), size: 64 }],
+  });
+  definePairCase(
+    target,
+    'a replica holds one staged chunk list: staging another drops its earlier one',
+    async (pair) => {
+      expect(await pair.wire.stageList(onePart('replica-1', 'a'))).toBe(1);
+      expect(await pair.wire.stageList(onePart('replica-2', 'a'))).toBe(1);
+      expect(await pair.authority.do(stagedLists)).toEqual(['replica-1:a', 'replica-2:a']);
+      // Another list of replica-1: its earlier one goes, replica-2's stays.
+      expect(await pair.wire.stageList(onePart('replica-1', 'b'))).toBe(1);
+      expect(await pair.authority.do(stagedLists)).toEqual(['replica-1:b', 'replica-2:a']);
+      // Asking how much of a list is held is staging it: the earlier one goes, and nothing is held.
+      expect(await pair.wire.stageList({ ...onePart('replica-1', 'a'), chunks: [] })).toBe(0);
+      expect(await pair.authority.do(stagedLists)).toEqual(['replica-2:a']);
+    },
+  );
+  definePairCase(
+    target,
+    'a chunk list staged and left for a day is dropped by the next stage or push of any replica',
+    async (pair) => {
+      const day = STAGED_LIST_LIFETIME;
+      expect(await pair.wire.stageList(onePart('replica-1', 'a'))).toBe(1);
+      expect(await pair.wire.stageList(onePart('replica-2', 'b'))).toBe(1);
+      pair.clocks.authority.advance(day - 60_000);
+      // replica-2 stages on: its list is a day old only a day after its last part.
+      expect(await pair.wire.stageList({ ...onePart('replica-2', 'b'), start: 1 })).toBe(2);
+      expect(await pair.wire.stageList(onePart('replica-3', 'c'))).toBe(1);
+      expect(await pair.authority.do(stagedLists)).toEqual(['replica-1:a', 'replica-2:b', 'replica-3:c']);
+      pair.clocks.authority.advance(120_000);
+      // A push of anyone's (this pair's replica, which staged nothing) drops replica-1's list only.
+      await pair.replica.do((ws) => ws.writeFile('/f', 'x'));
+      expect((await pair.sync()).pushed).toBe(1);
+      expect(await pair.authority.do(stagedLists)).toEqual(['replica-2:b', 'replica-3:c']);
+      // A stage of anyone's drops the lists a day old: here all but its own.
+      pair.clocks.authority.advance(day);
+      expect(await pair.wire.stageList(onePart('replica-4', 'd'))).toBe(1);
+      expect(await pair.authority.do(stagedLists)).toEqual(['replica-4:d']);
+      expect(
+        await pair.authority.do((ws) => ws.db.all("SELECT k FROM vfs_meta WHERE k LIKE 'sync_list_at:%'").length),
+      ).toBe(1);
+    },
+  );
+  definePairCase(
+    target,
+    "staged chunk lists count against the authority's stored-bytes quota: ENOSPC, the file refused, the rest synced",
+    async (pair) => {
+      // One 64-byte chunk repeated: 64 bytes stored, a list of 389 items (about 26 KB staged).
+      const big = new Uint8Array((3 * PART + 5) * 64).fill(7);
+      await pair.replica.do((ws) => {
+        ws.writeFile('/big', big);
+        ws.writeFile('/small', 'small');
+      });
+      // A list part of 128 items is about 8.8 KB: the second one passes the quota.
+      const report = await pair.sync({ listPart: PART });
+      expect(report.refused).toEqual([expect.objectContaining({ path: '/big', code: 'ENOSPC' })]);
+      expect(await pair.authority.do((ws) => [ws.exists('/big'), ws.readFile('/small', 'utf8')])).toEqual([
+        false,
+        'small',
+      ]);
+      // The push that went on dropped the part staged before the refusal.
+      expect(await pair.authority.do(stagedRows)).toBe(0);
+      // Called directly: a Node-shaped ENOSPC, nothing staged.
+      const item = { hash: hashBytes(big.subarray(0, 64)), size: 64 };
+      const part = {
+        replica: 'replica-1',
+        digest: 'e'.repeat(64),
+        count: 400,
+        start: 0,
+        chunks: Array(PART).fill(item),
+      };
+      expect(await pair.wire.stageList(part)).toBe(PART);
+      const error = await expectRefusedOn(
+        pair.authority,
+        () => pair.wire.stageList({ ...part, start: PART }),
+        'ENOSPC',
+      );
+      expect(error).toMatchObject({ code: 'ENOSPC', syscall: 'sync' });
+      expect(await pair.authority.do(stagedRows)).toBe(2);
+    },
+    { authorityQuotas: { maxStoredBytes: 12_000 } },
+  );
+  definePairCase(
+    target,
+    'staged chunk lists stay out of the change stream, snapshots, usage and fsck',
+    async (pair) => {
+      await pair.authority.do((ws) => {
+        ws.writeFile('/kept', 'kept');
+        ws.snapshot('before');
+      });
+      const seen = (ws: Workspace) => ({
+        stream: coalesceChanges(ws.db, START_CURSOR).entries,
+        usage: ws.usage(),
+        fsck: ws.fsck(),
+        diff: ws.diff('before'),
+        atSnapshot: ws.atSnapshot('before').find('/', '**'),
+      });
+      const before = await pair.authority.do(seen);
+      expect(await pair.wire.stageList(onePart('replica-1', 'a'))).toBe(1);
+      expect(await pair.authority.do(stagedRows)).toBe(2);
+      expect(await pair.authority.do(seen)).toEqual(before);
+      await pair.authority.do((ws) => ws.snapshot('after'));
+      expect(await pair.authority.do((ws) => ws.diff('before', 'after'))).toEqual([]);
+      // A replica syncing from the start gets the tree and nothing else.
+      await pair.sync();
+      expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
     },
   );
   definePairCase(
