@@ -237,12 +237,14 @@ const BLOB_TRIGGERS = [
  * KEY` takes NULLs, each distinct), so new keys go in one place of that index, not in hash order.
  * Every statement addresses bytes by `rowid`, which both layouts have. Copying would need room for
  * every blob twice inside one transaction, which a nearly full disk or a Durable Object near its
- * storage limit does not have. An empty one (a new workspace) is rebuilt with the version 9 tables.
+ * storage limit does not have. Empty ones (a new workspace) are rebuilt as the version 9 tables.
  * A catalogue row without bytes (a damaged workspace, which fsck reports) gets a negative id, which
  * no bytes row ever has, so bytes stored later can never answer for it.
  */
 function keyBytesById(db: Database): void {
-  if (db.all('SELECT 1 FROM vfs_blob_bytes LIMIT 1').length === 0) {
+  // Both empty (a new workspace): nothing to keep. A catalogue with no bytes at all (damaged) keeps
+  // its rows, so fsck still names them and the stored-bytes counter still matches.
+  if (db.all('SELECT 1 FROM vfs_blob_bytes UNION ALL SELECT 1 FROM vfs_blobs LIMIT 1').length === 0) {
     db.run('DROP TABLE vfs_blobs');
     db.run('DROP TABLE vfs_blob_bytes');
     for (const statement of BLOB_TABLES) db.run(statement);

@@ -796,6 +796,23 @@ export function lifecycleCases(target: ConformanceTarget): void {
         expect(ws.exists('/d/later')).toBe(false);
         expectFsckClean(ws);
       }));
+    it('version 9 keeps the catalogue of a version 8 workspace whose bytes are all gone, for fsck to name', () =>
+      target.withBackend((backend) => {
+        for (const statement of VERSION_8_WORKSPACE) backend.run(statement);
+        backend.run('DELETE FROM vfs_blob_bytes');
+        const ws = openWorkspace(backend, { now: () => 1_700_000_100_000 });
+        // Every catalogue row stays, with an id no bytes row has; the counter still adds them up.
+        expect(
+          backend.all(`SELECT count(*) AS blobs, count(DISTINCT id) AS ids, max(id) AS highest,
+            (SELECT v FROM vfs_meta WHERE k = 'stored_bytes') AS stored FROM vfs_blobs`),
+        ).toEqual([{ blobs: 19, ids: 19, highest: -1, stored: 228 }]);
+        // fsck names every one of them as missing (some twice: a chunk names it too).
+        const named = new Set(
+          ws.fsck({ verifyContent: false }).problems.flatMap((p) => (p.check === 'blobs' && p.hash ? [p.hash] : [])),
+        );
+        const catalogue = backend.all<{ hash: string }>('SELECT hash FROM vfs_blobs').map((row) => row.hash);
+        expect([...named].sort()).toEqual(catalogue.sort());
+      }));
     it('a version 3 sync cursor that stopped inside a revision resumes at its start', () =>
       target.withBackend((backend) => {
         const ws = openWorkspace(backend);
