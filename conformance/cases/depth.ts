@@ -56,6 +56,32 @@ export function depthCases(target: ConformanceTarget): void {
     );
     defineCase(
       target,
+      'mkdir -p of a new directory whose parent exists walks the path twice: to see it is no directory, then to its parent',
+      ({ ws, guard }) => {
+        ws.mkdir('/a/b', { recursive: true });
+        const before = guard.statements;
+        expect(ws.mkdir('/a/b/new', { recursive: true })).toBe('/a/b/new');
+        // Two walks, the transaction, the node, its entry and the parent's times: 9 before the
+        // walk that finds the parent was kept for the create instead of made again.
+        expect(guard.statements - before).toBe(7);
+        expect(ws.stat('/a/b/new').isDirectory).toBe(true);
+        // What the kept walk saw decides as a fresh one did: an existing file, a link to a directory.
+        ws.writeFile('/a/b/file', 'x');
+        expect(() => ws.mkdir('/a/b/file', { recursive: true })).toThrow(
+          expect.objectContaining({ code: 'EEXIST', syscall: 'mkdir' }),
+        );
+        expect(() => ws.mkdir('/a/b/file/', { recursive: true })).toThrow(
+          expect.objectContaining({ code: 'ENOTDIR', syscall: 'mkdir' }),
+        );
+        ws.symlink('/a/b/new', '/a/b/link');
+        expect(ws.mkdir('/a/b/link', { recursive: true })).toBeUndefined();
+        expect(ws.mkdir('/a/b/link/c', { recursive: true })).toBe('/a/b/link/c');
+        expect(ws.stat('/a/b/new/c').isDirectory).toBe(true);
+        expect(ws.fsck().ok).toBe(true);
+      },
+    );
+    defineCase(
+      target,
       'mkdir -p below a tree 600 levels deep walks a few times, not once per level, and stops where the old walk did',
       ({ ws, guard }) => {
         const levels = (count: number, prefix = '/t'): string =>

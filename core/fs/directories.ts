@@ -20,7 +20,7 @@ import {
   unlinkEntry,
 } from '../nodes.ts';
 import { childPath, endsWithDot, endsWithSlash, joinPath, splitPath } from '../paths.ts';
-import { locate, resolve } from '../resolve.ts';
+import { type Location, locate, resolve } from '../resolve.ts';
 
 /** Options for {@link mkdir}. */
 export interface MkdirOptions {
@@ -62,7 +62,8 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
     let made: { node: NodeRow; realPath: string } | undefined;
     // The levels above the deepest existing one need no look of their own (a walk to it went through
     // them): a walk per level would make mkdir -p quadratic in the depth (2 s at 600 levels).
-    for (let depth = Math.max(1, deepestExisting(db, names, path)); depth <= names.length; depth++) {
+    const deepest = deepestExisting(db, names, path);
+    for (let depth = deepest.from; depth <= names.length; depth++) {
       const prefix = names.slice(0, depth);
       const last = depth === names.length;
       const { parent, node, name, realPath } = made
@@ -72,7 +73,9 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
             name: names[depth - 1],
             realPath: childPath(made.realPath, names[depth - 1]),
           }
-        : locate(db, prefix, { follow: false, syscall: 'mkdir', display: path });
+        : last && deepest.whole
+          ? deepest.whole // the bisection's first walk was this one
+          : locate(db, prefix, { follow: false, syscall: 'mkdir', display: path });
       if (node) {
         // A symlink counts as what it points to; a dangling one is ENOENT (mkdir -p never creates a link's target).
         const target =
@@ -95,12 +98,14 @@ export function mkdir(db: Database, path: string, options: MkdirOptions | null =
 const PATH_ANSWERS = ['ENOENT', 'ENOTDIR', 'ELOOP', 'EACCES'] as const;
 
 /**
- * How many leading names of `names` lead to an existing entry (0: none but the root), found by
+ * The first level mkdir -p must look at (`from`, 1-based): the deepest existing one, found by
  * bisection in a few walks. A walk that reaches level `d` passed every level above it, so the
  * answer is monotone; a walk the path itself stops (ENOENT, ENOTDIR, ELOOP, EACCES) counts as not
- * reaching, and mkdir's own walk at the next level gives that error.
+ * reaching, and mkdir's own walk at the next level gives that error. When the walk of the whole
+ * path reaches its parent (the common case), it is `whole`, for mkdir to use instead of walking
+ * the path again, and `from` is the last level: the walk went through the parent as a directory.
  */
-function deepestExisting(db: Database, names: readonly string[], path: string): number {
+function deepestExisting(db: Database, names: readonly string[], path: string): { from: number; whole?: Location } {
   const walk = (depth: number) => {
     try {
       return locate(db, names.slice(0, depth), { follow: false, syscall: 'mkdir', display: path });
@@ -112,7 +117,7 @@ function deepestExisting(db: Database, names: readonly string[], path: string): 
   };
   // The common case in one walk: the parent exists (mkdir -p one level below a tree, or of one that exists).
   const whole = walk(names.length);
-  if (whole) return whole.node ? names.length : names.length - 1;
+  if (whole) return { from: names.length, whole };
   let low = 0; // reaches: the root always does
   let high = names.length - 2; // short of the parent, which does not reach (or there is none)
   while (low < high) {
@@ -120,7 +125,7 @@ function deepestExisting(db: Database, names: readonly string[], path: string): 
     if (walk(mid)?.node) low = mid;
     else high = mid - 1;
   }
-  return low;
+  return { from: Math.max(1, low) };
 }
 
 /** True when `names` resolves to a directory; false when a name on the way is missing or not one. */
