@@ -30,7 +30,8 @@ import { createNodeFs } from '../adapters/node-fs/index.ts';
 import { SQLiteWorkspaceProvider } from '../adapters/vfs/index.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { DEFAULT_CHUNK_SIZE, hashBytes, openWorkspace } from '../core/index.ts';
-import { sized } from './lib/smoke.ts';
+import { SMOKE, sized } from './lib/smoke.ts';
+import { warmMachineMemory } from './lib/warm-memory.ts';
 import { openRawStore } from './systems/sqlite-raw.ts';
 
 const args = process.argv.slice(2);
@@ -223,6 +224,8 @@ const medians = (samples: Sample[]): Sample => ({
 });
 
 console.log(`CPU: ${cpus()[0]?.model} × ${cpus().length}; Node ${process.version}; ${runs} runs, medians`);
+// A fresh VM's first touch of a page costs the guest eight times a later one (bench/lib/warm-memory.ts).
+if (!SMOKE) console.log(warmMachineMemory(2));
 console.log(
   `file ${FILE / 2 ** 20} MiB; random: ${RANDOM_WRITES} × 4 KiB writeSync + close; sequential: 64 KiB writeSync + close`,
 );

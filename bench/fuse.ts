@@ -44,6 +44,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { resultsDir, SMOKE, sized } from './lib/smoke.ts';
+import { warmMachineMemory } from './lib/warm-memory.ts';
 
 const exec = promisify(execFile);
 const SELF = fileURLToPath(import.meta.url);
@@ -393,6 +394,10 @@ async function main(): Promise<void> {
   for (const name of only) {
     if (!WORKLOADS[name]) throw new Error(`unknown workload ${name}; known: ${Object.keys(WORKLOADS).join(', ')}`);
   }
+  // A fresh VM's first touch of a page costs the guest eight times a later one (bench/lib/warm-memory.ts):
+  // the first runs would pay it for the page cache, tmpfs and the daemons alike.
+  const warmGib = sized(Number(process.env.BENCH_WARM_GIB ?? 3), 0);
+  if (warmGib > 0) console.error(warmMachineMemory(warmGib));
   const base = mkdtempSync(join(tmpdir(), 'dofs-bench-fuse-'));
   const shm = mkdtempSync(join('/dev/shm', 'dofs-bench-tmpfs-'));
   // A local mirror of a real repository for git clone: BENCH_GIT_MIRROR, else this repository.

@@ -18,7 +18,12 @@
  * `--runs` times, the kinds taking turns so a change in the machine's load falls on all of them;
  * each block's figure is the median of its runs.
  *
- *   node --expose-gc bench/growth.ts [--files 100000] [--mib 1024] [--runs 3] [--only mem,file,tmpfs,sqlite:mem,sqlite:file]
+ *   node --expose-gc bench/growth.ts [--files 100000] [--mib 1024] [--runs 3] [--warm-gib 3] [--only mem,file,tmpfs,sqlite:mem,sqlite:file]
+ *
+ * Before measuring, `--warm-gib` GiB of the machine's memory are filled once in a child process: on
+ * a freshly booted VM the host supplies each guest page at its first touch, at eight times the
+ * cost of a later one, which a series growing to 1 GiB would otherwise report as its own growth
+ * (bench/lib/warm-memory.ts).
  *
  * Ratios are last ÷ first (and, for writes, the costliest 64 MiB ÷ the first): flat is 1.0. Every figure is given as wall-clock / CPU time (user +
  * system, which other jobs on a shared machine inflate less); `--series` prints every block.
@@ -33,6 +38,7 @@ import { stagingBatch } from '../adapters/vfs/write-buffer.ts';
 import { createNodeSqliteBackend } from '../backends/node-sqlite/index.ts';
 import { DEFAULT_CHUNK_SIZE, hashBytes, openWorkspace } from '../core/index.ts';
 import { sized } from './lib/smoke.ts';
+import { warmMachineMemory } from './lib/warm-memory.ts';
 import { openRawStore } from './systems/sqlite-raw.ts';
 
 const args = process.argv.slice(2);
@@ -43,6 +49,8 @@ const option = (name: string, fallback: number): number => {
 const FILES = sized(option('files', 100_000), 1000);
 const MIB = sized(option('mib', 1024), 64);
 const RUNS = sized(option('runs', 3), 1);
+/** GiB of the machine's memory touched before measuring (see bench/lib/warm-memory.ts); 0 skips it. */
+const WARM_GIB = sized(option('warm-gib', 3), 0);
 const onlyAt = args.indexOf('--only');
 const only = onlyAt === -1 ? ['mem', 'file', 'tmpfs', 'sqlite:mem', 'sqlite:file'] : args[onlyAt + 1].split(',');
 /** The raw floor has no files to create: it is a row of the write table only. */
@@ -224,6 +232,7 @@ const load = () =>
 
 console.log(`each cell: wall-clock / CPU; each block the median of ${RUNS} runs`);
 console.log(`CPU: ${cpus()[0]?.model} × ${cpus().length}; Node ${process.version}; load ${load()}`);
+if (WARM_GIB > 0) console.log(warmMachineMemory(WARM_GIB));
 const row = (cells: (string | number)[]) => console.log(`| ${cells.join(' | ')} |`);
 const sizes = [1000, 10_000, 100_000].filter((n) => n <= FILES);
 const fileKinds = only.filter((kind) => !isRaw(kind));
