@@ -211,6 +211,59 @@ export function snapshotCases(target: ConformanceTarget): void {
       { chunkSize: 16 },
     );
 
+    defineCase(
+      target,
+      'diff reads in batches: directories of 1, 98, 99, 100 and 250 changed entries, moves, links and modes, in a few statements',
+      ({ ws, guard }) => {
+        const name = (i: number) => `f${String(i).padStart(3, '0')}`;
+        const sizes = [1, 98, 99, 100, 250];
+        ws.writeFile('/keep', 'k');
+        ws.snapshot('s0');
+        const added: string[] = [];
+        for (const size of sizes) {
+          ws.mkdir(`/d${size}`);
+          added.push(`/d${size}`);
+          for (let i = 0; i < size; i++) {
+            ws.writeFile(`/d${size}/${name(i)}`, `${size}:${i}`);
+            added.push(`/d${size}/${name(i)}`);
+          }
+        }
+        ws.snapshot('s1');
+        const before = guard.statements;
+        const all = ws.diff('s0', 's1');
+        // A few statements per directory, not several per path (4,422 for these 548 paths before).
+        expect(guard.statements - before).toBeLessThan(80);
+        expect(all).toEqual(added.sort().map((path) => ({ path, status: 'added' })));
+        // Changes of every kind across the batch boundaries, then the same diff both ways and against now.
+        const expected: SnapshotDiffEntry[] = [];
+        for (let i = 0; i < 250; i += 3) ws.writeFile(`/d250/${name(i)}`, `changed ${i}`);
+        for (let i = 0; i < 250; i += 3)
+          expected.push({ path: `/d250/${name(i)}`, status: 'changed', changes: ['content'] });
+        for (let i = 0; i < 99; i += 2) ws.chmod(`/d99/${name(i)}`, 0o600);
+        for (let i = 0; i < 99; i += 2)
+          expected.push({ path: `/d99/${name(i)}`, status: 'changed', changes: ['mode'] });
+        ws.rename('/d100', '/moved');
+        for (const path of added.filter((p) => p === '/d100' || p.startsWith('/d100/'))) {
+          expected.push({ path, status: 'removed' }, { path: path.replace('/d100', '/moved'), status: 'added' });
+        }
+        ws.link('/d98/f000', '/d99/hard');
+        ws.writeFile('/d98/f000', 'through a link');
+        expected.push(
+          { path: '/d98/f000', status: 'changed', changes: ['content'] },
+          { path: '/d99/hard', status: 'added' },
+        );
+        ws.rm('/d1', { recursive: true });
+        expected.push({ path: '/d1', status: 'removed' }, { path: '/d1/f000', status: 'removed' });
+        expected.sort((x, y) => (x.path < y.path ? -1 : 1));
+        expect(ws.diff('s1')).toEqual(expected);
+        ws.snapshot('s2');
+        expect(ws.diff('s1', 's2')).toEqual(expected);
+        const flip = { added: 'removed', removed: 'added', changed: 'changed' } as const;
+        expect(ws.diff('s2', 's1')).toEqual(expected.map((entry) => ({ ...entry, status: flip[entry.status] })));
+        expect(ws.diff('s2')).toEqual([]);
+      },
+    );
+
     defineCase(target, 'deleting a snapshot keeps every other one whole, whichever is deleted', ({ ws }) => {
       const pictures: Record<string, ReturnType<typeof tree>> = {};
       for (const name of ['a', 'b', 'c', 'd']) {

@@ -6,11 +6,10 @@
  */
 import type { Database } from '../database.ts';
 import { changedKeys, VERSIONED } from '../history.ts';
-import { getNode, lookup, lookupPath, MAX_WALK_NAMES, type NodeRow } from '../nodes.ts';
+import type { NodeRow } from '../nodes.ts';
 import { childPath, compareBytes } from '../paths.ts';
-import { pathsOf } from '../resolve.ts';
-import { ROOT_INODE } from '../schema.ts';
 import { SnapshotDatabase } from '../snapshot-view.ts';
+import { DiffReads } from './diff-reads.ts';
 import { listTree } from './search.ts';
 import { findSnapshot } from './snapshots.ts';
 
@@ -27,36 +26,18 @@ export interface SnapshotDiffEntry {
   changes?: ChangeKind[];
 }
 
-/**
- * The node at `path` found through directories only, or undefined: a path that goes through a
- * symlink on one side is not in that side's tree (what a listing shows), though resolving it
- * would reach something.
- */
-function nodeAt(db: Database, path: string): NodeRow | undefined {
-  const names = path.split('/').filter((name) => name !== '');
-  let node = getNode(db, ROOT_INODE);
-  for (let start = 0; node && start < names.length; start += MAX_WALK_NAMES) {
-    const part = names.slice(start, start + MAX_WALK_NAMES);
-    const found = lookupPath(db, node.inode, part);
-    node = found.length === part.length ? found.at(-1) : undefined;
-  }
-  return node;
-}
-
-function chunkList(db: Database, inode: number): string {
-  return db
-    .all<{ idx: number; hash: string }>('SELECT idx, hash FROM vfs_chunks WHERE inode = ? ORDER BY idx', [inode])
-    .map((row) => `${row.idx}:${row.hash}`)
-    .join(',');
-}
-
 /** What differs between two nodes at one path (nothing when they are alike to a user). */
-function compare(before: Database, a: NodeRow, after: Database, b: NodeRow): ChangeKind[] {
+function compare(
+  a: NodeRow,
+  b: NodeRow,
+  chunksBefore: Map<number, string>,
+  chunksAfter: Map<number, string>,
+): ChangeKind[] {
   if (a.type !== b.type) return ['type'];
   const changes: ChangeKind[] = [];
   const content =
     a.type === 'file'
-      ? Number(a.size) !== Number(b.size) || chunkList(before, a.inode) !== chunkList(after, b.inode)
+      ? Number(a.size) !== Number(b.size) || chunksBefore.get(a.inode) !== chunksAfter.get(b.inode)
       : a.link_target !== b.link_target || Number(a.rdev) !== Number(b.rdev);
   if (content) changes.push('content');
   if (Number(a.mode) !== Number(b.mode)) changes.push('mode');
@@ -85,28 +66,53 @@ export function diffSnapshots(db: Database, from: string, to?: string): Snapshot
   for (const row of newer.all<{ inode: number }>('SELECT inode FROM vfs_nodes WHERE inode > ?', [last]))
     inodes.add(Number(row.inode));
   const entries = changedKeys<{ parent: number; name: string }>(db, VERSIONED.dirents, low, high);
+  const byParent = new Map<number, string[]>();
+  for (const { parent, name } of entries) {
+    const names = byParent.get(Number(parent)) ?? [];
+    names.push(name);
+    byParent.set(Number(parent), names);
+  }
+  // Every read below is batched per side: a diff names every path under what changed.
+  const was = new DiffReads(before);
+  const is = new DiffReads(after);
   const paths = new Set<string>();
-  for (const side of [before, after]) {
-    for (const inode of inodes) for (const path of pathsOf(side, inode)) paths.add(path);
-    const other = side === before ? after : before;
-    for (const { parent, name } of entries) {
-      const child = lookup(side, Number(parent), name);
-      const moved = child?.type === 'dir' && lookup(other, Number(parent), name)?.inode !== child.inode;
-      for (const dir of pathsOf(side, Number(parent))) {
-        const path = childPath(dir, name);
-        paths.add(path);
-        if (moved && child) for (const below of listTree(side, child.inode)) paths.add(childPath(path, below.rel));
+  for (const [side, here, there] of [
+    [before, was, is],
+    [after, is, was],
+  ] as const) {
+    for (const inodePaths of here.pathsOf(inodes).values()) for (const path of inodePaths) paths.add(path);
+    const parentPaths = here.pathsOf(byParent.keys());
+    for (const [parent, names] of byParent) {
+      const children = here.entries(parent, names);
+      const others = there.entries(parent, names);
+      for (const name of names) {
+        const child = children.get(name);
+        const moved = child?.type === 'dir' && others.get(name)?.inode !== child.inode;
+        for (const dir of parentPaths.get(parent) ?? []) {
+          const path = childPath(dir, name);
+          paths.add(path);
+          if (moved && child) for (const below of listTree(side, child.inode)) paths.add(childPath(path, below.rel));
+        }
       }
     }
   }
+  const sorted = [...paths].sort(compareBytes);
+  const nodesBefore = was.nodesAt(sorted);
+  const nodesAfter = is.nodesAt(sorted);
+  // Chunk lists only where a file is on both sides at the same size (a size change is a change).
+  const sameSize = sorted.flatMap((path) => {
+    const [a, b] = [nodesBefore.get(path), nodesAfter.get(path)];
+    return a?.type === 'file' && b?.type === 'file' && Number(a.size) === Number(b.size) ? [[a.inode, b.inode]] : [];
+  });
+  const chunksBefore = was.chunkLists(sameSize.map(([a]) => a));
+  const chunksAfter = is.chunkLists(sameSize.map(([, b]) => b));
   const diff: SnapshotDiffEntry[] = [];
-  for (const path of [...paths].sort(compareBytes)) {
-    const was = nodeAt(before, path);
-    const is = nodeAt(after, path);
-    if (!was && is) diff.push({ path, status: 'added' });
-    else if (was && !is) diff.push({ path, status: 'removed' });
-    else if (was && is) {
-      const changes = compare(before, was, after, is);
+  for (const path of sorted) {
+    const [a, b] = [nodesBefore.get(path), nodesAfter.get(path)];
+    if (!a && b) diff.push({ path, status: 'added' });
+    else if (a && !b) diff.push({ path, status: 'removed' });
+    else if (a && b) {
+      const changes = compare(a, b, chunksBefore, chunksAfter);
       if (changes.length > 0) diff.push({ path, status: 'changed', changes });
     }
   }
