@@ -28,7 +28,7 @@ export class DiffReads {
   /** Most keys bound by one statement (one parameter is kept for a parent). */
   readonly #batch: number;
   /** Nodes found (or not) at paths, through directories only. */
-  readonly #atPath = new Map<string, NodeRow | undefined>([]);
+  readonly #atPath = new Map<string, NodeRow | undefined>();
   /** Paths of inodes asked for (several for hard links; none when cut off from the root). */
   readonly #paths = new Map<number, string[]>([[ROOT_INODE, ['/']]]);
 
@@ -48,8 +48,9 @@ export class DiffReads {
     const want = (path: string): void => {
       if (this.#atPath.has(path)) return;
       const depth = path.split('/').length - 1;
-      if (byDepth[depth]?.has(path)) return;
-      (byDepth[depth] ??= new Set()).add(path);
+      byDepth[depth] ??= new Set();
+      if (byDepth[depth].has(path)) return;
+      byDepth[depth].add(path);
       want(parentOf(path));
     };
     const asked = [...paths];
