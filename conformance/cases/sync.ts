@@ -407,6 +407,47 @@ function behaviourCases(target: ConformanceTarget): void {
   );
   definePairCase(
     target,
+    'an rm -r crosses as its top directory removal, each way: trees of 1, 255, 256, 257 and 3,000 paths under 4 KiB on the wire; work made below it concurrently is kept',
+    async (pair) => {
+      const trees = [1, 255, 256, 257, 3000];
+      await pair.authority.do((ws) => {
+        for (const size of trees) {
+          ws.mkdir(`/t${size}/sub`, { recursive: true });
+          // The directories count as paths too: size - 2 files, the tree's two directories.
+          for (let i = 0; i < size - 2; i++) ws.writeFile(`/t${size}/${i % 2 ? 'sub/' : ''}f${i}`, `${size}:${i}`);
+        }
+      });
+      await pair.sync();
+      for (const [index, size] of trees.entries()) {
+        const [side, peer] = index % 2 ? [pair.replica, pair.authority] : [pair.authority, pair.replica];
+        await side.do((ws) => ws.rm(`/t${size}`, { recursive: true }));
+        const before = pair.wire.counters.sent + pair.wire.counters.received;
+        await pair.sync();
+        // One tombstone per path crossed before: 3,000 paths took about 150 KB.
+        expect(pair.wire.counters.sent + pair.wire.counters.received - before).toBeLessThan(4096);
+        expect(await peer.do((ws) => ws.exists(`/t${size}`))).toBe(false);
+        expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+      }
+      // A file edited on the replica while the authority removes its tree: the edit survives.
+      await pair.authority.do((ws) => {
+        ws.mkdir('/kept/deep', { recursive: true });
+        for (let i = 0; i < 300; i++) ws.writeFile(`/kept/deep/f${i}`, `old ${i}`);
+      });
+      await pair.sync();
+      await pair.replica.do((ws) => ws.writeFile('/kept/deep/f7', 'edited here'));
+      await pair.authority.do((ws) => ws.rm('/kept', { recursive: true }));
+      await pair.sync();
+      await pair.sync();
+      for (const side of [pair.replica, pair.authority]) {
+        expect(await side.do((ws) => ws.find('/kept', '**'))).toEqual(['/kept/deep', '/kept/deep/f7']);
+        expect(await side.do((ws) => ws.readFile('/kept/deep/f7', 'utf8'))).toBe('edited here');
+      }
+      expect(await pair.replica.do(syncView)).toEqual(await pair.authority.do(syncView));
+    },
+    { timeout: 180_000 },
+  );
+  definePairCase(
+    target,
     'a directory move is at most 10 change rows and under 4 KiB on the wire, each way, whatever its size',
     async (pair) => {
       await pair.authority.do((ws) => {
