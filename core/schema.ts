@@ -325,7 +325,7 @@ function explainFullDisk(db: Database, error: FsError): FsError {
     cause: error.cause,
     detail:
       `upgrading this workspace from schema version ${version} to ${SCHEMA_VERSION} rewrites its catalogue of ` +
-      `${blobs} blobs and needs about ${mib} MiB free next to it; nothing was changed: free that much space and open it again`,
+      `${blobs} blobs and needs about ${mib} MiB of free space; nothing was changed: free that much and open it again`,
   });
 }
 

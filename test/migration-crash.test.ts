@@ -229,7 +229,7 @@ describe('the upgrade from schema version 8 under faults (node:sqlite file)', ()
         expect(error.code).toBe('ENOSPC');
         expect(error.syscall).toBe('open');
         expect(error.detail).toMatch(
-          /from schema version 8 to 9 .* needs about \d+ MiB free .*nothing was changed: free that much space and open it again/,
+          /from schema version 8 to 9 .* needs about \d+ MiB of free space; nothing was changed: free that much and open it again/,
         );
         expect((error.cause as Error).message).toMatch(/database or disk is full/);
         expect(storedState(backend)).toEqual(before);
