@@ -27,7 +27,8 @@ if (mode === 'kill') {
   const start = performance.now();
   openWorkspace(backend);
   process.stdout.write(`migrated in ${(performance.now() - start).toFixed(1)} ms\n`);
-  setInterval(() => {}, 60_000);
+  // Waits to be killed, but not forever: a test run stopped before its kill leaves no process behind.
+  setTimeout(() => {}, 120_000);
 } else {
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(startAt) - Date.now())));
   try {
