@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+import type { StorageBackend } from '../core/backend.ts';
 import { hashBytes } from '../core/blobs.ts';
 import type { Workspace } from '../core/workspace.ts';
 
@@ -68,4 +70,18 @@ function snapshotAsRoot(ws: Workspace): Snapshot {
   const rev = Number(ws.db.all<{ v: number }>("SELECT v FROM vfs_meta WHERE k = 'rev'")[0].v);
   const blobs = Number(ws.db.all<{ n: number }>('SELECT count(*) AS n FROM vfs_blobs')[0].n);
   return { rev, blobs, tree };
+}
+
+/** Every `vfs_` table, index and trigger as SQLite holds it, and every row of every table: the stored state, exactly. */
+export function storedState(backend: StorageBackend): Record<string, unknown> {
+  const objects = backend.all<{ type: string; name: string; sql: string | null }>(
+    "SELECT type, name, sql FROM sqlite_master WHERE name LIKE 'vfs%' ORDER BY name",
+  );
+  const state: Record<string, unknown> = { objects };
+  for (const { type, name } of objects) {
+    if (type !== 'table') continue;
+    const rows = backend.all<Record<string, unknown>>(`SELECT * FROM ${name}`);
+    state[name] = rows.map((row) => JSON.stringify(row, (_, v) => (v instanceof Uint8Array ? [...v] : v))).sort();
+  }
+  return state;
 }

@@ -256,7 +256,19 @@ function keyBytesById(db: Database): void {
   db.run(`UPDATE vfs_blobs SET id = COALESCE(
     (SELECT y.rowid FROM vfs_blob_bytes y WHERE y.hash = vfs_blobs.hash),
     -(SELECT count(*) FROM vfs_blobs c WHERE c.hash <= vfs_blobs.hash))`);
+  db.run(OLD_WRITER_GUARD);
 }
+
+/**
+ * A process of version 8 code that had the workspace open while another migrated it (a library
+ * or a `--shared` mount started before the upgrade) goes on storing blobs as it knows how: a
+ * catalogue row without an id, which the column's default makes 0, and bytes under their hash,
+ * which version 9 never reads. Its write succeeded and its file was lost to every reader. This
+ * refuses such a row, so the old process's mutation fails whole and tells it why; version 9
+ * code never gives a row id 0 (ids of stored bytes start at 1, those of missing ones are negative).
+ */
+const OLD_WRITER_GUARD = `CREATE TRIGGER vfs_blobs_need_id BEFORE INSERT ON vfs_blobs WHEN NEW.id = 0 BEGIN
+  SELECT RAISE(ABORT, 'this workspace was upgraded to schema version 9 by a newer dofs while this process had it open: stop this process and use the newer dofs (nothing of this change was stored)'); END`;
 
 /** Options for {@link initializeSchema}. */
 export interface SchemaOptions {
@@ -280,8 +292,41 @@ export function initializeSchema(db: Database, now: () => number = db.now, optio
   try {
     return db.transaction(() => migrate(db, now, chunkSize));
   } catch (error) {
-    throw wrapStorageError(error, 'open', undefined);
+    throw explainFullDisk(db, wrapStorageError(error, 'open', undefined));
   }
+}
+
+/**
+ * Bytes of free space an upgrade needs per blob: the version 9 step rewrites each catalogue row
+ * (a hash, a size, a time and now an id: about 85 bytes in its B-tree page), and the transaction
+ * holds every rewritten page in the WAL before the checkpoint copies it back (measured: a
+ * 200,001-blob catalogue of 15.6 MiB needed more than 16 MiB free and less than 18; docs/reliability.md).
+ */
+const UPGRADE_BYTES_PER_BLOB = 128;
+
+/**
+ * An ENOSPC from upgrading an existing workspace, with what to do: the rewrite of the catalogue
+ * needs room the disk (or the Durable Object's storage) does not have, nothing was changed, and
+ * freeing about that much and opening again upgrades it. Any other error unchanged.
+ */
+function explainFullDisk(db: Database, error: FsError): FsError {
+  if (error.code !== 'ENOSPC' || error.detail !== undefined) return error;
+  let version: number;
+  let blobs: number;
+  try {
+    version = Number(readMeta(db, 'schema_version') ?? 0);
+    blobs = Number(db.all<{ n: number }>('SELECT count(*) AS n FROM vfs_blobs')[0].n);
+  } catch {
+    return error; // no workspace yet (creating one filled the disk): the plain ENOSPC says it all
+  }
+  if (version === 0 || version >= SCHEMA_VERSION) return error;
+  const mib = Math.max(1, Math.ceil((blobs * UPGRADE_BYTES_PER_BLOB) / (1024 * 1024)));
+  return new FsError('ENOSPC', error.syscall, undefined, undefined, {
+    cause: error.cause,
+    detail:
+      `upgrading this workspace from schema version ${version} to ${SCHEMA_VERSION} rewrites its catalogue of ` +
+      `${blobs} blobs and needs about ${mib} MiB of free space; nothing was changed: free that much and open it again`,
+  });
 }
 
 function migrate(db: Database, now: () => number, chunkSize: number): number {
@@ -299,7 +344,7 @@ function migrate(db: Database, now: () => number, chunkSize: number): number {
         detail:
           version === 0
             ? 'the workspace does not exist yet; open it writable once to create it'
-            : `the workspace needs migrating from schema ${version}; open it writable once`,
+            : `the workspace needs migrating from schema ${version} to ${SCHEMA_VERSION}, which a read-only open cannot do: open it writable once, or run dofs init on it, and read-only opens work after that`,
       });
     }
     for (let step = version; step < SCHEMA_VERSION; step++) {

@@ -21,7 +21,7 @@ import type { ConformanceTarget } from '../target.ts';
 import { patternBytes } from './files.ts';
 
 /** The platform errors a fault imitates, in turn; the first maps to ENOSPC, the others to EIO. */
-const FAULTS = [
+export const FAULTS = [
   'SQLITE_FULL: database or disk is full',
   'SQLITE_BUSY: database is locked',
   'SQLITE_IOERR: disk I/O error',
@@ -48,7 +48,7 @@ interface FaultControls {
  * the outermost transaction numbered `failCommitAt` after every statement in it ran: where
  * COMMIT fails, with all the transaction's work still to undo.
  */
-function faultyBackend(inner: StorageBackend): StorageBackend & FaultControls {
+export function faultyBackend(inner: StorageBackend): StorageBackend & FaultControls {
   let depth = 0;
   const wrapper = {
     name: inner.name,

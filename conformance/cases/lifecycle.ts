@@ -18,8 +18,9 @@ import { initializeSchema, SCHEMA_VERSION } from '../../core/schema.ts';
 import { openWorkspace, type Workspace } from '../../core/workspace.ts';
 import { defineCase, expectCode, expectFsckClean, expectRefused, testClock } from '../harness.ts';
 import { guardLimits } from '../limit-guard.ts';
-import { snapshot } from '../snapshot.ts';
+import { snapshot, storedState } from '../snapshot.ts';
 import type { ConformanceTarget } from '../target.ts';
+import { FAULTS, faultyBackend } from './faults.ts';
 import { patternBytes } from './files.ts';
 import { VERSION_8_WORKSPACE } from './version-8-workspace.ts';
 
@@ -753,6 +754,8 @@ export function lifecycleCases(target: ConformanceTarget): void {
         for (const statement of VERSION_8_WORKSPACE) backend.run(statement);
         const readOnly = (await expectCode(() => openWorkspace(backend, { readOnly: true }), 'EROFS')) as FsError;
         expect(readOnly.message).toContain('needs migrating from schema 8');
+        // What to run, for a user of the CLI, whose reading commands open read-only.
+        expect(readOnly.detail).toContain('dofs init');
         const ws = openWorkspace(backend, { now: () => 1_700_000_100_000 });
         expect(backend.all("SELECT v FROM vfs_meta WHERE k = 'schema_version'")).toEqual([{ v: SCHEMA_VERSION }]);
         expectFsckClean(ws);
@@ -812,6 +815,70 @@ export function lifecycleCases(target: ConformanceTarget): void {
         );
         const catalogue = backend.all<{ hash: string }>('SELECT hash FROM vfs_blobs').map((row) => row.hash);
         expect([...named].sort()).toEqual(catalogue.sort());
+      }));
+    it('the upgrade from version 8 fails whole at any statement and at COMMIT, then succeeds', () =>
+      target.withBackend(async (backend) => {
+        for (const statement of VERSION_8_WORKSPACE) backend.run(statement);
+        const before = storedState(backend);
+        const faulty = faultyBackend(backend);
+        // Counted inside a transaction that is then rolled back: the workspace stays at version 8.
+        const undo = new Error('undo');
+        faulty.outerDepth = 1;
+        try {
+          backend.transaction(() => {
+            openWorkspace(faulty);
+            throw undo;
+          });
+        } catch (error) {
+          if (error !== undo) throw error;
+        }
+        faulty.outerDepth = 0;
+        const statements = faulty.count;
+        expect(statements).toBeGreaterThan(5);
+        expect(storedState(backend)).toEqual(before);
+        for (let n = 1; n <= statements; n++) {
+          faulty.count = 0;
+          faulty.failAt = n;
+          await expectCode(() => openWorkspace(faulty), n % FAULTS.length === 0 ? 'ENOSPC' : 'EIO');
+          expect(storedState(backend), `statement ${n} of ${statements} left a trace`).toEqual(before);
+        }
+        faulty.failAt = 0;
+        // A full disk at COMMIT (the WAL cannot grow): ENOSPC that says how much room to make.
+        faulty.commits = 0;
+        faulty.failCommitAt = 1;
+        faulty.commitFault = FAULTS[0];
+        const full = (await expectCode(() => openWorkspace(faulty), 'ENOSPC')) as FsError;
+        expect(full.syscall).toBe('open');
+        expect(full.detail).toContain('from schema version 8 to 9');
+        expect(full.detail).toContain('19 blobs');
+        expect(full.detail).toContain('open it again');
+        expect(storedState(backend)).toEqual(before);
+        faulty.failCommitAt = 0;
+        const ws = openWorkspace(faulty, { now: () => 1_700_000_100_000 });
+        expect(ws.readFile('/d/a', 'utf8')).toBe('shared by two files, three chunks');
+        expectFsckClean(ws);
+      }));
+    it('a version 8 process still open after the upgrade cannot store a blob the upgraded workspace would not find', () =>
+      target.withBackend(async (backend) => {
+        for (const statement of VERSION_8_WORKSPACE) backend.run(statement);
+        const ws = openWorkspace(backend, { now: () => 1_700_000_100_000 });
+        const before = storedState(backend);
+        // What version 8 code runs to store a blob: a catalogue row without an id, bytes by hash.
+        const hash = 'a'.repeat(64);
+        const oldWrite = () =>
+          backend.transaction(() => {
+            backend.run(
+              'INSERT INTO vfs_blobs (hash, size, last_seen) VALUES (?, 4, 0) ON CONFLICT (hash) DO NOTHING',
+              [hash],
+            );
+            backend.run('INSERT INTO vfs_blob_bytes (hash, bytes) VALUES (?, ?)', [hash, new Uint8Array(4)]);
+          });
+        expect(oldWrite).toThrow(/upgraded to schema version 9/);
+        expect(storedState(backend)).toEqual(before);
+        // Version 9's own writes go on, and the workspace stays whole.
+        ws.writeFile('/d/later', 'written by version 9');
+        expect(ws.readFile('/d/later', 'utf8')).toBe('written by version 9');
+        expectFsckClean(ws);
       }));
     it('a version 3 sync cursor that stopped inside a revision resumes at its start', () =>
       target.withBackend((backend) => {
