@@ -111,6 +111,13 @@ const PLACES: Array<[string | { block: string }, ...Place[]]> = [
   ['cp -a mnt/.snapshots/before-refactor/src/a.ts mnt/src/a.ts', { by: SESSIONS }],
   [{ block: '/tmp/pjd/' }, { notRun: PJDFSTEST }],
   [{ block: '/tmp/fsx/' }, { notRun: FSX }],
+  [
+    { block: '/tmp/uring/' },
+    {
+      notRun:
+        'clones and builds libfuse 3.18 from GitHub (network) and sets a kernel parameter as root; docs/fuse.md records its results',
+    },
+  ],
   // docs/snapshots.md's CLI session.
   ['npx dofs snapshot create before-refactor', { by: COMMANDS }],
   ['npx dofs snapshot list', { by: COMMANDS }],
