@@ -38,9 +38,6 @@ export interface ChangeCursor {
 /** Where deletions start within a revision: after every inode (inodes stay far below 2^52). */
 export const DELETION_POSITION = 2 ** 52;
 
-/** Deletions covered by a removal above them that one page may pass over (see {@link coalesceChanges}). */
-const COVERED_PER_PAGE = 16_384;
-
 /** A chunk of a file entry, or a hole (a run of chunks never written, read as zeros). */
 export interface EntryChunk {
   /** SHA-256 of the chunk's bytes, lowercase hex; {@link HOLE} for a hole. */
@@ -473,65 +470,24 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
     sent.clear();
     looked.clear();
   };
-  // Directories whose removal at a revision covers every path below it deleted at that revision:
-  // the receiver removes a directory whole (keeping work of its own), so those paths' own
-  // deletions would add nothing but one entry each (an rm -r of 80,809 paths crossed 80,809).
-  const removals = new Map<string, boolean>();
-  /**
-   * Whether `dir` was removed at `rev` in a way that covers the paths below: gone now, and not
-   * ignored. A removal that was this peer's own is not sent, and neither are the paths below it
-   * (marked as its too when it was applied here). Its position may come after theirs in the log
-   * (a removal made by sync removes the paths below first): the receiver applies it all the same,
-   * since no cursor passes it before it is applied.
-   */
-  const removed = (dir: string, rev: number): boolean => {
-    const key = `${rev}\0${dir}`;
-    let answer = removals.get(key);
-    if (answer === undefined) {
-      answer =
-        db.all("SELECT 1 FROM vfs_changes WHERE path = ? AND rev = ? AND op = 'delete' LIMIT 1", [dir, rev]).length >
-          0 &&
-        !isIgnored(dir, ignore) &&
-        !nodeAt(db, pathNow(moves, dir, rev));
-      removals.set(key, answer);
-    }
-    return answer;
-  };
-  // Only a revision with several deletions is looked into: single unlinks cost no statement more.
-  let deletionRev = -1;
-  /** True when a directory above `path` was removed by the same change (see {@link removed}). */
-  const removedWithAncestor = (path: string, rev: number): boolean => {
-    const first = rev !== deletionRev;
-    deletionRev = rev;
-    if (first) return false;
-    for (let dir = parentPath(path); dir !== '/'; dir = parentPath(dir)) if (removed(dir, rev)) return true;
-    return false;
-  };
   const carries = (position: Position): boolean => {
     if (!position.rows) return !position.move && sent.has(position.path);
     const paths = position.rows.flatMap((row) => (row.path === null ? [] : [pathAsOf(moves, row.path, position.rev)]));
     return paths.length > 0 && paths.every((path) => sent.has(path));
   };
-  // Deletions a removal above them covers cost a lookup per directory, not per path: a page passes
-  // over many more of them than of other positions, whatever its size, so a removed tree of any
-  // size crosses in a few calls.
-  let covered = 0;
-  const maxCovered = Math.max(maxScan, COVERED_PER_PAGE);
   let exhausted = false;
-  page: while (!exhausted && scanned < maxScan && covered < maxCovered) {
+  page: while (!exhausted && scanned < maxScan) {
     const read = readPositions(db, cursor, through, limit + 1, liveOnly, directories);
     exhausted = read.exhausted;
     if (read.positions.length === 0) break;
     let index = 0;
-    for (; index < read.positions.length && scanned < maxScan && covered < maxCovered; index++) {
+    for (; index < read.positions.length && scanned < maxScan; index++) {
       const position = read.positions[index];
       const full = entries.length >= limit || chunks >= maxChunks || bytes >= maxBytes;
-      const removedAbove = !position.rows && !position.move && removedWithAncestor(position.path, position.rev);
       // A full page goes on over positions whose paths it already carries (they add nothing), at no
       // scan: so directories a position brought first (a chain changed deepest first) are passed
       // over where their own positions come, not sent again by the pages after.
-      if (removedAbove) covered++;
-      else if (!(full && carries(position))) scanned++;
+      if (!(full && carries(position))) scanned++;
       const here = { rev: position.rev, at: position.at };
       const mark = entries.length;
       if (position.rows) {
@@ -545,7 +501,7 @@ export function coalesceChanges(db: Database, after: ChangeCursor, options: Coal
         }
       } else if (position.move) {
         sendMove(position.move, position.rev);
-      } else if (!removedAbove && !sent.has(position.path) && wanted(position.path, position.rev)) {
+      } else if (!sent.has(position.path) && wanted(position.path, position.rev)) {
         // A deleted path that is live again carries its current state (its node may sit earlier in the stream).
         const state = materialiseChange(db, pathNow(moves, position.path, position.rev), position.rev);
         const entry: PathState = { ...state, path: position.path };

@@ -15,10 +15,22 @@ export function echoedAt(db: Database, peer: string, path: string, rev: number):
 
 /** Marks `paths` as applied from `peer` at local revision `rev`. */
 export function markEchoes(db: Database, peer: string, paths: Iterable<string>, rev: number): void {
-  for (const path of paths) {
-    db.run('INSERT OR IGNORE INTO vfs_sync_echo (peer, path, rev) VALUES (?, ?, ?)', [peer, path, rev]);
+  // As many rows per statement as the parameter limit allows: a removed tree marks every path below it.
+  const perStatement = Math.max(1, Math.floor(db.limits.maxBoundParameters / 3));
+  const all = [...paths];
+  for (let start = 0; start < all.length; start += perStatement) {
+    const part = all.slice(start, start + perStatement);
+    ECHO_INSERTS[part.length] ??=
+      `INSERT OR IGNORE INTO vfs_sync_echo (peer, path, rev) VALUES ${part.map(() => '(?, ?, ?)').join(', ')}`;
+    db.run(
+      ECHO_INSERTS[part.length],
+      part.flatMap((path) => [peer, path, rev]),
+    );
   }
 }
+
+/** The insert of {@link markEchoes} for each row count, built once (a backend caches statements by text). */
+const ECHO_INSERTS: string[] = [];
 
 /**
  * True when the node now at `path` was last changed, at local revision `rev`, by applying it from
