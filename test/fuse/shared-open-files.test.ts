@@ -1,0 +1,104 @@
+// Files removed while open on a --shared mount: the daemon frees nameless files at start only when
+// no other process has the database open, since those files may be another mount's open ones.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
+import { openWorkspace } from '../../core/index.ts';
+import { ensureUnmounted, expectFsckClean, makeTemp, removeTemp, sh, startDaemon } from './helpers.ts';
+
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
+
+// Opens a file, writes 200,000 bytes, fsyncs, unlinks it and says "ready"; on a line from stdin it
+// writes 4 more bytes past them, fsyncs, and prints what fstat and reads of the descriptor answer.
+const HOLDER = `
+const fs = require('node:fs');
+const file = process.argv[1] + '/held';
+const fd = fs.openSync(file, 'w+');
+fs.writeSync(fd, Buffer.alloc(200000, 'x'));
+fs.fsyncSync(fd);
+fs.unlinkSync(file);
+process.stdout.write('ready\\n');
+process.stdin.once('data', () => {
+  const answer = (fn) => { try { return fn(); } catch (error) { return error.code; } };
+  const write = answer(() => { fs.writeSync(fd, 'more', 200000); fs.fsyncSync(fd); return 'ok'; });
+  const size = answer(() => fs.fstatSync(fd).size);
+  const tail = answer(() => { const b = Buffer.alloc(4); fs.readSync(fd, b, 0, 4, 200000); return b.toString(); });
+  process.stdout.write(JSON.stringify({ write, size, tail }) + '\\n');
+  fs.closeSync(fd);
+  process.exit(0);
+});`;
+
+/** Resolves with the next line `child` prints. */
+function nextLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (data: Buffer) => {
+      text += data;
+      if (!text.includes('\n')) return;
+      child.stdout?.off('data', onData);
+      resolve(text.slice(0, text.indexOf('\n')));
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the holder exited (${code}) before printing a line`)));
+  });
+}
+
+describe('files removed while open on a --shared mount', () => {
+  let dir: string;
+  const mountpoints: string[] = [];
+  beforeAll(async () => {
+    dir = await makeTemp('shared-open');
+  });
+  afterAll(async () => {
+    for (const mnt of mountpoints) await ensureUnmounted(mnt);
+    await removeTemp(dir);
+  });
+
+  it('stay readable and writable through their descriptor when a second --shared mount of the database starts', async () => {
+    const db = join(dir, 'two.db');
+    const [first, second] = [join(dir, 'first'), join(dir, 'second')];
+    mountpoints.push(first, second);
+    const daemons = [await startDaemon(db, first, { args: ['--shared'] })];
+    const holder = spawn(process.execPath, ['-e', HOLDER, first], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      expect(await nextLine(holder)).toBe('ready');
+      daemons.push(await startDaemon(db, second, { args: ['--shared'] }));
+      const answer = nextLine(holder);
+      holder.stdin?.write('go\n');
+      // Before: the second daemon deleted the nameless file at its start, and the holder's
+      // write answered ENOENT (fstat too).
+      expect(JSON.parse(await answer)).toEqual({ write: 'ok', size: 200_004, tail: 'more' });
+      for (const daemon of daemons) await expectFsckClean(daemon);
+    } finally {
+      holder.kill();
+      for (const daemon of daemons) expect(await daemon.stop()).toBe(0);
+    }
+  });
+
+  it('a lone --shared mount still frees what a killed mount left open and unlinked', async () => {
+    const db = join(dir, 'lone.db');
+    const mnt = join(dir, 'lone');
+    mountpoints.push(mnt);
+    const killed = await startDaemon(db, mnt, { args: ['--shared'] });
+    const holder = spawn(process.execPath, ['-e', HOLDER, mnt], { stdio: ['pipe', 'pipe', 'inherit'] });
+    expect(await nextLine(holder)).toBe('ready');
+    killed.child.kill('SIGKILL');
+    await killed.stop();
+    holder.kill('SIGKILL');
+    await sh(`fusermount -uz '${mnt}'`, { allowFail: true });
+    const ws = openWorkspace(createNodeSqliteBackend({ path: db }), { readOnly: true });
+    try {
+      // What the crash left: the held file, nameless.
+      expect(ws.fsck().problems.map((problem) => problem.check)).toEqual(['tree']);
+    } finally {
+      ws.close();
+    }
+    const daemon = await startDaemon(db, mnt, { args: ['--shared'] });
+    try {
+      await expectFsckClean(daemon);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  });
+});
