@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
 import { openWorkspace } from '../../core/index.ts';
-import { ensureUnmounted, expectFsckClean, makeTemp, removeTemp, sh, startDaemon } from './helpers.ts';
+import { BIN, ensureUnmounted, expectFsckClean, makeTemp, removeTemp, sh, startDaemon } from './helpers.ts';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 60_000 });
 
@@ -97,6 +97,8 @@ describe('files removed while open on a --shared mount', () => {
     const daemon = await startDaemon(db, mnt, { args: ['--shared'] });
     try {
       await expectFsckClean(daemon);
+      // The lock taken to reclaim was let go: another process opens and writes the database.
+      expect((await sh(`'${process.execPath}' '${BIN}' --db '${db}' mkdir /beside`)).code).toBe(0);
     } finally {
       expect(await daemon.stop()).toBe(0);
     }
