@@ -46,6 +46,13 @@ export interface FsckReport {
     /** Bytes read and hashed to verify content (0 unless content was verified). */
     bytesHashed: number;
     /**
+     * Files with no name (nlink 0): removed while open, in this process or another (a mount), or
+     * left so by a process that ended with them open. No problem: their chunks are checked as any
+     * file's, and an adapter opening the workspace deletes those no handle of its process holds
+     * (`reclaimOrphans`; the mount, only when no other process has the database open).
+     */
+    nameless: number;
+    /**
      * Present when `maxBytesHashed` stopped the blob pass: the last blob examined. Pass it as
      * `blobsAfter` to continue (the next call may find nothing left); absent when the pass ran out of blobs.
      */
@@ -77,9 +84,10 @@ type Rows = Array<Record<string, number | string | null>>;
 /**
  * Checks: every chunk lies inside its file and is exactly as long as the file is over its span
  * (missing chunks are holes, read as zeros); every chunk's blob exists, has its size and (unless `verifyContent` is false) hashes to its
- * name; the tree is a tree (one entry per directory, every node reachable from the root, no entry
- * to a missing node or from a non-directory); nlink matches the entries; the revision counter
- * exceeds every stamped revision.
+ * name; the tree is a tree (one entry per directory, every node but a file removed while open
+ * reachable from the root, no entry to a missing node or from a non-directory); nlink matches the
+ * entries; the revision counter exceeds every stamped revision. Files removed while open are
+ * counted (`checked.nameless`), whichever process holds them.
  */
 export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport {
   options ??= {};
@@ -266,7 +274,8 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
   if (root.length === 0) report({ check: 'tree', inode: ROOT_INODE, message: 'the root directory is missing' });
   each(
     `WITH RECURSIVE reach(inode) AS (SELECT ? UNION SELECT ? UNION SELECT d.child FROM vfs_dirents d JOIN reach ON d.parent = reach.inode)
-     SELECT n.inode AS inode FROM vfs_nodes n WHERE n.inode NOT IN (SELECT inode FROM reach)`,
+     SELECT n.inode AS inode FROM vfs_nodes n WHERE n.inode NOT IN (SELECT inode FROM reach)
+       AND NOT (n.type = 'file' AND n.nlink = 0)`,
     [ROOT_INODE, attic ?? ROOT_INODE],
     (row) => ({
       check: 'tree',
@@ -312,8 +321,9 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
     report({ check: 'meta', message: `the inode counter says ${kept.inodes}, there are ${kept.actualInodes}` });
   }
 
-  const counts = db.all<{ nodes: number; chunks: number }>(
-    'SELECT (SELECT count(*) FROM vfs_nodes) AS nodes, (SELECT count(*) FROM vfs_chunks) AS chunks',
+  const counts = db.all<{ nodes: number; chunks: number; nameless: number }>(
+    `SELECT (SELECT count(*) FROM vfs_nodes) AS nodes, (SELECT count(*) FROM vfs_chunks) AS chunks,
+       (SELECT count(*) FROM vfs_nodes WHERE type = 'file' AND nlink = 0) AS nameless`,
   )[0];
   return {
     ok: problems.length === 0,
@@ -323,6 +333,7 @@ export function fsck(db: Database, options: FsckOptions | null = {}): FsckReport
       chunks: num(counts.chunks),
       blobs: blobCount,
       bytesHashed,
+      nameless: num(counts.nameless),
       ...(nextBlob === undefined ? {} : { nextBlob }),
     },
   };

@@ -50,8 +50,10 @@ function garbageAdvice(usage: Usage): string {
 
 /** One line saying whether fsck passed. */
 export function fsckVerdict(report: FsckReport): string {
-  const { nodes, chunks, blobs, bytesHashed } = report.checked;
-  const what = `${formatCount(nodes)} nodes, ${formatCount(chunks)} chunks, ${formatCount(blobs)} blobs, ${formatBytes(bytesHashed)} hashed`;
+  const { nodes, chunks, blobs, bytesHashed, nameless } = report.checked;
+  // Files removed while open (by a mount, or a process that ended so) are no problem, but worth naming.
+  const open = nameless > 0 ? `, ${formatCount(nameless)} removed while open` : '';
+  const what = `${formatCount(nodes)} nodes, ${formatCount(chunks)} chunks, ${formatCount(blobs)} blobs, ${formatBytes(bytesHashed)} hashed${open}`;
   return report.ok
     ? `ok (${what})`
     : `${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} (${what})`;

@@ -38,6 +38,7 @@ import {
   removeRecord,
   writeRecord,
 } from './preflight.ts';
+import { reclaimWhenAlone } from './reclaim.ts';
 import { mountsOf } from './records.ts';
 import { reply, type StatusServer, startStatusServer } from './status.ts';
 import { type SyncSession, startSyncSession } from './sync-session.ts';
@@ -266,7 +267,12 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
       readOnly: options.readOnly,
       // The kernel checks each caller's permissions (default_permissions): the engine must not again.
       checkPermissions: false,
+      // Another process sharing the database may hold nameless files open: see reclaim.ts.
+      reclaimOrphans: !options.shareDatabase,
     });
+    if (options.shareDatabase && !options.readOnly && reclaimWhenAlone(backend, workspace.db) === undefined) {
+      log('dofs: another process has the database open: files removed while open are kept for a later start');
+    }
     if (!options.readOnly) {
       const hidden = removeHiddenLeftovers(provider);
       if (hidden > 0) log(`dofs: removed ${hidden} files a crashed run left open-but-unlinked (.fuse_hidden…)`);

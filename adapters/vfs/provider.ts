@@ -108,6 +108,13 @@ export interface SQLiteWorkspaceProviderOptions {
    * mount passes false, as its kernel checks under `default_permissions`. Root is never checked.
    */
   checkPermissions?: boolean;
+  /**
+   * Delete, when the provider is made, the files no name reaches: what a process that died left of
+   * files removed while it held them open. Default true. Pass false when another process may have
+   * the database open and hold such a file open still (a `dofs mount --shared` of it): its handle
+   * would lose the file. The mount itself reclaims them only when it finds the database alone.
+   */
+  reclaimOrphans?: boolean;
 }
 
 /** Options of the buffered-write calls that create a file. */
@@ -241,7 +248,7 @@ class ProviderSync extends ProviderBase {
     this.#writeBack = options.writeBack ?? false;
     if (options.checkPermissions ?? true) this.db.checkPermissions = true;
     // Files removed while open by a process that then died are nobody's: free them.
-    if (!this.readonly) reclaimOrphans(this.db);
+    if (!this.readonly && (options.reclaimOrphans ?? true)) reclaimOrphans(this.db);
   }
 
   /** True when changes are refused with EROFS (by this provider or by the workspace). */

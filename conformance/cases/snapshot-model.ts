@@ -12,7 +12,6 @@ import fc from 'fast-check';
 import { describe } from 'vitest';
 import { createNodeFs, type NodeFs } from '../../adapters/node-fs/index.ts';
 import type { SnapshotDiffEntry } from '../../core/fs/diff.ts';
-import { pinnedInodes } from '../../core/handles.ts';
 import type { Workspace } from '../../core/workspace.ts';
 import {
   createBranch,
@@ -150,13 +149,9 @@ function checkMerge(base: Tree, ours: Tree, theirs: Tree, result: Tree, other: s
   }
 }
 
-/**
- * Fails unless fsck finds nothing, but for files open now with no name left (unlinked while open,
- * or removed by a restore): fsck sees no handle, and such a file is unreachable until it closes.
- */
+/** Fails unless fsck finds nothing (files open with no name left, unlinked or removed by a restore, are none). */
 function expectClean(ws: Workspace, message: string): void {
-  const open = new Set(pinnedInodes(ws.db));
-  const problems = ws.fsck().problems.filter((problem) => !(problem.check === 'tree' && open.has(problem.inode ?? 0)));
+  const { problems } = ws.fsck();
   if (problems.length > 0) fail(message, problems, []);
 }
 

@@ -188,6 +188,27 @@ describe('the mount daemon', () => {
     expect(wal.byteLength).toBe(0);
   });
 
+  it('SIGTERM after the reader of its output went away (dofs mount 2>&1 | head -1): unmounts, commits and exits 0', async () => {
+    const db = join(dir, 'headless.db');
+    const mnt = join(dir, 'headless');
+    mountpoints.push(mnt);
+    const daemon = await startDaemon(db, mnt);
+    const exited = new Promise<number | null>((resolve) => daemon.child.once('exit', (code) => resolve(code)));
+    await sh('echo closed > a.txt', { cwd: mnt });
+    // The pipes' reading ends close: the daemon's next log line ("SIGTERM: unmounting") meets EPIPE.
+    daemon.child.stdout?.destroy();
+    daemon.child.stderr?.destroy();
+    daemon.child.kill('SIGTERM');
+    // Before: the EPIPE ended the process at once, leaving a dead mount (ENOTCONN) and the last
+    // group uncommitted.
+    expect(await exited).toBe(0);
+    expect(await isMounted(mnt)).toBe(false);
+    withLibrary(db, (ws) => {
+      expect(ws.readFile('/a.txt', 'utf8')).toBe('closed\n');
+      expect(ws.fsck().ok).toBe(true);
+    });
+  });
+
   it('unmounted from outside (fusermount3 -u, or -uz with a file still open): the daemon commits, lets go of the database and exits 0', async () => {
     for (const lazy of [false, true]) {
       const db = join(dir, `outside-${lazy}.db`);

@@ -126,6 +126,14 @@ export function registerMount(program: Command): void {
         if (error instanceof MountpointError) throw new CliError('EBUSY', error.message);
         throw error;
       }
+      // The daemon outlives the terminal or pipe it was started from (`dofs mount 2>&1 | head`, a
+      // closed ssh session): a log line no one can read any more must not end it. An unhandled
+      // 'error' (EPIPE) on stderr, or the CLI's exit at stdout's EPIPE, ended it without unmounting,
+      // leaving a dead mount and the last group uncommitted.
+      for (const stream of [process.stdout, process.stderr]) {
+        stream.removeAllListeners('error');
+        stream.on('error', () => {});
+      }
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals++;
