@@ -292,6 +292,7 @@ function writeEntry(db: Database, dirs: ResolvedDirectories, m: Mutation, entry:
     node = undefined;
   }
   const name = path.slice(path.lastIndexOf('/') + 1);
+  const fresh = node === undefined;
   node ??= createNode(
     db,
     m,
@@ -305,7 +306,8 @@ function writeEntry(db: Database, dirs: ResolvedDirectories, m: Mutation, entry:
   );
   if (entry.type === 'file') {
     checkFileSize(db, entry.size, path);
-    db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
+    // A node made just now has no chunks to drop (a statement a file of a pushed tree).
+    if (!fresh) db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
     // Holes store nothing: the chunks after one take their index past it.
     const rows: Array<{ idx: number; hash: string; size: number }> = [];
     let idx = 0;
@@ -314,11 +316,12 @@ function writeEntry(db: Database, dirs: ResolvedDirectories, m: Mutation, entry:
       else rows.push({ idx: idx++, hash: chunk.hash, size: chunk.size });
     }
     upsertChunks(db, node.inode, rows);
-    // Blobs that came by sync are named now: gc frees them as soon as nothing does any more.
-    markLinked(
-      db,
-      rows.map((row) => row.hash),
-    );
+    // Blobs that came by sync are named now: gc frees them as soon as nothing does any more
+    // (marked for the whole batch at its end, see applyStates; at once outside one).
+    const hashes = rows.map((row) => row.hash);
+    const pending = linkedByBatch.get(m);
+    if (pending) pending.push(...hashes);
+    else markLinked(db, hashes);
   }
   db.run('UPDATE vfs_nodes SET mode = ?, mtime = ?, uid = ?, gid = ?, ctime = ?, size = ?, rev = ? WHERE inode = ?', [
     entry.mode,
@@ -391,6 +394,12 @@ export function applyChanges(
   return result;
 }
 
+/**
+ * The blobs the entries of a batch being applied have named so far, marked linked in one go when
+ * the batch ends (a statement per file before); what a refused entry named is dropped with it.
+ */
+const linkedByBatch = new WeakMap<Mutation, string[]>();
+
 /** Applies entries that are states, not moves, as one mutation. */
 function applyStates(
   db: Database,
@@ -405,8 +414,11 @@ function applyStates(
     const deleted = new Set<string>();
     const dirs = new ResolvedDirectories(db);
     const parents = new ParentTimes(db, dirs);
+    const linked: string[] = [];
+    linkedByBatch.set(m, linked);
     for (const entry of entries) {
       const events = m.events.length;
+      const named = linked.length;
       try {
         const implied = impliedDirectories(db, dirs, m, entry, policy, peer);
         // Each entry in its own savepoint: one this side cannot store leaves no trace, the rest go on.
@@ -423,10 +435,13 @@ function applyStates(
         // The savepoint rolled back what the entry did, which the memo may hold.
         dirs.clear();
         m.events.length = events;
+        linked.length = named;
         result.refused.push({ path: String(entry.path), code: error.code, reason: error.message });
       }
     }
     parents.restore();
+    linkedByBatch.delete(m);
+    markLinked(db, linked);
     if (peer !== undefined && deleted.size > 0) for (const path of removedBelow(db, m, deleted)) echoed.add(path);
     // Paths this batch wrote are the peer's state: never sent back.
     // (Reading m.rev takes a revision: only when something was applied.)
