@@ -32,7 +32,7 @@ import {
   type SpecialEntry,
 } from './changes.ts';
 import { isEcho, markEchoes } from './echo.ts';
-import { movedHereSince, replayable, settleMetMoves } from './moves.ts';
+import { movedHereSince, moveTargetsSince, replayable, settleMetMoves } from './moves.ts';
 import { missingObjects } from './objects.ts';
 import { ResolvedDirectories } from './resolved-dirs.ts';
 
@@ -777,13 +777,8 @@ function mayBeConcurrent(
 ): Set<string> | undefined {
   const top = dirs.locationAt(path)?.node;
   if (!top) return undefined;
-  const moves = db.all<{ id: number; rev: number; target: string | null }>(
-    `SELECT id, rev, target FROM vfs_changes WHERE op = 'move' AND rev >= ? AND (peer IS NULL OR peer != ?)`,
-    [base.rev, peer ?? ''],
-  );
-  const reaches = (target: string | null) =>
-    target !== null && (isSameOrBelow(path, target) || isSameOrBelow(target, path));
-  if (moves.some((move) => reaches(move.target))) return undefined;
+  const reaches = (target: string) => isSameOrBelow(path, target) || isSameOrBelow(target, path);
+  if (moveTargetsSince(db, base, peer).some(reaches)) return undefined;
   const candidates = new Set<string>();
   for (const row of db.all<{ path: string; inode: number; rev: number }>(
     `${SUBTREE} SELECT sub.path AS path, n.inode AS inode, n.rev AS rev FROM sub JOIN vfs_nodes n ON n.inode = sub.inode`,

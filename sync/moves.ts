@@ -164,22 +164,28 @@ export function settleMoves(
 }
 
 /**
- * True when a directory was moved onto `path` or one of its ancestors here after `base` (not
- * replayed from `peer`): the moved tree keeps its nodes' revisions, so the move is what marks every
- * path in it as changed here.
+ * Where the directory moves made here after `base` (not replayed from `peer`) put their trees: few,
+ * those the peer has not seen.
  */
-export function movedHereSince(db: Database, path: string, base: ChangeCursor, peer: string | undefined): boolean {
-  // The moves since `base` (few: those the peer has not seen), each compared with the path here.
-  // Naming every ancestor in the statement cost the square of the depth per path instead.
+export function moveTargetsSince(db: Database, base: ChangeCursor, peer: string | undefined): string[] {
   return db
     .all<{ id: number; rev: number; target: string }>(
       `SELECT id, rev, target FROM vfs_changes WHERE op = 'move' AND rev >= ? AND (peer IS NULL OR peer != ?)`,
       [base.rev, peer ?? ''],
     )
-    .some(
-      (move) =>
-        isSameOrBelow(path, move.target) && changedAfter(Number(move.rev), DELETION_POSITION + Number(move.id), base),
-    );
+    .filter((move) => changedAfter(Number(move.rev), DELETION_POSITION + Number(move.id), base))
+    .map((move) => move.target);
+}
+
+/**
+ * True when a directory was moved onto `path` or one of its ancestors here after `base` (not
+ * replayed from `peer`): the moved tree keeps its nodes' revisions, so the move is what marks every
+ * path in it as changed here.
+ */
+export function movedHereSince(db: Database, path: string, base: ChangeCursor, peer: string | undefined): boolean {
+  // Each move compared with the path here: naming every ancestor in the statement cost the square
+  // of the depth per path instead.
+  return moveTargetsSince(db, base, peer).some((target) => isSameOrBelow(path, target));
 }
 
 /**

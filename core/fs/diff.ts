@@ -76,18 +76,21 @@ export function diffSnapshots(db: Database, from: string, to?: string): Snapshot
   const was = new DiffReads(before);
   const is = new DiffReads(after);
   const paths = new Set<string>();
-  for (const [side, here, there] of [
-    [before, was, is],
-    [after, is, was],
+  // Each side's entries of the changed names, read once: each side is compared with the other.
+  const entriesOf = (reads: DiffReads) =>
+    new Map([...byParent].map(([parent, names]) => [parent, reads.entries(parent, names)]));
+  const entriesBefore = entriesOf(was);
+  const entriesAfter = entriesOf(is);
+  for (const [side, here, children, others] of [
+    [before, was, entriesBefore, entriesAfter],
+    [after, is, entriesAfter, entriesBefore],
   ] as const) {
     for (const inodePaths of here.pathsOf(inodes).values()) for (const path of inodePaths) paths.add(path);
     const parentPaths = here.pathsOf(byParent.keys());
     for (const [parent, names] of byParent) {
-      const children = here.entries(parent, names);
-      const others = there.entries(parent, names);
       for (const name of names) {
-        const child = children.get(name);
-        const moved = child?.type === 'dir' && others.get(name)?.inode !== child.inode;
+        const child = children.get(parent)?.get(name);
+        const moved = child?.type === 'dir' && others.get(parent)?.get(name)?.inode !== child.inode;
         for (const dir of parentPaths.get(parent) ?? []) {
           const path = childPath(dir, name);
           paths.add(path);
