@@ -13,6 +13,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve, sep } from 'node:path';
 import { promisify } from 'node:util';
 import { createNodeSqliteBackend } from '../../backends/node-sqlite/index.ts';
@@ -107,6 +108,12 @@ export interface MountDaemonOptions {
    * cache). Default true; false sends every write(2) to the daemon as it happens.
    */
   writebackCache?: boolean;
+  /**
+   * After serving requests, keep reading the next ones this many microseconds before the event
+   * loop sleeps (0: never). Default {@link DEFAULT_BUSY_WAIT_MICROSECONDS} with two or more CPUs,
+   * else 0. It costs at most that much CPU time per pause in the requests.
+   */
+  busyWaitMicroseconds?: number;
 }
 
 /** WAL pages between automatic checkpoints on a mounted database (4 MiB of 4 KiB pages). */
@@ -122,6 +129,14 @@ const SHARED_POLL_MS = 500;
 
 /** Seconds the kernel caches names and attributes by default: changes it did not make are invalidated explicitly. */
 export const DEFAULT_CACHE_TIMEOUT = 30;
+
+/**
+ * Microseconds the daemon keeps reading requests after serving some, by default on a machine with
+ * two or more CPUs: a caller's next request usually comes within that, and a CPU that went idle
+ * costs more to wake on a virtual machine (docs/fuse.md, "Busy waiting"). On one CPU it would only
+ * delay the caller, so the default there is 0.
+ */
+export const DEFAULT_BUSY_WAIT_MICROSECONDS = 100;
 
 /** A running mount. */
 export interface RunningMount {
@@ -284,6 +299,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     });
     const cacheTimeout = options.cacheTimeout ?? (options.shareDatabase ? 1 : DEFAULT_CACHE_TIMEOUT);
     const writeback = options.writebackCache ?? true;
+    const busyWait = options.busyWaitMicroseconds ?? (availableParallelism() > 1 ? DEFAULT_BUSY_WAIT_MICROSECONDS : 0);
     let mounted: Fuse3Mount | undefined;
 
     // Read back from the connection, so /health shows the durability actually in force.
@@ -318,6 +334,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
           maxRequestBytes: FUSE_MAX_IO,
           writebackCache: writeback,
           cacheTimeoutSeconds: cacheTimeout,
+          busyWaitMicroseconds: busyWait,
           ...(mounted ? fuseFigures(mounted) : {}),
         },
         sync: sync ? (sync.stats?.() ?? { running: true }) : null,
@@ -362,6 +379,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         readOnly: options.readOnly,
         cacheTimeout,
         writeback,
+        busyWaitMicroseconds: busyWait,
         log,
       });
     } catch (error) {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { SQLiteWorkspaceProvider } from '../vfs/index.ts';
-import type { Fuse3Addon } from './fuse3.ts';
+import type { Fuse3Addon, LowLevelRequest } from './fuse3.ts';
 import { createLowLevelFs, type LowLevelState } from './lowlevel.ts';
 
 /** What {@link mountFuse3} needs. */
@@ -29,6 +29,8 @@ export interface Fuse3MountOptions {
   cacheTimeout: number;
   /** The kernel's page cache holds writes and sends them in large requests (FUSE_CAP_WRITEBACK_CACHE). */
   writeback: boolean;
+  /** Microseconds the addon keeps reading after each batch before the event loop sleeps (0: none). */
+  busyWaitMicroseconds: number;
   /** Where unexpected failures are reported, one line each. */
   log: (line: string) => void;
 }
@@ -70,7 +72,9 @@ export function mountFuse3(input: Fuse3MountOptions): Fuse3Mount {
   if (input.debug) args.push('-d');
   let stopWatching: () => void = () => {};
   // Grouped changes commit after their requests were served: their events are the kernel's own too.
-  session = addon.mount(input.mountpoint, args, input.writeback, (batch) => {
+  const onBatch = (batch: LowLevelRequest[], caughtBusyWaiting: boolean, busyWaitedMicroseconds: number): void => {
+    if (caughtBusyWaiting) fs.state.batches.caughtBusyWaiting++;
+    fs.state.batches.busyWaitMillis += busyWaitedMicroseconds / 1000;
     serving = true;
     let end = false;
     try {
@@ -88,7 +92,8 @@ export function mountFuse3(input: Fuse3MountOptions): Fuse3Mount {
       addon.close(session);
       finish();
     }
-  });
+  };
+  session = addon.mount(input.mountpoint, args, input.writeback, onBatch, input.busyWaitMicroseconds);
   // Changes the kernel did not make (sync, the daemon's own maintenance) are dropped from its
   // caches; the mount's own requests change nothing the kernel does not already know.
   stopWatching = input.provider.db.onChange((events) => {

@@ -150,8 +150,19 @@ export const ATTR_FIELDS = 15;
 
 /** The addon's exports. */
 export interface Fuse3Addon {
-  /** Mounts and starts serving; `onBatch` receives every waiting request at each wake-up. */
-  mount(mountpoint: string, args: string[], writeback: boolean, onBatch: (batch: LowLevelRequest[]) => void): unknown;
+  /**
+   * Mounts and starts serving; `onBatch` receives every waiting request at each wake-up, whether
+   * they were caught while busy waiting, and the microseconds spent busy waiting since the last
+   * batch. After each batch the addon keeps reading for up to `busyWaitMicroseconds` (0: none)
+   * before the event loop sleeps.
+   */
+  mount(
+    mountpoint: string,
+    args: string[],
+    writeback: boolean,
+    onBatch: (batch: LowLevelRequest[], caughtBusyWaiting: boolean, busyWaitedMicroseconds: number) => void,
+    busyWaitMicroseconds: number,
+  ): unknown;
   /** After the batch holding `end`: joins the threads and frees the session. */
   close(session: unknown): void;
   /** Answers with an errno (0: success without data). Every reply returns libfuse's result: 0, or a negative errno when the kernel did not take it. */

@@ -16,6 +16,7 @@
  * @module dofs-sqlite/adapters/fuse
  */
 export {
+  DEFAULT_BUSY_WAIT_MICROSECONDS,
   DEFAULT_CACHE_TIMEOUT,
   DEFAULT_STATUS_PORT,
   type MountDaemonOptions,

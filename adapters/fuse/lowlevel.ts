@@ -222,6 +222,10 @@ export interface LowLevelState {
     serveMillis: number;
     /** Milliseconds spent sending the replies (each a write to /dev/fuse that wakes the caller). */
     replyMillis: number;
+    /** Batches read while busy waiting after the one before (see the mount's `busyWaitMicroseconds`). */
+    caughtBusyWaiting: number;
+    /** Milliseconds spent busy waiting, caught or not. */
+    busyWaitMillis: number;
   };
   /** Group commit: changes answered at once and committed a few milliseconds later, together. */
   readonly groups: {
@@ -299,7 +303,15 @@ export function createLowLevelFs(options: LowLevelFsOptions): LowLevelFs {
   const calls: Record<string, number> = {};
   const errors: Record<string, number> = {};
   const millis: Record<string, number> = {};
-  const batches = { count: 0, requests: 0, largest: 0, serveMillis: 0, replyMillis: 0 };
+  const batches = {
+    count: 0,
+    requests: 0,
+    largest: 0,
+    serveMillis: 0,
+    replyMillis: 0,
+    caughtBusyWaiting: 0,
+    busyWaitMillis: 0,
+  };
   let statfsCache: { at: number; value: Float64Array } | undefined;
   const snapshots = createSnapshotTree(db);
   let session: unknown;

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import {
+  DEFAULT_BUSY_WAIT_MICROSECONDS,
   DEFAULT_CACHE_TIMEOUT,
   DEFAULT_STATUS_PORT,
   FuseUnavailableError,
@@ -32,6 +33,7 @@ interface MountCommandOptions {
   sync?: string;
   token?: string;
   writebackCache: boolean;
+  busyWait?: string;
 }
 
 function parsePort(value: string): number | false {
@@ -73,6 +75,10 @@ export function registerMount(program: Command): void {
     )
     .option('--debug', 'log every FUSE request (libfuse debug output)')
     .option('--no-writeback-cache', 'send every write to the daemon as it happens (no kernel writeback cache)')
+    .option(
+      '--busy-wait <microseconds>',
+      `after serving requests, keep reading the next ones this long before sleeping (0: never; default ${DEFAULT_BUSY_WAIT_MICROSECONDS} with two or more CPUs, else 0)`,
+    )
     .option('--sync <url>', 'keep the workspace in sync with a Durable Object at this URL')
     .option('--token <token>', 'bearer token for --sync (default: $DOFS_SYNC_TOKEN)')
     .addHelpText(
@@ -87,6 +93,10 @@ export function registerMount(program: Command): void {
       const cacheTimeout = options.cacheTimeout === undefined ? undefined : Number(options.cacheTimeout);
       if (cacheTimeout !== undefined && (!Number.isFinite(cacheTimeout) || cacheTimeout < 0 || cacheTimeout > 3600)) {
         throw new UsageError(`--cache-timeout: expected seconds from 0 to 3600, got '${options.cacheTimeout}'`);
+      }
+      const busyWait = options.busyWait === undefined ? undefined : Number(options.busyWait);
+      if (busyWait !== undefined && !(Number.isInteger(busyWait) && busyWait >= 0 && busyWait <= 10_000)) {
+        throw new UsageError(`--busy-wait: expected microseconds from 0 to 10000, got '${options.busyWait}'`);
       }
       if (options.token && !options.sync) throw new UsageError('--token needs --sync');
       const syncToken = options.token ?? process.env.DOFS_SYNC_TOKEN;
@@ -118,6 +128,7 @@ export function registerMount(program: Command): void {
           synchronous,
           cacheTimeout,
           writebackCache: options.writebackCache,
+          busyWaitMicroseconds: busyWait,
           quotas: { maxStoredBytes, maxInodes },
           sync: options.sync ? { url: options.sync, token: syncToken } : undefined,
         });
