@@ -153,6 +153,32 @@ describe('the mount daemon', () => {
     }
   });
 
+  it("--busy-wait: a caller's next requests are read while the daemon busy-waits (none with 0); bad values are refused", async () => {
+    const bad = await dofs(['--db', join(dir, 'bw.db'), 'mount', '--port', '0', '--busy-wait', '-5', join(dir, 'bw')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--busy-wait: expected microseconds from 0 to 10000, got '-5'");
+    const caught: Record<string, { count: number; caughtBusyWaiting: number; busyWaitMillis: number }> = {};
+    for (const wait of ['0', '2000']) {
+      const mnt = join(dir, `bw${wait}`);
+      mountpoints.push(mnt);
+      const daemon = await startDaemon(join(dir, `bw${wait}.db`), mnt, { args: ['--busy-wait', wait] });
+      try {
+        // One caller, one request at a time: each next request follows its reply within microseconds.
+        await sh(
+          `'${process.execPath}' -e "const fs = require('fs'); for (let i = 0; i < 200; i++) fs.writeFileSync('f' + i, 'x')"`,
+          { cwd: mnt },
+        );
+        const stats = await daemon.get<{ fuse: { batches: (typeof caught)[string] } }>('/stats');
+        caught[wait] = stats.body.fuse.batches;
+      } finally {
+        expect(await daemon.stop()).toBe(0);
+      }
+    }
+    expect(caught['0']).toMatchObject({ caughtBusyWaiting: 0, busyWaitMillis: 0 });
+    expect(caught['2000'].caughtBusyWaiting).toBeGreaterThan(caught['2000'].count / 2);
+    expect(caught['2000'].busyWaitMillis).toBeGreaterThan(0);
+  });
+
   it('SIGTERM with a file still open commits what was written, unmounts and checkpoints', async () => {
     const db = join(dir, 'busy.db');
     const mnt = join(dir, 'busy');
