@@ -6,8 +6,9 @@
  * @module
  */
 import type { SQLiteWorkspaceProvider } from '../vfs/index.ts';
-import type { Fuse3Addon, LowLevelRequest } from './fuse3.ts';
+import type { Fuse3Addon } from './fuse3.ts';
 import { createLowLevelFs, type LowLevelState } from './lowlevel.ts';
+import { decodeBatch } from './requests.ts';
 
 /** What {@link mountFuse3} needs. */
 export interface Fuse3MountOptions {
@@ -72,7 +73,13 @@ export function mountFuse3(input: Fuse3MountOptions): Fuse3Mount {
   if (input.debug) args.push('-d');
   let stopWatching: () => void = () => {};
   // Grouped changes commit after their requests were served: their events are the kernel's own too.
-  const onBatch = (batch: LowLevelRequest[], caughtBusyWaiting: boolean, busyWaitedMicroseconds: number): void => {
+  const onBatch = (
+    numbers: Float64Array,
+    refs: unknown[],
+    caughtBusyWaiting: boolean,
+    busyWaitedMicroseconds: number,
+  ): void => {
+    const batch = decodeBatch(numbers, refs);
     if (caughtBusyWaiting) fs.state.batches.caughtBusyWaiting++;
     fs.state.batches.busyWaitMillis += busyWaitedMicroseconds / 1000;
     serving = true;

@@ -151,16 +151,21 @@ export const ATTR_FIELDS = 15;
 /** The addon's exports. */
 export interface Fuse3Addon {
   /**
-   * Mounts and starts serving; `onBatch` receives every waiting request at each wake-up, whether
-   * they were caught while busy waiting, and the microseconds spent busy waiting since the last
-   * batch. After each batch the addon keeps reading for up to `busyWaitMicroseconds` (0: none)
-   * before the event loop sleeps.
+   * Mounts and starts serving; `onBatch` receives every waiting request at each wake-up, encoded
+   * (see requests.ts `decodeBatch`), whether they were caught while busy waiting, and the
+   * microseconds spent busy waiting since the last batch. After each batch the addon keeps reading
+   * for up to `busyWaitMicroseconds` (0: none) before the event loop sleeps.
    */
   mount(
     mountpoint: string,
     args: string[],
     writeback: boolean,
-    onBatch: (batch: LowLevelRequest[], caughtBusyWaiting: boolean, busyWaitedMicroseconds: number) => void,
+    onBatch: (
+      numbers: Float64Array,
+      refs: unknown[],
+      caughtBusyWaiting: boolean,
+      busyWaitedMicroseconds: number,
+    ) => void,
     busyWaitMicroseconds: number,
   ): unknown;
   /** After the batch holding `end`: joins the threads and frees the session. */

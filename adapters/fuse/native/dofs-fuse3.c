@@ -374,102 +374,53 @@ static void *notify(void *arg) {
 
 #define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, #call " failed"); return NULL; } } while (0)
 
-static void set_num(napi_env env, napi_value obj, const char *key, double value) {
-  napi_value v;
-  napi_create_double(env, value, &v);
-  napi_set_named_property(env, obj, key, v);
-}
-
-static void set_str(napi_env env, napi_value obj, const char *key, const char *value) {
-  napi_value v;
-  napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v);
-  napi_set_named_property(env, obj, key, v);
-}
-
 static void free_data(napi_env env, void *data, void *hint) { (void)env; (void)hint; free(data); }
 
-/* One request as a JavaScript object: { op, req, ino, uid, gid, pid, umask, … }. */
-static napi_value to_js(napi_env env, record *r) {
-  napi_value obj;
-  napi_create_object(env, &obj);
-  set_num(env, obj, "op", r->op);
-  set_num(env, obj, "req", (double)(uintptr_t)r->req);
-  set_num(env, obj, "ino", (double)r->ino);
-  set_num(env, obj, "uid", r->uid);
-  set_num(env, obj, "gid", r->gid);
-  set_num(env, obj, "pid", r->pid);
-  set_num(env, obj, "umask", r->umask);
-  switch (r->op) {
-    case OP_LOOKUP: case OP_UNLINK: case OP_RMDIR: set_str(env, obj, "name", r->name); break;
-    case OP_FORGET: set_num(env, obj, "nlookup", (double)r->size); break;
-    case OP_FORGET_MULTI: {
-      napi_value list;
-      napi_create_array_with_length(env, r->size * 2, &list);
-      struct fuse_forget_data *f = r->data;
-      for (size_t i = 0; i < r->size; i++) {
-        napi_value a, b;
-        napi_create_double(env, (double)f[i].ino, &a);
-        napi_create_double(env, (double)f[i].nlookup, &b);
-        napi_set_element(env, list, i * 2, a);
-        napi_set_element(env, list, i * 2 + 1, b);
-      }
-      napi_set_named_property(env, obj, "forgets", list);
-      break;
-    }
-    case OP_GETATTR: case OP_FLUSH: case OP_RELEASEDIR: set_num(env, obj, "fh", (double)r->fh); break;
-    case OP_SETATTR:
-      set_num(env, obj, "toSet", r->to_set);
-      set_num(env, obj, "mode", r->mode);
-      set_num(env, obj, "setUid", r->set_uid);
-      set_num(env, obj, "setGid", r->set_gid);
-      set_num(env, obj, "size", (double)r->off);
-      set_num(env, obj, "atime", r->atime);
-      set_num(env, obj, "mtime", r->mtime);
-      set_num(env, obj, "fh", (double)r->fh);
-      break;
-    case OP_MKNOD:
-      set_str(env, obj, "name", r->name); set_num(env, obj, "mode", r->mode); set_num(env, obj, "rdev", r->rdev);
-      break;
-    case OP_MKDIR: set_str(env, obj, "name", r->name); set_num(env, obj, "mode", r->mode); break;
-    case OP_SYMLINK: set_str(env, obj, "name", r->name); set_str(env, obj, "target", r->name2); break;
-    case OP_RENAME:
-      set_str(env, obj, "name", r->name); set_num(env, obj, "newParent", (double)r->ino2);
-      set_str(env, obj, "newName", r->name2); set_num(env, obj, "flags", r->flags);
-      break;
-    case OP_LINK: set_num(env, obj, "newParent", (double)r->ino2); set_str(env, obj, "newName", r->name); break;
-    case OP_OPEN: case OP_OPENDIR: set_num(env, obj, "flags", r->flags); break;
-    case OP_READ: case OP_READDIR: case OP_READDIRPLUS:
-      set_num(env, obj, "size", (double)r->size); set_num(env, obj, "offset", (double)r->off);
-      set_num(env, obj, "fh", (double)r->fh);
-      break;
-    case OP_WRITE: {
-      napi_value data;
-      if (napi_create_external_buffer(env, r->size, r->data, free_data, NULL, &data) == napi_ok) {
-        r->data = NULL;
-      } else {
-        napi_create_buffer_copy(env, r->size, r->data, NULL, &data);
-      }
-      napi_set_named_property(env, obj, "data", data);
-      set_num(env, obj, "offset", (double)r->off);
-      set_num(env, obj, "fh", (double)r->fh);
-      break;
-    }
-    case OP_RELEASE: set_num(env, obj, "fh", (double)r->fh); set_num(env, obj, "flags", r->flags); break;
-    case OP_FSYNC: case OP_FSYNCDIR: set_num(env, obj, "fh", (double)r->fh); set_num(env, obj, "datasync", r->datasync); break;
-    case OP_CREATE:
-      set_str(env, obj, "name", r->name); set_num(env, obj, "mode", r->mode); set_num(env, obj, "flags", r->flags);
-      break;
-    case OP_FALLOCATE:
-      set_num(env, obj, "fh", (double)r->fh); set_num(env, obj, "mode", r->mode);
-      set_num(env, obj, "offset", (double)r->off); set_num(env, obj, "size", (double)r->size);
-      break;
-    case OP_LSEEK:
-      set_num(env, obj, "fh", (double)r->fh); set_num(env, obj, "offset", (double)r->off);
-      set_num(env, obj, "whence", r->flags);
-      break;
-    default: break;
+/*
+ * Numbers per request in a batch's Float64Array, in this order (fuse3.ts REQUEST_FIELDS and
+ * decodeBatch read them): op, req, ino, uid, gid, pid, umask, ino2, fh, off, size, mode, flags, rdev,
+ * to_set, datasync, set_uid, set_gid, atime, mtime. Building each request's object here cost a
+ * string-table lookup per property (napi_set_named_property) and as many object shapes as
+ * operations; JavaScript builds them from this array, all of one shape.
+ */
+#define REQUEST_FIELDS 20
+/* Values per request in the batch's array of the rest: name, name2, and write's bytes or forget_multi's pairs. */
+#define REQUEST_REFS 3
+
+static void encode(napi_env env, record *r, double *n, napi_value refs, uint32_t at) {
+  n[0] = r->op; n[1] = (double)(uintptr_t)r->req; n[2] = (double)r->ino;
+  n[3] = r->uid; n[4] = r->gid; n[5] = r->pid; n[6] = r->umask;
+  n[7] = (double)r->ino2; n[8] = (double)r->fh; n[9] = (double)r->off; n[10] = (double)r->size;
+  n[11] = r->mode; n[12] = r->flags; n[13] = r->rdev; n[14] = r->to_set; n[15] = r->datasync;
+  n[16] = r->set_uid; n[17] = r->set_gid; n[18] = r->atime; n[19] = r->mtime;
+  napi_value v;
+  if (r->name) {
+    napi_create_string_utf8(env, r->name, NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, refs, at, v);
   }
-  return obj;
+  if (r->name2) {
+    napi_create_string_utf8(env, r->name2, NAPI_AUTO_LENGTH, &v);
+    napi_set_element(env, refs, at + 1, v);
+  }
+  if (r->op == OP_WRITE) {
+    if (napi_create_external_buffer(env, r->size, r->data, free_data, NULL, &v) == napi_ok) {
+      r->data = NULL;
+    } else {
+      napi_create_buffer_copy(env, r->size, r->data, NULL, &v);
+    }
+    napi_set_element(env, refs, at + 2, v);
+  } else if (r->op == OP_FORGET_MULTI) {
+    napi_create_array_with_length(env, r->size * 2, &v);
+    struct fuse_forget_data *f = r->data;
+    for (size_t i = 0; i < r->size; i++) {
+      napi_value a, b;
+      napi_create_double(env, (double)f[i].ino, &a);
+      napi_create_double(env, (double)f[i].nlookup, &b);
+      napi_set_element(env, v, i * 2, a);
+      napi_set_element(env, v, i * 2 + 1, b);
+    }
+    napi_set_element(env, refs, at + 2, v);
+  }
 }
 
 static void free_record(record *r) {
@@ -480,8 +431,9 @@ static void free_record(record *r) {
 }
 
 /*
- * Hands every queued request to JavaScript in one array, with whether they were caught while busy
- * waiting and the microseconds spent busy waiting since the last hand-over.
+ * Hands every queued request to JavaScript (their numbers in one Float64Array, the rest in one
+ * array), with whether they were caught while busy waiting and the microseconds spent busy waiting
+ * since the last hand-over.
  */
 static void deliver(session *s, int caught) {
   napi_env env = s->env;
@@ -492,22 +444,26 @@ static void deliver(session *s, int caught) {
   napi_open_handle_scope(env, &scope);
   size_t count = 0;
   for (record *p = r; p; p = p->next) count++;
-  napi_value args[3], recv, cb, result;
-  napi_create_array_with_length(env, count, &args[0]);
-  size_t i = 0;
+  napi_value args[4], buffer, recv, cb, result;
+  double *numbers = NULL;
+  napi_create_arraybuffer(env, count * REQUEST_FIELDS * sizeof(double), (void **)&numbers, &buffer);
+  napi_create_typedarray(env, napi_float64_array, count * REQUEST_FIELDS, buffer, 0, &args[0]);
+  napi_create_array_with_length(env, count * REQUEST_REFS, &args[1]);
+  uint32_t i = 0;
   while (r) {
     record *next = r->next;
-    napi_set_element(env, args[0], i++, to_js(env, r));
+    encode(env, r, numbers + (size_t)i * REQUEST_FIELDS, args[1], i * REQUEST_REFS);
     free_record(r);
     r = next;
+    i++;
   }
   napi_get_global(env, &recv); /* make_callback wants an object as `this` */
   napi_get_reference_value(env, s->callback, &cb);
-  /* make_callback: microtasks run and exceptions reach process 'uncaughtException', as for any I/O callback. */
-  napi_get_boolean(env, caught, &args[1]);
-  napi_create_double(env, (double)s->busy_waited_ns / 1000.0, &args[2]);
+  napi_get_boolean(env, caught, &args[2]);
+  napi_create_double(env, (double)s->busy_waited_ns / 1000.0, &args[3]);
   s->busy_waited_ns = 0;
-  napi_make_callback(env, s->async, recv, cb, 3, args, &result);
+  /* make_callback: microtasks run and exceptions reach process 'uncaughtException', as for any I/O callback. */
+  napi_make_callback(env, s->async, recv, cb, 4, args, &result);
   napi_close_handle_scope(env, scope);
 }
 
