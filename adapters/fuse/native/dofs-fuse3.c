@@ -5,7 +5,7 @@
  * The /dev/fuse descriptor is non-blocking and watched by Node's own event loop (uv_poll): when
  * the kernel has requests, the JavaScript thread reads every one waiting
  * (fuse_session_receive_buf until EAGAIN, each through fuse_session_process_buf, whose low-level
- * handlers below only copy the request into a record) and hands them to JavaScript in one array.
+ * handlers below only copy the request into a record) and hands them to JavaScript together (see deliver).
  * No thread sits between the kernel and JavaScript, so a request costs one wake-up of the event
  * loop (a thread handing requests over cost two context switches each, which on a small busy
  * machine dominated). While JavaScript serves a batch, the next one gathers in the kernel.
