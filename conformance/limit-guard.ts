@@ -19,10 +19,17 @@ export interface GuardStats {
   maxValueBytes: number;
   /** The longest statement text, in bytes. */
   maxStatementBytes: number;
+  /**
+   * Of {@link GuardStats.statements}, those reading back what the statement before changed
+   * (`SELECT changes() …`): the engine asks only a backend whose `run` does not say it, so a case
+   * comparing the engine's statements across backends leaves them out.
+   */
+  changeQueries: number;
 }
 
 function check(sql: string, params: readonly SqlValue[] | undefined, stats: GuardStats): void {
   stats.statements++;
+  if (sql.startsWith('SELECT changes()')) stats.changeQueries++;
   const count = params?.length ?? 0;
   const sqlBytes = encoder.encode(sql).length;
   stats.maxParameters = Math.max(stats.maxParameters, count);
@@ -46,7 +53,13 @@ export function guardLimits(backend: StorageBackend): StorageBackend & {
   /** What the backend was asked so far. */
   readonly stats: GuardStats;
 } {
-  const stats: GuardStats = { statements: 0, maxParameters: 0, maxValueBytes: 0, maxStatementBytes: 0 };
+  const stats: GuardStats = {
+    statements: 0,
+    maxParameters: 0,
+    maxValueBytes: 0,
+    maxStatementBytes: 0,
+    changeQueries: 0,
+  };
   return {
     name: backend.name,
     limits: backend.limits,

@@ -343,13 +343,25 @@ export function walkToSmallFile(
   )[0];
 }
 
+/** A node's owner and modification time as another side has them (sync), given to {@link createNode}. */
+export interface ExactAttributes {
+  /** The modification time, in milliseconds. */
+  mtime: number;
+  /** The owner. */
+  uid: number;
+  /** The group. */
+  gid: number;
+}
+
 /**
  * Creates an inode and links it as `name` in `parent`; bumps the parent's times (and nlink for a
  * dir). A file may be created with the size its content is about to have ({@link writeNewContent}).
  * The node belongs to the database's current owner ({@link Database.owner}); inside a directory
  * with the set-group-ID bit, it takes the directory's group instead, and a new directory keeps
  * the bit, as on Linux. `parent` is the directory's inode, or its row as read in this mutation
- * (then its mode and group are taken from the row: one statement fewer).
+ * (then its mode and group are taken from the row: one statement fewer). With `exact` (a node as
+ * a sync peer has it), the node gets exactly `mode`, that owner, group and mtime, and the parent
+ * decides nothing.
  */
 export function createNode(
   db: Database,
@@ -361,24 +373,28 @@ export function createNode(
   linkTarget: string | null = null,
   fileSize = 0,
   rdev = 0,
+  exact?: ExactAttributes,
 ): NodeRow {
   const parentInode = typeof parent === 'number' ? parent : Number(parent.inode);
   checkDepth(db, parentInode, 1, name);
   const t = m.now;
   const nlink = type === 'dir' ? 2 : 1;
   const size = type === 'symlink' ? new TextEncoder().encode(linkTarget ?? '').length : type === 'file' ? fileSize : 0;
-  const { uid, gid } = db.owner;
-  const values = [type, mode, size, nlink, t, t, t, t, m.rev, linkTarget, uid, gid, rdev];
-  // The parent's mode and group decide the new node's group and a directory's set-group-ID bit.
-  // Read first rather than inserted from a SELECT of the same table, which costs SQLite a
-  // temporary copy.
-  const from =
-    typeof parent === 'number'
-      ? db.all<{ mode: number; gid: number }>('SELECT mode, gid FROM vfs_nodes WHERE inode = ?', [parent])[0]
-      : parent;
-  const setgid = Number(from.mode) & SETGID;
-  values[1] = type === 'dir' ? mode | setgid : mode;
-  values[11] = setgid ? Number(from.gid) : gid;
+  const { uid, gid } = exact ?? db.owner;
+  const mtime = exact?.mtime ?? t;
+  const values = [type, mode, size, nlink, t, mtime, t, t, m.rev, linkTarget, uid, gid, rdev];
+  if (!exact) {
+    // The parent's mode and group decide the new node's group and a directory's set-group-ID bit.
+    // Read first rather than inserted from a SELECT of the same table, which costs SQLite a
+    // temporary copy.
+    const from =
+      typeof parent === 'number'
+        ? db.all<{ mode: number; gid: number }>('SELECT mode, gid FROM vfs_nodes WHERE inode = ?', [parent])[0]
+        : parent;
+    const setgid = Number(from.mode) & SETGID;
+    values[1] = type === 'dir' ? mode | setgid : mode;
+    values[11] = setgid ? Number(from.gid) : gid;
+  }
   db.run(CREATE_NODE, values);
   const row = { inode: db.lastChange().rowid, mode: values[1] as number, gid: values[11] as number };
   checkInodes(db, name);
@@ -391,7 +407,7 @@ export function createNode(
     size,
     nlink,
     atime: t,
-    mtime: t,
+    mtime,
     ctime: t,
     birthtime: t,
     rev: m.rev,

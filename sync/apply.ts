@@ -266,14 +266,25 @@ function makeDirs(db: Database, dirs: ResolvedDirectories, m: Mutation, path: st
   const node = lookup(db, parent.inode, name);
   if (node?.type === 'dir') return node;
   if (node) removePath(db, dirs, path);
-  return createNode(db, m, parent.inode, name, 'dir', 0o755);
+  return createNode(db, m, parent, name, 'dir', 0o755);
 }
 
-/** Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies); returns its inode. */
-function writeEntry(db: Database, dirs: ResolvedDirectories, m: Mutation, entry: StateEntry, path: string): number {
+/**
+ * Writes `entry`'s state at `path` (which may differ from entry.path for conflict copies); returns
+ * its inode. `found` is what `path` was located as in this mutation with nothing changed since,
+ * when the caller has it.
+ */
+function writeEntry(
+  db: Database,
+  dirs: ResolvedDirectories,
+  m: Mutation,
+  entry: StateEntry,
+  path: string,
+  found?: Location,
+): number {
   // One lookup when the parent directory is there and no symlink is crossed (entries name real
   // paths); otherwise the missing or misplaced directories are made first.
-  let location = dirs.locationAt(path);
+  let location = found ?? dirs.locationAt(path);
   if (!location || location.realPath !== path || location.parent.type !== 'dir') {
     makeDir(db, dirs, m, parentPath(path));
     location = locate(db, path, { follow: false, syscall: 'sync' });
@@ -293,19 +304,21 @@ function writeEntry(db: Database, dirs: ResolvedDirectories, m: Mutation, entry:
   }
   const name = path.slice(path.lastIndexOf('/') + 1);
   const fresh = node === undefined;
+  if (entry.type === 'file') checkFileSize(db, entry.size, path);
+  // A node made here is inserted with the peer's mode, owner and mtime: no update after it.
   node ??= createNode(
     db,
     m,
-    parent.inode,
+    parent,
     name,
     entry.type,
     entry.mode,
     entry.type === 'symlink' ? entry.target : null,
-    0,
+    entry.type === 'file' ? entry.size : 0,
     isSpecial(entry.type) ? (entry as SpecialEntry).rdev : 0,
+    { mtime: entry.mtime, uid: entry.uid, gid: entry.gid },
   );
   if (entry.type === 'file') {
-    checkFileSize(db, entry.size, path);
     // A node made just now has no chunks to drop (a statement a file of a pushed tree).
     if (!fresh) db.run('DELETE FROM vfs_chunks WHERE inode = ?', [node.inode]);
     // Holes store nothing: the chunks after one take their index past it.
@@ -323,16 +336,18 @@ function writeEntry(db: Database, dirs: ResolvedDirectories, m: Mutation, entry:
     if (pending) pending.push(...hashes);
     else markLinked(db, hashes);
   }
-  db.run('UPDATE vfs_nodes SET mode = ?, mtime = ?, uid = ?, gid = ?, ctime = ?, size = ?, rev = ? WHERE inode = ?', [
-    entry.mode,
-    entry.mtime,
-    entry.uid,
-    entry.gid,
-    m.now,
-    entry.type === 'file' ? entry.size : node.size,
-    m.rev,
-    node.inode,
-  ]);
+  if (!fresh) {
+    db.run('UPDATE vfs_nodes SET mode = ?, mtime = ?, uid = ?, gid = ?, ctime = ?, size = ?, rev = ? WHERE inode = ?', [
+      entry.mode,
+      entry.mtime,
+      entry.uid,
+      entry.gid,
+      m.now,
+      entry.type === 'file' ? entry.size : node.size,
+      m.rev,
+      node.inode,
+    ]);
+  }
   return node.inode;
 }
 
@@ -573,7 +588,7 @@ function impliedDirectories(
 ): string[] {
   if (!policy || peer === undefined || entry.type === 'delete') return [];
   const implied: string[] = [];
-  for (let dir = parentPath(entry.path); dir !== '/' && !dirs.nodeAt(dir); dir = parentPath(dir))
+  for (let dir = parentPath(entry.path); dir !== '/' && !dirs.exists(dir); dir = parentPath(dir))
     if (!isConcurrent(db, dir, undefined, policy.base, peer, m)) implied.push(dir);
   return implied;
 }
@@ -615,6 +630,8 @@ function applyEntry(
   const local = nodeState(db, node, entry.path);
   if (sameState(local, entry)) return 'skipped';
   parents.before(entry.path);
+  // Whether something was moved aside below, after which `location` may name what is gone.
+  let movedAside = false;
   if (
     policy &&
     (isConcurrent(db, entry.path, node, policy.base, peer, m) ||
@@ -641,6 +658,7 @@ function applyEntry(
     } else {
       const copy = conflictName(entry.path, replicaTag(db), local.rev);
       moveAside(db, dirs, entry.path, copy);
+      movedAside = true;
       parents.release(copy);
       result.conflicts.push({ path: entry.path, kept: 'incoming', copy });
     }
@@ -663,6 +681,7 @@ function applyEntry(
     if (blocking) {
       const copy = conflictName(blocking.path, replicaTag(db), blocking.rev);
       moveAside(db, dirs, blocking.path, copy);
+      movedAside = true;
       parents.release(copy);
       result.conflicts.push({ path: blocking.path, kept: 'incoming', copy });
     }
@@ -675,7 +694,7 @@ function applyEntry(
     }
   } else if (entry.type === 'delete') removePath(db, dirs, entry.path, location);
   else {
-    parents.wrote(writeEntry(db, dirs, m, entry, entry.path), entry, m.rev);
+    parents.wrote(writeEntry(db, dirs, m, entry, entry.path, movedAside ? undefined : location), entry, m.rev);
   }
   return 'applied';
 }

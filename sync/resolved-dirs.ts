@@ -44,6 +44,9 @@ export class ResolvedDirectories {
   // The same directories by path, so that an entry finds its grandparent without a walk of the
   // names above it (a chain 2,000 deep would walk 2,000 names per entry).
   private readonly byPath = new Map<string, Resolved>([['/', this.root]]);
+  // Paths found to be directories since the memo last dropped anything: each entry of a batch asks
+  // whether its parent is there, and most share it with the entry before.
+  private readonly directories = new Set<string>();
   private readonly db: Database;
   // A caller whose search permission is checked, or a snapshot, resolves as path resolution does.
   private readonly plain: boolean;
@@ -120,11 +123,20 @@ export class ResolvedDirectories {
     return this.locationAt(path)?.node;
   }
 
+  /** Whether something is at `path` ({@link ResolvedDirectories.nodeAt}); a directory found is remembered. */
+  exists(path: string): boolean {
+    if (this.directories.has(path)) return true;
+    const location = this.locationAt(path);
+    if (location?.node?.type === 'dir' && location.realPath === path) this.directories.add(path);
+    return location?.node !== undefined;
+  }
+
   /**
    * Drops what the memo holds at `path` and below, before the apply removes or renames what is
    * there; a path through a symlink names another real path, so then the whole memo goes.
    */
   forget(path: string): void {
+    this.directories.clear();
     const location = this.locationAt(path);
     if (location && location.realPath !== path) {
       this.clear();
@@ -149,6 +161,7 @@ export class ResolvedDirectories {
 
   /** Drops the whole memo: after a rollback, a directory it holds may be gone or another. */
   clear(): void {
+    this.directories.clear();
     for (const dir of this.byPath.values()) if (dir !== this.root) dir.gone = true;
     this.root.below.clear();
     this.byPath.clear();

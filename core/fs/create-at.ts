@@ -86,17 +86,8 @@ export function createAt(db: Database, parent: number, name: string, options: Cr
     const device = options.type === 'chardev' || options.type === 'blockdev';
     // Devices take CAP_MKNOD, which only root has here.
     if (device && checksCaller(db)) throw fsError('EPERM', syscall, path);
-    const node = createNode(
-      db,
-      m,
-      parent,
-      name,
-      options.type,
-      options.mode,
-      target,
-      0,
-      device ? (options.rdev ?? 0) : 0,
-    );
+    // The directory's row was read just before this mutation began, with nothing run in between.
+    const node = createNode(db, m, dir, name, options.type, options.mode, target, 0, device ? (options.rdev ?? 0) : 0);
     m.note('rename', path);
     return { node, created: true, path };
   });

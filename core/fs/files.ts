@@ -436,7 +436,7 @@ function copyFileUnchecked(
     if (target.node && isSpecial(target.node.type)) throw specialContent('copyfile', destination);
     if (target.node?.inode === from.inode) return undefined;
     if (!target.node) requireEntryChange(db, target.parent, undefined, 'copyfile', source, destination);
-    const node = target.node ?? createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
+    const node = target.node ?? createNode(db, m, target.parent, target.name, 'file', from.mode);
     if (target.node) db.run('UPDATE vfs_nodes SET mode = ? WHERE inode = ?', [from.mode, node.inode]);
     checkFileSize(db, from.size, destination);
     shareChunks(db, m, from, node);
@@ -470,7 +470,7 @@ function openedThenFailed(
   } else {
     // A dangling symlink: its target is created, empty.
     requireEntryChange(db, target.parent, undefined, 'copyfile', source, destination);
-    createNode(db, m, target.parent.inode, target.name, 'file', from.mode);
+    createNode(db, m, target.parent, target.name, 'file', from.mode);
     m.note('rename', target.realPath);
   }
   unlinkEntry(db, m, entry.parent.inode, entry.name, entry.node);

@@ -34,7 +34,7 @@ function symlinkUnchecked(db: Database, target: string, path: string): void {
     // A free name ending in a slash asks for a directory, which symlink does not make.
     if (location.trailingSlash) throw fsError('ENOENT', 'symlink', target, path);
     requireEntryChange(db, location.parent, undefined, 'symlink', target, path);
-    createNode(db, m, location.parent.inode, location.name, 'symlink', DEFAULT_MODE.symlink, target);
+    createNode(db, m, location.parent, location.name, 'symlink', DEFAULT_MODE.symlink, target);
     m.note('rename', location.realPath);
   });
 }

@@ -51,7 +51,7 @@ export function mknod(db: Database, path: string, mode: number, rdev = 0): void 
     if (device !== 0 || type === 'chardev' || type === 'blockdev') {
       if (checksCaller(db)) throw fsError('EPERM', 'mknod', path);
     }
-    createNode(db, m, location.parent.inode, location.name, type, mode & 0o7777, null, 0, device);
+    createNode(db, m, location.parent, location.name, type, mode & 0o7777, null, 0, device);
     m.note('rename', location.realPath);
   });
 }
