@@ -29,6 +29,7 @@ import {
 import { compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
 import { type Fuse3Mount, mountFuse3 } from './fuse3-mount.ts';
+import { createParallelHasher } from './parallel-hash.ts';
 import { FUSE_MAX_IO, mountOptions } from './options.ts';
 import {
   checkFuse,
@@ -257,7 +258,14 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
   // transaction, and SQLite copies each page it first changes there, spilling past 64 KiB to a temp
   // file (two thirds of the daemon's page writes for creates and unlinks, counted with strace).
   backend.run('PRAGMA temp_store = MEMORY');
-  const workspace = openWorkspace(backend, { readOnly: options.readOnly, quotas: options.quotas });
+  // Hashing is most of a large write's CPU time, and a caller waiting for its write leaves the
+  // other CPU idle: written chunks are hashed on two (parallel-hash.ts).
+  const hasher = availableParallelism() > 1 ? createParallelHasher() : undefined;
+  const workspace = openWorkspace(backend, {
+    readOnly: options.readOnly,
+    quotas: options.quotas,
+    hashChunks: hasher?.hashChunks,
+  });
   if (!options.shareDatabase && !options.readOnly) {
     // The exclusive lock is taken for good at the first write; until then each statement still locks.
     workspace.db.transaction(() => workspace.db.run("UPDATE vfs_meta SET v = v WHERE k = 'chunk_size'"));
@@ -518,6 +526,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
           log(`dofs: WAL checkpoint: ${error instanceof Error ? error.message : String(error)}`);
         }
         workspace.close();
+        hasher?.close();
         removeRecord(mountpoint);
         resolveStopped();
       })();
@@ -538,6 +547,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     } catch {
       // already closed
     }
+    hasher?.close();
     throw error;
   }
 }
