@@ -29,8 +29,8 @@ import {
 import { compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
 import { type Fuse3Mount, mountFuse3 } from './fuse3-mount.ts';
-import { createParallelHasher } from './parallel-hash.ts';
 import { FUSE_MAX_IO, mountOptions } from './options.ts';
+import { createParallelHasher } from './parallel-hash.ts';
 import {
   checkFuse,
   clearStaleMount,
