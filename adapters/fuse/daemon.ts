@@ -347,6 +347,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         },
         sync: sync ? (sync.stats?.() ?? { running: true }) : null,
         gc: gcTotals,
+        hashing: { parallel: hasher !== undefined, ...(hasher?.stats ?? { parallelBatches: 0, workerGivenUp: false }) },
       };
     };
     if (options.port !== false) {
