@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sched.h>
 #include <time.h>
 #include <uv.h>
 
@@ -487,6 +486,17 @@ static int drain(session *s) {
   return -1;
 }
 
+/* A short pause between tries of an empty /dev/fuse, easing the spin on the CPU's pipeline. */
+static void cpu_relax(void) {
+  for (int i = 0; i < 32; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+  }
+}
+
 /* Returning to the event loop at least this often while requests keep coming lets timers (the group commit's) and other I/O run. */
 #define BUSY_WAIT_CAP_NS 1000000u
 
@@ -495,7 +505,9 @@ static int drain(session *s) {
  * for it, keep reading for up to busy_wait_ns after each batch before going back to sleep in the
  * event loop: a caller's next request usually follows its reply within tens of microseconds, and on
  * a virtual machine a CPU that went idle in between costs more than that to wake (measured in
- * docs/fuse.md). sched_yield lets anything else runnable on this CPU go first.
+ * docs/fuse.md). It does not yield the CPU meanwhile: beside a CPU-bound process, sched_yield gave
+ * that process a whole time slice (milliseconds), which the caller's next request then waited out;
+ * the read(2) of each try lets the scheduler preempt the loop when another task is due.
  */
 static void on_readable(uv_poll_t *handle, int status, int events) {
   (void)events;
@@ -513,7 +525,8 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
         deliver(s, 1);
         last = t = now_ns();
       } else {
-        sched_yield();
+        cpu_relax();
+        t = now_ns();
       }
     }
     if (!gone) {
