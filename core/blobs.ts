@@ -15,11 +15,6 @@ export function hashBytes(bytes: Uint8Array): string {
   return digest('sha256', bytes, 'hex');
 }
 
-/** The names of `chunks`, in order: {@link hashBytes} of each, by the database's own hasher when it has one. */
-export function hashChunks(db: Database, chunks: readonly Uint8Array[]): string[] {
-  return db.chunkHasher ? db.chunkHasher(chunks) : chunks.map(hashBytes);
-}
-
 /** True when `hash` looks like a SHA-256 name (64 lowercase hex digits). */
 export function isHash(hash: unknown): hash is string {
   return typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash);
@@ -96,31 +91,23 @@ function remember(recent: Map<string, string>, key: string, name: string): void 
  */
 const STORE_BATCH_BYTES = 512 * 1024;
 
-/** Most bytes handed to a database's own hasher (its `hashChunks` option) at once. */
-const HASH_GROUP_BYTES = 16 * 1024 * 1024;
-
 /**
  * Stores the chunks written by one mutation, as `putBlob(db, hashBytes(bytes), bytes, now)` for
  * each would, and returns their names in order. A chunk of at least 16 KiB that looks like one
  * stored recently (same length, same sampled bytes) is first compared with that blob's stored
  * bytes; when they are equal, that blob's name is the SHA-256 of these bytes too and it exists, so
  * nothing is hashed or written (writing the same content again, as dedup does, costs a comparison
- * per chunk). Otherwise the bytes are hashed ({@link hashChunks}, all at once) and stored: several
- * chunks at once in two statements (the catalogue rows, which say which blobs are new, then the
- * bytes of those), not three each.
+ * per chunk). Otherwise the bytes are hashed and stored: several chunks at once in two statements
+ * (the catalogue rows, which say which blobs are new, then the bytes of those), not three each.
  * The key only picks a candidate: a name is never taken without the bytes being equal.
  */
 export function storeChunks(db: Database, chunks: readonly Uint8Array[]): string[] {
-  const names = new Array<string>(chunks.length);
+  const names: string[] = [];
   let recent = recentByDb.get(db);
-  const keys: Array<string | undefined> = [];
-  // Those found stored need no hashing; the rest are hashed together (on two CPUs where the
-  // database has a parallel hasher), then stored in batches.
-  const fresh: number[] = [];
-  for (let i = 0; i < chunks.length; i++) {
-    const bytes = chunks[i];
+  let batch: Array<{ name: string; bytes: Uint8Array }> = [];
+  let batchBytes = 0;
+  for (const bytes of chunks) {
     const key = bytes.byteLength >= RECHECK_MIN_BYTES ? sampleKey(bytes) : undefined;
-    keys.push(key);
     if (key !== undefined) {
       if (!recent) {
         recent = new Map<string, string>();
@@ -128,46 +115,20 @@ export function storeChunks(db: Database, chunks: readonly Uint8Array[]): string
       }
       const known = storedBefore(db, recent, key, bytes);
       if (known !== undefined) {
-        names[i] = known;
+        names.push(known);
         continue;
       }
     }
-    fresh.push(i);
-  }
-  // Hashed a group at a time: by this thread, just before SQLite copies them (still in the CPU's
-  // cache); by a hasher of the database's own, in large groups, each worth a round of its threads.
-  const groupBytes = db.chunkHasher ? HASH_GROUP_BYTES : STORE_BATCH_BYTES;
-  let batch: Array<{ name: string; bytes: Uint8Array }> = [];
-  let batchBytes = 0;
-  for (let from = 0; from < fresh.length; ) {
-    let to = from;
-    for (
-      let bytes = 0;
-      to < fresh.length && (to === from || bytes + chunks[fresh[to]].byteLength <= groupBytes);
-      to++
-    ) {
-      bytes += chunks[fresh[to]].byteLength;
+    const name = hashBytes(bytes);
+    names.push(name);
+    if (recent && key !== undefined) remember(recent, key, name);
+    if (batch.length > 0 && batchBytes + bytes.byteLength > STORE_BATCH_BYTES) {
+      putBlobs(db, batch);
+      batch = [];
+      batchBytes = 0;
     }
-    const group = fresh.slice(from, to);
-    const hashed = hashChunks(
-      db,
-      group.map((i) => chunks[i]),
-    );
-    group.forEach((i, j) => {
-      const bytes = chunks[i];
-      const name = hashed[j];
-      names[i] = name;
-      const key = keys[i];
-      if (recent && key !== undefined) remember(recent, key, name);
-      if (batch.length > 0 && batchBytes + bytes.byteLength > STORE_BATCH_BYTES) {
-        putBlobs(db, batch);
-        batch = [];
-        batchBytes = 0;
-      }
-      batch.push({ name, bytes });
-      batchBytes += bytes.byteLength;
-    });
-    from = to;
+    batch.push({ name, bytes });
+    batchBytes += bytes.byteLength;
   }
   if (batch.length > 0) putBlobs(db, batch);
   return names;

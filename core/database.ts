@@ -59,12 +59,6 @@ export interface DatabaseOptions {
   owner?: Owner;
   /** Check permissions for the caller ({@link Database.checkPermissions}). Default false. */
   checkPermissions?: boolean;
-  /**
-   * Computes the SHA-256 of each chunk, lower-case hex, in order: what names the blobs a batch of
-   * chunks is stored as. Default: one after the other on this thread. In Node,
-   * `createParallelHasher().hashChunks` (dofs-sqlite/adapters/fuse) hashes on a second CPU as well.
-   */
-  hashChunks?: (chunks: readonly Uint8Array[]) => string[];
 }
 
 const proc = (globalThis as { process?: { getuid?: () => number; getgid?: () => number } }).process;
@@ -173,8 +167,6 @@ export class Database {
    * provider turns it on, the FUSE mount keeps it off (its kernel checks).
    */
   checkPermissions: boolean;
-  /** The hashing {@link DatabaseOptions.hashChunks} gave, if any (see `hashChunks` in blobs.ts). */
-  readonly chunkHasher: ((chunks: readonly Uint8Array[]) => string[]) | undefined;
 
   constructor(backend: StorageBackend, options: DatabaseOptions | null = {}) {
     options ??= {};
@@ -183,7 +175,6 @@ export class Database {
     this.now = options.now ?? Date.now;
     this.readOnly = options.readOnly ?? false;
     this.checkPermissions = options.checkPermissions ?? false;
-    this.chunkHasher = options.hashChunks;
     const owner = options.owner ?? defaultOwner();
     this.defaultOwner = Object.freeze({
       uid: checkId(owner.uid, 'owner.uid', 'open'),

@@ -9,7 +9,7 @@
  */
 
 import { R_OK, requireAccess, requireEntryChange, requireOwner, W_OK } from './access.ts';
-import { hashBytes, hashChunks, holdStaged, loadBlob, markLinked, putBlob } from './blobs.ts';
+import { hashBytes, holdStaged, loadBlob, markLinked, putBlob } from './blobs.ts';
 import {
   type ChunkRef,
   chunkRange,
@@ -486,11 +486,7 @@ export function readBlob(db: Database, hash: string): Uint8Array {
  * is refreshed so gc's safety window protects them from other processes' gc until then.
  */
 export function stageChunks(db: Database, chunks: readonly { idx: number; bytes: Uint8Array }[]): ChunkRef[] {
-  const names = hashChunks(
-    db,
-    chunks.map((chunk) => chunk.bytes),
-  );
-  const refs = chunks.map(({ idx, bytes }, i) => ({ idx, hash: names[i], size: bytes.byteLength }));
+  const refs = chunks.map(({ idx, bytes }) => ({ idx, hash: hashBytes(bytes), size: bytes.byteLength }));
   db.transaction(() => {
     const now = db.now();
     chunks.forEach(({ bytes }, i) => {

@@ -30,7 +30,6 @@ import { compactChanges } from '../../sync/compact.ts';
 import { SQLiteWorkspaceProvider } from '../vfs/index.ts';
 import { type Fuse3Mount, mountFuse3 } from './fuse3-mount.ts';
 import { FUSE_MAX_IO, mountOptions } from './options.ts';
-import { createParallelHasher } from './parallel-hash.ts';
 import {
   checkFuse,
   clearStaleMount,
@@ -258,14 +257,7 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
   // transaction, and SQLite copies each page it first changes there, spilling past 64 KiB to a temp
   // file (two thirds of the daemon's page writes for creates and unlinks, counted with strace).
   backend.run('PRAGMA temp_store = MEMORY');
-  // Hashing is most of a large write's CPU time, and a caller waiting for its write leaves the
-  // other CPU idle: written chunks are hashed on two (parallel-hash.ts).
-  const hasher = availableParallelism() > 1 ? createParallelHasher() : undefined;
-  const workspace = openWorkspace(backend, {
-    readOnly: options.readOnly,
-    quotas: options.quotas,
-    hashChunks: hasher?.hashChunks,
-  });
+  const workspace = openWorkspace(backend, { readOnly: options.readOnly, quotas: options.quotas });
   if (!options.shareDatabase && !options.readOnly) {
     // The exclusive lock is taken for good at the first write; until then each statement still locks.
     workspace.db.transaction(() => workspace.db.run("UPDATE vfs_meta SET v = v WHERE k = 'chunk_size'"));
@@ -347,7 +339,6 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
         },
         sync: sync ? (sync.stats?.() ?? { running: true }) : null,
         gc: gcTotals,
-        hashing: { parallel: hasher !== undefined, ...(hasher?.stats ?? { parallelBatches: 0, workerGivenUp: false }) },
       };
     };
     if (options.port !== false) {
@@ -527,7 +518,6 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
           log(`dofs: WAL checkpoint: ${error instanceof Error ? error.message : String(error)}`);
         }
         workspace.close();
-        hasher?.close();
         removeRecord(mountpoint);
         resolveStopped();
       })();
@@ -548,7 +538,6 @@ export async function startMount(options: MountDaemonOptions): Promise<RunningMo
     } catch {
       // already closed
     }
-    hasher?.close();
     throw error;
   }
 }
