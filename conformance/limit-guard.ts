@@ -6,6 +6,7 @@
  * @module
  */
 import { type SqlValue, STRICTEST_LIMITS, type StorageBackend } from '../core/backend.ts';
+import { LAST_CHANGE_SQL } from '../core/database.ts';
 
 const encoder = new TextEncoder();
 
@@ -21,7 +22,7 @@ export interface GuardStats {
   maxStatementBytes: number;
   /**
    * Of {@link GuardStats.statements}, those reading back what the statement before changed
-   * (`SELECT changes() …`): the engine asks only a backend whose `run` does not say it, so a case
+   * (`LAST_CHANGE_SQL`, `SELECT changes() …`): the engine asks only a backend whose `run` does not say it, so a case
    * comparing the engine's statements across backends leaves them out.
    */
   changeQueries: number;
@@ -29,7 +30,7 @@ export interface GuardStats {
 
 function check(sql: string, params: readonly SqlValue[] | undefined, stats: GuardStats): void {
   stats.statements++;
-  if (sql.startsWith('SELECT changes()')) stats.changeQueries++;
+  if (sql === LAST_CHANGE_SQL) stats.changeQueries++;
   const count = params?.length ?? 0;
   const sqlBytes = encoder.encode(sql).length;
   stats.maxParameters = Math.max(stats.maxParameters, count);

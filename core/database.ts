@@ -20,6 +20,12 @@ import { effectiveQuotas, type Quotas } from './quotas.ts';
 import { readMeta } from './schema.ts';
 import type { SnapshotInfo } from './snapshot-view.ts';
 
+/**
+ * The statement {@link Database.lastChange} asks a backend whose `run` does not say what it
+ * changed (exported so that a counting wrapper can tell it from the engine's own statements).
+ */
+export const LAST_CHANGE_SQL = 'SELECT changes() AS changes, last_insert_rowid() AS rowid';
+
 /** What a statement did, from {@link Database.lastChange}. */
 export interface LastChange {
   /** The rows it inserted, updated or deleted, not counting rows its triggers changed. */
@@ -268,7 +274,7 @@ export class Database {
   lastChange(): LastChange {
     const said = this.lastRun;
     if (said) return { changes: Number(said.changes), rowid: Number(said.lastInsertRowid) };
-    const [row] = this.all<LastChange>('SELECT changes() AS changes, last_insert_rowid() AS rowid');
+    const [row] = this.all<LastChange>(LAST_CHANGE_SQL);
     return { changes: Number(row.changes), rowid: Number(row.rowid) };
   }
 

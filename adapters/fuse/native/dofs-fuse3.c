@@ -376,7 +376,7 @@ static void *notify(void *arg) {
 static void free_data(napi_env env, void *data, void *hint) { (void)env; (void)hint; free(data); }
 
 /*
- * Numbers per request in a batch's Float64Array, in this order (fuse3.ts REQUEST_FIELDS and
+ * Numbers per request in a batch's Float64Array, in this order (requests.ts REQUEST_FIELDS and
  * decodeBatch read them): op, req, ino, uid, gid, pid, umask, ino2, fh, off, size, mode, flags, rdev,
  * to_set, datasync, set_uid, set_gid, atime, mtime. Building each request's object here cost a
  * string-table lookup per property (napi_set_named_property) and as many object shapes as
@@ -519,15 +519,14 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
     while (s->busy_wait_ns && t - last < s->busy_wait_ns && t - start < BUSY_WAIT_CAP_NS) {
       int n = drain(s);
       if (n < 0) { gone = 1; break; }
-      t = now_ns();
       if (n > 0) {
-        s->busy_waited_ns += t - last;
+        s->busy_waited_ns += now_ns() - last;
         deliver(s, 1);
-        last = t = now_ns();
+        last = now_ns();
       } else {
         cpu_relax();
-        t = now_ns();
       }
+      t = now_ns();
     }
     if (!gone) {
       if (s->busy_wait_ns) s->busy_waited_ns += t - last;
